@@ -1,0 +1,100 @@
+/**
+ * The interface every backend implements. Managers talk to this, never to a
+ * driver, and branch on `capabilities`, never on the backend's name.
+ */
+
+export type Backend = 'postgres' | 'mysql' | 'sqlite';
+
+export interface Capabilities {
+  /** DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL/MariaDB). */
+  transactionalDdl: boolean;
+  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite relies on its write lock. */
+  advisoryLocks: boolean;
+  /** EXPLAIN can run the statement and report actual rows and times. */
+  explainAnalyze: boolean;
+  /** A running statement can be stopped from outside without losing the connection's database. */
+  cancelKeepsDatabase: boolean;
+  /** The database enforces a READ ONLY transaction (PostgreSQL, MySQL); SQLite uses query_only + classification. */
+  readOnlyTransactions: boolean;
+}
+
+export interface ColumnInfo {
+  name: string;
+  /** The backend's own type name, lower case (int4, varchar, INTEGER ...); '' when unknown. */
+  type: string;
+}
+
+/** Rows are plain JSON-safe objects: see toJsonValue in sql.ts for the value rules. */
+export type Row = Record<string, unknown>;
+
+export interface StatementResult {
+  columns: ColumnInfo[];
+  rows: Row[];
+  /** Rows returned (after capping), or rows affected for a statement that returns none. */
+  row_count: number;
+  /** Rows changed by INSERT/UPDATE/DELETE; null when the statement returns rows. */
+  affected_rows: number | null;
+  /** True when max_rows or max_bytes cut the result short. */
+  truncated: boolean;
+  elapsed_ms: number;
+}
+
+export interface ExecOptions {
+  /** Keep at most this many rows; read one more to know whether the result was cut. */
+  maxRows: number;
+  /** Stop reading rows once their JSON encoding passes this many bytes. */
+  maxBytes: number;
+  /** Server-side statement timeout for this call. */
+  timeoutMs: number;
+  /** Aborted when the MCP client cancels the call: the running statement must be stopped. */
+  signal?: AbortSignal;
+}
+
+export interface Statement {
+  /** SQL with the backend's own placeholders ($1 for postgres, ? for mysql and sqlite). */
+  text: string;
+  /** Positional values, already converted from JSON. */
+  params: unknown[];
+}
+
+export interface PoolState {
+  /** Connections (or host processes) open now. */
+  open: number;
+  /** Of those, running a statement now. */
+  busy: number;
+  /** Calls waiting for a connection. */
+  waiting: number;
+  max: number;
+}
+
+export interface ServerInfo {
+  /** Server version string as the server reports it. */
+  server_version: string;
+  /** Database (PostgreSQL, MySQL) or file path (SQLite). */
+  database: string;
+  /** Flavour, when it matters: 'mariadb' or 'mysql'; null otherwise. */
+  flavor: string | null;
+  /** Role the connection runs as; null for SQLite. */
+  user: string | null;
+}
+
+export interface Dialect {
+  readonly backend: Backend;
+  readonly capabilities: Capabilities;
+  /** Open (if needed) and describe the server. Throws CONNECTION_FAILED / AUTH_FAILED. */
+  connect(): Promise<ServerInfo>;
+  /**
+   * Run one agent statement. On a read-only dialect the statement is classified
+   * first (READ_ONLY_VIOLATION before it reaches the database) and run in a
+   * read-only transaction that is always rolled back.
+   */
+  execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult>;
+  /**
+   * Run statements all-or-nothing. A failure rolls everything back and throws a
+   * DbError whose details carry `statement_index`. Read-only dialects roll back at the end.
+   */
+  transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
+  poolState(): PoolState;
+  /** Close every connection; a later call reopens. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,25 @@
+/**
+ * What a dialect needs to know about one agent statement before it runs it.
+ * Each backend has its own classifier (postgres.ts, mysql.ts, sqlite.ts in this
+ * folder) returning this shape; they never talk to a database.
+ */
+export interface Classification {
+  /** Non-empty statements found. execute_query refuses anything but 1. */
+  count: number;
+  /**
+   * Null when the statement is on the read-only allow-list; otherwise a short
+   * reason an agent can act on ("data-modifying CTE (DELETE)", "function
+   * pg_terminate_backend has side effects"). Read-only is an allow-list: anything
+   * not recognised as a read is a violation.
+   */
+  readOnlyViolation: string | null;
+  /** BEGIN, COMMIT, ROLLBACK, SAVEPOINT, START TRANSACTION, XA ...: refused by execute_query. */
+  transactionControl: boolean;
+  /**
+   * The statement may leave state on the session that must not leak to the next
+   * user of a pooled connection (SET, PREPARE, LISTEN, temporary tables, locks,
+   * user variables, USE ...). The dialect then resets or discards the connection.
+   * When unsure, true.
+   */
+  altersSession: boolean;
+}
