@@ -58,8 +58,8 @@ export interface Statement {
 }
 
 export interface PoolState {
-  /** Connections (or host processes) open now. */
-  open: number;
+  /** Connections (or host processes) open now; null when the driver does not say. */
+  open: number | null;
   /** Of those, running a statement now. */
   busy: number;
   /** Calls waiting for a connection. */
@@ -97,4 +97,20 @@ export interface Dialect {
   poolState(): PoolState;
   /** Close every connection; a later call reopens. */
   close(): Promise<void>;
+}
+
+/** What the registry hands a dialect factory. */
+export interface DialectConfig {
+  /** Connection name, for logs and errors. */
+  name: string;
+  /** Full URL, secrets included: never log it, never put it in an error. */
+  url: string;
+  readOnly: boolean;
+  /** Connections in the pool (SQLite: host processes; 1 is right for most uses). */
+  poolSize: number;
+  /** Default server-side statement timeout; ExecOptions.timeoutMs overrides it per call. */
+  statementTimeoutMs: number;
+  /** How long a call waits for a free connection before failing with BUSY. */
+  acquireTimeoutMs: number;
+  logger: import('pino').Logger;
 }

@@ -1,0 +1,62 @@
+// Shared bench helpers: medians, a table printer, and an MCP client on the built server.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const SERVER_JS = resolve(import.meta.dirname, '../dist/server.js');
+export const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+export function tempDir(prefix = 'cmx-bench-') {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** Times fn `n` times sequentially; returns per-call milliseconds. */
+export async function timeEach(n, fn) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn(i);
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+export async function startServer(args = [], env = {}) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_JS, ...args],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: tempDir(), ...env },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'codomyrmex-bench', version: '0' });
+  await client.connect(transport);
+  return { client, transport, close: () => client.close() };
+}
+
+export function fmt(x, digits = 3) {
+  return typeof x === 'number' ? x.toFixed(digits) : String(x);
+}
+
+/** Prints rows of { metric, ours, baseline, ratio, target } as an aligned table. */
+export function printTable(title, rows) {
+  const cols = ['metric', 'ours', 'baseline', 'ratio', 'target', 'ok'];
+  const cells = rows.map((r) => cols.map((c) => String(r[c] ?? '')));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+  const line = (vals) => vals.map((v, i) => v.padEnd(widths[i])).join('  ');
+  process.stdout.write(`\n## ${title}\n${line(cols)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of cells) process.stdout.write(`${line(r)}\n`);
+}

@@ -1,0 +1,8 @@
+// `npm run bench`: every benchmark, printed as tables of ours beside the baseline.
+import { printTable } from './lib.mjs';
+import { benchQueries } from './queries.mjs';
+import { benchStartup } from './startup.mjs';
+
+const only = process.argv[2];
+if (!only || only === 'startup') printTable('Start-up', await benchStartup());
+if (!only || only === 'queries') printTable('Query overhead (stdio, SDK client)', await benchQueries());

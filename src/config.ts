@@ -1,0 +1,229 @@
+/**
+ * Configuration: CLI flags over environment over a JSON config file, validated
+ * with zod. The one place where defaults live.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DbError } from './errors.js';
+import type { Backend } from './core/dialect.js';
+
+export const DEFAULTS = {
+  max_rows: 1000,
+  max_bytes: 262_144,
+  statement_timeout_ms: 30_000,
+  pool_size: 5,
+  acquire_timeout_ms: 10_000,
+} as const;
+
+/** Hard ceilings: a result line over 10 MiB closes the SDK's stdio transport. */
+export const LIMITS = { max_rows: 1_000_000, max_bytes: 8 * 1024 * 1024, statement_timeout_ms: 24 * 3600_000 } as const;
+
+const CONNECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const ConnectionFileSchema = z.object({
+  url: z.string().min(1),
+  read_only: z.boolean().optional(),
+  max_rows: z.number().int().min(1).max(LIMITS.max_rows).optional(),
+  max_bytes: z.number().int().min(1024).max(LIMITS.max_bytes).optional(),
+  statement_timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional(),
+  migrations_dir: z.string().min(1).optional(),
+  pool_size: z.number().int().min(1).max(100).optional(),
+  acquire_timeout_ms: z.number().int().min(1).max(600_000).optional(),
+}).strict();
+
+const ConfigFileSchema = z.object({
+  connections: z.record(z.string().regex(CONNECTION_NAME, 'connection names are letters, digits, _ and -, starting with a letter'), ConnectionFileSchema).optional(),
+  read_only: z.boolean().optional(),
+  backup_dir: z.string().min(1).optional(),
+  log_level: z.enum(LOG_LEVELS).optional(),
+  allow_runtime_connections: z.boolean().optional(),
+}).strict();
+
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+export interface ConnectionConfig {
+  name: string;
+  url: string;
+  backend: Backend;
+  /** SQLite only: absolute path or ':memory:'. */
+  file?: string;
+  read_only: boolean;
+  max_rows: number;
+  max_bytes: number;
+  statement_timeout_ms: number;
+  pool_size: number;
+  acquire_timeout_ms: number;
+  migrations_dir: string;
+}
+
+export interface Config {
+  connections: Map<string, ConnectionConfig>;
+  read_only: boolean;
+  data_dir: string;
+  backup_dir: string;
+  log_level: (typeof LOG_LEVELS)[number];
+  allow_runtime_connections: boolean;
+  /** Where the config came from, for the start-up banner. */
+  source: string;
+}
+
+export function dataDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_DATA_HOME && isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  return join(base, 'codomyrmex-db');
+}
+
+/** Recognises the backend of a URL; SQLite URLs also yield their file. */
+export function parseConnectionUrl(url: string, baseDir: string): { backend: Backend; file?: string } {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { backend: 'postgres' };
+  if (/^(mysql|mariadb):\/\//i.test(url)) return { backend: 'mysql' };
+  const m = /^sqlite:(.*)$/i.exec(url);
+  if (m) {
+    const rest = m[1];
+    if (rest === ':memory:' || rest === '//:memory:') return { backend: 'sqlite', file: ':memory:' };
+    if (rest.startsWith('///')) return { backend: 'sqlite', file: rest.slice(2) };
+    if (rest.startsWith('//')) throw new DbError('INVALID_INPUT', 'sqlite URLs are sqlite:relative.db, sqlite:///absolute.db or sqlite::memory:');
+    if (!rest) throw new DbError('INVALID_INPUT', 'a sqlite URL needs a file: sqlite:relative.db, sqlite:///absolute.db or sqlite::memory:');
+    return { backend: 'sqlite', file: isAbsolute(rest) ? rest : resolve(baseDir, rest) };
+  }
+  throw new DbError('INVALID_INPUT', 'unsupported URL scheme: use postgres://, postgresql://, mysql://, mariadb:// or sqlite:', { scheme: url.split(':')[0].slice(0, 20) });
+}
+
+/** The URL with any password replaced, safe to show. */
+export function safeUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@');
+}
+
+/** Secrets a URL carries (its password, raw and decoded), for redaction everywhere. */
+export function urlSecrets(url: string): string[] {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:([^@/?#]+)@/i.exec(url);
+  if (!m) return [];
+  const raw = m[1];
+  let decoded = raw;
+  try { decoded = decodeURIComponent(raw); } catch { /* keep raw */ }
+  return [...new Set([raw, decoded])].filter((s) => s.length >= 3);
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new DbError('INVALID_INPUT', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new DbError('INVALID_INPUT', `config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = ConfigFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.join('.') || '(root)';
+    throw new DbError('INVALID_INPUT', `config file ${path}: field "${field}": ${issue.message}`, { field });
+  }
+  return parsed.data;
+}
+
+export interface CliOptions {
+  connection: string[];
+  config?: string;
+  'read-only': boolean;
+  'allow-runtime-connections': boolean;
+  'log-level'?: string;
+  help: boolean;
+  version: boolean;
+}
+
+export function parseCli(argv: string[]): CliOptions {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        connection: { type: 'string', multiple: true, short: 'c', default: [] },
+        config: { type: 'string' },
+        'read-only': { type: 'boolean', default: false },
+        'allow-runtime-connections': { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+    return values as CliOptions;
+  } catch (err) {
+    throw new DbError('INVALID_INPUT', `${(err as Error).message}; see --help`);
+  }
+}
+
+function parseConnectionFlag(flag: string): [string, string] {
+  const eq = flag.indexOf('=');
+  const name = flag.slice(0, eq);
+  if (eq < 1 || !CONNECTION_NAME.test(name)) {
+    throw new DbError('INVALID_INPUT', '--connection takes NAME=URL, NAME being letters, digits, _ and -, starting with a letter');
+  }
+  return [name, flag.slice(eq + 1)];
+}
+
+type FileConnection = z.infer<typeof ConnectionFileSchema>;
+
+export function buildConnection(name: string, entry: FileConnection, baseDir: string, globalReadOnly: boolean, dataDirPath: string): ConnectionConfig {
+  const { backend, file } = parseConnectionUrl(entry.url, baseDir);
+  return {
+    name,
+    url: entry.url,
+    backend,
+    file,
+    read_only: entry.read_only ?? globalReadOnly,
+    max_rows: entry.max_rows ?? DEFAULTS.max_rows,
+    max_bytes: entry.max_bytes ?? DEFAULTS.max_bytes,
+    statement_timeout_ms: entry.statement_timeout_ms ?? DEFAULTS.statement_timeout_ms,
+    pool_size: entry.pool_size ?? DEFAULTS.pool_size,
+    acquire_timeout_ms: entry.acquire_timeout_ms ?? DEFAULTS.acquire_timeout_ms,
+    migrations_dir: entry.migrations_dir
+      ? resolve(baseDir, entry.migrations_dir)
+      : join(dataDirPath, 'migrations', name),
+  };
+}
+
+/** Flags over env over file. `--read-only` applies to every connection whose file entry does not say otherwise. */
+export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv, cwd: string): Config {
+  const configPath = cli.config ?? env.CODOMYRMEX_DB_CONFIG;
+  const file: ConfigFile = configPath ? readConfigFile(resolve(cwd, configPath)) : {};
+  const fileDir = configPath ? dirname(resolve(cwd, configPath)) : cwd;
+  const data = dataDir(env);
+  const readOnly = cli['read-only'] || env.CODOMYRMEX_DB_READ_ONLY === '1' || env.CODOMYRMEX_DB_READ_ONLY === 'true' || (file.read_only ?? false);
+  const entries = new Map<string, { entry: FileConnection; baseDir: string }>();
+  for (const [name, entry] of Object.entries(file.connections ?? {})) entries.set(name, { entry, baseDir: fileDir });
+  const override = (name: string, url: string): void => {
+    const prev = entries.get(name);
+    entries.set(name, { entry: { ...(prev?.entry ?? {}), url }, baseDir: cwd });
+  };
+  if (env.DATABASE_URL) override('default', env.DATABASE_URL);
+  for (const flag of cli.connection) override(...parseConnectionFlag(flag));
+  if (entries.size === 0) entries.set('default', { entry: { url: `sqlite://${join(data, 'default.db')}` }, baseDir: data });
+  const connections = new Map<string, ConnectionConfig>();
+  for (const [name, { entry, baseDir }] of entries) {
+    try {
+      connections.set(name, buildConnection(name, entry, baseDir, readOnly, data));
+    } catch (err) {
+      throw err instanceof DbError ? new DbError(err.code, `connection "${name}": ${err.message}`, { ...err.details, connection: name }) : err;
+    }
+  }
+  const level = cli['log-level'] ?? env.CODOMYRMEX_DB_LOG_LEVEL ?? file.log_level ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new DbError('INVALID_INPUT', `log level must be one of ${LOG_LEVELS.join(', ')}`);
+  return {
+    connections,
+    read_only: readOnly,
+    data_dir: data,
+    backup_dir: file.backup_dir ? resolve(fileDir, file.backup_dir) : join(data, 'backups'),
+    log_level: level as Config['log_level'],
+    allow_runtime_connections: cli['allow-runtime-connections'] || (file.allow_runtime_connections ?? false),
+    source: configPath ? resolve(cwd, configPath) : 'defaults',
+  };
+}

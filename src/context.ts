@@ -1,0 +1,46 @@
+/**
+ * The one context main() builds and passes down: no module-level singletons, so
+ * tests build real pieces and hand them in.
+ */
+import type { Logger } from 'pino';
+import { urlSecrets, type Config } from './config.js';
+import { ConnectionRegistry } from './core/registry.js';
+import { createLogger, createRedactor, createSecretRedactor, type Redactor } from './log.js';
+
+export interface ServerContext {
+  config: Config;
+  registry: ConnectionRegistry;
+  logger: Logger;
+  /** Known secrets and password-shaped text: for errors and logs. */
+  redact: Redactor;
+  /** Known secrets only: for results, where patterns could mangle real data. */
+  redactSecrets: Redactor;
+  /** Aborted when the server shuts down: running calls stop. */
+  shutdownSignal: AbortSignal;
+  shutdown: AbortController;
+}
+
+export interface ContextOptions {
+  logger?: Logger;
+  cwd?: string;
+}
+
+export function createContext(config: Config, options: ContextOptions = {}): ServerContext {
+  const secrets: string[] = [];
+  const addSecrets = (more: string[]): void => {
+    for (const s of more) if (s.length >= 4 && !secrets.includes(s)) secrets.push(s);
+    secrets.sort((a, b) => b.length - a.length);
+  };
+  for (const c of config.connections.values()) addSecrets(urlSecrets(c.url));
+  const list = (): readonly string[] => secrets;
+  const redact = createRedactor(list);
+  const logger = options.logger ?? createLogger(config.log_level, redact);
+  const registry = new ConnectionRegistry(config.connections.values(), {
+    logger,
+    addSecrets,
+    dataDir: config.data_dir,
+    cwd: options.cwd ?? process.cwd(),
+  });
+  const shutdown = new AbortController();
+  return { config, registry, logger, redact, redactSecrets: createSecretRedactor(list), shutdownSignal: shutdown.signal, shutdown };
+}

@@ -1,0 +1,58 @@
+/**
+ * MySQL / MariaDB errno and mysql2's own codes -> our codes, in one table.
+ */
+import { DbError, type ErrorCode } from '../../errors.js';
+
+const BY_ERRNO: Record<number, ErrorCode> = {
+  1044: 'AUTH_FAILED', 1045: 'AUTH_FAILED', 1049: 'CONNECTION_FAILED', 1698: 'AUTH_FAILED',
+  1064: 'SYNTAX_ERROR', 1149: 'SYNTAX_ERROR',
+  1146: 'UNDEFINED_OBJECT', 1054: 'UNDEFINED_OBJECT', 1305: 'UNDEFINED_OBJECT', 1051: 'UNDEFINED_OBJECT',
+  1091: 'UNDEFINED_OBJECT', 1176: 'UNDEFINED_OBJECT', 1327: 'UNDEFINED_OBJECT',
+  1050: 'DUPLICATE_OBJECT', 1060: 'DUPLICATE_OBJECT', 1061: 'DUPLICATE_OBJECT', 1007: 'DUPLICATE_OBJECT',
+  1062: 'CONSTRAINT_VIOLATION', 1451: 'CONSTRAINT_VIOLATION', 1452: 'CONSTRAINT_VIOLATION',
+  1048: 'CONSTRAINT_VIOLATION', 1364: 'CONSTRAINT_VIOLATION', 3819: 'CONSTRAINT_VIOLATION',
+  4025: 'CONSTRAINT_VIOLATION', 1216: 'CONSTRAINT_VIOLATION', 1217: 'CONSTRAINT_VIOLATION',
+  1264: 'DATA_ERROR', 1265: 'DATA_ERROR', 1366: 'DATA_ERROR', 1292: 'DATA_ERROR', 1406: 'DATA_ERROR',
+  1365: 'DATA_ERROR', 1367: 'DATA_ERROR', 3140: 'DATA_ERROR', 4038: 'DATA_ERROR',
+  1142: 'PERMISSION_DENIED', 1143: 'PERMISSION_DENIED', 1227: 'PERMISSION_DENIED', 1370: 'PERMISSION_DENIED',
+  1792: 'READ_ONLY_VIOLATION', 1290: 'READ_ONLY_VIOLATION', 1836: 'READ_ONLY_VIOLATION',
+  1213: 'DEADLOCK', 1205: 'BUSY', 1040: 'BUSY', 1203: 'BUSY',
+  1317: 'CANCELLED', 1969: 'TIMEOUT', 3024: 'TIMEOUT',
+  2006: 'CONNECTION_LOST', 2013: 'CONNECTION_LOST', 1927: 'CONNECTION_LOST', 1053: 'CONNECTION_LOST',
+  1235: 'UNSUPPORTED', 1295: 'UNSUPPORTED',
+};
+
+const BY_DRIVER_CODE: Record<string, ErrorCode> = {
+  PROTOCOL_CONNECTION_LOST: 'CONNECTION_LOST',
+  PROTOCOL_SEQUENCE_TIMEOUT: 'CONNECTION_LOST',
+  ECONNRESET: 'CONNECTION_LOST',
+  EPIPE: 'CONNECTION_LOST',
+  ECONNREFUSED: 'CONNECTION_FAILED',
+  ETIMEDOUT: 'CONNECTION_FAILED',
+  ENOTFOUND: 'CONNECTION_FAILED',
+  EAI_AGAIN: 'CONNECTION_FAILED',
+  ER_CON_COUNT_ERROR: 'BUSY',
+  HANDSHAKE_NO_SSL_SUPPORT: 'CONNECTION_FAILED',
+};
+
+interface MysqlLikeError {
+  code?: string;
+  errno?: number;
+  sqlState?: string;
+  sqlMessage?: string;
+  message?: string;
+}
+
+export function fromMysqlError(err: unknown): DbError {
+  if (err instanceof DbError) return err;
+  const e = (err ?? {}) as MysqlLikeError;
+  const message = e.sqlMessage || e.message || String(err);
+  const code: ErrorCode = (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
+    ?? (e.code ? BY_DRIVER_CODE[e.code] : undefined)
+    ?? (e.sqlState?.startsWith('23') ? 'CONSTRAINT_VIOLATION' : e.sqlState?.startsWith('22') ? 'DATA_ERROR' : 'INTERNAL');
+  const details: Record<string, unknown> = {};
+  if (e.errno !== undefined) details.errno = e.errno;
+  if (e.sqlState) details.sqlstate = e.sqlState;
+  if (e.code) details.driver_code = e.code;
+  return new DbError(code, message, details, { cause: err });
+}

@@ -1,0 +1,315 @@
+/**
+ * MySQL and MariaDB through mysql2's callback API, which streams rows as events
+ * so a large result costs bounded memory. Never `multipleStatements`.
+ * Statements with parameters use the binary protocol (server-side binding, no
+ * client-side escaping that a sql_mode could defeat); others the text protocol.
+ */
+import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
+import { DbError } from '../../errors.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
+import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
+import { classifyMysql } from '../readonly/mysql.js';
+import { leadingKeywords } from '../sql.js';
+import { fromMysqlError } from './mysql-errors.js';
+
+const CAPABILITIES: Capabilities = {
+  transactionalDdl: false,
+  advisoryLocks: true,
+  explainAnalyze: true,
+  cancelKeepsDatabase: true,
+  readOnlyTransactions: true,
+};
+
+const CLIENT_KILL_GRACE_MS = 250;
+const HARD_DEADLINE_GRACE_MS = 5000;
+
+/** Statements that commit the open transaction by themselves: all-or-nothing is impossible with them. */
+const IMPLICIT_COMMIT = new Set(['CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'GRANT', 'REVOKE', 'LOCK', 'UNLOCK', 'ANALYZE', 'OPTIMIZE', 'REPAIR', 'INSTALL', 'UNINSTALL', 'LOAD']);
+
+type Flavor = 'mariadb' | 'mysql';
+
+interface Run {
+  cmd: { on(event: string, fn: (...args: never[]) => void): unknown };
+  why?: 'CANCELLED' | 'TIMEOUT' | 'CAP';
+}
+
+/** mysql://user:pass@host:port/db (or mariadb://) -> mysql2 options. */
+export function mysqlOptionsFromUrl(url: string): { host: string; port: number; user: string; password: string; database?: string } {
+  const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : undefined,
+  };
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  0: 'decimal', 1: 'tinyint', 2: 'smallint', 3: 'int', 4: 'float', 5: 'double', 6: 'null', 7: 'timestamp',
+  8: 'bigint', 9: 'mediumint', 10: 'date', 11: 'time', 12: 'datetime', 13: 'year', 14: 'date', 15: 'varchar',
+  16: 'bit', 245: 'json', 246: 'decimal', 247: 'enum', 248: 'set', 249: 'tinyblob', 250: 'mediumblob',
+  251: 'longblob', 252: 'blob', 253: 'varchar', 254: 'char', 255: 'geometry',
+};
+
+/** DATETIME '2024-01-02 03:04:05.123' -> ISO 8601; TIMESTAMP is UTC in our sessions, so it gets a Z. */
+function isoDate(value: unknown, type: number): unknown {
+  if (typeof value !== 'string' || !/^\d{4}-\d\d-\d\d \d/.test(value)) return value;
+  return value.replace(' ', 'T') + (type === 7 ? 'Z' : '');
+}
+
+/** mysql2 returns JSON columns parsed on MySQL; BLOB/BINARY text as Buffer; dates as text (dateStrings). */
+function convertRow(row: Record<string, unknown>, fields: FieldPacket[]): Record<string, unknown> {
+  for (const f of fields) {
+    const t = f.columnType ?? -1;
+    if (t === 7 || t === 12) row[f.name] = isoDate(row[f.name], t);
+  }
+  return row;
+}
+
+export function createMysqlDialect(cfg: DialectConfig): Dialect {
+  const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
+  const base = mysqlOptionsFromUrl(cfg.url);
+  let pool: Pool | undefined;
+  let control: Connection | undefined;
+  let flavor: Flavor = 'mariadb';
+  let info: ServerInfo | undefined;
+
+  const timeoutSql = (ms: number): string => flavor === 'mariadb'
+    ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`
+    : `SET SESSION max_execution_time = ${Math.floor(ms)}`;
+
+  const commonOptions = () => ({
+    ...base,
+    multipleStatements: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: false,
+    dateStrings: true,
+    timezone: 'Z',
+    charset: 'utf8mb4',
+    connectTimeout: 10_000,
+    enableKeepAlive: true,
+  });
+
+  /** A connection of its own for KILL QUERY, so a full pool can still be cancelled. */
+  async function controlConnection(): Promise<Connection> {
+    if (control) return control;
+    const mysql = (await import('mysql2')).default;
+    const conn = mysql.createConnection(commonOptions());
+    conn.on('error', () => { if (control === conn) control = undefined; });
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(fromMysqlError(err)) : resolve())));
+    control = conn;
+    return conn;
+  }
+
+  async function openPool(): Promise<Pool> {
+    if (pool) return pool;
+    const ctl = await controlConnection();
+    const [rows] = await ctl.promise().query('SELECT VERSION() AS v, DATABASE() AS db, CURRENT_USER() AS u');
+    const row = (rows as Array<Record<string, unknown>>)[0];
+    flavor = /mariadb/i.test(String(row.v)) ? 'mariadb' : 'mysql';
+    info = { server_version: String(row.v), database: String(row.db ?? ''), flavor, user: String(row.u) };
+    if (pool) return pool;
+    const mysql = (await import('mysql2')).default;
+    const p = mysql.createPool({ ...commonOptions(), connectionLimit: cfg.poolSize, maxIdle: cfg.poolSize, idleTimeout: 60_000 });
+    const init = `SET time_zone = '+00:00'`;
+    p.on('connection', (conn) => {
+      conn.query(init, (err) => err && cfg.logger.warn({ err: err.message }, 'session setup failed'));
+      conn.query(timeoutSql(cfg.statementTimeoutMs), (err) => err && cfg.logger.warn({ err: err.message }, 'statement timeout setup failed'));
+    });
+    pool = p;
+    return p;
+  }
+
+  async function acquire(signal?: AbortSignal): Promise<{ conn: PoolConnection; release: (destroy: boolean) => void }> {
+    const releaseSlot = await gate.acquire(signal);
+    try {
+      const p = await openPool();
+      const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(fromMysqlError(err)) : resolve(c))));
+      return { conn, release: (destroy) => { if (destroy) conn.destroy(); else conn.release(); releaseSlot(); } };
+    } catch (err) {
+      releaseSlot();
+      throw fromMysqlError(err);
+    }
+  }
+
+  function simple(conn: PoolConnection, text: string): Promise<void> {
+    return new Promise((resolve, reject) => conn.query(text, (err) => (err ? reject(fromMysqlError(err)) : resolve())));
+  }
+
+  async function kill(run: Run, conn: PoolConnection, why: NonNullable<Run['why']>): Promise<void> {
+    if (run.why) return;
+    run.why = why;
+    try {
+      const ctl = await controlConnection();
+      await ctl.promise().query(`KILL QUERY ${Number(conn.threadId)}`);
+    } catch (err) {
+      cfg.logger.warn({ err: (err as Error).message }, 'KILL QUERY failed');
+    }
+  }
+
+  function runOne(conn: PoolConnection, stmt: Statement, opts: ExecOptions, killOnCap: boolean): Promise<StatementResult> {
+    const start = performance.now();
+    const collector = new RowCollector(opts.maxRows, opts.maxBytes);
+    const params = stmt.params.map((v) => (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) ? JSON.stringify(v) : v));
+    const cmd = params.length ? conn.execute(stmt.text, params as never[]) : conn.query(stmt.text);
+    const run: Run = { cmd };
+    let fields: FieldPacket[] | undefined;
+    let affected: number | null = null;
+    let killing: Promise<void> | undefined;
+    return new Promise<StatementResult>((resolve, reject) => {
+      let settled = false;
+      const onAbort = (): void => { killing = kill(run, conn, 'CANCELLED'); };
+      const clientTimer = setTimeout(() => { killing = kill(run, conn, 'TIMEOUT'); }, opts.timeoutMs + CLIENT_KILL_GRACE_MS);
+      const hardTimer = setTimeout(() => settle(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned')), opts.timeoutMs + HARD_DEADLINE_GRACE_MS);
+      // A connection killed by the server does not always fail the running command: watch the socket too.
+      const socket = (conn as unknown as { stream?: NodeJS.EventEmitter }).stream;
+      const onClosed = (): void => settle(new DbError('CONNECTION_LOST', 'the connection to the database was lost', { driver_code: 'CONNECTION_CLOSED' }));
+      socket?.once('close', onClosed);
+      const settle = (err?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(clientTimer);
+        clearTimeout(hardTimer);
+        socket?.removeListener('close', onClosed);
+        opts.signal?.removeEventListener('abort', onAbort);
+        // Never hand the connection back while a KILL QUERY for it is still in flight.
+        void (killing ?? Promise.resolve()).then(() => {
+          if (!err || (run.why === 'CAP' && (err as { errno?: number }).errno === 1317)) {
+            resolve({
+              columns: (fields ?? []).map((f) => ({ name: f.name, type: TYPE_NAMES[f.columnType ?? -1] ?? '' })),
+              rows: collector.rows,
+              row_count: affected ?? collector.rows.length,
+              affected_rows: affected,
+              truncated: collector.truncated,
+              elapsed_ms: elapsedSince(start),
+            });
+          } else reject(errorFor(err, run, opts));
+        });
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      if (opts.signal?.aborted) onAbort();
+      cmd.on('fields', (f: FieldPacket[]) => { fields = f; });
+      cmd.on('result', (row: Record<string, unknown>) => {
+        if (!fields) {
+          affected = Number((row as { affectedRows?: number }).affectedRows ?? 0);
+          return;
+        }
+        if (!collector.add(convertRow(row, fields)) && killOnCap) killing ??= kill(run, conn, 'CAP');
+      });
+      cmd.on('error', (err: unknown) => settle(err ?? new Error('unknown driver error')));
+      cmd.on('end', () => settle());
+    });
+  }
+
+  function errorFor(err: unknown, run: Run, opts: ExecOptions): DbError {
+    const e = fromMysqlError(err);
+    if (run.why === 'CANCELLED') return new DbError('CANCELLED', 'the statement was cancelled by the client', e.details);
+    if (e.code === 'TIMEOUT' || run.why === 'TIMEOUT') {
+      return new DbError('TIMEOUT', `the statement was stopped after ${opts.timeoutMs} ms (statement timeout)`, { ...e.details, timeout_ms: opts.timeoutMs });
+    }
+    return e;
+  }
+
+  async function withTimeout<T>(conn: PoolConnection, opts: ExecOptions, fn: () => Promise<T>): Promise<{ value: T; dirty: boolean }> {
+    if (opts.timeoutMs === cfg.statementTimeoutMs) return { value: await fn(), dirty: false };
+    await simple(conn, timeoutSql(opts.timeoutMs));
+    let dirty = false;
+    try {
+      return { value: await fn(), dirty };
+    } finally {
+      await simple(conn, timeoutSql(cfg.statementTimeoutMs)).catch(() => { dirty = true; });
+    }
+  }
+
+  async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
+    const c = classifyMysql(stmt.text);
+    enforceStatementPolicy(c, cfg.readOnly);
+    const { conn, release } = await acquire(opts.signal);
+    let destroy = c.altersSession;
+    try {
+      if (!cfg.readOnly) {
+        const { value, dirty } = await withTimeout(conn, opts, () => runOne(conn, stmt, opts, true));
+        destroy ||= dirty;
+        return value;
+      }
+      await simple(conn, 'START TRANSACTION READ ONLY');
+      try {
+        return (await withTimeout(conn, opts, () => runOne(conn, stmt, opts, true))).value;
+      } finally {
+        await simple(conn, 'ROLLBACK').catch(() => { destroy = true; });
+      }
+    } catch (err) {
+      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'TIMEOUT')) destroy = true;
+      throw err;
+    } finally {
+      release(destroy);
+    }
+  }
+
+  function checkTransactional(stmts: Statement[]): void {
+    stmts.forEach((s, i) => withStatementIndex(i, () => {
+      enforceStatementPolicy(classifyMysql(s.text), cfg.readOnly);
+      const [kw] = leadingKeywords(s.text, 'mysql', 1);
+      if (IMPLICIT_COMMIT.has(kw ?? '')) {
+        throw new DbError('UNSUPPORTED', `${kw} commits the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
+      }
+    }));
+  }
+
+  async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
+    checkTransactional(stmts);
+    const { conn, release } = await acquire(opts.signal);
+    let destroy = stmts.some((s) => classifyMysql(s.text).altersSession);
+    try {
+      await simple(conn, cfg.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
+      const { value } = await withTimeout(conn, opts, () => runAll(conn, stmts, opts));
+      await simple(conn, cfg.readOnly ? 'ROLLBACK' : 'COMMIT').catch((err: DbError) => {
+        throw new DbError('TRANSACTION_FAILED', `commit failed: ${err.message}`, err.details);
+      });
+      return value;
+    } catch (err) {
+      await simple(conn, 'ROLLBACK').catch(() => { destroy = true; });
+      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'TIMEOUT')) destroy = true;
+      throw err;
+    } finally {
+      release(destroy);
+    }
+  }
+
+  async function runAll(conn: PoolConnection, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
+    const results: StatementResult[] = [];
+    let bytesLeft = opts.maxBytes;
+    for (let i = 0; i < stmts.length; i++) {
+      // KILL QUERY inside a transaction would abort it, so rows past the cap are read and dropped.
+      const r = await withStatementIndex(i, () => runOne(conn, stmts[i], { ...opts, maxBytes: Math.max(0, bytesLeft) }, false));
+      bytesLeft -= Buffer.byteLength(JSON.stringify(r.rows));
+      results.push(r);
+    }
+    return results;
+  }
+
+  return {
+    backend: 'mysql',
+    capabilities: CAPABILITIES,
+    async connect() {
+      await openPool();
+      return info as ServerInfo;
+    },
+    execute,
+    transaction,
+    poolState: () => ({ open: null, busy: gate.busy, waiting: gate.waiting, max: cfg.poolSize }),
+    async close() {
+      const p = pool;
+      const ctl = control;
+      pool = undefined;
+      control = undefined;
+      await Promise.all([
+        p && new Promise<void>((resolve) => p.end(() => resolve())),
+        ctl && new Promise<void>((resolve) => ctl.end(() => resolve())),
+      ]);
+    },
+  };
+}

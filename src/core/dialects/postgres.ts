@@ -1,0 +1,358 @@
+/**
+ * PostgreSQL through postgres.js. Agent SQL always goes over the extended
+ * protocol (`simple: false`), which refuses several statements in one string;
+ * unnamed statements (`prepare: false`) so that DISCARD ALL can reset a session
+ * without breaking a prepared-statement cache.
+ */
+import type { ReservedSql, Sql } from 'postgres';
+import { DbError } from '../../errors.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
+import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
+import type { Classification } from '../readonly/types.js';
+import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
+import { fromPgError } from './postgres-errors.js';
+import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
+
+const CAPABILITIES: Capabilities = {
+  transactionalDdl: true,
+  advisoryLocks: true,
+  explainAnalyze: true,
+  cancelKeepsDatabase: true,
+  readOnlyTransactions: true,
+};
+
+/** Grace after the server-side timeout before we cancel from the client, and before we give up waiting. */
+const CLIENT_CANCEL_GRACE_MS = 250;
+const HARD_DEADLINE_GRACE_MS = 5000;
+
+/** A connection reserved for one call. */
+interface Lease {
+  conn: ReservedSql;
+  /** The pool it came from: retired whole if the connection dies. */
+  pool: Sql;
+  /** The connection died: write nothing more to it. */
+  broken: boolean;
+  /** Session state may have changed: DISCARD ALL before it goes back. */
+  dirty: boolean;
+  release(): void;
+}
+
+/** Bound on BEGIN/ROLLBACK/DISCARD: a healthy server answers these in microseconds. */
+const CONTROL_TIMEOUT_MS = 3000;
+
+interface RunState {
+  /** Why we cancelled, if we did: decides the error code of the 57014 that follows. */
+  cancelledFor?: 'CANCELLED' | 'TIMEOUT' | 'CAP';
+}
+
+export function createPostgresDialect(cfg: DialectConfig): Dialect {
+  const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
+  const extraTypeNames = new Map<number, string>();
+  let sql: Sql | undefined;
+  let opened = 0;
+
+  async function pool(): Promise<Sql> {
+    if (sql) return sql;
+    const { default: postgres } = await import('postgres');
+    sql ??= postgres(cfg.url, {
+      max: cfg.poolSize,
+      prepare: false,
+      idle_timeout: 60,
+      max_lifetime: 60 * 30,
+      connect_timeout: 10,
+      types: PG_TYPE_PARSERS,
+      // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
+      onnotice: (notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
+      onclose: () => cfg.logger.debug({}, 'connection closed'),
+      connection: {
+        application_name: 'codomyrmex-db',
+        statement_timeout: cfg.statementTimeoutMs,
+        TimeZone: 'UTC',
+        // The read-only classifier parses strings as the default grammar does; pin it so both agree.
+        standard_conforming_strings: 'on',
+        DateStyle: 'ISO',
+        IntervalStyle: 'iso_8601',
+      },
+    } as Parameters<typeof postgres>[1]);
+    opened = Date.now();
+    return sql;
+  }
+
+  async function reserve(signal?: AbortSignal): Promise<Lease> {
+    const releaseSlot = await gate.acquire(signal);
+    try {
+      const from = await pool();
+      const conn = await from.reserve();
+      return { conn, pool: from, broken: false, dirty: false, release: () => { conn.release(); releaseSlot(); } };
+    } catch (err) {
+      releaseSlot();
+      throw fromPgError(err);
+    }
+  }
+
+  /**
+   * Housekeeping statements (BEGIN, ROLLBACK, SET, DISCARD) on a leased connection.
+   * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
+   * a socket callback and leave the query pending forever), and always bounded.
+   */
+  async function control(lease: Lease, text: string): Promise<void> {
+    if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        lease.conn.unsafe(text),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`)), CONTROL_TIMEOUT_MS); }),
+      ]);
+    } catch (err) {
+      const e = fromPgError(err);
+      if (e.code === 'CONNECTION_LOST' || e.code === 'CONNECTION_FAILED') lease.broken = true;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Marks the lease broken when the work failed because the connection died. */
+  async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED')) lease.broken = true;
+      throw err;
+    }
+  }
+
+  /**
+   * A connection that died under postgres.js 3.4.9 can leave the pool's internal
+   * state inconsistent (later queries on it hang), so the whole pool is retired:
+   * new calls get a fresh pool, the old one drains and closes in the background.
+   */
+  function retire(old: Sql): void {
+    if (sql === old) sql = undefined;
+    cfg.logger.warn({}, 'a connection died; opening a fresh pool');
+    old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
+  }
+
+  /** Leaves nothing behind for the next user: no open transaction, no SET, no lock, no LISTEN. */
+  async function endLease(lease: Lease): Promise<void> {
+    if (lease.broken) retire(lease.pool);
+    else if (lease.dirty) {
+      await control(lease, 'discard all').catch((err: Error) => {
+        cfg.logger.warn({ err: err.message }, 'could not reset a session');
+      });
+    }
+    lease.release();
+  }
+
+  async function connect(): Promise<ServerInfo> {
+    await loadPostgresParser();
+    const { conn, release } = await reserve();
+    try {
+      const [row] = await conn.unsafe(
+        'select current_setting(\'server_version\') as v, current_database() as db, current_user as u',
+      );
+      return { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u) };
+    } catch (err) {
+      throw fromPgError(err);
+    } finally {
+      release();
+    }
+  }
+
+  async function learnTypeNames(conn: ReservedSql, oids: number[]): Promise<void> {
+    const unknown = oids.filter((o) => !isKnownOid(o) && !extraTypeNames.has(o));
+    if (unknown.length === 0) return;
+    const rows = await conn.unsafe('select oid::int4 as oid, typname from pg_type where oid = any($1::oid[])', [unknown as never], { simple: false } as never);
+    for (const r of rows) extraTypeNames.set(Number(r.oid), String(r.typname));
+  }
+
+  /** Runs one statement on a reserved connection, streaming rows into a capped collector. */
+  async function runOne(conn: ReservedSql, stmt: Statement, opts: ExecOptions, cancelOnCap: boolean): Promise<StatementResult> {
+    const start = performance.now();
+    const collector = new RowCollector(opts.maxRows, opts.maxBytes);
+    const state: RunState = {};
+    const q = conn.unsafe(stmt.text, stmt.params as never[], { prepare: false, simple: false } as never);
+    const cancel = (why: NonNullable<RunState['cancelledFor']>): void => {
+      if (state.cancelledFor) return;
+      state.cancelledFor = why;
+      q.cancel();
+    };
+    const onAbort = (): void => cancel('CANCELLED');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const clientTimer = setTimeout(() => cancel('TIMEOUT'), opts.timeoutMs + CLIENT_CANCEL_GRACE_MS);
+    let hardTimer: NodeJS.Timeout | undefined;
+    const hardDeadline = new Promise<never>((_, reject) => {
+      hardTimer = setTimeout(
+        () => reject(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: opts.timeoutMs + HARD_DEADLINE_GRACE_MS })),
+        opts.timeoutMs + HARD_DEADLINE_GRACE_MS,
+      );
+    });
+    try {
+      if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
+      const res = await Promise.race([
+        q.forEach((row) => {
+          if (!collector.add(row) && cancelOnCap) cancel('CAP');
+        }),
+        hardDeadline,
+      ]);
+      const columns = (res.columns ?? []) as Array<{ name: string; type: number }>;
+      return await finish(conn, columns, collector, res.command === 'SELECT' || columns.length > 0 ? null : res.count, start);
+    } catch (err) {
+      if (state.cancelledFor === 'CAP' && (err as { code?: string }).code === '57014') {
+        await absorbLateCancel(conn);
+        const columns = (q as unknown as { statement?: { columns?: Array<{ name: string; type: number }> } }).statement?.columns ?? [];
+        return await finish(conn, columns, collector, null, start);
+      }
+      throw errorFor(err, state, opts);
+    } finally {
+      clearTimeout(clientTimer);
+      clearTimeout(hardTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function finish(
+    conn: ReservedSql,
+    columns: Array<{ name: string; type: number }>,
+    collector: RowCollector,
+    affected: number | null,
+    start: number,
+  ): Promise<StatementResult> {
+    await learnTypeNames(conn, columns.map((c) => c.type)).catch(() => undefined);
+    const rows = collector.rows;
+    return {
+      columns: columns.map((c) => ({ name: c.name, type: pgTypeName(c.type, extraTypeNames) })),
+      rows,
+      row_count: affected ?? rows.length,
+      affected_rows: affected,
+      truncated: collector.truncated,
+      elapsed_ms: elapsedSince(start),
+    };
+  }
+
+  function errorFor(err: unknown, state: RunState, opts: ExecOptions): DbError {
+    const e = fromPgError(err);
+    if (state.cancelledFor === 'CANCELLED') return new DbError('CANCELLED', 'the statement was cancelled by the client', e.details);
+    if (e.code === 'TIMEOUT' || state.cancelledFor === 'TIMEOUT') {
+      return new DbError('TIMEOUT', `the statement was stopped after ${opts.timeoutMs} ms (statement timeout)`, { ...e.details, timeout_ms: opts.timeoutMs });
+    }
+    return e;
+  }
+
+  /**
+   * A cancel request races with the statement it targets: if it lands after the
+   * statement ended, it may hit the next one on this connection. A probe absorbs it.
+   */
+  async function absorbLateCancel(conn: ReservedSql): Promise<void> {
+    for (let i = 0; i < 2; i++) {
+      try {
+        await conn.unsafe('select 1', [], { simple: false } as never);
+        return;
+      } catch {
+        // a late cancel hit the probe; try once more
+      }
+    }
+  }
+
+  async function setTimeoutFor(lease: Lease, opts: ExecOptions, local: boolean): Promise<boolean> {
+    if (opts.timeoutMs === cfg.statementTimeoutMs) return false;
+    await control(lease, `set ${local ? 'local ' : ''}statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+    return true;
+  }
+
+  async function executeOnce(stmt: Statement, opts: ExecOptions, c: Classification): Promise<StatementResult> {
+    const lease = await reserve(opts.signal);
+    lease.dirty = c.altersSession;
+    try {
+      if (cfg.readOnly) {
+        await control(lease, 'begin read only');
+        try {
+          await setTimeoutFor(lease, opts, true);
+          return await watch(lease, runOne(lease.conn, stmt, opts, true));
+        } finally {
+          await control(lease, 'rollback').catch(() => undefined);
+        }
+      }
+      const changed = await setTimeoutFor(lease, opts, false);
+      try {
+        return await watch(lease, runOne(lease.conn, stmt, opts, true));
+      } finally {
+        if (changed && !lease.dirty) await control(lease, 'reset statement_timeout').catch(() => undefined);
+      }
+    } finally {
+      await endLease(lease);
+    }
+  }
+
+  async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
+    await loadPostgresParser();
+    const c = classifyPostgres(stmt.text);
+    enforceStatementPolicy(c, cfg.readOnly);
+    try {
+      return await executeOnce(stmt, opts, c);
+    } catch (err) {
+      // After a database restart the pool hands out dead connections once; a read is safe to repeat.
+      if (err instanceof DbError && err.code === 'CONNECTION_LOST' && c.readOnlyViolation === null && !opts.signal?.aborted) {
+        cfg.logger.info({}, 'connection lost during a read; retrying once');
+        return executeOnce(stmt, opts, c);
+      }
+      throw err;
+    }
+  }
+
+  async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
+    await loadPostgresParser();
+    const classes = stmts.map((s, i) => withStatementIndex(i, () => {
+      const c = classifyPostgres(s.text);
+      enforceStatementPolicy(c, cfg.readOnly);
+      return c;
+    }));
+    const lease = await reserve(opts.signal);
+    lease.dirty = classes.some((c) => c.altersSession);
+    try {
+      await control(lease, cfg.readOnly ? 'begin read only' : 'begin');
+      const results = await watch(lease, runAll(lease, stmts, opts));
+      if (cfg.readOnly) await control(lease, 'rollback');
+      else {
+        await control(lease, 'commit').catch((err: DbError) => {
+          throw new DbError('TRANSACTION_FAILED', `commit failed, nothing was committed: ${err.message}`, err.details);
+        });
+      }
+      return results;
+    } catch (err) {
+      await control(lease, 'rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      await endLease(lease);
+    }
+  }
+
+  async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
+    await setTimeoutFor(lease, opts, true);
+    const results: StatementResult[] = [];
+    let bytesLeft = opts.maxBytes;
+    for (let i = 0; i < stmts.length; i++) {
+      // Cancelling a statement would abort the transaction, so rows past the cap are read and dropped.
+      const r = await withStatementIndex(i, () => runOne(lease.conn, stmts[i], { ...opts, maxBytes: Math.max(0, bytesLeft) }, false));
+      bytesLeft -= Buffer.byteLength(JSON.stringify(r.rows));
+      results.push(r);
+    }
+    return results;
+  }
+
+  return {
+    backend: 'postgres',
+    capabilities: CAPABILITIES,
+    connect,
+    execute,
+    transaction,
+    poolState: () => ({ open: null, busy: gate.busy, waiting: gate.waiting, max: cfg.poolSize }),
+    async close() {
+      const s = sql;
+      sql = undefined;
+      if (s) await s.end({ timeout: 2 });
+      cfg.logger.debug({ open_ms: opened ? Date.now() - opened : 0 }, 'pool closed');
+    },
+  };
+}

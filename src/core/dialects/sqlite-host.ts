@@ -1,0 +1,299 @@
+/**
+ * The child process that owns one SQLite database for the parent dialect (sqlite.ts).
+ *
+ * better-sqlite3 is synchronous and a running statement cannot be interrupted from
+ * another thread, so the database lives here, where the parent can SIGKILL a runaway
+ * statement without its own event loop ever blocking (PITFALLS.md, SQLite).
+ *
+ * Protocol: IPC with `serialization: 'advanced'` (Buffers and bigints cross intact).
+ * Requests `{ id, op, ... }` are handled one at a time, in order; every request gets
+ * exactly one reply `{ id, ok: true, result }` or `{ id, ok: false, error }`.
+ * This file never writes to stdout: diagnostics go to stderr, one line each, and the
+ * parent forwards them to its logger.
+ */
+import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
+import { DbError, type ErrorCode } from '../../errors.js';
+import type { ColumnInfo, Statement, StatementResult } from '../dialect.js';
+import { elapsedSince, RowCollector } from '../limits.js';
+import { jsonByteLength } from '../sql.js';
+
+/** Per-call limits, copied from ExecOptions (a signal cannot cross processes). */
+export interface HostLimits {
+  maxRows: number;
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+export type HostRequest =
+  | { id: number; op: 'open'; file: string; readOnly: boolean; busyTimeoutMs: number }
+  | { id: number; op: 'info' }
+  | { id: number; op: 'execute'; stmt: Statement; limits: HostLimits }
+  | { id: number; op: 'transaction'; stmts: Statement[]; limits: HostLimits }
+  | { id: number; op: 'close' };
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export type HostReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: WireError };
+
+export interface HostInfo {
+  sqlite_version: string;
+}
+
+/**
+ * SQLite result codes (extended codes included, hence prefixes) -> our codes.
+ * First match wins; a `message` narrows the generic SQLITE_ERROR.
+ */
+const SQLITE_ERROR_TABLE: ReadonlyArray<{ code: RegExp; message?: RegExp; to: ErrorCode }> = [
+  { code: /^SQLITE_CONSTRAINT/, to: 'CONSTRAINT_VIOLATION' },
+  { code: /^SQLITE_ERROR$/, message: /no such (table|column|index|view|function|collation|module|trigger|savepoint)/i, to: 'UNDEFINED_OBJECT' },
+  { code: /^SQLITE_ERROR$/, message: /syntax error|incomplete input|unrecognized token/i, to: 'SYNTAX_ERROR' },
+  { code: /^SQLITE_ERROR$/, message: /already exists/i, to: 'DUPLICATE_OBJECT' },
+  { code: /^SQLITE_READONLY/, to: 'READ_ONLY_VIOLATION' },
+  { code: /^SQLITE_(BUSY|LOCKED)/, to: 'BUSY' },
+  { code: /^SQLITE_(CANTOPEN|NOTADB)/, to: 'CONNECTION_FAILED' },
+  { code: /^SQLITE_(MISMATCH|TOOBIG|RANGE)/, to: 'DATA_ERROR' },
+];
+
+/** better-sqlite3 reports bad parameters and multi-statement strings as TypeError/RangeError. */
+const DRIVER_INPUT_ERROR = /parameter|can only bind|SQL string|BigInt/i;
+
+export function toDbError(err: unknown): DbError {
+  if (err instanceof DbError) return err;
+  if (err instanceof Database.SqliteError) {
+    const rule = SQLITE_ERROR_TABLE.find((r) => r.code.test(err.code) && (!r.message || r.message.test(err.message)));
+    return new DbError(rule?.to ?? 'INTERNAL', err.message, { sqlite_code: err.code }, { cause: err });
+  }
+  if ((err instanceof TypeError || err instanceof RangeError) && DRIVER_INPUT_ERROR.test(err.message)) {
+    return new DbError('INVALID_INPUT', err.message, {}, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new DbError('INTERNAL', message || 'internal error in the SQLite host', {}, { cause: err });
+}
+
+interface OpenDb {
+  db: Database.Database;
+  readOnly: boolean;
+  busyTimeoutMs: number;
+}
+
+let current: OpenDb | null = null;
+
+function log(msg: string, extra: Record<string, unknown> = {}): void {
+  process.stderr.write(`${JSON.stringify({ msg, pid: process.pid, ...extra })}\n`);
+}
+
+function open(req: Extract<HostRequest, { op: 'open' }>): HostInfo {
+  current?.db.close();
+  current = null;
+  const memory = req.file === ':memory:';
+  // SQLite cannot open an in-memory database read-only; query_only still guards it.
+  const db = new Database(req.file, { readonly: req.readOnly && !memory, fileMustExist: req.readOnly && !memory });
+  try {
+    db.pragma('foreign_keys = ON');
+    if (req.readOnly) db.pragma('query_only = ON');
+    else if (!memory) enableWal(db);
+    current = { db, readOnly: req.readOnly, busyTimeoutMs: -1 };
+    setBusyTimeout(current, req.busyTimeoutMs);
+    return info();
+  } catch (err) {
+    db.close();
+    current = null;
+    throw err;
+  }
+}
+
+/** WAL lets readers run beside a writer; failing to switch is not fatal (another process may hold a lock). */
+function enableWal(db: Database.Database): void {
+  try {
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    log('could not switch to WAL; keeping the current journal mode', { error: (err as Error).message });
+  }
+}
+
+/** busy_timeout follows each call's statement timeout; the pragma runs only when it changes. */
+function setBusyTimeout(conn: OpenDb, ms: number): void {
+  const value = Math.max(0, Math.floor(ms));
+  if (value === conn.busyTimeoutMs) return;
+  conn.db.pragma(`busy_timeout = ${value}`);
+  conn.busyTimeoutMs = value;
+}
+
+function requireDb(): OpenDb {
+  if (!current) throw new DbError('CONNECTION_FAILED', 'the SQLite host has no open database');
+  return current;
+}
+
+function info(): HostInfo {
+  const row = requireDb().db.prepare('select sqlite_version() as v').get() as { v: string };
+  return { sqlite_version: row.v };
+}
+
+/**
+ * SQLite has no boolean, and better-sqlite3 binds every JS number as REAL (5 would be
+ * stored as 5.0 in an untyped column): integers go in as bigint, booleans as 0/1.
+ */
+function toBindable(v: unknown): unknown {
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (v instanceof Uint8Array && !Buffer.isBuffer(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return v;
+}
+
+function prepare(conn: OpenDb, text: string): Database.Statement {
+  const stmt = conn.db.prepare(text);
+  // SQLite applies flag pragmas while preparing (query_only=OFF needs no step): re-arm it.
+  if (conn.readOnly && /pragma/i.test(text)) conn.db.pragma('query_only = ON');
+  // Belt and braces behind the classifier: SQLite's own verdict on what the statement may write.
+  if (conn.readOnly && !stmt.readonly) {
+    throw new DbError('READ_ONLY_VIOLATION', 'this connection is read-only: SQLite reports that this statement writes', { reason: 'statement is not read-only' });
+  }
+  stmt.safeIntegers(true);
+  return stmt;
+}
+
+function runOne(conn: OpenDb, stmt: Statement, maxRows: number, maxBytes: number): StatementResult {
+  const start = performance.now();
+  const prepared = prepare(conn, stmt.text);
+  const params = (stmt.params ?? []).map(toBindable);
+  if (!prepared.reader) {
+    const changes = Number(prepared.run(...params).changes);
+    return { columns: [], rows: [], row_count: changes, affected_rows: changes, truncated: false, elapsed_ms: elapsedSince(start) };
+  }
+  const columns: ColumnInfo[] = prepared.columns().map((c) => ({ name: c.name, type: (c.type ?? '').toLowerCase() }));
+  const collector = new RowCollector(maxRows, maxBytes);
+  // iterate(), never all(): leaving the loop resets the statement, so SQLite computes
+  // only the rows we keep (plus one) however large the full result would be.
+  for (const row of prepared.iterate(...params)) {
+    if (!collector.add(row as Record<string, unknown>)) break;
+  }
+  const rows = collector.rows;
+  return { columns, rows, row_count: rows.length, affected_rows: null, truncated: collector.truncated, elapsed_ms: elapsedSince(start) };
+}
+
+function execute(req: Extract<HostRequest, { op: 'execute' }>): StatementResult {
+  const conn = requireDb();
+  setBusyTimeout(conn, req.limits.timeoutMs);
+  return runOne(conn, req.stmt, req.limits.maxRows, req.limits.maxBytes);
+}
+
+/** All-or-nothing; a read-only connection always rolls back. Rows share one byte budget. */
+function transaction(req: Extract<HostRequest, { op: 'transaction' }>): StatementResult[] {
+  const conn = requireDb();
+  setBusyTimeout(conn, req.limits.timeoutMs);
+  // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN, not halfway.
+  conn.db.exec(conn.readOnly ? 'BEGIN' : 'BEGIN IMMEDIATE');
+  const results: StatementResult[] = [];
+  let bytesLeft = req.limits.maxBytes;
+  try {
+    req.stmts.forEach((stmt, i) => {
+      try {
+        const r = runOne(conn, stmt, req.limits.maxRows, Math.max(0, bytesLeft));
+        bytesLeft -= jsonByteLength(r.rows);
+        results.push(r);
+      } catch (err) {
+        throw toDbError(err).withDetails({ statement_index: i });
+      }
+    });
+    commitOrRollback(conn);
+    return results;
+  } catch (err) {
+    rollbackQuietly(conn);
+    throw err;
+  }
+}
+
+function commitOrRollback(conn: OpenDb): void {
+  if (conn.readOnly) {
+    conn.db.exec('ROLLBACK');
+    return;
+  }
+  try {
+    conn.db.exec('COMMIT');
+  } catch (err) {
+    const e = toDbError(err);
+    throw new DbError('TRANSACTION_FAILED', `commit failed: ${e.message}`, e.details, { cause: err });
+  }
+}
+
+function rollbackQuietly(conn: OpenDb): void {
+  if (!conn.db.inTransaction) return; // SQLite already rolled back (e.g. after SQLITE_FULL)
+  try {
+    conn.db.exec('ROLLBACK');
+  } catch (err) {
+    log('rollback failed', { error: (err as Error).message });
+  }
+}
+
+function dispatch(req: HostRequest): unknown {
+  switch (req.op) {
+    case 'open': return open(req);
+    case 'info': return info();
+    case 'execute': return execute(req);
+    case 'transaction': return transaction(req);
+    case 'close':
+      current?.db.close();
+      current = null;
+      return null;
+    default: throw new DbError('INVALID_INPUT', `unknown host operation: ${String((req as { op?: unknown }).op)}`);
+  }
+}
+
+function handle(msg: unknown): HostReply | null {
+  const id = (msg as { id?: unknown } | null)?.id;
+  if (typeof id !== 'number') {
+    log('ignored a message without a numeric id');
+    return null;
+  }
+  try {
+    return { id, ok: true, result: dispatch(msg as HostRequest) };
+  } catch (err) {
+    return { id, ok: false, error: toDbError(err).toJSON() };
+  }
+}
+
+/**
+ * A runaway statement blocks this thread, so the 'disconnect' event cannot fire when the
+ * parent dies (SIGKILL, crash) and the statement would run on as an orphan. A thread of
+ * its own notices the new parent pid and kills the process.
+ */
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL'); }, 500);
+`;
+
+function startOrphanWatchdog(): void {
+  const worker = new Worker(WATCHDOG, { eval: true, workerData: { parent: process.ppid } });
+  worker.on('error', (err) => log('orphan watchdog failed', { error: err.message }));
+  worker.unref();
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('sqlite-host runs as a child of codomyrmex-db (needs an IPC channel)\n');
+    process.exit(2);
+  }
+  startOrphanWatchdog();
+  process.on('message', (msg) => {
+    const reply = handle(msg);
+    if (!reply) return;
+    const closing = (msg as HostRequest).op === 'close';
+    process.send?.(reply, undefined, {}, (err) => {
+      if (err) log('could not send a reply', { id: reply.id, error: err.message });
+      // Disconnect only once the reply is written, so the parent sees the close confirmed.
+      if (closing) process.disconnect();
+    });
+  });
+  // The parent is gone (or closed us): nothing left to serve. Closing flushes WAL state cleanly.
+  process.on('disconnect', () => {
+    current?.db.close();
+    process.exit(0);
+  });
+}
+
+main();

@@ -1,0 +1,272 @@
+/**
+ * SQLite through better-sqlite3, run in a child process per connection (sqlite-host.ts).
+ *
+ * better-sqlite3 is synchronous: in-process, a runaway statement would block every
+ * other tool call and every cancellation. The host can be SIGKILLed instead, which is
+ * how timeouts and cancellations stop a statement. Killing loses only the uncommitted
+ * transaction of a file database, but all of an in-memory one (`database_reset`).
+ *
+ * One host per connection, calls queued FIFO: SQLite has one writer anyway, and an
+ * in-memory database cannot be shared between processes.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { DbError } from '../../errors.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
+import { createGate } from '../limits.js';
+import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
+import { classifySqlite } from '../readonly/sqlite.js';
+import type { HostInfo, HostLimits, HostReply, HostRequest } from './sqlite-host.js';
+
+/** Starting node and loading better-sqlite3 takes ~50 ms; a loaded machine may need far more. */
+const START_TIMEOUT_MS = 10_000;
+/** How long close() lets a host finish before SIGKILL. */
+const CLOSE_GRACE_MS = 1_000;
+
+type RequestBody = HostRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export interface SqliteDialect extends Dialect {
+  /** For tests only: pid of the running host process, or null when none runs. */
+  hostPid(): number | null;
+}
+
+interface HostContext {
+  cfg: DialectConfig & { file: string };
+  /** Killing the host loses the database (':memory:'). */
+  lossOnKill: boolean;
+}
+
+/** One host process and the requests in flight to it. */
+class Host {
+  readonly exited: Promise<void>;
+  private alive = true;
+  private seq = 0;
+  private readonly pending = new Map<number, (reply: HostReply | DbError) => void>();
+
+  constructor(private readonly child: ChildProcess, private readonly ctx: HostContext) {
+    let markExited: () => void = () => undefined;
+    this.exited = new Promise((resolve) => { markExited = resolve; });
+    child.on('exit', (code, signal) => {
+      this.alive = false;
+      this.failPending(new DbError('CONNECTION_LOST', `the SQLite host exited unexpectedly (${signal ?? `exit code ${code}`})`, {
+        exit_code: code, signal, database_reset: ctx.lossOnKill,
+      }));
+      markExited();
+    });
+    child.on('error', (err) => {
+      ctx.cfg.logger.warn({ connection: ctx.cfg.name, err: err.message }, 'sqlite host process error');
+      if (child.pid === undefined) { // never started: no 'exit' will follow
+        this.alive = false;
+        this.failPending(new DbError('CONNECTION_FAILED', `cannot start the SQLite host: ${err.message}`));
+        markExited();
+      }
+    });
+    child.on('message', (msg: HostReply) => this.pending.get(msg?.id)?.(msg));
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  get pid(): number | null {
+    return this.alive ? this.child.pid ?? null : null;
+  }
+
+  /** Sends one request; on timeout or abort the host is killed, since nothing else stops SQLite. */
+  request(body: RequestBody, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
+    if (signal?.aborted) return Promise.reject(new DbError('CANCELLED', 'cancelled before the statement started'));
+    if (!this.alive) return Promise.reject(new DbError('CONNECTION_LOST', 'the SQLite host is not running'));
+    return new Promise((resolve, reject) => {
+      const id = ++this.seq;
+      const settle = (reply: HostReply | DbError): void => {
+        if (!this.pending.delete(id)) return;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (reply instanceof DbError) reject(reply);
+        else if (reply.ok) resolve(reply.result);
+        else reject(new DbError(reply.error.code, reply.error.message, reply.error.details));
+      };
+      const stop = (err: DbError): void => {
+        settle(err);
+        this.kill();
+      };
+      const onAbort = (): void => stop(this.stopped('CANCELLED', 'the statement was cancelled by the client'));
+      const timer = setTimeout(
+        () => stop(this.stopped('TIMEOUT', `the statement was stopped after ${timeoutMs} ms (statement timeout)`, { timeout_ms: timeoutMs })),
+        timeoutMs,
+      );
+      this.pending.set(id, settle);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.child.send({ ...body, id }, (err) => {
+        if (!err) return;
+        this.kill();
+        // Never delivered, so never run: the caller may safely send it to a new host.
+        settle(new DbError('CONNECTION_LOST', `could not reach the SQLite host: ${err.message}`, { delivered: false }));
+      });
+    });
+  }
+
+  /** The host counts as gone at once, so no request is sent to it while it dies. */
+  kill(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    this.child.ref(); // someone may await `exited`: the dying child must keep the loop alive until then
+    this.child.kill('SIGKILL');
+  }
+
+  /** Asks the host to close its database and exit; SIGKILL if it has not within graceMs. */
+  async shutdown(graceMs: number): Promise<void> {
+    if (!this.alive) return this.exited;
+    this.child.ref();
+    const timer = setTimeout(() => this.kill(), graceMs);
+    try {
+      this.child.send({ id: 0, op: 'close' }, (err) => { if (err) this.kill(); });
+    } catch {
+      this.kill();
+    }
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private stopped(code: 'TIMEOUT' | 'CANCELLED', message: string, extra: Record<string, unknown> = {}): DbError {
+    const loss = this.ctx.lossOnKill ? '; the in-memory database was lost with it' : '; any uncommitted change was rolled back';
+    return new DbError(code, message + loss, { ...extra, database_reset: this.ctx.lossOnKill });
+  }
+
+  private failPending(err: DbError): void {
+    for (const settle of [...this.pending.values()]) settle(err);
+  }
+}
+
+function findProjectRoot(start: string): string | null {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return null;
+  }
+}
+
+/** Beside this module in the bundle (dist/); from the TS sources (tests), the project's dist/. */
+function resolveHostPath(): string {
+  const beside = fileURLToPath(new URL('./sqlite-host.js', import.meta.url));
+  if (existsSync(beside)) return beside;
+  const root = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
+  const built = root ? join(root, 'dist', 'sqlite-host.js') : null;
+  if (built && existsSync(built)) return built;
+  throw new DbError('CONNECTION_FAILED', 'the SQLite host (dist/sqlite-host.js) is not built; run `npm run build`');
+}
+
+function spawnHost(ctx: HostContext): Host {
+  const { file, readOnly } = ctx.cfg;
+  // A new database file is created on first use, folder included (the default lives under XDG_DATA_HOME).
+  if (!readOnly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const child = fork(resolveHostPath(), [], {
+    serialization: 'advanced',
+    // The host's stdout must never reach ours: our stdout is the MCP protocol channel.
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    // Flags of the parent (--inspect, test loaders) would break or slow the host.
+    execArgv: [],
+  });
+  const { logger, name } = ctx.cfg;
+  if (child.stderr) {
+    createInterface({ input: child.stderr, crlfDelay: Infinity })
+      .on('line', (line) => logger.warn({ host_pid: child.pid, host_stderr: line }, 'sqlite host says'));
+  }
+  // An idle host must not keep the server alive: a pending request's timer does that.
+  child.unref();
+  child.channel?.unref();
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
+  logger.debug({ host_pid: child.pid }, 'sqlite host started');
+  return new Host(child, ctx);
+}
+
+function limitsOf(opts: ExecOptions): HostLimits {
+  return { maxRows: opts.maxRows, maxBytes: opts.maxBytes, timeoutMs: opts.timeoutMs };
+}
+
+/** Only text and params cross to the host (a caller's extra fields might not be cloneable). */
+function plain(stmt: Statement): Statement {
+  return { text: stmt.text, params: stmt.params ?? [] };
+}
+
+export function createSqliteDialect(cfg: DialectConfig & { file: string }): SqliteDialect {
+  const ctx: HostContext = { cfg, lossOnKill: cfg.file === ':memory:' };
+  const capabilities: Capabilities = {
+    transactionalDdl: true,
+    advisoryLocks: false, // SQLite's single write lock serialises writers; there is nothing to name
+    explainAnalyze: false,
+    cancelKeepsDatabase: !ctx.lossOnKill,
+    readOnlyTransactions: false,
+  };
+  const gate = createGate(1, cfg.acquireTimeoutMs);
+  let host: Host | null = null;
+
+  async function ensureHost(signal?: AbortSignal): Promise<Host> {
+    if (host?.isAlive) return host;
+    // A killed host must be gone before the next opens the file: it may still hold the write lock.
+    if (host) await host.exited;
+    host = null;
+    const fresh = spawnHost(ctx);
+    try {
+      await fresh.request({ op: 'open', file: cfg.file, readOnly: cfg.readOnly, busyTimeoutMs: cfg.statementTimeoutMs }, START_TIMEOUT_MS, signal);
+    } catch (err) {
+      fresh.kill();
+      const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
+      if (e.code === 'CANCELLED') throw e;
+      throw new DbError('CONNECTION_FAILED', `cannot open SQLite database ${cfg.file}: ${e.message}`, { ...e.details, cause_code: e.code });
+    }
+    host = fresh;
+    return fresh;
+  }
+
+  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    const release = await gate.acquire(signal);
+    try {
+      try {
+        return (await (await ensureHost(signal)).request(body, timeoutMs, signal)) as T;
+      } catch (err) {
+        // The host died between calls (killed from outside) and we learnt it only now.
+        if (!(err instanceof DbError && err.details.delivered === false)) throw err;
+        cfg.logger.info({ connection: cfg.name }, 'sqlite host was gone; retrying on a new host');
+        return (await (await ensureHost(signal)).request(body, timeoutMs, signal)) as T;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async function connect(): Promise<ServerInfo> {
+    const info = await call<HostInfo>({ op: 'info' }, cfg.statementTimeoutMs);
+    return { server_version: info.sqlite_version, database: cfg.file, flavor: null, user: null };
+  }
+
+  async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
+    enforceStatementPolicy(classifySqlite(stmt.text), cfg.readOnly);
+    return call({ op: 'execute', stmt: plain(stmt), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal);
+  }
+
+  async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
+    stmts.forEach((s, i) => withStatementIndex(i, () => enforceStatementPolicy(classifySqlite(s.text), cfg.readOnly)));
+    if (stmts.length === 0) return [];
+    return call({ op: 'transaction', stmts: stmts.map(plain), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal);
+  }
+
+  async function close(): Promise<void> {
+    const h = host;
+    host = null;
+    if (h) await h.shutdown(CLOSE_GRACE_MS);
+  }
+
+  return {
+    backend: 'sqlite',
+    capabilities,
+    connect,
+    execute,
+    transaction,
+    poolState: () => ({ open: host?.isAlive ? 1 : 0, busy: gate.busy, waiting: gate.waiting, max: 1 }),
+    close,
+    hostPid: () => host?.pid ?? null,
+  };
+}

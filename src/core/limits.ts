@@ -1,0 +1,97 @@
+/**
+ * Bounds shared by every dialect: a gate that limits concurrent calls per
+ * connection (with a bounded wait, then BUSY), and a collector that caps result
+ * rows and bytes so memory never grows with table size.
+ */
+import { DbError } from '../errors.js';
+import type { Row } from './dialect.js';
+import { jsonByteLength, toJsonValue } from './sql.js';
+
+export interface Gate {
+  /** Resolves with a release function once a slot is free; BUSY after the wait limit. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+  readonly busy: number;
+  readonly waiting: number;
+}
+
+export function createGate(max: number, acquireTimeoutMs: number): Gate {
+  let busy = 0;
+  const queue: Array<() => void> = [];
+  const releaseOne = (): void => {
+    const next = queue.shift();
+    if (next) next();
+    else busy--;
+  };
+  const makeRelease = (): (() => void) => {
+    let done = false;
+    return () => {
+      if (!done) {
+        done = true;
+        releaseOne();
+      }
+    };
+  };
+  return {
+    get busy() { return busy; },
+    get waiting() { return queue.length; },
+    acquire(signal) {
+      if (busy < max) {
+        busy++;
+        return Promise.resolve(makeRelease());
+      }
+      return new Promise((resolve, reject) => {
+        const grant = (): void => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(makeRelease());
+        };
+        const leave = (err: DbError): void => {
+          const i = queue.indexOf(grant);
+          if (i >= 0) queue.splice(i, 1);
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        };
+        const onAbort = (): void => leave(new DbError('CANCELLED', 'cancelled while waiting for a free connection'));
+        const timer = setTimeout(
+          () => leave(new DbError('BUSY', `all ${max} connections stayed busy for ${acquireTimeoutMs} ms; try again later`, { pool_size: max, waited_ms: acquireTimeoutMs })),
+          acquireTimeoutMs,
+        );
+        signal?.addEventListener('abort', onAbort, { once: true });
+        queue.push(grant);
+      });
+    },
+  };
+}
+
+/** Collects converted rows until max_rows or max_bytes is reached, then says stop. */
+export class RowCollector {
+  readonly rows: Row[] = [];
+  truncated = false;
+  private bytes = 0;
+
+  constructor(private readonly maxRows: number, private readonly maxBytes: number) {}
+
+  /** Adds one driver row; returns false once the result is full (and marks it truncated). */
+  add(raw: Record<string, unknown>): boolean {
+    if (this.truncated) return false;
+    if (this.rows.length >= this.maxRows) {
+      this.truncated = true;
+      return false;
+    }
+    const row: Row = {};
+    for (const key of Object.keys(raw)) row[key] = toJsonValue(raw[key]);
+    const size = jsonByteLength(row);
+    if (this.bytes + size > this.maxBytes) {
+      this.truncated = true;
+      return false;
+    }
+    this.bytes += size;
+    this.rows.push(row);
+    return true;
+  }
+}
+
+/** Milliseconds since `start` (a performance.now() value), rounded to 0.001. */
+export function elapsedSince(start: number): number {
+  return Math.round((performance.now() - start) * 1000) / 1000;
+}

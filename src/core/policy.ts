@@ -1,0 +1,35 @@
+/**
+ * The rules every dialect applies to agent SQL before it reaches a database.
+ * Kept in one place so the three backends refuse the same things with the same codes.
+ */
+import { DbError } from '../errors.js';
+import type { Classification } from './readonly/types.js';
+
+export function enforceStatementPolicy(c: Classification, readOnly: boolean): void {
+  // Read-only first: on a read-only connection `COMMIT; DROP TABLE t` is a read-only violation.
+  if (readOnly && c.readOnlyViolation !== null) {
+    throw new DbError('READ_ONLY_VIOLATION', `this connection is read-only: ${c.readOnlyViolation}`, { reason: c.readOnlyViolation });
+  }
+  if (c.count === 0) throw new DbError('INVALID_INPUT', 'the query is empty');
+  if (c.count > 1) {
+    throw new DbError('INVALID_INPUT', `one statement per query, found ${c.count}; use execute_transaction to run several`, { statements: c.count });
+  }
+  if (c.transactionControl) {
+    throw new DbError('INVALID_INPUT', 'transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...) is not accepted here; use execute_transaction, which is all-or-nothing');
+  }
+}
+
+/** Runs fn and tags any DbError it throws with the index of the failing statement. */
+export function withStatementIndex<T>(index: number, fn: () => T): T {
+  const tag = (err: unknown): never => {
+    const e = err instanceof DbError ? err : new DbError('INTERNAL', err instanceof Error ? err.message : String(err), {}, { cause: err });
+    throw e.withDetails({ statement_index: index });
+  };
+  try {
+    const out = fn();
+    if (out instanceof Promise) return out.catch(tag) as T;
+    return out;
+  } catch (err) {
+    return tag(err);
+  }
+}

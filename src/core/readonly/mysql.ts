@@ -1,0 +1,179 @@
+/**
+ * Read-only classification for MySQL and MariaDB. A READ ONLY transaction does
+ * not stop INTO OUTFILE, LOAD_FILE, GET_LOCK, user variables or DDL (which
+ * commits implicitly), so reads are a conservative allow-list of leading
+ * keywords with a deny-list of words that must not appear anywhere outside
+ * strings and quoted identifiers.
+ */
+import { tokenizeMysql, type MysqlQuoting, type Token } from '../sql-lexer.js';
+import { countStatementsIn, significantTokens } from '../sql.js';
+import type { Classification } from './types.js';
+
+const READ_LEADS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'VALUES', 'TABLE', 'HELP']);
+
+/** Functions with effects outside the statement: locks, files, sequences, replication waits, UDF shells. */
+const EFFECT_FUNCTIONS = new Set([
+  'LOAD_FILE', 'GET_LOCK', 'RELEASE_LOCK', 'RELEASE_ALL_LOCKS', 'IS_USED_LOCK', 'IS_FREE_LOCK',
+  'NEXTVAL', 'SETVAL', 'MASTER_POS_WAIT', 'SOURCE_POS_WAIT', 'MASTER_GTID_WAIT',
+  'WAIT_FOR_EXECUTED_GTID_SET', 'WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS', 'SYS_EXEC', 'SYS_EVAL',
+]);
+
+const FILE_WORDS = new Map([
+  ['INTO', 'SELECT ... INTO writes to a file or to variables'],
+  ['OUTFILE', 'INTO OUTFILE writes a server file'],
+  ['DUMPFILE', 'INTO DUMPFILE writes a server file'],
+  ['LOAD', 'LOAD reads files into tables'],
+]);
+
+/** Words of statements that change data, schema, privileges or the session. */
+const WRITE_WORDS = new Set([
+  'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'TRUNCATE', 'RENAME', 'GRANT',
+  'REVOKE', 'SET', 'CALL', 'DO', 'HANDLER', 'LOCK', 'UNLOCK', 'KILL', 'FLUSH', 'RESET', 'PURGE',
+  'INSTALL', 'UNINSTALL', 'SHUTDOWN', 'PREPARE', 'EXECUTE', 'DEALLOCATE', 'XA', 'PROCEDURE', 'ANALYZE',
+]);
+
+/** Also string and math functions: `INSERT('abc', 1, 1, 'x')`, `REPLACE(s, 'a', 'b')`, `TRUNCATE(1.5, 0)`. */
+const ALSO_FUNCTIONS = new Set(['INSERT', 'REPLACE', 'TRUNCATE']);
+
+const PLAIN_WRITE_LEADS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME']);
+const SESSION_LOCKS = new Set(['GET_LOCK', 'RELEASE_LOCK', 'RELEASE_ALL_LOCKS', 'IS_USED_LOCK', 'IS_FREE_LOCK']);
+const TX_LEADS = new Set(['BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'XA']);
+
+/** Every way a server may read quotes, depending on its sql_mode; the first is the default. */
+const QUOTINGS: Array<{ mode: string; quoting: MysqlQuoting }> = [
+  { mode: 'default', quoting: { backslashEscapes: true, ansiQuotes: false } },
+  { mode: 'ANSI_QUOTES', quoting: { backslashEscapes: true, ansiQuotes: true } },
+  { mode: 'NO_BACKSLASH_ESCAPES', quoting: { backslashEscapes: false, ansiQuotes: false } },
+];
+
+/**
+ * Classifies one agent statement. The text is lexed once per sql_mode quoting
+ * (when it has a `\` or `"`): `'\'` ends a string only under
+ * NO_BACKSLASH_ESCAPES, so without this `SELECT '\', LOAD_FILE('/etc/passwd') -- '`
+ * would hide a call inside what looks like a string. Any reading that fails
+ * the allow-list fails the statement.
+ */
+export function classifyMysql(sql: string): Classification {
+  const base = classifyTokens(tokenizeMysql(sql, QUOTINGS[0].quoting));
+  if (!/[\\"]/.test(sql)) return base;
+  for (const { mode, quoting } of QUOTINGS.slice(1)) {
+    const alt = classifyTokens(tokenizeMysql(sql, quoting));
+    base.count = Math.max(base.count, alt.count);
+    base.transactionControl ||= alt.transactionControl;
+    base.altersSession ||= alt.altersSession;
+    if (base.readOnlyViolation === null && alt.readOnlyViolation !== null) {
+      const advice = `write '' for a quote inside '...', and avoid \\ escapes and "..." strings`;
+      base.readOnlyViolation = `under sql_mode ${mode} the quoting reads differently: ${alt.readOnlyViolation} (${advice})`;
+    }
+  }
+  return base;
+}
+
+function classifyTokens(tokens: Token[]): Classification {
+  const count = countStatementsIn(tokens);
+  const sig = significantTokens(tokens);
+  const readOnlyViolation = count > 1 ? `${count} statements: only one is allowed` : readViolation(sig);
+  return {
+    count,
+    readOnlyViolation,
+    transactionControl: isTransactionControl(sig),
+    altersSession: count > 1 || altersSession(sig, readOnlyViolation === null),
+  };
+}
+
+const word = (t: Token | undefined): string | null => (t?.kind === 'word' ? t.text.toUpperCase() : null);
+const isPunct = (t: Token | undefined, text: string): boolean => t?.kind === 'punct' && t.text === text;
+
+function readViolation(sig: Token[]): string | null {
+  if (sig.length === 0) return 'empty statement';
+  if (sig.some((t) => t.kind === 'conditional_comment')) {
+    return 'conditional comments (/*! ... */, /*M! ... */) are executed by the server: not allowed in read-only mode';
+  }
+  let lead = 0;
+  while (isPunct(sig[lead], '(')) lead++;
+  const first = word(sig[lead]);
+  if (first === null || !READ_LEADS.has(first) || (lead > 0 && first !== 'SELECT')) {
+    return `${first ?? 'this'} is not a read-only statement (allowed: SELECT, WITH, SHOW, DESCRIBE, EXPLAIN, VALUES, TABLE, HELP)`;
+  }
+  for (let i = lead + 1; i < sig.length; i++) {
+    const reason = tokenViolation(sig, i, first === 'SHOW' ? lead : -1);
+    if (reason) return reason;
+  }
+  return null;
+}
+
+/** `showAt` is the index of a leading SHOW, whose CREATE / PROCEDURE (`SHOW CREATE PROCEDURE p`) are reads. */
+function tokenViolation(sig: Token[], i: number, showAt: number): string | null {
+  const t = sig[i];
+  if (t.kind === 'operator' && t.text === ':=') return 'assignment to a user variable (:=) changes the session';
+  // A quoted name called like a function resolves to a stored function or UDF of that name.
+  if (t.kind === 'quoted_ident' && isPunct(sig[i + 1], '(') && EFFECT_FUNCTIONS.has(unquote(t.text).toUpperCase())) {
+    return `function ${unquote(t.text)} has side effects`;
+  }
+  const w = word(t);
+  if (w === null) return null;
+  const next = word(sig[i + 1]);
+  if ((w === 'FOR' && (next === 'UPDATE' || next === 'SHARE')) || (w === 'LOCK' && next === 'IN')) {
+    return `locking read (${w === 'FOR' ? `FOR ${next}` : 'LOCK IN SHARE MODE'}) takes row locks`;
+  }
+  if (w === 'NEXT' && next === 'VALUE') return 'NEXT VALUE FOR advances a sequence';
+  if (EFFECT_FUNCTIONS.has(w)) return `function ${w} has side effects`;
+  if (FILE_WORDS.has(w)) return FILE_WORDS.get(w)!;
+  if (!WRITE_WORDS.has(w) || allowedWriteWord(sig, i, w, showAt)) return null;
+  if (w === 'ANALYZE') return 'EXPLAIN ANALYZE / ANALYZE runs the statement';
+  return `the keyword ${w} is not allowed in a read-only statement (quote a column named like a keyword with backticks)`;
+}
+
+function allowedWriteWord(sig: Token[], i: number, w: string, showAt: number): boolean {
+  if (ALSO_FUNCTIONS.has(w) && isPunct(sig[i + 1], '(')) return true;
+  if (w === 'SET' && word(sig[i - 1]) === 'CHARACTER') return true;
+  if (showAt < 0 || (w !== 'CREATE' && w !== 'PROCEDURE')) return false;
+  return sig.slice(showAt + 1, i).every((t) => word(t) === 'CREATE');
+}
+
+function unquote(text: string): string {
+  const q = text[0];
+  return text.slice(1, text.endsWith(q) && text.length > 1 ? -1 : undefined).replaceAll(q + q, q);
+}
+
+function isTransactionControl(sig: Token[]): boolean {
+  const [w0, w1] = [word(sig[0]), word(sig[1])];
+  if (w0 === null) return false;
+  if (TX_LEADS.has(w0) || (w0 === 'START' && w1 === 'TRANSACTION') || (w0 === 'RELEASE' && w1 === 'SAVEPOINT')) return true;
+  if (w0 !== 'SET') return false;
+  // SET [SESSION|GLOBAL] TRANSACTION ..., SET autocommit / @@session.autocommit, anywhere in the list.
+  return sig.some((t) => {
+    const name = word(t)?.replace(/^@@/, '').replace(/^(GLOBAL|SESSION|LOCAL|PERSIST|PERSIST_ONLY)\./, '');
+    return name === 'TRANSACTION' || name === 'AUTOCOMMIT';
+  });
+}
+
+/** Plain reads and plain DML/DDL leave nothing behind on the connection; everything else may. */
+function altersSession(sig: Token[], plainRead: boolean): boolean {
+  if (sig.length === 0) return false;
+  if (plainRead) return setsLastInsertId(sig);
+  const lead = word(sig[0]);
+  if (lead === null || !PLAIN_WRITE_LEADS.has(lead)) return true;
+  // DROP DATABASE of the current database leaves the session without one.
+  if (lead === 'DROP' && ['DATABASE', 'SCHEMA'].includes(word(sig[1]) ?? '')) return true;
+  return sig.some((t, i) => {
+    const w = word(t);
+    if (t.kind === 'conditional_comment' || (t.kind === 'operator' && t.text === ':=')) return true;
+    if (w === 'TEMPORARY' || (w !== null && SESSION_LOCKS.has(w))) return true;
+    return isVariable(sig, i);
+  }) || setsLastInsertId(sig);
+}
+
+/** `@x`, `@@x`, `@'x'`, but not the host of `'user'@'host'` or `user@host`. */
+function isVariable(sig: Token[], i: number): boolean {
+  const t = sig[i];
+  if (!t.text.startsWith('@') || (t.kind !== 'word' && t.kind !== 'punct')) return false;
+  const prev = sig[i - 1];
+  const hostPart = prev !== undefined && prev.end === t.start && ['string', 'quoted_ident', 'word'].includes(prev.kind);
+  return !hostPart;
+}
+
+/** `LAST_INSERT_ID(expr)` sets the value the next caller on this connection would read. */
+function setsLastInsertId(sig: Token[]): boolean {
+  return sig.some((t, i) => word(t) === 'LAST_INSERT_ID' && isPunct(sig[i + 1], '(') && !isPunct(sig[i + 2], ')'));
+}

@@ -1,0 +1,306 @@
+/**
+ * PostgreSQL statement classifier, built on libpg-query (the server's own grammar
+ * compiled to WASM), so what we judge is exactly what the server will parse.
+ *
+ * Read-only is an allow-list: SELECT (set operations, VALUES, TABLE t), SHOW, and
+ * EXPLAIN without ANALYZE of such a SELECT. A READ ONLY transaction still lets
+ * through side effects that escape or outlive it (COPY TO PROGRAM, lo_export,
+ * pg_terminate_backend, dblink, advisory locks, sequences...), so the whole tree is
+ * searched for those too (see PITFALLS.md, PostgreSQL).
+ */
+import { DbError } from '../../errors.js';
+import type { Classification } from './types.js';
+
+/** A parse-tree node as libpg-query emits it: `{ SelectStmt: { ... } }`. */
+type PgNode = Record<string, unknown>;
+interface ParseResult {
+  stmts: Array<{ stmt: PgNode }>;
+}
+type ParseSync = (sql: string) => ParseResult;
+
+// libpg-query keeps one WASM instance per process and starts compiling it the moment
+// the package is imported (~25 ms), so it is imported lazily and only once.
+let parseSync: ParseSync | undefined;
+let loading: Promise<void> | undefined;
+
+/** Load the WASM parser. Idempotent; a failed load may be retried. */
+export async function loadPostgresParser(): Promise<void> {
+  loading ??= (async () => {
+    const mod = await import('libpg-query');
+    await mod.loadModule();
+    parseSync = mod.parseSync as ParseSync;
+  })().catch((err: unknown) => {
+    loading = undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new DbError('INTERNAL', `cannot load the PostgreSQL parser: ${message}`, {}, { cause: err });
+  });
+  return loading;
+}
+
+/** Classify one agent SQL string. Throws SYNTAX_ERROR when PostgreSQL would not parse it. */
+export function classifyPostgres(sql: string): Classification {
+  const stmts = parse(sql).stmts.map((s) => s.stmt);
+  return {
+    count: stmts.length,
+    readOnlyViolation: violationOfScript(stmts),
+    transactionControl: stmts.some((s) => nodeType(s) === 'TransactionStmt'),
+    altersSession: stmts.some(altersSession),
+  };
+}
+
+// ---------------------------------------------------------------- parsing
+
+function parse(sql: string): ParseResult {
+  if (!parseSync) throw new DbError('INTERNAL', 'PostgreSQL parser not loaded: await loadPostgresParser() first');
+  // The parser reads a C string: everything after a NUL would go unseen by us.
+  const nul = sql.indexOf('\0');
+  if (nul >= 0) throw new DbError('SYNTAX_ERROR', 'SQL contains a NUL character', { position: nul });
+  // libpg-query throws a plain Error on blank input; blank is just "no statement".
+  if (sql.trim() === '') return { stmts: [] };
+  try {
+    return parseSync(sql);
+  } catch (err) {
+    throw toSyntaxError(err);
+  }
+}
+
+/** Parser errors carry sqlDetails.cursorPosition, a 0-based character offset. */
+function toSyntaxError(err: unknown): DbError {
+  const message = err instanceof Error ? err.message : String(err);
+  const details = isRecord(err) && isRecord(err.sqlDetails) ? err.sqlDetails : undefined;
+  if (!details) return new DbError('INTERNAL', `PostgreSQL parser failed: ${message}`, {}, { cause: err });
+  const position = typeof details.cursorPosition === 'number' ? details.cursorPosition : undefined;
+  return new DbError('SYNTAX_ERROR', message, position === undefined ? {} : { position }, { cause: err });
+}
+
+// ---------------------------------------------------------------- read-only allow-list
+
+const EXPLAIN_RUNS_QUERY = new Set(['analyze', 'analyse']);
+
+function violationOfScript(stmts: PgNode[]): string | null {
+  if (stmts.length === 0) return 'no statement found (empty or only comments)';
+  if (stmts.length > 1) return `multiple statements (${stmts.length}); send one statement per call`;
+  return violationOf(stmts[0]!);
+}
+
+function violationOf(stmt: PgNode): string | null {
+  const type = nodeType(stmt);
+  const body = stmt[type];
+  switch (type) {
+    case 'SelectStmt':
+      return walk(body, readViolationAt) ?? null;
+    case 'VariableShowStmt':
+      return null;
+    case 'ExplainStmt':
+      return explainViolation(isRecord(body) ? body : {});
+    default:
+      return `${verbOf(type, body)} is not allowed in read-only mode (allowed: SELECT, VALUES, TABLE, SHOW, EXPLAIN)`;
+  }
+}
+
+function explainViolation(body: PgNode): string | null {
+  // EXPLAIN ANALYZE executes its statement. Refused even with ANALYZE false: rare, and
+  // reading the option's value would be one more thing to get wrong.
+  const options = Array.isArray(body.options) ? body.options : [];
+  const analyze = options.some((opt) => {
+    const defname = isRecord(opt) && isRecord(opt.DefElem) ? opt.DefElem.defname : undefined;
+    return typeof defname === 'string' && EXPLAIN_RUNS_QUERY.has(defname.toLowerCase());
+  });
+  if (analyze) return 'EXPLAIN ANALYZE runs the statement; use EXPLAIN without ANALYZE';
+  const inner = isRecord(body.query) ? body.query : {};
+  const violation = violationOf(inner);
+  return violation === null ? null : `EXPLAIN of a statement that is not a read: ${violation}`;
+}
+
+/** Any parse-node key naming a statement (SelectStmt, CopyStmt, ...). */
+const STATEMENT_KEY = /^[A-Z][A-Za-z]*Stmt$/;
+
+/**
+ * One step of the generic search inside an allowed SELECT. Looks at keys rather than
+ * typed nodes because libpg-query leaves struct-typed fields unwrapped (a set
+ * operation's larg/rarg are bare SelectStmt bodies), so only keys are reliable.
+ */
+function readViolationAt(key: string, value: unknown): string | undefined {
+  if (key === 'CommonTableExpr') return cteViolation(value);
+  if (key === 'intoClause' && value) return 'SELECT INTO creates a table; use a plain SELECT';
+  if (key === 'lockingClause' && Array.isArray(value) && value.length > 0) {
+    return 'FOR UPDATE/SHARE locks rows; remove the locking clause';
+  }
+  if (key === 'funcname') return functionViolation(value);
+  // The grammar nests statements only in WITH, but an allow-list does not assume that.
+  if (STATEMENT_KEY.test(key) && key !== 'SelectStmt') return `${verbOf(key, value)} inside a query`;
+  return undefined;
+}
+
+function cteViolation(cte: unknown): string | undefined {
+  const query = isRecord(cte) && isRecord(cte.ctequery) ? cte.ctequery : {};
+  const type = nodeType(query);
+  if (type === 'SelectStmt') return undefined;
+  return `data-modifying CTE (${verbOf(type, query[type])}); only SELECT may appear in WITH`;
+}
+
+function functionViolation(funcname: unknown): string | undefined {
+  const name = lastName(funcname);
+  if (name === undefined) return 'function call with an unrecognised name';
+  const reason = deniedFunctionReason(name);
+  return reason === undefined ? undefined : `function ${name} ${reason}`;
+}
+
+// ---------------------------------------------------------------- function deny-list
+
+interface DenyGroup {
+  reason: string;
+  names: ReadonlySet<string>;
+  patterns: readonly RegExp[];
+}
+
+/**
+ * Built-in functions a READ ONLY transaction does not stop, grouped by why. Names are
+ * compared lower-cased and without schema, so pg_catalog.X and "X" match too.
+ * Allowed on purpose: pg_sleep, pg_sleep_for, pg_sleep_until (the timeout bounds them).
+ */
+const DENY_GROUPS: readonly DenyGroup[] = [
+  {
+    reason: 'reads or writes files on the server',
+    names: new Set(['pg_read_file', 'pg_read_binary_file', 'pg_stat_file', 'pg_logdir_ls', 'lo_import', 'lo_export']),
+    patterns: [/^pg_ls_/, /^pg_file_/],
+  },
+  {
+    reason: 'runs SQL the classifier cannot see',
+    names: new Set(['ts_stat']),
+    patterns: [/^(query|cursor|table|schema|database)_to_xml/],
+  },
+  {
+    // dblink('dbname=same', 'DELETE ...') writes through a second, read-write session.
+    reason: 'opens its own connection, outside the read-only transaction',
+    names: new Set(['dblink']),
+    patterns: [/^dblink_/],
+  },
+  {
+    reason: 'has side effects outside the transaction',
+    names: new Set([
+      'pg_terminate_backend', 'pg_cancel_backend', 'pg_reload_conf', 'pg_rotate_logfile',
+      'pg_rotate_logfile_old', 'set_config', 'loread', 'lowrite', 'pg_notify',
+      'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_start_backup',
+      'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop', 'pg_promote',
+      'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_xlog_replay_pause',
+      'pg_xlog_replay_resume', 'pg_drop_replication_slot', 'pg_replication_slot_advance',
+      'pg_logical_emit_message', 'pg_import_system_collations', 'pg_log_standby_snapshot',
+      // Sequences are never rolled back; taking an xid or exporting a snapshot is visible to others.
+      'nextval', 'setval', 'txid_current', 'pg_current_xact_id', 'pg_export_snapshot',
+      'pg_log_backend_memory_contexts', 'pg_stat_statements_reset',
+      // These rewrite index pages and are not refused in a read-only transaction.
+      'brin_summarize_new_values', 'brin_summarize_range', 'brin_desummarize_range',
+      'gin_clean_pending_list',
+    ]),
+    patterns: [
+      /^pg_advisory_/, /^pg_try_advisory_/, /^lo_/, /^pg_replication_origin_/,
+      /^pg_(create|copy)_\w+_replication_slot$/, /^pg_logical_slot_(get|peek)_/, /^pg_stat_reset/,
+    ],
+  },
+];
+
+function deniedFunctionReason(name: string): string | undefined {
+  const group = DENY_GROUPS.find((g) => g.names.has(name) || g.patterns.some((p) => p.test(name)));
+  return group?.reason;
+}
+
+// ---------------------------------------------------------------- session state
+
+/** Statements whose effect lives on the connection after the call (or may: DO, CALL). */
+const SESSION_STATEMENTS = new Set([
+  'VariableSetStmt', 'PrepareStmt', 'DeallocateStmt', 'ListenStmt', 'UnlistenStmt',
+  'DeclareCursorStmt', 'ClosePortalStmt', 'DiscardStmt', 'LoadStmt',
+  // Procedural code can SET, LISTEN or lock anything: when unsure, true.
+  'DoStmt', 'CallStmt',
+]);
+
+const SESSION_FUNCTIONS = new Set(['set_config', 'dblink_connect', 'dblink_connect_u']);
+const SESSION_FUNCTION_PATTERNS = [/^pg_advisory_/, /^pg_try_advisory_/];
+/** pg_temp, or a backend's own pg_temp_N: objects there live as long as the session. */
+const TEMP_SCHEMA = /^pg_temp(_\d+)?$/i;
+
+function altersSession(stmt: PgNode): boolean {
+  return SESSION_STATEMENTS.has(nodeType(stmt)) || walk(stmt, sessionStateAt) === true;
+}
+
+function sessionStateAt(key: string, value: unknown): true | undefined {
+  // CREATE TEMP TABLE/VIEW/SEQUENCE, CREATE TEMP TABLE AS, SELECT INTO TEMP.
+  if (key === 'relpersistence' && value === 't') return true;
+  // CREATE TABLE pg_temp.x is temporary without the TEMP keyword.
+  if (key === 'schemaname' && typeof value === 'string' && TEMP_SCHEMA.test(value)) return true;
+  if (key !== 'funcname') return undefined;
+  if (TEMP_SCHEMA.test(firstName(value) ?? '')) return true; // CREATE FUNCTION pg_temp.f
+  const name = lastName(value) ?? '';
+  return SESSION_FUNCTIONS.has(name) || SESSION_FUNCTION_PATTERNS.some((p) => p.test(name)) ? true : undefined;
+}
+
+// ---------------------------------------------------------------- tree helpers
+
+/**
+ * Visit every (key, value) pair of every object in the tree, parents before
+ * children, and return the first value `visit` gives back. Iterative, so a deeply
+ * nested expression cannot overflow the JS stack.
+ */
+function walk<T>(root: unknown, visit: (key: string, value: unknown) => T | undefined): T | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
+      continue;
+    }
+    if (!isRecord(node)) continue;
+    const entries = Object.entries(node);
+    for (const [key, value] of entries) {
+      const hit = visit(key, value);
+      if (hit !== undefined) return hit;
+    }
+    for (let i = entries.length - 1; i >= 0; i--) stack.push(entries[i]![1]);
+  }
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `{ SelectStmt: {...} }` -> 'SelectStmt'; '' for anything else. */
+function nodeType(node: PgNode): string {
+  const keys = Object.keys(node);
+  return keys.length === 1 ? keys[0]! : '';
+}
+
+/** Name lists come as [{ String: { sval } }, ...]; the parser has already folded case and resolved U&"" escapes. */
+function nameAt(names: unknown, index: number): string | undefined {
+  if (!Array.isArray(names)) return undefined;
+  const item: unknown = names.at(index);
+  const sval = isRecord(item) && isRecord(item.String) ? item.String.sval : undefined;
+  return typeof sval === 'string' ? sval.toLowerCase() : undefined;
+}
+
+function lastName(names: unknown): string | undefined {
+  return nameAt(names, -1);
+}
+
+function firstName(names: unknown): string | undefined {
+  return Array.isArray(names) && names.length > 1 ? nameAt(names, 0) : undefined;
+}
+
+const VERB_OVERRIDES: ReadonlyMap<string, string> = new Map([
+  ['VariableSetStmt', 'SET'],
+  ['TransactionStmt', 'transaction control'],
+  ['CheckPointStmt', 'CHECKPOINT'],
+  ['IndexStmt', 'CREATE INDEX'],
+  ['ViewStmt', 'CREATE VIEW'],
+  ['RuleStmt', 'CREATE RULE'],
+  ['', 'an unrecognised statement'],
+]);
+
+/** 'CreateTableAsStmt' -> 'CREATE TABLE AS', for messages. */
+function verbOf(type: string, body: unknown): string {
+  if (type === 'VacuumStmt') return isRecord(body) && body.is_vacuumcmd === true ? 'VACUUM' : 'ANALYZE';
+  const override = VERB_OVERRIDES.get(type);
+  if (override !== undefined) return override;
+  return type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+}

@@ -1,0 +1,57 @@
+/**
+ * Logging: pino to file descriptor 2, because stdout is the MCP protocol
+ * channel. Every string that leaves the process passes through a redactor that
+ * knows the configured passwords.
+ */
+import pino, { type Logger } from 'pino';
+
+export type Redactor = (text: string) => string;
+
+/** Known secrets only, no patterns: safe to run over query results without mangling data. */
+export function createSecretRedactor(secrets: () => readonly string[]): Redactor {
+  return (text: string): string => {
+    let out = text;
+    for (const s of secrets()) if (out.includes(s)) out = out.split(s).join('***');
+    return out;
+  };
+}
+
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[^@/?#\s]*@/gi;
+const PASSWORD_PARAM = /((?:password|passwd|pwd)=)[^&\s'"]+/gi;
+
+/** Redacts known secrets and anything shaped like a password in a URL or a key=value. */
+export function createRedactor(secrets: () => readonly string[]): Redactor {
+  const known = createSecretRedactor(secrets);
+  return (text: string): string => known(text.replace(URL_PASSWORD, '$1:***@').replace(PASSWORD_PARAM, '$1***'));
+}
+
+/** Deep-redacts strings in a JSON-like value (errors, log objects). */
+export function redactValue<T>(value: T, redact: Redactor): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, redact)) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, redact);
+    return out as T;
+  }
+  return value;
+}
+
+export function createLogger(level: string, redact: Redactor, destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
+  return pino(
+    {
+      name: 'codomyrmex-db',
+      level,
+      base: { pid: process.pid },
+      redact: { paths: ['url', '*.url', 'password', '*.password'], censor: '***' },
+      formatters: { level: (label) => ({ level: label }) },
+      hooks: {
+        logMethod(args, method) {
+          const clean = args.map((a) => (typeof a === 'string' ? redact(a) : redactValue(a, redact)));
+          method.apply(this, clean as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,28 @@
+/**
+ * Builds the MCP server from a context: capabilities, instructions and every
+ * manager's tools. Transport-agnostic: server.ts connects it to stdio.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ServerContext } from './context.js';
+import { registerTools } from './tools/kit.js';
+import { queryTools } from './tools/queries.js';
+import { VERSION } from './version.js';
+
+const INSTRUCTIONS = [
+  'codomyrmex-db manages PostgreSQL, MySQL/MariaDB and SQLite databases through one set of tools.',
+  'Start with list_connections / get_connection to see what is configured and whether it is read-only.',
+  'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.',
+  'Results are capped (truncated: true says so); errors carry a stable code in {error: {code, message, details}}.',
+].join(' ');
+
+export function createServer(ctx: ServerContext): McpServer {
+  const server = new McpServer(
+    { name: 'codomyrmex-db', title: 'codomyrmex-db', version: VERSION },
+    {
+      capabilities: { tools: { listChanged: false }, logging: {} },
+      instructions: INSTRUCTIONS,
+    },
+  );
+  registerTools(server, ctx, [...queryTools(ctx)]);
+  return server;
+}

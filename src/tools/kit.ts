@@ -1,0 +1,101 @@
+/**
+ * How tools are declared and called. McpServer lists them (schemas, annotations);
+ * our own tools/call handler validates input, runs the handler and turns every
+ * failure into an `isError` result carrying {code, message, details}, so the
+ * SDK's catch-all (which drops codes and forwards raw messages) never speaks for us.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { CallToolRequestSchema, ErrorCode as RpcErrorCode, McpError, type CallToolResult, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { asDbError, DbError } from '../errors.js';
+import type { ServerContext } from '../context.js';
+import { redactValue } from '../log.js';
+
+/** A tool result line over 10 MiB closes the SDK's stdio transport; stay well under. */
+export const MAX_RESULT_TEXT_BYTES = 4 * 1024 * 1024;
+
+export interface CallContext {
+  /** Aborted when the client cancels the request (notifications/cancelled) or the server shuts down. */
+  signal: AbortSignal;
+  /** Sends notifications/progress when the client asked for progress; a no-op otherwise. */
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+}
+
+export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: ToolAnnotations;
+  handler: (args: z.infer<I>, call: CallContext) => Promise<z.infer<O>>;
+}
+
+export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef {
+  return def as unknown as ToolDef;
+}
+
+/** The optional `connection` argument every tool takes. */
+export const connectionArg = z.string().min(1).max(63).optional()
+  .describe('Connection name from the server configuration. Defaults to "default", or to the only configured connection.');
+
+function describeIssue(error: z.ZodError): { message: string; field: string } {
+  const issue = error.issues[0];
+  const field = issue.path.map(String).join('.') || '(arguments)';
+  return { message: `invalid argument "${field}": ${issue.message}`, field };
+}
+
+export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
+  const e = asDbError(err);
+  if (e.code === 'INTERNAL') ctx.logger.error({ err: e.message, stack: (e.cause as Error | undefined)?.stack }, 'internal error in a tool');
+  const body = redactValue({ error: { code: e.code, message: e.message, details: e.details } }, ctx.redact);
+  return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
+}
+
+function okResult(value: Record<string, unknown>): CallToolResult {
+  const text = JSON.stringify(value);
+  if (Buffer.byteLength(text) > MAX_RESULT_TEXT_BYTES) {
+    throw new DbError('RESULT_TOO_LARGE', `the result is ${Buffer.byteLength(text)} bytes, over the ${MAX_RESULT_TEXT_BYTES}-byte limit; ask for fewer rows or columns`);
+  }
+  return { content: [{ type: 'text', text }], structuredContent: value };
+}
+
+export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
+  const byName = new Map<string, ToolDef>();
+  for (const def of defs) {
+    byName.set(def.name, def);
+    server.registerTool(def.name, {
+      title: def.title,
+      description: def.description,
+      inputSchema: def.input.shape,
+      outputSchema: def.output.shape,
+      annotations: { ...def.annotations, openWorldHint: false },
+    }, async () => { throw new Error('handled by the codomyrmex call handler'); });
+  }
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const def = byName.get(request.params.name);
+    if (!def) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    const parsed = def.input.safeParse(request.params.arguments ?? {});
+    if (!parsed.success) {
+      const { message, field } = describeIssue(parsed.error);
+      return errorResult(new DbError('INVALID_INPUT', message, { field }), ctx);
+    }
+    const token = request.params._meta?.progressToken;
+    const call: CallContext = {
+      signal: AbortSignal.any([extra.signal, ctx.shutdownSignal]),
+      progress: async (progress, total, message) => {
+        if (token === undefined) return;
+        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => undefined);
+      },
+    };
+    const started = performance.now();
+    try {
+      const value = await def.handler(parsed.data, call);
+      return okResult(redactValue(value as Record<string, unknown>, ctx.redactSecrets));
+    } catch (err) {
+      return errorResult(err, ctx);
+    } finally {
+      ctx.logger.debug({ tool: def.name, ms: Math.round(performance.now() - started) }, 'tool call');
+    }
+  });
+}

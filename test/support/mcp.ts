@@ -1,0 +1,90 @@
+/**
+ * Drives the real server through a real SDK Client: in-process over a linked
+ * in-memory transport, or as a child process over stdio.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import pino from 'pino';
+import { resolve } from 'node:path';
+import { buildConnection, loadConfig, parseCli, type Config } from '../../src/config.js';
+import { createContext, type ServerContext } from '../../src/context.js';
+import { createServer } from '../../src/mcp.js';
+import { tempDir } from './backends.js';
+
+export interface ConnectionSpec {
+  url: string;
+  read_only?: boolean;
+  max_rows?: number;
+  max_bytes?: number;
+  statement_timeout_ms?: number;
+  pool_size?: number;
+  acquire_timeout_ms?: number;
+}
+
+export interface Harness {
+  client: Client;
+  ctx: ServerContext;
+  close(): Promise<void>;
+}
+
+export type ToolOutcome =
+  | { ok: true; data: Record<string, unknown>; raw: CallToolResult }
+  | { ok: false; error: { code: string; message: string; details: Record<string, unknown> }; raw: CallToolResult };
+
+export function testConfig(connections: Record<string, ConnectionSpec>, overrides: Partial<Config> = {}): Config {
+  const base = loadConfig(parseCli([]), { XDG_DATA_HOME: tempDir('cmx-data-') }, process.cwd());
+  const map = new Map();
+  for (const [name, spec] of Object.entries(connections)) {
+    map.set(name, buildConnection(name, spec, process.cwd(), false, base.data_dir));
+  }
+  return { ...base, connections: map, log_level: 'silent', ...overrides };
+}
+
+export async function startInProcess(connections: Record<string, ConnectionSpec>, overrides: Partial<Config> = {}): Promise<Harness> {
+  const ctx = createContext(testConfig(connections, overrides), { logger: pino({ level: 'silent' }) });
+  const server = createServer(ctx);
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'codomyrmex-test', version: '0.0.0' });
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  return {
+    client,
+    ctx,
+    async close() {
+      await client.close();
+      await server.close();
+      await ctx.registry.closeAll();
+    },
+  };
+}
+
+export const SERVER_JS = resolve(import.meta.dirname, '../../dist/server.js');
+
+/** The built server as a child process over stdio (npm test builds dist first). */
+export async function startStdio(args: string[], env: Record<string, string> = {}): Promise<{ client: Client; transport: StdioClientTransport; close(): Promise<void> }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_JS, ...args],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: tempDir('cmx-data-'), ...env },
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'codomyrmex-test', version: '0.0.0' });
+  await client.connect(transport);
+  return { client, transport, close: () => client.close() };
+}
+
+export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}, options?: { signal?: AbortSignal; timeout?: number }): Promise<ToolOutcome> {
+  const raw = (await client.callTool({ name, arguments: args }, undefined, { signal: options?.signal, timeout: options?.timeout ?? 120_000 })) as CallToolResult;
+  const text = raw.content.find((c) => c.type === 'text');
+  const parsed = text && 'text' in text ? JSON.parse(text.text) : {};
+  if (raw.isError) return { ok: false, error: parsed.error, raw };
+  return { ok: true, data: raw.structuredContent as Record<string, unknown>, raw };
+}
+
+/** Calls a tool that must succeed, failing the test with the error otherwise. */
+export async function mustCall(client: Client, name: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const r = await callTool(client, name, args);
+  if (!r.ok) throw new Error(`${name} failed: ${r.error.code} ${r.error.message}`);
+  return r.data;
+}

@@ -1,0 +1,42 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, createRedactor, createSecretRedactor } from '../../src/log.js';
+
+/** A sink that parses every JSON line pino writes, so tests compare whole records. */
+function sink(): { stream: Writable; records: Array<Record<string, unknown>> } {
+  const records: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) records.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { stream, records };
+}
+
+describe('redaction', () => {
+  const secrets = ['Sentinel-Pw-93', 'hunter22'];
+  const redact = createRedactor(() => secrets);
+
+  it('removes known secrets and password-shaped text', () => {
+    expect(redact('failed: postgres://u:Sentinel-Pw-93@h/db')).toBe('failed: postgres://u:***@h/db');
+    expect(redact('auth with hunter22 refused')).toBe('auth with *** refused');
+    expect(redact('dsn host=h password=abc user=u')).toBe('dsn host=h password=*** user=u');
+  });
+
+  it('leaves data alone when only known secrets are redacted', () => {
+    const known = createSecretRedactor(() => secrets);
+    expect(known('password=abc and mysql://a:b@c')).toBe('password=abc and mysql://a:b@c');
+    expect(known('x hunter22 y')).toBe('x *** y');
+  });
+
+  it('redacts every string a log record carries', () => {
+    const { stream, records } = sink();
+    const logger = createLogger('info', redact, stream);
+    logger.info({ err: 'login as u:Sentinel-Pw-93 failed', url: 'postgres://u:x@h', nested: { m: 'hunter22' } }, 'connect mysql://r:hunter22@h failed');
+    expect(records).toHaveLength(1);
+    expect(JSON.stringify(records[0])).not.toMatch(/Sentinel-Pw-93|hunter22/);
+    expect(records[0].url).toBe('***');
+    expect(records[0].msg).toBe('connect mysql://r:***@h failed');
+  });
+});
