@@ -60,3 +60,18 @@ export function printTable(title, rows) {
   process.stdout.write(`\n## ${title}\n${line(cols)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of cells) process.stdout.write(`${line(r)}\n`);
 }
+
+/** The built server in this process over a linked in-memory transport: no pipes, no second process. */
+export async function startInProcess(connections) {
+  const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
+  const { buildConnection, createContext, createServer, loadConfig, parseCli } = await import('../dist/embed.js');
+  const base = loadConfig(parseCli([]), { XDG_DATA_HOME: tempDir() }, process.cwd());
+  const map = new Map(Object.entries(connections).map(([n, url]) => [n, buildConnection(n, { url }, process.cwd(), false, base.data_dir)]));
+  const pino = (await import('pino')).default;
+  const ctx = createContext({ ...base, connections: map, log_level: 'silent' }, { logger: pino({ level: 'silent' }) });
+  const server = createServer(ctx);
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const client = new Client({ name: 'codomyrmex-bench', version: '0' });
+  await Promise.all([server.connect(b), client.connect(a)]);
+  return { client, close: async () => { await client.close(); await ctx.registry.closeAll(); } };
+}

@@ -5,4 +5,4 @@ import { benchStartup } from './startup.mjs';
 
 const only = process.argv[2];
 if (!only || only === 'startup') printTable('Start-up', await benchStartup());
-if (!only || only === 'queries') printTable('Query overhead (stdio, SDK client)', await benchQueries());
+if (!only || only === 'queries') printTable('execute_query overhead, medians of 500 sequential calls', await benchQueries());

@@ -19,7 +19,7 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: { server: 'src/server.ts', 'sqlite-host': 'src/core/dialects/sqlite-host.ts' },
+  entryPoints: { server: 'src/server.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/dialects/sqlite-host.ts' },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
 });

@@ -15,9 +15,8 @@ export interface ServerContext {
   redact: Redactor;
   /** Known secrets only: for results, where patterns could mangle real data. */
   redactSecrets: Redactor;
-  /** Aborted when the server shuts down: running calls stop. */
-  shutdownSignal: AbortSignal;
-  shutdown: AbortController;
+  /** Whether any secret is known (results are only scanned when one is). */
+  hasSecrets(): boolean;
 }
 
 export interface ContextOptions {
@@ -41,6 +40,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     dataDir: config.data_dir,
     cwd: options.cwd ?? process.cwd(),
   });
-  const shutdown = new AbortController();
-  return { config, registry, logger, redact, redactSecrets: createSecretRedactor(list), shutdownSignal: shutdown.signal, shutdown };
+  return { config, registry, logger, redact, redactSecrets: createSecretRedactor(list), hasSecrets: () => secrets.length > 0 };
 }

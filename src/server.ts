@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     ctx.logger.info({ why }, 'shutting down');
-    ctx.shutdown.abort();
+    // Closing the server aborts every running call's signal: their statements are cancelled.
     await server.close().catch(() => undefined);
     await ctx.registry.closeAll();
     ctx.logger.flush?.();

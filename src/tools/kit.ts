@@ -15,7 +15,7 @@ import { redactValue } from '../log.js';
 export const MAX_RESULT_TEXT_BYTES = 4 * 1024 * 1024;
 
 export interface CallContext {
-  /** Aborted when the client cancels the request (notifications/cancelled) or the server shuts down. */
+  /** Aborted when the client cancels the request (notifications/cancelled) or the server closes. */
   signal: AbortSignal;
   /** Sends notifications/progress when the client asked for progress; a no-op otherwise. */
   progress(progress: number, total?: number, message?: string): Promise<void>;
@@ -82,7 +82,8 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
     }
     const token = request.params._meta?.progressToken;
     const call: CallContext = {
-      signal: AbortSignal.any([extra.signal, ctx.shutdownSignal]),
+      // The SDK aborts this on notifications/cancelled and on close, so shutdown stops running calls too.
+      signal: extra.signal,
       progress: async (progress, total, message) => {
         if (token === undefined) return;
         await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => undefined);
@@ -91,7 +92,7 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
     const started = performance.now();
     try {
       const value = await def.handler(parsed.data, call);
-      return okResult(redactValue(value as Record<string, unknown>, ctx.redactSecrets));
+      return okResult(ctx.hasSecrets() ? redactValue(value as Record<string, unknown>, ctx.redactSecrets) : value as Record<string, unknown>);
     } catch (err) {
       return errorResult(err, ctx);
     } finally {

@@ -10,6 +10,7 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Sta
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
+import { cachedClassifier } from '../readonly/cache.js';
 import { leadingKeywords } from '../sql.js';
 import { fromMysqlError } from './mysql-errors.js';
 
@@ -70,6 +71,7 @@ function convertRow(row: Record<string, unknown>, fields: FieldPacket[]): Record
 
 export function createMysqlDialect(cfg: DialectConfig): Dialect {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
+  const classify = cachedClassifier(classifyMysql);
   const base = mysqlOptionsFromUrl(cfg.url);
   let pool: Pool | undefined;
   let control: Connection | undefined;
@@ -225,7 +227,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    const c = classifyMysql(stmt.text);
+    const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     const { conn, release } = await acquire(opts.signal);
     let destroy = c.altersSession;
@@ -251,7 +253,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
 
   function checkTransactional(stmts: Statement[]): void {
     stmts.forEach((s, i) => withStatementIndex(i, () => {
-      enforceStatementPolicy(classifyMysql(s.text), cfg.readOnly);
+      enforceStatementPolicy(classify(s.text), cfg.readOnly);
       const [kw] = leadingKeywords(s.text, 'mysql', 1);
       if (IMPLICIT_COMMIT.has(kw ?? '')) {
         throw new DbError('UNSUPPORTED', `${kw} commits the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
@@ -262,7 +264,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     checkTransactional(stmts);
     const { conn, release } = await acquire(opts.signal);
-    let destroy = stmts.some((s) => classifyMysql(s.text).altersSession);
+    let destroy = stmts.some((s) => classify(s.text).altersSession);
     try {
       await simple(conn, cfg.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
       const { value } = await withTimeout(conn, opts, () => runAll(conn, stmts, opts));

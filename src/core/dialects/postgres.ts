@@ -9,6 +9,7 @@ import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
+import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
 import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
 import { fromPgError } from './postgres-errors.js';
@@ -48,6 +49,7 @@ interface RunState {
 
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
+  const classify = cachedClassifier(classifyPostgres);
   const extraTypeNames = new Map<number, string>();
   let sql: Sql | undefined;
   let opened = 0;
@@ -287,7 +289,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     await loadPostgresParser();
-    const c = classifyPostgres(stmt.text);
+    const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     try {
       return await executeOnce(stmt, opts, c);
@@ -304,7 +306,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     await loadPostgresParser();
     const classes = stmts.map((s, i) => withStatementIndex(i, () => {
-      const c = classifyPostgres(s.text);
+      const c = classify(s.text);
       enforceStatementPolicy(c, cfg.readOnly);
       return c;
     }));

@@ -19,6 +19,7 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Sta
 import { createGate } from '../limits.js';
 import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
+import { cachedClassifier } from '../readonly/cache.js';
 import type { HostInfo, HostLimits, HostReply, HostRequest } from './sqlite-host.js';
 
 /** Starting node and loading better-sqlite3 takes ~50 ms; a loaded machine may need far more. */
@@ -201,6 +202,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     readOnlyTransactions: false,
   };
   const gate = createGate(1, cfg.acquireTimeoutMs);
+  const classify = cachedClassifier(classifySqlite);
   let host: Host | null = null;
 
   async function ensureHost(signal?: AbortSignal): Promise<Host> {
@@ -243,12 +245,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    enforceStatementPolicy(classifySqlite(stmt.text), cfg.readOnly);
+    enforceStatementPolicy(classify(stmt.text), cfg.readOnly);
     return call({ op: 'execute', stmt: plain(stmt), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    stmts.forEach((s, i) => withStatementIndex(i, () => enforceStatementPolicy(classifySqlite(s.text), cfg.readOnly)));
+    stmts.forEach((s, i) => withStatementIndex(i, () => enforceStatementPolicy(classify(s.text), cfg.readOnly)));
     if (stmts.length === 0) return [];
     return call({ op: 'transaction', stmts: stmts.map(plain), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal);
   }

@@ -1,0 +1,8 @@
+/**
+ * Library entry for embedding the server in another Node process (and for the
+ * benchmarks): build a context from a config, then an McpServer, then connect
+ * it to any transport.
+ */
+export { buildConnection, loadConfig, parseCli, type Config } from './config.js';
+export { createContext, type ServerContext } from './context.js';
+export { createServer } from './mcp.js';
