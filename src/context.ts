@@ -2,7 +2,7 @@
  * The one context main() builds and passes down: no module-level singletons, so
  * tests build real pieces and hand them in.
  */
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { urlSecrets, type Config } from './config.js';
 import { ConnectionRegistry } from './core/registry.js';
 import { createLogger, createRedactor, createSecretRedactor, type Redactor } from './log.js';
@@ -20,7 +20,10 @@ export interface ServerContext {
 }
 
 export interface ContextOptions {
+  /** A ready logger (tests pass a silent one); otherwise one is built on fd 2, or on logDestination. */
   logger?: Logger;
+  /** Where log lines go instead of stderr (tests collect them to check redaction). */
+  logDestination?: DestinationStream;
   cwd?: string;
 }
 
@@ -33,7 +36,7 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
   for (const c of config.connections.values()) addSecrets(urlSecrets(c.url));
   const list = (): readonly string[] => secrets;
   const redact = createRedactor(list);
-  const logger = options.logger ?? createLogger(config.log_level, redact);
+  const logger = options.logger ?? createLogger(config.log_level, redact, options.logDestination);
   const registry = new ConnectionRegistry(config.connections.values(), {
     logger,
     addSecrets,

@@ -37,7 +37,7 @@ export function redactValue<T>(value: T, redact: Redactor): T {
   return value;
 }
 
-export function createLogger(level: string, redact: Redactor, destination: pino.DestinationStream = pino.destination({ fd: 2, sync: true })): Logger {
+export function createLogger(level: string, redact: Redactor, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       name: 'codomyrmex-db',
@@ -52,6 +52,6 @@ export function createLogger(level: string, redact: Redactor, destination: pino.
         },
       },
     },
-    destination,
+    destination ?? pino.destination({ fd: 2, sync: true }),
   );
 }

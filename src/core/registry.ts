@@ -104,6 +104,7 @@ export class ConnectionRegistry {
       const e = err instanceof DbError ? err : new DbError('CONNECTION_FAILED', (err as Error).message ?? String(err));
       const failed = e.code === 'AUTH_FAILED' ? e : new DbError(e.code === 'INTERNAL' ? 'CONNECTION_FAILED' : e.code, e.message, e.details);
       entry.lastError = failed.message;
+      this.opts.logger.warn({ connection: entry.config.name, code: failed.code, err: failed.message }, 'connection failed');
       throw failed.withDetails({ connection: entry.config.name });
     }
   }

@@ -223,7 +223,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     return fresh;
   }
 
-  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  /**
+   * One request to the host, in turn. `recycle`: the statement may have changed the
+   * session (a PRAGMA, ATTACH, a temp table), so a file database gets a fresh host
+   * before the next call. An in-memory database lives in its host and is kept.
+   */
+  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal, recycle = false): Promise<T> {
     const release = await gate.acquire(signal);
     try {
       try {
@@ -231,10 +236,15 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       } catch (err) {
         // The host died between calls (killed from outside) and we learnt it only now.
         if (!(err instanceof DbError && err.details.delivered === false)) throw err;
-        cfg.logger.info({ connection: cfg.name }, 'sqlite host was gone; retrying on a new host');
+        cfg.logger.info({}, 'sqlite host was gone; retrying on a new host');
         return (await (await ensureHost(signal)).request(body, timeoutMs, signal)) as T;
       }
     } finally {
+      if (recycle && !ctx.lossOnKill && host) {
+        const h = host;
+        host = null;
+        await h.shutdown(CLOSE_GRACE_MS).catch(() => undefined);
+      }
       release();
     }
   }
@@ -245,14 +255,20 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    enforceStatementPolicy(classify(stmt.text), cfg.readOnly);
-    return call({ op: 'execute', stmt: plain(stmt), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal);
+    const c = classify(stmt.text);
+    enforceStatementPolicy(c, cfg.readOnly);
+    return call({ op: 'execute', stmt: plain(stmt), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    stmts.forEach((s, i) => withStatementIndex(i, () => enforceStatementPolicy(classify(s.text), cfg.readOnly)));
+    const classes = stmts.map((s, i) => withStatementIndex(i, () => {
+      const c = classify(s.text);
+      enforceStatementPolicy(c, cfg.readOnly);
+      return c;
+    }));
     if (stmts.length === 0) return [];
-    return call({ op: 'transaction', stmts: stmts.map(plain), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal);
+    const recycle = classes.some((c) => c.altersSession);
+    return call({ op: 'transaction', stmts: stmts.map(plain), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, recycle);
   }
 
   async function close(): Promise<void> {

@@ -1,0 +1,58 @@
+/**
+ * A pooled connection goes back clean: what one call changes on its session
+ * (settings, variables, temporary tables, locks) is gone for the next call.
+ * Pools of one connection, so the next call surely gets the same one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, type TestBackend } from '../support/backends.js';
+import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+
+interface Case {
+  change: string;
+  probe: string;
+  /** Expected probe rows, or an error code the probe must fail with. */
+  expect: unknown[] | string;
+}
+
+const CASES: Record<TestBackend['name'], Case[]> = {
+  postgres: [
+    { change: 'SET search_path TO nowhere', probe: 'SHOW search_path', expect: [{ search_path: '"$user", public' }] },
+    { change: `SELECT set_config('application_name', 'leaked', false)`, probe: 'SHOW application_name', expect: [{ application_name: 'codomyrmex-db' }] },
+    { change: 'SET statement_timeout = 0', probe: 'SHOW statement_timeout', expect: [{ statement_timeout: '30s' }] },
+    { change: 'CREATE TEMP TABLE cmx_tmp (a int)', probe: 'SELECT * FROM cmx_tmp', expect: 'UNDEFINED_OBJECT' },
+    { change: 'SELECT pg_advisory_lock(424242)', probe: `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 424242`, expect: [{ n: 0 }] },
+    { change: 'PREPARE cmx_p AS SELECT 1', probe: `SELECT count(*) AS n FROM pg_prepared_statements WHERE name = 'cmx_p'`, expect: [{ n: 0 }] },
+  ],
+  mysql: [
+    { change: 'SET @cmx_x = 5', probe: 'SELECT @cmx_x AS x', expect: [{ x: null }] },
+    { change: `SET SESSION time_zone = '+05:00'`, probe: 'SELECT @@session.time_zone AS tz', expect: [{ tz: '+00:00' }] },
+    { change: 'CREATE TEMPORARY TABLE cmx_tmp (a int)', probe: 'SELECT * FROM cmx_tmp', expect: 'UNDEFINED_OBJECT' },
+    { change: `SELECT GET_LOCK('cmx_lock', 0)`, probe: `SELECT IS_FREE_LOCK('cmx_lock') AS free`, expect: [{ free: 1 }] },
+  ],
+  sqlite: [
+    { change: 'PRAGMA foreign_keys = OFF', probe: 'PRAGMA foreign_keys', expect: [{ foreign_keys: 1 }] },
+    { change: 'CREATE TEMP TABLE cmx_tmp (a)', probe: 'SELECT * FROM cmx_tmp', expect: 'UNDEFINED_OBJECT' },
+  ],
+};
+
+describe.each(BACKENDS)('sessions on $name', (backend) => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startInProcess({ rw: { url: backend.url(), pool_size: 1 } });
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it.each(CASES[backend.name])('$change does not leak to the next call', async ({ change, probe, expect: want }) => {
+    await mustCall(h.client, 'execute_query', { connection: 'rw', query: change });
+    const r = await callTool(h.client, 'execute_query', { connection: 'rw', query: probe });
+    if (typeof want === 'string') {
+      expect(r.ok ? 'ok' : r.error.code).toBe(want);
+    } else {
+      expect(r.ok ? r.data.rows : r.error).toEqual(want);
+    }
+  });
+});
