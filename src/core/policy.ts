@@ -3,7 +3,9 @@
  * Kept in one place so the three backends refuse the same things with the same codes.
  */
 import { DbError } from '../errors.js';
+import type { ExecOptions, Statement, StatementResult } from './dialect.js';
 import type { Classification } from './readonly/types.js';
+import { jsonByteLength } from './sql.js';
 
 export function enforceStatementPolicy(c: Classification, readOnly: boolean): void {
   // Read-only first: on a read-only connection `COMMIT; DROP TABLE t` is a read-only violation.
@@ -32,4 +34,23 @@ export function withStatementIndex<T>(index: number, fn: () => T): T {
   } catch (err) {
     return tag(err);
   }
+}
+
+/**
+ * Runs a transaction's statements in order on one connection. They share one byte
+ * budget (the whole tool result must stay bounded); a failure carries statement_index.
+ */
+export async function runInOrder(
+  stmts: Statement[],
+  opts: ExecOptions,
+  runOne: (stmt: Statement, opts: ExecOptions) => Promise<StatementResult>,
+): Promise<StatementResult[]> {
+  const results: StatementResult[] = [];
+  let bytesLeft = opts.maxBytes;
+  for (let i = 0; i < stmts.length; i++) {
+    const r = await withStatementIndex(i, () => runOne(stmts[i], { ...opts, maxBytes: Math.max(0, bytesLeft) }));
+    bytesLeft -= jsonByteLength(r.rows);
+    results.push(r);
+  }
+  return results;
 }

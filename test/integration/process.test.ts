@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import postgres from 'postgres';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
@@ -54,12 +55,36 @@ describe('the stdio server', () => {
       expect(r.truncated).toBe(true);
       expect((r.rows as unknown[]).length).toBe(1000);
       const peak = peakRssMb(s.transport.pid as number);
+      console.info(`10M-row SELECT: server peak RSS (VmHWM) ${peak.toFixed(1)} MB`);
       expect(peak).toBeLessThan(200);
     } finally {
       await s.close();
     }
   });
 });
+
+/**
+ * Twenty times: start a transaction that inserts a row then sleeps, kill its
+ * connection from outside, and check the call fails, nothing was committed and
+ * the next call is served.
+ */
+async function killMidTransaction(client: Client, connection: string, table: string, sleep: string, killRunning: () => Promise<number>): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const call = callTool(client, 'execute_transaction', {
+      connection, queries: [{ query: `INSERT INTO ${table} VALUES (?)`, params: [i] }, { query: sleep }],
+    });
+    let killed = 0;
+    for (let tries = 0; tries < 100 && killed === 0; tries++) {
+      await new Promise((r) => setTimeout(r, 20));
+      killed = await killRunning();
+    }
+    expect(killed).toBe(1);
+    const r = await call;
+    expect(r.ok ? 'ok' : r.error.code).toBe('CONNECTION_LOST');
+    const next = await mustCall(client, 'execute_query', { connection, query: `SELECT count(*) AS n FROM ${table}` });
+    expect(next.rows).toEqual([{ n: 0 }]);
+  }
+}
 
 describe.runIf(has('postgres'))('a PostgreSQL connection killed mid-transaction', () => {
   it('leaves nothing committed and the server serving, 20 times out of 20', async () => {
@@ -68,24 +93,9 @@ describe.runIf(has('postgres'))('a PostgreSQL connection killed mid-transaction'
     await admin.unsafe(`CREATE TABLE ${t} (id int)`);
     const s = await startStdio(['--connection', `pg=${PG_URL}`]);
     try {
-      for (let i = 0; i < 20; i++) {
-        const call = callTool(s.client, 'execute_transaction', {
-          connection: 'pg', queries: [{ query: `INSERT INTO ${t} VALUES (?)`, params: [i] }, { query: 'SELECT pg_sleep(10) AS slept' }],
-        });
-        let killed = 0;
-        for (let tries = 0; tries < 100 && killed === 0; tries++) {
-          await new Promise((r) => setTimeout(r, 20));
-          const rows = await admin.unsafe(
-            `SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE application_name = 'codomyrmex-db' AND query LIKE '%pg_sleep(10)%' AND pid <> pg_backend_pid()`,
-          );
-          killed = rows.length;
-        }
-        expect(killed).toBe(1);
-        const r = await call;
-        expect(r.ok).toBe(false);
-        const next = await mustCall(s.client, 'execute_query', { connection: 'pg', query: `SELECT count(*) AS n FROM ${t}` });
-        expect(next.rows).toEqual([{ n: 0 }]);
-      }
+      await killMidTransaction(s.client, 'pg', t, 'SELECT pg_sleep(10) AS slept', async () => (await admin.unsafe(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'codomyrmex-db' AND query LIKE '%pg_sleep(10)%' AND pid <> pg_backend_pid()`,
+      )).length);
     } finally {
       await s.close();
       await admin.unsafe(`DROP TABLE ${t}`);
@@ -101,25 +111,11 @@ describe.runIf(has('mysql'))('a MariaDB connection killed mid-transaction', () =
     await admin.query(`CREATE TABLE ${t} (id int) ENGINE=InnoDB`);
     const s = await startStdio(['--connection', `my=${MYSQL_URL}`]);
     try {
-      for (let i = 0; i < 20; i++) {
-        const call = callTool(s.client, 'execute_transaction', {
-          connection: 'my', queries: [{ query: `INSERT INTO ${t} VALUES (?)`, params: [i] }, { query: 'SELECT SLEEP(10) AS slept' }],
-        });
-        let killed = 0;
-        for (let tries = 0; tries < 100 && killed === 0; tries++) {
-          await new Promise((r) => setTimeout(r, 20));
-          const [rows] = await admin.query(`SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(10)%'`);
-          for (const row of rows as Array<{ id: number }>) {
-            await admin.query(`KILL CONNECTION ${Number(row.id)}`);
-            killed++;
-          }
-        }
-        expect(killed).toBe(1);
-        const r = await call;
-        expect(r.ok).toBe(false);
-        const next = await mustCall(s.client, 'execute_query', { connection: 'my', query: `SELECT count(*) AS n FROM ${t}` });
-        expect(next.rows).toEqual([{ n: 0 }]);
-      }
+      await killMidTransaction(s.client, 'my', t, 'SELECT SLEEP(10) AS slept', async () => {
+        const [rows] = await admin.query(`SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(10)%'`);
+        for (const row of rows as Array<{ id: number }>) await admin.query(`KILL CONNECTION ${Number(row.id)}`);
+        return (rows as unknown[]).length;
+      });
     } finally {
       await s.close();
       await admin.query(`DROP TABLE ${t}`);

@@ -8,7 +8,7 @@ import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
-import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
+import { enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import { leadingKeywords } from '../sql.js';
@@ -282,15 +282,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   }
 
   async function runAll(conn: PoolConnection, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    const results: StatementResult[] = [];
-    let bytesLeft = opts.maxBytes;
-    for (let i = 0; i < stmts.length; i++) {
-      // KILL QUERY inside a transaction would abort it, so rows past the cap are read and dropped.
-      const r = await withStatementIndex(i, () => runOne(conn, stmts[i], { ...opts, maxBytes: Math.max(0, bytesLeft) }, false));
-      bytesLeft -= Buffer.byteLength(JSON.stringify(r.rows));
-      results.push(r);
-    }
-    return results;
+    // KILL QUERY inside a transaction would abort it, so rows past the cap are read and dropped.
+    return runInOrder(stmts, opts, (stmt, o) => runOne(conn, stmt, o, false));
   }
 
   return {

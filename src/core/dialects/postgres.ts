@@ -11,7 +11,7 @@ import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
-import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
+import { enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
@@ -332,15 +332,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     await setTimeoutFor(lease, opts, true);
-    const results: StatementResult[] = [];
-    let bytesLeft = opts.maxBytes;
-    for (let i = 0; i < stmts.length; i++) {
-      // Cancelling a statement would abort the transaction, so rows past the cap are read and dropped.
-      const r = await withStatementIndex(i, () => runOne(lease.conn, stmts[i], { ...opts, maxBytes: Math.max(0, bytesLeft) }, false));
-      bytesLeft -= Buffer.byteLength(JSON.stringify(r.rows));
-      results.push(r);
-    }
-    return results;
+    // Cancelling a statement would abort the transaction, so rows past the cap are read and dropped.
+    return runInOrder(stmts, opts, (stmt, o) => runOne(lease.conn, stmt, o, false));
   }
 
   return {
