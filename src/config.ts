@@ -18,8 +18,8 @@ export const DEFAULTS = {
   acquire_timeout_ms: 10_000,
 } as const;
 
-/** Hard ceilings: a result line over 10 MiB closes the SDK's stdio transport. */
-export const LIMITS = { max_rows: 1_000_000, max_bytes: 8 * 1024 * 1024, statement_timeout_ms: 24 * 3600_000 } as const;
+/** Hard ceilings: a result line over 10 MiB closes the SDK's stdio transport (a result carries its rows twice). */
+export const LIMITS = { max_rows: 1_000_000, max_bytes: 2 * 1024 * 1024, statement_timeout_ms: 24 * 3600_000 } as const;
 
 const CONNECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -76,10 +76,21 @@ export function dataDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'codomyrmex-db');
 }
 
+/** A network URL must parse, so a typo fails at start-up rather than at first use. The URL is never echoed: it may hold a password. */
+function checkedNetworkUrl(url: string, backend: Backend): Backend {
+  try {
+    const u = new URL(url);
+    if (!u.hostname) throw new Error('no host');
+  } catch {
+    throw new DbError('INVALID_INPUT', `malformed ${backend} URL: expected ${backend === 'postgres' ? 'postgres://user:password@host:5432/database' : 'mysql://user:password@host:3306/database'} (percent-encode special characters in the password)`);
+  }
+  return backend;
+}
+
 /** Recognises the backend of a URL; SQLite URLs also yield their file. */
 export function parseConnectionUrl(url: string, baseDir: string): { backend: Backend; file?: string } {
-  if (/^postgres(ql)?:\/\//i.test(url)) return { backend: 'postgres' };
-  if (/^(mysql|mariadb):\/\//i.test(url)) return { backend: 'mysql' };
+  if (/^postgres(ql)?:\/\//i.test(url)) return { backend: checkedNetworkUrl(url, 'postgres') };
+  if (/^(mysql|mariadb):\/\//i.test(url)) return { backend: checkedNetworkUrl(url, 'mysql') };
   const m = /^sqlite:(.*)$/i.exec(url);
   if (m) {
     const rest = m[1];

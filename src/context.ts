@@ -42,6 +42,7 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     addSecrets,
     dataDir: config.data_dir,
     cwd: options.cwd ?? process.cwd(),
+    readOnlyDefault: config.read_only,
   });
   return { config, registry, logger, redact, redactSecrets: createSecretRedactor(list), hasSecrets: () => secrets.length > 0 };
 }

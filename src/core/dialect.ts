@@ -95,6 +95,8 @@ export interface Dialect {
    */
   transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
   poolState(): PoolState;
+  /** Pins a connection for a manager's multi-step work; releases it (its lock and any open transaction) after. */
+  withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T>;
   /** Close every connection; a later call reopens. */
   close(): Promise<void>;
 }
@@ -113,4 +115,37 @@ export interface DialectConfig {
   /** How long a call waits for a free connection before failing with BUSY. */
   acquireTimeoutMs: number;
   logger: import('pino').Logger;
+}
+
+/**
+ * One connection pinned for a manager's multi-step work (a migration run): trusted
+ * SQL, explicit transaction control and the database-wide named lock. Never used
+ * for agent SQL, which always goes through execute/transaction and their checks.
+ */
+export interface Session {
+  /**
+   * Runs trusted statements in order (a migration section, already split). On failure
+   * throws a DbError whose details carry `statement_index`. `onApplied(i)` runs after
+   * statement i succeeds (MySQL progress bookkeeping).
+   */
+  run(statements: string[], onApplied?: (index: number) => Promise<void>): Promise<void>;
+  /** One statement with the backend's own placeholders; returns its rows (uncapped: for small catalog reads). */
+  query(text: string, params?: unknown[]): Promise<Row[]>;
+  begin(): Promise<void>;
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+  /**
+   * Takes the named lock shared by every server instance on this database, waiting up
+   * to timeoutMs. Returns false when another holder kept it. PostgreSQL: advisory
+   * lock; MySQL: GET_LOCK (its result checked); SQLite: a no-op, writers serialise on
+   * BEGIN IMMEDIATE instead.
+   */
+  lock(name: string, timeoutMs: number): Promise<boolean>;
+  unlock(name: string): Promise<void>;
+}
+
+export interface SessionOptions {
+  signal?: AbortSignal;
+  /** Timeout for each statement run in the session. */
+  timeoutMs: number;
 }

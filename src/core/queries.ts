@@ -26,9 +26,16 @@ export interface TransactionArgs {
   timeout_ms?: number;
 }
 
+/** Objects bind as JSON text everywhere; arrays too, except on PostgreSQL where they are arrays (= ANY(?)). */
+function bindable(value: unknown, flavor: SqlFlavor): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value) && flavor === 'postgres') return value;
+  return JSON.stringify(value);
+}
+
 export function bind(query: string, params: Params, flavor: SqlFlavor): Statement {
   const { text, values } = translatePlaceholders(query, params, flavor);
-  return { text, params: values };
+  return { text, params: values.map((v) => bindable(v, flavor)) };
 }
 
 /** Per-call values never exceed what the operator configured for the connection. */

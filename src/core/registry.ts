@@ -31,6 +31,8 @@ export interface RegistryOptions {
   addSecrets: (secrets: string[]) => void;
   dataDir: string;
   cwd: string;
+  /** Whether connections registered at runtime are read-only (the server-wide --read-only). */
+  readOnlyDefault: boolean;
 }
 
 export function createDialect(config: ConnectionConfig, logger: Logger): Dialect {
@@ -117,7 +119,7 @@ export class ConnectionRegistry {
       throw new DbError('DUPLICATE_OBJECT', `a connection named "${name}" already exists with another URL; close it or pick another name`, { connection: name });
     }
     this.opts.addSecrets(urlSecrets(url));
-    const config = buildConnection(name, { url }, this.opts.cwd, false, this.opts.dataDir);
+    const config = buildConnection(name, { url }, this.opts.cwd, this.opts.readOnlyDefault, this.opts.dataDir);
     this.entries.set(name, { config });
     this.opts.logger.info({ connection: name, url: safeUrl(url) }, 'connection registered at runtime');
     return config;

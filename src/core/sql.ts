@@ -357,3 +357,9 @@ export function jsonByteLength(v: unknown): number {
   }
   return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
 }
+
+/** A number only when it prints back to the same text (int8, numeric, DECIMAL); otherwise the exact text. */
+export function exactNumber(text: string): number | string {
+  const n = Number(text);
+  return String(n) === text ? n : text;
+}

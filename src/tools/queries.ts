@@ -8,7 +8,7 @@ import { runQuery, runTransaction } from '../core/queries.js';
 import { DbError } from '../errors.js';
 import { connectionArg, defineTool, type ToolDef } from './kit.js';
 
-const jsonValue = z.any().describe('A JSON value: string, number, boolean, null, array or object (objects and arrays are sent as JSON text).');
+const jsonValue = z.any().describe('A JSON value. Objects are bound as JSON text; arrays as JSON text too, except on PostgreSQL where they bind as arrays (for = ANY(?)).');
 
 const paramsArg = z.union([z.array(jsonValue), z.record(z.string(), jsonValue)]).optional()
   .describe('Values bound to placeholders, never spliced into SQL. An array binds ? placeholders in order; an object binds :name placeholders. Same syntax on every backend.');
@@ -103,10 +103,10 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
     defineTool({
       name: 'close_connection',
       title: 'Close a connection',
-      description: 'Closes the connection\'s pool (running statements finish first). The connection stays configured; the next tool call that uses it reopens it.',
+      description: 'Closes the connection\'s pool; statements still running after a short grace period are stopped. The connection stays configured and the next call reopens it. Closing an in-memory SQLite connection (sqlite::memory:) discards its database.',
       input: z.object({ connection: connectionArg }),
       output: z.object({ name: z.string(), was_open: z.boolean() }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
       handler: async ({ connection }) => {
         const name = ctx.registry.resolveName(connection);
         return { name, was_open: await ctx.registry.close(name) };
@@ -138,7 +138,7 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
           params: paramsArg,
         })).min(1).max(1000).describe('Statements, run in order.'),
         max_rows: z.number().int().min(1).max(LIMITS.max_rows).optional().describe('Row cap for each statement\'s result (ceiling: the connection\'s max_rows).'),
-        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional().describe('Timeout for each statement (ceiling: the connection\'s statement_timeout_ms).'),
+        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional().describe('Timeout for each statement; on SQLite for the whole transaction (ceiling: the connection\'s statement_timeout_ms).'),
       }),
       output: z.object({
         connection: z.string(),

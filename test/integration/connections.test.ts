@@ -51,6 +51,20 @@ describe('connections', () => {
     }
   });
 
+  it('makes runtime connections read-only when the server is', async () => {
+    const file = join(tempDir(), 'ro.db');
+    const h = await startInProcess({ default: { url: `sqlite://${file}` } }, { allow_runtime_connections: true, read_only: true });
+    try {
+      await mustCall(h.client, 'execute_query', { query: 'CREATE TABLE t (a int)' });
+      const d = await mustCall(h.client, 'get_connection', { connection: 'extra', url: `sqlite://${file}` });
+      expect(d.read_only).toBe(true);
+      const r = await callTool(h.client, 'execute_query', { connection: 'extra', query: 'INSERT INTO t VALUES (1)' });
+      expect(r.ok ? 'ok' : r.error.code).toBe('READ_ONLY_VIOLATION');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('asks for a connection name when several are configured and none is default', async () => {
     const h = await startInProcess({ a: { url: 'sqlite::memory:' }, b: { url: 'sqlite::memory:' } });
     try {

@@ -90,6 +90,18 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     expect(again.rows).toEqual([{ one: 1 }]);
   });
 
+  it('does not undo a write whose returned rows hit the cap', async () => {
+    const values = Array.from({ length: 50 }, (_, i) => `(${1000 + i}, 'cap')`).join(', ');
+    const r = await mustCall(h.client, 'execute_query', {
+      connection: 'rw', max_rows: 5, query: `INSERT INTO ${table} (id, name) VALUES ${values} RETURNING id`,
+    });
+    expect(r.truncated).toBe(true);
+    expect(r.rows).toHaveLength(5);
+    const n = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT count(*) AS n FROM ${table} WHERE name = 'cap'` });
+    expect(n.rows).toEqual([{ n: 50 }]);
+    await mustCall(h.client, 'execute_query', { connection: 'rw', query: `DELETE FROM ${table} WHERE name = 'cap'` });
+  });
+
   it('rolls back a whole transaction when the third statement fails', async () => {
     const before = await count();
     const r = await callTool(h.client, 'execute_transaction', {
@@ -107,6 +119,17 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     expect(await count()).toBe(before);
     const one = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT name FROM ${table} WHERE id = 1` });
     expect(one.rows).toEqual([{ name: 'it\'s ? here' }]);
+  });
+
+  it.runIf(backend.name === 'mysql')('refuses statements that commit implicitly inside a MySQL transaction', async () => {
+    for (const query of [`CREATE TABLE ${table}_x (a int)`, `/*!50000 DROP TABLE ${table} */`, 'FLUSH TABLES', 'CALL nothing()']) {
+      const r = await callTool(h.client, 'execute_transaction', {
+        connection: 'rw', queries: [{ query: `INSERT INTO ${table} (id, name) VALUES (500, 'x')` }, { query }],
+      });
+      expect(r.ok ? 'ok' : `${r.error.code}:${r.error.details.statement_index}`).toBe('UNSUPPORTED:1');
+    }
+    const n = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT count(*) AS n FROM ${table} WHERE id = 500` });
+    expect(n.rows).toEqual([{ n: 0 }]);
   });
 
   it('commits a transaction and returns each result', async () => {

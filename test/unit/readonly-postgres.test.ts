@@ -244,12 +244,13 @@ describe('altersSession', () => {
 });
 
 describe('syntax errors', () => {
+  // Positions are 1-based, as PostgreSQL reports them.
   const errors: Array<[string, RegExp, number]> = [
-    ['SELEC 1', /syntax error at or near "SELEC"/, 0],
-    ["SELECT 'abc", /unterminated quoted string/, 7],
-    ['SELECT (', /syntax error at end of input/, 8],
-    ['SELECT 1 FROM', /syntax error at end of input/, 13],
-    ['SELECT 1\0; DROP TABLE t', /NUL character/, 8],
+    ['SELEC 1', /syntax error at or near "SELEC"/, 1],
+    ["SELECT 'abc", /unterminated quoted string/, 8],
+    ['SELECT (', /syntax error at end of input/, 9],
+    ['SELECT 1 FROM', /syntax error at end of input/, 14],
+    ['SELECT 1\0; DROP TABLE t', /NUL character/, 9],
   ];
   it.each(errors)('rejects %j', (sql, message, position) => {
     const err = catchError(() => classifyPostgres(sql));

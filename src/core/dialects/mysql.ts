@@ -6,12 +6,12 @@
  */
 import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../errors.js';
-import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
-import { enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
+import { commitError, enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import { leadingKeywords } from '../sql.js';
+import { exactNumber, leadingKeywords, tokenize } from '../sql.js';
 import { fromMysqlError } from './mysql-errors.js';
 
 const CAPABILITIES: Capabilities = {
@@ -25,8 +25,12 @@ const CAPABILITIES: Capabilities = {
 const CLIENT_KILL_GRACE_MS = 250;
 const HARD_DEADLINE_GRACE_MS = 5000;
 
-/** Statements that commit the open transaction by themselves: all-or-nothing is impossible with them. */
-const IMPLICIT_COMMIT = new Set(['CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'GRANT', 'REVOKE', 'LOCK', 'UNLOCK', 'ANALYZE', 'OPTIMIZE', 'REPAIR', 'INSTALL', 'UNINSTALL', 'LOAD']);
+/**
+ * Statements that never commit the open transaction by themselves. Anything else
+ * (DDL, LOCK, FLUSH, CALL of a procedure that may hold DDL ...) is refused inside
+ * execute_transaction, where all-or-nothing would be a lie on MySQL/MariaDB.
+ */
+const TRANSACTIONAL = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'WITH', 'VALUES', 'TABLE', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'DO', 'SET']);
 
 type Flavor = 'mariadb' | 'mysql';
 
@@ -60,11 +64,12 @@ function isoDate(value: unknown, type: number): unknown {
   return value.replace(' ', 'T') + (type === 7 ? 'Z' : '');
 }
 
-/** mysql2 returns JSON columns parsed on MySQL; BLOB/BINARY text as Buffer; dates as text (dateStrings). */
+/** Dates as ISO 8601 (mysql2 gives text: dateStrings); DECIMAL as a number only when exact, as on PostgreSQL. */
 function convertRow(row: Record<string, unknown>, fields: FieldPacket[]): Record<string, unknown> {
   for (const f of fields) {
     const t = f.columnType ?? -1;
     if (t === 7 || t === 12) row[f.name] = isoDate(row[f.name], t);
+    else if ((t === 0 || t === 246) && typeof row[f.name] === 'string') row[f.name] = exactNumber(row[f.name] as string);
   }
   return row;
 }
@@ -155,8 +160,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   function runOne(conn: PoolConnection, stmt: Statement, opts: ExecOptions, killOnCap: boolean): Promise<StatementResult> {
     const start = performance.now();
     const collector = new RowCollector(opts.maxRows, opts.maxBytes);
-    const params = stmt.params.map((v) => (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) ? JSON.stringify(v) : v));
-    const cmd = params.length ? conn.execute(stmt.text, params as never[]) : conn.query(stmt.text);
+    const cmd = stmt.params.length ? conn.execute(stmt.text, stmt.params as never[]) : conn.query(stmt.text);
     const run: Run = { cmd };
     let fields: FieldPacket[] | undefined;
     let affected: number | null = null;
@@ -229,17 +233,19 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
+    // KILL QUERY at the row cap would undo a statement that writes: only pure reads are cut short.
+    const killOnCap = c.readOnlyViolation === null;
     const { conn, release } = await acquire(opts.signal);
     let destroy = c.altersSession;
     try {
       if (!cfg.readOnly) {
-        const { value, dirty } = await withTimeout(conn, opts, () => runOne(conn, stmt, opts, true));
+        const { value, dirty } = await withTimeout(conn, opts, () => runOne(conn, stmt, opts, killOnCap));
         destroy ||= dirty;
         return value;
       }
       await simple(conn, 'START TRANSACTION READ ONLY');
       try {
-        return (await withTimeout(conn, opts, () => runOne(conn, stmt, opts, true))).value;
+        return (await withTimeout(conn, opts, () => runOne(conn, stmt, opts, killOnCap))).value;
       } finally {
         await simple(conn, 'ROLLBACK').catch(() => { destroy = true; });
       }
@@ -255,8 +261,9 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     stmts.forEach((s, i) => withStatementIndex(i, () => {
       enforceStatementPolicy(classify(s.text), cfg.readOnly);
       const [kw] = leadingKeywords(s.text, 'mysql', 1);
-      if (IMPLICIT_COMMIT.has(kw ?? '')) {
-        throw new DbError('UNSUPPORTED', `${kw} commits the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
+      const hidden = tokenize(s.text, 'mysql').some((t) => t.kind === 'conditional_comment');
+      if (!TRANSACTIONAL.has(kw ?? '') || hidden) {
+        throw new DbError('UNSUPPORTED', `${hidden ? 'a /*! */ comment' : kw} may commit the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
       }
     }));
   }
@@ -268,9 +275,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     try {
       await simple(conn, cfg.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
       const { value } = await withTimeout(conn, opts, () => runAll(conn, stmts, opts));
-      await simple(conn, cfg.readOnly ? 'ROLLBACK' : 'COMMIT').catch((err: DbError) => {
-        throw new DbError('TRANSACTION_FAILED', `commit failed: ${err.message}`, err.details);
-      });
+      await simple(conn, cfg.readOnly ? 'ROLLBACK' : 'COMMIT').catch((err: DbError) => { throw commitError(err); });
       return value;
     } catch (err) {
       await simple(conn, 'ROLLBACK').catch(() => { destroy = true; });
@@ -286,6 +291,60 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     return runInOrder(stmts, opts, (stmt, o) => runOne(conn, stmt, o, false));
   }
 
+  /** Rows of one statement on a pinned connection (small catalog reads: not capped). */
+  function rowsOf(conn: PoolConnection, text: string, params: unknown[]): Promise<Row[]> {
+    return new Promise((resolve, reject) => {
+      const done = (err: unknown, rows: unknown): void => (err ? reject(fromMysqlError(err)) : resolve(Array.isArray(rows) ? (rows as Row[]) : []));
+      if (params.length) conn.execute(text, params as never[], done);
+      else conn.query(text, done);
+    });
+  }
+
+  async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+    const { conn, release } = await acquire(opts.signal);
+    let inTransaction = false;
+    const trusted = async (text: string): Promise<void> => {
+      if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+      const run: Run = { cmd: { on: () => undefined } };
+      const onAbort = (): void => { void kill(run, conn, 'CANCELLED'); };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        await simple(conn, text);
+      } catch (err) {
+        throw run.why === 'CANCELLED' ? new DbError('CANCELLED', 'cancelled by the client') : err;
+      } finally {
+        opts.signal?.removeEventListener('abort', onAbort);
+      }
+    };
+    const session: Session = {
+      run: async (statements, onApplied) => {
+        for (let i = 0; i < statements.length; i++) {
+          await withStatementIndex(i, () => trusted(statements[i]));
+          await onApplied?.(i);
+        }
+      },
+      query: (text, params = []) => rowsOf(conn, text, params),
+      begin: async () => { await simple(conn, 'START TRANSACTION'); inTransaction = true; },
+      commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
+      rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); },
+      lock: async (name, timeoutMs) => {
+        const [row] = await rowsOf(conn, 'SELECT GET_LOCK(?, ?) AS l', [name, Math.max(0, Math.ceil(timeoutMs / 1000))]);
+        // 1: taken; 0: timed out; NULL: an error (killed, out of memory). Never assume it was taken.
+        if (row?.l === null || row?.l === undefined) throw new DbError('INTERNAL', `GET_LOCK('${name}') failed`);
+        return Number(row.l) === 1;
+      },
+      unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [name]); },
+    };
+    try {
+      await simple(conn, timeoutSql(opts.timeoutMs));
+      return await fn(session);
+    } finally {
+      if (inTransaction) await simple(conn, 'ROLLBACK').catch(() => undefined);
+      // Named locks and session settings must not outlive the session: the connection is discarded.
+      release(true);
+    }
+  }
+
   return {
     backend: 'mysql',
     capabilities: CAPABILITIES,
@@ -295,6 +354,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     },
     execute,
     transaction,
+    withSession,
     poolState: () => ({ open: null, busy: gate.busy, waiting: gate.waiting, max: cfg.poolSize }),
     async close() {
       const p = pool;

@@ -81,5 +81,6 @@ export function fromPgError(err: unknown): DbError {
   if (e.code && /^[0-9A-Z]{5}$/.test(e.code)) details.sqlstate = e.code;
   else if (e.code) details.driver_code = e.code;
   for (const f of SAFE_FIELDS) if (e[f] !== undefined) details[f] = e[f];
+  if (typeof details.position === 'string') details.position = Number(details.position);
   return new DbError(code, message, details, { cause: err });
 }

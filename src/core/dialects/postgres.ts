@@ -6,12 +6,12 @@
  */
 import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../errors.js';
-import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
-import { enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
+import { commitError, enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
@@ -278,7 +278,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       }
       const changed = await setTimeoutFor(lease, opts, false);
       try {
-        return await watch(lease, runOne(lease.conn, stmt, opts, true));
+        // Cancelling at the row cap would roll back a statement that writes: only pure reads are cut short.
+        return await watch(lease, runOne(lease.conn, stmt, opts, c.readOnlyViolation === null));
       } finally {
         if (changed && !lease.dirty) await control(lease, 'reset statement_timeout').catch(() => undefined);
       }
@@ -317,9 +318,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       const results = await watch(lease, runAll(lease, stmts, opts));
       if (cfg.readOnly) await control(lease, 'rollback');
       else {
-        await control(lease, 'commit').catch((err: DbError) => {
-          throw new DbError('TRANSACTION_FAILED', `commit failed, nothing was committed: ${err.message}`, err.details);
-        });
+        await control(lease, 'commit').catch((err: DbError) => { throw commitError(err); });
       }
       return results;
     } catch (err) {
@@ -336,12 +335,69 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     return runInOrder(stmts, opts, (stmt, o) => runOne(lease.conn, stmt, o, false));
   }
 
+  /** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable. */
+  async function trusted(lease: Lease, text: string, signal?: AbortSignal): Promise<Row[]> {
+    if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+    const q = lease.conn.unsafe(text);
+    const onAbort = (): void => { q.cancel(); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => { throw signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err); }));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+    await loadPostgresParser();
+    const lease = await reserve(opts.signal);
+    // Locks and SETs live on the session: DISCARD ALL before the connection goes back.
+    lease.dirty = true;
+    let inTransaction = false;
+    const session: Session = {
+      run: async (statements, onApplied) => {
+        for (let i = 0; i < statements.length; i++) {
+          await withStatementIndex(i, () => trusted(lease, statements[i], opts.signal));
+          await onApplied?.(i);
+        }
+      },
+      query: async (text, params = []) => {
+        const rows = await watch(lease, lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).catch((err) => { throw fromPgError(err); }));
+        return [...rows] as Row[];
+      },
+      begin: async () => { await control(lease, 'begin'); inTransaction = true; },
+      commit: async () => { inTransaction = false; await control(lease, 'commit'); },
+      rollback: async () => { inTransaction = false; await control(lease, 'rollback'); },
+      lock: async (name, timeoutMs) => {
+        await control(lease, `set lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+        try {
+          await session.query('select pg_advisory_lock(hashtextextended($1, 0))', [name]);
+          return true;
+        } catch (err) {
+          if (err instanceof DbError && err.details.sqlstate === '55P03') return false;
+          throw err;
+        } finally {
+          await control(lease, 'reset lock_timeout').catch(() => undefined);
+        }
+      },
+      unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
+    };
+    try {
+      await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+      return await fn(session);
+    } finally {
+      if (inTransaction) await control(lease, 'rollback').catch(() => undefined);
+      await endLease(lease);
+    }
+  }
+
   return {
     backend: 'postgres',
     capabilities: CAPABILITIES,
     connect,
     execute,
     transaction,
+    withSession,
     poolState: () => ({ open: null, busy: gate.busy, waiting: gate.waiting, max: cfg.poolSize }),
     async close() {
       const s = sql;

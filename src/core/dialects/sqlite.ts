@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DbError } from '../../errors.js';
-import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../dialect.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate } from '../limits.js';
 import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
@@ -240,13 +240,17 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
         return (await (await ensureHost(signal)).request(body, timeoutMs, signal)) as T;
       }
     } finally {
-      if (recycle && !ctx.lossOnKill && host) {
-        const h = host;
-        host = null;
-        await h.shutdown(CLOSE_GRACE_MS).catch(() => undefined);
-      }
+      if (recycle) await recycleHost();
       release();
     }
+  }
+
+  /** Ends the host of a file database so the next call starts a clean session; in-memory ones are kept. */
+  async function recycleHost(): Promise<void> {
+    if (ctx.lossOnKill || !host) return;
+    const h = host;
+    host = null;
+    await h.shutdown(CLOSE_GRACE_MS).catch(() => undefined);
   }
 
   async function connect(): Promise<ServerInfo> {
@@ -271,6 +275,41 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     return call({ op: 'transaction', stmts: stmts.map(plain), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, recycle);
   }
 
+  /**
+   * A session holds the host for its whole duration (the gate), so BEGIN IMMEDIATE
+   * and COMMIT sent as separate requests see no other caller in between. SQLite has
+   * no named locks: writers serialise on BEGIN IMMEDIATE, so lock() is a no-op.
+   */
+  async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+    const release = await gate.acquire(opts.signal);
+    let inTransaction = false;
+    const limits: HostLimits = { maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, timeoutMs: opts.timeoutMs };
+    const send = async (text: string, params: unknown[] = []): Promise<StatementResult> =>
+      (await ensureHost(opts.signal)).request({ op: 'execute', stmt: { text, params }, limits }, opts.timeoutMs, opts.signal) as Promise<StatementResult>;
+    const session: Session = {
+      run: async (statements, onApplied) => {
+        for (let i = 0; i < statements.length; i++) {
+          await withStatementIndex(i, () => send(statements[i]));
+          await onApplied?.(i);
+        }
+      },
+      query: async (text, params = []) => (await send(text, params)).rows,
+      begin: async () => { await send('BEGIN IMMEDIATE'); inTransaction = true; },
+      commit: async () => { inTransaction = false; await send('COMMIT'); },
+      rollback: async () => { inTransaction = false; await send('ROLLBACK'); },
+      lock: async () => true,
+      unlock: async () => undefined,
+    };
+    try {
+      return await fn(session);
+    } finally {
+      if (inTransaction && host?.isAlive) await send('ROLLBACK').catch(() => undefined);
+      // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time.
+      await recycleHost();
+      release();
+    }
+  }
+
   async function close(): Promise<void> {
     const h = host;
     host = null;
@@ -283,6 +322,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     connect,
     execute,
     transaction,
+    withSession,
     poolState: () => ({ open: host?.isAlive ? 1 : 0, busy: gate.busy, waiting: gate.waiting, max: 1 }),
     close,
     hostPid: () => host?.pid ?? null,

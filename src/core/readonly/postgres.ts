@@ -54,7 +54,7 @@ function parse(sql: string): ParseResult {
   if (!parseSync) throw new DbError('INTERNAL', 'PostgreSQL parser not loaded: await loadPostgresParser() first');
   // The parser reads a C string: everything after a NUL would go unseen by us.
   const nul = sql.indexOf('\0');
-  if (nul >= 0) throw new DbError('SYNTAX_ERROR', 'SQL contains a NUL character', { position: nul });
+  if (nul >= 0) throw new DbError('SYNTAX_ERROR', 'SQL contains a NUL character', { position: nul + 1 });
   // libpg-query throws a plain Error on blank input; blank is just "no statement".
   if (sql.trim() === '') return { stmts: [] };
   try {
@@ -70,7 +70,8 @@ function toSyntaxError(err: unknown): DbError {
   const details = isRecord(err) && isRecord(err.sqlDetails) ? err.sqlDetails : undefined;
   if (!details) return new DbError('INTERNAL', `PostgreSQL parser failed: ${message}`, {}, { cause: err });
   const position = typeof details.cursorPosition === 'number' ? details.cursorPosition : undefined;
-  return new DbError('SYNTAX_ERROR', message, position === undefined ? {} : { position }, { cause: err });
+  // 1-based, as the server itself reports positions.
+  return new DbError('SYNTAX_ERROR', message, position === undefined ? {} : { position: position + 1 }, { cause: err });
 }
 
 // ---------------------------------------------------------------- read-only allow-list
