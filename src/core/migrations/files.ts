@@ -79,9 +79,7 @@ async function listDir(dir: string): Promise<string[]> {
     const code = errno(err);
     if (code === 'ENOENT') return [];
     if (code === 'ENOTDIR') throw new DbError('INVALID_INPUT', `migrations directory ${dir} is not a directory`, { dir });
-    if (code === 'EACCES' || code === 'EPERM') {
-      throw new DbError('PERMISSION_DENIED', `cannot read migrations directory ${dir}`, { dir }, { cause: err });
-    }
+    if (code === 'EACCES' || code === 'EPERM') throw new DbError('PERMISSION_DENIED', `cannot read migrations directory ${dir}`, { dir });
     throw err;
   }
 }
@@ -151,12 +149,7 @@ async function readRegular(dir: string, file: string): Promise<string> {
   const handle = await fs.open(full, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch((err: unknown) => {
     throw errno(err) === 'ELOOP' ? notRegular() : err;
   });
-  let bytes: Buffer;
-  try {
-    bytes = await handle.readFile();
-  } finally {
-    await handle.close();
-  }
+  const bytes = await handle.readFile().finally(() => handle.close());
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -164,23 +157,18 @@ async function readRegular(dir: string, file: string): Promise<string> {
   }
 }
 
-interface Sections {
-  up: string | null;
-  down: string | null;
-  noTransaction: boolean;
-}
-
 /**
  * Splits a file into sections. `start` is where its text begins: 'header' for
  * a single file (which needs the up/down markers), 'up' or 'down' for a pair
  * file (where those markers are refused: there is nothing to switch to).
  */
-function readSections(text: string, file: string, start: Section): Sections {
+function readSections(text: string, file: string, start: Section): { up: string | null; down: string | null; noTransaction: boolean } {
   const body: Record<Section, string | null> = { header: '', up: null, down: null };
   body[start] = '';
   let at = start;
   let noTransaction = false;
-  for (const [i, line] of linesOf(text).entries()) {
+  const lines = linesOf(text);
+  for (const [i, line] of lines.entries()) {
     const marker = markerOf(line, file, i + 1);
     if (marker === 'up' || marker === 'down') {
       at = enter(at, marker, start, file, i + 1);
@@ -190,12 +178,14 @@ function readSections(text: string, file: string, start: Section): Sections {
     if (marker === 'no-transaction') {
       if (at === 'down') throw invalid(file, '-- migrate:no-transaction belongs in the header or the up section', { line: i + 1 });
       noTransaction = true;
-    } else if (at === 'header' && !/^\s*(--.*)?$/.test(line)) {
+    } else if (at === 'header' && !/^\s*(--.*)?$/.test(bare(line))) {
+      // Plain SQL with no markers at all is better told what is missing.
+      if (!lines.some((l) => MARKER.exec(bare(l))?.[1].toLowerCase() === 'up')) break;
       throw invalid(file, 'only blank lines and -- comments may come before -- migrate:up', { line: i + 1 });
     }
     body[at] = (body[at] ?? '') + line;
   }
-  if (start === 'header' && body.up === null) throw invalid(file, 'has no -- migrate:up line');
+  if (start === 'header' && body.up === null) throw invalid(file, 'has no -- migrate:up line (or name it <version>_<name>.up.sql)');
   return { up: body.up, down: body.down, noTransaction };
 }
 
@@ -209,15 +199,14 @@ function enter(at: Section, marker: 'up' | 'down', start: Section, file: string,
 }
 
 function markerOf(line: string, file: string, n: number): Marker | null {
-  const text = line.replace(/\r?\n$|\r$/, '');
+  const text = bare(line);
   if (!MARKER_LIKE.test(text)) return null;
   const m = MARKER.exec(text);
-  if (!m) {
-    const why = `unknown marker "${text.trim()}" (expected -- migrate:up, -- migrate:down or -- migrate:no-transaction)`;
-    throw invalid(file, why, { line: n });
-  }
+  if (!m) throw invalid(file, `unknown marker "${text.trim()}" (expected -- migrate:up, -- migrate:down or -- migrate:no-transaction)`, { line: n });
   return m[1].toLowerCase() as Marker;
 }
+
+const bare = (line: string): string => line.replace(/[\r\n]+$/, '');
 
 /** Lines with their terminators, so a section's text is exactly what the file holds. */
 const linesOf = (text: string): string[] => text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
@@ -269,8 +258,8 @@ export async function createMigrationFile(
   existingVersions: bigint[],
 ): Promise<{ file: string; version: string }> {
   if (!NEW_NAME.test(name)) {
-    const shown = JSON.stringify(name.length > 120 ? name.slice(0, 120) + '…' : name);
-    throw new DbError('INVALID_INPUT', `migration name ${shown} must match ^[a-z][a-z0-9_]{0,99}$`, { name: shown });
+    const shown = name.length > 120 ? name.slice(0, 120) + '…' : name;
+    throw new DbError('INVALID_INPUT', `migration name ${JSON.stringify(shown)} must match ^[a-z][a-z0-9_]{0,99}$`, { name: shown });
   }
   checkBody(up, 'up');
   if (down !== null) checkBody(down, 'down');
@@ -284,7 +273,7 @@ export async function createMigrationFile(
 /** Refuses text the file format would misread, before anything is written. */
 function checkBody(sql: string, what: 'up' | 'down'): void {
   linesOf(sql).forEach((line, i) => {
-    const text = line.replace(/[\r\n]+$/, '');
+    const text = bare(line);
     if (!MARKER_LIKE.test(text)) return;
     if (what === 'up' && MARKER.exec(text)?.[1].toLowerCase() === 'no-transaction') return;
     throw new DbError('INVALID_INPUT', `${what} must not contain "-- migrate:" lines (line ${i + 1}); the file format adds them`, { line: i + 1 });
