@@ -103,14 +103,18 @@ export function parseConnectionUrl(url: string, baseDir: string): { backend: Bac
   throw new DbError('INVALID_INPUT', 'unsupported URL scheme: use postgres://, postgresql://, mysql://, mariadb:// or sqlite:', { scheme: url.split(':')[0].slice(0, 20) });
 }
 
-/** The URL with any password replaced, safe to show. */
+/**
+ * The URL with any password replaced, safe to show. The password runs to the LAST
+ * `@` of the authority, as URL parsers (and the drivers) read it, so an unencoded
+ * `@` inside a password is hidden too.
+ */
 export function safeUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*):[^/?#]*@/i, '$1:***@');
 }
 
 /** Secrets a URL carries (its password, raw and decoded), for redaction everywhere. */
 export function urlSecrets(url: string): string[] {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:([^@/?#]+)@/i.exec(url);
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:([^/?#]+)@/i.exec(url);
   if (!m) return [];
   const raw = m[1];
   let decoded = raw;

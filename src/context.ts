@@ -5,7 +5,7 @@
 import type { DestinationStream, Logger } from 'pino';
 import { urlSecrets, type Config } from './config.js';
 import { ConnectionRegistry } from './core/registry.js';
-import { createLogger, createRedactor, createSecretRedactor, type Redactor } from './log.js';
+import { createLogger, createRedactor, type Redactor } from './log.js';
 
 export interface ServerContext {
   config: Config;
@@ -13,10 +13,6 @@ export interface ServerContext {
   logger: Logger;
   /** Known secrets and password-shaped text: for errors and logs. */
   redact: Redactor;
-  /** Known secrets only: for results, where patterns could mangle real data. */
-  redactSecrets: Redactor;
-  /** Whether any secret is known (results are only scanned when one is). */
-  hasSecrets(): boolean;
 }
 
 export interface ContextOptions {
@@ -44,5 +40,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     cwd: options.cwd ?? process.cwd(),
     readOnlyDefault: config.read_only,
   });
-  return { config, registry, logger, redact, redactSecrets: createSecretRedactor(list), hasSecrets: () => secrets.length > 0 };
+  return { config, registry, logger, redact };
 }

@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'BUSY',
   'RESULT_TOO_LARGE',
   'UNSUPPORTED',
+  'MIGRATION_BLOCKED',
+  'MIGRATION_FAILED',
   'INTERNAL',
 ] as const;
 

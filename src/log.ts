@@ -16,7 +16,7 @@ export function createSecretRedactor(secrets: () => readonly string[]): Redactor
   };
 }
 
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[^@/?#\s]*@/gi;
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[^/?#\s]*@/gi;
 const PASSWORD_PARAM = /((?:password|passwd|pwd)=)[^&\s'"]+/gi;
 
 /** Redacts known secrets and anything shaped like a password in a URL or a key=value. */

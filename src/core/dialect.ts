@@ -142,6 +142,8 @@ export interface Session {
    */
   lock(name: string, timeoutMs: number): Promise<boolean>;
   unlock(name: string): Promise<void>;
+  /** Who holds the named lock now (a description, no secrets), or null when it is free or unknowable (SQLite). */
+  lockHolder(name: string): Promise<string | null>;
 }
 
 export interface SessionOptions {

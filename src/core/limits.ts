@@ -63,23 +63,48 @@ export function createGate(max: number, acquireTimeoutMs: number): Gate {
   };
 }
 
-/** Collects converted rows until max_rows or max_bytes is reached, then says stop. */
+/**
+ * Result column names made unique: a JOIN of two tables with an `id` column must
+ * not lose one of them, so later duplicates become `id_2`, `id_3` ...
+ */
+export function uniqueColumnNames(names: string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((name) => {
+    let key = name;
+    for (let n = 2; seen.has(key); n++) key = `${name}_${n}`;
+    seen.add(key);
+    return key;
+  });
+}
+
+/** Collects rows (arrays of driver values, in column order) until max_rows or max_bytes is reached. */
 export class RowCollector {
   readonly rows: Row[] = [];
   truncated = false;
   private bytes = 0;
+  private keys: string[] = [];
 
   constructor(private readonly maxRows: number, private readonly maxBytes: number) {}
 
-  /** Adds one driver row; returns false once the result is full (and marks it truncated). */
-  add(raw: Record<string, unknown>): boolean {
+  /** Sets the column names (made unique) that key each row; returns them. */
+  setColumns(names: string[]): string[] {
+    this.keys = uniqueColumnNames(names);
+    return this.keys;
+  }
+
+  get hasColumns(): boolean {
+    return this.keys.length > 0;
+  }
+
+  /** Adds one row; returns false once the result is full (and marks it truncated). */
+  add(values: unknown[]): boolean {
     if (this.truncated) return false;
     if (this.rows.length >= this.maxRows) {
       this.truncated = true;
       return false;
     }
-    const row: Row = {};
-    for (const key of Object.keys(raw)) row[key] = toJsonValue(raw[key]);
+    // fromEntries defines own properties, so a column named __proto__ stays a column.
+    const row: Row = Object.fromEntries(this.keys.map((k, i) => [k, toJsonValue(values[i])]));
     const size = jsonByteLength(row);
     if (this.bytes + size > this.maxBytes) {
       this.truncated = true;

@@ -16,6 +16,7 @@ export function enforceStatementPolicy(c: Classification, readOnly: boolean): vo
   if (c.count > 1) {
     throw new DbError('INVALID_INPUT', `one statement per query, found ${c.count}; use execute_transaction to run several`, { statements: c.count });
   }
+  if (c.unsupported) throw new DbError('UNSUPPORTED', c.unsupported);
   if (c.transactionControl) {
     throw new DbError('INVALID_INPUT', 'transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...) is not accepted here; use execute_transaction, which is all-or-nothing');
   }

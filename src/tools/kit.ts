@@ -92,7 +92,9 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
     const started = performance.now();
     try {
       const value = await def.handler(parsed.data, call);
-      return okResult(ctx.hasSecrets() ? redactValue(value as Record<string, unknown>, ctx.redactSecrets) : value as Record<string, unknown>);
+      // Results are not rewritten: every field that could hold a secret (urls) is built
+      // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
+      return okResult(value as Record<string, unknown>);
     } catch (err) {
       return errorResult(err, ctx);
     } finally {

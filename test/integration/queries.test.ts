@@ -20,7 +20,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       rw: { url },
       ro: { url, read_only: true },
       slow: { url, statement_timeout_ms: 1000 },
-      cx: { url },
+      cx: { url, pool_size: 1 },
     });
     await mustCall(h.client, 'execute_query', {
       connection: 'rw',
@@ -77,6 +77,28 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     expect(b.rows).toEqual([{ data: Buffer.from([0, 255, 16]).toString('base64') }]);
   });
 
+  it('keeps every value when column names repeat', async () => {
+    const r = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 1 AS a, 2 AS a, 3 AS b' });
+    expect(r.rows).toEqual([{ a: 1, a_2: 2, b: 3 }]);
+    expect((r.columns as Array<{ name: string }>).map((c) => c.name)).toEqual(['a', 'a_2', 'b']);
+  });
+
+  // mysql2 refuses a column named __proto__ outright (the call fails, the server lives on).
+  it.runIf(backend.name !== 'mysql')('keeps a column named __proto__ as a column', async () => {
+    const r = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 3 AS "__proto__"' });
+    expect(JSON.parse(JSON.stringify(r.rows))).toEqual([JSON.parse('{"__proto__":3}')]);
+  });
+
+  it('never lets a capped read cancel the next statement on the connection', async () => {
+    // pool of one (the 'cx' connection is not used concurrently here): a late cancel would hit the next call.
+    for (let i = 0; i < 30; i++) {
+      const capped = await mustCall(h.client, 'execute_query', { connection: 'cx', max_rows: 1, query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3) SELECT x FROM c' });
+      expect(capped.truncated).toBe(true);
+      const next = await callTool(h.client, 'execute_query', { connection: 'cx', query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 900) SELECT count(*) AS n FROM c' });
+      expect(next.ok ? next.data.rows : next.error).toEqual([{ n: 900 }]);
+    }
+  });
+
   it('caps rows and says so', async () => {
     const r = await mustCall(h.client, 'execute_query', {
       connection: 'rw', max_rows: 10,
@@ -122,7 +144,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
   });
 
   it.runIf(backend.name === 'mysql')('refuses statements that commit implicitly inside a MySQL transaction', async () => {
-    for (const query of [`CREATE TABLE ${table}_x (a int)`, `/*!50000 DROP TABLE ${table} */`, 'FLUSH TABLES', 'CALL nothing()']) {
+    for (const query of [`CREATE TABLE ${table}_x (a int)`, `/*!50000 DROP TABLE ${table} */`, 'FLUSH TABLES', 'CALL nothing()', `SET STATEMENT max_statement_time=0 FOR CREATE TABLE ${table}_y (a int)`]) {
       const r = await callTool(h.client, 'execute_transaction', {
         connection: 'rw', queries: [{ query: `INSERT INTO ${table} (id, name) VALUES (500, 'x')` }, { query }],
       });
@@ -145,6 +167,13 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     expect(results[0].affected_rows).toBe(1);
     expect(results[1].rows).toEqual([{ name: 'x' }]);
     await mustCall(h.client, 'execute_query', { connection: 'rw', query: `DELETE FROM ${table} WHERE id = 10` });
+  });
+
+  it.runIf(backend.name === 'postgres')('refuses COPY through the client stream and stays usable', async () => {
+    const r = await callTool(h.client, 'execute_query', { connection: 'rw', query: `COPY ${table} FROM STDIN` });
+    expect(r.ok ? 'ok' : r.error.code).toBe('UNSUPPORTED');
+    const next = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 1 AS one' });
+    expect(next.rows).toEqual([{ one: 1 }]);
   });
 
   it.each([

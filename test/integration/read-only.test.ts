@@ -33,6 +33,7 @@ function attacks(backend: TestBackend['name'], t: string): string[] {
       `EXPLAIN ANALYZE DELETE FROM ${t}`,
       'LISTEN somewhere',
       `/* hi */ DELETE FROM ${t}`,
+      `SELECT ts_rewrite('a'::tsquery, 'SELECT pg_advisory_lock(4242)::text::tsquery, ''b''::tsquery')`,
     ];
   }
   if (backend === 'mysql') {

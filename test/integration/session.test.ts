@@ -35,6 +35,53 @@ const CASES: Record<TestBackend['name'], Case[]> = {
   ],
 };
 
+/**
+ * Functions that change the session from inside an innocent-looking SELECT.
+ * `probe` runs on the same (single) connection; `lockProbe` on the read-write one,
+ * where a lock still held by the other connection would show as taken.
+ */
+const SNEAKY: Partial<Record<TestBackend['name'], { create: string[]; drop: string[]; call: string; probe: string; expect: unknown[]; lockProbe: string; lockFree: unknown[] }>> = {
+  postgres: {
+    create: [`CREATE OR REPLACE FUNCTION cmx_sneaky() RETURNS int LANGUAGE sql AS $$ SELECT set_config('search_path', 'nowhere', false); SELECT pg_advisory_lock(515151); SELECT 1 $$`],
+    drop: ['DROP FUNCTION IF EXISTS public.cmx_sneaky()'],
+    call: 'SELECT public.cmx_sneaky() AS x',
+    probe: `SELECT current_setting('search_path') AS sp`,
+    expect: [{ sp: '"$user", public' }],
+    lockProbe: `SELECT count(*) AS locks FROM pg_locks WHERE locktype = 'advisory' AND objid = 515151`,
+    lockFree: [{ locks: 0 }],
+  },
+  mysql: {
+    create: ['DROP FUNCTION IF EXISTS cmx_sneaky', `CREATE FUNCTION cmx_sneaky() RETURNS INT NO SQL BEGIN SET @cmx_leak = 'leaked'; RETURN GET_LOCK('cmx_sneaky_lock', 0); END`],
+    drop: ['DROP FUNCTION IF EXISTS cmx_sneaky'],
+    call: 'SELECT cmx_sneaky() AS x',
+    probe: 'SELECT @cmx_leak AS v',
+    expect: [{ v: null }],
+    lockProbe: `SELECT IS_FREE_LOCK('cmx_sneaky_lock') AS free`,
+    lockFree: [{ free: 1 }],
+  },
+};
+
+describe.each(BACKENDS.filter((b) => SNEAKY[b.name]))('session changes made by functions on $name', (backend) => {
+  it('do not leak to the next call, on read-write and read-only connections', async () => {
+    const url = backend.url();
+    const h = await startInProcess({ rw: { url, pool_size: 1 }, ro: { url, pool_size: 1, read_only: true } });
+    const s = SNEAKY[backend.name]!;
+    try {
+      for (const q of s.create) await mustCall(h.client, 'execute_query', { connection: 'rw', query: q });
+      for (const connection of ['rw', 'ro']) {
+        await mustCall(h.client, 'execute_query', { connection, query: s.call });
+        const r = await mustCall(h.client, 'execute_query', { connection, query: s.probe });
+        expect(r.rows).toEqual(s.expect);
+        const l = await mustCall(h.client, 'execute_query', { connection: 'rw', query: s.lockProbe });
+        expect(l.rows).toEqual(s.lockFree);
+      }
+    } finally {
+      for (const q of s.drop) await callTool(h.client, 'execute_query', { connection: 'rw', query: q });
+      await h.close();
+    }
+  });
+});
+
 describe.each(BACKENDS)('sessions on $name', (backend) => {
   let h: Harness;
 

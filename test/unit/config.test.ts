@@ -72,3 +72,11 @@ describe('configuration', () => {
     expect(urlSecrets('postgres://user:s3cr%40t@host/db')).toEqual(['s3cr%40t', 's3cr@t']);
   });
 });
+
+describe('passwords with an unencoded @', () => {
+  it('hides and learns the whole password', () => {
+    const url = 'postgres://postgres:s3cr@tPassw0rd@127.0.0.1:5432/test';
+    expect(safeUrl(url)).toBe('postgres://postgres:***@127.0.0.1:5432/test');
+    expect(urlSecrets(url)).toEqual(['s3cr@tPassw0rd']);
+  });
+});

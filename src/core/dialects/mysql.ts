@@ -30,7 +30,7 @@ const HARD_DEADLINE_GRACE_MS = 5000;
  * (DDL, LOCK, FLUSH, CALL of a procedure that may hold DDL ...) is refused inside
  * execute_transaction, where all-or-nothing would be a lie on MySQL/MariaDB.
  */
-const TRANSACTIONAL = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'WITH', 'VALUES', 'TABLE', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'DO', 'SET']);
+const TRANSACTIONAL = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'WITH', 'VALUES', 'TABLE', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'DO']);
 
 type Flavor = 'mariadb' | 'mysql';
 
@@ -65,13 +65,27 @@ function isoDate(value: unknown, type: number): unknown {
 }
 
 /** Dates as ISO 8601 (mysql2 gives text: dateStrings); DECIMAL as a number only when exact, as on PostgreSQL. */
-function convertRow(row: Record<string, unknown>, fields: FieldPacket[]): Record<string, unknown> {
-  for (const f of fields) {
+function convertRow(row: unknown[], fields: FieldPacket[]): unknown[] {
+  fields.forEach((f, i) => {
     const t = f.columnType ?? -1;
-    if (t === 7 || t === 12) row[f.name] = isoDate(row[f.name], t);
-    else if ((t === 0 || t === 246) && typeof row[f.name] === 'string') row[f.name] = exactNumber(row[f.name] as string);
-  }
+    if (t === 7 || t === 12) row[i] = isoDate(row[i], t);
+    else if ((t === 0 || t === 246) && typeof row[i] === 'string') row[i] = exactNumber(row[i] as string);
+  });
   return row;
+}
+
+/**
+ * The session every pooled connection starts from, re-applied after each reset:
+ * UTC, our statement timeout, and a sql_mode without ANSI_QUOTES and
+ * NO_BACKSLASH_ESCAPES so the server reads quotes as the read-only lexer does.
+ */
+function sessionSql(flavor: 'mariadb' | 'mysql', timeoutMs: number): string {
+  const mode = `TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',ANSI_QUOTES,', ','), ',NO_BACKSLASH_ESCAPES,', ','))`;
+  return `SET time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
+}
+
+function timeoutAssignment(flavor: 'mariadb' | 'mysql', ms: number): string {
+  return flavor === 'mariadb' ? `SESSION max_statement_time = ${(ms / 1000).toFixed(3)}` : `SESSION max_execution_time = ${Math.floor(ms)}`;
 }
 
 export function createMysqlDialect(cfg: DialectConfig): Dialect {
@@ -83,9 +97,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   let flavor: Flavor = 'mariadb';
   let info: ServerInfo | undefined;
 
-  const timeoutSql = (ms: number): string => flavor === 'mariadb'
-    ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`
-    : `SET SESSION max_execution_time = ${Math.floor(ms)}`;
+  const timeoutSql = (ms: number): string => `SET ${timeoutAssignment(flavor, ms)}`;
 
   const commonOptions = () => ({
     ...base,
@@ -121,10 +133,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     if (pool) return pool;
     const mysql = (await import('mysql2')).default;
     const p = mysql.createPool({ ...commonOptions(), connectionLimit: cfg.poolSize, maxIdle: cfg.poolSize, idleTimeout: 60_000 });
-    const init = `SET time_zone = '+00:00'`;
     p.on('connection', (conn) => {
-      conn.query(init, (err) => err && cfg.logger.warn({ err: err.message }, 'session setup failed'));
-      conn.query(timeoutSql(cfg.statementTimeoutMs), (err) => err && cfg.logger.warn({ err: err.message }, 'statement timeout setup failed'));
+      conn.query(sessionSql(flavor, cfg.statementTimeoutMs), (err) => err && cfg.logger.warn({ err: err.message }, 'session setup failed'));
     });
     pool = p;
     return p;
@@ -135,11 +145,31 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     try {
       const p = await openPool();
       const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(fromMysqlError(err)) : resolve(c))));
-      return { conn, release: (destroy) => { if (destroy) conn.destroy(); else conn.release(); releaseSlot(); } };
+      return { conn, release: (destroy) => void cleanRelease(conn, destroy).finally(releaseSlot) };
     } catch (err) {
       releaseSlot();
       throw fromMysqlError(err);
     }
+  }
+
+  /**
+   * Every connection goes back clean: COM_RESET_CONNECTION drops user variables,
+   * temporary tables, named locks and session settings (also those a stored function
+   * or trigger changed), then our session is re-applied. A connection that cannot be
+   * reset, or that must not be reused, is destroyed.
+   */
+  async function cleanRelease(conn: PoolConnection, destroy: boolean): Promise<void> {
+    if (!destroy) {
+      try {
+        await new Promise<void>((resolve, reject) => conn.reset((err: unknown) => (err ? reject(err) : resolve())));
+        await simple(conn, sessionSql(flavor, cfg.statementTimeoutMs));
+        conn.release();
+        return;
+      } catch (err) {
+        cfg.logger.warn({ err: (err as Error).message }, 'could not reset a connection; it is closed instead');
+      }
+    }
+    conn.destroy();
   }
 
   function simple(conn: PoolConnection, text: string): Promise<void> {
@@ -160,7 +190,10 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   function runOne(conn: PoolConnection, stmt: Statement, opts: ExecOptions, killOnCap: boolean): Promise<StatementResult> {
     const start = performance.now();
     const collector = new RowCollector(opts.maxRows, opts.maxBytes);
-    const cmd = stmt.params.length ? conn.execute(stmt.text, stmt.params as never[]) : conn.query(stmt.text);
+    // Rows as arrays: a JOIN's two `id` columns both survive (RowCollector makes the keys unique).
+    const cmd = stmt.params.length
+      ? conn.execute({ sql: stmt.text, values: stmt.params as never[], rowsAsArray: true })
+      : conn.query({ sql: stmt.text, rowsAsArray: true });
     const run: Run = { cmd };
     let fields: FieldPacket[] | undefined;
     let affected: number | null = null;
@@ -184,8 +217,9 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
         // Never hand the connection back while a KILL QUERY for it is still in flight.
         void (killing ?? Promise.resolve()).then(() => {
           if (!err || (run.why === 'CAP' && (err as { errno?: number }).errno === 1317)) {
+            const keys = fields ? collector.setColumns(fields.map((f) => f.name)) : [];
             resolve({
-              columns: (fields ?? []).map((f) => ({ name: f.name, type: TYPE_NAMES[f.columnType ?? -1] ?? '' })),
+              columns: (fields ?? []).map((f, i) => ({ name: keys[i] ?? f.name, type: TYPE_NAMES[f.columnType ?? -1] ?? '' })),
               rows: collector.rows,
               row_count: affected ?? collector.rows.length,
               affected_rows: affected,
@@ -197,8 +231,13 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       };
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.signal?.aborted) onAbort();
-      cmd.on('fields', (f: FieldPacket[]) => { fields = f; });
-      cmd.on('result', (row: Record<string, unknown>) => {
+      // mysql2 also emits 'fields' (undefined) for statements that return no rows.
+      cmd.on('fields', (f: FieldPacket[] | undefined) => {
+        if (!f) return;
+        fields = f;
+        collector.setColumns(f.map((x) => x.name));
+      });
+      cmd.on('result', (row: unknown[]) => {
         if (!fields) {
           affected = Number((row as { affectedRows?: number }).affectedRows ?? 0);
           return;
@@ -233,10 +272,11 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
-    // KILL QUERY at the row cap would undo a statement that writes: only pure reads are cut short.
-    const killOnCap = c.readOnlyViolation === null;
+    // KILL QUERY at the row cap undoes what the statement wrote, and a stored function
+    // can write from a SELECT: only on read-only connections (all rolled back anyway) is it stopped early.
+    const killOnCap = cfg.readOnly;
     const { conn, release } = await acquire(opts.signal);
-    let destroy = c.altersSession;
+    let destroy = false;
     try {
       if (!cfg.readOnly) {
         const { value, dirty } = await withTimeout(conn, opts, () => runOne(conn, stmt, opts, killOnCap));
@@ -271,7 +311,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     checkTransactional(stmts);
     const { conn, release } = await acquire(opts.signal);
-    let destroy = stmts.some((s) => classify(s.text).altersSession);
+    let destroy = false;
     try {
       await simple(conn, cfg.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
       const { value } = await withTimeout(conn, opts, () => runAll(conn, stmts, opts));
@@ -334,14 +374,18 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
         return Number(row.l) === 1;
       },
       unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [name]); },
+      lockHolder: async (name) => {
+        const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [name]);
+        return row?.id === null || row?.id === undefined ? null : `connection id ${row.id}`;
+      },
     };
     try {
       await simple(conn, timeoutSql(opts.timeoutMs));
       return await fn(session);
     } finally {
       if (inTransaction) await simple(conn, 'ROLLBACK').catch(() => undefined);
-      // Named locks and session settings must not outlive the session: the connection is discarded.
-      release(true);
+      // Named locks and session settings must not outlive the session: reset like every other call.
+      release(false);
     }
   }
 

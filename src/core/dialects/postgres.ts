@@ -8,6 +8,7 @@ import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { leadingKeywords } from '../sql.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
@@ -27,6 +28,12 @@ const CAPABILITIES: Capabilities = {
 const CLIENT_CANCEL_GRACE_MS = 250;
 const HARD_DEADLINE_GRACE_MS = 5000;
 
+/** Statements whose rows a portal can hand out in batches (SHOW and EXPLAIN are read whole: they are small). */
+function readsThroughPortal(text: string): boolean {
+  const [kw] = leadingKeywords(text, 'postgres', 1);
+  return kw === 'SELECT' || kw === 'WITH' || kw === 'VALUES' || kw === 'TABLE';
+}
+
 /** A connection reserved for one call. */
 interface Lease {
   conn: ReservedSql;
@@ -34,8 +41,6 @@ interface Lease {
   pool: Sql;
   /** The connection died: write nothing more to it. */
   broken: boolean;
-  /** Session state may have changed: DISCARD ALL before it goes back. */
-  dirty: boolean;
   release(): void;
 }
 
@@ -86,7 +91,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       const from = await pool();
       const conn = await from.reserve();
-      return { conn, pool: from, broken: false, dirty: false, release: () => { conn.release(); releaseSlot(); } };
+      return { conn, pool: from, broken: false, release: () => { conn.release(); releaseSlot(); } };
     } catch (err) {
       releaseSlot();
       throw fromPgError(err);
@@ -98,13 +103,13 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
    * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
    * a socket callback and leave the query pending forever), and always bounded.
    */
-  async function control(lease: Lease, text: string): Promise<void> {
+  async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
     if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         lease.conn.unsafe(text),
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`)), CONTROL_TIMEOUT_MS); }),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`)), timeoutMs); }),
       ]);
     } catch (err) {
       const e = fromPgError(err);
@@ -131,19 +136,25 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
    * new calls get a fresh pool, the old one drains and closes in the background.
    */
   function retire(old: Sql): void {
-    if (sql === old) sql = undefined;
+    if (sql !== old) return; // already retired
+    sql = undefined;
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
   }
 
-  /** Leaves nothing behind for the next user: no open transaction, no SET, no lock, no LISTEN. */
+  /**
+   * Leaves nothing behind for the next user: no SET, no lock, no LISTEN, no temp
+   * table. Always, not only after statements that look session-changing: a
+   * user-defined function or a trigger can change the session from any statement.
+   */
   async function endLease(lease: Lease): Promise<void> {
-    if (lease.broken) retire(lease.pool);
-    else if (lease.dirty) {
+    if (!lease.broken) {
       await control(lease, 'discard all').catch((err: Error) => {
         cfg.logger.warn({ err: err.message }, 'could not reset a session');
+        lease.broken = true;
       });
     }
+    if (lease.broken) retire(lease.pool);
     lease.release();
   }
 
@@ -170,11 +181,23 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   /** Runs one statement on a reserved connection, streaming rows into a capped collector. */
-  async function runOne(conn: ReservedSql, stmt: Statement, opts: ExecOptions, cancelOnCap: boolean): Promise<StatementResult> {
+  /**
+   * Runs one statement on a leased connection. Rows arrive as arrays (duplicate
+   * column names keep every value). `stopAtCap`: a pure read is read through a
+   * portal and closed once the cap is reached, so a huge result costs nothing more;
+   * anything else is read to its end with the extra rows dropped, because stopping
+   * it would undo or half-do its writes.
+   */
+  async function runOne(lease: Lease, stmt: Statement, opts: ExecOptions, stopAtCap: boolean): Promise<StatementResult> {
     const start = performance.now();
     const collector = new RowCollector(opts.maxRows, opts.maxBytes);
     const state: RunState = {};
-    const q = conn.unsafe(stmt.text, stmt.params as never[], { prepare: false, simple: false } as never);
+    const q = lease.conn.unsafe(stmt.text, stmt.params as never[], { prepare: false, simple: false } as never).values();
+    const described = (): Array<{ name: string; type: number }> => (q as unknown as { statement?: { columns?: Array<{ name: string; type: number }> } }).statement?.columns ?? [];
+    const take = (row: unknown[]): boolean => {
+      if (!collector.hasColumns) collector.setColumns(described().map((c) => c.name));
+      return collector.add(row);
+    };
     const cancel = (why: NonNullable<RunState['cancelledFor']>): void => {
       if (state.cancelledFor) return;
       state.cancelledFor = why;
@@ -192,25 +215,22 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     });
     try {
       if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
-      const res = await Promise.race([
-        q.forEach((row) => {
-          if (!collector.add(row) && cancelOnCap) cancel('CAP');
-        }),
-        hardDeadline,
-      ]);
-      const columns = (res.columns ?? []) as Array<{ name: string; type: number }>;
-      return await finish(conn, columns, collector, res.command === 'SELECT' || columns.length > 0 ? null : res.count, start);
+      const close = (lease.pool as unknown as { CLOSE: unknown }).CLOSE;
+      const work = stopAtCap && readsThroughPortal(stmt.text)
+        ? q.cursor(Math.min(opts.maxRows + 1, 1000), (rows: unknown[][]) => (rows.every(take) ? undefined : close)).then(() => null)
+        : q.forEach((row: unknown[]) => { take(row); });
+      const res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string } | null;
+      const columns = described();
+      const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
+      return await finish(lease.conn, columns, collector, affected, start);
     } catch (err) {
-      if (state.cancelledFor === 'CAP' && (err as { code?: string }).code === '57014') {
-        await absorbLateCancel(conn);
-        const columns = (q as unknown as { statement?: { columns?: Array<{ name: string; type: number }> } }).statement?.columns ?? [];
-        return await finish(conn, columns, collector, null, start);
-      }
       throw errorFor(err, state, opts);
     } finally {
       clearTimeout(clientTimer);
       clearTimeout(hardTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      // A cancel request may land after its statement ended: absorb it before anything else runs here.
+      if (state.cancelledFor && !lease.broken) await absorbLateCancel(lease);
     }
   }
 
@@ -223,8 +243,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   ): Promise<StatementResult> {
     await learnTypeNames(conn, columns.map((c) => c.type)).catch(() => undefined);
     const rows = collector.rows;
+    const keys = collector.hasColumns ? collector.setColumns(columns.map((c) => c.name)) : columns.map((c) => c.name);
     return {
-      columns: columns.map((c) => ({ name: c.name, type: pgTypeName(c.type, extraTypeNames) })),
+      columns: columns.map((c, i) => ({ name: keys[i] ?? c.name, type: pgTypeName(c.type, extraTypeNames) })),
       rows,
       row_count: affected ?? rows.length,
       affected_rows: affected,
@@ -243,16 +264,20 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   /**
-   * A cancel request races with the statement it targets: if it lands after the
-   * statement ended, it may hit the next one on this connection. A probe absorbs it.
+   * A cancel request travels on its own connection and may arrive after its
+   * statement ended. The server ignores it while idle, but not during the next
+   * statement: a short sleep gives it somewhere harmless to land.
    */
-  async function absorbLateCancel(conn: ReservedSql): Promise<void> {
-    for (let i = 0; i < 2; i++) {
+  async function absorbLateCancel(lease: Lease): Promise<void> {
+    for (let i = 0; i < 3; i++) {
       try {
-        await conn.unsafe('select 1', [], { simple: false } as never);
+        await lease.conn.unsafe('select pg_sleep(0.02)', [], { simple: false } as never);
         return;
-      } catch {
-        // a late cancel hit the probe; try once more
+      } catch (err) {
+        if ((err as { code?: string }).code !== '57014') {
+          lease.broken = true;
+          return;
+        }
       }
     }
   }
@@ -265,27 +290,35 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function executeOnce(stmt: Statement, opts: ExecOptions, c: Classification): Promise<StatementResult> {
     const lease = await reserve(opts.signal);
-    lease.dirty = c.altersSession;
+    let cleanup: string[] = [];
     try {
       if (cfg.readOnly) {
         await control(lease, 'begin read only');
-        try {
-          await setTimeoutFor(lease, opts, true);
-          return await watch(lease, runOne(lease.conn, stmt, opts, true));
-        } finally {
-          await control(lease, 'rollback').catch(() => undefined);
-        }
+        // The read-only transaction wrote nothing: its ROLLBACK can run after the answer is sent.
+        cleanup = ['rollback'];
+        await setTimeoutFor(lease, opts, true);
+        return await watch(lease, runOne(lease, stmt, opts, true));
       }
-      const changed = await setTimeoutFor(lease, opts, false);
-      try {
-        // Cancelling at the row cap would roll back a statement that writes: only pure reads are cut short.
-        return await watch(lease, runOne(lease.conn, stmt, opts, c.readOnlyViolation === null));
-      } finally {
-        if (changed && !lease.dirty) await control(lease, 'reset statement_timeout').catch(() => undefined);
-      }
+      // A changed statement_timeout is undone by the DISCARD ALL that ends every lease.
+      await setTimeoutFor(lease, opts, false);
+      // Only pure reads are cut short at the cap (see runOne).
+      return await watch(lease, runOne(lease, stmt, opts, c.readOnlyViolation === null));
     } finally {
-      await endLease(lease);
+      endLeaseLater(lease, cleanup);
     }
+  }
+
+  /**
+   * Cleans the lease after the caller has its answer: the connection (and its pool
+   * slot) is only handed to the next call once ROLLBACK / DISCARD ALL are done.
+   */
+  function endLeaseLater(lease: Lease, first: string[]): void {
+    // A dead connection's pool is retired at once, so a retry never draws from it.
+    if (lease.broken) retire(lease.pool);
+    void (async () => {
+      for (const text of first) await control(lease, text).catch(() => undefined);
+      await endLease(lease);
+    })().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'lease cleanup failed'));
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
@@ -306,33 +339,29 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     await loadPostgresParser();
-    const classes = stmts.map((s, i) => withStatementIndex(i, () => {
-      const c = classify(s.text);
-      enforceStatementPolicy(c, cfg.readOnly);
-      return c;
-    }));
+    stmts.forEach((s, i) => withStatementIndex(i, () => enforceStatementPolicy(classify(s.text), cfg.readOnly)));
     const lease = await reserve(opts.signal);
-    lease.dirty = classes.some((c) => c.altersSession);
     try {
       await control(lease, cfg.readOnly ? 'begin read only' : 'begin');
       const results = await watch(lease, runAll(lease, stmts, opts));
       if (cfg.readOnly) await control(lease, 'rollback');
       else {
-        await control(lease, 'commit').catch((err: DbError) => { throw commitError(err); });
+        // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
+        await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
       }
       return results;
     } catch (err) {
       await control(lease, 'rollback').catch(() => undefined);
       throw err;
     } finally {
-      await endLease(lease);
+      endLeaseLater(lease, []);
     }
   }
 
   async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     await setTimeoutFor(lease, opts, true);
-    // Cancelling a statement would abort the transaction, so rows past the cap are read and dropped.
-    return runInOrder(stmts, opts, (stmt, o) => runOne(lease.conn, stmt, o, false));
+    // Inside a transaction every statement is read to its end (closing early would half-run a writing one).
+    return runInOrder(stmts, opts, (stmt, o) => runOne(lease, stmt, o, false));
   }
 
   /** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable. */
@@ -351,8 +380,6 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
     await loadPostgresParser();
     const lease = await reserve(opts.signal);
-    // Locks and SETs live on the session: DISCARD ALL before the connection goes back.
-    lease.dirty = true;
     let inTransaction = false;
     const session: Session = {
       run: async (statements, onApplied) => {
@@ -381,6 +408,17 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         }
       },
       unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
+      lockHolder: async (name) => {
+        // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).
+        const rows = await session.query(
+          `select l.pid, a.application_name, a.client_addr::text as addr from pg_locks l join pg_stat_activity a using (pid)
+           where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+             and ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)`,
+          [name],
+        );
+        const r = rows[0];
+        return r ? `backend pid ${r.pid} (${r.application_name || 'unknown application'}${r.addr ? ` from ${r.addr}` : ''})` : null;
+      },
     };
     try {
       await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);

@@ -53,6 +53,8 @@ const SQLITE_ERROR_TABLE: ReadonlyArray<{ code: RegExp; message?: RegExp; to: Er
   { code: /^SQLITE_ERROR$/, message: /no such (table|column|index|view|function|collation|module|trigger|savepoint)/i, to: 'UNDEFINED_OBJECT' },
   { code: /^SQLITE_ERROR$/, message: /syntax error|incomplete input|unrecognized token/i, to: 'SYNTAX_ERROR' },
   { code: /^SQLITE_ERROR$/, message: /already exists/i, to: 'DUPLICATE_OBJECT' },
+  // Mistakes in the statement itself, found while SQLite compiles it.
+  { code: /^SQLITE_ERROR$/, message: /ambiguous column name|misuse of (aggregate|window)|wrong number of arguments|too many arguments|no tables specified|near ".*"|SELECTs to the left and right/i, to: 'SYNTAX_ERROR' },
   { code: /^SQLITE_READONLY/, to: 'READ_ONLY_VIOLATION' },
   { code: /^SQLITE_(BUSY|LOCKED)/, to: 'BUSY' },
   { code: /^SQLITE_(CANTOPEN|NOTADB)/, to: 'CONNECTION_FAILED' },
@@ -165,12 +167,16 @@ function runOne(conn: OpenDb, stmt: Statement, maxRows: number, maxBytes: number
     const changes = Number(prepared.run(...params).changes);
     return { columns: [], rows: [], row_count: changes, affected_rows: changes, truncated: false, elapsed_ms: elapsedSince(start) };
   }
-  const columns: ColumnInfo[] = prepared.columns().map((c) => ({ name: c.name, type: (c.type ?? '').toLowerCase() }));
   const collector = new RowCollector(maxRows, maxBytes);
+  const described = prepared.columns();
+  // Rows as arrays: a JOIN's two `id` columns both survive under unique keys.
+  const keys = collector.setColumns(described.map((c) => c.name));
+  const columns: ColumnInfo[] = described.map((c, i) => ({ name: keys[i], type: (c.type ?? '').toLowerCase() }));
+  prepared.raw(true);
   // iterate(), never all(): leaving the loop resets the statement, so SQLite computes
   // only the rows we keep (plus one) however large the full result would be.
   for (const row of prepared.iterate(...params)) {
-    if (!collector.add(row as Record<string, unknown>)) break;
+    if (!collector.add(row as unknown[])) break;
   }
   const rows = collector.rows;
   return { columns, rows, row_count: rows.length, affected_rows: null, truncated: collector.truncated, elapsed_ms: elapsedSince(start) };

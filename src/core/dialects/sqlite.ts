@@ -299,6 +299,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       rollback: async () => { inTransaction = false; await send('ROLLBACK'); },
       lock: async () => true,
       unlock: async () => undefined,
+      lockHolder: async () => null,
     };
     try {
       return await fn(session);

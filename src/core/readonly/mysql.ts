@@ -44,6 +44,7 @@ const QUOTINGS: Array<{ mode: string; quoting: MysqlQuoting }> = [
   { mode: 'default', quoting: { backslashEscapes: true, ansiQuotes: false } },
   { mode: 'ANSI_QUOTES', quoting: { backslashEscapes: true, ansiQuotes: true } },
   { mode: 'NO_BACKSLASH_ESCAPES', quoting: { backslashEscapes: false, ansiQuotes: false } },
+  { mode: 'ANSI_QUOTES,NO_BACKSLASH_ESCAPES', quoting: { backslashEscapes: false, ansiQuotes: true } },
 ];
 
 /**

@@ -45,7 +45,17 @@ export function classifyPostgres(sql: string): Classification {
     readOnlyViolation: violationOfScript(stmts),
     transactionControl: stmts.some((s) => nodeType(s) === 'TransactionStmt'),
     altersSession: stmts.some(altersSession),
+    unsupported: stmts.some(isClientCopy)
+      ? 'COPY FROM STDIN / TO STDOUT needs a client data stream that MCP tools do not carry; use INSERT ... VALUES (or execute_transaction) to load rows and SELECT to read them'
+      : undefined,
   };
+}
+
+/** COPY with no file name streams through the client connection (and would hold it in copy mode). */
+function isClientCopy(stmt: PgNode): boolean {
+  if (nodeType(stmt) !== 'CopyStmt') return false;
+  const copy = (stmt as Record<string, Record<string, unknown>>).CopyStmt;
+  return !copy.filename && !copy.is_program;
 }
 
 // ---------------------------------------------------------------- parsing
@@ -168,7 +178,8 @@ const DENY_GROUPS: readonly DenyGroup[] = [
   },
   {
     reason: 'runs SQL the classifier cannot see',
-    names: new Set(['ts_stat']),
+    // Each takes SQL as text and runs it: ts_rewrite(query, 'select ...') included.
+    names: new Set(['ts_stat', 'ts_rewrite']),
     patterns: [/^(query|cursor|table|schema|database)_to_xml/],
   },
   {

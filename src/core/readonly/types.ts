@@ -22,4 +22,6 @@ export interface Classification {
    * When unsure, true.
    */
   altersSession: boolean;
+  /** Set when the statement cannot work through these tools at all (COPY ... FROM STDIN): the reason. */
+  unsupported?: string;
 }

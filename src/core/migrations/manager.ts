@@ -1,0 +1,313 @@
+/**
+ * The migration manager: plans from files and history, applies and rolls back
+ * under the database-wide lock, one migration at a time. Where DDL is
+ * transactional a migration and its history row commit together; elsewhere a
+ * `running` row is written first and advanced statement by statement, so a crash
+ * leaves a visible `failed` state, never a silent half-applied one.
+ */
+import { join } from 'node:path';
+import type { ConnectionConfig } from '../../config.js';
+import type { ServerContext } from '../../context.js';
+import { DbError } from '../../errors.js';
+import type { Dialect, Session } from '../dialect.js';
+import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
+import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
+import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
+
+export interface Progress {
+  signal: AbortSignal;
+  progress(done: number, total: number, message: string): Promise<void>;
+}
+
+interface Open {
+  config: ConnectionConfig;
+  dialect: Dialect;
+  files: MigrationFile[];
+}
+
+/** How long run/rollback wait for another migrator before answering BUSY. */
+const LOCK_WAIT_MS = 10_000;
+
+async function open(ctx: ServerContext, connection: string | undefined): Promise<Open> {
+  const { config, dialect } = await ctx.registry.get(connection);
+  return { config, dialect, files: await readMigrations(config.migrations_dir) };
+}
+
+function refuseReadOnly(config: ConnectionConfig, tool: string): void {
+  if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
+}
+
+/** Runs fn in a session (long timeout: migrations may build indexes), optionally under the lock. */
+async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
+  return o.dialect.withSession(async (s) => {
+    const h = createHistory(s, o.dialect.backend);
+    if (!locked) return fn(s, h);
+    if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS))) {
+      const holder = await s.lockHolder(LOCK_NAME).catch(() => null);
+      throw new DbError('BUSY', `another migrator holds the migration lock${holder ? ` (${holder})` : ''}; try again when it is done`, { holder });
+    }
+    try {
+      await h.ensure();
+      return await fn(s, h);
+    } finally {
+      await s.unlock(LOCK_NAME).catch(() => undefined);
+    }
+  }, { signal, timeoutMs: Math.max(o.config.statement_timeout_ms, 600_000) });
+}
+
+async function entriesOf(o: Open, s: Session, h: History, lockHeldElsewhere: boolean): Promise<MigrationEntry[]> {
+  return combine(o.files, await h.rows(), lockHeldElsewhere);
+}
+
+export async function listMigrations(ctx: ServerContext, connection: string | undefined, signal: AbortSignal) {
+  const o = await open(ctx, connection);
+  return inSession(o, signal, false, async (s, h) => {
+    const holder = await s.lockHolder(LOCK_NAME);
+    return { connection: o.config.name, migrations_dir: o.config.migrations_dir, migrations: await entriesOf(o, s, h, holder !== null) };
+  });
+}
+
+export async function migrationStatus(ctx: ServerContext, connection: string | undefined, signal: AbortSignal) {
+  const o = await open(ctx, connection);
+  return inSession(o, signal, false, async (s, h) => {
+    const holder = await s.lockHolder(LOCK_NAME);
+    const entries = await entriesOf(o, s, h, holder !== null);
+    const applied = entries.filter((e) => e.status === 'applied' || e.status === 'modified');
+    return {
+      connection: o.config.name,
+      migrations_dir: o.config.migrations_dir,
+      current_version: applied.length ? applied[applied.length - 1].version : null,
+      counts: countByStatus(entries),
+      pending: entries.filter((e) => e.status === 'pending').map((e) => ({ version: e.version, name: e.name })),
+      lock: { held: holder !== null, holder },
+      problems: problems(entries),
+    };
+  });
+}
+
+export interface RunArgs {
+  connection?: string;
+  migration_file?: string;
+  target?: string;
+  dry_run?: boolean;
+  allow_out_of_order?: boolean;
+}
+
+function plan(entries: MigrationEntry[], files: MigrationFile[], args: RunArgs): MigrationFile[] {
+  const pending = new Set(entries.filter((e) => e.status === 'pending').map((e) => e.version));
+  if (args.migration_file !== undefined) {
+    const f = files.find((m) => m.files.includes(args.migration_file as string) || `${m.versionText}_${m.name}` === args.migration_file || m.version.toString() === args.migration_file);
+    if (!f) throw new DbError('INVALID_INPUT', `no migration file matches "${args.migration_file}"`, { field: 'migration_file' });
+    if (!pending.has(f.version.toString())) throw new DbError('INVALID_INPUT', `migration ${f.versionText}_${f.name} is not pending`, { field: 'migration_file' });
+    return [f];
+  }
+  const target = args.target === undefined ? null : BigInt(args.target);
+  return files.filter((f) => pending.has(f.version.toString()) && (target === null || f.version <= target));
+}
+
+function refuseProblems(entries: MigrationEntry[], allowOutOfOrder: boolean): void {
+  const found = problems(entries, allowOutOfOrder);
+  if (found.length) {
+    throw new DbError('MIGRATION_BLOCKED', `${found.length} problem(s) must be resolved first: ${found.map((p) => p.message).join('; ')}`, { problems: found });
+  }
+}
+
+function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra: Record<string, unknown>): DbError {
+  const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
+  const index = typeof e.details.statement_index === 'number' ? e.details.statement_index : null;
+  return new DbError('MIGRATION_FAILED', `migration ${m.versionText}_${m.name} (${direction}) failed${index === null ? '' : ` at statement ${index}`}: ${e.message}`, {
+    version: m.version.toString(), direction, statement_index: index, cause_code: e.code, ...extra,
+  });
+}
+
+/** Transactional path: the statements and the history row commit together, or nothing does. */
+async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[]): Promise<'applied' | 'skipped'> {
+  const start = performance.now();
+  await s.begin();
+  try {
+    // Another instance may have applied it since we planned (SQLite has no named lock).
+    if (await h.get(m.version.toString())) {
+      await s.rollback();
+      return 'skipped';
+    }
+    await s.run(statements).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
+    await h.insert({
+      version: m.version.toString(), name: m.name, checksum: m.checksum, status: 'applied', applied_at: nowIso(),
+      execution_ms: Math.round(performance.now() - start), applied_by: ACTOR, statements_applied: statements.length, failed_statement: null, error: null,
+    });
+    await h.event(m.version.toString(), 'applied');
+    await s.commit();
+    return 'applied';
+  } catch (err) {
+    await s.rollback().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Non-transactional path: a `running` row first, advanced per statement; `failed` with the index on error. */
+async function applyStepwise(s: Session, h: History, m: MigrationFile, statements: string[]): Promise<'applied' | 'skipped'> {
+  const version = m.version.toString();
+  if (await h.get(version)) return 'skipped';
+  const start = performance.now();
+  await h.insert({
+    version, name: m.name, checksum: m.checksum, status: 'running', applied_at: nowIso(), execution_ms: 0,
+    applied_by: ACTOR, statements_applied: 0, failed_statement: null, error: null,
+  });
+  try {
+    await s.run(statements, async (i) => h.update(version, { statements_applied: i + 1 }));
+  } catch (err) {
+    const e = failure(m, 'up', err, { nothing_applied: false });
+    await h.update(version, { status: 'failed', failed_statement: e.details.statement_index as number | null, error: clip(e.message) });
+    await h.event(version, 'failed', e.message);
+    throw e;
+  }
+  await h.update(version, { status: 'applied', applied_at: nowIso(), execution_ms: Math.round(performance.now() - start) });
+  await h.event(version, 'applied');
+  return 'applied';
+}
+
+export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progress) {
+  const o = await open(ctx, args.connection);
+  refuseReadOnly(o.config, 'run_migration');
+  const transactional = o.dialect.capabilities.transactionalDdl;
+  return inSession(o, p.signal, true, async (s, h) => {
+    const entries = await entriesOf(o, s, h, false);
+    refuseProblems(entries, args.allow_out_of_order ?? false);
+    const todo = plan(entries, o.files, args);
+    if (args.dry_run) return dryRun(o, s, todo, transactional);
+    const results: Array<{ version: string; name: string; result: 'applied' | 'skipped' }> = [];
+    for (const [i, m] of todo.entries()) {
+      if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} migrations; the rest are still pending`, { applied: results });
+      await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
+      const statements = statementsOf(m.up, o.dialect.backend);
+      const result = transactional && !m.noTransaction ? await applyInTransaction(s, h, m, statements) : await applyStepwise(s, h, m, statements);
+      results.push({ version: m.version.toString(), name: m.name, result });
+      ctx.logger.info({ connection: o.config.name, version: m.version.toString(), name: m.name, result }, 'migration applied');
+    }
+    await p.progress(todo.length, todo.length, 'done');
+    return { connection: o.config.name, dry_run: false, applied: results.filter((r) => r.result === 'applied'), skipped: results.filter((r) => r.result === 'skipped') };
+  });
+}
+
+/** Transactional backends run everything and roll back; others (MySQL) only validate and plan. */
+async function dryRun(o: Open, s: Session, todo: MigrationFile[], transactional: boolean) {
+  const planned = todo.map((m) => ({ version: m.version.toString(), name: m.name, statements: statementsOf(m.up, o.dialect.backend).length, no_transaction: m.noTransaction }));
+  if (!transactional) {
+    return { connection: o.config.name, dry_run: true, executed: false, note: 'DDL commits implicitly on this backend: the plan was validated, nothing was run', planned };
+  }
+  const runnable = todo.filter((m) => !m.noTransaction);
+  await s.begin();
+  try {
+    for (const m of runnable) await s.run(statementsOf(m.up, o.dialect.backend)).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
+  } finally {
+    await s.rollback().catch(() => undefined);
+  }
+  const skipped = todo.filter((m) => m.noTransaction).map((m) => m.version.toString());
+  return { connection: o.config.name, dry_run: true, executed: true, note: skipped.length ? `no-transaction migrations were not executed: ${skipped.join(', ')}` : 'everything ran inside a transaction that was rolled back', planned };
+}
+
+export interface RollbackArgs {
+  connection?: string;
+  migration_id?: string;
+  steps?: number;
+  dry_run?: boolean;
+}
+
+function rollbackPlan(entries: MigrationEntry[], files: MigrationFile[], args: RollbackArgs): MigrationFile[] {
+  const applied = entries.filter((e) => e.status === 'applied' || e.status === 'modified' || e.status === 'missing').reverse();
+  let chosen: MigrationEntry[];
+  if (args.migration_id !== undefined) {
+    const id = BigInt(args.migration_id);
+    if (!applied.some((e) => BigInt(e.version) === id)) throw new DbError('INVALID_INPUT', `migration ${args.migration_id} is not applied`, { field: 'migration_id' });
+    chosen = applied.filter((e) => BigInt(e.version) >= id);
+  } else {
+    chosen = applied.slice(0, args.steps ?? 1);
+  }
+  return chosen.map((e) => {
+    if (e.status !== 'applied') throw new DbError('MIGRATION_BLOCKED', `migration ${e.version}_${e.name} is ${e.status}: resolve it before rolling back`, { version: e.version, status: e.status });
+    const f = files.find((m) => m.version.toString() === e.version) as MigrationFile;
+    if (f.down === null) throw new DbError('UNSUPPORTED', `migration ${f.versionText}_${f.name} has no down section, so it cannot be rolled back`, { version: e.version });
+    return f;
+  });
+}
+
+export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs, p: Progress) {
+  const o = await open(ctx, args.connection);
+  refuseReadOnly(o.config, 'rollback_migration');
+  const transactional = o.dialect.capabilities.transactionalDdl;
+  return inSession(o, p.signal, true, async (s, h) => {
+    const todo = rollbackPlan(await entriesOf(o, s, h, false), o.files, args);
+    if (args.dry_run) return { connection: o.config.name, dry_run: true, rolled_back: [], planned: todo.map((m) => ({ version: m.version.toString(), name: m.name })) };
+    const done: Array<{ version: string; name: string }> = [];
+    for (const [i, m] of todo.entries()) {
+      if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} rollbacks`, { rolled_back: done });
+      await p.progress(i, todo.length, `rolling back ${m.versionText}_${m.name}`);
+      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.dialect.backend);
+      done.push({ version: m.version.toString(), name: m.name });
+      ctx.logger.info({ connection: o.config.name, version: m.version.toString() }, 'migration rolled back');
+    }
+    return { connection: o.config.name, dry_run: false, rolled_back: done, planned: [] };
+  });
+}
+
+async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: Dialect['backend']): Promise<void> {
+  const version = m.version.toString();
+  const statements = statementsOf(m.down as string, flavor);
+  if (transactional) {
+    await s.begin();
+    try {
+      await s.run(statements).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
+      await h.remove(version);
+      await h.event(version, 'rolled_back');
+      await s.commit();
+    } catch (err) {
+      await s.rollback().catch(() => undefined);
+      throw err;
+    }
+    return;
+  }
+  await h.update(version, { status: 'running', statements_applied: 0, error: 'rolling back' });
+  try {
+    await s.run(statements, async (i) => h.update(version, { statements_applied: i + 1 }));
+  } catch (err) {
+    const e = failure(m, 'down', err, { nothing_applied: false });
+    await h.update(version, { status: 'failed', failed_statement: e.details.statement_index as number | null, error: clip(`rollback: ${e.message}`) });
+    await h.event(version, 'rollback_failed', e.message);
+    throw e;
+  }
+  await h.remove(version);
+  await h.event(version, 'rolled_back');
+}
+
+export async function createMigration(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {
+  const o = await open(ctx, args.connection);
+  refuseReadOnly(o.config, 'create_migration');
+  const created = await createMigrationFile(o.config.migrations_dir, args.name, args.up, args.down ?? null, o.files.map((f) => f.version));
+  return { connection: o.config.name, file: created.file, version: created.version, path: join(o.config.migrations_dir, created.file) };
+}
+
+export type RepairAction = 'mark_applied' | 'mark_pending' | 'accept_checksum';
+
+const REPAIRABLE: Record<RepairAction, string[]> = {
+  mark_applied: ['failed'],
+  mark_pending: ['failed', 'missing'],
+  accept_checksum: ['modified'],
+};
+
+export async function repairMigration(ctx: ServerContext, args: { connection?: string; migration_id: string; action: RepairAction }, signal: AbortSignal) {
+  const o = await open(ctx, args.connection);
+  refuseReadOnly(o.config, 'repair_migration');
+  return inSession(o, signal, true, async (s, h) => {
+    const entry = (await entriesOf(o, s, h, false)).find((e) => BigInt(e.version) === BigInt(args.migration_id));
+    if (!entry) throw new DbError('INVALID_INPUT', `no migration ${args.migration_id} in files or history`, { field: 'migration_id' });
+    if (!REPAIRABLE[args.action].includes(entry.status)) {
+      throw new DbError('INVALID_INPUT', `${args.action} applies to ${REPAIRABLE[args.action].join(' or ')} migrations; ${entry.version}_${entry.name} is ${entry.status}`, { field: 'action', status: entry.status });
+    }
+    const file = o.files.find((f) => f.version.toString() === entry.version);
+    if (args.action === 'mark_pending') await h.remove(entry.version);
+    else await h.update(entry.version, { status: 'applied', checksum: file?.checksum ?? '', failed_statement: null, error: null });
+    await h.event(entry.version, `repair:${args.action}`, `was ${entry.status}`);
+    ctx.logger.info({ connection: o.config.name, version: entry.version, action: args.action, was: entry.status }, 'migration repaired');
+    return { connection: o.config.name, version: entry.version, action: args.action, previous_status: entry.status };
+  });
+}

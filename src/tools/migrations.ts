@@ -1,0 +1,138 @@
+/**
+ * MigrationManager tools: file-based migrations that agents can write, run,
+ * check, roll back and repair. The logic lives in core/migrations.
+ */
+import { z } from 'zod';
+import type { ServerContext } from '../context.js';
+import {
+  createMigration, listMigrations, migrationStatus, repairMigration, rollbackMigrations, runMigrations, type Progress,
+} from '../core/migrations/manager.js';
+import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit.js';
+
+const version = z.string().regex(/^\d{1,19}$/, 'a migration version is digits only');
+
+const entry = z.object({
+  version: z.string(), name: z.string(),
+  status: z.enum(['applied', 'pending', 'failed', 'modified', 'missing', 'running']),
+  applied_at: z.string().nullable(), execution_ms: z.number().nullable(), applied_by: z.string().nullable(),
+  files: z.array(z.string()), has_down: z.boolean(), no_transaction: z.boolean(),
+  failed_statement: z.number().nullable(), error: z.string().nullable(),
+});
+
+const problem = z.object({ version: z.string(), status: z.string(), message: z.string() });
+const step = z.object({ version: z.string(), name: z.string() });
+
+function progressOf(call: CallContext): Progress {
+  return { signal: call.signal, progress: (done, total, message) => call.progress(done, total, message) };
+}
+
+/** Called after anything that changes migration state (resources notify their subscribers). */
+export type OnMigrationChange = (connection: string) => void;
+
+export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): ToolDef[] {
+  return [
+    defineTool({
+      name: 'list_migrations',
+      title: 'List migrations',
+      description: 'Lists every migration from the connection\'s migrations directory and its history in the database, with status: applied, pending, failed, modified (applied, file changed since), missing (applied, file gone), running.',
+      input: z.object({ connection: connectionArg }),
+      output: z.object({ connection: z.string(), migrations_dir: z.string(), migrations: z.array(entry) }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      handler: async ({ connection }, call) => listMigrations(ctx, connection, call.signal),
+    }),
+    defineTool({
+      name: 'get_migration_status',
+      title: 'Migration status',
+      description: 'Summarises migrations: current version, counts per status, pending list, whether another migrator holds the lock, and every problem an operator must resolve before run_migration will proceed.',
+      input: z.object({ connection: connectionArg }),
+      output: z.object({
+        connection: z.string(), migrations_dir: z.string(), current_version: z.string().nullable(),
+        counts: z.record(z.string(), z.number()), pending: z.array(step),
+        lock: z.object({ held: z.boolean(), holder: z.string().nullable() }), problems: z.array(problem),
+      }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      handler: async ({ connection }, call) => migrationStatus(ctx, connection, call.signal),
+    }),
+    defineTool({
+      name: 'run_migration',
+      title: 'Apply pending migrations',
+      description: 'Applies pending migrations in version order under a database-wide lock: one (`migration_file`) or all up to `target`. Refuses while any migration is failed, modified or missing, or when a pending one is older than the newest applied. `dry_run` runs them in a rolled-back transaction (PostgreSQL, SQLite) or only validates the plan (MySQL). Sends progress per migration; cancellation stops between migrations.',
+      input: z.object({
+        connection: connectionArg,
+        migration_file: z.string().min(1).max(300).optional().describe('Apply only this pending migration: its file name, `<version>_<name>` or version.'),
+        target: version.optional().describe('Apply pending migrations up to and including this version (default: all).'),
+        dry_run: z.boolean().optional().describe('Report what would happen without keeping any change.'),
+        allow_out_of_order: z.boolean().optional().describe('Apply pending migrations older than the newest applied one.'),
+      }),
+      output: z.object({
+        connection: z.string(), dry_run: z.boolean(),
+        applied: z.array(step.extend({ result: z.string() })).optional(), skipped: z.array(step.extend({ result: z.string() })).optional(),
+        executed: z.boolean().optional(), note: z.string().optional(),
+        planned: z.array(step.extend({ statements: z.number(), no_transaction: z.boolean() })).optional(),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+      handler: async (args, call) => {
+        try {
+          return await runMigrations(ctx, args, progressOf(call));
+        } finally {
+          changed(ctx.registry.resolveName(args.connection));
+        }
+      },
+    }),
+    defineTool({
+      name: 'rollback_migration',
+      title: 'Roll back migrations',
+      description: 'Runs down sections newest first: the last `steps` applied migrations (default 1), or `migration_id` and every applied migration after it. A migration without a down section cannot be rolled back. `dry_run` lists what would be rolled back.',
+      input: z.object({
+        connection: connectionArg,
+        migration_id: version.optional().describe('Roll back this migration and every applied one after it.'),
+        steps: z.number().int().min(1).max(10_000).optional().describe('How many of the newest applied migrations to roll back (default 1).'),
+        dry_run: z.boolean().optional().describe('List what would be rolled back without running it.'),
+      }),
+      output: z.object({ connection: z.string(), dry_run: z.boolean(), rolled_back: z.array(step), planned: z.array(step) }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+      handler: async (args, call) => {
+        try {
+          return await rollbackMigrations(ctx, args, progressOf(call));
+        } finally {
+          changed(ctx.registry.resolveName(args.connection));
+        }
+      },
+    }),
+    defineTool({
+      name: 'create_migration',
+      title: 'Write a new migration file',
+      description: 'Writes a new migration file `<version>_<name>.sql` (version: the next UTC timestamp) with -- migrate:up and -- migrate:down sections, so schema changes live in version control. Never overwrites; does not apply it (use run_migration).',
+      input: z.object({
+        connection: connectionArg,
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, 'lower-case letters, digits and _, starting with a letter').describe('Short snake_case description, e.g. add_orders_table.'),
+        up: z.string().min(1).max(1_000_000).describe('SQL that applies the change (several statements allowed).'),
+        down: z.string().min(1).max(1_000_000).optional().describe('SQL that undoes it. Without it the migration cannot be rolled back.'),
+      }),
+      output: z.object({ connection: z.string(), file: z.string(), version: z.string(), path: z.string() }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+      handler: async (args) => {
+        const out = await createMigration(ctx, args);
+        changed(out.connection);
+        return out;
+      },
+    }),
+    defineTool({
+      name: 'repair_migration',
+      title: 'Resolve a failed, modified or missing migration',
+      description: 'The explicit way out of a blocked state, recorded in the history: mark_applied (a failed migration you completed by hand), mark_pending (forget a failed or missing one, e.g. after undoing it), accept_checksum (keep a modified file as the new truth).',
+      input: z.object({
+        connection: connectionArg,
+        migration_id: version.describe('Version of the migration to repair.'),
+        action: z.enum(['mark_applied', 'mark_pending', 'accept_checksum']).describe('What to record.'),
+      }),
+      output: z.object({ connection: z.string(), version: z.string(), action: z.string(), previous_status: z.string() }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
+      handler: async (args, call) => {
+        const out = await repairMigration(ctx, args, call.signal);
+        changed(out.connection);
+        return out;
+      },
+    }),
+  ];
+}
