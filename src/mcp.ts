@@ -4,7 +4,9 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerContext } from './context.js';
+import { registerResources } from './resources/index.js';
 import { registerTools } from './tools/kit.js';
+import { migrationTools } from './tools/migrations.js';
 import { queryTools } from './tools/queries.js';
 import { VERSION } from './version.js';
 
@@ -12,6 +14,7 @@ const INSTRUCTIONS = [
   'codomyrmex-db manages PostgreSQL, MySQL/MariaDB and SQLite databases through one set of tools.',
   'Start with list_connections / get_connection to see what is configured and whether it is read-only.',
   'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.',
+  'Schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.',
   'Results are capped (truncated: true says so); errors carry a stable code in {error: {code, message, details}}.',
 ].join(' ');
 
@@ -19,10 +22,11 @@ export function createServer(ctx: ServerContext): McpServer {
   const server = new McpServer(
     { name: 'codomyrmex-db', title: 'codomyrmex-db', version: VERSION },
     {
-      capabilities: { tools: { listChanged: false }, logging: {} },
+      capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: false }, logging: {} },
       instructions: INSTRUCTIONS,
     },
   );
-  registerTools(server, ctx, [...queryTools(ctx)]);
+  const hub = registerResources(server, ctx);
+  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, (c) => hub.migrationsChanged(c))]);
   return server;
 }

@@ -39,3 +39,38 @@ export const BACKENDS: TestBackend[] = wanted ? ALL.filter((b) => wanted.include
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * A fresh, empty database of this backend for one test file (migration history is
+ * per database), and a function that drops it. SQLite: a new temp file.
+ */
+export async function freshDatabase(backend: TestBackend, tag: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `cmx_${tag}_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
+  if (backend.name === 'sqlite') return { url: backend.url(), drop: async () => undefined };
+  if (backend.name === 'postgres') {
+    const { default: postgres } = await import('postgres');
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => undefined });
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+    await admin.end();
+    return {
+      url: PG_URL.replace(/\/[^/]*$/, `/${name}`),
+      drop: async () => {
+        const a = postgres(PG_URL, { max: 1, onnotice: () => undefined });
+        await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await a.end();
+      },
+    };
+  }
+  const { default: mysql } = await import('mysql2/promise');
+  const admin = await mysql.createConnection(MYSQL_URL);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    url: MYSQL_URL.replace(/\/[^/]*$/, `/${name}`),
+    drop: async () => {
+      const a = await mysql.createConnection(MYSQL_URL);
+      await a.query(`DROP DATABASE IF EXISTS ${name}`);
+      await a.end();
+    },
+  };
+}

@@ -21,6 +21,7 @@ export interface ConnectionSpec {
   statement_timeout_ms?: number;
   pool_size?: number;
   acquire_timeout_ms?: number;
+  migrations_dir?: string;
 }
 
 export interface Harness {

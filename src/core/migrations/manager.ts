@@ -282,7 +282,9 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
 export async function createMigration(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {
   const o = await open(ctx, args.connection);
   refuseReadOnly(o.config, 'create_migration');
-  const created = await createMigrationFile(o.config.migrations_dir, args.name, args.up, args.down ?? null, o.files.map((f) => f.version));
+  // Versions in the history count too: a deleted file's version must never be reused.
+  const applied = await inSession(o, new AbortController().signal, false, async (_s, h) => (await h.rows()).map((r) => BigInt(r.version)));
+  const created = await createMigrationFile(o.config.migrations_dir, args.name, args.up, args.down ?? null, [...o.files.map((f) => f.version), ...applied]);
   return { connection: o.config.name, file: created.file, version: created.version, path: join(o.config.migrations_dir, created.file) };
 }
 
