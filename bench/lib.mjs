@@ -62,11 +62,11 @@ export function printTable(title, rows) {
 }
 
 /** The built server in this process over a linked in-memory transport: no pipes, no second process. */
-export async function startInProcess(connections) {
+export async function startInProcess(connections, migrationDirs = {}) {
   const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
   const { buildConnection, createContext, createServer, loadConfig, parseCli } = await import('../dist/embed.js');
   const base = loadConfig(parseCli([]), { XDG_DATA_HOME: tempDir() }, process.cwd());
-  const map = new Map(Object.entries(connections).map(([n, url]) => [n, buildConnection(n, { url }, process.cwd(), false, base.data_dir)]));
+  const map = new Map(Object.entries(connections).map(([n, url]) => [n, buildConnection(n, { url, migrations_dir: migrationDirs[n] }, process.cwd(), false, base.data_dir)]));
   const pino = (await import('pino')).default;
   const ctx = createContext({ ...base, connections: map, log_level: 'silent' }, { logger: pino({ level: 'silent' }) });
   const server = createServer(ctx);

@@ -134,6 +134,9 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     const mysql = (await import('mysql2')).default;
     const p = mysql.createPool({ ...commonOptions(), connectionLimit: cfg.poolSize, maxIdle: cfg.poolSize, idleTimeout: 60_000 });
     p.on('connection', (conn) => {
+      // mysql2 emits 'error' on a connection for a command it cannot even send (closed
+      // state); with no listener that event would end the process.
+      conn.on('error', (err: Error) => cfg.logger.warn({ err: err.message }, 'connection error'));
       conn.query(sessionSql(flavor, cfg.statementTimeoutMs), (err) => err && cfg.logger.warn({ err: err.message }, 'session setup failed'));
     });
     pool = p;
@@ -207,12 +210,14 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       const socket = (conn as unknown as { stream?: NodeJS.EventEmitter }).stream;
       const onClosed = (): void => settle(new DbError('CONNECTION_LOST', 'the connection to the database was lost', { driver_code: 'CONNECTION_CLOSED' }));
       socket?.once('close', onClosed);
+      conn.once('error', onClosed);
       const settle = (err?: unknown): void => {
         if (settled) return;
         settled = true;
         clearTimeout(clientTimer);
         clearTimeout(hardTimer);
         socket?.removeListener('close', onClosed);
+        conn.removeListener('error', onClosed);
         opts.signal?.removeEventListener('abort', onAbort);
         // Never hand the connection back while a KILL QUERY for it is still in flight.
         void (killing ?? Promise.resolve()).then(() => {

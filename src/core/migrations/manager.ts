@@ -120,13 +120,16 @@ function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra
   });
 }
 
-/** Transactional path: the statements and the history row commit together, or nothing does. */
-async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[]): Promise<'applied' | 'skipped'> {
+/**
+ * Transactional path: the statements and the history row commit together, or nothing
+ * does. `recheck`: without a named lock (SQLite) another instance may have applied it
+ * since we planned; BEGIN IMMEDIATE serialises us, so look again inside the transaction.
+ */
+async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[], recheck: boolean): Promise<'applied' | 'skipped'> {
   const start = performance.now();
   await s.begin();
   try {
-    // Another instance may have applied it since we planned (SQLite has no named lock).
-    if (await h.get(m.version.toString())) {
+    if (recheck && await h.get(m.version.toString())) {
       await s.rollback();
       return 'skipped';
     }
@@ -154,14 +157,15 @@ async function applyStepwise(s: Session, h: History, m: MigrationFile, statement
     applied_by: ACTOR, statements_applied: 0, failed_statement: null, error: null,
   });
   try {
-    await s.run(statements, async (i) => h.update(version, { statements_applied: i + 1 }));
+    // Progress is recorded after every statement but the last (the final update counts that one).
+    await s.run(statements, async (i) => { if (i < statements.length - 1) await h.update(version, { statements_applied: i + 1 }); });
   } catch (err) {
     const e = failure(m, 'up', err, { nothing_applied: false });
     await h.update(version, { status: 'failed', failed_statement: e.details.statement_index as number | null, error: clip(e.message) });
     await h.event(version, 'failed', e.message);
     throw e;
   }
-  await h.update(version, { status: 'applied', applied_at: nowIso(), execution_ms: Math.round(performance.now() - start) });
+  await h.update(version, { status: 'applied', applied_at: nowIso(), execution_ms: Math.round(performance.now() - start), statements_applied: statements.length });
   await h.event(version, 'applied');
   return 'applied';
 }
@@ -180,7 +184,9 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} migrations; the rest are still pending`, { applied: results });
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
       const statements = statementsOf(m.up, o.dialect.backend);
-      const result = transactional && !m.noTransaction ? await applyInTransaction(s, h, m, statements) : await applyStepwise(s, h, m, statements);
+      const result = transactional && !m.noTransaction
+        ? await applyInTransaction(s, h, m, statements, !o.dialect.capabilities.advisoryLocks)
+        : await applyStepwise(s, h, m, statements);
       results.push({ version: m.version.toString(), name: m.name, result });
       ctx.logger.info({ connection: o.config.name, version: m.version.toString(), name: m.name, result }, 'migration applied');
     }
