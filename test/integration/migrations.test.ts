@@ -152,6 +152,41 @@ describe.each(BACKENDS)('migrations on $name', (backend: TestBackend) => {
     expect(s.problems).toEqual([]);
   });
 
+  it('runs trusted bodies: functions, procedures, triggers, no-transaction migrations', async () => {
+    const bodies: Record<TestBackend['name'], { up: string; down: string; check: string }> = {
+      postgres: {
+        up: `CREATE FUNCTION body_f(a integer) RETURNS integer LANGUAGE plpgsql AS $$ BEGIN RETURN a + 1; END; $$;\nSELECT body_f(1);`,
+        down: 'DROP FUNCTION body_f(integer);', check: 'SELECT body_f(41) AS v',
+      },
+      mysql: {
+        up: 'DELIMITER //\nCREATE FUNCTION body_f(a INT) RETURNS INT DETERMINISTIC BEGIN DECLARE b INT; SET b = a + 1; RETURN b; END//\nDELIMITER ;\nSELECT body_f(1);',
+        down: 'DROP FUNCTION body_f;', check: 'SELECT body_f(41) AS v',
+      },
+      sqlite: {
+        up: 'CREATE TABLE body_t (a integer, b integer);\nCREATE TRIGGER body_tr AFTER INSERT ON body_t BEGIN UPDATE body_t SET b = NEW.a + 1 WHERE a = NEW.a; END;\nINSERT INTO body_t (a) VALUES (41);',
+        down: 'DROP TABLE body_t;', check: 'SELECT b AS v FROM body_t',
+      },
+    };
+    const b = bodies[backend.name];
+    const created = await mustCall(h.client, 'create_migration', { connection: 'db', name: 'bodies', up: b.up, down: b.down });
+    const progress: number[] = [];
+    const r = await h.client.callTool({ name: 'run_migration', arguments: { connection: 'db', migration_file: String(created.file) } }, undefined, {
+      onprogress: (p) => { progress.push(p.progress); },
+    });
+    expect(r.isError).toBeFalsy();
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    const v = await mustCall(h.client, 'execute_query', { connection: 'db', query: b.check });
+    expect(v.rows).toEqual([{ v: 42 }]);
+    if (backend.name === 'postgres') {
+      writeFileSync(join(dir, '99999999999999_concurrent_index.sql'), '-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY people_name_idx ON people (name);\n-- migrate:down\nDROP INDEX CONCURRENTLY people_name_idx;\n');
+      await mustCall(h.client, 'run_migration', { connection: 'db' });
+      const idx = await mustCall(h.client, 'execute_query', { connection: 'db', query: `SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'people_name_idx'` });
+      expect(idx.rows).toEqual([{ n: 1 }]);
+      await mustCall(h.client, 'rollback_migration', { connection: 'db' });
+      rmSync(join(dir, '99999999999999_concurrent_index.sql'));
+    }
+  });
+
   it('publishes status as a resource and notifies subscribers after a run', async () => {
     const uri = 'migrations://db/status';
     const listed = await h.client.listResources();
