@@ -4,7 +4,8 @@
  * `notifyChanged` after they change what a resource shows.
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode as RpcErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { asDbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { migrationStatus } from '../core/migrations/manager.js';
 
@@ -37,8 +38,14 @@ export function registerResources(server: McpServer, ctx: ServerContext): Resour
     { title: 'Migration status', description: 'The same data as get_migration_status, for one connection.', mimeType: 'application/json' },
     async (uri, variables, extra) => {
       const name = decodeURIComponent(String(variables.connection));
-      const status = await migrationStatus(ctx, name, extra.signal);
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(status) }] };
+      try {
+        const status = await migrationStatus(ctx, name, extra.signal);
+        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(status) }] };
+      } catch (err) {
+        // Resource reads fail as JSON-RPC errors: keep our code in the text, never a secret.
+        const e = asDbError(err);
+        throw new McpError(e.code === 'CONNECTION_NOT_FOUND' ? RpcErrorCode.InvalidParams : RpcErrorCode.InternalError, ctx.redact(`${e.code}: ${e.message}`), { code: e.code });
+      }
     },
   );
 

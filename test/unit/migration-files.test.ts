@@ -289,7 +289,7 @@ describe('createMigrationFile', () => {
 
   it.each<[string, string, string | null, RegExp]>([
     ['empty up', '-- nothing\n', null, /up has no statements/],
-    ['empty down', 'SELECT 1;', '  ', /down has no statements: pass null/],
+    ['empty down', 'SELECT 1;', '  ', /down has no statements: leave down out/],
     ['marker in up', 'SELECT 1;\n-- migrate:down\nSELECT 2;', null, /up must not contain "-- migrate:"/],
     ['marker in down', 'SELECT 1;', '-- migrate:no-transaction\nSELECT 2;', /down must not contain/],
   ])('refuses %s and writes nothing', async (_, up, down, message) => {

@@ -279,7 +279,7 @@ function checkBody(sql: string, what: 'up' | 'down'): void {
     throw new DbError('INVALID_INPUT', `${what} must not contain "-- migrate:" lines (line ${i + 1}); the file format adds them`, { line: i + 1 });
   });
   if (noStatements(sql)) {
-    const hint = what === 'down' ? ': pass null if this migration cannot be rolled back' : '';
+    const hint = what === 'down' ? ': leave down out if this migration cannot be rolled back' : '';
     throw new DbError('INVALID_INPUT', `${what} has no statements${hint}`, {});
   }
 }

@@ -115,8 +115,9 @@ function refuseProblems(entries: MigrationEntry[], allowOutOfOrder: boolean): vo
 function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra: Record<string, unknown>): DbError {
   const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
   const index = typeof e.details.statement_index === 'number' ? e.details.statement_index : null;
+  const { statement_index: _index, ...cause } = e.details;
   return new DbError('MIGRATION_FAILED', `migration ${m.versionText}_${m.name} (${direction}) failed${index === null ? '' : ` at statement ${index}`}: ${e.message}`, {
-    version: m.version.toString(), direction, statement_index: index, cause_code: e.code, ...extra,
+    version: m.version.toString(), direction, statement_index: index, cause_code: e.code, cause, ...extra,
   });
 }
 
