@@ -13,6 +13,8 @@ export interface ServerContext {
   logger: Logger;
   /** Known secrets and password-shaped text: for errors and logs. */
   redact: Redactor;
+  /** Runs fn after every earlier call with the same key has finished (in this process). */
+  exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface ContextOptions {
@@ -40,5 +42,13 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     cwd: options.cwd ?? process.cwd(),
     readOnlyDefault: config.read_only,
   });
-  return { config, registry, logger, redact };
+  const tails = new Map<string, Promise<unknown>>();
+  const exclusive = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const next = (tails.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    const tail = next.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
+    return next;
+  };
+  return { config, registry, logger, redact, exclusive };
 }

@@ -126,9 +126,11 @@ export interface Session {
   /**
    * Runs trusted statements in order (a migration section, already split). On failure
    * throws a DbError whose details carry `statement_index`. `onApplied(i)` runs after
-   * statement i succeeds (MySQL progress bookkeeping).
+   * statement i succeeds (MySQL progress bookkeeping). `signal` stops the running
+   * statement; without it a statement always runs to its end (a half-run
+   * non-transactional migration is worse than a late stop).
    */
-  run(statements: string[], onApplied?: (index: number) => Promise<void>): Promise<void>;
+  run(statements: string[], onApplied?: (index: number) => Promise<void>, signal?: AbortSignal): Promise<void>;
   /** One statement with the backend's own placeholders; returns its rows (uncapped: for small catalog reads). */
   query(text: string, params?: unknown[]): Promise<Row[]>;
   begin(): Promise<void>;

@@ -187,6 +187,31 @@ describe.each(BACKENDS)('migrations on $name', (backend: TestBackend) => {
     }
   });
 
+  it('refuses sections that would break the transaction or hang, before anything runs', async () => {
+    for (const up of ['CREATE TABLE esc_a (a integer);\nCOMMIT;\nCREATE TABLE esc_b (a nosuchtype);', 'COPY people FROM STDIN;']) {
+      const created = await mustCall(h.client, 'create_migration', { connection: 'db', name: 'escape', up, down: 'SELECT 1;' });
+      const r = await callTool(h.client, 'run_migration', { connection: 'db' });
+      const expected = backend.name === 'mysql' && up.includes('COMMIT') ? 'MIGRATION_FAILED' : 'INVALID_INPUT';
+      expect(r.ok ? 'ok' : r.error.code).toBe(expected);
+      if (expected === 'INVALID_INPUT') expect(await tableExists('esc_a')).toBe(false);
+      if (backend.name === 'mysql' && up.includes('COMMIT')) {
+        await mustCall(h.client, 'execute_query', { connection: 'db', query: 'DROP TABLE IF EXISTS esc_a' });
+        await mustCall(h.client, 'repair_migration', { connection: 'db', migration_id: String(created.version), action: 'mark_pending' });
+      }
+      rmSync(join(dir, String(created.file)));
+    }
+  });
+
+  it('gives concurrent create_migration calls distinct versions', async () => {
+    const made = await Promise.all([1, 2, 3, 4].map((i) => mustCall(h.client, 'create_migration', { connection: 'db', name: `parallel_${i}`, up: `CREATE TABLE parallel_${i} (a integer)`, down: `DROP TABLE parallel_${i}` })));
+    expect(new Set(made.map((m) => m.version)).size).toBe(4);
+    const newest = made.map((m) => String(m.version)).sort().at(-1) as string;
+    const early = await callTool(h.client, 'run_migration', { connection: 'db', migration_file: newest });
+    expect(early.ok ? 'ok' : early.error.code).toBe('MIGRATION_BLOCKED');
+    await mustCall(h.client, 'run_migration', { connection: 'db' });
+    expect(await tableExists('parallel_4')).toBe(true);
+  });
+
   it('publishes status as a resource and notifies subscribers after a run', async () => {
     const uri = 'migrations://db/status';
     const listed = await h.client.listResources();

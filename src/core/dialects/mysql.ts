@@ -348,23 +348,27 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
     const { conn, release } = await acquire(opts.signal);
     let inTransaction = false;
-    const trusted = async (text: string): Promise<void> => {
-      if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+    const trusted = async (text: string, signal?: AbortSignal): Promise<void> => {
+      if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
       const run: Run = { cmd: { on: () => undefined } };
-      const onAbort = (): void => { void kill(run, conn, 'CANCELLED'); };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      let killing: Promise<void> | undefined;
+      const onAbort = (): void => { killing = kill(run, conn, 'CANCELLED'); };
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
         await simple(conn, text);
       } catch (err) {
         throw run.why === 'CANCELLED' ? new DbError('CANCELLED', 'cancelled by the client') : err;
       } finally {
-        opts.signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
+        await killing;
       }
     };
+    // GET_LOCK names are server-wide: scope ours to this database.
+    const scoped = (name: string): string => `${name}:${info?.database ?? ''}`.slice(0, 64);
     const session: Session = {
-      run: async (statements, onApplied) => {
+      run: async (statements, onApplied, signal) => {
         for (let i = 0; i < statements.length; i++) {
-          await withStatementIndex(i, () => trusted(statements[i]));
+          await withStatementIndex(i, () => trusted(statements[i], signal));
           await onApplied?.(i);
         }
       },
@@ -373,14 +377,14 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
       rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); },
       lock: async (name, timeoutMs) => {
-        const [row] = await rowsOf(conn, 'SELECT GET_LOCK(?, ?) AS l', [name, Math.max(0, Math.ceil(timeoutMs / 1000))]);
+        const [row] = await rowsOf(conn, 'SELECT GET_LOCK(?, ?) AS l', [scoped(name), Math.max(0, Math.ceil(timeoutMs / 1000))]);
         // 1: taken; 0: timed out; NULL: an error (killed, out of memory). Never assume it was taken.
         if (row?.l === null || row?.l === undefined) throw new DbError('INTERNAL', `GET_LOCK('${name}') failed`);
         return Number(row.l) === 1;
       },
-      unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [name]); },
+      unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [scoped(name)]); },
       lockHolder: async (name) => {
-        const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [name]);
+        const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [scoped(name)]);
         return row?.id === null || row?.id === undefined ? null : `connection id ${row.id}`;
       },
     };

@@ -382,9 +382,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const lease = await reserve(opts.signal);
     let inTransaction = false;
     const session: Session = {
-      run: async (statements, onApplied) => {
+      run: async (statements, onApplied, signal) => {
         for (let i = 0; i < statements.length; i++) {
-          await withStatementIndex(i, () => trusted(lease, statements[i], opts.signal));
+          await withStatementIndex(i, () => trusted(lease, statements[i], signal));
           await onApplied?.(i);
         }
       },
@@ -393,7 +393,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         return [...rows] as Row[];
       },
       begin: async () => { await control(lease, 'begin'); inTransaction = true; },
-      commit: async () => { inTransaction = false; await control(lease, 'commit'); },
+      // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
+      commit: async () => { inTransaction = false; await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS); },
       rollback: async () => { inTransaction = false; await control(lease, 'rollback'); },
       lock: async (name, timeoutMs) => {
         await control(lease, `set lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
@@ -413,6 +414,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         const rows = await session.query(
           `select l.pid, a.application_name, a.client_addr::text as addr from pg_locks l join pg_stat_activity a using (pid)
            where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+             and l.database = (select oid from pg_database where datname = current_database())
              and ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)`,
           [name],
         );

@@ -284,12 +284,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     const release = await gate.acquire(opts.signal);
     let inTransaction = false;
     const limits: HostLimits = { maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, timeoutMs: opts.timeoutMs };
-    const send = async (text: string, params: unknown[] = []): Promise<StatementResult> =>
-      (await ensureHost(opts.signal)).request({ op: 'execute', stmt: { text, params }, limits }, opts.timeoutMs, opts.signal) as Promise<StatementResult>;
+    const send = async (text: string, params: unknown[] = [], signal = opts.signal): Promise<StatementResult> =>
+      (await ensureHost(signal)).request({ op: 'execute', stmt: { text, params }, limits }, opts.timeoutMs, signal) as Promise<StatementResult>;
     const session: Session = {
-      run: async (statements, onApplied) => {
+      run: async (statements, onApplied, signal) => {
         for (let i = 0; i < statements.length; i++) {
-          await withStatementIndex(i, () => send(statements[i]));
+          await withStatementIndex(i, () => send(statements[i], [], signal));
           await onApplied?.(i);
         }
       },

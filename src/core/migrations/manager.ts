@@ -12,6 +12,7 @@ import { DbError } from '../../errors.js';
 import type { Dialect, Session } from '../dialect.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
 import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
+import { leadingKeywords } from '../sql.js';
 import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
 
 export interface Progress {
@@ -96,13 +97,45 @@ export interface RunArgs {
 function plan(entries: MigrationEntry[], files: MigrationFile[], args: RunArgs): MigrationFile[] {
   const pending = new Set(entries.filter((e) => e.status === 'pending').map((e) => e.version));
   if (args.migration_file !== undefined) {
-    const f = files.find((m) => m.files.includes(args.migration_file as string) || `${m.versionText}_${m.name}` === args.migration_file || m.version.toString() === args.migration_file);
-    if (!f) throw new DbError('INVALID_INPUT', `no migration file matches "${args.migration_file}"`, { field: 'migration_file' });
+    const wanted = args.migration_file;
+    const byVersion = /^\d{1,19}$/.test(wanted) ? BigInt(wanted) : null;
+    const f = files.find((m) => m.files.includes(wanted) || `${m.versionText}_${m.name}` === wanted || m.version === byVersion);
+    if (!f) throw new DbError('INVALID_INPUT', `no migration file matches "${wanted}"`, { field: 'migration_file' });
     if (!pending.has(f.version.toString())) throw new DbError('INVALID_INPUT', `migration ${f.versionText}_${f.name} is not pending`, { field: 'migration_file' });
+    const older = files.filter((m) => pending.has(m.version.toString()) && m.version < f.version);
+    if (older.length && !args.allow_out_of_order) {
+      throw new DbError('MIGRATION_BLOCKED', `older migrations are still pending (${older.map((m) => `${m.versionText}_${m.name}`).join(', ')}): apply them first, or pass allow_out_of_order: true`, { field: 'migration_file' });
+    }
     return [f];
   }
   const target = args.target === undefined ? null : BigInt(args.target);
   return files.filter((f) => pending.has(f.version.toString()) && (target === null || f.version <= target));
+}
+
+const TX_CONTROL = /^(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)$/;
+
+/**
+ * Statements a section may not hold, checked for every planned migration before the
+ * first runs: transaction control inside our transaction would commit half a
+ * migration; COPY FROM STDIN waits for client data that never comes (the session
+ * then holds the lock for good); SQLite ignores PRAGMA foreign_keys inside a
+ * transaction, so a table rebuild would cascade-delete child rows.
+ */
+function checkSection(m: MigrationFile, direction: 'up' | 'down', statements: string[], inTransaction: boolean, flavor: Dialect['backend']): void {
+  if (statements.length === 0) throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} has an empty ${direction} section`, { file: m.files[0] });
+  statements.forEach((text, i) => {
+    const [kw] = leadingKeywords(text, flavor, 1);
+    const where = { file: m.files[0], direction, statement_index: i };
+    if (inTransaction && TX_CONTROL.test(kw ?? '')) {
+      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) holds ${kw} at statement ${i}: each migration already runs in its own transaction; remove it, or mark the file -- migrate:no-transaction`, where);
+    }
+    if (kw === 'COPY' && /\bFROM\s+STDIN\b/i.test(text)) {
+      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) holds COPY ... FROM STDIN at statement ${i}: load rows with INSERT instead`, where);
+    }
+    if (inTransaction && flavor === 'sqlite' && /^\s*PRAGMA\s+(\w+\.)?foreign_keys\b/i.test(text)) {
+      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) sets PRAGMA foreign_keys at statement ${i}, which SQLite ignores inside a transaction; mark the file -- migrate:no-transaction`, where);
+    }
+  });
 }
 
 function refuseProblems(entries: MigrationEntry[], allowOutOfOrder: boolean): void {
@@ -126,7 +159,7 @@ function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra
  * does. `recheck`: without a named lock (SQLite) another instance may have applied it
  * since we planned; BEGIN IMMEDIATE serialises us, so look again inside the transaction.
  */
-async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[], recheck: boolean): Promise<'applied' | 'skipped'> {
+async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[], recheck: boolean, signal: AbortSignal): Promise<'applied' | 'skipped'> {
   const start = performance.now();
   await s.begin();
   try {
@@ -134,7 +167,8 @@ async function applyInTransaction(s: Session, h: History, m: MigrationFile, stat
       await s.rollback();
       return 'skipped';
     }
-    await s.run(statements).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
+    // Cancelling here is safe: the transaction rolls back and the migration stays pending.
+    await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
     await h.insert({
       version: m.version.toString(), name: m.name, checksum: m.checksum, status: 'applied', applied_at: nowIso(),
       execution_ms: Math.round(performance.now() - start), applied_by: ACTOR, statements_applied: statements.length, failed_statement: null, error: null,
@@ -179,6 +213,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     const entries = await entriesOf(o, s, h, false);
     refuseProblems(entries, args.allow_out_of_order ?? false);
     const todo = plan(entries, o.files, args);
+    for (const m of todo) checkSection(m, 'up', statementsOf(m.up, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
     if (args.dry_run) return dryRun(o, s, todo, transactional);
     const results: Array<{ version: string; name: string; result: 'applied' | 'skipped' }> = [];
     for (const [i, m] of todo.entries()) {
@@ -186,7 +221,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
       const statements = statementsOf(m.up, o.dialect.backend);
       const result = transactional && !m.noTransaction
-        ? await applyInTransaction(s, h, m, statements, !o.dialect.capabilities.advisoryLocks)
+        ? await applyInTransaction(s, h, m, statements, !o.dialect.capabilities.advisoryLocks, p.signal)
         : await applyStepwise(s, h, m, statements);
       results.push({ version: m.version.toString(), name: m.name, result });
       ctx.logger.info({ connection: o.config.name, version: m.version.toString(), name: m.name, result }, 'migration applied');
@@ -243,13 +278,19 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
   refuseReadOnly(o.config, 'rollback_migration');
   const transactional = o.dialect.capabilities.transactionalDdl;
   return inSession(o, p.signal, true, async (s, h) => {
-    const todo = rollbackPlan(await entriesOf(o, s, h, false), o.files, args);
+    const entries = await entriesOf(o, s, h, false);
+    const stuck = entries.filter((e) => e.status === 'failed' || e.status === 'running');
+    if (stuck.length) {
+      throw new DbError('MIGRATION_BLOCKED', `resolve ${stuck.map((e) => `${e.version}_${e.name} (${e.status})`).join(', ')} with repair_migration before rolling back`, { problems: problems(entries) });
+    }
+    const todo = rollbackPlan(entries, o.files, args);
+    for (const m of todo) checkSection(m, 'down', statementsOf(m.down as string, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
     if (args.dry_run) return { connection: o.config.name, dry_run: true, rolled_back: [], planned: todo.map((m) => ({ version: m.version.toString(), name: m.name })) };
     const done: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} rollbacks`, { rolled_back: done });
       await p.progress(i, todo.length, `rolling back ${m.versionText}_${m.name}`);
-      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.dialect.backend);
+      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.dialect.backend, p.signal);
       done.push({ version: m.version.toString(), name: m.name });
       ctx.logger.info({ connection: o.config.name, version: m.version.toString() }, 'migration rolled back');
     }
@@ -257,13 +298,13 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
   });
 }
 
-async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: Dialect['backend']): Promise<void> {
+async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: Dialect['backend'], signal: AbortSignal): Promise<void> {
   const version = m.version.toString();
   const statements = statementsOf(m.down as string, flavor);
   if (transactional) {
     await s.begin();
     try {
-      await s.run(statements).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
+      await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
       await h.remove(version);
       await h.event(version, 'rolled_back');
       await s.commit();
@@ -286,7 +327,13 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
   await h.event(version, 'rolled_back');
 }
 
+/** Serialised per migrations directory: two calls at once must not pick the same version. */
 export async function createMigration(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {
+  const dir = ctx.registry.config(args.connection).migrations_dir;
+  return ctx.exclusive(`create-migration:${dir}`, () => createMigrationNow(ctx, args));
+}
+
+async function createMigrationNow(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {
   const o = await open(ctx, args.connection);
   refuseReadOnly(o.config, 'create_migration');
   // Versions in the history count too: a deleted file's version must never be reused.
