@@ -53,10 +53,45 @@ describe.each(BACKENDS)('migrations across processes on $name', (backend: TestBa
     }
   });
 
-  it.runIf(backend.name !== 'sqlite')('leaves the promised state when the server is SIGKILLed mid-migration', async () => {
+  it('serialises a rollback behind a running migration in another server', async () => {
+    const db = await freshDatabase(backend, 'order');
+    const dir = tempDir('cmx-order-');
+    const slow = {
+      postgres: 'SELECT pg_sleep(1.5);',
+      mysql: 'SELECT SLEEP(1.5);',
+      sqlite: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT count(*) FROM c;',
+    }[backend.name];
+    writeMigration(dir, 1, 'people', 'CREATE TABLE people (id integer PRIMARY KEY);', 'DROP TABLE people;');
+    const config = configFile(db.url, dir);
+    const [a, b] = await Promise.all([startStdio(['--config', config]), startStdio(['--config', config])]);
+    try {
+      await mustCall(a.client, 'run_migration', { connection: 'db' });
+      writeMigration(dir, 2, 'email', `${slow}\nALTER TABLE people ADD COLUMN email varchar(100);`, 'ALTER TABLE people DROP COLUMN email;');
+      const running = callTool(b.client, 'run_migration', { connection: 'db' });
+      await new Promise((r) => setTimeout(r, 300));
+      const rolled = await mustCall(a.client, 'rollback_migration', { connection: 'db' });
+      const ran = await running;
+      expect(ran.ok).toBe(true);
+      // The rollback waited for the run, then undid the newest migration: 2, not 1.
+      expect((rolled.rolled_back as Array<{ version: string }>).map((m) => m.version)).toEqual(['2']);
+      const list = (await mustCall(a.client, 'list_migrations', { connection: 'db' })).migrations as Array<{ version: string; status: string }>;
+      expect(list.map((m) => `${m.version}:${m.status}`)).toEqual(['1:applied', '2:pending']);
+      const people = await callTool(a.client, 'execute_query', { connection: 'db', query: 'SELECT count(*) AS n FROM people' });
+      expect(people.ok).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await db.drop();
+    }
+  });
+
+  it('leaves the promised state when the server is SIGKILLed mid-migration', async () => {
     const db = await freshDatabase(backend, 'kill');
     const dir = tempDir('cmx-kill-');
-    const sleep = backend.name === 'postgres' ? 'SELECT pg_sleep(30);' : 'SELECT SLEEP(30);';
+    const sleep = {
+      postgres: 'SELECT pg_sleep(30);',
+      mysql: 'SELECT SLEEP(30);',
+      sqlite: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 500000000) SELECT count(*) FROM c;',
+    }[backend.name];
     writeMigration(dir, 1, 'slow', `CREATE TABLE killed_first (a integer);\n${sleep}\nCREATE TABLE killed_second (a integer);`, 'DROP TABLE killed_second;\nDROP TABLE killed_first;');
     const config = configFile(db.url, dir);
     const victim = await startStdio(['--config', config]);
@@ -72,12 +107,16 @@ describe.each(BACKENDS)('migrations across processes on $name', (backend: TestBa
       for (let i = 0; i < 50; i++) {
         const list = await mustCall(survivor.client, 'list_migrations', { connection: 'db' });
         entry = (list.migrations as Array<{ status: string; failed_statement: number | null }>)[0];
-        if (entry.status !== 'running') break;
+        const s = await mustCall(survivor.client, 'get_migration_status', { connection: 'db' });
+        if (entry.status !== 'running' && !(s.lock as { held: boolean }).held) break;
         await new Promise((r) => setTimeout(r, 200));
       }
       const exists = async (t: string): Promise<boolean> => (await callTool(survivor.client, 'execute_query', { connection: 'db', query: `SELECT count(*) AS n FROM ${t}` })).ok;
-      if (backend.name === 'postgres') {
+      if (backend.name !== 'mysql') {
+        // Transactional DDL: nothing of the killed migration remains, and its lock is free again.
         expect(entry?.status).toBe('pending');
+        const s = await mustCall(survivor.client, 'get_migration_status', { connection: 'db' });
+        expect(s.lock).toEqual({ held: false, holder: null });
         expect(await exists('killed_first')).toBe(false);
       } else {
         expect(entry?.status).toBe('failed');

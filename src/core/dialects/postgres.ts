@@ -424,6 +424,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     };
     try {
       await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+      // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
+      // second instead of holding the migration lock until its statement ends.
+      await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
       return await fn(session);
     } finally {
       if (inTransaction) await control(lease, 'rollback').catch(() => undefined);

@@ -11,6 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,59 @@ import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { HostInfo, HostLimits, HostReply, HostRequest } from './sqlite-host.js';
+
+/**
+ * The named lock as a row: SQLite has no session locks, and every server instance on
+ * one file must see the same holder. A holder on this host whose process is gone (a
+ * SIGKILLed server) is taken over; holders on other hosts are waited for.
+ */
+const LOCK_TABLE = 'codomyrmex_locks';
+const LOCK_OWNER = `${hostname()}:${process.pid}`;
+const LOCK_POLL_MS = 100;
+
+type Send = (text: string, params?: unknown[]) => Promise<StatementResult>;
+
+async function lockRow(send: Send, name: string): Promise<{ holder: string } | null> {
+  try {
+    const { rows } = await send(`SELECT holder FROM ${LOCK_TABLE} WHERE name = ?`, [name]);
+    return rows[0] ? { holder: String(rows[0].holder) } : null;
+  } catch (err) {
+    if (err instanceof DbError && err.code === 'UNDEFINED_OBJECT') return null;
+    throw err;
+  }
+}
+
+function holderIsDead(holder: string): boolean {
+  const [host, pid] = holder.split(':');
+  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function takeLockRow(send: Send, name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  await send(`CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, taken_at TEXT NOT NULL)`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await send('BEGIN IMMEDIATE');
+    let taken = false;
+    try {
+      const row = await lockRow(send, name);
+      if (!row || row.holder === LOCK_OWNER || holderIsDead(row.holder)) {
+        await send(`INSERT OR REPLACE INTO ${LOCK_TABLE} (name, holder, taken_at) VALUES (?, ?, ?)`, [name, LOCK_OWNER, new Date().toISOString()]);
+        taken = true;
+      }
+    } finally {
+      await send('COMMIT');
+    }
+    if (taken) return true;
+    if (Date.now() >= deadline || signal?.aborted) return false;
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+  }
+}
 
 /** Starting node and loading better-sqlite3 takes ~50 ms; a loaded machine may need far more. */
 const START_TIMEOUT_MS = 10_000;
@@ -278,7 +332,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   /**
    * A session holds the host for its whole duration (the gate), so BEGIN IMMEDIATE
    * and COMMIT sent as separate requests see no other caller in between. SQLite has
-   * no named locks: writers serialise on BEGIN IMMEDIATE, so lock() is a no-op.
+   * no named locks: the lock is a row, taken under BEGIN IMMEDIATE (see takeLockRow).
    */
   async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
     const release = await gate.acquire(opts.signal);
@@ -297,9 +351,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       begin: async () => { await send('BEGIN IMMEDIATE'); inTransaction = true; },
       commit: async () => { inTransaction = false; await send('COMMIT'); },
       rollback: async () => { inTransaction = false; await send('ROLLBACK'); },
-      lock: async () => true,
-      unlock: async () => undefined,
-      lockHolder: async () => null,
+      lock: (name, timeoutMs) => takeLockRow(send, name, timeoutMs, opts.signal),
+      unlock: async (name) => { await send(`DELETE FROM ${LOCK_TABLE} WHERE name = ? AND holder = ?`, [name, LOCK_OWNER]); },
+      lockHolder: async (name) => {
+        const row = await lockRow(send, name);
+        return row && !holderIsDead(row.holder) ? `server process ${row.holder}` : null;
+      },
     };
     try {
       return await fn(session);
