@@ -66,7 +66,7 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
       }),
       output: z.object({
         connection: z.string(), dry_run: z.boolean(),
-        applied: z.array(step.extend({ result: z.string() })).optional(), skipped: z.array(step.extend({ result: z.string() })).optional(),
+        applied: z.array(step).optional().describe('Migrations this call applied, in order.'),
         executed: z.boolean().optional(), note: z.string().optional(),
         planned: z.array(step.extend({ statements: z.number(), no_transaction: z.boolean() })).optional(),
       }),

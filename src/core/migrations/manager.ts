@@ -156,17 +156,13 @@ function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra
 
 /**
  * Transactional path: the statements and the history row commit together, or nothing
- * does. `recheck`: without a named lock (SQLite) another instance may have applied it
- * since we planned; BEGIN IMMEDIATE serialises us, so look again inside the transaction.
+ * does. Every backend plans and applies under the migration lock, so nobody else can
+ * have applied it since we planned.
  */
-async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[], recheck: boolean, signal: AbortSignal): Promise<'applied' | 'skipped'> {
+async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[], signal: AbortSignal): Promise<void> {
   const start = performance.now();
   await s.begin();
   try {
-    if (recheck && await h.get(m.version.toString())) {
-      await s.rollback();
-      return 'skipped';
-    }
     // Cancelling here is safe: the transaction rolls back and the migration stays pending.
     await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
     await h.insert({
@@ -175,7 +171,6 @@ async function applyInTransaction(s: Session, h: History, m: MigrationFile, stat
     });
     await h.event(m.version.toString(), 'applied');
     await s.commit();
-    return 'applied';
   } catch (err) {
     await s.rollback().catch(() => undefined);
     throw err;
@@ -183,9 +178,8 @@ async function applyInTransaction(s: Session, h: History, m: MigrationFile, stat
 }
 
 /** Non-transactional path: a `running` row first, advanced per statement; `failed` with the index on error. */
-async function applyStepwise(s: Session, h: History, m: MigrationFile, statements: string[]): Promise<'applied' | 'skipped'> {
+async function applyStepwise(s: Session, h: History, m: MigrationFile, statements: string[]): Promise<void> {
   const version = m.version.toString();
-  if (await h.get(version)) return 'skipped';
   const start = performance.now();
   await h.insert({
     version, name: m.name, checksum: m.checksum, status: 'running', applied_at: nowIso(), execution_ms: 0,
@@ -202,7 +196,6 @@ async function applyStepwise(s: Session, h: History, m: MigrationFile, statement
   }
   await h.update(version, { status: 'applied', applied_at: nowIso(), execution_ms: Math.round(performance.now() - start), statements_applied: statements.length });
   await h.event(version, 'applied');
-  return 'applied';
 }
 
 export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progress) {
@@ -215,19 +208,18 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     const todo = plan(entries, o.files, args);
     for (const m of todo) checkSection(m, 'up', statementsOf(m.up, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
     if (args.dry_run) return dryRun(o, s, todo, transactional);
-    const results: Array<{ version: string; name: string; result: 'applied' | 'skipped' }> = [];
+    const results: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} migrations; the rest are still pending`, { applied: results });
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
       const statements = statementsOf(m.up, o.dialect.backend);
-      const result = transactional && !m.noTransaction
-        ? await applyInTransaction(s, h, m, statements, !o.dialect.capabilities.advisoryLocks, p.signal)
-        : await applyStepwise(s, h, m, statements);
-      results.push({ version: m.version.toString(), name: m.name, result });
-      ctx.logger.info({ connection: o.config.name, version: m.version.toString(), name: m.name, result }, 'migration applied');
+      if (transactional && !m.noTransaction) await applyInTransaction(s, h, m, statements, p.signal);
+      else await applyStepwise(s, h, m, statements);
+      results.push({ version: m.version.toString(), name: m.name });
+      ctx.logger.info({ connection: o.config.name, version: m.version.toString(), name: m.name }, 'migration applied');
     }
     await p.progress(todo.length, todo.length, 'done');
-    return { connection: o.config.name, dry_run: false, applied: results.filter((r) => r.result === 'applied'), skipped: results.filter((r) => r.result === 'skipped') };
+    return { connection: o.config.name, dry_run: false, applied: results };
   });
 }
 
