@@ -30,6 +30,14 @@ function progressOf(call: CallContext): Progress {
 export type OnMigrationChange = (connection: string) => void;
 
 export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): ToolDef[] {
+  /** Subscribers hear of every attempt, failed ones too: a failure changes the status as well. */
+  const notifying = async <T>(connection: string | undefined, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } finally {
+      changed(ctx.registry.resolveName(connection));
+    }
+  };
   return [
     defineTool({
       name: 'list_migrations',
@@ -71,13 +79,7 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
         planned: z.array(step.extend({ statements: z.number(), no_transaction: z.boolean() })).optional(),
       }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => {
-        try {
-          return await runMigrations(ctx, args, progressOf(call));
-        } finally {
-          changed(ctx.registry.resolveName(args.connection));
-        }
-      },
+      handler: async (args, call) => notifying(args.connection, () => runMigrations(ctx, args, progressOf(call))),
     }),
     defineTool({
       name: 'rollback_migration',
@@ -91,13 +93,7 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
       }),
       output: z.object({ connection: z.string(), dry_run: z.boolean(), rolled_back: z.array(step), planned: z.array(step) }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => {
-        try {
-          return await rollbackMigrations(ctx, args, progressOf(call));
-        } finally {
-          changed(ctx.registry.resolveName(args.connection));
-        }
-      },
+      handler: async (args, call) => notifying(args.connection, () => rollbackMigrations(ctx, args, progressOf(call))),
     }),
     defineTool({
       name: 'create_migration',
