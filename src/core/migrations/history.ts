@@ -81,7 +81,6 @@ export interface History {
   ensure(): Promise<void>;
   /** Every row, oldest version first; empty when the table does not exist yet. */
   rows(): Promise<HistoryRow[]>;
-  get(version: string): Promise<HistoryRow | null>;
   insert(row: HistoryRow): Promise<void>;
   update(version: string, fields: Partial<Omit<HistoryRow, 'version'>>): Promise<void>;
   remove(version: string): Promise<void>;
@@ -106,10 +105,6 @@ export function createHistory(session: Session, flavor: SqlFlavor): History {
         if ((err as { code?: string }).code === 'UNDEFINED_OBJECT') return [];
         throw err;
       }
-    },
-    async get(version) {
-      const rows = await q(`SELECT ${COLUMNS} FROM ${HISTORY_TABLE} WHERE version = ${v}`, [version]);
-      return rows[0] ? toRow(rows[0]) : null;
     },
     async insert(row) {
       await q(
