@@ -133,6 +133,13 @@ export interface Session {
   run(statements: string[], onApplied?: (index: number) => Promise<void>, signal?: AbortSignal): Promise<void>;
   /** One statement with the backend's own placeholders; returns its rows (uncapped: for small catalog reads). */
   query(text: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * A statement whose result is not needed (a history write). A backend may defer it
+   * and send it with the next statement (SQLite batches them into one round trip to
+   * its host); its error then surfaces there. Everything deferred is sent before the
+   * session ends.
+   */
+  write(text: string, params?: unknown[]): Promise<void>;
   begin(): Promise<void>;
   commit(): Promise<void>;
   rollback(): Promise<void>;

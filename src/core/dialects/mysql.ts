@@ -373,6 +373,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
         }
       },
       query: (text, params = []) => rowsOf(conn, text, params),
+      write: async (text, params = []) => { await rowsOf(conn, text, params); },
       begin: async () => { await simple(conn, 'START TRANSACTION'); inTransaction = true; },
       commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
       rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); },

@@ -392,6 +392,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         const rows = await watch(lease, lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).catch((err) => { throw fromPgError(err); }));
         return [...rows] as Row[];
       },
+      write: async (text, params) => { await session.query(text, params); },
       begin: async () => { await control(lease, 'begin'); inTransaction = true; },
       // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
       commit: async () => { inTransaction = false; await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS); },

@@ -30,6 +30,7 @@ export type HostRequest =
   | { id: number; op: 'info' }
   | { id: number; op: 'execute'; stmt: Statement; limits: HostLimits }
   | { id: number; op: 'transaction'; stmts: Statement[]; limits: HostLimits }
+  | { id: number; op: 'batch'; stmts: Statement[]; limits: HostLimits }
   | { id: number; op: 'close' };
 
 export interface WireError {
@@ -189,6 +190,23 @@ function execute(req: Extract<HostRequest, { op: 'execute' }>): StatementResult 
 }
 
 /** All-or-nothing; a read-only connection always rolls back. Rows share one byte budget. */
+/**
+ * Trusted statements in order, no transaction of its own (a session sends its BEGIN
+ * and COMMIT inside batches): one round trip instead of one per statement. A failure
+ * stops the batch; details.batch_index says which statement.
+ */
+function batch(req: Extract<HostRequest, { op: 'batch' }>): StatementResult[] {
+  const conn = requireDb();
+  setBusyTimeout(conn, req.limits.timeoutMs);
+  return req.stmts.map((stmt, i) => {
+    try {
+      return runOne(conn, stmt, req.limits.maxRows, req.limits.maxBytes);
+    } catch (err) {
+      throw toDbError(err).withDetails({ batch_index: i });
+    }
+  });
+}
+
 function transaction(req: Extract<HostRequest, { op: 'transaction' }>): StatementResult[] {
   const conn = requireDb();
   setBusyTimeout(conn, req.limits.timeoutMs);
@@ -242,6 +260,7 @@ function dispatch(req: HostRequest): unknown {
     case 'info': return info();
     case 'execute': return execute(req);
     case 'transaction': return transaction(req);
+    case 'batch': return batch(req);
     case 'close':
       current?.db.close();
       current = null;

@@ -337,20 +337,49 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   async function withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
     const release = await gate.acquire(opts.signal);
     let inTransaction = false;
+    // Deferred statements (BEGIN, history writes) ride along with the next batch: every
+    // request to the host is a round trip between processes.
+    let pending: Statement[] = [];
     const limits: HostLimits = { maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, timeoutMs: opts.timeoutMs };
+    const flushWith = async (stmts: Statement[], signal = opts.signal): Promise<StatementResult[]> => {
+      const lead = pending.length;
+      const all = [...pending, ...stmts];
+      pending = [];
+      if (all.length === 0) return [];
+      try {
+        const results = (await (await ensureHost(signal)).request({ op: 'batch', stmts: all, limits }, opts.timeoutMs, signal)) as StatementResult[];
+        return results.slice(lead);
+      } catch (err) {
+        if (err instanceof DbError && typeof err.details.batch_index === 'number' && err.details.batch_index >= lead) {
+          throw err.withDetails({ statement_index: err.details.batch_index - lead });
+        }
+        throw err;
+      }
+    };
     const send = async (text: string, params: unknown[] = [], signal = opts.signal): Promise<StatementResult> =>
-      (await ensureHost(signal)).request({ op: 'execute', stmt: { text, params }, limits }, opts.timeoutMs, signal) as Promise<StatementResult>;
+      (await flushWith([{ text, params }], signal))[0];
     const session: Session = {
       run: async (statements, onApplied, signal) => {
+        if (!onApplied) {
+          await flushWith(statements.map((text) => ({ text, params: [] })), signal);
+          return;
+        }
         for (let i = 0; i < statements.length; i++) {
           await withStatementIndex(i, () => send(statements[i], [], signal));
-          await onApplied?.(i);
+          await onApplied(i);
         }
       },
       query: async (text, params = []) => (await send(text, params)).rows,
-      begin: async () => { await send('BEGIN IMMEDIATE'); inTransaction = true; },
-      commit: async () => { inTransaction = false; await send('COMMIT'); },
-      rollback: async () => { inTransaction = false; await send('ROLLBACK'); },
+      write: async (text, params = []) => { pending.push({ text, params }); },
+      begin: async () => { pending.push({ text: 'BEGIN IMMEDIATE', params: [] }); inTransaction = true; },
+      commit: async () => { await send('COMMIT'); inTransaction = false; },
+      rollback: async () => {
+        // A BEGIN still waiting in the batch means nothing was sent: dropping it all is the rollback.
+        const unsent = pending.some((p) => p.text === 'BEGIN IMMEDIATE');
+        pending = [];
+        if (!unsent) await send('ROLLBACK');
+        inTransaction = false;
+      },
       lock: (name, timeoutMs) => takeLockRow(send, name, timeoutMs, opts.signal),
       unlock: async (name) => { await send(`DELETE FROM ${LOCK_TABLE} WHERE name = ? AND holder = ?`, [name, LOCK_OWNER]); },
       lockHolder: async (name) => {
@@ -361,7 +390,8 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     try {
       return await fn(session);
     } finally {
-      if (inTransaction && host?.isAlive) await send('ROLLBACK').catch(() => undefined);
+      if (inTransaction && host?.isAlive) await session.rollback().catch(() => undefined);
+      else await flushWith([]).catch((err: Error) => cfg.logger.warn({ err: err.message }, 'deferred session writes failed'));
       // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time.
       await recycleHost();
       release();

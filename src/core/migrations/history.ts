@@ -92,6 +92,11 @@ export function createHistory(session: Session, flavor: SqlFlavor): History {
     const { text, values } = translatePlaceholders(sql, params, flavor);
     return session.query(text, values);
   };
+  /** Writes whose result nobody reads: the session may batch them with what follows. */
+  const w = (sql: string, params: unknown[] = []): Promise<void> => {
+    const { text, values } = translatePlaceholders(sql, params, flavor);
+    return session.write(text, values);
+  };
   // Versions travel as text and are cast by the database: BIGINT versions exceed 2^53.
   const v = flavor === 'postgres' ? 'CAST(? AS BIGINT)' : flavor === 'mysql' ? 'CAST(? AS SIGNED)' : 'CAST(? AS INTEGER)';
   return {
@@ -107,7 +112,7 @@ export function createHistory(session: Session, flavor: SqlFlavor): History {
       }
     },
     async insert(row) {
-      await q(
+      await w(
         `INSERT INTO ${HISTORY_TABLE} (${COLUMNS}) VALUES (${v}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [row.version, row.name, row.checksum, row.status, row.applied_at, row.execution_ms, row.applied_by, row.statements_applied, row.failed_statement, row.error],
       );
@@ -116,13 +121,13 @@ export function createHistory(session: Session, flavor: SqlFlavor): History {
       const keys = Object.keys(fields) as Array<keyof typeof fields>;
       if (keys.length === 0) return;
       const sets = keys.map((k) => `${k} = ?`).join(', ');
-      await q(`UPDATE ${HISTORY_TABLE} SET ${sets} WHERE version = ${v}`, [...keys.map((k) => fields[k]), version]);
+      await w(`UPDATE ${HISTORY_TABLE} SET ${sets} WHERE version = ${v}`, [...keys.map((k) => fields[k]), version]);
     },
     async remove(version) {
-      await q(`DELETE FROM ${HISTORY_TABLE} WHERE version = ${v}`, [version]);
+      await w(`DELETE FROM ${HISTORY_TABLE} WHERE version = ${v}`, [version]);
     },
     async event(version, action, detail) {
-      await q(`INSERT INTO ${EVENTS_TABLE} (at, version, action, actor, detail) VALUES (?, ${v}, ?, ?, ?)`, [nowIso(), version, action, ACTOR, detail ? clip(detail) : null]);
+      await w(`INSERT INTO ${EVENTS_TABLE} (at, version, action, actor, detail) VALUES (?, ${v}, ?, ?, ?)`, [nowIso(), version, action, ACTOR, detail ? clip(detail) : null]);
     },
   };
 }
