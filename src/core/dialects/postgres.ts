@@ -381,22 +381,45 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     await loadPostgresParser();
     const lease = await reserve(opts.signal);
     let inTransaction = false;
+    // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
+    let writes: Array<Promise<void>> = [];
+    const settled = async (): Promise<void> => {
+      const w = writes;
+      writes = [];
+      await Promise.all(w);
+    };
     const session: Session = {
       run: async (statements, onApplied, signal) => {
+        await settled();
         for (let i = 0; i < statements.length; i++) {
           await withStatementIndex(i, () => trusted(lease, statements[i], signal));
           await onApplied?.(i);
         }
       },
       query: async (text, params = []) => {
+        await settled();
         const rows = await watch(lease, lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).catch((err) => { throw fromPgError(err); }));
         return [...rows] as Row[];
       },
-      write: async (text, params) => { await session.query(text, params); },
-      begin: async () => { await control(lease, 'begin'); inTransaction = true; },
+      write: async (text, params = []) => {
+        const w = watch(lease, lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then(() => undefined, (err) => { throw fromPgError(err); }));
+        w.catch(() => undefined); // awaited later; this only keeps Node from calling it unhandled meanwhile
+        writes.push(w);
+      },
+      begin: async () => { await settled(); await control(lease, 'begin'); inTransaction = true; },
       // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
-      commit: async () => { inTransaction = false; await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS); },
-      rollback: async () => { inTransaction = false; await control(lease, 'rollback'); },
+      commit: async () => {
+        const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);
+        commit.catch(() => undefined);
+        // A failed write aborted the transaction: its error, not COMMIT's, is the one to report.
+        try {
+          await settled();
+        } finally {
+          inTransaction = false;
+        }
+        await commit;
+      },
+      rollback: async () => { inTransaction = false; await Promise.allSettled(writes); writes = []; await control(lease, 'rollback'); },
       lock: async (name, timeoutMs) => {
         await control(lease, `set lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
         try {
@@ -430,6 +453,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
       return await fn(session);
     } finally {
+      await settled().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'session write failed'));
       if (inTransaction) await control(lease, 'rollback').catch(() => undefined);
       await endLease(lease);
     }
