@@ -144,6 +144,12 @@ export interface Session {
   commit(): Promise<void>;
   rollback(): Promise<void>;
   /**
+   * Whether trusted SQL left a transaction open (a migration's own BEGIN without
+   * COMMIT): its work would be lost when the session ends. MySQL: @@in_transaction;
+   * PostgreSQL: a transaction that wrote; SQLite: the host's own flag.
+   */
+  leftOpen(): Promise<boolean>;
+  /**
    * Takes the named lock shared by every server instance on this database, waiting up
    * to timeoutMs. Returns false when another holder kept it. PostgreSQL: advisory
    * lock; MySQL: GET_LOCK (its result checked); SQLite: a no-op, writers serialise on

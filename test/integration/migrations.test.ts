@@ -202,6 +202,20 @@ describe.each(BACKENDS)('migrations on $name', (backend: TestBackend) => {
     }
   });
 
+  it.runIf(backend.name === 'mysql')('reports a migration that leaves its own transaction open as failed, not applied', async () => {
+    const created = await mustCall(h.client, 'create_migration', {
+      connection: 'db', name: 'left_open', up: `SET autocommit = 0;\nINSERT INTO people (id, name) VALUES (77, 'lost');`, down: 'SELECT 1;',
+    });
+    const r = await callTool(h.client, 'run_migration', { connection: 'db' });
+    expect(r.ok ? 'ok' : `${r.error.code}:${r.error.details.cause_code}`).toBe('MIGRATION_FAILED:TRANSACTION_FAILED');
+    const entry = (await list()).find((m) => m.version === String(created.version)) as Entry;
+    expect(entry.status).toBe('failed');
+    const rows = await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT count(*) AS n FROM people WHERE id = 77' });
+    expect(rows.rows).toEqual([{ n: 0 }]);
+    await mustCall(h.client, 'repair_migration', { connection: 'db', migration_id: String(created.version), action: 'mark_pending' });
+    rmSync(join(dir, String(created.file)));
+  });
+
   it('gives concurrent create_migration calls distinct versions', async () => {
     const made = await Promise.all([1, 2, 3, 4].map((i) => mustCall(h.client, 'create_migration', { connection: 'db', name: `parallel_${i}`, up: `CREATE TABLE parallel_${i} (a integer)`, down: `DROP TABLE parallel_${i}` })));
     expect(new Set(made.map((m) => m.version)).size).toBe(4);

@@ -374,9 +374,11 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       },
       query: (text, params = []) => rowsOf(conn, text, params),
       write: async (text, params = []) => { await rowsOf(conn, text, params); },
+      leftOpen: async () => Number((await rowsOf(conn, 'SELECT @@in_transaction AS t', []))[0]?.t) === 1,
       begin: async () => { await simple(conn, 'START TRANSACTION'); inTransaction = true; },
       commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
-      rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); },
+      // Trusted SQL may have turned autocommit off; our own writes after a rollback must commit.
+      rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); await simple(conn, 'SET autocommit = 1'); },
       lock: async (name, timeoutMs) => {
         const [row] = await rowsOf(conn, 'SELECT GET_LOCK(?, ?) AS l', [scoped(name), Math.max(0, Math.ceil(timeoutMs / 1000))]);
         // 1: taken; 0: timed out; NULL: an error (killed, out of memory). Never assume it was taken.

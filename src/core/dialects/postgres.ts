@@ -407,6 +407,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         writes.push(w);
       },
       begin: async () => { await settled(); await control(lease, 'begin'); inTransaction = true; },
+      leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
       // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
       commit: async () => {
         const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);

@@ -371,6 +371,9 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       },
       query: async (text, params = []) => (await send(text, params)).rows,
       write: async (text, params = []) => { pending.push({ text, params }); },
+      // SQLite's autocommit flag is not visible through SQL; a BEGIN left open is rolled
+      // back when the host is recycled at the end of the session, and the row stays running.
+      leftOpen: async () => false,
       begin: async () => { pending.push({ text: 'BEGIN IMMEDIATE', params: [] }); inTransaction = true; },
       commit: async () => { await send('COMMIT'); inTransaction = false; },
       rollback: async () => {

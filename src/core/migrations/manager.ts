@@ -188,6 +188,11 @@ async function applyStepwise(s: Session, h: History, m: MigrationFile, statement
   try {
     // Progress is recorded after every statement but the last (the final update counts that one).
     await s.run(statements, async (i) => { if (i < statements.length - 1) await h.update(version, { statements_applied: i + 1 }); });
+    if (await s.leftOpen()) {
+      // Its own BEGIN without COMMIT: the work would vanish with the session, so undo it now and say so.
+      await s.rollback();
+      throw new DbError('TRANSACTION_FAILED', 'the migration left its own transaction open (BEGIN or autocommit=0 without COMMIT); its uncommitted work was rolled back', { statement_index: statements.length - 1 });
+    }
   } catch (err) {
     const e = failure(m, 'up', err, { nothing_applied: false });
     await h.update(version, { status: 'failed', failed_statement: e.details.statement_index as number | null, error: clip(e.message) });
