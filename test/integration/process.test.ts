@@ -2,7 +2,7 @@
  * The built server as a child process over stdio: start-up defaults, exit codes,
  * memory under a huge result, and surviving connections killed mid-transaction.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -37,6 +37,29 @@ describe('the stdio server', () => {
     } finally {
       await s.close();
     }
+  });
+
+  it('writes nothing but JSON-RPC messages to stdout, even when databases send notices', async () => {
+    const args = [SERVER_JS, '--connection', 'lite=sqlite::memory:', '--log-level', 'debug'];
+    if (has('postgres')) args.push('--connection', `pg=${PG_URL}`);
+    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: tempDir('cmx-xdg-') }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    const send = (msg: object): void => { child.stdin.write(`${JSON.stringify(msg)}\n`); };
+    const call = (id: number, name: string, args: object): void => send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '0' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    call(2, 'execute_query', { connection: 'lite', query: 'SELECT 1 AS one' });
+    // A PostgreSQL NOTICE ("table ... does not exist, skipping") must go to the log, not stdout.
+    if (has('postgres')) call(3, 'execute_query', { connection: 'pg', query: 'DROP TABLE IF EXISTS cmx_no_such_table_here' });
+    send('not json at all' as unknown as object);
+    call(4, 'list_connections', {});
+    const expected = has('postgres') ? 4 : 3;
+    for (let i = 0; i < 100 && (out.match(/\n/g) ?? []).length < expected; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill();
+    const lines = out.split('\n').filter(Boolean);
+    expect(lines.length).toBe(expected);
+    for (const line of lines) expect(JSON.parse(line).jsonrpc).toBe('2.0');
   });
 
   it('exits 2 with the bad field named when the config file is invalid', () => {
