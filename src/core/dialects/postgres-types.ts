@@ -20,6 +20,9 @@ export const PG_TYPE_PARSERS = {
   cmx_numeric: { to: 1700, from: [1700], serialize: String, parse: exactNumber },
   cmx_timestamp: { to: 1114, from: [1114, 1184], serialize: String, parse: isoTimestamp },
   cmx_text_time: { to: 1082, from: [1082, 1083, 1266, 1186], serialize: String, parse: keep },
+  // Parameters arrive as JSON text already (bind() stringifies objects): sending a string
+  // through JSON.stringify again would store a JSON string instead of the document.
+  cmx_json: { to: 114, from: [114, 3802], serialize: (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x)), parse: (x: string) => JSON.parse(x) as unknown },
 };
 
 const OID_NAMES: Record<number, string> = {
