@@ -159,10 +159,23 @@ export interface Session {
   unlock(name: string): Promise<void>;
   /** Who holds the named lock now (a description, no secrets), or null when it is free or unknowable (SQLite). */
   lockHolder(name: string): Promise<string | null>;
+  /**
+   * SQLite: turns foreign key enforcement on or off (outside a transaction, where the
+   * pragma has effect) and returns whether it was on. SQLite's table rebuild needs it
+   * off, or DROP TABLE would cascade into child rows. A no-op elsewhere (returns true).
+   */
+  setForeignKeys(on: boolean): Promise<boolean>;
+  /** Rows that violate a foreign key (SQLite's foreign_key_check); 0 elsewhere, where keys are always enforced. */
+  foreignKeyViolations(): Promise<number>;
 }
 
 export interface SessionOptions {
   signal?: AbortSignal;
   /** Timeout for each statement run in the session. */
   timeoutMs: number;
+  /**
+   * The caller only reads catalogs and changes no session state: SQLite keeps its host
+   * process instead of starting a fresh one for the next call.
+   */
+  keepsSession?: boolean;
 }

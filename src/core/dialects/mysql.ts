@@ -386,6 +386,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
         return Number(row.l) === 1;
       },
       unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [scoped(name)]); },
+      setForeignKeys: async () => true,
+      foreignKeyViolations: async () => 0,
       lockHolder: async (name) => {
         const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [scoped(name)]);
         return row?.id === null || row?.id === undefined ? null : `connection id ${row.id}`;

@@ -434,6 +434,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         }
       },
       unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
+      setForeignKeys: async () => true,
+      foreignKeyViolations: async () => 0,
       lockHolder: async (name) => {
         // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).
         const rows = await session.query(

@@ -385,6 +385,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       },
       lock: (name, timeoutMs) => takeLockRow(send, name, timeoutMs, opts.signal),
       unlock: async (name) => { await send(`DELETE FROM ${LOCK_TABLE} WHERE name = ? AND holder = ?`, [name, LOCK_OWNER]); },
+      setForeignKeys: async (on) => {
+        const was = (await send('PRAGMA foreign_keys')).rows[0]?.foreign_keys === 1;
+        await send(`PRAGMA foreign_keys = ${on ? 'ON' : 'OFF'}`);
+        return was;
+      },
+      foreignKeyViolations: async () => (await send('PRAGMA foreign_key_check')).rows.length,
       lockHolder: async (name) => {
         const row = await lockRow(send, name);
         return row && !holderIsDead(row.holder) ? `server process ${row.holder}` : null;
@@ -396,7 +402,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       if (inTransaction && host?.isAlive) await session.rollback().catch(() => undefined);
       else await flushWith([]).catch((err: Error) => cfg.logger.warn({ err: err.message }, 'deferred session writes failed'));
       // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time.
-      await recycleHost();
+      if (!opts.keepsSession || inTransaction) await recycleHost();
       release();
     }
   }

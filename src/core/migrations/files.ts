@@ -28,6 +28,12 @@ export interface MigrationFile {
   down: string | null;
   /** `-- migrate:no-transaction` was given: run outside a transaction (e.g. CREATE INDEX CONCURRENTLY). */
   noTransaction: boolean;
+  /**
+   * `-- migrate:foreign-keys-off` was given (SQLite): foreign key enforcement is off while
+   * the migration runs, as SQLite's table-rebuild procedure requires, and a
+   * foreign_key_check must pass before it commits. Other backends ignore it.
+   */
+  foreignKeysOff: boolean;
   /** checksumOf(up). The header and the down section are not part of it. */
   checksum: string;
   /** File names, relative to the directory, the migration was read from (up first). */
@@ -38,13 +44,13 @@ const FILE = /^(\d+)_(.*?)(\.up|\.down)?\.sql$/;
 const NAME = /^[a-z0-9_]+$/;
 const NEW_NAME = /^[a-z][a-z0-9_]{0,99}$/;
 const MARKER_LIKE = /^[ \t]*--[ \t]*migrate:/i;
-const MARKER = /^[ \t]*--[ \t]*migrate:(up|down|no-transaction)[ \t]*$/i;
+const MARKER = /^[ \t]*--[ \t]*migrate:(up|down|no-transaction|foreign-keys-off)[ \t]*$/i;
 // History tables store the version as a signed 64-bit integer.
 const MAX_VERSION = 2n ** 63n - 1n;
 const FLAVORS: SqlFlavor[] = ['postgres', 'sqlite', 'mysql'];
 
 type Section = 'header' | 'up' | 'down';
-type Marker = 'up' | 'down' | 'no-transaction';
+type Marker = 'up' | 'down' | 'no-transaction' | 'foreign-keys-off';
 
 interface Entry {
   file: string;
@@ -134,6 +140,7 @@ async function load(dir: string, up: Entry, down: Entry | null): Promise<Migrati
     up: upText,
     down: downText === null || noStatements(downText) ? null : downText,
     noTransaction: parsed.noTransaction,
+    foreignKeysOff: parsed.foreignKeysOff,
     checksum: checksumOf(upText),
     files: down ? [up.file, down.file] : [up.file],
   };
@@ -162,11 +169,14 @@ async function readRegular(dir: string, file: string): Promise<string> {
  * a single file (which needs the up/down markers), 'up' or 'down' for a pair
  * file (where those markers are refused: there is nothing to switch to).
  */
-function readSections(text: string, file: string, start: Section): { up: string | null; down: string | null; noTransaction: boolean } {
+interface Sections { up: string | null; down: string | null; noTransaction: boolean; foreignKeysOff: boolean }
+
+function readSections(text: string, file: string, start: Section): Sections {
   const body: Record<Section, string | null> = { header: '', up: null, down: null };
   body[start] = '';
   let at = start;
   let noTransaction = false;
+  let foreignKeysOff = false;
   const lines = linesOf(text);
   for (const [i, line] of lines.entries()) {
     const marker = markerOf(line, file, i + 1);
@@ -175,9 +185,10 @@ function readSections(text: string, file: string, start: Section): { up: string 
       body[at] = '';
       continue;
     }
-    if (marker === 'no-transaction') {
-      if (at === 'down') throw invalid(file, '-- migrate:no-transaction belongs in the header or the up section', { line: i + 1 });
-      noTransaction = true;
+    if (marker === 'no-transaction' || marker === 'foreign-keys-off') {
+      if (at === 'down') throw invalid(file, `-- migrate:${marker} belongs in the header or the up section`, { line: i + 1 });
+      if (marker === 'no-transaction') noTransaction = true;
+      else foreignKeysOff = true;
     } else if (at === 'header' && !/^\s*(--.*)?$/.test(bare(line))) {
       // Plain SQL with no markers at all is better told what is missing.
       if (!lines.some((l) => MARKER.exec(bare(l))?.[1].toLowerCase() === 'up')) break;
@@ -186,7 +197,8 @@ function readSections(text: string, file: string, start: Section): { up: string 
     body[at] = (body[at] ?? '') + line;
   }
   if (start === 'header' && body.up === null) throw invalid(file, 'has no -- migrate:up line (or name it <version>_<name>.up.sql)');
-  return { up: body.up, down: body.down, noTransaction };
+  if (noTransaction && foreignKeysOff) throw invalid(file, '-- migrate:foreign-keys-off needs the migration\'s transaction: it cannot be combined with -- migrate:no-transaction');
+  return { up: body.up, down: body.down, noTransaction, foreignKeysOff };
 }
 
 function enter(at: Section, marker: 'up' | 'down', start: Section, file: string, line: number): Section {
@@ -202,7 +214,7 @@ function markerOf(line: string, file: string, n: number): Marker | null {
   const text = bare(line);
   if (!MARKER_LIKE.test(text)) return null;
   const m = MARKER.exec(text);
-  if (!m) throw invalid(file, `unknown marker "${text.trim()}" (expected -- migrate:up, -- migrate:down or -- migrate:no-transaction)`, { line: n });
+  if (!m) throw invalid(file, `unknown marker "${text.trim()}" (expected -- migrate:up, -- migrate:down, -- migrate:no-transaction or -- migrate:foreign-keys-off)`, { line: n });
   return m[1].toLowerCase() as Marker;
 }
 
@@ -275,7 +287,7 @@ function checkBody(sql: string, what: 'up' | 'down'): void {
   linesOf(sql).forEach((line, i) => {
     const text = bare(line);
     if (!MARKER_LIKE.test(text)) return;
-    if (what === 'up' && MARKER.exec(text)?.[1].toLowerCase() === 'no-transaction') return;
+    if (what === 'up' && ['no-transaction', 'foreign-keys-off'].includes(MARKER.exec(text)?.[1].toLowerCase() ?? '')) return;
     throw new DbError('INVALID_INPUT', `${what} must not contain "-- migrate:" lines (line ${i + 1}); the file format adds them`, { line: i + 1 });
   });
   if (noStatements(sql)) {

@@ -161,20 +161,41 @@ function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra
  */
 async function applyInTransaction(s: Session, h: History, m: MigrationFile, statements: string[], signal: AbortSignal): Promise<void> {
   const start = performance.now();
-  await s.begin();
+  await keysOff(s, m.foreignKeysOff, async () => {
+    await s.begin();
+    try {
+      // Cancelling here is safe: the transaction rolls back and the migration stays pending.
+      await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
+      await checkKeys(s, m, 'up');
+      await h.insert({
+        version: m.version.toString(), name: m.name, checksum: m.checksum, status: 'applied', applied_at: nowIso(),
+        execution_ms: Math.round(performance.now() - start), applied_by: ACTOR, statements_applied: statements.length, failed_statement: null, error: null,
+      });
+      await h.event(m.version.toString(), 'applied');
+      await s.commit();
+    } catch (err) {
+      await s.rollback().catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+/** `-- migrate:foreign-keys-off`: enforcement off around the transaction (SQLite's table rebuild needs it). */
+async function keysOff<T>(s: Session, off: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!off) return fn();
+  const was = await s.setForeignKeys(false);
   try {
-    // Cancelling here is safe: the transaction rolls back and the migration stays pending.
-    await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
-    await h.insert({
-      version: m.version.toString(), name: m.name, checksum: m.checksum, status: 'applied', applied_at: nowIso(),
-      execution_ms: Math.round(performance.now() - start), applied_by: ACTOR, statements_applied: statements.length, failed_statement: null, error: null,
-    });
-    await h.event(m.version.toString(), 'applied');
-    await s.commit();
-  } catch (err) {
-    await s.rollback().catch(() => undefined);
-    throw err;
+    return await fn();
+  } finally {
+    if (was) await s.setForeignKeys(true).catch(() => undefined);
   }
+}
+
+/** With enforcement off, the keys are checked once before commit instead. */
+async function checkKeys(s: Session, m: MigrationFile, direction: 'up' | 'down'): Promise<void> {
+  if (!m.foreignKeysOff) return;
+  const bad = await s.foreignKeyViolations();
+  if (bad) throw failure(m, direction, new DbError('CONSTRAINT_VIOLATION', `${bad} row(s) would violate a foreign key`), { nothing_applied: true });
 }
 
 /** Non-transactional path: a `running` row first, advanced per statement; `failed` with the index on error. */
@@ -235,12 +256,17 @@ async function dryRun(o: Open, s: Session, todo: MigrationFile[], transactional:
     return { connection: o.config.name, dry_run: true, executed: false, note: 'DDL commits implicitly on this backend: the plan was validated, nothing was run', planned };
   }
   const runnable = todo.filter((m) => !m.noTransaction);
-  await s.begin();
-  try {
-    for (const m of runnable) await s.run(statementsOf(m.up, o.dialect.backend)).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
-  } finally {
-    await s.rollback().catch(() => undefined);
-  }
+  await keysOff(s, runnable.some((m) => m.foreignKeysOff), async () => {
+    await s.begin();
+    try {
+      for (const m of runnable) {
+        await s.run(statementsOf(m.up, o.dialect.backend)).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
+        await checkKeys(s, m, 'up');
+      }
+    } finally {
+      await s.rollback().catch(() => undefined);
+    }
+  });
   const skipped = todo.filter((m) => m.noTransaction).map((m) => m.version.toString());
   return { connection: o.config.name, dry_run: true, executed: true, note: skipped.length ? `no-transaction migrations were not executed: ${skipped.join(', ')}` : 'everything ran inside a transaction that was rolled back', planned };
 }
@@ -299,16 +325,19 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
   const version = m.version.toString();
   const statements = statementsOf(m.down as string, flavor);
   if (transactional) {
-    await s.begin();
-    try {
-      await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
-      await h.remove(version);
-      await h.event(version, 'rolled_back');
-      await s.commit();
-    } catch (err) {
-      await s.rollback().catch(() => undefined);
-      throw err;
-    }
+    await keysOff(s, m.foreignKeysOff, async () => {
+      await s.begin();
+      try {
+        await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
+        await checkKeys(s, m, 'down');
+        await h.remove(version);
+        await h.event(version, 'rolled_back');
+        await s.commit();
+      } catch (err) {
+        await s.rollback().catch(() => undefined);
+        throw err;
+      }
+    });
     return;
   }
   await h.update(version, { status: 'running', statements_applied: 0, error: 'rolling back' });
