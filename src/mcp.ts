@@ -8,13 +8,15 @@ import { registerResources } from './resources/index.js';
 import { registerTools } from './tools/kit.js';
 import { migrationTools } from './tools/migrations.js';
 import { queryTools } from './tools/queries.js';
+import { schemaTools } from './tools/schema.js';
 import { VERSION } from './version.js';
 
 const INSTRUCTIONS = [
   'codomyrmex-db manages PostgreSQL, MySQL/MariaDB and SQLite databases through one set of tools.',
   'Start with list_connections / get_connection to see what is configured and whether it is read-only.',
   'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.',
-  'Schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.',
+  'get_schema reads tables in one portable format; generate_schema turns a model into it; create_table / alter_table change tables (record_migration: true keeps the change in migration history).',
+  'Hand-written schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.',
   'Results are capped (truncated: true says so); errors carry a stable code in {error: {code, message, details}}.',
 ].join(' ');
 
@@ -27,6 +29,14 @@ export function createServer(ctx: ServerContext): McpServer {
     },
   );
   const hub = registerResources(server, ctx);
-  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, (c) => hub.migrationsChanged(c))]);
+  const migrationsChanged = (c: string): void => {
+    hub.migrationsChanged(c);
+    hub.schemaChanged(c, null);
+  };
+  const schemaChanged = (c: string, table: string | null, viaMigration: boolean): void => {
+    hub.schemaChanged(c, table);
+    if (viaMigration) hub.migrationsChanged(c);
+  };
+  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, migrationsChanged), ...schemaTools(ctx, schemaChanged)]);
   return server;
 }

@@ -1,6 +1,5 @@
 /**
- * Resources: migration status per connection (more come with the schema and
- * stats managers). Subscriptions are tracked here; managers' tools call
+ * Resources: migration status and schemas per connection (tables too). Subscriptions are tracked here; managers' tools call
  * `notifyChanged` after they change what a resource shows.
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -8,12 +7,46 @@ import { ErrorCode as RpcErrorCode, McpError, SubscribeRequestSchema, Unsubscrib
 import { asDbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { migrationStatus } from '../core/migrations/manager.js';
+import { getSchema, tableNames } from '../core/schema/manager.js';
 
 export const migrationStatusUri = (connection: string): string => `migrations://${encodeURIComponent(connection)}/status`;
+export const schemaUri = (connection: string, table?: string): string =>
+  `schema://${encodeURIComponent(connection)}${table === undefined ? '' : `/${encodeURIComponent(table)}`}`;
+
+/** Tables listed per connection in resources/list and completions: a bounded answer for large databases. */
+const LIST_LIMIT = 200;
 
 export interface ResourceHub {
   /** Tells subscribers of this connection's migration status that it changed. */
   migrationsChanged(connection: string): void;
+  /** Tells subscribers of the connection's schema, and of the table's (every table's when null), that it changed. */
+  schemaChanged(connection: string, table: string | null): void;
+}
+
+function asRpcError(err: unknown, ctx: ServerContext): McpError {
+  // Resource reads fail as JSON-RPC errors: keep our code in the text, never a secret.
+  const e = asDbError(err);
+  const invalid = e.code === 'CONNECTION_NOT_FOUND' || e.code === 'UNDEFINED_OBJECT';
+  return new McpError(invalid ? RpcErrorCode.InvalidParams : RpcErrorCode.InternalError, ctx.redact(`${e.code}: ${e.message}`), { code: e.code });
+}
+
+const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value) }] });
+
+/** `schema` or `schema.table` (PostgreSQL) as the table variable of a URI. */
+function splitTable(name: string): { table: string; schema?: string } {
+  const dot = name.indexOf('.');
+  return dot > 0 ? { schema: name.slice(0, dot), table: name.slice(dot + 1) } : { table: name };
+}
+
+/** Table names of connections already open (listing must not open every configured database). */
+async function openTables(ctx: ServerContext, connection: string | undefined): Promise<Array<[string, string]>> {
+  const names = connection !== undefined ? [connection] : ctx.registry.names().filter((n) => ctx.registry.state(n).state === 'open');
+  const out: Array<[string, string]> = [];
+  for (const n of names) {
+    const tables = await tableNames(ctx, n, AbortSignal.timeout(5000)).catch(() => [] as string[]);
+    out.push(...tables.slice(0, LIST_LIMIT).map((t): [string, string] => [n, t]));
+  }
+  return out;
 }
 
 export function registerResources(server: McpServer, ctx: ServerContext): ResourceHub {
@@ -38,22 +71,61 @@ export function registerResources(server: McpServer, ctx: ServerContext): Resour
     { title: 'Migration status', description: 'The same data as get_migration_status, for one connection.', mimeType: 'application/json' },
     async (uri, variables, extra) => {
       const name = decodeURIComponent(String(variables.connection));
-      try {
-        const status = await migrationStatus(ctx, name, extra.signal);
-        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(status) }] };
-      } catch (err) {
-        // Resource reads fail as JSON-RPC errors: keep our code in the text, never a secret.
-        const e = asDbError(err);
-        throw new McpError(e.code === 'CONNECTION_NOT_FOUND' ? RpcErrorCode.InvalidParams : RpcErrorCode.InternalError, ctx.redact(`${e.code}: ${e.message}`), { code: e.code });
-      }
+      return json(uri, await migrationStatus(ctx, name, extra.signal).catch((err) => { throw asRpcError(err, ctx); }));
     },
   );
 
+  server.registerResource(
+    'schema',
+    new ResourceTemplate('schema://{connection}', {
+      list: async () => ({
+        resources: ctx.registry.names().map((name) => ({ uri: schemaUri(name), name: `${name} schema`, mimeType: 'application/json' })),
+      }),
+      complete: { connection: (value) => ctx.registry.names().filter((n) => n.startsWith(value)) },
+    }),
+    { title: 'Database schema', description: 'Every table\'s portable schema on one connection (the first 200 tables; get_schema pages further).', mimeType: 'application/json' },
+    async (uri, variables, extra) => {
+      const name = decodeURIComponent(String(variables.connection));
+      return json(uri, await getSchema(ctx, { connection: name }, extra.signal).catch((err) => { throw asRpcError(err, ctx); }));
+    },
+  );
+
+  server.registerResource(
+    'table-schema',
+    new ResourceTemplate('schema://{connection}/{table}', {
+      list: async () => ({
+        resources: (await openTables(ctx, undefined)).map(([c, t]) => ({ uri: schemaUri(c, t), name: `${c}: ${t}`, mimeType: 'application/json' })),
+      }),
+      complete: {
+        connection: (value) => ctx.registry.names().filter((n) => n.startsWith(value)),
+        table: async (value, context) => {
+          const connection = context?.arguments?.connection;
+          if (connection === undefined || !ctx.registry.names().includes(connection)) return [];
+          return (await openTables(ctx, connection)).map(([, t]) => t).filter((t) => t.startsWith(value)).slice(0, 100);
+        },
+      },
+    }),
+    { title: 'Table schema', description: 'One table\'s portable schema (the same as get_schema with `table`); schema.table for a PostgreSQL schema other than public.', mimeType: 'application/json' },
+    async (uri, variables, extra) => {
+      const name = decodeURIComponent(String(variables.connection));
+      const table = splitTable(decodeURIComponent(String(variables.table)));
+      return json(uri, await getSchema(ctx, { connection: name, ...table }, extra.signal).catch((err) => { throw asRpcError(err, ctx); }));
+    },
+  );
+
+  const notify = (uri: string): void => {
+    server.server.sendResourceUpdated({ uri }).catch((err: Error) => ctx.logger.debug({ err: err.message }, 'resource update not sent'));
+  };
   return {
     migrationsChanged(connection) {
       const uri = migrationStatusUri(connection);
-      if (!subscribed.has(uri)) return;
-      server.server.sendResourceUpdated({ uri }).catch((err: Error) => ctx.logger.debug({ err: err.message }, 'resource update not sent'));
+      if (subscribed.has(uri)) notify(uri);
+    },
+    schemaChanged(connection, table) {
+      const whole = schemaUri(connection);
+      for (const uri of subscribed) {
+        if (uri === whole || (table === null ? uri.startsWith(`${whole}/`) : uri === schemaUri(connection, table))) notify(uri);
+      }
     },
   };
 }

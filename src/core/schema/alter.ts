@@ -1,0 +1,179 @@
+/**
+ * alter_table: a change set becomes DDL per backend. PostgreSQL runs plain ALTER
+ * statements in one transaction; MySQL gets at most two ALTER TABLE statements
+ * (each atomic; DDL commits implicitly there). SQLite does what its ALTER TABLE
+ * can and rebuilds the table for the rest (sqlite-rebuild.ts), all in one
+ * transaction with foreign key enforcement off and a foreign_key_check before commit.
+ */
+import type { ServerContext } from '../../context.js';
+import { DbError } from '../../errors.js';
+import type { Session } from '../dialect.js';
+import type { Progress } from '../migrations/manager.js';
+import { applyChanges, inverseChanges, type Applied, type Changes } from './changes.js';
+import { columnDef, commentSql, indexDef, qualified } from './ddl.js';
+import { defaultSql, type SchemaFlavor } from './flavors.js';
+import { applyDdl, readTable, recordMigration, refuseReadOnly, target, type Recorded, type Target } from './manager.js';
+import { columnSpec, constraintName, type Column, type Table } from './model.js';
+import { runSqliteAlter } from './sqlite-rebuild.js';
+
+export { changesInput } from './changes.js';
+
+export interface AlterArgs {
+  table: string;
+  schema?: string;
+  changes: Changes;
+  connection?: string;
+  dry_run?: boolean;
+  allow_data_loss?: boolean;
+  record_migration?: boolean;
+}
+
+/** Keys and references of columns added by the change (ADD COLUMN cannot carry all of them everywhere). */
+function addedConstraints(t: Table, added: Column[], f: SchemaFlavor): string[] {
+  const out: string[] = [];
+  for (const c of added) {
+    if (c.primary_key) out.push(`ADD ${f.backend === 'mysql' ? '' : `CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} `}PRIMARY KEY (${f.quote(c.name)})`);
+    if (c.unique) out.push(f.backend === 'mysql' ? `ADD UNIQUE KEY ${f.quote(constraintName(t.table, [c.name], 'key'))} (${f.quote(c.name)})` : `ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'key'))} UNIQUE (${f.quote(c.name)})`);
+    const r = c.references;
+    if (r) out.push(`ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'fkey'))} FOREIGN KEY (${f.quote(c.name)}) REFERENCES ${qualified({ table: r.table, schema: r.schema }, f)} (${f.quote(r.column)}) ON DELETE ${r.on_delete.toUpperCase()} ON UPDATE ${r.on_update.toUpperCase()}`);
+  }
+  return out;
+}
+
+function addedColumns(ap: Applied): Column[] {
+  return ap.next.columns.filter((c) => !ap.origin.has(c.name));
+}
+
+function newIndexes(cur: Table, ap: Applied) {
+  return ap.next.indexes.filter((x) => !cur.indexes.some((o) => o.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
+}
+
+export function postgresAlter(cur: Table, ap: Applied, ch: Changes, f: SchemaFlavor): string[] {
+  const q = qualified(cur, f);
+  const ns = cur.schema ? `${f.quote(cur.schema)}.` : '';
+  const out = ap.droppedIndexes.map((ix) => `DROP INDEX ${ns}${f.quote(ix.name)}`);
+  for (const r of ch.rename_columns ?? []) if (r.from !== r.to) out.push(`ALTER TABLE ${q} RENAME COLUMN ${f.quote(r.from)} TO ${f.quote(r.to)}`);
+  for (const d of ap.droppedColumns) out.push(`ALTER TABLE ${q} DROP COLUMN ${f.quote(d.now)}`);
+  for (const name of ap.altered) {
+    const was = cur.columns.find((c) => c.name === ap.origin.get(name))!;
+    const now = ap.next.columns.find((c) => c.name === name)!;
+    const col = `ALTER TABLE ${q} ALTER COLUMN ${f.quote(name)}`;
+    const typeChanged = f.type(columnSpec(was), false) !== f.type(columnSpec(now), false);
+    if (typeChanged && was.default !== null) out.push(`${col} DROP DEFAULT`);
+    if (typeChanged) out.push(`${col} TYPE ${f.type(columnSpec(now), false)} USING ${f.quote(name)}::${f.type(columnSpec(now), false)}`);
+    if (was.nullable !== now.nullable) out.push(`${col} ${now.nullable ? 'DROP' : 'SET'} NOT NULL`);
+    if (typeChanged || JSON.stringify(was.default) !== JSON.stringify(now.default)) {
+      const d = defaultSql(now.default, columnSpec(now), f, 'changes.alter_columns.default');
+      if (d !== null) out.push(`${col} SET DEFAULT ${d}`);
+      else if (!typeChanged && was.default !== null) out.push(`${col} DROP DEFAULT`);
+    }
+  }
+  const added = addedColumns(ap);
+  for (const c of added) out.push(`ALTER TABLE ${q} ADD COLUMN ${columnDef(c, f, 'changes.add_columns')}`);
+  const cons = addedConstraints(cur, added, f);
+  if (cons.length) out.push(`ALTER TABLE ${q} ${cons.join(', ')}`);
+  for (const c of added) if (c.comment !== undefined) out.push(commentSql(cur, c, f)!);
+  for (const ix of newIndexes(cur, ap)) out.push(indexDef(cur, ix, f));
+  if (ch.rename_to) out.push(`ALTER TABLE ${q} RENAME TO ${f.quote(ch.rename_to)}`);
+  return out;
+}
+
+/** CHANGE COLUMN carries a rename and a new definition at once, so the first ALTER sees old names only. */
+export function mysqlAlter(cur: Table, ap: Applied, ch: Changes, f: SchemaFlavor): string[] {
+  const q = qualified(cur, f);
+  const first = ap.droppedIndexes.map((ix) => `DROP INDEX ${f.quote(ix.name)}`);
+  const renamedOrAltered = ap.next.columns.filter((c) => ap.origin.has(c.name) && (ap.origin.get(c.name) !== c.name || ap.altered.has(c.name)));
+  for (const c of renamedOrAltered) first.push(`CHANGE COLUMN ${f.quote(ap.origin.get(c.name)!)} ${columnDef(c, f, 'changes.alter_columns')}`);
+  for (const d of ap.droppedColumns) first.push(`DROP COLUMN ${f.quote(d.was)}`);
+  const added = addedColumns(ap);
+  for (const c of added) first.push(`ADD COLUMN ${columnDef(c, f, 'changes.add_columns')}`);
+  first.push(...addedConstraints(cur, added, f));
+  const second = newIndexes(cur, ap).map((ix) => `ADD ${indexDef(cur, ix, f)}`);
+  if (ch.rename_to) second.push(`RENAME TO ${f.quote(ch.rename_to)}`);
+  return [first, second].filter((x) => x.length).map((x) => `ALTER TABLE ${q} ${x.join(', ')}`);
+}
+
+function refuseLoss(ap: Applied, allow: boolean | undefined): void {
+  if (ap.losses.length && !allow) {
+    throw new DbError('INVALID_INPUT', `this change would lose data: ${ap.losses.join('; ')}. Pass allow_data_loss: true to do it anyway`, { field: 'allow_data_loss', losses: ap.losses });
+  }
+}
+
+interface Plan { statements: string[]; rebuilt: boolean }
+
+/** Runs (or, keep=false, runs and rolls back) the change in a session; returns the statements sent. */
+async function execute(t: Target, s: Session, cur: Table, ch: Changes, signal: AbortSignal, keep: boolean): Promise<Plan> {
+  if (t.dialect.backend === 'sqlite') return runSqliteAlter(t, s, cur, ch, signal, keep ? 'commit' : 'rollback');
+  const ap = applyChanges(cur, ch);
+  const statements = t.dialect.backend === 'postgres' ? postgresAlter(cur, ap, ch, t.flavor) : mysqlAlter(cur, ap, ch, t.flavor);
+  await applyDdl(t, s, statements, signal, keep);
+  return { statements, rebuilt: false };
+}
+
+async function current(t: Target, s: Session, args: AlterArgs): Promise<Table> {
+  const cur = await readTable(t, s, args.table, args.schema);
+  if (!cur) throw new DbError('UNDEFINED_OBJECT', `no table "${args.table}" on connection "${t.config.name}"`, { table: args.table });
+  return cur;
+}
+
+export async function alterTable(ctx: ServerContext, args: AlterArgs, p: Progress) {
+  const t = await target(ctx, args.connection);
+  refuseReadOnly(t.config, 'alter_table');
+  const session = { signal: p.signal, timeoutMs: Math.max(t.config.statement_timeout_ms, 600_000) };
+  const base = { connection: t.config.name, backend: t.dialect.backend };
+  const validates = t.dialect.capabilities.transactionalDdl;
+  if (args.dry_run || args.record_migration) {
+    // Plan (and on transactional backends, run and roll back) the change and its inverse.
+    const planned = await t.dialect.withSession(async (s) => {
+      const cur = await current(t, s, args);
+      const ap = applyChanges(cur, args.changes);
+      refuseLoss(ap, args.allow_data_loss);
+      const up = await execute(t, s, cur, args.changes, p.signal, false);
+      const down = args.record_migration ? await planDown(t, s, cur, ap, args, up) : null;
+      return { up, down };
+    }, session);
+    if (args.dry_run) {
+      return { ...base, dry_run: true, altered: false, statements: planned.up.statements, rebuilt: planned.up.rebuilt, validated: validates,
+        note: validates ? 'the DDL ran in a transaction that was rolled back' : 'DDL commits implicitly on this backend: the DDL was generated, not run' };
+    }
+    const directive = planned.up.rebuilt || planned.down?.rebuilt ? ['-- migrate:foreign-keys-off'] : [];
+    const recorded: Recorded = await recordMigration(ctx, t, `alter_${args.table.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'table'}`,
+      planned.up.statements, planned.down!.statements, p, directive);
+    return { ...base, dry_run: false, altered: true, statements: planned.up.statements, rebuilt: planned.up.rebuilt, migration: recorded, table: await readAfter(t, args, p) };
+  }
+  const plan = await t.dialect.withSession(async (s) => {
+    const cur = await current(t, s, args);
+    refuseLoss(applyChanges(cur, args.changes), args.allow_data_loss);
+    return execute(t, s, cur, args.changes, p.signal, true);
+  }, session);
+  ctx.logger.info({ connection: t.config.name, table: args.table, statements: plan.statements.length, rebuilt: plan.rebuilt }, 'table altered');
+  return { ...base, dry_run: false, altered: true, statements: plan.statements, rebuilt: plan.rebuilt, table: await readAfter(t, args, p) };
+}
+
+/** The down DDL: on transactional backends computed against the changed table inside the same rolled-back transaction. */
+async function planDown(t: Target, s: Session, cur: Table, ap: Applied, args: AlterArgs, up: Plan): Promise<Plan> {
+  const inverse = inverseChanges(cur, ap, args.changes);
+  if (!Object.keys(inverse).length) throw new DbError('INVALID_INPUT', 'this change has no inverse to record', {});
+  if (!t.dialect.capabilities.transactionalDdl) {
+    const back = applyChanges(ap.next, inverse);
+    return { statements: t.dialect.backend === 'mysql' ? mysqlAlter(ap.next, back, inverse, t.flavor) : postgresAlter(ap.next, back, inverse, t.flavor), rebuilt: false };
+  }
+  // Replay up inside a transaction, read the result, then plan down from it; everything rolls back.
+  const keysWere = await s.setForeignKeys(false);
+  await s.begin();
+  try {
+    await s.run(up.statements);
+    const after = await readTable(t, s, ap.next.table, args.schema);
+    const down = t.dialect.backend === 'sqlite'
+      ? await runSqliteAlter(t, s, after!, inverse, new AbortController().signal, 'inside')
+      : { statements: postgresAlter(after!, applyChanges(after!, inverse), inverse, t.flavor), rebuilt: false };
+    return down;
+  } finally {
+    await s.rollback().catch(() => undefined);
+    if (keysWere) await s.setForeignKeys(true).catch(() => undefined);
+  }
+}
+
+async function readAfter(t: Target, args: AlterArgs, p: Progress): Promise<Table | null> {
+  return t.dialect.withSession((s) => readTable(t, s, args.changes.rename_to ?? args.table, args.schema), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, keepsSession: true });
+}

@@ -1,0 +1,180 @@
+/**
+ * alter_table's change set applied to a portable table, without a database: the
+ * table it will become, what data the change would lose, and its inverse (the
+ * down of a recorded migration). Steps run in a fixed order, each seeing the
+ * names left by the ones before: drop_indexes, rename_columns, drop_columns,
+ * alter_columns, add_columns, add_indexes, rename_to.
+ */
+import { z } from 'zod';
+import { DbError } from '../../errors.js';
+import {
+  columnInput, columnSpec, formatType, identifier, indexInput, INTEGER_KINDS, normalizeColumn, normalizeIndexes, parseType,
+  type Column, type ColumnInput, type DefaultValue, type Index, type Table, type TypeSpec,
+} from './model.js';
+
+const alterColumn = z.object({
+  name: identifier.describe('Column to change (after rename_columns).'),
+  type: z.string().min(1).max(100).optional().describe('New portable type, or "native" with `native`.'),
+  native: z.string().min(1).max(100).optional(),
+  nullable: z.boolean().optional(),
+  default: z.union([z.null(), z.string().max(65_535), z.number().finite(), z.boolean(), z.object({ sql: z.string().min(1).max(1000) }).strict()]).optional()
+    .describe('New default; null removes it.'),
+}).strict();
+
+export const changesInput = z.object({
+  drop_indexes: z.array(identifier).max(100).optional().describe('Index names to drop.'),
+  rename_columns: z.array(z.object({ from: identifier, to: identifier }).strict()).max(100).optional(),
+  drop_columns: z.array(identifier).max(100).optional().describe('Loses data: needs allow_data_loss. Indexes on them go too.'),
+  alter_columns: z.array(alterColumn).max(100).optional(),
+  add_columns: z.array(columnInput).max(100).optional(),
+  add_indexes: z.array(indexInput).max(100).optional(),
+  rename_to: identifier.optional().describe('New table name.'),
+}).strict().refine((c) => Object.values(c).some((v) => v !== undefined && (!Array.isArray(v) || v.length > 0)), 'give at least one change')
+  .describe('Applied in this order: drop_indexes, rename_columns, drop_columns, alter_columns, add_columns, add_indexes, rename_to.');
+
+export type Changes = z.infer<typeof changesInput>;
+
+export interface Applied {
+  next: Table;
+  /** New column name -> the name it had before (columns that existed already). */
+  origin: Map<string, string>;
+  /** Columns whose type, nullability or default changed (new names). */
+  altered: Set<string>;
+  /** Indexes dropped, explicitly or because a dropped column was in them. */
+  droppedIndexes: Index[];
+  /** Dropped columns: `now` as drop_columns named it (after renames), `was` as the table had it. */
+  droppedColumns: Array<{ now: string; was: string }>;
+  /** Each change that would lose data; empty when none. */
+  losses: string[];
+}
+
+const fold = (s: string): string => s.toLowerCase();
+const bad = (field: string, message: string) => new DbError('INVALID_INPUT', message, { field });
+
+function find(cols: Column[], name: string, field: string): Column {
+  const c = cols.find((x) => fold(x.name) === fold(name));
+  if (!c) throw bad(field, `no column "${name}" in the table`);
+  return c;
+}
+
+const RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
+const DIGITS: Record<string, number> = { smallint: 5, integer: 10, bigint: 19 };
+
+/** Whether every value of `from` survives in `to` unchanged; anything unsure counts as narrowing. */
+export function isWidening(from: TypeSpec, to: TypeSpec): boolean {
+  if (formatType(from) === formatType(to) && (from.kind !== 'native' || (to.kind === 'native' && from.native === to.native))) return true;
+  if (from.kind === 'native' || to.kind === 'native' || from.kind === 'binary') return false;
+  if (to.kind === 'text') return true;
+  if (INTEGER_KINDS.has(from.kind)) {
+    if (INTEGER_KINDS.has(to.kind)) return RANK[to.kind] >= RANK[from.kind];
+    if (to.kind === 'decimal') return to.precision - to.scale >= DIGITS[from.kind];
+    return to.kind === 'double' ? from.kind !== 'bigint' : to.kind === 'real' && from.kind === 'smallint';
+  }
+  if (from.kind === 'decimal' && to.kind === 'decimal') return to.scale >= from.scale && to.precision - to.scale >= from.precision - from.scale;
+  if (from.kind === 'real') return to.kind === 'double';
+  if (from.kind === 'varchar' || from.kind === 'char') return to.kind === 'varchar' && to.length >= from.length;
+  if (from.kind === 'uuid') return (to.kind === 'varchar' || to.kind === 'char') && to.length >= 36;
+  if (from.kind === 'date') return to.kind === 'timestamp' || to.kind === 'timestamptz';
+  return from.kind === 'timestamp' && to.kind === 'timestamptz';
+}
+
+function renameIn(list: string[], from: string, to: string): string[] {
+  return list.map((n) => (fold(n) === fold(from) ? to : n));
+}
+
+export function applyChanges(cur: Table, ch: Changes): Applied {
+  let cols = cur.columns.map((c) => ({ ...c }));
+  let indexes = [...cur.indexes];
+  let fks = cur.foreign_keys.map((f) => ({ ...f, columns: [...f.columns] }));
+  const origin = new Map(cols.map((c) => [c.name, c.name]));
+  const altered = new Set<string>();
+  const dropped: Index[] = [];
+  const losses: string[] = [];
+  const droppedColumns: Array<{ now: string; was: string }> = [];
+  for (const [i, name] of (ch.drop_indexes ?? []).entries()) {
+    const ix = indexes.find((x) => x.name === name);
+    if (!ix) throw bad(`changes.drop_indexes.${i}`, `no index "${name}" on the table (get_schema lists them)`);
+    dropped.push(ix);
+    indexes = indexes.filter((x) => x !== ix);
+  }
+  for (const [i, r] of (ch.rename_columns ?? []).entries()) {
+    const c = find(cols, r.from, `changes.rename_columns.${i}.from`);
+    if (fold(r.from) !== fold(r.to) && cols.some((x) => fold(x.name) === fold(r.to))) throw bad(`changes.rename_columns.${i}.to`, `a column "${r.to}" exists already`);
+    origin.set(r.to, origin.get(c.name)!);
+    origin.delete(c.name);
+    indexes = indexes.map((x) => ({ ...x, columns: renameIn(x.columns, c.name, r.to) }));
+    fks = fks.map((f) => ({ ...f, columns: renameIn(f.columns, c.name, r.to) }));
+    c.name = r.to;
+  }
+  for (const [i, name] of (ch.drop_columns ?? []).entries()) {
+    const c = find(cols, name, `changes.drop_columns.${i}`);
+    if (fks.some((f) => f.columns.some((n) => fold(n) === fold(c.name)))) throw bad(`changes.drop_columns.${i}`, `column "${c.name}" is part of a multi-column foreign key: drop the key first`);
+    cols = cols.filter((x) => x !== c);
+    droppedColumns.push({ now: c.name, was: origin.get(c.name)! });
+    origin.delete(c.name);
+    for (const ix of indexes.filter((x) => x.columns.some((n) => fold(n) === fold(c.name)))) dropped.push(ix);
+    indexes = indexes.filter((x) => !x.columns.some((n) => fold(n) === fold(c.name)));
+    losses.push(`drop column "${c.name}" and its values`);
+  }
+  if (!cols.length) throw bad('changes.drop_columns', 'a table needs at least one column');
+  for (const [i, a] of (ch.alter_columns ?? []).entries()) alterOne(find(cols, a.name, `changes.alter_columns.${i}.name`), a, i, altered, losses);
+  const pkCount = cols.filter((c) => c.primary_key).length;
+  for (const [i, add] of (ch.add_columns ?? []).entries()) {
+    if (cols.some((x) => fold(x.name) === fold(add.name))) throw bad(`changes.add_columns.${i}.name`, `a column "${add.name}" exists already`);
+    if (add.primary_key && pkCount > 0) throw bad(`changes.add_columns.${i}.primary_key`, 'the table has a primary key already');
+    cols.push(normalizeColumn(add, i, 1, 'changes.add_columns'));
+  }
+  const known = new Set(cols.map((c) => fold(c.name)));
+  const added = normalizeIndexes(ch.rename_to ?? cur.table, ch.add_indexes ?? [], known, 'changes.add_indexes');
+  for (const ix of added) if (indexes.some((x) => x.name === ix.name)) throw bad('changes.add_indexes', `an index "${ix.name}" exists already`);
+  const next: Table = { ...cur, table: ch.rename_to ?? cur.table, columns: cols, indexes: [...indexes, ...added].sort((a, b) => (a.name < b.name ? -1 : 1)), foreign_keys: fks };
+  return { next, origin, altered, droppedIndexes: dropped, droppedColumns, losses };
+}
+
+function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered: Set<string>, losses: string[]): void {
+  const field = `changes.alter_columns.${i}`;
+  if (a.type !== undefined) {
+    const to = parseType(a.type, a.native, `${field}.type`);
+    const from = columnSpec(c);
+    if (c.auto_increment && !INTEGER_KINDS.has(to.kind)) throw bad(`${field}.type`, `auto_increment column "${c.name}" must stay an integer type`);
+    if (!isWidening(from, to)) losses.push(`change "${c.name}" from ${c.type === 'native' ? c.native : c.type} to ${formatType(to) === 'native' ? a.native : formatType(to)}, which may not hold every value`);
+    c.type = formatType(to);
+    if (to.kind === 'native') c.native = to.native;
+    else delete c.native;
+  }
+  if (a.nullable !== undefined) {
+    if (a.nullable && c.primary_key) throw bad(`${field}.nullable`, `primary key column "${c.name}" cannot be nullable`);
+    c.nullable = a.nullable;
+  }
+  if (a.default !== undefined) {
+    if (c.auto_increment && a.default !== null) throw bad(`${field}.default`, `auto_increment column "${c.name}" cannot have a default`);
+    // Reuse the column rules for the new default.
+    const probe: ColumnInput = { name: c.name, type: c.type, native: c.native, default: a.default as DefaultValue };
+    c.default = normalizeColumn(probe, i, 0, 'changes.alter_columns').default;
+  }
+  altered.add(c.name);
+}
+
+/** The change set that takes `after` back to `before` (the down of a recorded migration). */
+export function inverseChanges(before: Table, ap: Applied, ch: Changes): Changes {
+  const after = ap.next;
+  const inv: Changes = {};
+  const beforeNames = new Map(before.columns.map((c) => [c.name, c]));
+  const addedIdx = after.indexes.filter((x) => !before.indexes.some((b) => b.name === x.name));
+  if (addedIdx.length) inv.drop_indexes = addedIdx.map((x) => x.name);
+  const added = after.columns.filter((c) => !ap.origin.has(c.name)).map((c) => c.name);
+  if (added.length) inv.drop_columns = added;
+  const renamed = [...ap.origin].filter(([now, was]) => now !== was);
+  if (renamed.length) inv.rename_columns = renamed.map(([now, was]) => ({ from: now, to: was }));
+  const back = [...ap.altered].filter((n) => ap.origin.has(n)).map((n) => {
+    const was = beforeNames.get(ap.origin.get(n)!)!;
+    return { name: ap.origin.get(n)!, type: was.type, ...(was.native ? { native: was.native } : {}), nullable: was.nullable, default: was.default };
+  });
+  if (back.length) inv.alter_columns = back;
+  const droppedCols = before.columns.filter((c) => ![...ap.origin.values()].includes(c.name));
+  if (droppedCols.length) inv.add_columns = droppedCols.map((c) => ({ ...c, references: c.references }) as ColumnInput);
+  const restore = ap.droppedIndexes.filter((x) => !x.native);
+  if (restore.length) inv.add_indexes = restore.map((x) => ({ name: x.name, columns: x.columns.map((n) => ap.origin.get(n) ?? n), unique: x.unique }));
+  if (ch.rename_to) inv.rename_to = before.table;
+  return inv;
+}

@@ -1,0 +1,187 @@
+/**
+ * The SchemaManager: portable schemas generated from models, tables created and
+ * altered from them, and read back by introspection. With `record_migration` a
+ * change is written as a migration file (up and generated down) and applied by
+ * the migration engine, so agents' schema changes stay in history.
+ */
+import { promises as fs } from 'node:fs';
+import type { ConnectionConfig } from '../../config.js';
+import type { ServerContext } from '../../context.js';
+import { DbError } from '../../errors.js';
+import type { Backend, Dialect, ServerInfo, Session } from '../dialect.js';
+import { createMigration, migrationStatus, runMigrations, type Progress } from '../migrations/manager.js';
+import { createTableSql, dropTableSql } from './ddl.js';
+import { schemaFlavor, type FlavorOptions, type SchemaFlavor } from './flavors.js';
+import { generateTable } from './generate.js';
+import { readTables, type ReadFilter } from './introspect.js';
+import { normalizeTable, tableInput, type Table, type TableInput } from './model.js';
+
+export const BACKENDS: Backend[] = ['postgres', 'mysql', 'sqlite'];
+
+export interface Target {
+  config: ConnectionConfig;
+  dialect: Dialect;
+  info: ServerInfo;
+  flavor: SchemaFlavor;
+}
+
+/** MariaDB has a UUID type from 10.7; MySQL has none. */
+export function flavorOptions(info: ServerInfo): FlavorOptions {
+  const m = /^(\d+)\.(\d+)/.exec(info.server_version);
+  const version = m ? Number(m[1]) * 100 + Number(m[2]) : 0;
+  return { nativeUuid: info.flavor === 'mariadb' && version >= 1007 };
+}
+
+export async function target(ctx: ServerContext, connection: string | undefined): Promise<Target> {
+  const { config, dialect, info } = await ctx.registry.get(connection);
+  return { config, dialect, info, flavor: schemaFlavor(dialect.backend, flavorOptions(info)) };
+}
+
+/** Catalog reads: short, and they leave the session as it was. */
+export function readSession<T>(t: Target, signal: AbortSignal, fn: (s: Session) => Promise<T>): Promise<T> {
+  return t.dialect.withSession(fn, { signal, timeoutMs: t.config.statement_timeout_ms, keepsSession: true });
+}
+
+export const readContext = (t: Target) => ({ backend: t.dialect.backend, mariadb: t.info.flavor === 'mariadb' });
+
+export function refuseReadOnly(config: ConnectionConfig, tool: string): void {
+  if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
+}
+
+export async function readTable(t: Target, s: Session, name: string, schema?: string): Promise<Table | null> {
+  const [found] = await readTables(s, readContext(t), { table: name, schema });
+  return found ?? null;
+}
+
+export interface GetSchemaArgs extends ReadFilter {
+  connection?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export async function getSchema(ctx: ServerContext, args: GetSchemaArgs, signal: AbortSignal) {
+  const t = await target(ctx, args.connection);
+  const tables = await readSession(t, signal, (s) => readTables(s, readContext(t), args));
+  if (args.table !== undefined) {
+    if (!tables.length) throw new DbError('UNDEFINED_OBJECT', `no table "${args.table}"${args.schema ? ` in schema "${args.schema}"` : ''} on connection "${t.config.name}"`, { table: args.table });
+    return { connection: t.config.name, backend: t.dialect.backend, table: tables[0] };
+  }
+  const offset = args.offset ?? 0;
+  const limit = args.limit ?? 200;
+  const page = tables.slice(offset, offset + limit);
+  const next = offset + page.length < tables.length ? offset + page.length : null;
+  return { connection: t.config.name, backend: t.dialect.backend, total: tables.length, tables: page, next_offset: next };
+}
+
+/** Names only: cheap enough for resource lists and completion. */
+export async function tableNames(ctx: ServerContext, connection: string, signal: AbortSignal): Promise<string[]> {
+  const t = await target(ctx, connection);
+  const tables = await readSession(t, signal, (s) => readTables(s, readContext(t), {}));
+  return tables.map((x) => (x.schema && x.schema !== 'public' ? `${x.schema}.${x.table}` : x.table));
+}
+
+export interface GenerateArgs {
+  model: unknown;
+  table?: string;
+  connection?: string;
+  all_backends?: boolean;
+}
+
+/** The portable schema of a model and its DDL; no database is touched beyond learning the backend. */
+export async function generateSchema(ctx: ServerContext, args: GenerateArgs) {
+  const schema = normalizeTable(tableInput.parse(generateTable(args.model, args.table)));
+  const ddl: Partial<Record<Backend, string[]>> = {};
+  let connection: string | null = null;
+  if (args.connection !== undefined || !args.all_backends) {
+    const t = await target(ctx, args.connection);
+    connection = t.config.name;
+    ddl[t.dialect.backend] = createTableSql(schema, t.flavor);
+  }
+  if (args.all_backends) for (const b of BACKENDS) ddl[b] ??= createTableSql(schema, schemaFlavor(b));
+  return { connection, schema, ddl };
+}
+
+export interface CreateArgs {
+  schema: TableInput;
+  connection?: string;
+  if_not_exists?: boolean;
+  dry_run?: boolean;
+  record_migration?: boolean;
+}
+
+/** Runs DDL all-or-nothing where the backend allows; MySQL commits each statement. */
+export async function applyDdl(t: Target, s: Session, statements: string[], signal: AbortSignal, keep: boolean): Promise<void> {
+  if (!t.dialect.capabilities.transactionalDdl) {
+    if (keep) await s.run(statements, undefined, signal);
+    return;
+  }
+  await s.begin();
+  try {
+    await s.run(statements, undefined, signal);
+    if (keep) await s.commit();
+    else await s.rollback();
+  } catch (err) {
+    await s.rollback().catch(() => undefined);
+    throw err;
+  }
+}
+
+const slug = (name: string): string => (name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'table');
+
+export interface Recorded {
+  file: string;
+  version: string;
+}
+
+/**
+ * Writes a migration with the up and down DDL and applies it through the engine.
+ * Refused up front while other migrations are pending or blocked (they would run
+ * first, or block this one); the file is removed again when nothing was applied.
+ */
+export async function recordMigration(ctx: ServerContext, t: Target, name: string, up: string[], down: string[], p: Progress, directives: string[] = []): Promise<Recorded> {
+  const status = await migrationStatus(ctx, t.config.name, p.signal);
+  if (status.pending.length || status.problems.length) {
+    throw new DbError('MIGRATION_BLOCKED', `record_migration needs a clean migration state; ${status.pending.length} pending and ${status.problems.length} problem(s) on "${t.config.name}": run or repair them first`, { pending: status.pending, problems: status.problems });
+  }
+  const join = (stmts: string[]): string => `${stmts.join(';\n\n')};\n`;
+  const created = await createMigration(ctx, { connection: t.config.name, name, up: directives.map((d) => `${d}\n`).join('') + join(up), down: join(down) });
+  try {
+    await runMigrations(ctx, { connection: t.config.name, migration_file: created.file }, p);
+  } catch (err) {
+    const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
+    if (e.code !== 'MIGRATION_FAILED' || e.details.nothing_applied === true) {
+      await fs.unlink(created.path).catch(() => undefined);
+      throw e.withDetails({ migration_file: created.file, migration_file_removed: true });
+    }
+    throw e.withDetails({ migration_file: created.file });
+  }
+  return { file: created.file, version: created.version };
+}
+
+export async function createTable(ctx: ServerContext, args: CreateArgs, p: Progress) {
+  const t = await target(ctx, args.connection);
+  const schema = normalizeTable(args.schema);
+  const statements = createTableSql(schema, t.flavor);
+  const base = { connection: t.config.name, backend: t.dialect.backend, statements };
+  if (t.config.read_only && args.dry_run) return { ...base, created: false, dry_run: true, validated: false, note: 'read-only connection: the DDL was generated, not run' };
+  refuseReadOnly(t.config, 'create_table');
+  const existing = await readSession(t, p.signal, (s) => readTable(t, s, schema.table, schema.schema));
+  if (existing) {
+    if (args.if_not_exists) return { ...base, created: false, dry_run: args.dry_run ?? false, table: existing, note: 'the table already exists; nothing was changed' };
+    throw new DbError('DUPLICATE_OBJECT', `table "${schema.table}" already exists on connection "${t.config.name}" (pass if_not_exists: true to accept it)`, { table: schema.table });
+  }
+  if (args.dry_run) {
+    const validated = t.dialect.capabilities.transactionalDdl;
+    if (validated) await t.dialect.withSession((s) => applyDdl(t, s, statements, p.signal, false), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms });
+    return { ...base, created: false, dry_run: true, validated, note: validated ? 'the DDL ran in a transaction that was rolled back' : 'DDL commits implicitly on this backend: the DDL was generated, not run' };
+  }
+  let recorded: Recorded | undefined;
+  if (args.record_migration) {
+    recorded = await recordMigration(ctx, t, `create_${slug(schema.table)}`, statements, [dropTableSql(schema, t.flavor)], p);
+  } else {
+    await t.dialect.withSession((s) => applyDdl(t, s, statements, p.signal, true), { signal: p.signal, timeoutMs: Math.max(t.config.statement_timeout_ms, 600_000) });
+  }
+  const table = await readSession(t, p.signal, (s) => readTable(t, s, schema.table, schema.schema));
+  ctx.logger.info({ connection: t.config.name, table: schema.table, migration: recorded?.file }, 'table created');
+  return { ...base, created: true, dry_run: false, table, ...(recorded ? { migration: recorded } : {}) };
+}

@@ -1,0 +1,106 @@
+/**
+ * alter_table on SQLite. ALTER TABLE there renames columns and tables, drops
+ * indexes and adds plain columns; everything else follows SQLite's documented
+ * table-rebuild procedure: with foreign key enforcement off, in one transaction,
+ * create the new table, copy every row, drop the old one, rename the new one,
+ * recreate indexes and triggers, then foreign_key_check before commit.
+ */
+import { DbError } from '../../errors.js';
+import type { Session } from '../dialect.js';
+import { applyChanges, type Applied, type Changes } from './changes.js';
+import { columnDef, createTableSql, indexDef, qualified } from './ddl.js';
+import type { Target } from './manager.js';
+import { readTable } from './manager.js';
+import type { Column, Table } from './model.js';
+import { sqliteTableSql } from './sqlite-sql.js';
+
+export interface SqlitePlan {
+  statements: string[];
+  rebuilt: boolean;
+}
+
+/** What SQLite's ADD COLUMN accepts (no key, no expression default, NOT NULL only with a default). */
+function nativeAddable(c: Column): boolean {
+  const literal = c.default !== null && typeof c.default !== 'object';
+  return !c.primary_key && !c.unique && !(c.default !== null && typeof c.default === 'object')
+    && (c.nullable || literal) && !(c.references && c.default !== null);
+}
+
+const TEMP_PREFIX = 'codomyrmex_rebuild_';
+
+async function rebuildStatements(t: Target, s: Session, mid: Table, ap: Applied): Promise<string[]> {
+  const f = t.flavor;
+  const [row] = await s.query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [mid.table]);
+  const parsed = sqliteTableSql(String(row?.sql ?? ''));
+  if (parsed.unportable.length) {
+    throw new DbError('UNSUPPORTED', `table "${mid.table}" uses ${parsed.unportable.join(', ')}, which a rebuild from the portable schema would drop; change it with a hand-written migration`, { table: mid.table, features: parsed.unportable });
+  }
+  const saved = await s.query(`SELECT sql FROM sqlite_schema WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type = 'trigger', name`, [mid.table]);
+  const q = qualified(mid, f);
+  const tmp = f.quote(TEMP_PREFIX + mid.table);
+  const kept = ap.next.columns.filter((c) => ap.origin.has(c.name)).map((c) => f.quote(c.name)).join(', ');
+  const out = [createTableSql({ ...ap.next, indexes: [] }, f, tmp)[0], `INSERT INTO ${tmp} (${kept}) SELECT ${kept} FROM ${q}`];
+  if (mid.columns.some((c) => c.auto_increment) && /\bAUTOINCREMENT\b/i.test(String(row?.sql))) {
+    // Keep AUTOINCREMENT's high-water mark: ids of deleted rows are never reused.
+    out.push(`DELETE FROM sqlite_sequence WHERE name = ${f.string(TEMP_PREFIX + mid.table)}`);
+    out.push(`INSERT INTO sqlite_sequence (name, seq) SELECT ${f.string(TEMP_PREFIX + mid.table)}, seq FROM sqlite_sequence WHERE name = ${f.string(mid.table)}`);
+  }
+  // legacy_alter_table: the rename must leave other tables' REFERENCES, views and triggers as they are.
+  out.push(`DROP TABLE ${q}`, 'PRAGMA legacy_alter_table = ON', `ALTER TABLE ${tmp} RENAME TO ${q}`, 'PRAGMA legacy_alter_table = OFF');
+  out.push(...saved.map((r) => String(r.sql)));
+  return out;
+}
+
+async function violations(s: Session, table: string): Promise<number> {
+  const rows = await s.query(`SELECT count(*) AS n FROM pragma_foreign_key_check(?)`, [table]);
+  const children = await s.query(`SELECT DISTINCT m.name AS name FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) k WHERE m.type = 'table' AND k."table" = ? COLLATE NOCASE`, [table]);
+  let n = Number(rows[0]?.n ?? 0);
+  for (const c of children) n += Number((await s.query(`SELECT count(*) AS n FROM pragma_foreign_key_check(?)`, [c.name]))[0]?.n ?? 0);
+  return n;
+}
+
+/**
+ * mode: 'commit' or 'rollback' runs in its own transaction (with enforcement off);
+ * 'inside' runs in the caller's transaction (planning a migration's down).
+ */
+export async function runSqliteAlter(t: Target, s: Session, cur: Table, ch: Changes, signal: AbortSignal, mode: 'commit' | 'rollback' | 'inside'): Promise<SqlitePlan> {
+  const f = t.flavor;
+  const sent: string[] = [];
+  const run = async (stmts: string[]): Promise<void> => {
+    if (!stmts.length) return;
+    await s.run(stmts, undefined, signal);
+    sent.push(...stmts);
+  };
+  const ap = applyChanges(cur, ch);
+  const keysWere = mode === 'inside' ? false : await s.setForeignKeys(false);
+  if (mode !== 'inside') await s.begin();
+  try {
+    const q = qualified(cur, f);
+    await run(ap.droppedIndexes.map((ix) => `DROP INDEX ${f.quote(ix.name)}`));
+    await run((ch.rename_columns ?? []).filter((r) => r.from !== r.to).map((r) => `ALTER TABLE ${q} RENAME COLUMN ${f.quote(r.from)} TO ${f.quote(r.to)}`));
+    // Read again: ALTER TABLE has renamed the columns in checks, indexes, triggers and views.
+    const mid = (await readTable(t, s, cur.table))!;
+    const rest: Changes = { drop_columns: ch.drop_columns, alter_columns: ch.alter_columns, add_columns: ch.add_columns };
+    const hasRest = Boolean(ch.drop_columns?.length || ch.alter_columns?.length || ch.add_columns?.length);
+    const ap2 = hasRest ? applyChanges(mid, rest) : null;
+    const added = ap2 ? ap2.next.columns.filter((c) => !ap2.origin.has(c.name)) : [];
+    const rebuilt = Boolean(ch.drop_columns?.length || ch.alter_columns?.length || added.some((c) => !nativeAddable(c)));
+    if (rebuilt) await run(await rebuildStatements(t, s, mid, ap2!));
+    else await run(added.map((c) => `ALTER TABLE ${q} ADD COLUMN ${columnDef(c, f, 'changes.add_columns')}`));
+    const fresh = ap.next.indexes.filter((x) => !cur.indexes.some((o) => o.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
+    await run(fresh.map((ix) => indexDef(cur, ix, f)));
+    if (ch.rename_to) await run([`ALTER TABLE ${q} RENAME TO ${f.quote(ch.rename_to)}`]);
+    if (rebuilt && mode !== 'inside') {
+      const bad = await violations(s, ch.rename_to ?? cur.table);
+      if (bad) throw new DbError('CONSTRAINT_VIOLATION', `the rebuilt table would leave ${bad} row(s) violating a foreign key; nothing was changed`, { violations: bad });
+    }
+    if (mode === 'commit') await s.commit();
+    if (mode === 'rollback') await s.rollback();
+    return { statements: sent, rebuilt };
+  } catch (err) {
+    if (mode !== 'inside') await s.rollback().catch(() => undefined);
+    throw err;
+  } finally {
+    if (keysWere) await s.setForeignKeys(true).catch(() => undefined);
+  }
+}
