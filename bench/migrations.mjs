@@ -17,7 +17,7 @@ function writeFiles(dir) {
   for (let i = 1; i <= N; i++) writeFileSync(join(dir, `${i}_t${i}.sql`), `-- migrate:up\nCREATE TABLE m_${i} (id integer PRIMARY KEY, v varchar(20))\n-- migrate:down\nDROP TABLE m_${i}\n`);
 }
 
-async function freshDb(backend) {
+export async function freshDb(backend) {
   const name = `cmx_bench_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
   if (backend === 'sqlite') return { url: `sqlite://${join(tempDir(), 'b.db')}`, drop: async () => {} };
   if (backend === 'postgres') {

@@ -2,9 +2,11 @@
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
 import { benchQueries } from './queries.mjs';
+import { benchSchema } from './schema.mjs';
 import { benchStartup } from './startup.mjs';
 
 const only = process.argv[2];
 if (!only || only === 'startup') printTable('Start-up', await benchStartup());
 if (!only || only === 'queries') printTable('execute_query overhead, medians of 500 sequential calls', await benchQueries());
 if (!only || only === 'migrations') printTable('Migrations: run_migration vs a bare loop', await benchMigrations());
+if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());
