@@ -50,11 +50,11 @@ function progressOf(call: CallContext): Progress {
 export type OnSchemaChange = (connection: string, table: string | null, migrations: boolean) => void;
 
 export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDef[] {
-  const notifying = async <T>(connection: string | undefined, table: string, migrations: boolean, work: () => Promise<T>): Promise<T> => {
+  const notifying = async <T>(connection: string | undefined, tables: Array<string | undefined>, migrations: boolean, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } finally {
-      changed(ctx.registry.resolveName(connection), table, migrations);
+      for (const t of tables) if (t !== undefined) changed(ctx.registry.resolveName(connection), t, migrations);
     }
   };
   return [
@@ -103,7 +103,7 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
       }),
       output: changeResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-      handler: async (args, call) => notifying(args.connection, args.schema.table, args.record_migration ?? false, () => createTable(ctx, args, progressOf(call))),
+      handler: async (args, call) => notifying(args.connection, [args.schema.table], args.record_migration ?? false, () => createTable(ctx, args, progressOf(call))),
     }),
     defineTool({
       name: 'alter_table',
@@ -120,7 +120,7 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
       }),
       output: changeResult,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => notifying(args.connection, args.table, args.record_migration ?? false, () => alterTable(ctx, args, progressOf(call))),
+      handler: async (args, call) => notifying(args.connection, [args.table, args.changes.rename_to], args.record_migration ?? false, () => alterTable(ctx, args, progressOf(call))),
     }),
   ];
 }

@@ -47,7 +47,8 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-  AND ($1::text IS NULL OR n.nspname = $1) AND ($2::text IS NULL OR c.relname = $2)
+  AND (($1::text IS NULL AND $2::text IS NULL) OR n.nspname = coalesce($1::text, current_schema()))
+  AND ($2::text IS NULL OR c.relname = $2)
 ORDER BY n.nspname, c.relname`;
 
 function pgTable(row: Row): Table {
@@ -87,9 +88,9 @@ function pgTable(row: Row): Table {
   return { table: String(row.table_name), schema, columns, indexes, foreign_keys, checks };
 }
 
+/** Without a schema: every user schema, or with a table, the current schema. */
 async function readPostgres(s: Session, f: ReadFilter): Promise<Table[]> {
-  const schema = f.schema ?? (f.table !== undefined ? String((await s.query('SELECT current_schema() AS s'))[0].s) : null);
-  return (await s.query(PG_SQL, [schema, f.table ?? null])).map(pgTable);
+  return (await s.query(PG_SQL, [f.schema ?? null, f.table ?? null])).map(pgTable);
 }
 
 // ------------------------------------------------------------------ MySQL / MariaDB
