@@ -37,7 +37,8 @@ describe.each(BACKENDS)('schema on $name', (backend: TestBackend) => {
 
   beforeAll(async () => {
     db = await freshDatabase(backend, 'schema');
-    h = await startInProcess({ db: { url: db.url, migrations_dir: dir }, ro: { url: db.url, read_only: true, migrations_dir: dir } });
+    // mig2: the same database with its own migrations directory (rolled-back files stay pending in `dir`).
+    h = await startInProcess({ db: { url: db.url, migrations_dir: dir }, ro: { url: db.url, read_only: true, migrations_dir: dir }, mig2: { url: db.url, migrations_dir: tempDir('cmx-schema-mig2-') } });
   });
 
   afterAll(async () => {
@@ -174,6 +175,27 @@ describe.each(BACKENDS)('schema on $name', (backend: TestBackend) => {
     expect(((await mustCall(h.client, 'get_schema', { connection: 'db', table: 'rt_recorded' })).table as Json).columns.map((c: Json) => c.name)).toEqual(['id', 'a']);
     await mustCall(h.client, 'rollback_migration', { connection: 'db' });
     expect((await callTool(h.client, 'get_schema', { connection: 'db', table: 'rt_recorded' })).ok).toBe(false);
+  });
+
+  it('records a mixed change whose generated down restores the exact schema', async () => {
+    const schema = { table: 'rt_mixed', columns: [
+      { name: 'id', type: 'integer', primary_key: true }, { name: 'a', type: 'varchar(10)', default: 'x' },
+      { name: 'c', type: 'integer', nullable: false, default: 1 }, { name: 'd', type: 'smallint' },
+    ], indexes: [{ columns: ['c'] }, { columns: ['a', 'd'], unique: true }] };
+    await mustCall(h.client, 'create_table', { connection: 'mig2', schema });
+    const before = ((await mustCall(h.client, 'get_schema', { connection: 'mig2', table: 'rt_mixed' })).table as Json);
+    const r = await mustCall(h.client, 'alter_table', { connection: 'mig2', table: 'rt_mixed', record_migration: true, allow_data_loss: true, changes: {
+      rename_columns: [{ from: 'a', to: 'b' }], drop_columns: ['c'], alter_columns: [{ name: 'd', type: 'bigint', default: 5 }],
+      add_columns: [{ name: 'a', type: 'text' }], add_indexes: [{ columns: ['d'] }], rename_to: 'rt_mixed2',
+    } });
+    expect(((r.table as Json).columns as Json[]).map((c) => c.name)).toEqual(['id', 'b', 'd', 'a']);
+    await mustCall(h.client, 'rollback_migration', { connection: 'mig2' });
+    const after = ((await mustCall(h.client, 'get_schema', { connection: 'mig2', table: 'rt_mixed' })).table as Json);
+    // Everything comes back; a dropped column returns at the end of the table (ADD COLUMN appends).
+    const byName = (t: Json) => ({ ...t, columns: [...t.columns].sort((x: Json, y: Json) => (x.name < y.name ? -1 : 1)) });
+    expect(byName(after)).toEqual(byName(before));
+    expect(after.columns.map((c: Json) => c.name)).toEqual(['id', 'a', 'd', 'c']);
+    expect((await callTool(h.client, 'get_schema', { connection: 'mig2', table: 'rt_mixed2' })).ok).toBe(false);
   });
 
   it('refuses changes on a read-only connection', async () => {

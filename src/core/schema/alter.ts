@@ -150,23 +150,39 @@ export async function alterTable(ctx: ServerContext, args: AlterArgs, p: Progres
   return { ...base, dry_run: false, altered: true, statements: plan.statements, rebuilt: plan.rebuilt, table: await readAfter(t, args, p) };
 }
 
-/** The down DDL: on transactional backends computed against the changed table inside the same rolled-back transaction. */
+/** The down DDL: the inverse steps, planned against the changed table (on transactional backends inside the same rolled-back transaction). */
 async function planDown(t: Target, s: Session, cur: Table, ap: Applied, args: AlterArgs, up: Plan): Promise<Plan> {
-  const inverse = inverseChanges(cur, ap, args.changes);
-  if (!Object.keys(inverse).length) throw new DbError('INVALID_INPUT', 'this change has no inverse to record', {});
+  const steps = inverseChanges(cur, ap, args.changes);
+  if (!steps.length) throw new DbError('INVALID_INPUT', 'this change has no inverse to record', {});
+  const down: Plan = { statements: [], rebuilt: false };
   if (!t.dialect.capabilities.transactionalDdl) {
-    const back = applyChanges(ap.next, inverse);
-    return { statements: t.dialect.backend === 'mysql' ? mysqlAlter(ap.next, back, inverse, t.flavor) : postgresAlter(ap.next, back, inverse, t.flavor), rebuilt: false };
+    let table = ap.next;
+    for (const step of steps) {
+      const next = applyChanges(table, step);
+      down.statements.push(...(t.dialect.backend === 'mysql' ? mysqlAlter(table, next, step, t.flavor) : postgresAlter(table, next, step, t.flavor)));
+      table = next.next;
+    }
+    return down;
   }
-  // Replay up inside a transaction, read the result, then plan down from it; everything rolls back.
+  // Replay up inside a transaction, then plan (and run) each inverse step on what it left; everything rolls back.
   const keysWere = await s.setForeignKeys(false);
   await s.begin();
   try {
     await s.run(up.statements);
-    const after = await readTable(t, s, ap.next.table, args.schema);
-    const down = t.dialect.backend === 'sqlite'
-      ? await runSqliteAlter(t, s, after!, inverse, new AbortController().signal, 'inside')
-      : { statements: postgresAlter(after!, applyChanges(after!, inverse), inverse, t.flavor), rebuilt: false };
+    let name = ap.next.table;
+    for (const step of steps) {
+      const table = (await readTable(t, s, name, args.schema))!;
+      if (t.dialect.backend === 'sqlite') {
+        const plan = await runSqliteAlter(t, s, table, step, new AbortController().signal, 'inside');
+        down.statements.push(...plan.statements);
+        down.rebuilt ||= plan.rebuilt;
+      } else {
+        const statements = postgresAlter(table, applyChanges(table, step), step, t.flavor);
+        await s.run(statements);
+        down.statements.push(...statements);
+      }
+      name = step.rename_to ?? name;
+    }
     return down;
   } finally {
     await s.rollback().catch(() => undefined);

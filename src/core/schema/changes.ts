@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { DbError } from '../../errors.js';
 import {
-  columnInput, columnSpec, formatType, identifier, indexInput, INTEGER_KINDS, normalizeColumn, normalizeIndexes, parseType,
+  columnInput, columnSpec, formatType, identifier, indexInput, INTEGER_KINDS, knownColumns, normalizeColumn, normalizeIndexes, parseType,
   type Column, type ColumnInput, type DefaultValue, type Index, type Table, type TypeSpec,
 } from './model.js';
 
@@ -119,14 +119,14 @@ export function applyChanges(cur: Table, ch: Changes): Applied {
   if (!cols.length) throw bad('changes.drop_columns', 'a table needs at least one column');
   for (const [i, a] of (ch.alter_columns ?? []).entries()) alterOne(find(cols, a.name, `changes.alter_columns.${i}.name`), a, i, altered, losses);
   const pkCount = cols.filter((c) => c.primary_key).length;
+  const addedPk = (ch.add_columns ?? []).filter((c) => c.primary_key).length;
   for (const [i, add] of (ch.add_columns ?? []).entries()) {
     if (cols.some((x) => fold(x.name) === fold(add.name))) throw bad(`changes.add_columns.${i}.name`, `a column "${add.name}" exists already`);
     if (add.primary_key && pkCount > 0) throw bad(`changes.add_columns.${i}.primary_key`, 'the table has a primary key already');
-    cols.push(normalizeColumn(add, i, 1, 'changes.add_columns'));
+    cols.push(normalizeColumn(add, i, addedPk, 'changes.add_columns'));
   }
-  const known = new Set(cols.map((c) => fold(c.name)));
-  const added = normalizeIndexes(ch.rename_to ?? cur.table, ch.add_indexes ?? [], known, 'changes.add_indexes');
-  for (const ix of added) if (indexes.some((x) => x.name === ix.name)) throw bad('changes.add_indexes', `an index "${ix.name}" exists already`);
+  const added = normalizeIndexes(ch.rename_to ?? cur.table, ch.add_indexes ?? [], knownColumns(cols), 'changes.add_indexes');
+  for (const ix of added) if (indexes.some((x) => fold(x.name) === fold(ix.name))) throw bad('changes.add_indexes', `an index "${ix.name}" exists already`);
   const next: Table = { ...cur, table: ch.rename_to ?? cur.table, columns: cols, indexes: [...indexes, ...added].sort((a, b) => (a.name < b.name ? -1 : 1)), foreign_keys: fks };
   return { next, origin, altered, droppedIndexes: dropped, droppedColumns, losses };
 }
@@ -141,6 +141,14 @@ function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered:
     c.type = formatType(to);
     if (to.kind === 'native') c.native = to.native;
     else delete c.native;
+    if (a.default === undefined && c.default !== null && typeof c.default !== 'object') {
+      // The kept default must suit the new type (and take its spelling: "1.50" -> "1.500").
+      try {
+        c.default = normalizeColumn({ name: c.name, type: c.type, native: c.native, default: c.default }, i, 0, 'changes.alter_columns').default;
+      } catch {
+        throw bad(`${field}.default`, `the default of "${c.name}" (${JSON.stringify(c.default)}) does not suit ${a.type}: give a new default, or default: null`);
+      }
+    }
   }
   if (a.nullable !== undefined) {
     if (a.nullable && c.primary_key) throw bad(`${field}.nullable`, `primary key column "${c.name}" cannot be nullable`);
@@ -155,26 +163,32 @@ function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered:
   altered.add(c.name);
 }
 
-/** The change set that takes `after` back to `before` (the down of a recorded migration). */
-export function inverseChanges(before: Table, ap: Applied, ch: Changes): Changes {
+/**
+ * The change sets that take the changed table back, to be applied in order: the
+ * forward steps undone in reverse (a single fixed-order change set cannot express
+ * "drop the added bio, then rename about back to bio").
+ */
+export function inverseChanges(before: Table, ap: Applied, ch: Changes): Changes[] {
   const after = ap.next;
-  const inv: Changes = {};
-  const beforeNames = new Map(before.columns.map((c) => [c.name, c]));
-  const addedIdx = after.indexes.filter((x) => !before.indexes.some((b) => b.name === x.name));
-  if (addedIdx.length) inv.drop_indexes = addedIdx.map((x) => x.name);
-  const added = after.columns.filter((c) => !ap.origin.has(c.name)).map((c) => c.name);
-  if (added.length) inv.drop_columns = added;
   const renamed = [...ap.origin].filter(([now, was]) => now !== was);
-  if (renamed.length) inv.rename_columns = renamed.map(([now, was]) => ({ from: now, to: was }));
+  const addedIdx = after.indexes.filter((x) => !before.indexes.some((b) => b.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
+  const addedCols = after.columns.filter((c) => !ap.origin.has(c.name)).map((c) => c.name);
+  const wasNamed = new Map([...ap.origin, ...ap.droppedColumns.map((d): [string, string] => [d.now, d.was])]);
   const back = [...ap.altered].filter((n) => ap.origin.has(n)).map((n) => {
-    const was = beforeNames.get(ap.origin.get(n)!)!;
-    return { name: ap.origin.get(n)!, type: was.type, ...(was.native ? { native: was.native } : {}), nullable: was.nullable, default: was.default };
+    const was = before.columns.find((c) => c.name === ap.origin.get(n))!;
+    return { name: n, type: was.type, ...(was.native ? { native: was.native } : {}), nullable: was.nullable, default: was.default };
   });
-  if (back.length) inv.alter_columns = back;
-  const droppedCols = before.columns.filter((c) => ![...ap.origin.values()].includes(c.name));
-  if (droppedCols.length) inv.add_columns = droppedCols.map((c) => ({ ...c, references: c.references }) as ColumnInput);
-  const restore = ap.droppedIndexes.filter((x) => !x.native);
-  if (restore.length) inv.add_indexes = restore.map((x) => ({ name: x.name, columns: x.columns.map((n) => ap.origin.get(n) ?? n), unique: x.unique }));
-  if (ch.rename_to) inv.rename_to = before.table;
-  return inv;
+  const readd = ap.droppedColumns.map((d) => ({ ...before.columns.find((c) => c.name === d.was)!, name: d.now }) as ColumnInput);
+  const unrename = [...renamed.map(([now, was]) => ({ from: now, to: was })), ...ap.droppedColumns.filter((d) => d.now !== d.was).map((d) => ({ from: d.now, to: d.was }))];
+  const restore = ap.droppedIndexes.filter((x) => !x.native).map((x) => ({ name: x.name, columns: x.columns.map((n) => wasNamed.get(n) ?? n), unique: x.unique }));
+  const steps: Changes[] = [
+    ch.rename_to ? { rename_to: before.table } : {},
+    addedIdx.length ? { drop_indexes: addedIdx.map((x) => x.name) } : {},
+    addedCols.length ? { drop_columns: addedCols } : {},
+    back.length ? { alter_columns: back } : {},
+    readd.length ? { add_columns: readd } : {},
+    unrename.length ? { rename_columns: unrename } : {},
+    restore.length ? { add_indexes: restore } : {},
+  ];
+  return steps.filter((x) => Object.keys(x).length > 0);
 }

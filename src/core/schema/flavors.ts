@@ -95,15 +95,23 @@ export function portableExpression(expr: string): string | null {
  * the rest of the line, parentheses balanced so it cannot close ours.
  */
 export function checkExpression(expr: string, backend: Backend, field: string): string {
+  const refuse = (what: string): DbError => new DbError('INVALID_INPUT', `the SQL expression in ${field} may not hold ${what}`, { field });
+  // Lexed inside the parentheses it will sit in: an unterminated string, quoted name or
+  // comment would swallow the closing one, so the last token must be exactly that `)`.
+  const text = `(${expr})`;
+  const tokens = tokenize(text, backend).filter((t) => t.kind !== 'whitespace');
   let depth = 0;
-  for (const t of tokenize(expr, backend)) {
-    if (t.kind === 'comment' || t.kind === 'conditional_comment' || t.kind === 'placeholder' || (t.kind === 'punct' && t.text === ';')) {
-      throw new DbError('INVALID_INPUT', `the SQL expression in ${field} may not hold ${t.kind === 'punct' ? 'a ;' : `a ${t.kind}`}`, { field });
-    }
+  for (const [i, t] of tokens.entries()) {
+    if (t.kind === 'comment' || t.kind === 'conditional_comment') throw refuse('a comment');
+    if (t.kind === 'placeholder') throw refuse('a placeholder');
+    if (t.kind === 'punct' && t.text === ';') throw refuse('a ;');
     if (t.kind === 'punct' && t.text === '(') depth++;
-    if (t.kind === 'punct' && t.text === ')' && --depth < 0) break;
+    if (t.kind === 'punct' && t.text === ')') depth--;
+    const last = i === tokens.length - 1;
+    if ((depth === 0 && !last) || depth < 0 || (last && (depth !== 0 || t.end !== text.length || t.text !== ')'))) {
+      throw refuse('unbalanced parentheses or an unterminated string, name or comment');
+    }
   }
-  if (depth !== 0) throw new DbError('INVALID_INPUT', `the SQL expression in ${field} has unbalanced parentheses`, { field });
   return expr.trim();
 }
 

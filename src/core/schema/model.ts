@@ -174,7 +174,7 @@ export function parseType(type: string, native: string | undefined, field = 'typ
     if (!native || !NATIVE.test(native.trim())) throw bad(field, `type "native" needs \`native\`: a type name such as tsvector or int unsigned (letters, digits, _, spaces, one size list)`);
     return { kind: 'native', native: native.trim() };
   }
-  const m = /^([a-z ]+?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$/.exec(t);
+  const m = /^([a-z][a-z0-9 ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$/.exec(t);
   const base = m ? (ALIASES[m[1]] ?? m[1]) : '';
   if (!m || !(PORTABLE_KINDS as readonly string[]).includes(base)) {
     throw bad(field, `unknown type "${type}": use one of ${PORTABLE_KINDS.join(', ')} (decimal(p,s), varchar(n), char(n) take sizes), or "native" with \`native\``);
@@ -219,8 +219,9 @@ export function constraintName(table: string, columns: string[], suffix: 'pkey' 
   if (Buffer.byteLength(full) <= 63) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
   let head = full;
-  while (Buffer.byteLength(head) > 63 - 10) head = head.slice(0, -1);
-  return `${head}_${hash}_${suffix === 'pkey' ? 'pk' : suffix.slice(0, 2)}`;
+  const tail = `_${hash}_${suffix === 'pkey' ? 'pk' : suffix.slice(0, 2)}`;
+  while (Buffer.byteLength(head) > 63 - tail.length) head = head.slice(0, -1);
+  return head + tail;
 }
 
 /** Decimal defaults as strings with exactly `scale` decimals ("12.50"), as MySQL reports them; other spellings pass unchanged. */
@@ -275,16 +276,21 @@ export function normalizeColumn(col: ColumnInput, i: number, pkCount: number, pr
   return out;
 }
 
-function requireColumns(names: string[], known: Set<string>, field: string): void {
+/** The columns' own spelling by lower-cased name. */
+export type KnownColumns = Map<string, string>;
+
+export const knownColumns = (cols: Array<{ name: string }>): KnownColumns => new Map(cols.map((c) => [fold(c.name), c.name]));
+
+function requireColumns(names: string[], known: KnownColumns, field: string): void {
   for (const n of names) if (!known.has(fold(n))) throw bad(field, `no column "${n}" in the table`);
   if (new Set(names.map(fold)).size !== names.length) throw bad(field, 'a column is listed twice');
 }
 
-export function normalizeIndexes(table: string, indexes: IndexInput[], known: Set<string>, prefix = 'schema.indexes'): Index[] {
+export function normalizeIndexes(table: string, indexes: IndexInput[], known: KnownColumns, prefix = 'schema.indexes'): Index[] {
   const out = indexes.map((ix, i) => {
     requireColumns(ix.columns, known, `${prefix}.${i}.columns`);
-    const unique = ix.unique ?? false;
-    return { name: ix.name ?? constraintName(table, ix.columns, 'idx'), columns: ix.columns, unique };
+    const columns = ix.columns.map((n) => known.get(fold(n))!);
+    return { name: ix.name ?? constraintName(table, columns, 'idx'), columns, unique: ix.unique ?? false };
   });
   const names = out.map((ix) => fold(ix.name));
   if (new Set(names).size !== names.length) throw bad(prefix, 'two indexes have the same name');
@@ -295,7 +301,7 @@ export function normalizeIndexes(table: string, indexes: IndexInput[], known: Se
 export function normalizeTable(input: TableInput): Table {
   const pkCount = input.columns.filter((c) => c.primary_key).length;
   const columns = input.columns.map((c, i) => normalizeColumn(c, i, pkCount));
-  const known = new Set(columns.map((c) => fold(c.name)));
+  const known = knownColumns(columns);
   if (known.size !== columns.length) throw bad('schema.columns', 'two columns have the same name (names are compared case-insensitively: MySQL and SQLite do)');
   const foreignKeys: ForeignKey[] = [];
   for (const [i, fk] of (input.foreign_keys ?? []).entries()) {

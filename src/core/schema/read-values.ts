@@ -106,7 +106,8 @@ export function readDefault(raw: string | null, spec: TypeSpec, backend: 'postgr
   if (raw === null || raw === undefined) return { value: null, sequence: false };
   const text = raw.trim();
   if (backend === 'postgres' && /^nextval\(/i.test(text)) return { value: null, sequence: true };
-  if (/^null$/i.test(text) && backend !== 'mysql') return { value: null, sequence: false };
+  // PostgreSQL prints DEFAULT NULL on a typed column as NULL::character varying.
+  if (/^null(::[\w\s".[\]()]+)?$/i.test(text) && backend !== 'mysql') return { value: null, sequence: false };
   if (backend === 'mysql' && mysqlExpression === false) return { value: typed(text, spec), sequence: false };
   if (backend === 'mysql' && text === 'NULL') return { value: null, sequence: false };
   const literal = unquote(text, backend === 'mysql');

@@ -64,5 +64,6 @@ export function sqliteTableSql(sql: string): SqliteTableSql {
   out.strict = tail.some((t) => isWord(t, 'STRICT'));
   if (out.withoutRowid) out.unportable.push('WITHOUT ROWID');
   if (out.strict) out.unportable.push('STRICT');
+  out.unportable = [...new Set(out.unportable)];
   return out;
 }
