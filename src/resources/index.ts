@@ -32,10 +32,11 @@ function asRpcError(err: unknown, ctx: ServerContext): McpError {
 
 const json = (uri: URL, value: unknown) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(value) }] });
 
-/** `schema` or `schema.table` (PostgreSQL) as the table variable of a URI. */
-function splitTable(name: string): { table: string; schema?: string } {
+/** `table`, or on PostgreSQL `schema.table`, as the table variable of a URI. */
+async function splitTable(ctx: ServerContext, connection: string, name: string): Promise<{ table: string; schema?: string }> {
   const dot = name.indexOf('.');
-  return dot > 0 ? { schema: name.slice(0, dot), table: name.slice(dot + 1) } : { table: name };
+  if (dot <= 0 || (await ctx.registry.get(connection)).dialect.backend !== 'postgres') return { table: name };
+  return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
 }
 
 /** Table names of connections already open (listing must not open every configured database). */
@@ -108,8 +109,8 @@ export function registerResources(server: McpServer, ctx: ServerContext): Resour
     { title: 'Table schema', description: 'One table\'s portable schema (the same as get_schema with `table`); schema.table for a PostgreSQL schema other than public.', mimeType: 'application/json' },
     async (uri, variables, extra) => {
       const name = decodeURIComponent(String(variables.connection));
-      const table = splitTable(decodeURIComponent(String(variables.table)));
-      return json(uri, await getSchema(ctx, { connection: name, ...table }, extra.signal).catch((err) => { throw asRpcError(err, ctx); }));
+      const read = async () => getSchema(ctx, { connection: name, ...(await splitTable(ctx, name, decodeURIComponent(String(variables.table)))) }, extra.signal);
+      return json(uri, await read().catch((err) => { throw asRpcError(err, ctx); }));
     },
   );
 

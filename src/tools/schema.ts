@@ -50,11 +50,12 @@ function progressOf(call: CallContext): Progress {
 export type OnSchemaChange = (connection: string, table: string | null, migrations: boolean) => void;
 
 export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDef[] {
-  const notifying = async <T>(connection: string | undefined, tables: Array<string | undefined>, migrations: boolean, work: () => Promise<T>): Promise<T> => {
+  /** Subscribers hear of every attempt (a failed one may have changed something on MySQL); `schema.table` on PostgreSQL. */
+  const notifying = async <T>(connection: string | undefined, schema: string | undefined, tables: Array<string | undefined>, migrations: boolean, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } finally {
-      for (const t of tables) if (t !== undefined) changed(ctx.registry.resolveName(connection), t, migrations);
+      for (const t of tables) if (t !== undefined) changed(ctx.registry.resolveName(connection), schema ? `${schema}.${t}` : t, migrations);
     }
   };
   return [
@@ -86,7 +87,10 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
         connection: connectionArg,
         all_backends: z.boolean().optional().describe('Also return DDL for postgres, mysql and sqlite.'),
       }),
-      output: z.object({ connection: z.string().nullable(), schema: tableOutput, ddl: ddlOut }),
+      output: z.object({
+        connection: z.string().nullable(), schema: tableOutput, ddl: ddlOut,
+        ddl_errors: z.record(z.string(), z.string()).optional().describe('Backends (with all_backends) whose DDL was refused, and why.'),
+      }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
       handler: async (args) => generateSchema(ctx, args),
     }),
@@ -103,7 +107,7 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
       }),
       output: changeResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-      handler: async (args, call) => notifying(args.connection, [args.schema.table], args.record_migration ?? false, () => createTable(ctx, args, progressOf(call))),
+      handler: async (args, call) => notifying(args.connection, args.schema.schema, [args.schema.table], args.record_migration ?? false, () => createTable(ctx, args, progressOf(call))),
     }),
     defineTool({
       name: 'alter_table',
@@ -120,7 +124,7 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
       }),
       output: changeResult,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => notifying(args.connection, [args.table, args.changes.rename_to], args.record_migration ?? false, () => alterTable(ctx, args, progressOf(call))),
+      handler: async (args, call) => notifying(args.connection, args.schema, [args.table, args.changes.rename_to], args.record_migration ?? false, () => alterTable(ctx, args, progressOf(call))),
     }),
   ];
 }

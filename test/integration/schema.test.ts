@@ -50,7 +50,9 @@ describe.each(BACKENDS)('schema on $name', (backend: TestBackend) => {
     await mustCall(h.client, 'create_table', { connection: 'db', schema: { table: 'rt_parent', columns: [{ name: 'id', type: 'bigint', primary_key: true, auto_increment: true }] } });
     const generated = await mustCall(h.client, 'generate_schema', { connection: 'db', model: EVERY_TYPE, table: 'rt_every' });
     const schema = generated.schema as Json;
-    expect((generated.ddl as Json)[backend.name]).toHaveLength(backend.name === 'mysql' ? 1 : 1);
+    // No index or comment in the model: one CREATE TABLE on every backend.
+    expect((generated.ddl as Json)[backend.name]).toHaveLength(1);
+    expect((generated.ddl as Json)[backend.name][0]).toMatch(/^CREATE TABLE/);
     // Keys, defaults, uniques, an index and a reference on top of what the model says.
     const col = (name: string): Json => schema.columns.find((c: Json) => c.name === name);
     Object.assign(col('active'), { default: true });

@@ -31,6 +31,9 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '55P03': 'BUSY',
   '42P18': 'INVALID_INPUT',
   '0A000': 'UNSUPPORTED',
+  // Other objects depend on it (a column a foreign key or view uses).
+  '2BP01': 'CONSTRAINT_VIOLATION',
+  '42804': 'DATA_ERROR',
 };
 
 const BY_CLASS: Record<string, ErrorCode> = {

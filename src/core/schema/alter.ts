@@ -9,11 +9,11 @@ import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import type { Session } from '../dialect.js';
 import type { Progress } from '../migrations/manager.js';
-import { applyChanges, inverseChanges, type Applied, type Changes } from './changes.js';
-import { columnDef, commentSql, indexDef, qualified } from './ddl.js';
+import { addedIndexes, applyChanges, inverseChanges, type Applied, type Changes } from './changes.js';
+import { allForeignKeys, checkForBackend, columnDef, commentSql, foreignKeyDef, indexDef, qualified } from './ddl.js';
 import { defaultSql, type SchemaFlavor } from './flavors.js';
-import { applyDdl, readTable, recordMigration, refuseReadOnly, target, type Recorded, type Target } from './manager.js';
-import { columnSpec, constraintName, type Column, type Table } from './model.js';
+import { applyDdl, readTable, recordMigration, slug, refuseReadOnly, target, type Recorded, type Target } from './manager.js';
+import { columnSpec, constraintName, unportableOf, type Column, type Table } from './model.js';
 import { runSqliteAlter } from './sqlite-rebuild.js';
 
 export { changesInput } from './changes.js';
@@ -31,21 +31,18 @@ export interface AlterArgs {
 /** Keys and references of columns added by the change (ADD COLUMN cannot carry all of them everywhere). */
 function addedConstraints(t: Table, added: Column[], f: SchemaFlavor): string[] {
   const out: string[] = [];
-  for (const c of added) {
-    if (c.primary_key) out.push(`ADD ${f.backend === 'mysql' ? '' : `CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} `}PRIMARY KEY (${f.quote(c.name)})`);
-    if (c.unique) out.push(f.backend === 'mysql' ? `ADD UNIQUE KEY ${f.quote(constraintName(t.table, [c.name], 'key'))} (${f.quote(c.name)})` : `ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'key'))} UNIQUE (${f.quote(c.name)})`);
-    const r = c.references;
-    if (r) out.push(`ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'fkey'))} FOREIGN KEY (${f.quote(c.name)}) REFERENCES ${qualified({ table: r.table, schema: r.schema }, f)} (${f.quote(r.column)}) ON DELETE ${r.on_delete.toUpperCase()} ON UPDATE ${r.on_update.toUpperCase()}`);
+  const pk = added.filter((c) => c.primary_key).map((c) => f.quote(c.name));
+  if (pk.length) out.push(`ADD ${f.backend === 'mysql' ? '' : `CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} `}PRIMARY KEY (${pk.join(', ')})`);
+  for (const c of added.filter((x) => x.unique)) {
+    const name = f.quote(constraintName(t.table, [c.name], 'key'));
+    out.push(f.backend === 'mysql' ? `ADD UNIQUE KEY ${name} (${f.quote(c.name)})` : `ADD CONSTRAINT ${name} UNIQUE (${f.quote(c.name)})`);
   }
+  for (const fk of allForeignKeys({ ...t, columns: added, foreign_keys: [] })) out.push(`ADD ${foreignKeyDef(t.table, fk, f)}`);
   return out;
 }
 
 function addedColumns(ap: Applied): Column[] {
   return ap.next.columns.filter((c) => !ap.origin.has(c.name));
-}
-
-function newIndexes(cur: Table, ap: Applied) {
-  return ap.next.indexes.filter((x) => !cur.indexes.some((o) => o.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
 }
 
 export function postgresAlter(cur: Table, ap: Applied, ch: Changes, f: SchemaFlavor): string[] {
@@ -73,24 +70,36 @@ export function postgresAlter(cur: Table, ap: Applied, ch: Changes, f: SchemaFla
   const cons = addedConstraints(cur, added, f);
   if (cons.length) out.push(`ALTER TABLE ${q} ${cons.join(', ')}`);
   for (const c of added) if (c.comment !== undefined) out.push(commentSql(cur, c, f)!);
-  for (const ix of newIndexes(cur, ap)) out.push(indexDef(cur, ix, f));
+  for (const ix of addedIndexes(cur, ap)) out.push(indexDef(cur, ix, f));
   if (ch.rename_to) out.push(`ALTER TABLE ${q} RENAME TO ${f.quote(ch.rename_to)}`);
   return out;
 }
 
-/** CHANGE COLUMN carries a rename and a new definition at once, so the first ALTER sees old names only. */
+/**
+ * One ALTER TABLE (atomic on its own; DDL commits implicitly on MySQL): CHANGE COLUMN
+ * carries a rename and the full new definition at once, so every clause names the
+ * columns as they were, and added keys the columns as they will be.
+ */
 export function mysqlAlter(cur: Table, ap: Applied, ch: Changes, f: SchemaFlavor): string[] {
-  const q = qualified(cur, f);
-  const first = ap.droppedIndexes.map((ix) => `DROP INDEX ${f.quote(ix.name)}`);
-  const renamedOrAltered = ap.next.columns.filter((c) => ap.origin.has(c.name) && (ap.origin.get(c.name) !== c.name || ap.altered.has(c.name)));
-  for (const c of renamedOrAltered) first.push(`CHANGE COLUMN ${f.quote(ap.origin.get(c.name)!)} ${columnDef(c, f, 'changes.alter_columns')}`);
-  for (const d of ap.droppedColumns) first.push(`DROP COLUMN ${f.quote(d.was)}`);
+  const parts: string[] = [];
+  for (const d of ap.droppedColumns) {
+    const r = cur.columns.find((c) => c.name === d.was)?.references;
+    if (r) parts.push(`DROP FOREIGN KEY ${f.quote(r.name ?? constraintName(cur.table, [d.was], 'fkey'))}`);
+  }
+  parts.push(...ap.droppedIndexes.map((ix) => `DROP INDEX ${f.quote(ix.name)}`));
+  for (const c of ap.next.columns.filter((x) => ap.origin.has(x.name) && (ap.origin.get(x.name) !== x.name || ap.altered.has(x.name)))) {
+    const was = cur.columns.find((x) => x.name === ap.origin.get(c.name))!;
+    if (unportableOf(was).length) {
+      throw new DbError('UNSUPPORTED', `column "${was.name}" has ${unportableOf(was).join(', ')}, which CHANGE COLUMN from the portable schema would drop; change it with a hand-written migration`, { column: was.name, features: unportableOf(was) });
+    }
+    parts.push(`CHANGE COLUMN ${f.quote(was.name)} ${columnDef(c, f, 'changes.alter_columns')}`);
+  }
+  parts.push(...ap.droppedColumns.map((d) => `DROP COLUMN ${f.quote(d.was)}`));
   const added = addedColumns(ap);
-  for (const c of added) first.push(`ADD COLUMN ${columnDef(c, f, 'changes.add_columns')}`);
-  first.push(...addedConstraints(cur, added, f));
-  const second = newIndexes(cur, ap).map((ix) => `ADD ${indexDef(cur, ix, f)}`);
-  if (ch.rename_to) second.push(`RENAME TO ${f.quote(ch.rename_to)}`);
-  return [first, second].filter((x) => x.length).map((x) => `ALTER TABLE ${q} ${x.join(', ')}`);
+  parts.push(...added.map((c) => `ADD COLUMN ${columnDef(c, f, 'changes.add_columns')}`), ...addedConstraints(cur, added, f));
+  parts.push(...addedIndexes(cur, ap).map((ix) => `ADD ${indexDef(cur, ix, f)}`));
+  if (ch.rename_to) parts.push(`RENAME TO ${f.quote(ch.rename_to)}`);
+  return parts.length ? [`ALTER TABLE ${qualified(cur, f)} ${parts.join(', ')}`] : [];
 }
 
 function refuseLoss(ap: Applied, allow: boolean | undefined): void {
@@ -105,6 +114,7 @@ interface Plan { statements: string[]; rebuilt: boolean }
 async function execute(t: Target, s: Session, cur: Table, ch: Changes, signal: AbortSignal, keep: boolean): Promise<Plan> {
   if (t.dialect.backend === 'sqlite') return runSqliteAlter(t, s, cur, ch, signal, keep ? 'commit' : 'rollback');
   const ap = applyChanges(cur, ch);
+  checkForBackend(ap.next, t.flavor);
   const statements = t.dialect.backend === 'postgres' ? postgresAlter(cur, ap, ch, t.flavor) : mysqlAlter(cur, ap, ch, t.flavor);
   await applyDdl(t, s, statements, signal, keep);
   return { statements, rebuilt: false };
@@ -137,7 +147,7 @@ export async function alterTable(ctx: ServerContext, args: AlterArgs, p: Progres
         note: validates ? 'the DDL ran in a transaction that was rolled back' : 'DDL commits implicitly on this backend: the DDL was generated, not run' };
     }
     const directive = planned.up.rebuilt || planned.down?.rebuilt ? ['-- migrate:foreign-keys-off'] : [];
-    const recorded: Recorded = await recordMigration(ctx, t, `alter_${args.table.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'table'}`,
+    const recorded: Recorded = await recordMigration(ctx, t, `alter_${slug(args.table)}`,
       planned.up.statements, planned.down!.statements, p, directive);
     return { ...base, dry_run: false, altered: true, statements: planned.up.statements, rebuilt: planned.up.rebuilt, migration: recorded, table: await readAfter(t, args, p) };
   }

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { DbError } from '../../errors.js';
 import {
-  columnInput, columnSpec, formatType, identifier, indexInput, INTEGER_KINDS, knownColumns, normalizeColumn, normalizeIndexes, parseType,
+  columnInput, columnSpec, defaultValue, formatType, identifier, indexInput, INTEGER_KINDS, knownColumns, normalizeColumn, normalizeIndexes, parseType,
   type Column, type ColumnInput, type DefaultValue, type Index, type Table, type TypeSpec,
 } from './model.js';
 
@@ -17,8 +17,7 @@ const alterColumn = z.object({
   type: z.string().min(1).max(100).optional().describe('New portable type, or "native" with `native`.'),
   native: z.string().min(1).max(100).optional(),
   nullable: z.boolean().optional(),
-  default: z.union([z.null(), z.string().max(65_535), z.number().finite(), z.boolean(), z.object({ sql: z.string().min(1).max(1000) }).strict()]).optional()
-    .describe('New default; null removes it.'),
+  default: defaultValue.optional().describe('New default; null removes it.'),
 }).strict();
 
 export const changesInput = z.object({
@@ -51,9 +50,17 @@ export interface Applied {
 const fold = (s: string): string => s.toLowerCase();
 const bad = (field: string, message: string) => new DbError('INVALID_INPUT', message, { field });
 
+/** An exact match first (PostgreSQL names are case-sensitive); else the one match ignoring case. */
+export function findByName<T extends { name: string }>(items: T[], name: string): T | undefined {
+  const exact = items.find((x) => x.name === name);
+  if (exact) return exact;
+  const folded = items.filter((x) => fold(x.name) === fold(name));
+  return folded.length === 1 ? folded[0] : undefined;
+}
+
 function find(cols: Column[], name: string, field: string): Column {
-  const c = cols.find((x) => fold(x.name) === fold(name));
-  if (!c) throw bad(field, `no column "${name}" in the table`);
+  const c = findByName(cols, name);
+  if (!c) throw bad(field, `no column "${name}" in the table (or several that differ only in case)`);
   return c;
 }
 
@@ -92,7 +99,7 @@ export function applyChanges(cur: Table, ch: Changes): Applied {
   const losses: string[] = [];
   const droppedColumns: Array<{ now: string; was: string }> = [];
   for (const [i, name] of (ch.drop_indexes ?? []).entries()) {
-    const ix = indexes.find((x) => x.name === name);
+    const ix = findByName(indexes, name);
     if (!ix) throw bad(`changes.drop_indexes.${i}`, `no index "${name}" on the table (get_schema lists them)`);
     dropped.push(ix);
     indexes = indexes.filter((x) => x !== ix);
@@ -133,6 +140,7 @@ export function applyChanges(cur: Table, ch: Changes): Applied {
 
 function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered: Set<string>, losses: string[]): void {
   const field = `changes.alter_columns.${i}`;
+  const was = JSON.stringify(c);
   if (a.type !== undefined) {
     const to = parseType(a.type, a.native, `${field}.type`);
     const from = columnSpec(c);
@@ -160,7 +168,12 @@ function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered:
     const probe: ColumnInput = { name: c.name, type: c.type, native: c.native, default: a.default as DefaultValue };
     c.default = normalizeColumn(probe, i, 0, 'changes.alter_columns').default;
   }
-  altered.add(c.name);
+  if (JSON.stringify(c) !== was) altered.add(c.name);
+}
+
+/** Indexes the change creates: new names, and names dropped and created again. */
+export function addedIndexes(cur: Table, ap: Applied): Index[] {
+  return ap.next.indexes.filter((x) => !cur.indexes.some((o) => o.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
 }
 
 /**
@@ -171,7 +184,7 @@ function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered:
 export function inverseChanges(before: Table, ap: Applied, ch: Changes): Changes[] {
   const after = ap.next;
   const renamed = [...ap.origin].filter(([now, was]) => now !== was);
-  const addedIdx = after.indexes.filter((x) => !before.indexes.some((b) => b.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
+  const addedIdx = addedIndexes(before, ap);
   const addedCols = after.columns.filter((c) => !ap.origin.has(c.name)).map((c) => c.name);
   const wasNamed = new Map([...ap.origin, ...ap.droppedColumns.map((d): [string, string] => [d.now, d.was])]);
   const back = [...ap.altered].filter((n) => ap.origin.has(n)).map((n) => {

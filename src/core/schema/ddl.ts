@@ -24,7 +24,7 @@ export function checkForBackend(t: Table, f: SchemaFlavor): void {
   const names = [t.table, ...t.columns.map((c) => c.name), ...t.indexes.map((i) => i.name)];
   const astral = names.find((n) => /[\u{10000}-\u{10FFFF}]/u.test(n));
   if (astral) throw new DbError('INVALID_INPUT', `MySQL identifiers cannot hold characters outside the Basic Multilingual Plane (emoji): "${astral}"`, { field: 'schema' });
-  const keyed = new Set([...t.indexes.flatMap((i) => i.columns), ...t.columns.filter((c) => c.primary_key || c.unique).map((c) => c.name)].map((n) => n.toLowerCase()));
+  const keyed = new Set([...t.indexes.filter((i) => !i.native).flatMap((i) => i.columns), ...t.columns.filter((c) => c.primary_key || c.unique).map((c) => c.name)].map((n) => n.toLowerCase()));
   const bad = t.columns.find((c) => keyed.has(c.name.toLowerCase()) && MYSQL_UNINDEXABLE.has(columnSpec(c).kind));
   if (bad) {
     throw new DbError('INVALID_INPUT', `MySQL cannot index ${bad.type} column "${bad.name}" (a key, unique or index needs a length): use varchar(n) or char(n)`, { field: 'schema.columns', column: bad.name });
@@ -44,7 +44,7 @@ export function columnDef(c: Column, f: SchemaFlavor, field: string): string {
   return parts.join(' ');
 }
 
-function foreignKeyDef(table: string, fk: ForeignKey, f: SchemaFlavor): string {
+export function foreignKeyDef(table: string, fk: ForeignKey, f: SchemaFlavor): string {
   const name = fk.name ?? constraintName(table, fk.columns, 'fkey');
   return `CONSTRAINT ${f.quote(name)} FOREIGN KEY (${list(fk.columns, f)}) REFERENCES ${qualified({ table: fk.references.table, schema: fk.references.schema }, f)} (${list(fk.references.columns, f)}) ON DELETE ${action(fk.on_delete)} ON UPDATE ${action(fk.on_update)}`;
 }
@@ -53,7 +53,7 @@ function foreignKeyDef(table: string, fk: ForeignKey, f: SchemaFlavor): string {
 export function allForeignKeys(t: Table): ForeignKey[] {
   const single = t.columns.filter((c) => c.references).map((c) => {
     const r = c.references!;
-    return { name: null, columns: [c.name], references: { table: r.table, columns: [r.column], ...(r.schema ? { schema: r.schema } : {}) }, on_delete: r.on_delete, on_update: r.on_update };
+    return { name: r.name ?? null, columns: [c.name], references: { table: r.table, columns: [r.column], ...(r.schema ? { schema: r.schema } : {}) }, on_delete: r.on_delete, on_update: r.on_update };
   });
   return [...single, ...t.foreign_keys];
 }
@@ -88,9 +88,10 @@ export function commentSql(t: Table, c: Column, f: SchemaFlavor): string | null 
 }
 
 /** CREATE TABLE with its keys, checks and foreign keys, then its indexes (and comments on PostgreSQL). */
-export function createTableSql(t: Table, f: SchemaFlavor, tableName = qualified(t, f)): string[] {
+/** `extra`: table constraints the portable schema has no field for (SQLite's multi-column UNIQUE, kept by a rebuild). */
+export function createTableSql(t: Table, f: SchemaFlavor, tableName = qualified(t, f), extra: string[] = []): string[] {
   checkForBackend(t, f);
-  const body = [...t.columns.map((c, i) => columnDef(c, f, `schema.columns.${i}`)), ...tableConstraints(t, f)];
+  const body = [...t.columns.map((c, i) => columnDef(c, f, `schema.columns.${i}`)), ...tableConstraints(t, f), ...extra];
   const suffix = f.backend === 'mysql' ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : '';
   const out = [`CREATE TABLE ${tableName} (\n  ${body.join(',\n  ')}\n)${suffix}`];
   if (f.backend !== 'mysql') out.push(...t.indexes.map((ix) => indexDef(t, ix, f)));
@@ -99,6 +100,13 @@ export function createTableSql(t: Table, f: SchemaFlavor, tableName = qualified(
     if (sql) out.push(sql);
   }
   return out;
+}
+
+/** SQLite's ADD COLUMN: the column with its reference inline (its only way to add a foreign key). */
+export function sqliteAddColumn(c: Column, f: SchemaFlavor, field: string): string {
+  const r = c.references;
+  const ref = r ? ` REFERENCES ${f.quote(r.table)} (${f.quote(r.column)}) ON DELETE ${action(r.on_delete)} ON UPDATE ${action(r.on_update)}` : '';
+  return columnDef(c, f, field) + ref;
 }
 
 export const dropTableSql = (t: { table: string; schema?: string }, f: SchemaFlavor): string => `DROP TABLE ${qualified(t, f)}`;

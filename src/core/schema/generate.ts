@@ -41,7 +41,8 @@
  *   kinds (at most 65535 characters, no NUL, fitting varchar(n)); for json columns any
  *   value becomes its JSON.stringify text. Anything else, including null, is dropped.
  * - `description` → comment, cut to 1024 UTF-16 units without splitting a pair.
- * - `"x-unique": true` → unique.
+ * - `"x-unique": true` → unique. A unique or key column that would be text or binary becomes
+ *   varchar(255) (MySQL cannot index those; a default longer than 255 is then dropped).
  * - Keys: properties with `"x-primary-key": true` are the key; without any, a property
  *   named exactly `id` is. A single key column is bigint auto_increment (default
  *   dropped) when its type is integer or it is untyped (none of type, enum, const,
@@ -129,7 +130,7 @@ function schemaField(name: string, raw: unknown, required: boolean): Field {
   const { schema, nullable } = unwrapNullable(isObject(raw) ? raw : {});
   const type = mapType(schema);
   const column: ColumnInput = { name, type, nullable: nullable || !required };
-  if (schema['x-unique'] === true) column.unique = true;
+  if (schema['x-unique'] === true) Object.assign(column, keyable(column), { unique: true });
   const value = defaultFor(schema.default, type);
   if (value !== undefined) column.default = value;
   const comment = commentOf(schema.description);
@@ -268,5 +269,12 @@ function keyColumn(f: Field, single: boolean, prefix: string): ColumnInput {
   }
   // json has no equality on PostgreSQL and no index on MySQL: such a key could never be created.
   if (column.type === 'json') throw bad(`${prefix}.${column.name}`, `key column "${column.name}" would be json: give it a scalar type`);
-  return { ...column, nullable: false, primary_key: true };
+  return { ...keyable(column), nullable: false, primary_key: true };
+}
+
+/** MySQL cannot key text or binary columns: unbounded strings that become keys get varchar(255). */
+function keyable(column: ColumnInput): ColumnInput {
+  if (column.type === 'text') return { ...column, type: 'varchar(255)', ...(typeof column.default === 'string' && codePoints(column.default) > 255 ? { default: undefined } : {}) };
+  if (column.type === 'binary') return { ...column, type: 'varchar(255)' };
+  return column;
 }

@@ -5,7 +5,7 @@
  * back as `native` rather than being dropped.
  */
 import type { Backend, Row, Session } from '../dialect.js';
-import { constraintName, type Check, type Column, type ForeignKey, type Index, type Table } from './model.js';
+import { constraintName, UNPORTABLE, type Check, type Column, type ForeignKey, type Index, type Table } from './model.js';
 import { fkAction, makeColumn, mysqlType, pgType, readDefault, sqliteType } from './read-values.js';
 import { sqliteTableSql } from './sqlite-sql.js';
 
@@ -71,6 +71,7 @@ function pgTable(row: Row): Table {
     if (fk) {
       col.references = { table: fk.ref_table, column: fk.ref_columns[0], on_delete: fkAction(fk.on_delete), on_update: fkAction(fk.on_update) };
       if (fk.ref_schema !== schema) col.references.schema = fk.ref_schema;
+      if (fk.name !== constraintName(String(row.table_name), [a.name], 'fkey')) col.references.name = fk.name;
     }
     if (a.comment !== null) col.comment = a.comment;
     return col;
@@ -99,7 +100,8 @@ function mysqlSql(mariadb: boolean): string {
   const where = (alias: string) => `${alias}.TABLE_SCHEMA = DATABASE() AND (? IS NULL OR ${alias}.TABLE_NAME = ?)`;
   return `
 SELECT 'c' AS kind, c.TABLE_NAME AS tbl, JSON_OBJECT('name', c.COLUMN_NAME, 'pos', c.ORDINAL_POSITION, 'data_type', c.DATA_TYPE,
-    'column_type', c.COLUMN_TYPE, 'nullable', c.IS_NULLABLE, 'default', c.COLUMN_DEFAULT, 'extra', c.EXTRA, 'comment', c.COLUMN_COMMENT, 'key', c.COLUMN_KEY) AS j
+    'column_type', c.COLUMN_TYPE, 'nullable', c.IS_NULLABLE, 'default', c.COLUMN_DEFAULT, 'extra', c.EXTRA, 'comment', c.COLUMN_COMMENT,
+    'charset', c.CHARACTER_SET_NAME) AS j
   FROM information_schema.COLUMNS c JOIN information_schema.TABLES t
     ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
   WHERE ${where('c')}
@@ -151,7 +153,8 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
     if (ixName === 'PRIMARY') continue;
     const cols = parts.map((p) => p.column as string);
     const unique = Number(parts[0].non_unique) === 0;
-    if (unique && cols.length === 1 && (ixName === cols[0] || ixName === constraintName(name, cols, 'key'))) { uniqueCols.add(cols[0]); continue; }
+    // A column's own unique constraint is the one named as create_table names it; any other is an index.
+    if (unique && cols.length === 1 && ixName === constraintName(name, cols, 'key')) { uniqueCols.add(cols[0]); continue; }
     // InnoDB adds an index named after a foreign key that has none: it is the key's, not the user's.
     const fk = fks.get(ixName);
     if (fk && fk.map((p) => p.column).join('\u0000') === cols.join('\u0000')) continue;
@@ -168,8 +171,16 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
       nullable: c.nullable === 'YES', primary_key: pk.has(c.name), auto_increment: auto, unique: uniqueCols.has(c.name), default: auto ? null : d.value,
     });
     const fk = single.get(c.name);
-    if (fk) col.references = { table: fk.ref_table, column: fk.ref_column, on_delete: fkAction(fk.on_delete), on_update: fkAction(fk.on_update) };
+    if (fk) {
+      col.references = { table: fk.ref_table, column: fk.ref_column, on_delete: fkAction(fk.on_delete), on_update: fkAction(fk.on_update) };
+      if (fk.name !== constraintName(name, [c.name], 'fkey')) col.references.name = fk.name;
+    }
     if (c.comment) col.comment = c.comment;
+    const odd = [
+      ...(/on update|invisible|generated|persistent/i.test(c.extra) ? [String(c.extra).toLowerCase()] : []),
+      ...(c.charset && c.charset !== 'utf8mb4' ? [`character set ${c.charset}`] : []),
+    ];
+    if (odd.length) (col as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] = odd;
     return col;
   });
   const foreign_keys = [...fks].filter(([, parts]) => parts.length > 1).map(([fkName, parts]): ForeignKey => ({
@@ -189,7 +200,7 @@ async function readMysql(s: Session, f: ReadFilter, mariadb: boolean): Promise<T
 // ------------------------------------------------------------------ SQLite
 
 const SQLITE_SQL = `
-WITH m AS (SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND (? IS NULL OR name = ?))
+WITH m AS (SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND (? IS NULL OR name = ? COLLATE NOCASE))
 SELECT 't' AS kind, m.name AS tbl, json_object('sql', m.sql) AS j FROM m
 UNION ALL
 SELECT 'c', m.name, json_object('name', p.name, 'cid', p.cid, 'type', p.type, 'notnull', p."notnull", 'default', p.dflt_value, 'pk', p.pk, 'hidden', p.hidden)

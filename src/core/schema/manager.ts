@@ -9,7 +9,7 @@ import type { ConnectionConfig } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import type { Backend, Dialect, ServerInfo, Session } from '../dialect.js';
-import { createMigration, migrationStatus, runMigrations, type Progress } from '../migrations/manager.js';
+import { createMigration, migrationStatus, repairMigration, runMigrations, type Progress } from '../migrations/manager.js';
 import { createTableSql, dropTableSql } from './ddl.js';
 import { schemaFlavor, type FlavorOptions, type SchemaFlavor } from './flavors.js';
 import { generateTable } from './generate.js';
@@ -97,8 +97,18 @@ export async function generateSchema(ctx: ServerContext, args: GenerateArgs) {
     connection = t.config.name;
     ddl[t.dialect.backend] = createTableSql(schema, t.flavor);
   }
-  if (args.all_backends) for (const b of BACKENDS) ddl[b] ??= createTableSql(schema, schemaFlavor(b));
-  return { connection, schema, ddl };
+  // Another backend's refusal (a text key on MySQL) is reported beside the others, not for all.
+  const ddlErrors: Partial<Record<Backend, string>> = {};
+  for (const b of args.all_backends ? BACKENDS : []) {
+    if (ddl[b]) continue;
+    try {
+      ddl[b] = createTableSql(schema, schemaFlavor(b));
+    } catch (err) {
+      if (!(err instanceof DbError)) throw err;
+      ddlErrors[b] = err.message;
+    }
+  }
+  return { connection, schema, ddl, ...(Object.keys(ddlErrors).length ? { ddl_errors: ddlErrors } : {}) };
 }
 
 export interface CreateArgs {
@@ -126,7 +136,7 @@ export async function applyDdl(t: Target, s: Session, statements: string[], sign
   }
 }
 
-const slug = (name: string): string => (name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'table');
+export const slug = (name: string): string => (name.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || 'table');
 
 export interface Recorded {
   file: string;
@@ -144,11 +154,21 @@ export async function recordMigration(ctx: ServerContext, t: Target, name: strin
     throw new DbError('MIGRATION_BLOCKED', `record_migration needs a clean migration state; ${status.pending.length} pending and ${status.problems.length} problem(s) on "${t.config.name}": run or repair them first`, { pending: status.pending, problems: status.problems });
   }
   const join = (stmts: string[]): string => `${stmts.join(';\n\n')};\n`;
+  // A literal holding a line like "-- migrate:down" would be read as a marker of the file.
+  if ([...up, ...down].some((x) => /^[ \t]*--[ \t]*migrate:/im.test(x))) {
+    throw new DbError('INVALID_INPUT', 'record_migration cannot write a statement holding a line that starts with "-- migrate:" (in a default or comment); run the change directly', {});
+  }
   const created = await createMigration(ctx, { connection: t.config.name, name, up: directives.map((d) => `${d}\n`).join('') + join(up), down: join(down) });
   try {
     await runMigrations(ctx, { connection: t.config.name, migration_file: created.file }, p);
   } catch (err) {
     const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
+    // A stepwise migration whose first statement failed applied nothing: forget it, as a transactional one.
+    if (e.code === 'MIGRATION_FAILED' && e.details.nothing_applied === false && e.details.statement_index === 0) {
+      await repairMigration(ctx, { connection: t.config.name, migration_id: created.version, action: 'mark_pending' }, p.signal).catch(() => undefined);
+      await fs.unlink(created.path).catch(() => undefined);
+      throw e.withDetails({ nothing_applied: true, migration_file: created.file, migration_file_removed: true });
+    }
     if (e.code !== 'MIGRATION_FAILED' || e.details.nothing_applied === true) {
       await fs.unlink(created.path).catch(() => undefined);
       throw e.withDetails({ migration_file: created.file, migration_file_removed: true });

@@ -30,6 +30,8 @@ export type DefaultValue = null | string | number | boolean | { sql: string };
 export interface Reference {
   table: string;
   column: string;
+  /** The constraint's name, on output only when it is not `<table>_<column>_fkey`. */
+  name?: string;
   /** PostgreSQL schema of the referenced table, when it is not the table's own. */
   schema?: string;
   on_delete: FkAction;
@@ -49,6 +51,17 @@ export interface Column {
   default: DefaultValue;
   references?: Reference;
   comment?: string;
+}
+
+/**
+ * What a column has that the portable schema cannot carry (MySQL ON UPDATE, a generated
+ * expression, another character set): a symbol key, so it follows copies of the column
+ * but never reaches JSON. Changing such a column is refused rather than losing it.
+ */
+export const UNPORTABLE = Symbol('unportable');
+
+export function unportableOf(c: Column): string[] {
+  return (c as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] ?? [];
 }
 
 export interface Index {
@@ -93,7 +106,7 @@ export const identifier = z.string()
 
 const fkAction = z.enum(FK_ACTIONS);
 
-const defaultValue = z.union([
+export const defaultValue = z.union([
   z.null(), z.string().max(65_535), z.number().finite(), z.boolean(),
   z.object({ sql: z.string().min(1).max(1000).describe('An SQL expression, e.g. CURRENT_TIMESTAMP.') }).strict(),
 ]);
@@ -166,16 +179,18 @@ function bad(field: string, message: string): DbError {
 
 /** A native type is written into DDL: only names, spaces, one size list and array brackets may pass. */
 const NATIVE = /^[A-Za-z_][A-Za-z0-9_ ]*(\(\s*\d+(\s*,\s*\d+)*\s*\))?( ?[A-Za-z_][A-Za-z0-9_ ]*)?(\[\])*$/;
+/** Words that would turn a type into a constraint or a default (`integer REFERENCES p ON DELETE CASCADE`). */
+const NOT_A_TYPE = /\b(references|primary|key|unique|check|default|null|not|collate|auto_increment|autoincrement|generated|as|on|constraint|conflict|comment|identity|always|stored|virtual|invisible)\b/i;
 
 /** Parses `decimal(10, 2)`, `VARCHAR(20)`, an alias, or `native` (+ native). Throws INVALID_INPUT. */
 export function parseType(type: string, native: string | undefined, field = 'type'): TypeSpec {
   const t = type.trim().toLowerCase().replace(/\s+/g, ' ');
   if (t === 'native') {
-    if (!native || !NATIVE.test(native.trim())) throw bad(field, `type "native" needs \`native\`: a type name such as tsvector or int unsigned (letters, digits, _, spaces, one size list)`);
+    if (!native || !NATIVE.test(native.trim()) || NOT_A_TYPE.test(native)) throw bad(field, `type "native" needs \`native\`: a type name such as tsvector or int unsigned (letters, digits, _, spaces, one size list)`);
     return { kind: 'native', native: native.trim() };
   }
   const m = /^([a-z][a-z0-9 ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$/.exec(t);
-  const base = m ? (ALIASES[m[1]] ?? m[1]) : '';
+  const base = m ? (Object.hasOwn(ALIASES, m[1]) ? ALIASES[m[1]] : m[1]) : '';
   if (!m || !(PORTABLE_KINDS as readonly string[]).includes(base)) {
     throw bad(field, `unknown type "${type}": use one of ${PORTABLE_KINDS.join(', ')} (decimal(p,s), varchar(n), char(n) take sizes), or "native" with \`native\``);
   }
@@ -205,7 +220,12 @@ export function formatType(spec: TypeSpec): string {
   }
 }
 
-export const columnSpec = (c: Pick<Column, 'type' | 'native'>): TypeSpec => parseType(c.type, c.native);
+/**
+ * The parsed type of a column already checked on input, or read from the database:
+ * a native type read back (an enum name with quotes, SQLite's empty type) is kept as is.
+ */
+export const columnSpec = (c: Pick<Column, 'type' | 'native'>): TypeSpec =>
+  (c.type === 'native' ? { kind: 'native', native: c.native ?? '' } : parseType(c.type, c.native));
 
 export const INTEGER_KINDS = new Set(['smallint', 'integer', 'bigint']);
 

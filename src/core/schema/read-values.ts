@@ -25,7 +25,7 @@ const PG_NAMES: Record<string, string> = {
 
 /** From format_type(): 'character varying(20)', 'numeric(12,2)', 'timestamp with time zone' ... */
 export function pgType(formatted: string): TypeSpec {
-  if (PG_NAMES[formatted]) return parseType(PG_NAMES[formatted], undefined);
+  if (Object.hasOwn(PG_NAMES, formatted)) return parseType(PG_NAMES[formatted], undefined);
   const m = /^(numeric|character varying|character)\((\d+)(?:,(\d+))?\)$/.exec(formatted);
   if (m) {
     const base = { numeric: 'decimal', 'character varying': 'varchar', character: 'char' }[m[1]]!;
@@ -51,7 +51,7 @@ export function mysqlType(dataType: string, columnType: string, jsonChecked: boo
   // TIME / DATETIME / TIMESTAMP carry their fractional precision; every precision reads as the same kind.
   if (['time', 'datetime', 'timestamp'].includes(dt) && /^\w+(\(\d\))?$/.test(ct)) return parseType(MYSQL_SIMPLE[dt], undefined);
   if (['decimal', 'varchar', 'char'].includes(dt)) return tryPortable(ct) ?? native(ct);
-  if (MYSQL_SIMPLE[dt] && (ct === dt || /^(int|bigint|smallint)\(\d+\)$/.test(ct))) return parseType(MYSQL_SIMPLE[dt], undefined);
+  if (Object.hasOwn(MYSQL_SIMPLE, dt) && (ct === dt || /^(int|bigint|smallint)\(\d+\)$/.test(ct))) return parseType(MYSQL_SIMPLE[dt], undefined);
   return native(ct);
 }
 
@@ -66,7 +66,7 @@ export function sqliteType(declared: string, jsonChecked: boolean, rowidAlias: b
   const d = declared.trim().toUpperCase().replace(/\s+/g, ' ');
   if (rowidAlias) return { kind: 'bigint' };
   if (jsonChecked && d === 'TEXT') return { kind: 'json' };
-  if (SQLITE_SIMPLE[d]) return parseType(SQLITE_SIMPLE[d], undefined);
+  if (Object.hasOwn(SQLITE_SIMPLE, d)) return parseType(SQLITE_SIMPLE[d], undefined);
   if (/^(DECIMAL|NUMERIC|VARCHAR|CHAR)\s*\(\s*\d+\s*(,\s*\d+\s*)?\)$/.test(d)) return tryPortable(d) ?? native(declared);
   return native(declared);
 }
@@ -124,7 +124,10 @@ const ACTIONS: Record<string, FkAction> = {
   'NO ACTION': 'no action', RESTRICT: 'restrict', CASCADE: 'cascade', 'SET NULL': 'set null', 'SET DEFAULT': 'set default',
 };
 
-export const fkAction = (code: string | null | undefined): FkAction => ACTIONS[code ?? 'a'] ?? ACTIONS[(code ?? '').toUpperCase()] ?? 'no action';
+export const fkAction = (code: string | null | undefined): FkAction => {
+  const c = code ?? 'a';
+  return Object.hasOwn(ACTIONS, c) ? ACTIONS[c] : Object.hasOwn(ACTIONS, c.toUpperCase()) ? ACTIONS[c.toUpperCase()] : 'no action';
+};
 
 /** The portable column from what every backend's reader found. */
 export function makeColumn(name: string, spec: TypeSpec, fields: Omit<Column, 'name' | 'type' | 'native'>): Column {

@@ -7,8 +7,8 @@
  */
 import { DbError } from '../../errors.js';
 import type { Session } from '../dialect.js';
-import { applyChanges, type Applied, type Changes } from './changes.js';
-import { columnDef, createTableSql, indexDef, qualified } from './ddl.js';
+import { addedIndexes, applyChanges, type Applied, type Changes } from './changes.js';
+import { createTableSql, indexDef, qualified, sqliteAddColumn } from './ddl.js';
 import type { Target } from './manager.js';
 import { readTable } from './manager.js';
 import type { Column, Table } from './model.js';
@@ -39,7 +39,13 @@ async function rebuildStatements(t: Target, s: Session, mid: Table, ap: Applied)
   const q = qualified(mid, f);
   const tmp = f.quote(TEMP_PREFIX + mid.table);
   const kept = ap.next.columns.filter((c) => ap.origin.has(c.name)).map((c) => f.quote(c.name)).join(', ');
-  const out = [createTableSql({ ...ap.next, indexes: [] }, f, tmp)[0], `INSERT INTO ${tmp} (${kept}) SELECT ${kept} FROM ${q}`];
+  // Multi-column UNIQUE constraints exist only as SQLite's autoindexes: carry them as constraints.
+  const uniques = mid.indexes.filter((ix) => ix.name.startsWith('sqlite_autoindex_') && ix.columns.every((c) => ap.next.columns.some((x) => x.name === c)))
+    .map((ix) => `UNIQUE (${ix.columns.map((c) => f.quote(c)).join(', ')})`);
+  let create = createTableSql({ ...ap.next, indexes: [] }, f, tmp, uniques)[0];
+  // A plain INTEGER PRIMARY KEY stays plain: AUTOINCREMENT only where the table had it.
+  if (!/\bAUTOINCREMENT\b/i.test(String(row?.sql))) create = create.replace(' PRIMARY KEY AUTOINCREMENT', ' PRIMARY KEY');
+  const out = [create, `INSERT INTO ${tmp} (${kept}) SELECT ${kept} FROM ${q}`];
   if (mid.columns.some((c) => c.auto_increment) && /\bAUTOINCREMENT\b/i.test(String(row?.sql))) {
     // Keep AUTOINCREMENT's high-water mark: ids of deleted rows are never reused.
     out.push(`DELETE FROM sqlite_sequence WHERE name = ${f.string(TEMP_PREFIX + mid.table)}`);
@@ -48,6 +54,10 @@ async function rebuildStatements(t: Target, s: Session, mid: Table, ap: Applied)
   // legacy_alter_table: the rename must leave other tables' REFERENCES, views and triggers as they are.
   out.push(`DROP TABLE ${q}`, 'PRAGMA legacy_alter_table = ON', `ALTER TABLE ${tmp} RENAME TO ${q}`, 'PRAGMA legacy_alter_table = OFF');
   out.push(...saved.map((r) => String(r.sql)));
+  // A rename with legacy_alter_table off re-checks every view and trigger that names the
+  // table: one that uses a dropped column fails here, as SQLite's own DROP COLUMN would.
+  const probe = f.quote(`${TEMP_PREFIX}check_${mid.table}`);
+  out.push(`ALTER TABLE ${q} RENAME TO ${probe}`, `ALTER TABLE ${probe} RENAME TO ${q}`);
   return out;
 }
 
@@ -84,11 +94,10 @@ export async function runSqliteAlter(t: Target, s: Session, cur: Table, ch: Chan
     const hasRest = Boolean(ch.drop_columns?.length || ch.alter_columns?.length || ch.add_columns?.length);
     const ap2 = hasRest ? applyChanges(mid, rest) : null;
     const added = ap2 ? ap2.next.columns.filter((c) => !ap2.origin.has(c.name)) : [];
-    const rebuilt = Boolean(ch.drop_columns?.length || ch.alter_columns?.length || added.some((c) => !nativeAddable(c)));
+    const rebuilt = Boolean(ch.drop_columns?.length || (ap2 && ap2.altered.size > 0) || added.some((c) => !nativeAddable(c)));
     if (rebuilt) await run(await rebuildStatements(t, s, mid, ap2!));
-    else await run(added.map((c) => `ALTER TABLE ${q} ADD COLUMN ${columnDef(c, f, 'changes.add_columns')}`));
-    const fresh = ap.next.indexes.filter((x) => !cur.indexes.some((o) => o.name === x.name) || ap.droppedIndexes.some((d) => d.name === x.name));
-    await run(fresh.map((ix) => indexDef(cur, ix, f)));
+    else await run(added.map((c) => `ALTER TABLE ${q} ADD COLUMN ${sqliteAddColumn(c, f, 'changes.add_columns')}`));
+    await run(addedIndexes(cur, ap).map((ix) => indexDef(cur, ix, f)));
     if (ch.rename_to) await run([`ALTER TABLE ${q} RENAME TO ${f.quote(ch.rename_to)}`]);
     if (rebuilt && mode !== 'inside') {
       const bad = await violations(s, ch.rename_to ?? cur.table);

@@ -48,6 +48,8 @@ export function sqliteTableSql(sql: string): SqliteTableSql {
     const t = tokens[i];
     if (isWord(t, 'COLLATE')) out.unportable.push(`COLLATE ${tokens[i + 1]?.text ?? ''}`);
     if (isWord(t, 'GENERATED') || (isWord(t, 'AS') && isPunct(tokens[i + 1], '('))) out.unportable.push('a generated column');
+    if (isWord(t, 'DEFERRABLE')) out.unportable.push('DEFERRABLE');
+    if (isWord(t, 'CONFLICT')) out.unportable.push(`ON CONFLICT ${tokens[i + 1]?.text ?? ''}`);
     if (!isWord(t, 'CHECK') || !isPunct(tokens[i + 1], '(')) continue;
     const end = closing(tokens, i + 1);
     const inner = tokens.slice(i + 2, end);
