@@ -1,0 +1,290 @@
+/**
+ * The query log: every agent statement's fingerprint, tool, duration, rows and error
+ * code, kept in memory (a ring of recent entries and per-fingerprint aggregates, both
+ * bounded) and optionally persisted to a SQLite file (query-store.ts).
+ *
+ * `record` sits on every statement's path, so it only queues the raw record (well
+ * under a microsecond); fingerprinting and aggregation run in a batch on the next
+ * turn of the event loop (setImmediate), after the tool's answer is on its way, and
+ * every reader drains the queue first. The raw text lives only in that queue;
+ * parameters never reach the log at all.
+ */
+import type { Logger } from 'pino';
+import type { QueryLogConfig } from '../../config.js';
+import type { SqlFlavor } from '../sql-lexer.js';
+import { fingerprint } from './fingerprint.js';
+import { openQueryStore, type QueryStore } from './query-store.js';
+
+/** One statement as it left the database, fingerprinted. */
+export interface LogEntry {
+  connection: string;
+  /** The tool that ran it: execute_query, execute_transaction, monitor_query_performance. */
+  tool: string;
+  fingerprint: string;
+  ms: number;
+  rows: number;
+  /** Our error code (TIMEOUT, SYNTAX_ERROR ...) or null; never a message, which may quote values. */
+  error: string | null;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export interface FingerprintSummary {
+  fingerprint: string;
+  calls: number;
+  errors: number;
+  total_ms: number;
+  mean_ms: number;
+  /** Exact up to SAMPLE_SIZE calls, from a uniform sample beyond. */
+  p95_ms: number;
+  max_ms: number;
+  rows: number;
+  first_seen: number;
+  last_seen: number;
+}
+
+export interface LogTotals {
+  statements: number;
+  errors: number;
+  fingerprints: number;
+  /** Epoch ms of the oldest statement counted (persisted history included), or null. */
+  since: number | null;
+}
+
+interface Pending {
+  connection: string;
+  tool: string;
+  flavor: SqlFlavor;
+  text: string;
+  ms: number;
+  rows: number;
+  error: string | null;
+  at: number;
+}
+
+interface Aggregate extends Omit<FingerprintSummary, 'mean_ms' | 'p95_ms'> {
+  connection: string;
+  sample: Float64Array;
+}
+
+/** Durations kept per fingerprint for its p95 (a reservoir: uniform over all calls). */
+export const SAMPLE_SIZE = 100;
+/** Fingerprints kept per log; the least recently seen is forgotten first. */
+export const MAX_FINGERPRINTS = 2000;
+/** A burst larger than this is drained at once instead of waiting for the next turn. */
+const MAX_PENDING = 10_000;
+/** Persisted entries are written in batches: at most this many, or this often. */
+const STORE_BATCH = 500;
+const STORE_EVERY_MS = 1000;
+
+export class QueryLog {
+  private pending: Pending[] = [];
+  private draining = false;
+  private readonly ring: Array<LogEntry | undefined>;
+  private head = 0;
+  /** `at` of the newest entry the ring has overwritten: `since` windows reaching further back are incomplete. */
+  private lastDroppedAt = -Infinity;
+  private readonly aggregates = new Map<string, Aggregate>();
+  private readonly counters = new Map<string, { statements: number; errors: number; since: number }>();
+  private random = 0x9e3779b9;
+  private store: QueryStore | null = null;
+  private storeOpening: Promise<void> | null = null;
+  private unsaved: LogEntry[] = [];
+  private saveTimer: NodeJS.Timeout | null = null;
+  private historyLoaded = false;
+
+  constructor(private readonly config: QueryLogConfig, private readonly logger: Logger) {
+    this.ring = new Array(config.memory_entries);
+    if (config.path) this.storeOpening = this.openStore(config.path);
+  }
+
+  /** The hot path: queue and return. */
+  record(connection: string, tool: string, flavor: SqlFlavor, text: string, ms: number, rows: number, error: string | null): void {
+    this.pending.push({ connection, tool, flavor, text, ms, rows, error, at: Date.now() });
+    if (this.pending.length >= MAX_PENDING) this.drain();
+    else if (!this.draining) {
+      this.draining = true;
+      setImmediate(this.drain);
+    }
+  }
+
+  /**
+   * Per-fingerprint summaries for one connection, busiest first is left to the caller.
+   * Without `since`: everything the log holds (persisted history included). With it:
+   * entries at or after `since`, from the persisted file when there is one, else from
+   * the ring; `complete` is false when the ring has already dropped some of them.
+   */
+  async summarise(connection: string, since?: number): Promise<{ rows: FingerprintSummary[]; complete: boolean }> {
+    await this.ready();
+    if (since === undefined) {
+      const rows = [...this.aggregates.values()].filter((a) => a.connection === connection).map(summaryOf);
+      return { rows, complete: true };
+    }
+    const entries = this.store ? this.store.since(connection, since) : this.ringEntries(connection, since);
+    return { rows: summariseEntries(entries), complete: this.store !== null || since > this.lastDroppedAt };
+  }
+
+  async totals(connection: string): Promise<LogTotals> {
+    await this.ready();
+    const c = this.counters.get(connection);
+    let fingerprints = 0;
+    for (const a of this.aggregates.values()) if (a.connection === connection) fingerprints++;
+    return { statements: c?.statements ?? 0, errors: c?.errors ?? 0, fingerprints, since: c?.since ?? null };
+  }
+
+  /** Where entries are persisted, or null (memory only, or the file could not be opened). */
+  get persistedTo(): string | null {
+    return this.store?.path ?? null;
+  }
+
+  get capacity(): number {
+    return this.ring.length;
+  }
+
+  async close(): Promise<void> {
+    this.drain();
+    await this.storeOpening;
+    this.save();
+    this.store?.close();
+    this.store = null;
+  }
+
+  private readonly drain = (): void => {
+    this.draining = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    for (const p of batch) {
+      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: fingerprint(p.text, p.flavor), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
+      const old = this.ring[this.head];
+      if (old) this.lastDroppedAt = Math.max(this.lastDroppedAt, old.at);
+      this.ring[this.head] = entry;
+      this.head = (this.head + 1) % this.ring.length;
+      if (this.config.path) this.unsaved.push(entry);
+    }
+    if (this.unsaved.length >= STORE_BATCH) this.save();
+    else if (this.unsaved.length > 0 && !this.saveTimer) {
+      this.saveTimer = setTimeout(() => { this.saveTimer = null; this.save(); }, STORE_EVERY_MS);
+      this.saveTimer.unref();
+    }
+  };
+
+  /** Counts the entry in its aggregate; returns it with the aggregate's copy of the fingerprint (one string per fingerprint). */
+  private add(e: LogEntry): LogEntry {
+    const key = `${e.connection}\u0000${e.fingerprint}`;
+    let a = this.aggregates.get(key);
+    if (a) this.aggregates.delete(key); // re-inserted below: Map order is least recently seen first
+    else {
+      a = { connection: e.connection, fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, sample: new Float64Array(SAMPLE_SIZE) };
+      if (this.aggregates.size >= MAX_FINGERPRINTS) this.aggregates.delete(this.aggregates.keys().next().value as string);
+    }
+    this.aggregates.set(key, a);
+    this.sampleInto(a, e.ms);
+    a.calls++;
+    a.errors += e.error ? 1 : 0;
+    a.total_ms += e.ms;
+    a.max_ms = Math.max(a.max_ms, e.ms);
+    a.rows += e.rows;
+    a.first_seen = Math.min(a.first_seen, e.at);
+    a.last_seen = Math.max(a.last_seen, e.at);
+    const c = this.counters.get(e.connection) ?? { statements: 0, errors: 0, since: e.at };
+    c.statements++;
+    c.errors += e.error ? 1 : 0;
+    c.since = Math.min(c.since, e.at);
+    this.counters.set(e.connection, c);
+    return { ...e, fingerprint: a.fingerprint };
+  }
+
+  /** Reservoir sampling (Vitter's algorithm R) with a small xorshift generator: no Math.random state shared. */
+  private sampleInto(a: Aggregate, ms: number): void {
+    if (a.calls < SAMPLE_SIZE) {
+      a.sample[a.calls] = ms;
+      return;
+    }
+    this.random ^= this.random << 13;
+    this.random ^= this.random >>> 17;
+    this.random ^= this.random << 5;
+    const j = (this.random >>> 0) % (a.calls + 1);
+    if (j < SAMPLE_SIZE) a.sample[j] = ms;
+  }
+
+  private ringEntries(connection: string, since: number): LogEntry[] {
+    return this.ring.filter((e): e is LogEntry => e !== undefined && e.connection === connection && e.at >= since);
+  }
+
+  private async ready(): Promise<void> {
+    this.drain();
+    await this.storeOpening;
+    if (this.store && !this.historyLoaded) {
+      this.historyLoaded = true;
+      for (const e of this.store.history()) this.add(e);
+    }
+    this.save();
+  }
+
+  private async openStore(path: string): Promise<void> {
+    try {
+      this.store = await openQueryStore(path, this.config.max_entries);
+    } catch (err) {
+      this.logger.warn({ path, err: (err as Error).message }, 'query log file cannot be opened; keeping the log in memory only');
+      this.unsaved = [];
+    }
+  }
+
+  /** Writes what is waiting; a failed write is logged and dropped (the log in memory is unaffected). */
+  private save(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    if (!this.store || this.unsaved.length === 0) return;
+    const batch = this.unsaved;
+    this.unsaved = [];
+    try {
+      this.store.append(batch);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message, entries: batch.length }, 'query log entries could not be written');
+    }
+  }
+}
+
+function p95(values: ArrayLike<number>): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(sorted.length * 0.95) - 1)];
+}
+
+const round = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+function summaryOf(a: Aggregate): FingerprintSummary {
+  return {
+    fingerprint: a.fingerprint, calls: a.calls, errors: a.errors, total_ms: round(a.total_ms), mean_ms: round(a.total_ms / a.calls),
+    p95_ms: round(p95(a.sample.subarray(0, Math.min(a.calls, SAMPLE_SIZE)))), max_ms: round(a.max_ms), rows: a.rows,
+    first_seen: a.first_seen, last_seen: a.last_seen,
+  };
+}
+
+/** Exact summaries of a window of entries (its p95 is over every duration, not a sample). */
+export function summariseEntries(entries: LogEntry[]): FingerprintSummary[] {
+  const groups = new Map<string, { summary: FingerprintSummary; durations: number[] }>();
+  for (const e of entries) {
+    let g = groups.get(e.fingerprint);
+    if (!g) {
+      g = { summary: { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, mean_ms: 0, p95_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at }, durations: [] };
+      groups.set(e.fingerprint, g);
+    }
+    const s = g.summary;
+    s.calls++;
+    s.errors += e.error ? 1 : 0;
+    s.total_ms += e.ms;
+    s.max_ms = Math.max(s.max_ms, e.ms);
+    s.rows += e.rows;
+    s.first_seen = Math.min(s.first_seen, e.at);
+    s.last_seen = Math.max(s.last_seen, e.at);
+    g.durations.push(e.ms);
+  }
+  return [...groups.values()].map(({ summary: s, durations }) => ({
+    ...s, total_ms: round(s.total_ms), mean_ms: round(s.total_ms / s.calls), p95_ms: round(p95(durations)), max_ms: round(s.max_ms),
+  }));
+}
+
+export function createQueryLog(config: QueryLogConfig, logger: Logger): QueryLog {
+  return new QueryLog(config, logger);
+}
