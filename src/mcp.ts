@@ -7,6 +7,7 @@ import type { ServerContext } from './context.js';
 import { registerResources } from './resources/index.js';
 import { registerTools } from './tools/kit.js';
 import { migrationTools } from './tools/migrations.js';
+import { performanceTools } from './tools/performance.js';
 import { queryTools } from './tools/queries.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +28,6 @@ export function createServer(ctx: ServerContext): McpServer {
     },
   );
   const hub = registerResources(server, ctx);
-  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, (c) => hub.migrationsChanged(c))]);
+  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, (c) => hub.migrationsChanged(c)), ...performanceTools(ctx)]);
   return server;
 }

@@ -1,0 +1,66 @@
+/**
+ * PerformanceMonitor tools: time a statement and read its plan, find slow statements
+ * in the query log and the database's own statistics, and describe the database.
+ * The logic lives in core/performance.
+ */
+import { z } from 'zod';
+import { LIMITS } from '../config.js';
+import type { ServerContext } from '../context.js';
+import { DEFAULT_RUNS, MAX_RUNS, monitorQuery } from '../core/performance/monitor.js';
+import { paramsArg } from './queries.js';
+import { connectionArg, defineTool, type ToolDef } from './kit.js';
+
+const planNode = z.object({
+  depth: z.number(), operation: z.string(), table: z.string().nullable(), index: z.string().nullable(),
+  estimated_rows: z.number().nullable(), actual_rows: z.number().nullable(), loops: z.number().nullable(), time_ms: z.number().nullable(),
+  full_scan: z.boolean(), filter_columns: z.array(z.string()), rows_removed_by_filter: z.number().nullable(),
+  sort_spilled: z.boolean().nullable(), table_rows: z.number().nullable(),
+});
+
+const finding = z.object({
+  kind: z.enum(['missing_index', 'no_statistics', 'automatic_index', 'estimate_mismatch', 'sort_spilled']),
+  table: z.string().nullable(), table_rows: z.number().nullable(), columns: z.array(z.string()),
+  message: z.string(), suggestion: z.string().nullable().describe('A statement to consider; this tool never runs it.'),
+});
+
+const plan = z.object({
+  source: z.string().describe('The command that produced the plan.'),
+  analyzed: z.boolean().describe('The statement ran under EXPLAIN: actual rows and times are present.'),
+  note: z.string().nullable(),
+  planning_ms: z.number().nullable(), execution_ms: z.number().nullable(),
+  nodes: z.array(planNode), indexes_used: z.array(z.string()),
+  full_scans: z.array(z.object({ table: z.string(), table_rows: z.number().nullable() })),
+  sorts_spilled: z.number(),
+});
+
+export function performanceTools(ctx: ServerContext): ToolDef[] {
+  return [
+    defineTool({
+      name: 'monitor_query_performance',
+      title: 'Time a statement and read its plan',
+      description: 'Runs one statement several times (after a warm-up run; results are discarded) and reports min / median / p95 / max time, then its plan (EXPLAIN ANALYZE where the backend has it) as one summary across backends with concrete findings, such as a full scan of a large table that an index would avoid. A statement that writes runs, every time, inside a transaction that is rolled back (rolled_back: true); on a read-only connection only reads are accepted.',
+      input: z.object({
+        connection: connectionArg,
+        query: z.string().min(1).max(1_000_000).describe('One SQL statement, as for execute_query. Placeholders: ? or :name with params.'),
+        params: paramsArg,
+        runs: z.number().int().min(1).max(MAX_RUNS).optional().describe(`Timed runs after the warm-up run (default ${DEFAULT_RUNS}).`),
+        analyze: z.boolean().optional().describe('Run the statement under EXPLAIN ANALYZE for actual rows and times (default true; SQLite has no ANALYZE and gives its query plan). False: the plan is only estimated.'),
+        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional().describe('Timeout for each run (default and ceiling: the connection\'s statement_timeout_ms).'),
+      }),
+      output: z.object({
+        connection: z.string(),
+        statement: z.enum(['read', 'write']).describe('write: not on the read-only allow-list; every run was rolled back.'),
+        rolled_back: z.boolean(),
+        runs: z.number(),
+        timing_ms: z.object({ min: z.number(), median: z.number(), p95: z.number(), max: z.number() }).describe('Time on the connection per run, warm-up excluded.'),
+        rows: z.number().describe('Rows returned (or affected) by the last run.'),
+        truncated: z.boolean().describe('A run hit max_rows / max_bytes: its time covers reading the rows kept, not the whole result.'),
+        plan: plan.nullable(),
+        plan_error: z.object({ code: z.string(), message: z.string() }).nullable().describe('Why there is no plan (the timings still stand).'),
+        findings: z.array(finding),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+      handler: async (args, call) => monitorQuery(ctx, args, call),
+    }),
+  ];
+}
