@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { LIMITS } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { DEFAULT_RUNS, MAX_RUNS, monitorQuery } from '../core/performance/monitor.js';
+import { analyzeSlowQueries, DEFAULT_LIMIT, DEFAULT_THRESHOLD_S } from '../core/performance/slow.js';
+import { barChart, msText, sparkline } from './chart.js';
 import { paramsArg } from './queries.js';
 import { connectionArg, defineTool, type ToolDef } from './kit.js';
 
@@ -32,6 +34,17 @@ const plan = z.object({
   full_scans: z.array(z.object({ table: z.string(), table_rows: z.number().nullable() })),
   sorts_spilled: z.number(),
 });
+
+const slowQuery = z.object({
+  fingerprint: z.string().describe('The statement with every literal replaced by ?: calls differing only in values share it.'),
+  calls: z.number(), total_ms: z.number(), mean_ms: z.number(), p95_ms: z.number().nullable(), max_ms: z.number(), rows: z.number(),
+  last_seen: z.string().nullable(),
+  source: z.string().describe('Where the numbers come from: query_log, pg_stat_statements or performance_schema.'),
+  seen_in: z.array(z.string()), errors: z.number().nullable(),
+  recent_ms: z.array(z.number()).describe('Times of the latest calls through this server, oldest first.'),
+});
+
+const sourceStatus = z.object({ name: z.string(), used: z.boolean(), hint: z.string().nullable().describe('How to turn this source on.'), note: z.string().nullable() });
 
 export function performanceTools(ctx: ServerContext): ToolDef[] {
   return [
@@ -61,6 +74,31 @@ export function performanceTools(ctx: ServerContext): ToolDef[] {
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
       handler: async (args, call) => monitorQuery(ctx, args, call),
+    }),
+    defineTool({
+      name: 'analyze_slow_queries',
+      title: 'Find slow statements',
+      description: 'Lists statements whose mean or max time is over `threshold` seconds, grouped by fingerprint (literals replaced by ?), busiest first by total time, with calls, mean, p95, max and rows. Sources: this server\'s query log (every backend), pg_stat_statements (PostgreSQL) and performance_schema (MySQL/MariaDB) when they are enabled; `sources` says which were used and how to enable a missing one.',
+      input: z.object({
+        connection: connectionArg,
+        threshold: z.number().min(0).max(86_400).optional().describe(`Seconds; a statement is slow when its mean or max time is over this (default ${DEFAULT_THRESHOLD_S}).`),
+        limit: z.number().int().min(1).max(100).optional().describe(`At most this many statements (default ${DEFAULT_LIMIT}).`),
+        since: z.string().min(1).max(64).optional().describe('Only calls since this ISO 8601 time, or this long ago (30m, 2h, 1d). The database\'s own statistics keep no per-call times, so with `since` only the query log is read.'),
+      }),
+      output: z.object({
+        connection: z.string(), threshold_s: z.number(), since: z.string().nullable(),
+        queries: z.array(slowQuery), sources: z.array(sourceStatus),
+      }),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      handler: async (args, call) => analyzeSlowQueries(ctx, args, call.signal),
+      chart: (r) => barChart(
+        `statements slower than ${r.threshold_s} s (mean or max), by total time; latest calls at the right`,
+        r.queries.map((q) => ({
+          label: q.fingerprint,
+          value: q.total_ms,
+          note: `${msText(q.total_ms)} · ${q.calls} call${q.calls === 1 ? '' : 's'} · max ${msText(q.max_ms)}${q.recent_ms.length > 1 ? ` ${sparkline(q.recent_ms)}` : ''}`,
+        })),
+      ),
     }),
   ];
 }

@@ -1,13 +1,19 @@
 /**
  * The PerformanceMonitor tools on every backend, through a real MCP client:
  * statement timing and plans with their findings (a 200,000-row table without and
- * with its index), writes measured and rolled back, read-only refusals.
+ * with its index), writes measured and rolled back, read-only refusals, slow
+ * statements from the query log and the database's own statistics.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { BACKENDS, freshDatabase, PG_URL, tempDir, uniqueName, type TestBackend } from '../support/backends.js';
+import { callTool, mustCall, startInProcess, type ConnectionSpec, type Harness } from '../support/mcp.js';
 
 type Finding = { kind: string; table: string | null; table_rows: number | null; columns: string[]; message: string; suggestion: string | null };
+type Slow = {
+  queries: Array<{ fingerprint: string; calls: number; mean_ms: number; max_ms: number; p95_ms: number | null; source: string; seen_in: string[]; recent_ms: number[] }>;
+  sources: Array<{ name: string; used: boolean; hint: string | null; note: string | null }>;
+};
 type Monitor = {
   statement: string; rolled_back: boolean; runs: number; rows: number;
   timing_ms: { min: number; median: number; p95: number; max: number };
@@ -23,6 +29,22 @@ const FILL: Record<TestBackend['name'], (t: string) => string> = {
   sqlite: (t) => `INSERT INTO ${t} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT x, x % 5000, x % 997 FROM c`,
 };
 
+/**
+ * A statement made slow on purpose (about 0.3 s): a sleep per row of a one-row table,
+ * or on SQLite a 16-million-pair join without an index. The table's unique name makes
+ * the statement this test's own (pg_stat_statements ignores column aliases).
+ */
+const SLOW: Record<TestBackend['name'], (table: string, n: number) => string> = {
+  postgres: (table, n) => `SELECT pg_sleep(${0.3 + n / 100}) FROM ${table}`,
+  mysql: (table, n) => `SELECT SLEEP(${0.3 + n / 100}) FROM ${table}`,
+  sqlite: (table, n) => `SELECT count(*) FROM ${table} a, ${table} b WHERE a.v + b.v = ${7 + n}`,
+};
+const SLOW_FINGERPRINT: Record<TestBackend['name'], (table: string) => string> = {
+  postgres: (table) => `select pg_sleep(?) from ${table}`,
+  mysql: (table) => `select sleep(?) from ${table}`,
+  sqlite: (table) => `select count(*) from ${table} a, ${table} b where a.v + b.v = ?`,
+};
+
 describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) => {
   let h: Harness;
   let db: { url: string; drop(): Promise<void> };
@@ -36,6 +58,7 @@ describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) =
     h = await startInProcess({ db: { url: db.url }, ro: { url: db.url, read_only: true } });
     await mustCall(h.client, 'execute_query', { connection: 'db', query: `CREATE TABLE ${big} (id integer PRIMARY KEY, customer_id integer NOT NULL, total integer NOT NULL)` });
     await mustCall(h.client, 'execute_query', { connection: 'db', query: FILL[backend.name](big) });
+    await mustCall(h.client, 'execute_query', { connection: 'db', query: `CREATE TABLE pairs AS SELECT id, total AS v FROM ${big} WHERE id <= 4000` });
   });
 
   afterAll(async () => {
@@ -87,5 +110,96 @@ describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) =
     const tx = await callTool(h.client, 'monitor_query_performance', { connection: 'db', query: 'COMMIT' });
     expect(tx.ok ? 'ok' : tx.error.code).toBe('INVALID_INPUT');
     expect(await scalar(`SELECT count(*) AS n FROM ${big}`)).toBe(200_000);
+  });
+});
+
+describe.each(BACKENDS)('slow statements on $name', (backend: TestBackend) => {
+  let h: Harness;
+  let db: { url: string; drop(): Promise<void> };
+  const slowTable = uniqueName('slow');
+  const fast = uniqueName('fast');
+  const logFile = join(tempDir('cmx-qlog-'), 'query-log.db');
+  const slow = async (connection: string, args: Record<string, unknown> = {}): Promise<Slow> =>
+    (await mustCall(h.client, 'analyze_slow_queries', { connection, threshold: 0.2, ...args })) as unknown as Slow;
+
+  beforeAll(async () => {
+    db = await freshDatabase(backend, 'slow');
+    // PostgreSQL: `shared` is the test database, where .ci/run created pg_stat_statements.
+    const connections: Record<string, ConnectionSpec> = { db: { url: db.url } };
+    if (backend.name === 'postgres') connections.shared = { url: PG_URL };
+    h = await startInProcess(connections, { query_log: { path: logFile, memory_entries: 1000, max_entries: 10_000 } });
+    await mustCall(h.client, 'execute_query', { connection: 'db', query: `CREATE TABLE ${fast} (id integer PRIMARY KEY, v integer)` });
+    await mustCall(h.client, 'execute_query', { connection: 'db', query: `INSERT INTO ${fast} (id, v) VALUES (1, 1), (2, 2)` });
+    for (const connection of Object.keys(connections)) {
+      await mustCall(h.client, 'execute_query', { connection, query: `CREATE TABLE ${slowTable} (id integer PRIMARY KEY, v integer)` });
+      const rows = backend.name === 'sqlite' ? 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000) SELECT x, x % 97 FROM c' : 'VALUES (1, 1)';
+      await mustCall(h.client, 'execute_query', { connection, query: `INSERT INTO ${slowTable} ${rows}` });
+    }
+  });
+
+  afterAll(async () => {
+    if (backend.name === 'postgres') await callTool(h.client, 'execute_query', { connection: 'shared', query: `DROP TABLE ${slowTable}` });
+    await h.close();
+    await db.drop();
+  });
+
+  it('reports a slow statement, grouped across literals, and not a fast one', async () => {
+    for (const n of [0, 1]) {
+      await mustCall(h.client, 'execute_query', { connection: 'db', query: SLOW[backend.name](slowTable, n) });
+      await mustCall(h.client, 'execute_query', { connection: 'db', query: `SELECT v FROM ${fast} WHERE id = ${n + 1}` });
+    }
+    const r = await slow('db');
+    const hit = r.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT[backend.name](slowTable));
+    expect(hit, JSON.stringify(r.queries)).toMatchObject({ calls: 2, source: 'query_log', seen_in: ['query_log'] });
+    expect(hit!.mean_ms).toBeGreaterThan(200);
+    expect(hit!.recent_ms).toHaveLength(2);
+    expect(r.queries.some((q) => q.fingerprint.includes(fast))).toBe(false);
+    // With no threshold the fast statement is there, its two literals grouped too.
+    const all = await slow('db', { threshold: 0 });
+    expect(all.queries.find((q) => q.fingerprint === `select v from ${fast.toLowerCase()} where id = ?`)?.calls).toBe(2);
+  });
+
+  it('says which sources were used and how to enable a missing one', async () => {
+    const r = await slow('db');
+    expect(r.sources[0]).toMatchObject({ name: 'query_log', used: true, hint: null });
+    const db = r.sources.slice(1);
+    if (backend.name === 'sqlite') expect(db).toEqual([]);
+    if (backend.name === 'postgres') {
+      // A fresh database: the library is loaded (.ci/run) but the extension is not created there.
+      expect(db).toEqual([expect.objectContaining({ name: 'pg_stat_statements', used: false, hint: expect.stringMatching(/CREATE EXTENSION pg_stat_statements/) })]);
+    }
+    if (backend.name === 'mysql') {
+      expect(db).toEqual([expect.objectContaining({ name: 'performance_schema' })]);
+      if (!db[0].used) expect(db[0].hint).toMatch(/performance_schema = ON/);
+    }
+    const since = await slow('db', { since: '10m' });
+    expect(since.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT[backend.name](slowTable))?.calls).toBe(2);
+    expect(since.sources.slice(1).every((s) => !s.used)).toBe(true);
+  });
+
+  it.runIf(backend.name === 'postgres')('reads pg_stat_statements where the extension exists, merged with the query log', async () => {
+    for (const n of [0, 1]) await mustCall(h.client, 'execute_query', { connection: 'shared', query: SLOW.postgres(slowTable, n) });
+    const r = await slow('shared');
+    expect(r.sources[1], 'run .ci/enable-pg-stat-statements test').toMatchObject({ name: 'pg_stat_statements', used: true });
+    const hit = r.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT.postgres(slowTable));
+    expect(hit, JSON.stringify(r.queries)).toMatchObject({ calls: 2, source: 'pg_stat_statements', seen_in: ['pg_stat_statements', 'query_log'] });
+    expect(hit!.p95_ms).toBeGreaterThan(200);
+  });
+
+  it('draws the slow statements as bars for people, beside the numbers', async () => {
+    const r = await callTool(h.client, 'analyze_slow_queries', { connection: 'db', threshold: 0.2 });
+    const texts = r.raw.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text);
+    expect(texts).toHaveLength(2);
+    expect(JSON.parse(texts[0])).toEqual(r.ok ? r.data : null);
+    expect(texts[1]).toContain(SLOW_FINGERPRINT[backend.name](slowTable).slice(0, 40));
+    expect(texts[1]).toMatch(/█/);
+  });
+
+  it('keeps the query log across a restart when it has a file', async () => {
+    await h.close();
+    h = await startInProcess({ db: { url: db.url } }, { query_log: { path: logFile, memory_entries: 1000, max_entries: 10_000 } });
+    const r = await slow('db');
+    expect(r.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT[backend.name](slowTable))?.calls).toBe(2);
+    expect(r.sources[0].note).toContain(logFile);
   });
 });

@@ -124,6 +124,21 @@ export class QueryLog {
     return { rows: summariseEntries(entries), complete: this.store !== null || since > this.lastDroppedAt };
   }
 
+  /** Durations of the latest `n` calls of each fingerprint still in the ring, oldest first. */
+  recent(connection: string, fingerprints: ReadonlySet<string>, n: number): Map<string, number[]> {
+    this.drain();
+    const out = new Map<string, number[]>();
+    for (let i = 1; i <= this.ring.length; i++) {
+      const e = this.ring[(this.head - i + this.ring.length) % this.ring.length];
+      if (!e) break;
+      if (e.connection !== connection || !fingerprints.has(e.fingerprint)) continue;
+      const list = out.get(e.fingerprint) ?? [];
+      if (list.length < n) list.unshift(e.ms);
+      out.set(e.fingerprint, list);
+    }
+    return out;
+  }
+
   async totals(connection: string): Promise<LogTotals> {
     await this.ready();
     const c = this.counters.get(connection);
