@@ -8,7 +8,8 @@ import { LIMITS } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { DEFAULT_RUNS, MAX_RUNS, monitorQuery } from '../core/performance/monitor.js';
 import { analyzeSlowQueries, DEFAULT_LIMIT, DEFAULT_THRESHOLD_S } from '../core/performance/slow.js';
-import { barChart, msText, sparkline } from './chart.js';
+import { getDatabaseStats } from '../core/performance/stats.js';
+import { barChart, bytesText, msText, sparkline } from './chart.js';
 import { paramsArg } from './queries.js';
 import { connectionArg, defineTool, type ToolDef } from './kit.js';
 
@@ -45,6 +46,48 @@ const slowQuery = z.object({
 });
 
 const sourceStatus = z.object({ name: z.string(), used: z.boolean(), hint: z.string().nullable().describe('How to turn this source on.'), note: z.string().nullable() });
+
+const n = z.number().nullable();
+
+export const databaseStats = z.object({
+  connection: z.string(), backend: z.enum(['postgres', 'mysql', 'sqlite']), collected_at: z.string(),
+  version: z.string().nullable(), uptime_s: n, size_bytes: n, table_count: n,
+  largest_tables: z.array(z.object({ table: z.string(), rows_estimate: n, data_bytes: n, index_bytes: n, total_bytes: n })).nullable(),
+  index_usage: z.object({
+    indexes: n,
+    unused: z.array(z.object({ table: z.string(), index: z.string(), size_bytes: n })).nullable().describe('Indexes never scanned since statistics were last reset (unique and primary keys excluded).'),
+  }).nullable(),
+  connections: z.object({ open: n, active: n, max: n }).nullable(),
+  cache_hit_ratio: n.describe('Share of page reads served from memory, 0 to 1.'),
+  transactions: z.object({ committed: z.number(), rolled_back: z.number() }).nullable(),
+  deadlocks: n, locks_waiting: n,
+  long_running_queries: z.array(z.object({ id: z.string(), seconds: z.number(), state: z.string().nullable(), fingerprint: z.string() })).nullable(),
+  sqlite: z.object({
+    page_size: z.number(), page_count: z.number(), freelist_count: z.number(), journal_mode: z.string(),
+    wal_autocheckpoint: n, wal_bytes: n, dbstat: z.boolean(),
+  }).nullable(),
+  pool: z.object({ open: n, busy: z.number(), waiting: z.number(), max: z.number() }),
+  query_log: z.object({ statements: z.number(), errors: z.number(), fingerprints: z.number(), since: z.string().nullable(), persisted_to: z.string().nullable() }),
+  not_available: z.array(z.string()).describe('Fields this backend cannot provide (they are null).'),
+  hints: z.array(z.object({ field: z.string(), hint: z.string() })).describe('How to make a missing field available.'),
+});
+
+/** One line of headline numbers, then the largest tables as bars. */
+export function statsChart(r: z.infer<typeof databaseStats>): string {
+  const head = [
+    r.size_bytes === null ? null : `size ${bytesText(r.size_bytes)}`,
+    r.table_count === null ? null : `${r.table_count} tables`,
+    r.cache_hit_ratio === null ? null : `cache hit ${(r.cache_hit_ratio * 100).toFixed(1)}%`,
+    r.connections?.open == null ? null : `connections ${r.connections.open}/${r.connections.max ?? '?'}`,
+    `${r.query_log.statements} statements logged`,
+  ].filter((x) => x !== null).join(' · ');
+  const bars = barChart('largest tables', (r.largest_tables ?? []).map((t) => ({
+    label: t.table,
+    value: t.total_bytes ?? 0,
+    note: `${bytesText(t.total_bytes)}${t.rows_estimate === null ? '' : ` · ~${t.rows_estimate.toLocaleString('en-US')} rows`}`,
+  })), 32);
+  return bars ? `${head}\n${bars}` : head;
+}
 
 export function performanceTools(ctx: ServerContext): ToolDef[] {
   return [
@@ -99,6 +142,16 @@ export function performanceTools(ctx: ServerContext): ToolDef[] {
           note: `${msText(q.total_ms)} · ${q.calls} call${q.calls === 1 ? '' : 's'} · max ${msText(q.max_ms)}${q.recent_ms.length > 1 ? ` ${sparkline(q.recent_ms)}` : ''}`,
         })),
       ),
+    }),
+    defineTool({
+      name: 'get_database_stats',
+      title: 'Database statistics',
+      description: 'Describes the database: version, uptime, size, table count, the largest tables (estimated rows, data and index bytes), unused indexes, connections, cache hit ratio, transactions, deadlocks, waiting locks and long-running statements (fingerprints only); for SQLite its pages, free pages, journal mode and WAL; plus this server\'s pool and query-log totals. Fields the backend cannot provide are null and listed in not_available.',
+      input: z.object({ connection: connectionArg }),
+      output: databaseStats,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      handler: async ({ connection }, call) => getDatabaseStats(ctx, connection, call.signal),
+      chart: statsChart,
     }),
   ];
 }

@@ -54,7 +54,7 @@ const quoted = (name: string): string => `"${name.replaceAll('"', '""')}"`;
  * costs one index step (an estimate: deleted rows leave gaps). A name that is not a
  * table (a CTE, a subquery) is dropped from its node.
  */
-async function tableRows(s: Session, table: string, hasStat1: boolean): Promise<number | null> {
+export async function tableRows(s: Session, table: string, hasStat1: boolean): Promise<number | null> {
   if (hasStat1) {
     const [row] = await s.query('SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1', [table]);
     const n = num(String(row?.stat ?? '').split(' ')[0]);
