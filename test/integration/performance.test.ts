@@ -29,6 +29,43 @@ const FILL: Record<TestBackend['name'], (t: string) => string> = {
   sqlite: (t) => `INSERT INTO ${t} WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000) SELECT x, x % 5000, x % 997 FROM c`,
 };
 
+type Stats = {
+  table_count: number | null; size_bytes: number | null; uptime_s: number | null; cache_hit_ratio: number | null;
+  largest_tables: Array<{ table: string; rows_estimate: number | null; data_bytes: number | null; index_bytes: number | null; total_bytes: number | null }> | null;
+  index_usage: { indexes: number | null; unused: unknown[] | null } | null;
+  connections: { open: number | null; active: number | null; max: number | null } | null;
+  transactions: { committed: number; rolled_back: number } | null;
+  sqlite: { page_size: number; page_count: number; journal_mode: string; dbstat: boolean } | null;
+  query_log: { statements: number };
+  not_available: string[];
+  hints: Array<{ field: string; hint: string }>;
+};
+
+/** The same facts read straight from each catalog, to check get_database_stats against. */
+const CATALOG: Record<TestBackend['name'], (t: string) => { tables: string; indexes: string; rows: string; bytes: string; maxConnections: string }> = {
+  postgres: (t) => ({
+    tables: "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    indexes: 'SELECT count(*) FROM pg_indexes WHERE schemaname = \'public\'',
+    rows: `SELECT reltuples::bigint FROM pg_class WHERE oid = '${t}'::regclass`,
+    bytes: `SELECT pg_total_relation_size('${t}')`,
+    maxConnections: 'SELECT current_setting(\'max_connections\')::int',
+  }),
+  mysql: (t) => ({
+    tables: "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
+    indexes: 'SELECT count(DISTINCT TABLE_NAME, INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()',
+    rows: `SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t}'`,
+    bytes: `SELECT DATA_LENGTH + INDEX_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${t}'`,
+    maxConnections: 'SELECT @@max_connections',
+  }),
+  sqlite: (t) => ({
+    tables: "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    indexes: "SELECT count(*) FROM sqlite_schema WHERE type = 'index'",
+    rows: `SELECT count(*) FROM ${t}`,
+    bytes: '',
+    maxConnections: '',
+  }),
+};
+
 /**
  * A statement made slow on purpose (about 0.3 s): a sleep per row of a one-row table,
  * or on SQLite a 16-million-pair join without an index. The table's unique name makes
@@ -87,6 +124,55 @@ describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) =
     expect(after.plan!.indexes_used).toContain(`${big}_customer_id_idx`);
   });
 
+  it('returns real statistics, the numbers the catalog has', async () => {
+    // Fresh statistics first, so the estimates compared below stay put between reads.
+    await mustCall(h.client, 'execute_query', { connection: 'db', query: backend.name === 'mysql' ? `ANALYZE TABLE ${big}` : `ANALYZE ${big}` });
+    const r = await mustCall(h.client, 'get_database_stats', { connection: 'db' }) as Stats;
+    expect(r).toMatchObject({ connection: 'db', backend: backend.name, table_count: 2 });
+    expect(r.largest_tables![0]).toMatchObject({ table: big });
+    expect(r.query_log.statements).toBeGreaterThan(0);
+    const largest = r.largest_tables![0];
+    expect(largest.total_bytes).toBe((largest.data_bytes ?? 0) + (largest.index_bytes ?? 0));
+    const direct = CATALOG[backend.name](big);
+    expect(await scalar(direct.tables)).toBe(r.table_count);
+    expect(await scalar(direct.indexes)).toBe(r.index_usage!.indexes);
+    expect(await scalar(direct.rows)).toBe(largest.rows_estimate);
+    expect(largest.rows_estimate).toBeGreaterThan(100_000);
+    if (backend.name === 'sqlite') {
+      expect(r.size_bytes).toBe(r.sqlite!.page_size * r.sqlite!.page_count);
+      expect(r.sqlite).toMatchObject({ journal_mode: 'wal', dbstat: true });
+      expect(r.not_available).toEqual(['uptime_s', 'connections', 'cache_hit_ratio', 'transactions', 'deadlocks', 'locks_waiting', 'long_running_queries', 'index_usage.unused']);
+    } else {
+      expect(await scalar(direct.bytes)).toBe(largest.total_bytes);
+      expect(await scalar(direct.maxConnections)).toBe(r.connections!.max);
+      expect(r.connections!.open).toBeGreaterThanOrEqual(1);
+      expect(r.uptime_s).toBeGreaterThan(0);
+      expect(r.transactions!.committed).toBeGreaterThan(0);
+      expect(r.cache_hit_ratio).toBeGreaterThan(0);
+      expect(r.cache_hit_ratio).toBeLessThanOrEqual(1);
+      expect(r.sqlite).toBeNull();
+    }
+    if (backend.name === 'postgres') expect(r.not_available).toEqual([]);
+    if (backend.name === 'mysql' && r.index_usage!.unused === null) {
+      expect(r.not_available).toEqual(['index_usage.unused']);
+      expect(r.hints).toEqual([{ field: 'index_usage.unused', hint: expect.stringMatching(/performance_schema = ON/) }]);
+    }
+  });
+
+  it('serves the same statistics as stats://{connection}, with a chart for people', async () => {
+    const listed = await h.client.listResources();
+    expect(listed.resources.map((x) => x.uri)).toEqual(expect.arrayContaining(['stats://db', 'stats://ro']));
+    const read = await h.client.readResource({ uri: 'stats://db' });
+    const body = JSON.parse(String((read.contents[0] as { text: string }).text)) as Stats;
+    expect(body).toMatchObject({ connection: 'db', backend: backend.name, table_count: 2 });
+    expect(body.largest_tables![0].table).toBe(big);
+    const call = await callTool(h.client, 'get_database_stats', { connection: 'db' });
+    const chart = (call.raw.content[1] as { text: string }).text;
+    expect(chart).toMatch(new RegExp(`largest tables\n${big} +█+`));
+    const missing = await h.client.readResource({ uri: 'stats://nope' }).catch((err: Error) => err);
+    expect(String(missing)).toMatch(/CONNECTION_NOT_FOUND/);
+  });
+
   it('measures a write inside transactions that are rolled back', async () => {
     const sum = await scalar(`SELECT sum(total) AS s FROM ${big}`);
     const r = await monitor({ query: `UPDATE ${big} SET total = total + 1 WHERE id <= 100`, runs: 2 });
@@ -119,13 +205,14 @@ describe.each(BACKENDS)('slow statements on $name', (backend: TestBackend) => {
   const slowTable = uniqueName('slow');
   const fast = uniqueName('fast');
   const logFile = join(tempDir('cmx-qlog-'), 'query-log.db');
+  let connections: Record<string, ConnectionSpec>;
   const slow = async (connection: string, args: Record<string, unknown> = {}): Promise<Slow> =>
     (await mustCall(h.client, 'analyze_slow_queries', { connection, threshold: 0.2, ...args })) as unknown as Slow;
 
   beforeAll(async () => {
     db = await freshDatabase(backend, 'slow');
     // PostgreSQL: `shared` is the test database, where .ci/run created pg_stat_statements.
-    const connections: Record<string, ConnectionSpec> = { db: { url: db.url } };
+    connections = { db: { url: db.url } };
     if (backend.name === 'postgres') connections.shared = { url: PG_URL };
     h = await startInProcess(connections, { query_log: { path: logFile, memory_entries: 1000, max_entries: 10_000 } });
     await mustCall(h.client, 'execute_query', { connection: 'db', query: `CREATE TABLE ${fast} (id integer PRIMARY KEY, v integer)` });
@@ -138,7 +225,7 @@ describe.each(BACKENDS)('slow statements on $name', (backend: TestBackend) => {
   });
 
   afterAll(async () => {
-    if (backend.name === 'postgres') await callTool(h.client, 'execute_query', { connection: 'shared', query: `DROP TABLE ${slowTable}` });
+    if (backend.name === 'postgres') await mustCall(h.client, 'execute_query', { connection: 'shared', query: `DROP TABLE ${slowTable}` });
     await h.close();
     await db.drop();
   });
@@ -197,7 +284,7 @@ describe.each(BACKENDS)('slow statements on $name', (backend: TestBackend) => {
 
   it('keeps the query log across a restart when it has a file', async () => {
     await h.close();
-    h = await startInProcess({ db: { url: db.url } }, { query_log: { path: logFile, memory_entries: 1000, max_entries: 10_000 } });
+    h = await startInProcess(connections, { query_log: { path: logFile, memory_entries: 1000, max_entries: 10_000 } });
     const r = await slow('db');
     expect(r.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT[backend.name](slowTable))?.calls).toBe(2);
     expect(r.sources[0].note).toContain(logFile);
