@@ -63,13 +63,20 @@ interface Pending {
 }
 
 interface Aggregate extends Omit<FingerprintSummary, 'mean_ms' | 'p95_ms'> {
-  connection: string;
   sample: Float64Array;
+}
+
+/** One connection's share of the log: its fingerprints and its totals. */
+interface ConnectionLog {
+  aggregates: Map<string, Aggregate>;
+  statements: number;
+  errors: number;
+  since: number;
 }
 
 /** Durations kept per fingerprint for its p95 (a reservoir: uniform over all calls). */
 export const SAMPLE_SIZE = 100;
-/** Fingerprints kept per log; the least recently seen is forgotten first. */
+/** Fingerprints kept per connection; the least recently seen is forgotten first. */
 export const MAX_FINGERPRINTS = 2000;
 /** A burst larger than this is drained at once instead of waiting for the next turn. */
 const MAX_PENDING = 10_000;
@@ -84,8 +91,7 @@ export class QueryLog {
   private head = 0;
   /** `at` of the newest entry the ring has overwritten: `since` windows reaching further back are incomplete. */
   private lastDroppedAt = -Infinity;
-  private readonly aggregates = new Map<string, Aggregate>();
-  private readonly counters = new Map<string, { statements: number; errors: number; since: number }>();
+  private readonly connections = new Map<string, ConnectionLog>();
   private random = 0x9e3779b9;
   private store: QueryStore | null = null;
   private storeOpening: Promise<void> | null = null;
@@ -117,7 +123,7 @@ export class QueryLog {
   async summarise(connection: string, since?: number): Promise<{ rows: FingerprintSummary[]; complete: boolean }> {
     await this.ready();
     if (since === undefined) {
-      const rows = [...this.aggregates.values()].filter((a) => a.connection === connection).map(summaryOf);
+      const rows = [...(this.connections.get(connection)?.aggregates.values() ?? [])].map(summaryOf);
       return { rows, complete: true };
     }
     const entries = this.store ? this.store.since(connection, since) : this.ringEntries(connection, since);
@@ -141,10 +147,8 @@ export class QueryLog {
 
   async totals(connection: string): Promise<LogTotals> {
     await this.ready();
-    const c = this.counters.get(connection);
-    let fingerprints = 0;
-    for (const a of this.aggregates.values()) if (a.connection === connection) fingerprints++;
-    return { statements: c?.statements ?? 0, errors: c?.errors ?? 0, fingerprints, since: c?.since ?? null };
+    const c = this.connections.get(connection);
+    return { statements: c?.statements ?? 0, errors: c?.errors ?? 0, fingerprints: c?.aggregates.size ?? 0, since: c?.since ?? null };
   }
 
   /** Where entries are persisted, or null (memory only, or the file could not be opened). */
@@ -186,14 +190,20 @@ export class QueryLog {
 
   /** Counts the entry in its aggregate; returns it with the aggregate's copy of the fingerprint (one string per fingerprint). */
   private add(e: LogEntry): LogEntry {
-    const key = `${e.connection}\u0000${e.fingerprint}`;
-    let a = this.aggregates.get(key);
-    if (a) this.aggregates.delete(key); // re-inserted below: Map order is least recently seen first
-    else {
-      a = { connection: e.connection, fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, sample: new Float64Array(SAMPLE_SIZE) };
-      if (this.aggregates.size >= MAX_FINGERPRINTS) this.aggregates.delete(this.aggregates.keys().next().value as string);
+    let c = this.connections.get(e.connection);
+    if (!c) {
+      c = { aggregates: new Map(), statements: 0, errors: 0, since: e.at };
+      this.connections.set(e.connection, c);
     }
-    this.aggregates.set(key, a);
+    c.statements++;
+    c.errors += e.error ? 1 : 0;
+    c.since = Math.min(c.since, e.at);
+    let a = c.aggregates.get(e.fingerprint);
+    if (!a) {
+      if (c.aggregates.size >= MAX_FINGERPRINTS) forgetOldest(c.aggregates);
+      a = { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, sample: new Float64Array(SAMPLE_SIZE) };
+      c.aggregates.set(e.fingerprint, a);
+    }
     this.sampleInto(a, e.ms);
     a.calls++;
     a.errors += e.error ? 1 : 0;
@@ -202,12 +212,8 @@ export class QueryLog {
     a.rows += e.rows;
     a.first_seen = Math.min(a.first_seen, e.at);
     a.last_seen = Math.max(a.last_seen, e.at);
-    const c = this.counters.get(e.connection) ?? { statements: 0, errors: 0, since: e.at };
-    c.statements++;
-    c.errors += e.error ? 1 : 0;
-    c.since = Math.min(c.since, e.at);
-    this.counters.set(e.connection, c);
-    return { ...e, fingerprint: a.fingerprint };
+    e.fingerprint = a.fingerprint;
+    return e;
   }
 
   /** Reservoir sampling (Vitter's algorithm R) with a small xorshift generator: no Math.random state shared. */
@@ -259,6 +265,13 @@ export class QueryLog {
       this.logger.warn({ err: (err as Error).message, entries: batch.length }, 'query log entries could not be written');
     }
   }
+}
+
+/** Only when a new fingerprint arrives at a full map: a scan, rather than reordering the map on every call. */
+function forgetOldest(aggregates: Map<string, Aggregate>): void {
+  let oldest: Aggregate | undefined;
+  for (const a of aggregates.values()) if (!oldest || a.last_seen < oldest.last_seen) oldest = a;
+  if (oldest) aggregates.delete(oldest.fingerprint);
 }
 
 function p95(values: ArrayLike<number>): number {
