@@ -42,6 +42,7 @@ const slowQuery = z.object({
   last_seen: z.string().nullable(),
   source: z.string().describe('Where the numbers come from: query_log, pg_stat_statements or performance_schema.'),
   seen_in: z.array(z.string()), errors: z.number().nullable(),
+  tools: z.array(z.string()).describe('This server\'s tools that ran it (execute_query, execute_transaction, monitor_query_performance).'),
   recent_ms: z.array(z.number()).describe('Times of the latest calls through this server, oldest first.'),
 });
 

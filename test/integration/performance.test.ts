@@ -11,7 +11,7 @@ import { callTool, mustCall, startInProcess, type ConnectionSpec, type Harness }
 
 type Finding = { kind: string; table: string | null; table_rows: number | null; columns: string[]; message: string; suggestion: string | null };
 type Slow = {
-  queries: Array<{ fingerprint: string; calls: number; mean_ms: number; max_ms: number; p95_ms: number | null; source: string; seen_in: string[]; recent_ms: number[] }>;
+  queries: Array<{ fingerprint: string; calls: number; mean_ms: number; max_ms: number; p95_ms: number | null; source: string; seen_in: string[]; tools: string[]; recent_ms: number[] }>;
   sources: Array<{ name: string; used: boolean; hint: string | null; note: string | null }>;
 };
 type Monitor = {
@@ -190,6 +190,17 @@ describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) =
     expect(await scalar(`SELECT count(*) AS n FROM ${big}`)).toBe(200_000);
   });
 
+  it('logs its runs under its own name, and stops a statement at its timeout', async () => {
+    await monitor({ query: `SELECT count(*) AS n FROM ${big} WHERE total = ?`, params: [3], runs: 3 });
+    const slow = (await mustCall(h.client, 'analyze_slow_queries', { connection: 'db', threshold: 0 })) as unknown as Slow;
+    const runs = slow.queries.find((q) => q.fingerprint === `select count(*) as n from ${big} where total = ?`);
+    // The warm-up run counts: it ran. The EXPLAIN is not the statement's own run.
+    expect(runs).toMatchObject({ calls: 4, tools: ['monitor_query_performance'] });
+    const r = await callTool(h.client, 'monitor_query_performance', { connection: 'db', query: backend.sleep(5), timeout_ms: 300 });
+    expect(r.ok ? 'ok' : r.error.code).toBe('TIMEOUT');
+    expect(await scalar('SELECT 1 AS one')).toBe(1);
+  });
+
   it('explains exactly one statement: a second one is refused before anything runs', async () => {
     const r = await callTool(h.client, 'monitor_query_performance', { connection: 'db', query: `SELECT 1; DROP TABLE ${big}` });
     expect(r.ok ? 'ok' : r.error.code).toBe('INVALID_INPUT');
@@ -237,7 +248,7 @@ describe.each(BACKENDS)('slow statements on $name', (backend: TestBackend) => {
     }
     const r = await slow('db');
     const hit = r.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT[backend.name](slowTable));
-    expect(hit, JSON.stringify(r.queries)).toMatchObject({ calls: 2, source: 'query_log', seen_in: ['query_log'] });
+    expect(hit, JSON.stringify(r.queries)).toMatchObject({ calls: 2, source: 'query_log', seen_in: ['query_log'], tools: ['execute_query'] });
     expect(hit!.mean_ms).toBeGreaterThan(200);
     expect(hit!.recent_ms).toHaveLength(2);
     expect(r.queries.some((q) => q.fingerprint.includes(fast))).toBe(false);

@@ -41,6 +41,8 @@ export interface FingerprintSummary {
   rows: number;
   first_seen: number;
   last_seen: number;
+  /** The tools that ran it. */
+  tools: string[];
 }
 
 export interface LogTotals {
@@ -62,8 +64,9 @@ interface Pending {
   at: number;
 }
 
-interface Aggregate extends Omit<FingerprintSummary, 'mean_ms' | 'p95_ms'> {
+interface Aggregate extends Omit<FingerprintSummary, 'mean_ms' | 'p95_ms' | 'tools'> {
   sample: Float64Array;
+  tools: Set<string>;
 }
 
 /** One connection's share of the log: its fingerprints and its totals. */
@@ -201,7 +204,7 @@ export class QueryLog {
     let a = c.aggregates.get(e.fingerprint);
     if (!a) {
       if (c.aggregates.size >= MAX_FINGERPRINTS) forgetOldest(c.aggregates);
-      a = { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, sample: new Float64Array(SAMPLE_SIZE) };
+      a = { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, sample: new Float64Array(SAMPLE_SIZE), tools: new Set() };
       c.aggregates.set(e.fingerprint, a);
     }
     this.sampleInto(a, e.ms);
@@ -212,6 +215,7 @@ export class QueryLog {
     a.rows += e.rows;
     a.first_seen = Math.min(a.first_seen, e.at);
     a.last_seen = Math.max(a.last_seen, e.at);
+    a.tools.add(e.tool);
     e.fingerprint = a.fingerprint;
     return e;
   }
@@ -285,17 +289,17 @@ function summaryOf(a: Aggregate): FingerprintSummary {
   return {
     fingerprint: a.fingerprint, calls: a.calls, errors: a.errors, total_ms: round(a.total_ms), mean_ms: round(a.total_ms / a.calls),
     p95_ms: round(p95(a.sample.subarray(0, Math.min(a.calls, SAMPLE_SIZE)))), max_ms: round(a.max_ms), rows: a.rows,
-    first_seen: a.first_seen, last_seen: a.last_seen,
+    first_seen: a.first_seen, last_seen: a.last_seen, tools: [...a.tools].sort(),
   };
 }
 
 /** Exact summaries of a window of entries (its p95 is over every duration, not a sample). */
 export function summariseEntries(entries: LogEntry[]): FingerprintSummary[] {
-  const groups = new Map<string, { summary: FingerprintSummary; durations: number[] }>();
+  const groups = new Map<string, { summary: FingerprintSummary; durations: number[]; tools: Set<string> }>();
   for (const e of entries) {
     let g = groups.get(e.fingerprint);
     if (!g) {
-      g = { summary: { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, mean_ms: 0, p95_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at }, durations: [] };
+      g = { summary: { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, mean_ms: 0, p95_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, tools: [] }, durations: [], tools: new Set() };
       groups.set(e.fingerprint, g);
     }
     const s = g.summary;
@@ -307,9 +311,10 @@ export function summariseEntries(entries: LogEntry[]): FingerprintSummary[] {
     s.first_seen = Math.min(s.first_seen, e.at);
     s.last_seen = Math.max(s.last_seen, e.at);
     g.durations.push(e.ms);
+    g.tools.add(e.tool);
   }
-  return [...groups.values()].map(({ summary: s, durations }) => ({
-    ...s, total_ms: round(s.total_ms), mean_ms: round(s.total_ms / s.calls), p95_ms: round(p95(durations)), max_ms: round(s.max_ms),
+  return [...groups.values()].map(({ summary: s, durations, tools }) => ({
+    ...s, total_ms: round(s.total_ms), mean_ms: round(s.total_ms / s.calls), p95_ms: round(p95(durations)), max_ms: round(s.max_ms), tools: [...tools].sort(),
   }));
 }
 

@@ -43,6 +43,8 @@ export interface SlowQuery {
   seen_in: string[];
   /** Calls that failed (query log only), else null. */
   errors: number | null;
+  /** The tools of this server that ran it (query log only). */
+  tools: string[];
   /** Time of the latest calls, oldest first (query log only). */
   recent_ms: number[];
 }
@@ -73,7 +75,7 @@ const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 function fromLog(r: FingerprintSummary): SlowQuery {
   return {
     fingerprint: r.fingerprint, calls: r.calls, total_ms: r.total_ms, mean_ms: r.mean_ms, p95_ms: r.p95_ms, max_ms: r.max_ms, rows: r.rows,
-    last_seen: new Date(r.last_seen).toISOString(), source: 'query_log', seen_in: ['query_log'], errors: r.errors, recent_ms: [],
+    last_seen: new Date(r.last_seen).toISOString(), source: 'query_log', seen_in: ['query_log'], errors: r.errors, tools: r.tools, recent_ms: [],
   };
 }
 
@@ -84,7 +86,7 @@ function fromSource(rows: SourceRow[], name: string, flavor: SqlFlavor): Map<str
     const fp = fingerprint(r.text, flavor);
     const q = out.get(fp);
     if (!q) {
-      out.set(fp, { fingerprint: fp, calls: r.calls, total_ms: r.total_ms, mean_ms: 0, p95_ms: r.p95_ms, max_ms: r.max_ms, rows: r.rows, last_seen: r.last_seen, source: name, seen_in: [name], errors: null, recent_ms: [] });
+      out.set(fp, { fingerprint: fp, calls: r.calls, total_ms: r.total_ms, mean_ms: 0, p95_ms: r.p95_ms, max_ms: r.max_ms, rows: r.rows, last_seen: r.last_seen, source: name, seen_in: [name], errors: null, tools: [], recent_ms: [] });
       continue;
     }
     q.calls += r.calls;
@@ -142,6 +144,7 @@ export async function analyzeSlowQueries(ctx: ServerContext, args: SlowArgs, sig
     hit.p95_ms ??= r.p95_ms;
     hit.last_seen ??= new Date(r.last_seen).toISOString();
     hit.errors = r.errors;
+    hit.tools = r.tools;
   }
   const queries = [...merged.values()].sort((a, b) => b.total_ms - a.total_ms).slice(0, limit);
   const recent = ctx.queryLog.recent(config.name, new Set(queries.map((q) => q.fingerprint)), RECENT);
