@@ -4,7 +4,7 @@
  * statistics where it keeps them, merged by fingerprint.
  */
 import type { ServerContext } from '../../context.js';
-import { DbError } from '../../errors.js';
+import { asDbError, DbError } from '../../errors.js';
 import type { Target } from '../queries.js';
 import type { SqlFlavor } from '../sql-lexer.js';
 import { fingerprint } from './fingerprint.js';
@@ -104,17 +104,24 @@ function fromSource(rows: SourceRow[], name: string, flavor: SqlFlavor): Map<str
 }
 
 /** What the database source gives, and how it stands; never fails the call for a source that is missing. */
-async function readSource({ config, dialect }: Target, args: { thresholdMs: number; limit: number; since?: number; signal: AbortSignal }) {
+async function readSource({ config, dialect }: Target, args: { thresholdMs: number; limit: number; since?: number; signal: AbortSignal }, redact: (text: string) => string) {
   const source = STATEMENT_SOURCES[dialect.backend];
   if (!source) return { status: null, rows: [] as SourceRow[] };
   if (args.since !== undefined) {
     return { status: { name: source.name, used: false, hint: null, note: 'keeps totals since its last reset, not the time of each call: `since` cannot apply to it' }, rows: [] };
   }
-  return dialect.withSession(async (s) => {
-    const probe = await source.probe(s);
-    if (!probe.available) return { status: { name: source.name, used: false, hint: probe.hint, note: null }, rows: [] };
-    return { status: { name: source.name, used: true, hint: null, note: 'counts every client of this database since its last reset' }, rows: await source.slow(s, args.thresholdMs, args.limit) };
-  }, { signal: args.signal, timeoutMs: config.statement_timeout_ms, readsOnly: true });
+  try {
+    return await dialect.withSession(async (s) => {
+      const probe = await source.probe(s);
+      if (!probe.available) return { status: { name: source.name, used: false, hint: probe.hint, note: null }, rows: [] };
+      return { status: { name: source.name, used: true, hint: null, note: 'counts every client of this database since its last reset' }, rows: await source.slow(s, args.thresholdMs, args.limit) };
+    }, { signal: args.signal, timeoutMs: config.statement_timeout_ms, readsOnly: true });
+  } catch (err) {
+    // A source we may not read (a missing privilege) leaves the query log's answer standing.
+    const e = asDbError(err);
+    if (e.code === 'CANCELLED') throw e;
+    return { status: { name: source.name, used: false, hint: null, note: `could not be read: ${e.code}: ${redact(e.message)}` }, rows: [] };
+  }
 }
 
 function logNote(ctx: ServerContext, complete: boolean, since: number | undefined): string {
@@ -131,7 +138,7 @@ export async function analyzeSlowQueries(ctx: ServerContext, args: SlowArgs, sig
   const since = parseSince(args.since);
   const over = (q: { mean_ms: number; max_ms: number }): boolean => q.mean_ms > thresholdMs || q.max_ms > thresholdMs;
   const log = await ctx.queryLog.summarise(config.name, since);
-  const db = await readSource(target, { thresholdMs, limit, since, signal });
+  const db = await readSource(target, { thresholdMs, limit, since, signal }, ctx.redact);
   const merged = fromSource(db.rows, db.status?.name ?? '', dialect.backend);
   for (const r of log.rows.filter(over)) {
     const hit = merged.get(r.fingerprint);
