@@ -16,6 +16,7 @@ const INSTRUCTIONS = [
   'Start with list_connections / get_connection to see what is configured and whether it is read-only.',
   'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.',
   'Schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.',
+  'monitor_query_performance times a statement and explains its plan with findings; analyze_slow_queries and get_database_stats show where time and space go.',
   'Results are capped (truncated: true says so); errors carry a stable code in {error: {code, message, details}}.',
 ].join(' ');
 
