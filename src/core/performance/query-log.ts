@@ -64,9 +64,13 @@ interface Pending {
   at: number;
 }
 
-interface Aggregate extends Omit<FingerprintSummary, 'mean_ms' | 'p95_ms' | 'tools'> {
-  sample: Float64Array;
+/** What a fingerprint's calls add up to, in the aggregates and in a `since` window alike. */
+interface Totals extends Omit<FingerprintSummary, 'mean_ms' | 'p95_ms' | 'tools'> {
   tools: Set<string>;
+}
+
+interface Aggregate extends Totals {
+  sample: Float64Array;
 }
 
 /** One connection's share of the log: its fingerprints and its totals. */
@@ -204,18 +208,11 @@ export class QueryLog {
     let a = c.aggregates.get(e.fingerprint);
     if (!a) {
       if (c.aggregates.size >= MAX_FINGERPRINTS) forgetOldest(c.aggregates);
-      a = { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, sample: new Float64Array(SAMPLE_SIZE), tools: new Set() };
+      a = { ...newTotals(e), sample: new Float64Array(SAMPLE_SIZE) };
       c.aggregates.set(e.fingerprint, a);
     }
     this.sampleInto(a, e.ms);
-    a.calls++;
-    a.errors += e.error ? 1 : 0;
-    a.total_ms += e.ms;
-    a.max_ms = Math.max(a.max_ms, e.ms);
-    a.rows += e.rows;
-    a.first_seen = Math.min(a.first_seen, e.at);
-    a.last_seen = Math.max(a.last_seen, e.at);
-    a.tools.add(e.tool);
+    count(a, e);
     e.fingerprint = a.fingerprint;
     return e;
   }
@@ -285,37 +282,43 @@ function p95(values: ArrayLike<number>): number {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
-function summaryOf(a: Aggregate): FingerprintSummary {
+function newTotals(e: LogEntry): Totals {
+  return { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, tools: new Set() };
+}
+
+function count(t: Totals, e: LogEntry): void {
+  t.calls++;
+  t.errors += e.error ? 1 : 0;
+  t.total_ms += e.ms;
+  t.max_ms = Math.max(t.max_ms, e.ms);
+  t.rows += e.rows;
+  t.first_seen = Math.min(t.first_seen, e.at);
+  t.last_seen = Math.max(t.last_seen, e.at);
+  t.tools.add(e.tool);
+}
+
+function summary(t: Totals, durations: ArrayLike<number>): FingerprintSummary {
   return {
-    fingerprint: a.fingerprint, calls: a.calls, errors: a.errors, total_ms: round(a.total_ms), mean_ms: round(a.total_ms / a.calls),
-    p95_ms: round(p95(a.sample.subarray(0, Math.min(a.calls, SAMPLE_SIZE)))), max_ms: round(a.max_ms), rows: a.rows,
-    first_seen: a.first_seen, last_seen: a.last_seen, tools: [...a.tools].sort(),
+    fingerprint: t.fingerprint, calls: t.calls, errors: t.errors, total_ms: round(t.total_ms), mean_ms: round(t.total_ms / t.calls),
+    p95_ms: round(p95(durations)), max_ms: round(t.max_ms), rows: t.rows, first_seen: t.first_seen, last_seen: t.last_seen, tools: [...t.tools].sort(),
   };
 }
 
+const summaryOf = (a: Aggregate): FingerprintSummary => summary(a, a.sample.subarray(0, Math.min(a.calls, SAMPLE_SIZE)));
+
 /** Exact summaries of a window of entries (its p95 is over every duration, not a sample). */
 export function summariseEntries(entries: LogEntry[]): FingerprintSummary[] {
-  const groups = new Map<string, { summary: FingerprintSummary; durations: number[]; tools: Set<string> }>();
+  const groups = new Map<string, { totals: Totals; durations: number[] }>();
   for (const e of entries) {
     let g = groups.get(e.fingerprint);
     if (!g) {
-      g = { summary: { fingerprint: e.fingerprint, calls: 0, errors: 0, total_ms: 0, mean_ms: 0, p95_ms: 0, max_ms: 0, rows: 0, first_seen: e.at, last_seen: e.at, tools: [] }, durations: [], tools: new Set() };
+      g = { totals: newTotals(e), durations: [] };
       groups.set(e.fingerprint, g);
     }
-    const s = g.summary;
-    s.calls++;
-    s.errors += e.error ? 1 : 0;
-    s.total_ms += e.ms;
-    s.max_ms = Math.max(s.max_ms, e.ms);
-    s.rows += e.rows;
-    s.first_seen = Math.min(s.first_seen, e.at);
-    s.last_seen = Math.max(s.last_seen, e.at);
+    count(g.totals, e);
     g.durations.push(e.ms);
-    g.tools.add(e.tool);
   }
-  return [...groups.values()].map(({ summary: s, durations, tools }) => ({
-    ...s, total_ms: round(s.total_ms), mean_ms: round(s.total_ms / s.calls), p95_ms: round(p95(durations)), max_ms: round(s.max_ms), tools: [...tools].sort(),
-  }));
+  return [...groups.values()].map((g) => summary(g.totals, g.durations));
 }
 
 export function createQueryLog(config: QueryLogConfig, logger: Logger): QueryLog {
