@@ -27,8 +27,9 @@ describe('the stdio server', () => {
     try {
       const tools = await s.client.listTools();
       expect(tools.tools.map((t) => t.name).sort()).toEqual(
-        ['close_connection', 'create_migration', 'execute_query', 'execute_transaction', 'get_connection', 'get_migration_status',
-          'list_connections', 'list_migrations', 'repair_migration', 'rollback_migration', 'run_migration'],
+        ['analyze_slow_queries', 'close_connection', 'create_migration', 'execute_query', 'execute_transaction', 'get_connection',
+          'get_database_stats', 'get_migration_status', 'list_connections', 'list_migrations', 'monitor_query_performance',
+          'repair_migration', 'rollback_migration', 'run_migration'],
       );
       for (const t of tools.tools) expect(t.outputSchema).toBeDefined();
       const r = await mustCall(s.client, 'execute_query', { query: 'SELECT sqlite_version() AS v' });
