@@ -171,6 +171,8 @@ describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) =
     expect(chart).toMatch(new RegExp(`largest tables\n${big} +█+`));
     const missing = await h.client.readResource({ uri: 'stats://nope' }).catch((err: Error) => err);
     expect(String(missing)).toMatch(/CONNECTION_NOT_FOUND/);
+    // A read-only connection reads the same catalog.
+    expect(await mustCall(h.client, 'get_database_stats', { connection: 'ro' })).toMatchObject({ connection: 'ro', table_count: 2 });
   });
 
   it('measures a write inside transactions that are rolled back', async () => {
@@ -270,6 +272,8 @@ describe.each(BACKENDS)('slow statements on $name', (backend: TestBackend) => {
       expect(db).toEqual([expect.objectContaining({ name: 'performance_schema' })]);
       if (!db[0].used) expect(db[0].hint).toMatch(/performance_schema = ON/);
     }
+    const bad = await callTool(h.client, 'analyze_slow_queries', { connection: 'db', since: 'last tuesday' });
+    expect(bad.ok ? 'ok' : [bad.error.code, bad.error.details.field]).toEqual(['INVALID_INPUT', 'since']);
     const since = await slow('db', { since: '10m' });
     expect(since.queries.find((q) => q.fingerprint === SLOW_FINGERPRINT[backend.name](slowTable))?.calls).toBe(2);
     expect(since.sources.slice(1).every((s) => !s.used)).toBe(true);

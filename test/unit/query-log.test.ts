@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { MAX_FINGERPRINTS, QueryLog, SAMPLE_SIZE } from '../../src/core/performance/query-log.js';
+import { parseSince } from '../../src/core/performance/slow.js';
 import { tempDir } from '../support/backends.js';
 
 const silent = pino({ level: 'silent' });
@@ -99,5 +100,17 @@ describe('query log', () => {
     expect((await log.summarise('db')).rows[0].calls).toBe(1);
     expect(log.persistedTo).toBeNull();
     await log.close();
+  });
+});
+
+describe('since', () => {
+  it('takes an ISO time or a duration back from now', () => {
+    const now = Date.parse('2025-03-01T12:00:00Z');
+    expect(parseSince('2025-03-01T11:00:00Z', now)).toBe(now - 3_600_000);
+    expect(parseSince('30m', now)).toBe(now - 1_800_000);
+    expect(parseSince('2h', now)).toBe(now - 7_200_000);
+    expect(parseSince('1.5d', now)).toBe(now - 129_600_000);
+    expect(parseSince(undefined, now)).toBeUndefined();
+    expect(() => parseSince('yesterday-ish', now)).toThrow(/ISO 8601/);
   });
 });
