@@ -69,6 +69,16 @@ function okResult(value: Record<string, unknown>, chart = ''): CallToolResult {
   return { content, structuredContent: value };
 }
 
+/** A chart is a picture for people: one that cannot be drawn is logged and left out, never the call's failure. */
+function chartOf(def: ToolDef, value: unknown, ctx: ServerContext): string {
+  try {
+    return def.chart?.(value as Record<string, unknown>) ?? '';
+  } catch (err) {
+    ctx.logger.warn({ tool: def.name, err: (err as Error).message }, 'chart not drawn');
+    return '';
+  }
+}
+
 export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
   const byName = new Map<string, ToolDef>();
   for (const def of defs) {
@@ -103,7 +113,7 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
       const value = await def.handler(parsed.data, call);
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
-      return okResult(value as Record<string, unknown>, def.chart?.(value));
+      return okResult(value as Record<string, unknown>, chartOf(def, value, ctx));
     } catch (err) {
       return errorResult(err, ctx);
     } finally {
