@@ -1,5 +1,7 @@
 // Shared bench helpers: medians, a table printer, and an MCP client on the built server.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import mysql from 'mysql2/promise';
+import postgres from 'postgres';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,4 +76,20 @@ export async function startInProcess(connections, migrationDirs = {}) {
   const client = new Client({ name: 'codomyrmex-bench', version: '0' });
   await Promise.all([server.connect(b), client.connect(a)]);
   return { client, close: async () => { await client.close(); await ctx.registry.closeAll(); } };
+}
+
+/** A fresh, empty database of this backend for one bench, and a function that drops it. */
+export async function freshDb(backend) {
+  const name = `cmx_bench_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
+  if (backend === 'sqlite') return { url: `sqlite://${join(tempDir(), 'b.db')}`, drop: async () => {} };
+  if (backend === 'postgres') {
+    const a = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    await a.unsafe(`CREATE DATABASE ${name}`);
+    await a.end();
+    return { url: PG_URL.replace(/\/[^/]*$/, `/${name}`), drop: async () => { const b = postgres(PG_URL, { max: 1, onnotice: () => {} }); await b.unsafe(`DROP DATABASE ${name} WITH (FORCE)`); await b.end(); } };
+  }
+  const a = await mysql.createConnection(MYSQL_URL);
+  await a.query(`CREATE DATABASE ${name}`);
+  await a.end();
+  return { url: MYSQL_URL.replace(/\/[^/]*$/, `/${name}`), drop: async () => { const b = await mysql.createConnection(MYSQL_URL); await b.query(`DROP DATABASE ${name}`); await b.end(); } };
 }

@@ -6,7 +6,7 @@ import mysql from 'mysql2/promise';
 import postgres from 'postgres';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, median, MYSQL_URL, PG_URL, startInProcess, tempDir } from './lib.mjs';
+import { freshDb, fmt, median, MYSQL_URL, PG_URL, startInProcess, tempDir } from './lib.mjs';
 
 const N = 500;
 const RUNS = 3;
@@ -15,21 +15,6 @@ const HISTORY = 'CREATE TABLE bare_history (version BIGINT PRIMARY KEY, name VAR
 function writeFiles(dir) {
   mkdirSync(dir, { recursive: true });
   for (let i = 1; i <= N; i++) writeFileSync(join(dir, `${i}_t${i}.sql`), `-- migrate:up\nCREATE TABLE m_${i} (id integer PRIMARY KEY, v varchar(20))\n-- migrate:down\nDROP TABLE m_${i}\n`);
-}
-
-export async function freshDb(backend) {
-  const name = `cmx_bench_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
-  if (backend === 'sqlite') return { url: `sqlite://${join(tempDir(), 'b.db')}`, drop: async () => {} };
-  if (backend === 'postgres') {
-    const a = postgres(PG_URL, { max: 1, onnotice: () => {} });
-    await a.unsafe(`CREATE DATABASE ${name}`);
-    await a.end();
-    return { url: PG_URL.replace(/\/[^/]*$/, `/${name}`), drop: async () => { const b = postgres(PG_URL, { max: 1, onnotice: () => {} }); await b.unsafe(`DROP DATABASE ${name} WITH (FORCE)`); await b.end(); } };
-  }
-  const a = await mysql.createConnection(MYSQL_URL);
-  await a.query(`CREATE DATABASE ${name}`);
-  await a.end();
-  return { url: MYSQL_URL.replace(/\/[^/]*$/, `/${name}`), drop: async () => { const b = await mysql.createConnection(MYSQL_URL); await b.query(`DROP DATABASE ${name}`); await b.end(); } };
 }
 
 /** The bare loop: each file's SQL and one history insert, in a transaction where DDL allows. */

@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, printed as tables of ours beside the baseline.
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
+import { benchPerformance } from './performance.mjs';
 import { benchQueries } from './queries.mjs';
 import { benchSchema } from './schema.mjs';
 import { benchStartup } from './startup.mjs';
@@ -10,3 +11,4 @@ if (!only || only === 'startup') printTable('Start-up', await benchStartup());
 if (!only || only === 'queries') printTable('execute_query overhead, medians of 500 sequential calls', await benchQueries());
 if (!only || only === 'migrations') printTable('Migrations: run_migration vs a bare loop', await benchMigrations());
 if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());
+if (!only || only === 'performance') printTable('PerformanceMonitor: query log cost and get_database_stats', await benchPerformance());

@@ -5,8 +5,7 @@
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import postgres from 'postgres';
-import { freshDb } from './migrations.mjs';
-import { fmt, median, startInProcess, timeEach } from './lib.mjs';
+import { freshDb, fmt, median, startInProcess, timeEach } from './lib.mjs';
 
 const N = 500;
 const RUNS = 7;

@@ -18,6 +18,9 @@ export const DEFAULTS = {
   acquire_timeout_ms: 10_000,
 } as const;
 
+/** The query log (src/core/performance/query-log.ts): in memory always, persisted only when a path is set. */
+export const QUERY_LOG_DEFAULTS = { memory_entries: 10_000, max_entries: 100_000 } as const;
+
 /** Hard ceilings: a result line over 10 MiB closes the SDK's stdio transport (a result carries its rows twice). */
 export const LIMITS = { max_rows: 1_000_000, max_bytes: 2 * 1024 * 1024, statement_timeout_ms: 24 * 3600_000 } as const;
 
@@ -35,12 +38,19 @@ const ConnectionFileSchema = z.object({
   acquire_timeout_ms: z.number().int().min(1).max(600_000).optional(),
 }).strict();
 
+const QueryLogFileSchema = z.object({
+  path: z.string().min(1).optional(),
+  memory_entries: z.number().int().min(100).max(1_000_000).optional(),
+  max_entries: z.number().int().min(1000).max(10_000_000).optional(),
+}).strict();
+
 const ConfigFileSchema = z.object({
   connections: z.record(z.string().regex(CONNECTION_NAME, 'connection names are letters, digits, _ and -, starting with a letter'), ConnectionFileSchema).optional(),
   read_only: z.boolean().optional(),
   backup_dir: z.string().min(1).optional(),
   log_level: z.enum(LOG_LEVELS).optional(),
   allow_runtime_connections: z.boolean().optional(),
+  query_log: QueryLogFileSchema.optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
@@ -60,6 +70,15 @@ export interface ConnectionConfig {
   migrations_dir: string;
 }
 
+export interface QueryLogConfig {
+  /** SQLite file the log is persisted to (absolute), or null: memory only. */
+  path: string | null;
+  /** Recent statements kept in memory (the ring), for `since` windows without a file. */
+  memory_entries: number;
+  /** Rows kept in the file; older ones are deleted. */
+  max_entries: number;
+}
+
 export interface Config {
   connections: Map<string, ConnectionConfig>;
   read_only: boolean;
@@ -67,6 +86,7 @@ export interface Config {
   backup_dir: string;
   log_level: (typeof LOG_LEVELS)[number];
   allow_runtime_connections: boolean;
+  query_log: QueryLogConfig;
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -150,6 +170,7 @@ export interface CliOptions {
   'read-only': boolean;
   'allow-runtime-connections': boolean;
   'log-level'?: string;
+  'query-log'?: string;
   help: boolean;
   version: boolean;
 }
@@ -166,6 +187,7 @@ export function parseCli(argv: string[]): CliOptions {
         'read-only': { type: 'boolean', default: false },
         'allow-runtime-connections': { type: 'boolean', default: false },
         'log-level': { type: 'string' },
+        'query-log': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -206,6 +228,17 @@ export function buildConnection(name: string, entry: FileConnection, baseDir: st
   };
 }
 
+/** A path from the flag or env resolves against the working directory, one from the file against the file's directory. */
+function queryLogConfig(cli: CliOptions, env: NodeJS.ProcessEnv, file: ConfigFile, cwd: string, fileDir: string): QueryLogConfig {
+  const given = cli['query-log'] ?? env.CODOMYRMEX_DB_QUERY_LOG;
+  const path = given ? resolve(cwd, given) : file.query_log?.path ? resolve(fileDir, file.query_log.path) : null;
+  return {
+    path,
+    memory_entries: file.query_log?.memory_entries ?? QUERY_LOG_DEFAULTS.memory_entries,
+    max_entries: file.query_log?.max_entries ?? QUERY_LOG_DEFAULTS.max_entries,
+  };
+}
+
 /** Flags over env over file. `--read-only` applies to every connection whose file entry does not say otherwise. */
 export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv, cwd: string): Config {
   const configPath = cli.config ?? env.CODOMYRMEX_DB_CONFIG;
@@ -239,6 +272,7 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv, cwd: string)
     backup_dir: file.backup_dir ? resolve(fileDir, file.backup_dir) : join(data, 'backups'),
     log_level: level as Config['log_level'],
     allow_runtime_connections: cli['allow-runtime-connections'] || (file.allow_runtime_connections ?? false),
+    query_log: queryLogConfig(cli, env, file, cwd, fileDir),
     source: configPath ? resolve(cwd, configPath) : 'defaults',
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { DestinationStream, Logger } from 'pino';
 import { urlSecrets, type Config } from './config.js';
+import { createQueryLog, type QueryLog } from './core/performance/query-log.js';
 import { ConnectionRegistry } from './core/registry.js';
 import { createLogger, createRedactor, type Redactor } from './log.js';
 
@@ -15,6 +16,8 @@ export interface ServerContext {
   redact: Redactor;
   /** Runs fn after every earlier call with the same key has finished (in this process). */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Every agent statement, fingerprinted (core/performance/query-log.ts); close() it on shutdown. */
+  queryLog: QueryLog;
 }
 
 export interface ContextOptions {
@@ -50,5 +53,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
     return next;
   };
-  return { config, registry, logger, redact, exclusive };
+  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger) };
 }

@@ -7,6 +7,7 @@ import type { ServerContext } from './context.js';
 import { registerResources } from './resources/index.js';
 import { registerTools } from './tools/kit.js';
 import { migrationTools } from './tools/migrations.js';
+import { performanceTools } from './tools/performance.js';
 import { queryTools } from './tools/queries.js';
 import { schemaTools } from './tools/schema.js';
 import { VERSION } from './version.js';
@@ -17,6 +18,7 @@ const INSTRUCTIONS = [
   'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.',
   'get_schema reads tables in one portable format; generate_schema turns a model into it; create_table / alter_table change tables (record_migration: true keeps the change in migration history).',
   'Hand-written schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.',
+  'monitor_query_performance times a statement and explains its plan with findings; analyze_slow_queries and get_database_stats show where time and space go.',
   'Results are capped (truncated: true says so); errors carry a stable code in {error: {code, message, details}}.',
 ].join(' ');
 
@@ -37,6 +39,6 @@ export function createServer(ctx: ServerContext): McpServer {
     hub.schemaChanged(c, table);
     if (viaMigration) hub.migrationsChanged(c);
   };
-  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, migrationsChanged), ...schemaTools(ctx, schemaChanged)]);
+  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, migrationsChanged), ...schemaTools(ctx, schemaChanged), ...performanceTools(ctx)]);
   return server;
 }

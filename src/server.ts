@@ -18,6 +18,7 @@ Usage: codomyrmex-db [options]            (speaks MCP on stdin/stdout)
       --read-only                  every connection read-only unless the config file says otherwise
       --allow-runtime-connections  let get_connection register new URLs
       --log-level LEVEL            fatal, error, warn, info, debug, trace, silent (logs go to stderr)
+      --query-log FILE             keep the query log in this SQLite file too (or CODOMYRMEX_DB_QUERY_LOG)
   -h, --help                       this text
   -v, --version                    the version
 
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     // Closing the server aborts every running call's signal: their statements are cancelled.
     await server.close().catch(() => undefined);
     await ctx.registry.closeAll();
+    await ctx.queryLog.close().catch((err: Error) => ctx.logger.warn({ err: err.message }, 'query log not closed cleanly'));
     ctx.logger.flush?.();
     process.exit(0);
   };

@@ -1,3 +1,5 @@
+import type { Classification } from './readonly/types.js';
+
 /**
  * The interface every backend implements. Managers talk to this, never to a
  * driver, and branch on `capabilities`, never on the backend's name.
@@ -48,6 +50,18 @@ export interface ExecOptions {
   timeoutMs: number;
   /** Aborted when the MCP client cancels the call: the running statement must be stopped. */
   signal?: AbortSignal;
+  /**
+   * Send the statement's EXPLAIN instead of the statement. The statement itself is
+   * classified and refused exactly as without this option; the wrapper is added after,
+   * so it can only ever explain that one statement. `analyze` runs it (PostgreSQL
+   * EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON); MariaDB ANALYZE FORMAT=JSON) and
+   * is refused for a statement that is not a read unless the transaction is rolled
+   * back. MySQL answers EXPLAIN FORMAT=JSON (its EXPLAIN ANALYZE has no JSON form) and
+   * SQLite EXPLAIN QUERY PLAN whatever `analyze` says.
+   */
+  explain?: { analyze: boolean };
+  /** transaction() only: end with ROLLBACK even on a writable connection (a measured write leaves nothing behind). */
+  rollback?: boolean;
 }
 
 export interface Statement {
@@ -83,6 +97,8 @@ export interface Dialect {
   readonly capabilities: Capabilities;
   /** Open (if needed) and describe the server. Throws CONNECTION_FAILED / AUTH_FAILED. */
   connect(): Promise<ServerInfo>;
+  /** Classifies one statement exactly as execute() will (no database involved). Throws SYNTAX_ERROR where the classifier parses. */
+  classify(text: string): Promise<Classification>;
   /**
    * Run one agent statement. On a read-only dialect the statement is classified
    * first (READ_ONLY_VIOLATION before it reaches the database) and run in a
@@ -173,9 +189,6 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** Timeout for each statement run in the session. */
   timeoutMs: number;
-  /**
-   * The caller only reads catalogs and changes no session state: SQLite keeps its host
-   * process instead of starting a fresh one for the next call.
-   */
-  keepsSession?: boolean;
+  /** The session only reads (catalog and statistics queries): SQLite keeps its host afterwards instead of starting a fresh one. */
+  readsOnly?: boolean;
 }

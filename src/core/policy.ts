@@ -22,6 +22,21 @@ export function enforceStatementPolicy(c: Classification, readOnly: boolean): vo
   }
 }
 
+/**
+ * The statement a dialect sends: the agent's own, or its EXPLAIN when opts.explain
+ * asks (`explainOf` is the dialect's syntax). Called only after the statement itself
+ * passed enforceStatementPolicy, so the wrapper explains exactly that one statement.
+ * An ANALYZE runs the statement: one that is not a read is analysed only where the
+ * work is rolled back.
+ */
+export function explainWrapped(stmt: Statement, c: Classification, opts: ExecOptions, rolledBack: boolean, explainOf: (text: string, analyze: boolean) => string): Statement {
+  if (!opts.explain) return stmt;
+  if (opts.explain.analyze && c.readOnlyViolation !== null && !rolledBack) {
+    throw new DbError('INTERNAL', 'EXPLAIN ANALYZE of a statement that writes runs only in a transaction that is rolled back');
+  }
+  return { text: explainOf(stmt.text, opts.explain.analyze), params: stmt.params };
+}
+
 /** Runs fn and tags any DbError it throws with the index of the failing statement. */
 export function withStatementIndex<T>(index: number, fn: () => T): T {
   const tag = (err: unknown): never => {

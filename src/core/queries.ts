@@ -1,13 +1,22 @@
 /**
  * The query manager: resolves the connection, binds parameters, applies the
  * connection's ceilings and runs through the dialect. Knows nothing of MCP.
+ * Every agent statement reaches its dialect through executeLogged or
+ * transactionLogged, which record it in the query log.
  */
 import type { ConnectionConfig } from '../config.js';
 import type { ServerContext } from '../context.js';
-import type { ExecOptions, Statement, StatementResult } from './dialect.js';
+import { asDbError } from '../errors.js';
+import type { Dialect, ExecOptions, Statement, StatementResult } from './dialect.js';
 import { elapsedSince } from './limits.js';
 import { withStatementIndex } from './policy.js';
 import { translatePlaceholders, type SqlFlavor } from './sql.js';
+
+/** An opened connection: what running a statement needs. */
+export interface Target {
+  config: ConnectionConfig;
+  dialect: Dialect;
+}
 
 export type Params = unknown[] | Record<string, unknown> | undefined;
 
@@ -39,7 +48,7 @@ export function bind(query: string, params: Params, flavor: SqlFlavor): Statemen
 }
 
 /** Per-call values never exceed what the operator configured for the connection. */
-function execOptions(config: ConnectionConfig, args: { max_rows?: number; timeout_ms?: number }, signal: AbortSignal): ExecOptions {
+export function execOptions(config: ConnectionConfig, args: { max_rows?: number; timeout_ms?: number }, signal: AbortSignal): ExecOptions {
   return {
     maxRows: Math.min(args.max_rows ?? config.max_rows, config.max_rows),
     maxBytes: config.max_bytes,
@@ -55,20 +64,61 @@ function withNotice<T extends StatementResult>(r: T, opts: ExecOptions): T & { n
   return { ...r, notice };
 }
 
+/**
+ * One agent statement through the dialect, recorded in the query log with the time
+ * it spent on the connection (or, when it failed, the time until it failed) and its
+ * error code. Statements the dialect refuses before running them are recorded too.
+ */
+export async function executeLogged(ctx: ServerContext, t: Target, stmt: Statement, opts: ExecOptions, tool: string): Promise<StatementResult> {
+  const start = performance.now();
+  const record = (ms: number, rows: number, error: string | null): void =>
+    ctx.queryLog.record(t.config.name, tool, t.dialect.backend, stmt.text, ms, rows, error);
+  try {
+    const r = await t.dialect.execute(stmt, opts);
+    record(r.elapsed_ms, r.row_count, null);
+    return r;
+  } catch (err) {
+    record(elapsedSince(start), 0, asDbError(err).code);
+    throw err;
+  }
+}
+
+/**
+ * Statements all-or-nothing through the dialect, each recorded in the query log.
+ * A failure is recorded against the statement it names (details.statement_index);
+ * one that belongs to no single statement (pool wait, COMMIT) records nothing.
+ */
+export async function transactionLogged(ctx: ServerContext, t: Target, stmts: Statement[], opts: ExecOptions, tool: string): Promise<StatementResult[]> {
+  const start = performance.now();
+  const record = (stmt: Statement, ms: number, rows: number, error: string | null): void =>
+    ctx.queryLog.record(t.config.name, tool, t.dialect.backend, stmt.text, ms, rows, error);
+  try {
+    const results = await t.dialect.transaction(stmts, opts);
+    results.forEach((r, i) => record(stmts[i], r.elapsed_ms, r.row_count, null));
+    return results;
+  } catch (err) {
+    const e = asDbError(err);
+    const i = e.details.statement_index;
+    if (typeof i === 'number' && stmts[i]) record(stmts[i], elapsedSince(start), 0, e.code);
+    throw err;
+  }
+}
+
 export async function runQuery(ctx: ServerContext, args: QueryArgs, signal: AbortSignal): Promise<StatementResult & { connection: string; notice?: string }> {
-  const { config, dialect } = await ctx.registry.get(args.connection);
-  const stmt = bind(args.query, args.params, dialect.backend);
-  const opts = execOptions(config, args, signal);
-  const result = await dialect.execute(stmt, opts);
-  return { connection: config.name, ...withNotice(result, opts) };
+  const target = await ctx.registry.get(args.connection);
+  const stmt = bind(args.query, args.params, target.dialect.backend);
+  const opts = execOptions(target.config, args, signal);
+  const result = await executeLogged(ctx, target, stmt, opts, 'execute_query');
+  return { connection: target.config.name, ...withNotice(result, opts) };
 }
 
 export async function runTransaction(ctx: ServerContext, args: TransactionArgs, signal: AbortSignal) {
   const start = performance.now();
-  const { config, dialect } = await ctx.registry.get(args.connection);
+  const target = await ctx.registry.get(args.connection);
+  const { config, dialect } = target;
   const stmts = args.queries.map((q, i) => withStatementIndex(i, () => bind(q.query, q.params, dialect.backend)));
   const opts = execOptions(config, args, signal);
-  const results = await dialect.transaction(stmts, opts);
+  const results = await transactionLogged(ctx, target, stmts, opts, 'execute_transaction');
   return {
     connection: config.name,
     committed: !config.read_only,

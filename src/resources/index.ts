@@ -1,5 +1,6 @@
 /**
- * Resources: migration status and schemas per connection (tables too). Subscriptions are tracked here; managers' tools call
+ * Resources: migration status, database statistics and schemas per connection (tables too).
+ * Subscriptions are tracked here; managers' tools call
  * `notifyChanged` after they change what a resource shows.
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -7,14 +8,49 @@ import { ErrorCode as RpcErrorCode, McpError, SubscribeRequestSchema, Unsubscrib
 import { asDbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { migrationStatus } from '../core/migrations/manager.js';
+import { getDatabaseStats } from '../core/performance/stats.js';
 import { getSchema, tableNames } from '../core/schema/manager.js';
 
 export const migrationStatusUri = (connection: string): string => `migrations://${encodeURIComponent(connection)}/status`;
 export const schemaUri = (connection: string, table?: string): string =>
   `schema://${encodeURIComponent(connection)}${table === undefined ? '' : `/${encodeURIComponent(table)}`}`;
+export const statsUri = (connection: string): string => `stats://${encodeURIComponent(connection)}`;
 
 /** Tables listed per connection in resources/list and completions: a bounded answer for large databases. */
 const LIST_LIMIT = 200;
+
+interface JsonResource {
+  name: string;
+  template: string;
+  title: string;
+  description: string;
+  /** The resource of one connection, by name. */
+  uri(connection: string): string;
+  listName(connection: string): string;
+  read(connection: string, signal: AbortSignal): Promise<unknown>;
+}
+
+/** A per-connection JSON resource: template, list, completion of connection names, read. */
+function registerJsonResource(server: McpServer, ctx: ServerContext, r: JsonResource): void {
+  server.registerResource(
+    r.name,
+    new ResourceTemplate(r.template, {
+      list: async () => ({
+        resources: ctx.registry.names().map((name) => ({ uri: r.uri(name), name: r.listName(name), mimeType: 'application/json' })),
+      }),
+      complete: { connection: (value) => ctx.registry.names().filter((n) => n.startsWith(value)) },
+    }),
+    { title: r.title, description: r.description, mimeType: 'application/json' },
+    async (uri, variables, extra) => {
+      const name = decodeURIComponent(String(variables.connection));
+      try {
+        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await r.read(name, extra.signal)) }] };
+      } catch (err) {
+        throw asRpcError(err, ctx);
+      }
+    },
+  );
+}
 
 export interface ResourceHub {
   /** Tells subscribers of this connection's migration status that it changed. */
@@ -61,35 +97,33 @@ export function registerResources(server: McpServer, ctx: ServerContext): Resour
     return {};
   });
 
-  server.registerResource(
-    'migration-status',
-    new ResourceTemplate('migrations://{connection}/status', {
-      list: async () => ({
-        resources: ctx.registry.names().map((name) => ({ uri: migrationStatusUri(name), name: `${name} migration status`, mimeType: 'application/json' })),
-      }),
-      complete: { connection: (value) => ctx.registry.names().filter((n) => n.startsWith(value)) },
-    }),
-    { title: 'Migration status', description: 'The same data as get_migration_status, for one connection.', mimeType: 'application/json' },
-    async (uri, variables, extra) => {
-      const name = decodeURIComponent(String(variables.connection));
-      return json(uri, await migrationStatus(ctx, name, extra.signal).catch((err) => { throw asRpcError(err, ctx); }));
-    },
-  );
-
-  server.registerResource(
-    'schema',
-    new ResourceTemplate('schema://{connection}', {
-      list: async () => ({
-        resources: ctx.registry.names().map((name) => ({ uri: schemaUri(name), name: `${name} schema`, mimeType: 'application/json' })),
-      }),
-      complete: { connection: (value) => ctx.registry.names().filter((n) => n.startsWith(value)) },
-    }),
-    { title: 'Database schema', description: 'Every table\'s portable schema on one connection (the first 200 tables; get_schema pages further).', mimeType: 'application/json' },
-    async (uri, variables, extra) => {
-      const name = decodeURIComponent(String(variables.connection));
-      return json(uri, await getSchema(ctx, { connection: name }, extra.signal).catch((err) => { throw asRpcError(err, ctx); }));
-    },
-  );
+  registerJsonResource(server, ctx, {
+    name: 'migration-status',
+    template: 'migrations://{connection}/status',
+    title: 'Migration status',
+    description: 'The same data as get_migration_status, for one connection.',
+    uri: migrationStatusUri,
+    listName: (name) => `${name} migration status`,
+    read: (name, signal) => migrationStatus(ctx, name, signal),
+  });
+  registerJsonResource(server, ctx, {
+    name: 'database-stats',
+    template: 'stats://{connection}',
+    title: 'Database statistics',
+    description: 'The same data as get_database_stats, for one connection.',
+    uri: statsUri,
+    listName: (name) => `${name} database statistics`,
+    read: (name, signal) => getDatabaseStats(ctx, name, signal),
+  });
+  registerJsonResource(server, ctx, {
+    name: 'schema',
+    template: 'schema://{connection}',
+    title: 'Database schema',
+    description: 'Every table\'s portable schema on one connection (the first 200 tables; get_schema pages further).',
+    uri: (name) => schemaUri(name),
+    listName: (name) => `${name} schema`,
+    read: (name, signal) => getSchema(ctx, { connection: name }, signal),
+  });
 
   server.registerResource(
     'table-schema',

@@ -29,6 +29,12 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   output: O;
   annotations: ToolAnnotations;
   handler: (args: z.infer<I>, call: CallContext) => Promise<z.infer<O>>;
+  /**
+   * A compact text picture of the result (bars, sparklines) for a person reading the
+   * transcript, sent as a second text item after the JSON; structuredContent keeps
+   * the numbers. Empty text: no second item.
+   */
+  chart?: (result: z.infer<O>) => string;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef {
@@ -52,12 +58,25 @@ export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
 }
 
-function okResult(value: Record<string, unknown>): CallToolResult {
+function okResult(value: Record<string, unknown>, chart = ''): CallToolResult {
   const text = JSON.stringify(value);
-  if (Buffer.byteLength(text) > MAX_RESULT_TEXT_BYTES) {
-    throw new DbError('RESULT_TOO_LARGE', `the result is ${Buffer.byteLength(text)} bytes, over the ${MAX_RESULT_TEXT_BYTES}-byte limit; ask for fewer rows or columns`);
+  const bytes = Buffer.byteLength(text) + Buffer.byteLength(chart);
+  if (bytes > MAX_RESULT_TEXT_BYTES) {
+    throw new DbError('RESULT_TOO_LARGE', `the result is ${bytes} bytes, over the ${MAX_RESULT_TEXT_BYTES}-byte limit; ask for fewer rows or columns`);
   }
-  return { content: [{ type: 'text', text }], structuredContent: value };
+  const content: CallToolResult['content'] = [{ type: 'text', text }];
+  if (chart) content.push({ type: 'text', text: chart });
+  return { content, structuredContent: value };
+}
+
+/** A chart is a picture for people: one that cannot be drawn is logged and left out, never the call's failure. */
+function chartOf(def: ToolDef, value: unknown, ctx: ServerContext): string {
+  try {
+    return def.chart?.(value as Record<string, unknown>) ?? '';
+  } catch (err) {
+    ctx.logger.warn({ tool: def.name, err: (err as Error).message }, 'chart not drawn');
+    return '';
+  }
 }
 
 export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
@@ -94,7 +113,7 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
       const value = await def.handler(parsed.data, call);
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
-      return okResult(value as Record<string, unknown>);
+      return okResult(value as Record<string, unknown>, chartOf(def, value, ctx));
     } catch (err) {
       return errorResult(err, ctx);
     } finally {

@@ -10,7 +10,7 @@ import { connectionArg, defineTool, type ToolDef } from './kit.js';
 
 const jsonValue = z.any().describe('A JSON value. Objects are bound as JSON text; arrays as JSON text too, except on PostgreSQL where they bind as arrays (for = ANY(?)).');
 
-const paramsArg = z.union([z.array(jsonValue), z.record(z.string(), jsonValue)]).optional()
+export const paramsArg = z.union([z.array(jsonValue), z.record(z.string(), jsonValue)]).optional()
   .describe('Values bound to placeholders, never spliced into SQL. An array binds ? placeholders in order; an object binds :name placeholders. Same syntax on every backend.');
 
 const statementResult = z.object({

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { callTool, mustCall, startStdio } from '../support/mcp.js';
@@ -19,6 +20,21 @@ function configFile(url: string, dir: string): string {
   const file = join(tempDir('cmx-cfg-'), 'config.json');
   writeFileSync(file, JSON.stringify({ connections: { db: { url, migrations_dir: dir } } }));
   return file;
+}
+
+/**
+ * Until the other server holds the migration lock. PostgreSQL and MySQL show the holder
+ * (get_migration_status); SQLite does not, so there a fixed pause stands in. A fixed
+ * pause alone loses the race on a loaded machine: the rollback then goes first.
+ */
+async function lockTaken(client: Client, backend: TestBackend): Promise<void> {
+  if (backend.name === 'sqlite') return void (await new Promise((r) => setTimeout(r, 300)));
+  for (let i = 0; i < 200; i++) {
+    const status = await mustCall(client, 'get_migration_status', { connection: 'db' });
+    if ((status.lock as { held: boolean }).held) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the other server never took the migration lock');
 }
 
 describe.each(BACKENDS)('migrations across processes on $name', (backend: TestBackend) => {
@@ -68,7 +84,7 @@ describe.each(BACKENDS)('migrations across processes on $name', (backend: TestBa
       await mustCall(a.client, 'run_migration', { connection: 'db' });
       writeMigration(dir, 2, 'email', `${slow}\nALTER TABLE people ADD COLUMN email varchar(100);`, 'ALTER TABLE people DROP COLUMN email;');
       const running = callTool(b.client, 'run_migration', { connection: 'db' });
-      await new Promise((r) => setTimeout(r, 300));
+      await lockTaken(a.client, backend);
       const rolled = await mustCall(a.client, 'rollback_migration', { connection: 'db' });
       const ran = await running;
       expect(ran.ok).toBe(true);

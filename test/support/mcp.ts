@@ -56,6 +56,7 @@ export async function startInProcess(connections: Record<string, ConnectionSpec>
       await client.close();
       await server.close();
       await ctx.registry.closeAll();
+      await ctx.queryLog.close();
     },
   };
 }

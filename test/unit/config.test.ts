@@ -43,7 +43,16 @@ describe('configuration', () => {
     expect(c.connections.get('b')?.read_only).toBe(false);
   });
 
+  it('keeps the query log in memory by default; a path from the file, env or flag persists it', () => {
+    expect(loadConfig(parseCli([]), env, dir).query_log).toEqual({ path: null, memory_entries: 10_000, max_entries: 100_000 });
+    const file = writeConfig({ query_log: { path: 'logs/q.db', memory_entries: 500, max_entries: 5000 } });
+    expect(loadConfig(parseCli(['--config', file]), env, '/elsewhere').query_log).toEqual({ path: join(dir, 'logs', 'q.db'), memory_entries: 500, max_entries: 5000 });
+    expect(loadConfig(parseCli(['--config', file]), { ...env, CODOMYRMEX_DB_QUERY_LOG: 'env.db' }, '/cwd').query_log.path).toBe('/cwd/env.db');
+    expect(loadConfig(parseCli(['--config', file, '--query-log', 'flag.db']), { ...env, CODOMYRMEX_DB_QUERY_LOG: 'env.db' }, '/cwd').query_log.path).toBe('/cwd/flag.db');
+  });
+
   it.each([
+    [{ query_log: { memory_entries: 5 } }, 'query_log.memory_entries'],
     [{ connections: { a: { url: 'sqlite::memory:', max_rows: 0 } } }, 'connections.a.max_rows'],
     [{ connections: { a: { url: 'sqlite::memory:', colour: 'red' } } }, 'connections.a'],
     [{ log_level: 'loud' }, 'log_level'],

@@ -8,7 +8,7 @@ import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
-import { commitError, enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
+import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import { exactNumber, leadingKeywords, tokenize } from '../sql.js';
@@ -98,6 +98,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   let info: ServerInfo | undefined;
 
   const timeoutSql = (ms: number): string => `SET ${timeoutAssignment(flavor, ms)}`;
+  // MariaDB's ANALYZE FORMAT=JSON runs the statement and reports r_rows; MySQL's EXPLAIN ANALYZE only prints a tree.
+  const explainText = (text: string, analyze: boolean): string => `${analyze && flavor === 'mariadb' ? 'ANALYZE' : 'EXPLAIN'} FORMAT=JSON ${text}`;
 
   const commonOptions = () => ({
     ...base,
@@ -277,6 +279,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
+    stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // KILL QUERY at the row cap undoes what the statement wrote, and a stored function
     // can write from a SELECT: only on read-only connections (all rolled back anyway) is it stopped early.
     const killOnCap = cfg.readOnly;
@@ -302,25 +305,29 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  function checkTransactional(stmts: Statement[]): void {
-    stmts.forEach((s, i) => withStatementIndex(i, () => {
-      enforceStatementPolicy(classify(s.text), cfg.readOnly);
+  /** Checks each statement (policy, nothing that commits implicitly); returns what to send. */
+  function checkTransactional(stmts: Statement[], opts: ExecOptions, rolledBack: boolean): Statement[] {
+    return stmts.map((s, i) => withStatementIndex(i, () => {
+      const c = classify(s.text);
+      enforceStatementPolicy(c, cfg.readOnly);
       const [kw] = leadingKeywords(s.text, 'mysql', 1);
       const hidden = tokenize(s.text, 'mysql').some((t) => t.kind === 'conditional_comment');
       if (!TRANSACTIONAL.has(kw ?? '') || hidden) {
         throw new DbError('UNSUPPORTED', `${hidden ? 'a /*! */ comment' : kw} may commit the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
       }
+      return explainWrapped(s, c, opts, rolledBack, explainText);
     }));
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    checkTransactional(stmts);
+    const rolledBack = cfg.readOnly || opts.rollback === true;
+    stmts = checkTransactional(stmts, opts, rolledBack);
     const { conn, release } = await acquire(opts.signal);
     let destroy = false;
     try {
       await simple(conn, cfg.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
       const { value } = await withTimeout(conn, opts, () => runAll(conn, stmts, opts));
-      await simple(conn, cfg.readOnly ? 'ROLLBACK' : 'COMMIT').catch((err: DbError) => { throw commitError(err); });
+      await simple(conn, rolledBack ? 'ROLLBACK' : 'COMMIT').catch((err: DbError) => { throw commitError(err); });
       return value;
     } catch (err) {
       await simple(conn, 'ROLLBACK').catch(() => { destroy = true; });
@@ -410,6 +417,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       await openPool();
       return info as ServerInfo;
     },
+    classify: async (text) => classify(text),
     execute,
     transaction,
     withSession,

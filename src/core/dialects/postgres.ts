@@ -12,7 +12,7 @@ import { leadingKeywords } from '../sql.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
-import { commitError, enforceStatementPolicy, runInOrder, withStatementIndex } from '../policy.js';
+import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
@@ -32,6 +32,11 @@ const HARD_DEADLINE_GRACE_MS = 5000;
 function readsThroughPortal(text: string): boolean {
   const [kw] = leadingKeywords(text, 'postgres', 1);
   return kw === 'SELECT' || kw === 'WITH' || kw === 'VALUES' || kw === 'TABLE';
+}
+
+/** VERBOSE names each relation's schema; BUFFERS shows what an ANALYZE read. */
+function explainText(text: string, analyze: boolean): string {
+  return `EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}VERBOSE, FORMAT JSON) ${text}`;
 }
 
 /** A connection reserved for one call. */
@@ -325,6 +330,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     await loadPostgresParser();
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
+    stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     try {
       return await executeOnce(stmt, opts, c);
     } catch (err) {
@@ -339,12 +345,17 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     await loadPostgresParser();
-    stmts.forEach((s, i) => withStatementIndex(i, () => enforceStatementPolicy(classify(s.text), cfg.readOnly)));
+    const rolledBack = cfg.readOnly || opts.rollback === true;
+    stmts = stmts.map((s, i) => withStatementIndex(i, () => {
+      const c = classify(s.text);
+      enforceStatementPolicy(c, cfg.readOnly);
+      return explainWrapped(s, c, opts, rolledBack, explainText);
+    }));
     const lease = await reserve(opts.signal);
     try {
       await control(lease, cfg.readOnly ? 'begin read only' : 'begin');
       const results = await watch(lease, runAll(lease, stmts, opts));
-      if (cfg.readOnly) await control(lease, 'rollback');
+      if (rolledBack) await control(lease, 'rollback');
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
         await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
@@ -466,6 +477,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     backend: 'postgres',
     capabilities: CAPABILITIES,
     connect,
+    classify: async (text) => {
+      await loadPostgresParser();
+      return classify(text);
+    },
     execute,
     transaction,
     withSession,

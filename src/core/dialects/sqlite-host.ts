@@ -29,7 +29,7 @@ export type HostRequest =
   | { id: number; op: 'open'; file: string; readOnly: boolean; busyTimeoutMs: number }
   | { id: number; op: 'info' }
   | { id: number; op: 'execute'; stmt: Statement; limits: HostLimits }
-  | { id: number; op: 'transaction'; stmts: Statement[]; limits: HostLimits }
+  | { id: number; op: 'transaction'; stmts: Statement[]; limits: HostLimits; /** ROLLBACK at the end, whatever the connection. */ rollback: boolean }
   | { id: number; op: 'batch'; stmts: Statement[]; limits: HostLimits }
   | { id: number; op: 'close' };
 
@@ -224,7 +224,7 @@ function transaction(req: Extract<HostRequest, { op: 'transaction' }>): Statemen
         throw toDbError(err).withDetails({ statement_index: i });
       }
     });
-    commitOrRollback(conn);
+    commitOrRollback(conn, req.rollback || conn.readOnly);
     return results;
   } catch (err) {
     rollbackQuietly(conn);
@@ -232,8 +232,8 @@ function transaction(req: Extract<HostRequest, { op: 'transaction' }>): Statemen
   }
 }
 
-function commitOrRollback(conn: OpenDb): void {
-  if (conn.readOnly) {
+function commitOrRollback(conn: OpenDb, rollback: boolean): void {
+  if (rollback) {
     conn.db.exec('ROLLBACK');
     return;
   }

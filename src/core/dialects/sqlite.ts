@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate } from '../limits.js';
-import { enforceStatementPolicy, withStatementIndex } from '../policy.js';
+import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { HostInfo, HostLimits, HostReply, HostRequest } from './sqlite-host.js';
@@ -237,6 +237,9 @@ function spawnHost(ctx: HostContext): Host {
   return new Host(child, ctx);
 }
 
+/** SQLite's plan never runs the statement: there is no ANALYZE form. */
+const explainText = (text: string): string => `EXPLAIN QUERY PLAN ${text}`;
+
 function limitsOf(opts: ExecOptions): HostLimits {
   return { maxRows: opts.maxRows, maxBytes: opts.maxBytes, timeoutMs: opts.timeoutMs };
 }
@@ -315,18 +318,21 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
-    return call({ op: 'execute', stmt: plain(stmt), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
+    const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
+    return call({ op: 'execute', stmt: plain(sent), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    const classes = stmts.map((s, i) => withStatementIndex(i, () => {
+    const rollback = cfg.readOnly || opts.rollback === true;
+    let recycle = false;
+    const sent = stmts.map((s, i) => withStatementIndex(i, () => {
       const c = classify(s.text);
       enforceStatementPolicy(c, cfg.readOnly);
-      return c;
+      recycle ||= c.altersSession;
+      return plain(explainWrapped(s, c, opts, rollback, explainText));
     }));
     if (stmts.length === 0) return [];
-    const recycle = classes.some((c) => c.altersSession);
-    return call({ op: 'transaction', stmts: stmts.map(plain), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, recycle);
+    return call({ op: 'transaction', stmts: sent, limits: limitsOf(opts), rollback }, opts.timeoutMs, opts.signal, recycle);
   }
 
   /**
@@ -401,8 +407,8 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     } finally {
       if (inTransaction && host?.isAlive) await session.rollback().catch(() => undefined);
       else await flushWith([]).catch((err: Error) => cfg.logger.warn({ err: err.message }, 'deferred session writes failed'));
-      // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time.
-      if (!opts.keepsSession || inTransaction) await recycleHost();
+      // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time (unless it only read).
+      if (!opts.readsOnly || inTransaction) await recycleHost();
       release();
     }
   }
@@ -417,6 +423,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     backend: 'sqlite',
     capabilities,
     connect,
+    classify: async (text) => classify(text),
     execute,
     transaction,
     withSession,

@@ -201,5 +201,5 @@ async function planDown(t: Target, s: Session, cur: Table, ap: Applied, args: Al
 }
 
 async function readAfter(t: Target, args: AlterArgs, p: Progress): Promise<Table | null> {
-  return t.dialect.withSession((s) => readTable(t, s, args.changes.rename_to ?? args.table, args.schema), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, keepsSession: true });
+  return t.dialect.withSession((s) => readTable(t, s, args.changes.rename_to ?? args.table, args.schema), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
 }

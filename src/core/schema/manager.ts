@@ -39,7 +39,7 @@ export async function target(ctx: ServerContext, connection: string | undefined)
 
 /** Catalog reads: short, and they leave the session as it was. */
 export function readSession<T>(t: Target, signal: AbortSignal, fn: (s: Session) => Promise<T>): Promise<T> {
-  return t.dialect.withSession(fn, { signal, timeoutMs: t.config.statement_timeout_ms, keepsSession: true });
+  return t.dialect.withSession(fn, { signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
 }
 
 export const readContext = (t: Target) => ({ backend: t.dialect.backend, mariadb: t.info.flavor === 'mariadb' });
