@@ -91,14 +91,25 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
     };
     const started = performance.now();
     try {
-      const value = await def.handler(parsed.data, call);
+      // Tracked so shutdown can wait for the handler's cleanup after aborting it.
+      const value = await ctx.calls.track(def.handler(parsed.data, call));
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
       return okResult(value as Record<string, unknown>);
     } catch (err) {
+      noticeLoss(ctx, err, (parsed.data as { connection?: string }).connection);
       return errorResult(err, ctx);
     } finally {
       ctx.logger.debug({ tool: def.name, ms: Math.round(performance.now() - started) }, 'tool call');
     }
   });
+}
+
+/** A connection that died under a call is news for every client, not just the caller. */
+function noticeLoss(ctx: ServerContext, err: unknown, connection: string | undefined): void {
+  const e = asDbError(err);
+  if (e.code !== 'CONNECTION_LOST') return;
+  let name = connection;
+  try { name = ctx.registry.resolveName(connection); } catch { /* keep what the caller passed */ }
+  ctx.notify('warning', 'connection_lost', { connection: name, message: e.message });
 }

@@ -76,7 +76,10 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
           }
           if (!connection) throw new DbError('INVALID_INPUT', 'registering a connection needs a name: pass `connection` with `url`', { field: 'connection' });
           if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(connection)) throw new DbError('INVALID_INPUT', 'connection names are letters, digits, _ and -, starting with a letter', { field: 'connection' });
+          const known = ctx.registry.names().includes(connection);
           ctx.registry.add(connection, url);
+          // A new connection is a new migrations://<name>/status resource.
+          if (!known) ctx.events.emit({ type: 'resource-list-changed' });
         }
         return describeConnection(ctx, connection);
       },
