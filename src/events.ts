@@ -47,24 +47,38 @@ export function createEventHub(onError: (err: unknown) => void): EventHub {
 }
 
 export interface CallTracker {
-  /** Counts `work` as running until it settles; returns it unchanged. */
-  track<T>(work: Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` with a signal that aborts with `signal` (the client's cancel) or at
+   * shutdown, and counts it as running until it settles.
+   */
+  run<T>(signal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
   running(): number;
+  /** Aborts every running call, and every call started from now on (shutdown). */
+  abortAll(): void;
+  /** True once abortAll was called. */
+  stopping(): boolean;
   /** Resolves true once nothing runs, or false after `timeoutMs` with calls still running. */
   settled(timeoutMs: number): Promise<boolean>;
 }
 
-/** Shutdown aborts calls, then waits here so their cleanup (rollback, removing a partial file) completes. */
+/**
+ * Shutdown aborts calls while their transports are still open, so each client gets
+ * its CANCELLED result, then waits here for their cleanup (rollback, removing a partial file).
+ */
 export function createCallTracker(): CallTracker {
   const pending = new Set<Promise<unknown>>();
+  const shutdown = new AbortController();
   return {
-    track(work) {
+    run(signal, fn) {
+      const work = fn(AbortSignal.any([signal, shutdown.signal]));
       const done = work.then(() => undefined, () => undefined);
       pending.add(done);
       void done.then(() => pending.delete(done));
       return work;
     },
     running: () => pending.size,
+    abortAll: () => shutdown.abort(),
+    stopping: () => shutdown.signal.aborted,
     async settled(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });

@@ -81,28 +81,31 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
       return errorResult(new DbError('INVALID_INPUT', message, { field }), ctx);
     }
     const token = request.params._meta?.progressToken;
-    const call: CallContext = {
-      // The SDK aborts this on notifications/cancelled and on close, so shutdown stops running calls too.
-      signal: extra.signal,
-      progress: async (progress, total, message) => {
-        if (token === undefined) return;
-        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => undefined);
-      },
+    const progress: CallContext['progress'] = async (done, total, message) => {
+      if (token === undefined) return;
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } }).catch(() => undefined);
     };
     const started = performance.now();
     try {
-      // Tracked so shutdown can wait for the handler's cleanup after aborting it.
-      const value = await ctx.calls.track(def.handler(parsed.data, call));
+      // The SDK aborts extra.signal on notifications/cancelled and on close; ctx.calls also
+      // aborts it at shutdown, and lets shutdown wait for the handler's cleanup.
+      const value = await ctx.calls.run(extra.signal, (signal) => def.handler(parsed.data, { signal, progress }));
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
       return okResult(value as Record<string, unknown>);
     } catch (err) {
       noticeLoss(ctx, err, (parsed.data as { connection?: string }).connection);
-      return errorResult(err, ctx);
+      return errorResult(ctx.calls.stopping() ? asShutdown(err) : err, ctx);
     } finally {
       ctx.logger.debug({ tool: def.name, ms: Math.round(performance.now() - started) }, 'tool call');
     }
   });
+}
+
+/** The dialects say "cancelled by the client"; at shutdown it was the server. */
+function asShutdown(err: unknown): unknown {
+  const e = asDbError(err);
+  return e.code === 'CANCELLED' ? new DbError('CANCELLED', 'the call was cancelled: the server is shutting down', { ...e.details, reason: 'shutdown' }) : err;
 }
 
 /** A connection that died under a call is news for every client, not just the caller. */
