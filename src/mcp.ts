@@ -90,7 +90,7 @@ export function createServer(ctx: ServerContext): McpServer {
   const server = new McpServer(
     { name: 'codomyrmex-db', title: 'codomyrmex-db', version: VERSION },
     {
-      capabilities: { resources: { subscribe: true, listChanged: true }, logging: {} },
+      capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, logging: {} },
       instructions: instructions((t) => names.has(t)),
     },
   );
@@ -98,7 +98,7 @@ export function createServer(ctx: ServerContext): McpServer {
   const subscriptions = registerResources(server, ctx);
   registerPrompts(server, ctx, names);
   registerTools(server, ctx, tools);
-  // The SDK declares listChanged: true as it registers tools and prompts; these lists never change.
+  // The SDK declares listChanged: true when it installs its tool and prompt handlers; these lists never change.
   server.server.registerCapabilities({ tools: { listChanged: false }, prompts: { listChanged: false } });
   const off = ctx.events.on((event) => relay(server, subscriptions, logging, event, ctx));
   const previous = server.server.onclose;

@@ -1,11 +1,14 @@
 /**
- * How tools are declared and called. McpServer lists them (schemas, annotations);
- * our own tools/call handler validates input, runs the handler and turns every
- * failure into an `isError` result carrying {code, message, details}, so the
- * SDK's catch-all (which drops codes and forwards raw messages) never speaks for us.
+ * How tools are declared, listed and called. Our tools/list serves each tool's
+ * zod schemas as compact JSON Schema (built once per server); our tools/call
+ * handler validates input, runs the handler and turns every failure into an
+ * `isError` result carrying {code, message, details}, so the SDK's catch-all
+ * (which drops codes and forwards raw messages) never speaks for us.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, ErrorCode as RpcErrorCode, McpError, type CallToolResult, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema, ErrorCode as RpcErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool, type ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { asDbError, DbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
@@ -37,7 +40,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
 
 /** The optional `connection` argument every tool takes. */
 export const connectionArg = z.string().min(1).max(63).optional()
-  .describe('Connection name from the server configuration. Defaults to "default", or to the only configured connection.');
+  .describe('Connection name (default: "default", or the only one configured).');
 
 function describeIssue(error: z.ZodError): { message: string; field: string } {
   const issue = error.issues[0];
@@ -60,18 +63,29 @@ function okResult(value: Record<string, unknown>): CallToolResult {
   return { content: [{ type: 'text', text }], structuredContent: value };
 }
 
+/** JSON Schema as the SDK would list it (draft-07), minus the `$schema` line every schema would repeat. */
+function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
+  return rest as Tool['inputSchema'];
+}
+
+/** Every tool definition costs the agent context on every turn: nothing here that says nothing. */
+function listing(def: ToolDef): Tool {
+  return {
+    name: def.name,
+    title: def.title,
+    description: def.description,
+    inputSchema: jsonSchema(def.input, 'input'),
+    outputSchema: jsonSchema(def.output, 'output'),
+    annotations: { ...def.annotations, openWorldHint: false },
+  };
+}
+
+/** The server must declare the `tools` capability itself (mcp.ts does). */
 export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
-  const byName = new Map<string, ToolDef>();
-  for (const def of defs) {
-    byName.set(def.name, def);
-    server.registerTool(def.name, {
-      title: def.title,
-      description: def.description,
-      inputSchema: def.input.shape,
-      outputSchema: def.output.shape,
-      annotations: { ...def.annotations, openWorldHint: false },
-    }, async () => { throw new Error('handled by the codomyrmex call handler'); });
-  }
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  let listed: Tool[] | undefined;
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (listed ??= defs.map(listing)) }));
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const def = byName.get(request.params.name);
     if (!def) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);

@@ -8,10 +8,8 @@ import { runQuery, runTransaction } from '../core/queries.js';
 import { DbError } from '../errors.js';
 import { connectionArg, defineTool, type ToolDef } from './kit.js';
 
-const jsonValue = z.any().describe('A JSON value. Objects are bound as JSON text; arrays as JSON text too, except on PostgreSQL where they bind as arrays (for = ANY(?)).');
-
-const paramsArg = z.union([z.array(jsonValue), z.record(z.string(), jsonValue)]).optional()
-  .describe('Values bound to placeholders, never spliced into SQL. An array binds ? placeholders in order; an object binds :name placeholders. Same syntax on every backend.');
+const paramsArg = z.union([z.array(z.any()), z.record(z.string(), z.any())]).optional()
+  .describe('Values bound to placeholders, never spliced into SQL: an array binds ? in order, an object binds :name. Objects bind as JSON text; arrays too, except on PostgreSQL (arrays, for = ANY(?)).');
 
 const statementResult = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string() })).describe('Result columns with the backend\'s type names.'),

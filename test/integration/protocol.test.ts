@@ -64,6 +64,19 @@ describe('capabilities, instructions and tools', () => {
     }
   });
 
+  it('keeps every tool definition compact: no repeated $schema, under 4 KiB each', async () => {
+    const h = await startInProcess({ default: lite() });
+    try {
+      for (const t of (await h.client.listTools()).tools) {
+        const text = JSON.stringify(t);
+        expect(text, t.name).not.toContain('$schema');
+        expect(Buffer.byteLength(text), t.name).toBeLessThan(4096);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   it('lists only the managers and tools --tools names, in the usual order', async () => {
     const h = await startInProcess({ default: lite() }, { tools: ['queries'] });
     try {
