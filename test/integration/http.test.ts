@@ -100,7 +100,7 @@ describe('a stateful HTTP server', () => {
     expect([r.status, r.json()]).toEqual([200, { status: 'ok', version: VERSION }]);
   });
 
-  it('serves prompts, honours logging/setLevel and tells one session what another changed', async () => {
+  it('serves prompts and progress, honours logging/setLevel and tells one session what another changed', async () => {
     const a = await httpClient(s.url);
     const b = await httpClient(s.url);
     try {
@@ -113,7 +113,11 @@ describe('a stateful HTTP server', () => {
       await b.client.setLoggingLevel('notice');
       await b.client.subscribeResource({ uri: 'migrations://lite/status' });
       await mustCall(a.client, 'create_migration', { connection: 'lite', name: 'over_http', up: 'CREATE TABLE over_http (a integer)', down: 'DROP TABLE over_http' });
-      await mustCall(a.client, 'run_migration', { connection: 'lite' });
+      // Progress travels on the request's own stream.
+      const progress: number[] = [];
+      const run = await a.client.callTool({ name: 'run_migration', arguments: { connection: 'lite' } }, undefined, { onprogress: (p) => { progress.push(p.progress); } });
+      expect(run.isError).toBeFalsy();
+      expect(progress.length).toBeGreaterThan(0);
       for (let i = 0; i < 50 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(logs).toEqual([expect.objectContaining({ event: 'migrations_applied', connection: 'lite', count: 1 })]);
       expect(updates).toEqual(['migrations://lite/status', 'migrations://lite/status']);
