@@ -7,7 +7,6 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { loadConfig, parseCli, safeUrl, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
-import { startHttp } from './http.js';
 import { createServer, selectTools } from './mcp.js';
 import { VERSION } from './version.js';
 
@@ -107,6 +106,8 @@ async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
 async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
   // Refuse a bad --tools before listening: sessions build their servers later.
   selectTools(ctx);
+  // Loaded only here: stdio start-up (a measured target) skips node:http, hono and the SDK's HTTP transport.
+  const { startHttp } = await import('./http.js');
   const http = await startHttp(ctx);
   // stdin is not watched: a daemon's stdin is often closed from the start.
   const stop = onShutdown(ctx, http);
