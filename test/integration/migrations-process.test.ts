@@ -68,7 +68,12 @@ describe.each(BACKENDS)('migrations across processes on $name', (backend: TestBa
       await mustCall(a.client, 'run_migration', { connection: 'db' });
       writeMigration(dir, 2, 'email', `${slow}\nALTER TABLE people ADD COLUMN email varchar(100);`, 'ALTER TABLE people DROP COLUMN email;');
       const running = callTool(b.client, 'run_migration', { connection: 'db' });
-      await new Promise((r) => setTimeout(r, 300));
+      // Wait until b holds the lock (a fixed head start lost the race on a loaded machine).
+      for (let i = 0; i < 200; i++) {
+        const status = await mustCall(a.client, 'get_migration_status', { connection: 'db' });
+        if ((status.lock as { held: boolean }).held) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
       const rolled = await mustCall(a.client, 'rollback_migration', { connection: 'db' });
       const ran = await running;
       expect(ran.ok).toBe(true);
