@@ -82,6 +82,8 @@ function onShutdown(ctx: ServerContext, transport: Stoppable): (why: string) => 
       transport.stopAccepting();
       ctx.calls.abortAll();
       if (!(await ctx.calls.settled(SHUTDOWN_GRACE_MS))) ctx.logger.warn({ running_calls: ctx.calls.running() }, 'calls still running after the grace period');
+      // The SDK sends each CANCELLED result a few ticks after its handler settles: let it go out first.
+      await new Promise((resolve) => setImmediate(resolve));
       await transport.close().catch((err: Error) => ctx.logger.warn({ err: err.message }, 'closing the transport failed'));
       await ctx.registry.closeAll();
       ctx.logger.info('stopped');
