@@ -1,4 +1,6 @@
 // `npm run bench`: every benchmark, printed as tables of ours beside the baseline.
+import { benchContext } from './context.mjs';
+import { benchHttp } from './http.mjs';
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
 import { benchPerformance } from './performance.mjs';
@@ -9,6 +11,8 @@ import { benchStartup } from './startup.mjs';
 const only = process.argv[2];
 if (!only || only === 'startup') printTable('Start-up', await benchStartup());
 if (!only || only === 'queries') printTable('execute_query overhead, medians of 500 sequential calls', await benchQueries());
+if (!only || only === 'context') printTable('Context cost: the tools/list response on stdout', await benchContext());
+if (!only || only === 'http') printTable('Streamable HTTP vs stdio, PostgreSQL, medians of 3 rounds', await benchHttp());
 if (!only || only === 'migrations') printTable('Migrations: run_migration vs a bare loop', await benchMigrations());
 if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());
 if (!only || only === 'performance') printTable('PerformanceMonitor: query log cost and get_database_stats', await benchPerformance());

@@ -26,6 +26,21 @@ export const LIMITS = { max_rows: 1_000_000, max_bytes: 2 * 1024 * 1024, stateme
 
 const CONNECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const TRANSPORTS = ['stdio', 'http'] as const;
+
+export const HTTP_DEFAULTS = { host: '127.0.0.1', port: 3000, session_idle_ms: 30 * 60_000 } as const;
+/** A bearer token shorter than this is refused: it would be guessable. */
+export const MIN_TOKEN_LENGTH = 16;
+
+const HttpFileSchema = z.object({
+  host: z.string().min(1).max(255).optional(),
+  port: z.number().int().min(0).max(65_535).optional(),
+  token: z.string().min(MIN_TOKEN_LENGTH).max(4096).optional(),
+  stateless: z.boolean().optional(),
+  allowed_origins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin is scheme://host[:port], no path')).optional(),
+  allowed_hosts: z.array(z.string().min(1).max(255)).optional(),
+  session_idle_ms: z.number().int().min(1000).max(7 * 24 * 3600_000).optional(),
+}).strict();
 
 const ConnectionFileSchema = z.object({
   url: z.string().min(1),
@@ -51,6 +66,9 @@ const ConfigFileSchema = z.object({
   log_level: z.enum(LOG_LEVELS).optional(),
   allow_runtime_connections: z.boolean().optional(),
   query_log: QueryLogFileSchema.optional(),
+  transport: z.enum(TRANSPORTS).optional(),
+  http: HttpFileSchema.optional(),
+  tools: z.array(z.string().min(1).max(63)).min(1).optional(),
 }).strict();
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
@@ -79,6 +97,23 @@ export interface QueryLogConfig {
   max_entries: number;
 }
 
+export interface HttpConfig {
+  /** Interface to bind; loopback (127.0.0.1) unless configured. */
+  host: string;
+  /** 0 picks a free port (the log line `listening` gives the URL). */
+  port: number;
+  /** Bearer token every /mcp request must carry; required when host is not loopback. */
+  token?: string;
+  /** No sessions: every POST is served by a fresh server (for several instances behind a load balancer). */
+  stateless: boolean;
+  /** Origins accepted besides the loopback origins of the bound port. */
+  allowed_origins: string[];
+  /** Host header values accepted besides the loopback names of the bound port. */
+  allowed_hosts: string[];
+  /** A session without requests for this long is closed. */
+  session_idle_ms: number;
+}
+
 export interface Config {
   connections: Map<string, ConnectionConfig>;
   read_only: boolean;
@@ -87,6 +122,10 @@ export interface Config {
   log_level: (typeof LOG_LEVELS)[number];
   allow_runtime_connections: boolean;
   query_log: QueryLogConfig;
+  transport: (typeof TRANSPORTS)[number];
+  http: HttpConfig;
+  /** Managers or tool names to expose (--tools); null exposes every tool. */
+  tools: string[] | null;
   /** Where the config came from, for the start-up banner. */
   source: string;
 }
@@ -171,6 +210,12 @@ export interface CliOptions {
   'allow-runtime-connections': boolean;
   'log-level'?: string;
   'query-log'?: string;
+  transport?: string;
+  host?: string;
+  port?: string;
+  'http-token'?: string;
+  stateless: boolean;
+  tools?: string;
   help: boolean;
   version: boolean;
 }
@@ -188,6 +233,12 @@ export function parseCli(argv: string[]): CliOptions {
         'allow-runtime-connections': { type: 'boolean', default: false },
         'log-level': { type: 'string' },
         'query-log': { type: 'string' },
+        transport: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'http-token': { type: 'string' },
+        stateless: { type: 'boolean', default: false },
+        tools: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -239,6 +290,52 @@ function queryLogConfig(cli: CliOptions, env: NodeJS.ProcessEnv, file: ConfigFil
   };
 }
 
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+function parsePort(text: string, source: string): number {
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n > 65_535) throw new DbError('INVALID_INPUT', `${source} must be a port number, 0 to 65535`);
+  return n;
+}
+
+/** Transport settings, flags over env over file. Refuses an exposed host without a token. */
+function loadTransport(cli: CliOptions, env: NodeJS.ProcessEnv, file: ConfigFile): Pick<Config, 'transport' | 'http'> {
+  const transport = cli.transport ?? env.CODOMYRMEX_DB_TRANSPORT ?? file.transport ?? 'stdio';
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new DbError('INVALID_INPUT', `transport must be one of ${TRANSPORTS.join(', ')}`);
+  const httpFlags = ['host', 'port', 'http-token', 'stateless'].filter((f) => cli[f as keyof CliOptions]);
+  if (transport !== 'http' && httpFlags.length) throw new DbError('INVALID_INPUT', `--${httpFlags[0]} applies only to --transport http`);
+  const f = file.http ?? {};
+  const portText = cli.port ?? env.CODOMYRMEX_DB_HTTP_PORT;
+  const token = cli['http-token'] ?? (env.CODOMYRMEX_DB_HTTP_TOKEN || undefined) ?? f.token;
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) throw new DbError('INVALID_INPUT', `the HTTP token must be at least ${MIN_TOKEN_LENGTH} characters`);
+  const http: HttpConfig = {
+    host: cli.host ?? env.CODOMYRMEX_DB_HTTP_HOST ?? f.host ?? HTTP_DEFAULTS.host,
+    port: portText !== undefined ? parsePort(portText, cli.port !== undefined ? '--port' : 'CODOMYRMEX_DB_HTTP_PORT') : f.port ?? HTTP_DEFAULTS.port,
+    token,
+    stateless: cli.stateless || (f.stateless ?? false),
+    allowed_origins: f.allowed_origins ?? [],
+    allowed_hosts: f.allowed_hosts ?? [],
+    session_idle_ms: f.session_idle_ms ?? HTTP_DEFAULTS.session_idle_ms,
+  };
+  if (transport === 'http' && !isLoopbackHost(http.host) && !http.token) {
+    throw new DbError('INVALID_INPUT', `refusing to serve HTTP on ${http.host} without a token: other machines can reach it; set CODOMYRMEX_DB_HTTP_TOKEN (or --http-token, or http.token in the config file), or bind 127.0.0.1`);
+  }
+  return { transport: transport as Config['transport'], http };
+}
+
+/** `--tools queries,run_migration`: names are checked against the real tools when the server is built. */
+function loadTools(cli: CliOptions, env: NodeJS.ProcessEnv, file: ConfigFile): string[] | null {
+  const text = cli.tools ?? env.CODOMYRMEX_DB_TOOLS;
+  const names = text !== undefined ? text.split(',').map((s) => s.trim()).filter(Boolean) : file.tools;
+  if (names === undefined) return null;
+  if (names.length === 0) throw new DbError('INVALID_INPUT', '--tools needs at least one manager or tool name');
+  return [...new Set(names)];
+}
+
 /** Flags over env over file. `--read-only` applies to every connection whose file entry does not say otherwise. */
 export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv, cwd: string): Config {
   const configPath = cli.config ?? env.CODOMYRMEX_DB_CONFIG;
@@ -273,6 +370,8 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv, cwd: string)
     log_level: level as Config['log_level'],
     allow_runtime_connections: cli['allow-runtime-connections'] || (file.allow_runtime_connections ?? false),
     query_log: queryLogConfig(cli, env, file, cwd, fileDir),
+    ...loadTransport(cli, env, file),
+    tools: loadTools(cli, env, file),
     source: configPath ? resolve(cwd, configPath) : 'defaults',
   };
 }

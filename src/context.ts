@@ -2,11 +2,13 @@
  * The one context main() builds and passes down: no module-level singletons, so
  * tests build real pieces and hand them in.
  */
+import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { DestinationStream, Logger } from 'pino';
 import { urlSecrets, type Config } from './config.js';
 import { createQueryLog, type QueryLog } from './core/performance/query-log.js';
 import { ConnectionRegistry } from './core/registry.js';
-import { createLogger, createRedactor, type Redactor } from './log.js';
+import { createCallTracker, createEventHub, type CallTracker, type EventHub } from './events.js';
+import { createLogger, createRedactor, redactValue, type Redactor } from './log.js';
 
 export interface ServerContext {
   config: Config;
@@ -18,6 +20,15 @@ export interface ServerContext {
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** Every agent statement, fingerprinted (core/performance/query-log.ts); close() it on shutdown. */
   queryLog: QueryLog;
+  /** Resource changes and notices, fanned out to every MCP server built on this context. */
+  events: EventHub;
+  /**
+   * Tells MCP clients of a notable event (notifications/message, logger `codomyrmex-db`):
+   * `{event, ...data}` after the redactor. Callers log to pino themselves.
+   */
+  notify(level: LoggingLevel, event: string, data?: Record<string, unknown>): void;
+  /** Tool calls still running, so shutdown can wait for their cleanup. */
+  calls: CallTracker;
 }
 
 export interface ContextOptions {
@@ -35,11 +46,17 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     secrets.sort((a, b) => b.length - a.length);
   };
   for (const c of config.connections.values()) addSecrets(urlSecrets(c.url));
+  if (config.http.token) addSecrets([config.http.token]);
   const list = (): readonly string[] => secrets;
   const redact = createRedactor(list);
   const logger = options.logger ?? createLogger(config.log_level, redact, options.logDestination);
+  const events = createEventHub((err) => logger.warn({ err: (err as Error).message }, 'event listener failed'));
+  const notify = (level: LoggingLevel, event: string, data: Record<string, unknown> = {}): void => {
+    events.emit({ type: 'notice', level, data: redactValue({ event, ...data }, redact) });
+  };
   const registry = new ConnectionRegistry(config.connections.values(), {
     logger,
+    notify,
     addSecrets,
     dataDir: config.data_dir,
     cwd: options.cwd ?? process.cwd(),
@@ -53,5 +70,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
     return next;
   };
-  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger) };
+  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger), events, notify, calls: createCallTracker() };
 }

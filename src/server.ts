@@ -1,17 +1,23 @@
 /**
- * Entry point: CLI + config -> logger -> registry -> createServer(ctx) -> stdio.
- * stdout carries MCP messages only; everything else goes to stderr.
+ * Entry point: CLI + config -> logger -> registry -> createServer(ctx) -> stdio,
+ * or Streamable HTTP (src/http.ts). On stdio, stdout carries MCP messages only;
+ * everything else goes to stderr.
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfig, parseCli, safeUrl, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
-import { createServer } from './mcp.js';
+import { createServer, selectTools } from './mcp.js';
 import { VERSION } from './version.js';
+
+/** After aborting running calls, how long shutdown waits for their cleanup (rollback, removing a partial file). */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** If closing pools hangs beyond this, exit anyway (with 1: the stop was not clean). */
+const SHUTDOWN_DEADLINE_MS = SHUTDOWN_GRACE_MS + 10_000;
 
 const HELP = `codomyrmex-db ${VERSION}: an MCP server for PostgreSQL, MySQL/MariaDB and SQLite
 
-Usage: codomyrmex-db [options]            (speaks MCP on stdin/stdout)
+Usage: codomyrmex-db [options]            (speaks MCP on stdin/stdout, or HTTP)
 
   -c, --connection NAME=URL        add a connection (repeatable); DATABASE_URL sets "default"
       --config FILE                JSON config file (or CODOMYRMEX_DB_CONFIG)
@@ -19,6 +25,12 @@ Usage: codomyrmex-db [options]            (speaks MCP on stdin/stdout)
       --allow-runtime-connections  let get_connection register new URLs
       --log-level LEVEL            fatal, error, warn, info, debug, trace, silent (logs go to stderr)
       --query-log FILE             keep the query log in this SQLite file too (or CODOMYRMEX_DB_QUERY_LOG)
+      --tools LIST                 expose only these managers or tools, e.g. queries or queries,run_migration
+      --transport stdio|http       stdio (default), or Streamable HTTP on /mcp
+      --host HOST                  HTTP interface (default 127.0.0.1; any other needs a token)
+      --port PORT                  HTTP port (default 3000; 0 picks a free one)
+      --http-token TOKEN           bearer token HTTP clients must send (prefer CODOMYRMEX_DB_HTTP_TOKEN)
+      --stateless                  HTTP without sessions, for several instances behind a load balancer
   -h, --help                       this text
   -v, --version                    the version
 
@@ -45,6 +57,72 @@ function guardProcess(ctx: ServerContext): void {
   process.on('unhandledRejection', (reason) => ctx.logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection (the server keeps running)'));
 }
 
+/** How a transport stops: first no new requests, then (after running calls ended) everything else. */
+interface Stoppable {
+  stopAccepting(): void;
+  close(): Promise<unknown>;
+}
+
+/**
+ * One way out for every transport: stop taking requests, abort running calls while
+ * their clients can still hear the CANCELLED result, wait for their cleanup, close
+ * the transport and every pool, flush, exit 0.
+ */
+function onShutdown(ctx: ServerContext, transport: Stoppable): (why: string) => void {
+  let stopping = false;
+  return (why) => {
+    if (stopping) return;
+    stopping = true;
+    ctx.logger.info({ why, running_calls: ctx.calls.running() }, 'shutting down');
+    setTimeout(() => {
+      ctx.logger.error('shutdown did not finish in time; exiting');
+      ctx.logger.flush?.();
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    void (async () => {
+      transport.stopAccepting();
+      ctx.calls.abortAll();
+      if (!(await ctx.calls.settled(SHUTDOWN_GRACE_MS))) ctx.logger.warn({ running_calls: ctx.calls.running() }, 'calls still running after the grace period');
+      // The SDK sends each CANCELLED result a few ticks after its handler settles: let it go out first.
+      await new Promise((resolve) => setImmediate(resolve));
+      await transport.close().catch((err: Error) => ctx.logger.warn({ err: err.message }, 'closing the transport failed'));
+      await ctx.registry.closeAll();
+      await ctx.queryLog.close().catch((err: Error) => ctx.logger.warn({ err: err.message }, 'query log not closed cleanly'));
+      ctx.logger.info('stopped');
+      ctx.logger.flush?.();
+      process.exit(0);
+    })();
+  };
+}
+
+async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
+  const server = createServer(ctx);
+  // stdin keeps being read until close: calls that arrive meanwhile start aborted (CANCELLED).
+  const stop = onShutdown(ctx, { stopAccepting: () => undefined, close: () => server.close() });
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.stdin.on('end', () => stop('stdin closed'));
+  await server.connect(new StdioServerTransport());
+  ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
+  if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);
+}
+
+async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
+  // Refuse a bad --tools before listening: sessions build their servers later.
+  selectTools(ctx);
+  // Loaded only here: stdio start-up (a measured target) skips node:http, hono and the SDK's HTTP transport.
+  const { startHttp } = await import('./http.js');
+  const http = await startHttp(ctx);
+  // stdin is not watched: a daemon's stdin is often closed from the start.
+  const stop = onShutdown(ctx, http);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Logged once signals are handled: from here a stop is always clean (tests wait for this line).
+  ctx.logger.info({ endpoint: http.url, stateless: config.http.stateless, token: config.http.token ? 'required' : 'none' }, 'listening');
+  ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
+  if (process.stderr.isTTY) process.stderr.write(`codomyrmex-db ${VERSION} is serving MCP at ${http.url}. Press Ctrl+C to stop.\n`);
+}
+
 async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2));
   if (cli.help) return void process.stderr.write(HELP);
@@ -52,30 +130,12 @@ async function main(): Promise<void> {
   const config = loadConfig(cli, process.env, process.cwd());
   const ctx = createContext(config);
   guardProcess(ctx);
-  const server = createServer(ctx);
-  const transport = new StdioServerTransport();
-  let stopping = false;
-  const stop = async (why: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    ctx.logger.info({ why }, 'shutting down');
-    // Closing the server aborts every running call's signal: their statements are cancelled.
-    await server.close().catch(() => undefined);
-    await ctx.registry.closeAll();
-    await ctx.queryLog.close().catch((err: Error) => ctx.logger.warn({ err: err.message }, 'query log not closed cleanly'));
-    ctx.logger.flush?.();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.stdin.on('end', () => void stop('stdin closed'));
-  await server.connect(transport);
-  ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
-  if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);
+  await (config.transport === 'http' ? serveHttp(ctx, config) : serveStdio(ctx, config));
 }
 
 main().catch((err) => {
-  const message = err instanceof DbError ? `${err.code}: ${err.message}` : (err as Error).stack ?? String(err);
+  // A system error (EADDRINUSE, EACCES) says all in its message; anything else keeps its stack.
+  const message = err instanceof DbError ? `${err.code}: ${err.message}` : (err as NodeJS.ErrnoException).syscall ? (err as Error).message : (err as Error).stack ?? String(err);
   process.stderr.write(`codomyrmex-db: ${message}\n`);
   process.exit(err instanceof DbError && err.code === 'INVALID_INPUT' ? 2 : 1);
 });

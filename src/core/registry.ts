@@ -27,6 +27,8 @@ interface Entry {
 
 export interface RegistryOptions {
   logger: Logger;
+  /** Tells clients of opened, failed and registered connections (MCP log notifications). */
+  notify?: (level: 'info' | 'error', event: string, data: Record<string, unknown>) => void;
   /** Called with the secrets of a connection added at runtime, so redaction learns them. */
   addSecrets: (secrets: string[]) => void;
   dataDir: string;
@@ -100,6 +102,7 @@ export class ConnectionRegistry {
       entry.open = { config: entry.config, dialect, info };
       entry.lastError = undefined;
       this.opts.logger.info({ connection: entry.config.name, backend: dialect.backend, server_version: info.server_version }, 'connection opened');
+      this.opts.notify?.('info', 'connection_opened', { connection: entry.config.name, backend: dialect.backend, server_version: info.server_version });
       return entry.open;
     } catch (err) {
       await dialect.close().catch(() => undefined);
@@ -107,6 +110,7 @@ export class ConnectionRegistry {
       const failed = e.code === 'AUTH_FAILED' ? e : new DbError(e.code === 'INTERNAL' ? 'CONNECTION_FAILED' : e.code, e.message, e.details);
       entry.lastError = failed.message;
       this.opts.logger.warn({ connection: entry.config.name, code: failed.code, err: failed.message }, 'connection failed');
+      this.opts.notify?.('error', 'connection_failed', { connection: entry.config.name, code: failed.code, message: failed.message });
       throw failed.withDetails({ connection: entry.config.name });
     }
   }

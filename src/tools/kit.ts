@@ -1,11 +1,14 @@
 /**
- * How tools are declared and called. McpServer lists them (schemas, annotations);
- * our own tools/call handler validates input, runs the handler and turns every
- * failure into an `isError` result carrying {code, message, details}, so the
- * SDK's catch-all (which drops codes and forwards raw messages) never speaks for us.
+ * How tools are declared, listed and called. Our tools/list serves each tool's
+ * zod schemas as compact JSON Schema (built once per server); our tools/call
+ * handler validates input, runs the handler and turns every failure into an
+ * `isError` result carrying {code, message, details}, so the SDK's catch-all
+ * (which drops codes and forwards raw messages) never speaks for us.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { CallToolRequestSchema, ErrorCode as RpcErrorCode, McpError, type CallToolResult, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema, ErrorCode as RpcErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool, type ToolAnnotations,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { asDbError, DbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
@@ -43,7 +46,7 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: To
 
 /** The optional `connection` argument every tool takes. */
 export const connectionArg = z.string().min(1).max(63).optional()
-  .describe('Connection name from the server configuration. Defaults to "default", or to the only configured connection.');
+  .describe('Connection name (default: "default", or the only one configured).');
 
 function describeIssue(error: z.ZodError): { message: string; field: string } {
   const issue = error.issues[0];
@@ -79,18 +82,47 @@ function chartOf(def: ToolDef, value: unknown, ctx: ServerContext): string {
   }
 }
 
-export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
-  const byName = new Map<string, ToolDef>();
-  for (const def of defs) {
-    byName.set(def.name, def);
-    server.registerTool(def.name, {
-      title: def.title,
-      description: def.description,
-      inputSchema: def.input.shape,
-      outputSchema: def.output.shape,
-      annotations: { ...def.annotations, openWorldHint: false },
-    }, async () => { throw new Error('handled by the codomyrmex call handler'); });
+/** Bounds the call handler enforces anyway: listing them costs every agent context on every turn. */
+const ENFORCED_NOT_LISTED = new Set(['maxLength', 'maxItems', 'additionalProperties']);
+
+function compact(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(compact);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (ENFORCED_NOT_LISTED.has(k) && typeof v !== 'object') continue;
+    if (k === 'minLength' && v === 1) continue;
+    out[k] = compact(v);
   }
+  return out;
+}
+
+/**
+ * JSON Schema as the SDK would list it (draft-07), minus the `$schema` line every schema
+ * would repeat and the length and count bounds (still enforced on input).
+ */
+function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
+  return compact(rest) as Tool['inputSchema'];
+}
+
+/** Every tool definition costs the agent context on every turn: nothing here that says nothing. */
+function listing(def: ToolDef): Tool {
+  return {
+    name: def.name,
+    title: def.title,
+    description: def.description,
+    inputSchema: jsonSchema(def.input, 'input'),
+    outputSchema: jsonSchema(def.output, 'output'),
+    annotations: { ...def.annotations, openWorldHint: false },
+  };
+}
+
+/** The server must declare the `tools` capability itself (mcp.ts does). */
+export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  let listed: Tool[] | undefined;
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (listed ??= defs.map(listing)) }));
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const def = byName.get(request.params.name);
     if (!def) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
@@ -100,24 +132,38 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
       return errorResult(new DbError('INVALID_INPUT', message, { field }), ctx);
     }
     const token = request.params._meta?.progressToken;
-    const call: CallContext = {
-      // The SDK aborts this on notifications/cancelled and on close, so shutdown stops running calls too.
-      signal: extra.signal,
-      progress: async (progress, total, message) => {
-        if (token === undefined) return;
-        await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total, message } }).catch(() => undefined);
-      },
+    const progress: CallContext['progress'] = async (done, total, message) => {
+      if (token === undefined) return;
+      await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } }).catch(() => undefined);
     };
     const started = performance.now();
     try {
-      const value = await def.handler(parsed.data, call);
+      // The SDK aborts extra.signal on notifications/cancelled and on close; ctx.calls also
+      // aborts it at shutdown, and lets shutdown wait for the handler's cleanup.
+      const value = await ctx.calls.run(extra.signal, (signal) => def.handler(parsed.data, { signal, progress }));
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
       return okResult(value as Record<string, unknown>, chartOf(def, value, ctx));
     } catch (err) {
-      return errorResult(err, ctx);
+      noticeLoss(ctx, err, (parsed.data as { connection?: string }).connection);
+      return errorResult(ctx.calls.stopping() ? asShutdown(err) : err, ctx);
     } finally {
       ctx.logger.debug({ tool: def.name, ms: Math.round(performance.now() - started) }, 'tool call');
     }
   });
+}
+
+/** The dialects say "cancelled by the client"; at shutdown it was the server. */
+function asShutdown(err: unknown): unknown {
+  const e = asDbError(err);
+  return e.code === 'CANCELLED' ? new DbError('CANCELLED', 'the call was cancelled: the server is shutting down', { ...e.details, reason: 'shutdown' }) : err;
+}
+
+/** A connection that died under a call is news for every client, not just the caller. */
+function noticeLoss(ctx: ServerContext, err: unknown, connection: string | undefined): void {
+  const e = asDbError(err);
+  if (e.code !== 'CONNECTION_LOST') return;
+  let name = connection;
+  try { name = ctx.registry.resolveName(connection); } catch { /* keep what the caller passed */ }
+  ctx.notify('warning', 'connection_lost', { connection: name, message: e.message });
 }

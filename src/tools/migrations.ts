@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
+import { asDbError } from '../errors.js';
 import {
   createMigration, listMigrations, migrationStatus, repairMigration, rollbackMigrations, runMigrations, type Progress,
 } from '../core/migrations/manager.js';
@@ -22,6 +23,19 @@ const entry = z.object({
 const problem = z.object({ version: z.string(), status: z.string(), message: z.string() });
 const step = z.object({ version: z.string(), name: z.string() });
 
+type Step = z.infer<typeof step>;
+
+/** At most this many versions are named in one log notification (the count is always exact). */
+const NOTICE_VERSIONS = 20;
+
+function announce(ctx: ServerContext, connection: string, out: { dry_run: boolean; applied?: Step[]; rolled_back?: Step[] }): void {
+  if (out.dry_run) return;
+  for (const [event, steps] of [['migrations_applied', out.applied], ['migrations_rolled_back', out.rolled_back]] as const) {
+    if (!steps?.length) continue;
+    ctx.notify('notice', event, { connection, count: steps.length, versions: steps.slice(0, NOTICE_VERSIONS).map((s) => `${s.version}_${s.name}`) });
+  }
+}
+
 function progressOf(call: CallContext): Progress {
   return { signal: call.signal, progress: (done, total, message) => call.progress(done, total, message) };
 }
@@ -30,12 +44,24 @@ function progressOf(call: CallContext): Progress {
 export type OnMigrationChange = (connection: string) => void;
 
 export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): ToolDef[] {
-  /** Subscribers hear of every attempt, failed ones too: a failure changes the status as well. */
-  const notifying = async <T>(connection: string | undefined, work: () => Promise<T>): Promise<T> => {
+  /**
+   * Subscribers hear of every attempt, failed ones too: a failure changes the status as well.
+   * Clients' logs hear of what was applied or rolled back, and of a failed migration.
+   */
+  const notifying = async <T extends { dry_run: boolean; applied?: Step[]; rolled_back?: Step[] }>(
+    connection: string | undefined, work: () => Promise<T>,
+  ): Promise<T> => {
+    const name = ctx.registry.resolveName(connection);
     try {
-      return await work();
+      const out = await work();
+      announce(ctx, name, out);
+      return out;
+    } catch (err) {
+      const e = asDbError(err);
+      if (e.code === 'MIGRATION_FAILED') ctx.notify('error', 'migration_failed', { connection: name, version: e.details.version, direction: e.details.direction, message: e.message });
+      throw err;
     } finally {
-      changed(ctx.registry.resolveName(connection));
+      changed(name);
     }
   };
   return [

@@ -8,10 +8,8 @@ import { runQuery, runTransaction } from '../core/queries.js';
 import { DbError } from '../errors.js';
 import { connectionArg, defineTool, type ToolDef } from './kit.js';
 
-const jsonValue = z.any().describe('A JSON value. Objects are bound as JSON text; arrays as JSON text too, except on PostgreSQL where they bind as arrays (for = ANY(?)).');
-
-export const paramsArg = z.union([z.array(jsonValue), z.record(z.string(), jsonValue)]).optional()
-  .describe('Values bound to placeholders, never spliced into SQL. An array binds ? placeholders in order; an object binds :name placeholders. Same syntax on every backend.');
+export const paramsArg = z.union([z.array(z.any()), z.record(z.string(), z.any())]).optional()
+  .describe('Values bound to placeholders, never spliced into SQL: an array binds ? in order, an object binds :name. Objects bind as JSON text; arrays too, except on PostgreSQL (arrays, for = ANY(?)).');
 
 const statementResult = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.string() })).describe('Result columns with the backend\'s type names.'),
@@ -76,7 +74,10 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
           }
           if (!connection) throw new DbError('INVALID_INPUT', 'registering a connection needs a name: pass `connection` with `url`', { field: 'connection' });
           if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(connection)) throw new DbError('INVALID_INPUT', 'connection names are letters, digits, _ and -, starting with a letter', { field: 'connection' });
+          const known = ctx.registry.names().includes(connection);
           ctx.registry.add(connection, url);
+          // A new connection is a new migrations://<name>/status resource.
+          if (!known) ctx.events.emit({ type: 'resource-list-changed' });
         }
         return describeConnection(ctx, connection);
       },

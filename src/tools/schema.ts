@@ -7,29 +7,17 @@ import type { ServerContext } from '../context.js';
 import type { Progress } from '../core/migrations/manager.js';
 import { alterTable, changesInput } from '../core/schema/alter.js';
 import { createTable, generateSchema, getSchema } from '../core/schema/manager.js';
-import { FK_ACTIONS, identifier, tableInput } from '../core/schema/model.js';
+import { identifier, tableInput } from '../core/schema/model.js';
 import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit.js';
 
-const action = z.enum(FK_ACTIONS);
-const defaultOut = z.union([z.null(), z.string(), z.number(), z.boolean(), z.object({ sql: z.string() })]);
-
+/**
+ * A portable table in results (SPEC §11.1). Listed loosely: its full shape would cost
+ * every agent ~3 KB of context per turn, and the input schema of create_table shows it.
+ */
+const loose = z.array(z.any());
 export const tableOutput = z.object({
-  table: z.string(),
-  schema: z.string().optional(),
-  columns: z.array(z.object({
-    name: z.string(), type: z.string(), native: z.string().optional(), nullable: z.boolean(), primary_key: z.boolean(),
-    auto_increment: z.boolean(), unique: z.boolean(), default: defaultOut,
-    references: z.object({ table: z.string(), column: z.string(), schema: z.string().optional(), on_delete: action, on_update: action }).optional(),
-    comment: z.string().optional(),
-  })),
-  indexes: z.array(z.object({ name: z.string(), columns: z.array(z.string()), unique: z.boolean(), native: z.string().optional() })),
-  foreign_keys: z.array(z.object({
-    name: z.string().nullable(), columns: z.array(z.string()),
-    references: z.object({ table: z.string(), columns: z.array(z.string()), schema: z.string().optional() }),
-    on_delete: action, on_update: action,
-  })),
-  checks: z.array(z.object({ name: z.string().nullable(), expression: z.string() })),
-});
+  table: z.string(), schema: z.string().optional(), columns: loose, indexes: loose, foreign_keys: loose, checks: loose,
+}).describe('A portable table: the shape create_table takes.');
 
 const backend = z.enum(['postgres', 'mysql', 'sqlite']);
 const ddlOut = z.object({ postgres: z.array(z.string()).optional(), mysql: z.array(z.string()).optional(), sqlite: z.array(z.string()).optional() });

@@ -121,7 +121,7 @@ export const referenceInput = z.object({
 
 export const columnInput = z.object({
   name: identifier,
-  type: z.string().min(1).max(100).describe('Portable type: integer, bigint, smallint, decimal(p,s), real, double, boolean, text, varchar(n), char(n), date, time, timestamp, timestamptz, uuid, json, binary; or native (with `native`).'),
+  type: z.string().min(1).max(100).describe('integer, bigint, smallint, decimal(p,s), real, double, boolean, text, varchar(n), char(n), date, time, timestamp, timestamptz, uuid, json, binary, or native'),
   native: z.string().min(1).max(100).optional().describe('The backend\'s own type name when type is "native", e.g. tsvector.'),
   nullable: z.boolean().optional().describe('Default true, false for primary key columns.'),
   primary_key: z.boolean().optional(),
