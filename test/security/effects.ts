@@ -73,7 +73,7 @@ async function sqliteFixture(backend: TestBackend, outDir: string, migrationsDir
     canLogin: async () => { const d = new Database(file, { readonly: true }); d.prepare('SELECT 1').get(); d.close(); return true; },
     restore: async () => {
       const names = (admin.prepare("SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'codomyrmex_%'").all() as Json[]).map((r) => r.name as string);
-      for (const n of names) if (!TABLES.includes(n)) admin.exec(`DROP ${isView(admin, n) ? 'VIEW' : 'TABLE'} IF EXISTS "${n}"`);
+      for (const n of names) if (!TABLES.includes(n)) admin.exec(`DROP ${isView(admin, n) ? 'VIEW' : 'TABLE'} IF EXISTS "${n.replaceAll('"', '""')}"`);
       admin.exec('PRAGMA writable_schema = 0');
       for (const t of TABLES) admin.exec(`DROP TABLE IF EXISTS ${t}`);
       for (const s of [...SETUP, ...FILL]) admin.exec(s);
@@ -135,7 +135,7 @@ async function postgresFixture(backend: TestBackend, outDir: string, migrationsD
     restore: async () => {
       await admin.unsafe(`ALTER ROLE ${role} LOGIN PASSWORD '${PASSWORD}'`);
       const extra = await admin.unsafe(`SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r','v','m') AND c.relname NOT LIKE 'codomyrmex_%'`);
-      for (const r of extra) if (!TABLES.includes(r.relname)) await admin.unsafe(`DROP ${r.relkind === 'v' ? 'VIEW' : r.relkind === 'm' ? 'MATERIALIZED VIEW' : 'TABLE'} IF EXISTS "${r.relname}" CASCADE`);
+      for (const r of extra) if (!TABLES.includes(r.relname)) await admin.unsafe(`DROP ${r.relkind === 'v' ? 'VIEW' : r.relkind === 'm' ? 'MATERIALIZED VIEW' : 'TABLE'} IF EXISTS "${String(r.relname).replaceAll('"', '""')}" CASCADE`);
       for (const t of TABLES) await admin.unsafe(`DROP TABLE IF EXISTS ${t} CASCADE`);
       for (const s of [...SETUP, ...FILL]) await admin.unsafe(s);
       await admin.unsafe(`ALTER TABLE victim OWNER TO ${role}`);
@@ -195,7 +195,7 @@ async function mysqlFixture(backend: TestBackend, outDir: string, migrationsDir:
     restore: async () => {
       await root.query(`ALTER USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}' ACCOUNT UNLOCK`);
       const [extra] = await admin.query(`SELECT table_name AS n, table_type AS k FROM information_schema.tables WHERE table_schema = ? AND table_name NOT LIKE 'codomyrmex\\_%'`, [dbName]);
-      for (const r of extra as Json[]) if (!TABLES.includes(r.n)) await admin.query(`DROP ${r.k === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS \`${r.n}\``);
+      for (const r of extra as Json[]) if (!TABLES.includes(r.n)) await admin.query(`DROP ${r.k === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS \`${String(r.n).replaceAll('`', '``')}\``);
       for (const t of TABLES) await admin.query(`DROP TABLE IF EXISTS ${t}`);
       for (const s of [...SETUP, ...FILL]) await admin.query(s);
     },
