@@ -82,7 +82,8 @@ describe.each(BACKENDS)('hostile names on $name', (backend: TestBackend) => {
         const created = await call('create_table', { connection, schema: { table: name, columns: [{ name: 'a', type: 'integer' }] } });
         if (connection === 'ro' && created === 'ok') tally.sideEffects.push(`${backend.name} create_table ${JSON.stringify(name)} succeeded on read-only`);
         await call('alter_table', { connection, table: 'victim', changes: { add_columns: [{ name, type: 'text' }] } });
-        if (connection === 'rw' && tally.inputs % 2 === 0) {
+        // SQLite rebuilds a table per ALTER (a fresh host each time): a quarter of the names there keeps the file quick.
+        if (connection === 'rw' && tally.inputs % (backend.name === 'sqlite' ? 4 : 2) === 0) {
           // A read-only connection refuses these before looking at the names: only read-write reaches the DDL.
           await call('create_table', { connection, schema: { table: 'cmx_hostile_cols', columns: [{ name, type: 'integer' }] } });
           if (tally.inputs % 8 === 0) await call('create_table', { connection, record_migration: true, schema: { table: `cmx_mig_${tally.inputs}`, columns: [{ name: 'a', type: 'text', comment: name, default: name }] } });

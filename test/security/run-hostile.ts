@@ -6,8 +6,9 @@
  * thrown, so one run reports all of them.
  */
 import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
-import type { TestBackend } from '../support/backends.js';
+import { BACKENDS, type TestBackend } from '../support/backends.js';
 import { hostileCases, type HostileCase } from './cases.js';
 import { rmSync } from 'node:fs';
 import { createFixture, sessionState, snapshot, type Fixture, type Snapshot } from './effects.js';
@@ -110,4 +111,23 @@ export function summary(backend: string, r: HostileReport | undefined): void {
   if (!r) return console.error(`[security] hostile ${backend}: did not complete`);
   console.error(`[security] hostile ${backend}: inputs tried ${r.inputs}, tool calls ${r.calls}, refused on read-only ${r.refusedReadOnly}, accepted on read-only ${r.accepted.length}, side effects found ${r.sideEffects.length}, documented limits hit ${r.limits.length}`);
   for (const e of [...r.sideEffects, ...r.accepted].slice(0, 10)) console.error(`[security]   ${e}`);
+}
+
+/**
+ * The whole suite for one backend (one file per backend, so vitest runs them in
+ * parallel): zero side effects, zero hostile inputs accepted on read-only, a summary line.
+ * HOSTILE_LIMIT=n runs the first n inputs only (debugging).
+ */
+export function hostileSuite(name: TestBackend['name']): void {
+  const backend = BACKENDS.find((b) => b.name === name);
+  let report: HostileReport | undefined;
+  describe.skipIf(!backend)(`hostile SQL on ${name}`, () => {
+    it('has no side effect in either mode', async () => {
+      report = await runHostile(backend!, { limit: Number(process.env.HOSTILE_LIMIT) || undefined });
+      if (!process.env.HOSTILE_LIMIT) expect(report.inputs).toBeGreaterThanOrEqual(60);
+      expect(report.sideEffects).toEqual([]);
+      expect(report.accepted).toEqual([]);
+    }, 300_000);
+    afterAll(() => summary(name, report));
+  });
 }
