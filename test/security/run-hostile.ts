@@ -110,7 +110,7 @@ async function effectsAfter(h: Harness, f: Fixture, base: Snapshot, session: str
 export function summary(backend: string, r: HostileReport | undefined): void {
   if (!r) return console.error(`[security] hostile ${backend}: did not complete`);
   console.error(`[security] hostile ${backend}: inputs tried ${r.inputs}, tool calls ${r.calls}, refused on read-only ${r.refusedReadOnly}, accepted on read-only ${r.accepted.length}, side effects found ${r.sideEffects.length}, documented limits hit ${r.limits.length}`);
-  for (const e of [...r.sideEffects, ...r.accepted].slice(0, 10)) console.error(`[security]   ${e}`);
+  for (const e of [...r.sideEffects, ...r.accepted].slice(0, Number(process.env.SHOW_EFFECTS ?? 10))) console.error(`[security]   ${e}`);
 }
 
 /**
