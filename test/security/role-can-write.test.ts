@@ -28,9 +28,11 @@ async function describeAll(connections: Record<string, { url: string; read_only?
 
 describe.skipIf(!has('postgres'))('role_can_write on PostgreSQL', () => {
   it('flags a superuser, not a SELECT-only role', async () => {
+    const role = `cmx_rcw_${process.pid}`;
+    // Cleanups run last-first: the role goes after its database (which holds its grants).
+    cleanups.push(async () => { const r = postgres(PG_URL, { max: 1, onnotice: () => undefined }); await r.unsafe(`DROP ROLE IF EXISTS ${role}`); await r.end(); });
     const db = await freshDatabase(BACKENDS.find((b) => b.name === 'postgres')!, 'rcw');
     cleanups.push(db.drop);
-    const role = `cmx_rcw_${process.pid}`;
     const name = db.url.replace(/^.*\//, '');
     const admin = postgres(db.url, { max: 1, onnotice: () => undefined });
     await admin.unsafe('CREATE TABLE t (a int)');
@@ -39,7 +41,6 @@ describe.skipIf(!has('postgres'))('role_can_write on PostgreSQL', () => {
     await admin.unsafe(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await admin.unsafe(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
     await admin.end();
-    cleanups.push(async () => { const r = postgres(PG_URL, { max: 1, onnotice: () => undefined }); await r.unsafe(`DROP ROLE IF EXISTS ${role}`); await r.end(); });
     const readerUrl = db.url.replace('postgres://postgres@', `postgres://${role}@`);
     const d = await describeAll({ su: { url: db.url, read_only: true }, reader: { url: readerUrl, read_only: true }, rw: { url: db.url } });
     expect(d.su.role_can_write).toBe(true);
