@@ -5,7 +5,7 @@
  * the file system). Each check returns the list of effects found, never throws.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MYSQL_URL, PG_URL, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { callTool, type Harness } from '../support/mcp.js';
@@ -52,9 +52,11 @@ export async function createFixture(backend: TestBackend): Promise<Fixture> {
   const outDir = tempDir('cmx-sec-out-');
   chmodSync(outDir, 0o777);
   const migrationsDir = tempDir('cmx-sec-mig-');
-  if (backend.name === 'sqlite') return sqliteFixture(backend, outDir, migrationsDir);
-  if (backend.name === 'postgres') return postgresFixture(backend, outDir, migrationsDir);
-  return mysqlFixture(backend, outDir, migrationsDir);
+  const make = backend.name === 'sqlite' ? sqliteFixture : backend.name === 'postgres' ? postgresFixture : mysqlFixture;
+  const f = await make(backend, outDir, migrationsDir);
+  // The world-writable target directory does not outlive the run.
+  const drop = f.drop;
+  return { ...f, drop: async () => { await drop(); rmSync(outDir, { recursive: true, force: true }); rmSync(migrationsDir, { recursive: true, force: true }); } };
 }
 
 async function sqliteFixture(backend: TestBackend, outDir: string, migrationsDir: string): Promise<Fixture> {
