@@ -70,5 +70,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
     return next;
   };
-  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger), events, notify, calls: createCallTracker() };
+  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, redact), events, notify, calls: createCallTracker() };
 }

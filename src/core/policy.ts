@@ -12,6 +12,9 @@ export function enforceStatementPolicy(c: Classification, readOnly: boolean): vo
   if (readOnly && c.readOnlyViolation !== null) {
     throw new DbError('READ_ONLY_VIOLATION', `this connection is read-only: ${c.readOnlyViolation}`, { reason: c.readOnlyViolation });
   }
+  if (c.escape) {
+    throw new DbError('PERMISSION_DENIED', `not run on any connection: ${c.escape}`, { reason: c.escape });
+  }
   if (c.count === 0) throw new DbError('INVALID_INPUT', 'the query is empty');
   if (c.count > 1) {
     throw new DbError('INVALID_INPUT', `one statement per query, found ${c.count}; use execute_transaction to run several`, { statements: c.count });

@@ -9,6 +9,7 @@ import type { Dialect, DialectConfig, ServerInfo } from './dialect.js';
 import { createMysqlDialect } from './dialects/mysql.js';
 import { createPostgresDialect } from './dialects/postgres.js';
 import { createSqliteDialect } from './dialects/sqlite.js';
+import { roleCanWrite, writeWarning } from './privileges.js';
 
 export type ConnectionState = 'closed' | 'open' | 'failed';
 
@@ -16,10 +17,16 @@ export interface OpenConnection {
   config: ConnectionConfig;
   dialect: Dialect;
   info: ServerInfo;
+  /** Read-only connections: whether the account could write (null: not known; read-write: not probed). */
+  roleCanWrite: boolean | null;
+  /** Set when a read-only connection's account can write. */
+  warning?: string;
 }
 
 interface Entry {
   config: ConnectionConfig;
+  /** The role-can-write warning was logged (once per connection, not per reopen). */
+  warned?: boolean;
   opening?: Promise<OpenConnection>;
   open?: OpenConnection;
   lastError?: string;
@@ -99,10 +106,16 @@ export class ConnectionRegistry {
     const dialect = createDialect(entry.config, this.opts.logger);
     try {
       const info = await dialect.connect();
-      entry.open = { config: entry.config, dialect, info };
+      const canWrite = await roleCanWrite(entry.config, dialect);
+      const warning = canWrite === true ? writeWarning(dialect.backend) : undefined;
+      entry.open = { config: entry.config, dialect, info, roleCanWrite: canWrite, ...(warning ? { warning } : {}) };
       entry.lastError = undefined;
       this.opts.logger.info({ connection: entry.config.name, backend: dialect.backend, server_version: info.server_version }, 'connection opened');
       this.opts.notify?.('info', 'connection_opened', { connection: entry.config.name, backend: dialect.backend, server_version: info.server_version });
+      if (warning && !entry.warned) {
+        entry.warned = true;
+        this.opts.logger.warn({ connection: entry.config.name, user: info.user }, warning);
+      }
       return entry.open;
     } catch (err) {
       await dialect.close().catch(() => undefined);

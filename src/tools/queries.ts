@@ -35,6 +35,8 @@ const connectionDescription = z.object({
   pool: poolState,
   limits: z.object({ max_rows: z.number(), max_bytes: z.number(), statement_timeout_ms: z.number() }),
   capabilities: z.record(z.string(), z.boolean()),
+  role_can_write: z.boolean().nullable().describe('Read-only connections: whether the database account (SQLite: the file) could write anyway; null when unknown or for read-write connections.'),
+  warning: z.string().optional().describe('Present when a read-only connection\'s account can write: the read-only checks are then the only barrier.'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
@@ -49,6 +51,8 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
     pool: open.dialect.poolState(),
     limits: { max_rows: c.max_rows, max_bytes: c.max_bytes, statement_timeout_ms: c.statement_timeout_ms },
     capabilities: { ...open.dialect.capabilities },
+    role_can_write: open.roleCanWrite,
+    ...(open.warning ? { warning: open.warning } : {}),
   };
 }
 

@@ -69,7 +69,7 @@ describe('read-only allow-list: refusals', () => {
     ['SELECT * FROM (SELECT * FROM t FOR NO KEY UPDATE) s', /FOR UPDATE\/SHARE/],
     ['SELECT 1 UNION SELECT 2 FOR UPDATE', /FOR UPDATE\/SHARE/],
     // Functions whose effects escape a READ ONLY transaction, however they are spelled.
-    ['SELECT pg_terminate_backend(1)', /^function pg_terminate_backend has side effects outside the transaction$/],
+    ['SELECT pg_terminate_backend(1)', /^function pg_terminate_backend acts on other sessions or on the server itself$/],
     ['SELECT PG_CATALOG.PG_TERMINATE_BACKEND(1)', /function pg_terminate_backend /],
     ['select "pg_terminate_backend"(1)', /function pg_terminate_backend /],
     ['SELECT "PG_TERMINATE_BACKEND"(1)', /function pg_terminate_backend /],

@@ -78,9 +78,13 @@ function convertRow(row: unknown[], fields: FieldPacket[]): unknown[] {
  * The session every pooled connection starts from, re-applied after each reset:
  * UTC, our statement timeout, and a sql_mode without ANSI_QUOTES and
  * NO_BACKSLASH_ESCAPES so the server reads quotes as the read-only lexer does.
+ * IGNORE_SPACE goes too: mysql2 asks for it in the handshake (CLIENT_IGNORE_SPACE),
+ * but COM_RESET_CONNECTION falls back to the global mode, so without this the first
+ * call on a connection would parse differently from every later one.
  */
 function sessionSql(flavor: 'mariadb' | 'mysql', timeoutMs: number): string {
-  const mode = `TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',ANSI_QUOTES,', ','), ',NO_BACKSLASH_ESCAPES,', ','))`;
+  const strip = (expr: string, flag: string): string => `REPLACE(${expr}, ',${flag},', ',')`;
+  const mode = `TRIM(BOTH ',' FROM ${strip(strip(strip(`CONCAT(',', @@SESSION.sql_mode, ',')`, 'ANSI_QUOTES'), 'NO_BACKSLASH_ESCAPES'), 'IGNORE_SPACE')})`;
   return `SET time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
 }
 

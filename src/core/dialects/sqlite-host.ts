@@ -54,6 +54,8 @@ const SQLITE_ERROR_TABLE: ReadonlyArray<{ code: RegExp; message?: RegExp; to: Er
   { code: /^SQLITE_ERROR$/, message: /no such (table|column|index|view|function|collation|module|trigger|savepoint)/i, to: 'UNDEFINED_OBJECT' },
   { code: /^SQLITE_ERROR$/, message: /syntax error|incomplete input|unrecognized token/i, to: 'SYNTAX_ERROR' },
   { code: /^SQLITE_ERROR$/, message: /already exists/i, to: 'DUPLICATE_OBJECT' },
+  // CREATE TABLE sqlite_master, sqlite_x ...: the name is the caller's mistake, not ours.
+  { code: /^SQLITE_ERROR$/, message: /reserved for internal use/i, to: 'INVALID_INPUT' },
   // Mistakes in the statement itself, found while SQLite compiles it.
   { code: /^SQLITE_ERROR$/, message: /ambiguous column name|misuse of (aggregate|window)|wrong number of arguments|too many arguments|no tables specified|near ".*"|SELECTs to the left and right/i, to: 'SYNTAX_ERROR' },
   { code: /^SQLITE_READONLY/, to: 'READ_ONLY_VIOLATION' },

@@ -106,7 +106,12 @@ export class QueryLog {
   private saveTimer: NodeJS.Timeout | null = null;
   private historyLoaded = false;
 
-  constructor(private readonly config: QueryLogConfig, private readonly logger: Logger) {
+  /**
+   * `redact` runs over every fingerprint before it is kept: an agent may type a
+   * password as an identifier (`SELECT * FROM \`pw\``), which a fingerprint keeps and the
+   * store would write to disk. Default: none (tests of the log itself).
+   */
+  constructor(private readonly config: QueryLogConfig, private readonly logger: Logger, private readonly redact: (text: string) => string = (t) => t) {
     this.ring = new Array(config.memory_entries);
     if (config.path) this.storeOpening = this.openStore(config.path);
   }
@@ -181,7 +186,7 @@ export class QueryLog {
     if (batch.length === 0) return;
     this.pending = [];
     for (const p of batch) {
-      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: fingerprint(p.text, p.flavor), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
+      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: this.redact(fingerprint(p.text, p.flavor)), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
       const old = this.ring[this.head];
       if (old) this.lastDroppedAt = Math.max(this.lastDroppedAt, old.at);
       this.ring[this.head] = entry;
@@ -321,6 +326,6 @@ export function summariseEntries(entries: LogEntry[]): FingerprintSummary[] {
   return [...groups.values()].map((g) => summary(g.totals, g.durations));
 }
 
-export function createQueryLog(config: QueryLogConfig, logger: Logger): QueryLog {
-  return new QueryLog(config, logger);
+export function createQueryLog(config: QueryLogConfig, logger: Logger, redact?: (text: string) => string): QueryLog {
+  return new QueryLog(config, logger, redact);
 }

@@ -45,6 +45,7 @@ export function classifyPostgres(sql: string): Classification {
     readOnlyViolation: violationOfScript(stmts),
     transactionControl: stmts.some((s) => nodeType(s) === 'TransactionStmt'),
     altersSession: stmts.some(altersSession),
+    escape: escapeOf(stmts),
     unsupported: stmts.some(isClientCopy)
       ? 'COPY FROM STDIN / TO STDOUT needs a client data stream that MCP tools do not carry; use INSERT ... VALUES (or execute_transaction) to load rows and SELECT to read them'
       : undefined,
@@ -161,6 +162,8 @@ function functionViolation(funcname: unknown): string | undefined {
 
 interface DenyGroup {
   reason: string;
+  /** Refused on every connection, not only read-only ones (reaches outside the database). */
+  escape?: boolean;
   names: ReadonlySet<string>;
   patterns: readonly RegExp[];
 }
@@ -173,6 +176,7 @@ interface DenyGroup {
 const DENY_GROUPS: readonly DenyGroup[] = [
   {
     reason: 'reads or writes files on the server',
+    escape: true,
     names: new Set(['pg_read_file', 'pg_read_binary_file', 'pg_stat_file', 'pg_logdir_ls', 'lo_import', 'lo_export']),
     patterns: [/^pg_ls_/, /^pg_file_/],
   },
@@ -185,14 +189,23 @@ const DENY_GROUPS: readonly DenyGroup[] = [
   {
     // dblink('dbname=same', 'DELETE ...') writes through a second, read-write session.
     reason: 'opens its own connection, outside the read-only transaction',
+    escape: true,
     names: new Set(['dblink']),
     patterns: [/^dblink_/],
   },
   {
+    reason: 'acts on other sessions or on the server itself',
+    escape: true,
+    names: new Set([
+      'pg_terminate_backend', 'pg_cancel_backend', 'pg_signal_backend', 'pg_reload_conf', 'pg_rotate_logfile',
+      'pg_rotate_logfile_old', 'pg_promote',
+    ]),
+    patterns: [],
+  },
+  {
     reason: 'has side effects outside the transaction',
     names: new Set([
-      'pg_terminate_backend', 'pg_cancel_backend', 'pg_reload_conf', 'pg_rotate_logfile',
-      'pg_rotate_logfile_old', 'set_config', 'loread', 'lowrite', 'pg_notify',
+      'set_config', 'loread', 'lowrite', 'pg_notify',
       'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_start_backup',
       'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop', 'pg_promote',
       'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_xlog_replay_pause',
@@ -211,6 +224,41 @@ const DENY_GROUPS: readonly DenyGroup[] = [
     ],
   },
 ];
+
+// ---------------------------------------------------------------- escapes (every connection)
+
+/** Statements that act outside the database whatever the connection's mode. */
+const ESCAPE_STATEMENTS: ReadonlyMap<string, string> = new Map([
+  ['AlterRoleStmt', 'ALTER ROLE/USER changes an account (password, login, attributes)'],
+  ['AlterRoleSetStmt', 'ALTER ROLE/USER ... SET changes the settings of future sessions of an account'],
+  ['AlterSystemStmt', 'ALTER SYSTEM writes the server configuration file'],
+  ['LoadStmt', 'LOAD loads a shared library into the server process'],
+]);
+
+/**
+ * Why a statement reaches outside the database (server files or programs, other
+ * sessions, accounts, server configuration), or undefined. Checked on every
+ * connection: a read-write connection may change data, not the machine or other users.
+ * Code run by DO or a function body is not seen (SPEC §6, honest limits).
+ */
+function escapeOf(stmts: PgNode[]): string | undefined {
+  for (const stmt of stmts) {
+    const type = nodeType(stmt);
+    if (ESCAPE_STATEMENTS.has(type)) return ESCAPE_STATEMENTS.get(type);
+    const body = stmt[type];
+    if (type === 'CopyStmt' && isRecord(body) && (body.filename || body.is_program)) {
+      return body.is_program ? 'COPY ... PROGRAM runs a program on the database server' : 'COPY to or from a file reads or writes a file on the database server';
+    }
+    const hit = walk(stmt, (key, value) => {
+      if (key !== 'funcname') return undefined;
+      const name = lastName(value);
+      const group = name === undefined ? undefined : DENY_GROUPS.find((g) => g.escape && (g.names.has(name) || g.patterns.some((p) => p.test(name))));
+      return group ? `function ${name} ${group.reason}` : undefined;
+    });
+    if (hit) return hit;
+  }
+  return undefined;
+}
 
 function deniedFunctionReason(name: string): string | undefined {
   const group = DENY_GROUPS.find((g) => g.names.has(name) || g.patterns.some((p) => p.test(name)));

@@ -79,7 +79,30 @@ export function classifySqlite(sql: string): Classification {
     return { count, readOnlyViolation: `${count} statements: only one is allowed`, transactionControl, altersSession: true };
   }
   const verdict = judge(sig);
-  return { count, readOnlyViolation: verdict.violation, transactionControl, altersSession: transactionControl || verdict.altersSession };
+  const escape = escapeIn(sig);
+  return { count, readOnlyViolation: verdict.violation, transactionControl, altersSession: transactionControl || verdict.altersSession, ...(escape ? { escape } : {}) };
+}
+
+/** Pragmas that point SQLite at other files (deprecated, but still compiled in). */
+const FILE_PRAGMAS = new Set(['temp_store_directory', 'data_store_directory']);
+
+/**
+ * Why a statement reaches outside the database file (other files, native code), or
+ * undefined. Checked on every connection: ATTACH creates a missing file, VACUUM INTO
+ * writes a full copy anywhere the process may write.
+ */
+function escapeIn(sig: Token[]): string | undefined {
+  const words = sig.map(upperWord);
+  if (words.includes('ATTACH')) return 'ATTACH opens (and can create) another database file';
+  if (words.includes('VACUUM') && words.includes('INTO')) return 'VACUUM INTO writes a copy of the database to a file';
+  const denied = deniedFunction(sig);
+  if (denied) return denied;
+  const p = words.indexOf('PRAGMA');
+  if (p >= 0) {
+    const nameTok = isPunct(sig[p + 2], '.') ? sig[p + 3] : sig[p + 1];
+    if (nameTok && FILE_PRAGMAS.has(identName(nameTok))) return `PRAGMA ${identName(nameTok)} points SQLite at another directory`;
+  }
+  return undefined;
 }
 
 function trimSemicolons(sig: Token[]): Token[] {

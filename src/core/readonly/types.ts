@@ -22,6 +22,12 @@ export interface Classification {
    * When unsure, true.
    */
   altersSession: boolean;
+  /**
+   * Set when the statement reaches outside the database in a way no connection may
+   * (server files and programs, other sessions, accounts and passwords, server-wide
+   * configuration, native code): the reason. Refused in read-write mode too.
+   */
+  escape?: string;
   /** Set when the statement cannot work through these tools at all (COPY ... FROM STDIN): the reason. */
   unsupported?: string;
 }
