@@ -70,7 +70,9 @@ async function benchQueryLog() {
   return [
     { metric: 'query log: record() on the statement\'s path (µs)', ours: fmt(record, 3), baseline: `${fmt(baseline, 3)} (no-op call)`, ratio: fmt(record / baseline, 1), target: '< 5 µs', ok: record < 5 ? 'yes' : 'NO' },
     { metric: 'query log: fingerprint + aggregate, after the answer (µs/statement)', ours: fmt(drain, 3), baseline: '', ratio: '', target: 'info', ok: sink >= 0 ? '' : '' },
-    { metric: 'query log: the same, persisted to SQLite in batches (µs/statement)', ours: fmt(drainFile, 3), baseline: '', ratio: '', target: 'info', ok: '' },
+    // The whole cost of recording a statement, wherever it is paid.
+    { metric: 'query log: recording in all, record() + after (µs/statement)', ours: fmt(record + drain, 3), baseline: '', ratio: '', target: '< 5 µs', ok: record + drain < 5 ? 'yes' : 'NO' },
+    { metric: 'query log: the same, persisted to SQLite in batches (µs/statement)', ours: fmt(record + drainFile, 3), baseline: '', ratio: '', target: 'info (optional file)', ok: '' },
   ];
 }
 
