@@ -5,6 +5,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ServerContext } from './context.js';
 import { registerResources } from './resources/index.js';
+import { backupTools } from './tools/backup.js';
 import { registerTools } from './tools/kit.js';
 import { migrationTools } from './tools/migrations.js';
 import { queryTools } from './tools/queries.js';
@@ -16,6 +17,7 @@ const INSTRUCTIONS = [
   'Start with list_connections / get_connection to see what is configured and whether it is read-only.',
   'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.',
   'get_schema reads tables in one portable format; generate_schema turns a model into it; create_table / alter_table change tables (record_migration: true keeps the change in migration history).',
+  'create_backup writes a verified backup to the backup directory; list_backups shows them; restore_backup checks one and restores it, into any backend.',
   'Hand-written schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.',
   'Results are capped (truncated: true says so); errors carry a stable code in {error: {code, message, details}}.',
 ].join(' ');
@@ -37,6 +39,9 @@ export function createServer(ctx: ServerContext): McpServer {
     hub.schemaChanged(c, table);
     if (viaMigration) hub.migrationsChanged(c);
   };
-  registerTools(server, ctx, [...queryTools(ctx), ...migrationTools(ctx, migrationsChanged), ...schemaTools(ctx, schemaChanged)]);
+  const restored = (c: string): void => hub.schemaChanged(c, null);
+  registerTools(server, ctx, [
+    ...queryTools(ctx), ...migrationTools(ctx, migrationsChanged), ...schemaTools(ctx, schemaChanged), ...backupTools(ctx, restored),
+  ]);
   return server;
 }

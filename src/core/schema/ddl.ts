@@ -44,7 +44,7 @@ export function columnDef(c: Column, f: SchemaFlavor, field: string): string {
   return parts.join(' ');
 }
 
-function foreignKeyDef(table: string, fk: ForeignKey, f: SchemaFlavor): string {
+export function foreignKeyDef(table: string, fk: ForeignKey, f: SchemaFlavor): string {
   const name = fk.name ?? constraintName(table, fk.columns, 'fkey');
   return `CONSTRAINT ${f.quote(name)} FOREIGN KEY (${list(fk.columns, f)}) REFERENCES ${qualified({ table: fk.references.table, schema: fk.references.schema }, f)} (${list(fk.references.columns, f)}) ON DELETE ${action(fk.on_delete)} ON UPDATE ${action(fk.on_update)}`;
 }

@@ -1,0 +1,99 @@
+/**
+ * The SQL a backup and a restore need on each backend: the snapshot's SELECT,
+ * auto-increment positions, row counts, drops and the session settings of a bulk
+ * load. One record per backend, looked up like the schema flavours; every name goes
+ * through the flavour's quote().
+ */
+import type { Backend, Session } from '../dialect.js';
+import { allForeignKeys, foreignKeyDef, qualified } from '../schema/ddl.js';
+import type { SchemaFlavor } from '../schema/flavors.js';
+import { columnSpec, type Table } from '../schema/model.js';
+
+export interface BackupSql {
+  /** The SELECT that streams a table's rows, sorted by its primary key when it has one. */
+  select(t: Table, f: SchemaFlavor): string;
+  /** The next value of the table's auto-increment column, as a decimal string; null when there is none to keep. */
+  readSequence(s: Session, t: Table, column: string, f: SchemaFlavor): Promise<string | null>;
+  /** Statements that make `column` hand out `next` next. MySQL's is DDL (it commits). */
+  writeSequence(t: Table, column: string, next: string, f: SchemaFlavor): Array<{ text: string; params: unknown[] }>;
+  /** Drops tables that may reference each other. */
+  drop(tables: Table[], f: SchemaFlavor): string[];
+  /** Session statements around a bulk load (MySQL: key checks off, so parents need not come first). */
+  beforeLoad: string[];
+  afterLoad: string[];
+  /** Foreign keys are added after the data (PostgreSQL: ALTER TABLE ADD CONSTRAINT validates them once). */
+  foreignKeysAfterLoad: boolean;
+}
+
+const orderBy = (t: Table, f: SchemaFlavor): string => {
+  const pk = t.columns.filter((c) => c.primary_key);
+  return pk.length ? ` ORDER BY ${pk.map((c) => f.quote(c.name)).join(', ')}` : '';
+};
+
+const plainSelect = (t: Table, f: SchemaFlavor, column = (name: string) => f.quote(name)): string =>
+  `SELECT ${t.columns.map((c) => column(c.name)).join(', ')} FROM ${qualified(t, f)}${orderBy(t, f)}`;
+
+const next = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+const POSTGRES: BackupSql = {
+  select: (t, f) => plainSelect(t, f),
+  async readSequence(s, t, column, f) {
+    const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
+    if (!row?.seq) return null;
+    // The sequence name comes back quoted and qualified by the server.
+    const [v] = await s.query(`SELECT last_value::text AS v, is_called FROM ${String(row.seq)}`);
+    return v ? (v.is_called ? (BigInt(String(v.v)) + 1n).toString() : String(v.v)) : null;
+  },
+  writeSequence: (t, column, value, f) => [{ text: 'SELECT setval(pg_get_serial_sequence($1, $2), $3::bigint, false)', params: [qualified(t, f), column, value] }],
+  drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
+  beforeLoad: [],
+  afterLoad: [],
+  foreignKeysAfterLoad: true,
+};
+
+const MYSQL: BackupSql = {
+  // MySQL (not MariaDB) sends JSON columns as a binary type that mysql2 parses: ask for the text.
+  select: (t, f) => plainSelect(t, f, (name) => {
+    const c = t.columns.find((x) => x.name === name);
+    return c && columnSpec(c).kind === 'json' ? `CAST(${f.quote(name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(name)}` : f.quote(name);
+  }),
+  async readSequence(s, t) {
+    const [row] = await s.query('SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t.table]);
+    return next(row?.n);
+  },
+  writeSequence: (t, _column, value, f) => [{ text: `ALTER TABLE ${qualified(t, f)} AUTO_INCREMENT = ${BigInt(value).toString()}`, params: [] }],
+  drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
+  beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0'],
+  afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1'],
+  foreignKeysAfterLoad: false,
+};
+
+const SQLITE: BackupSql = {
+  select: (t, f) => plainSelect(t, f),
+  async readSequence(s, t) {
+    // sqlite_sequence exists only once some table uses AUTOINCREMENT.
+    const rows = await s.query('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.table]).catch(() => []);
+    return rows[0] ? (BigInt(String(rows[0].seq)) + 1n).toString() : null;
+  },
+  writeSequence: (t, _column, value) => [
+    { text: 'DELETE FROM sqlite_sequence WHERE name = ?', params: [t.table] },
+    { text: 'INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', params: [t.table, (BigInt(value) - 1n).toString()] },
+  ],
+  drop: (tables, f) => tables.map((t) => `DROP TABLE ${qualified(t, f)}`),
+  beforeLoad: [],
+  afterLoad: [],
+  foreignKeysAfterLoad: false,
+};
+
+const BY_BACKEND: Record<Backend, BackupSql> = { postgres: POSTGRES, mysql: MYSQL, sqlite: SQLITE };
+
+export const backupSql = (backend: Backend): BackupSql => BY_BACKEND[backend];
+
+/** The table without its foreign keys (created first), and the statements that add them after the data. */
+export function splitForeignKeys(t: Table, f: SchemaFlavor): { bare: Table; add: string[] } {
+  const add = allForeignKeys(t).map((fk) => `ALTER TABLE ${qualified(t, f)} ADD ${foreignKeyDef(t.table, fk, f)}`);
+  const bare: Table = { ...t, columns: t.columns.map(({ references: _r, ...c }) => c), foreign_keys: [] };
+  return { bare, add };
+}
+
+export const countSql = (t: Table, f: SchemaFlavor): string => `SELECT count(*) AS n FROM ${qualified(t, f)}`;

@@ -1,0 +1,181 @@
+/**
+ * The BackupManager on every backend through a real MCP client: a table of every
+ * portable type with edge values round-trips with identical content checksums and
+ * rows; sequences continue; modes; damaged, unfinished and hostile inputs are
+ * refused with the database untouched; cancellation leaves nothing behind.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
+import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+
+type Json = Record<string, any>;
+
+export const EVERY_TYPE_SCHEMA = (table: string, decimal = 'decimal(38,10)') => ({
+  table,
+  columns: [
+    { name: 'id', type: 'bigint', primary_key: true, auto_increment: true },
+    { name: 'small', type: 'smallint' }, { name: 'count', type: 'integer' }, { name: 'big', type: 'bigint' },
+    { name: 'price', type: decimal }, { name: 'ratio', type: 'real' }, { name: 'score', type: 'double' },
+    { name: 'active', type: 'boolean' }, { name: 'name', type: 'varchar(100)' }, { name: 'code', type: 'char(3)' },
+    { name: 'body', type: 'text' }, { name: 'born', type: 'date' }, { name: 'at', type: 'time' },
+    { name: 'created', type: 'timestamp' }, { name: 'seen', type: 'timestamptz' }, { name: 'ref', type: 'uuid' },
+    { name: 'doc', type: 'json' }, { name: 'blob', type: 'binary' },
+  ],
+});
+
+/** Edge rows: extremes, empty vs NULL, emoji, escapes, zones; the 1 MB binary is added per backend. */
+export function edgeRows(backend: string, bigDecimals = true): unknown[][] {
+  const zoned = (iso: string, utc: string): string => (backend === 'postgres' ? iso : backend === 'mysql' ? utc.replace('T', ' ').replace('Z', '') : utc);
+  return [
+    [32767, 2147483647, '9223372036854775807', bigDecimals ? '1234567890123456789012345678.0123456789' : '1234567890.12', 1.5, 0.30000000000000004, true, '🐜 naïve 日本', 'ab', 'line1\nline2\t\\ "quoted" \'single\'', '2024-02-29', '23:59:59.999999', '2024-01-02 03:04:05.123456', zoned('2024-01-02T03:04:05.123456+05:30', '2024-01-01T21:34:05.123456Z'), '0b5e6c2e-7c55-4f8b-9d1a-3c5a2b1e0f99', '{"b": [1, 2.5, "x"], "a": {"n": 12345678901234567890, "s": "é \\" \\\\"}}'],
+    [-32768, -2147483648, '-9223372036854775808', bigDecimals ? '-99999999999999999999999999.9999999999' : '-0.01', -2.25, -1e300, false, '', '', '', '1970-01-01', '00:00:00', '1999-12-31 23:59:59', zoned('2000-01-01T00:00:00-08:00', '2000-01-01T08:00:00Z'), '00000000-0000-0000-0000-000000000000', '[]'],
+    [null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null],
+    [0, 0, '0', '0', 0, 0, true, 'x'.repeat(100), 'xyz', '\u2028 "' + '\\', '2038-01-19', '12:00:00.5', '2024-06-30 12:00:00.5', zoned('2024-06-30T12:00:00.5Z', '2024-06-30T12:00:00.5Z'), 'ffffffff-ffff-ffff-ffff-ffffffffffff', '{"z":null,"a":true}'],
+  ];
+}
+
+const COLUMNS = ['small', 'count', 'big', 'price', 'ratio', 'score', 'active', 'name', 'code', 'body', 'born', 'at', 'created', 'seen', 'ref', 'doc'];
+
+export const quoteFor = (backend: string) => (name: string): string => (backend === 'mysql' ? `\`${name}\`` : `"${name}"`);
+
+/** Inserts the edge rows, then a 1 MB binary into the first row. */
+export async function fillEveryType(h: Harness, connection: string, backend: string, table: string, bigDecimals = true): Promise<void> {
+  const q = quoteFor(backend);
+  const sql = `INSERT INTO ${q(table)} (${COLUMNS.map(q).join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+  for (const row of edgeRows(backend, bigDecimals)) await mustCall(h.client, 'execute_query', { connection, query: sql, params: row });
+  const hex = Buffer.alloc(1024 * 1024, 0).map((_, i) => (i * 7919) % 256).toString('hex');
+  const unhex = backend === 'postgres' ? "decode(?, 'hex')" : backend === 'mysql' ? 'UNHEX(?)' : 'unhex(?)';
+  await mustCall(h.client, 'execute_query', { connection, query: `UPDATE ${q(table)} SET ${q('blob')} = ${unhex} WHERE ${q('id')} = 1`, params: [hex] });
+  await mustCall(h.client, 'execute_query', { connection, query: `UPDATE ${q(table)} SET ${q('blob')} = ${unhex} WHERE ${q('id')} = 2`, params: [''] });
+}
+
+/** Every row as execute_query returns it, the binary column as its length and a digest. */
+export async function readRows(h: Harness, connection: string, backend: string, table: string): Promise<Json[]> {
+  const q = quoteFor(backend);
+  const digest = backend === 'postgres' ? `md5(${q('blob')})` : backend === 'mysql' ? `MD5(${q('blob')})` : `hex(substr(${q('blob')}, 1, 64))`;
+  const len = backend === 'postgres' ? `octet_length(${q('blob')})` : `length(${q('blob')})`;
+  const r = await mustCall(h.client, 'execute_query', { connection, query: `SELECT ${['id', ...COLUMNS].map(q).join(', ')}, ${len} AS blob_len, ${digest} AS blob_digest FROM ${q(table)} ORDER BY ${q('id')}` });
+  return r.rows as Json[];
+}
+
+describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
+  let h: Harness;
+  let src: { url: string; drop(): Promise<void> };
+  let dst: { url: string; drop(): Promise<void> };
+  const dir = tempDir('cmx-backups-');
+  const q = quoteFor(backend.name);
+
+  beforeAll(async () => {
+    src = await freshDatabase(backend, 'bksrc');
+    dst = await freshDatabase(backend, 'bkdst');
+    h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url }, ro: { url: src.url, read_only: true } }, { backup_dir: dir });
+    await mustCall(h.client, 'create_table', { connection: 'src', schema: EVERY_TYPE_SCHEMA('every') });
+    await fillEveryType(h, 'src', backend.name, 'every');
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await src?.drop();
+    await dst?.drop();
+  });
+
+  it('round-trips every type and edge value: identical content checksums and rows', async () => {
+    const made = await mustCall(h.client, 'create_backup', { database: 'src', tables: ['every'], output_path: 'every.cmx.gz' });
+    expect(made.rows).toBe(4);
+    const restored = await mustCall(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.cmx.gz' });
+    expect(restored.rows).toBe(4);
+    expect(restored.lossy).toEqual([]);
+    const again = await mustCall(h.client, 'create_backup', { database: 'dst', tables: ['every'], output_path: 'every-again.cmx.gz' });
+    expect((again.tables as Json[])[0].sha256).toBe((made.tables as Json[])[0].sha256);
+    const before = await readRows(h, 'src', backend.name, 'every');
+    const after = await readRows(h, 'dst', backend.name, 'every');
+    expect(after).toEqual(before);
+    expect(before[0].blob_len).toBe(1024 * 1024);
+    expect(before[2].name).toBe(null);
+    expect(before[1].name).toBe('');
+  });
+
+  it('restores the auto-increment position: new rows continue after the old ones', async () => {
+    await mustCall(h.client, 'execute_query', { connection: 'dst', query: `INSERT INTO ${q('every')} (${q('name')}) VALUES ('next')` });
+    const r = await mustCall(h.client, 'execute_query', { connection: 'dst', query: `SELECT ${q('id')} FROM ${q('every')} WHERE ${q('name')} = 'next'` });
+    expect(Number((r.rows as Json[])[0].id)).toBe(5);
+  });
+
+  it('modes: create refuses an existing table, replace recreates it, append adds rows', async () => {
+    const refused = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.cmx.gz' });
+    expect(refused.ok ? 'ok' : refused.error.code).toBe('DUPLICATE_OBJECT');
+    const replaced = await mustCall(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.cmx.gz', mode: 'replace' });
+    expect((replaced.tables as Json[])[0]).toMatchObject({ rows: 4, created: true });
+    await mustCall(h.client, 'execute_query', { connection: 'dst', query: `DELETE FROM ${q('every')} WHERE ${q('id')} > 2` });
+    const appended = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.cmx.gz', mode: 'append' });
+    // Rows 1 and 2 are still there: their keys collide, and the whole append is undone.
+    expect(appended.ok ? 'ok' : appended.error.code).toBe('CONSTRAINT_VIOLATION');
+    const n = await mustCall(h.client, 'execute_query', { connection: 'dst', query: `SELECT count(*) AS n FROM ${q('every')}` });
+    expect(Number((n.rows as Json[])[0].n)).toBe(2);
+  });
+
+  it('lists backups with their status; unfinished and damaged ones are not ok', async () => {
+    await fs.writeFile(join(dir, 'stray.cmx.gz'), 'not finished');
+    await fs.writeFile(join(dir, `.every.cmx.gz.${process.pid}.abc.tmp`), 'a temporary');
+    await fs.copyFile(join(dir, 'every.cmx.gz'), join(dir, 'damaged.cmx.gz'));
+    const m = JSON.parse(await fs.readFile(join(dir, 'every.cmx.gz.manifest.json'), 'utf8'));
+    await fs.writeFile(join(dir, 'damaged.cmx.gz.manifest.json'), JSON.stringify({ ...m, file: 'damaged.cmx.gz', size: m.size + 1 }));
+    const list = (await mustCall(h.client, 'list_backups', {})).backups as Json[];
+    const status = Object.fromEntries(list.map((b) => [b.name, b.status]));
+    expect(status).toMatchObject({ 'every.cmx.gz': 'ok', 'every-again.cmx.gz': 'ok', 'stray.cmx.gz': 'incomplete', 'damaged.cmx.gz': 'corrupt' });
+    expect(list.some((b) => b.name.startsWith('.'))).toBe(false);
+    expect((await mustCall(h.client, 'list_backups', { database: 'dst' })).backups).toHaveLength(1);
+    for (const name of ['stray.cmx.gz', 'damaged.cmx.gz']) {
+      const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: name, mode: 'replace' });
+      expect(r.ok ? 'ok' : r.error.code).toBe(name === 'stray.cmx.gz' ? 'UNDEFINED_OBJECT' : 'BACKUP_CORRUPT');
+    }
+  });
+
+  it('refuses a truncated or bit-flipped backup with the database untouched', async () => {
+    await mustCall(h.client, 'create_backup', { database: 'src', tables: ['every'], output_path: 'flip.cmx.gz' });
+    await mustCall(h.client, 'create_backup', { database: 'src', tables: ['every'], output_path: 'cut.cmx.gz' });
+    const flip = await fs.readFile(join(dir, 'flip.cmx.gz'));
+    flip[Math.floor(flip.length / 2)] ^= 0x10;
+    await fs.writeFile(join(dir, 'flip.cmx.gz'), flip);
+    await fs.truncate(join(dir, 'cut.cmx.gz'), Math.floor(flip.length / 2));
+    const before = await readRows(h, 'dst', backend.name, 'every');
+    for (const name of ['flip.cmx.gz', 'cut.cmx.gz']) {
+      const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: name, mode: 'replace' });
+      expect(r.ok ? 'ok' : r.error.code).toBe('BACKUP_CORRUPT');
+      if (!r.ok) expect(r.error.message).toMatch(/damaged.*nothing was restored/);
+    }
+    expect(await readRows(h, 'dst', backend.name, 'every')).toEqual(before);
+  });
+
+  it('refuses paths outside the backup directory and existing files, creating nothing', async () => {
+    const outside = tempDir('cmx-outside-');
+    await fs.symlink(join(outside, 'target.gz'), join(dir, 'link.gz'));
+    const listing = async (): Promise<string[]> => (await fs.readdir(dir)).sort();
+    const before = await listing();
+    const cases: Array<[string, string]> = [
+      ['../escape.gz', 'INVALID_INPUT'], [join(outside, 'abs.gz'), 'INVALID_INPUT'], ['sub/x.gz', 'INVALID_INPUT'], ['..', 'INVALID_INPUT'],
+      ['.hidden.gz', 'INVALID_INPUT'], ['x\u0000.gz', 'INVALID_INPUT'], ['x.manifest.json', 'INVALID_INPUT'],
+      ['every.cmx.gz', 'DUPLICATE_OBJECT'], ['link.gz', 'DUPLICATE_OBJECT'],
+    ];
+    for (const [output_path, code] of cases) {
+      const r = await callTool(h.client, 'create_backup', { database: 'src', tables: ['every'], output_path });
+      expect(`${output_path}: ${r.ok ? 'ok' : r.error.code}`).toBe(`${output_path}: ${code}`);
+    }
+    for (const backup_path of ['../../etc/passwd', '/etc/passwd', 'link.gz']) {
+      const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path, mode: 'replace' });
+      expect(r.ok ? 'ok' : r.error.code).toMatch(/INVALID_INPUT|UNDEFINED_OBJECT/);
+    }
+    expect(await listing()).toEqual(before);
+    expect(await fs.readdir(outside)).toEqual([]);
+    expect(await fs.readdir(join(dir, '..'))).not.toContain('escape.gz');
+  });
+
+  it('read-only connections back up but never restore', async () => {
+    const made = await mustCall(h.client, 'create_backup', { database: 'ro', tables: ['every'], output_path: 'from-ro.cmx.gz' });
+    expect(made.rows).toBe(4);
+    const r = await callTool(h.client, 'restore_backup', { database: 'ro', backup_path: 'from-ro.cmx.gz', mode: 'replace' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('READ_ONLY_VIOLATION');
+  });
+});
