@@ -27,7 +27,7 @@ export function edgeRows(backend: string, bigDecimals = true): unknown[][] {
     [32767, 2147483647, '9223372036854775807', bigDecimals ? '1234567890123456789012345678.0123456789' : '1234567890.12', 1.5, 0.30000000000000004, true, '🐜 naïve 日本', 'ab', 'line1\nline2\t\\ "quoted" \'single\'', '2024-02-29', '23:59:59.999999', '2024-01-02 03:04:05.123456', zoned('2024-01-02T03:04:05.123456+05:30', '2024-01-01T21:34:05.123456Z'), '0b5e6c2e-7c55-4f8b-9d1a-3c5a2b1e0f99', '{"b": [1, 2.5, "x"], "a": {"n": 12345678901234567890, "s": "é \\" \\\\"}}'],
     [-32768, -2147483648, '-9223372036854775808', bigDecimals ? '-99999999999999999999999999.9999999999' : '-0.01', -2.25, -1e300, false, '', '', '', '1970-01-01', '00:00:00', '1999-12-31 23:59:59', zoned('2000-01-01T00:00:00-08:00', '2000-01-01T08:00:00Z'), '00000000-0000-0000-0000-000000000000', '[]'],
     [null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null],
-    [0, 0, '0', '0', 0, 0, true, 'x'.repeat(100), 'xyz', '\u2028 "' + '\\', '2038-01-19', '12:00:00.5', '2024-06-30 12:00:00.5', zoned('2024-06-30T12:00:00.5Z', '2024-06-30T12:00:00.5Z'), 'ffffffff-ffff-ffff-ffff-ffffffffffff', '{"z":null,"a":true}'],
+    [0, 0, '0', '0', 0, 0.00001, true, 'x'.repeat(100), 'xyz', '\u2028 "' + '\\', '2038-01-19', '12:00:00.5', '2024-06-30 12:00:00.5', zoned('2024-06-30T12:00:00.5Z', '2024-06-30T12:00:00.5Z'), 'ffffffff-ffff-ffff-ffff-ffffffffffff', '{"z":null,"a":true}'],
   ];
 }
 
@@ -39,16 +39,16 @@ function canonicalRows(): unknown[][] {
   return edgeRows('mysql', false).map((row) => row.map((v, i) => {
     if (typeof v !== 'string') return v;
     if (i === 12 || i === 13) return v.replace(' ', 'T') + (i === 13 ? 'Z' : '');
-    if (i === 15) return JSON.stringify(sortKeys(JSON.parse(v.replace('12345678901234567890', '"BIG"')))).replace('"BIG"', '12345678901234567890');
+    if (i === 15) return CANONICAL_JSON[v] ?? v;
     return v;
   }));
 }
 
-function sortKeys(v: any): any {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
-  return v;
-}
+/** The documents as jsonb and MySQL JSON print them: ", " and ": ", keys by length then bytes. */
+const CANONICAL_JSON: Record<string, string> = {
+  '{"b": [1, 2.5, "x"], "a": {"n": 12345678901234567890, "s": "é \\" \\\\"}}': '{"a": {"n": 12345678901234567890, "s": "é \\" \\\\"}, "b": [1, 2.5, "x"]}',
+  '{"z":null,"a":true}': '{"a": true, "z": null}',
+};
 
 const COLUMNS = ['small', 'count', 'big', 'price', 'ratio', 'score', 'active', 'name', 'code', 'body', 'born', 'at', 'created', 'seen', 'ref', 'doc'];
 

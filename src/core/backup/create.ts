@@ -77,28 +77,40 @@ interface Tally {
   last: number;
 }
 
-/** Streams one table's rows into the writer; returns its summary (count and content checksum). */
-async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
+/** Rows of driver values: each through its column's reader. */
+function encoder(t: Target, e: TableEntry): (row: unknown[]) => string {
   const readers = e.definition.columns.map((c) => reader(t.dialect.backend, columnSpec(c)));
   const n = readers.length;
+  return (row) => {
+    let line = '[';
+    for (let k = 0; k < n; k++) {
+      const v = row[k];
+      line += (k ? ',' : '') + (v === null || v === undefined ? 'null' : readers[k](v));
+    }
+    return `${line}]`;
+  };
+}
+
+/** Rows the database already wrote as lines (one text column). */
+const finished = (finish: (line: string) => string) => (row: unknown[]): string => finish(row[0] as string);
+
+/** Streams one table's rows into the writer; returns its summary (count and content checksum). */
+async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
+  const sql = backupSql(t.dialect.backend);
+  const encode = sql.finishLine ? finished(sql.finishLine) : encoder(t, e);
   const hash = createHash('sha256');
   let rows = 0;
   await w.writeObject({ table: i, name: e.name });
-  await s.stream(backupSql(t.dialect.backend).select(e.definition, t.flavor), async (batch) => {
+  await s.stream(sql.select(e.definition, t.flavor), async (batch) => {
     let out = '';
-    for (const row of batch) {
-      let line = '[';
-      for (let k = 0; k < n; k++) {
-        const v = row[k];
-        line += (k ? ',' : '') + (v === null || v === undefined ? 'null' : readers[k](v));
-      }
-      out += `${line}]\n`;
-    }
-    hash.update(out);
+    for (const row of batch) out += `${encode(row)}\n`;
+    // Encoded once: the checksum and gzip both take the bytes.
+    const bytes = Buffer.from(out, 'utf8');
+    hash.update(bytes);
     rows += batch.length;
     tally.rows += batch.length;
-    tally.bytes += out.length;
-    await w.write(out);
+    tally.bytes += bytes.length;
+    await w.write(bytes);
     if (Date.now() - tally.last >= PROGRESS_EVERY_MS) {
       tally.last = Date.now();
       await p.progress(tally.rows, undefined, `${e.name}: ${rows} rows; ${tally.rows} rows, ${tally.bytes} bytes in all`);

@@ -7,7 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, type WriteStream } from 'node:fs';
-import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { createGunzip, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 import { DbError } from '../../errors.js';
 import type { Backend } from '../dialect.js';
 import type { Table } from '../schema/model.js';
@@ -68,7 +68,8 @@ export interface Trailer {
 
 /** Writes lines through gzip into `out`, hashing and counting the compressed bytes. */
 export class BackupFileWriter {
-  private readonly gzip: Gzip = createGzip({ level: GZIP_LEVEL });
+  // Room for a few batches, so reading the database and compressing overlap instead of taking turns.
+  private readonly gzip: Gzip = createGzip({ level: GZIP_LEVEL, chunkSize: 256 * 1024, highWaterMark: 4 * 1024 * 1024 } as ZlibOptions);
   private readonly fileHash: Hash = createHash('sha256');
   private size = 0;
   private readonly done: Promise<void>;
@@ -91,7 +92,7 @@ export class BackupFileWriter {
   }
 
   /** Writes text (one or more whole lines); waits while gzip is behind, so memory stays flat. */
-  async write(text: string): Promise<void> {
+  async write(text: string | Buffer): Promise<void> {
     if (!this.gzip.write(text)) await Promise.race([once(this.gzip, 'drain'), this.done]);
   }
 

@@ -7,11 +7,17 @@
 import type { Backend, Session } from '../dialect.js';
 import { allForeignKeys, foreignKeyDef, qualified } from '../schema/ddl.js';
 import type { SchemaFlavor } from '../schema/flavors.js';
-import { columnSpec, type Table } from '../schema/model.js';
+import { columnSpec, type Column, type Table } from '../schema/model.js';
+import { readFloatText } from './values.js';
 
 export interface BackupSql {
   /** The SELECT that streams a table's rows, sorted by its primary key when it has one. */
   select(t: Table, f: SchemaFlavor): string;
+  /**
+   * When set, select() returns one text column per row that is already the row's line
+   * in the backup format, but for values marked for this function to finish.
+   */
+  finishLine?: (line: string) => string;
   /** The next value of the table's auto-increment column, as a decimal string; null when there is none to keep. */
   readSequence(s: Session, t: Table, column: string, f: SchemaFlavor): Promise<string | null>;
   /** Statements that make `column` hand out `next` next. MySQL's is DDL (it commits). */
@@ -35,8 +41,42 @@ const plainSelect = (t: Table, f: SchemaFlavor, column = (name: string) => f.quo
 
 const next = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
+/**
+ * A column's value as its canonical JSON text, computed by PostgreSQL (in C, on its own
+ * core) rather than in our process. Where float8out and JavaScript spell a number
+ * differently (exponents, -0, NaN),
+ * the value is marked `"\F...` / `"\J...` for finishLine: JSON text never holds \F or \J.
+ */
+function pgCanonical(c: Column, f: SchemaFlavor): string {
+  const q = f.quote(c.name);
+  const spec = columnSpec(c);
+  switch (spec.kind) {
+    case 'smallint': case 'integer': return `${q}::text`;
+    case 'bigint': return `CASE WHEN ${q} BETWEEN -9007199254740991 AND 9007199254740991 THEN ${q}::text ELSE '"' || ${q}::text || '"' END`;
+    case 'decimal': case 'date': case 'time': case 'uuid': return `'"' || ${q}::text || '"'`;
+    case 'real': case 'double': {
+      const positional = spec.kind === 'real' ? '1e6' : '1e15';
+      return `CASE WHEN abs(${q}) >= 1e-4 AND abs(${q}) < ${positional} THEN ${q}::text WHEN ${q} = 0 THEN '0' ELSE '"\\F' || ${q}::text || '"' END`;
+    }
+    case 'boolean': return `CASE WHEN ${q} THEN 'true' WHEN NOT ${q} THEN 'false' END`;
+    case 'text': case 'varchar': case 'timestamp': return `to_json(${q})::text`;
+    // CHAR to text drops the padding, as the canonical form does.
+    case 'char': return `to_json(${q}::text)::text`;
+    case 'timestamptz': return `replace(to_json(${q})::text, '+00:00"', 'Z"')`;
+    case 'binary': return `'"' || translate(encode(${q}, 'base64'), E'\\n', '') || '"'`;
+    // jsonb prints the canonical spelling already (see canonicalJson).
+    case 'json': return `to_json(${q}::jsonb::text)::text`;
+    default: return `to_json(${q}::text)::text`;
+  }
+}
+
 const POSTGRES: BackupSql = {
-  select: (t, f) => plainSelect(t, f),
+  select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${pgCanonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
+  finishLine: (line) => {
+    let out = line;
+    if (out.includes('"\\F')) out = out.replace(/"\\F([^"]*)"/g, (_, t: string) => readFloatText(t));
+    return out;
+  },
   async readSequence(s, t, column, f) {
     const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
     if (!row?.seq) return null;

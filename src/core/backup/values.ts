@@ -53,11 +53,42 @@ export function canonicalTimestamp(t: string, zone: boolean): string {
 }
 
 /**
- * A JSON document in one spelling: no insignificant white space, object keys sorted
- * (UTF-16 order), number tokens kept exactly as written (JSON.parse would round
- * integers past 2^53). Text that is not JSON passes unchanged.
+ * A JSON document in one spelling, the one PostgreSQL's jsonb and MySQL's JSON print:
+ * `", "` and `": "` between items, object keys ordered by UTF-8 length and then bytes,
+ * later duplicates winning, number tokens kept as written (JSON.parse would round
+ * integers past 2^53 and respell 1.0). Text that is not JSON passes unchanged.
  */
 export function canonicalJson(text: string): string {
+  // Fast path: with no decimal point, exponent or long integer, JSON.parse loses nothing.
+  if (!/\d{16}|\d\.|\d[eE]/.test(text)) {
+    try {
+      return sortedJson(JSON.parse(text));
+    } catch {
+      return text;
+    }
+  }
+  return exactJson(text);
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** jsonb's key order: shorter (in UTF-8 bytes) first, then bytewise. */
+function keyOrder(a: string, b: string): number {
+  if (ASCII.test(a) && ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length - y.length || Buffer.compare(x, y);
+}
+
+function sortedJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(sortedJson).join(', ')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort(keyOrder).map((k) => `${JSON.stringify(k)}: ${sortedJson(o[k])}`).join(', ')}}`;
+}
+
+/** The slow path: a small parser that keeps number tokens as written. */
+function exactJson(text: string): string {
   let i = 0;
   const ws = (): void => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
   const value = (): string => {
@@ -65,7 +96,7 @@ export function canonicalJson(text: string): string {
     const c = text[i];
     if (c === '{') {
       i++;
-      const members: Array<[string, string, string]> = [];
+      const members = new Map<string, [string, string]>();
       ws();
       if (text[i] === '}') { i++; return '{}'; }
       for (;;) {
@@ -73,14 +104,15 @@ export function canonicalJson(text: string): string {
         const key = string();
         ws();
         if (text[i++] !== ':') throw new Error('json');
-        members.push([JSON.parse(key) as string, key, value()]);
+        const name = JSON.parse(key) as string;
+        members.delete(name);
+        members.set(name, [key, value()]);
         ws();
         if (text[i] === ',') { i++; continue; }
         if (text[i++] !== '}') throw new Error('json');
         break;
       }
-      members.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return `{${members.map(([, k, v]) => `${k}:${v}`).join(',')}}`;
+      return `{${[...members].sort((a, b) => keyOrder(a[0], b[0])).map(([, [k, v]]) => `${k}: ${v}`).join(', ')}}`;
     }
     if (c === '[') {
       i++;
@@ -94,7 +126,7 @@ export function canonicalJson(text: string): string {
         if (text[i++] !== ']') throw new Error('json');
         break;
       }
-      return `[${items.join(',')}]`;
+      return `[${items.join(', ')}]`;
     }
     if (c === '"') return string();
     const m = /^(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
@@ -126,6 +158,9 @@ function readInteger(v: unknown): string {
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number.isSafeInteger(Number(v)) ? String(Number(v)) : quote(v);
   return readNative(v);
 }
+
+/** A float as PostgreSQL printed it, in the canonical (JavaScript) spelling. */
+export const readFloatText = (t: string): string => readFloat(t);
 
 function readFloat(v: unknown): string {
   const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : NaN;
@@ -172,12 +207,27 @@ function readDecimal(scale: number): Read {
   };
 }
 
+/**
+ * PostgreSQL's text output is already close to canonical (ISO DateStyle, UTC, trimmed
+ * fractions, integers without leading zeros): a few cheap checks instead of regexes.
+ */
+const pgInteger: Read = (v) => (typeof v === 'string' && v.length < 16 ? v : readInteger(v));
+const pgStamp = (zone: boolean): Read => (v) => {
+  if (typeof v !== 'string' || v.length < 19 || v[10] !== ' ') return typeof v === 'string' ? quote(v) : readNative(v);
+  if (!zone) return `"${v.slice(0, 10)}T${v.slice(11)}"`;
+  return v.endsWith('+00') ? `"${v.slice(0, 10)}T${v.slice(11, -3)}Z"` : quote(canonicalTimestamp(v, true));
+};
+
 /** SQLite keeps text as it was given: its date, time, JSON and UUID text is kept verbatim, not respelt. */
 const SQLITE_VERBATIM = new Set(['char', 'uuid', 'time', 'timestamp', 'timestamptz', 'json']);
 
 /** The reader for one column: a stream value (never null: the caller writes null itself) to JSON text. */
 export function reader(backend: Backend, spec: TypeSpec): Read {
   if (backend === 'sqlite' && SQLITE_VERBATIM.has(spec.kind)) return text;
+  if (backend === 'postgres') {
+    if (spec.kind === 'integer' || spec.kind === 'bigint' || spec.kind === 'smallint') return pgInteger;
+    if (spec.kind === 'timestamp' || spec.kind === 'timestamptz') return pgStamp(spec.kind === 'timestamptz');
+  }
   switch (spec.kind) {
     case 'smallint': case 'integer': case 'bigint': return readInteger;
     case 'decimal': return readDecimal(spec.scale);

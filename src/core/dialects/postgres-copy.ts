@@ -21,22 +21,40 @@ const UNESCAPE: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t
 function field(text: string): string | null {
   if (text === '\\N') return null;
   if (!text.includes('\\')) return text;
+  // Most escapes are doubled backslashes (JSON text is full of them): split and join
+  // is native; the regex only runs when another escape is left.
+  const parts = text.split('\\\\');
+  if (!parts.some((p) => p.includes('\\'))) return parts.join('\\');
   return text.replace(/\\(.)/gs, (_, c: string) => UNESCAPE[c] ?? c);
 }
 
-/** Splits COPY output into rows; a chunk normally holds one whole row, but lines may straddle chunks. */
+/**
+ * Splits COPY output into lines. PostgreSQL sends a message per row; chunks are kept
+ * as they come and decoded a batch at a time (one toString and one split per batch,
+ * not per row). A line may still straddle chunks.
+ */
 class LineSplitter {
-  private rest: Buffer | null = null;
+  private chunks: Buffer[] = [];
+  private size = 0;
 
-  lines(chunk: Buffer): string[] {
-    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+  }
+
+  get pending(): number {
+    return this.chunks.length;
+  }
+
+  /** Every complete line so far; a partial last line stays for the next call. */
+  lines(): string[] {
+    if (!this.chunks.length) return [];
+    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     const end = buf.lastIndexOf(10);
-    if (end < 0) {
-      this.rest = buf;
-      return [];
-    }
-    this.rest = end === buf.length - 1 ? null : buf.subarray(end + 1);
-    return buf.toString('utf8', 0, end).split('\n');
+    const rest = end === buf.length - 1 ? null : buf.subarray(end + 1);
+    this.chunks = rest ? [rest] : [];
+    this.size = rest ? rest.length : 0;
+    return end < 0 ? [] : buf.toString('utf8', 0, end).split('\n');
   }
 }
 
@@ -58,16 +76,22 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
     batch = [];
     onRows(rows).then(() => cb(), cb);
   };
+  const take = (): void => {
+    for (const line of splitter.lines()) {
+      batch.push(line.split('\t').map(field));
+      count++;
+    }
+  };
   const sink = new Writable({
+    highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
-      for (const line of splitter.lines(chunk)) {
-        batch.push(line.split('\t').map(field));
-        count++;
-      }
-      if (batch.length >= BATCH_ROWS) hand(cb);
-      else cb();
+      splitter.add(chunk);
+      if (splitter.pending < BATCH_ROWS) return cb();
+      take();
+      hand(cb);
     },
     final(cb) {
+      take();
       if (batch.length) hand(cb);
       else cb();
     },
