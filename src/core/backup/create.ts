@@ -92,12 +92,14 @@ function encoder(t: Target, e: TableEntry): (row: unknown[]) => string {
 }
 
 /** Rows the database already wrote as lines (one text column). */
-const finished = (finish: (line: string) => string) => (row: unknown[]): string => finish(row[0] as string);
+const finished = (finish: (line: string) => string) => (row: unknown[]): string =>
+  finish(typeof row[0] === 'string' ? row[0] : Buffer.isBuffer(row[0]) ? row[0].toString('utf8') : String(row[0]));
 
 /** Streams one table's rows into the writer; returns its summary (count and content checksum). */
 async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
   const sql = backupSql(t.dialect.backend);
-  const encode = sql.finishLine ? finished(sql.finishLine) : encoder(t, e);
+  const lines = sql.finishLine && (sql.lineMode?.(e.definition) ?? true);
+  const encode = lines ? finished(sql.finishLine!) : encoder(t, e);
   const hash = createHash('sha256');
   let rows = 0;
   await w.writeObject({ table: i, name: e.name });

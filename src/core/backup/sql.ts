@@ -8,7 +8,7 @@ import type { Backend, Session } from '../dialect.js';
 import { allForeignKeys, foreignKeyDef, qualified } from '../schema/ddl.js';
 import type { SchemaFlavor } from '../schema/flavors.js';
 import { columnSpec, type Column, type Table } from '../schema/model.js';
-import { readFloatText } from './values.js';
+import { canonicalJson, readFloatText } from './values.js';
 
 export interface BackupSql {
   /** The SELECT that streams a table's rows, sorted by its primary key when it has one. */
@@ -18,6 +18,8 @@ export interface BackupSql {
    * in the backup format, but for values marked for this function to finish.
    */
   finishLine?: (line: string) => string;
+  /** Whether select() returns lines for this table (default: whenever finishLine is set). */
+  lineMode?: (t: Table) => boolean;
   /** The next value of the table's auto-increment column, as a decimal string; null when there is none to keep. */
   readSequence(s: Session, t: Table, column: string, f: SchemaFlavor): Promise<string | null>;
   /** Statements that make `column` hand out `next` next. MySQL's is DDL (it commits). */
@@ -72,11 +74,7 @@ function pgCanonical(c: Column, f: SchemaFlavor): string {
 
 const POSTGRES: BackupSql = {
   select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${pgCanonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
-  finishLine: (line) => {
-    let out = line;
-    if (out.includes('"\\F')) out = out.replace(/"\\F([^"]*)"/g, (_, t: string) => readFloatText(t));
-    return out;
-  },
+  finishLine: finishMarked,
   async readSequence(s, t, column, f) {
     const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
     if (!row?.seq) return null;
@@ -91,12 +89,50 @@ const POSTGRES: BackupSql = {
   foreignKeysAfterLoad: true,
 };
 
+/** MySQL's side of the same idea: every portable kind as canonical JSON text, floats and JSON documents marked. */
+function mysqlCanonical(c: Column, f: SchemaFlavor): string {
+  const q = f.quote(c.name);
+  // TIME(6) and DATETIME(6) print six fraction digits: the canonical form trims zeros.
+  const trimmed = `IF(LOCATE('.', ${q}), TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${q})), ${q})`;
+  switch (columnSpec(c).kind) {
+    case 'smallint': case 'integer': return `CAST(${q} AS CHAR)`;
+    case 'bigint': return `IF(${q} BETWEEN -9007199254740991 AND 9007199254740991, CAST(${q} AS CHAR), CONCAT('"', ${q}, '"'))`;
+    case 'decimal': case 'date': return `CONCAT('"', ${q}, '"')`;
+    // DOUBLE prints the shortest round-trip digits, positional in this range, as JavaScript does; FLOAT does not.
+    case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"')))`;
+    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
+    case 'boolean': return `IF(${q} = 1, 'true', IF(${q} = 0, 'false', CAST(${q} AS CHAR)))`;
+    case 'text': case 'varchar': case 'char': return `JSON_QUOTE(${q})`;
+    case 'uuid': return `CONCAT('"', LOWER(${q}), '"')`;
+    case 'time': return `CONCAT('"', ${trimmed}, '"')`;
+    case 'timestamp': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), '"')`;
+    case 'timestamptz': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), 'Z"')`;
+    case 'binary': return `CONCAT('"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"')`;
+    case 'json': return `CONCAT('"\\\\J', SUBSTR(JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4)), 2))`;
+    default: throw new Error('native columns are read as values');
+  }
+}
+
+/** Marked values finished in JavaScript: floats respelt, JSON documents put in canonical form. */
+function finishMarked(line: string): string {
+  let out = line;
+  if (out.includes('"\\F')) out = out.replace(/"\\F([^"]*)"/g, (_, t: string) => readFloatText(t));
+  if (out.includes('"\\J')) out = out.replace(/"\\J((?:[^"\\]|\\.)*)"/g, (_, t: string) => JSON.stringify(canonicalJson(JSON.parse(`"${t}"`) as string)));
+  return out;
+}
+
+const hasNative = (t: Table): boolean => t.columns.some((c) => c.type === 'native');
+
 const MYSQL: BackupSql = {
-  // MySQL (not MariaDB) sends JSON columns as a binary type that mysql2 parses: ask for the text.
-  select: (t, f) => plainSelect(t, f, (name) => {
-    const c = t.columns.find((x) => x.name === name);
-    return c && columnSpec(c).kind === 'json' ? `CAST(${f.quote(name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(name)}` : f.quote(name);
-  }),
+  select: (t, f) => (hasNative(t)
+    // Columns of types with no portable form are read as driver values (MySQL JSON as its text).
+    ? plainSelect(t, f, (name) => {
+      const c = t.columns.find((x) => x.name === name);
+      return c && columnSpec(c).kind === 'json' ? `CAST(${f.quote(name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(name)}` : f.quote(name);
+    })
+    : `SELECT CONCAT('[', ${t.columns.map((c) => `COALESCE(${mysqlCanonical(c, f)}, 'null')`).join(", ',', ")}, ']') FROM ${qualified(t, f)}${orderBy(t, f)}`),
+  finishLine: (line) => finishMarked(line),
+  lineMode: (t) => !hasNative(t),
   async readSequence(s, t) {
     const [row] = await s.query('SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t.table]);
     return next(row?.n);
