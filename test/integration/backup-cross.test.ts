@@ -67,4 +67,10 @@ describe.runIf(all)('backups across backends', () => {
     expect((lossy.lossy as Json[]).length).toBe(1);
     expect(lossy.rows).toBe(4);
   });
+
+  it('a native backup restores only into its own backend', async () => {
+    await mustCall(h.client, 'create_backup', { database: 'pg', tables: ['wide'], format: 'native', output_path: 'wide.pgdump' });
+    const r = await callTool(h.client, 'restore_backup', { database: 'my', backup_path: 'wide.pgdump' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('UNSUPPORTED');
+  });
 });

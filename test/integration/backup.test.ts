@@ -125,6 +125,21 @@ describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
     expect(await fs.readdir(join(dir, '..'))).not.toContain('escape.gz');
   });
 
+  it('format native: the backend\'s own tool behind the same manifest, restored into the same backend only', async () => {
+    const tables = backend.name === 'sqlite' ? undefined : ['every'];
+    const made = await mustCall(h.client, 'create_backup', { database: 'src', tables, format: 'native', output_path: 'every.native' });
+    expect(made.format).toBe('native');
+    const listed = ((made.tables as Json[]).find((x) => x.name === 'every'))!;
+    expect(listed.rows).toBe(backend.name === 'mysql' ? null : 4);
+    const list = (await mustCall(h.client, 'list_backups', { verify: true })).backups as Json[];
+    expect(list.find((b) => b.name === 'every.native')).toMatchObject({ status: 'ok', format: 'native' });
+    const refused = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.native' });
+    expect(refused.ok ? 'ok' : refused.error.code).toBe('DUPLICATE_OBJECT');
+    const restored = await mustCall(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.native', mode: 'replace' });
+    expect(restored.format).toBe('native');
+    expect(await readRows(h, 'dst', backend.name, 'every')).toEqual(await readRows(h, 'src', backend.name, 'every'));
+  });
+
   it('read-only connections back up but never restore', async () => {
     const made = await mustCall(h.client, 'create_backup', { database: 'ro', tables: ['every'], output_path: 'from-ro.cmx.gz' });
     expect(made.rows).toBe(4);
