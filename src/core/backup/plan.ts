@@ -29,7 +29,8 @@ export interface TablePlan {
   /** CREATE TABLE first; then what follows the data (indexes, comments, foreign keys). */
   create: string;
   after: string[];
-  writers: Array<(v: unknown) => unknown>;
+  /** Per column: parsed JSON value -> load value; null where they are the same. */
+  writers: Array<((v: unknown) => unknown) | null>;
 }
 
 export interface RestorePlan {

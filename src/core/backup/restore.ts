@@ -175,7 +175,7 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
         throw corrupt(m.file, `a row of table ${tp.entry.name} is not JSON`);
       }
       if (!Array.isArray(a) || a.length !== n) throw corrupt(m.file, `a row of table ${tp.entry.name} has ${Array.isArray(a) ? a.length : 0} values, ${n} expected`);
-      for (let k = 0; k < n; k++) if (a[k] !== null) a[k] = w[k](a[k]);
+      for (let k = 0; k < n; k++) if (a[k] !== null && w[k]) a[k] = w[k]!(a[k]);
       return a;
     });
     rows += out.length;

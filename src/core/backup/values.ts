@@ -259,12 +259,13 @@ const pgText = (v: unknown): unknown => (isBase64Object(v) ? `\\x${Buffer.from(v
 
 const integerBound = (v: unknown): unknown => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : nativeBound(v));
 
-const WRITERS: Record<Backend, (spec: TypeSpec) => Write> = {
+/** null: the parsed value is what the target loads (COPY's text input takes JSON numbers, true/false and strings as they are). */
+const WRITERS: Record<Backend, (spec: TypeSpec) => Write | null> = {
   postgres: (spec) => {
     switch (spec.kind) {
-      case 'boolean': return (v) => (v === true ? 't' : v === false ? 'f' : pgText(v));
       case 'binary': return (v) => (typeof v === 'string' ? `\\x${Buffer.from(v, 'base64').toString('hex')}` : pgText(v));
-      default: return pgText;
+      case 'native': return pgText;
+      default: return null;
     }
   },
   mysql: (spec) => {
@@ -288,6 +289,6 @@ const WRITERS: Record<Backend, (spec: TypeSpec) => Write> = {
 };
 
 /** The writer for one column on the target backend: a parsed JSON value (never null) to a load value. */
-export function writer(backend: Backend, spec: TypeSpec): Write {
+export function writer(backend: Backend, spec: TypeSpec): Write | null {
   return WRITERS[backend](spec);
 }

@@ -110,7 +110,10 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
 function copyText(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
   const s = typeof v === 'string' ? v : String(v);
-  return /[\\\n\r\t]/.test(s) ? s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')) : s;
+  if (!/[\\\n\r\t]/.test(s)) return s;
+  // JSON text is full of backslashes and has no raw control characters: split and join is native.
+  if (!/[\n\r\t]/.test(s)) return s.split('\\').join('\\\\');
+  return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
 async function* copyLines(batches: AsyncIterable<unknown[][]>, counter: { rows: number }): AsyncGenerator<string> {
