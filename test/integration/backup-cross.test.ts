@@ -68,6 +68,16 @@ describe.runIf(all)('backups across backends', () => {
     expect(lossy.rows).toBe(4);
   });
 
+  it('a value the target cannot hold fails the load, and MySQL drops the tables it created', async () => {
+    await mustCall(h.client, 'create_table', { connection: 'pg', schema: { table: 'future', columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'at', type: 'timestamptz' }] } });
+    await mustCall(h.client, 'execute_query', { connection: 'pg', query: "INSERT INTO future VALUES (1, '2024-01-01T00:00:00Z'), (2, '2100-01-01T00:00:00Z')" });
+    await backup('pg', 'future.cmx.gz', 'future');
+    const r = await callTool(h.client, 'restore_backup', { database: 'my', backup_path: 'future.cmx.gz' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('DATA_ERROR');
+    const tables = await mustCall(h.client, 'get_schema', { connection: 'my' });
+    expect((tables.tables as Json[]).map((t) => t.table)).not.toContain('future');
+  });
+
   it('a native backup restores only into its own backend', async () => {
     await mustCall(h.client, 'create_backup', { database: 'pg', tables: ['wide'], format: 'native', output_path: 'wide.pgdump' });
     const r = await callTool(h.client, 'restore_backup', { database: 'my', backup_path: 'wide.pgdump' });

@@ -10,7 +10,7 @@ import { createTableSql } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { columnSpec, type Table, type TypeSpec } from '../schema/model.js';
 import type { Header, TableEntry } from './format.js';
-import { backupSql, splitForeignKeys } from './sql.js';
+import { backupSql, deferKeys } from './sql.js';
 import { writer } from './values.js';
 
 /** SQLite keeps 15 significant digits of a NUMERIC value. */
@@ -79,7 +79,7 @@ export function planRestore(h: Header, f: SchemaFlavor): RestorePlan {
   const sql = backupSql(f.backend);
   const tables = h.tables.map((e): TablePlan => {
     const { table, specs, textual } = mapTable(e, h.source.backend, f, lossy);
-    const { bare, add } = sql.foreignKeysAfterLoad ? splitForeignKeys(table, f) : { bare: table, add: [] };
+    const { bare, add } = sql.keysAfterLoad ? deferKeys(table, f) : { bare: table, add: [] };
     let ddl: string[];
     try {
       ddl = createTableSql(bare, f);

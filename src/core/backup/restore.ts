@@ -119,7 +119,7 @@ async function count(s: Session, t: Target, tp: TablePlan): Promise<number> {
 async function loadAll(s: Session, t: Target, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, existing: Set<TablePlan>, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
   const before = new Map<TablePlan, number>();
   if (mode === 'append') for (const tp of existing) before.set(tp, await count(s, t, tp));
-  if (!t.dialect.capabilities.transactionalDdl) await s.begin();
+  if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !backupSql(t.dialect.backend).commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
   for (const [i, tp] of plan.tables.entries()) {

@@ -7,7 +7,7 @@
 import type { Backend, Session } from '../dialect.js';
 import { allForeignKeys, foreignKeyDef, qualified } from '../schema/ddl.js';
 import type { SchemaFlavor } from '../schema/flavors.js';
-import { columnSpec, type Column, type Table } from '../schema/model.js';
+import { columnSpec, constraintName, type Column, type Table } from '../schema/model.js';
 import { canonicalJson, readFloatText } from './values.js';
 
 export interface BackupSql {
@@ -29,8 +29,18 @@ export interface BackupSql {
   /** Session statements around a bulk load (MySQL: key checks off, so parents need not come first). */
   beforeLoad: string[];
   afterLoad: string[];
-  /** Foreign keys are added after the data (PostgreSQL: ALTER TABLE ADD CONSTRAINT validates them once). */
-  foreignKeysAfterLoad: boolean;
+  /**
+   * Keys are added after the data (PostgreSQL, as pg_restore does: an index built once
+   * by sorting beats one maintained row by row, and ALTER TABLE ADD CONSTRAINT checks a
+   * foreign key once). MySQL and SQLite create them with the table, checks off.
+   */
+  keysAfterLoad: boolean;
+  /**
+   * MySQL: rows commit statement by statement in create and replace (a single large
+   * InnoDB transaction loads at a fraction of the speed); a failed load drops the tables
+   * it created, so nothing half-loaded stays. append keeps one transaction.
+   */
+  commitsBatches: boolean;
 }
 
 const orderBy = (t: Table, f: SchemaFlavor): string => {
@@ -86,7 +96,8 @@ const POSTGRES: BackupSql = {
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   beforeLoad: [],
   afterLoad: [],
-  foreignKeysAfterLoad: true,
+  keysAfterLoad: true,
+  commitsBatches: false,
 };
 
 /** MySQL's side of the same idea: every portable kind as canonical JSON text, floats and JSON documents marked. */
@@ -141,7 +152,8 @@ const MYSQL: BackupSql = {
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0'],
   afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1'],
-  foreignKeysAfterLoad: false,
+  keysAfterLoad: false,
+  commitsBatches: true,
 };
 
 const SQLITE: BackupSql = {
@@ -158,17 +170,25 @@ const SQLITE: BackupSql = {
   drop: (tables, f) => tables.map((t) => `DROP TABLE ${qualified(t, f)}`),
   beforeLoad: [],
   afterLoad: [],
-  foreignKeysAfterLoad: false,
+  keysAfterLoad: false,
+  commitsBatches: false,
 };
 
 const BY_BACKEND: Record<Backend, BackupSql> = { postgres: POSTGRES, mysql: MYSQL, sqlite: SQLITE };
 
 export const backupSql = (backend: Backend): BackupSql => BY_BACKEND[backend];
 
-/** The table without its foreign keys (created first), and the statements that add them after the data. */
-export function splitForeignKeys(t: Table, f: SchemaFlavor): { bare: Table; add: string[] } {
-  const add = allForeignKeys(t).map((fk) => `ALTER TABLE ${qualified(t, f)} ADD ${foreignKeyDef(t.table, fk, f)}`);
-  const bare: Table = { ...t, columns: t.columns.map(({ references: _r, ...c }) => c), foreign_keys: [] };
+/** The table without its keys (created first), and the statements that add them after the data. */
+export function deferKeys(t: Table, f: SchemaFlavor): { bare: Table; add: string[] } {
+  const table = qualified(t, f);
+  const pk = t.columns.filter((c) => c.primary_key);
+  const add = [
+    ...(pk.length ? [`ALTER TABLE ${table} ADD CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} PRIMARY KEY (${pk.map((c) => f.quote(c.name)).join(', ')})`] : []),
+    ...t.columns.filter((c) => c.unique).map((c) => `ALTER TABLE ${table} ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'key'))} UNIQUE (${f.quote(c.name)})`),
+    ...allForeignKeys(t).map((fk) => `ALTER TABLE ${table} ADD ${foreignKeyDef(t.table, fk, f)}`),
+  ];
+  // Key columns stay NOT NULL (normalised columns carry it); the identity stays on the column.
+  const bare: Table = { ...t, columns: t.columns.map(({ references: _r, ...c }) => ({ ...c, primary_key: false, unique: false })), foreign_keys: [] };
   return { bare, add };
 }
 

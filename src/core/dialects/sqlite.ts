@@ -420,11 +420,19 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
         await flushWith([], signal);
         const text = `INSERT INTO ${target.table} (${target.columns.join(', ')}) VALUES (${target.columns.map(() => '?').join(', ')})`;
         let count = 0;
-        for await (const rows of batches) {
+        const it = batches[Symbol.asyncIterator]();
+        let next = it.next();
+        for (;;) {
+          const r = await next;
+          if (r.done) return count;
           const h = await ensureHost(signal);
-          count += (await h.request({ op: 'insert', text, rows }, opts.timeoutMs, signal)) as number;
+          const inserted = h.request({ op: 'insert', text, rows: r.value }, opts.timeoutMs, signal) as Promise<number>;
+          inserted.catch(() => undefined);
+          // The next batch is decoded here while the host inserts this one.
+          next = it.next();
+          next.catch(() => undefined);
+          count += await inserted;
         }
-        return count;
       },
       lockHolder: async (name) => {
         const row = await lockRow(send, name);
