@@ -140,6 +140,21 @@ describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
     expect(await readRows(h, 'dst', backend.name, 'every')).toEqual(await readRows(h, 'src', backend.name, 'every'));
   });
 
+  it.runIf(backend.name === 'sqlite')('SQLite: values of any storage class in any column come back as they were', async () => {
+    await mustCall(h.client, 'execute_query', { connection: 'src', query: 'CREATE TABLE loose (id INTEGER PRIMARY KEY, n INT, d DOUBLE, t TEXT, b BLOB, x)' });
+    const rows = [
+      "(1, 'not a number', 1.0, 'é \" \\ 🐜', x'00ff', 1.5)",
+      "(2, 9223372036854775807, 2, x'41', 'text in a blob column', x'0102')",
+      "(3, 1.25, 'text in a double column', 42, 7, 'plain')",
+      '(4, NULL, -0.0, NULL, NULL, 9007199254740993)',
+    ];
+    await mustCall(h.client, 'execute_query', { connection: 'src', query: `INSERT INTO loose VALUES ${rows.join(', ')}` });
+    const read = async (c: string) => (await mustCall(h.client, 'execute_query', { connection: c, query: 'SELECT id, typeof(n) AS tn, n, typeof(d) AS td, d, typeof(t) AS tt, t, typeof(b) AS tb, b, typeof(x) AS tx, x FROM loose ORDER BY id' })).rows;
+    await mustCall(h.client, 'create_backup', { database: 'src', tables: ['loose'], output_path: 'loose.cmx.gz' });
+    await mustCall(h.client, 'restore_backup', { database: 'dst', backup_path: 'loose.cmx.gz' });
+    expect(await read('dst')).toEqual(await read('src'));
+  });
+
   it('read-only connections back up but never restore', async () => {
     const made = await mustCall(h.client, 'create_backup', { database: 'ro', tables: ['every'], output_path: 'from-ro.cmx.gz' });
     expect(made.rows).toBe(4);

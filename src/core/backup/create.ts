@@ -10,13 +10,13 @@ import { DbError } from '../../errors.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext, target, type Target } from '../schema/manager.js';
-import { columnSpec, type Table } from '../schema/model.js';
+import { type Table } from '../schema/model.js';
 import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type Source, type TableEntry, type TableSummary } from './format.js';
 import { writeManifest, type Manifest } from './manifest.js';
 import { createNative } from './native.js';
 import { backupName, pendingFile, realBackupDir, refuseExisting, type PendingFile } from './paths.js';
 import { backupSql } from './sql.js';
-import { reader } from './values.js';
+import { reader, specOf } from './values.js';
 
 export interface Progress {
   signal: AbortSignal;
@@ -65,7 +65,7 @@ async function entryOf(s: Session, t: Target, table: Table): Promise<TableEntry>
     name: table.table,
     ...(table.schema !== undefined ? { schema: table.schema } : {}),
     definition: table,
-    columns: table.columns.map((c) => ({ name: c.name, encoding: columnSpec(c).kind })),
+    columns: table.columns.map((c) => ({ name: c.name, encoding: specOf(c).kind })),
     order_by: table.columns.filter((c) => c.primary_key).map((c) => c.name),
     sequence: auto && next !== null ? { column: auto.name, next } : null,
   };
@@ -79,7 +79,7 @@ interface Tally {
 
 /** Rows of driver values: each through its column's reader. */
 function encoder(t: Target, e: TableEntry): (row: unknown[]) => string {
-  const readers = e.definition.columns.map((c) => reader(t.dialect.backend, columnSpec(c)));
+  const readers = e.definition.columns.map((c) => reader(t.dialect.backend, specOf(c)));
   const n = readers.length;
   return (row) => {
     let line = '[';
@@ -99,7 +99,7 @@ const finished = (finish: (line: string) => string) => (row: unknown[]): string 
 async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
   const sql = backupSql(t.dialect.backend);
   const lines = sql.finishLine && (sql.lineMode?.(e.definition) ?? true);
-  const encode = lines ? finished(sql.finishLine!) : encoder(t, e);
+  const encode = lines ? finished(sql.finishLine!(e.definition)) : encoder(t, e);
   const hash = createHash('sha256');
   let rows = 0;
   await w.writeObject({ table: i, name: e.name });

@@ -8,10 +8,10 @@ import { DbError } from '../../errors.js';
 import type { Backend } from '../dialect.js';
 import { createTableSql } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
-import { columnSpec, type Table, type TypeSpec } from '../schema/model.js';
+import { type Table, type TypeSpec } from '../schema/model.js';
 import type { Header, TableEntry } from './format.js';
 import { backupSql, deferKeys } from './sql.js';
-import { writer } from './values.js';
+import { writer, specOf } from './values.js';
 
 /** SQLite keeps 15 significant digits of a NUMERIC value. */
 const SQLITE_DECIMAL_DIGITS = 15;
@@ -38,7 +38,11 @@ export interface RestorePlan {
   lossy: Lossy[];
 }
 
-const asText = (v: unknown): unknown => (typeof v === 'object' && v !== null && 'base64' in v ? (v as { base64: string }).base64 : String(v));
+const asText = (v: unknown): unknown => {
+  if (typeof v !== 'object' || v === null) return String(v);
+  const o = v as { base64?: string; int?: string; text?: string };
+  return o.base64 ?? o.int ?? o.text ?? JSON.stringify(v);
+};
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
 function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
@@ -47,6 +51,8 @@ function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[
   if (f.backend !== 'postgres' || cross) delete def.schema;
   const textual: boolean[] = [];
   for (const c of def.columns) {
+    // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
+    if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
     const native = c.type === 'native';
     textual.push(native && cross);
     if (native && cross) {
@@ -55,7 +61,7 @@ function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[
       delete c.native;
       if (c.default !== null) c.default = null;
     }
-    const spec = columnSpec(c);
+    const spec = specOf(c);
     if (spec.kind === 'decimal' && f.backend === 'sqlite' && source !== 'sqlite' && spec.precision > SQLITE_DECIMAL_DIGITS) {
       lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${SQLITE_DECIMAL_DIGITS} significant digits on SQLite` });
     }
@@ -71,7 +77,7 @@ function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[
   const plain = def.indexes.filter((ix) => ix.native === undefined);
   for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
   def.indexes = plain;
-  return { table: def, specs: def.columns.map(columnSpec), textual };
+  return { table: def, specs: def.columns.map(specOf), textual };
 }
 
 export function planRestore(h: Header, f: SchemaFlavor): RestorePlan {

@@ -7,8 +7,8 @@
 import type { Backend, Session } from '../dialect.js';
 import { allForeignKeys, foreignKeyDef, qualified } from '../schema/ddl.js';
 import type { SchemaFlavor } from '../schema/flavors.js';
-import { columnSpec, constraintName, type Column, type Table } from '../schema/model.js';
-import { canonicalJson, readFloatText } from './values.js';
+import { constraintName, type Column, type Table } from '../schema/model.js';
+import { canonicalJson, readFloatText, reader, specOf } from './values.js';
 
 export interface BackupSql {
   /** The SELECT that streams a table's rows, sorted by its primary key when it has one. */
@@ -17,7 +17,7 @@ export interface BackupSql {
    * When set, select() returns one text column per row that is already the row's line
    * in the backup format, but for values marked for this function to finish.
    */
-  finishLine?: (line: string) => string;
+  finishLine?: (t: Table) => (line: string) => string;
   /** Whether select() returns lines for this table (default: whenever finishLine is set). */
   lineMode?: (t: Table) => boolean;
   /** The next value of the table's auto-increment column, as a decimal string; null when there is none to keep. */
@@ -61,7 +61,7 @@ const next = (v: unknown): string | null => (v === null || v === undefined ? nul
  */
 function pgCanonical(c: Column, f: SchemaFlavor): string {
   const q = f.quote(c.name);
-  const spec = columnSpec(c);
+  const spec = specOf(c);
   switch (spec.kind) {
     case 'smallint': case 'integer': return `${q}::text`;
     case 'bigint': return `CASE WHEN ${q} BETWEEN -9007199254740991 AND 9007199254740991 THEN ${q}::text ELSE '"' || ${q}::text || '"' END`;
@@ -84,7 +84,7 @@ function pgCanonical(c: Column, f: SchemaFlavor): string {
 
 const POSTGRES: BackupSql = {
   select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${pgCanonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
-  finishLine: finishMarked,
+  finishLine: () => finishMarked,
   async readSequence(s, t, column, f) {
     const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
     if (!row?.seq) return null;
@@ -105,7 +105,7 @@ function mysqlCanonical(c: Column, f: SchemaFlavor): string {
   const q = f.quote(c.name);
   // TIME(6) and DATETIME(6) print six fraction digits: the canonical form trims zeros.
   const trimmed = `IF(LOCATE('.', ${q}), TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${q})), ${q})`;
-  switch (columnSpec(c).kind) {
+  switch (specOf(c).kind) {
     case 'smallint': case 'integer': return `CAST(${q} AS CHAR)`;
     case 'bigint': return `IF(${q} BETWEEN -9007199254740991 AND 9007199254740991, CAST(${q} AS CHAR), CONCAT('"', ${q}, '"'))`;
     case 'decimal': case 'date': return `CONCAT('"', ${q}, '"')`;
@@ -139,10 +139,10 @@ const MYSQL: BackupSql = {
     // Columns of types with no portable form are read as driver values (MySQL JSON as its text).
     ? plainSelect(t, f, (name) => {
       const c = t.columns.find((x) => x.name === name);
-      return c && columnSpec(c).kind === 'json' ? `CAST(${f.quote(name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(name)}` : f.quote(name);
+      return c && specOf(c).kind === 'json' ? `CAST(${f.quote(name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(name)}` : f.quote(name);
     })
     : `SELECT CONCAT('[', ${t.columns.map((c) => `COALESCE(${mysqlCanonical(c, f)}, 'null')`).join(", ',', ")}, ']') FROM ${qualified(t, f)}${orderBy(t, f)}`),
-  finishLine: (line) => finishMarked(line),
+  finishLine: () => finishMarked,
   lineMode: (t) => !hasNative(t),
   async readSequence(s, t) {
     const [row] = await s.query('SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t.table]);
@@ -156,8 +156,41 @@ const MYSQL: BackupSql = {
   commitsBatches: true,
 };
 
+const SAFE = '-9007199254740991 AND 9007199254740991';
+
+/**
+ * SQLite's side: the common cases as JSON text in SQL (json_quote spells strings as
+ * JSON.stringify does), everything else marked `"\\<tag><column>:<payload>"` with a
+ * lossless payload (I integer digits, R real as %!.17g, T text and B blob as hex) for
+ * finishLine to hand to the column's reader: the same output as reading values.
+ */
+function sqliteCanonical(c: Column, k: number, f: SchemaFlavor): string {
+  const q = f.quote(c.name);
+  const kind = specOf(c).kind;
+  const marked = (tag: string, payload: string): string => `'"\\${tag}${k}:' || ${payload} || '"'`;
+  const other = `WHEN 'integer' THEN ${marked('I', `CAST(${q} AS TEXT)`)} WHEN 'real' THEN ${marked('R', `printf('%!.17g', ${q})`)} WHEN 'text' THEN ${marked('T', `hex(${q})`)} WHEN 'blob' THEN ${marked('B', `hex(${q})`)}`;
+  if (kind === 'smallint' || kind === 'integer' || kind === 'bigint') {
+    return `CASE typeof(${q}) WHEN 'integer' THEN IIF(${q} BETWEEN ${SAFE}, CAST(${q} AS TEXT), '"' || ${q} || '"') ${other} END`;
+  }
+  if (kind === 'boolean') return `CASE WHEN typeof(${q}) = 'integer' AND ${q} IN (0, 1) THEN IIF(${q}, 'true', 'false') ELSE CASE typeof(${q}) ${other} END END`;
+  if (['decimal', 'real', 'double', 'binary'].includes(kind)) return `CASE typeof(${q}) ${other} END`;
+  return `CASE typeof(${q}) WHEN 'text' THEN json_quote(${q}) ${other} END`;
+}
+
+function sqliteFinisher(t: Table): (line: string) => string {
+  const readers = t.columns.map((c) => reader('sqlite', specOf(c)));
+  const value = (tag: string, payload: string): unknown => {
+    if (tag === 'I') return BigInt(payload);
+    if (tag === 'R') return Number(payload);
+    const bytes = Buffer.from(payload, 'hex');
+    return tag === 'T' ? bytes.toString('utf8') : bytes;
+  };
+  return (line) => (line.includes('"\\') ? line.replace(/"\\([IRTB])(\d+):([^"]*)"/g, (_, tag: string, k: string, payload: string) => readers[Number(k)](value(tag, payload))) : line);
+}
+
 const SQLITE: BackupSql = {
-  select: (t, f) => plainSelect(t, f),
+  select: (t, f) => `SELECT '[' || ${t.columns.map((c, k) => `coalesce(${sqliteCanonical(c, k, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
+  finishLine: sqliteFinisher,
   async readSequence(s, t) {
     // sqlite_sequence exists only once some table uses AUTOINCREMENT.
     const rows = await s.query('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.table]).catch(() => []);

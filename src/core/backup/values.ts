@@ -7,12 +7,15 @@
  * SPEC.md §11.2 lists the forms.
  */
 import type { Backend } from '../dialect.js';
-import { canonicalDecimal, type TypeSpec } from '../schema/model.js';
+import { canonicalDecimal, columnSpec, type Column, type TypeSpec } from '../schema/model.js';
 
 /** The column encodings of the format: the portable kinds, plus `native`. */
 export type Encoding = TypeSpec['kind'];
 
 type Read = (v: unknown) => string;
+
+/** A column's type; SQLite's columns declared without a type are native with an empty name. */
+export const specOf = (c: Column): TypeSpec => (c.type === 'native' ? { kind: 'native', native: c.native ?? '' } : columnSpec(c));
 type Write = (v: unknown) => unknown;
 
 const quote = (s: string): string => JSON.stringify(s);
@@ -180,7 +183,8 @@ const bytes = (v: unknown): Buffer | null => (Buffer.isBuffer(v) ? v : v instanc
 export function readNative(v: unknown): string {
   if (typeof v === 'string') return quote(v);
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : quote(String(v));
-  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? v.toString() : quote(v.toString());
+  // A string would read back as text: an integer past 2^53 is tagged.
+  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? v.toString() : `{"int":"${v.toString()}"}`;
   if (typeof v === 'boolean') return String(v);
   const b = bytes(v);
   if (b) return `{"base64":"${b.toString('base64')}"}`;
@@ -196,6 +200,8 @@ function readBinary(v: unknown): string {
   const b = bytes(v);
   if (b) return quote(b.toString('base64'));
   if (typeof v === 'string' && v.startsWith('\\x')) return quote(Buffer.from(v.slice(2), 'hex').toString('base64'));
+  // A string means base64 in this column: text that SQLite keeps in a BLOB column is tagged.
+  if (typeof v === 'string') return `{"text":${quote(v)}}`;
   return readNative(v);
 }
 
@@ -252,10 +258,17 @@ export function reader(backend: Backend, spec: TypeSpec): Read {
 const isBase64Object = (v: unknown): v is { base64: string } =>
   typeof v === 'object' && v !== null && typeof (v as { base64?: unknown }).base64 === 'string';
 
+const isIntObject = (v: unknown): v is { int: string } => typeof v === 'object' && v !== null && typeof (v as { int?: unknown }).int === 'string';
+
 /** A native value for a backend that binds bytes as Buffers. */
-const nativeBound = (v: unknown): unknown => (isBase64Object(v) ? Buffer.from(v.base64, 'base64') : v);
+const nativeBound = (v: unknown): unknown => (isBase64Object(v) ? Buffer.from(v.base64, 'base64') : isIntObject(v) ? BigInt(v.int) : v);
 /** PostgreSQL's COPY text input: bytea as \x hex, everything else as text. */
-const pgText = (v: unknown): unknown => (isBase64Object(v) ? `\\x${Buffer.from(v.base64, 'base64').toString('hex')}` : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+const pgText = (v: unknown): unknown => (isBase64Object(v) ? `\\x${Buffer.from(v.base64, 'base64').toString('hex')}` : isIntObject(v) ? v.int : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
+const isTextObject = (v: unknown): v is { text: string } => typeof v === 'object' && v !== null && typeof (v as { text?: unknown }).text === 'string';
+
+/** A binary column's value: base64, {"text": ...} for text kept there (SQLite), or a number. */
+const binaryBound = (v: unknown): unknown => (typeof v === 'string' ? Buffer.from(v, 'base64') : isTextObject(v) ? v.text : nativeBound(v));
 
 const integerBound = (v: unknown): unknown => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : nativeBound(v));
 
@@ -263,7 +276,7 @@ const integerBound = (v: unknown): unknown => (typeof v === 'number' && Number.i
 const WRITERS: Record<Backend, (spec: TypeSpec) => Write | null> = {
   postgres: (spec) => {
     switch (spec.kind) {
-      case 'binary': return (v) => (typeof v === 'string' ? `\\x${Buffer.from(v, 'base64').toString('hex')}` : pgText(v));
+      case 'binary': return (v) => (typeof v === 'string' ? `\\x${Buffer.from(v, 'base64').toString('hex')}` : isTextObject(v) ? `\\x${Buffer.from(v.text).toString('hex')}` : pgText(v));
       case 'native': return pgText;
       default: return null;
     }
@@ -271,7 +284,7 @@ const WRITERS: Record<Backend, (spec: TypeSpec) => Write | null> = {
   mysql: (spec) => {
     switch (spec.kind) {
       case 'smallint': case 'integer': case 'bigint': return integerBound;
-      case 'binary': return (v) => (typeof v === 'string' ? Buffer.from(v, 'base64') : nativeBound(v));
+      case 'binary': return (v) => { const b = binaryBound(v); return typeof b === 'string' ? Buffer.from(b) : b; };
       // MariaDB reads no zone designator; our sessions run in UTC.
       case 'timestamptz': return (v) => (typeof v === 'string' ? v.replace(/Z$/, '') : v);
       default: return nativeBound;
@@ -281,7 +294,7 @@ const WRITERS: Record<Backend, (spec: TypeSpec) => Write | null> = {
     switch (spec.kind) {
       case 'smallint': case 'integer': case 'bigint': return integerBound;
       case 'boolean': return (v) => (v === true ? 1n : v === false ? 0n : nativeBound(v));
-      case 'binary': return (v) => (typeof v === 'string' ? Buffer.from(v, 'base64') : nativeBound(v));
+      case 'binary': return binaryBound;
       case 'real': case 'double': return (v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
       default: return nativeBound;
     }
