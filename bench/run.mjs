@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, printed as tables of ours beside the baseline.
 import { benchContext } from './context.mjs';
 import { benchHttp } from './http.mjs';
+import { benchBackup } from './backup.mjs';
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
 import { benchPerformance } from './performance.mjs';
@@ -16,3 +17,4 @@ if (!only || only === 'http') printTable('Streamable HTTP vs stdio, PostgreSQL, 
 if (!only || only === 'migrations') printTable('Migrations: run_migration vs a bare loop', await benchMigrations());
 if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());
 if (!only || only === 'performance') printTable('PerformanceMonitor: query log cost and get_database_stats', await benchPerformance());
+if (only === 'backup') printTable('Backups: create_backup / restore_backup vs the native tools, medians', await benchBackup());

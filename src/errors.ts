@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'UNSUPPORTED',
   'MIGRATION_BLOCKED',
   'MIGRATION_FAILED',
+  'BACKUP_CORRUPT',
   'INTERNAL',
 ] as const;
 

@@ -12,6 +12,7 @@ import type { ServerEvent } from './events.js';
 import { registerPrompts } from './prompts/index.js';
 import { migrationStatusUri, registerResources, schemaUri, type Subscriptions } from './resources/index.js';
 import { registerTools, type ToolDef } from './tools/kit.js';
+import { backupTools } from './tools/backup.js';
 import { migrationTools } from './tools/migrations.js';
 import { performanceTools } from './tools/performance.js';
 import { queryTools } from './tools/queries.js';
@@ -38,6 +39,8 @@ function managers(ctx: ServerContext): Record<string, ToolDef[]> {
       if (viaMigration) updated(migrationStatusUri(c));
     }),
     performance: performanceTools(ctx),
+    // A restore replaces tables: every schema resource of the connection may have changed.
+    backup: backupTools(ctx, (c) => schemaChanged(c, null)),
   };
 }
 
@@ -61,6 +64,7 @@ function instructions(has: (tool: string) => boolean): string {
     has('list_connections') ? 'Start with list_connections / get_connection to see what is configured and whether it is read-only.' : '',
     has('execute_query') ? 'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.' : '',
     has('get_schema') ? 'get_schema reads tables in one portable format; generate_schema turns a model into it; create_table / alter_table change tables (record_migration: true keeps the change in migration history).' : '',
+    has('create_backup') ? 'create_backup writes a verified backup to the backup directory; list_backups shows them; restore_backup checks one and restores it, into any backend.' : '',
     has('run_migration') ? 'Hand-written schema changes belong in migrations: create_migration writes a file, run_migration applies it, get_migration_status shows drift.' : '',
     has('monitor_query_performance') ? 'monitor_query_performance times a statement and explains its plan with findings; analyze_slow_queries and get_database_stats show where time and space go.' : '',
     'Prompts explore_database, plan_migration and diagnose_slow_query walk through common jobs.',

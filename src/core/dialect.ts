@@ -183,6 +183,39 @@ export interface Session {
   setForeignKeys(on: boolean): Promise<boolean>;
   /** Rows that violate a foreign key (SQLite's foreign_key_check); 0 elsewhere, where keys are always enforced. */
   foreignKeyViolations(): Promise<number>;
+  /**
+   * Starts a read-only transaction that sees one consistent snapshot of the whole
+   * database while writers go on (backups). PostgreSQL: REPEATABLE READ, READ ONLY;
+   * MySQL: START TRANSACTION WITH CONSISTENT SNAPSHOT under REPEATABLE READ; SQLite:
+   * BEGIN plus a first read, which pins the WAL snapshot. End it with rollback().
+   */
+  snapshot(): Promise<void>;
+  /**
+   * Streams the rows of one trusted SELECT in batches of arrays (column order). The next
+   * batch is read only after onRows settles, so memory holds a batch or two whatever the
+   * table's size. Values, by backend: PostgreSQL gives each value's text output (string)
+   * or null, read through COPY TO STDOUT (the fastest path); MySQL gives mysql2 values
+   * (numbers; strings for DECIMAL, dates and integers past 2^53; Buffers for binary; JSON
+   * as its text); SQLite gives better-sqlite3 values with safe integers (bigint, number,
+   * string, Buffer, null). Returns the row count; `signal` stops the read (CANCELLED).
+   */
+  stream(text: string, onRows: (rows: unknown[][]) => Promise<void>, signal?: AbortSignal): Promise<number>;
+  /**
+   * Bulk-loads batches of rows into target's columns, inside the session's open
+   * transaction if there is one. PostgreSQL: COPY FROM STDIN, values as text input
+   * (string) or null; MySQL: multi-row INSERTs kept under max_allowed_packet, values
+   * string, number, bigint, boolean, Buffer or null; SQLite: one prepared INSERT run in
+   * the host, values bigint, number, string, Buffer or null. Returns the rows loaded.
+   */
+  load(target: LoadTarget, batches: AsyncIterable<unknown[][]>, signal?: AbortSignal): Promise<number>;
+}
+
+/** Where Session.load writes: names already quoted for the backend (the schema flavour's quote()). */
+export interface LoadTarget {
+  /** The table, quoted and qualified as the backend needs. */
+  table: string;
+  /** The columns, quoted, in the order of each row's values. */
+  columns: string[];
 }
 
 export interface SessionOptions {

@@ -40,7 +40,7 @@ describe('a stateful HTTP server', () => {
   it('issues a session, serves tools on every backend, and ends the session on DELETE', async () => {
     const { client, transport } = await httpClient(s.url);
     expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await client.listTools()).tools.length).toBe(18);
+    expect((await client.listTools()).tools.length).toBe(21);
     for (const b of BACKENDS) {
       const r = await mustCall(client, 'execute_query', { connection: b.name, query: 'SELECT 1 AS one' });
       expect(r.rows).toEqual([{ one: 1 }]);
@@ -156,7 +156,7 @@ describe('a stateless HTTP server', () => {
   it('serves every POST with a fresh server and issues no session', async () => {
     const { client, transport } = await httpClient(s.url);
     expect(transport.sessionId).toBeUndefined();
-    expect((await client.listTools()).tools.length).toBe(18);
+    expect((await client.listTools()).tools.length).toBe(21);
     expect((await mustCall(client, 'execute_query', { query: 'SELECT 2 AS two' })).rows).toEqual([{ two: 2 }]);
     await client.close();
     const init = await raw(s.url, { body: INITIALIZE });

@@ -45,7 +45,7 @@ describe.runIf(installed)('the MCP Inspector CLI against the stdio server', () =
     const out = await inspect(claudeDesktopConfig(), '--method', 'tools/list');
     const tools = out.tools as Array<{ name: string; inputSchema: { type: string }; annotations: Record<string, boolean> }>;
     expect(tools.map((t) => t.name)).toContain('execute_query');
-    expect(tools).toHaveLength(18);
+    expect(tools).toHaveLength(21);
     for (const t of tools) expect(t.inputSchema.type).toBe('object');
   });
 

@@ -27,9 +27,10 @@ describe('the stdio server', () => {
     try {
       const tools = await s.client.listTools();
       expect(tools.tools.map((t) => t.name).sort()).toEqual(
-        ['alter_table', 'analyze_slow_queries', 'close_connection', 'create_migration', 'create_table', 'execute_query',
+        ['alter_table', 'analyze_slow_queries', 'close_connection', 'create_backup', 'create_migration', 'create_table', 'execute_query',
           'execute_transaction', 'generate_schema', 'get_connection', 'get_database_stats', 'get_migration_status', 'get_schema',
-          'list_connections', 'list_migrations', 'monitor_query_performance', 'repair_migration', 'rollback_migration', 'run_migration'],
+          'list_backups', 'list_connections', 'list_migrations', 'monitor_query_performance', 'repair_migration', 'restore_backup',
+          'rollback_migration', 'run_migration'],
       );
       for (const t of tools.tools) expect(t.outputSchema).toBeDefined();
       const r = await mustCall(s.client, 'execute_query', { query: 'SELECT sqlite_version() AS v' });

@@ -97,7 +97,7 @@ describe('capabilities, instructions and tools', () => {
     const err = (() => { try { selectTools(ctx); } catch (e) { return e; } })() as DbError;
     expect(err).toBeInstanceOf(DbError);
     expect(err.code).toBe('INVALID_INPUT');
-    expect(err.message).toMatch(/"schemas" is neither a manager \(queries, migrations, schema, performance\)/);
+    expect(err.message).toMatch(/"schemas" is neither a manager \(queries, migrations, schema, performance, backup\)/);
   });
 });
 

@@ -12,6 +12,7 @@ import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withSt
 import { classifyMysql } from '../readonly/mysql.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import { exactNumber, leadingKeywords, tokenize } from '../sql.js';
+import { insertRows, streamRows } from './mysql-bulk.js';
 import { fromMysqlError } from './mysql-errors.js';
 
 const CAPABILITIES: Capabilities = {
@@ -399,6 +400,16 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [scoped(name)]); },
       setForeignKeys: async () => true,
       foreignKeyViolations: async () => 0,
+      snapshot: async () => {
+        await simple(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        await simple(conn, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+        inTransaction = true;
+      },
+      stream: (text, onRows, signal) => {
+        const run: Run = { cmd: { on: () => undefined } };
+        return streamRows(conn, text, onRows, () => kill(run, conn, 'CANCELLED'), signal);
+      },
+      load: (target, batches, signal) => insertRows(conn, target, batches, signal),
       lockHolder: async (name) => {
         const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [scoped(name)]);
         return row?.id === null || row?.id === undefined ? null : `connection id ${row.id}`;

@@ -13,6 +13,7 @@ import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
+import { copyIn, copyOut } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
@@ -447,6 +448,21 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
       setForeignKeys: async () => true,
       foreignKeyViolations: async () => 0,
+      snapshot: async () => {
+        await settled();
+        await control(lease, 'begin isolation level repeatable read, read only');
+        inTransaction = true;
+      },
+      stream: async (text, onRows, signal) => {
+        await settled();
+        if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+        return watch(lease, copyOut(lease.conn, text, onRows, signal));
+      },
+      load: async (target, batches, signal) => {
+        await settled();
+        if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+        return watch(lease, copyIn(lease.conn, target, batches, signal));
+      },
       lockHolder: async (name) => {
         // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).
         const rows = await session.query(

@@ -31,7 +31,16 @@ export type HostRequest =
   | { id: number; op: 'execute'; stmt: Statement; limits: HostLimits }
   | { id: number; op: 'transaction'; stmts: Statement[]; limits: HostLimits; /** ROLLBACK at the end, whatever the connection. */ rollback: boolean }
   | { id: number; op: 'batch'; stmts: Statement[]; limits: HostLimits }
+  | { id: number; op: 'iterate'; text: string; batchRows: number }
+  | { id: number; op: 'next' }
+  | { id: number; op: 'insert'; text: string; rows: unknown[][] }
   | { id: number; op: 'close' };
+
+/** A batch of an iteration (`iterate`, then `next` until `done`). */
+export interface HostRows {
+  rows: unknown[][];
+  done: boolean;
+}
 
 export interface WireError {
   code: ErrorCode;
@@ -256,8 +265,62 @@ function rollbackQuietly(conn: OpenDb): void {
   }
 }
 
+/**
+ * One open iteration, stepped a batch per request, so the parent never holds a whole
+ * table. While it is open no other statement can run on the connection (better-sqlite3
+ * refuses): any other request ends it first.
+ */
+let iteration: { rows: IterableIterator<unknown>; batchRows: number } | null = null;
+
+function endIteration(): void {
+  iteration?.rows.return?.();
+  iteration = null;
+}
+
+function nextBatch(): HostRows {
+  if (!iteration) throw new DbError('INTERNAL', 'no iteration is open in the SQLite host');
+  const rows: unknown[][] = [];
+  while (rows.length < iteration.batchRows) {
+    const r = iteration.rows.next();
+    if (r.done) {
+      iteration = null;
+      return { rows, done: true };
+    }
+    rows.push(r.value as unknown[]);
+  }
+  return { rows, done: false };
+}
+
+function iterate(req: Extract<HostRequest, { op: 'iterate' }>): HostRows {
+  const conn = requireDb();
+  const stmt = prepare(conn, req.text);
+  stmt.raw(true);
+  iteration = { rows: stmt.iterate(), batchRows: req.batchRows };
+  return nextBatch();
+}
+
+const inserts = new Map<string, Database.Statement>();
+
+/** Bulk load: one prepared INSERT, run for every row (inside the session's transaction). */
+function insert(req: Extract<HostRequest, { op: 'insert' }>): number {
+  const conn = requireDb();
+  let stmt = inserts.get(req.text);
+  if (!stmt) {
+    if (inserts.size > 64) inserts.clear();
+    stmt = prepare(conn, req.text);
+    inserts.set(req.text, stmt);
+  }
+  for (const row of req.rows) stmt.run(...row.map(toBindable));
+  return req.rows.length;
+}
+
 function dispatch(req: HostRequest): unknown {
+  if (req.op !== 'next') endIteration();
+  if (req.op === 'open' || req.op === 'close') inserts.clear();
   switch (req.op) {
+    case 'iterate': return iterate(req);
+    case 'next': return nextBatch();
+    case 'insert': return insert(req);
     case 'open': return open(req);
     case 'info': return info();
     case 'execute': return execute(req);

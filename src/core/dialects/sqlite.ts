@@ -21,7 +21,7 @@ import { createGate } from '../limits.js';
 import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import type { HostInfo, HostLimits, HostReply, HostRequest } from './sqlite-host.js';
+import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows } from './sqlite-host.js';
 
 /**
  * The named lock as a row: SQLite has no session locks, and every server instance on
@@ -78,6 +78,8 @@ async function takeLockRow(send: Send, name: string, timeoutMs: number, signal?:
 
 /** Starting node and loading better-sqlite3 takes ~50 ms; a loaded machine may need far more. */
 const START_TIMEOUT_MS = 10_000;
+/** Rows per IPC reply of a streamed read (each batch is copied between processes once). */
+const STREAM_BATCH_ROWS = 2000;
 /** How long close() lets a host finish before SIGKILL. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -397,6 +399,47 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
         return was;
       },
       foreignKeyViolations: async () => (await send('PRAGMA foreign_key_check')).rows.length,
+      // A deferred BEGIN takes its snapshot at the first read: read at once, so the
+      // snapshot is the moment this returns, not whenever the first table is read.
+      snapshot: async () => {
+        pending.push({ text: 'BEGIN', params: [] });
+        inTransaction = true;
+        await send('SELECT count(*) AS n FROM sqlite_schema');
+      },
+      stream: async (text, onRows, signal = opts.signal) => {
+        await flushWith([], signal);
+        const h = await ensureHost(signal);
+        const ask = (body: RequestBody): Promise<HostRows> => h.request(body, opts.timeoutMs, signal) as Promise<HostRows>;
+        let reply = await ask({ op: 'iterate', text, batchRows: STREAM_BATCH_ROWS });
+        let count = 0;
+        for (;;) {
+          // The host steps the next batch while this one is handled: one batch ahead, no more.
+          const next = reply.done ? null : ask({ op: 'next' });
+          next?.catch(() => undefined);
+          count += reply.rows.length;
+          if (reply.rows.length) await onRows(reply.rows);
+          if (!next) return count;
+          reply = await next;
+        }
+      },
+      load: async (target, batches, signal = opts.signal) => {
+        await flushWith([], signal);
+        const text = `INSERT INTO ${target.table} (${target.columns.join(', ')}) VALUES (${target.columns.map(() => '?').join(', ')})`;
+        let count = 0;
+        const it = batches[Symbol.asyncIterator]();
+        let next = it.next();
+        for (;;) {
+          const r = await next;
+          if (r.done) return count;
+          const h = await ensureHost(signal);
+          const inserted = h.request({ op: 'insert', text, rows: r.value }, opts.timeoutMs, signal) as Promise<number>;
+          inserted.catch(() => undefined);
+          // The next batch is decoded here while the host inserts this one.
+          next = it.next();
+          next.catch(() => undefined);
+          count += await inserted;
+        }
+      },
       lockHolder: async (name) => {
         const row = await lockRow(send, name);
         return row && !holderIsDead(row.holder) ? `server process ${row.holder}` : null;

@@ -1,0 +1,213 @@
+// create_backup / restore_backup on a 1,000,000-row table of mixed types (~150 MB of
+// data) per backend, beside the native tools in the same run: pg_dump -Fc / pg_restore,
+// mariadb-dump --single-transaction | gzip / its reload, the sqlite3 CLI's .backup and
+// a file copy. Medians of RUNS. Peak RSS of the server process (VmHWM, a fresh server
+// per measured call) at 1M and at 5M rows. Every database and file is removed after.
+import { execFileSync, execSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import postgres from 'postgres';
+import { fmt, median, MYSQL_URL, PG_URL, startServer, tempDir } from './lib.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 5_000_000);
+
+const COLUMNS = [
+  ['id', 'bigint primary key'], ['a', 'integer'], ['b', 'bigint'], ['price', 'decimal(12,2)'], ['score', 'double'],
+  ['flag', 'boolean'], ['name', 'varchar(100)'], ['note', 'text'], ['created', 'timestamp'], ['seen', 'timestamptz'],
+  ['ref', 'uuid'], ['doc', 'json'],
+];
+
+const TYPES = {
+  postgres: { double: 'double precision', json: 'jsonb', timestamp: 'timestamp', timestamptz: 'timestamptz', uuid: 'uuid' },
+  mysql: { double: 'DOUBLE', json: 'JSON', timestamp: 'DATETIME(6)', timestamptz: 'TIMESTAMP(6) NULL', uuid: 'UUID', boolean: 'TINYINT(1)', text: 'LONGTEXT' },
+  sqlite: { double: 'DOUBLE', json: 'TEXT', timestamp: 'TIMESTAMP', timestamptz: 'TIMESTAMPTZ', uuid: 'UUID', 'bigint primary key': 'INTEGER PRIMARY KEY' },
+};
+
+const ddl = (backend) => `CREATE TABLE bench (${COLUMNS.map(([n, t]) => `${n} ${TYPES[backend][t] ?? t}`).join(', ')})`;
+
+/** One INSERT ... SELECT per backend, generated server-side: ~150 bytes a row. */
+function fillSql(backend, rows) {
+  const note = "'a note of some length, the kind of free text rows carry around'";
+  if (backend === 'postgres') {
+    return `INSERT INTO bench SELECT g, g % 100000, g::bigint * 1000003, (g % 100000) / 100.0, g / 7.0, g % 2 = 0, 'name ' || g, ${note},
+      timestamp '2024-01-01' + g * interval '1 second', timestamptz '2024-01-01 00:00:00+00' + g * interval '1 ms', md5(g::text)::uuid,
+      jsonb_build_object('k', g, 'tag', 't' || (g % 10)) FROM generate_series(1, ${rows}) g`;
+  }
+  if (backend === 'mysql') {
+    return `INSERT INTO bench SELECT seq, seq % 100000, seq * 1000003, (seq % 100000) / 100.0, seq / 7.0, seq % 2 = 0, CONCAT('name ', seq), ${note},
+      TIMESTAMP('2024-01-01') + INTERVAL seq SECOND, TIMESTAMP('2024-01-01') + INTERVAL seq * 1000 MICROSECOND, UUID(),
+      JSON_OBJECT('k', seq, 'tag', CONCAT('t', seq % 10)) FROM seq_1_to_${rows}`;
+  }
+  return `INSERT INTO bench WITH RECURSIVE c(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM c WHERE g < ${rows})
+    SELECT g, g % 100000, g * 1000003, (g % 100000) / 100.0, g / 7.0, g % 2 = 0, 'name ' || g, ${note},
+      datetime('2024-01-01', '+' || g || ' seconds'), strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || (g / 1000.0) || ' seconds'),
+      lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-a' || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))),
+      json_object('k', g, 'tag', 't' || (g % 10)) FROM c`;
+}
+
+async function freshDb(backend) {
+  const name = `cmx_bkbench_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
+  if (backend === 'sqlite') {
+    const file = join(tempDir(), 'b.db');
+    return { name, file, url: `sqlite://${file}`, drop: async () => rmSync(file, { force: true }) };
+  }
+  if (backend === 'postgres') {
+    const a = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    await a.unsafe(`CREATE DATABASE ${name}`);
+    await a.end();
+    return { name, url: PG_URL.replace(/\/[^/]*$/, `/${name}`), drop: async () => { const b = postgres(PG_URL, { max: 1, onnotice: () => {} }); await b.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`); await b.end(); } };
+  }
+  const a = await mysql.createConnection(MYSQL_URL);
+  await a.query(`CREATE DATABASE ${name}`);
+  await a.end();
+  return { name, url: MYSQL_URL.replace(/\/[^/]*$/, `/${name}`), drop: async () => { const b = await mysql.createConnection(MYSQL_URL); await b.query(`DROP DATABASE IF EXISTS ${name}`); await b.end(); } };
+}
+
+async function fill(backend, db, rows) {
+  if (backend === 'sqlite') {
+    const { default: Database } = await import('better-sqlite3');
+    const d = new Database(db.file);
+    d.pragma('journal_mode = WAL');
+    d.exec(ddl(backend));
+    d.exec(fillSql(backend, rows));
+    d.close();
+  } else if (backend === 'postgres') {
+    const s = postgres(db.url, { max: 1, onnotice: () => {} });
+    await s.unsafe(ddl(backend));
+    await s.unsafe(fillSql(backend, rows));
+    await s.unsafe('VACUUM ANALYZE bench');
+    await s.end();
+  } else {
+    const c = await mysql.createConnection(db.url);
+    await c.query(ddl(backend));
+    await c.query(fillSql(backend, rows));
+    await c.end();
+  }
+}
+
+const peakKb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const childPids = (pid) => { try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; } };
+
+/** One tool call on a fresh stdio server; returns ms and the peak RSS (MB) of the server (and of its SQLite host). */
+async function ours(url, dir, tool, args) {
+  const config = join(tempDir(), 'config.json');
+  writeFileSync(config, JSON.stringify({ connections: { db: { url } }, backup_dir: dir }));
+  const s = await startServer(['--config', config]);
+  const pid = s.transport.pid;
+  let hostPeak = 0;
+  const poll = setInterval(() => { for (const c of childPids(pid)) { try { hostPeak = Math.max(hostPeak, peakKb(c)); } catch { /* gone */ } } }, 50);
+  const t = performance.now();
+  const r = await s.client.callTool({ name: tool, arguments: { database: 'db', ...args } }, undefined, { timeout: 3_600_000 });
+  const ms = performance.now() - t;
+  clearInterval(poll);
+  for (const c of childPids(pid)) { try { hostPeak = Math.max(hostPeak, peakKb(c)); } catch { /* gone */ } }
+  const serverPeak = peakKb(pid);
+  await s.close();
+  if (r.isError) throw new Error(`${tool} failed: ${r.content[0].text.slice(0, 400)}`);
+  return { ms, rssMb: serverPeak / 1024, hostMb: hostPeak / 1024 };
+}
+
+function timed(fn) {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+const env = (db) => ({ ...process.env, PGPASSWORD: '', MYSQL_PWD: '' });
+const mysqlArgs = (db) => { const u = new URL(db.url); return ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')]; };
+
+/** The native tool's backup and restore, each timed. */
+function native(backend, db, target, dir, i) {
+  const out = join(dir, `native-${i}`);
+  if (backend === 'postgres') {
+    const backup = timed(() => execFileSync('pg_dump', ['-Fc', '-t', 'bench', '-f', out, db.url], { env: env(db) }));
+    const restore = timed(() => execFileSync('pg_restore', ['-d', target.url, out], { env: env(db) }));
+    return { backup, restore, size: statSync(out).size };
+  }
+  if (backend === 'mysql') {
+    const args = mysqlArgs(db).join(' ');
+    const backup = timed(() => execSync(`mariadb-dump ${args} --single-transaction ${db.name} bench | gzip > ${out}`, { env: env(db), shell: '/bin/bash' }));
+    const restore = timed(() => execSync(`gunzip -c ${out} | mariadb ${args} ${target.name}`, { env: env(db), shell: '/bin/bash' }));
+    return { backup, restore, size: statSync(out).size };
+  }
+  const backup = timed(() => execFileSync('sqlite3', [db.file, `.backup '${out}'`]));
+  const copy = timed(() => execFileSync('cp', [db.file, `${out}.copy`]));
+  const restore = timed(() => execFileSync('cp', [out, target.file]));
+  return { backup, restore, copy, size: statSync(out).size };
+}
+
+const ratioRow = (metric, o, b, target) => ({ metric, ours: fmt(o / 1000, 2), baseline: fmt(b / 1000, 2), ratio: fmt(o / b, 2), target: `<= ${target}x`, ok: o / b <= target ? 'yes' : 'NO' });
+
+async function benchBackend(backend, rows) {
+  const db = await freshDb(backend);
+  const out = [];
+  try {
+    await fill(backend, db, rows);
+    const dir = tempDir('cmx-bkb-');
+    const m = { ob: [], or: [], nb: [], nr: [], nc: [], rss: [], host: [], size: 0, nsize: 0, vb: [], vr: [] };
+    for (let i = 0; i < RUNS; i++) {
+      const name = `ours-${i}.cmx.gz`;
+      const b = await ours(db.url, dir, 'create_backup', { output_path: name, tables: ['bench'] });
+      m.ob.push(b.ms); m.rss.push(b.rssMb); m.host.push(b.hostMb);
+      m.size = statSync(join(dir, name)).size;
+      const t1 = await freshDb(backend);
+      m.or.push((await ours(t1.url, dir, 'restore_backup', { backup_path: name })).ms);
+      await t1.drop();
+      if (backend === 'sqlite') {
+        const nb = await ours(db.url, dir, 'create_backup', { output_path: `native-ours-${i}.sqlite`, format: 'native' }).catch((e) => ({ ms: NaN, err: e }));
+        m.vb.push(nb.ms);
+        const t3 = await freshDb(backend);
+        m.vr.push((await ours(t3.url, dir, 'restore_backup', { backup_path: `native-ours-${i}.sqlite` }).catch(() => ({ ms: NaN }))).ms);
+        await t3.drop();
+      }
+      const t2 = await freshDb(backend);
+      const n = native(backend, db, t2, dir, i);
+      await t2.drop();
+      m.nb.push(n.backup); m.nr.push(n.restore); if (n.copy) m.nc.push(n.copy);
+      m.nsize = n.size;
+    }
+    const label = `${backend} ${rows.toLocaleString('en')} rows`;
+    const tool = { postgres: 'pg_dump -Fc', mysql: 'mariadb-dump | gzip', sqlite: 'sqlite3 .backup' }[backend];
+    const reload = { postgres: 'pg_restore', mysql: 'gunzip | mariadb', sqlite: 'cp' }[backend];
+    out.push({ ...ratioRow(`${label}: create_backup (s) vs ${tool}`, median(m.ob), median(m.nb), 1.25) });
+    out.push({ ...ratioRow(`${label}: restore_backup (s) vs ${reload}`, median(m.or), median(m.nr), 1.5) });
+    if (backend === 'sqlite') {
+      out.push({ ...ratioRow(`${label}: create_backup native (s) vs sqlite3 .backup`, median(m.vb), median(m.nb), 1.25) });
+      out.push({ ...ratioRow(`${label}: create_backup (s) vs cp`, median(m.ob), median(m.nc), 1.25) });
+      out.push({ ...ratioRow(`${label}: restore_backup native (s) vs cp`, median(m.vr), median(m.nr), 1.5) });
+    }
+    out.push({ metric: `${label}: file size (MB)`, ours: fmt(m.size / 1e6, 1), baseline: fmt(m.nsize / 1e6, 1), ratio: fmt(m.size / m.nsize, 2), target: '-', ok: '-' });
+    out.push({ metric: `${label}: peak RSS of the server during create_backup (MB)`, ours: fmt(median(m.rss), 0) + (backend === 'sqlite' ? ` (+ host ${fmt(median(m.host), 0)})` : ''), baseline: '-', ratio: '-', target: '< 200', ok: median(m.rss) < 200 && (backend !== 'sqlite' || median(m.host) < 200) ? 'yes' : 'NO' });
+    rmSync(dir, { recursive: true, force: true });
+  } finally {
+    await db.drop();
+  }
+  return out;
+}
+
+/** Peak RSS only (one backup) at BIG_ROWS: memory must stay flat as the table grows. */
+async function benchBig(backend) {
+  const db = await freshDb(backend);
+  try {
+    await fill(backend, db, BIG_ROWS);
+    const dir = tempDir('cmx-bkb-');
+    const b = await ours(db.url, dir, 'create_backup', { output_path: 'big.cmx.gz', tables: ['bench'] });
+    rmSync(dir, { recursive: true, force: true });
+    return { metric: `${backend} ${BIG_ROWS.toLocaleString('en')} rows: create_backup (s), peak RSS (MB)`, ours: `${fmt(b.ms / 1000, 1)} s, ${fmt(b.rssMb, 0)} MB${backend === 'sqlite' ? ` (+ host ${fmt(b.hostMb, 0)})` : ''}`, baseline: '-', ratio: '-', target: '< 200 MB', ok: b.rssMb < 200 && b.hostMb < 200 ? 'yes' : 'NO' };
+  } finally {
+    await db.drop();
+  }
+}
+
+export async function benchBackup() {
+  const backends = (process.env.BENCH_BACKENDS ?? 'postgres,mysql,sqlite').split(',');
+  const rows = [];
+  for (const b of backends) rows.push(...await benchBackend(b, ROWS));
+  if (BIG_ROWS > 0) for (const b of backends) rows.push(await benchBig(b));
+  return rows;
+}
+
+

@@ -1,0 +1,195 @@
+/**
+ * create_backup, portable format: one consistent snapshot, every table streamed
+ * through the value readers into the file writer (gzip, hashed), then the file is
+ * published and its manifest written last. Memory holds a batch of rows or two.
+ */
+import { createHash } from 'node:crypto';
+import { safeUrl } from '../../config.js';
+import type { ServerContext } from '../../context.js';
+import { DbError } from '../../errors.js';
+import type { Session } from '../dialect.js';
+import { readTables } from '../schema/introspect.js';
+import { readContext, target, type Target } from '../schema/manager.js';
+import { type Table } from '../schema/model.js';
+import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type Source, type TableEntry, type TableSummary } from './format.js';
+import { writeManifest, type Manifest } from './manifest.js';
+import { createNative } from './native.js';
+import { backupName, pendingFile, realBackupDir, refuseExisting, type PendingFile } from './paths.js';
+import { backupSql } from './sql.js';
+import { reader, specOf } from './values.js';
+
+export interface Progress {
+  signal: AbortSignal;
+  /** done: rows so far (all tables); total when known. */
+  progress(done: number, total: number | undefined, message: string): Promise<void>;
+}
+
+/** Backups read for as long as the data takes; cancellation (not a timeout) stops them. */
+export const BACKUP_TIMEOUT_MS = 6 * 3600_000;
+const PROGRESS_EVERY_MS = 1000;
+
+export interface CreateArgs {
+  database?: string;
+  output_path?: string;
+  tables?: string[];
+  format?: 'portable' | 'native';
+}
+
+export function sourceOf(t: Target): Source {
+  return {
+    connection: t.config.name, backend: t.dialect.backend, server_version: t.info.server_version,
+    flavor: t.info.flavor, database: t.info.database, url: safeUrl(t.config.url),
+  };
+}
+
+const EXTENSIONS = { portable: 'cmx.gz', postgres: 'pgdump', mysql: 'sql.gz', sqlite: 'sqlite' } as const;
+
+function defaultName(t: Target, format: 'portable' | 'native'): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
+  return `${t.config.name}-${stamp}.${format === 'portable' ? EXTENSIONS.portable : EXTENSIONS[t.dialect.backend]}`;
+}
+
+/** The tables asked for, by name (PostgreSQL also schema.name); all when none are named. */
+export function pickTables(all: Table[], names: string[] | undefined, connection: string): Table[] {
+  if (!names?.length) return all;
+  const key = (t: Table): string[] => (t.schema ? [t.table, `${t.schema}.${t.table}`] : [t.table]);
+  const missing = names.filter((n) => !all.some((t) => key(t).includes(n)));
+  if (missing.length) throw new DbError('UNDEFINED_OBJECT', `no table ${missing.map((m) => `"${m}"`).join(', ')} on connection "${connection}"`, { tables: missing });
+  return all.filter((t) => key(t).some((k) => names.includes(k)));
+}
+
+async function entryOf(s: Session, t: Target, table: Table): Promise<TableEntry> {
+  const auto = table.columns.find((c) => c.auto_increment);
+  const next = auto ? await backupSql(t.dialect.backend).readSequence(s, table, auto.name, t.flavor) : null;
+  return {
+    name: table.table,
+    ...(table.schema !== undefined ? { schema: table.schema } : {}),
+    definition: table,
+    columns: table.columns.map((c) => ({ name: c.name, encoding: specOf(c).kind })),
+    order_by: table.columns.filter((c) => c.primary_key).map((c) => c.name),
+    sequence: auto && next !== null ? { column: auto.name, next } : null,
+  };
+}
+
+interface Tally {
+  rows: number;
+  bytes: number;
+  last: number;
+}
+
+/** Rows of driver values: each through its column's reader. */
+function encoder(t: Target, e: TableEntry): (row: unknown[]) => string {
+  const readers = e.definition.columns.map((c) => reader(t.dialect.backend, specOf(c)));
+  const n = readers.length;
+  return (row) => {
+    let line = '[';
+    for (let k = 0; k < n; k++) {
+      const v = row[k];
+      line += (k ? ',' : '') + (v === null || v === undefined ? 'null' : readers[k](v));
+    }
+    return `${line}]`;
+  };
+}
+
+/** Rows the database already wrote as lines (one text column). */
+const finished = (finish: (line: string) => string) => (row: unknown[]): string =>
+  finish(typeof row[0] === 'string' ? row[0] : Buffer.isBuffer(row[0]) ? row[0].toString('utf8') : String(row[0]));
+
+/** Streams one table's rows into the writer; returns its summary (count and content checksum). */
+async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
+  const sql = backupSql(t.dialect.backend);
+  const lines = sql.finishLine && (sql.lineMode?.(e.definition) ?? true);
+  const encode = lines ? finished(sql.finishLine!(e.definition)) : encoder(t, e);
+  const hash = createHash('sha256');
+  let rows = 0;
+  await w.writeObject({ table: i, name: e.name });
+  await s.stream(sql.select(e.definition, t.flavor), async (batch) => {
+    let out = '';
+    for (const row of batch) out += `${encode(row)}\n`;
+    // Encoded once: the checksum and gzip both take the bytes.
+    const bytes = Buffer.from(out, 'utf8');
+    hash.update(bytes);
+    rows += batch.length;
+    tally.rows += batch.length;
+    tally.bytes += bytes.length;
+    await w.write(bytes);
+    if (Date.now() - tally.last >= PROGRESS_EVERY_MS) {
+      tally.last = Date.now();
+      await p.progress(tally.rows, undefined, `${e.name}: ${rows} rows; ${tally.rows} rows, ${tally.bytes} bytes in all`);
+    }
+  }, p.signal);
+  const sha256 = hash.digest('hex');
+  await w.writeObject({ end: i, rows, sha256 });
+  await p.progress(tally.rows, undefined, `${e.name}: done, ${rows} rows`);
+  return { name: e.name, ...(e.schema !== undefined ? { schema: e.schema } : {}), rows, sha256 };
+}
+
+/** Everything inside the snapshot: schemas, sequences and rows, written to the pending file. */
+async function writeSnapshot(s: Session, t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<{ header: Header; tables: TableSummary[]; size: number; sha256: string }> {
+  await s.snapshot();
+  const tables = pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name);
+  const entries: TableEntry[] = [];
+  for (const table of tables) entries.push(await entryOf(s, t, table));
+  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries };
+  const w = new BackupFileWriter(file.stream);
+  try {
+    await w.writeObject(header);
+    // last: 0, so the first batch already reports (clients see the backup under way at once).
+    const tally: Tally = { rows: 0, bytes: 0, last: 0 };
+    const summaries: TableSummary[] = [];
+    for (const [i, e] of entries.entries()) summaries.push(await writeTable(s, t, e, i, w, p, tally));
+    await w.writeObject({ trailer: true, tables: summaries, rows: tally.rows });
+    await s.rollback();
+    return { header, tables: summaries, ...(await w.end()) };
+  } catch (err) {
+    w.destroy();
+    throw err;
+  }
+}
+
+export async function createBackup(ctx: ServerContext, args: CreateArgs, p: Progress) {
+  const t = await target(ctx, args.database);
+  const format = args.format ?? 'portable';
+  const realDir = (await realBackupDir(ctx.config.backup_dir, true)) as string;
+  const name = args.output_path !== undefined ? await backupName(realDir, args.output_path, 'output_path') : defaultName(t, format);
+  await refuseExisting(realDir, name);
+  const started = performance.now();
+  const manifest = format === 'native'
+    ? await createNative(ctx, t, realDir, name, args, p)
+    : await createPortable(t, realDir, name, args, p);
+  ctx.logger.info({ connection: t.config.name, backup: name, rows: manifest.rows, size: manifest.size }, 'backup created');
+  return {
+    connection: t.config.name, backend: t.dialect.backend, backup: name, path: `${realDir}/${name}`, format,
+    size: manifest.size, sha256: manifest.sha256, created_at: manifest.created_at,
+    tables: manifest.tables, rows: manifest.rows, elapsed_ms: Math.round(performance.now() - started),
+  };
+}
+
+async function createPortable(t: Target, realDir: string, name: string, args: CreateArgs, p: Progress): Promise<Manifest> {
+  const file = await pendingFile(realDir, name);
+  try {
+    const out = await t.dialect.withSession((s) => writeSnapshot(s, t, args, file, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
+    if (p.signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+    await file.publish();
+    const manifest: Manifest = {
+      manifest_version: 1, file: name, format: 'portable', size: out.size, sha256: out.sha256,
+      created_at: out.header.created_at, completed_at: new Date().toISOString(), source: out.header.source,
+      tables: out.tables.map((x) => ({ ...x, rows: x.rows })), rows: out.tables.reduce((a, x) => a + x.rows, 0),
+    };
+    await publishManifest(realDir, manifest);
+    return manifest;
+  } finally {
+    await file.discard();
+  }
+}
+
+/** The manifest goes last; if it cannot be written, the data file goes too (no backup is better than a doubtful one). */
+export async function publishManifest(realDir: string, manifest: Manifest): Promise<void> {
+  try {
+    await writeManifest(realDir, manifest);
+  } catch (err) {
+    const { rm } = await import('node:fs/promises');
+    await rm(`${realDir}/${manifest.file}`, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The manifest `<name>.manifest.json`, written beside a backup after it and the same
+ * way (temporary, sync, link). A backup without a valid manifest does not exist for
+ * any tool: list_backups shows it as incomplete or corrupt, restore refuses it.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { DbError } from '../../errors.js';
+import { hashFile, type Source } from './format.js';
+import { MANIFEST_SUFFIX, writeNew } from './paths.js';
+
+export const MANIFEST_VERSION = 1;
+
+const sha = z.string().regex(/^[0-9a-f]{64}$/);
+
+const manifestSchema = z.object({
+  manifest_version: z.literal(MANIFEST_VERSION),
+  file: z.string().min(1),
+  /** portable: our format (SPEC §11.1); native: the backend's own tool or API. */
+  format: z.enum(['portable', 'native']),
+  /** For native backups: pg_dump-custom, mysqldump-gzip or sqlite-database. */
+  native_format: z.string().optional(),
+  size: z.number().int().min(0),
+  sha256: sha,
+  created_at: z.string(),
+  completed_at: z.string(),
+  source: z.object({
+    connection: z.string(), backend: z.enum(['postgres', 'mysql', 'sqlite']), server_version: z.string(),
+    flavor: z.string().nullable(), database: z.string(), url: z.string(),
+  }),
+  tables: z.array(z.object({ name: z.string(), schema: z.string().optional(), rows: z.number().int().nullable(), sha256: sha.nullable() })),
+  rows: z.number().int().nullable(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestSource = Source;
+
+export async function writeManifest(realDir: string, m: Manifest): Promise<void> {
+  await writeNew(realDir, m.file + MANIFEST_SUFFIX, `${JSON.stringify(m, null, 2)}\n`);
+}
+
+export type BackupStatus = 'ok' | 'corrupt' | 'incomplete';
+
+export interface Checked {
+  status: BackupStatus;
+  manifest: Manifest | null;
+  /** Why it is not ok. */
+  problem?: string;
+}
+
+/** Reads and checks the manifest of `name`; `hash` also recomputes the file's SHA-256. */
+export async function checkBackup(realDir: string, name: string, hash: boolean, signal?: AbortSignal): Promise<Checked> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(realDir, name + MANIFEST_SUFFIX), 'utf8');
+  } catch {
+    return { status: 'incomplete', manifest: null, problem: 'no manifest: the backup did not finish' };
+  }
+  let manifest: Manifest;
+  try {
+    manifest = manifestSchema.parse(JSON.parse(text));
+  } catch {
+    return { status: 'corrupt', manifest: null, problem: 'the manifest is not valid' };
+  }
+  if (manifest.file !== name) return { status: 'corrupt', manifest, problem: `the manifest describes ${manifest.file}` };
+  const st = await fs.lstat(path.join(realDir, name)).catch(() => null);
+  if (!st || !st.isFile()) return { status: 'corrupt', manifest, problem: 'the backup file is missing' };
+  if (st.size !== manifest.size) return { status: 'corrupt', manifest, problem: `the file has ${st.size} bytes, the manifest says ${manifest.size}` };
+  if (hash) {
+    const actual = await hashFile(path.join(realDir, name), signal);
+    if (actual.sha256 !== manifest.sha256) return { status: 'corrupt', manifest, problem: 'the file\'s SHA-256 differs from the manifest\'s' };
+  }
+  return { status: 'ok', manifest };
+}
+
+/** A verified manifest or a clear refusal (restore's first step). */
+export async function requireVerified(realDir: string, name: string, signal?: AbortSignal): Promise<Manifest> {
+  const c = await checkBackup(realDir, name, true, signal).catch((err) => {
+    if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+    throw err;
+  });
+  if (c.status === 'incomplete') throw new DbError('UNDEFINED_OBJECT', `${name} has no manifest, so it is not a finished backup; nothing was restored`, { file: name, status: c.status });
+  if (c.status === 'corrupt') throw new DbError('BACKUP_CORRUPT', `backup ${name} is damaged: ${c.problem}; nothing was restored`, { file: name, status: c.status });
+  return c.manifest as Manifest;
+}

@@ -1,0 +1,258 @@
+/**
+ * Native formats (format: "native"): the backend's own tool behind the same manifest
+ * and the same tools. PostgreSQL: pg_dump -Fc inside our exported snapshot (so the
+ * manifest's row counts are the dump's), pg_restore back. MySQL/MariaDB: mariadb-dump
+ * (or mysqldump) --single-transaction through gzip, the mariadb (or mysql) client back.
+ * SQLite: VACUUM INTO, one read transaction (the backup API restarts on every
+ * concurrent write: PITFALLS), restored by copying tables from the attached file.
+ * Passwords go through the environment (PGPASSWORD, MYSQL_PWD), never argv. A native
+ * backup restores only into its own backend.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
+import type { ServerContext } from '../../context.js';
+import { DbError } from '../../errors.js';
+import type { Backend, Session } from '../dialect.js';
+import { mysqlOptionsFromUrl } from '../dialects/mysql.js';
+import { qualified } from '../schema/ddl.js';
+import { readTables } from '../schema/introspect.js';
+import { readContext, readTable, type Target } from '../schema/manager.js';
+import type { Table } from '../schema/model.js';
+import { BACKUP_TIMEOUT_MS, pickTables, publishManifest, sourceOf, type CreateArgs, type Progress } from './create.js';
+import { hashFile } from './format.js';
+import type { Manifest } from './manifest.js';
+import { pendingFile, type PendingFile } from './paths.js';
+import { countSql } from './sql.js';
+
+const NATIVE_FORMATS: Record<Backend, string> = { postgres: 'pg_dump-custom', mysql: 'mysqldump-gzip', sqlite: 'sqlite-database' };
+
+interface Tool {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  stdin?: Readable;
+  stdout?: Writable;
+}
+
+/** Runs a tool; its stderr (cut) becomes the error's message, never its argv or env. */
+async function run(tool: Tool, signal: AbortSignal): Promise<void> {
+  const child = spawn(tool.command, tool.args, { env: { ...process.env, ...tool.env }, stdio: [tool.stdin ? 'pipe' : 'ignore', tool.stdout ? 'pipe' : 'ignore', 'pipe'], signal });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString('utf8'); });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  try {
+    await Promise.all([
+      tool.stdin && child.stdin ? pipeline(tool.stdin, child.stdin) : null,
+      tool.stdout && child.stdout ? pipeline(child.stdout, tool.stdout) : null,
+      exited.then((code) => {
+        if (code !== 0) throw new DbError('INTERNAL', `${tool.command} failed (exit ${code}): ${stderr.trim().slice(0, 2000)}`, { tool: tool.command, exit_code: code });
+      }),
+    ]);
+  } catch (err) {
+    if (signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new DbError('UNSUPPORTED', `${tool.command} is not on PATH: format "native" needs it`, { tool: tool.command });
+    throw err;
+  }
+}
+
+function pgEnv(url: string): Record<string, string> {
+  const u = new URL(url);
+  const env: Record<string, string> = {
+    PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
+    PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1) || u.username || 'postgres'),
+  };
+  const sslmode = u.searchParams.get('sslmode');
+  if (sslmode) env.PGSSLMODE = sslmode;
+  return env;
+}
+
+function mysqlArgs(url: string): { args: string[]; env: Record<string, string>; database: string } {
+  const o = mysqlOptionsFromUrl(url);
+  if (!o.database) throw new DbError('INVALID_INPUT', 'format "native" on MySQL needs a database in the connection URL');
+  return { args: ['-h', o.host, '-P', String(o.port), '-u', o.user, '--default-character-set=utf8mb4'], env: { MYSQL_PWD: o.password }, database: o.database };
+}
+
+/** The first of the commands found on PATH (mariadb-dump, else mysqldump ...). */
+async function firstTool(names: string[]): Promise<string> {
+  for (const n of names) {
+    const found = await new Promise<boolean>((resolve) => spawn(n, ['--version'], { stdio: 'ignore' }).once('error', () => resolve(false)).once('close', (c) => resolve(c === 0)));
+    if (found) return n;
+  }
+  throw new DbError('UNSUPPORTED', `none of ${names.join(', ')} is on PATH: format "native" needs one`);
+}
+
+async function counts(s: Session, t: Target, tables: Table[], schemaPrefix = ''): Promise<Array<{ name: string; schema?: string; rows: number; sha256: null }>> {
+  const out = [];
+  for (const table of tables) {
+    const [row] = await s.query(schemaPrefix ? `SELECT count(*) AS n FROM ${schemaPrefix}.${t.flavor.quote(table.table)}` : countSql(table, t.flavor));
+    out.push({ name: table.table, ...(table.schema !== undefined ? { schema: table.schema } : {}), rows: Number(row?.n ?? 0), sha256: null });
+  }
+  return out;
+}
+
+type Listed = Manifest['tables'];
+
+async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
+  return t.dialect.withSession(async (s) => {
+    await s.snapshot();
+    const [snap] = await s.query('SELECT pg_export_snapshot() AS id');
+    const tables = pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name);
+    const listed = await counts(s, t, tables);
+    const only = args.tables?.length ? tables.flatMap((x) => ['-t', qualified(x, t.flavor)]) : [];
+    await p.progress(0, undefined, 'pg_dump running');
+    await run({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', file.tmp, ...only], env: pgEnv(t.config.url) }, p.signal);
+    await s.rollback();
+    return listed;
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
+}
+
+async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
+  const tables = await t.dialect.withSession(async (s) => pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
+  const command = await firstTool(['mariadb-dump', 'mysqldump']);
+  const m = mysqlArgs(t.config.url);
+  await p.progress(0, undefined, `${command} running`);
+  const gzip = createGzip({ level: 1 });
+  const written = pipeline(gzip, file.stream);
+  await run({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...(args.tables?.length ? tables.map((x) => x.table) : [])], env: m.env, stdout: gzip }, p.signal);
+  await written;
+  // mariadb-dump takes its own snapshot: no row counts can be promised for it.
+  return tables.map((x) => ({ name: x.table, rows: null, sha256: null }));
+}
+
+async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
+  if (args.tables?.length) throw new DbError('INVALID_INPUT', 'a native SQLite backup copies the whole database: leave out `tables` (or use format "portable")', { field: 'tables' });
+  return t.dialect.withSession(async (s) => {
+    const tables = await readTables(s, readContext(t), {});
+    await p.progress(0, undefined, 'VACUUM INTO running');
+    await s.run([`VACUUM INTO ${t.flavor.string(file.tmp)}`], undefined, p.signal);
+    await s.run([`ATTACH DATABASE ${t.flavor.string(file.tmp)} AS cmx_backup_copy`]);
+    try {
+      return await counts(s, t, tables, 'cmx_backup_copy');
+    } finally {
+      await s.run(['DETACH DATABASE cmx_backup_copy']).catch(() => undefined);
+    }
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+}
+
+const DUMPERS: Record<Backend, (t: Target, args: CreateArgs, file: PendingFile, p: Progress) => Promise<Listed>> = {
+  postgres: dumpPostgres, mysql: dumpMysql, sqlite: dumpSqlite,
+};
+
+export async function createNative(_ctx: ServerContext, t: Target, realDir: string, name: string, args: CreateArgs, p: Progress): Promise<Manifest> {
+  const file = await pendingFile(realDir, name);
+  const createdAt = new Date().toISOString();
+  try {
+    const tables = await DUMPERS[t.dialect.backend](t, args, file, p);
+    const { size, sha256 } = await hashFile(file.tmp, p.signal);
+    await file.publish();
+    const known = tables.every((x) => x.rows !== null);
+    const manifest: Manifest = {
+      manifest_version: 1, file: name, format: 'native', native_format: NATIVE_FORMATS[t.dialect.backend], size, sha256,
+      created_at: createdAt, completed_at: new Date().toISOString(), source: sourceOf(t), tables,
+      rows: known ? tables.reduce((a, x) => a + (x.rows ?? 0), 0) : null,
+    };
+    await publishManifest(realDir, manifest);
+    return manifest;
+  } finally {
+    await file.discard();
+  }
+}
+
+// ------------------------------------------------------------------ restore
+
+interface Verified { realDir: string; name: string; path: string; manifest: Manifest }
+
+type Mode = 'create' | 'replace' | 'append';
+
+async function existing(t: Target, m: Manifest, p: Progress): Promise<string[]> {
+  return t.dialect.withSession(async (s) => {
+    const found: string[] = [];
+    for (const x of m.tables) if (await readTable(t, s, x.name, x.schema)) found.push(x.name);
+    return found;
+  }, { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
+}
+
+async function restorePostgres(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+  const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[mode];
+  const env = pgEnv(t.config.url);
+  await run({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, b.path], env }, p.signal);
+}
+
+async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+  if (mode === 'append') throw new DbError('UNSUPPORTED', 'a native MySQL dump recreates its tables: restore it with mode "create" or "replace" (or use a portable backup to append)');
+  const command = await firstTool(['mariadb', 'mysql']);
+  const m = mysqlArgs(t.config.url);
+  await run({ command, args: [...m.args, m.database], env: m.env, stdin: createReadStream(b.path).pipe(createGunzip()) }, p.signal);
+}
+
+/** Copies every table of the backup file (attached) into the database, in one transaction. */
+async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+  await t.dialect.withSession(async (s) => {
+    await s.run([`ATTACH DATABASE ${t.flavor.string(b.path)} AS cmx_restore_src`]);
+    const fk = await s.setForeignKeys(false);
+    try {
+      const schema = await s.query("SELECT type, name, tbl_name, sql FROM cmx_restore_src.sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type = 'table' DESC, rowid");
+      const tables = schema.filter((x) => x.type === 'table');
+      await s.begin();
+      for (const x of tables) {
+        const q = t.flavor.quote(String(x.name));
+        const exists = (await s.query('SELECT 1 FROM main.sqlite_schema WHERE type = \'table\' AND name = ?', [x.name])).length > 0;
+        if (exists && mode === 'replace') await s.run([`DROP TABLE main.${q}`]);
+        if (!exists || mode === 'replace') {
+          await s.run([String(x.sql), ...schema.filter((y) => y.type !== 'table' && y.type !== 'view' && y.tbl_name === x.name).map((y) => String(y.sql))]);
+        }
+        await s.run([`INSERT INTO main.${q} SELECT * FROM cmx_restore_src.${q}`], undefined, p.signal);
+      }
+      const seq = await s.query("SELECT 1 FROM cmx_restore_src.sqlite_schema WHERE name = 'sqlite_sequence'");
+      if (seq.length && mode !== 'append') {
+        await s.run([
+          'DELETE FROM main.sqlite_sequence WHERE name IN (SELECT name FROM cmx_restore_src.sqlite_sequence)',
+          'INSERT INTO main.sqlite_sequence (name, seq) SELECT name, seq FROM cmx_restore_src.sqlite_sequence',
+        ]);
+      }
+      if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
+      await s.commit();
+    } finally {
+      await s.setForeignKeys(fk).catch(() => undefined);
+      await s.run(['DETACH DATABASE cmx_restore_src']).catch(() => undefined);
+    }
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+}
+
+const RESTORERS: Record<Backend, (t: Target, b: Verified, mode: Mode, p: Progress) => Promise<void>> = {
+  postgres: restorePostgres, mysql: restoreMysql, sqlite: restoreSqlite,
+};
+
+export async function restoreNative(_ctx: ServerContext, t: Target, b: Verified, mode: Mode, p: Progress) {
+  const started = performance.now();
+  const m = b.manifest;
+  if (m.source.backend !== t.dialect.backend) {
+    throw new DbError('UNSUPPORTED', `${b.name} is a native ${m.source.backend} backup; it restores only into ${m.source.backend} (a portable backup restores anywhere)`, { file: b.name });
+  }
+  const found = await existing(t, m, p);
+  if (mode === 'create' && found.length) {
+    throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace"${t.dialect.backend === 'mysql' ? '' : ' or "append"'}, or restore elsewhere`, { tables: found });
+  }
+  await RESTORERS[t.dialect.backend](t, b, mode, p);
+  const tables = await t.dialect.withSession(async (s) => {
+    const out = [];
+    for (const x of m.tables) {
+      const table = await readTable(t, s, x.name, x.schema);
+      const [row] = table ? await s.query(countSql(table, t.flavor)) : [];
+      out.push({ name: x.name, ...(x.schema !== undefined ? { schema: x.schema } : {}), rows: row ? Number(row.n) : null, created: mode !== 'append' || !found.includes(x.name) });
+    }
+    return out;
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
+  const short = mode !== 'append' ? tables.find((x, i) => m.tables[i].rows !== null && x.rows !== m.tables[i].rows) : undefined;
+  if (short) throw new DbError('INTERNAL', `table ${short.name} holds ${short.rows} rows after the restore; the backup has ${m.tables.find((x) => x.name === short.name)?.rows}`, { table: short.name });
+  return {
+    connection: t.config.name, backend: t.dialect.backend, backup: b.name, format: 'native' as const, mode, source_backend: m.source.backend,
+    tables, rows: tables.every((x) => x.rows !== null) ? tables.reduce((a, x) => a + (x.rows ?? 0), 0) : null, lossy: [], elapsed_ms: Math.round(performance.now() - started),
+  };
+}

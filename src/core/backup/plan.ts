@@ -1,0 +1,103 @@
+/**
+ * How a backed-up table becomes a table on the target: its portable schema through
+ * the target flavour's type table, and a writer per column. What cannot map exactly
+ * is listed (SPEC §11.6); restore refuses unless allow_lossy, before touching the
+ * database. Pure: no database.
+ */
+import { DbError } from '../../errors.js';
+import type { Backend } from '../dialect.js';
+import { createTableSql } from '../schema/ddl.js';
+import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
+import { type Table, type TypeSpec } from '../schema/model.js';
+import type { Header, TableEntry } from './format.js';
+import { backupSql, deferKeys } from './sql.js';
+import { writer, specOf } from './values.js';
+
+/** SQLite keeps 15 significant digits of a NUMERIC value. */
+const SQLITE_DECIMAL_DIGITS = 15;
+
+export interface Lossy {
+  table: string;
+  column?: string;
+  what: string;
+}
+
+export interface TablePlan {
+  entry: TableEntry;
+  /** The table as it is created on the target. */
+  table: Table;
+  /** CREATE TABLE first; then what follows the data (indexes, comments, foreign keys). */
+  create: string;
+  after: string[];
+  /** Per column: parsed JSON value -> load value; null where they are the same. */
+  writers: Array<((v: unknown) => unknown) | null>;
+}
+
+export interface RestorePlan {
+  tables: TablePlan[];
+  lossy: Lossy[];
+}
+
+const asText = (v: unknown): unknown => {
+  if (typeof v !== 'object' || v === null) return String(v);
+  const o = v as { base64?: string; int?: string; text?: string };
+  return o.base64 ?? o.int ?? o.text ?? JSON.stringify(v);
+};
+
+/** The target's table for one entry; what it had to leave out goes to `lossy`. */
+function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
+  const cross = source !== f.backend;
+  const def: Table = structuredClone(e.definition);
+  if (f.backend !== 'postgres' || cross) delete def.schema;
+  const textual: boolean[] = [];
+  for (const c of def.columns) {
+    // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
+    if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
+    const native = c.type === 'native';
+    textual.push(native && cross);
+    if (native && cross) {
+      lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text` });
+      c.type = 'text';
+      delete c.native;
+      if (c.default !== null) c.default = null;
+    }
+    const spec = specOf(c);
+    if (spec.kind === 'decimal' && f.backend === 'sqlite' && source !== 'sqlite' && spec.precision > SQLITE_DECIMAL_DIGITS) {
+      lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${SQLITE_DECIMAL_DIGITS} significant digits on SQLite` });
+    }
+    if (cross && typeof c.default === 'object' && c.default !== null && !portableExpression(c.default.sql)) {
+      lossy.push({ table: e.name, column: c.name, what: `default expression ${c.default.sql} is not carried across backends` });
+      c.default = null;
+    }
+  }
+  if (cross && def.checks.length) {
+    lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
+    def.checks = [];
+  }
+  const plain = def.indexes.filter((ix) => ix.native === undefined);
+  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
+  def.indexes = plain;
+  return { table: def, specs: def.columns.map(specOf), textual };
+}
+
+export function planRestore(h: Header, f: SchemaFlavor): RestorePlan {
+  const lossy: Lossy[] = [];
+  const sql = backupSql(f.backend);
+  const tables = h.tables.map((e): TablePlan => {
+    const { table, specs, textual } = mapTable(e, h.source.backend, f, lossy);
+    const { bare, add } = sql.keysAfterLoad ? deferKeys(table, f) : { bare: table, add: [] };
+    let ddl: string[];
+    try {
+      ddl = createTableSql(bare, f);
+    } catch (err) {
+      if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${f.backend}: ${err.message}`, { ...err.details, table: e.name });
+      throw err;
+    }
+    const writers = specs.map((spec, i) => (textual[i] ? asText : writer(f.backend, spec)));
+    return { entry: e, table, create: ddl[0], after: [...ddl.slice(1), ...add], writers };
+  });
+  const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${f.backend}`, { table: twice });
+  return { tables, lossy };
+}

@@ -1,0 +1,195 @@
+/**
+ * restore_backup, portable format: the manifest and the whole file's SHA-256 are
+ * verified before the database is touched; the plan (types, lossy mappings, DDL) is
+ * made before too. Then, in one transaction where DDL allows: drop (replace), create,
+ * bulk-load, add indexes and foreign keys, set sequences, check row counts and
+ * content checksums, commit. MySQL commits DDL by itself: there the tables are
+ * created first and dropped again if the load fails.
+ */
+import { createHash } from 'node:crypto';
+import type { ServerContext } from '../../context.js';
+import { DbError } from '../../errors.js';
+import type { Session } from '../dialect.js';
+import { qualified } from '../schema/ddl.js';
+import { readTable, refuseReadOnly, target, type Target } from '../schema/manager.js';
+import { BACKUP_TIMEOUT_MS, type Progress } from './create.js';
+import { corrupt, openBackup, type BackupRecord } from './format.js';
+import { requireVerified, type Manifest } from './manifest.js';
+import { restoreNative } from './native.js';
+import { backupName, existingFile, realBackupDir } from './paths.js';
+import { planRestore, type RestorePlan, type TablePlan } from './plan.js';
+import { backupSql, countSql } from './sql.js';
+
+export type RestoreMode = 'create' | 'replace' | 'append';
+
+export interface RestoreArgs {
+  backup_path: string;
+  database?: string;
+  mode?: RestoreMode;
+  allow_lossy?: boolean;
+}
+
+interface Loaded {
+  name: string;
+  schema?: string;
+  rows: number;
+  created: boolean;
+}
+
+/** The backup file checked against its manifest and the name the user gave. */
+export async function verifiedBackup(ctx: ServerContext, given: string, signal: AbortSignal): Promise<{ realDir: string; name: string; path: string; manifest: Manifest }> {
+  const realDir = await realBackupDir(ctx.config.backup_dir, false);
+  if (!realDir) throw new DbError('UNDEFINED_OBJECT', `the backup directory ${ctx.config.backup_dir} does not exist`, { dir: ctx.config.backup_dir });
+  const name = await backupName(realDir, given, 'backup_path');
+  const path = await existingFile(realDir, name, 'backup');
+  return { realDir, name, path, manifest: await requireVerified(realDir, name, signal) };
+}
+
+export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Progress) {
+  const t = await target(ctx, args.database);
+  refuseReadOnly(t.config, 'restore_backup');
+  const started = performance.now();
+  const b = await verifiedBackup(ctx, args.backup_path, p.signal);
+  const mode = args.mode ?? 'create';
+  if (b.manifest.format === 'native') return restoreNative(ctx, t, b, mode, p);
+  const { header, records } = await openBackup(b.path, b.name, p.signal);
+  const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
+  if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
+  const plan = planRestore(header, t.flavor);
+  if (plan.lossy.length && !args.allow_lossy) {
+    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.dialect.backend} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
+  }
+  const tables = await t.dialect.withSession((s) => restoreInto(s, t, plan, records, mode, b.manifest, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+  ctx.logger.info({ connection: t.config.name, backup: b.name, mode, rows: b.manifest.rows }, 'backup restored');
+  return {
+    connection: t.config.name, backend: t.dialect.backend, backup: b.name, format: 'portable' as const, mode,
+    source_backend: header.source.backend, tables, rows: tables.reduce((a, x) => a + x.rows, 0),
+    lossy: plan.lossy, elapsed_ms: Math.round(performance.now() - started),
+  };
+}
+
+async function existingTables(s: Session, t: Target, plan: RestorePlan): Promise<Set<TablePlan>> {
+  const out = new Set<TablePlan>();
+  for (const tp of plan.tables) if (await readTable(t, s, tp.table.table, tp.table.schema)) out.add(tp);
+  return out;
+}
+
+async function restoreInto(s: Session, t: Target, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress): Promise<Loaded[]> {
+  const sql = backupSql(t.dialect.backend);
+  const transactional = t.dialect.capabilities.transactionalDdl;
+  const existing = await existingTables(s, t, plan);
+  if (mode === 'create' && existing.size) {
+    const found = [...existing].map((tp) => tp.table.table);
+    throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
+  }
+  const created: TablePlan[] = [];
+  const fkWas = await s.setForeignKeys(false);
+  try {
+    if (sql.beforeLoad.length) await s.run(sql.beforeLoad);
+    if (transactional) await s.begin();
+    try {
+      if (mode === 'replace' && existing.size) await s.run(sql.drop([...existing].map((tp) => tp.table), t.flavor));
+      for (const tp of plan.tables) {
+        if (mode === 'append' && existing.has(tp)) continue;
+        await s.run([tp.create]);
+        created.push(tp);
+      }
+      const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
+      if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
+      await s.commit();
+      if (!transactional) await setSequences(s, t, plan, created);
+      return loaded;
+    } catch (err) {
+      await s.rollback().catch(() => undefined);
+      // DDL committed by itself (MySQL): take back the tables this restore created.
+      if (!transactional && created.length) await s.run(sql.drop(created.map((tp) => tp.table), t.flavor)).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    if (sql.afterLoad.length) await s.run(sql.afterLoad).catch(() => undefined);
+    await s.setForeignKeys(fkWas).catch(() => undefined);
+  }
+}
+
+async function count(s: Session, t: Target, tp: TablePlan): Promise<number> {
+  const [row] = await s.query(countSql(tp.table, t.flavor));
+  return Number(row?.n ?? 0);
+}
+
+async function loadAll(s: Session, t: Target, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, existing: Set<TablePlan>, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
+  const before = new Map<TablePlan, number>();
+  if (mode === 'append') for (const tp of existing) before.set(tp, await count(s, t, tp));
+  if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !backupSql(t.dialect.backend).commitsBatches)) await s.begin();
+  const tally = { rows: 0, last: Date.now() };
+  const out: Loaded[] = [];
+  for (const [i, tp] of plan.tables.entries()) {
+    const start = await records.next();
+    if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
+    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.map((c) => t.flavor.quote(c.name)) };
+    const rows = await s.load(target, batches(records, i, tp, m, p, tally), p.signal);
+    const expected = (before.get(tp) ?? 0) + rows;
+    const actual = await count(s, t, tp);
+    if (actual !== expected) throw new DbError('INTERNAL', `table ${tp.entry.name} holds ${actual} rows after the restore, ${expected} were expected; nothing was restored`, { table: tp.entry.name, expected, actual });
+    out.push({ name: tp.table.table, ...(tp.table.schema ? { schema: tp.table.schema } : {}), rows, created: created.includes(tp) });
+  }
+  const last = await records.next();
+  if (last.done || last.value.kind !== 'trailer') throw corrupt(m.file, 'it has no trailer');
+  for (const tp of created) if (tp.after.length) await s.run(tp.after);
+  if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
+  return out;
+}
+
+/** Auto-increment positions, for the tables this restore created (append leaves existing sequences alone). */
+async function setSequences(s: Session, t: Target, plan: RestorePlan, created: TablePlan[]): Promise<void> {
+  const sql = backupSql(t.dialect.backend);
+  for (const tp of plan.tables) {
+    const seq = tp.entry.sequence;
+    if (!seq || !created.includes(tp) || !tp.table.columns.some((c) => c.name === seq.column && c.auto_increment)) continue;
+    for (const st of sql.writeSequence(tp.table, seq.column, seq.next, t.flavor)) await s.query(st.text, st.params);
+  }
+}
+
+/** A batch of row lines as one JSON text (one parse instead of one per row), each row through the writers. */
+function decode(lines: string[], n: number, w: TablePlan['writers'], file: string, table: string): unknown[][] {
+  let rows: unknown[][];
+  try {
+    rows = JSON.parse(`[${lines.join(',')}]`) as unknown[][];
+  } catch {
+    throw corrupt(file, `a row of table ${table} is not JSON`);
+  }
+  for (const a of rows) {
+    if (!Array.isArray(a) || a.length !== n) throw corrupt(file, `a row of table ${table} has ${Array.isArray(a) ? a.length : 0} values, ${n} expected`);
+    for (let k = 0; k < n; k++) if (a[k] !== null && w[k]) a[k] = w[k]!(a[k]);
+  }
+  return rows;
+}
+
+/** One table's rows, decoded for the target; the count and content checksum are checked at its end. */
+async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp: TablePlan, m: Manifest, p: Progress, tally: { rows: number; last: number }): AsyncGenerator<unknown[][]> {
+  const hash = createHash('sha256');
+  const w = tp.writers;
+  const n = w.length;
+  let rows = 0;
+  for (;;) {
+    const r = await records.next();
+    if (r.done) throw corrupt(m.file, `it ends inside table ${tp.entry.name}`);
+    const rec = r.value;
+    if (rec.kind === 'end') {
+      const listed = m.tables[index];
+      if (rec.table !== index || rec.rows !== rows || listed.rows !== rows) throw corrupt(m.file, `table ${tp.entry.name} has ${rows} rows, ${listed.rows} were backed up`);
+      if (hash.digest('hex') !== listed.sha256) throw corrupt(m.file, `the content checksum of table ${tp.entry.name} differs from the manifest's`);
+      return;
+    }
+    if (rec.kind !== 'rows') throw corrupt(m.file, `table ${tp.entry.name} is not closed`);
+    hash.update(`${rec.lines.join('\n')}\n`);
+    const out = decode(rec.lines, n, w, m.file, tp.entry.name);
+    rows += out.length;
+    tally.rows += out.length;
+    yield out;
+    if (Date.now() - tally.last >= 1000) {
+      tally.last = Date.now();
+      await p.progress(tally.rows, m.rows ?? undefined, `${tp.entry.name}: ${rows} rows restored`);
+    }
+  }
+}
+

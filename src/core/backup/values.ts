@@ -1,0 +1,307 @@
+/**
+ * Values in a portable backup: one canonical JSON form per portable kind, the same
+ * whichever backend wrote it, so a table's content checksum (SHA-256 of its row
+ * lines) is comparable across backends. Readers turn a dialect's stream values
+ * (Session.stream) into JSON text; writers turn parsed JSON back into what the
+ * target's Session.load binds. One record per backend, like the schema flavours.
+ * SPEC.md §11.2 lists the forms.
+ */
+import type { Backend } from '../dialect.js';
+import { canonicalDecimal, columnSpec, type Column, type TypeSpec } from '../schema/model.js';
+
+/** The column encodings of the format: the portable kinds, plus `native`. */
+export type Encoding = TypeSpec['kind'];
+
+type Read = (v: unknown) => string;
+
+/** A column's type; SQLite's columns declared without a type are native with an empty name. */
+export const specOf = (c: Column): TypeSpec => (c.type === 'native' ? { kind: 'native', native: c.native ?? '' } : columnSpec(c));
+type Write = (v: unknown) => unknown;
+
+const quote = (s: string): string => JSON.stringify(s);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+// ------------------------------------------------------------------ canonical text forms
+
+/** Fraction digits without trailing zeros ('.500000' -> '.5', '.000' -> ''). */
+function fraction(f: string | undefined): string {
+  if (!f) return '';
+  const t = f.replace(/0+$/, '');
+  return t === '.' ? '' : t;
+}
+
+const TIME = /^(-?\d{2,3}:\d\d:\d\d)(\.\d+)?$/;
+const STAMP = /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d(?::?\d\d)?)?$/;
+
+export function canonicalTime(t: string): string {
+  const m = TIME.exec(t);
+  return m ? m[1] + fraction(m[2]) : t;
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** ISO 8601 with `T`; with `zone`, shifted to UTC and marked `Z`. Text that is not a timestamp passes unchanged (infinity, BC). */
+export function canonicalTimestamp(t: string, zone: boolean): string {
+  const m = STAMP.exec(t);
+  if (!m) return t;
+  const [, y, mo, d, h, mi, s, f, off] = m;
+  if (!zone || off === undefined || off === 'Z' || /^[+-]00(:?00)?$/.test(off)) {
+    return `${y}-${mo}-${d}T${h}:${mi}:${s}${fraction(f)}${zone ? 'Z' : off ?? ''}`;
+  }
+  const [, sign, oh, om] = /^([+-])(\d\d):?(\d\d)?$/.exec(off) as RegExpExecArray;
+  const minutes = (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om ?? 0));
+  const at = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi) - minutes, Number(s)));
+  if (Number(y) < 100) at.setUTCFullYear(Number(y));
+  return `${pad(at.getUTCFullYear(), 4)}-${pad(at.getUTCMonth() + 1)}-${pad(at.getUTCDate())}T${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}:${pad(at.getUTCSeconds())}${fraction(f)}Z`;
+}
+
+/**
+ * A JSON document in one spelling, the one PostgreSQL's jsonb and MySQL's JSON print:
+ * `", "` and `": "` between items, object keys ordered by UTF-8 length and then bytes,
+ * later duplicates winning, number tokens kept as written (JSON.parse would round
+ * integers past 2^53 and respell 1.0). Text that is not JSON passes unchanged.
+ */
+export function canonicalJson(text: string): string {
+  // Fast path: with no decimal point, exponent or long integer, JSON.parse loses nothing.
+  if (!/\d{16}|\d\.|\d[eE]/.test(text)) {
+    try {
+      return sortedJson(JSON.parse(text));
+    } catch {
+      return text;
+    }
+  }
+  return exactJson(text);
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** jsonb's key order: shorter (in UTF-8 bytes) first, then bytewise. */
+function keyOrder(a: string, b: string): number {
+  if (ASCII.test(a) && ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length - y.length || Buffer.compare(x, y);
+}
+
+function sortedJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(sortedJson).join(', ')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort(keyOrder).map((k) => `${JSON.stringify(k)}: ${sortedJson(o[k])}`).join(', ')}}`;
+}
+
+/** The slow path: a small parser that keeps number tokens as written. */
+function exactJson(text: string): string {
+  let i = 0;
+  const ws = (): void => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
+  const value = (): string => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const members = new Map<string, [string, string]>();
+      ws();
+      if (text[i] === '}') { i++; return '{}'; }
+      for (;;) {
+        ws();
+        const key = string();
+        ws();
+        if (text[i++] !== ':') throw new Error('json');
+        const name = JSON.parse(key) as string;
+        members.delete(name);
+        members.set(name, [key, value()]);
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i++] !== '}') throw new Error('json');
+        break;
+      }
+      return `{${[...members].sort((a, b) => keyOrder(a[0], b[0])).map(([, [k, v]]) => `${k}: ${v}`).join(', ')}}`;
+    }
+    if (c === '[') {
+      i++;
+      const items: string[] = [];
+      ws();
+      if (text[i] === ']') { i++; return '[]'; }
+      for (;;) {
+        items.push(value());
+        ws();
+        if (text[i] === ',') { i++; continue; }
+        if (text[i++] !== ']') throw new Error('json');
+        break;
+      }
+      return `[${items.join(', ')}]`;
+    }
+    if (c === '"') return string();
+    const m = /^(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) throw new Error('json');
+    i += m[0].length;
+    return m[0];
+  };
+  const string = (): string => {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/.exec(text.slice(i));
+    if (!m) throw new Error('json');
+    i += m[0].length;
+    return JSON.stringify(JSON.parse(m[0]));
+  };
+  try {
+    const out = value();
+    ws();
+    return i === text.length ? out : text;
+  } catch {
+    return text;
+  }
+}
+
+// ------------------------------------------------------------------ readers
+
+function readInteger(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : quote(String(v));
+  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? v.toString() : quote(v.toString());
+  if (typeof v === 'string' && /^-?\d{1,15}$/.test(v)) return String(Number(v));
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number.isSafeInteger(Number(v)) ? String(Number(v)) : quote(v);
+  return readNative(v);
+}
+
+/** A float as PostgreSQL printed it, in the canonical (JavaScript) spelling. */
+export const readFloatText = (t: string): string => readFloat(t);
+
+function readFloat(v: unknown): string {
+  const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : NaN;
+  if (typeof v === 'string' && Number.isNaN(n) && v !== 'NaN') return quote(v);
+  return Number.isFinite(n) ? String(n) : quote(String(n));
+}
+
+function readBoolean(v: unknown): string {
+  if (v === true || v === 't' || v === 1 || v === 1n) return 'true';
+  if (v === false || v === 'f' || v === 0 || v === 0n) return 'false';
+  return readNative(v);
+}
+
+const bytes = (v: unknown): Buffer | null => (Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : null);
+
+/** A value of a type with no portable form: text, number, or {"base64": ...} for bytes. */
+export function readNative(v: unknown): string {
+  if (typeof v === 'string') return quote(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : quote(String(v));
+  // A string would read back as text: an integer past 2^53 is tagged.
+  if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? v.toString() : `{"int":"${v.toString()}"}`;
+  if (typeof v === 'boolean') return String(v);
+  const b = bytes(v);
+  if (b) return `{"base64":"${b.toString('base64')}"}`;
+  if (v instanceof Date) return quote(v.toISOString());
+  return quote(String(v));
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? quote(v) : readNative(v));
+const stringy = (f: (s: string) => string) => (v: unknown): string => (typeof v === 'string' ? quote(f(v)) : readNative(v));
+
+/** PostgreSQL bytea text is `\x` + hex; MySQL and SQLite give Buffers. */
+function readBinary(v: unknown): string {
+  const b = bytes(v);
+  if (b) return quote(b.toString('base64'));
+  if (typeof v === 'string' && v.startsWith('\\x')) return quote(Buffer.from(v.slice(2), 'hex').toString('base64'));
+  // A string means base64 in this column: text that SQLite keeps in a BLOB column is tagged.
+  if (typeof v === 'string') return `{"text":${quote(v)}}`;
+  return readNative(v);
+}
+
+function readDecimal(scale: number): Read {
+  return (v) => {
+    if (typeof v === 'string') return quote(canonicalDecimal(v, scale));
+    if (typeof v === 'number' || typeof v === 'bigint') return quote(canonicalDecimal(String(v), scale));
+    return readNative(v);
+  };
+}
+
+/**
+ * PostgreSQL's text output is already close to canonical (ISO DateStyle, UTC, trimmed
+ * fractions, integers without leading zeros): a few cheap checks instead of regexes.
+ */
+const pgInteger: Read = (v) => (typeof v === 'string' && v.length < 16 ? v : readInteger(v));
+const pgStamp = (zone: boolean): Read => (v) => {
+  if (typeof v !== 'string' || v.length < 19 || v[10] !== ' ') return typeof v === 'string' ? quote(v) : readNative(v);
+  if (!zone) return `"${v.slice(0, 10)}T${v.slice(11)}"`;
+  return v.endsWith('+00') ? `"${v.slice(0, 10)}T${v.slice(11, -3)}Z"` : quote(canonicalTimestamp(v, true));
+};
+
+/** SQLite keeps text as it was given: its date, time, JSON and UUID text is kept verbatim, not respelt. */
+const SQLITE_VERBATIM = new Set(['char', 'uuid', 'time', 'timestamp', 'timestamptz', 'json']);
+
+/** The reader for one column: a stream value (never null: the caller writes null itself) to JSON text. */
+export function reader(backend: Backend, spec: TypeSpec): Read {
+  if (backend === 'sqlite' && SQLITE_VERBATIM.has(spec.kind)) return text;
+  if (backend === 'postgres') {
+    if (spec.kind === 'integer' || spec.kind === 'bigint' || spec.kind === 'smallint') return pgInteger;
+    if (spec.kind === 'timestamp' || spec.kind === 'timestamptz') return pgStamp(spec.kind === 'timestamptz');
+  }
+  switch (spec.kind) {
+    case 'smallint': case 'integer': case 'bigint': return readInteger;
+    case 'decimal': return readDecimal(spec.scale);
+    case 'real': case 'double': return readFloat;
+    case 'boolean': return readBoolean;
+    case 'text': case 'varchar': return text;
+    // CHAR pads: PostgreSQL returns the padding, MySQL strips it. The canonical form has none.
+    case 'char': return stringy((s) => s.replace(/ +$/, ''));
+    case 'uuid': return stringy((s) => s.toLowerCase());
+    case 'date': return text;
+    case 'time': return stringy(canonicalTime);
+    case 'timestamp': return stringy((s) => canonicalTimestamp(s, false));
+    case 'timestamptz': return stringy((s) => canonicalTimestamp(s, true));
+    case 'json': return stringy(canonicalJson);
+    case 'binary': return readBinary;
+    default: return readNative;
+  }
+}
+
+// ------------------------------------------------------------------ writers
+
+const isBase64Object = (v: unknown): v is { base64: string } =>
+  typeof v === 'object' && v !== null && typeof (v as { base64?: unknown }).base64 === 'string';
+
+const isIntObject = (v: unknown): v is { int: string } => typeof v === 'object' && v !== null && typeof (v as { int?: unknown }).int === 'string';
+
+/** A native value for a backend that binds bytes as Buffers. */
+const nativeBound = (v: unknown): unknown => (isBase64Object(v) ? Buffer.from(v.base64, 'base64') : isIntObject(v) ? BigInt(v.int) : v);
+/** PostgreSQL's COPY text input: bytea as \x hex, everything else as text. */
+const pgText = (v: unknown): unknown => (isBase64Object(v) ? `\\x${Buffer.from(v.base64, 'base64').toString('hex')}` : isIntObject(v) ? v.int : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
+const isTextObject = (v: unknown): v is { text: string } => typeof v === 'object' && v !== null && typeof (v as { text?: unknown }).text === 'string';
+
+/** A binary column's value: base64, {"text": ...} for text kept there (SQLite), or a number. */
+const binaryBound = (v: unknown): unknown => (typeof v === 'string' ? Buffer.from(v, 'base64') : isTextObject(v) ? v.text : nativeBound(v));
+
+const integerBound = (v: unknown): unknown => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : nativeBound(v));
+
+/** null: the parsed value is what the target loads (COPY's text input takes JSON numbers, true/false and strings as they are). */
+const WRITERS: Record<Backend, (spec: TypeSpec) => Write | null> = {
+  postgres: (spec) => {
+    switch (spec.kind) {
+      case 'binary': return (v) => (typeof v === 'string' ? `\\x${Buffer.from(v, 'base64').toString('hex')}` : isTextObject(v) ? `\\x${Buffer.from(v.text).toString('hex')}` : pgText(v));
+      case 'native': return pgText;
+      default: return null;
+    }
+  },
+  mysql: (spec) => {
+    switch (spec.kind) {
+      case 'smallint': case 'integer': case 'bigint': return integerBound;
+      case 'binary': return (v) => { const b = binaryBound(v); return typeof b === 'string' ? Buffer.from(b) : b; };
+      // MariaDB reads no zone designator; our sessions run in UTC.
+      case 'timestamptz': return (v) => (typeof v === 'string' ? v.replace(/Z$/, '') : v);
+      default: return nativeBound;
+    }
+  },
+  sqlite: (spec) => {
+    switch (spec.kind) {
+      case 'smallint': case 'integer': case 'bigint': return integerBound;
+      case 'boolean': return (v) => (v === true ? 1n : v === false ? 0n : nativeBound(v));
+      case 'binary': return binaryBound;
+      case 'real': case 'double': return (v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
+      default: return nativeBound;
+    }
+  },
+};
+
+/** The writer for one column on the target backend: a parsed JSON value (never null) to a load value. */
+export function writer(backend: Backend, spec: TypeSpec): Write | null {
+  return WRITERS[backend](spec);
+}
