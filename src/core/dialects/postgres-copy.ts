@@ -97,7 +97,16 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
     },
   });
   try {
-    await pipeline(await q.readable(), sink);
+    const readable = await q.readable();
+    try {
+      await pipeline(readable, sink);
+    } finally {
+      // postgres.js 3.4.9 pauses the socket when a CopyData fills the stream's buffer and
+      // resumes it only from _read(); if CopyDone came in the same chunk, the ended stream
+      // never reads again and ReadyForQuery stays unread: the next statement on the
+      // connection hangs (PITFALLS: a 1M-row COPY whose transaction never resolved).
+      (readable as unknown as { _read?: (n: number) => void })._read?.(0);
+    }
     return count;
   } catch (err) {
     throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
