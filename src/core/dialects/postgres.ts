@@ -13,6 +13,7 @@ import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
+import { retryLostRead } from '../recovery.js';
 import { copyIn, copyOut } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
@@ -332,16 +333,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
-    try {
-      return await executeOnce(stmt, opts, c);
-    } catch (err) {
-      // After a database restart the pool hands out dead connections once; a read is safe to repeat.
-      if (err instanceof DbError && err.code === 'CONNECTION_LOST' && c.readOnlyViolation === null && !opts.signal?.aborted) {
-        cfg.logger.info({}, 'connection lost during a read; retrying once');
-        return executeOnce(stmt, opts, c);
-      }
-      throw err;
-    }
+    // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
+    if (c.readOnlyViolation !== null) return executeOnce(stmt, opts, c);
+    return retryLostRead(() => executeOnce(stmt, opts, c), cfg.logger, opts.signal);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
