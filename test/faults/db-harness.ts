@@ -5,7 +5,7 @@
  * and small polling helpers.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/backends.js';
 import { callTool, startStdio, type ConnectionSpec, type ToolOutcome } from '../support/mcp.js';
@@ -118,4 +118,21 @@ export async function waitFor(check: () => Promise<boolean>, ms: number, stepMs 
     if (Date.now() > deadline) return false;
     await sleep(stepMs);
   }
+}
+
+/** Processes whose parent is `ppid` and whose command line contains `match` (Linux /proc). */
+export function childPids(ppid: number, match: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 4 is the parent pid; the command name (field 2) may hold spaces, so split after its ')'.
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === ppid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(match)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }
