@@ -8,110 +8,112 @@
  * the server process answers, and the same connection serves the next query.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { adminFor, checkAlive, childPids, describeOutcome, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
-import { record, REPEAT, tally } from './tally.js';
+import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS, uniqueName, type TestBackend } from '../support/backends.js';
 import { callTool } from '../support/mcp.js';
 
-/** Counts rows of one repetition by kind, outside the server under test. */
-type Counter = (rep: number) => Promise<Map<string, number>>;
+const tallies: Tally[] = [];
+afterAll(() => tallies.forEach(record));
 
-for (const backend of BACKENDS) {
-  describe(`connection killed mid-transaction: ${backend.name}`, () => {
-    const t = tally('connection killed mid-transaction', backend.name);
-    const table = uniqueName('faults_kill');
-    const url = backend.url();
-    let server: ServerProcess;
-    let admin: Admin | undefined;
-    let counter: Counter;
-    const spawnServer = () => startServer({ db: { url } });
-
-    beforeAll(async () => {
-      server = await spawnServer();
-      const created = await query(server, 'db', `CREATE TABLE ${table} (rep int NOT NULL, kind varchar(16) NOT NULL)`);
-      if (!created.ok) throw new Error(describeOutcome(created));
-      if (backend.name === 'sqlite') {
-        const file = url.replace(/^sqlite:\/\//, '');
-        counter = async (rep) => {
-          const db = new Database(file, { readonly: true });
-          try {
-            const rows = db.prepare(`SELECT kind, count(*) AS n FROM ${table} WHERE rep = ? GROUP BY kind`).all(rep) as Array<{ kind: string; n: number }>;
-            return new Map(rows.map((r) => [r.kind, r.n]));
-          } finally {
-            db.close();
-          }
-        };
-      } else {
-        const a = await adminFor(backend.name, url);
-        admin = a;
-        counter = async (rep) => new Map((await a.rows(`SELECT kind, count(*) AS n FROM ${table} WHERE rep = ${rep} GROUP BY kind`)).map((r) => [String(r.kind), Number(r.n)]));
-      }
-    }, 60_000);
-
-    afterAll(async () => {
-      record(t);
-      await query(server, 'db', `DROP TABLE ${table}`).catch(() => undefined);
-      await server?.close().catch(() => undefined);
-      await admin?.close().catch(() => undefined);
-    }, 30_000);
-
-    /** Kills the victim; returns a failure message when it could not be found. */
-    async function killVictim(marker: string): Promise<string | undefined> {
-      if (backend.name === 'sqlite') {
-        await sleep(150); // the inserts are done in microseconds; the runaway SELECT is running
-        const hosts = childPids(server.pid, 'sqlite-host');
-        if (hosts.length !== 1) return `expected one SQLite host, found ${hosts.length}`;
-        process.kill(hosts[0]!, 'SIGKILL');
-        return undefined;
-      }
-      const a = admin as Admin;
-      let ids: number[] = [];
-      await waitFor(async () => (ids = await runningWith(a, backend.name as 'postgres' | 'mysql', marker)).length > 0, 3000);
-      if (ids.length !== 1) return `expected one session running the transaction, found ${ids.length}`;
-      if (backend.name === 'postgres') await a.rows('SELECT pg_terminate_backend($1)', [ids[0]]);
-      else await a.rows(`KILL CONNECTION ${Number(ids[0])}`);
-      return undefined;
-    }
-
-    it(`× ${REPEAT}: CONNECTION_LOST, nothing committed, the connection serves again`, async () => {
-      for (let rep = 0; rep < REPEAT; rep++) {
-        const fail = (msg: string): void => { t.failures.push(`rep ${rep}: ${msg}`); };
-        const marker = `kill-${process.pid}-${rep} */`;
-        const before = await query(server, 'db', `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'before')`);
-        if (!before.ok) fail(`committed write failed: ${describeOutcome(before)}`);
-
-        const call = callTool(server.client, 'execute_transaction', {
-          connection: 'db',
-          timeout_ms: 10_000,
-          queries: [
-            { query: `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'tx1')` },
-            { query: `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'tx2')` },
-            { query: `${sleepSql(backend)} /* ${marker}` },
-            { query: `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'tx3')` },
-          ],
-        }, { timeout: 30_000 });
-        const notKilled = await killVictim(marker);
-        if (notKilled) fail(notKilled);
-        const r = await call.catch((err: Error) => ({ ok: false as const, error: { code: 'NO_ANSWER', message: err.message, details: {} } }));
-        if (r.ok || r.error.code !== 'CONNECTION_LOST') fail(`expected CONNECTION_LOST, got ${r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`}`);
-
-        const counts = await counter(rep);
-        const phantom = (counts.get('tx1') ?? 0) + (counts.get('tx2') ?? 0) + (counts.get('tx3') ?? 0);
-        if (phantom) { t.phantomRows += phantom; fail(`${phantom} row(s) of the killed transaction committed`); }
-        if (before.ok && (counts.get('before') ?? 0) !== 1) { t.lostRows += 1; fail(`committed row found ${counts.get('before') ?? 0} times`); }
-
-        server = await checkAlive(server, t, spawnServer);
-        const next = await query(server, 'db', `SELECT count(*) AS n FROM ${table} WHERE rep = ${rep}`);
-        if (!next.ok) fail(`the next query on the same connection failed: ${describeOutcome(next)}`);
-        else if (Number((next.data.rows as Array<{ n: unknown }>)[0]?.n) !== (before.ok ? 1 : 0)) fail(`the next query saw ${JSON.stringify(next.data.rows)}`);
-        t.runs++;
+// Backends run side by side, each with its own server and table.
+describe('connection killed mid-transaction', () => {
+  for (const backend of BACKENDS) {
+    it.concurrent(`${backend.name} × ${REPEAT}: CONNECTION_LOST, nothing committed, the connection serves again`, async () => {
+      const t = tally('connection killed mid-transaction', backend.name);
+      tallies.push(t);
+      const table = uniqueName('faults_kill');
+      const url = backend.url();
+      const spawnServer = () => startServer({ db: { url } });
+      const live = { server: await spawnServer() };
+      const admin = backend.name === 'sqlite' ? undefined : await adminFor(backend.name, url);
+      try {
+        const created = await query(live.server, 'db', `CREATE TABLE ${table} (rep int NOT NULL, kind varchar(16) NOT NULL)`);
+        if (!created.ok) throw new Error(describeOutcome(created));
+        await repeatKills(backend, url, table, live, spawnServer, admin, t);
+      } finally {
+        await query(live.server, 'db', `DROP TABLE ${table}`).catch(() => undefined);
+        await live.server.close().catch(() => undefined);
+        await admin?.close().catch(() => undefined);
       }
       expect(t.crashes).toBe(0);
       expect(t.lostRows + t.phantomRows).toBe(0);
       expect(t.failures).toEqual([]);
     }, 60_000 + REPEAT * 10_000);
-  });
+  }
+});
+
+/** Counts rows of one repetition by kind, outside the server under test. */
+function counterFor(url: string, table: string, admin: Admin | undefined): (rep: number) => Promise<Map<string, number>> {
+  if (admin) {
+    return async (rep) => new Map((await admin.rows(`SELECT kind, count(*) AS n FROM ${table} WHERE rep = ${rep} GROUP BY kind`)).map((r) => [String(r.kind), Number(r.n)]));
+  }
+  const file = url.replace(/^sqlite:\/\//, '');
+  return async (rep) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      const rows = db.prepare(`SELECT kind, count(*) AS n FROM ${table} WHERE rep = ? GROUP BY kind`).all(rep) as Array<{ kind: string; n: number }>;
+      return new Map(rows.map((r) => [r.kind, r.n]));
+    } finally {
+      db.close();
+    }
+  };
+}
+
+/** Kills the session (SQLite: the host) running the transaction; returns a failure message when it could not. */
+async function killVictim(backend: TestBackend, server: ServerProcess, admin: Admin | undefined, marker: string): Promise<string | undefined> {
+  if (!admin) {
+    await sleep(150); // the inserts take microseconds; by now the runaway SELECT is running
+    const hosts = childPids(server.pid, 'sqlite-host');
+    if (hosts.length !== 1) return `expected one SQLite host, found ${hosts.length}`;
+    process.kill(hosts[0]!, 'SIGKILL');
+    return undefined;
+  }
+  const flavor = backend.name as 'postgres' | 'mysql';
+  let ids: number[] = [];
+  await waitFor(async () => (ids = await runningWith(admin, flavor, marker)).length > 0, 3000);
+  if (ids.length !== 1) return `expected one session running the transaction, found ${ids.length}`;
+  if (flavor === 'postgres') await admin.rows('SELECT pg_terminate_backend($1)', [ids[0]]);
+  else await admin.rows(`KILL CONNECTION ${Number(ids[0])}`);
+  return undefined;
+}
+
+async function repeatKills(backend: TestBackend, url: string, table: string, live: { server: ServerProcess }, spawnServer: () => Promise<ServerProcess>, admin: Admin | undefined, t: Tally): Promise<void> {
+  const counter = counterFor(url, table, admin);
+  for (let rep = 0; rep < REPEAT; rep++) {
+    const server = live.server;
+    const fail = (msg: string): void => { t.failures.push(`rep ${rep}: ${msg}`); };
+    const marker = `kill-${process.pid}-${rep} */`;
+    const before = await query(server, 'db', `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'before')`);
+    if (!before.ok) fail(`committed write failed: ${describeOutcome(before)}`);
+
+    const call = callTool(server.client, 'execute_transaction', {
+      connection: 'db',
+      timeout_ms: 10_000,
+      queries: [
+        { query: `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'tx1')` },
+        { query: `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'tx2')` },
+        { query: `${sleepSql(backend)} /* ${marker}` },
+        { query: `INSERT INTO ${table} (rep, kind) VALUES (${rep}, 'tx3')` },
+      ],
+    }, { timeout: 30_000 });
+    const notKilled = await killVictim(backend, server, admin, marker);
+    if (notKilled) fail(notKilled);
+    const r = await call.catch((err: Error) => ({ ok: false as const, error: { code: 'NO_ANSWER', message: err.message } }));
+    if (r.ok || r.error.code !== 'CONNECTION_LOST') fail(`expected CONNECTION_LOST, got ${r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`}`);
+
+    const counts = await counter(rep);
+    const phantom = (counts.get('tx1') ?? 0) + (counts.get('tx2') ?? 0) + (counts.get('tx3') ?? 0);
+    if (phantom) { t.phantomRows += phantom; fail(`${phantom} row(s) of the killed transaction committed`); }
+    if (before.ok && (counts.get('before') ?? 0) !== 1) { t.lostRows += 1; fail(`committed row found ${counts.get('before') ?? 0} times`); }
+
+    live.server = await checkAlive(server, t, spawnServer);
+    const next = await query(live.server, 'db', `SELECT count(*) AS n FROM ${table} WHERE rep = ${rep}`);
+    if (!next.ok) fail(`the next query on the same connection failed: ${describeOutcome(next)}`);
+    else if (Number((next.data.rows as Array<{ n: unknown }>)[0]?.n) !== (before.ok ? 1 : 0)) fail(`the next query saw ${JSON.stringify(next.data.rows)}`);
+    t.runs++;
+  }
 }
 
 function sleepSql(backend: TestBackend): string {

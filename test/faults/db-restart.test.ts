@@ -12,10 +12,10 @@
  * - the first read after the restart succeeds, within 5 s of the database being up;
  * - the next write succeeds; every committed row is there exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { adminFor, checkAlive, describeOutcome, query, runningWith, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
 import { startPrivateMariadb, startPrivatePostgres, type PrivateDb } from './private-db.js';
-import { record, REPEAT, tally } from './tally.js';
+import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS } from '../support/backends.js';
 
 const RECOVERY_LIMIT_MS = 5000;
@@ -35,98 +35,104 @@ const SQL = {
 
 const STARTERS = { postgres: startPrivatePostgres, mysql: startPrivateMariadb };
 
-for (const backend of (['postgres', 'mysql'] as const).filter((b) => BACKENDS.some((x) => x.name === b))) {
-  describe(`database restarted mid-session: ${backend}`, () => {
-    const t = tally('database restart mid-session', backend);
-    const recoveries: number[] = [];
-    let db: PrivateDb;
-    let admin: Admin;
-    let server: ServerProcess;
-    const spawnServer = () => startServer({ db: { url: db.url, pool_size: 4 } });
+const tallies: Tally[] = [];
+afterAll(() => tallies.forEach(record));
 
-    beforeAll(async () => {
-      db = await STARTERS[backend]();
-      admin = await adminFor(backend, db.url);
-      await admin.rows(`CREATE TABLE ${TABLE} (rep int NOT NULL, kind varchar(16) NOT NULL)`);
-      server = await spawnServer();
-    }, 120_000);
-
-    afterAll(async () => {
-      record(t);
-      recoveries.sort((a, b) => a - b);
-      if (recoveries.length) console.error(`[faults] restart ${backend}: first successful read after the database was up: median ${recoveries[recoveries.length >> 1]} ms, max ${recoveries[recoveries.length - 1]} ms`);
-      await server?.close().catch(() => undefined);
-      await admin?.close().catch(() => undefined);
-      await db?.destroy();
-    }, 60_000);
-
-    it(`× ${REPEAT}: reads retried, writes not, committed rows kept, recovery ≤ ${RECOVERY_LIMIT_MS} ms`, async () => {
-      // rep:kind -> rows that must be there exactly so many times
-      const expected = new Map<string, number>();
-      for (let rep = 0; rep < REPEAT; rep++) {
-        const fail = (msg: string): void => { t.failures.push(`rep ${rep}: ${msg}`); };
-        const mode = rep % 2 === 0 ? 'graceful' : 'kill';
-
-        // Warm pool: idle connections that the restart turns into dead sockets.
-        await Promise.all([query(server, 'db', 'SELECT 1'), query(server, 'db', 'SELECT 2')]);
-        const before = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'before')`);
-        if (before.ok) expected.set(`${rep}:before`, 1);
-        else fail(`write before the restart failed: ${describeOutcome(before)}`);
-
-        const write = query(server, 'db', SQL[backend].write(rep)).then((r) => ({ r, at: Date.now() }));
-        const read = query(server, 'db', SQL[backend].read(rep)).then((r) => ({ r, at: Date.now() }));
-        const inFlight = await waitFor(async () => (await runningWith(admin, backend, `restart-${rep} */`)).length === 2, 3000);
-        if (!inFlight) fail('the write and the read never both ran on the database');
-
-        const stoppedAt = Date.now();
-        await db.stop(mode);
-        await db.start();
-        const upAt = Date.now();
-
-        // The first read after the restart must succeed: dead pooled sockets are the server's problem.
-        const first = await query(server, 'db', `SELECT count(*) AS n FROM ${TABLE}`);
-        if (!first.ok) {
-          fail(`first read after a ${mode} restart failed: ${describeOutcome(first)}`);
-          await waitFor(async () => (await query(server, 'db', 'SELECT 1')).ok, RECOVERY_LIMIT_MS * 2, 100);
-        }
-        const recovery = Date.now() - upAt;
-        recoveries.push(recovery);
-        if (recovery > RECOVERY_LIMIT_MS) fail(`recovery took ${recovery} ms after a ${mode} restart`);
-
-        const after = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'after')`);
-        if (after.ok) expected.set(`${rep}:after`, 1);
-        else fail(`first write after a ${mode} restart failed: ${describeOutcome(after)}`);
-
-        const w = await write;
-        if (w.r.ok) {
-          // Only legitimate if it was not re-run: MariaDB ends a SLEEP interrupted by shutdown early (0 rows inserted).
-          const n = Number(w.r.data.affected_rows);
-          if (n > 0 && w.at > stoppedAt) fail(`the write in flight succeeded across a ${mode} restart (re-run?): ${n} row(s)`);
-          expected.set(`${rep}:inflight`, n);
-        } else if (w.r.error.code !== 'CONNECTION_LOST') {
-          fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);
-        }
-        const r = await read;
-        if (!r.r.ok) fail(`read in flight was not retried after a ${mode} restart: ${describeOutcome(r.r)}`);
-
-        // Committed rows exactly once; nothing from the write that failed.
-        const counts = await admin.rows(`SELECT rep, kind, count(*) AS n FROM ${TABLE} GROUP BY rep, kind`);
-        const actual = new Map(counts.map((c) => [`${c.rep}:${c.kind}`, Number(c.n)]));
-        for (const [key, n] of expected) {
-          const got = actual.get(key) ?? 0;
-          if (got < n) { t.lostRows += n - got; fail(`committed row ${key} lost after a ${mode} restart`); }
-          if (got > n) { t.phantomRows += got - n; fail(`row ${key} found ${got} times (expected ${n})`); }
-        }
-        for (const [key, got] of actual) {
-          if (!expected.has(key)) { t.phantomRows += got; fail(`row ${key} committed by a call that reported ${describeOutcome(w.r)}`); }
-        }
-
-        server = await checkAlive(server, t, spawnServer);
-        t.runs++;
+// The two backends run side by side, each on its own private server.
+describe('database restarted mid-session', () => {
+  for (const backend of (['postgres', 'mysql'] as const).filter((b) => BACKENDS.some((x) => x.name === b))) {
+    it.concurrent(`${backend} × ${REPEAT}: reads retried, writes not, committed rows kept, recovery ≤ ${RECOVERY_LIMIT_MS} ms`, async () => {
+      const t = tally('database restart mid-session', backend);
+      tallies.push(t);
+      const recoveries: number[] = [];
+      const db = await STARTERS[backend]();
+      let admin: Admin | undefined;
+      const live: { server?: ServerProcess } = {};
+      try {
+        admin = await adminFor(backend, db.url);
+        await admin.rows(`CREATE TABLE ${TABLE} (rep int NOT NULL, kind varchar(16) NOT NULL)`);
+        const spawnServer = () => startServer({ db: { url: db.url, pool_size: 4 } });
+        live.server = await spawnServer();
+        await repeatRestarts(db, admin, live as { server: ServerProcess }, spawnServer, t, recoveries);
+      } finally {
+        recoveries.sort((x, y) => x - y);
+        if (recoveries.length) console.error(`[faults] restart ${backend}: first successful read after the database was up: median ${recoveries[recoveries.length >> 1]} ms, max ${recoveries[recoveries.length - 1]} ms`);
+        await live.server?.close().catch(() => undefined);
+        await admin?.close().catch(() => undefined);
+        await db.destroy();
       }
       expect(t.crashes).toBe(0);
       expect(t.lostRows + t.phantomRows).toBe(0);
       expect(t.failures).toEqual([]);
-    }, 60_000 + REPEAT * 15_000);
-  });
+    }, 120_000 + REPEAT * 15_000);
+  }
+});
+
+/** The repetitions; `live.server` is replaced when a crashed server had to be started again. */
+async function repeatRestarts(db: PrivateDb, admin: Admin, live: { server: ServerProcess }, spawnServer: () => Promise<ServerProcess>, t: Tally, recoveries: number[]): Promise<void> {
+  const backend = db.backend;
+  // rep:kind -> rows that must be there exactly so many times
+  const expected = new Map<string, number>();
+  for (let rep = 0; rep < REPEAT; rep++) {
+    const server = live.server;
+    const fail = (msg: string): void => { t.failures.push(`rep ${rep}: ${msg}`); };
+    const mode = rep % 2 === 0 ? 'graceful' : 'kill';
+
+    // Warm pool: idle connections that the restart turns into dead sockets.
+    await Promise.all([query(server, 'db', 'SELECT 1'), query(server, 'db', 'SELECT 2')]);
+    const before = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'before')`);
+    if (before.ok) expected.set(`${rep}:before`, 1);
+    else fail(`write before the restart failed: ${describeOutcome(before)}`);
+
+    const write = query(server, 'db', SQL[backend].write(rep)).then((r) => ({ r, at: Date.now() }));
+    const read = query(server, 'db', SQL[backend].read(rep)).then((r) => ({ r, at: Date.now() }));
+    const inFlight = await waitFor(async () => (await runningWith(admin, backend, `restart-${rep} */`)).length === 2, 3000);
+    if (!inFlight) fail('the write and the read never both ran on the database');
+
+    const stoppedAt = Date.now();
+    await db.stop(mode);
+    await db.start();
+    const upAt = Date.now();
+
+    // The first read after the restart must succeed: dead pooled sockets are the server's problem.
+    const first = await query(server, 'db', `SELECT count(*) AS n FROM ${TABLE}`);
+    if (!first.ok) {
+      fail(`first read after a ${mode} restart failed: ${describeOutcome(first)}`);
+      await waitFor(async () => (await query(server, 'db', 'SELECT 1')).ok, RECOVERY_LIMIT_MS * 2, 100);
+    }
+    const recovery = Date.now() - upAt;
+    recoveries.push(recovery);
+    if (recovery > RECOVERY_LIMIT_MS) fail(`recovery took ${recovery} ms after a ${mode} restart`);
+
+    const after = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'after')`);
+    if (after.ok) expected.set(`${rep}:after`, 1);
+    else fail(`first write after a ${mode} restart failed: ${describeOutcome(after)}`);
+
+    const w = await write;
+    if (w.r.ok) {
+      // Only legitimate if it was not re-run: MariaDB ends a SLEEP interrupted by shutdown early (0 rows inserted).
+      const n = Number(w.r.data.affected_rows);
+      if (n > 0 && w.at > stoppedAt) fail(`the write in flight succeeded across a ${mode} restart (re-run?): ${n} row(s)`);
+      expected.set(`${rep}:inflight`, n);
+    } else if (w.r.error.code !== 'CONNECTION_LOST') {
+      fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);
+    }
+    const r = await read;
+    if (!r.r.ok) fail(`read in flight was not retried after a ${mode} restart: ${describeOutcome(r.r)}`);
+
+    // Committed rows exactly once; nothing from the write that failed.
+    const counts = await admin.rows(`SELECT rep, kind, count(*) AS n FROM ${TABLE} GROUP BY rep, kind`);
+    const actual = new Map(counts.map((c) => [`${c.rep}:${c.kind}`, Number(c.n)]));
+    for (const [key, n] of expected) {
+      const got = actual.get(key) ?? 0;
+      if (got < n) { t.lostRows += n - got; fail(`committed row ${key} lost after a ${mode} restart`); }
+      if (got > n) { t.phantomRows += got - n; fail(`row ${key} found ${got} times (expected ${n})`); }
+    }
+    for (const [key, got] of actual) {
+      if (!expected.has(key)) { t.phantomRows += got; fail(`row ${key} committed by a call that reported ${describeOutcome(w.r)}`); }
+    }
+
+    live.server = await checkAlive(server, t, spawnServer);
+    t.runs++;
+  }
 }
