@@ -95,13 +95,18 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function reserve(signal?: AbortSignal): Promise<Lease> {
     const releaseSlot = await gate.acquire(signal);
+    let from: Sql | undefined;
     try {
-      const from = await pool();
+      from = await pool();
       const conn = await from.reserve();
       return { conn, pool: from, broken: false, release: () => { conn.release(); releaseSlot(); } };
     } catch (err) {
       releaseSlot();
-      throw fromPgError(err);
+      const e = fromPgError(err);
+      // postgres.js backs off a slot whose connect failed (0.2 s, 0.5 s, then 6 s ...) even
+      // after the database is back, and a restart fails several: start over with a fresh pool.
+      if (from && (e.code === 'CONNECTION_FAILED' || e.code === 'CONNECTION_LOST')) retire(from);
+      throw e;
     }
   }
 
