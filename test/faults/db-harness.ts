@@ -63,9 +63,16 @@ export async function checkAlive(server: ServerProcess, t: Tally, restart: () =>
   return restart();
 }
 
-/** execute_query through the server under test (a tool error is an outcome, not a throw). */
+/**
+ * execute_query through the server under test. A tool error is an outcome, not a throw,
+ * and so is no answer within the timeout (code NO_ANSWER). A client-side abort still
+ * rejects, for the cancellation tests.
+ */
 export function query(server: ServerProcess, connection: string, sql: string, extra: Record<string, unknown> = {}, options?: { signal?: AbortSignal; timeout?: number }): Promise<ToolOutcome> {
-  return callTool(server.client, 'execute_query', { connection, query: sql, ...extra }, { timeout: 30_000, ...options });
+  return callTool(server.client, 'execute_query', { connection, query: sql, ...extra }, { timeout: 12_000, ...options }).catch((err: Error) => {
+    if (options?.signal?.aborted) throw err;
+    return { ok: false, error: { code: 'NO_ANSWER', message: err.message, details: {} }, raw: { content: [] } };
+  });
 }
 
 export function describeOutcome(r: ToolOutcome): string {

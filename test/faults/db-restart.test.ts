@@ -13,7 +13,7 @@
  * - the next write succeeds; every committed row is there exactly once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminFor, checkAlive, describeOutcome, query, runningWith, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
+import { adminFor, checkAlive, describeOutcome, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
 import { startPrivateMariadb, startPrivatePostgres, type PrivateDb } from './private-db.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS } from '../support/backends.js';
@@ -21,6 +21,8 @@ import { READ_RECOVERY_MS } from '../../src/core/recovery.js';
 
 const RECOVERY_LIMIT_MS = 5000;
 const IN_FLIGHT_S = 0.8;
+/** How long the database stays down between stop and start, on top of the stop itself. */
+const DOWN_MS = 300;
 const TABLE = 'faults_restart';
 
 interface Timing {
@@ -97,6 +99,12 @@ async function repeatRestarts(db: PrivateDb, admin: Admin, live: { server: Serve
 
     const stoppedAt = Date.now();
     await db.stop(mode);
+    // Issued while the database is down: the read waits for it, the write answers at once and is never re-run.
+    const readDown = query(server, 'db', `SELECT count(*) AS n FROM ${TABLE}`).then((r) => ({ r, at: Date.now() }));
+    const writeDown = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'down')`);
+    if (writeDown.ok) fail('a write succeeded while the database was down');
+    else if (!['CONNECTION_FAILED', 'CONNECTION_LOST'].includes(writeDown.error.code)) fail(`write while down: ${describeOutcome(writeDown)}`);
+    await sleep(DOWN_MS);
     await db.start();
     const upAt = Date.now();
 
@@ -124,6 +132,8 @@ async function repeatRestarts(db: PrivateDb, admin: Admin, live: { server: Serve
     } else if (w.r.error.code !== 'CONNECTION_LOST') {
       fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);
     }
+    const d = await readDown;
+    if (!d.r.ok && upAt - stoppedAt <= READ_RECOVERY_MS - 500) fail(`read issued while the database was down (for ${upAt - stoppedAt} ms) failed ${d.at - stoppedAt} ms after the stop: ${describeOutcome(d.r)}`);
     const r = await read;
     // A read waits up to READ_RECOVERY_MS after the loss for the database to come back; a longer outage may fail it.
     const outageTooLong = upAt - stoppedAt > READ_RECOVERY_MS - 500 && ['CONNECTION_FAILED', 'CONNECTION_LOST'].includes(r.r.ok ? '' : r.r.error.code);
