@@ -10,7 +10,10 @@
  * - the write in flight comes back CONNECTION_LOST and committed nothing (or, if it
  *   finished before the stop, it committed exactly once): never a silent re-run;
  * - the first read after the restart succeeds, within 5 s of the database being up;
- * - the next write succeeds; every committed row is there exactly once.
+ * - a read and a write issued while the database is down: the read waits for it (and
+ *   succeeds), the write fails at once and is never re-run later;
+ * - the next write succeeds, a cancel still stops a statement on the database, and every
+ *   committed row is there exactly once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminFor, checkAlive, describeOutcome, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
@@ -122,6 +125,15 @@ async function repeatRestarts(db: PrivateDb, admin: Admin, live: { server: Serve
     const after = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'after')`);
     if (after.ok) expected.set(`${rep}:after`, 1);
     else fail(`first write after a ${mode} restart failed: ${describeOutcome(after)}`);
+
+    // Cancellation still reaches the database (MySQL: the KILL QUERY control connection died with the restart).
+    const cancelMarker = `restart-cancel-${rep} */`;
+    const ac = new AbortController();
+    const slow = query(server, 'db', `${backend === 'postgres' ? 'SELECT pg_sleep(5)' : 'SELECT SLEEP(5)'} /* ${cancelMarker}`, {}, { signal: ac.signal }).catch(() => undefined);
+    if (!(await waitFor(async () => (await runningWith(admin, backend, cancelMarker)).length > 0, 3000))) fail('the statement to cancel never ran');
+    ac.abort();
+    await slow;
+    if (!(await waitFor(async () => (await runningWith(admin, backend, cancelMarker)).length === 0, 1000))) fail(`a cancel after a ${mode} restart did not stop the statement within 1 s`);
 
     const w = await write;
     if (w.r.ok) {
