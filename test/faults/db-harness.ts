@@ -18,6 +18,8 @@ export interface ServerProcess {
   pid: number;
   /** The last lines the server logged (warn and above), for failure messages. */
   logTail(): string;
+  /** Driver errors the crash guard caught (logged "uncaught exception" / "unhandled rejection"): survived, but worth knowing. */
+  guarded(): number;
   close(): Promise<void>;
 }
 
@@ -28,12 +30,21 @@ export async function startServer(connections: Record<string, ConnectionSpec>): 
   writeFileSync(file, JSON.stringify({ connections, log_level: 'warn' }));
   const s = await startStdio(['--config', file]);
   const lines: string[] = [];
+  let guarded = 0;
   // Drained always: a full stderr pipe would block the server and look like a hang.
   s.transport.stderr?.on('data', (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    const fresh = chunk.toString('utf8').split('\n').filter(Boolean);
+    guarded += fresh.filter((l) => /uncaught exception|unhandled rejection/.test(l)).length;
+    lines.push(...fresh);
     if (lines.length > 40) lines.splice(0, lines.length - 40);
   });
-  return { client: s.client, pid: s.transport.pid ?? -1, logTail: () => lines.slice(-5).join(' | '), close: s.close };
+  return { client: s.client, pid: s.transport.pid ?? -1, logTail: () => lines.slice(-5).join(' | '), guarded: () => guarded, close: s.close };
+}
+
+/** Prints how many driver errors the server's crash guard caught, if any (not a failure: the process is meant to survive them). */
+export function noteGuarded(label: string, server: ServerProcess): void {
+  const n = server.guarded();
+  if (n) console.error(`[faults] ${label}: the server's crash guard caught ${n} driver error(s) and kept running`);
 }
 
 export function processAlive(pid: number): boolean {

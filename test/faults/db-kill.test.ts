@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminFor, checkAlive, childPids, describeOutcome, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
+import { adminFor, checkAlive, childPids, describeOutcome, noteGuarded, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS, uniqueName, type TestBackend } from '../support/backends.js';
 import { callTool } from '../support/mcp.js';
@@ -33,6 +33,7 @@ describe('connection killed mid-transaction', () => {
         if (!created.ok) throw new Error(describeOutcome(created));
         await repeatKills(backend, url, table, live, spawnServer, admin, t);
       } finally {
+        noteGuarded(`kill ${backend.name}`, live.server);
         await query(live.server, 'db', `DROP TABLE ${table}`).catch(() => undefined);
         await live.server.close().catch(() => undefined);
         await admin?.close().catch(() => undefined);

@@ -9,7 +9,7 @@
  * ok are in the table, none that got BUSY. Afterwards the server and the connection answer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkAlive, describeOutcome, query, startServer, type ServerProcess } from './db-harness.js';
+import { checkAlive, describeOutcome, noteGuarded, query, startServer, type ServerProcess } from './db-harness.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS, uniqueName, type TestBackend } from '../support/backends.js';
 import type { ToolOutcome } from '../support/mcp.js';
@@ -71,6 +71,7 @@ describe('pool exhausted by 50 concurrent slow calls', () => {
           t.runs++;
         }
       } finally {
+        noteGuarded(`pool ${backend.name}`, server);
         console.error(`[faults] pool ${backend.name}: successes/ms per burst: ${stats.join(' ')}`);
         await query(server, 'db', `DROP TABLE ${table}`);
         await server.close().catch(() => undefined);

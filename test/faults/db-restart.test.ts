@@ -16,7 +16,7 @@
  *   committed row is there exactly once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminFor, checkAlive, describeOutcome, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
+import { adminFor, checkAlive, describeOutcome, noteGuarded, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
 import { startPrivateMariadb, startPrivatePostgres, type PrivateDb } from './private-db.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS } from '../support/backends.js';
@@ -66,6 +66,7 @@ describe('database restarted mid-session', () => {
         live.server = await spawnServer();
         await repeatRestarts(db, admin, live as { server: ServerProcess }, spawnServer, t, timing);
       } finally {
+        if (live.server) noteGuarded(`restart ${backend}`, live.server);
         const [rec, down] = [timing.recoveries, timing.downtimes].map((xs) => xs.sort((x, y) => x - y));
         if (rec.length) console.error(`[faults] restart ${backend}: database down (stop to accepting queries) median ${down[down.length >> 1]} ms, max ${down[down.length - 1]} ms; first successful read after it was up: median ${rec[rec.length >> 1]} ms, max ${rec[rec.length - 1]} ms`);
         await live.server?.close().catch(() => undefined);

@@ -7,7 +7,7 @@
  * and the same connection, with a pool of one, answers the next query.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { adminFor, checkAlive, childPids, describeOutcome, processAlive, query, runningWith, sleep, startServer, waitFor, type Admin } from './db-harness.js';
+import { adminFor, checkAlive, childPids, describeOutcome, noteGuarded, processAlive, query, runningWith, sleep, startServer, waitFor, type Admin } from './db-harness.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS } from '../support/backends.js';
 
@@ -84,6 +84,7 @@ describe('statement timeout and MCP cancellation', () => {
           cancels.runs++;
         }
       } finally {
+        noteGuarded(`timeout/cancel ${backend.name}`, server);
         await server.close().catch(() => undefined);
         await admin?.close().catch(() => undefined);
       }
