@@ -19,7 +19,7 @@ export interface ServerProcess {
   /** The last lines the server logged (warn and above), for failure messages. */
   logTail(): string;
   /** Driver errors the crash guard caught (logged "uncaught exception" / "unhandled rejection"): survived, but worth knowing. */
-  guarded(): number;
+  guarded(): { count: number; first?: string };
   close(): Promise<void>;
 }
 
@@ -30,11 +30,14 @@ export async function startServer(connections: Record<string, ConnectionSpec>): 
   writeFileSync(file, JSON.stringify({ connections, log_level: 'warn' }));
   const s = await startStdio(['--config', file]);
   const lines: string[] = [];
-  let guarded = 0;
+  const guarded: { count: number; first?: string } = { count: 0 };
   // Drained always: a full stderr pipe would block the server and look like a hang.
   s.transport.stderr?.on('data', (chunk: Buffer) => {
     const fresh = chunk.toString('utf8').split('\n').filter(Boolean);
-    guarded += fresh.filter((l) => /uncaught exception|unhandled rejection/.test(l)).length;
+    for (const l of fresh.filter((x) => /uncaught exception|unhandled rejection/.test(x))) {
+      guarded.count++;
+      guarded.first ??= l.slice(0, 400);
+    }
     lines.push(...fresh);
     if (lines.length > 40) lines.splice(0, lines.length - 40);
   });
@@ -43,8 +46,8 @@ export async function startServer(connections: Record<string, ConnectionSpec>): 
 
 /** Prints how many driver errors the server's crash guard caught, if any (not a failure: the process is meant to survive them). */
 export function noteGuarded(label: string, server: ServerProcess): void {
-  const n = server.guarded();
-  if (n) console.error(`[faults] ${label}: the server's crash guard caught ${n} driver error(s) and kept running`);
+  const g = server.guarded();
+  if (g.count) console.error(`[faults] ${label}: the server's crash guard caught ${g.count} driver error(s) and kept running; first: ${g.first}`);
 }
 
 export function processAlive(pid: number): boolean {

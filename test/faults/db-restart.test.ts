@@ -17,9 +17,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { adminFor, checkAlive, describeOutcome, noteGuarded, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
-import { startPrivateMariadb, startPrivatePostgres, type PrivateDb } from './private-db.js';
+import { startPrivateMariadb, startPrivatePostgres, type PrivateDb, type StopMode } from './private-db.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS } from '../support/backends.js';
+import type { ToolOutcome } from '../support/mcp.js';
 import { READ_RECOVERY_MS } from '../../src/core/recovery.js';
 
 const RECOVERY_LIMIT_MS = 5000;
@@ -80,91 +81,123 @@ describe('database restarted mid-session', () => {
   }
 });
 
+/** One repetition's state, shared by its steps. */
+interface Rep {
+  db: PrivateDb;
+  admin: Admin;
+  server: ServerProcess;
+  rep: number;
+  mode: StopMode;
+  /** rep:kind -> how many rows must be there (all repetitions so far). */
+  expected: Map<string, number>;
+  t: Tally;
+  fail(msg: string): void;
+}
+
+type Timed = Promise<{ r: ToolOutcome; at: number }>;
+const timed = (p: Promise<ToolOutcome>): Timed => p.then((r) => ({ r, at: Date.now() }));
+
 /** The repetitions; `live.server` is replaced when a crashed server had to be started again. */
 async function repeatRestarts(db: PrivateDb, admin: Admin, live: { server: ServerProcess }, spawnServer: () => Promise<ServerProcess>, t: Tally, timing: Timing): Promise<void> {
-  const backend = db.backend;
-  // rep:kind -> rows that must be there exactly so many times
   const expected = new Map<string, number>();
   for (let rep = 0; rep < REPEAT; rep++) {
     const server = live.server;
-    const fail = (msg: string): void => { t.failures.push(`rep ${rep}: ${msg}`); };
-    const mode = rep % 2 === 0 ? 'graceful' : 'kill';
-
+    const r: Rep = { db, admin, server, rep, mode: rep % 2 === 0 ? 'graceful' : 'kill', expected, t, fail: (msg) => { t.failures.push(`rep ${rep}: ${msg}`); } };
     // Warm pool: idle connections that the restart turns into dead sockets.
     await Promise.all([query(server, 'db', 'SELECT 1'), query(server, 'db', 'SELECT 2')]);
-    const before = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'before')`);
-    if (before.ok) expected.set(`${rep}:before`, 1);
-    else fail(`write before the restart failed: ${describeOutcome(before)}`);
+    await write(r, 'before');
 
-    const write = query(server, 'db', SQL[backend].write(rep)).then((r) => ({ r, at: Date.now() }));
-    const read = query(server, 'db', SQL[backend].read(rep)).then((r) => ({ r, at: Date.now() }));
-    const inFlight = await waitFor(async () => (await runningWith(admin, backend, `restart-${rep} */`)).length === 2, 3000);
-    if (!inFlight) fail('the write and the read never both ran on the database');
+    const write$ = timed(query(server, 'db', SQL[db.backend].write(rep)));
+    const read$ = timed(query(server, 'db', SQL[db.backend].read(rep)));
+    if (!(await waitFor(async () => (await runningWith(admin, db.backend, `restart-${rep} */`)).length === 2, 3000))) r.fail('the write and the read never both ran on the database');
 
-    const stoppedAt = Date.now();
-    await db.stop(mode);
-    // Issued while the database is down: the read waits for it, the write answers at once and is never re-run.
-    const readDown = query(server, 'db', `SELECT count(*) AS n FROM ${TABLE}`).then((r) => ({ r, at: Date.now() }));
-    const writeDown = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'down')`);
-    if (writeDown.ok) fail('a write succeeded while the database was down');
-    else if (!['CONNECTION_FAILED', 'CONNECTION_LOST'].includes(writeDown.error.code)) fail(`write while down: ${describeOutcome(writeDown)}`);
-    await sleep(DOWN_MS);
-    await db.start();
-    const upAt = Date.now();
-
-    // The first read after the restart must succeed: dead pooled sockets are the server's problem.
-    const first = await query(server, 'db', `SELECT count(*) AS n FROM ${TABLE}`);
-    if (!first.ok) {
-      fail(`first read after a ${mode} restart failed: ${describeOutcome(first)}`);
-      await waitFor(async () => (await query(server, 'db', 'SELECT 1')).ok, RECOVERY_LIMIT_MS * 2, 100);
-    }
-    const recovery = Date.now() - upAt;
-    timing.recoveries.push(recovery);
+    const { stoppedAt, upAt, readDown$ } = await restart(r);
     timing.downtimes.push(upAt - stoppedAt);
-    if (recovery > RECOVERY_LIMIT_MS) fail(`recovery took ${recovery} ms after a ${mode} restart`);
-
-    const after = await query(server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${rep}, 'after')`);
-    if (after.ok) expected.set(`${rep}:after`, 1);
-    else fail(`first write after a ${mode} restart failed: ${describeOutcome(after)}`);
-
-    // Cancellation still reaches the database (MySQL: the KILL QUERY control connection died with the restart).
-    const cancelMarker = `restart-cancel-${rep} */`;
-    const ac = new AbortController();
-    const slow = query(server, 'db', `${backend === 'postgres' ? 'SELECT pg_sleep(5)' : 'SELECT SLEEP(5)'} /* ${cancelMarker}`, {}, { signal: ac.signal }).catch(() => undefined);
-    if (!(await waitFor(async () => (await runningWith(admin, backend, cancelMarker)).length > 0, 3000))) fail('the statement to cancel never ran');
-    ac.abort();
-    await slow;
-    if (!(await waitFor(async () => (await runningWith(admin, backend, cancelMarker)).length === 0, 1000))) fail(`a cancel after a ${mode} restart did not stop the statement within 1 s`);
-
-    const w = await write;
-    if (w.r.ok) {
-      // Only legitimate if it was not re-run: MariaDB ends a SLEEP interrupted by shutdown early (0 rows inserted).
-      const n = Number(w.r.data.affected_rows);
-      if (n > 0 && w.at > stoppedAt) fail(`the write in flight succeeded across a ${mode} restart (re-run?): ${n} row(s)`);
-      expected.set(`${rep}:inflight`, n);
-    } else if (w.r.error.code !== 'CONNECTION_LOST') {
-      fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);
-    }
-    const d = await readDown;
-    if (!d.r.ok && upAt - stoppedAt <= READ_RECOVERY_MS - 500) fail(`read issued while the database was down (for ${upAt - stoppedAt} ms) failed ${d.at - stoppedAt} ms after the stop: ${describeOutcome(d.r)}`);
-    const r = await read;
-    // A read waits up to READ_RECOVERY_MS after the loss for the database to come back; a longer outage may fail it.
-    const outageTooLong = upAt - stoppedAt > READ_RECOVERY_MS - 500 && ['CONNECTION_FAILED', 'CONNECTION_LOST'].includes(r.r.ok ? '' : r.r.error.code);
-    if (!r.r.ok && !outageTooLong) fail(`read in flight was not retried after a ${mode} restart (database down for ${upAt - stoppedAt} ms, answer ${r.at - stoppedAt} ms after the stop): ${describeOutcome(r.r)}`);
-
-    // Committed rows exactly once; nothing from the write that failed.
-    const counts = await admin.rows(`SELECT rep, kind, count(*) AS n FROM ${TABLE} GROUP BY rep, kind`);
-    const actual = new Map(counts.map((c) => [`${c.rep}:${c.kind}`, Number(c.n)]));
-    for (const [key, n] of expected) {
-      const got = actual.get(key) ?? 0;
-      if (got < n) { t.lostRows += n - got; fail(`committed row ${key} lost after a ${mode} restart`); }
-      if (got > n) { t.phantomRows += got - n; fail(`row ${key} found ${got} times (expected ${n})`); }
-    }
-    for (const [key, got] of actual) {
-      if (!expected.has(key)) { t.phantomRows += got; fail(`row ${key} committed by a call that reported ${describeOutcome(w.r)}`); }
-    }
+    timing.recoveries.push(await firstRead(r, upAt));
+    await write(r, 'after');
+    await cancelStops(r);
+    await judgeInFlight(r, await write$, [await readDown$, await read$], stoppedAt, upAt);
+    await checkRows(r);
 
     live.server = await checkAlive(server, t, spawnServer);
     t.runs++;
+  }
+}
+
+/** A committed write through the server; expected once if it answered ok. */
+async function write(r: Rep, kind: string): Promise<void> {
+  const w = await query(r.server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${r.rep}, '${kind}')`);
+  if (w.ok) r.expected.set(`${r.rep}:${kind}`, 1);
+  else r.fail(`write '${kind}' (${r.mode} restart) failed: ${describeOutcome(w)}`);
+}
+
+/** Stops and starts the database; meanwhile a read waits for it and a write must fail at once, never to be re-run. */
+async function restart(r: Rep): Promise<{ stoppedAt: number; upAt: number; readDown$: Timed }> {
+  const stoppedAt = Date.now();
+  await r.db.stop(r.mode);
+  const readDown$ = timed(query(r.server, 'db', `SELECT count(*) AS n FROM ${TABLE}`));
+  const w = await query(r.server, 'db', `INSERT INTO ${TABLE} (rep, kind) VALUES (${r.rep}, 'down')`);
+  if (w.ok) r.fail('a write succeeded while the database was down');
+  else if (!['CONNECTION_FAILED', 'CONNECTION_LOST'].includes(w.error.code)) r.fail(`write while down: ${describeOutcome(w)}`);
+  await sleep(DOWN_MS);
+  await r.db.start();
+  return { stoppedAt, upAt: Date.now(), readDown$ };
+}
+
+/** The first read once the database is up must succeed (dead pooled sockets are the server's problem); returns how long it took. */
+async function firstRead(r: Rep, upAt: number): Promise<number> {
+  const first = await query(r.server, 'db', `SELECT count(*) AS n FROM ${TABLE}`);
+  if (!first.ok) {
+    r.fail(`first read after a ${r.mode} restart failed: ${describeOutcome(first)}`);
+    await waitFor(async () => (await query(r.server, 'db', 'SELECT 1')).ok, RECOVERY_LIMIT_MS * 2, 100);
+  }
+  const recovery = Date.now() - upAt;
+  if (recovery > RECOVERY_LIMIT_MS) r.fail(`recovery took ${recovery} ms after a ${r.mode} restart`);
+  return recovery;
+}
+
+/** Cancellation still reaches the database (MySQL: the KILL QUERY control connection died with the restart). */
+async function cancelStops(r: Rep): Promise<void> {
+  const marker = `restart-cancel-${r.rep} */`;
+  const running = async (): Promise<number> => (await runningWith(r.admin, r.db.backend, marker)).length;
+  const ac = new AbortController();
+  const slow = query(r.server, 'db', `${r.db.backend === 'postgres' ? 'SELECT pg_sleep(5)' : 'SELECT SLEEP(5)'} /* ${marker}`, {}, { signal: ac.signal }).catch(() => undefined);
+  if (!(await waitFor(async () => (await running()) > 0, 3000))) r.fail('the statement to cancel never ran');
+  ac.abort();
+  await slow;
+  if (!(await waitFor(async () => (await running()) === 0, 1000))) r.fail(`a cancel after a ${r.mode} restart did not stop the statement within 1 s`);
+}
+
+/**
+ * The write in flight: CONNECTION_LOST, or ok only if not re-run (MariaDB ends a SLEEP
+ * interrupted by shutdown early: 0 rows). The reads (issued while down, and in flight):
+ * rows, unless the outage outlasted their recovery window.
+ */
+async function judgeInFlight(r: Rep, w: { r: ToolOutcome; at: number }, reads: Array<{ r: ToolOutcome; at: number }>, stoppedAt: number, upAt: number): Promise<void> {
+  if (w.r.ok) {
+    const n = Number(w.r.data.affected_rows);
+    if (n > 0 && w.at > stoppedAt) r.fail(`the write in flight succeeded across a ${r.mode} restart (re-run?): ${n} row(s)`);
+    r.expected.set(`${r.rep}:inflight`, n);
+  } else if (w.r.error.code !== 'CONNECTION_LOST') {
+    r.fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);
+  }
+  const outageTooLong = upAt - stoppedAt > READ_RECOVERY_MS - 500;
+  for (const [i, read] of reads.entries()) {
+    if (read.r.ok || (outageTooLong && ['CONNECTION_FAILED', 'CONNECTION_LOST'].includes(read.r.error.code))) continue;
+    r.fail(`read ${i === 0 ? 'issued while the database was down' : 'in flight'} failed after a ${r.mode} restart (down for ${upAt - stoppedAt} ms, answer ${read.at - stoppedAt} ms after the stop): ${describeOutcome(read.r)}`);
+  }
+}
+
+/** Every committed row exactly once; none from a call that failed. Counted outside the server under test. */
+async function checkRows(r: Rep): Promise<void> {
+  const counts = await r.admin.rows(`SELECT rep, kind, count(*) AS n FROM ${TABLE} GROUP BY rep, kind`);
+  const actual = new Map(counts.map((c) => [`${c.rep}:${c.kind}`, Number(c.n)]));
+  for (const [key, n] of r.expected) {
+    const got = actual.get(key) ?? 0;
+    if (got < n) { r.t.lostRows += n - got; r.fail(`committed row ${key} lost after a ${r.mode} restart`); }
+    if (got > n) { r.t.phantomRows += got - n; r.fail(`row ${key} found ${got} times (expected ${n})`); }
+  }
+  for (const [key, got] of actual) {
+    if (!r.expected.has(key)) { r.t.phantomRows += got; r.fail(`row ${key} found ${got} time(s), but its call failed`); }
   }
 }
