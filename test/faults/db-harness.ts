@@ -36,7 +36,7 @@ export async function startServer(connections: Record<string, ConnectionSpec>): 
     const fresh = chunk.toString('utf8').split('\n').filter(Boolean);
     for (const l of fresh.filter((x) => /uncaught exception|unhandled rejection/.test(x))) {
       guarded.count++;
-      guarded.first ??= l.slice(0, 400);
+      guarded.first ??= l.slice(0, 1500);
     }
     lines.push(...fresh);
     if (lines.length > 40) lines.splice(0, lines.length - 40);
