@@ -5,7 +5,7 @@
  * and small polling helpers.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/backends.js';
 import { callTool, startStdio, type ConnectionSpec, type ToolOutcome } from '../support/mcp.js';
@@ -41,7 +41,11 @@ export async function startServer(connections: Record<string, ConnectionSpec>): 
     lines.push(...fresh);
     if (lines.length > 40) lines.splice(0, lines.length - 40);
   });
-  return { client: s.client, pid: s.transport.pid ?? -1, logTail: () => lines.slice(-5).join(' | '), guarded: () => guarded, close: s.close };
+  const close = async (): Promise<void> => {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { client: s.client, pid: s.transport.pid ?? -1, logTail: () => lines.slice(-5).join(' | '), guarded: () => guarded, close };
 }
 
 /** Prints how many driver errors the server's crash guard caught, if any (not a failure: the process is meant to survive them). */
