@@ -54,7 +54,7 @@ function banner(config: Config): string {
 /** The process must outlive driver bugs (postgres.js can throw from a socket callback when a connection dies). */
 function guardProcess(ctx: ServerContext): void {
   process.on('uncaughtException', (err) => ctx.logger.error({ err: err.message, stack: err.stack }, 'uncaught exception (the server keeps running)'));
-  process.on('unhandledRejection', (reason) => ctx.logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection (the server keeps running)'));
+  process.on('unhandledRejection', (reason) => ctx.logger.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection (the server keeps running)'));
 }
 
 /** How a transport stops: first no new requests, then (after running calls ended) everything else. */

@@ -10,6 +10,7 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
+import { retryLostRead } from '../recovery.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import { exactNumber, leadingKeywords, tokenize } from '../sql.js';
 import { insertRows, streamRows } from './mysql-bulk.js';
@@ -284,7 +285,13 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
-    stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
+    const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
+    // A read that lost its connection (a restart, a killed session) is safe to repeat; a write never is.
+    if (c.readOnlyViolation !== null) return executeOnce(sent, opts);
+    return retryLostRead(() => executeOnce(sent, opts), cfg.logger, opts.signal);
+  }
+
+  async function executeOnce(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     // KILL QUERY at the row cap undoes what the statement wrote, and a stored function
     // can write from a SELECT: only on read-only connections (all rolled back anyway) is it stopped early.
     const killOnCap = cfg.readOnly;

@@ -13,6 +13,7 @@ import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
+import { retryLostRead } from '../recovery.js';
 import { copyIn, copyOut } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
@@ -94,13 +95,18 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function reserve(signal?: AbortSignal): Promise<Lease> {
     const releaseSlot = await gate.acquire(signal);
+    let from: Sql | undefined;
     try {
-      const from = await pool();
+      from = await pool();
       const conn = await from.reserve();
       return { conn, pool: from, broken: false, release: () => { conn.release(); releaseSlot(); } };
     } catch (err) {
       releaseSlot();
-      throw fromPgError(err);
+      const e = fromPgError(err);
+      // postgres.js backs off a slot whose connect failed (0.2 s, 0.5 s, then 6 s ...) even
+      // after the database is back, and a restart fails several: start over with a fresh pool.
+      if (from && (e.code === 'CONNECTION_FAILED' || e.code === 'CONNECTION_LOST')) retire(from);
+      throw e;
     }
   }
 
@@ -332,16 +338,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
-    try {
-      return await executeOnce(stmt, opts, c);
-    } catch (err) {
-      // After a database restart the pool hands out dead connections once; a read is safe to repeat.
-      if (err instanceof DbError && err.code === 'CONNECTION_LOST' && c.readOnlyViolation === null && !opts.signal?.aborted) {
-        cfg.logger.info({}, 'connection lost during a read; retrying once');
-        return executeOnce(stmt, opts, c);
-      }
-      throw err;
-    }
+    // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
+    if (c.readOnlyViolation !== null) return executeOnce(stmt, opts, c);
+    return retryLostRead(() => executeOnce(stmt, opts, c), cfg.logger, opts.signal);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
