@@ -75,6 +75,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       idle_timeout: 60,
       max_lifetime: 60 * 30,
       connect_timeout: 10,
+      // postgres.js waits before reconnecting a slot whose socket closed while a reservation
+      // was pending, by default 3^n / 100 s (up to 20 s) after n failures: during a restart that
+      // wait outlasts the database's downtime. Reads that fail are retried by us (recovery.ts)
+      // on a fresh pool, so the driver's own wait stays short.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
       types: PG_TYPE_PARSERS,
       // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
       onnotice: (notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
