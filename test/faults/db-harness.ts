@@ -54,10 +54,20 @@ export function noteGuarded(label: string, server: ServerProcess): void {
   if (g.count) console.error(`[faults] ${label}: the server's crash guard caught ${g.count} driver error(s) and kept running; first: ${g.first}`);
 }
 
+/**
+ * Whether the process still runs. A killed child stays a zombie until its parent (the
+ * server, maybe busy on a loaded machine) reaps it, and signal 0 still reaches a zombie:
+ * its state in /proc tells that it runs no more.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX] /s.test(stat);
   } catch {
     return false;
   }
