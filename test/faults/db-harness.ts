@@ -20,20 +20,69 @@ export interface ServerProcess {
   logTail(): string;
   /** Driver errors the crash guard caught (logged "uncaught exception" / "unhandled rejection"): survived, but worth knowing. */
   guarded(): { count: number; first?: string };
+  /** Messages and log lines searched for the sentinel since the last call, and hits. */
+  takeSecrets(): { scanned: number; hits: number; first?: string };
   close(): Promise<void>;
 }
 
-/** Starts dist/server.js with a config file holding these connections. */
+/**
+ * The password every server under test is given (issue 8, "Secrets"): PostgreSQL's trust
+ * auth accepts it unchecked; on MariaDB it belongs to an account made for it.
+ */
+export const SENTINEL = 'S3ntinel-fault-PW';
+const SENTINEL_USER = 'cmx_fault_sentinel';
+
+/** The URL the server is given instead of `url`: the same database, with the sentinel password. */
+async function withSentinel(url: string): Promise<string> {
+  const u = new URL(url);
+  if (u.protocol === 'postgres:' || u.protocol === 'postgresql:') {
+    u.password = SENTINEL;
+    return u.toString();
+  }
+  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') return url;
+  const database = decodeURIComponent(u.pathname.slice(1));
+  const admin = await adminFor('mysql', url);
+  try {
+    await admin.rows(`CREATE USER IF NOT EXISTS '${SENTINEL_USER}'@'%' IDENTIFIED BY '${SENTINEL}'`);
+    await admin.rows(`GRANT ALL ON \`${database}\`.* TO '${SENTINEL_USER}'@'%'`);
+  } finally {
+    await admin.close();
+  }
+  u.username = SENTINEL_USER;
+  u.password = SENTINEL;
+  return u.toString();
+}
+
+/**
+ * Starts dist/server.js with a config file holding these connections, each with the
+ * sentinel password, and searches every message it sends and every line it logs for it.
+ */
 export async function startServer(connections: Record<string, ConnectionSpec>): Promise<ServerProcess> {
   const dir = tempDir('cmx-faults-cfg-');
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ connections, log_level: 'warn' }));
+  const given: Record<string, ConnectionSpec> = {};
+  for (const [name, spec] of Object.entries(connections)) given[name] = { ...spec, url: await withSentinel(spec.url) };
+  writeFileSync(file, JSON.stringify({ connections: given, log_level: 'info' }));
   const s = await startStdio(['--config', file]);
   const lines: string[] = [];
   const guarded: { count: number; first?: string } = { count: 0 };
+  const secrets = { scanned: 0, hits: 0, first: undefined as string | undefined };
+  const search = (text: string): void => {
+    secrets.scanned++;
+    if (!text.includes(SENTINEL)) return;
+    secrets.hits++;
+    secrets.first ??= text.slice(0, 500);
+  };
+  // Every JSON-RPC message the server writes to stdout, before the client sees it.
+  const deliver = s.transport.onmessage;
+  s.transport.onmessage = (message) => {
+    search(JSON.stringify(message));
+    deliver?.(message);
+  };
   // Drained always: a full stderr pipe would block the server and look like a hang.
   s.transport.stderr?.on('data', (chunk: Buffer) => {
     const fresh = chunk.toString('utf8').split('\n').filter(Boolean);
+    for (const l of fresh) search(l);
     for (const l of fresh.filter((x) => /uncaught exception|unhandled rejection/.test(x))) {
       guarded.count++;
       guarded.first ??= l.slice(0, 1500);
@@ -45,7 +94,13 @@ export async function startServer(connections: Record<string, ConnectionSpec>): 
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  return { client: s.client, pid: s.transport.pid ?? -1, logTail: () => lines.slice(-5).join(' | '), guarded: () => guarded, close };
+  const takeSecrets = (): { scanned: number; hits: number; first?: string } => {
+    const taken = { ...secrets };
+    secrets.scanned = 0;
+    secrets.hits = 0;
+    return taken;
+  };
+  return { client: s.client, pid: s.transport.pid ?? -1, logTail: () => lines.slice(-5).join(' | '), guarded: () => guarded, takeSecrets, close };
 }
 
 /** Prints how many driver errors the server's crash guard caught, if any (not a failure: the process is meant to survive them). */
@@ -75,8 +130,9 @@ export function processAlive(pid: number): boolean {
 
 /**
  * The crash check after each repetition: the process lives and answers a call that
- * needs no database within 5 s. On a crash the tally counts it and a fresh server is
- * started, so the remaining repetitions still run.
+ * needs no database within 5 s. It also hands what the server wrote since the last
+ * check, searched for the sentinel password, to the tally. On a crash the tally
+ * counts it and a fresh server is started, so the remaining repetitions still run.
  */
 export async function checkAlive(server: ServerProcess, t: Tally, restart: () => Promise<ServerProcess>): Promise<ServerProcess> {
   let answered = false;
@@ -84,6 +140,10 @@ export async function checkAlive(server: ServerProcess, t: Tally, restart: () =>
     const r = await callTool(server.client, 'list_connections', {}, { timeout: 5000 }).catch(() => undefined);
     answered = r?.ok === true;
   }
+  const secrets = server.takeSecrets();
+  t.secretScans += secrets.scanned;
+  t.secretHits += secrets.hits;
+  if (secrets.hits) t.failures.push(`the sentinel password left the server ${secrets.hits} time(s), first: ${secrets.first}`);
   if (answered) return server;
   t.crashes++;
   t.failures.push(`server ${processAlive(server.pid) ? 'stopped answering' : 'died'}; log: ${server.logTail()}`);

@@ -27,5 +27,7 @@ export function teardown(): void {
   console.error(line(head));
   for (const r of body) console.error(line(r));
   console.error(`[faults] scenarios run: ${sum('runs')}, crashes: ${sum('crashes')}, committed rows lost: ${sum('lostRows')}, rows committed from killed transactions: ${sum('phantomRows')}`);
+  const scans = rows.reduce((n, r) => n + (r.secretScans ?? 0), 0);
+  if (scans > 0) console.error(`[faults] sentinel password: ${scans} server messages and log lines searched, ${rows.reduce((n, r) => n + (r.secretHits ?? 0), 0)} hits`);
   for (const r of rows) for (const f of r.failures.slice(0, 5)) console.error(`[faults]   ${r.scenario} ${r.backend}: ${f}`);
 }

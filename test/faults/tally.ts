@@ -28,10 +28,14 @@ export interface Tally {
   phantomRows: number;
   /** Any other broken promise, one line each (must stay empty). */
   failures: string[];
+  /** Server messages and log lines searched for the sentinel password (files that search). */
+  secretScans: number;
+  /** How many of them held it (must be 0). */
+  secretHits: number;
 }
 
 export function tally(scenario: string, backend = '-'): Tally {
-  return { scenario, backend, runs: 0, crashes: 0, lostRows: 0, phantomRows: 0, failures: [] };
+  return { scenario, backend, runs: 0, crashes: 0, lostRows: 0, phantomRows: 0, failures: [], secretScans: 0, secretHits: 0 };
 }
 
 /** Writes the tally for the final table; call it in afterAll even when the test failed. */
