@@ -84,8 +84,9 @@ describe.each(BACKENDS)('fault: SIGKILL during a backup and a restore on $name',
   it(`a backup killed at a random point leaves no file listed ok, ${REPEAT} times`, async () => {
     const dir = tempDir('cmx-kbak-');
     const outcomes: string[] = [];
-    // Reads what a restarted server would see; in-process, so a repetition spawns one server only.
-    const checker = await startInProcess({ db: { url: src.url } }, { backup_dir: dir });
+    // Reads what a restarted server would see; in-process, so a repetition spawns one server
+    // only. Its connection is to the other database: waitQuiet(src) must see the victim's sessions only.
+    const checker = await startInProcess({ db: { url: dst.url } }, { backup_dir: dir });
     try {
       for (let rep = 0; rep < REPEAT; rep++) {
         const s = await server(src.url, dir);
