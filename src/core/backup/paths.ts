@@ -12,6 +12,13 @@ import { DbError } from '../../errors.js';
 
 export const MANIFEST_SUFFIX = '.manifest.json';
 
+/**
+ * Characters that make a name show as another one, or break the lines of a listing:
+ * C0/C1 controls (newline included), zero-width characters, bidirectional overrides and
+ * isolates, the BOM. `existing.cmx.gz\u200b` must not pass for `existing.cmx.gz`.
+ */
+const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/u;
+
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 function refuse(field: string, message: string): DbError {
@@ -43,6 +50,8 @@ export async function backupName(realDir: string, given: string, field: string):
   if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') {
     throw refuse(field, `${field} must be a file name in the backup directory, without directories or ".."`);
   }
+  if (DECEPTIVE.test(name)) throw refuse(field, `${field} may not contain control, invisible or bidirectional-override characters`);
+  if (name.trim() !== name) throw refuse(field, `${field} may not start or end with whitespace`);
   if (name.startsWith('.')) throw refuse(field, `${field} may not start with "." (hidden names are the server's temporary files)`);
   if (name.endsWith(MANIFEST_SUFFIX)) throw refuse(field, `${field} may not end with ${MANIFEST_SUFFIX} (manifests are written beside each backup)`);
   if (Buffer.byteLength(name) > 200) throw refuse(field, `${field} is longer than 200 bytes`);
