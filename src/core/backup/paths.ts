@@ -82,8 +82,10 @@ export interface PendingFile {
   /** The hidden temporary being written. */
   tmp: string;
   stream: WriteStream;
-  /** Syncs the temporary and links it to `name`; the temporary is removed either way. */
-  publish(): Promise<void>;
+  /** Syncs and closes the temporary: complete on disk, not yet visible. */
+  seal(): Promise<void>;
+  /** Seals, then links the temporary to `name` (DUPLICATE_OBJECT if it appeared); the temporary stays until discard. */
+  link(): Promise<void>;
   /** Removes the temporary (cancellation, failure). */
   discard(): Promise<void>;
 }
@@ -100,19 +102,18 @@ export async function pendingFile(realDir: string, name: string): Promise<Pendin
     stream.destroy();
     await handle.close().catch(() => undefined);
   };
+  const seal = async (): Promise<void> => {
+    if (closed) return;
+    await handle.sync();
+    await close();
+  };
   return {
     tmp,
     stream,
-    publish: async () => {
-      try {
-        await handle.sync();
-        await close();
-        await link(tmp, path.join(realDir, name), name);
-        await syncDir(realDir);
-      } finally {
-        await close();
-        await fs.rm(tmp, { force: true });
-      }
+    seal,
+    link: async () => {
+      await seal();
+      await link(tmp, path.join(realDir, name), name);
     },
     discard: async () => {
       await close();
@@ -131,21 +132,9 @@ async function link(from: string, to: string, name: string): Promise<void> {
 }
 
 /** Makes a new link durable: the directory entry is synced too. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const h = await fs.open(dir, constants.O_RDONLY).catch(() => null);
   if (!h) return;
   await h.sync().catch(() => undefined);
   await h.close();
-}
-
-/** Writes small text (a manifest) the same way: temporary, sync, link. */
-export async function writeNew(realDir: string, name: string, text: string): Promise<void> {
-  const p = await pendingFile(realDir, name);
-  try {
-    await new Promise<void>((resolve, reject) => p.stream.end(text, (err?: Error | null) => (err ? reject(err) : resolve())));
-    await p.publish();
-  } catch (err) {
-    await p.discard();
-    throw err;
-  }
 }
