@@ -23,7 +23,7 @@ import { configFile } from './process.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 
 type Json = Record<string, any>;
-const ROWS = 100_000;
+const ROWS = 60_000;
 
 function fillSql(backend: TestBackend['name']): string {
   const payload = "'payload payload payload payload payload payload payload'";

@@ -1,6 +1,6 @@
 /**
  * Fault: the server is SIGKILLed during a migration, at random points. Each repetition
- * writes a new migration of three statements (create a table, fill it with 100k rows,
+ * writes a new migration of three statements (create a table, fill it with 60k rows,
  * index it), starts a server that applies it, and kills it somewhere within the time an
  * undisturbed run takes. Promised (SPEC §4.6):
  * - PostgreSQL, SQLite (transactional): pending with nothing of it in the schema, or
@@ -22,7 +22,7 @@ import { configFile } from './process.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 
 type Json = Record<string, any>;
-const ROWS = 100_000;
+const ROWS = 60_000;
 const KEEP = 10_000;
 
 function series(backend: TestBackend['name'], n: number, expr: (x: string) => string): string {
