@@ -120,7 +120,11 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
       // resumes it only from _read(); if CopyDone came in the same chunk, the ended stream
       // never reads again and ReadyForQuery stays unread: the next statement on the
       // connection hangs (PITFALLS: a 1M-row COPY whose transaction never resolved).
-      (readable as unknown as { _read?: (n: number) => void })._read?.(0);
+      // On a connection the database ended, postgres.js has dropped the socket and this
+      // throws (null.resume()): the connection's own error is the one to report.
+      try {
+        (readable as unknown as { _read?: (n: number) => void })._read?.(0);
+      } catch { /* the connection is gone */ }
     }
     return count;
   } catch (err) {
