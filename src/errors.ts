@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'MIGRATION_BLOCKED',
   'MIGRATION_FAILED',
   'BACKUP_CORRUPT',
+  'NO_SPACE',
   'INTERNAL',
 ] as const;
 
@@ -58,9 +59,26 @@ export function isDbError(err: unknown): err is DbError {
   return err instanceof DbError;
 }
 
-/** Anything thrown that is not already a DbError is an internal fault: keep its message, hide its stack. */
+/** File-system errors that mean the disk (or the user's quota) is full. */
+const NO_SPACE_ERRNO = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * A full disk under a file the server writes (a backup, a migration file): the operator
+ * can act on it, so it keeps a code of its own. Null for any other error. The dialects'
+ * mappers ask first, because a backup's file write fails inside their sessions.
+ */
+export function noSpaceError(err: unknown): DbError | null {
+  const sys = err as NodeJS.ErrnoException | null;
+  if (!sys || typeof sys.code !== 'string' || !NO_SPACE_ERRNO.has(sys.code)) return null;
+  const during = sys.syscall ? ` during ${sys.syscall}` : '';
+  return new DbError('NO_SPACE', `no space left on the device (${sys.code}${during}): free some space and try again`, { errno: sys.code, ...(sys.syscall ? { syscall: sys.syscall } : {}) }, { cause: err });
+}
+
+/** Anything thrown that is not already a DbError is an internal fault (a full disk aside): keep its message, hide its stack. */
 export function asDbError(err: unknown): DbError {
   if (err instanceof DbError) return err;
+  const full = noSpaceError(err);
+  if (full) return full;
   const message = err instanceof Error ? err.message : String(err);
   return new DbError('INTERNAL', message || 'internal error', {}, { cause: err });
 }

@@ -3,11 +3,11 @@
  * or Streamable HTTP (src/http.ts). On stdio, stdout carries MCP messages only;
  * everything else goes to stderr.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfig, parseCli, safeUrl, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
 import { createServer, selectTools } from './mcp.js';
+import { LineTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
 /** After aborting running calls, how long shutdown waits for their cleanup (rollback, removing a partial file). */
@@ -102,7 +102,9 @@ async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.stdin.on('end', () => stop('stdin closed'));
-  await server.connect(new StdioServerTransport());
+  // A line that is not a message (garbage, over 10 MiB) is dropped and logged; reading goes on.
+  server.server.onerror = (err) => ctx.logger.warn({ err: err.message.slice(0, 500) }, 'stdio: message dropped');
+  await server.connect(new LineTransport());
   ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
   if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);
 }

@@ -101,7 +101,8 @@ async function postgresFixture(backend: TestBackend, outDir: string, migrationsD
   await root.unsafe(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
   await root.end();
   const dbName = db.url.replace(/^.*\//, '');
-  const url = `postgres://${role}:${PASSWORD}@127.0.0.1:5432/${dbName}`;
+  // Same server as the admin URL (TEST_PG_URL may point elsewhere than 127.0.0.1:5432).
+  const url = `postgres://${role}:${PASSWORD}@${new URL(PG_URL).host}/${dbName}`;
   const adminUrl = db.url;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   for (const s of [...SETUP, ...FILL]) await admin.unsafe(s);
@@ -165,7 +166,7 @@ async function mysqlFixture(backend: TestBackend, outDir: string, migrationsDir:
   await root.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}'`);
   await root.query(`GRANT ALL ON \`${dbName}\`.* TO '${user}'@'%'`);
   await root.query(`GRANT FILE ON *.* TO '${user}'@'%'`);
-  const url = `mysql://${user}:${PASSWORD}@127.0.0.1:3306/${dbName}`;
+  const url = `mysql://${user}:${PASSWORD}@${new URL(MYSQL_URL).host}/${dbName}`;
   const admin = await mysql.createConnection(db.url);
   for (const s of [...SETUP, ...FILL]) await admin.query(s);
   const connectPeer = async () => mysql.createConnection(url);

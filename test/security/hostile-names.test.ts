@@ -6,11 +6,12 @@
  * read-only connection changes anything, that a file appears outside the migrations
  * directory or a file outside it is read, or that the server fails with INTERNAL.
  */
-import { readFileSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { BACKENDS, tempDir, type TestBackend } from '../support/backends.js';
+import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
 import { createFixture, listFiles, snapshot, type Fixture, type Snapshot } from './effects.js';
 
 const IDENTIFIERS = [
@@ -21,13 +22,28 @@ const IDENTIFIERS = [
   '', 'Victim', 'victim\u00a0', "'", 'codomyrmex_migrations',
 ];
 
-/** Paths an agent could hand to migration tools; backups will join this list (issue 9: backup_path, restore_path). */
+/** Paths an agent could hand to migration tools; the backup tools get these and BACKUP_PATHS. */
 const PATHS = [
   '../../../../etc/passwd', '/etc/passwd', '..', '.', '', ' ', 'x\u0000.sql', '20240101000000_ok.sql/../../x.sql',
   '..%2f..%2fetc%2fhostname', 'C:\\Windows\\win.ini', '\\\\server\\share\\x.sql', 'evil_link', '20240101000001_link.sql',
   '20240101000001', '20240101000001_link', '~/.bashrc', '$(touch /tmp/cmx-pwned)', '`id`', 'a'.repeat(400),
 ];
-// TODO(issue 9, backups): run PATHS through create_backup / restore_backup (output_path, backup_file) here.
+
+/**
+ * Backup file names (create_backup output_path, restore_backup backup_path), besides
+ * PATHS. `@B` is the backup directory, `@O` the attack target directory outside it; in
+ * the backup directory `link_out` is a symlink to @O/precious.cmx.gz (which exists),
+ * `link_new` one to @O/new.cmx.gz (which does not), `link_passwd` one to /etc/passwd,
+ * `link_dir` one to @O, and `existing.cmx.gz` a finished backup with its manifest.
+ */
+const BACKUP_PATHS = [
+  '@O/out.cmx.gz', '@O/precious.cmx.gz', '@B/../out.cmx.gz', '@B/sub/x.cmx.gz', '@B/link_dir/x.cmx.gz', '@B/link_dir/precious.cmx.gz',
+  '@B', '@B/', '/', '/etc/passwd', '/proc/self/environ', 'link_out', 'link_new', 'link_passwd', 'link_dir', 'link_dir/precious.cmx.gz',
+  'existing.cmx.gz', 'existing.cmx.gz.manifest.json', 'x.manifest.json', '.hidden.cmx.gz', '.existing.cmx.gz.1.abc.tmp',
+  'existing.cmx.gz\u0000.evil', '\u0000', 'b'.repeat(201), '\u00e9'.repeat(101), '\u202ezg.xmc.exe', '\ufb01le.cmx.gz',
+  'existing.cmx.gz\u200b', 'existing.cmx.gz ', 'EXISTING.CMX.GZ', 'x\n.cmx.gz', '..\u2215..\u2215etc\u2215passwd', '\uff0e\uff0e/x',
+  '%2e%2e%2fx.cmx.gz', 'CON', 'nul.cmx.gz',
+];
 
 interface Tally { inputs: number; calls: number; sideEffects: string[] }
 const tally: Tally = { inputs: 0, calls: 0, sideEffects: [] };
@@ -37,6 +53,7 @@ describe.each(BACKENDS)('hostile names on $name', (backend: TestBackend) => {
   let h: Harness;
   let base: Snapshot;
   let hostname: string;
+  const backupDir = tempDir('cmx-sec-bak-');
 
   beforeAll(async () => {
     f = await createFixture(backend);
@@ -45,13 +62,21 @@ describe.each(BACKENDS)('hostile names on $name', (backend: TestBackend) => {
     symlinkSync('/etc', join(f.migrationsDir, 'evil_link'));
     hostname = 'root:x:0:0';
     const conn = { url: f.url, migrations_dir: f.migrationsDir, statement_timeout_ms: 10_000 };
-    h = await startInProcess({ rw: conn, ro: { ...conn, read_only: true } });
+    h = await startInProcess({ rw: conn, ro: { ...conn, read_only: true } }, { backup_dir: backupDir });
+    // The backup directory's traps (BACKUP_PATHS), and a precious file outside it.
+    writeFileSync(join(f.outDir, 'precious.cmx.gz'), 'precious');
+    symlinkSync(join(f.outDir, 'precious.cmx.gz'), join(backupDir, 'link_out'));
+    symlinkSync(join(f.outDir, 'new.cmx.gz'), join(backupDir, 'link_new'));
+    symlinkSync('/etc/passwd', join(backupDir, 'link_passwd'));
+    symlinkSync(f.outDir, join(backupDir, 'link_dir'));
+    await mustCall(h.client, 'create_backup', { database: 'rw', output_path: 'existing.cmx.gz' });
     base = await snapshot(h, f);
   });
 
   afterAll(async () => {
     await h?.close();
     await f?.drop();
+    rmSync(backupDir, { recursive: true, force: true });
   });
 
   const call = async (tool: string, args: Record<string, unknown>): Promise<string> => {
@@ -95,6 +120,42 @@ describe.each(BACKENDS)('hostile names on $name', (backend: TestBackend) => {
       await call('generate_schema', { model: { [name]: 'text', ok: 'integer' }, table: name, all_backends: true });
     }
     await check('identifiers', false);
+    expect(tally.sideEffects).toEqual([]);
+  }, 240_000);
+
+  /** Every entry of the backup directory: its kind and, for files, a hash of the content. */
+  const backupFiles = (): Map<string, string> => new Map(readdirSync(backupDir).map((n) => {
+    const st = lstatSync(join(backupDir, n));
+    return [n, st.isFile() ? createHash('sha256').update(readFileSync(join(backupDir, n))).digest('hex').slice(0, 16) : st.isSymbolicLink() ? 'symlink' : 'other'];
+  }));
+
+  it('keeps backup paths inside the backup directory and overwrites nothing', async () => {
+    const before = backupFiles();
+    for (const template of [...PATHS, ...BACKUP_PATHS]) {
+      const p = template.replace('@B', backupDir).replace('@O', f.outDir);
+      tally.inputs++;
+      for (const connection of ['ro', 'rw']) {
+        const created = await call('create_backup', { database: connection, output_path: p });
+        // Names that would pass for another, or break a listing's lines, are refused outright.
+        if (/[\u0000-\u001f\u200b\u202e]/u.test(p) || p.trim() !== p) {
+          if (created !== 'INVALID_INPUT') tally.sideEffects.push(`${backend.name} ${connection} create_backup ${JSON.stringify(p)}: ${created}, not refused`);
+        }
+        await call('restore_backup', { database: connection, backup_path: p, mode: 'append' });
+        await call('restore_backup', { database: connection, backup_path: p, mode: 'replace', allow_lossy: true });
+        await call('list_backups', { database: connection, verify: true });
+        const now = backupFiles();
+        for (const [name, kind] of before) if (now.get(name) !== kind) tally.sideEffects.push(`${backend.name} ${connection} backup path ${JSON.stringify(p)}: ${name} changed (${kind} -> ${now.get(name)})`);
+        const added = [...now.keys()].filter((n) => !before.has(n));
+        // A plain new name is a legitimate backup, written as a regular file with its manifest, and nothing else.
+        if (added.length && (created !== 'ok' || added.some((n) => now.get(n) === 'symlink' || now.get(n) === 'other' || n.startsWith('.')))) {
+          tally.sideEffects.push(`${backend.name} ${connection} backup path ${JSON.stringify(p)}: ${created}, and the backup directory gained ${JSON.stringify(added)}`);
+        }
+        for (const n of added) rmSync(join(backupDir, n), { force: true });
+        if (readFileSync(join(f.outDir, 'precious.cmx.gz'), 'utf8') !== 'precious') tally.sideEffects.push(`${backend.name} backup path ${JSON.stringify(p)}: a file outside the backup directory was overwritten`);
+        await check(`${connection} backup path ${JSON.stringify(p)}`, connection === 'ro');
+      }
+    }
+    await check('backup paths', false);
     expect(tally.sideEffects).toEqual([]);
   }, 240_000);
 

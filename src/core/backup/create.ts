@@ -4,6 +4,7 @@
  * published and its manifest written last. Memory holds a batch of rows or two.
  */
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { safeUrl } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
@@ -12,9 +13,9 @@ import { readTables } from '../schema/introspect.js';
 import { readContext, target, type Target } from '../schema/manager.js';
 import { type Table } from '../schema/model.js';
 import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type Source, type TableEntry, type TableSummary } from './format.js';
-import { writeManifest, type Manifest } from './manifest.js';
+import { manifestText, type Manifest } from './manifest.js';
 import { createNative } from './native.js';
-import { backupName, pendingFile, realBackupDir, refuseExisting, type PendingFile } from './paths.js';
+import { backupName, MANIFEST_SUFFIX, pendingFile, realBackupDir, refuseExisting, syncDir, type PendingFile } from './paths.js';
 import { backupSql } from './sql.js';
 import { reader, specOf } from './values.js';
 
@@ -170,26 +171,42 @@ async function createPortable(t: Target, realDir: string, name: string, args: Cr
   try {
     const out = await t.dialect.withSession((s) => writeSnapshot(s, t, args, file, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
     if (p.signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
-    await file.publish();
     const manifest: Manifest = {
       manifest_version: 1, file: name, format: 'portable', size: out.size, sha256: out.sha256,
       created_at: out.header.created_at, completed_at: new Date().toISOString(), source: out.header.source,
       tables: out.tables.map((x) => ({ ...x, rows: x.rows })), rows: out.tables.reduce((a, x) => a + x.rows, 0),
     };
-    await publishManifest(realDir, manifest);
+    await publishBackup(realDir, file, manifest);
     return manifest;
   } finally {
     await file.discard();
   }
 }
 
-/** The manifest goes last; if it cannot be written, the data file goes too (no backup is better than a doubtful one). */
-export async function publishManifest(realDir: string, manifest: Manifest): Promise<void> {
+/**
+ * The data file and its manifest appear together. Both are written and synced as hidden
+ * temporaries first; only then are they linked to their names, one link call after the
+ * other, so a SIGKILL leaves the temporaries (never listed) or the whole backup, except in
+ * the microseconds between the two links. Publishing the data file before writing its
+ * manifest (as first built) left a visible data file without a manifest when the kill
+ * came during the manifest's write and fsync: seen in the fault suite on MariaDB. If the
+ * manifest cannot be linked, the data file goes too (no backup is better than a doubtful one).
+ */
+export async function publishBackup(realDir: string, file: PendingFile, manifest: Manifest): Promise<void> {
+  await file.seal();
+  const m = await pendingFile(realDir, manifest.file + MANIFEST_SUFFIX);
   try {
-    await writeManifest(realDir, manifest);
-  } catch (err) {
-    const { rm } = await import('node:fs/promises');
-    await rm(`${realDir}/${manifest.file}`, { force: true });
-    throw err;
+    await new Promise<void>((resolve, reject) => m.stream.end(manifestText(manifest), (err?: Error | null) => (err ? reject(err) : resolve())));
+    await m.seal();
+    await file.link();
+    try {
+      await m.link();
+    } catch (err) {
+      await rm(`${realDir}/${manifest.file}`, { force: true });
+      throw err;
+    }
+    await syncDir(realDir);
+  } finally {
+    await m.discard();
   }
 }

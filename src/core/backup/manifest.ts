@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DbError } from '../../errors.js';
 import { hashFile, type Source } from './format.js';
-import { MANIFEST_SUFFIX, writeNew } from './paths.js';
+import { MANIFEST_SUFFIX } from './paths.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -36,9 +36,7 @@ const manifestSchema = z.object({
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestSource = Source;
 
-export async function writeManifest(realDir: string, m: Manifest): Promise<void> {
-  await writeNew(realDir, m.file + MANIFEST_SUFFIX, `${JSON.stringify(m, null, 2)}\n`);
-}
+export const manifestText = (m: Manifest): string => `${JSON.stringify(m, null, 2)}\n`;
 
 export type BackupStatus = 'ok' | 'corrupt' | 'incomplete';
 

@@ -21,7 +21,7 @@ import { qualified } from '../schema/ddl.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext, readTable, type Target } from '../schema/manager.js';
 import type { Table } from '../schema/model.js';
-import { BACKUP_TIMEOUT_MS, pickTables, publishManifest, sourceOf, type CreateArgs, type Progress } from './create.js';
+import { BACKUP_TIMEOUT_MS, pickTables, publishBackup, sourceOf, type CreateArgs, type Progress } from './create.js';
 import { hashFile } from './format.js';
 import type { Manifest } from './manifest.js';
 import { pendingFile, type PendingFile } from './paths.js';
@@ -150,14 +150,13 @@ export async function createNative(_ctx: ServerContext, t: Target, realDir: stri
   try {
     const tables = await DUMPERS[t.dialect.backend](t, args, file, p);
     const { size, sha256 } = await hashFile(file.tmp, p.signal);
-    await file.publish();
     const known = tables.every((x) => x.rows !== null);
     const manifest: Manifest = {
       manifest_version: 1, file: name, format: 'native', native_format: NATIVE_FORMATS[t.dialect.backend], size, sha256,
       created_at: createdAt, completed_at: new Date().toISOString(), source: sourceOf(t), tables,
       rows: known ? tables.reduce((a, x) => a + (x.rows ?? 0), 0) : null,
     };
-    await publishManifest(realDir, manifest);
+    await publishBackup(realDir, file, manifest);
     return manifest;
   } finally {
     await file.discard();

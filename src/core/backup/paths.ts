@@ -12,6 +12,13 @@ import { DbError } from '../../errors.js';
 
 export const MANIFEST_SUFFIX = '.manifest.json';
 
+/**
+ * Characters that make a name show as another one, or break the lines of a listing:
+ * C0/C1 controls (newline included), zero-width characters, bidirectional overrides and
+ * isolates, the BOM. `existing.cmx.gz\u200b` must not pass for `existing.cmx.gz`.
+ */
+const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/u;
+
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 function refuse(field: string, message: string): DbError {
@@ -43,6 +50,8 @@ export async function backupName(realDir: string, given: string, field: string):
   if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') {
     throw refuse(field, `${field} must be a file name in the backup directory, without directories or ".."`);
   }
+  if (DECEPTIVE.test(name)) throw refuse(field, `${field} may not contain control, invisible or bidirectional-override characters`);
+  if (name.trim() !== name) throw refuse(field, `${field} may not start or end with whitespace`);
   if (name.startsWith('.')) throw refuse(field, `${field} may not start with "." (hidden names are the server's temporary files)`);
   if (name.endsWith(MANIFEST_SUFFIX)) throw refuse(field, `${field} may not end with ${MANIFEST_SUFFIX} (manifests are written beside each backup)`);
   if (Buffer.byteLength(name) > 200) throw refuse(field, `${field} is longer than 200 bytes`);
@@ -73,8 +82,10 @@ export interface PendingFile {
   /** The hidden temporary being written. */
   tmp: string;
   stream: WriteStream;
-  /** Syncs the temporary and links it to `name`; the temporary is removed either way. */
-  publish(): Promise<void>;
+  /** Syncs and closes the temporary: complete on disk, not yet visible. */
+  seal(): Promise<void>;
+  /** Seals, then links the temporary to `name` (DUPLICATE_OBJECT if it appeared); the temporary stays until discard. */
+  link(): Promise<void>;
   /** Removes the temporary (cancellation, failure). */
   discard(): Promise<void>;
 }
@@ -91,19 +102,18 @@ export async function pendingFile(realDir: string, name: string): Promise<Pendin
     stream.destroy();
     await handle.close().catch(() => undefined);
   };
+  const seal = async (): Promise<void> => {
+    if (closed) return;
+    await handle.sync();
+    await close();
+  };
   return {
     tmp,
     stream,
-    publish: async () => {
-      try {
-        await handle.sync();
-        await close();
-        await link(tmp, path.join(realDir, name), name);
-        await syncDir(realDir);
-      } finally {
-        await close();
-        await fs.rm(tmp, { force: true });
-      }
+    seal,
+    link: async () => {
+      await seal();
+      await link(tmp, path.join(realDir, name), name);
     },
     discard: async () => {
       await close();
@@ -122,21 +132,9 @@ async function link(from: string, to: string, name: string): Promise<void> {
 }
 
 /** Makes a new link durable: the directory entry is synced too. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const h = await fs.open(dir, constants.O_RDONLY).catch(() => null);
   if (!h) return;
   await h.sync().catch(() => undefined);
   await h.close();
-}
-
-/** Writes small text (a manifest) the same way: temporary, sync, link. */
-export async function writeNew(realDir: string, name: string, text: string): Promise<void> {
-  const p = await pendingFile(realDir, name);
-  try {
-    await new Promise<void>((resolve, reject) => p.stream.end(text, (err?: Error | null) => (err ? reject(err) : resolve())));
-    await p.publish();
-  } catch (err) {
-    await p.discard();
-    throw err;
-  }
 }

@@ -28,7 +28,7 @@ export function streamRows(conn: PoolConnection, text: string, onRows: (rows: un
       if (failure) return;
       failure = err;
       conn.resume();
-      void kill();
+      void kill().catch(() => undefined);
     };
     const onAbort = (): void => fail(new DbError('CANCELLED', 'cancelled by the client'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -39,13 +39,25 @@ export function streamRows(conn: PoolConnection, text: string, onRows: (rows: un
       handing = onRows(rows).then(() => { if (!failure) conn.resume(); }, fail);
     };
     const cmd = conn.query({ sql: text, rowsAsArray: true });
+    // mysql2 tells a command without a callback nothing when its connection dies (it emits
+    // on the connection): a database that died mid-backup left the stream waiting forever.
+    // Watch the socket and the connection, as execute() does.
+    const socket = (conn as unknown as { stream?: NodeJS.EventEmitter }).stream;
+    const onClosed = (): void => settle(new DbError('CONNECTION_LOST', 'the connection to the database was lost', { driver_code: 'CONNECTION_CLOSED' }));
+    socket?.once('close', onClosed);
+    conn.once('error', onClosed);
     cmd.on('result', (row: unknown) => {
       if (failure) return;
       batch.push(row as unknown[]);
       count++;
       if (batch.length >= BATCH_ROWS) hand();
     });
+    let settled = false;
     const settle = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      socket?.removeListener('close', onClosed);
+      conn.removeListener('error', onClosed);
       signal?.removeEventListener('abort', onAbort);
       void handing.then(async () => {
         if (!err && !failure && batch.length) await onRows(batch).catch(fail);

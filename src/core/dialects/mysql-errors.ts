@@ -1,7 +1,7 @@
 /**
  * MySQL / MariaDB errno and mysql2's own codes -> our codes, in one table.
  */
-import { DbError, type ErrorCode } from '../../errors.js';
+import { DbError, noSpaceError, type ErrorCode } from '../../errors.js';
 
 const BY_ERRNO: Record<number, ErrorCode> = {
   1044: 'AUTH_FAILED', 1045: 'AUTH_FAILED', 1049: 'CONNECTION_FAILED', 1698: 'AUTH_FAILED',
@@ -21,6 +21,7 @@ const BY_ERRNO: Record<number, ErrorCode> = {
   1317: 'CANCELLED', 1969: 'TIMEOUT', 3024: 'TIMEOUT',
   2006: 'CONNECTION_LOST', 2013: 'CONNECTION_LOST', 1927: 'CONNECTION_LOST', 1053: 'CONNECTION_LOST',
   1235: 'UNSUPPORTED', 1295: 'UNSUPPORTED',
+  1021: 'NO_SPACE',
 };
 
 const BY_DRIVER_CODE: Record<string, ErrorCode> = {
@@ -46,6 +47,8 @@ interface MysqlLikeError {
 
 export function fromMysqlError(err: unknown): DbError {
   if (err instanceof DbError) return err;
+  const full = noSpaceError(err);
+  if (full) return full;
   const e = (err ?? {}) as MysqlLikeError;
   const message = e.sqlMessage || e.message || String(err);
   const code: ErrorCode = (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)

@@ -71,10 +71,21 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
   const splitter = new LineSplitter();
   let batch: unknown[][] = [];
   let count = 0;
+  // A batch the caller could not take (the backup's disk is full...). The stream is not
+  // failed with it: destroyed mid-COPY, postgres.js never reads the server's remaining
+  // rows and ReadyForQuery, and the session's next statements wait out their 3 s guard
+  // (then the pool is retired). As on cancellation, the COPY is cancelled instead and
+  // what still arrives is dropped, so the connection comes back in step.
+  let failure: unknown;
   const hand = (cb: (err?: Error | null) => void): void => {
     const rows = batch;
     batch = [];
-    onRows(rows).then(() => cb(), cb);
+    if (failure !== undefined) return cb();
+    onRows(rows).then(() => cb(), (err: unknown) => {
+      failure = err;
+      q.cancel();
+      cb();
+    });
   };
   const take = (): void => {
     for (const line of splitter.lines()) {
@@ -85,12 +96,14 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
   const sink = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
+      if (failure !== undefined) return cb();
       splitter.add(chunk);
       if (splitter.pending < BATCH_ROWS) return cb();
       take();
       hand(cb);
     },
     final(cb) {
+      if (failure !== undefined) return cb();
       take();
       if (batch.length) hand(cb);
       else cb();
@@ -99,16 +112,23 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
   try {
     const readable = await q.readable();
     try {
-      await pipeline(readable, sink);
+      // The COPY's own end (or the cancel's error) came: the caller's failure is the one to report.
+      await pipeline(readable, sink).catch((err: unknown) => { throw failure ?? err; });
+      if (failure !== undefined) throw failure;
     } finally {
       // postgres.js 3.4.9 pauses the socket when a CopyData fills the stream's buffer and
       // resumes it only from _read(); if CopyDone came in the same chunk, the ended stream
       // never reads again and ReadyForQuery stays unread: the next statement on the
       // connection hangs (PITFALLS: a 1M-row COPY whose transaction never resolved).
-      (readable as unknown as { _read?: (n: number) => void })._read?.(0);
+      // On a connection the database ended, postgres.js has dropped the socket and this
+      // throws (null.resume()): the connection's own error is the one to report.
+      try {
+        (readable as unknown as { _read?: (n: number) => void })._read?.(0);
+      } catch { /* the connection is gone */ }
     }
     return count;
   } catch (err) {
+    if (err === failure) throw err;
     throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);

@@ -2,7 +2,7 @@
  * PostgreSQL and postgres.js errors -> our codes. One table, SQLSTATE exact
  * matches first, then two-character classes, then postgres.js' own codes.
  */
-import { DbError, type ErrorCode } from '../../errors.js';
+import { DbError, noSpaceError, type ErrorCode } from '../../errors.js';
 
 const BY_SQLSTATE: Record<string, ErrorCode> = {
   '28000': 'AUTH_FAILED',
@@ -28,6 +28,7 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '57P02': 'CONNECTION_LOST',
   '57P03': 'CONNECTION_FAILED',
   '53300': 'BUSY',
+  '53100': 'NO_SPACE',
   '55P03': 'BUSY',
   '42P18': 'INVALID_INPUT',
   '0A000': 'UNSUPPORTED',
@@ -75,6 +76,8 @@ export function classifyPgCode(code: string | undefined, message: string): Error
 
 export function fromPgError(err: unknown): DbError {
   if (err instanceof DbError) return err;
+  const full = noSpaceError(err);
+  if (full) return full;
   const e = (err ?? {}) as PgLikeError;
   const raw = typeof e.message === 'string' && e.message ? e.message : String(err);
   const code = classifyPgCode(e.code, raw);

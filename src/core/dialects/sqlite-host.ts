@@ -71,6 +71,7 @@ const SQLITE_ERROR_TABLE: ReadonlyArray<{ code: RegExp; message?: RegExp; to: Er
   { code: /^SQLITE_(BUSY|LOCKED)/, to: 'BUSY' },
   { code: /^SQLITE_(CANTOPEN|NOTADB)/, to: 'CONNECTION_FAILED' },
   { code: /^SQLITE_(MISMATCH|TOOBIG|RANGE)/, to: 'DATA_ERROR' },
+  { code: /^SQLITE_FULL/, to: 'NO_SPACE' },
 ];
 
 /** better-sqlite3 reports bad parameters and multi-statement strings as TypeError/RangeError. */
