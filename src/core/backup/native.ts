@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -125,19 +126,18 @@ async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Prog
   return tables.map((x) => ({ name: x.table, rows: null, sha256: null }));
 }
 
+/** The online backup API in the host, with the row counts read in the copy's own snapshot. */
 async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
   if (args.tables?.length) throw new DbError('INVALID_INPUT', 'a native SQLite backup copies the whole database: leave out `tables` (or use format "portable")', { field: 'tables' });
   return t.dialect.withSession(async (s) => {
+    if (!s.file) throw new DbError('UNSUPPORTED', 'an in-memory SQLite database has no file to back up natively: use format "portable"');
+    await s.snapshot();
     const tables = await readTables(s, readContext(t), {});
-    await p.progress(0, undefined, 'VACUUM INTO running');
-    await s.run([`VACUUM INTO ${t.flavor.string(file.tmp)}`], undefined, p.signal);
-    await s.run([`ATTACH DATABASE ${t.flavor.string(file.tmp)} AS cmx_backup_copy`]);
-    try {
-      return await counts(s, t, tables, 'cmx_backup_copy');
-    } finally {
-      await s.run(['DETACH DATABASE cmx_backup_copy']).catch(() => undefined);
-    }
-  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+    await p.progress(0, undefined, 'SQLite online backup running');
+    const rows = await s.file.backup(file.tmp, tables.map((x) => t.flavor.quote(x.table)), p.signal);
+    await s.rollback();
+    return tables.map((x, i) => ({ name: x.table, rows: rows[i], sha256: null }));
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
 }
 
 const DUMPERS: Record<Backend, (t: Target, args: CreateArgs, file: PendingFile, p: Progress) => Promise<Listed>> = {
@@ -161,6 +161,8 @@ export async function createNative(_ctx: ServerContext, t: Target, realDir: stri
     return manifest;
   } finally {
     await file.discard();
+    // SQLite's journal of the copy, left only if the host was killed mid-backup.
+    await rm(`${file.tmp}-journal`, { force: true });
   }
 }
 
