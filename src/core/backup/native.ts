@@ -26,6 +26,7 @@ import { BACKUP_TIMEOUT_MS, pickTables, publishManifest, sourceOf, type CreateAr
 import { hashFile } from './format.js';
 import type { Manifest } from './manifest.js';
 import { pendingFile, type PendingFile } from './paths.js';
+import { writeOverEmpty } from './sqlite-file.js';
 import { countSql } from './sql.js';
 
 const NATIVE_FORMATS: Record<Backend, string> = { postgres: 'pg_dump-custom', mysql: 'mysqldump-gzip', sqlite: 'sqlite-database' };
@@ -168,7 +169,10 @@ export async function createNative(_ctx: ServerContext, t: Target, realDir: stri
 
 // ------------------------------------------------------------------ restore
 
-interface Verified { realDir: string; name: string; path: string; manifest: Manifest }
+interface Verified { realDir: string; name: string; path: string; manifest: Manifest; verify(): Promise<void> }
+
+/** SQLite checks the file's SHA-256 while it copies it (when it can: restoreSqlite); the others before anything. */
+const HASHES_WHILE_COPYING: Record<Backend, boolean> = { postgres: false, mysql: false, sqlite: true };
 
 type Mode = 'create' | 'replace' | 'append';
 
@@ -193,8 +197,34 @@ async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Pr
   await run({ command, args: [...m.args, m.database], env: m.env, stdin: createReadStream(b.path).pipe(createGunzip()) }, p.signal);
 }
 
-/** Copies every table of the backup file (attached) into the database, in one transaction. */
+/**
+ * Into an empty database that no other connection has open (the usual target of a
+ * restore): the file itself, verified while it is written (sqlite-file.ts). Otherwise
+ * (append, tables in the target, other connections): table by table.
+ */
 async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+  if (mode !== 'append' && await restoreWholeFile(t, b, p)) return;
+  await b.verify();
+  await copyTables(t, b, mode, p);
+}
+
+/** True when the backup was written over the (empty, locked) target; false when it could not be, with nothing changed. */
+async function restoreWholeFile(t: Target, b: Verified, p: Progress): Promise<boolean> {
+  return t.dialect.withSession(async (s) => {
+    if (!s.file) return false;
+    const target = await s.file.takeOver();
+    if ('reason' in target) return false;
+    try {
+      await p.progress(0, b.manifest.rows ?? undefined, 'writing the database file');
+      return await writeOverEmpty(b.path, b.manifest, target, p.signal);
+    } finally {
+      await s.file.release();
+    }
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+}
+
+/** Copies every table of the backup file (attached) into the database, in one transaction. */
+async function copyTables(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
   await t.dialect.withSession(async (s) => {
     await s.run([`ATTACH DATABASE ${t.flavor.string(b.path)} AS cmx_restore_src`]);
     const fk = await s.setForeignKeys(false);
@@ -237,6 +267,7 @@ export async function restoreNative(_ctx: ServerContext, t: Target, b: Verified,
   if (m.source.backend !== t.dialect.backend) {
     throw new DbError('UNSUPPORTED', `${b.name} is a native ${m.source.backend} backup; it restores only into ${m.source.backend} (a portable backup restores anywhere)`, { file: b.name });
   }
+  if (!HASHES_WHILE_COPYING[t.dialect.backend]) await b.verify();
   const found = await existing(t, m, p);
   if (mode === 'create' && found.length) {
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace"${t.dialect.backend === 'mysql' ? '' : ' or "append"'}, or restore elsewhere`, { tables: found });
