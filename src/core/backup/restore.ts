@@ -161,17 +161,22 @@ async function setSequences(s: Session, t: Target, plan: RestorePlan, created: T
   }
 }
 
-/** A batch of row lines as one JSON text (one parse instead of one per row), each row through the writers. */
-function decode(lines: string[], n: number, w: TablePlan['writers'], file: string, table: string): unknown[][] {
+/**
+ * A batch of row lines as one JSON text (one parse instead of one per row; a raw
+ * newline only ever ends a line, since JSON escapes it in strings), each row through
+ * the writers.
+ */
+function decode(lines: string, n: number, w: TablePlan['writers'], file: string, table: string): unknown[][] {
   let rows: unknown[][];
   try {
-    rows = JSON.parse(`[${lines.join(',')}]`) as unknown[][];
+    rows = JSON.parse(`[${lines.replaceAll('\n', ',')}]`) as unknown[][];
   } catch {
     throw corrupt(file, `a row of table ${table} is not JSON`);
   }
+  const writes = w.some((x) => x !== null);
   for (const a of rows) {
     if (!Array.isArray(a) || a.length !== n) throw corrupt(file, `a row of table ${table} has ${Array.isArray(a) ? a.length : 0} values, ${n} expected`);
-    for (let k = 0; k < n; k++) if (a[k] !== null && w[k]) a[k] = w[k]!(a[k]);
+    if (writes) for (let k = 0; k < n; k++) if (a[k] !== null && w[k]) a[k] = w[k]!(a[k]);
   }
   return rows;
 }
@@ -193,8 +198,9 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
       return;
     }
     if (rec.kind !== 'rows') throw corrupt(m.file, `table ${tp.entry.name} is not closed`);
-    hash.update(`${rec.lines.join('\n')}\n`);
-    const out = decode(rec.lines, n, w, m.file, tp.entry.name);
+    // The bytes as read when the batch held only rows; re-encoded otherwise (a few batches a table).
+    hash.update(rec.bytes ?? `${rec.text}\n`);
+    const out = decode(rec.text, n, w, m.file, tp.entry.name);
     rows += out.length;
     tally.rows += out.length;
     yield out;
