@@ -208,6 +208,13 @@ export interface Session {
    * the host, values bigint, number, string, Buffer or null. Returns the rows loaded.
    */
   load(target: LoadTarget, batches: AsyncIterable<unknown[][]>, signal?: AbortSignal): Promise<number>;
+  /**
+   * PostgreSQL only (undefined elsewhere): the rows of a one-column SELECT whose values
+   * are text without control characters (backup lines), as raw UTF-8 bytes, each value
+   * followed by `\n`, in batches of whole rows with their count. No value is decoded:
+   * the bytes can go to a file as they are. Returns the row count.
+   */
+  streamLines?(text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, signal?: AbortSignal): Promise<number>;
   /** Whole-file operations of a file database (SQLite's native backups); undefined on servers and in-memory databases. */
   file?: DatabaseFile;
 }
