@@ -3,8 +3,9 @@
  * and the same tools. PostgreSQL: pg_dump -Fc inside our exported snapshot (so the
  * manifest's row counts are the dump's), pg_restore back. MySQL/MariaDB: mariadb-dump
  * (or mysqldump) --single-transaction through gzip, the mariadb (or mysql) client back.
- * SQLite: VACUUM INTO, one read transaction (the backup API restarts on every
- * concurrent write: PITFALLS), restored by copying tables from the attached file.
+ * SQLite: the online backup API in one step inside our snapshot (Session.file),
+ * restored by writing the file over an empty database (sqlite-file.ts), else by
+ * copying tables from the attached file.
  * Passwords go through the environment (PGPASSWORD, MYSQL_PWD), never argv. A native
  * backup restores only into its own backend.
  */
