@@ -233,7 +233,7 @@ export interface DatabaseFile {
    * it is not empty. `path` is the file, `pageSize` its page size. End with release().
    */
   takeOver(): Promise<{ path: string; pageSize: number; pages: number } | { reason: string }>;
-  /** Unlocks after takeOver and closes this session's handle on the file (its cache may be stale). */
+  /** Unlocks after takeOver and replaces this session's handle on the file by a fresh one (the old one's cache may be stale). */
   release(): Promise<void>;
 }
 

@@ -170,6 +170,12 @@ export async function createNative(_ctx: ServerContext, t: Target, realDir: stri
 
 // ------------------------------------------------------------------ restore
 
+/** Row counts a restorer read itself (SQLite's whole-file restore); null: counted afterwards. */
+type Counted = Array<{ name: string; rows: number }>;
+
+/** Large enough to map a whole database (SQLite's mmap_size ceiling here). */
+const MMAP_BYTES = 0x7fff0000;
+
 interface Verified { realDir: string; name: string; path: string; manifest: Manifest; verify(): Promise<void> }
 
 /** SQLite checks the file's SHA-256 while it copies it (when it can: restoreSqlite); the others before anything. */
@@ -185,17 +191,19 @@ async function existing(t: Target, m: Manifest, p: Progress): Promise<string[]> 
   }, { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
 }
 
-async function restorePostgres(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+async function restorePostgres(t: Target, b: Verified, mode: Mode, p: Progress): Promise<null> {
   const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[mode];
   const env = pgEnv(t.config.url);
   await run({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, b.path], env }, p.signal);
+  return null;
 }
 
-async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Promise<null> {
   if (mode === 'append') throw new DbError('UNSUPPORTED', 'a native MySQL dump recreates its tables: restore it with mode "create" or "replace" (or use a portable backup to append)');
   const command = await firstTool(['mariadb', 'mysql']);
   const m = mysqlArgs(t.config.url);
   await run({ command, args: [...m.args, m.database], env: m.env, stdin: createReadStream(b.path).pipe(createGunzip()) }, p.signal);
+  return null;
 }
 
 /**
@@ -203,25 +211,43 @@ async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Pr
  * restore): the file itself, verified while it is written (sqlite-file.ts). Otherwise
  * (append, tables in the target, other connections): table by table.
  */
-async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
-  if (mode !== 'append' && await restoreWholeFile(t, b, p)) return;
+async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<Counted | null> {
+  const counted = mode !== 'append' ? await restoreWholeFile(t, b, p) : null;
+  if (counted) return counted;
   await b.verify();
   await copyTables(t, b, mode, p);
+  return null;
 }
 
-/** True when the backup was written over the (empty, locked) target; false when it could not be, with nothing changed. */
-async function restoreWholeFile(t: Target, b: Verified, p: Progress): Promise<boolean> {
+/** The row counts when the backup was written over the (empty, locked) target; null when it could not be, with nothing changed. */
+async function restoreWholeFile(t: Target, b: Verified, p: Progress): Promise<Counted | null> {
   return t.dialect.withSession(async (s) => {
-    if (!s.file) return false;
+    if (!s.file) return null;
     const target = await s.file.takeOver();
-    if ('reason' in target) return false;
+    if ('reason' in target) return null;
+    let written: boolean;
     try {
       await p.progress(0, b.manifest.rows ?? undefined, 'writing the database file');
-      return await writeOverEmpty(b.path, b.manifest, target, p.signal);
+      written = await writeOverEmpty(b.path, b.manifest, target, p.signal);
     } finally {
       await s.file.release();
     }
-  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+    if (!written) return null;
+    // Counted on the fresh handle, the file memory-mapped for the count (a read() per page otherwise).
+    await s.run([`PRAGMA mmap_size = ${MMAP_BYTES}`]);
+    try {
+      const out: Counted = [];
+      for (const x of b.manifest.tables) {
+        const [row] = await s.query(`SELECT count(*) AS n FROM ${t.flavor.quote(x.name)}`);
+        out.push({ name: x.name, rows: Number(row?.n) });
+      }
+      return out;
+    } finally {
+      await s.run(['PRAGMA mmap_size = 0']);
+    }
+    // Nothing of ours is left in the session (release opened the file afresh, mmap is
+    // reset): the host is kept, so the next call needs no new one.
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
 }
 
 /** Copies every table of the backup file (attached) into the database, in one transaction. */
@@ -258,7 +284,7 @@ async function copyTables(t: Target, b: Verified, mode: Mode, p: Progress): Prom
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
 }
 
-const RESTORERS: Record<Backend, (t: Target, b: Verified, mode: Mode, p: Progress) => Promise<void>> = {
+const RESTORERS: Record<Backend, (t: Target, b: Verified, mode: Mode, p: Progress) => Promise<Counted | null>> = {
   postgres: restorePostgres, mysql: restoreMysql, sqlite: restoreSqlite,
 };
 
@@ -273,8 +299,8 @@ export async function restoreNative(_ctx: ServerContext, t: Target, b: Verified,
   if (mode === 'create' && found.length) {
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace"${t.dialect.backend === 'mysql' ? '' : ' or "append"'}, or restore elsewhere`, { tables: found });
   }
-  await RESTORERS[t.dialect.backend](t, b, mode, p);
-  const tables = await t.dialect.withSession(async (s) => {
+  const counted = await RESTORERS[t.dialect.backend](t, b, mode, p);
+  const tables = counted?.map((x) => ({ ...x, created: true })) ?? await t.dialect.withSession(async (s) => {
     const out = [];
     for (const x of m.tables) {
       const table = await readTable(t, s, x.name, x.schema);

@@ -67,23 +67,35 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
   }
 }
 
-/** Everything after the first page, read, hashed and written at the same offsets; two buffers, so writing overlaps reading and hashing. */
+/**
+ * Everything after the first page, read, hashed and written at the same offsets. Three
+ * buffers: while one chunk is hashed, the next is being read and the one before is
+ * being written (libuv's pool does the reads and writes). Nothing is left in flight
+ * when this returns or throws, so the caller may cut the file after a failure.
+ */
 async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: number, hash: ReturnType<typeof createHash>, signal: AbortSignal): Promise<number> {
-  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-  let writing: Promise<unknown> = Promise.resolve();
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const writes: Array<Promise<unknown>> = [];
   let pos = from;
-  for (let i = 0; ; i++) {
-    if (signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
-    const buf = buffers[i & 1];
-    const { bytesRead } = await input.read(buf, 0, CHUNK, pos);
-    if (bytesRead === 0) break;
-    const part = buf.subarray(0, bytesRead);
-    hash.update(part);
-    // The other buffer's write must be done before the next read reuses it.
-    await writing;
-    writing = output.write(part, 0, bytesRead, pos);
-    pos += bytesRead;
+  let next = input.read(buffers[0], 0, CHUNK, pos);
+  try {
+    for (let i = 0; ; i++) {
+      const { bytesRead } = await next;
+      if (bytesRead === 0) break;
+      if (signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+      const part = buffers[i % 3].subarray(0, bytesRead);
+      const at = pos;
+      pos += bytesRead;
+      // The next read reuses the buffer of the write two chunks back.
+      if (i >= 2) await writes[i - 2];
+      next = input.read(buffers[(i + 1) % 3], 0, CHUNK, pos);
+      hash.update(part);
+      writes.push(output.write(part, 0, bytesRead, at));
+      writes[i].catch(() => undefined);
+    }
+    await Promise.all(writes);
+    return pos - from;
+  } finally {
+    await Promise.allSettled([next, ...writes.slice(-3)]);
   }
-  await writing;
-  return pos - from;
 }

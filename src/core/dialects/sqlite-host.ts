@@ -104,6 +104,8 @@ interface OpenDb {
 }
 
 let current: OpenDb | null = null;
+/** How the database was opened, to open it again after `release`. */
+let lastOpen: Extract<HostRequest, { op: 'open' }> | null = null;
 
 function log(msg: string, extra: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ msg, pid: process.pid, ...extra })}\n`);
@@ -112,6 +114,7 @@ function log(msg: string, extra: Record<string, unknown> = {}): void {
 function open(req: Extract<HostRequest, { op: 'open' }>): HostInfo {
   current?.db.close();
   current = null;
+  lastOpen = req;
   const memory = req.file === ':memory:';
   // SQLite cannot open an in-memory database read-only; query_only still guards it.
   const db = new Database(req.file, { readonly: req.readOnly && !memory, fileMustExist: req.readOnly && !memory });
@@ -388,10 +391,12 @@ function takeover(): HostTakeover {
   return { ok: true, pageSize, pages };
 }
 
-/** Ends `takeover`: the file may hold another database now, so this connection (and its cache) is closed. */
+/** Ends `takeover`: the file may hold another database now, so this connection (and its cache) is replaced by a fresh one. */
 function release(): null {
-  current?.db.close();
+  const conn = requireDb();
+  conn.db.close();
   current = null;
+  if (lastOpen) open(lastOpen);
   return null;
 }
 

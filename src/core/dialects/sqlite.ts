@@ -370,15 +370,21 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       await flushWith([], signal);
       return (await (await ensureHost(signal)).request(body, opts.timeoutMs, signal)) as T;
     };
+    // Between takeOver and release the host holds the file locked: a session that ends
+    // without release (or whose release failed) ends that host.
+    let holdsFile = false;
     const file: DatabaseFile | undefined = ctx.lossOnKill ? undefined : {
       backup: (dest, tables, signal) => ask<number[]>({ op: 'backup', dest, count: tables }, signal),
       takeOver: async () => {
         const r = await ask<HostTakeover>({ op: 'takeover' });
         if (!r.ok) return { reason: r.reason };
-        inTransaction = false; // released by `release`, which closes the handle
+        holdsFile = true;
         return { path: cfg.file, pageSize: r.pageSize, pages: r.pages };
       },
-      release: async () => { await ask({ op: 'release' }); },
+      release: async () => {
+        await ask({ op: 'release' });
+        holdsFile = false;
+      },
     };
     const session: Session = {
       run: async (statements, onApplied, signal) => {
@@ -463,6 +469,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     try {
       return await fn(session);
     } finally {
+      if (holdsFile) host?.kill();
       if (inTransaction && host?.isAlive) await session.rollback().catch(() => undefined);
       else await flushWith([]).catch((err: Error) => cfg.logger.warn({ err: err.message }, 'deferred session writes failed'));
       // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time (unless it only read).
