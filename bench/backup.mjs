@@ -142,7 +142,11 @@ function native(backend, db, target, dir, i) {
   const backup = timed(() => execFileSync('sqlite3', [db.file, `.backup '${out}'`]));
   const copy = timed(() => execFileSync('cp', [db.file, `${out}.copy`]));
   const restore = timed(() => execFileSync('cp', [out, target.file]));
-  return { backup, restore, copy, size: statSync(out).size };
+  rmSync(target.file, { force: true });
+  // A restore is durable (synced) before it answers; cp alone leaves the writing to the kernel.
+  const durable = timed(() => execFileSync('sh', ['-c', 'cp "$1" "$2" && sync "$2"', 'sh', out, target.file]));
+  rmSync(`${out}.copy`, { force: true });
+  return { backup, restore, copy, durable, size: statSync(out).size };
 }
 
 const ratioRow = (metric, o, b, target) => ({ metric, ours: fmt(o / 1000, 2), baseline: fmt(b / 1000, 2), ratio: fmt(o / b, 2), target: `<= ${target}x`, ok: o / b <= target ? 'yes' : 'NO' });
@@ -153,7 +157,7 @@ async function benchBackend(backend, rows) {
   try {
     await fill(backend, db, rows);
     const dir = tempDir('cmx-bkb-');
-    const m = { ob: [], or: [], nb: [], nr: [], nc: [], rss: [], host: [], rrss: [], size: 0, nsize: 0, vb: [], vr: [] };
+    const m = { ob: [], or: [], nb: [], nr: [], nc: [], nd: [], rss: [], host: [], rrss: [], size: 0, nsize: 0, vb: [], vr: [] };
     for (let i = 0; i < RUNS; i++) {
       const name = `ours-${i}.cmx.gz`;
       const b = await ours(db.url, dir, 'create_backup', { output_path: name, tables: ['bench'] });
@@ -173,7 +177,7 @@ async function benchBackend(backend, rows) {
       const t2 = await freshDb(backend);
       const n = native(backend, db, t2, dir, i);
       await t2.drop();
-      m.nb.push(n.backup); m.nr.push(n.restore); if (n.copy) m.nc.push(n.copy);
+      m.nb.push(n.backup); m.nr.push(n.restore); if (n.copy) m.nc.push(n.copy); if (n.durable) m.nd.push(n.durable);
       m.nsize = n.size;
     }
     const label = `${backend} ${rows.toLocaleString('en')} rows`;
@@ -185,6 +189,7 @@ async function benchBackend(backend, rows) {
       out.push({ ...ratioRow(`${label}: create_backup native (s) vs sqlite3 .backup`, median(m.vb), median(m.nb), 1.25) });
       out.push({ ...ratioRow(`${label}: create_backup (s) vs cp`, median(m.ob), median(m.nc), 1.25) });
       out.push({ ...ratioRow(`${label}: restore_backup native (s) vs cp`, median(m.vr), median(m.nr), 1.5) });
+      out.push({ ...ratioRow(`${label}: restore_backup native (s) vs cp + sync (durable)`, median(m.vr), median(m.nd), 1.5) });
     }
     out.push({ metric: `${label}: file size (MB)`, ours: fmt(m.size / 1e6, 1), baseline: fmt(m.nsize / 1e6, 1), ratio: fmt(m.size / m.nsize, 2), target: '-', ok: '-' });
     out.push({ metric: `${label}: peak RSS of the server during create_backup (MB)`, ours: fmt(median(m.rss), 0) + (backend === 'sqlite' ? ` (+ host ${fmt(median(m.host), 0)})` : ''), baseline: '-', ratio: '-', target: '< 200', ok: median(m.rss) < 200 && (backend !== 'sqlite' || median(m.host) < 200) ? 'yes' : 'NO' });
