@@ -330,11 +330,12 @@ const MMAP_BYTES = 0x7fff0000;
 
 /**
  * The online backup API, every page in one step, inside a read transaction (the
- * session's snapshot, or one opened here): the counts and the copy see the same snapshot, and writers on other
- * connections (which go to the WAL) never restart it (PITFALLS: a step-by-step backup
- * restarts on every write). The copy's header says WAL if the source is: bytes 18-19
- * are set to 1 (rollback journal), as `PRAGMA journal_mode = DELETE` would, so opening
- * the backup never leaves -wal/-shm files beside it.
+ * session's snapshot, or one opened here): the counts and the copy see the same
+ * snapshot, and writers on other connections (which go to the WAL) never restart it
+ * (PITFALLS: a step-by-step backup restarts on every write). The copy's header says
+ * WAL if the source is: bytes 18-19 are set to 1 (rollback journal), as `PRAGMA
+ * journal_mode = DELETE` would, so opening the backup never leaves -wal/-shm files
+ * beside it.
  */
 async function backupTo(req: Extract<HostRequest, { op: 'backup' }>): Promise<number[]> {
   const { db } = requireDb();
@@ -402,7 +403,8 @@ function release(): null {
 
 function dispatch(req: HostRequest): unknown {
   if (req.op !== 'next') endIteration();
-  if (req.op === 'open' || req.op === 'close') inserts.clear();
+  // Prepared statements belong to the connection: a new one (open, release) or none (close) drops them.
+  if (req.op === 'open' || req.op === 'close' || req.op === 'release') inserts.clear();
   switch (req.op) {
     case 'iterate': return iterate(req);
     case 'next': return nextBatch();
