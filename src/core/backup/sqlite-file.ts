@@ -44,6 +44,7 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
     if (pageSize === null) throw corrupt(m.file, 'it is not an SQLite database file');
     if (pageSize < oldSize) return false;
     const output = await fs.open(target.path, 'r+');
+    let committed = false;
     try {
       const first = Buffer.alloc(pageSize);
       const { bytesRead } = await input.read(first, 0, pageSize, 0);
@@ -51,13 +52,14 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
       const size = bytesRead + await copyRest(input, output, bytesRead, hash, signal);
       if (size !== m.size || hash.digest('hex') !== m.sha256) throw corrupt(m.file, 'its size or SHA-256 differs from the manifest\'s');
       await output.sync();
+      committed = true;
       await output.write(first, 0, bytesRead, 0);
       await output.sync();
       return true;
     } catch (err) {
       // Page 1 is still the old one: cut the pages written past it, and the file is as it was.
-      await output.truncate(oldSize).then(() => output.sync()).catch(() => undefined);
-      if (signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client; the target database is unchanged');
+      if (!committed) await output.truncate(oldSize).then(() => output.sync()).catch(() => undefined);
+      if (signal.aborted && !committed) throw new DbError('CANCELLED', 'cancelled by the client; the target database is unchanged');
       throw err;
     } finally {
       await output.close();
