@@ -1,10 +1,14 @@
 // create_backup / restore_backup on a 1,000,000-row table of mixed types (~150 MB of
 // data) per backend, beside the native tools in the same run: pg_dump -Fc / pg_restore,
 // mariadb-dump --single-transaction | gzip / its reload, the sqlite3 CLI's .backup and
-// a file copy. Medians of RUNS. Peak RSS of the server process (VmHWM, a fresh server
-// per measured call) at 1M and at 5M rows. Every database and file is removed after.
+// a file copy. Medians of BENCH_RUNS (default 3). Peak RSS of the server process (VmHWM,
+// a fresh server per measured call) at BENCH_ROWS (1M) and at BENCH_BIG_ROWS (5M; 0 skips
+// it). Every timed operation, ours or the native tool's, starts after a `sync`, so none
+// pays for the dirty pages the one before left. The load average is printed: the numbers
+// are only comparable on a quiet machine. Every database and file is removed after.
 import { execFileSync, execSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import postgres from 'postgres';
@@ -97,6 +101,7 @@ async function ours(url, dir, tool, args) {
   writeFileSync(config, JSON.stringify({ connections: { db: { url } }, backup_dir: dir }));
   const s = await startServer(['--config', config]);
   const pid = s.transport.pid;
+  execFileSync('sync');
   let hostPeak = 0;
   const poll = setInterval(() => { for (const c of childPids(pid)) { try { hostPeak = Math.max(hostPeak, peakKb(c)); } catch { /* gone */ } } }, 50);
   const t = performance.now();
@@ -111,6 +116,7 @@ async function ours(url, dir, tool, args) {
 }
 
 function timed(fn) {
+  execFileSync('sync');
   const t = performance.now();
   fn();
   return performance.now() - t;
@@ -136,7 +142,11 @@ function native(backend, db, target, dir, i) {
   const backup = timed(() => execFileSync('sqlite3', [db.file, `.backup '${out}'`]));
   const copy = timed(() => execFileSync('cp', [db.file, `${out}.copy`]));
   const restore = timed(() => execFileSync('cp', [out, target.file]));
-  return { backup, restore, copy, size: statSync(out).size };
+  rmSync(target.file, { force: true });
+  // A restore is durable (synced) before it answers; cp alone leaves the writing to the kernel.
+  const durable = timed(() => execFileSync('sh', ['-c', 'cp "$1" "$2" && sync "$2"', 'sh', out, target.file]));
+  rmSync(`${out}.copy`, { force: true });
+  return { backup, restore, copy, durable, size: statSync(out).size };
 }
 
 const ratioRow = (metric, o, b, target) => ({ metric, ours: fmt(o / 1000, 2), baseline: fmt(b / 1000, 2), ratio: fmt(o / b, 2), target: `<= ${target}x`, ok: o / b <= target ? 'yes' : 'NO' });
@@ -147,14 +157,15 @@ async function benchBackend(backend, rows) {
   try {
     await fill(backend, db, rows);
     const dir = tempDir('cmx-bkb-');
-    const m = { ob: [], or: [], nb: [], nr: [], nc: [], rss: [], host: [], size: 0, nsize: 0, vb: [], vr: [] };
+    const m = { ob: [], or: [], nb: [], nr: [], nc: [], nd: [], rss: [], host: [], rrss: [], size: 0, nsize: 0, vb: [], vr: [] };
     for (let i = 0; i < RUNS; i++) {
       const name = `ours-${i}.cmx.gz`;
       const b = await ours(db.url, dir, 'create_backup', { output_path: name, tables: ['bench'] });
       m.ob.push(b.ms); m.rss.push(b.rssMb); m.host.push(b.hostMb);
       m.size = statSync(join(dir, name)).size;
       const t1 = await freshDb(backend);
-      m.or.push((await ours(t1.url, dir, 'restore_backup', { backup_path: name })).ms);
+      const r = await ours(t1.url, dir, 'restore_backup', { backup_path: name });
+      m.or.push(r.ms); m.rrss.push(r.rssMb);
       await t1.drop();
       if (backend === 'sqlite') {
         const nb = await ours(db.url, dir, 'create_backup', { output_path: `native-ours-${i}.sqlite`, format: 'native' }).catch((e) => ({ ms: NaN, err: e }));
@@ -166,7 +177,7 @@ async function benchBackend(backend, rows) {
       const t2 = await freshDb(backend);
       const n = native(backend, db, t2, dir, i);
       await t2.drop();
-      m.nb.push(n.backup); m.nr.push(n.restore); if (n.copy) m.nc.push(n.copy);
+      m.nb.push(n.backup); m.nr.push(n.restore); if (n.copy) m.nc.push(n.copy); if (n.durable) m.nd.push(n.durable);
       m.nsize = n.size;
     }
     const label = `${backend} ${rows.toLocaleString('en')} rows`;
@@ -178,9 +189,11 @@ async function benchBackend(backend, rows) {
       out.push({ ...ratioRow(`${label}: create_backup native (s) vs sqlite3 .backup`, median(m.vb), median(m.nb), 1.25) });
       out.push({ ...ratioRow(`${label}: create_backup (s) vs cp`, median(m.ob), median(m.nc), 1.25) });
       out.push({ ...ratioRow(`${label}: restore_backup native (s) vs cp`, median(m.vr), median(m.nr), 1.5) });
+      out.push({ ...ratioRow(`${label}: restore_backup native (s) vs cp + sync (durable)`, median(m.vr), median(m.nd), 1.5) });
     }
     out.push({ metric: `${label}: file size (MB)`, ours: fmt(m.size / 1e6, 1), baseline: fmt(m.nsize / 1e6, 1), ratio: fmt(m.size / m.nsize, 2), target: '-', ok: '-' });
     out.push({ metric: `${label}: peak RSS of the server during create_backup (MB)`, ours: fmt(median(m.rss), 0) + (backend === 'sqlite' ? ` (+ host ${fmt(median(m.host), 0)})` : ''), baseline: '-', ratio: '-', target: '< 200', ok: median(m.rss) < 200 && (backend !== 'sqlite' || median(m.host) < 200) ? 'yes' : 'NO' });
+    out.push({ metric: `${label}: peak RSS of the server during restore_backup (MB)`, ours: fmt(median(m.rrss), 0), baseline: '-', ratio: '-', target: '< 200', ok: median(m.rrss) < 200 ? 'yes' : 'NO' });
     rmSync(dir, { recursive: true, force: true });
   } finally {
     await db.drop();
@@ -204,9 +217,10 @@ async function benchBig(backend) {
 
 export async function benchBackup() {
   const backends = (process.env.BENCH_BACKENDS ?? 'postgres,mysql,sqlite').split(',');
-  const rows = [];
+  const rows = [{ metric: `runs per median: ${RUNS}; load average at start (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(', ')} on ${(await import('node:os')).cpus().length} CPUs`, ours: '', baseline: '', ratio: '', target: '', ok: '' }];
   for (const b of backends) rows.push(...await benchBackend(b, ROWS));
   if (BIG_ROWS > 0) for (const b of backends) rows.push(await benchBig(b));
+  rows.push({ metric: `load average at the end (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(', ')}`, ours: '', baseline: '', ratio: '', target: '', ok: '' });
   return rows;
 }
 

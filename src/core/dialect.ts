@@ -208,6 +208,33 @@ export interface Session {
    * the host, values bigint, number, string, Buffer or null. Returns the rows loaded.
    */
   load(target: LoadTarget, batches: AsyncIterable<unknown[][]>, signal?: AbortSignal): Promise<number>;
+  /**
+   * PostgreSQL only (undefined elsewhere): the rows of a one-column SELECT whose values
+   * are text without control characters (backup lines), as raw UTF-8 bytes, each value
+   * followed by `\n`, in batches of whole rows with their count. No value is decoded:
+   * the bytes can go to a file as they are. Returns the row count.
+   */
+  streamLines?(text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, signal?: AbortSignal): Promise<number>;
+  /** Whole-file operations of a file database (SQLite's native backups); undefined on servers and in-memory databases. */
+  file?: DatabaseFile;
+}
+
+/** The database as one file (SQLite): what native backups and restores do with it. */
+export interface DatabaseFile {
+  /**
+   * Copies the database, as of one read snapshot, into `dest` (an existing empty file)
+   * with the online backup API, and counts the rows of `tables` (quoted names) in the
+   * same snapshot. Writers on other connections go on and never restart it.
+   */
+  backup(dest: string, tables: string[], signal?: AbortSignal): Promise<number[]>;
+  /**
+   * Locks an empty database (one page) for this session alone, so its file can be
+   * written whole; null, with nothing changed, when another connection has it open or
+   * it is not empty. `path` is the file, `pageSize` its page size. End with release().
+   */
+  takeOver(): Promise<{ path: string; pageSize: number; pages: number } | { reason: string }>;
+  /** Unlocks after takeOver and replaces this session's handle on the file by a fresh one (the old one's cache may be stale). */
+  release(): Promise<void>;
 }
 
 /** Where Session.load writes: names already quoted for the backend (the schema flavour's quote()). */

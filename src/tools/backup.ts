@@ -26,7 +26,7 @@ export function backupTools(ctx: ServerContext, restored: OnRestore): ToolDef[] 
     defineTool({
       name: 'create_backup',
       title: 'Back up a database',
-      description: 'Writes a backup of a connection\'s tables to the backup directory: one consistent snapshot while writers go on, streamed and compressed, with a manifest (SHA-256, per-table row counts and content checksums) written last. format "portable" (default) restores into any backend; "native" uses the backend\'s own tool (pg_dump, mariadb-dump, SQLite VACUUM INTO) and restores only into the same backend. Never overwrites a file.',
+      description: 'Writes a backup of a connection\'s tables to the backup directory: one consistent snapshot while writers go on, streamed and compressed, with a manifest (SHA-256, per-table row counts and content checksums) written last. format "portable" (default) restores into any backend; "native" uses the backend\'s own tool (pg_dump, mariadb-dump, SQLite\'s online backup API) and restores only into the same backend. Never overwrites a file.',
       input: z.object({
         database: database.optional(),
         output_path: fileName.optional().describe('File name in the backup directory (default <connection>-<UTC time>.<ext>). Directories, "..", hidden names and existing files are refused.'),

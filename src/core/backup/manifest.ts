@@ -72,9 +72,9 @@ export async function checkBackup(realDir: string, name: string, hash: boolean, 
   return { status: 'ok', manifest };
 }
 
-/** A verified manifest or a clear refusal (restore's first step). */
-export async function requireVerified(realDir: string, name: string, signal?: AbortSignal): Promise<Manifest> {
-  const c = await checkBackup(realDir, name, true, signal).catch((err) => {
+/** A verified manifest or a clear refusal (restore's first step); `hash: false` leaves the SHA-256 to the caller (checked while copying). */
+export async function requireVerified(realDir: string, name: string, signal?: AbortSignal, hash = true): Promise<Manifest> {
+  const c = await checkBackup(realDir, name, hash, signal).catch((err) => {
     if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
     throw err;
   });

@@ -3,13 +3,15 @@
  * and the same tools. PostgreSQL: pg_dump -Fc inside our exported snapshot (so the
  * manifest's row counts are the dump's), pg_restore back. MySQL/MariaDB: mariadb-dump
  * (or mysqldump) --single-transaction through gzip, the mariadb (or mysql) client back.
- * SQLite: VACUUM INTO, one read transaction (the backup API restarts on every
- * concurrent write: PITFALLS), restored by copying tables from the attached file.
+ * SQLite: the online backup API in one step inside our snapshot (Session.file),
+ * restored by writing the file over an empty database (sqlite-file.ts), else by
+ * copying tables from the attached file.
  * Passwords go through the environment (PGPASSWORD, MYSQL_PWD), never argv. A native
  * backup restores only into its own backend.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -25,6 +27,7 @@ import { BACKUP_TIMEOUT_MS, pickTables, publishBackup, sourceOf, type CreateArgs
 import { hashFile } from './format.js';
 import type { Manifest } from './manifest.js';
 import { pendingFile, type PendingFile } from './paths.js';
+import { writeOverEmpty } from './sqlite-file.js';
 import { countSql } from './sql.js';
 
 const NATIVE_FORMATS: Record<Backend, string> = { postgres: 'pg_dump-custom', mysql: 'mysqldump-gzip', sqlite: 'sqlite-database' };
@@ -125,19 +128,18 @@ async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Prog
   return tables.map((x) => ({ name: x.table, rows: null, sha256: null }));
 }
 
+/** The online backup API in the host, with the row counts read in the copy's own snapshot. */
 async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
   if (args.tables?.length) throw new DbError('INVALID_INPUT', 'a native SQLite backup copies the whole database: leave out `tables` (or use format "portable")', { field: 'tables' });
   return t.dialect.withSession(async (s) => {
+    if (!s.file) throw new DbError('UNSUPPORTED', 'an in-memory SQLite database has no file to back up natively: use format "portable"');
+    await s.snapshot();
     const tables = await readTables(s, readContext(t), {});
-    await p.progress(0, undefined, 'VACUUM INTO running');
-    await s.run([`VACUUM INTO ${t.flavor.string(file.tmp)}`], undefined, p.signal);
-    await s.run([`ATTACH DATABASE ${t.flavor.string(file.tmp)} AS cmx_backup_copy`]);
-    try {
-      return await counts(s, t, tables, 'cmx_backup_copy');
-    } finally {
-      await s.run(['DETACH DATABASE cmx_backup_copy']).catch(() => undefined);
-    }
-  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+    await p.progress(0, undefined, 'SQLite online backup running');
+    const rows = await s.file.backup(file.tmp, tables.map((x) => t.flavor.quote(x.table)), p.signal);
+    await s.rollback();
+    return tables.map((x, i) => ({ name: x.table, rows: rows[i], sha256: null }));
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
 }
 
 const DUMPERS: Record<Backend, (t: Target, args: CreateArgs, file: PendingFile, p: Progress) => Promise<Listed>> = {
@@ -160,12 +162,23 @@ export async function createNative(_ctx: ServerContext, t: Target, realDir: stri
     return manifest;
   } finally {
     await file.discard();
+    // SQLite's journal of the copy, left only if the host was killed mid-backup.
+    await rm(`${file.tmp}-journal`, { force: true });
   }
 }
 
 // ------------------------------------------------------------------ restore
 
-interface Verified { realDir: string; name: string; path: string; manifest: Manifest }
+/** Row counts a restorer read itself (SQLite's whole-file restore); null: counted afterwards. */
+type Counted = Array<{ name: string; rows: number }>;
+
+/** Large enough to map a whole database (SQLite's mmap_size ceiling here). */
+const MMAP_BYTES = 0x7fff0000;
+
+interface Verified { realDir: string; name: string; path: string; manifest: Manifest; verify(): Promise<void> }
+
+/** SQLite checks the file's SHA-256 while it copies it (when it can: restoreSqlite); the others before anything. */
+const HASHES_WHILE_COPYING: Record<Backend, boolean> = { postgres: false, mysql: false, sqlite: true };
 
 type Mode = 'create' | 'replace' | 'append';
 
@@ -177,21 +190,67 @@ async function existing(t: Target, m: Manifest, p: Progress): Promise<string[]> 
   }, { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
 }
 
-async function restorePostgres(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+async function restorePostgres(t: Target, b: Verified, mode: Mode, p: Progress): Promise<null> {
   const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[mode];
   const env = pgEnv(t.config.url);
   await run({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, b.path], env }, p.signal);
+  return null;
 }
 
-async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Promise<null> {
   if (mode === 'append') throw new DbError('UNSUPPORTED', 'a native MySQL dump recreates its tables: restore it with mode "create" or "replace" (or use a portable backup to append)');
   const command = await firstTool(['mariadb', 'mysql']);
   const m = mysqlArgs(t.config.url);
   await run({ command, args: [...m.args, m.database], env: m.env, stdin: createReadStream(b.path).pipe(createGunzip()) }, p.signal);
+  return null;
+}
+
+/**
+ * Into an empty database that no other connection has open (the usual target of a
+ * restore): the file itself, verified while it is written (sqlite-file.ts). Otherwise
+ * (append, tables in the target, other connections): table by table.
+ */
+async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<Counted | null> {
+  const counted = mode !== 'append' ? await restoreWholeFile(t, b, p) : null;
+  if (counted) return counted;
+  await b.verify();
+  await copyTables(t, b, mode, p);
+  return null;
+}
+
+/** The row counts when the backup was written over the (empty, locked) target; null when it could not be, with nothing changed. */
+async function restoreWholeFile(t: Target, b: Verified, p: Progress): Promise<Counted | null> {
+  return t.dialect.withSession(async (s) => {
+    if (!s.file) return null;
+    const target = await s.file.takeOver();
+    if ('reason' in target) return null;
+    let written: boolean;
+    try {
+      await p.progress(0, b.manifest.rows ?? undefined, 'writing the database file');
+      written = await writeOverEmpty(b.path, b.manifest, target, p.signal);
+    } finally {
+      await s.file.release();
+    }
+    if (!written) return null;
+    // Counted on the fresh handle, the file memory-mapped for the count (a read() per page otherwise).
+    await s.run([`PRAGMA mmap_size = ${MMAP_BYTES}`]);
+    try {
+      const out: Counted = [];
+      for (const x of b.manifest.tables) {
+        const [row] = await s.query(`SELECT count(*) AS n FROM ${t.flavor.quote(x.name)}`);
+        out.push({ name: x.name, rows: Number(row?.n) });
+      }
+      return out;
+    } finally {
+      await s.run(['PRAGMA mmap_size = 0']);
+    }
+    // Nothing of ours is left in the session (release opened the file afresh, mmap is
+    // reset): the host is kept, so the next call needs no new one.
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
 }
 
 /** Copies every table of the backup file (attached) into the database, in one transaction. */
-async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
+async function copyTables(t: Target, b: Verified, mode: Mode, p: Progress): Promise<void> {
   await t.dialect.withSession(async (s) => {
     await s.run([`ATTACH DATABASE ${t.flavor.string(b.path)} AS cmx_restore_src`]);
     const fk = await s.setForeignKeys(false);
@@ -224,7 +283,7 @@ async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): P
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
 }
 
-const RESTORERS: Record<Backend, (t: Target, b: Verified, mode: Mode, p: Progress) => Promise<void>> = {
+const RESTORERS: Record<Backend, (t: Target, b: Verified, mode: Mode, p: Progress) => Promise<Counted | null>> = {
   postgres: restorePostgres, mysql: restoreMysql, sqlite: restoreSqlite,
 };
 
@@ -234,12 +293,13 @@ export async function restoreNative(_ctx: ServerContext, t: Target, b: Verified,
   if (m.source.backend !== t.dialect.backend) {
     throw new DbError('UNSUPPORTED', `${b.name} is a native ${m.source.backend} backup; it restores only into ${m.source.backend} (a portable backup restores anywhere)`, { file: b.name });
   }
+  if (!HASHES_WHILE_COPYING[t.dialect.backend]) await b.verify();
   const found = await existing(t, m, p);
   if (mode === 'create' && found.length) {
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace"${t.dialect.backend === 'mysql' ? '' : ' or "append"'}, or restore elsewhere`, { tables: found });
   }
-  await RESTORERS[t.dialect.backend](t, b, mode, p);
-  const tables = await t.dialect.withSession(async (s) => {
+  const counted = await RESTORERS[t.dialect.backend](t, b, mode, p);
+  const tables = counted?.map((x) => ({ ...x, created: true })) ?? await t.dialect.withSession(async (s) => {
     const out = [];
     for (const x of m.tables) {
       const table = await readTable(t, s, x.name, x.schema);

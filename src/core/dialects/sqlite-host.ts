@@ -6,12 +6,14 @@
  * statement without its own event loop ever blocking (PITFALLS.md, SQLite).
  *
  * Protocol: IPC with `serialization: 'advanced'` (Buffers and bigints cross intact).
- * Requests `{ id, op, ... }` are handled one at a time, in order; every request gets
+ * Requests `{ id, op, ... }` are handled one at a time, in order (an asynchronous one,
+ * `backup`, holds back the requests behind it until it is done); every request gets
  * exactly one reply `{ id, ok: true, result }` or `{ id, ok: false, error }`.
  * This file never writes to stdout: diagnostics go to stderr, one line each, and the
  * parent forwards them to its logger.
  */
 import Database from 'better-sqlite3';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { DbError, type ErrorCode } from '../../errors.js';
 import type { ColumnInfo, Statement, StatementResult } from '../dialect.js';
@@ -34,7 +36,13 @@ export type HostRequest =
   | { id: number; op: 'iterate'; text: string; batchRows: number }
   | { id: number; op: 'next' }
   | { id: number; op: 'insert'; text: string; rows: unknown[][] }
+  | { id: number; op: 'backup'; dest: string; count: string[] }
+  | { id: number; op: 'takeover' }
+  | { id: number; op: 'release' }
   | { id: number; op: 'close' };
+
+/** What `takeover` found: the database is ours alone and locked, or why not (nothing changed then). */
+export type HostTakeover = { ok: true; pageSize: number; pages: number } | { ok: false; reason: string };
 
 /** A batch of an iteration (`iterate`, then `next` until `done`). */
 export interface HostRows {
@@ -97,6 +105,8 @@ interface OpenDb {
 }
 
 let current: OpenDb | null = null;
+/** How the database was opened, to open it again after `release`. */
+let lastOpen: Extract<HostRequest, { op: 'open' }> | null = null;
 
 function log(msg: string, extra: Record<string, unknown> = {}): void {
   process.stderr.write(`${JSON.stringify({ msg, pid: process.pid, ...extra })}\n`);
@@ -105,6 +115,7 @@ function log(msg: string, extra: Record<string, unknown> = {}): void {
 function open(req: Extract<HostRequest, { op: 'open' }>): HostInfo {
   current?.db.close();
   current = null;
+  lastOpen = req;
   const memory = req.file === ':memory:';
   // SQLite cannot open an in-memory database read-only; query_only still guards it.
   const db = new Database(req.file, { readonly: req.readOnly && !memory, fileMustExist: req.readOnly && !memory });
@@ -315,13 +326,93 @@ function insert(req: Extract<HostRequest, { op: 'insert' }>): number {
   return req.rows.length;
 }
 
+/** Large enough to map a whole database: reads in the backup and counts skip a read() per page. */
+const MMAP_BYTES = 0x7fff0000;
+
+/**
+ * The online backup API, every page in one step, inside a read transaction (the
+ * session's snapshot, or one opened here): the counts and the copy see the same
+ * snapshot, and writers on other connections (which go to the WAL) never restart it
+ * (PITFALLS: a step-by-step backup restarts on every write). The copy's header says
+ * WAL if the source is: bytes 18-19 are set to 1 (rollback journal), as `PRAGMA
+ * journal_mode = DELETE` would, so opening the backup never leaves -wal/-shm files
+ * beside it.
+ */
+async function backupTo(req: Extract<HostRequest, { op: 'backup' }>): Promise<number[]> {
+  const { db } = requireDb();
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
+  // Inside the session's snapshot when it has one (the tables were listed in it).
+  const own = !db.inTransaction;
+  if (own) db.exec('BEGIN');
+  try {
+    const rows = req.count.map((q) => Number(db.prepare(`SELECT count(*) FROM ${q}`).pluck().safeIntegers(true).get()));
+    await db.backup(req.dest, { progress: () => 0x7fffffff });
+    const fd = openSync(req.dest, 'r+');
+    try {
+      writeSync(fd, Buffer.from([1, 1]), 0, 2, 18);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return rows;
+  } finally {
+    if (own && db.inTransaction) db.exec('ROLLBACK');
+    db.pragma('mmap_size = 0');
+  }
+}
+
+/**
+ * Makes this connection the only user of an empty database and locks it, so the
+ * parent can write a whole database file in its place. In WAL mode every connection
+ * that has read holds a shared lock on the file, so leaving WAL (which needs the
+ * exclusive lock) succeeds only when no other connection has the file open with a
+ * cache: no one can be left reading stale pages. BEGIN EXCLUSIVE then keeps everyone
+ * out (new readers wait) until `release`.
+ */
+function takeover(): HostTakeover {
+  const conn = requireDb();
+  const { db } = conn;
+  const busy = conn.busyTimeoutMs;
+  setBusyTimeout(conn, 0);
+  try {
+    const mode = String(db.pragma('journal_mode = DELETE', { simple: true }));
+    if (mode !== 'delete') return { ok: false, reason: `the database stays in ${mode} mode` };
+  } catch (err) {
+    if (toDbError(err).code === 'BUSY') return { ok: false, reason: 'another connection has the database open' };
+    throw err;
+  } finally {
+    setBusyTimeout(conn, busy);
+  }
+  const pages = Number(db.pragma('page_count', { simple: true }));
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  if (pages > 1) {
+    enableWal(db);
+    return { ok: false, reason: 'the database is not empty' };
+  }
+  db.exec('BEGIN EXCLUSIVE');
+  return { ok: true, pageSize, pages };
+}
+
+/** Ends `takeover`: the file may hold another database now, so this connection (and its cache) is replaced by a fresh one. */
+function release(): null {
+  const conn = requireDb();
+  conn.db.close();
+  current = null;
+  if (lastOpen) open(lastOpen);
+  return null;
+}
+
 function dispatch(req: HostRequest): unknown {
   if (req.op !== 'next') endIteration();
-  if (req.op === 'open' || req.op === 'close') inserts.clear();
+  // Prepared statements belong to the connection: a new one (open, release) or none (close) drops them.
+  if (req.op === 'open' || req.op === 'close' || req.op === 'release') inserts.clear();
   switch (req.op) {
     case 'iterate': return iterate(req);
     case 'next': return nextBatch();
     case 'insert': return insert(req);
+    case 'backup': return backupTo(req);
+    case 'takeover': return takeover();
+    case 'release': return release();
     case 'open': return open(req);
     case 'info': return info();
     case 'execute': return execute(req);
@@ -335,14 +426,14 @@ function dispatch(req: HostRequest): unknown {
   }
 }
 
-function handle(msg: unknown): HostReply | null {
+async function handle(msg: unknown): Promise<HostReply | null> {
   const id = (msg as { id?: unknown } | null)?.id;
   if (typeof id !== 'number') {
     log('ignored a message without a numeric id');
     return null;
   }
   try {
-    return { id, ok: true, result: dispatch(msg as HostRequest) };
+    return { id, ok: true, result: await dispatch(msg as HostRequest) };
   } catch (err) {
     return { id, ok: false, error: toDbError(err).toJSON() };
   }
@@ -370,20 +461,27 @@ function main(): void {
     process.exit(2);
   }
   startOrphanWatchdog();
+  // In order: a request waits for the one before it, even an asynchronous one.
+  let queue: Promise<void> = Promise.resolve();
   process.on('message', (msg) => {
-    const reply = handle(msg);
-    if (!reply) return;
-    const closing = (msg as HostRequest).op === 'close';
-    process.send?.(reply, undefined, {}, (err) => {
-      if (err) log('could not send a reply', { id: reply.id, error: err.message });
-      // Disconnect only once the reply is written, so the parent sees the close confirmed.
-      if (closing) process.disconnect();
+    queue = queue.then(async () => {
+      const reply = await handle(msg);
+      if (reply) send(msg as HostRequest, reply);
     });
   });
   // The parent is gone (or closed us): nothing left to serve. Closing flushes WAL state cleanly.
   process.on('disconnect', () => {
     current?.db.close();
     process.exit(0);
+  });
+}
+
+function send(msg: HostRequest, reply: HostReply): void {
+  const closing = msg.op === 'close';
+  process.send?.(reply, undefined, {}, (err) => {
+    if (err) log('could not send a reply', { id: reply.id, error: err.message });
+    // Disconnect only once the reply is written, so the parent sees the close confirmed.
+    if (closing) process.disconnect();
   });
 }
 

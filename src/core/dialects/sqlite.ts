@@ -16,12 +16,12 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DbError } from '../../errors.js';
-import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
+import type { Capabilities, DatabaseFile, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate } from '../limits.js';
 import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows } from './sqlite-host.js';
+import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostTakeover } from './sqlite-host.js';
 
 /**
  * The named lock as a row: SQLite has no session locks, and every server instance on
@@ -366,6 +366,26 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     };
     const send = async (text: string, params: unknown[] = [], signal = opts.signal): Promise<StatementResult> =>
       (await flushWith([{ text, params }], signal))[0];
+    const ask = async <T>(body: RequestBody, signal = opts.signal): Promise<T> => {
+      await flushWith([], signal);
+      return (await (await ensureHost(signal)).request(body, opts.timeoutMs, signal)) as T;
+    };
+    // Between takeOver and release the host holds the file locked: a session that ends
+    // without release (or whose release failed) ends that host.
+    let holdsFile = false;
+    const file: DatabaseFile | undefined = ctx.lossOnKill ? undefined : {
+      backup: (dest, tables, signal) => ask<number[]>({ op: 'backup', dest, count: tables }, signal),
+      takeOver: async () => {
+        const r = await ask<HostTakeover>({ op: 'takeover' });
+        if (!r.ok) return { reason: r.reason };
+        holdsFile = true;
+        return { path: cfg.file, pageSize: r.pageSize, pages: r.pages };
+      },
+      release: async () => {
+        await ask({ op: 'release' });
+        holdsFile = false;
+      },
+    };
     const session: Session = {
       run: async (statements, onApplied, signal) => {
         if (!onApplied) {
@@ -444,10 +464,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
         const row = await lockRow(send, name);
         return row && !holderIsDead(row.holder) ? `server process ${row.holder}` : null;
       },
+      file,
     };
     try {
       return await fn(session);
     } finally {
+      if (holdsFile) host?.kill();
       if (inTransaction && host?.isAlive) await session.rollback().catch(() => undefined);
       else await flushWith([]).catch((err: Error) => cfg.logger.warn({ err: err.message }, 'deferred session writes failed'));
       // Trusted SQL may have set PRAGMAs: a file database gets a fresh host next time (unless it only read).
