@@ -62,58 +62,54 @@ function cancelled(err: unknown, signal?: AbortSignal): DbError {
   return signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err);
 }
 
-/** `COPY (select) TO STDOUT`, parsed into batches of rows of text values (or null). */
-export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: unknown[][]) => Promise<void>, signal?: AbortSignal): Promise<number> {
+/** What one COPY TO STDOUT gathers and hands to its caller a batch at a time. */
+interface CopyOutSink {
+  /** Takes one chunk of COPY output; true once a batch is ready to hand on. */
+  add(chunk: Buffer): boolean;
+  /** Hands what was gathered so far to the caller; undefined when there is nothing. */
+  flush(): Promise<void> | undefined;
+}
+
+/**
+ * Runs `COPY ... TO STDOUT` into `sink`, one batch at a time (the caller's promise is
+ * awaited before more is read, so memory stays flat).
+ *
+ * A batch the caller cannot take (the backup's disk is full ...) does not fail the
+ * stream: destroyed mid-COPY, postgres.js never reads the server's remaining rows and
+ * ReadyForQuery, and the session's next statements wait out their 3 s guard (then the
+ * pool is retired). As on cancellation, the COPY is cancelled instead and what still
+ * arrives is dropped, so the connection comes back in step; the caller's error is the
+ * one reported.
+ */
+async function copyOutInto(conn: ReservedSql, text: string, sink: CopyOutSink, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
-  const q = conn.unsafe(`COPY (${select}) TO STDOUT`);
+  const q = conn.unsafe(text);
   const onAbort = (): void => { q.cancel(); };
   signal?.addEventListener('abort', onAbort, { once: true });
-  const splitter = new LineSplitter();
-  let batch: unknown[][] = [];
-  let count = 0;
-  // A batch the caller could not take (the backup's disk is full...). The stream is not
-  // failed with it: destroyed mid-COPY, postgres.js never reads the server's remaining
-  // rows and ReadyForQuery, and the session's next statements wait out their 3 s guard
-  // (then the pool is retired). As on cancellation, the COPY is cancelled instead and
-  // what still arrives is dropped, so the connection comes back in step.
   let failure: unknown;
   const hand = (cb: (err?: Error | null) => void): void => {
-    const rows = batch;
-    batch = [];
     if (failure !== undefined) return cb();
-    onRows(rows).then(() => cb(), (err: unknown) => {
+    const handed = sink.flush();
+    if (!handed) return cb();
+    handed.then(() => cb(), (err: unknown) => {
       failure = err;
       q.cancel();
       cb();
     });
   };
-  const take = (): void => {
-    for (const line of splitter.lines()) {
-      batch.push(line.split('\t').map(field));
-      count++;
-    }
-  };
-  const sink = new Writable({
+  const writable = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
-      if (failure !== undefined) return cb();
-      splitter.add(chunk);
-      if (splitter.pending < BATCH_ROWS) return cb();
-      take();
+      if (failure !== undefined || !sink.add(chunk)) return cb();
       hand(cb);
     },
-    final(cb) {
-      if (failure !== undefined) return cb();
-      take();
-      if (batch.length) hand(cb);
-      else cb();
-    },
+    final: hand,
   });
   try {
     const readable = await q.readable();
     try {
       // The COPY's own end (or the cancel's error) came: the caller's failure is the one to report.
-      await pipeline(readable, sink).catch((err: unknown) => { throw failure ?? err; });
+      await pipeline(readable, writable).catch((err: unknown) => { throw failure ?? err; });
       if (failure !== undefined) throw failure;
     } finally {
       // postgres.js 3.4.9 pauses the socket when a CopyData fills the stream's buffer and
@@ -126,13 +122,31 @@ export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: 
         (readable as unknown as { _read?: (n: number) => void })._read?.(0);
       } catch { /* the connection is gone */ }
     }
-    return count;
   } catch (err) {
     if (err === failure) throw err;
     throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** `COPY (select) TO STDOUT`, parsed into batches of rows of text values (or null). */
+export async function copyOut(conn: ReservedSql, select: string, onRows: (rows: unknown[][]) => Promise<void>, signal?: AbortSignal): Promise<number> {
+  const splitter = new LineSplitter();
+  let count = 0;
+  await copyOutInto(conn, `COPY (${select}) TO STDOUT`, {
+    add(chunk) {
+      splitter.add(chunk);
+      return splitter.pending >= BATCH_ROWS;
+    },
+    flush() {
+      const rows = splitter.lines().map((line) => line.split('\t').map(field));
+      if (!rows.length) return undefined;
+      count += rows.length;
+      return onRows(rows);
+    },
+  }, signal);
+  return count;
 }
 
 /** Bytes of whole rows handed on at a time (about a gzip chunk's worth). */
@@ -147,50 +161,28 @@ const CSV_QUOTE = 1;
  * (CSV quotes one holding the quote, the delimiter or a line break) is refused.
  */
 export async function copyOutLines(conn: ReservedSql, select: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, signal?: AbortSignal): Promise<number> {
-  if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
-  const q = conn.unsafe(`COPY (${select}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`);
-  const onAbort = (): void => { q.cancel(); };
-  signal?.addEventListener('abort', onAbort, { once: true });
   let chunks: Buffer[] = [];
   let size = 0;
   let count = 0;
-  const hand = (cb: (err?: Error | null) => void): void => {
-    const bytes = Buffer.concat(chunks, size);
-    const rows = chunks.length;
-    chunks = [];
-    size = 0;
-    if (bytes.includes(CSV_QUOTE)) return cb(new DbError('INTERNAL', 'a backup line held a control character (COPY quoted it)'));
-    onBytes(bytes, rows).then(() => cb(), cb);
-  };
-  const sink = new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _enc, cb) {
+  await copyOutInto(conn, `COPY (${select}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`, {
+    add(chunk) {
       // One CopyData message per row.
       chunks.push(chunk);
       size += chunk.length;
       count++;
-      if (size < LINES_BATCH_BYTES) return cb();
-      hand(cb);
+      return size >= LINES_BATCH_BYTES;
     },
-    final(cb) {
-      if (size) hand(cb);
-      else cb();
+    flush() {
+      if (!size) return undefined;
+      const bytes = Buffer.concat(chunks, size);
+      const rows = chunks.length;
+      chunks = [];
+      size = 0;
+      if (bytes.includes(CSV_QUOTE)) return Promise.reject(new DbError('INTERNAL', 'a backup line held a control character (COPY quoted it)'));
+      return onBytes(bytes, rows);
     },
-  });
-  try {
-    const readable = await q.readable();
-    try {
-      await pipeline(readable, sink);
-    } finally {
-      // As in copyOut: ReadyForQuery must not stay unread.
-      (readable as unknown as { _read?: (n: number) => void })._read?.(0);
-    }
-    return count;
-  } catch (err) {
-    throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  }, signal);
+  return count;
 }
 
 /** A value as COPY text input: backslash, newline, carriage return and tab escaped; null as \N. */
