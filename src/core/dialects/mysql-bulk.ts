@@ -10,8 +10,13 @@ import type { LoadTarget } from '../dialect.js';
 import { fromMysqlError } from './mysql-errors.js';
 
 const BATCH_ROWS = 2000;
-/** The largest INSERT we build; a smaller max_allowed_packet lowers it. */
-const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+/**
+ * The largest INSERT we build; a smaller max_allowed_packet lowers it. 1 MiB loads as
+ * fast as 4 MiB, and its tuples die young: at 4 MiB they (and the statement's string
+ * and packet) were promoted and kept in V8's old space until a full collection (restore
+ * peak RSS about 50 MB higher at 1M rows).
+ */
+const MAX_STATEMENT_BYTES = 1024 * 1024;
 
 /**
  * Streams a trusted SELECT (text protocol) in batches. `kill` stops the statement
