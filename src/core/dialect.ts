@@ -207,7 +207,7 @@ export interface Session {
    * string, number, bigint, boolean, Buffer or null; SQLite: one prepared INSERT run in
    * the host, values bigint, number, string, Buffer or null. Returns the rows loaded.
    */
-  load(target: LoadTarget, batches: AsyncIterable<unknown[][]>, signal?: AbortSignal): Promise<number>;
+  load(target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal): Promise<number>;
   /**
    * PostgreSQL only (undefined elsewhere): the rows of a one-column SELECT whose values
    * are text without control characters (backup lines), as raw UTF-8 bytes, each value
@@ -235,6 +235,21 @@ export interface DatabaseFile {
   takeOver(): Promise<{ path: string; pageSize: number; pages: number } | { reason: string }>;
   /** Unlocks after takeOver and replaces this session's handle on the file by a fresh one (the old one's cache may be stale). */
   release(): Promise<void>;
+}
+
+/** One batch for Session.load. */
+export interface LoadBatch {
+  /** The rows as load values (decoded when first asked; a damaged batch throws here). */
+  rows(): unknown[][];
+  /**
+   * The same rows as JSON arrays of numbers, strings, booleans and nulls, one a line,
+   * joined by `\n`, when every value loads as parsed (no writer); else null. A dialect
+   * may encode these into its load form without parsing them (PostgreSQL's COPY text);
+   * it falls back to rows() for anything it does not expect.
+   */
+  json: string | null;
+  /** Values per row. */
+  width: number;
 }
 
 /** Where Session.load writes: names already quoted for the backend (the schema flavour's quote()). */

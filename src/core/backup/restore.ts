@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
-import type { Session } from '../dialect.js';
+import type { LoadBatch, Session } from '../dialect.js';
 import { qualified } from '../schema/ddl.js';
 import { readTable, refuseReadOnly, target, type Target } from '../schema/manager.js';
 import { BACKUP_TIMEOUT_MS, type Progress } from './create.js';
@@ -166,13 +166,14 @@ async function setSequences(s: Session, t: Target, plan: RestorePlan, created: T
  * newline only ever ends a line, since JSON escapes it in strings), each row through
  * the writers.
  */
-function decode(lines: string, n: number, w: TablePlan['writers'], file: string, table: string): unknown[][] {
+function decode(lines: string, n: number, w: TablePlan['writers'], file: string, table: string, count: number): unknown[][] {
   let rows: unknown[][];
   try {
     rows = JSON.parse(`[${lines.replaceAll('\n', ',')}]`) as unknown[][];
   } catch {
     throw corrupt(file, `a row of table ${table} is not JSON`);
   }
+  if (rows.length !== count) throw corrupt(file, `a batch of table ${table} holds ${rows.length} rows in ${count} lines`);
   const writes = w.some((x) => x !== null);
   for (const a of rows) {
     if (!Array.isArray(a) || a.length !== n) throw corrupt(file, `a row of table ${table} has ${Array.isArray(a) ? a.length : 0} values, ${n} expected`);
@@ -181,11 +182,23 @@ function decode(lines: string, n: number, w: TablePlan['writers'], file: string,
   return rows;
 }
 
-/** One table's rows, decoded for the target; the count and content checksum are checked at its end. */
-async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp: TablePlan, m: Manifest, p: Progress, tally: { rows: number; last: number }): AsyncGenerator<unknown[][]> {
+function lineCount(text: string): number {
+  if (!text) return 0;
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * One table's rows for the target, decoded when the dialect asks (a batch whose values
+ * load as parsed is also offered as its JSON lines); the count and content checksum
+ * are checked at its end.
+ */
+async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp: TablePlan, m: Manifest, p: Progress, tally: { rows: number; last: number }): AsyncGenerator<LoadBatch> {
   const hash = createHash('sha256');
   const w = tp.writers;
   const n = w.length;
+  const asParsed = w.every((x) => x === null);
   let rows = 0;
   for (;;) {
     const r = await records.next();
@@ -200,10 +213,12 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
     if (rec.kind !== 'rows') throw corrupt(m.file, `table ${tp.entry.name} is not closed`);
     // The bytes as read when the batch held only rows; re-encoded otherwise (a few batches a table).
     hash.update(rec.bytes ?? `${rec.text}\n`);
-    const out = decode(rec.text, n, w, m.file, tp.entry.name);
-    rows += out.length;
-    tally.rows += out.length;
-    yield out;
+    const text = rec.text;
+    const count = lineCount(text);
+    rows += count;
+    tally.rows += count;
+    // A line count that differs from the rows decoded means a damaged batch: decode() says so.
+    yield { json: asParsed ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
     if (Date.now() - tally.last >= 1000) {
       tally.last = Date.now();
       await p.progress(tally.rows, m.rows ?? undefined, `${tp.entry.name}: ${rows} rows restored`);

@@ -452,7 +452,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
           const r = await next;
           if (r.done) return count;
           const h = await ensureHost(signal);
-          const inserted = h.request({ op: 'insert', text, rows: r.value }, opts.timeoutMs, signal) as Promise<number>;
+          const inserted = h.request({ op: 'insert', text, rows: r.value.rows() }, opts.timeoutMs, signal) as Promise<number>;
           inserted.catch(() => undefined);
           // The next batch is decoded here while the host inserts this one.
           next = it.next();
