@@ -16,7 +16,12 @@ export function createSecretRedactor(secrets: () => readonly string[]): Redactor
   };
 }
 
-const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/@?#\s]*):[^/?#\s]*@/gi;
+/**
+ * Every quantifier is bounded: unbounded, a long run of letters (a 200 KB query of
+ * "xxx…" in an error message) cost a scan to its end from every start: 40 s of one core.
+ * Longer passwords are still redacted when configured (known secrets, above).
+ */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]{0,31}:\/\/[^:/@?#\s]{0,256}):[^/?#\s]{0,1024}@/gi;
 const PASSWORD_PARAM = /((?:password|passwd|pwd)=)[^&\s'"]+/gi;
 
 /** Redacts known secrets and anything shaped like a password in a URL or a key=value. */

@@ -24,6 +24,15 @@ describe('redaction', () => {
     expect(redact('dsn host=h password=abc user=u')).toBe('dsn host=h password=*** user=u');
   });
 
+  it('redacts URL passwords after long words, and stays linear on long runs of letters', () => {
+    // The scheme is matched from inside a long word: still redacted.
+    expect(redact(`${'w'.repeat(100)}+postgresql://u:p4ss@h/db`)).toBe(`${'w'.repeat(100)}+postgresql://u:***@h/db`);
+    expect(redact(`jdbc:mysql://root:p@ss@h:3306/x`)).toBe('jdbc:mysql://root:***@h:3306/x');
+    // A 2 MB run of letters (quadratic before: minutes) and many URL starts without a password.
+    expect(redact('x'.repeat(2_000_000))).toHaveLength(2_000_000);
+    expect(redact('a://a:'.repeat(200_000))).toHaveLength(1_200_000);
+  });
+
   it('leaves data alone when only known secrets are redacted', () => {
     const known = createSecretRedactor(() => secrets);
     expect(known('password=abc and mysql://a:b@c')).toBe('password=abc and mysql://a:b@c');
