@@ -64,7 +64,7 @@ describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
     await mustCall(h.client, 'execute_query', { connection: 'dst', query: `DELETE FROM ${q('every')} WHERE ${q('id')} > 2` });
     const appended = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: 'every.cmx.gz', mode: 'append' });
     // Rows 1 and 2 are still there: their keys collide, and the whole append is undone.
-    expect(appended.ok ? 'ok' : appended.error.code).toBe('CONSTRAINT_VIOLATION');
+    expect(appended.ok ? 'ok' : `${appended.error.code}: ${appended.error.message}`).toMatch(/^CONSTRAINT_VIOLATION: /);
     const n = await mustCall(h.client, 'execute_query', { connection: 'dst', query: `SELECT count(*) AS n FROM ${q('every')}` });
     expect(Number((n.rows as Json[])[0].n)).toBe(2);
   });
