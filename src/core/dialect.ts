@@ -227,6 +227,16 @@ export interface DatabaseFile {
    * same snapshot. Writers on other connections go on and never restart it.
    */
   backup(dest: string, tables: string[], signal?: AbortSignal): Promise<number[]>;
+  /** Best effort, before the snapshot: moves the WAL's frames into the file and empties the WAL, when nothing is in the way (never waits). */
+  checkpoint(): Promise<void>;
+  /**
+   * Inside the session's snapshot: the row counts of `tables` (quoted names), and
+   * `image` when the file at `path` holds exactly that snapshot in its first `bytes`
+   * bytes and nobody can change them until the snapshot ends (rollback journal, or WAL
+   * with no frame in it: writers go on into the WAL). A byte copy of them is then the
+   * backup, with bytes 18-19 set to 1 when `wal` (a rollback-journal file). null: use backup().
+   */
+  freeze(tables: string[], signal?: AbortSignal): Promise<{ rows: number[]; image: { path: string; bytes: number; wal: boolean } | null }>;
   /**
    * Locks an empty database (one page) for this session alone, so its file can be
    * written whole; null, with nothing changed, when another connection has it open or

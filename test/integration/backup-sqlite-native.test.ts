@@ -1,15 +1,28 @@
 /**
- * SQLite native backups (the online backup API, restored by writing the file over an
- * empty database): the whole database comes back, a damaged file leaves the target
- * empty and usable, an open connection on the target makes the restore copy tables
- * instead, a writer during the backup does not leak into it, and nothing is left
- * beside the backup file (-wal, -shm, -journal).
+ * SQLite native backups (the database file copied while it is frozen in the backup's
+ * snapshot, else the online backup API; restored by writing the file over an empty
+ * database): the whole database comes back, the copy is a rollback-journal file whose
+ * SHA-256 is the manifest's, the online backup API takes over when the WAL holds
+ * frames, a damaged file leaves the target empty and usable, an open connection on the
+ * target makes the restore copy tables instead, a writer during the backup (committing
+ * and checkpointing while the file is copied) does not leak into it, and nothing is left beside the backup file (-wal,
+ * -shm, -journal).
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/backends.js';
 import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+
+/** A native create_backup, with the messages of its progress notifications. */
+async function backupWithProgress(h: Harness, args: Record<string, unknown>): Promise<{ result: Record<string, any>; messages: string[] }> {
+  const messages: string[] = [];
+  const r = await h.client.callTool({ name: 'create_backup', arguments: { format: 'native', ...args } }, undefined, { onprogress: (p) => { if (p.message) messages.push(p.message); } });
+  if (r.isError) throw new Error(JSON.stringify(r.content));
+  return { result: r.structuredContent as Record<string, any>, messages };
+}
 
 type Json = Record<string, any>;
 const ROWS = 20_000;
@@ -25,6 +38,7 @@ describe('SQLite native backups', () => {
   beforeAll(async () => {
     h = await startInProcess({
       src: db('src'), writer: db('src'), fresh: db('fresh'), fresh2: db('fresh2'), busy: db('busy'), busy2: db('busy'), live: db('live'),
+      held: db('held'), fresh3: db('fresh3'), big: db('big'),
     }, { backup_dir: dir });
     await mustCall(h.client, 'execute_transaction', { connection: 'src', queries: [
       { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT NOT NULL)' },
@@ -50,6 +64,108 @@ describe('SQLite native backups', () => {
     expect(Number((next.rows as Json[])[0].id)).toBe(ROWS + 1);
     expect((await mustCall(h.client, 'list_backups', { verify: true })).backups).toEqual([expect.objectContaining({ name: 'n.sqlite', status: 'ok' })]);
     expect((await fs.readdir(dir)).sort()).toEqual(['n.sqlite', 'n.sqlite.manifest.json']);
+  });
+
+  it('the copy of the frozen file: a rollback-journal database whose size and SHA-256 are the manifest\'s, and intact', async () => {
+    const { result, messages } = await backupWithProgress(h, { database: 'src', output_path: 'frozen.sqlite' });
+    expect(messages).toContain('copying the database file');
+    const bytes = await fs.readFile(join(dir, 'frozen.sqlite'));
+    expect(bytes.length).toBe(result.size);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);
+    // The source is in WAL mode (2, 2); the copy says rollback journal (1, 1).
+    expect([bytes[18], bytes[19]]).toEqual([1, 1]);
+    const copy = new Database(join(dir, 'frozen.sqlite'), { readonly: true });
+    try {
+      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: ROWS });
+    } finally {
+      copy.close();
+    }
+    await fs.rm(join(dir, 'frozen.sqlite'));
+    await fs.rm(join(dir, 'frozen.sqlite.manifest.json'));
+  });
+
+  it('frames in the WAL that a reader keeps from the checkpoint: the online backup API copies instead, exactly the snapshot', async () => {
+    await mustCall(h.client, 'execute_transaction', { connection: 'held', queries: [
+      { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)' },
+      { query: "INSERT INTO t (v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT 'a' || x FROM c" },
+    ] });
+    // A reader of its own, outside the server, holds the WAL's frames from the checkpoint.
+    const reader = new Database(join(dbDir, 'held.db'));
+    try {
+      reader.exec('BEGIN');
+      expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1000 });
+      await mustCall(h.client, 'execute_query', { connection: 'held', query: "INSERT INTO t (v) VALUES ('after the reader')" });
+      expect((await fs.stat(join(dbDir, 'held.db-wal'))).size).toBeGreaterThan(0);
+      const { result, messages } = await backupWithProgress(h, { database: 'held', output_path: 'held.sqlite' });
+      expect(messages).toContain('SQLite online backup running');
+      expect((result.tables as Json[]).find((x) => x.name === 't')).toMatchObject({ rows: 1001 });
+      reader.exec('ROLLBACK');
+    } finally {
+      reader.close();
+    }
+    await mustCall(h.client, 'restore_backup', { database: 'fresh3', backup_path: 'held.sqlite' });
+    expect(await count('fresh3')).toBe(1001);
+  });
+
+  it('a writer that commits and checkpoints while the frozen file is copied never reaches it: the backup is the snapshot, and intact', async () => {
+    const BIG = 200_000;
+    await mustCall(h.client, 'execute_transaction', { connection: 'big', queries: [
+      { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)' },
+      { query: `INSERT INTO t (v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${BIG}) SELECT printf('%0100d', x) FROM c` },
+    ] });
+    // Outside the server, once the copy has begun: commits and checkpoints, never waiting for a lock.
+    const other = new Database(join(dbDir, 'big.db'));
+    other.pragma('busy_timeout = 0');
+    const insert = other.prepare("INSERT INTO t (v) VALUES ('during the copy')");
+    let commits = 0;
+    let checkpoints = 0;
+    let copying = false;
+    let stop = false;
+    let churn: Promise<void> = Promise.resolve();
+    const messages: string[] = [];
+    try {
+      const r = await h.client.callTool({ name: 'create_backup', arguments: { database: 'big', format: 'native', output_path: 'big.sqlite' } }, undefined, {
+        onprogress: (p) => {
+          if (p.message) messages.push(p.message);
+          if (p.message !== 'copying the database file' || copying) return;
+          copying = true;
+          churn = (async () => {
+            while (!stop) {
+              try {
+                insert.run();
+                commits++;
+                other.pragma('wal_checkpoint(PASSIVE)');
+                checkpoints++;
+              } catch (err) {
+                if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+              }
+              await new Promise((resolve) => setImmediate(resolve));
+            }
+          })();
+        },
+      });
+      stop = true;
+      await churn;
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+      expect(messages).toContain('copying the database file');
+      expect(commits).toBeGreaterThan(0);
+      expect(checkpoints).toBeGreaterThan(0);
+      const counted = ((r.structuredContent as Json).tables as Json[]).find((x) => x.name === 't')!.rows;
+      expect(counted).toBe(BIG);
+      const copy = new Database(join(dir, 'big.sqlite'), { readonly: true });
+      try {
+        expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+        expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: BIG });
+      } finally {
+        copy.close();
+      }
+      expect(Number(other.prepare('SELECT count(*) AS n FROM t').get()!.n)).toBe(BIG + commits);
+    } finally {
+      stop = true;
+      await churn.catch(() => undefined);
+      other.close();
+    }
   });
 
   it('a damaged backup over an empty database: BACKUP_CORRUPT, and the target is still an empty, usable database', async () => {

@@ -3,7 +3,8 @@
  * and the same tools. PostgreSQL: pg_dump -Fc inside our exported snapshot (so the
  * manifest's row counts are the dump's), pg_restore back. MySQL/MariaDB: mariadb-dump
  * (or mysqldump) --single-transaction through gzip, the mariadb (or mysql) client back.
- * SQLite: the online backup API in one step inside our snapshot (Session.file),
+ * SQLite: a byte copy of the database file frozen in our snapshot, else the online
+ * backup API in one step inside it (Session.file),
  * restored by writing the file over an empty database (sqlite-file.ts), else by
  * copying tables from the attached file.
  * Passwords go through the environment (PGPASSWORD, MYSQL_PWD), never argv. A native
@@ -27,7 +28,7 @@ import { BACKUP_TIMEOUT_MS, pickTables, publishBackup, sourceOf, type CreateArgs
 import { hashFile } from './format.js';
 import type { Manifest } from './manifest.js';
 import { pendingFile, type PendingFile } from './paths.js';
-import { writeOverEmpty } from './sqlite-file.js';
+import { copyImage, writeOverEmpty } from './sqlite-file.js';
 import { countSql } from './sql.js';
 
 const NATIVE_FORMATS: Record<Backend, string> = { postgres: 'pg_dump-custom', mysql: 'mysqldump-gzip', sqlite: 'sqlite-database' };
@@ -100,8 +101,10 @@ async function counts(s: Session, t: Target, tables: Table[], schemaPrefix = '')
 }
 
 type Listed = Manifest['tables'];
+/** What a dumper wrote: its tables, and the file's size and SHA-256 when it hashed the file while writing it. */
+interface Dumped { tables: Listed; digest?: { size: number; sha256: string } }
 
-async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
+async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Dumped> {
   return t.dialect.withSession(async (s) => {
     await s.snapshot();
     const [snap] = await s.query('SELECT pg_export_snapshot() AS id');
@@ -111,11 +114,11 @@ async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: P
     await p.progress(0, undefined, 'pg_dump running');
     await run({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', file.tmp, ...only], env: pgEnv(t.config.url) }, p.signal);
     await s.rollback();
-    return listed;
+    return { tables: listed };
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
 }
 
-async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
+async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Dumped> {
   const tables = await t.dialect.withSession(async (s) => pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
   const command = await firstTool(['mariadb-dump', 'mysqldump']);
   const m = mysqlArgs(t.config.url);
@@ -125,24 +128,34 @@ async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Prog
   await run({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...(args.tables?.length ? tables.map((x) => x.table) : [])], env: m.env, stdout: gzip }, p.signal);
   await written;
   // mariadb-dump takes its own snapshot: no row counts can be promised for it.
-  return tables.map((x) => ({ name: x.table, rows: null, sha256: null }));
+  return { tables: tables.map((x) => ({ name: x.table, rows: null, sha256: null })) };
 }
 
-/** The online backup API in the host, with the row counts read in the copy's own snapshot. */
-async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Listed> {
+/**
+ * One read snapshot, with the row counts read in it. When the database file itself is
+ * that snapshot, frozen until it ends (DatabaseFile.freeze: after a checkpoint, the
+ * usual case), its bytes are copied and hashed in one pass here, the hash on this
+ * thread while libuv's reads and writes run beside it; otherwise the online backup API
+ * in the host copies it (the hash is then a second pass, in createNative).
+ */
+async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Dumped> {
   if (args.tables?.length) throw new DbError('INVALID_INPUT', 'a native SQLite backup copies the whole database: leave out `tables` (or use format "portable")', { field: 'tables' });
   return t.dialect.withSession(async (s) => {
     if (!s.file) throw new DbError('UNSUPPORTED', 'an in-memory SQLite database has no file to back up natively: use format "portable"');
+    await s.file.checkpoint();
     await s.snapshot();
     const tables = await readTables(s, readContext(t), {});
-    await p.progress(0, undefined, 'SQLite online backup running');
-    const rows = await s.file.backup(file.tmp, tables.map((x) => t.flavor.quote(x.table)), p.signal);
+    const quoted = tables.map((x) => t.flavor.quote(x.table));
+    const frozen = await s.file.freeze(quoted, p.signal);
+    await p.progress(0, undefined, frozen.image ? 'copying the database file' : 'SQLite online backup running');
+    const digest = frozen.image ? await copyImage(frozen.image, file.handle, p.signal) : undefined;
+    const rows = frozen.image ? frozen.rows : await s.file.backup(file.tmp, quoted, p.signal);
     await s.rollback();
-    return tables.map((x, i) => ({ name: x.table, rows: rows[i], sha256: null }));
+    return { tables: tables.map((x, i) => ({ name: x.table, rows: rows[i], sha256: null })), digest };
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
 }
 
-const DUMPERS: Record<Backend, (t: Target, args: CreateArgs, file: PendingFile, p: Progress) => Promise<Listed>> = {
+const DUMPERS: Record<Backend, (t: Target, args: CreateArgs, file: PendingFile, p: Progress) => Promise<Dumped>> = {
   postgres: dumpPostgres, mysql: dumpMysql, sqlite: dumpSqlite,
 };
 
@@ -150,8 +163,8 @@ export async function createNative(_ctx: ServerContext, t: Target, realDir: stri
   const file = await pendingFile(realDir, name);
   const createdAt = new Date().toISOString();
   try {
-    const tables = await DUMPERS[t.dialect.backend](t, args, file, p);
-    const { size, sha256 } = await hashFile(file.tmp, p.signal);
+    const { tables, digest } = await DUMPERS[t.dialect.backend](t, args, file, p);
+    const { size, sha256 } = digest ?? await hashFile(file.tmp, p.signal);
     const known = tables.every((x) => x.rows !== null);
     const manifest: Manifest = {
       manifest_version: 1, file: name, format: 'native', native_format: NATIVE_FORMATS[t.dialect.backend], size, sha256,

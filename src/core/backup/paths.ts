@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs, type WriteStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { DbError } from '../../errors.js';
 
@@ -82,6 +83,8 @@ export interface PendingFile {
   /** The hidden temporary being written. */
   tmp: string;
   stream: WriteStream;
+  /** The temporary's handle, for positional writes (not mixed with `stream`). */
+  handle: FileHandle;
   /** Syncs and closes the temporary: complete on disk, not yet visible. */
   seal(): Promise<void>;
   /** Seals, then links the temporary to `name` (DUPLICATE_OBJECT if it appeared); the temporary stays until discard. */
@@ -110,6 +113,7 @@ export async function pendingFile(realDir: string, name: string): Promise<Pendin
   return {
     tmp,
     stream,
+    handle,
     seal,
     link: async () => {
       await seal();

@@ -1,5 +1,7 @@
 /**
- * Restoring a native SQLite backup by writing its bytes over an empty, locked database
+ * The bytes of native SQLite backups, hashed as they are copied. Creating one
+ * (copyImage): the database file, frozen in the backup's snapshot, copied into the
+ * backup. Restoring one (writeOverEmpty): the backup written over an empty, locked database
  * file (DatabaseFile.takeOver), verified in the same pass: the file is read once,
  * hashed and written. Page 1 (the header, which says how many pages the database has)
  * is written last, and only once the whole file's size and SHA-256 match the
@@ -14,6 +16,8 @@ import { corrupt } from './format.js';
 import type { Manifest } from './manifest.js';
 
 const CHUNK = 4 << 20;
+/** While copying, a datasync every this many bytes (see copyRest). */
+const FLUSH_BYTES = 32 << 20;
 const MAGIC = 'SQLite format 3\u0000';
 
 /** The page size a database file's header declares (1 stands for 65536). */
@@ -70,16 +74,46 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
 }
 
 /**
- * Everything after the first page, read, hashed and written at the same offsets. Three
- * buffers: while one chunk is hashed, the next is being read and the one before is
- * being written (libuv's pool does the reads and writes). Nothing is left in flight
- * when this returns or throws, so the caller may cut the file after a failure.
+ * A native SQLite backup from a frozen database file (DatabaseFile.freeze): its first
+ * `bytes` bytes copied into `out` and hashed in the same pass, page 1 with bytes 18-19
+ * set to 1 when the source is in WAL mode (the copy is a rollback-journal database, so
+ * opening it never leaves -wal/-shm files beside it). The file must hold them all:
+ * fewer is an error, and the copy is not used.
  */
-async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: number, hash: ReturnType<typeof createHash>, signal: AbortSignal): Promise<number> {
+export async function copyImage(image: { path: string; bytes: number; wal: boolean }, out: fs.FileHandle, signal: AbortSignal): Promise<{ size: number; sha256: string }> {
+  const input = await fs.open(image.path, 'r');
+  try {
+    const head = Buffer.alloc(100);
+    const { bytesRead } = await input.read(head, 0, 100, 0);
+    if (bytesRead < 100 || pageSizeOf(head) === null) throw new DbError('INTERNAL', 'the database file has no SQLite header');
+    if (image.wal) head.writeUInt16BE(0x0101, 18);
+    const hash = createHash('sha256').update(head);
+    await out.write(head, 0, 100, 0);
+    const size = 100 + await copyRest(input, out, 100, hash, signal, image.bytes);
+    if (size !== image.bytes) throw new DbError('INTERNAL', `the database file ended after ${size} of its ${image.bytes} bytes`);
+    return { size, sha256: hash.digest('hex') };
+  } finally {
+    await input.close();
+  }
+}
+
+/**
+ * The bytes from `from` to `end` (or to the end of the file, if sooner), read, hashed
+ * and written at the same offsets. Three buffers: while one chunk is hashed, the next
+ * is being read and the one before is being written (libuv's pool does the reads and
+ * writes), and every 32 MiB a datasync starts, so the pages already written go to
+ * disk during the hashing instead of all in the caller's final fsync. Nothing is left
+ * in flight when this returns or throws, so the caller may cut the file after a failure.
+ */
+async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: number, hash: ReturnType<typeof createHash>, signal: AbortSignal, end = Infinity): Promise<number> {
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   const writes: Array<Promise<unknown>> = [];
   let pos = from;
-  let next = input.read(buffers[0], 0, CHUNK, pos);
+  const want = (at: number): number => Math.max(0, Math.min(CHUNK, end - at));
+  let next = input.read(buffers[0], 0, want(pos), pos);
+  // Written pages go to disk while the rest is hashed, so the caller's final fsync has little left.
+  let flushing: Promise<unknown> | null = null;
+  let flushedAt = from;
   try {
     for (let i = 0; ; i++) {
       const { bytesRead } = await next;
@@ -90,14 +124,20 @@ async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: numbe
       pos += bytesRead;
       // The next read reuses the buffer of the write two chunks back.
       if (i >= 2) await writes[i - 2];
-      next = input.read(buffers[(i + 1) % 3], 0, CHUNK, pos);
+      next = input.read(buffers[(i + 1) % 3], 0, want(pos), pos);
       hash.update(part);
       writes.push(output.write(part, 0, bytesRead, at));
       writes[i].catch(() => undefined);
+      if (!flushing && at - flushedAt >= FLUSH_BYTES) {
+        flushedAt = at;
+        flushing = output.datasync().finally(() => { flushing = null; });
+        flushing.catch(() => undefined);
+      }
     }
     await Promise.all(writes);
+    await flushing;
     return pos - from;
   } finally {
-    await Promise.allSettled([next, ...writes.slice(-3)]);
+    await Promise.allSettled([next, ...writes.slice(-3), flushing]);
   }
 }

@@ -13,7 +13,7 @@
  * parent forwards them to its logger.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { DbError, type ErrorCode } from '../../errors.js';
 import type { ColumnInfo, Statement, StatementResult } from '../dialect.js';
@@ -37,12 +37,20 @@ export type HostRequest =
   | { id: number; op: 'next' }
   | { id: number; op: 'insert'; text: string; rows: unknown[][] }
   | { id: number; op: 'backup'; dest: string; count: string[] }
+  | { id: number; op: 'checkpoint' }
+  | { id: number; op: 'freeze'; count: string[] }
   | { id: number; op: 'takeover' }
   | { id: number; op: 'release' }
   | { id: number; op: 'close' };
 
 /** What `takeover` found: the database is ours alone and locked, or why not (nothing changed then). */
 export type HostTakeover = { ok: true; pageSize: number; pages: number } | { ok: false; reason: string };
+
+/** What `freeze` found: the row counts, and the database file's length when it holds the session's snapshot unchanged until the snapshot ends. */
+export interface HostFreeze {
+  rows: number[];
+  image: { bytes: number; wal: boolean } | null;
+}
 
 /** A batch of an iteration (`iterate`, then `next` until `done`). */
 export interface HostRows {
@@ -345,7 +353,7 @@ async function backupTo(req: Extract<HostRequest, { op: 'backup' }>): Promise<nu
   const own = !db.inTransaction;
   if (own) db.exec('BEGIN');
   try {
-    const rows = req.count.map((q) => Number(db.prepare(`SELECT count(*) FROM ${q}`).pluck().safeIntegers(true).get()));
+    const rows = countRows(db, req.count);
     await db.backup(req.dest, { progress: () => 0x7fffffff });
     const fd = openSync(req.dest, 'r+');
     try {
@@ -358,6 +366,67 @@ async function backupTo(req: Extract<HostRequest, { op: 'backup' }>): Promise<nu
   } finally {
     if (own && db.inTransaction) db.exec('ROLLBACK');
     db.pragma('mmap_size = 0');
+  }
+}
+
+/**
+ * Moves every frame of the WAL into the database file and empties the WAL, if that can
+ * be done at once (no reader or writer in the way: busy_timeout 0); best effort, for
+ * `freeze`. Outside any transaction.
+ */
+function checkpoint(): null {
+  const conn = requireDb();
+  if (conn.readOnly || conn.db.inTransaction) return null;
+  const busy = conn.busyTimeoutMs;
+  setBusyTimeout(conn, 0);
+  try {
+    conn.db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch (err) {
+    log('checkpoint before a backup did not run', { error: (err as Error).message });
+  } finally {
+    setBusyTimeout(conn, busy);
+  }
+  return null;
+}
+
+/** Row counts of quoted table names, in the current transaction. */
+function countRows(db: Database.Database, tables: string[]): number[] {
+  return tables.map((q) => Number(db.prepare(`SELECT count(*) FROM ${q}`).pluck().safeIntegers(true).get()));
+}
+
+/**
+ * Inside the session's snapshot (a read transaction that has read): the row counts,
+ * and whether the database file itself is that snapshot, frozen until the
+ * transaction ends, so that a byte copy of its first page_count pages is a consistent
+ * backup. In rollback-journal mode it is: our shared lock keeps every writer from
+ * committing. In WAL mode it is when the WAL is empty (after `checkpoint`) while we
+ * read: our snapshot then holds no frame, so SQLite reads it from the file alone under
+ * WAL_READ_LOCK(0), and no checkpoint may write the file while that lock is held;
+ * writers go on into the WAL. Otherwise (frames in the WAL) `image` is null and the
+ * caller copies with `backup`.
+ */
+function freeze(req: Extract<HostRequest, { op: 'freeze' }>): HostFreeze {
+  const { db } = requireDb();
+  if (!db.inTransaction || !lastOpen || lastOpen.file === ':memory:') throw new DbError('INTERNAL', "freeze needs a file database and the session's snapshot");
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
+  try {
+    const rows = countRows(db, req.count);
+    const mode = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
+    const bytes = Number(db.pragma('page_count', { simple: true })) * Number(db.pragma('page_size', { simple: true }));
+    if (mode === 'delete' || mode === 'truncate' || mode === 'persist') return { rows, image: { bytes, wal: false } };
+    if (mode === 'wal' && walBytes(lastOpen.file) === 0) return { rows, image: { bytes, wal: true } };
+    return { rows, image: null };
+  } finally {
+    db.pragma('mmap_size = 0');
+  }
+}
+
+/** The size of the database's WAL file (0 when there is none); -1 when it cannot be read. */
+function walBytes(file: string): number {
+  try {
+    return statSync(`${file}-wal`).size;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 0 : -1;
   }
 }
 
@@ -411,6 +480,8 @@ function dispatch(req: HostRequest): unknown {
     case 'next': return nextBatch();
     case 'insert': return insert(req);
     case 'backup': return backupTo(req);
+    case 'checkpoint': return checkpoint();
+    case 'freeze': return freeze(req);
     case 'takeover': return takeover();
     case 'release': return release();
     case 'open': return open(req);

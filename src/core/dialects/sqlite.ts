@@ -21,7 +21,7 @@ import { createGate } from '../limits.js';
 import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostTakeover } from './sqlite-host.js';
+import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostFreeze, HostTakeover } from './sqlite-host.js';
 
 /**
  * The named lock as a row: SQLite has no session locks, and every server instance on
@@ -375,6 +375,11 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     let holdsFile = false;
     const file: DatabaseFile | undefined = ctx.lossOnKill ? undefined : {
       backup: (dest, tables, signal) => ask<number[]>({ op: 'backup', dest, count: tables }, signal),
+      checkpoint: async () => { await ask({ op: 'checkpoint' }); },
+      freeze: async (tables, signal) => {
+        const r = await ask<HostFreeze>({ op: 'freeze', count: tables }, signal);
+        return { rows: r.rows, image: r.image && { path: cfg.file, ...r.image } };
+      },
       takeOver: async () => {
         const r = await ask<HostTakeover>({ op: 'takeover' });
         if (!r.ok) return { reason: r.reason };
