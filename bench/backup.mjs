@@ -2,7 +2,7 @@
 // data) per backend, beside the native tools in the same run: pg_dump -Fc / pg_restore,
 // mariadb-dump --single-transaction | gzip / its reload, the sqlite3 CLI's .backup and
 // a file copy. Medians of BENCH_RUNS (default 3). Peak RSS of the server process (VmHWM,
-// a fresh server per measured call) at BENCH_ROWS (1M) and at BENCH_BIG_ROWS (5M; 0 skips
+// a fresh server per measured call, its connection opened before the clock starts) at BENCH_ROWS (1M) and at BENCH_BIG_ROWS (5M; 0 skips
 // it). Every timed operation, ours or the native tool's, starts after a `sync`, so none
 // pays for the dirty pages the one before left. The load average is printed: the numbers
 // are only comparable on a quiet machine. Every database and file is removed after.
@@ -17,6 +17,7 @@ import { fmt, median, MYSQL_URL, PG_URL, startServer, tempDir } from './lib.mjs'
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 5_000_000);
+const FAST_RUNS = Number(process.env.BENCH_FAST_RUNS ?? 7);
 
 const COLUMNS = [
   ['id', 'bigint primary key'], ['a', 'integer'], ['b', 'bigint'], ['price', 'decimal(12,2)'], ['score', 'double'],
@@ -95,13 +96,19 @@ async function fill(backend, db, rows) {
 const peakKb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 const childPids = (pid) => { try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; } };
 
-/** One tool call on a fresh stdio server; returns ms and the peak RSS (MB) of the server (and of its SQLite host). */
+/**
+ * One tool call on a fresh stdio server whose connection is open (get_connection first,
+ * as a running server has it: a SQLite host process takes about 0.1 s to start, once
+ * per connection); returns ms and the peak RSS (MB) of the server (and of its SQLite host).
+ */
 async function ours(url, dir, tool, args) {
   const config = join(tempDir(), 'config.json');
   writeFileSync(config, JSON.stringify({ connections: { db: { url } }, backup_dir: dir }));
   const s = await startServer(['--config', config]);
   const pid = s.transport.pid;
-  execFileSync('sync');
+  const opened = await s.client.callTool({ name: 'get_connection', arguments: { connection: 'db' } });
+  if (opened.isError) throw new Error(`get_connection failed: ${opened.content[0].text.slice(0, 400)}`);
+  settle();
   let hostPeak = 0;
   const poll = setInterval(() => { for (const c of childPids(pid)) { try { hostPeak = Math.max(hostPeak, peakKb(c)); } catch { /* gone */ } } }, 50);
   const t = performance.now();
@@ -115,8 +122,14 @@ async function ours(url, dir, tool, args) {
   return { ms, rssMb: serverPeak / 1024, hostMb: hostPeak / 1024 };
 }
 
-function timed(fn) {
+/** Before every timed operation: dirty pages written out, then a pause for the processes and files of the one before to be gone. */
+function settle() {
   execFileSync('sync');
+  execFileSync('sleep', [process.env.BENCH_SETTLE ?? '0.5']);
+}
+
+function timed(fn) {
+  settle();
   const t = performance.now();
   fn();
   return performance.now() - t;
@@ -167,19 +180,32 @@ async function benchBackend(backend, rows) {
       const r = await ours(t1.url, dir, 'restore_backup', { backup_path: name });
       m.or.push(r.ms); m.rrss.push(r.rssMb);
       await t1.drop();
-      if (backend === 'sqlite') {
-        const nb = await ours(db.url, dir, 'create_backup', { output_path: `native-ours-${i}.sqlite`, format: 'native' }).catch((e) => ({ ms: NaN, err: e }));
-        m.vb.push(nb.ms);
-        const t3 = await freshDb(backend);
-        m.vr.push((await ours(t3.url, dir, 'restore_backup', { backup_path: `native-ours-${i}.sqlite` }).catch(() => ({ ms: NaN }))).ms);
-        await t3.drop();
-      }
+      rmSync(join(dir, name), { force: true });
+      rmSync(join(dir, `${name}.manifest.json`), { force: true });
+      if (backend === 'sqlite') continue;
       const t2 = await freshDb(backend);
       const n = native(backend, db, t2, dir, i);
       await t2.drop();
-      m.nb.push(n.backup); m.nr.push(n.restore); if (n.copy) m.nc.push(n.copy); if (n.durable) m.nd.push(n.durable);
+      m.nb.push(n.backup); m.nr.push(n.restore);
       m.nsize = n.size;
+      rmSync(join(dir, `native-${i}`), { force: true });
     }
+    // SQLite: the native format beside sqlite3 and cp, alternating, FAST_RUNS times
+    // (sub-second operations, so more runs), nothing else between them.
+    for (let i = 0; backend === 'sqlite' && i < FAST_RUNS; i++) {
+      const t2 = await freshDb(backend);
+      const n = native(backend, db, t2, dir, i);
+      await t2.drop();
+      m.nb.push(n.backup); m.nr.push(n.restore); m.nc.push(n.copy); m.nd.push(n.durable);
+      m.nsize = n.size;
+      const name = `native-ours-${i}.sqlite`;
+      m.vb.push((await ours(db.url, dir, 'create_backup', { output_path: name, format: 'native' })).ms);
+      const t3 = await freshDb(backend);
+      m.vr.push((await ours(t3.url, dir, 'restore_backup', { backup_path: name })).ms);
+      await t3.drop();
+      for (const f of [`native-${i}`, name, `${name}.manifest.json`]) rmSync(join(dir, f), { force: true });
+    }
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`${backend} runs (ms): ${JSON.stringify(Object.fromEntries(Object.entries(m).filter(([, v]) => Array.isArray(v)).map(([k, v]) => [k, v.map(Math.round)])))}\n`);
     const label = `${backend} ${rows.toLocaleString('en')} rows`;
     const tool = { postgres: 'pg_dump -Fc', mysql: 'mariadb-dump | gzip', sqlite: 'sqlite3 .backup' }[backend];
     const reload = { postgres: 'pg_restore', mysql: 'gunzip | mariadb', sqlite: 'cp' }[backend];
