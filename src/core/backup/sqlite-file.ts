@@ -15,7 +15,8 @@ import { DbError } from '../../errors.js';
 import { corrupt } from './format.js';
 import type { Manifest } from './manifest.js';
 
-const CHUNK = 4 << 20;
+/** 1 MiB: three of them stay in the CPU caches between the read, the hash and the write (measured best of 256 KiB to 4 MiB). */
+const CHUNK = 1 << 20;
 /** While copying, a datasync every this many bytes (see copyRest). */
 const FLUSH_BYTES = 32 << 20;
 const MAGIC = 'SQLite format 3\u0000';
@@ -126,7 +127,9 @@ async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: numbe
       if (i >= 2) await writes[i - 2];
       next = input.read(buffers[(i + 1) % 3], 0, want(pos), pos);
       hash.update(part);
-      writes.push(output.write(part, 0, bytesRead, at));
+      // One write at a time: writers of one file take turns on its lock anyway, and two waiting spin on it.
+      const previous = writes[i - 1];
+      writes.push(previous ? previous.then(() => output.write(part, 0, bytesRead, at)) : output.write(part, 0, bytesRead, at));
       writes[i].catch(() => undefined);
       if (!flushing && at - flushedAt >= FLUSH_BYTES) {
         flushedAt = at;
