@@ -16,6 +16,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/backends.js';
 import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
 
+/** A backup file opened on its own: SQLite finds it intact, and table t holds `rows`. */
+function expectIntact(file: string, rows: number): void {
+  const copy = new Database(file, { readonly: true });
+  try {
+    expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: rows });
+  } finally {
+    copy.close();
+  }
+}
+
 /** A native create_backup, with the messages of its progress notifications. */
 async function backupWithProgress(h: Harness, args: Record<string, unknown>): Promise<{ result: Record<string, any>; messages: string[] }> {
   const messages: string[] = [];
@@ -74,13 +85,7 @@ describe('SQLite native backups', () => {
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);
     // The source is in WAL mode (2, 2); the copy says rollback journal (1, 1).
     expect([bytes[18], bytes[19]]).toEqual([1, 1]);
-    const copy = new Database(join(dir, 'frozen.sqlite'), { readonly: true });
-    try {
-      expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: ROWS });
-    } finally {
-      copy.close();
-    }
+    expectIntact(join(dir, 'frozen.sqlite'), ROWS);
     await fs.rm(join(dir, 'frozen.sqlite'));
     await fs.rm(join(dir, 'frozen.sqlite.manifest.json'));
   });
@@ -153,13 +158,7 @@ describe('SQLite native backups', () => {
       expect(checkpoints).toBeGreaterThan(0);
       const counted = ((r.structuredContent as Json).tables as Json[]).find((x) => x.name === 't')!.rows;
       expect(counted).toBe(BIG);
-      const copy = new Database(join(dir, 'big.sqlite'), { readonly: true });
-      try {
-        expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-        expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: BIG });
-      } finally {
-        copy.close();
-      }
+      expectIntact(join(dir, 'big.sqlite'), BIG);
       expect(Number(other.prepare('SELECT count(*) AS n FROM t').get()!.n)).toBe(BIG + commits);
     } finally {
       stop = true;
