@@ -159,7 +159,7 @@ describe('SQLite native backups', () => {
       const counted = ((r.structuredContent as Json).tables as Json[]).find((x) => x.name === 't')!.rows;
       expect(counted).toBe(BIG);
       expectIntact(join(dir, 'big.sqlite'), BIG);
-      expect(Number(other.prepare('SELECT count(*) AS n FROM t').get()!.n)).toBe(BIG + commits);
+      expect(Number((other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n)).toBe(BIG + commits);
     } finally {
       stop = true;
       await churn.catch(() => undefined);
