@@ -36,8 +36,8 @@ export interface EmptyTarget {
 
 /**
  * Writes the backup over the target; false (nothing written) when its first page
- * would not cover the target's whole old file (a smaller page size): the caller then
- * restores another way.
+ * would not cover the target's whole old file (a smaller page size), or the target has
+ * no page 1 to keep until the end: the caller then restores another way.
  */
 export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarget, signal: AbortSignal): Promise<boolean> {
   const oldSize = target.pageSize * target.pages;
@@ -47,7 +47,9 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
     await input.read(head, 0, 100, 0);
     const pageSize = pageSizeOf(head);
     if (pageSize === null) throw corrupt(m.file, 'it is not an SQLite database file');
-    if (pageSize < oldSize) return false;
+    // A file with no page yet (never written: WAL could not be set at open) would, if the
+    // server died mid-copy, keep a hole where page 1 goes: not a database at all.
+    if (pageSize < oldSize || target.pages < 1) return false;
     const output = await fs.open(target.path, 'r+');
     let committed = false;
     try {
