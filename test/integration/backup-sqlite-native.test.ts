@@ -49,7 +49,7 @@ describe('SQLite native backups', () => {
   beforeAll(async () => {
     h = await startInProcess({
       src: db('src'), writer: db('src'), fresh: db('fresh'), fresh2: db('fresh2'), busy: db('busy'), busy2: db('busy'), live: db('live'),
-      held: db('held'), fresh3: db('fresh3'), big: db('big'),
+      held: db('held'), fresh3: db('fresh3'), big: db('big'), linked: { url: `sqlite://${join(dbDir, 'link.db')}` }, fresh5: db('fresh5'),
     }, { backup_dir: dir });
     await mustCall(h.client, 'execute_transaction', { connection: 'src', queries: [
       { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT NOT NULL)' },
@@ -111,6 +111,30 @@ describe('SQLite native backups', () => {
     }
     await mustCall(h.client, 'restore_backup', { database: 'fresh3', backup_path: 'held.sqlite' });
     expect(await count('fresh3')).toBe(1001);
+  });
+
+  it('a database reached through a symlink, frames in its WAL: the WAL is found by the real path, and the backup holds them', async () => {
+    const real = new Database(join(dbDir, 'real.db'));
+    real.pragma('journal_mode = WAL');
+    real.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b')");
+    real.close();
+    await fs.symlink(join(dbDir, 'real.db'), join(dbDir, 'link.db'));
+    const reader = new Database(join(dbDir, 'real.db'));
+    try {
+      reader.exec('BEGIN');
+      expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 2 });
+      await mustCall(h.client, 'execute_query', { connection: 'linked', query: "INSERT INTO t (v) VALUES ('in the WAL')" });
+      expect((await fs.stat(join(dbDir, 'real.db-wal'))).size).toBeGreaterThan(0);
+      const { result, messages } = await backupWithProgress(h, { database: 'linked', output_path: 'linked.sqlite' });
+      expect(messages).toContain('SQLite online backup running');
+      expect((result.tables as Json[]).find((x) => x.name === 't')).toMatchObject({ rows: 3 });
+      reader.exec('ROLLBACK');
+    } finally {
+      reader.close();
+    }
+    expectIntact(join(dir, 'linked.sqlite'), 3);
+    await mustCall(h.client, 'restore_backup', { database: 'fresh5', backup_path: 'linked.sqlite' });
+    expect(await count('fresh5')).toBe(3);
   });
 
   it('a writer that commits and checkpoints while the frozen file is copied never reaches it: the backup is the snapshot, and intact', async () => {

@@ -13,7 +13,7 @@
  * parent forwards them to its logger.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fsyncSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { DbError, type ErrorCode } from '../../errors.js';
 import type { ColumnInfo, Statement, StatementResult } from '../dialect.js';
@@ -421,12 +421,16 @@ function freeze(req: Extract<HostRequest, { op: 'freeze' }>): HostFreeze {
   }
 }
 
-/** The size of the database's WAL file (0 when there is none); -1 when it cannot be read. */
+/**
+ * The size of the database's WAL file; -1 when it cannot be read. SQLite names the WAL
+ * after the database's real path (symlinks resolved), and while a connection has the
+ * database open in WAL mode the file exists: missing means we are not looking at it.
+ */
 function walBytes(file: string): number {
   try {
-    return statSync(`${file}-wal`).size;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 0 : -1;
+    return statSync(`${realpathSync(file)}-wal`).size;
+  } catch {
+    return -1;
   }
 }
 
