@@ -28,11 +28,14 @@ function expectIntact(file: string, rows: number): void {
 }
 
 /** A native create_backup, with the messages of its progress notifications. */
-async function backupWithProgress(h: Harness, args: Record<string, unknown>): Promise<{ result: Record<string, any>; messages: string[] }> {
+async function backupWithProgress(h: Harness, args: Record<string, unknown>): Promise<{ result: Record<string, any>; messages: string[]; totals: Array<number | undefined> }> {
   const messages: string[] = [];
-  const r = await h.client.callTool({ name: 'create_backup', arguments: { format: 'native', ...args } }, undefined, { onprogress: (p) => { if (p.message) messages.push(p.message); } });
+  const totals: Array<number | undefined> = [];
+  const r = await h.client.callTool({ name: 'create_backup', arguments: { format: 'native', ...args } }, undefined, {
+    onprogress: (p) => { messages.push(p.message ?? ''); totals.push(p.total); },
+  });
   if (r.isError) throw new Error(JSON.stringify(r.content));
-  return { result: r.structuredContent as Record<string, any>, messages };
+  return { result: r.structuredContent as Record<string, any>, messages, totals };
 }
 
 type Json = Record<string, any>;
@@ -78,8 +81,10 @@ describe('SQLite native backups', () => {
   });
 
   it('the copy of the frozen file: a rollback-journal database whose size and SHA-256 are the manifest\'s, and intact', async () => {
-    const { result, messages } = await backupWithProgress(h, { database: 'src', output_path: 'frozen.sqlite' });
+    const { result, messages, totals } = await backupWithProgress(h, { database: 'src', output_path: 'frozen.sqlite' });
     expect(messages).toContain('copying the database file');
+    // The copy's progress counts bytes, out of the file's.
+    expect(totals[messages.indexOf('copying the database file')]).toBe(result.size);
     const bytes = await fs.readFile(join(dir, 'frozen.sqlite'));
     expect(bytes.length).toBe(result.size);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);

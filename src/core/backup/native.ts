@@ -147,8 +147,11 @@ async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Pro
     const tables = await readTables(s, readContext(t), {});
     const quoted = tables.map((x) => t.flavor.quote(x.table));
     const frozen = await s.file.freeze(quoted, p.signal);
-    await p.progress(0, undefined, frozen.image ? 'copying the database file' : 'SQLite online backup running');
-    const digest = frozen.image ? await copyImage(frozen.image, file.handle, p.signal) : undefined;
+    await p.progress(0, frozen.image?.bytes, frozen.image ? 'copying the database file' : 'SQLite online backup running');
+    const image = frozen.image;
+    const digest = image
+      ? await copyImage(image, file.handle, { signal: p.signal, progress: (bytes) => p.progress(bytes, image.bytes, `copying the database file: ${bytes} of ${image.bytes} bytes`) })
+      : undefined;
     const rows = frozen.image ? frozen.rows : await s.file.backup(file.tmp, quoted, p.signal);
     await s.rollback();
     return { tables: tables.map((x, i) => ({ name: x.table, rows: rows[i], sha256: null })), digest };
@@ -239,8 +242,9 @@ async function restoreWholeFile(t: Target, b: Verified, p: Progress): Promise<Co
     if ('reason' in target) return null;
     let written: boolean;
     try {
-      await p.progress(0, b.manifest.rows ?? undefined, 'writing the database file');
-      written = await writeOverEmpty(b.path, b.manifest, target, p.signal);
+      const size = b.manifest.size;
+      await p.progress(0, size, 'writing the database file');
+      written = await writeOverEmpty(b.path, b.manifest, target, { signal: p.signal, progress: (bytes) => p.progress(bytes, size, `writing the database file: ${bytes} of ${size} bytes`) });
     } finally {
       await s.file.release();
     }

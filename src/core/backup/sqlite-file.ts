@@ -28,6 +28,14 @@ function pageSizeOf(header: Buffer): number | null {
   return v === 1 ? 65536 : v;
 }
 
+/** A copy's cancellation, and where it reports the bytes copied so far (at most once a second). */
+export interface CopyControl {
+  signal: AbortSignal;
+  progress?: (bytes: number) => Promise<void>;
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
 export interface EmptyTarget {
   path: string;
   pageSize: number;
@@ -39,7 +47,8 @@ export interface EmptyTarget {
  * would not cover the target's whole old file (a smaller page size), or the target has
  * no page 1 to keep until the end: the caller then restores another way.
  */
-export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarget, signal: AbortSignal): Promise<boolean> {
+export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarget, control: CopyControl): Promise<boolean> {
+  const { signal } = control;
   const oldSize = target.pageSize * target.pages;
   const input = await fs.open(src, 'r');
   try {
@@ -56,7 +65,7 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
       const first = Buffer.alloc(pageSize);
       const { bytesRead } = await input.read(first, 0, pageSize, 0);
       const hash = createHash('sha256').update(first.subarray(0, bytesRead));
-      const size = bytesRead + await copyRest(input, output, bytesRead, hash, signal);
+      const size = bytesRead + await copyRest(input, output, bytesRead, hash, control);
       if (size !== m.size || hash.digest('hex') !== m.sha256) throw corrupt(m.file, 'its size or SHA-256 differs from the manifest\'s');
       await output.sync();
       committed = true;
@@ -83,7 +92,7 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
  * opening it never leaves -wal/-shm files beside it). The file must hold them all:
  * fewer is an error, and the copy is not used.
  */
-export async function copyImage(image: { path: string; bytes: number; wal: boolean }, out: fs.FileHandle, signal: AbortSignal): Promise<{ size: number; sha256: string }> {
+export async function copyImage(image: { path: string; bytes: number; wal: boolean }, out: fs.FileHandle, control: CopyControl): Promise<{ size: number; sha256: string }> {
   const input = await fs.open(image.path, 'r');
   try {
     const head = Buffer.alloc(100);
@@ -92,7 +101,7 @@ export async function copyImage(image: { path: string; bytes: number; wal: boole
     if (image.wal) head.writeUInt16BE(0x0101, 18);
     const hash = createHash('sha256').update(head);
     await out.write(head, 0, 100, 0);
-    const size = 100 + await copyRest(input, out, 100, hash, signal, image.bytes);
+    const size = 100 + await copyRest(input, out, 100, hash, control, image.bytes);
     if (size !== image.bytes) throw new DbError('INTERNAL', `the database file ended after ${size} of its ${image.bytes} bytes`);
     return { size, sha256: hash.digest('hex') };
   } finally {
@@ -108,7 +117,9 @@ export async function copyImage(image: { path: string; bytes: number; wal: boole
  * disk during the hashing instead of all in the caller's final fsync. Nothing is left
  * in flight when this returns or throws, so the caller may cut the file after a failure.
  */
-async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: number, hash: ReturnType<typeof createHash>, signal: AbortSignal, end = Infinity): Promise<number> {
+async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: number, hash: ReturnType<typeof createHash>, control: CopyControl, end = Infinity): Promise<number> {
+  const { signal, progress } = control;
+  let reported = Date.now();
   const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   const writes: Array<Promise<unknown>> = [];
   let pos = from;
@@ -133,6 +144,10 @@ async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: numbe
       const previous = writes[i - 1];
       writes.push(previous ? previous.then(() => output.write(part, 0, bytesRead, at)) : output.write(part, 0, bytesRead, at));
       writes[i].catch(() => undefined);
+      if (progress && Date.now() - reported >= PROGRESS_EVERY_MS) {
+        reported = Date.now();
+        await progress(pos);
+      }
       if (!flushing && at - flushedAt >= FLUSH_BYTES) {
         flushedAt = at;
         flushing = output.datasync().finally(() => { flushing = null; });
