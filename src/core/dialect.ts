@@ -219,6 +219,15 @@ export interface Session {
   file?: DatabaseFile;
 }
 
+/** A database file frozen in a snapshot (DatabaseFile.freeze): `dev` and `ino` name the file SQLite has open. */
+export interface FrozenFile {
+  path: string;
+  bytes: number;
+  wal: boolean;
+  dev: number;
+  ino: number;
+}
+
 /** The database as one file (SQLite): what native backups and restores do with it. */
 export interface DatabaseFile {
   /**
@@ -236,7 +245,7 @@ export interface DatabaseFile {
    * with no frame in it: writers go on into the WAL). A byte copy of them is then the
    * backup, with bytes 18-19 set to 1 when `wal` (a rollback-journal file). null: use backup().
    */
-  freeze(tables: string[], signal?: AbortSignal): Promise<{ rows: number[]; image: { path: string; bytes: number; wal: boolean } | null }>;
+  freeze(tables: string[], signal?: AbortSignal): Promise<{ rows: number[]; image: FrozenFile | null }>;
   /**
    * Locks an empty database (one page) for this session alone, so its file can be
    * written whole; null, with nothing changed, when another connection has it open or

@@ -53,6 +53,7 @@ describe('SQLite native backups', () => {
     h = await startInProcess({
       src: db('src'), writer: db('src'), fresh: db('fresh'), fresh2: db('fresh2'), busy: db('busy'), busy2: db('busy'), live: db('live'),
       held: db('held'), fresh3: db('fresh3'), big: db('big'), linked: { url: `sqlite://${join(dbDir, 'link.db')}` }, fresh5: db('fresh5'),
+      journal: { url: `sqlite://${join(dbDir, 'journal.db')}`, read_only: true },
     }, { backup_dir: dir });
     await mustCall(h.client, 'execute_transaction', { connection: 'src', queries: [
       { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT NOT NULL)' },
@@ -65,6 +66,27 @@ describe('SQLite native backups', () => {
   afterAll(async () => {
     await h?.close();
   });
+
+  /**
+   * A reader of its own, outside the server, holds the WAL's frames from the checkpoint
+   * while `connection` adds a row: the native backup copies with the online backup API,
+   * exactly the snapshot (the row included).
+   */
+  async function backupBehindReader(file: string, connection: string, before: number, output: string): Promise<void> {
+    const reader = new Database(file);
+    try {
+      reader.exec('BEGIN');
+      expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: before });
+      await mustCall(h.client, 'execute_query', { connection, query: "INSERT INTO t (v) VALUES ('in the WAL')" });
+      expect((await fs.stat(`${file}-wal`)).size).toBeGreaterThan(0);
+      const { result, messages } = await backupWithProgress(h, { database: connection, output_path: output });
+      expect(messages).toContain('SQLite online backup running');
+      expect((result.tables as Json[]).find((x) => x.name === 't')).toMatchObject({ rows: before + 1 });
+      reader.exec('ROLLBACK');
+    } finally {
+      reader.close();
+    }
+  }
 
   it('writes the whole database over an empty one: rows, indexes, views and the sequence come back; nothing is left beside the backup', async () => {
     const made = await mustCall(h.client, 'create_backup', { database: 'src', format: 'native', output_path: 'n.sqlite' });
@@ -100,20 +122,7 @@ describe('SQLite native backups', () => {
       { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)' },
       { query: "INSERT INTO t (v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT 'a' || x FROM c" },
     ] });
-    // A reader of its own, outside the server, holds the WAL's frames from the checkpoint.
-    const reader = new Database(join(dbDir, 'held.db'));
-    try {
-      reader.exec('BEGIN');
-      expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1000 });
-      await mustCall(h.client, 'execute_query', { connection: 'held', query: "INSERT INTO t (v) VALUES ('after the reader')" });
-      expect((await fs.stat(join(dbDir, 'held.db-wal'))).size).toBeGreaterThan(0);
-      const { result, messages } = await backupWithProgress(h, { database: 'held', output_path: 'held.sqlite' });
-      expect(messages).toContain('SQLite online backup running');
-      expect((result.tables as Json[]).find((x) => x.name === 't')).toMatchObject({ rows: 1001 });
-      reader.exec('ROLLBACK');
-    } finally {
-      reader.close();
-    }
+    await backupBehindReader(join(dbDir, 'held.db'), 'held', 1000, 'held.sqlite');
     await mustCall(h.client, 'restore_backup', { database: 'fresh3', backup_path: 'held.sqlite' });
     expect(await count('fresh3')).toBe(1001);
   });
@@ -124,22 +133,29 @@ describe('SQLite native backups', () => {
     real.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b')");
     real.close();
     await fs.symlink(join(dbDir, 'real.db'), join(dbDir, 'link.db'));
-    const reader = new Database(join(dbDir, 'real.db'));
-    try {
-      reader.exec('BEGIN');
-      expect(reader.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 2 });
-      await mustCall(h.client, 'execute_query', { connection: 'linked', query: "INSERT INTO t (v) VALUES ('in the WAL')" });
-      expect((await fs.stat(join(dbDir, 'real.db-wal'))).size).toBeGreaterThan(0);
-      const { result, messages } = await backupWithProgress(h, { database: 'linked', output_path: 'linked.sqlite' });
-      expect(messages).toContain('SQLite online backup running');
-      expect((result.tables as Json[]).find((x) => x.name === 't')).toMatchObject({ rows: 3 });
-      reader.exec('ROLLBACK');
-    } finally {
-      reader.close();
-    }
+    await backupBehindReader(join(dbDir, 'real.db'), 'linked', 2, 'linked.sqlite');
     expectIntact(join(dir, 'linked.sqlite'), 3);
     await mustCall(h.client, 'restore_backup', { database: 'fresh5', backup_path: 'linked.sqlite' });
     expect(await count('fresh5')).toBe(3);
+    // The reader gone, the checkpoint empties the real WAL, and the file itself is copied.
+    const again = await backupWithProgress(h, { database: 'linked', output_path: 'linked-2.sqlite' });
+    expect(again.messages).toContain('copying the database file');
+    expectIntact(join(dir, 'linked-2.sqlite'), 3);
+  });
+
+  it('a rollback-journal database (read-only connection): the file itself is copied under the shared lock', async () => {
+    const file = join(dbDir, 'journal.db');
+    const d = new Database(file);
+    expect(d.pragma('journal_mode', { simple: true })).toBe('delete');
+    d.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a'), ('b'), ('c'), ('d')");
+    d.close();
+    const { result, messages } = await backupWithProgress(h, { database: 'journal', output_path: 'journal.sqlite' });
+    expect(messages).toContain('copying the database file');
+    expect((result.tables as Json[]).find((x) => x.name === 't')).toMatchObject({ rows: 4 });
+    const bytes = await fs.readFile(join(dir, 'journal.sqlite'));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);
+    expect(bytes.equals(await fs.readFile(file))).toBe(true);
+    expectIntact(join(dir, 'journal.sqlite'), 4);
   });
 
   it('a writer that commits and checkpoints while the frozen file is copied never reaches it: the backup is the snapshot, and intact', async () => {
@@ -148,12 +164,15 @@ describe('SQLite native backups', () => {
       { query: 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)' },
       { query: `INSERT INTO t (v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${BIG}) SELECT printf('%0100d', x) FROM c` },
     ] });
-    // Outside the server, once the copy has begun: commits and checkpoints, never waiting for a lock.
+    // Another connection (this process; the server's database lives in its host process),
+    // once the copy has begun: commits and checkpoints, never waiting for a lock.
     const other = new Database(join(dbDir, 'big.db'));
     other.pragma('busy_timeout = 0');
     const insert = other.prepare("INSERT INTO t (v) VALUES ('during the copy')");
     let commits = 0;
     let checkpoints = 0;
+    // PASSIVE checkpoints during the copy that could not copy every frame (held back by our read lock).
+    let heldBack = 0;
     let copying = false;
     let stop = false;
     let churn: Promise<void> = Promise.resolve();
@@ -169,8 +188,9 @@ describe('SQLite native backups', () => {
               try {
                 insert.run();
                 commits++;
-                other.pragma('wal_checkpoint(PASSIVE)');
+                const [r] = other.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
                 checkpoints++;
+                if (r.checkpointed < r.log) heldBack++;
               } catch (err) {
                 if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
               }
@@ -185,6 +205,7 @@ describe('SQLite native backups', () => {
       expect(messages).toContain('copying the database file');
       expect(commits).toBeGreaterThan(0);
       expect(checkpoints).toBeGreaterThan(0);
+      expect(heldBack).toBeGreaterThan(0);
       const counted = ((r.structuredContent as Json).tables as Json[]).find((x) => x.name === 't')!.rows;
       expect(counted).toBe(BIG);
       expectIntact(join(dir, 'big.sqlite'), BIG);

@@ -152,6 +152,9 @@ async function dumpSqlite(t: Target, args: CreateArgs, file: PendingFile, p: Pro
     const digest = image
       ? await copyImage(image, file.handle, { signal: p.signal, progress: (bytes) => p.progress(bytes, image.bytes, `copying the database file: ${bytes} of ${image.bytes} bytes`) })
       : undefined;
+    // The copy holds only while the host kept its read transaction (and lock): had the
+    // host died during it, the session's next host has none, and freeze refuses.
+    if (image) await s.file.freeze([], p.signal);
     const rows = frozen.image ? frozen.rows : await s.file.backup(file.tmp, quoted, p.signal);
     await s.rollback();
     return { tables: tables.map((x, i) => ({ name: x.table, rows: rows[i], sha256: null })), digest };

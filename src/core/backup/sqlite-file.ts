@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { DbError } from '../../errors.js';
 import { corrupt } from './format.js';
+import type { FrozenFile } from '../dialect.js';
 import type { Manifest } from './manifest.js';
 
 /** 1 MiB: three of them stay in the CPU caches between the read, the hash and the write (measured best of 256 KiB to 4 MiB). */
@@ -69,7 +70,7 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
       if (size !== m.size || hash.digest('hex') !== m.sha256) throw corrupt(m.file, 'its size or SHA-256 differs from the manifest\'s');
       await output.sync();
       committed = true;
-      await output.write(first, 0, bytesRead, 0);
+      await writeAll(output, first.subarray(0, bytesRead), 0);
       await output.sync();
       return true;
     } catch (err) {
@@ -92,20 +93,34 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
  * opening it never leaves -wal/-shm files beside it). The file must hold them all:
  * fewer is an error, and the copy is not used.
  */
-export async function copyImage(image: { path: string; bytes: number; wal: boolean }, out: fs.FileHandle, control: CopyControl): Promise<{ size: number; sha256: string }> {
+export async function copyImage(image: FrozenFile, out: fs.FileHandle, control: CopyControl): Promise<{ size: number; sha256: string }> {
+  // This process holds no SQLite lock on the file (the host does), so closing this
+  // descriptor releases none: POSIX drops a process's locks when it closes any descriptor of the file.
   const input = await fs.open(image.path, 'r');
   try {
+    const st = await input.stat();
+    if (st.dev !== image.dev || st.ino !== image.ino) throw new DbError('INTERNAL', 'the database file was replaced during the backup');
     const head = Buffer.alloc(100);
     const { bytesRead } = await input.read(head, 0, 100, 0);
     if (bytesRead < 100 || pageSizeOf(head) === null) throw new DbError('INTERNAL', 'the database file has no SQLite header');
     if (image.wal) head.writeUInt16BE(0x0101, 18);
     const hash = createHash('sha256').update(head);
-    await out.write(head, 0, 100, 0);
+    await writeAll(out, head, 0);
     const size = 100 + await copyRest(input, out, 100, hash, control, image.bytes);
     if (size !== image.bytes) throw new DbError('INTERNAL', `the database file ended after ${size} of its ${image.bytes} bytes`);
     return { size, sha256: hash.digest('hex') };
   } finally {
     await input.close();
+  }
+}
+
+/** Writes all of `buf` at `at`: a write may take fewer bytes (a disk filling up), and the rest is then written (or its error thrown). */
+async function writeAll(out: fs.FileHandle, buf: Buffer, at: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await out.write(buf, done, buf.length - done, at + done);
+    if (bytesWritten <= 0) throw new DbError('NO_SPACE', 'the disk took no more bytes');
+    done += bytesWritten;
   }
 }
 
@@ -127,6 +142,7 @@ async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: numbe
   let next = input.read(buffers[0], 0, want(pos), pos);
   // Written pages go to disk while the rest is hashed, so the caller's final fsync has little left.
   let flushing: Promise<unknown> | null = null;
+  let flushError: unknown = null;
   let flushedAt = from;
   try {
     for (let i = 0; ; i++) {
@@ -142,20 +158,23 @@ async function copyRest(input: fs.FileHandle, output: fs.FileHandle, from: numbe
       hash.update(part);
       // One write at a time: writers of one file take turns on its lock anyway, and two waiting spin on it.
       const previous = writes[i - 1];
-      writes.push(previous ? previous.then(() => output.write(part, 0, bytesRead, at)) : output.write(part, 0, bytesRead, at));
+      writes.push(previous ? previous.then(() => writeAll(output, part, at)) : writeAll(output, part, at));
       writes[i].catch(() => undefined);
       if (progress && Date.now() - reported >= PROGRESS_EVERY_MS) {
         reported = Date.now();
         await progress(pos);
       }
+      // A failed datasync is kept and thrown: Linux may drop the pages it failed to write,
+      // and a later fsync would then succeed over a file without them.
+      if (flushError) throw flushError;
       if (!flushing && at - flushedAt >= FLUSH_BYTES) {
         flushedAt = at;
-        flushing = output.datasync().finally(() => { flushing = null; });
-        flushing.catch(() => undefined);
+        flushing = output.datasync().catch((err: unknown) => { flushError ??= err; }).finally(() => { flushing = null; });
       }
     }
     await Promise.all(writes);
     await flushing;
+    if (flushError) throw flushError;
     return pos - from;
   } finally {
     await Promise.allSettled([next, ...writes.slice(-3), flushing]);

@@ -49,7 +49,7 @@ export type HostTakeover = { ok: true; pageSize: number; pages: number } | { ok:
 /** What `freeze` found: the row counts, and the database file's length when it holds the session's snapshot unchanged until the snapshot ends. */
 export interface HostFreeze {
   rows: number[];
-  image: { bytes: number; wal: boolean } | null;
+  image: { bytes: number; wal: boolean; dev: number; ino: number } | null;
 }
 
 /** A batch of an iteration (`iterate`, then `next` until `done`). */
@@ -113,6 +113,8 @@ interface OpenDb {
 }
 
 let current: OpenDb | null = null;
+/** The file the current connection opened, by device and inode (null: in memory, or unknown). */
+let openedFile: { dev: number; ino: number } | null = null;
 /** How the database was opened, to open it again after `release`. */
 let lastOpen: Extract<HostRequest, { op: 'open' }> | null = null;
 
@@ -127,6 +129,7 @@ function open(req: Extract<HostRequest, { op: 'open' }>): HostInfo {
   const memory = req.file === ':memory:';
   // SQLite cannot open an in-memory database read-only; query_only still guards it.
   const db = new Database(req.file, { readonly: req.readOnly && !memory, fileMustExist: req.readOnly && !memory });
+  openedFile = memory ? null : fileOf(req.file);
   try {
     db.pragma('foreign_keys = ON');
     if (req.readOnly) db.pragma('query_only = ON');
@@ -371,8 +374,10 @@ async function backupTo(req: Extract<HostRequest, { op: 'backup' }>): Promise<nu
 
 /**
  * Moves every frame of the WAL into the database file and empties the WAL, if that can
- * be done at once (no reader or writer in the way: busy_timeout 0); best effort, for
- * `freeze`. Outside any transaction.
+ * be done at once (busy_timeout 0: never waits); best effort, for `freeze`. Outside any
+ * transaction. A PASSIVE checkpoint copies the frames without holding writers back (as
+ * SQLite's automatic ones do); only when it copied them all does TRUNCATE, which holds
+ * the WAL's write lock while it works, empty the WAL (nothing left to copy by then).
  */
 function checkpoint(): null {
   const conn = requireDb();
@@ -380,7 +385,9 @@ function checkpoint(): null {
   const busy = conn.busyTimeoutMs;
   setBusyTimeout(conn, 0);
   try {
-    conn.db.pragma('wal_checkpoint(TRUNCATE)');
+    const passive = conn.db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+    const r = passive[0];
+    if (r && r.busy === 0 && r.log === r.checkpointed) conn.db.pragma('wal_checkpoint(TRUNCATE)');
   } catch (err) {
     log('checkpoint before a backup did not run', { error: (err as Error).message });
   } finally {
@@ -413,11 +420,26 @@ function freeze(req: Extract<HostRequest, { op: 'freeze' }>): HostFreeze {
     const rows = countRows(db, req.count);
     const mode = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
     const bytes = Number(db.pragma('page_count', { simple: true })) * Number(db.pragma('page_size', { simple: true }));
-    if (mode === 'delete' || mode === 'truncate' || mode === 'persist') return { rows, image: { bytes, wal: false } };
-    if (mode === 'wal' && walBytes(lastOpen.file) === 0) return { rows, image: { bytes, wal: true } };
+    // The file SQLite has open (by its device and inode: a file renamed over the path
+    // since is not it), holding every page the snapshot has.
+    const file = fileOf(lastOpen.file);
+    if (!file || file.dev !== openedFile?.dev || file.ino !== openedFile.ino || file.size < bytes) return { rows, image: null };
+    const image = { bytes, wal: mode === 'wal', dev: file.dev, ino: file.ino };
+    if (mode === 'delete' || mode === 'truncate' || mode === 'persist') return { rows, image };
+    if (mode === 'wal' && walBytes(lastOpen.file) === 0) return { rows, image };
     return { rows, image: null };
   } finally {
     db.pragma('mmap_size = 0');
+  }
+}
+
+/** The device, inode and size of the file at `path` (symlinks followed); null when it cannot be read. */
+function fileOf(path: string): { dev: number; ino: number; size: number } | null {
+  try {
+    const st = statSync(path);
+    return { dev: st.dev, ino: st.ino, size: st.size };
+  } catch {
+    return null;
   }
 }
 
