@@ -34,7 +34,7 @@ describe('escapes on PostgreSQL', () => {
 
   it.each([
     'SELECT 1', 'DELETE FROM t', 'DROP TABLE t', 'SET search_path TO x', "SELECT set_config('a.b', 'c', false)",
-    'SELECT pg_advisory_lock(1)', 'COPY t FROM STDIN', 'CREATE ROLE r', "SELECT 'pg_read_file(1)'", 'LISTEN x',
+    'SELECT pg_advisory_lock(1)', 'COPY t FROM STDIN', "SELECT 'pg_read_file(1)'", 'LISTEN x',
   ])('lets %s through', (sql) => {
     expect(classifyPostgres(sql).escape).toBeUndefined();
   });

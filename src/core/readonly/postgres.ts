@@ -10,9 +10,10 @@
  */
 import { DbError } from '../../errors.js';
 import type { Classification } from './types.js';
+import { denyGroupOf } from './postgres-deny.js';
+import { escapeOf } from './postgres-escapes.js';
+import { firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './postgres-tree.js';
 
-/** A parse-tree node as libpg-query emits it: `{ SelectStmt: { ... } }`. */
-type PgNode = Record<string, unknown>;
 interface ParseResult {
   stmts: Array<{ stmt: PgNode }>;
 }
@@ -45,7 +46,7 @@ export function classifyPostgres(sql: string): Classification {
     readOnlyViolation: violationOfScript(stmts),
     transactionControl: stmts.some((s) => nodeType(s) === 'TransactionStmt'),
     altersSession: stmts.some(altersSession),
-    escape: escapeOf(stmts),
+    escape: escapeOf(stmts, innerEscape),
     unsupported: stmts.some(isClientCopy)
       ? 'COPY FROM STDIN / TO STDOUT needs a client data stream that MCP tools do not carry; use INSERT ... VALUES (or execute_transaction) to load rows and SELECT to read them'
       : undefined,
@@ -139,6 +140,8 @@ function readViolationAt(key: string, value: unknown): string | undefined {
     return 'FOR UPDATE/SHARE locks rows; remove the locking clause';
   }
   if (key === 'funcname') return functionViolation(value);
+  // Attribute notation ((arg).fn, tbl.fn) and every other place a function is named: see postgres-deny.ts.
+  if (key === 'String') return identifierViolation(stringNode(value));
   // The grammar nests statements only in WITH, but an allow-list does not assume that.
   if (STATEMENT_KEY.test(key) && key !== 'SelectStmt') return `${verbOf(key, value)} inside a query`;
   return undefined;
@@ -154,115 +157,27 @@ function cteViolation(cte: unknown): string | undefined {
 function functionViolation(funcname: unknown): string | undefined {
   const name = lastName(funcname);
   if (name === undefined) return 'function call with an unrecognised name';
-  const reason = deniedFunctionReason(name);
+  const reason = deniedFunctionReason(name, true);
   return reason === undefined ? undefined : `function ${name} ${reason}`;
 }
 
-// ---------------------------------------------------------------- function deny-list
-
-interface DenyGroup {
-  reason: string;
-  /** Refused on every connection, not only read-only ones (reaches outside the database). */
-  escape?: boolean;
-  names: ReadonlySet<string>;
-  patterns: readonly RegExp[];
+function identifierViolation(name: string | undefined): string | undefined {
+  const lower = name?.toLowerCase();
+  const reason = lower === undefined ? undefined : deniedFunctionReason(lower, false);
+  return reason === undefined ? undefined : `function ${lower} ${reason} (named in attribute notation, (arg).${lower} calls ${lower}(arg))`;
 }
 
-/**
- * Built-in functions a READ ONLY transaction does not stop, grouped by why. Names are
- * compared lower-cased and without schema, so pg_catalog.X and "X" match too.
- * Allowed on purpose: pg_sleep, pg_sleep_for, pg_sleep_until (the timeout bounds them).
- */
-const DENY_GROUPS: readonly DenyGroup[] = [
-  {
-    reason: 'reads or writes files on the server',
-    escape: true,
-    names: new Set(['pg_read_file', 'pg_read_binary_file', 'pg_stat_file', 'pg_logdir_ls', 'lo_import', 'lo_export']),
-    patterns: [/^pg_ls_/, /^pg_file_/],
-  },
-  {
-    reason: 'runs SQL the classifier cannot see',
-    // Each takes SQL as text and runs it: ts_rewrite(query, 'select ...') included.
-    names: new Set(['ts_stat', 'ts_rewrite']),
-    patterns: [/^(query|cursor|table|schema|database)_to_xml/],
-  },
-  {
-    // dblink('dbname=same', 'DELETE ...') writes through a second, read-write session.
-    reason: 'opens its own connection, outside the read-only transaction',
-    escape: true,
-    names: new Set(['dblink']),
-    patterns: [/^dblink_/],
-  },
-  {
-    reason: 'acts on other sessions or on the server itself',
-    escape: true,
-    names: new Set([
-      'pg_terminate_backend', 'pg_cancel_backend', 'pg_signal_backend', 'pg_reload_conf', 'pg_rotate_logfile',
-      'pg_rotate_logfile_old', 'pg_promote',
-    ]),
-    patterns: [],
-  },
-  {
-    reason: 'has side effects outside the transaction',
-    names: new Set([
-      'set_config', 'loread', 'lowrite', 'pg_notify',
-      'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_start_backup',
-      'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop', 'pg_promote',
-      'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_xlog_replay_pause',
-      'pg_xlog_replay_resume', 'pg_drop_replication_slot', 'pg_replication_slot_advance',
-      'pg_logical_emit_message', 'pg_import_system_collations', 'pg_log_standby_snapshot',
-      // Sequences are never rolled back; taking an xid or exporting a snapshot is visible to others.
-      'nextval', 'setval', 'txid_current', 'pg_current_xact_id', 'pg_export_snapshot',
-      'pg_log_backend_memory_contexts', 'pg_stat_statements_reset',
-      // These rewrite index pages and are not refused in a read-only transaction.
-      'brin_summarize_new_values', 'brin_summarize_range', 'brin_desummarize_range',
-      'gin_clean_pending_list',
-    ]),
-    patterns: [
-      /^pg_advisory_/, /^pg_try_advisory_/, /^lo_/, /^pg_replication_origin_/,
-      /^pg_(create|copy)_\w+_replication_slot$/, /^pg_logical_slot_(get|peek)_/, /^pg_stat_reset/,
-    ],
-  },
-];
-
-// ---------------------------------------------------------------- escapes (every connection)
-
-/** Statements that act outside the database whatever the connection's mode. */
-const ESCAPE_STATEMENTS: ReadonlyMap<string, string> = new Map([
-  ['AlterRoleStmt', 'ALTER ROLE/USER changes an account (password, login, attributes)'],
-  ['AlterRoleSetStmt', 'ALTER ROLE/USER ... SET changes the settings of future sessions of an account'],
-  ['AlterSystemStmt', 'ALTER SYSTEM writes the server configuration file'],
-  ['LoadStmt', 'LOAD loads a shared library into the server process'],
-]);
-
-/**
- * Why a statement reaches outside the database (server files or programs, other
- * sessions, accounts, server configuration), or undefined. Checked on every
- * connection: a read-write connection may change data, not the machine or other users.
- * Code run by DO or a function body is not seen (SPEC §6, honest limits).
- */
-function escapeOf(stmts: PgNode[]): string | undefined {
-  for (const stmt of stmts) {
-    const type = nodeType(stmt);
-    if (ESCAPE_STATEMENTS.has(type)) return ESCAPE_STATEMENTS.get(type);
-    const body = stmt[type];
-    if (type === 'CopyStmt' && isRecord(body) && (body.filename || body.is_program)) {
-      return body.is_program ? 'COPY ... PROGRAM runs a program on the database server' : 'COPY to or from a file reads or writes a file on the database server';
-    }
-    const hit = walk(stmt, (key, value) => {
-      if (key !== 'funcname') return undefined;
-      const name = lastName(value);
-      const group = name === undefined ? undefined : DENY_GROUPS.find((g) => g.escape && (g.names.has(name) || g.patterns.some((p) => p.test(name))));
-      return group ? `function ${name} ${group.reason}` : undefined;
-    });
-    if (hit) return hit;
+/** The escape of SQL found in a string constant; text that does not parse fails on the server too. */
+function innerEscape(sql: string): string | undefined {
+  try {
+    return escapeOf(parse(sql).stmts.map((s) => s.stmt), innerEscape);
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
-function deniedFunctionReason(name: string): string | undefined {
-  const group = DENY_GROUPS.find((g) => g.names.has(name) || g.patterns.some((p) => p.test(name)));
-  return group?.reason;
+function deniedFunctionReason(name: string, call: boolean): string | undefined {
+  return denyGroupOf(name, call)?.reason;
 }
 
 // ---------------------------------------------------------------- session state
@@ -293,58 +208,6 @@ function sessionStateAt(key: string, value: unknown): true | undefined {
   if (TEMP_SCHEMA.test(firstName(value) ?? '')) return true; // CREATE FUNCTION pg_temp.f
   const name = lastName(value) ?? '';
   return SESSION_FUNCTIONS.has(name) || SESSION_FUNCTION_PATTERNS.some((p) => p.test(name)) ? true : undefined;
-}
-
-// ---------------------------------------------------------------- tree helpers
-
-/**
- * Visit every (key, value) pair of every object in the tree, parents before
- * children, and return the first value `visit` gives back. Iterative, so a deeply
- * nested expression cannot overflow the JS stack.
- */
-function walk<T>(root: unknown, visit: (key: string, value: unknown) => T | undefined): T | undefined {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
-      continue;
-    }
-    if (!isRecord(node)) continue;
-    const entries = Object.entries(node);
-    for (const [key, value] of entries) {
-      const hit = visit(key, value);
-      if (hit !== undefined) return hit;
-    }
-    for (let i = entries.length - 1; i >= 0; i--) stack.push(entries[i]![1]);
-  }
-  return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** `{ SelectStmt: {...} }` -> 'SelectStmt'; '' for anything else. */
-function nodeType(node: PgNode): string {
-  const keys = Object.keys(node);
-  return keys.length === 1 ? keys[0]! : '';
-}
-
-/** Name lists come as [{ String: { sval } }, ...]; the parser has already folded case and resolved U&"" escapes. */
-function nameAt(names: unknown, index: number): string | undefined {
-  if (!Array.isArray(names)) return undefined;
-  const item: unknown = names.at(index);
-  const sval = isRecord(item) && isRecord(item.String) ? item.String.sval : undefined;
-  return typeof sval === 'string' ? sval.toLowerCase() : undefined;
-}
-
-function lastName(names: unknown): string | undefined {
-  return nameAt(names, -1);
-}
-
-function firstName(names: unknown): string | undefined {
-  return Array.isArray(names) && names.length > 1 ? nameAt(names, 0) : undefined;
 }
 
 const VERB_OVERRIDES: ReadonlyMap<string, string> = new Map([
