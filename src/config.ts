@@ -45,6 +45,7 @@ const HttpFileSchema = z.object({
 const ConnectionFileSchema = z.object({
   url: z.string().min(1),
   read_only: z.boolean().optional(),
+  read_only_role: z.string().min(1).max(63).optional(),
   max_rows: z.number().int().min(1).max(LIMITS.max_rows).optional(),
   max_bytes: z.number().int().min(1024).max(LIMITS.max_bytes).optional(),
   statement_timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional(),
@@ -80,6 +81,8 @@ export interface ConnectionConfig {
   /** SQLite only: absolute path or ':memory:'. */
   file?: string;
   read_only: boolean;
+  /** PostgreSQL read-only connections: the role agent statements run as (SPEC §6). */
+  read_only_role?: string;
   max_rows: number;
   max_bytes: number;
   statement_timeout_ms: number;
@@ -268,6 +271,7 @@ export function buildConnection(name: string, entry: FileConnection, baseDir: st
     backend,
     file,
     read_only: entry.read_only ?? globalReadOnly,
+    ...(entry.read_only_role ? { read_only_role: entry.read_only_role } : {}),
     max_rows: entry.max_rows ?? DEFAULTS.max_rows,
     max_bytes: entry.max_bytes ?? DEFAULTS.max_bytes,
     statement_timeout_ms: entry.statement_timeout_ms ?? DEFAULTS.statement_timeout_ms,

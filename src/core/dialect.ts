@@ -90,6 +90,18 @@ export interface ServerInfo {
   flavor: string | null;
   /** Role the connection runs as; null for SQLite. */
   user: string | null;
+  /** Read-only connections of backends that say: which protection is in force (SPEC §6). */
+  read_only_guard?: ReadOnlyGuard;
+}
+
+/** What keeps a read-only connection read-only: the engine's part and the classifier's. */
+export interface ReadOnlyGuard {
+  /** What the database itself enforces, e.g. "read-only transaction + role pg_read_all_data". */
+  engine: string;
+  /** Agent statements are classified first (always true today). */
+  classifier: boolean;
+  /** Set when the engine cannot drop the account's file, program or signal powers: why, and what to configure. */
+  warning?: string;
 }
 
 export interface Dialect {
@@ -124,6 +136,12 @@ export interface DialectConfig {
   /** Full URL, secrets included: never log it, never put it in an error. */
   url: string;
   readOnly: boolean;
+  /**
+   * PostgreSQL: the role agent statements of a read-only connection run as (the
+   * connection's `read_only_role`); unset: pg_read_all_data when the account holds
+   * file, program or signal powers, else the account's own role.
+   */
+  readOnlyRole?: string;
   /** Connections in the pool (SQLite: host processes; 1 is right for most uses). */
   poolSize: number;
   /** Default server-side statement timeout; ExecOptions.timeoutMs overrides it per call. */

@@ -49,6 +49,7 @@ export function createDialect(config: ConnectionConfig, logger: Logger): Dialect
     name: config.name,
     url: config.url,
     readOnly: config.read_only,
+    ...(config.read_only_role ? { readOnlyRole: config.read_only_role } : {}),
     poolSize: config.pool_size,
     statementTimeoutMs: config.statement_timeout_ms,
     acquireTimeoutMs: config.acquire_timeout_ms,

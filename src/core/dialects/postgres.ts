@@ -16,6 +16,7 @@ import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withSt
 import { retryLostRead } from '../recovery.js';
 import { copyIn, copyOut, copyOutLines } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
+import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './postgres-guard.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
 const CAPABILITIES: Capabilities = {
@@ -65,6 +66,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const extraTypeNames = new Map<number, string>();
   let sql: Sql | undefined;
   let opened = 0;
+  /** Read-only connections: the role agent statements run as, decided at connect time (postgres-guard.ts). */
+  let guard: GuardPlan | undefined;
 
   async function pool(): Promise<Sql> {
     if (sql) return sql;
@@ -179,15 +182,25 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     await loadPostgresParser();
     const { conn, release } = await reserve();
     try {
-      const [row] = await conn.unsafe(
-        'select current_setting(\'server_version\') as v, current_database() as db, current_user as u',
-      );
-      return { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u) };
+      const [row] = await conn.unsafe(CONNECT_SQL, [cfg.readOnlyRole ?? null] as never[], { simple: false } as never);
+      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u) };
+      if (!cfg.readOnly) return info;
+      guard = planGuard(row, cfg.readOnlyRole);
+      if (guard.warning) cfg.logger.warn({ user: info.user }, guard.warning);
+      const { engine, classifier, warning } = guard;
+      return { ...info, read_only_guard: { engine, classifier, ...(warning ? { warning } : {}) } };
     } catch (err) {
       throw fromPgError(err);
     } finally {
       release();
     }
+  }
+
+  /** BEGIN of a read-only call; the guard is learned first if connect() has not run (it always has, through the registry). */
+  async function beginText(opts: ExecOptions): Promise<string> {
+    if (!guard) await connect();
+    const timeout = opts.timeoutMs === cfg.statementTimeoutMs ? undefined : opts.timeoutMs;
+    return beginReadOnly((guard as GuardPlan).role, timeout);
   }
 
   async function learnTypeNames(conn: ReservedSql, oids: number[]): Promise<void> {
@@ -310,10 +323,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     let cleanup: string[] = [];
     try {
       if (cfg.readOnly) {
-        await control(lease, 'begin read only');
         // The read-only transaction wrote nothing: its ROLLBACK can run after the answer is sent.
         cleanup = ['rollback'];
-        await setTimeoutFor(lease, opts, true);
+        await control(lease, await beginText(opts));
         return await watch(lease, runOne(lease, stmt, opts, true));
       }
       // A changed statement_timeout is undone by the DISCARD ALL that ends every lease.
@@ -356,10 +368,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       enforceStatementPolicy(c, cfg.readOnly);
       return explainWrapped(s, c, opts, rolledBack, explainText);
     }));
+    const begin = cfg.readOnly ? await beginText(opts) : 'begin';
     const lease = await reserve(opts.signal);
     try {
-      await control(lease, cfg.readOnly ? 'begin read only' : 'begin');
-      const results = await watch(lease, runAll(lease, stmts, opts));
+      await control(lease, begin);
+      const results = await watch(lease, runAll(lease, stmts, opts, !cfg.readOnly));
       if (rolledBack) await control(lease, 'rollback');
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
@@ -374,8 +387,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    await setTimeoutFor(lease, opts, true);
+  async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions, setTimeout: boolean): Promise<StatementResult[]> {
+    // A read-only BEGIN has set the timeout already (beginReadOnly).
+    if (setTimeout) await setTimeoutFor(lease, opts, true);
     // Inside a transaction every statement is read to its end (closing early would half-run a writing one).
     return runInOrder(stmts, opts, (stmt, o) => runOne(lease, stmt, o, false));
   }
