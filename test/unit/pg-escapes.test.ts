@@ -237,6 +237,8 @@ describe('ordinary statements stay allowed on read-write connections', () => {
     'CREATE FOREIGN TABLE ft (a int) SERVER s',
     'ALTER TABLE t ADD COLUMN c int DEFAULT 1',
     'COMMENT ON TABLE t IS \'pg_read_file\'',
+    'CREATE TABLE pg_notes (id int)',
+    'CREATE VIEW pg_v AS SELECT 1',
   ])('%s', (sql) => {
     expect(classifyPostgres(sql).escape).toBeUndefined();
   });

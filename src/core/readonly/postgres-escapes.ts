@@ -79,6 +79,8 @@ const CATALOG_SCHEMAS = new Set(['pg_catalog', 'pg_toast', 'information_schema']
 /** Top-level statements that only read their objects (their relations are checked as reads, not targets). */
 const READS = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'VacuumStmt', 'CopyStmt']);
 const WRITES_ROWS = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+/** Statements that create their object: an unqualified pg_* name lands in the first schema of search_path, not pg_catalog. */
+const CREATES = new Set(['CreateStmt', 'CreateTableAsStmt', 'ViewStmt', 'CreateSeqStmt', 'CompositeTypeStmt']);
 
 export function escapeOf(stmts: PgNode[], inner: InnerEscape): string | undefined {
   for (const stmt of stmts) {
@@ -167,17 +169,17 @@ function catalogTarget(stmt: PgNode): string | undefined {
   const body = bodyOf(stmt);
   const direct = READS.has(type) && !(type === 'CopyStmt' && body.is_from === true)
     ? undefined
-    : WRITES_ROWS.has(type) ? undefined : firstCatalogObject([body.relation, body.relations, body.objects, body.object]);
+    : WRITES_ROWS.has(type) ? undefined : firstCatalogObject([body.relation, body.relations, body.objects, body.object], CREATES.has(type));
   return direct ?? walk(stmt, (key, value) => (WRITES_ROWS.has(key) && isRecord(value) ? firstCatalogObject([value.relation]) : undefined));
 }
 
-function firstCatalogObject(candidates: unknown[]): string | undefined {
+function firstCatalogObject(candidates: unknown[], creates = false): string | undefined {
   for (const c of candidates.flatMap((x) => (Array.isArray(x) ? x : [x]))) {
     const name = qualifiedName(c);
     if (!name) continue;
     const [schema, rel] = name;
     // An unqualified pg_* name resolves in pg_catalog first (it is always searched first).
-    if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : rel.startsWith('pg_') || CATALOG_SCHEMAS.has(rel)) {
+    if (schema !== undefined ? CATALOG_SCHEMAS.has(schema) : !creates && (rel.startsWith('pg_') || CATALOG_SCHEMAS.has(rel))) {
       return `${schema ? `${schema}.` : ''}${rel} is a system catalog object: changing it changes accounts, functions or settings of the server`;
     }
   }

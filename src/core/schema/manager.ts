@@ -119,8 +119,23 @@ export interface CreateArgs {
   record_migration?: boolean;
 }
 
+/**
+ * DDL built from agent input (defaults, checks) runs as trusted SQL, so it passes the
+ * backend's classifier first, with the policy of agent statements: an escape (a
+ * default calling pg_read_file, LOAD_FILE, load_extension ...) is refused on every
+ * connection before anything runs. A default runs on every insert and on a table
+ * rewrite, a check over every existing row: a dry run would already run them.
+ */
+export async function refuseEscapes(dialect: Dialect, statements: string[]): Promise<void> {
+  for (const [i, text] of statements.entries()) {
+    const c = await dialect.classify(text);
+    if (c.escape) throw new DbError('PERMISSION_DENIED', `not run on any connection: ${c.escape}`, { reason: c.escape, statement_index: i });
+  }
+}
+
 /** Runs DDL all-or-nothing where the backend allows; MySQL commits each statement. */
 export async function applyDdl(t: Target, s: Session, statements: string[], signal: AbortSignal, keep: boolean): Promise<void> {
+  await refuseEscapes(t.dialect, statements);
   if (!t.dialect.capabilities.transactionalDdl) {
     if (keep) await s.run(statements, undefined, signal);
     return;
@@ -183,6 +198,7 @@ export async function createTable(ctx: ServerContext, args: CreateArgs, p: Progr
   const schema = normalizeTable(args.schema);
   const statements = createTableSql(schema, t.flavor);
   const base = { connection: t.config.name, backend: t.dialect.backend, statements };
+  await refuseEscapes(t.dialect, statements);
   if (t.config.read_only && args.dry_run) return { ...base, created: false, dry_run: true, validated: false, note: 'read-only connection: the DDL was generated, not run' };
   refuseReadOnly(t.config, 'create_table');
   const existing = await readSession(t, p.signal, (s) => readTable(t, s, schema.table, schema.schema));

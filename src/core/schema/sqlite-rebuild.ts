@@ -10,7 +10,7 @@ import type { Session } from '../dialect.js';
 import { addedIndexes, applyChanges, type Applied, type Changes } from './changes.js';
 import { createTableSql, indexDef, qualified, sqliteAddColumn } from './ddl.js';
 import type { Target } from './manager.js';
-import { readTable } from './manager.js';
+import { readTable, refuseEscapes } from './manager.js';
 import type { Column, Table } from './model.js';
 import { sqliteTableSql } from './sqlite-sql.js';
 
@@ -78,6 +78,7 @@ export async function runSqliteAlter(t: Target, s: Session, cur: Table, ch: Chan
   const sent: string[] = [];
   const run = async (stmts: string[]): Promise<void> => {
     if (!stmts.length) return;
+    await refuseEscapes(t.dialect, stmts);
     await s.run(stmts, undefined, signal);
     sent.push(...stmts);
   };
