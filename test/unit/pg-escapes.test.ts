@@ -243,3 +243,19 @@ describe('ordinary statements stay allowed on read-write connections', () => {
     expect(classifyPostgres(sql).escape).toBeUndefined();
   });
 });
+
+describe('server-wide WAL, backup and replication control: escapes', () => {
+  it.each([
+    "SELECT pg_create_logical_replication_slot('s', 'pgoutput')",
+    "SELECT pg_create_physical_replication_slot('s')",
+    "SELECT * FROM pg_logical_slot_get_changes('s', NULL, NULL)",
+    "SELECT pg_drop_replication_slot('s')",
+    'SELECT pg_switch_wal()',
+    "SELECT pg_backup_start('x')",
+    "SELECT ('x'::text).pg_create_restore_point",
+    "SELECT pg_replication_origin_create('o')",
+    "SELECT * FROM pg_get_wal_records_info('0/0', '0/100')",
+  ])('%s', (sql) => {
+    expect(classifyPostgres(sql).escape).toBeDefined();
+  });
+});

@@ -36,8 +36,9 @@ export const DENY_GROUPS: readonly DenyGroup[] = [
     escape: true,
     // adminpack: pg_file_write/rename/unlink/sync, pg_logdir_ls; lo_import/lo_export are the server-side file forms.
     names: new Set(['pg_read_file', 'pg_read_binary_file', 'pg_stat_file', 'pg_logdir_ls', 'lo_import', 'lo_export']),
-    patterns: [/^pg_ls_/, /^pg_file_/],
-    identifierPatterns: [/^pg_ls_/, /^pg_file_/],
+    // pg_walinspect reads the server's WAL files.
+    patterns: [/^pg_ls_/, /^pg_file_/, /^pg_get_wal_/],
+    identifierPatterns: [/^pg_ls_/, /^pg_file_/, /^pg_get_wal_/],
   },
   {
     // pg_surgery and pg_visibility change heap pages directly, even inside a read-only transaction.
@@ -65,6 +66,18 @@ export const DENY_GROUPS: readonly DenyGroup[] = [
     patterns: [],
   },
   {
+    // Server-wide: WAL switches, base backups, replay on a standby, replication slots hold WAL for everyone.
+    reason: 'controls WAL, backups or replication of the whole server',
+    escape: true,
+    names: new Set([
+      'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_start_backup', 'pg_stop_backup',
+      'pg_backup_start', 'pg_backup_stop', 'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_xlog_replay_pause',
+      'pg_xlog_replay_resume', 'pg_drop_replication_slot', 'pg_replication_slot_advance', 'pg_log_standby_snapshot',
+    ]),
+    patterns: [/^pg_replication_origin_/, /^pg_(create|copy)_\w+_replication_slot$/, /^pg_logical_slot_(get|peek)_/],
+    identifierPatterns: [/^pg_replication_origin_/, /^pg_(create|copy)_\w+_replication_slot$/, /^pg_logical_slot_(get|peek)_/],
+  },
+  {
     reason: 'runs SQL the classifier cannot see',
     names: RUNS_SQL_TEXT,
     patterns: [/^(query|cursor|table|schema|database)_to_xml/],
@@ -72,22 +85,14 @@ export const DENY_GROUPS: readonly DenyGroup[] = [
   {
     reason: 'has side effects outside the transaction',
     names: new Set([
-      'set_config', 'pg_notify', ...LARGE_OBJECT,
-      'pg_switch_wal', 'pg_switch_xlog', 'pg_create_restore_point', 'pg_start_backup',
-      'pg_stop_backup', 'pg_backup_start', 'pg_backup_stop',
-      'pg_wal_replay_pause', 'pg_wal_replay_resume', 'pg_xlog_replay_pause',
-      'pg_xlog_replay_resume', 'pg_drop_replication_slot', 'pg_replication_slot_advance',
-      'pg_logical_emit_message', 'pg_import_system_collations', 'pg_log_standby_snapshot',
+      'set_config', 'pg_notify', ...LARGE_OBJECT, 'pg_logical_emit_message', 'pg_import_system_collations',
       // Sequences are never rolled back; taking an xid or exporting a snapshot is visible to others.
       'nextval', 'setval', 'txid_current', 'pg_current_xact_id', 'pg_export_snapshot', 'pg_stat_statements_reset',
       // These rewrite index pages and are not refused in a read-only transaction.
       'brin_summarize_new_values', 'brin_summarize_range', 'brin_desummarize_range', 'gin_clean_pending_list',
     ]),
-    patterns: [
-      /^pg_advisory_/, /^pg_try_advisory_/, /^lo_/, /^pg_replication_origin_/,
-      /^pg_(create|copy)_\w+_replication_slot$/, /^pg_logical_slot_(get|peek)_/, /^pg_stat_reset/,
-    ],
-    identifierPatterns: [/^pg_advisory_/, /^pg_try_advisory_/, /^pg_replication_origin_/, /^pg_stat_reset/],
+    patterns: [/^pg_advisory_/, /^pg_try_advisory_/, /^lo_/, /^pg_stat_reset/],
+    identifierPatterns: [/^pg_advisory_/, /^pg_try_advisory_/, /^pg_stat_reset/],
   },
 ];
 
