@@ -196,7 +196,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  /** BEGIN of a read-only call; the guard is learned first if connect() has not run (it always has, through the registry). */
+  /** BEGIN of a read-only call; the guard is learned first if connect() has not run (the registry always runs it). */
   async function beginText(opts: ExecOptions): Promise<string> {
     if (!guard) await connect();
     const timeout = opts.timeoutMs === cfg.statementTimeoutMs ? undefined : opts.timeoutMs;
@@ -319,13 +319,15 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   async function executeOnce(stmt: Statement, opts: ExecOptions, c: Classification): Promise<StatementResult> {
+    // Before reserving: learning the guard may itself need a connection.
+    const begin = cfg.readOnly ? await beginText(opts) : undefined;
     const lease = await reserve(opts.signal);
     let cleanup: string[] = [];
     try {
-      if (cfg.readOnly) {
+      if (begin) {
         // The read-only transaction wrote nothing: its ROLLBACK can run after the answer is sent.
         cleanup = ['rollback'];
-        await control(lease, await beginText(opts));
+        await control(lease, begin);
         return await watch(lease, runOne(lease, stmt, opts, true));
       }
       // A changed statement_timeout is undone by the DISCARD ALL that ends every lease.
