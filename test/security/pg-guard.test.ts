@@ -33,7 +33,7 @@ const CLASSIFIER_ONLY = new Set(['dblink', 'dblink_connect']);
 suite('PostgreSQL read-only guard against escapes (issue 14)', () => {
   let w: PgWitness;
   let h: Harness;
-  const tally = { attacks: 0, notations: new Set<string>(), calls: 0, effects: 0 };
+  const tally = { attacks: 0, notations: new Set<number>(), calls: 0, effects: 0 };
 
   beforeAll(async () => {
     w = await createPgWitness(pg!, (url, o) => postgres(url, o as never));
@@ -66,8 +66,8 @@ suite('PostgreSQL read-only guard against escapes (issue 14)', () => {
       const accepted: string[] = [];
       const effects: string[] = [];
       for (const attack of w.attacks) {
-        for (const sql of notations(attack, conn === 'rw')) {
-          tally.notations.add(sql.replaceAll(attack.fn, 'F'));
+        for (const [i, sql] of notations(attack, conn === 'rw').entries()) {
+          tally.notations.add(i);
           tally.calls++;
           const r = await callTool(h.client, tool, args(sql));
           if (r.ok) accepted.push(sql);
