@@ -28,7 +28,28 @@ const LARGE_OBJECT = [
 ];
 
 /** Functions that run SQL given as text: the classifier cannot see that SQL unless it is a constant. */
-export const RUNS_SQL_TEXT = new Set(['query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat', 'ts_rewrite']);
+export const RUNS_SQL_TEXT = new Set([
+  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat', 'ts_rewrite',
+  // tablefunc (an allowed extension): crosstab runs its text arguments; connectby builds SQL from its names.
+  'crosstab', 'crosstab2', 'crosstab3', 'crosstab4', 'connectby',
+  // xml2: xpath_table builds SQL from its arguments.
+  'xpath_table',
+]);
+
+/**
+ * Which arguments of a RUNS_SQL_TEXT function are whole SQL statements (by argument
+ * count); 'never' for functions that splice their arguments into SQL of their own,
+ * which no classification of a fragment can judge.
+ */
+export function sqlArguments(name: string, argc: number): number[] | 'never' {
+  switch (name) {
+    case 'ts_rewrite': return argc === 2 ? [1] : [];
+    case 'crosstab': return argc === 2 ? [0, 1] : [0];
+    case 'connectby':
+    case 'xpath_table': return 'never';
+    default: return [0];
+  }
+}
 
 export const DENY_GROUPS: readonly DenyGroup[] = [
   {

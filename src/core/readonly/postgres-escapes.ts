@@ -5,7 +5,7 @@
  * that change what the classifier and the read-only guard rely on (the system
  * catalogs, the string settings, the role). SPEC §6 lists the families.
  */
-import { denyGroupOf, PROTECTED_SETTINGS, RUNS_SQL_TEXT } from './postgres-deny.js';
+import { denyGroupOf, PROTECTED_SETTINGS, RUNS_SQL_TEXT, sqlArguments } from './postgres-deny.js';
 import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './postgres-tree.js';
 
 /** Classifies SQL found inside a string constant (query_to_xml's query, an SQL function's body): its escape, if any. */
@@ -227,12 +227,18 @@ function callEscape(call: Record<string, unknown>, inner: InnerEscape): string |
 
 /** query_to_xml('SELECT ...') and friends run their text as SQL: a constant is classified, anything else cannot be. */
 function sqlTextEscape(name: string, args: unknown[], inner: InnerEscape): string | undefined {
-  const texts = args.map(constantText);
-  // ts_rewrite(tsquery, text) takes its SQL second; the others take it first.
-  const sql = name === 'ts_rewrite' ? (args.length === 2 ? texts[1] : '') : texts[0];
-  if (sql === undefined) return `function ${name} runs SQL built at run time, which cannot be checked; pass the query as a string constant`;
-  const hit = sql === '' ? undefined : inner(sql);
-  return hit ? `function ${name} runs SQL that ${hit.replace(/^function /, 'calls ')}` : undefined;
+  const positions = sqlArguments(name, args.length);
+  if (positions === 'never') return `function ${name} builds SQL from its arguments, which cannot be checked`;
+  // crosstab(text, int): only the first is SQL; an integer constant is not text.
+  for (const i of positions) {
+    const arg = args[i];
+    if (isRecord(arg) && isRecord(arg.A_Const) && arg.A_Const.sval === undefined) continue;
+    const sql = constantText(arg);
+    if (sql === undefined) return `function ${name} runs SQL built at run time, which cannot be checked; pass the query as a string constant`;
+    const hit = sql === '' ? undefined : inner(sql);
+    if (hit) return `function ${name} runs SQL that ${hit.replace(/^function /, 'calls ')}`;
+  }
+  return undefined;
 }
 
 function identifierEscape(name: string | undefined): string | undefined {
