@@ -82,6 +82,21 @@ suite('PostgreSQL read-only guard: roles, ways back, visibility (issue 14)', () 
     else expect(guard.warning).toBeUndefined();
   });
 
+  it('a file function granted to PUBLIC follows pg_read_all_data: get_connection warns', async () => {
+    const other = await freshDatabase(pg!, 'pgpublic');
+    const a = postgres(other.url, { max: 1, onnotice: () => undefined });
+    const h2 = await startInProcess({ su: { url: other.url, read_only: true } });
+    try {
+      await a.unsafe('GRANT EXECUTE ON FUNCTION pg_read_file(text) TO PUBLIC');
+      const r = await callTool(h2.client, 'get_connection', { connection: 'su' });
+      expect(r.ok && (r.data.read_only_guard as Record<string, unknown>).warning).toMatch(/pg_read_all_data itself holds pg_read_file\(text\)/);
+    } finally {
+      await h2.close();
+      await a.end({ timeout: 1 });
+      await other.drop();
+    }
+  });
+
   it('a configured read_only_role is used; a missing, powerful or foreign one fails get_connection', async () => {
     const ok = await callTool(h.client, 'get_connection', { connection: 'configured' });
     expect(ok.ok && (ok.data.read_only_guard as Record<string, unknown>).engine).toBe(`read-only transaction + role ${R.ro}`);
@@ -112,6 +127,15 @@ suite('PostgreSQL read-only guard: roles, ways back, visibility (issue 14)', () 
     }
     const after = await callTool(h.client, 'execute_query', { connection: 'su', query: 'SELECT current_user AS cu, session_user AS su' });
     expect(after.ok && rowsOf(after.data)).toEqual([{ cu: 'pg_read_all_data', su: 'postgres' }]);
+  });
+
+  it('a per-call timeout is set in the same BEGIN as the role, and holds', async () => {
+    const r = await callTool(h.client, 'execute_query', { connection: 'su', query: 'SELECT pg_sleep(2)', timeout_ms: 200 });
+    expect(r.ok ? 'ok' : r.error.code).toBe('TIMEOUT');
+    const t = await callTool(h.client, 'execute_transaction', { connection: 'su', queries: [{ query: 'SELECT current_user AS cu' }, { query: 'SELECT pg_sleep(2)' }], timeout_ms: 200 });
+    expect(t.ok ? 'ok' : t.error.code).toBe('TIMEOUT');
+    const after = await callTool(h.client, 'execute_query', { connection: 'su', query: 'SELECT current_setting(\'statement_timeout\') AS t, current_user AS cu' });
+    expect(after.ok && rowsOf(after.data)).toEqual([{ t: '30s', cu: 'pg_read_all_data' }]);
   });
 
   it('RESET ALL keeps the role; after the guard\'s BEGIN the engine refuses transaction_read_only = off', async () => {

@@ -29,7 +29,7 @@ function powersOf(oid: string): string {
       select p.rolname::text from pg_roles p where p.rolname in (${POWER_ROLES.map((r) => `'${r}'`).join(', ')}) and pg_has_role(${oid}, p.oid, 'MEMBER')
       union all
       select f from unnest(array[${POWER_FUNCTIONS.map((f) => `'${f}'`).join(', ')}]) f
-        where to_regprocedure(f) is not null and has_function_privilege(${oid}, to_regprocedure(f), 'EXECUTE')), ',')`;
+        where to_regprocedure(f) is not null and has_function_privilege(${oid}, to_regprocedure(f), 'EXECUTE')), ';')`;
 }
 
 /**
@@ -40,6 +40,7 @@ export const CONNECT_SQL = `select current_setting('server_version') as v, curre
   (select rolsuper from pg_roles where rolname = current_user) as me_super,
   (select ${powersOf('r.oid')} from pg_roles r where r.rolname = current_user) as me_powers,
   exists (select 1 from pg_roles r where r.rolname = '${READ_ALL_ROLE}' and pg_has_role(current_user, r.oid, 'MEMBER')) as read_all,
+  (select ${powersOf('r.oid')} from pg_roles r where r.rolname = '${READ_ALL_ROLE}') as read_all_powers,
   (select rolsuper from pg_roles where rolname = $1::text) as cfg_super,
   (select ${powersOf('r.oid')} from pg_roles r where r.rolname = $1::text) as cfg_powers,
   (select pg_has_role(current_user, r.oid, 'MEMBER') from pg_roles r where r.rolname = $1::text) as cfg_usable`;
@@ -51,7 +52,7 @@ export interface GuardPlan extends ReadOnlyGuard {
 
 function powersIn(row: Record<string, unknown>, key: string): string[] {
   const text = row[key];
-  return typeof text === 'string' && text !== '' ? text.split(',') : [];
+  return typeof text === 'string' && text !== '' ? text.split(';') : [];
 }
 
 /** Decides the guard from CONNECT_SQL's row. Throws when a configured role cannot serve. */
@@ -59,7 +60,12 @@ export function planGuard(row: Record<string, unknown>, configuredRole: string |
   if (configuredRole !== undefined) return configuredPlan(row, configuredRole);
   const powers = row.me_super === true ? ['superuser'] : powersIn(row, 'me_powers');
   if (powers.length === 0) return { role: null, engine: 'read-only transaction', classifier: true };
-  if (row.read_all === true) return { role: READ_ALL_ROLE, engine: `read-only transaction + role ${READ_ALL_ROLE}`, classifier: true };
+  if (row.read_all === true) {
+    const plan: GuardPlan = { role: READ_ALL_ROLE, engine: `read-only transaction + role ${READ_ALL_ROLE}`, classifier: true };
+    // A grant to PUBLIC (GRANT EXECUTE ON FUNCTION pg_read_file TO PUBLIC) follows every role.
+    const kept = powersIn(row, 'read_all_powers');
+    return kept.length === 0 ? plan : { ...plan, warning: `${READ_ALL_ROLE} itself holds ${kept.join(', ')} (granted to PUBLIC or to it): only the classifier stops those; revoke them or configure read_only_role (SPEC §6.1)` };
+  }
   return {
     role: null,
     engine: 'read-only transaction',
