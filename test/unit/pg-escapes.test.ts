@@ -264,3 +264,12 @@ describe('server-wide WAL, backup and replication control: escapes', () => {
     expect(classifyPostgres(sql).escape).toBeDefined();
   });
 });
+
+describe('SQL in a string that does not parse cannot be checked', () => {
+  it.each([
+    "SELECT query_to_xml('select from where', true, false, '')",
+    "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'selec 1'",
+  ])('%s', (sql) => {
+    expect(classifyPostgres(sql).escape).toMatch(/does not parse/);
+  });
+});

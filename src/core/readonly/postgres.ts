@@ -167,13 +167,15 @@ function identifierViolation(name: string | undefined): string | undefined {
   return reason === undefined ? undefined : `function ${lower} ${reason} (named in attribute notation, (arg).${lower} calls ${lower}(arg))`;
 }
 
-/** The escape of SQL found in a string constant; text that does not parse fails on the server too. */
+/** The escape of SQL found in a string constant; text our parser cannot read cannot be checked, so it counts as one. */
 function innerEscape(sql: string): string | undefined {
+  let stmts: PgNode[];
   try {
-    return escapeOf(parse(sql).stmts.map((s) => s.stmt), innerEscape);
+    stmts = parse(sql).stmts.map((s) => s.stmt);
   } catch {
-    return undefined;
+    return 'SQL in a string that does not parse, so it cannot be checked';
   }
+  return escapeOf(stmts, innerEscape);
 }
 
 function deniedFunctionReason(name: string, call: boolean): string | undefined {
