@@ -37,11 +37,8 @@ const connectionDescription = z.object({
   capabilities: z.record(z.string(), z.boolean()),
   role_can_write: z.boolean().nullable().describe('Read-only connections: whether the database account (SQLite: the file) could write anyway; null when unknown or for read-write connections.'),
   warning: z.string().optional().describe('Present when a read-only connection\'s account can write: the read-only checks are then the only barrier.'),
-  read_only_guard: z.object({
-    engine: z.string().describe('What the database itself enforces, e.g. "read-only transaction + role pg_read_all_data".'),
-    classifier: z.boolean().describe('Statements are also checked before they run.'),
-    warning: z.string().optional().describe('Why the engine cannot drop the account\'s file, program or signal powers, and what to configure.'),
-  }).optional().describe('Read-only connections: which protection is in force (SPEC §6).'),
+  read_only_guard: z.object({ engine: z.string(), classifier: z.boolean(), warning: z.string().optional() })
+    .optional().describe('PostgreSQL read-only: what the database itself enforces, and why not more (warning).'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
