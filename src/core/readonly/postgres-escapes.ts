@@ -152,12 +152,17 @@ function functionBodyEscape(options: unknown, inner: InnerEscape, defaultLanguag
   return undefined;
 }
 
-/** Denied function names among the words of a procedural body. */
+/** `role` is a common word in bodies: only its SET / set_config / authorization forms count. */
+const ROLE_CHANGE = /\bset\s+(local\s+|session\s+)?role\b|\breset\s+role\b|\bsession\s+authorization\b|set_config\s*\(\s*'(role|session_authorization)'/i;
+
+/** Denied function names and protected settings among the words of a procedural body. */
 function wordEscape(text: string): string | undefined {
   for (const [word] of text.toLowerCase().matchAll(/[a-z_\u0080-\uffff][\w$\u0080-\uffff]*/g)) {
     const group = denyGroupOf(word, true);
     if (group?.escape) return `function ${word} ${group.reason}`;
+    if (word !== 'role' && PROTECTED_SETTINGS.has(word)) return `it changes ${word}: ${PROTECTED_SETTINGS.get(word)}`;
   }
+  if (ROLE_CHANGE.test(text)) return `it changes the role: ${PROTECTED_SETTINGS.get('role')}`;
   return /\bprogram\b/i.test(text) && /\bcopy\b/i.test(text) ? 'COPY ... PROGRAM runs a program on the database server' : undefined;
 }
 
