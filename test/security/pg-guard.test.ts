@@ -82,6 +82,28 @@ suite('PostgreSQL read-only guard against escapes (issue 14)', () => {
     }, 240_000);
   }
 
+  it('class 3, statement side: the string settings cannot be changed inside execute_transaction, in any form', async () => {
+    const trick = `SELECT 'x\\', $$', pg_read_file('${w.secretFile}') --$$`;
+    const changes = [
+      'SET standard_conforming_strings = off', 'SET LOCAL standard_conforming_strings TO off', 'set standard_conforming_strings=0',
+      "SELECT set_config('standard_conforming_strings', 'off', true)", "SELECT pg_catalog.set_config('standard_conforming_strings', 'off', false)",
+      "UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'",
+      "DO $$ BEGIN PERFORM set_config('standard_conforming_strings', 'off', true); END $$",
+      'SET backslash_quote = on', 'SET escape_string_warning = off', "SET client_encoding = 'SJIS'", "SET NAMES 'GBK'",
+    ];
+    const effects: string[] = [];
+    for (const conn of ['ro', 'rw']) {
+      for (const change of changes) {
+        tally.calls++;
+        const r = await callTool(h.client, 'execute_transaction', { connection: conn, queries: [{ query: change }, { query: trick }] });
+        expect(r.ok, `${conn}: ${change}`).toBe(false);
+        for (const e of await w.effects(outputOf(r))) effects.push(`${e}: ${change}`);
+      }
+    }
+    tally.effects += effects.length;
+    expect(effects).toEqual([]);
+  });
+
   it('engine alone (classifier bypassed): the role in force cannot run any of them', async () => {
     const raw = postgres(w.url, { max: 1, onnotice: () => undefined });
     try {
