@@ -6,7 +6,10 @@
  * EXPLAIN without ANALYZE of such a SELECT. A READ ONLY transaction still lets
  * through side effects that escape or outlive it (COPY TO PROGRAM, lo_export,
  * pg_terminate_backend, dblink, advisory locks, sequences...), so the whole tree is
- * searched for those too (see PITFALLS.md, PostgreSQL).
+ * searched for those too (see PITFALLS.md, PostgreSQL): function calls, and every
+ * identifier naming a denied function (attribute notation `(arg).fn` has no call node).
+ * What no connection may run is decided in postgres-escapes.ts; on read-only
+ * connections the engine is a second wall (dialects/postgres-guard.ts).
  */
 import { DbError } from '../../errors.js';
 import type { Classification } from './types.js';
