@@ -83,6 +83,7 @@ describe('MySQL session reset: nothing a call changes reaches the next call', ()
     await r.query('CREATE ROLE IF NOT EXISTS cmx_sess_role');
     await r.query('GRANT cmx_sess_role TO CURRENT_USER');
     await r.query(`CREATE TABLE \`${dbName}\`.cmx_sess_t (a int)`);
+    await r.query(`CREATE TABLE \`${dbName}\`.cmx_sess_t2 (a int)`);
     await r.end();
     h = await startInProcess({ rw: { url: db.url, pool_size: 1 } });
     baseline = await probe();
@@ -121,6 +122,11 @@ describe('MySQL session reset: nothing a call changes reaches the next call', ()
       for (const [k, v] of Object.entries(baseline)) if (k !== 'cid' && JSON.stringify(now[k]) !== JSON.stringify(v)) leaks.push(`${sql}: ${k} ${JSON.stringify(v)} -> ${JSON.stringify(now[k])}`);
       const tmp = await callTool(h.client, 'execute_query', { connection: 'rw', query: 'SELECT * FROM cmx_sess_tmp' });
       if (tmp.ok) leaks.push(`${sql}: the temporary table survived`);
+      const handler = await callTool(h.client, 'execute_query', { connection: 'rw', query: 'HANDLER cmx_sess_t READ FIRST' });
+      if (handler.ok) leaks.push(`${sql}: the HANDLER stayed open`);
+      // Under a surviving LOCK TABLES, a table that was not locked cannot be read.
+      const other = await callTool(h.client, 'execute_query', { connection: 'rw', query: 'SELECT count(*) AS n FROM cmx_sess_t2' });
+      if (!other.ok) leaks.push(`${sql}: another table is unreadable (${other.error.code}): a table lock survived`);
     }
     console.error(`[security] mysql session: ${CHANGES.length} changes (${applied} accepted), ${leaks.length} leaks`);
     expect(leaks).toEqual([]);
