@@ -9,7 +9,20 @@
  */
 import type { Token } from '../sql-lexer.js';
 
-type Rule = (sig: Token[], i: number, name: string) => string | undefined;
+/**
+ * Facts about the whole statement, computed once: rules run for every token, so
+ * nothing in them may scan the statement again (1 MB of `mysql.a,` would be quadratic).
+ */
+interface Context {
+  /** Index of the nearest SET word (not CHARACTER SET) at or before each position, -1 if none. */
+  lastSet: Int32Array;
+  /** The statement contains a write keyword (for the mysql schema rule). */
+  writes: boolean;
+  /** The statement contains CREATE or ALTER (for the engine rule). */
+  definesTable: boolean;
+}
+
+type Rule = (sig: Token[], i: number, name: string, cx: Context) => string | undefined;
 
 export const word = (t: Token | undefined): string | null => (t?.kind === 'word' ? t.text.toUpperCase() : null);
 export const isPunct = (t: Token | undefined, text: string): boolean => (t?.kind === 'punct' || t?.kind === 'operator') && t.text === text;
@@ -99,15 +112,33 @@ const RULES: Rule[] = [functionRule, wordRule, pairRule, objectRule, engineRule,
 
 /** Why a statement reaches outside the database, or undefined. `code` holds no whitespace, comments or comment markers. */
 export function mysqlEscape(code: Token[]): string | undefined {
+  const cx = contextOf(code);
   for (let i = 0; i < code.length; i++) {
     const name = nameOf(code[i]);
     if (name === null) continue;
     for (const rule of RULES) {
-      const hit = rule(code, i, name);
+      const hit = rule(code, i, name, cx);
       if (hit) return hit;
     }
   }
   return undefined;
+}
+
+function contextOf(sig: Token[]): Context {
+  const lastSet = new Int32Array(sig.length);
+  let last = -1;
+  let writes = false;
+  let definesTable = false;
+  sig.forEach((t, k) => {
+    const w = word(t);
+    if (w === 'SET' && word(sig[k - 1]) !== 'CHARACTER') last = k;
+    lastSet[k] = last;
+    if (w === 'CREATE' || w === 'ALTER') definesTable = true;
+    if (w !== null && PLAIN_WRITES.has(w) && !(w === 'CREATE' && word(sig[k - 1]) === 'SHOW')) {
+      writes ||= !(['REPLACE', 'INSERT', 'TRUNCATE'].includes(w) && isPunct(sig[k + 1], '('));
+    }
+  });
+  return { lastSet, writes, definesTable };
 }
 
 function functionRule(sig: Token[], i: number, name: string): string | undefined {
@@ -151,28 +182,23 @@ function startsStatement(sig: Token[], i: number): boolean {
 }
 
 /** ENGINE [=] CONNECT / FEDERATED … and the CONNECTION= table option in CREATE / ALTER (outbound connections, file tables). */
-function engineRule(sig: Token[], i: number, name: string): string | undefined {
-  if (sig[i].kind !== 'word' || (name !== 'ENGINE' && name !== 'CONNECTION')) return undefined;
-  if (!sig.some((t) => word(t) === 'CREATE' || word(t) === 'ALTER')) return undefined;
+function engineRule(sig: Token[], i: number, name: string, cx: Context): string | undefined {
+  if (sig[i].kind !== 'word' || (name !== 'ENGINE' && name !== 'CONNECTION') || !cx.definesTable) return undefined;
   const j = isPunct(sig[i + 1], '=') ? i + 2 : i + 1;
   if (name === 'CONNECTION') return j > i + 1 || sig[j]?.kind === 'string' ? 'CONNECTION= makes the server connect elsewhere' : undefined;
   const engine = sig[j]?.kind === 'string' ? unquote(sig[j].text).toUpperCase() : nameOf(sig[j]);
   return engine !== null && OUTBOUND_ENGINES.has(engine) ? `ENGINE=${engine} reaches other servers or server files` : undefined;
 }
 
-/** The nearest SET before i (not CHARACTER SET) starts a statement: i is in a SET statement's list, not in UPDATE … SET. */
-function inSetStatement(sig: Token[], i: number): boolean {
-  for (let k = i - 1; k >= 0; k--) {
-    if (word(sig[k]) === 'SET' && word(sig[k - 1]) !== 'CHARACTER') return startsStatement(sig, k);
-  }
-  return false;
-}
-
-/** Right after SET, or after a comma of a SET statement's list. */
-function setListItem(sig: Token[], i: number, also: string[] = []): boolean {
+/**
+ * Right after SET, or after a comma of a SET statement's list: the nearest SET before i
+ * (not CHARACTER SET) starts a statement, so i is not in `UPDATE t SET …`.
+ */
+function setListItem(sig: Token[], i: number, cx: Context, also: string[] = []): boolean {
   const prev = word(sig[i - 1]);
   const listed = prev === 'SET' || (prev !== null && also.includes(prev)) || isPunct(sig[i - 1], ',');
-  return listed && inSetStatement(sig, i);
+  const set = i > 0 ? cx.lastSet[i - 1] : -1;
+  return listed && set >= 0 && startsStatement(sig, set);
 }
 
 /** A system variable reference: `@@x`, `@@session.x`, `` @@session.`x` ``, `` @@`x` ``, `@@session . x`. */
@@ -187,7 +213,8 @@ function isSysvar(sig: Token[], i: number): boolean {
 function assignedAfter(sig: Token[], i: number): boolean {
   const isName = (t: Token | undefined): boolean => t?.kind === 'word' || t?.kind === 'quoted_ident';
   let k = i;
-  for (;;) {
+  // Names have at most three parts (@@global.keycache.key_buffer_size): a bounded walk keeps this O(1).
+  for (let step = 0; step < 8; step++) {
     if (sig[k]?.text.endsWith('.') && isName(sig[k + 1])) k++;
     else if (isPunct(sig[k + 1], '.') && isName(sig[k + 2])) k += 2;
     else break;
@@ -196,10 +223,10 @@ function assignedAfter(sig: Token[], i: number): boolean {
 }
 
 /** SET GLOBAL x = …, SET @@global.x = …, SET @@global.`x` := … (a read of @@global.x stays allowed). */
-function globalRule(sig: Token[], i: number, name: string): string | undefined {
+function globalRule(sig: Token[], i: number, name: string, cx: Context): string | undefined {
   if (sig[i].kind !== 'word') return undefined;
   const reason = 'SET GLOBAL changes server-wide settings';
-  if (name === 'GLOBAL') return setListItem(sig, i) ? reason : undefined;
+  if (name === 'GLOBAL') return setListItem(sig, i, cx) ? reason : undefined;
   return /^@@GLOBAL(\.|$)/.test(name) && assignedAfter(sig, i) ? reason : undefined;
 }
 
@@ -208,9 +235,9 @@ function globalRule(sig: Token[], i: number, name: string): string | undefined {
  * SET NAMES, SET CHARACTER SET / CHARSET (the classifier reads quotes with the pinned
  * values), and SET PASSWORD in any position of a SET list.
  */
-function pinnedRule(sig: Token[], i: number, name: string): string | undefined {
+function pinnedRule(sig: Token[], i: number, name: string, cx: Context): string | undefined {
   const scoped = ['SESSION', 'LOCAL', 'STATEMENT'];
-  if (sig[i].kind === 'word' && setListItem(sig, i, scoped)) {
+  if (sig[i].kind === 'word' && setListItem(sig, i, cx, scoped)) {
     if (name === 'PASSWORD') return 'SET PASSWORD changes an account password';
     if (name === 'NAMES' || name === 'CHARSET' || (name === 'CHARACTER' && word(sig[i + 1]) === 'SET')) {
       return `SET ${name === 'CHARACTER' ? 'CHARACTER SET' : name} changes the character set the server reads statements in, which is pinned`;
@@ -218,23 +245,18 @@ function pinnedRule(sig: Token[], i: number, name: string): string | undefined {
   }
   const variable = name.replace(/^@@/, '').replace(/^(SESSION|LOCAL)\./, '');
   if (!PINNED.has(variable)) return undefined;
-  const target = isSysvar(sig, i) ? assignedAfter(sig, i) : setListItem(sig, i, scoped) && assignedAfter(sig, i);
+  const target = isSysvar(sig, i) ? assignedAfter(sig, i) : setListItem(sig, i, cx, scoped) && assignedAfter(sig, i);
   return target ? `${variable.toLowerCase()} is pinned by the server (the read-only and escape checks depend on it): it cannot be changed` : undefined;
 }
 
 /** A write anywhere in a statement that names the `mysql` system schema (accounts, privileges, plugins, servers, events). */
-function systemSchemaRule(sig: Token[], i: number, name: string): string | undefined {
+function systemSchemaRule(sig: Token[], i: number, name: string, cx: Context): string | undefined {
   if (name !== 'MYSQL') return undefined;
   const qualified = isPunct(sig[i + 1], '.');
   const named = ['DATABASE', 'SCHEMA', 'USE', 'EXISTS'].includes(word(sig[i - 1]) ?? '');
   if (!qualified && !named) return undefined;
   if (word(sig[i - 1]) === 'USE') return 'USE mysql: the system schema holds accounts and privileges';
-  const writes = sig.some((t, k) => {
-    const w = word(t);
-    if (w === null || !PLAIN_WRITES.has(w) || (w === 'CREATE' && word(sig[k - 1]) === 'SHOW')) return false;
-    return !(['REPLACE', 'INSERT', 'TRUNCATE'].includes(w) && isPunct(sig[k + 1], '('));
-  });
-  return writes ? 'writes to the mysql system schema (accounts, privileges, plugins, servers) are not allowed' : undefined;
+  return cx.writes ? 'writes to the mysql system schema (accounts, privileges, plugins, servers) are not allowed' : undefined;
 }
 
 /** DEFINER = account: the object would run with another account's privileges. */

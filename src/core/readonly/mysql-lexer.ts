@@ -51,6 +51,8 @@ interface State {
   /** Where the open executable comment(s) would end if a server skipped them instead. */
   altEnds: number[];
   ambiguity: string | null;
+  /** Comment markers of the whole text, built the first time a comment is met. */
+  marks?: Marks;
 }
 
 export function lexMysql(sql: string, quoting: MysqlQuoting): MysqlLexResult {
@@ -84,28 +86,81 @@ function execMarker(st: State, i: number): [Kind, number] | null {
   let j = i + (maria ? 4 : 3);
   const digits = /^\d{5}\d?/.exec(s.slice(j, j + 6))?.[0].length ?? 0;
   // MySQL reads /*M! as a plain comment; a versioned comment may be skipped (one nested comment allowed).
-  if (maria) st.altEnds.push(consumeComment(s, i + 2, 0));
+  if (maria) st.altEnds.push(consumeComment(st, i + 2, 0));
   // Below 50700 a versioned /*! runs on every server this project supports (MySQL 5.7+, MariaDB 10+).
-  if (digits && (maria || Number(s.slice(j, j + digits)) >= 50700)) st.altEnds.push(consumeComment(s, j, 1));
+  if (digits && (maria || Number(s.slice(j, j + digits)) >= 50700)) st.altEnds.push(consumeComment(st, j, 1));
   j += digits;
   st.inExec = true;
   return ['conditional_comment', j];
 }
 
-/** sql_lex.cc consume_comment: position just past the closing `*\/`, or -1 when there is none. */
-export function consumeComment(s: string, from: number, nested: number): number {
+/**
+ * sql_lex.cc consume_comment(from, nested): the position just past the `*\/` that ends a
+ * comment whose body starts at `from`, or -1 when there is none. With `nested` 1, each
+ * `/*` met first opens an inner comment (ending at the next `*\/`) that is skipped.
+ * Answers come from sorted marker positions and a memo, so a text with thousands of
+ * versioned openers is still lexed in linear time.
+ */
+function consumeComment(st: State, from: number, nested: 0 | 1): number {
+  const m = (st.marks ??= marksOf(st.s));
+  if (nested === 0) return closeAt(m, from);
+  const heads: number[] = [];
   let j = from;
-  while (j < s.length) {
-    const c = s[j++];
-    if (nested > 0 && c === '/' && s[j] === '*') {
-      const end = consumeComment(s, j + 1, nested - 1);
-      if (end < 0) return -1;
-      j = end;
-      continue;
+  let end: number | undefined;
+  while (end === undefined) {
+    const known = m.memo.get(j);
+    if (known !== undefined) end = known;
+    else {
+      heads.push(j);
+      const k = m.either[lowerBound(m.either, j)];
+      if (k === undefined) end = -1;
+      else if (st.s[k] === '*') end = k + 2;
+      else {
+        j = closeAt(m, k + 2);
+        if (j < 0) end = -1;
+      }
     }
-    if (c === '*' && s[j] === '/') return j + 1;
   }
-  return -1;
+  for (const h of heads) m.memo.set(h, end);
+  return end;
+}
+
+interface Marks {
+  /** Positions of every `*\/`. */
+  closes: number[];
+  /** Positions of every `/*` or `*\/`, as consume_comment meets them reading left to right. */
+  either: number[];
+  /** consume_comment(…, 1) answers by loop-head position. */
+  memo: Map<number, number>;
+}
+
+function marksOf(s: string): Marks {
+  const closes: number[] = [];
+  const either: number[] = [];
+  for (let k = 0; k + 1 < s.length; k++) {
+    if (s[k] === '*' && s[k + 1] === '/') {
+      closes.push(k);
+      either.push(k);
+    } else if (s[k] === '/' && s[k + 1] === '*') either.push(k);
+  }
+  return { closes, either, memo: new Map() };
+}
+
+function closeAt(m: Marks, from: number): number {
+  const k = m.closes[lowerBound(m.closes, from)];
+  return k === undefined ? -1 : k + 2;
+}
+
+/** First index whose value is >= x in a sorted array (its length when none). */
+function lowerBound(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function scan(st: State, i: number): [Kind, number] {
@@ -118,7 +173,7 @@ function scan(st: State, i: number): [Kind, number] {
   }
   if (c === '#' || (c === '-' && s[i + 1] === '-' && dashCommentAfter(s.charCodeAt(i + 2)))) return ['comment', lineEnd(s, i)];
   if (c === '/' && s[i + 1] === '*') {
-    const end = consumeComment(s, i + 2, 0);
+    const end = consumeComment(st, i + 2, 0);
     return ['comment', end < 0 ? s.length : end];
   }
   if (c === '`') return ['quoted_ident', quoteEnd(s, i + 1, c, false)];

@@ -139,7 +139,8 @@ function allowedWriteWord(sig: Token[], i: number, w: string, showAt: number): b
   if (ALSO_FUNCTIONS.has(w) && isPunct(sig[i + 1], '(')) return true;
   if (w === 'SET' && word(sig[i - 1]) === 'CHARACTER') return true;
   if (showAt < 0 || (w !== 'CREATE' && w !== 'PROCEDURE')) return false;
-  return sig.slice(showAt + 1, i).every((t) => word(t) === 'CREATE');
+  // SHOW CREATE …, SHOW PROCEDURE …, SHOW CREATE PROCEDURE … (checked in O(1): this runs for every token).
+  return i === showAt + 1 || (i === showAt + 2 && word(sig[showAt + 1]) === 'CREATE');
 }
 
 function isTransactionControl(sig: Token[]): boolean {
