@@ -73,7 +73,8 @@ describe('MariaDB attacks of issue 14 (classes 2, 4, 5, 6)', () => {
     peer = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: VICTIM, password: VICTIM_PW, database: DB });
     url = `mysql://root@127.0.0.1:${server.port}/${DB}`;
     const conn = { url, pool_size: 1, statement_timeout_ms: 10_000 };
-    h = await startInProcess({ rw: conn, ro: { ...conn, read_only: true } });
+    const sys = { ...conn, url: `mysql://root@127.0.0.1:${server.port}/mysql` };
+    h = await startInProcess({ rw: conn, ro: { ...conn, read_only: true }, sys });
   }, 180_000);
 
   afterAll(async () => {
@@ -159,6 +160,19 @@ describe('MariaDB attacks of issue 14 (classes 2, 4, 5, 6)', () => {
     expect(effects).toEqual([]);
     expect(accepted).toEqual([]);
   }, 600_000);
+
+  it('a connection whose database is mysql itself runs reads only (unqualified names are its tables)', async () => {
+    const before = await state();
+    for (const sql of [`DELETE FROM global_priv WHERE User = '${VICTIM}'`, `UPDATE global_priv SET Priv = '{}' WHERE User = '${VICTIM}'`, 'TRUNCATE TABLE roles_mapping', "INSERT INTO servers (Server_name) VALUES ('cmx_evil')"]) {
+      for (const tool of TOOLS) {
+        const r = await callTool(h.client, tool, argsFor(tool, 'sys', sql));
+        expect(r.ok ? 'ok' : r.error.code, `${tool} ${sql}`).toBe('PERMISSION_DENIED');
+      }
+    }
+    const read = await callTool(h.client, 'execute_query', { connection: 'sys', query: `SELECT count(*) AS n FROM global_priv WHERE User = '${VICTIM}'` });
+    expect(read.ok && rowsOf(read.data)[0].n).toBe(1);
+    expect(await state()).toEqual(before);
+  });
 
   /** Puts back what an attack changed (best effort), so one effect is reported once. */
   async function repair(): Promise<Json> {

@@ -115,6 +115,8 @@ const escapes: Array<[string, RegExp]> = [
   ["LOAD XML LOCAL INFILE '/x' INTO TABLE t", /LOAD/],
   ["SELECT load_file ('/etc/passwd')", /LOAD_FILE/],
   ["SELECT `load_file`('/etc/passwd')", /LOAD_FILE/],
+  ["SELECT sys_éxec('id')", /SYS_EXEC/],
+  ["SELECT test.SYS_EVAL('id')", /SYS_EVAL/],
   ["LOAD_FILE('/etc/passwd')", /LOAD_FILE/],
   ["CONCAT('a', LOAD_FILE('/etc/hostname'))", /LOAD_FILE/],
   // Code that runs later or as someone else; SQL the classifier cannot see.

@@ -10,6 +10,7 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
+import type { Classification } from '../readonly/types.js';
 import { retryLostRead } from '../recovery.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import { exactNumber, leadingKeywords } from '../sql.js';
@@ -313,9 +314,19 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     }
   }
 
+  /**
+   * On a connection whose database is the `mysql` system schema, unqualified names are
+   * its tables (`DELETE FROM user`), which the escape list cannot see: only reads run there.
+   */
+  function enforceSystemSchema(c: Classification): void {
+    if (base.database?.toLowerCase() !== 'mysql' || c.readOnlyViolation === null) return;
+    throw new DbError('PERMISSION_DENIED', 'not run: this connection\'s database is the mysql system schema (accounts and privileges), where only reads are allowed', { reason: 'writes to the mysql system schema' });
+  }
+
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
+    enforceSystemSchema(c);
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // A read that lost its connection (a restart, a killed session) is safe to repeat; a write never is.
     if (c.readOnlyViolation !== null) return executeOnce(sent, opts);
@@ -353,6 +364,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     return stmts.map((s, i) => withStatementIndex(i, () => {
       const c = classify(s.text);
       enforceStatementPolicy(c, cfg.readOnly);
+      enforceSystemSchema(c);
       const [kw] = leadingKeywords(s.text, 'mysql', 1);
       const hidden = lexMysql(s.text, MYSQL_DEFAULT_QUOTING).tokens.some((t) => t.kind === 'conditional_comment');
       if (!TRANSACTIONAL.has(kw ?? '') || hidden) {

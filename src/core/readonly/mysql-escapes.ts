@@ -142,9 +142,11 @@ function contextOf(sig: Token[]): Context {
 }
 
 function functionRule(sig: Token[], i: number, name: string): string | undefined {
-  // `db.load_file(` and `` `load_file`( `` reach a UDF or stored function of that name: refused too.
-  if (ESCAPE_FUNCTIONS.has(name) && isPunct(sig[i + 1], '(')) return `function ${name} reads server files or runs programs`;
-  return undefined;
+  if (!isPunct(sig[i + 1], '(')) return undefined;
+  // `db.load_file(` and `` `load_file`( `` reach a UDF or stored function of that name, whose
+  // names compare accent-insensitively (utf8 general_ci): `sys_éxec(` is refused too.
+  const folded = /[^\x00-\x7f]/.test(name) ? name.normalize('NFD').replace(/\p{M}/gu, '').toUpperCase() : name;
+  return ESCAPE_FUNCTIONS.has(folded) ? `function ${folded} reads server files or runs programs` : undefined;
 }
 
 function wordRule(sig: Token[], i: number, name: string): string | undefined {
