@@ -139,6 +139,7 @@ const escapes: Array<[string, RegExp]> = [
   ["SET character_set_client = 'gbk'", /character_set_client is pinned/],
   ['SET @@collation_connection = gbk_chinese_ci', /pinned/],
   ['SET sql_log_bin = 0', /sql_log_bin is pinned/],
+  ["SET SESSION binlog_format = 'STATEMENT'", /binlog_format is pinned/],
 ];
 
 describe('classifyMysql: escapes refused on every connection', () => {
