@@ -90,7 +90,9 @@ function convertRow(row: unknown[], fields: FieldPacket[]): unknown[] {
 function sessionSql(flavor: 'mariadb' | 'mysql', timeoutMs: number): string {
   const strip = (expr: string, flag: string): string => `REPLACE(${expr}, ',${flag},', ',')`;
   const mode = `TRIM(BOTH ',' FROM ${strip(strip(strip(`CONCAT(',', @@SESSION.sql_mode, ',')`, 'ANSI_QUOTES'), 'NO_BACKSLASH_ESCAPES'), 'IGNORE_SPACE')})`;
-  return `SET time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
+  // NAMES too: the reset may fall back to the server's default character set, and a
+  // multi-byte one (gbk, sjis, big5) would read a `\` inside a character the lexer never sees.
+  return `SET NAMES utf8mb4 COLLATE utf8mb4_general_ci, time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
 }
 
 function timeoutAssignment(flavor: 'mariadb' | 'mysql', ms: number): string {
