@@ -144,7 +144,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
   });
 
   it.runIf(backend.name === 'mysql')('refuses statements that commit implicitly inside a MySQL transaction', async () => {
-    for (const query of [`CREATE TABLE ${table}_x (a int)`, `/*!50000 DROP TABLE ${table} */`, 'FLUSH TABLES', 'CALL nothing()', `SET STATEMENT max_statement_time=0 FOR CREATE TABLE ${table}_y (a int)`]) {
+    for (const query of [`CREATE TABLE ${table}_x (a int)`, `/*!50000 DROP TABLE ${table} */`, `LOCK TABLES ${table} WRITE`, 'CALL nothing()', `SET STATEMENT max_statement_time=0 FOR CREATE TABLE ${table}_y (a int)`]) {
       const r = await callTool(h.client, 'execute_transaction', {
         connection: 'rw', queries: [{ query: `INSERT INTO ${table} (id, name) VALUES (500, 'x')` }, { query }],
       });

@@ -10,9 +10,12 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
+import type { Classification } from '../readonly/types.js';
 import { retryLostRead } from '../recovery.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import { exactNumber, leadingKeywords, tokenize } from '../sql.js';
+import { exactNumber, leadingKeywords } from '../sql.js';
+import { MYSQL_DEFAULT_QUOTING } from '../sql-lexer.js';
+import { lexMysql } from '../readonly/mysql-lexer.js';
 import { insertRows, streamRows } from './mysql-bulk.js';
 import { fromMysqlError } from './mysql-errors.js';
 
@@ -87,7 +90,9 @@ function convertRow(row: unknown[], fields: FieldPacket[]): unknown[] {
 function sessionSql(flavor: 'mariadb' | 'mysql', timeoutMs: number): string {
   const strip = (expr: string, flag: string): string => `REPLACE(${expr}, ',${flag},', ',')`;
   const mode = `TRIM(BOTH ',' FROM ${strip(strip(strip(`CONCAT(',', @@SESSION.sql_mode, ',')`, 'ANSI_QUOTES'), 'NO_BACKSLASH_ESCAPES'), 'IGNORE_SPACE')})`;
-  return `SET time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
+  // NAMES too: the reset may fall back to the server's default character set, and a
+  // multi-byte one (gbk, sjis, big5) would read a `\` inside a character the lexer never sees.
+  return `SET NAMES utf8mb4 COLLATE utf8mb4_general_ci, time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
 }
 
 function timeoutAssignment(flavor: 'mariadb' | 'mysql', ms: number): string {
@@ -102,6 +107,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   let control: Connection | undefined;
   let flavor: Flavor = 'mariadb';
   let info: ServerInfo | undefined;
+  /** The role a new session of this account starts with (MariaDB), re-applied after each reset. */
+  let defaultRole: string | null = null;
 
   const timeoutSql = (ms: number): string => `SET ${timeoutAssignment(flavor, ms)}`;
   // MariaDB's ANALYZE FORMAT=JSON runs the statement and reports r_rows; MySQL's EXPLAIN ANALYZE only prints a tree.
@@ -138,6 +145,10 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     const row = (rows as Array<Record<string, unknown>>)[0];
     flavor = /mariadb/i.test(String(row.v)) ? 'mariadb' : 'mysql';
     info = { server_version: String(row.v), database: String(row.db ?? ''), flavor, user: String(row.u) };
+    if (flavor === 'mariadb') {
+      const [roles] = await ctl.promise().query('SELECT CURRENT_ROLE() AS r');
+      defaultRole = ((roles as Array<Record<string, unknown>>)[0]?.r as string | null) ?? null;
+    }
     if (pool) return pool;
     const mysql = (await import('mysql2')).default;
     const p = mysql.createPool({ ...commonOptions(), connectionLimit: cfg.poolSize, maxIdle: cfg.poolSize, idleTimeout: 60_000 });
@@ -165,22 +176,45 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
 
   /**
    * Every connection goes back clean: COM_RESET_CONNECTION drops user variables,
-   * temporary tables, named locks and session settings (also those a stored function
-   * or trigger changed), then our session is re-applied. A connection that cannot be
-   * reset, or that must not be reused, is destroyed.
+   * temporary tables, prepared statements, named locks, table locks, the transaction
+   * and session settings (also those a stored function or trigger changed), then our
+   * session is re-applied. It keeps the current database (`USE other_db` would
+   * otherwise follow the connection to the next caller), so that is restored and
+   * checked too. A connection that cannot be reset, or that must not be reused, is destroyed.
    */
   async function cleanRelease(conn: PoolConnection, destroy: boolean): Promise<void> {
     if (!destroy) {
       try {
         await new Promise<void>((resolve, reject) => conn.reset((err: unknown) => (err ? reject(err) : resolve())));
         await simple(conn, sessionSql(flavor, cfg.statementTimeoutMs));
-        conn.release();
-        return;
+        if (await restoreDatabase(conn)) {
+          conn.release();
+          return;
+        }
+        cfg.logger.warn('a connection kept another current database after its reset; it is closed instead');
       } catch (err) {
         cfg.logger.warn({ err: (err as Error).message }, 'could not reset a connection; it is closed instead');
       }
     }
     conn.destroy();
+  }
+
+  /**
+   * Back to the URL's database and the account's default role: MariaDB 10.11's
+   * COM_RESET_CONNECTION keeps both (`USE other_db`, `SET ROLE r` would follow the
+   * connection to the next caller). False when there is no way back (no database in
+   * the URL), and the caller destroys the connection.
+   */
+  async function restoreDatabase(conn: PoolConnection): Promise<boolean> {
+    const wanted = base.database ?? null;
+    const [row] = await rowsOf(conn, `SELECT DATABASE() AS db${flavor === 'mariadb' ? ', CURRENT_ROLE() AS r' : ''}`, []);
+    if (flavor === 'mariadb' && (row?.r ?? null) !== defaultRole) {
+      await simple(conn, `SET ROLE ${defaultRole === null ? 'NONE' : `\`${defaultRole.replaceAll('`', '``')}\``}`);
+    }
+    if ((row?.db ?? null) === wanted) return true;
+    if (wanted === null) return false;
+    await simple(conn, `USE \`${wanted.replaceAll('`', '``')}\``);
+    return true;
   }
 
   function simple(conn: PoolConnection, text: string): Promise<void> {
@@ -282,9 +316,19 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     }
   }
 
+  /**
+   * On a connection whose database is the `mysql` system schema, unqualified names are
+   * its tables (`DELETE FROM user`), which the escape list cannot see: only reads run there.
+   */
+  function enforceSystemSchema(c: Classification): void {
+    if (base.database?.toLowerCase() !== 'mysql' || c.readOnlyViolation === null) return;
+    throw new DbError('PERMISSION_DENIED', 'not run: this connection\'s database is the mysql system schema (accounts and privileges), where only reads are allowed', { reason: 'writes to the mysql system schema' });
+  }
+
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
+    enforceSystemSchema(c);
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // A read that lost its connection (a restart, a killed session) is safe to repeat; a write never is.
     if (c.readOnlyViolation !== null) return executeOnce(sent, opts);
@@ -322,8 +366,9 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     return stmts.map((s, i) => withStatementIndex(i, () => {
       const c = classify(s.text);
       enforceStatementPolicy(c, cfg.readOnly);
+      enforceSystemSchema(c);
       const [kw] = leadingKeywords(s.text, 'mysql', 1);
-      const hidden = tokenize(s.text, 'mysql').some((t) => t.kind === 'conditional_comment');
+      const hidden = lexMysql(s.text, MYSQL_DEFAULT_QUOTING).tokens.some((t) => t.kind === 'conditional_comment');
       if (!TRANSACTIONAL.has(kw ?? '') || hidden) {
         throw new DbError('UNSUPPORTED', `${hidden ? 'a /*! */ comment' : kw} may commit the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
       }

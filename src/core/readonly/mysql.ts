@@ -5,8 +5,10 @@
  * keywords with a deny-list of words that must not appear anywhere outside
  * strings and quoted identifiers.
  */
-import { tokenizeMysql, type MysqlQuoting, type Token } from '../sql-lexer.js';
+import type { MysqlQuoting, Token } from '../sql-lexer.js';
 import { countStatementsIn, significantTokens } from '../sql.js';
+import { isPunct, mysqlEscape, unquote, word } from './mysql-escapes.js';
+import { lexMysql } from './mysql-lexer.js';
 import type { Classification } from './types.js';
 
 const READ_LEADS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'VALUES', 'TABLE', 'HELP']);
@@ -55,10 +57,10 @@ const QUOTINGS: Array<{ mode: string; quoting: MysqlQuoting }> = [
  * the allow-list fails the statement.
  */
 export function classifyMysql(sql: string): Classification {
-  const base = classifyTokens(tokenizeMysql(sql, QUOTINGS[0].quoting), QUOTINGS[0].quoting);
+  const base = classifyReading(sql, QUOTINGS[0].quoting);
   if (!/[\\"]/.test(sql)) return base;
   for (const { mode, quoting } of QUOTINGS.slice(1)) {
-    const alt = classifyTokens(tokenizeMysql(sql, quoting), quoting);
+    const alt = classifyReading(sql, quoting);
     base.escape ??= alt.escape;
     base.count = Math.max(base.count, alt.count);
     base.transactionControl ||= alt.transactionControl;
@@ -71,66 +73,27 @@ export function classifyMysql(sql: string): Classification {
   return base;
 }
 
-function classifyTokens(tokens: Token[], quoting: MysqlQuoting): Classification {
-  const count = countStatementsIn(tokens);
+/**
+ * One reading of the text. The inside of executable comments is code (mysql-lexer.ts),
+ * so the escape list and transaction control see it; their markers alone are dropped
+ * from `code`, and read-only mode refuses them outright.
+ */
+function classifyReading(sql: string, quoting: MysqlQuoting): Classification {
+  const { tokens, ambiguity } = lexMysql(sql, quoting);
+  // The markers of an executable comment are not code: `SELECT 1 /*! ; */` is one statement.
+  const count = countStatementsIn(tokens.filter((t) => t.kind !== 'conditional_comment'));
   const sig = significantTokens(tokens);
+  const code = sig.filter((t) => t.kind !== 'conditional_comment');
   const readOnlyViolation = count > 1 ? `${count} statements: only one is allowed` : readViolation(sig);
-  const escape = escapeIn(sig, quoting, 0);
+  const escape = ambiguity ?? mysqlEscape(code);
   return {
     count,
     readOnlyViolation,
     ...(escape ? { escape } : {}),
-    transactionControl: isTransactionControl(sig),
+    transactionControl: isTransactionControl(code),
     altersSession: count > 1 || altersSession(sig, readOnlyViolation === null),
   };
 }
-
-/** Functions that reach the server's files or run programs (UDF shells). */
-const ESCAPE_FUNCTIONS = new Set(['LOAD_FILE', 'SYS_EXEC', 'SYS_EVAL']);
-const ESCAPE_WORDS = new Map([
-  ['OUTFILE', 'INTO OUTFILE writes a file on the database server'],
-  ['DUMPFILE', 'INTO DUMPFILE writes a file on the database server'],
-  ['KILL', 'KILL ends another session or its statement'],
-  ['SHUTDOWN', 'SHUTDOWN stops the server'],
-  ['RESTART', 'RESTART restarts the server'],
-  ['INSTALL', 'INSTALL loads native code into the server'],
-  ['UNINSTALL', 'UNINSTALL removes server plugins'],
-  ['SONAME', 'SONAME loads native code into the server'],
-  ['PERSIST', 'SET PERSIST changes server-wide settings'],
-  ['PERSIST_ONLY', 'SET PERSIST_ONLY changes server-wide settings'],
-]);
-
-/**
- * Why a statement reaches outside the database (server files, other sessions,
- * accounts, server-wide settings, native code), or null. Checked on every connection,
- * inside conditional comments too (the server runs their contents).
- */
-function escapeIn(sig: Token[], quoting: MysqlQuoting, depth: number): string | undefined {
-  for (let i = 0; i < sig.length; i++) {
-    const t = sig[i];
-    if (t.kind === 'conditional_comment' && depth < 4) {
-      const inner = t.text.replace(/^\/\*[Mm]?!\d*/, '').replace(/\*\/$/, '');
-      const hit = escapeIn(significantTokens(tokenizeMysql(inner, quoting)), quoting, depth + 1);
-      if (hit) return hit;
-      continue;
-    }
-    const name = t.kind === 'quoted_ident' ? unquote(t.text).toUpperCase() : word(t);
-    if (name === null) continue;
-    if (ESCAPE_FUNCTIONS.has(name) && isPunct(sig[i + 1], '(')) return `function ${name} reads server files or runs programs`;
-    if (t.kind !== 'word') continue;
-    const w = name.replace(/^@@/, '');
-    const next = word(sig[i + 1]);
-    if (ESCAPE_WORDS.has(w)) return ESCAPE_WORDS.get(w);
-    if (w === 'LOAD' && (next === 'DATA' || next === 'XML')) return `LOAD ${next} reads a file into a table`;
-    if (w === 'PASSWORD' && word(sig[i - 1]) === 'SET') return 'SET PASSWORD changes an account password';
-    if (w === 'USER' && ['ALTER', 'RENAME', 'DROP'].includes(word(sig[i - 1]) ?? '')) return `${word(sig[i - 1])} USER changes an account`;
-    if ((w === 'GLOBAL' || w.startsWith('GLOBAL.')) && word(sig[0]) === 'SET') return 'SET GLOBAL changes server-wide settings';
-  }
-  return undefined;
-}
-
-const word = (t: Token | undefined): string | null => (t?.kind === 'word' ? t.text.toUpperCase() : null);
-const isPunct = (t: Token | undefined, text: string): boolean => t?.kind === 'punct' && t.text === text;
 
 function readViolation(sig: Token[]): string | null {
   if (sig.length === 0) return 'empty statement';
@@ -176,12 +139,8 @@ function allowedWriteWord(sig: Token[], i: number, w: string, showAt: number): b
   if (ALSO_FUNCTIONS.has(w) && isPunct(sig[i + 1], '(')) return true;
   if (w === 'SET' && word(sig[i - 1]) === 'CHARACTER') return true;
   if (showAt < 0 || (w !== 'CREATE' && w !== 'PROCEDURE')) return false;
-  return sig.slice(showAt + 1, i).every((t) => word(t) === 'CREATE');
-}
-
-function unquote(text: string): string {
-  const q = text[0];
-  return text.slice(1, text.endsWith(q) && text.length > 1 ? -1 : undefined).replaceAll(q + q, q);
+  // SHOW CREATE …, SHOW PROCEDURE …, SHOW CREATE PROCEDURE … (checked in O(1): this runs for every token).
+  return i === showAt + 1 || (i === showAt + 2 && word(sig[showAt + 1]) === 'CREATE');
 }
 
 function isTransactionControl(sig: Token[]): boolean {

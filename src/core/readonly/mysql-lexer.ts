@@ -1,0 +1,233 @@
+/**
+ * MySQL/MariaDB tokens as the server's own lexer (MariaDB sql_lex.cc,
+ * Lex_input_stream::lex_one_token) reads them, for the classifier. Unlike the
+ * shared lexer (sql-lexer.ts), it reads the inside of executable comments
+ * `/*! … *\/`, `/*!NNNNN … *\/`, `/*M! … *\/` as code, the way the server does:
+ * strings, quoted names and line comments inside them are lexed normally, so a
+ * `'*\/'` inside such a comment does not end it, and only a `*\/` met as code does.
+ *
+ * Rules followed (MariaDB 10.11):
+ * - `/*!` and `/*M!` (upper-case M only) open an executable comment; 5 or 6 digits
+ *   right after are a version. A versioned comment runs when the server is recent
+ *   enough (MariaDB also skips 50700..99999 for `/*!`), and is otherwise skipped as
+ *   a comment that ends at the first `*\/` after at most one nested `/* … *\/`.
+ *   MySQL reads `/*M!` as a plain comment. `/*!` below 50700 runs everywhere. Since the server version is not known
+ *   here, such a comment must end at the same place under every reading, or the
+ *   lexer reports an ambiguity (the classifier refuses the statement).
+ * - Plain `/* … *\/` ends at the first `*\/` (no nesting), also inside executable ones.
+ * - `--` starts a comment only before a space, a control character or the end;
+ *   `#` always; both run to a newline or a NUL.
+ * - `'…'` and `"…"` (unless ANSI_QUOTES) strings: doubled quote, and `\` escapes
+ *   the next character unless NO_BACKSLASH_ESCAPES. `` `…` `` (and `"…"` under
+ *   ANSI_QUOTES): doubled quote only. N'…', X'…', B'…', _charset'…' are a word then a string.
+ * - Whitespace is space, \t, \n, \v, \f, \r; every other non-ASCII character
+ *   (NBSP, U+FEFF …) is part of an identifier, as in the utf8mb4 state map.
+ * - Identifiers may begin with digits (`1abc`, `0x1g`).
+ */
+import type { MysqlQuoting, Token } from '../sql-lexer.js';
+
+export interface MysqlLexResult {
+  /** Executable comments give a `conditional_comment` token for their opener and one for their closer. */
+  tokens: Token[];
+  /** Why the statement reads differently depending on the server's version, or null. */
+  ambiguity: string | null;
+}
+
+type Kind = Token['kind'];
+const SPACE = new Set([' ', '\t', '\n', '\r', '\f', '\v']);
+const MYSQL_NUMBER = /0x[0-9A-Fa-f]+|0b[01]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
+const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uFFFF]/;
+const IDENT_REST = /[A-Za-z0-9_$\u0080-\uFFFF]*/y;
+const MYSQL_WORD = /@@?[A-Za-z0-9_$.\u0080-\uFFFF]+|[A-Za-z_$\u0080-\uFFFF][A-Za-z0-9_$\u0080-\uFFFF]*/y;
+const MYSQL_OPS = ['<=>', '->>', '<=', '>=', '<>', '!=', '||', '&&', '<<', '>>', ':=', '->'];
+const OPERATOR_CHARS = '+-*/%<>=!~&|^';
+
+interface State {
+  s: string;
+  quoting: MysqlQuoting;
+  out: Token[];
+  /** Inside an executable comment whose content is being read as code. */
+  inExec: boolean;
+  /** Where the open executable comment(s) would end if a server skipped them instead. */
+  altEnds: number[];
+  ambiguity: string | null;
+  /** Comment markers of the whole text, built the first time a comment is met. */
+  marks?: Marks;
+}
+
+export function lexMysql(sql: string, quoting: MysqlQuoting): MysqlLexResult {
+  const st: State = { s: sql, quoting, out: [], inExec: false, altEnds: [], ambiguity: null };
+  let i = 0;
+  while (i < sql.length) {
+    const [kind, end] = execMarker(st, i) ?? scan(st, i);
+    st.out.push({ kind, text: sql.slice(i, end), start: i, end });
+    i = end;
+  }
+  // Unterminated: the server refuses it (ABORT), unless a skipped reading would close it.
+  if (st.inExec && st.altEnds.some((e) => e >= 0)) st.ambiguity ??= ambiguityReason();
+  return { tokens: st.out, ambiguity: st.ambiguity };
+}
+
+const ambiguityReason = (): string =>
+  'a versioned or /*M! comment ends at a different place depending on the server version (a quote or comment inside it hides its end)';
+
+/** The opener `/*!NNNNN` / `/*M!` or the closer `*\/` of an executable comment. */
+function execMarker(st: State, i: number): [Kind, number] | null {
+  const s = st.s;
+  if (st.inExec && s[i] === '*' && s[i + 1] === '/') {
+    if (st.altEnds.some((e) => e !== i + 2)) st.ambiguity ??= ambiguityReason();
+    st.inExec = false;
+    st.altEnds = [];
+    return ['conditional_comment', i + 2];
+  }
+  if (s[i] !== '/' || s[i + 1] !== '*') return null;
+  const maria = s[i + 2] === 'M' && s[i + 3] === '!';
+  if (s[i + 2] !== '!' && !maria) return null;
+  let j = i + (maria ? 4 : 3);
+  const digits = /^\d{5}\d?/.exec(s.slice(j, j + 6))?.[0].length ?? 0;
+  // MySQL reads /*M! as a plain comment; a versioned comment may be skipped (one nested comment allowed).
+  if (maria) st.altEnds.push(consumeComment(st, i + 2, 0));
+  // Below 50700 a versioned /*! runs on every server this project supports (MySQL 5.7+, MariaDB 10+).
+  if (digits && (maria || Number(s.slice(j, j + digits)) >= 50700)) st.altEnds.push(consumeComment(st, j, 1));
+  j += digits;
+  st.inExec = true;
+  return ['conditional_comment', j];
+}
+
+/**
+ * sql_lex.cc consume_comment(from, nested): the position just past the `*\/` that ends a
+ * comment whose body starts at `from`, or -1 when there is none. With `nested` 1, each
+ * `/*` met first opens an inner comment (ending at the next `*\/`) that is skipped.
+ * Answers come from sorted marker positions and a memo, so a text with thousands of
+ * versioned openers is still lexed in linear time.
+ */
+function consumeComment(st: State, from: number, nested: 0 | 1): number {
+  const m = (st.marks ??= marksOf(st.s));
+  if (nested === 0) return closeAt(m, from);
+  const heads: number[] = [];
+  let j = from;
+  let end: number | undefined;
+  while (end === undefined) {
+    const known = m.memo.get(j);
+    if (known !== undefined) end = known;
+    else {
+      heads.push(j);
+      const k = m.either[lowerBound(m.either, j)];
+      if (k === undefined) end = -1;
+      else if (st.s[k] === '*') end = k + 2;
+      else {
+        j = closeAt(m, k + 2);
+        if (j < 0) end = -1;
+      }
+    }
+  }
+  for (const h of heads) m.memo.set(h, end);
+  return end;
+}
+
+interface Marks {
+  /** Positions of every `*\/`. */
+  closes: number[];
+  /** Positions of every `/*` or `*\/`, as consume_comment meets them reading left to right. */
+  either: number[];
+  /** consume_comment(…, 1) answers by loop-head position. */
+  memo: Map<number, number>;
+}
+
+function marksOf(s: string): Marks {
+  const closes: number[] = [];
+  const either: number[] = [];
+  for (let k = 0; k + 1 < s.length; k++) {
+    if (s[k] === '*' && s[k + 1] === '/') {
+      closes.push(k);
+      either.push(k);
+    } else if (s[k] === '/' && s[k + 1] === '*') either.push(k);
+  }
+  return { closes, either, memo: new Map() };
+}
+
+function closeAt(m: Marks, from: number): number {
+  const k = m.closes[lowerBound(m.closes, from)];
+  return k === undefined ? -1 : k + 2;
+}
+
+/** First index whose value is >= x in a sorted array (its length when none). */
+function lowerBound(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function scan(st: State, i: number): [Kind, number] {
+  const s = st.s;
+  const c = s[i];
+  if (SPACE.has(c)) {
+    let j = i + 1;
+    while (j < s.length && SPACE.has(s[j])) j++;
+    return ['whitespace', j];
+  }
+  if (c === '#' || (c === '-' && s[i + 1] === '-' && dashCommentAfter(s.charCodeAt(i + 2)))) return ['comment', lineEnd(s, i)];
+  if (c === '/' && s[i + 1] === '*') {
+    const end = consumeComment(st, i + 2, 0);
+    return ['comment', end < 0 ? s.length : end];
+  }
+  if (c === '`') return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
+  if (c === '"' && st.quoting.ansiQuotes) return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
+  if (c === "'" || c === '"') return ['string', quoteEnd(s, i + 1, c, st.quoting.backslashEscapes)];
+  return scanNumber(s, i) ?? scanWord(s, i) ?? (c === '?' ? ['placeholder', i + 1] : scanOperator(s, i));
+}
+
+/** `--` is a comment before whitespace or a control character (my_isspace || my_iscntrl), or at the end. */
+function dashCommentAfter(code: number): boolean {
+  return Number.isNaN(code) || code <= 32 || code === 127;
+}
+
+/** A line comment ends at a newline, or at a NUL (the server's lexer stops there too). */
+function lineEnd(s: string, from: number): number {
+  let j = from;
+  while (j < s.length && s[j] !== '\n' && s[j] !== '\0') j++;
+  return j;
+}
+
+function quoteEnd(s: string, from: number, quote: string, backslash: boolean): number {
+  let j = from;
+  while (j < s.length) {
+    const ch = s[j];
+    if (backslash && ch === '\\') j += 2;
+    else if (ch !== quote) j++;
+    else if (s[j + 1] === quote) j += 2;
+    else return j + 1;
+  }
+  return s.length;
+}
+
+function scanNumber(s: string, i: number): [Kind, number] | null {
+  MYSQL_NUMBER.lastIndex = i;
+  const m = MYSQL_NUMBER.exec(s);
+  if (!m) return null;
+  const end = i + m[0].length;
+  // Identifiers may start with digits (`1abc`, `0x1g`): one word, not a number and a word.
+  if (!m[0].includes('.') && IDENT_CHAR.test(s[end] ?? '')) {
+    IDENT_REST.lastIndex = end;
+    return ['word', end + IDENT_REST.exec(s)![0].length];
+  }
+  return ['number', end];
+}
+
+function scanWord(s: string, i: number): [Kind, number] | null {
+  MYSQL_WORD.lastIndex = i;
+  const m = MYSQL_WORD.exec(s);
+  return m ? ['word', i + m[0].length] : null;
+}
+
+function scanOperator(s: string, i: number): [Kind, number] {
+  const multi = MYSQL_OPS.find((op) => s.startsWith(op, i));
+  if (multi) return ['operator', i + multi.length];
+  if (OPERATOR_CHARS.includes(s[i])) return ['operator', i + 1];
+  return ['punct', i + 1];
+}
