@@ -38,20 +38,19 @@ function decodeOne(bytes: Buffer, b: number, n: number): number {
   return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? -1 : cp;
 }
 
-const PERCENT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
-
 /** Builds the folded text unit by unit, with each unit's original offset. */
 class Folder {
   /** The folded text's UTF-16 code units (a string is built once, at the end). */
   private readonly out: Uint16Array;
-  /** Lower-casing at most doubles a unit (İ -> i̇); percent-decoding only shrinks. */
+  /** Offsets in the original text of each folded unit, and one past the end. */
   readonly start: Int32Array;
   private k = 0;
   private readonly lowers = new Map<number, string>();
 
-  constructor(private readonly text: string) {
-    this.start = new Int32Array(2 * text.length + 1);
-    this.out = new Uint16Array(2 * text.length + 1);
+  /** `capacity`: the text's length lower-cased (percent-decoding only shrinks: %XX is 3 units). */
+  constructor(private readonly text: string, capacity: number) {
+    this.start = new Int32Array(capacity + 1);
+    this.out = new Uint16Array(capacity + 1);
   }
 
   /** Units that all come from `at` (one decoded or lower-cased character). */
@@ -115,15 +114,24 @@ const finalSigma = (s: string): string => (s.includes('ς') ? s.replace(/ς/g, '
 export function fold(text: string): Folded {
   const lower = finalSigma(text.toLowerCase());
   if (lower.length === text.length && !text.includes('%')) return { text: lower, start: null };
-  const f = new Folder(text);
+  const f = new Folder(text, lower.length);
   let at = 0;
-  for (const m of text.matchAll(PERCENT_RUN)) {
-    f.plain(at, m.index);
-    f.percent(m.index, m[0]);
-    at = m.index + m[0].length;
+  // A scan, not a regular expression: `(?:%XX)+` keeps a backtrack entry per escape.
+  for (let p = text.indexOf('%'); p >= 0; p = text.indexOf('%', p + 1)) {
+    let end = p;
+    while (end + 2 < text.length && text.charCodeAt(end) === 37 && isHex(text.charCodeAt(end + 1)) && isHex(text.charCodeAt(end + 2))) end += 3;
+    if (end === p) continue;
+    f.plain(at, p);
+    f.percent(p, text.slice(p, end));
+    at = end;
+    p = end - 1;
   }
   f.plain(at, text.length);
   return f.done();
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
 /** The spellings a secret takes in SQL literals and identifiers, escaped strings and JSON, folded. */
