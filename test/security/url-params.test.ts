@@ -4,10 +4,13 @@
  * else is refused by name, with INVALID_INPUT, before any connection is made. The
  * server's environment (PGOPTIONS, PGSSL, PGAPPNAME …) cannot change them either.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../../src/config.js';
 import { DbError } from '../../src/errors.js';
-import { BACKENDS, MYSQL_URL, PG_URL } from '../support/backends.js';
+import { BACKENDS, MYSQL_URL, PG_URL, freshDatabase, tempDir } from '../support/backends.js';
 import { callTool, startStdio } from '../support/mcp.js';
 
 const has = (name: string): boolean => BACKENDS.some((b) => b.name === name);
@@ -148,4 +151,43 @@ describe.skipIf(!has('postgres') || !has('mysql'))('runtime URLs and the server 
     const myTls = await callTool(c, 'get_connection', { connection: 'my_tls', url: `${MYSQL_URL}?ssl-mode=REQUIRED` });
     expect(['CONNECTION_FAILED', 'CONNECTION_LOST']).toContain(myTls.ok ? 'ok' : myTls.error.code);
   }, 60_000);
+});
+
+describe.skipIf(!has('postgres') || !has('mysql'))('native backup tools take the URL, not the server environment', () => {
+  it('PGOPTIONS and a [mysqldump] option file in the server environment change nothing', async () => {
+    const pg = await freshDatabase(BACKENDS.find((b) => b.name === 'postgres')!, 'urlenv');
+    const my = await freshDatabase(BACKENDS.find((b) => b.name === 'mysql')!, 'urlenv');
+    const home = tempDir('cmx-url-home-');
+    const conf = tempDir('cmx-url-conf-');
+    // Read by mariadb-dump/mysqldump without --no-defaults: a dump without rows.
+    writeFileSync(join(home, '.my.cnf'), '[client]\nport=1\n[mysqldump]\nno-data\n[mariadb-dump]\nno-data\n');
+    writeFileSync(join(conf, 'config.json'), JSON.stringify({ connections: { pg: { url: pg.url }, my: { url: my.url } }, backup_dir: join(conf, 'backups'), log_level: 'silent' }));
+    const s = await startStdio(['--config', join(conf, 'config.json')], {
+      HOME: home, PGOPTIONS: '-c default_transaction_read_only=on -c search_path=nowhere', PGSSLMODE: 'require', PGSERVICE: 'no_such_service',
+    });
+    try {
+      for (const c of ['pg', 'my']) {
+        for (const query of ['CREATE TABLE t (id integer PRIMARY KEY, v text)', "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')"]) {
+          const r = await callTool(s.client, 'execute_query', { connection: c, query });
+          expect(r.ok ? 'ok' : r.error.message).toBe('ok');
+        }
+        const made = await callTool(s.client, 'create_backup', { database: c, format: 'native', output_path: `${c}.native` });
+        expect(made.ok ? 'ok' : made.error.message, c).toBe('ok');
+        const restored = await callTool(s.client, 'restore_backup', { database: c, backup_path: `${c}.native`, mode: 'replace' });
+        expect(restored.ok ? 'ok' : restored.error.message, c).toBe('ok');
+      }
+      const { default: postgres } = await import('postgres');
+      const direct = postgres(pg.url, { max: 1, onnotice: () => undefined });
+      expect((await direct.unsafe('SELECT count(*)::int AS n FROM public.t'))[0].n).toBe(3);
+      await direct.end();
+      const conn = await mysql.createConnection(my.url);
+      const [rows] = await conn.query('SELECT COUNT(*) AS n FROM t');
+      expect(Number((rows as Array<{ n: number }>)[0].n)).toBe(3);
+      await conn.end();
+    } finally {
+      await s.close();
+      await pg.drop();
+      await my.drop();
+    }
+  }, 120_000);
 });
