@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../../src/config.js';
+import { mysqlUrlOptions, postgresUrlOptions } from '../../src/core/connection-url.js';
 import { DbError } from '../../src/errors.js';
 import { BACKENDS, MYSQL_URL, PG_URL, freshDatabase, tempDir } from '../support/backends.js';
 import { callTool, startStdio } from '../support/mcp.js';
@@ -102,6 +103,35 @@ describe('URL parameters are an allow-list (SPEC §2)', () => {
       'mysql://u@h/db?ssl-mode=DISABLED',
     ];
     for (const url of ok) { expect(() => parseConnectionUrl(url, '/tmp'), url).not.toThrow(); accepted++; }
+  });
+});
+
+describe('accepted parameters become driver options, with libpq and mysql client meanings', () => {
+  const dir = tempDir('cmx-url-tls-');
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+
+  it('PostgreSQL: the driver gets no query, TLS as libpq reads it', () => {
+    const base = 'postgres://u:p@h:5432/db';
+    expect(postgresUrlOptions(`${base}?sslmode=disable&connect_timeout=7`)).toMatchObject({ url: base, ssl: false, connect_timeout: 7 });
+    expect(postgresUrlOptions(base)).toMatchObject({ url: base, ssl: false, target_session_attrs: null, sslnegotiation: null });
+    expect(postgresUrlOptions(`${base}?sslmode=require`).ssl).toBe('require');
+    expect(postgresUrlOptions(`${base}?sslmode=prefer`).ssl).toBe('prefer');
+    expect(postgresUrlOptions(`${base}?sslmode=verify-full&sslrootcert=system`).ssl).toEqual({ rejectUnauthorized: true });
+    expect(postgresUrlOptions(`${base}?sslrootcert=system`).ssl).toEqual({ rejectUnauthorized: true });
+    const verifyCa = postgresUrlOptions(`${base}?sslmode=require&sslrootcert=${ca}`).ssl as Record<string, unknown>;
+    expect(verifyCa).toMatchObject({ rejectUnauthorized: true, ca: expect.stringContaining('BEGIN CERTIFICATE') });
+    expect(typeof verifyCa.checkServerIdentity).toBe('function');
+    expect(postgresUrlOptions(`${base}?target_session_attrs=any`).target_session_attrs).toBeNull();
+    expect(postgresUrlOptions(`${base}?target_session_attrs=read-write&sslnegotiation=direct`)).toMatchObject({ target_session_attrs: 'read-write', sslnegotiation: 'direct' });
+    expect(() => postgresUrlOptions(`${base}?sslrootcert=${join(dir, 'missing.pem')}`)).toThrow(/sslrootcert/);
+  });
+
+  it('MySQL: TLS as the mysql client reads it; nothing else becomes an option', () => {
+    expect(mysqlUrlOptions('mysql://u@h/db')).toEqual({});
+    expect(mysqlUrlOptions('mysql://u@h/db?ssl-mode=required&connect_timeout=4')).toEqual({ connectTimeout: 4000, ssl: { rejectUnauthorized: false, verifyIdentity: false } });
+    expect(mysqlUrlOptions(`mysql://u@h/db?ssl-ca=${ca}`).ssl).toMatchObject({ rejectUnauthorized: true, verifyIdentity: false, ca: expect.any(String) });
+    expect(mysqlUrlOptions('mysql://u@h/db?ssl-mode=VERIFY_IDENTITY').ssl).toEqual({ rejectUnauthorized: true, verifyIdentity: true });
   });
 });
 
