@@ -83,7 +83,6 @@ export function checkUrlComponents(backend: Backend, url: string): void {
   for (const [what, raw] of parts) {
     let text = raw;
     try { text = decodeURIComponent(raw); } catch { throw new DbError('INVALID_INPUT', `the ${backend} URL's ${what} has a malformed percent-encoding`, { component: what }); }
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(text)) throw new DbError('INVALID_INPUT', `the ${backend} URL's ${what} may not contain control characters (NUL included)`, { component: what });
   }
 }
