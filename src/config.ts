@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DbError } from './errors.js';
 import type { Backend } from './core/dialect.js';
+import { checkUrlComponents, urlParams } from './core/connection-url.js';
 
 export const DEFAULTS = {
   max_rows: 1000,
@@ -146,6 +147,9 @@ function checkedNetworkUrl(url: string, backend: Backend): Backend {
   } catch {
     throw new DbError('INVALID_INPUT', `malformed ${backend} URL: expected ${backend === 'postgres' ? 'postgres://user:password@host:5432/database' : 'mysql://user:password@host:3306/database'} (percent-encode special characters in the password)`);
   }
+  checkUrlComponents(backend, url);
+  // Before any connection: a parameter the driver would send as a session setting is refused here.
+  urlParams(backend, url);
   return backend;
 }
 
@@ -156,6 +160,8 @@ export function parseConnectionUrl(url: string, baseDir: string): { backend: Bac
   const m = /^sqlite:(.*)$/i.exec(url);
   if (m) {
     const rest = m[1];
+    // better-sqlite3 is built without URI filenames: a `?mode=ro` would silently become part of the file name.
+    if (/[?#]/.test(rest)) throw new DbError('INVALID_INPUT', 'sqlite URLs take no query parameters (mode, vfs, immutable, nolock, cache ... are not accepted; use read_only for a read-only connection), and a file name may not contain ? or #', { accepted: [] });
     if (rest === ':memory:' || rest === '//:memory:') return { backend: 'sqlite', file: ':memory:' };
     if (rest.startsWith('///')) return { backend: 'sqlite', file: rest.slice(2) };
     if (rest.startsWith('//')) throw new DbError('INVALID_INPUT', 'sqlite URLs are sqlite:relative.db, sqlite:///absolute.db or sqlite::memory:');

@@ -4,24 +4,35 @@
  * knows the configured passwords.
  */
 import pino, { type Logger } from 'pino';
+import { replaceRanges, secretForms, secretRanges } from './secret-match.js';
 
 export type Redactor = (text: string) => string;
 
-/** Known secrets only, no patterns: safe to run over query results without mangling data. */
+/**
+ * Known secrets only, no patterns: safe to run over query results without mangling data.
+ * A secret is found in any case and quoted, escaped or percent-encoded (secret-match.ts),
+ * in time linear in the text.
+ */
 export function createSecretRedactor(secrets: () => readonly string[]): Redactor {
+  let key = '';
+  let forms: string[] = [];
   return (text: string): string => {
-    let out = text;
-    for (const s of secrets()) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
+    const list = secrets();
+    if (list.length === 0) return text;
+    const k = list.join('\u0000');
+    if (k !== key) { key = k; forms = [...new Set(list.flatMap(secretForms))]; }
+    return replaceRanges(text, secretRanges(text, forms));
   };
 }
 
 /**
  * Every quantifier is bounded: unbounded, a long run of letters (a 200 KB query of
  * "xxx…" in an error message) cost a scan to its end from every start: 40 s of one core.
+ * The URL pattern starts at `://` (not at a scheme, which every letter could begin): each
+ * match attempt ends at the next `/`, so a text is scanned about once.
  * Longer passwords are still redacted when configured (known secrets, above).
  */
-const URL_PASSWORD = /([a-z][a-z0-9+.-]{0,31}:\/\/[^:/@?#\s]{0,256}):[^/?#\s]{0,1024}@/gi;
+const URL_PASSWORD = /(:\/\/[^:/@?#\s]{0,256}):[^/?#\s]{0,1024}@/g;
 const PASSWORD_PARAM = /((?:password|passwd|pwd)=)[^&\s'"]+/gi;
 
 /** Redacts known secrets and anything shaped like a password in a URL or a key=value. */

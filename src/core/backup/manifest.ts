@@ -61,7 +61,8 @@ export async function checkBackup(realDir: string, name: string, hash: boolean, 
   } catch {
     return { status: 'corrupt', manifest: null, problem: 'the manifest is not valid' };
   }
-  if (manifest.file !== name) return { status: 'corrupt', manifest, problem: `the manifest describes ${manifest.file}` };
+  // Normal forms aside (a copy through another file system may change them, SPEC §17.4).
+  if (manifest.file.normalize('NFC') !== name.normalize('NFC')) return { status: 'corrupt', manifest, problem: `the manifest describes ${manifest.file}` };
   const st = await fs.lstat(path.join(realDir, name)).catch(() => null);
   if (!st || !st.isFile()) return { status: 'corrupt', manifest, problem: 'the backup file is missing' };
   if (st.size !== manifest.size) return { status: 'corrupt', manifest, problem: `the file has ${st.size} bytes, the manifest says ${manifest.size}` };

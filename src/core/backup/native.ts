@@ -18,6 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
+import { urlParams } from '../connection-url.js';
 import type { Backend, Session } from '../dialect.js';
 import { mysqlOptionsFromUrl } from '../dialects/mysql.js';
 import { qualified } from '../schema/ddl.js';
@@ -43,7 +44,7 @@ interface Tool {
 
 /** Runs a tool; its stderr (cut) becomes the error's message, never its argv or env. */
 async function run(tool: Tool, signal: AbortSignal): Promise<void> {
-  const child = spawn(tool.command, tool.args, { env: { ...process.env, ...tool.env }, stdio: [tool.stdin ? 'pipe' : 'ignore', tool.stdout ? 'pipe' : 'ignore', 'pipe'], signal });
+  const child = spawn(tool.command, tool.args, { env: { ...withoutClientEnv(process.env), ...tool.env }, stdio: [tool.stdin ? 'pipe' : 'ignore', tool.stdout ? 'pipe' : 'ignore', 'pipe'], signal });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString('utf8'); });
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -65,21 +66,48 @@ async function run(tool: Tool, signal: AbortSignal): Promise<void> {
   }
 }
 
+/**
+ * The server's own PG* and MYSQL* variables stay out of the tools' environment: libpq
+ * reads PGOPTIONS (`-c setting=…`), PGSERVICE, PGSSLMODE …, and the connection is the URL's.
+ */
+function withoutClientEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^(PG|MYSQL|MARIADB)/i.test(k)));
+}
+
+/** The URL's accepted parameters (already checked, SPEC §2) as libpq variables. */
+const PG_PARAM_ENV: Record<string, string> = {
+  sslmode: 'PGSSLMODE', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY',
+  sslnegotiation: 'PGSSLNEGOTIATION', connect_timeout: 'PGCONNECT_TIMEOUT', target_session_attrs: 'PGTARGETSESSIONATTRS',
+};
+
 function pgEnv(url: string): Record<string, string> {
   const u = new URL(url);
   const env: Record<string, string> = {
     PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
     PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1) || u.username || 'postgres'),
   };
-  const sslmode = u.searchParams.get('sslmode');
-  if (sslmode) env.PGSSLMODE = sslmode;
+  for (const [name, value] of urlParams('postgres', url)) env[PG_PARAM_ENV[name]] = value;
   return env;
 }
 
-function mysqlArgs(url: string): { args: string[]; env: Record<string, string>; database: string } {
+/**
+ * The URL's TLS parameters as client flags. MariaDB's clients have no --ssl-mode: REQUIRED is
+ * --ssl, VERIFY_* adds --ssl-verify-server-cert; MySQL's take --ssl-mode as it is.
+ */
+function tlsArgs(command: string, url: string): string[] {
+  const p = urlParams('mysql', url);
+  const files = ['ssl-ca', 'ssl-cert', 'ssl-key'].filter((k) => p.has(k)).map((k) => `--${k}=${p.get(k)}`);
+  const mode = p.get('ssl-mode')?.toUpperCase() ?? (p.has('ssl-ca') ? 'VERIFY_CA' : 'DISABLED');
+  if (mode === 'DISABLED') return [];
+  if (!command.startsWith('mariadb')) return [`--ssl-mode=${mode}`, ...files];
+  return ['--ssl', ...(mode === 'REQUIRED' ? [] : ['--ssl-verify-server-cert']), ...files];
+}
+
+function mysqlArgs(url: string, command: string): { args: string[]; env: Record<string, string>; database: string } {
   const o = mysqlOptionsFromUrl(url);
   if (!o.database) throw new DbError('INVALID_INPUT', 'format "native" on MySQL needs a database in the connection URL');
-  return { args: ['-h', o.host, '-P', String(o.port), '-u', o.user, '--default-character-set=utf8mb4'], env: { MYSQL_PWD: o.password }, database: o.database };
+  // --no-defaults (first): option files ([client] in my.cnf) would add settings the URL does not have.
+  return { args: ['--no-defaults', '-h', o.host, '-P', String(o.port), '-u', o.user, '--default-character-set=utf8mb4', ...tlsArgs(command, url)], env: { MYSQL_PWD: o.password }, database: o.database };
 }
 
 /** The first of the commands found on PATH (mariadb-dump, else mysqldump ...). */
@@ -121,7 +149,7 @@ async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: P
 async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Dumped> {
   const tables = await t.dialect.withSession(async (s) => pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
   const command = await firstTool(['mariadb-dump', 'mysqldump']);
-  const m = mysqlArgs(t.config.url);
+  const m = mysqlArgs(t.config.url, command);
   await p.progress(0, undefined, `${command} running`);
   const gzip = createGzip({ level: 1 });
   const written = pipeline(gzip, file.stream);
@@ -219,7 +247,7 @@ async function restorePostgres(t: Target, b: Verified, mode: Mode, p: Progress):
 async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Promise<null> {
   if (mode === 'append') throw new DbError('UNSUPPORTED', 'a native MySQL dump recreates its tables: restore it with mode "create" or "replace" (or use a portable backup to append)');
   const command = await firstTool(['mariadb', 'mysql']);
-  const m = mysqlArgs(t.config.url);
+  const m = mysqlArgs(t.config.url, command);
   await run({ command, args: [...m.args, m.database], env: m.env, stdin: createReadStream(b.path).pipe(createGunzip()) }, p.signal);
   return null;
 }

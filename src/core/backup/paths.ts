@@ -14,11 +14,50 @@ import { DbError } from '../../errors.js';
 export const MANIFEST_SUFFIX = '.manifest.json';
 
 /**
- * Characters that make a name show as another one, or break the lines of a listing:
- * C0/C1 controls (newline included), zero-width characters, bidirectional overrides and
- * isolates, the BOM. `existing.cmx.gz\u200b` must not pass for `existing.cmx.gz`.
+ * What a backup name may hold, as an allow-list over the NFC form (SPEC §17.4): letters,
+ * decimal digits, a space between other characters, and `- _ . + @ , = ( ) [ ] ~`.
+ * Everything else is refused, which is what keeps names that pass for another out:
+ * controls, format and zero-width characters, bidirectional controls, variation selectors,
+ * tag characters, Hangul fillers (letters that show as nothing: default-ignorable),
+ * unassigned, private-use, noncharacters, lone surrogates, other spaces and symbols.
  */
-const DECEPTIVE = /[\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/u;
+const NAME_CHAR = /^(?:[\p{L}\p{Nd}]|[-_.+@,=()[\]~ ])$/u;
+/** Letters and marks that show nothing (U+115F, U+1160, U+3164, U+FFA0, U+034F …). */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/u;
+/**
+ * A combining mark NFC did not absorb is allowed only when it belongs to a script that
+ * writes with marks (Indic vowel signs, Thai …: `हिंदी` needs them) and follows a letter
+ * or mark of that same script. Inherited marks (U+0300…, variation selectors, U+034F)
+ * stack on any letter, and are refused.
+ */
+const MARK_SCRIPTS = [
+  'Arabic', 'Balinese', 'Bengali', 'Brahmi', 'Buginese', 'Chakma', 'Cham', 'Devanagari', 'Ethiopic', 'Grantha', 'Gujarati', 'Gurmukhi',
+  'Hebrew', 'Javanese', 'Kaithi', 'Kannada', 'Khmer', 'Lao', 'Lepcha', 'Limbu', 'Malayalam', 'Meetei_Mayek', 'Myanmar', 'Newa', 'Oriya',
+  'Saurashtra', 'Sharada', 'Sinhala', 'Sundanese', 'Syriac', 'Tai_Tham', 'Tai_Viet', 'Takri', 'Tamil', 'Telugu', 'Thaana', 'Thai',
+  'Tibetan', 'Tirhuta', 'Batak', 'Tagalog', 'Hanunoo', 'Buhid', 'Tagbanwa', 'Ol_Chiki', 'Samaritan', 'Mandaic', 'Nko',
+].map((s) => ({ mark: new RegExp(`^(?=\\p{M})\\p{Script=${s}}$`, 'u'), base: new RegExp(`^[\\p{L}\\p{M}]$`, 'u'), same: new RegExp(`^\\p{Script_Extensions=${s}}$`, 'u') }));
+
+function scriptMarkAfter(mark: string, prev: string): boolean {
+  const script = MARK_SCRIPTS.find((s) => s.mark.test(mark));
+  return script !== undefined && script.base.test(prev) && script.same.test(prev);
+}
+const PUNCTUATION = '- _ . + @ , = ( ) [ ] ~';
+
+const codePoint = (ch: string): string => `U+${(ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
+
+/** The first character of an NFC name that the allow-list refuses, or null. */
+export function refusedChar(name: string): string | null {
+  let prev = '';
+  for (const ch of name) {
+    const ok = !INVISIBLE.test(ch) && (NAME_CHAR.test(ch) || scriptMarkAfter(ch, prev));
+    if (!ok) return ch;
+    if (ch === ' ' && prev === ' ') return ch;
+    prev = ch;
+  }
+  return null;
+}
+
+const NFC = (s: string): string => s.normalize('NFC');
 
 const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
@@ -39,8 +78,13 @@ export async function realBackupDir(dir: string, create: boolean): Promise<strin
   }
 }
 
-/** The file name a user's path stands for, checked to lie directly in `realDir`. */
-export async function backupName(realDir: string, given: string, field: string): Promise<string> {
+/**
+ * The file name a user's path stands for, checked to lie directly in `realDir`: its NFC
+ * form, checked against the allow-list. For an existing backup (`existing`), a file whose
+ * name is exactly the given one wins, so files named in another normal form (copied in by
+ * hand) stay restorable by the name list_backups shows.
+ */
+export async function backupName(realDir: string, given: string, field: string, existing = false): Promise<string> {
   if (given.includes('\u0000')) throw refuse(field, `${field} may not contain a NUL character`);
   let name = given;
   if (path.isAbsolute(given)) {
@@ -51,20 +95,35 @@ export async function backupName(realDir: string, given: string, field: string):
   if (name.includes('/') || name.includes('\\') || name === '..' || name === '.') {
     throw refuse(field, `${field} must be a file name in the backup directory, without directories or ".."`);
   }
-  if (DECEPTIVE.test(name)) throw refuse(field, `${field} may not contain control, invisible or bidirectional-override characters`);
-  if (name.trim() !== name) throw refuse(field, `${field} may not start or end with whitespace`);
-  if (name.startsWith('.')) throw refuse(field, `${field} may not start with "." (hidden names are the server's temporary files)`);
-  if (name.endsWith(MANIFEST_SUFFIX)) throw refuse(field, `${field} may not end with ${MANIFEST_SUFFIX} (manifests are written beside each backup)`);
-  if (Buffer.byteLength(name) > 200) throw refuse(field, `${field} is longer than 200 bytes`);
-  return name;
+  const nfc = NFC(name);
+  checkNameChars(nfc, field);
+  if (nfc.startsWith('.')) throw refuse(field, `${field} may not start with "." (hidden names are the server's temporary files)`);
+  if (nfc.endsWith(MANIFEST_SUFFIX)) throw refuse(field, `${field} may not end with ${MANIFEST_SUFFIX} (manifests are written beside each backup)`);
+  if (Buffer.byteLength(nfc) > 200) throw refuse(field, `${field} is longer than 200 bytes`);
+  if (existing && nfc !== name && (await fs.lstat(path.join(realDir, name)).then(() => true, () => false))) return name;
+  return nfc;
 }
 
-/** Refuses a name whose data file or manifest exists (symlinks included). */
+function checkNameChars(nfc: string, field: string): void {
+  if (nfc.trim() !== nfc || nfc.startsWith(' ') || nfc.endsWith(' ')) throw refuse(field, `${field} may not start or end with whitespace`);
+  const bad = refusedChar(nfc);
+  if (bad !== null) {
+    throw new DbError('INVALID_INPUT', `${field} may hold letters, digits, single spaces inside and ${PUNCTUATION}; ${codePoint(bad)} is not allowed (a name must not pass for another)`, { field, code_point: codePoint(bad) });
+  }
+}
+
+/**
+ * Refuses a name whose data file or manifest exists (symlinks included), or a name that
+ * normalises to one that exists: `é` typed as e + U+0301 must not stand beside `é`.
+ */
 export async function refuseExisting(realDir: string, name: string): Promise<void> {
+  const wanted = new Set([NFC(name), NFC(name + MANIFEST_SUFFIX)]);
   for (const f of [name, name + MANIFEST_SUFFIX]) {
     const found = await fs.lstat(path.join(realDir, f)).then(() => true, (err) => (errno(err) === 'ENOENT' ? false : Promise.reject(err)));
     if (found) throw new DbError('DUPLICATE_OBJECT', `${f} already exists in the backup directory; backups are never overwritten`, { file: f });
   }
+  const clash = (await fs.readdir(realDir)).find((f) => wanted.has(NFC(f)));
+  if (clash !== undefined) throw new DbError('DUPLICATE_OBJECT', `a backup whose name differs from ${name} only in Unicode normal form exists (${JSON.stringify(clash)}); backups are never overwritten`, { file: clash });
 }
 
 /** An existing regular file in the directory (never through a symlink). */

@@ -49,7 +49,7 @@ export interface VerifiedBackup {
 export async function verifiedBackup(ctx: ServerContext, given: string, signal: AbortSignal): Promise<VerifiedBackup> {
   const realDir = await realBackupDir(ctx.config.backup_dir, false);
   if (!realDir) throw new DbError('UNDEFINED_OBJECT', `the backup directory ${ctx.config.backup_dir} does not exist`, { dir: ctx.config.backup_dir });
-  const name = await backupName(realDir, given, 'backup_path');
+  const name = await backupName(realDir, given, 'backup_path', true);
   const path = await existingFile(realDir, name, 'backup');
   const manifest = await requireVerified(realDir, name, signal, false);
   let verified: Promise<unknown> | null = null;

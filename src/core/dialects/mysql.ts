@@ -6,6 +6,7 @@
  */
 import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../errors.js';
+import { mysqlUrlOptions, type MysqlUrlOptions } from '../connection-url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
@@ -44,8 +45,12 @@ interface Run {
   why?: 'CANCELLED' | 'TIMEOUT' | 'CAP';
 }
 
-/** mysql://user:pass@host:port/db (or mariadb://) -> mysql2 options. */
-export function mysqlOptionsFromUrl(url: string): { host: string; port: number; user: string; password: string; database?: string } {
+/**
+ * mysql://user:pass@host:port/db?ssl-mode=… (or mariadb://) -> mysql2 options. Only the
+ * checked parameters (TLS, connect_timeout) become options; the session options mysql2
+ * has (multipleStatements, flags, localInfile, charset, timezone, typeCast …) are ours.
+ */
+export function mysqlOptionsFromUrl(url: string): { host: string; port: number; user: string; password: string; database?: string } & MysqlUrlOptions {
   const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
   return {
     host: u.hostname || '127.0.0.1',
@@ -53,6 +58,7 @@ export function mysqlOptionsFromUrl(url: string): { host: string; port: number; 
     user: decodeURIComponent(u.username || 'root'),
     password: decodeURIComponent(u.password),
     database: u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : undefined,
+    ...mysqlUrlOptions(url),
   };
 }
 
@@ -114,7 +120,9 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   // MariaDB's ANALYZE FORMAT=JSON runs the statement and reports r_rows; MySQL's EXPLAIN ANALYZE only prints a tree.
   const explainText = (text: string, analyze: boolean): string => `${analyze && flavor === 'mariadb' ? 'ANALYZE' : 'EXPLAIN'} FORMAT=JSON ${text}`;
 
+  // `base` first: the options after it are pinned, whatever the URL says.
   const commonOptions = () => ({
+    connectTimeout: 10_000,
     ...base,
     multipleStatements: false,
     supportBigNumbers: true,
@@ -123,7 +131,6 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     dateStrings: true,
     timezone: 'Z',
     charset: 'utf8mb4',
-    connectTimeout: 10_000,
     enableKeepAlive: true,
   });
 

@@ -6,6 +6,7 @@
  */
 import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../errors.js';
+import { postgresUrlOptions } from '../connection-url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate, elapsedSince, RowCollector } from '../limits.js';
 import { leadingKeywords } from '../sql.js';
@@ -72,12 +73,24 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function pool(): Promise<Sql> {
     if (sql) return sql;
     const { default: postgres } = await import('postgres');
-    sql ??= postgres(cfg.url, {
+    // The driver gets the URL without its query: postgres.js would send unknown parameters as
+    // startup parameters, after (so over) `connection` below. TLS and the like come from the
+    // checked parameters; every other option postgres.js would read from PG* variables is given.
+    const fromUrl = postgresUrlOptions(cfg.url);
+    sql ??= postgres(fromUrl.url, {
       max: cfg.poolSize,
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,
-      connect_timeout: 10,
+      connect_timeout: fromUrl.connect_timeout ?? 10,
+      ssl: fromUrl.ssl,
+      sslnegotiation: fromUrl.sslnegotiation,
+      target_session_attrs: fromUrl.target_session_attrs,
+      max_pipeline: 100,
+      keep_alive: 60,
+      debug: false,
+      fetch_types: true,
+      publications: 'alltables',
       // postgres.js waits before reconnecting a slot whose socket closed while a reservation
       // was pending, by default 3^n / 100 s (up to 20 s) after n failures: during a restart that
       // wait outlasts the database's downtime. Reads that fail are retried by us (recovery.ts)
