@@ -7,6 +7,7 @@
  * statement gets the same fingerprint from every source.
  */
 import { tokenize, type SqlFlavor, type Token } from '../sql-lexer.js';
+import { sqliteBlobEnd } from '../sqlite-lexer.js';
 
 /** Longer fingerprints are cut: memory per fingerprint stays bounded. */
 export const MAX_FINGERPRINT_CHARS = 2048;
@@ -255,6 +256,8 @@ const C_PIPE = 124;
 export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
   const pg = flavor === 'postgres';
   const my = flavor === 'mysql';
+  // SQLite's tokenizer (sqlite-lexer.ts) differs in rare spots: those go to the lexer path.
+  const lite = flavor === 'sqlite';
   const n = s.length;
   const texts: string[] = [];
   const kinds: number[] = [];
@@ -267,12 +270,14 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     const c = s.charCodeAt(i);
     if (c >= 128) return null;
     const f = CLASS[c];
+    if (lite && (c === 11 || c === C_HASH)) return null; // \v cannot start a space there; #name is a parameter
     if (f & SP) {
       i++;
       while (i < n && cls(s.charCodeAt(i)) & SP) i++;
       continue;
     }
     const c1 = i + 1 < n ? s.charCodeAt(i + 1) : -1;
+    if (lite && c === C_SLASH && c1 === C_STAR && i + 2 >= n) return null; // `/*` at the very end is `/` `*` there
 
     // Comments.
     if (c === C_MINUS && c1 === C_MINUS) {
@@ -302,7 +307,10 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     let isWord = false;
 
     // Strings and quoted names.
-    if (c === C_QUOTE) {
+    if (lite && (c === 88 || c === 120) && c1 === C_QUOTE) {
+      end = sqliteBlobEnd(s, i);
+      pushString(texts, kinds, s, start, prevEnd, prevWord);
+    } else if (c === C_QUOTE) {
       end = quoteEndCode(s, i + 1, C_QUOTE, my);
       pushString(texts, kinds, s, start, prevEnd, prevWord);
     } else if (c === C_DQUOTE) {
@@ -341,6 +349,11 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
           isWord = true;
           pushWord(texts, kinds, s, start, end);
         }
+      } else if (lite) {
+        // SQLite has no 0b/0o, and name characters glued to a number make one (bad) token: `1abc`, `0b1`.
+        const radix = c === C_0 && ((c1 | 0x20) === 98 || (c1 | 0x20) === 111);
+        end = wordRestEnd(s, radix ? i + 1 : numberEnd(s, i, c, c1));
+        if (end < n && s.charCodeAt(end) >= 128) return null;
       } else end = numberEnd(s, i, c, c1);
       if (!isWord) {
         if (unarySign(texts, kinds, prevEnd === start)) {
