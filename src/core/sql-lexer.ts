@@ -171,13 +171,22 @@ function scanQuoted(lx: Lexer, i: number): Scan {
 
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uFFFF][A-Za-z0-9_\u0080-\uFFFF]*)?\$/y;
 
+/** How the body of a PostgreSQL string is read: `''` doubling, backslash escapes, or neither (bit strings). */
+type PgQuoting = 'standard' | 'escape' | 'bits';
+
 function scanPgQuoted(s: string, i: number): Scan {
   const ch = s[i];
-  if (ch === "'") return ['string', quoteEnd(s, i + 1, "'", false)];
+  const next = s[i + 1];
+  if (ch === "'") return ['string', pgStringEnd(s, i + 1, 'standard')];
   if (ch === '"') return ['quoted_ident', quoteEnd(s, i + 1, '"', false)];
-  if ((ch === 'E' || ch === 'e') && s[i + 1] === "'") return ['string', quoteEnd(s, i + 2, "'", true)];
-  if ((ch === 'U' || ch === 'u') && s[i + 1] === '&') {
-    if (s[i + 2] === "'") return ['string', quoteEnd(s, i + 3, "'", false)];
+  if (next === "'") {
+    // E'…' (backslash escapes), B'…' / X'…' (bit strings: no escapes at all). N'…' is the
+    // keyword NCHAR then a plain string, as PostgreSQL's scanner returns it.
+    if (ch === 'E' || ch === 'e') return ['string', pgStringEnd(s, i + 2, 'escape')];
+    if ('BbXx'.includes(ch)) return ['string', pgStringEnd(s, i + 2, 'bits')];
+  }
+  if ((ch === 'U' || ch === 'u') && next === '&') {
+    if (s[i + 2] === "'") return ['string', pgStringEnd(s, i + 3, 'standard')];
     if (s[i + 2] === '"') return ['quoted_ident', quoteEnd(s, i + 3, '"', false)];
     return null;
   }
@@ -187,6 +196,32 @@ function scanPgQuoted(s: string, i: number): Scan {
   if (!m) return null;
   const close = s.indexOf(m[0], i + m[0].length);
   return ['string', close === -1 ? s.length : close + m[0].length];
+}
+
+/**
+ * End of a PostgreSQL string whose body starts at `from`. A string followed by
+ * whitespace holding a newline (and `--` comments) and another quote continues there,
+ * read the same way: `E'a'` newline `'\''` is one escape string (scan.l, quotecontinue).
+ */
+function pgStringEnd(s: string, from: number, quoting: PgQuoting): number {
+  for (;;) {
+    const end = quoting === 'bits' ? bitStringEnd(s, from) : quoteEnd(s, from, "'", quoting === 'escape');
+    if (end >= s.length) return end;
+    let j = end;
+    let newline = false;
+    for (; j < s.length; j++) {
+      if (s.startsWith('--', j)) j = pgLineEnd(s, j) - 1;
+      else if (!SPACE.has(s[j])) break;
+      else if (s[j] === '\n' || s[j] === '\r') newline = true;
+    }
+    if (!newline || s[j] !== "'") return end;
+    from = j + 1;
+  }
+}
+
+function bitStringEnd(s: string, from: number): number {
+  const close = s.indexOf("'", from);
+  return close === -1 ? s.length : close + 1;
 }
 
 function scanMysqlQuoted(lx: Lexer, i: number): Scan {

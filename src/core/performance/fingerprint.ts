@@ -283,7 +283,7 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     if (c === C_MINUS && c1 === C_MINUS) {
       const after = i + 2 < n ? s.charCodeAt(i + 2) : -1;
       if (!my || after <= C_SPACE) {
-        i = lineEnd(s, i);
+        i = pg ? pgLineEnd(s, i) : lineEnd(s, i);
         continue;
       }
     } else if (c === C_HASH && my) {
@@ -309,6 +309,11 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     // Strings and quoted names.
     if (lite && (c === 88 || c === 120) && c1 === C_QUOTE) {
       end = sqliteBlobEnd(s, i);
+      pushString(texts, kinds, s, start, prevEnd, prevWord);
+    } else if (pg && (c === 66 || c === 98 || c === 88 || c === 120) && c1 === C_QUOTE) {
+      // B'…' / X'…': a bit string has no escapes, not even ''.
+      const close = s.indexOf("'", i + 2);
+      end = close === -1 ? n : close + 1;
       pushString(texts, kinds, s, start, prevEnd, prevWord);
     } else if (c === C_QUOTE) {
       end = quoteEndCode(s, i + 1, C_QUOTE, my);
@@ -403,6 +408,8 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
         if (c === C_RPAREN) collapse(texts, kinds);
       }
     }
+    // A PostgreSQL string continued on the next line (`'a'` newline `'b'`) is one string: the lexer's job.
+    if (pg && end < n && s.charCodeAt(end - 1) === C_QUOTE && kinds[kinds.length - 1] === VALUE && pgStringContinues(s, end)) return null;
     prevEnd = end;
     prevWord = isWord ? start : -1;
     i = end;
@@ -415,6 +422,28 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     out += texts[k];
   }
   return out.length > MAX_FINGERPRINT_CHARS ? `${out.slice(0, MAX_FINGERPRINT_CHARS - 1)}…` : out;
+}
+
+/** Whitespace holding a newline (and `--` comments), then a quote: sql-lexer.ts pgStringEnd. */
+function pgStringContinues(s: string, from: number): boolean {
+  let newline = false;
+  let j = from;
+  for (; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === C_MINUS && s.charCodeAt(j + 1) === C_MINUS) {
+      while (j < s.length && s.charCodeAt(j) !== C_NL && s.charCodeAt(j) !== 13) j++;
+      j--;
+    } else if (!(cls(c) & SP)) break;
+    else if (c === C_NL || c === 13) newline = true;
+  }
+  return newline && s.charCodeAt(j) === C_QUOTE;
+}
+
+/** PostgreSQL's `--` comment also stops at a carriage return. */
+function pgLineEnd(s: string, from: number): number {
+  let j = from;
+  while (j < s.length && s.charCodeAt(j) !== C_NL && s.charCodeAt(j) !== 13) j++;
+  return j;
 }
 
 function lineEnd(s: string, from: number): number {
