@@ -54,11 +54,14 @@ describe('SQLite escapes (refused on every connection)', () => {
     ["SELECT sqlite_attach('x', 'y', NULL)", /sqlite_attach/],
     ["SELECT `load_extension`('x')", /load_extension/],
     ["SELECT 1; ATTACH 'x' AS y", /ATTACH/],
+    ["SELECT writefile('/tmp/x', 'y')", /writefile/],
+    ["SELECT * FROM \uFEFFfsdir('/')", /fsdir/],
+    ['SELECT "readfile" (\'/etc/hostname\')', /readfile/],
   ])('%j', (sql, reason) => {
     expect(classifySqlite(sql).escape).toMatch(reason);
   });
 
-  it.each(["SELECT 'ATTACH x'", 'SELECT [ATTACH]', 'SELECT "VACUUM" AS into_', "SELECT 'load_extension'", 'SELECT ATTACH\u00A0x FROM t'])('lets %j through', (sql) => {
+  it.each(["SELECT 'ATTACH x'", 'SELECT [ATTACH]', 'SELECT "VACUUM" AS into_', "SELECT 'load_extension'", 'SELECT ATTACH\u00A0x FROM t', 'SELECT edit, readfile FROM t'])('lets %j through', (sql) => {
     expect(classifySqlite(sql).escape).toBeUndefined();
   });
 

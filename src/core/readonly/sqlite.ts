@@ -23,6 +23,13 @@ const TX_LEADS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RE
 const DENIED_FUNCTIONS = new Set(['load_extension', 'fts3_tokenizer', 'sqlite_attach', 'sqlite_detach']);
 
 /**
+ * File functions and table-valued functions of the SQLite shell's extensions (fileio,
+ * zipfile). better-sqlite3 does not include them; a build or a loaded extension might.
+ * Their names are ordinary words (a column may be called `edit`), so only a call is denied.
+ */
+const DENIED_CALLS = new Set(['readfile', 'writefile', 'edit', 'fsdir', 'zipfile', 'lsmode']);
+
+/**
  * Words that can only mean a write inside a read (a data-modifying CTE body, a
  * trailing statement). REPLACE is also a string function: only `replace(` is allowed.
  */
@@ -163,7 +170,9 @@ function deniedFunction(sig: Token[]): string | null {
     const named = t.kind === 'word' || t.kind === 'quoted_ident' || (t.kind === 'string' && isPunct(sig[i + 1], '('));
     if (!named) continue;
     const name = identName(t);
-    if (DENIED_FUNCTIONS.has(name)) return `function ${name} is not allowed (it reaches outside the database)`;
+    if (DENIED_FUNCTIONS.has(name) || (DENIED_CALLS.has(name) && isPunct(sig[i + 1], '('))) {
+      return `function ${name} is not allowed (it reaches outside the database)`;
+    }
   }
   return null;
 }
