@@ -6,6 +6,8 @@
  * everything after it is inside that token.
  */
 
+import { lexSqlite } from './sqlite-lexer.js';
+
 export type SqlFlavor = 'postgres' | 'mysql' | 'sqlite';
 
 export interface Token {
@@ -27,7 +29,7 @@ export interface Token {
     | 'conditional_comment'
     | 'whitespace';
   text: string;
-  /** Offset of the first character in the input. */
+  /** Offset of the first character in the input (UTF-16 code units). */
   start: number;
   /** Offset just past the last character. */
   end: number;
@@ -71,6 +73,8 @@ export function significantTokens(tokens: Token[]): Token[] {
 }
 
 function lex(lx: Lexer): Token[] {
+  // SQLite gets a transcription of its own tokenizer (byte classes, BOM, variables).
+  if (lx.flavor === 'sqlite') return lexSqlite(lx.s);
   const out: Token[] = [];
   let i = 0;
   while (i < lx.s.length) {
@@ -106,12 +110,20 @@ function lineEnd(s: string, from: number): number {
   return nl === -1 ? s.length : nl;
 }
 
+/** PostgreSQL's `--` comment stops at a carriage return too (scan.l: non_newline is [^\n\r]). */
+function pgLineEnd(s: string, from: number): number {
+  let j = from;
+  while (j < s.length && s[j] !== '\n' && s[j] !== '\r') j++;
+  return j;
+}
+
 function scanComment(lx: Lexer, i: number): Scan {
   const { s, flavor } = lx;
   if (s.startsWith('--', i)) {
     // MySQL reads `1--1` as 1 - (-1): its `--` comment needs a space or control character after it.
     const after = s.charCodeAt(i + 2);
-    if (flavor !== 'mysql' || Number.isNaN(after) || after <= 32) return ['comment', lineEnd(s, i)];
+    if (flavor === 'postgres') return ['comment', pgLineEnd(s, i)];
+    if (Number.isNaN(after) || after <= 32) return ['comment', lineEnd(s, i)];
     return null;
   }
   if (s[i] === '#' && flavor === 'mysql') return ['comment', lineEnd(s, i)];
@@ -154,27 +166,27 @@ function quoteEnd(s: string, from: number, quote: string, backslash: boolean): n
 
 function scanQuoted(lx: Lexer, i: number): Scan {
   if (lx.flavor === 'postgres') return scanPgQuoted(lx.s, i);
-  if (lx.flavor === 'mysql') return scanMysqlQuoted(lx, i);
-  const s = lx.s;
-  const ch = s[i];
-  if (ch === "'") return ['string', quoteEnd(s, i + 1, "'", false)];
-  if (ch === '"' || ch === '`') return ['quoted_ident', quoteEnd(s, i + 1, ch, false)];
-  if (ch === '[') {
-    const close = s.indexOf(']', i + 1);
-    return ['quoted_ident', close === -1 ? s.length : close + 1];
-  }
-  return null;
+  return scanMysqlQuoted(lx, i);
 }
 
 const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uFFFF][A-Za-z0-9_\u0080-\uFFFF]*)?\$/y;
 
+/** How the body of a PostgreSQL string is read: `''` doubling, backslash escapes, or neither (bit strings). */
+type PgQuoting = 'standard' | 'escape' | 'bits';
+
 function scanPgQuoted(s: string, i: number): Scan {
   const ch = s[i];
-  if (ch === "'") return ['string', quoteEnd(s, i + 1, "'", false)];
+  const next = s[i + 1];
+  if (ch === "'") return ['string', pgStringEnd(s, i + 1, 'standard')];
   if (ch === '"') return ['quoted_ident', quoteEnd(s, i + 1, '"', false)];
-  if ((ch === 'E' || ch === 'e') && s[i + 1] === "'") return ['string', quoteEnd(s, i + 2, "'", true)];
-  if ((ch === 'U' || ch === 'u') && s[i + 1] === '&') {
-    if (s[i + 2] === "'") return ['string', quoteEnd(s, i + 3, "'", false)];
+  if (next === "'") {
+    // E'…' (backslash escapes), B'…' / X'…' (bit strings: no escapes at all). N'…' is the
+    // keyword NCHAR then a plain string, as PostgreSQL's scanner returns it.
+    if (ch === 'E' || ch === 'e') return ['string', pgStringEnd(s, i + 2, 'escape')];
+    if ('BbXx'.includes(ch)) return ['string', pgStringEnd(s, i + 2, 'bits')];
+  }
+  if ((ch === 'U' || ch === 'u') && next === '&') {
+    if (s[i + 2] === "'") return ['string', pgStringEnd(s, i + 3, 'standard')];
     if (s[i + 2] === '"') return ['quoted_ident', quoteEnd(s, i + 3, '"', false)];
     return null;
   }
@@ -184,6 +196,32 @@ function scanPgQuoted(s: string, i: number): Scan {
   if (!m) return null;
   const close = s.indexOf(m[0], i + m[0].length);
   return ['string', close === -1 ? s.length : close + m[0].length];
+}
+
+/**
+ * End of a PostgreSQL string whose body starts at `from`. A string followed by
+ * whitespace holding a newline (and `--` comments) and another quote continues there,
+ * read the same way: `E'a'` newline `'\''` is one escape string (scan.l, quotecontinue).
+ */
+function pgStringEnd(s: string, from: number, quoting: PgQuoting): number {
+  for (;;) {
+    const end = quoting === 'bits' ? bitStringEnd(s, from) : quoteEnd(s, from, "'", quoting === 'escape');
+    if (end >= s.length) return end;
+    let j = end;
+    let newline = false;
+    for (; j < s.length; j++) {
+      if (s.startsWith('--', j)) j = pgLineEnd(s, j) - 1;
+      else if (!SPACE.has(s[j])) break;
+      else if (s[j] === '\n' || s[j] === '\r') newline = true;
+    }
+    if (!newline || s[j] !== "'") return end;
+    from = j + 1;
+  }
+}
+
+function bitStringEnd(s: string, from: number): number {
+  const close = s.indexOf("'", from);
+  return close === -1 ? s.length : close + 1;
 }
 
 function scanMysqlQuoted(lx: Lexer, i: number): Scan {
@@ -225,20 +263,17 @@ function scanWord(lx: Lexer, i: number): Scan {
   return m ? ['word', i + m[0].length] : null;
 }
 
-const SQLITE_PARAM = /\?\d*|[:@$][A-Za-z0-9_$\u0080-\uFFFF]+/y;
 const PG_PARAM = /\$\d+/y;
 
 function scanPlaceholder(lx: Lexer, i: number): Scan {
   if (lx.flavor === 'mysql') return lx.s[i] === '?' ? ['placeholder', i + 1] : null;
-  const re = lx.flavor === 'sqlite' ? SQLITE_PARAM : PG_PARAM;
-  re.lastIndex = i;
-  const m = re.exec(lx.s);
+  PG_PARAM.lastIndex = i;
+  const m = PG_PARAM.exec(lx.s);
   return m ? ['placeholder', i + m[0].length] : null;
 }
 
 const OPERATOR_CHARS = '+-*/%<>=!~&|^';
 const MYSQL_OPS = ['<=>', '->>', '<=', '>=', '<>', '!=', '||', '&&', '<<', '>>', ':=', '->'];
-const SQLITE_OPS = ['->>', '<=', '>=', '<>', '!=', '||', '<<', '>>', '->', '=='];
 
 function scanOperator(lx: Lexer, i: number): [Kind, number] {
   const s = lx.s;
@@ -246,7 +281,7 @@ function scanOperator(lx: Lexer, i: number): [Kind, number] {
     const end = pgOperatorEnd(s, i);
     if (end > i) return ['operator', end];
   } else {
-    const multi = (lx.flavor === 'mysql' ? MYSQL_OPS : SQLITE_OPS).find((op) => s.startsWith(op, i));
+    const multi = MYSQL_OPS.find((op) => s.startsWith(op, i));
     if (multi) return ['operator', i + multi.length];
     if (OPERATOR_CHARS.includes(s[i])) return ['operator', i + 1];
   }

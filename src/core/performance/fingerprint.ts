@@ -7,6 +7,7 @@
  * statement gets the same fingerprint from every source.
  */
 import { tokenize, type SqlFlavor, type Token } from '../sql-lexer.js';
+import { sqliteBlobEnd } from '../sqlite-lexer.js';
 
 /** Longer fingerprints are cut: memory per fingerprint stays bounded. */
 export const MAX_FINGERPRINT_CHARS = 2048;
@@ -255,6 +256,8 @@ const C_PIPE = 124;
 export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
   const pg = flavor === 'postgres';
   const my = flavor === 'mysql';
+  // SQLite's tokenizer (sqlite-lexer.ts) differs in rare spots: those go to the lexer path.
+  const lite = flavor === 'sqlite';
   const n = s.length;
   const texts: string[] = [];
   const kinds: number[] = [];
@@ -267,18 +270,20 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     const c = s.charCodeAt(i);
     if (c >= 128) return null;
     const f = CLASS[c];
+    if (lite && (c === 11 || c === C_HASH)) return null; // \v cannot start a space there; #name is a parameter
     if (f & SP) {
       i++;
       while (i < n && cls(s.charCodeAt(i)) & SP) i++;
       continue;
     }
     const c1 = i + 1 < n ? s.charCodeAt(i + 1) : -1;
+    if (lite && c === C_SLASH && c1 === C_STAR && i + 2 >= n) return null; // `/*` at the very end is `/` `*` there
 
     // Comments.
     if (c === C_MINUS && c1 === C_MINUS) {
       const after = i + 2 < n ? s.charCodeAt(i + 2) : -1;
       if (!my || after <= C_SPACE) {
-        i = lineEnd(s, i);
+        i = pg ? pgLineEnd(s, i) : lineEnd(s, i);
         continue;
       }
     } else if (c === C_HASH && my) {
@@ -302,7 +307,15 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     let isWord = false;
 
     // Strings and quoted names.
-    if (c === C_QUOTE) {
+    if (lite && (c === 88 || c === 120) && c1 === C_QUOTE) {
+      end = sqliteBlobEnd(s, i);
+      pushString(texts, kinds, s, start, prevEnd, prevWord);
+    } else if (pg && (c === 66 || c === 98 || c === 88 || c === 120) && c1 === C_QUOTE) {
+      // B'…' / X'…': a bit string has no escapes, not even ''.
+      const close = s.indexOf("'", i + 2);
+      end = close === -1 ? n : close + 1;
+      pushString(texts, kinds, s, start, prevEnd, prevWord);
+    } else if (c === C_QUOTE) {
       end = quoteEndCode(s, i + 1, C_QUOTE, my);
       pushString(texts, kinds, s, start, prevEnd, prevWord);
     } else if (c === C_DQUOTE) {
@@ -341,6 +354,11 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
           isWord = true;
           pushWord(texts, kinds, s, start, end);
         }
+      } else if (lite) {
+        // SQLite has no 0b/0o, and name characters glued to a number make one (bad) token: `1abc`, `0b1`.
+        const radix = c === C_0 && ((c1 | 0x20) === 98 || (c1 | 0x20) === 111);
+        end = wordRestEnd(s, radix ? i + 1 : numberEnd(s, i, c, c1));
+        if (end < n && s.charCodeAt(end) >= 128) return null;
       } else end = numberEnd(s, i, c, c1);
       if (!isWord) {
         if (unarySign(texts, kinds, prevEnd === start)) {
@@ -390,6 +408,8 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
         if (c === C_RPAREN) collapse(texts, kinds);
       }
     }
+    // A PostgreSQL string continued on the next line (`'a'` newline `'b'`) is one string: the lexer's job.
+    if (pg && end < n && s.charCodeAt(end - 1) === C_QUOTE && kinds[kinds.length - 1] === VALUE && pgStringContinues(s, end)) return null;
     prevEnd = end;
     prevWord = isWord ? start : -1;
     i = end;
@@ -402,6 +422,28 @@ export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
     out += texts[k];
   }
   return out.length > MAX_FINGERPRINT_CHARS ? `${out.slice(0, MAX_FINGERPRINT_CHARS - 1)}…` : out;
+}
+
+/** Whitespace holding a newline (and `--` comments), then a quote: sql-lexer.ts pgStringEnd. */
+function pgStringContinues(s: string, from: number): boolean {
+  let newline = false;
+  let j = from;
+  for (; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === C_MINUS && s.charCodeAt(j + 1) === C_MINUS) {
+      while (j < s.length && s.charCodeAt(j) !== C_NL && s.charCodeAt(j) !== 13) j++;
+      j--;
+    } else if (!(cls(c) & SP)) break;
+    else if (c === C_NL || c === 13) newline = true;
+  }
+  return newline && s.charCodeAt(j) === C_QUOTE;
+}
+
+/** PostgreSQL's `--` comment also stops at a carriage return. */
+function pgLineEnd(s: string, from: number): number {
+  let j = from;
+  while (j < s.length && s.charCodeAt(j) !== C_NL && s.charCodeAt(j) !== 13) j++;
+  return j;
 }
 
 function lineEnd(s: string, from: number): number {

@@ -5,6 +5,9 @@
  * effect when it is merely prepared, before any check on the prepared statement
  * could refuse it (PITFALLS.md, SQLite). So reads are an allow-list of leading
  * keywords and reading pragmas, judged on tokens before SQLite ever sees the text.
+ * The tokens come from a transcription of SQLite's own tokenizer (sqlite-lexer.ts),
+ * and names are compared with ASCII-only case folding, as SQLite compares keywords,
+ * function and pragma names (JS toUpperCase would turn `ſ` into `S`).
  */
 import { DbError } from '../../errors.js';
 import { countStatementsIn, significantTokens, tokenize, type Token } from '../sql.js';
@@ -12,8 +15,19 @@ import type { Classification } from './types.js';
 
 const TX_LEADS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
 
-/** Functions that reach outside the database: native code, tokenizer pointers. Denied anywhere. */
-const DENIED_FUNCTIONS = new Set(['load_extension', 'fts3_tokenizer']);
+/**
+ * Functions that reach outside the database: native code, tokenizer pointers, and the
+ * functions ATTACH and DETACH compile to (internal in this build; denied should a
+ * build ever expose them). Denied anywhere.
+ */
+const DENIED_FUNCTIONS = new Set(['load_extension', 'fts3_tokenizer', 'sqlite_attach', 'sqlite_detach']);
+
+/**
+ * File functions and table-valued functions of the SQLite shell's extensions (fileio,
+ * zipfile). better-sqlite3 does not include them; a build or a loaded extension might.
+ * Their names are ordinary words (a column may be called `edit`), so only a call is denied.
+ */
+const DENIED_CALLS = new Set(['readfile', 'writefile', 'edit', 'fsdir', 'zipfile', 'lsmode']);
 
 /**
  * Words that can only mean a write inside a read (a data-modifying CTE body, a
@@ -54,14 +68,17 @@ const ARG_PRAGMAS = new Set([
 const ARG_KINDS = new Set<Token['kind']>(['word', 'quoted_ident', 'string', 'number']);
 
 const isPunct = (t: Token | undefined, ch: string): boolean => t?.kind === 'punct' && t.text === ch;
-const upperWord = (t: Token | undefined): string | null => (t?.kind === 'word' ? t.text.toUpperCase() : null);
+/** SQLite folds only ASCII letters (sqlite3UpperToLower). */
+const asciiUpper = (s: string): string => s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+const asciiLower = (s: string): string => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+const upperWord = (t: Token | undefined): string | null => (t?.kind === 'word' ? asciiUpper(t.text) : null);
 
-/** Identifier text without its quotes ("x", `x`, [x]), lower-cased. */
+/** Name text without its quotes ("x", `x`, [x], and 'x' where SQLite takes a string as a name), lower-cased. */
 function identName(t: Token): string {
-  if (t.kind !== 'quoted_ident') return t.text.toLowerCase();
+  if (t.kind !== 'quoted_ident' && t.kind !== 'string') return asciiLower(t.text);
   const inner = t.text.slice(1, t.text.length - 1);
   const q = t.text[0];
-  return (q === '[' ? inner : inner.split(q + q).join(q)).toLowerCase();
+  return asciiLower(q === '[' ? inner : inner.split(q + q).join(q));
 }
 
 /** Classifies one agent statement; never touches a database. Throws SYNTAX_ERROR on a NUL character. */
@@ -74,22 +91,33 @@ export function classifySqlite(sql: string): Classification {
   const sig = trimSemicolons(significantTokens(tokens));
   const lead = upperWord(sig[0]);
   const transactionControl = lead !== null && TX_LEADS.has(lead);
+  const escape = escapeIn(sig);
+  const escaped = escape ? { escape } : {};
   if (count === 0) return { count, readOnlyViolation: null, transactionControl: false, altersSession: false };
   if (count > 1) {
-    return { count, readOnlyViolation: `${count} statements: only one is allowed`, transactionControl, altersSession: true };
+    return { count, readOnlyViolation: `${count} statements: only one is allowed`, transactionControl, altersSession: true, ...escaped };
   }
   const verdict = judge(sig);
-  const escape = escapeIn(sig);
-  return { count, readOnlyViolation: verdict.violation, transactionControl, altersSession: transactionControl || verdict.altersSession, ...(escape ? { escape } : {}) };
+  return { count, readOnlyViolation: verdict.violation, transactionControl, altersSession: transactionControl || verdict.altersSession, ...escaped };
 }
 
-/** Pragmas that point SQLite at other files (deprecated, but still compiled in). */
-const FILE_PRAGMAS = new Set(['temp_store_directory', 'data_store_directory']);
+/**
+ * Pragmas refused on every connection, in any form (reading, `=`, `(…)`): two point
+ * SQLite at another directory (temp_store_directory is compiled in, data_store_directory
+ * exists on Windows builds); writable_schema lets a statement write schema text (views,
+ * triggers) that no check ever reads. SQLite's defensive mode, which better-sqlite3
+ * turns on, already ignores writable_schema: this is the second wall.
+ */
+const ESCAPE_PRAGMAS: Record<string, string> = {
+  temp_store_directory: 'points SQLite at another directory',
+  data_store_directory: 'points SQLite at another directory',
+  writable_schema: 'lets statements rewrite the schema text unchecked',
+};
 
 /**
  * Why a statement reaches outside the database file (other files, native code), or
- * undefined. Checked on every connection: ATTACH creates a missing file, VACUUM INTO
- * writes a full copy anywhere the process may write.
+ * undefined. Checked on every connection, over every statement of the text: ATTACH
+ * creates a missing file, VACUUM INTO writes a full copy anywhere the process may write.
  */
 function escapeIn(sig: Token[]): string | undefined {
   const words = sig.map(upperWord);
@@ -97,10 +125,10 @@ function escapeIn(sig: Token[]): string | undefined {
   if (words.includes('VACUUM') && words.includes('INTO')) return 'VACUUM INTO writes a copy of the database to a file';
   const denied = deniedFunction(sig);
   if (denied) return denied;
-  const p = words.indexOf('PRAGMA');
-  if (p >= 0) {
+  for (let p = words.indexOf('PRAGMA'); p >= 0; p = words.indexOf('PRAGMA', p + 1)) {
     const nameTok = isPunct(sig[p + 2], '.') ? sig[p + 3] : sig[p + 1];
-    if (nameTok && FILE_PRAGMAS.has(identName(nameTok))) return `PRAGMA ${identName(nameTok)} points SQLite at another directory`;
+    const name = nameTok ? identName(nameTok) : '';
+    if (Object.hasOwn(ESCAPE_PRAGMAS, name)) return `PRAGMA ${name} ${ESCAPE_PRAGMAS[name]}`;
   }
   return undefined;
 }
@@ -141,8 +169,10 @@ function deniedFunction(sig: Token[]): string | null {
     const t = sig[i];
     const named = t.kind === 'word' || t.kind === 'quoted_ident' || (t.kind === 'string' && isPunct(sig[i + 1], '('));
     if (!named) continue;
-    const name = t.kind === 'string' ? t.text.slice(1, -1).toLowerCase() : identName(t);
-    if (DENIED_FUNCTIONS.has(name)) return `function ${name} is not allowed (it reaches outside the database)`;
+    const name = identName(t);
+    if (DENIED_FUNCTIONS.has(name) || (DENIED_CALLS.has(name) && isPunct(sig[i + 1], '('))) {
+      return `function ${name} is not allowed (it reaches outside the database)`;
+    }
   }
   return null;
 }
@@ -191,7 +221,7 @@ function leadReason(lead: string | null, sig: Token[]): string {
   if (LEAD_REASONS[lead]) return LEAD_REASONS[lead];
   if (lead === 'CREATE' || lead === 'DROP' || lead === 'ALTER') {
     const temp = ['TEMP', 'TEMPORARY'].includes(upperWord(sig[1]) ?? '');
-    return `${sig.slice(0, temp ? 3 : 2).map((t) => t.text.toUpperCase()).join(' ')} changes the schema`;
+    return `${sig.slice(0, temp ? 3 : 2).map((t) => asciiUpper(t.text)).join(' ')} changes the schema`;
   }
   return `${lead} is not a read-only statement`;
 }
