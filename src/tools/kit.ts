@@ -33,25 +33,77 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   annotations: ToolAnnotations;
   handler: (args: z.infer<I>, call: CallContext) => Promise<z.infer<O>>;
   /**
+   * The first text item, for clients that read only text. Default: the JSON of the
+   * result. Tools that return rows render them more compactly (SPEC §3.2), since a
+   * client that reads both blocks pays for both.
+   */
+  text?: (result: z.infer<O>) => string;
+  /**
    * A compact text picture of the result (bars, sparklines) for a person reading the
    * transcript, sent as a second text item after the JSON; structuredContent keeps
    * the numbers. Empty text: no second item.
    */
   chart?: (result: z.infer<O>) => string;
+  /**
+   * Shortens the listed input schema in place, where a part repeats what another tool's
+   * schema already shows (alter_table's add_columns: create_table's columns). The call
+   * still validates against `input`.
+   */
+  trimListing?: (inputSchema: Record<string, unknown>) => void;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef {
   return def as unknown as ToolDef;
 }
 
-/** The optional `connection` argument every tool takes. */
-export const connectionArg = z.string().min(1).max(63).optional()
-  .describe('Connection name (default: "default", or the only one configured).');
+/**
+ * The optional `connection` argument every tool takes. Undescribed on purpose: 21 copies
+ * of one sentence cost 1.6 KB a turn; the server's instructions explain the default once.
+ */
+export const connectionArg = z.string().min(1).max(63).optional();
 
-function describeIssue(error: z.ZodError): { message: string; field: string } {
+/** The field names of the object schema at `path` (through optional, nullable and array wrappers). */
+function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+  const def = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let d = def(s);
+    while (d.innerType && ['optional', 'nullable', 'default', 'readonly'].includes(d.type)) {
+      s = d.innerType;
+      d = def(s);
+    }
+    return s;
+  };
+  let at: z.ZodType | undefined = unwrap(schema);
+  for (const key of path) {
+    const d = def(at);
+    at = d.type === 'object' ? d.shape?.[String(key)] : d.type === 'array' ? d.element : undefined;
+    if (!at) return [];
+    at = unwrap(at);
+  }
+  const d = def(at);
+  return d.type === 'object' ? Object.keys(d.shape ?? {}) : [];
+}
+
+/**
+ * The first problem, in words an agent can act on. An unknown key comes first: a
+ * misspelt name (`sql` for `query`) also makes the real one missing, and naming the
+ * valid keys is what fixes both.
+ */
+export function describeIssue(error: z.ZodError, schema: z.ZodType): { message: string; details: Record<string, unknown> } {
+  const unknown = error.issues.find((i) => i.code === 'unrecognized_keys');
+  if (unknown && unknown.code === 'unrecognized_keys') {
+    const where = unknown.path.map(String).join('.');
+    const valid = keysAt(schema, unknown.path);
+    const names = unknown.keys.map((k) => `"${k}"`).join(', ');
+    return {
+      message: `unknown argument${unknown.keys.length > 1 ? 's' : ''} ${names}${where ? ` in "${where}"` : ''}; valid: ${valid.join(', ') || '(none)'}`,
+      details: { field: where ? `${where}.${unknown.keys[0]}` : unknown.keys[0], unknown: unknown.keys, valid },
+    };
+  }
   const issue = error.issues[0];
   const field = issue.path.map(String).join('.') || '(arguments)';
-  return { message: `invalid argument "${field}": ${issue.message}`, field };
+  return { message: `invalid argument "${field}": ${issue.message}`, details: { field } };
 }
 
 export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
@@ -61,9 +113,11 @@ export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
 }
 
-function okResult(value: Record<string, unknown>, chart = ''): CallToolResult {
-  const text = JSON.stringify(value);
-  const bytes = Buffer.byteLength(text) + Buffer.byteLength(chart);
+function okResult(value: Record<string, unknown>, rendered: string | undefined, chart = ''): CallToolResult {
+  const json = JSON.stringify(value);
+  const text = rendered ?? json;
+  // The protocol line carries both the structured JSON and the text: neither may pass the cap.
+  const bytes = Math.max(Buffer.byteLength(json), Buffer.byteLength(text) + Buffer.byteLength(chart));
   if (bytes > MAX_RESULT_TEXT_BYTES) {
     throw new DbError('RESULT_TOO_LARGE', `the result is ${bytes} bytes, over the ${MAX_RESULT_TEXT_BYTES}-byte limit; ask for fewer rows or columns`);
   }
@@ -82,54 +136,135 @@ function chartOf(def: ToolDef, value: unknown, ctx: ServerContext): string {
   }
 }
 
-/** Bounds the call handler enforces anyway: listing them costs every agent context on every turn. */
-const ENFORCED_NOT_LISTED = new Set(['maxLength', 'maxItems', 'additionalProperties']);
+/**
+ * Bounds and patterns the call handler enforces anyway (its error names the rule):
+ * listing them costs every agent context on every turn. additionalProperties: false goes too: unknown keys are refused with the
+ * valid ones named (describeIssue), which teaches more than the schema keyword would.
+ */
+const ENFORCED_NOT_LISTED = new Set(['maxLength', 'maxItems', 'minItems', 'minimum', 'maximum', 'pattern', 'additionalProperties']);
 
-function compact(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(compact);
+const isEmpty = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+
+/** Says nothing a JSON value does not already satisfy: `items: {}`, `additionalProperties: {}`, string keys. */
+function saysNothing(k: string, v: unknown): boolean {
+  if ((k === 'items' || k === 'additionalProperties') && isEmpty(v)) return true;
+  return k === 'propertyNames' && JSON.stringify(v) === '{"type":"string"}';
+}
+
+/**
+ * anyOf [{type: A, ...}, {type: B}, ...] as one {type: [A, B, ...], ...}: the same values
+ * are valid (keywords like properties and items only apply to their own type), written
+ * once. Left alone when a member constrains values of every type (enum, const) or when
+ * two members carry more than a type.
+ */
+function mergeTypes(node: Record<string, unknown>): Record<string, unknown> {
+  const members = node.anyOf;
+  if (!Array.isArray(members) || !members.every((m) => typeof (m as { type?: unknown }).type === 'string')) return node;
+  const rich = members.filter((m) => Object.keys(m as object).length > 1) as Array<Record<string, unknown>>;
+  if (rich.length > 1 || rich.some((m) => 'enum' in m || 'const' in m)) return node;
+  const { anyOf: _merged, ...rest } = node;
+  return { ...rest, ...(rich[0] ?? {}), type: members.map((m) => (m as { type: string }).type) };
+}
+
+/** Output schemas serve validation, not the model: their field meanings live in SPEC, not in every tools/list. */
+function compact(node: unknown, io: 'input' | 'output'): unknown {
+  if (Array.isArray(node)) return node.map((n) => compact(n, io));
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node)) {
     if (ENFORCED_NOT_LISTED.has(k) && typeof v !== 'object') continue;
     if (k === 'minLength' && v === 1) continue;
-    out[k] = compact(v);
+    if (saysNothing(k, v)) continue;
+    if (io === 'output' && k === 'description' && typeof v === 'string') continue;
+    out[k] = compact(v, io);
   }
-  return out;
+  // Members first, so bounds dropped above do not keep a member "rich".
+  return mergeTypes(out);
 }
 
 /**
  * JSON Schema as the SDK would list it (draft-07), minus the `$schema` line every schema
- * would repeat and the length and count bounds (still enforced on input).
+ * would repeat and the length and count bounds (still enforced on input). Shared parts
+ * are written out, not $ref'd: zod's `reused: "ref"` made create_table's schema larger
+ * (allOf wrappers around every described reference), and not every client resolves $ref.
  */
 function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
   const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
-  return compact(rest) as Tool['inputSchema'];
+  const listed = compact(rest, io) as Tool['inputSchema'];
+  return io === 'output' ? shallow(listed, OUTPUT_DEPTH) as Tool['inputSchema'] : listed;
+}
+
+/** Output fields and, one level down, their fields' types: 23 KB of tools/list instead of 27 KB at 3 levels. */
+const OUTPUT_DEPTH = 2;
+
+/**
+ * An output schema down to `depth` levels of properties and items, `required` at the
+ * top only; below, a field is listed by its type alone (clients still validate it as
+ * that type). The nested shapes are in SPEC: a client validating structuredContent
+ * needs the top, and a model reads the data itself.
+ */
+function shallow(node: unknown, depth: number, root = true): unknown {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return node;
+  const { required, ...n } = node as Record<string, unknown>;
+  if (depth <= 0) return 'type' in n ? { type: n.type } : {};
+  const out: Record<string, unknown> = root && required ? { ...n, required } : n;
+  if (n.properties) out.properties = Object.fromEntries(Object.entries(n.properties as object).map(([k, v]) => [k, shallow(v, depth - 1, false)]));
+  if (n.items) out.items = shallow(n.items, depth - 1, false);
+  return out;
+}
+
+/**
+ * The hints that say something: destructiveHint and idempotentHint mean nothing on a
+ * read-only tool (MCP: "meaningful only when readOnlyHint == false"), and the protocol's
+ * defaults (destructiveHint true, idempotentHint false) go without saying. openWorldHint
+ * is false everywhere (its default is true).
+ */
+function hints(a: ToolAnnotations): ToolAnnotations {
+  if (a.readOnlyHint) return { readOnlyHint: true, openWorldHint: false };
+  return {
+    readOnlyHint: false,
+    ...(a.destructiveHint === false ? { destructiveHint: false } : {}),
+    ...(a.idempotentHint ? { idempotentHint: true } : {}),
+    openWorldHint: false,
+  };
 }
 
 /** Every tool definition costs the agent context on every turn: nothing here that says nothing. */
 function listing(def: ToolDef): Tool {
+  const inputSchema = jsonSchema(def.input, 'input');
+  def.trimListing?.(inputSchema as Record<string, unknown>);
   return {
     name: def.name,
     title: def.title,
     description: def.description,
-    inputSchema: jsonSchema(def.input, 'input'),
+    inputSchema,
     outputSchema: jsonSchema(def.output, 'output'),
-    annotations: { ...def.annotations, openWorldHint: false },
+    annotations: hints(def.annotations),
+  };
+}
+
+/** A trimListing that leaves accepted arguments unlisted: aliases kept for old clients, options this server refuses. */
+export function unlisted(...keys: string[]): NonNullable<ToolDef['trimListing']> {
+  return (listed) => {
+    const properties = listed.properties as Record<string, unknown>;
+    for (const k of keys) delete properties[k];
   };
 }
 
 /** The server must declare the `tools` capability itself (mcp.ts does). */
 export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
-  const byName = new Map(defs.map((d) => [d.name, d]));
+  // Unknown top-level keys are refused on every tool (nested objects declare .strict() themselves).
+  const byName = new Map(defs.map((d) => [d.name, { def: d, input: d.input.strict() }]));
   let listed: Tool[] | undefined;
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (listed ??= defs.map(listing)) }));
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const def = byName.get(request.params.name);
-    if (!def) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-    const parsed = def.input.safeParse(request.params.arguments ?? {});
+    const entry = byName.get(request.params.name);
+    if (!entry) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    const { def, input } = entry;
+    const parsed = input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) {
-      const { message, field } = describeIssue(parsed.error);
-      return errorResult(new DbError('INVALID_INPUT', message, { field }), ctx);
+      const { message, details } = describeIssue(parsed.error, input);
+      return errorResult(new DbError('INVALID_INPUT', message, details), ctx);
     }
     const token = request.params._meta?.progressToken;
     const progress: CallContext['progress'] = async (done, total, message) => {
@@ -143,7 +278,8 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
       const value = await ctx.calls.run(extra.signal, (signal) => def.handler(parsed.data, { signal, progress }));
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
-      return okResult(value as Record<string, unknown>, chartOf(def, value, ctx));
+      const result = value as Record<string, unknown>;
+      return okResult(result, def.text?.(result), chartOf(def, value, ctx));
     } catch (err) {
       noticeLoss(ctx, err, (parsed.data as { connection?: string }).connection);
       return errorResult(ctx.calls.stopping() ? asShutdown(err) : err, ctx);
