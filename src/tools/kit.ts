@@ -34,7 +34,7 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   handler: (args: z.infer<I>, call: CallContext) => Promise<z.infer<O>>;
   /**
    * The first text item, for clients that read only text. Default: the JSON of the
-   * result. Tools that return rows render them more compactly (SPEC §3.2), since a
+   * result. Tools that return rows render them more compactly (SPEC §3.4), since a
    * client that reads both blocks pays for both.
    */
   text?: (result: z.infer<O>) => string;

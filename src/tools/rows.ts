@@ -1,5 +1,5 @@
 /**
- * Statement results as a model reads them (SPEC §3.2): column names and types once,
+ * Statement results as a model reads them (SPEC §3.4): column names and types once,
  * each row an array of values, the truncation notice and a one-line marker that cell
  * values are data inside structuredContent; and a text block for text-only clients
  * that carries the same rows as one JSON array per line, not the JSON a second time.
@@ -40,10 +40,11 @@ export function toArrays(r: StatementResult & { notice?: string }): StatementOut
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** "2 rows" or "3 rows affected", the truncation notice after it. */
-function headline(r: StatementOutput): string {
+/** "2 rows (1.2 ms)" or "3 rows affected", the truncation notice after it. */
+function headline(r: StatementOutput, ms?: number): string {
   const what = r.columns.length === 0 ? `${plural(r.affected_rows ?? r.row_count, 'row')} affected` : plural(r.row_count, 'row');
-  return r.truncated && r.notice ? `${what}; truncated: ${r.notice}` : what;
+  const time = ms === undefined ? '' : ` (${ms} ms)`;
+  return r.truncated && r.notice ? `${what}${time}; truncated: ${r.notice}` : `${what}${time}`;
 }
 
 /** Column line then one JSON array per row: the rows' bytes once, readable without a JSON parser for the whole. */
@@ -54,7 +55,7 @@ function rowLines(r: StatementOutput): string[] {
 }
 
 export function queryText(r: StatementOutput & { connection: string }): string {
-  const head = `execute_query on "${r.connection}": ${headline(r)} (${r.elapsed_ms} ms).`;
+  const head = `execute_query on "${r.connection}": ${headline(r, r.elapsed_ms)}.`;
   return [r.columns.length ? `${head} ${DATA_NOTICE}` : head, ...rowLines(r)].join('\n');
 }
 
