@@ -64,11 +64,11 @@ export const connectionArg = z.string().min(1).max(63).optional();
 
 /** The field names of the object schema at `path` (through optional, nullable and array wrappers). */
 function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
-  type Def = { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
-  const def = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+  type Def = { type?: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+  const def = (s: z.ZodType): Def => (s as unknown as { _zod?: { def?: Def } })._zod?.def ?? {};
   const unwrap = (s: z.ZodType): z.ZodType => {
     let d = def(s);
-    while (d.innerType && ['optional', 'nullable', 'default', 'readonly'].includes(d.type)) {
+    while (d.innerType && ['optional', 'nullable', 'default', 'readonly'].includes(d.type ?? '')) {
       s = d.innerType;
       d = def(s);
     }
@@ -77,7 +77,8 @@ function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
   let at: z.ZodType | undefined = unwrap(schema);
   for (const key of path) {
     const d = def(at);
-    at = d.type === 'object' ? d.shape?.[String(key)] : d.type === 'array' ? d.element : undefined;
+    // Own keys only: a path through "constructor" must not reach Object.prototype.
+    at = d.type === 'object' && d.shape && Object.hasOwn(d.shape, String(key)) ? d.shape[String(key)] : d.type === 'array' ? d.element : undefined;
     if (!at) return [];
     at = unwrap(at);
   }

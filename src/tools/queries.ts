@@ -58,8 +58,8 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
     defineTool({
       name: 'get_connection',
       title: 'Connection',
-      description: 'Call first: backend, version, read-only flag and limits of a connection.'
-        + (ctx.config.allow_runtime_connections ? ' With url, registers a new connection (the URL stays in the chat).' : ''),
+      description: 'Call first: backend, version, read-only flag and limits of a connection'
+        + (ctx.config.allow_runtime_connections ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
       input: z.object({
         connection: connectionArg,
         url: z.string().min(1).max(2048).optional().describe('postgres://, mysql://, mariadb:// or sqlite: URL to register (needs --allow-runtime-connections).'),
