@@ -8,7 +8,8 @@ import { createBackup, type Progress } from '../core/backup/create.js';
 import { listBackups } from '../core/backup/list.js';
 import { restoreBackup } from '../core/backup/restore.js';
 import { DbError } from '../errors.js';
-import { connectionArg, defineTool, unlisted, type CallContext, type ToolDef } from './kit.js';
+import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit.js';
+import { unlisted } from './listing.js';
 
 /** The seed API called the connection `database`: still accepted (SPEC §17), no longer listed. */
 const databaseAlias = z.string().min(1).max(63).optional();

@@ -6,7 +6,8 @@ import { LIMITS, safeUrl } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { runQuery, runTransaction } from '../core/queries.js';
 import { DbError } from '../errors.js';
-import { connectionArg, defineTool, unlisted, type ToolDef } from './kit.js';
+import { connectionArg, defineTool, type ToolDef } from './kit.js';
+import { unlisted } from './listing.js';
 import { DATA_NOTICE, queryText, statementOutput, toArrays, transactionText } from './rows.js';
 
 /** Per statement (SQLite: the whole transaction); the connection's value is both default and ceiling (SPEC §3). */

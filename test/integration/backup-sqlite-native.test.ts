@@ -47,7 +47,7 @@ describe('SQLite native backups', () => {
   let h: Harness;
   const dir = tempDir('cmx-sqlnative-bk-');
   const count = async (c: string, table = 't'): Promise<number> =>
-    Number(((await mustCall(h.client, 'execute_query', { connection: c, query: `SELECT count(*) AS n FROM ${table}` })).rows as Json[])[0].n);
+    Number(rowsOf(await mustCall(h.client, 'execute_query', { connection: c, query: `SELECT count(*) AS n FROM ${table}` }))[0].n);
 
   beforeAll(async () => {
     h = await startInProcess({

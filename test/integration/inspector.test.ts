@@ -54,7 +54,7 @@ describe.runIf(installed)('the MCP Inspector CLI against the stdio server', () =
     const out = await inspect(config, '--method', 'tools/call', '--tool-name', 'execute_query', '--tool-arg', 'query=select ? + 1 as two', 'params=[1]');
     expect(out.isError).toBeUndefined();
     expect(out.structuredContent).toMatchObject({ connection: 'default', columns: [{ name: 'two' }], rows: [[2]], truncated: false });
-    // The text block carries the same rows for text-only clients, one JSON array per line (SPEC §3.2).
+    // The text block carries the same rows for text-only clients, one JSON array per line (SPEC §3.4).
     expect((out.content as Array<{ text: string }>)[0].text.split('\n').slice(-1)).toEqual(['[2]']);
   });
 

@@ -1,5 +1,5 @@
 /**
- * Results shaped for a model (SPEC §3.2) on every backend: column names and types once,
+ * Results shaped for a model (SPEC §3.4) on every backend: column names and types once,
  * each row an array; the truncation notice and the data marker inside structuredContent;
  * the text block carrying the same rows once, not the JSON a second time. Types are the
  * backend's own: SQLite declared types (and an expression's storage class), MariaDB

@@ -88,7 +88,7 @@ export async function callTool(client: Client, name: string, args: Record<string
 /**
  * The rows of an execute_query result (or of one statement in execute_transaction's
  * `results`) as objects keyed by column name: the one place tests read the result
- * shape (SPEC §3.2: columns once, each row an array), so a change of shape is one edit.
+ * shape (SPEC §3.4: columns once, each row an array), so a change of shape is one edit.
  */
 export function rowsOf(result: Record<string, unknown>): Array<Record<string, unknown>> {
   const names = (result.columns as Array<{ name: string }>).map((c) => c.name);
