@@ -97,10 +97,12 @@ function describeIssue(error: z.ZodError, schema: z.ZodType): { message: string;
   if (unknown && unknown.code === 'unrecognized_keys') {
     const where = unknown.path.map(String).join('.');
     const valid = keysAt(schema, unknown.path);
-    const names = unknown.keys.map((k) => `"${k}"`).join(', ');
+    // The keys are the caller's text: a few, each cut short, are enough to name the mistake.
+    const keys = unknown.keys.slice(0, 5).map((k) => (k.length > 64 ? `${k.slice(0, 64)}…` : k));
+    const names = keys.map((k) => `"${k}"`).join(', ') + (unknown.keys.length > keys.length ? ` and ${unknown.keys.length - keys.length} more` : '');
     return {
       message: `unknown argument${unknown.keys.length > 1 ? 's' : ''} ${names}${where ? ` in "${where}"` : ''}; valid: ${valid.join(', ') || '(none)'}`,
-      details: { field: where ? `${where}.${unknown.keys[0]}` : unknown.keys[0], unknown: unknown.keys, valid },
+      details: { field: where ? `${where}.${keys[0]}` : keys[0], unknown: keys, valid },
     };
   }
   const issue = error.issues[0];

@@ -79,6 +79,16 @@ describe('unknown argument keys', () => {
     expect(r.error.message).toMatch(/^unknown argument "sql"; valid: connection, query, params, max_rows, timeout_ms$/);
   });
 
+  it('are named briefly however many and however long they are', async () => {
+    const args = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`${'k'.repeat(i === 0 ? 10_000 : 3)}${i}`, i]));
+    const r = await callTool(h.client, 'list_connections', args);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('INVALID_INPUT');
+    expect(r.error.message).toMatch(/^unknown arguments "k{64}…", "kkk1", "kkk2", "kkk3", "kkk4" and 5 more; valid: \(none\)$/);
+    expect(r.error.details.unknown).toHaveLength(5);
+  });
+
   it('inside nested objects are named with their path and the valid keys there', async () => {
     const r = await callTool(h.client, 'execute_transaction', { queries: [{ query: 'SELECT 1' }, { sql: 'SELECT 2' }] });
     expect(r.ok).toBe(false);
