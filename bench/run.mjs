@@ -12,7 +12,7 @@ import { benchStartup } from './startup.mjs';
 const only = process.argv[2];
 if (!only || only === 'startup') printTable('Start-up', await benchStartup());
 if (!only || only === 'queries') printTable('execute_query overhead, medians of 500 sequential calls', await benchQueries());
-if (!only || only === 'context') printTable('Context cost: the tools/list response on stdout', await benchContext());
+if (!only || only === 'context') printTable('Context cost (issue 16): the tool list, per tool, and a 1,000 × 5 result', await benchContext());
 if (!only || only === 'http') printTable('Streamable HTTP vs stdio, PostgreSQL, medians of 3 rounds', await benchHttp());
 if (!only || only === 'migrations') printTable('Migrations: run_migration vs a bare loop', await benchMigrations());
 if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());

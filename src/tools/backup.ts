@@ -7,9 +7,20 @@ import type { ServerContext } from '../context.js';
 import { createBackup, type Progress } from '../core/backup/create.js';
 import { listBackups } from '../core/backup/list.js';
 import { restoreBackup } from '../core/backup/restore.js';
-import { defineTool, type CallContext, type ToolDef } from './kit.js';
+import { DbError } from '../errors.js';
+import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit.js';
+import { unlisted } from './listing.js';
 
-const database = z.string().min(1).max(63).describe('Connection name (as in list_connections). Defaults to "default", or to the only configured connection.');
+/** The seed API called the connection `database`: still accepted (SPEC §17), no longer listed. */
+const databaseAlias = z.string().min(1).max(63).optional();
+
+/** `connection`, or its alias `database`; both naming different connections is a mistake worth naming. */
+function connectionOf(args: { connection?: string; database?: string }): string | undefined {
+  if (args.connection !== undefined && args.database !== undefined && args.connection !== args.database) {
+    throw new DbError('INVALID_INPUT', `"connection" (${args.connection}) and its old name "database" (${args.database}) disagree: pass only connection`, { field: 'database' });
+  }
+  return args.connection ?? args.database;
+}
 const backend = z.enum(['postgres', 'mysql', 'sqlite']);
 const fileName = z.string().min(1).max(4096);
 const tableCount = z.object({ name: z.string(), schema: z.string().optional(), rows: z.number().nullable(), sha256: z.string().nullable().optional() });
@@ -25,30 +36,33 @@ export function backupTools(ctx: ServerContext, restored: OnRestore): ToolDef[] 
   return [
     defineTool({
       name: 'create_backup',
-      title: 'Back up a database',
-      description: 'Writes a backup of a connection\'s tables to the backup directory: one consistent snapshot while writers go on, streamed and compressed, with a manifest (SHA-256, per-table row counts and content checksums) written last. format "portable" (default) restores into any backend; "native" uses the backend\'s own tool (pg_dump, mariadb-dump, SQLite\'s online backup API) and restores only into the same backend. Never overwrites a file.',
+      title: 'Back up',
+      description: 'Writes a verified, consistent backup of a connection\'s tables.',
       input: z.object({
-        database: database.optional(),
-        output_path: fileName.optional().describe('File name in the backup directory (default <connection>-<UTC time>.<ext>). Directories, "..", hidden names and existing files are refused.'),
-        tables: z.array(z.string().min(1).max(200)).min(1).max(10_000).optional().describe('Only these tables (PostgreSQL: name or schema.name); default every table.'),
-        format: z.enum(['portable', 'native']).optional().describe('portable (default): our format, restorable into any backend; native: the backend\'s own dump.'),
+        connection: connectionArg,
+        database: databaseAlias,
+        output_path: fileName.optional().describe('File name (default: connection and time).'),
+        tables: z.array(z.string().min(1).max(200)).min(1).max(10_000).optional(),
+        format: z.enum(['portable', 'native']).optional().describe('portable (default): any backend; native: same backend only.'),
       }),
       output: z.object({
         connection: z.string(), backend, backup: z.string(), path: z.string(), format: z.enum(['portable', 'native']),
         size: z.number(), sha256: z.string(), created_at: z.string(), tables: z.array(tableCount), rows: z.number().nullable(), elapsed_ms: z.number(),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
-      handler: async (args, call) => createBackup(ctx, args, progressOf(call)),
+      trimListing: unlisted('database'),
+      handler: async (args, call) => createBackup(ctx, { ...args, database: connectionOf(args) }, progressOf(call)),
     }),
     defineTool({
       name: 'restore_backup',
-      title: 'Restore a backup',
-      description: 'Restores a backup from the backup directory into a connection, after verifying its manifest and SHA-256 (a damaged or unfinished backup is refused and nothing is touched). mode "create" (default) fails if a table exists, "replace" drops and recreates the backed-up tables, "append" adds the rows. One transaction on PostgreSQL and SQLite. A portable backup restores into any backend; what cannot map exactly is refused up front and listed, unless allow_lossy.',
+      title: 'Restore',
+      description: 'Verifies a backup, then restores it into a connection of any backend.',
       input: z.object({
-        backup_path: fileName.describe('The backup\'s file name in the backup directory (see list_backups).'),
-        database: database.optional(),
-        mode: z.enum(['create', 'replace', 'append']).optional().describe('create (default): refuse if a table exists; replace: drop and recreate them; append: insert into them.'),
-        allow_lossy: z.boolean().optional().describe('Restore even where a type or constraint cannot map exactly onto the target backend (the result lists what was lost).'),
+        backup_path: fileName.describe('Name from list_backups.'),
+        connection: connectionArg,
+        database: databaseAlias,
+        mode: z.enum(['create', 'replace', 'append']).optional().describe('create (default) refuses existing tables; replace drops them.'),
+        allow_lossy: z.boolean().optional().describe('Accept inexact type mappings.'),
       }),
       output: z.object({
         connection: z.string(), backend, backup: z.string(), format: z.enum(['portable', 'native']), mode: z.enum(['create', 'replace', 'append']),
@@ -56,7 +70,9 @@ export function backupTools(ctx: ServerContext, restored: OnRestore): ToolDef[] 
         rows: z.number().nullable(), lossy: z.array(z.object({ table: z.string(), column: z.string().optional(), what: z.string() })), elapsed_ms: z.number(),
       }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => {
+      trimListing: unlisted('database'),
+      handler: async (input, call) => {
+        const args = { ...input, database: connectionOf(input) };
         try {
           return await restoreBackup(ctx, args, progressOf(call));
         } finally {
@@ -66,11 +82,12 @@ export function backupTools(ctx: ServerContext, restored: OnRestore): ToolDef[] 
     }),
     defineTool({
       name: 'list_backups',
-      title: 'List backups',
-      description: 'The backups in the backup directory, newest first, with their connection, time, size, tables, row counts and status: ok (manifest valid, size matches; verify: true also checks SHA-256), corrupt, or incomplete (no manifest: it never finished).',
+      title: 'Backups',
+      description: 'Lists backups, newest first, with their connection, tables and status.',
       input: z.object({
-        database: z.string().min(1).max(63).optional().describe('Only backups of this connection.'),
-        verify: z.boolean().optional().describe('Also recompute each file\'s SHA-256 (reads every byte).'),
+        connection: z.string().min(1).max(63).optional().describe('Only this connection\'s backups.'),
+        database: databaseAlias,
+        verify: z.boolean().optional().describe('Recompute SHA-256.'),
       }),
       output: z.object({
         backup_dir: z.string(),
@@ -81,7 +98,8 @@ export function backupTools(ctx: ServerContext, restored: OnRestore): ToolDef[] 
         })),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
-      handler: async (args, call) => listBackups(ctx, args, call.signal),
+      trimListing: unlisted('database'),
+      handler: async (args, call) => listBackups(ctx, { ...args, database: connectionOf(args) }, call.signal),
     }),
   ];
 }

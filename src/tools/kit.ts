@@ -1,6 +1,6 @@
 /**
  * How tools are declared, listed and called. Our tools/list serves each tool's
- * zod schemas as compact JSON Schema (built once per server); our tools/call
+ * zod schemas as compact JSON Schema (listing.ts; built once per server); our tools/call
  * handler validates input, runs the handler and turns every failure into an
  * `isError` result carrying {code, message, details}, so the SDK's catch-all
  * (which drops codes and forwards raw messages) never speaks for us.
@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { asDbError, DbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { redactValue } from '../log.js';
+import { listing } from './listing.js';
 
 /** A tool result line over 10 MiB closes the SDK's stdio transport; stay well under. */
 export const MAX_RESULT_TEXT_BYTES = 4 * 1024 * 1024;
@@ -33,25 +34,80 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
   annotations: ToolAnnotations;
   handler: (args: z.infer<I>, call: CallContext) => Promise<z.infer<O>>;
   /**
+   * The first text item, for clients that read only text. Default: the JSON of the
+   * result. Tools that return rows render them more compactly (SPEC §3.4), since a
+   * client that reads both blocks pays for both.
+   */
+  text?: (result: z.infer<O>) => string;
+  /**
    * A compact text picture of the result (bars, sparklines) for a person reading the
    * transcript, sent as a second text item after the JSON; structuredContent keeps
    * the numbers. Empty text: no second item.
    */
   chart?: (result: z.infer<O>) => string;
+  /**
+   * Shortens the listed input schema in place, where a part repeats what another tool's
+   * schema already shows (alter_table's add_columns: create_table's columns). The call
+   * still validates against `input`.
+   */
+  trimListing?: (inputSchema: Record<string, unknown>) => void;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef {
   return def as unknown as ToolDef;
 }
 
-/** The optional `connection` argument every tool takes. */
-export const connectionArg = z.string().min(1).max(63).optional()
-  .describe('Connection name (default: "default", or the only one configured).');
+/**
+ * The optional `connection` argument every tool takes. Undescribed on purpose: 21 copies
+ * of one sentence cost 1.6 KB a turn; the server's instructions explain the default once.
+ */
+export const connectionArg = z.string().min(1).max(63).optional();
 
-function describeIssue(error: z.ZodError): { message: string; field: string } {
+/** The field names of the object schema at `path` (through optional, nullable and array wrappers). */
+function keysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  type Def = { type?: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+  const def = (s: z.ZodType): Def => (s as unknown as { _zod?: { def?: Def } })._zod?.def ?? {};
+  const unwrap = (s: z.ZodType): z.ZodType => {
+    let d = def(s);
+    while (d.innerType && ['optional', 'nullable', 'default', 'readonly'].includes(d.type ?? '')) {
+      s = d.innerType;
+      d = def(s);
+    }
+    return s;
+  };
+  let at: z.ZodType | undefined = unwrap(schema);
+  for (const key of path) {
+    const d = def(at);
+    // Own keys only: a path through "constructor" must not reach Object.prototype.
+    at = d.type === 'object' && d.shape && Object.hasOwn(d.shape, String(key)) ? d.shape[String(key)] : d.type === 'array' ? d.element : undefined;
+    if (!at) return [];
+    at = unwrap(at);
+  }
+  const d = def(at);
+  return d.type === 'object' ? Object.keys(d.shape ?? {}) : [];
+}
+
+/**
+ * The first problem, in words an agent can act on. An unknown key comes first: a
+ * misspelt name (`sql` for `query`) also makes the real one missing, and naming the
+ * valid keys is what fixes both.
+ */
+function describeIssue(error: z.ZodError, schema: z.ZodType): { message: string; details: Record<string, unknown> } {
+  const unknown = error.issues.find((i) => i.code === 'unrecognized_keys');
+  if (unknown && unknown.code === 'unrecognized_keys') {
+    const where = unknown.path.map(String).join('.');
+    const valid = keysAt(schema, unknown.path);
+    // The keys are the caller's text: a few, each cut short, are enough to name the mistake.
+    const keys = unknown.keys.slice(0, 5).map((k) => (k.length > 64 ? `${k.slice(0, 64)}…` : k));
+    const names = keys.map((k) => `"${k}"`).join(', ') + (unknown.keys.length > keys.length ? ` and ${unknown.keys.length - keys.length} more` : '');
+    return {
+      message: `unknown argument${unknown.keys.length > 1 ? 's' : ''} ${names}${where ? ` in "${where}"` : ''}; valid: ${valid.join(', ') || '(none)'}`,
+      details: { field: where ? `${where}.${keys[0]}` : keys[0], unknown: keys, valid },
+    };
+  }
   const issue = error.issues[0];
   const field = issue.path.map(String).join('.') || '(arguments)';
-  return { message: `invalid argument "${field}": ${issue.message}`, field };
+  return { message: `invalid argument "${field}": ${issue.message}`, details: { field } };
 }
 
 export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
@@ -61,9 +117,11 @@ export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
 }
 
-function okResult(value: Record<string, unknown>, chart = ''): CallToolResult {
-  const text = JSON.stringify(value);
-  const bytes = Buffer.byteLength(text) + Buffer.byteLength(chart);
+function okResult(value: Record<string, unknown>, rendered: string | undefined, chart = ''): CallToolResult {
+  const json = JSON.stringify(value);
+  const text = rendered ?? json;
+  // The protocol line carries both the structured JSON and the text: neither may pass the cap.
+  const bytes = Math.max(Buffer.byteLength(json), Buffer.byteLength(text) + Buffer.byteLength(chart));
   if (bytes > MAX_RESULT_TEXT_BYTES) {
     throw new DbError('RESULT_TOO_LARGE', `the result is ${bytes} bytes, over the ${MAX_RESULT_TEXT_BYTES}-byte limit; ask for fewer rows or columns`);
   }
@@ -82,54 +140,20 @@ function chartOf(def: ToolDef, value: unknown, ctx: ServerContext): string {
   }
 }
 
-/** Bounds the call handler enforces anyway: listing them costs every agent context on every turn. */
-const ENFORCED_NOT_LISTED = new Set(['maxLength', 'maxItems', 'additionalProperties']);
-
-function compact(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(compact);
-  if (node === null || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node)) {
-    if (ENFORCED_NOT_LISTED.has(k) && typeof v !== 'object') continue;
-    if (k === 'minLength' && v === 1) continue;
-    out[k] = compact(v);
-  }
-  return out;
-}
-
-/**
- * JSON Schema as the SDK would list it (draft-07), minus the `$schema` line every schema
- * would repeat and the length and count bounds (still enforced on input).
- */
-function jsonSchema(schema: z.ZodObject, io: 'input' | 'output'): Tool['inputSchema'] {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
-  return compact(rest) as Tool['inputSchema'];
-}
-
-/** Every tool definition costs the agent context on every turn: nothing here that says nothing. */
-function listing(def: ToolDef): Tool {
-  return {
-    name: def.name,
-    title: def.title,
-    description: def.description,
-    inputSchema: jsonSchema(def.input, 'input'),
-    outputSchema: jsonSchema(def.output, 'output'),
-    annotations: { ...def.annotations, openWorldHint: false },
-  };
-}
-
 /** The server must declare the `tools` capability itself (mcp.ts does). */
 export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
-  const byName = new Map(defs.map((d) => [d.name, d]));
+  // Unknown top-level keys are refused on every tool (nested objects declare .strict() themselves).
+  const byName = new Map(defs.map((d) => [d.name, { def: d, input: d.input.strict() }]));
   let listed: Tool[] | undefined;
   server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (listed ??= defs.map(listing)) }));
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const def = byName.get(request.params.name);
-    if (!def) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-    const parsed = def.input.safeParse(request.params.arguments ?? {});
+    const entry = byName.get(request.params.name);
+    if (!entry) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    const { def, input } = entry;
+    const parsed = input.safeParse(request.params.arguments ?? {});
     if (!parsed.success) {
-      const { message, field } = describeIssue(parsed.error);
-      return errorResult(new DbError('INVALID_INPUT', message, { field }), ctx);
+      const { message, details } = describeIssue(parsed.error, input);
+      return errorResult(new DbError('INVALID_INPUT', message, details), ctx);
     }
     const token = request.params._meta?.progressToken;
     const progress: CallContext['progress'] = async (done, total, message) => {
@@ -143,7 +167,8 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
       const value = await ctx.calls.run(extra.signal, (signal) => def.handler(parsed.data, { signal, progress }));
       // Results are not rewritten: every field that could hold a secret (urls) is built
       // redacted, and rewriting rows would both corrupt data and let an agent test guesses.
-      return okResult(value as Record<string, unknown>, chartOf(def, value, ctx));
+      const result = value as Record<string, unknown>;
+      return okResult(result, def.text?.(result), chartOf(def, value, ctx));
     } catch (err) {
       noticeLoss(ctx, err, (parsed.data as { connection?: string }).connection);
       return errorResult(ctx.calls.stopping() ? asShutdown(err) : err, ctx);

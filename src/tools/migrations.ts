@@ -10,6 +10,7 @@ import {
 } from '../core/migrations/manager.js';
 import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit.js';
 
+const dryRun = z.boolean().optional();
 const version = z.string().regex(/^\d{1,19}$/, 'a migration version is digits only');
 
 const entry = z.object({
@@ -67,8 +68,8 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
   return [
     defineTool({
       name: 'list_migrations',
-      title: 'List migrations',
-      description: 'Lists every migration from the connection\'s migrations directory and its history in the database, with status: applied, pending, failed, modified (applied, file changed since), missing (applied, file gone), running.',
+      title: 'Migrations',
+      description: 'Every migration (files and history) with its status.',
       input: z.object({ connection: connectionArg }),
       output: z.object({ connection: z.string(), migrations_dir: z.string(), migrations: z.array(entry) }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
@@ -77,7 +78,7 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
     defineTool({
       name: 'get_migration_status',
       title: 'Migration status',
-      description: 'Summarises migrations: current version, counts per status, pending list, whether another migrator holds the lock, and every problem an operator must resolve before run_migration will proceed.',
+      description: 'Current version, pending migrations and what blocks run_migration.',
       input: z.object({ connection: connectionArg }),
       output: z.object({
         connection: z.string(), migrations_dir: z.string(), current_version: z.string().nullable(),
@@ -89,14 +90,14 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
     }),
     defineTool({
       name: 'run_migration',
-      title: 'Apply pending migrations',
-      description: 'Applies pending migrations in version order under a database-wide lock: one (`migration_file`) or all up to `target`. Refuses while any migration is failed, modified or missing, or when a pending one is older than the newest applied. `dry_run` runs them in a rolled-back transaction (PostgreSQL, SQLite) or only validates the plan (MySQL). Sends progress per migration; cancellation stops between migrations.',
+      title: 'Migrate',
+      description: 'Applies pending migrations in order: all, up to target, or one migration_file.',
       input: z.object({
         connection: connectionArg,
-        migration_file: z.string().min(1).max(300).optional().describe('Apply only this pending migration: its file name, `<version>_<name>` or version.'),
-        target: version.optional().describe('Apply pending migrations up to and including this version (default: all).'),
-        dry_run: z.boolean().optional().describe('Report what would happen without keeping any change.'),
-        allow_out_of_order: z.boolean().optional().describe('Apply pending migrations older than the newest applied one.'),
+        migration_file: z.string().min(1).max(300).optional().describe('Only this one: file name or version.'),
+        target: version.optional().describe('Last version to apply.'),
+        dry_run: dryRun,
+        allow_out_of_order: z.boolean().optional().describe('Apply ones older than the newest applied.'),
       }),
       output: z.object({
         connection: z.string(), dry_run: z.boolean(),
@@ -109,13 +110,13 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
     }),
     defineTool({
       name: 'rollback_migration',
-      title: 'Roll back migrations',
-      description: 'Runs down sections newest first: the last `steps` applied migrations (default 1), or `migration_id` and every applied migration after it. A migration without a down section cannot be rolled back. `dry_run` lists what would be rolled back.',
+      title: 'Roll back',
+      description: 'Undoes the newest applied migrations (their down SQL).',
       input: z.object({
         connection: connectionArg,
-        migration_id: version.optional().describe('Roll back this migration and every applied one after it.'),
-        steps: z.number().int().min(1).max(10_000).optional().describe('How many of the newest applied migrations to roll back (default 1).'),
-        dry_run: z.boolean().optional().describe('List what would be rolled back without running it.'),
+        migration_id: version.optional().describe('This version and every one after it.'),
+        steps: z.number().int().min(1).max(10_000).optional().describe('Default 1.'),
+        dry_run: dryRun,
       }),
       output: z.object({ connection: z.string(), dry_run: z.boolean(), rolled_back: z.array(step), planned: z.array(step) }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
@@ -123,13 +124,13 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
     }),
     defineTool({
       name: 'create_migration',
-      title: 'Write a new migration file',
-      description: 'Writes a new migration file `<version>_<name>.sql` (version: the next UTC timestamp) with -- migrate:up and -- migrate:down sections, so schema changes live in version control. Never overwrites; does not apply it (use run_migration).',
+      title: 'New migration',
+      description: 'Writes a migration file for a schema change; run_migration applies it.',
       input: z.object({
         connection: connectionArg,
-        name: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, 'lower-case letters, digits and _, starting with a letter').describe('Short snake_case description, e.g. add_orders_table.'),
-        up: z.string().min(1).max(1_000_000).describe('SQL that applies the change (several statements allowed).'),
-        down: z.string().min(1).max(1_000_000).optional().describe('SQL that undoes it. Without it the migration cannot be rolled back.'),
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,99}$/, 'lower-case letters, digits and _, starting with a letter').describe('snake_case, e.g. add_orders'),
+        up: z.string().min(1).max(1_000_000).describe('SQL that applies the change.'),
+        down: z.string().min(1).max(1_000_000).optional().describe('SQL that undoes it.'),
       }),
       output: z.object({ connection: z.string(), file: z.string(), version: z.string(), path: z.string() }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
@@ -141,12 +142,12 @@ export function migrationTools(ctx: ServerContext, changed: OnMigrationChange): 
     }),
     defineTool({
       name: 'repair_migration',
-      title: 'Resolve a failed, modified or missing migration',
-      description: 'The explicit way out of a blocked state, recorded in the history: mark_applied (a failed migration you completed by hand), mark_pending (forget a failed or missing one, e.g. after undoing it), accept_checksum (keep a modified file as the new truth).',
+      title: 'Repair a migration',
+      description: 'Unblocks a failed, modified or missing migration.',
       input: z.object({
         connection: connectionArg,
-        migration_id: version.describe('Version of the migration to repair.'),
-        action: z.enum(['mark_applied', 'mark_pending', 'accept_checksum']).describe('What to record.'),
+        migration_id: version.describe('Its version.'),
+        action: z.enum(['mark_applied', 'mark_pending', 'accept_checksum']),
       }),
       output: z.object({ connection: z.string(), version: z.string(), action: z.string(), previous_status: z.string() }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },

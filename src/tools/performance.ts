@@ -94,15 +94,15 @@ export function performanceTools(ctx: ServerContext): ToolDef[] {
   return [
     defineTool({
       name: 'monitor_query_performance',
-      title: 'Time a statement and read its plan',
-      description: 'Runs one statement several times (after a warm-up run; results are discarded) and reports min / median / p95 / max time, then its plan (EXPLAIN ANALYZE where the backend has it) as one summary across backends with concrete findings, such as a full scan of a large table that an index would avoid. A statement that writes runs, every time, inside a transaction that is rolled back (rolled_back: true); on a read-only connection only reads are accepted.',
+      title: 'Profile a statement',
+      description: 'Times a statement and explains its plan, with findings such as a missing index.',
       input: z.object({
         connection: connectionArg,
-        query: z.string().min(1).max(1_000_000).describe('One SQL statement, as for execute_query. Placeholders: ? or :name with params.'),
+        query: z.string().min(1).max(1_000_000),
         params: paramsArg,
-        runs: z.number().int().min(1).max(MAX_RUNS).optional().describe(`Timed runs after the warm-up run (default ${DEFAULT_RUNS}).`),
-        analyze: z.boolean().optional().describe('Run the statement under EXPLAIN ANALYZE for actual rows and times (default true; SQLite has no ANALYZE and gives its query plan). False: the plan is only estimated.'),
-        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional().describe('Timeout for each run (default and ceiling: the connection\'s statement_timeout_ms).'),
+        runs: z.number().int().min(1).max(MAX_RUNS).optional().describe(`Default ${DEFAULT_RUNS}.`),
+        analyze: z.boolean().optional(),
+        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional(),
       }),
       output: z.object({
         connection: z.string(),
@@ -121,13 +121,13 @@ export function performanceTools(ctx: ServerContext): ToolDef[] {
     }),
     defineTool({
       name: 'analyze_slow_queries',
-      title: 'Find slow statements',
-      description: 'Lists statements whose mean or max time is over `threshold` seconds, grouped by fingerprint (literals replaced by ?), busiest first by total time, with calls, mean, p95, max and rows. Sources: this server\'s query log (every backend), pg_stat_statements (PostgreSQL) and performance_schema (MySQL/MariaDB) when they are enabled; `sources` says which were used and how to enable a missing one.',
+      title: 'Slow queries',
+      description: 'Finds statements slower than threshold, grouped by fingerprint, busiest first.',
       input: z.object({
         connection: connectionArg,
-        threshold: z.number().min(0).max(86_400).optional().describe(`Seconds; a statement is slow when its mean or max time is over this (default ${DEFAULT_THRESHOLD_S}).`),
-        limit: z.number().int().min(1).max(100).optional().describe(`At most this many statements (default ${DEFAULT_LIMIT}).`),
-        since: z.string().min(1).max(64).optional().describe('Only calls since this ISO 8601 time, or this long ago (30m, 2h, 1d). The database\'s own statistics keep no per-call times, so with `since` only the query log is read.'),
+        threshold: z.number().min(0).max(86_400).optional().describe(`Seconds (default ${DEFAULT_THRESHOLD_S}).`),
+        limit: z.number().int().min(1).max(100).optional().describe(`Default ${DEFAULT_LIMIT}.`),
+        since: z.string().min(1).max(64).optional().describe('ISO 8601 time or 30m, 2h, 1d.'),
       }),
       output: z.object({
         connection: z.string(), threshold_s: z.number(), since: z.string().nullable(),
@@ -147,7 +147,7 @@ export function performanceTools(ctx: ServerContext): ToolDef[] {
     defineTool({
       name: 'get_database_stats',
       title: 'Database statistics',
-      description: 'Describes the database: version, uptime, size, table count, the largest tables (estimated rows, data and index bytes), unused indexes, connections, cache hit ratio, transactions, deadlocks, waiting locks and long-running statements (fingerprints only); for SQLite its pages, free pages, journal mode and WAL; plus this server\'s pool and query-log totals. Fields the backend cannot provide are null and listed in not_available.',
+      description: 'Size, largest tables, unused indexes, connections, cache hits, locks.',
       input: z.object({ connection: connectionArg }),
       output: databaseStats,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },

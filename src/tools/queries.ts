@@ -7,19 +7,17 @@ import type { ServerContext } from '../context.js';
 import { runQuery, runTransaction } from '../core/queries.js';
 import { DbError } from '../errors.js';
 import { connectionArg, defineTool, type ToolDef } from './kit.js';
+import { unlisted } from './listing.js';
+import { DATA_NOTICE, queryText, statementOutput, toArrays, transactionText } from './rows.js';
 
-export const paramsArg = z.union([z.array(z.any()), z.record(z.string(), z.any())]).optional()
-  .describe('Values bound to placeholders, never spliced into SQL: an array binds ? in order, an object binds :name. Objects bind as JSON text; arrays too, except on PostgreSQL (arrays, for = ANY(?)).');
+/** Per statement (SQLite: the whole transaction); the connection's value is both default and ceiling (SPEC §3). */
+const maxRowsArg = z.number().int().min(1).max(LIMITS.max_rows).optional();
+const timeoutArg = z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional();
 
-const statementResult = z.object({
-  columns: z.array(z.object({ name: z.string(), type: z.string() })).describe('Result columns with the backend\'s type names.'),
-  rows: z.array(z.record(z.string(), z.unknown())).describe('Rows as objects. bigint/numeric that a JSON number cannot hold exactly are strings; bytes are base64; dates ISO 8601.'),
-  row_count: z.number().describe('Rows returned, or rows affected when the statement returns none.'),
-  affected_rows: z.number().nullable().describe('Rows changed by INSERT/UPDATE/DELETE; null for statements that return rows.'),
-  truncated: z.boolean().describe('True when max_rows or max_bytes cut the result short.'),
-  elapsed_ms: z.number(),
-  notice: z.string().optional().describe('Present when truncated: how to get the rest.'),
-});
+const dataNotice = z.string().optional().describe('Present when there are rows: a reminder that cell values are data.');
+
+/** Described where the model meets it first (execute_query); the other tools say "as for execute_query". */
+export const paramsArg = z.union([z.array(z.any()), z.record(z.string(), z.any())]).optional();
 
 const poolState = z.object({ open: z.number().nullable(), busy: z.number(), waiting: z.number(), max: z.number() });
 
@@ -62,17 +60,17 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
   return [
     defineTool({
       name: 'get_connection',
-      title: 'Open and describe a connection',
-      description: 'Opens a configured database connection if needed and describes it: backend, server version, database, read-only, pool state, limits. Call it first to learn what you are talking to. '
-        + (ctx.config.allow_runtime_connections
-          ? 'With `url`, registers a new named connection for this server run; credentials typed into a chat stay in its history, so prefer configured connections.'
-          : 'New connections can only be configured by the operator (this server does not accept `url`).'),
+      title: 'Connection',
+      description: 'Call first: backend, version, read-only flag and limits of a connection'
+        + (ctx.config.allow_runtime_connections ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
       input: z.object({
         connection: connectionArg,
-        url: z.string().min(1).max(2048).optional().describe('Register `connection` with this URL (postgres://, mysql://, mariadb://, sqlite:). Only when the server runs with --allow-runtime-connections. Anything typed here stays in the chat history.'),
+        url: z.string().min(1).max(2048).optional().describe('postgres://, mysql://, mariadb:// or sqlite: URL to register (needs --allow-runtime-connections).'),
       }),
       output: connectionDescription,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
+      // Refused without --allow-runtime-connections: listing it would only invite the attempt.
+      trimListing: ctx.config.allow_runtime_connections ? undefined : unlisted('url'),
       handler: async ({ connection, url }) => {
         if (url !== undefined) {
           if (!ctx.config.allow_runtime_connections) {
@@ -90,8 +88,8 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
     }),
     defineTool({
       name: 'list_connections',
-      title: 'List connections',
-      description: 'Lists every configured connection with its backend, URL (password hidden), read-only flag and state (open, closed, failed). Opens nothing.',
+      title: 'Connections',
+      description: 'Lists the configured connections; opens nothing.',
       input: z.object({}),
       output: z.object({
         connections: z.array(z.object({
@@ -109,8 +107,8 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
     }),
     defineTool({
       name: 'close_connection',
-      title: 'Close a connection',
-      description: 'Closes the connection\'s pool; statements still running after a short grace period are stopped. The connection stays configured and the next call reopens it. Closing an in-memory SQLite connection (sqlite::memory:) discards its database.',
+      title: 'Close connection',
+      description: 'Closes a connection\'s pool; the next call reopens it.',
       input: z.object({ connection: connectionArg }),
       output: z.object({ name: z.string(), was_open: z.boolean() }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true },
@@ -121,40 +119,48 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
     }),
     defineTool({
       name: 'execute_query',
-      title: 'Run one SQL statement',
-      description: 'Runs exactly one SQL statement and returns columns and rows (capped by max_rows and the connection\'s byte limit; `truncated` says when). Bind values with `params` (? or :name), never by building SQL strings. On a read-only connection only reads are accepted. For several statements that must succeed together use execute_transaction.',
+      title: 'Run SQL',
+      description: 'Runs one SQL statement with bound params; returns columns and rows.',
       input: z.object({
         connection: connectionArg,
-        query: z.string().min(1).max(1_000_000).describe('One SQL statement. Placeholders: ? (with params as an array) or :name (with params as an object).'),
-        params: paramsArg,
-        max_rows: z.number().int().min(1).max(LIMITS.max_rows).optional().describe('Return at most this many rows (default and ceiling: the connection\'s max_rows, 1000 unless configured).'),
-        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional().describe('Stop the statement after this long (default and ceiling: the connection\'s statement_timeout_ms).'),
+        query: z.string().min(1).max(1_000_000).describe('One SQL statement; placeholders ? or :name.'),
+        params: paramsArg.describe('Array for ?, object for :name.'),
+        max_rows: maxRowsArg,
+        timeout_ms: timeoutArg,
       }),
-      output: statementResult.extend({ connection: z.string() }),
+      output: statementOutput.extend({ connection: z.string(), data_notice: dataNotice }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => runQuery(ctx, args, call.signal),
+      handler: async (args, call) => {
+        const { connection, ...r } = await runQuery(ctx, args, call.signal);
+        const out = toArrays(r);
+        return { connection, ...out, ...(out.columns.length ? { data_notice: DATA_NOTICE } : {}) };
+      },
+      text: queryText,
     }),
     defineTool({
       name: 'execute_transaction',
-      title: 'Run statements all-or-nothing',
-      description: 'Runs several statements in one transaction: either all commit or none does. When one fails, everything is rolled back and the error names the failing statement (details.statement_index, from 0). Returns each statement\'s result. On MySQL/MariaDB, DDL commits implicitly and is refused here.',
+      title: 'Transaction',
+      description: 'Runs several statements all-or-nothing, in order.',
       input: z.object({
         connection: connectionArg,
-        queries: z.array(z.object({
-          query: z.string().min(1).max(1_000_000).describe('One SQL statement.'),
-          params: paramsArg,
-        })).min(1).max(1000).describe('Statements, run in order.'),
-        max_rows: z.number().int().min(1).max(LIMITS.max_rows).optional().describe('Row cap for each statement\'s result (ceiling: the connection\'s max_rows).'),
-        timeout_ms: z.number().int().min(1).max(LIMITS.statement_timeout_ms).optional().describe('Timeout for each statement; on SQLite for the whole transaction (ceiling: the connection\'s statement_timeout_ms).'),
+        queries: z.array(z.object({ query: z.string().min(1).max(1_000_000), params: paramsArg }).strict()).min(1).max(1000),
+        max_rows: maxRowsArg,
+        timeout_ms: timeoutArg,
       }),
       output: z.object({
         connection: z.string(),
-        committed: z.boolean().describe('False on a read-only connection, where the transaction is always rolled back.'),
-        results: z.array(statementResult),
+        committed: z.boolean(),
+        results: z.array(statementOutput),
         elapsed_ms: z.number(),
+        data_notice: dataNotice,
       }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
-      handler: async (args, call) => runTransaction(ctx, args, call.signal),
+      handler: async (args, call) => {
+        const r = await runTransaction(ctx, args, call.signal);
+        const results = r.results.map(toArrays);
+        return { ...r, results, ...(results.some((x) => x.columns.length) ? { data_notice: DATA_NOTICE } : {}) };
+      },
+      text: transactionText,
     }),
   ];
 }

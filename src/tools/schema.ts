@@ -19,6 +19,8 @@ export const tableOutput = z.object({
   table: z.string(), schema: z.string().optional(), columns: loose, indexes: loose, foreign_keys: loose, checks: loose,
 }).describe('A portable table: the shape create_table takes.');
 
+const dryRun = z.boolean().optional();
+const recordMigration = z.boolean().optional().describe('Apply as a recorded migration.');
 const backend = z.enum(['postgres', 'mysql', 'sqlite']);
 const ddlOut = z.object({ postgres: z.array(z.string()).optional(), mysql: z.array(z.string()).optional(), sqlite: z.array(z.string()).optional() });
 const migrationOut = z.object({ file: z.string(), version: z.string() }).optional().describe('The migration written and applied (record_migration).');
@@ -49,14 +51,14 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
   return [
     defineTool({
       name: 'get_schema',
-      title: 'Read table schemas',
-      description: 'The portable schema (columns with portable types, keys, defaults, indexes, foreign keys, checks) of one table, or of every table (paged by limit/offset). Types with no portable name come back as {type: "native", native}.',
+      title: 'Read schema',
+      description: 'Reads tables in the portable format create_table takes.',
       input: z.object({
         connection: connectionArg,
-        table: identifier.optional().describe('One table; omit for all tables.'),
-        schema: identifier.optional().describe('PostgreSQL schema (default: all user schemas, or the current one with `table`).'),
-        limit: z.number().int().min(1).max(1000).optional().describe('Tables per page when listing all (default 200).'),
-        offset: z.number().int().min(0).optional().describe('Tables to skip (use next_offset from the previous page).'),
+        table: identifier.optional().describe('Omit for all tables.'),
+        schema: identifier.optional().describe('PostgreSQL schema.'),
+        limit: z.number().int().min(1).max(1000).optional().describe('Default 200.'),
+        offset: z.number().int().min(0).optional().describe('next_offset of the previous page.'),
       }),
       output: z.object({
         connection: z.string(), backend, table: tableOutput.optional(), tables: z.array(tableOutput).optional(),
@@ -67,13 +69,13 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
     }),
     defineTool({
       name: 'generate_schema',
-      title: 'Portable schema from a model',
-      description: 'Turns a model (a JSON Schema object, e.g. from zod, or a compact {"field": "type"} map) into the portable table schema and CREATE TABLE DDL for the connection\'s backend (all_backends: all three). Runs nothing; pass the schema to create_table.',
+      title: 'Generate schema',
+      description: 'Turns a model into a portable table and its DDL; runs nothing.',
       input: z.object({
-        model: z.record(z.string(), z.unknown()).describe('JSON Schema object (properties, required, format, maxLength ...) or {"name": "varchar(100)", "note": "text?"}.'),
-        table: identifier.optional().describe('Table name (default: the JSON Schema title).'),
+        model: z.record(z.string(), z.unknown()).describe('JSON Schema, or {"name": "varchar(100)", "note": "text?"}.'),
+        table: identifier.optional().describe('Default: the model\'s title.'),
         connection: connectionArg,
-        all_backends: z.boolean().optional().describe('Also return DDL for postgres, mysql and sqlite.'),
+        all_backends: z.boolean().optional(),
       }),
       output: z.object({
         connection: z.string().nullable(), schema: tableOutput, ddl: ddlOut,
@@ -84,34 +86,44 @@ export function schemaTools(ctx: ServerContext, changed: OnSchemaChange): ToolDe
     }),
     defineTool({
       name: 'create_table',
-      title: 'Create a table',
-      description: 'Creates a table from a portable schema with its keys, indexes and foreign keys, in one transaction where the backend allows. dry_run returns the exact DDL (validated in a rolled-back transaction on PostgreSQL and SQLite). record_migration writes it as a migration file (with DROP TABLE as down) and applies it through the migration engine.',
+      title: 'Create table',
+      description: 'Creates a table from a portable schema (see generate_schema).',
       input: z.object({
-        schema: tableInput.describe('The portable table schema (see generate_schema).'),
+        schema: tableInput,
         connection: connectionArg,
-        if_not_exists: z.boolean().optional().describe('An existing table with this name is not an error (it is left as it is).'),
-        dry_run: z.boolean().optional().describe('Return the DDL without keeping any change.'),
-        record_migration: z.boolean().optional().describe('Write and apply a migration instead of running the DDL directly.'),
+        if_not_exists: z.boolean().optional(),
+        dry_run: dryRun,
+        record_migration: recordMigration,
       }),
       output: changeResult,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false },
+      trimListing: (listed) => {
+        // A column's own `references` covers single-column keys; the composite form is in SPEC §11.1.
+        const table = (listed.properties as Record<string, { properties: Record<string, unknown> }>).schema;
+        table.properties.foreign_keys = { type: 'array', items: { type: 'object' }, description: 'Composite keys: {columns, references: {table, columns}}.' };
+      },
       handler: async (args, call) => notifying(args.connection, args.schema.schema, [args.schema.table], args.record_migration ?? false, () => createTable(ctx, args, progressOf(call))),
     }),
     defineTool({
       name: 'alter_table',
-      title: 'Alter a table',
-      description: 'Changes a table: add/drop/rename columns, alter a column\'s type, nullability or default, add/drop indexes, rename the table. Dropping a column or narrowing a type is refused unless allow_data_loss. SQLite changes that ALTER TABLE cannot do rebuild the table in one transaction, keeping rows, indexes, triggers and foreign keys. dry_run returns the exact DDL.',
+      title: 'Alter table',
+      description: 'Changes columns, indexes or the table\'s name, keeping its rows.',
       input: z.object({
-        table: identifier.describe('The table to change.'),
-        schema: identifier.optional().describe('PostgreSQL schema (default: the current one).'),
+        table: identifier,
+        schema: identifier.optional().describe('PostgreSQL schema.'),
         changes: changesInput,
         connection: connectionArg,
-        dry_run: z.boolean().optional().describe('Return the DDL without keeping any change.'),
-        allow_data_loss: z.boolean().optional().describe('Allow dropping columns and narrowing types.'),
-        record_migration: z.boolean().optional().describe('Write and apply a migration (with the generated down DDL) instead of running the DDL directly.'),
+        dry_run: dryRun,
+        allow_data_loss: z.boolean().optional(),
+        record_migration: recordMigration,
       }),
       output: changeResult,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false },
+      trimListing: (listed) => {
+        // The column shape is create_table's; listed once there.
+        const changes = (listed.properties as Record<string, { properties: Record<string, unknown> }>).changes;
+        changes.properties.add_columns = { type: 'array', items: { type: 'object' }, description: 'Columns as in create_table.' };
+      },
       handler: async (args, call) => notifying(args.connection, args.schema, [args.table, args.changes.rename_to], args.record_migration ?? false, () => alterTable(ctx, args, progressOf(call))),
     }),
   ];

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { adminFor, checkAlive, childPids, describeOutcome, noteGuarded, query, runningWith, sleep, startServer, waitFor, type Admin, type ServerProcess } from './db-harness.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS, uniqueName, type TestBackend } from '../support/backends.js';
-import { callTool } from '../support/mcp.js';
+import { callTool, rowsOf } from '../support/mcp.js';
 
 const tallies: Tally[] = [];
 afterAll(() => tallies.forEach(record));
@@ -112,7 +112,7 @@ async function repeatKills(backend: TestBackend, url: string, table: string, liv
     live.server = await checkAlive(server, t, spawnServer);
     const next = await query(live.server, 'db', `SELECT count(*) AS n FROM ${table} WHERE rep = ${rep}`);
     if (!next.ok) fail(`the next query on the same connection failed: ${describeOutcome(next)}`);
-    else if (Number((next.data.rows as Array<{ n: unknown }>)[0]?.n) !== (before.ok ? 1 : 0)) fail(`the next query saw ${JSON.stringify(next.data.rows)}`);
+    else if (Number(rowsOf(next.data)[0]?.n) !== (before.ok ? 1 : 0)) fail(`the next query saw ${JSON.stringify(rowsOf(next.data))}`);
     t.runs++;
   }
 }

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkAlive, describeOutcome, noteGuarded, query, startServer, type ServerProcess } from './db-harness.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 import { BACKENDS, uniqueName, type TestBackend } from '../support/backends.js';
-import type { ToolOutcome } from '../support/mcp.js';
+import { rowsOf, type ToolOutcome } from '../support/mcp.js';
 
 const CALLS = 50;
 const ACQUIRE_TIMEOUT_MS = 400;
@@ -92,7 +92,7 @@ function checkBurst(answers: Array<ToolOutcome | Error>, poolSize: number, took:
     else if (a.ok) {
       ok++;
       minHold = Math.min(minHold, Number(a.data.elapsed_ms));
-      if (writes ? a.data.affected_rows !== 1 : (a.data.rows as unknown[]).length !== 1) other.push(`ok without its row: ${JSON.stringify(a.data)}`);
+      if (writes ? a.data.affected_rows !== 1 : rowsOf(a.data).length !== 1) other.push(`ok without its row: ${JSON.stringify(a.data)}`);
     } else if (a.error.code !== 'BUSY') other.push(describeOutcome(a));
     else if (a.error.details.pool_size !== poolSize || Number(a.error.details.waited_ms) < ACQUIRE_TIMEOUT_MS) {
       other.push(`BUSY with details ${JSON.stringify(a.error.details)}`);
@@ -112,7 +112,7 @@ function checkBurst(answers: Array<ToolOutcome | Error>, poolSize: number, took:
 async function checkWrites(server: ServerProcess, table: string, rep: number, answers: Array<ToolOutcome | Error>, t: Tally, fail: (m: string) => void): Promise<void> {
   const r = await query(server, 'db', `SELECT i FROM ${table} WHERE rep = ${rep}`);
   if (!r.ok) return fail(`could not read the inserted rows: ${describeOutcome(r)}`);
-  const found = (r.data.rows as Array<{ i: unknown }>).map((row) => Number(row.i));
+  const found = rowsOf(r.data).map((row) => Number(row.i));
   const succeeded = new Set(answers.flatMap((a, i) => (!(a instanceof Error) && a.ok ? [i] : [])));
   const phantom = found.filter((i) => !succeeded.has(i)).length + (found.length - new Set(found).size);
   const lost = [...succeeded].filter((i) => !found.includes(i)).length;

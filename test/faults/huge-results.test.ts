@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startStdio } from '../support/mcp.js';
+import { callTool, startStdio, rowsOf } from '../support/mcp.js';
 import { configFile, memoryOf } from './process.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 
@@ -103,7 +103,7 @@ describe.each(BACKENDS)('fault: 10M-row results on $name', (backend: TestBackend
         }
         t.runs++;
         if (!r.ok) { t.failures.push(`${c.connection} rep ${rep}: ${r.error.code} ${r.error.message}`); continue; }
-        const rows = r.data.rows as Json[];
+        const rows = rowsOf(r.data) as Json[];
         if (r.data.truncated !== true) t.failures.push(`${c.connection} rep ${rep}: truncated is ${r.data.truncated}`);
         if (rows.length !== CAP || Number(rows[0]?.n) !== 1 || Number(rows[CAP - 1]?.n) !== CAP) {
           t.failures.push(`${c.connection} rep ${rep}: ${rows.length} rows, first ${rows[0]?.n}, last ${rows.at(-1)?.n}`);
@@ -112,7 +112,7 @@ describe.each(BACKENDS)('fault: 10M-row results on $name', (backend: TestBackend
         const bound = Math.min(STOPS_WITHIN_MS, fullReads.length ? median(fullReads) / 3 : Infinity);
         if (c.stops && ms > bound) t.failures.push(`${c.connection} rep ${rep}: took ${ms} ms (bound ${bound.toFixed(0)}); SPEC §7 says the read stops at the cap`);
         const next = await callTool(s.client, 'execute_query', { connection: c.connection, query: 'SELECT 1 AS one' });
-        if (!next.ok || Number((next.data.rows as Json[])[0].one) !== 1) t.failures.push(`${c.connection} rep ${rep}: the next call failed ${JSON.stringify(next.ok ? next.data : next.error)}`);
+        if (!next.ok || Number(rowsOf(next.data)[0].one) !== 1) t.failures.push(`${c.connection} rep ${rep}: the next call failed ${JSON.stringify(next.ok ? next.data : next.error)}`);
         settled.push(mem.rss);
       }
     }

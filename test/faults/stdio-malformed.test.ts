@@ -81,7 +81,7 @@ async function answersNext(s: RawServer, i: number): Promise<string | null> {
     return r && r.result && !r.error ? null : `ping not answered (${JSON.stringify(r)?.slice(0, 200)})`;
   }
   const r = await s.request('tools/call', sql({ connection: 'db', query: 'SELECT 1 AS one' }));
-  return r?.result?.structuredContent?.rows?.[0]?.one === 1 ? null : `SELECT 1 not answered (${JSON.stringify(r)?.slice(0, 200)})`;
+  return r?.result?.structuredContent?.rows?.[0]?.[0] === 1 ? null : `SELECT 1 not answered (${JSON.stringify(r)?.slice(0, 200)})`;
 }
 
 describe('fault: malformed JSON-RPC on stdio', () => {

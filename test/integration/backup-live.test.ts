@@ -11,7 +11,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { mustCall, startInProcess, startStdio, type Harness } from '../support/mcp.js';
+import { mustCall, startInProcess, startStdio, type Harness, rowsOf } from '../support/mcp.js';
 
 type Json = Record<string, any>;
 const ROWS = 150_000;
@@ -78,9 +78,9 @@ describe.each(BACKENDS)('backups of a busy table on $name', (backend: TestBacken
     const restored = await mustCall(h.client, 'restore_backup', { database: 'dst', backup_path: 'live.cmx.gz' });
     expect(restored.rows).toBe(rows);
     const n = await mustCall(h.client, 'execute_query', { connection: 'dst', query: 'SELECT count(*) AS n, max(id) AS m FROM big' });
-    expect(Number((n.rows as Json[])[0].n)).toBe(rows);
+    expect(Number(rowsOf(n)[0].n)).toBe(rows);
     const total = await mustCall(h.client, 'execute_query', { connection: 'src', query: 'SELECT count(*) AS n FROM big' });
-    expect(Number((total.rows as Json[])[0].n)).toBe(ROWS + inserted);
+    expect(Number(rowsOf(total)[0].n)).toBe(ROWS + inserted);
   });
 
   it('cancelling a backup removes the partial file', async () => {

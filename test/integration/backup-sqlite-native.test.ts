@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 /** A backup file opened on its own: SQLite finds it intact, and table t holds `rows`. */
 function expectIntact(file: string, rows: number): void {
@@ -47,7 +47,7 @@ describe('SQLite native backups', () => {
   let h: Harness;
   const dir = tempDir('cmx-sqlnative-bk-');
   const count = async (c: string, table = 't'): Promise<number> =>
-    Number(((await mustCall(h.client, 'execute_query', { connection: c, query: `SELECT count(*) AS n FROM ${table}` })).rows as Json[])[0].n);
+    Number(rowsOf(await mustCall(h.client, 'execute_query', { connection: c, query: `SELECT count(*) AS n FROM ${table}` }))[0].n);
 
   beforeAll(async () => {
     h = await startInProcess({
@@ -97,7 +97,7 @@ describe('SQLite native backups', () => {
     expect(await count('fresh', 'tv')).toBe(ROWS / 2);
     await mustCall(h.client, 'execute_query', { connection: 'fresh', query: "INSERT INTO t (v) VALUES ('next')" });
     const next = await mustCall(h.client, 'execute_query', { connection: 'fresh', query: "SELECT id FROM t WHERE v = 'next'" });
-    expect(Number((next.rows as Json[])[0].id)).toBe(ROWS + 1);
+    expect(Number(rowsOf(next)[0].id)).toBe(ROWS + 1);
     expect((await mustCall(h.client, 'list_backups', { verify: true })).backups).toEqual([expect.objectContaining({ name: 'n.sqlite', status: 'ok' })]);
     expect((await fs.readdir(dir)).sort()).toEqual(['n.sqlite', 'n.sqlite.manifest.json']);
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { EVERY_TYPE_SCHEMA, fillEveryType, quoteFor, readRows } from '../support/every-type.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 type Json = Record<string, any>;
 
@@ -53,7 +53,7 @@ describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
   it('restores the auto-increment position: new rows continue after the old ones', async () => {
     await mustCall(h.client, 'execute_query', { connection: 'dst', query: `INSERT INTO ${q('every')} (${q('name')}) VALUES ('next')` });
     const r = await mustCall(h.client, 'execute_query', { connection: 'dst', query: `SELECT ${q('id')} FROM ${q('every')} WHERE ${q('name')} = 'next'` });
-    expect(Number((r.rows as Json[])[0].id)).toBe(5);
+    expect(Number(rowsOf(r)[0].id)).toBe(5);
   });
 
   it('modes: create refuses an existing table, replace recreates it, append adds rows', async () => {
@@ -66,7 +66,7 @@ describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
     // Rows 1 and 2 are still there: their keys collide, and the whole append is undone.
     expect(appended.ok ? 'ok' : `${appended.error.code}: ${appended.error.message}`).toMatch(/^CONSTRAINT_VIOLATION: /);
     const n = await mustCall(h.client, 'execute_query', { connection: 'dst', query: `SELECT count(*) AS n FROM ${q('every')}` });
-    expect(Number((n.rows as Json[])[0].n)).toBe(2);
+    expect(Number(rowsOf(n)[0].n)).toBe(2);
   });
 
   it('lists backups with their status; unfinished and damaged ones are not ok', async () => {
@@ -149,7 +149,7 @@ describe.each(BACKENDS)('backups on $name', (backend: TestBackend) => {
       '(4, NULL, -0.0, NULL, NULL, 9007199254740993)',
     ];
     await mustCall(h.client, 'execute_query', { connection: 'src', query: `INSERT INTO loose VALUES ${rows.join(', ')}` });
-    const read = async (c: string) => (await mustCall(h.client, 'execute_query', { connection: c, query: 'SELECT id, typeof(n) AS tn, n, typeof(d) AS td, d, typeof(t) AS tt, t, typeof(b) AS tb, b, typeof(x) AS tx, x FROM loose ORDER BY id' })).rows;
+    const read = async (c: string) => rowsOf(await mustCall(h.client, 'execute_query', { connection: c, query: 'SELECT id, typeof(n) AS tn, n, typeof(d) AS td, d, typeof(t) AS tt, t, typeof(b) AS tb, b, typeof(x) AS tx, x FROM loose ORDER BY id' }));
     await mustCall(h.client, 'create_backup', { database: 'src', tables: ['loose'], output_path: 'loose.cmx.gz' });
     await mustCall(h.client, 'restore_backup', { database: 'dst', backup_path: 'loose.cmx.gz' });
     expect(await read('dst')).toEqual(await read('src'));

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/version.js';
 import { BACKENDS, tempDir } from '../support/backends.js';
 import { httpClient, INITIALIZE, raw, startHttpServer, type HttpServer } from '../support/http.js';
-import { callTool, mustCall, SERVER_JS } from '../support/mcp.js';
+import { callTool, mustCall, SERVER_JS, rowsOf } from '../support/mcp.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -43,7 +43,7 @@ describe('a stateful HTTP server', () => {
     expect((await client.listTools()).tools.length).toBe(21);
     for (const b of BACKENDS) {
       const r = await mustCall(client, 'execute_query', { connection: b.name, query: 'SELECT 1 AS one' });
-      expect(r.rows).toEqual([{ one: 1 }]);
+      expect(rowsOf(r)).toEqual([{ one: 1 }]);
     }
     const other = await httpClient(s.url);
     expect(other.transport.sessionId).not.toBe(transport.sessionId);
@@ -157,14 +157,14 @@ describe('a stateless HTTP server', () => {
     const { client, transport } = await httpClient(s.url);
     expect(transport.sessionId).toBeUndefined();
     expect((await client.listTools()).tools.length).toBe(21);
-    expect((await mustCall(client, 'execute_query', { query: 'SELECT 2 AS two' })).rows).toEqual([{ two: 2 }]);
+    expect(rowsOf(await mustCall(client, 'execute_query', { query: 'SELECT 2 AS two' }))).toEqual([{ two: 2 }]);
     await client.close();
     const init = await raw(s.url, { body: INITIALIZE });
     expect(init.status).toBe(200);
     expect(init.headers['mcp-session-id']).toBeUndefined();
     // No initialize needed first: any instance behind a load balancer can answer any request.
     const direct = await raw(s.url, { body: { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'execute_query', arguments: { query: 'SELECT 3 AS three' } } } });
-    expect(direct.json().result?.structuredContent).toMatchObject({ rows: [{ three: 3 }] });
+    expect(direct.json().result?.structuredContent).toMatchObject({ columns: [{ name: 'three' }], rows: [[3]] });
     for (const method of ['GET', 'DELETE']) {
       const r = await raw(s.url, { method });
       expect([method, r.status, r.headers.allow]).toEqual([method, 405, 'POST']);

@@ -53,8 +53,9 @@ describe.runIf(installed)('the MCP Inspector CLI against the stdio server', () =
     const config = claudeDesktopConfig();
     const out = await inspect(config, '--method', 'tools/call', '--tool-name', 'execute_query', '--tool-arg', 'query=select ? + 1 as two', 'params=[1]');
     expect(out.isError).toBeUndefined();
-    expect(out.structuredContent).toMatchObject({ connection: 'default', rows: [{ two: 2 }], truncated: false });
-    expect(JSON.parse((out.content as Array<{ text: string }>)[0].text)).toEqual(out.structuredContent);
+    expect(out.structuredContent).toMatchObject({ connection: 'default', columns: [{ name: 'two' }], rows: [[2]], truncated: false });
+    // The text block carries the same rows for text-only clients, one JSON array per line (SPEC §3.4).
+    expect((out.content as Array<{ text: string }>)[0].text.split('\n').slice(-1)).toEqual(['[2]']);
   });
 
   it('sees the refusal of a write on the read-only connection as an error result', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 type Entry = { version: string; name: string; status: string; failed_statement: number | null };
 
@@ -176,12 +176,12 @@ describe.each(BACKENDS)('migrations on $name', (backend: TestBackend) => {
     expect(r.isError).toBeFalsy();
     expect(progress.length).toBeGreaterThanOrEqual(2);
     const v = await mustCall(h.client, 'execute_query', { connection: 'db', query: b.check });
-    expect(v.rows).toEqual([{ v: 42 }]);
+    expect(rowsOf(v)).toEqual([{ v: 42 }]);
     if (backend.name === 'postgres') {
       writeFileSync(join(dir, '99999999999999_concurrent_index.sql'), '-- migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY people_name_idx ON people (name);\n-- migrate:down\nDROP INDEX CONCURRENTLY people_name_idx;\n');
       await mustCall(h.client, 'run_migration', { connection: 'db' });
       const idx = await mustCall(h.client, 'execute_query', { connection: 'db', query: `SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'people_name_idx'` });
-      expect(idx.rows).toEqual([{ n: 1 }]);
+      expect(rowsOf(idx)).toEqual([{ n: 1 }]);
       await mustCall(h.client, 'rollback_migration', { connection: 'db' });
       rmSync(join(dir, '99999999999999_concurrent_index.sql'));
     }
@@ -211,7 +211,7 @@ describe.each(BACKENDS)('migrations on $name', (backend: TestBackend) => {
     const entry = (await list()).find((m) => m.version === String(created.version)) as Entry;
     expect(entry.status).toBe('failed');
     const rows = await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT count(*) AS n FROM people WHERE id = 77' });
-    expect(rows.rows).toEqual([{ n: 0 }]);
+    expect(rowsOf(rows)).toEqual([{ n: 0 }]);
     await mustCall(h.client, 'repair_migration', { connection: 'db', migration_id: String(created.version), action: 'mark_pending' });
     rmSync(join(dir, String(created.file)));
   });

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, PG_URL, tempDir, uniqueName, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type ConnectionSpec, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type ConnectionSpec, type Harness, rowsOf } from '../support/mcp.js';
 
 type Finding = { kind: string; table: string | null; table_rows: number | null; columns: string[]; message: string; suggestion: string | null };
 type Slow = {
@@ -88,7 +88,7 @@ describe.each(BACKENDS)('performance monitor on $name', (backend: TestBackend) =
   const big = 'orders';
 
   const monitor = async (args: Record<string, unknown>): Promise<Monitor> => (await mustCall(h.client, 'monitor_query_performance', { connection: 'db', ...args })) as unknown as Monitor;
-  const scalar = async (query: string): Promise<number> => Number(Object.values(((await mustCall(h.client, 'execute_query', { connection: 'db', query })).rows as Array<Record<string, unknown>>)[0])[0]);
+  const scalar = async (query: string): Promise<number> => Number(Object.values((rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query })))[0])[0]);
 
   beforeAll(async () => {
     db = await freshDatabase(backend, 'perf');

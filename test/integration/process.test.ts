@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { BACKENDS, MYSQL_URL, PG_URL, tempDir, uniqueName } from '../support/backends.js';
-import { callTool, mustCall, SERVER_JS, startStdio } from '../support/mcp.js';
+import { callTool, mustCall, SERVER_JS, startStdio, rowsOf } from '../support/mcp.js';
 
 const has = (name: string): boolean => BACKENDS.some((b) => b.name === name);
 
@@ -34,7 +34,7 @@ describe('the stdio server', () => {
       );
       for (const t of tools.tools) expect(t.outputSchema).toBeDefined();
       const r = await mustCall(s.client, 'execute_query', { query: 'SELECT sqlite_version() AS v' });
-      expect(String((r.rows as Array<{ v: string }>)[0].v)).toMatch(/^3\./);
+      expect(String(rowsOf(r)[0].v)).toMatch(/^3\./);
       expect(existsSync(join(data, 'codomyrmex-db', 'default.db'))).toBe(true);
     } finally {
       await s.close();
@@ -79,7 +79,7 @@ describe('the stdio server', () => {
     try {
       const r = await mustCall(s.client, 'execute_query', { connection: 'pg', query: 'SELECT * FROM generate_series(1, 10000000) AS g' });
       expect(r.truncated).toBe(true);
-      expect((r.rows as unknown[]).length).toBe(1000);
+      expect(rowsOf(r).length).toBe(1000);
       const peak = peakRssMb(s.transport.pid as number);
       console.info(`10M-row SELECT: server peak RSS (VmHWM) ${peak.toFixed(1)} MB`);
       expect(peak).toBeLessThan(200);
@@ -108,7 +108,7 @@ async function killMidTransaction(client: Client, connection: string, table: str
     const r = await call;
     expect(r.ok ? 'ok' : r.error.code).toBe('CONNECTION_LOST');
     const next = await mustCall(client, 'execute_query', { connection, query: `SELECT count(*) AS n FROM ${table}` });
-    expect(next.rows).toEqual([{ n: 0 }]);
+    expect(rowsOf(next)).toEqual([{ n: 0 }]);
   }
 }
 

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, uniqueName, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 const TEXT_TYPE = { postgres: 'text', mysql: 'varchar(200)', sqlite: 'text' } as const;
 const BLOB_TYPE = { postgres: 'bytea', mysql: 'blob', sqlite: 'blob' } as const;
@@ -35,7 +35,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
 
   const count = async (): Promise<number> => {
     const r = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT count(*) AS n FROM ${table}` });
-    return Number((r.rows as Array<{ n: unknown }>)[0].n);
+    return Number(rowsOf(r)[0].n);
   };
 
   it('describes the connection without secrets', async () => {
@@ -59,7 +59,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     const r = await mustCall(h.client, 'execute_query', {
       connection: 'rw', query: `SELECT id, name, '?:x' AS lit FROM ${table} WHERE id >= :min ORDER BY id`, params: { min: 1 },
     });
-    expect(r.rows).toEqual([
+    expect(rowsOf(r)).toEqual([
       { id: 1, name: 'it\'s ? here', lit: '?:x' },
       { id: 2, name: ':not_a_param', lit: '?:x' },
     ]);
@@ -68,25 +68,25 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
 
   it('keeps big integers and decimals exact and bytes as base64', async () => {
     const r = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 9007199254740993 AS big, 42 AS small' });
-    expect(r.rows).toEqual([{ big: '9007199254740993', small: 42 }]);
+    expect(rowsOf(r)).toEqual([{ big: '9007199254740993', small: 42 }]);
     const d = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT amount FROM ${table} WHERE id = 1` });
-    expect(String((d.rows as Array<{ amount: unknown }>)[0].amount)).toBe('12345678901234567890.0123456789');
+    expect(String(rowsOf(d)[0].amount)).toBe('12345678901234567890.0123456789');
     const hex = backend.name === 'postgres' ? `'\\x00ff10'::bytea` : `X'00FF10'`;
     await mustCall(h.client, 'execute_query', { connection: 'rw', query: `UPDATE ${table} SET data = ${hex} WHERE id = 2` });
     const b = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT data FROM ${table} WHERE id = 2` });
-    expect(b.rows).toEqual([{ data: Buffer.from([0, 255, 16]).toString('base64') }]);
+    expect(rowsOf(b)).toEqual([{ data: Buffer.from([0, 255, 16]).toString('base64') }]);
   });
 
   it('keeps every value when column names repeat', async () => {
     const r = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 1 AS a, 2 AS a, 3 AS b' });
-    expect(r.rows).toEqual([{ a: 1, a_2: 2, b: 3 }]);
+    expect(rowsOf(r)).toEqual([{ a: 1, a_2: 2, b: 3 }]);
     expect((r.columns as Array<{ name: string }>).map((c) => c.name)).toEqual(['a', 'a_2', 'b']);
   });
 
   // mysql2 refuses a column named __proto__ outright (the call fails, the server lives on).
   it.runIf(backend.name !== 'mysql')('keeps a column named __proto__ as a column', async () => {
     const r = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 3 AS "__proto__"' });
-    expect(JSON.parse(JSON.stringify(r.rows))).toEqual([JSON.parse('{"__proto__":3}')]);
+    expect(JSON.parse(JSON.stringify(rowsOf(r)))).toEqual([JSON.parse('{"__proto__":3}')]);
   });
 
   it('never lets a capped read cancel the next statement on the connection', async () => {
@@ -95,7 +95,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       const capped = await mustCall(h.client, 'execute_query', { connection: 'cx', max_rows: 1, query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3) SELECT x FROM c' });
       expect(capped.truncated).toBe(true);
       const next = await callTool(h.client, 'execute_query', { connection: 'cx', query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 900) SELECT count(*) AS n FROM c' });
-      expect(next.ok ? next.data.rows : next.error).toEqual([{ n: 900 }]);
+      expect(next.ok ? rowsOf(next.data) : next.error).toEqual([{ n: 900 }]);
     }
   });
 
@@ -104,12 +104,12 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       connection: 'rw', max_rows: 10,
       query: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50) SELECT x FROM c',
     });
-    expect(r.rows).toHaveLength(10);
+    expect(rowsOf(r)).toHaveLength(10);
     expect(r.truncated).toBe(true);
     expect(String(r.notice)).toMatch(/LIMIT/);
     // The connection is clean and usable after a capped result.
     const again = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 1 AS one' });
-    expect(again.rows).toEqual([{ one: 1 }]);
+    expect(rowsOf(again)).toEqual([{ one: 1 }]);
   });
 
   it('does not undo a write whose returned rows hit the cap', async () => {
@@ -118,9 +118,9 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       connection: 'rw', max_rows: 5, query: `INSERT INTO ${table} (id, name) VALUES ${values} RETURNING id`,
     });
     expect(r.truncated).toBe(true);
-    expect(r.rows).toHaveLength(5);
+    expect(rowsOf(r)).toHaveLength(5);
     const n = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT count(*) AS n FROM ${table} WHERE name = 'cap'` });
-    expect(n.rows).toEqual([{ n: 50 }]);
+    expect(rowsOf(n)).toEqual([{ n: 50 }]);
     await mustCall(h.client, 'execute_query', { connection: 'rw', query: `DELETE FROM ${table} WHERE name = 'cap'` });
   });
 
@@ -140,7 +140,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     expect(r.error.details.statement_index).toBe(2);
     expect(await count()).toBe(before);
     const one = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT name FROM ${table} WHERE id = 1` });
-    expect(one.rows).toEqual([{ name: 'it\'s ? here' }]);
+    expect(rowsOf(one)).toEqual([{ name: 'it\'s ? here' }]);
   });
 
   it.runIf(backend.name === 'mysql')('refuses statements that commit implicitly inside a MySQL transaction', async () => {
@@ -151,7 +151,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       expect(r.ok ? 'ok' : `${r.error.code}:${r.error.details.statement_index}`).toBe('UNSUPPORTED:1');
     }
     const n = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT count(*) AS n FROM ${table} WHERE id = 500` });
-    expect(n.rows).toEqual([{ n: 0 }]);
+    expect(rowsOf(n)).toEqual([{ n: 0 }]);
   });
 
   it('commits a transaction and returns each result', async () => {
@@ -163,9 +163,9 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       ],
     });
     expect(r.committed).toBe(true);
-    const results = r.results as Array<{ rows: unknown[]; affected_rows: number | null }>;
+    const results = r.results as Array<Record<string, unknown>>;
     expect(results[0].affected_rows).toBe(1);
-    expect(results[1].rows).toEqual([{ name: 'x' }]);
+    expect(rowsOf(results[1])).toEqual([{ name: 'x' }]);
     await mustCall(h.client, 'execute_query', { connection: 'rw', query: `DELETE FROM ${table} WHERE id = 10` });
   });
 
@@ -173,7 +173,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     const r = await callTool(h.client, 'execute_query', { connection: 'rw', query: `COPY ${table} FROM STDIN` });
     expect(r.ok ? 'ok' : r.error.code).toBe('UNSUPPORTED');
     const next = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 1 AS one' });
-    expect(next.rows).toEqual([{ one: 1 }]);
+    expect(rowsOf(next)).toEqual([{ one: 1 }]);
   });
 
   it.each([
@@ -200,13 +200,13 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     const slow = callTool(h.client, 'execute_query', { connection: 'slow', query: backend.sleep(60) });
     await new Promise((r) => setTimeout(r, 200));
     const other = await mustCall(h.client, 'execute_query', { connection: 'rw', query: 'SELECT 2 AS two' });
-    expect(other.rows).toEqual([{ two: 2 }]);
+    expect(rowsOf(other)).toEqual([{ two: 2 }]);
     const r = await slow;
     const elapsed = Date.now() - started;
     expect(r.ok ? 'ok' : r.error.code).toBe('TIMEOUT');
     expect(elapsed).toBeLessThan(2000);
     const after = await mustCall(h.client, 'execute_query', { connection: 'slow', query: 'SELECT 3 AS three' });
-    expect(after.rows).toEqual([{ three: 3 }]);
+    expect(rowsOf(after)).toEqual([{ three: 3 }]);
   });
 
   it('stops the statement on the server when the client cancels the call', async () => {
@@ -227,7 +227,7 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
       await new Promise((r) => setTimeout(r, 100));
       // On SQLite the probe goes to the cancelled connection itself: it answers only once the runaway is stopped.
       const r = await mustCall(h.client, 'execute_query', { connection: backend.name === 'sqlite' ? 'cx' : 'rw', query: probe });
-      n = Number((r.rows as Array<{ n: unknown }>)[0].n);
+      n = Number(rowsOf(r)[0].n);
     }
     expect(n).toBe(0);
     expect(Date.now() - started).toBeLessThan(2500);
@@ -240,6 +240,6 @@ describe.each(BACKENDS)('queries on $name', (backend: TestBackend) => {
     const again = await mustCall(h.client, 'close_connection', { connection: 'ro' });
     expect(again.was_open).toBe(false);
     const r = await mustCall(h.client, 'execute_query', { connection: 'ro', query: `SELECT count(*) AS n FROM ${table}` });
-    expect(r.rows).toHaveLength(1);
+    expect(rowsOf(r)).toHaveLength(1);
   });
 });

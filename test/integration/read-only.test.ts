@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, tempDir, uniqueName, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 const outDir = tempDir('cmx-ro-');
 const outFile = join(outDir, 'leak.out');
@@ -79,16 +79,16 @@ describe.each(BACKENDS)('read-only connection on $name', (backend) => {
       connection: 'ro',
       query: `WITH x AS (SELECT id FROM ${t}) SELECT id, row_number() OVER (ORDER BY id DESC) AS rn FROM x ORDER BY id`,
     });
-    expect(r.rows).toEqual([{ id: 1, rn: 3 }, { id: 2, rn: 2 }, { id: 3, rn: 1 }]);
+    expect(rowsOf(r)).toEqual([{ id: 1, rn: 3 }, { id: 2, rn: 2 }, { id: 3, rn: 1 }]);
     const e = await mustCall(h.client, 'execute_query', { connection: 'ro', query: `EXPLAIN SELECT * FROM ${t}` });
-    expect((e.rows as unknown[]).length).toBeGreaterThan(0);
+    expect(rowsOf(e).length).toBeGreaterThan(0);
   });
 
   it.each(attacks(backend.name, t))('refuses %s', async (query) => {
     const r = await callTool(h.client, 'execute_query', { connection: 'ro', query });
     expect(r.ok ? 'ok' : r.error.code).toBe('READ_ONLY_VIOLATION');
     const rows = await mustCall(h.client, 'execute_query', { connection: 'rw', query: `SELECT id FROM ${t} ORDER BY id` });
-    expect(rows.rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    expect(rowsOf(rows)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
     expect(existsSync(outFile)).toBe(false);
   });
 

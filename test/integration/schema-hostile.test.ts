@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 type Json = Record<string, any>;
 
@@ -108,7 +108,7 @@ describe.each(BACKENDS)('schema against hostile input on $name', (backend: TestB
     await run('CREATE TABLE cc (id int PRIMARY KEY, "a" text, "A" text)');
     await run(`INSERT INTO cc VALUES (1, 'lower', 'upper')`);
     await mustCall(h.client, 'alter_table', { connection: 'db', table: 'cc', allow_data_loss: true, changes: { drop_columns: ['A'] } });
-    expect((await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT * FROM cc' })).rows).toEqual([{ id: 1, a: 'lower' }]);
+    expect(rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT * FROM cc' }))).toEqual([{ id: 1, a: 'lower' }]);
   });
 
   it.runIf(backend.name === 'sqlite')('SQLite: a rebuild keeps multi-column UNIQUE constraints and plain integer keys', async () => {
@@ -117,7 +117,7 @@ describe.each(BACKENDS)('schema against hostile input on $name', (backend: TestB
     await mustCall(h.client, 'alter_table', { connection: 'db', table: 'mu', allow_data_loss: true, changes: { drop_columns: ['c'] } });
     const dup = await callTool(h.client, 'execute_query', { connection: 'db', query: 'INSERT INTO mu (a, b) VALUES (1, 1)' });
     expect(dup.ok ? 'ok' : dup.error.code).toBe('CONSTRAINT_VIOLATION');
-    const sql = (await mustCall(h.client, 'execute_query', { connection: 'db', query: "SELECT sql FROM sqlite_schema WHERE name = 'mu'" })).rows as Json[];
+    const sql = rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query: "SELECT sql FROM sqlite_schema WHERE name = 'mu'" }));
     expect(sql[0].sql).not.toMatch(/AUTOINCREMENT/);
   });
 
@@ -129,6 +129,6 @@ describe.each(BACKENDS)('schema against hostile input on $name', (backend: TestB
     expect(r.ok).toBe(false);
     expect(await columnsOf('vt')).toEqual(['id', 'gone', 'kept']);
     await run("INSERT INTO vt (gone, kept) VALUES ('g', 'k')");
-    expect((await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT v FROM vlog' })).rows).toEqual([{ v: 'g' }]);
+    expect(rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT v FROM vlog' }))).toEqual([{ v: 'g' }]);
   });
 });

@@ -6,14 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 type Json = Record<string, any>;
 const sqlite = BACKENDS.filter((b) => b.name === 'sqlite');
 
 describe.each(sqlite)('SQLite table rebuild', (backend) => {
   let h: Harness;
-  const rows = async (query: string): Promise<Json[]> => (await mustCall(h.client, 'execute_query', { connection: 'db', query, max_rows: 20_000 })).rows as Json[];
+  const rows = async (query: string): Promise<Json[]> => rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query, max_rows: 20_000 }));
   const run = (query: string) => mustCall(h.client, 'execute_query', { connection: 'db', query });
 
   beforeAll(async () => {

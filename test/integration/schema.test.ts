@@ -7,7 +7,7 @@
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 type Json = Record<string, any>;
 
@@ -31,7 +31,7 @@ describe.each(BACKENDS)('schema on $name', (backend: TestBackend) => {
 
   const count = async (table: string, quote = (s: string) => s): Promise<number> => {
     const r = await mustCall(h.client, 'execute_query', { connection: 'db', query: `SELECT count(*) AS n FROM ${quote(table)}` });
-    return Number((r.rows as Json[])[0].n);
+    return Number(rowsOf(r)[0].n);
   };
   const q = (name: string): string => (backend.name === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`);
 
@@ -79,7 +79,7 @@ describe.each(BACKENDS)('schema on $name', (backend: TestBackend) => {
       params: [7, 8, '1234567890.12', true, 'x', { a: [1, 'two'] }, '0b5e6c2e-7c55-4f8b-9d1a-3c5a2b1e0f99'],
     });
     expect(r.ok).toBe(true);
-    const rows = (await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT price, name, doc FROM rt_every' })).rows as Json[];
+    const rows = rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT price, name, doc FROM rt_every' }));
     expect(String(rows[0].price)).toBe('1234567890.12');
     expect(rows[0].name).toBe('x');
     // A JSON document stays a document (PostgreSQL once stored it as a JSON string).
@@ -153,7 +153,7 @@ describe.each(BACKENDS)('schema on $name', (backend: TestBackend) => {
     const widened = await mustCall(h.client, 'alter_table', { connection: 'db', table: 'rt_loss', changes: { alter_columns: [{ name: 'name', type: 'varchar(200)', nullable: false, default: 'none' }] } });
     expect((widened.table as Json).columns[1]).toMatchObject({ name: 'name', type: 'varchar(200)', nullable: false, default: 'none' });
     await mustCall(h.client, 'alter_table', { connection: 'db', table: 'rt_loss', allow_data_loss: true, changes: { drop_columns: ['n'] } });
-    const rows = (await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT * FROM rt_loss' })).rows as Json[];
+    const rows = rowsOf(await mustCall(h.client, 'execute_query', { connection: 'db', query: 'SELECT * FROM rt_loss' }));
     expect(rows).toEqual([{ id: 1, name: 'abc' }]);
   });
 

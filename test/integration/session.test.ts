@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type TestBackend } from '../support/backends.js';
-import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness, rowsOf } from '../support/mcp.js';
 
 interface Case {
   change: string;
@@ -71,9 +71,9 @@ describe.each(BACKENDS.filter((b) => SNEAKY[b.name]))('session changes made by f
       for (const connection of ['rw', 'ro']) {
         await mustCall(h.client, 'execute_query', { connection, query: s.call });
         const r = await mustCall(h.client, 'execute_query', { connection, query: s.probe });
-        expect(r.rows).toEqual(s.expect);
+        expect(rowsOf(r)).toEqual(s.expect);
         const l = await mustCall(h.client, 'execute_query', { connection: 'rw', query: s.lockProbe });
-        expect(l.rows).toEqual(s.lockFree);
+        expect(rowsOf(l)).toEqual(s.lockFree);
       }
     } finally {
       for (const q of s.drop) await callTool(h.client, 'execute_query', { connection: 'rw', query: q });
@@ -99,7 +99,7 @@ describe.each(BACKENDS)('sessions on $name', (backend) => {
     if (typeof want === 'string') {
       expect(r.ok ? 'ok' : r.error.code).toBe(want);
     } else {
-      expect(r.ok ? r.data.rows : r.error).toEqual(want);
+      expect(r.ok ? rowsOf(r.data) : r.error).toEqual(want);
     }
   });
 });

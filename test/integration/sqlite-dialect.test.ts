@@ -74,14 +74,14 @@ describe('sqlite dialect: results', () => {
     expect(await count(d, 't')).toBe(0);
   });
 
-  it('returns rows with column names and declared types', async () => {
+  it('returns rows with column names, declared types, and the storage class of an expression column', async () => {
     const d = open(join(tempDir(), 'db.sqlite'));
     await d.execute(q('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, price REAL)'), opts());
     await d.execute(q('INSERT INTO t (name, price) VALUES (?, ?)', ['pen', 1.5]), opts());
     const r = await d.execute(q('SELECT id, name, price, price * 2 AS double FROM t'), opts());
     expect(r.columns).toEqual([
       { name: 'id', type: 'integer' }, { name: 'name', type: 'text' },
-      { name: 'price', type: 'real' }, { name: 'double', type: '' },
+      { name: 'price', type: 'real' }, { name: 'double', type: 'real' },
     ]);
     expect(r.rows).toEqual([{ id: 1, name: 'pen', price: 1.5, double: 3 }]);
     expect(r).toMatchObject({ row_count: 1, affected_rows: null, truncated: false });

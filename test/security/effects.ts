@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MYSQL_URL, PG_URL, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { callTool, type Harness } from '../support/mcp.js';
+import { callTool, type Harness, rowsOf } from '../support/mcp.js';
 
 type Json = Record<string, any>;
 export const LOCK_NAME = 'cmx_sec_lock';
@@ -245,5 +245,5 @@ export async function snapshot(h: Harness, f: Fixture): Promise<Snapshot> {
 
 export async function sessionState(h: Harness, f: Fixture, connection: string): Promise<string> {
   const r = await callTool(h.client, 'execute_query', { connection, query: SESSION_PROBE[f.backend] });
-  return r.ok ? JSON.stringify(r.data.rows) : `error:${r.error.code}:${r.error.message}`;
+  return r.ok ? JSON.stringify(rowsOf(r.data)) : `error:${r.error.code}:${r.error.message}`;
 }

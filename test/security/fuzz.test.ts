@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/errors.js';
 import { tempDir } from '../support/backends.js';
-import { callTool, startStdio } from '../support/mcp.js';
+import { callTool, startStdio, rowsOf } from '../support/mcp.js';
 
 type Schema = { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[]; anyOf?: Schema[]; oneOf?: Schema[]; minimum?: number; maximum?: number };
 type Json = Record<string, any>;
@@ -140,7 +140,7 @@ describe('fuzzing every tool over stdio (SQLite)', () => {
     expect(stats.runs).toBeGreaterThanOrEqual(Math.min(RUNS, 100));
     for (const connection of ['ro', 'rw']) {
       const r = await callTool(client, 'execute_query', { connection, query: 'SELECT 1 AS one' });
-      expect(r.ok ? r.data.rows : r.error).toEqual([{ one: 1 }]);
+      expect(r.ok ? rowsOf(r.data) : r.error).toEqual([{ one: 1 }]);
     }
     const pid = server.transport.pid;
     expect(pid).not.toBeNull();

@@ -2,7 +2,7 @@
  * A table of every portable type with edge values (extremes, empty vs NULL, emoji,
  * escapes, time zones, a 1 MB binary), for the backup tests.
  */
-import { mustCall, type Harness } from './mcp.js';
+import { mustCall, rowsOf, type Harness } from './mcp.js';
 
 type Json = Record<string, any>;
 
@@ -71,6 +71,6 @@ export async function readRows(h: Harness, connection: string, backend: string, 
   const digest = backend === 'postgres' ? `md5(${q('blob')})` : backend === 'mysql' ? `MD5(${q('blob')})` : `hex(substr(${q('blob')}, 1, 64))`;
   const len = backend === 'postgres' ? `octet_length(${q('blob')})` : `length(${q('blob')})`;
   const r = await mustCall(h.client, 'execute_query', { connection, query: `SELECT ${['id', ...COLUMNS].map(q).join(', ')}, ${len} AS blob_len, ${digest} AS blob_digest FROM ${q(table)} ORDER BY ${q('id')}` });
-  return r.rows as Json[];
+  return rowsOf(r) as Json[];
 }
 

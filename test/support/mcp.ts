@@ -78,10 +78,22 @@ export async function startStdio(args: string[], env: Record<string, string> = {
 
 export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}, options?: { signal?: AbortSignal; timeout?: number }): Promise<ToolOutcome> {
   const raw = (await client.callTool({ name, arguments: args }, undefined, { signal: options?.signal, timeout: options?.timeout ?? 120_000 })) as CallToolResult;
-  const text = raw.content.find((c) => c.type === 'text');
-  const parsed = text && 'text' in text ? JSON.parse(text.text) : {};
-  if (raw.isError) return { ok: false, error: parsed.error, raw };
+  if (raw.isError) {
+    const text = raw.content.find((c) => c.type === 'text');
+    return { ok: false, error: text && 'text' in text ? JSON.parse(text.text).error : undefined, raw };
+  }
   return { ok: true, data: raw.structuredContent as Record<string, unknown>, raw };
+}
+
+/**
+ * The rows of an execute_query result (or of one statement in execute_transaction's
+ * `results`) as objects keyed by column name: the one place tests read the result
+ * shape (SPEC §3.4: columns once, each row an array), so a change of shape is one edit.
+ */
+export function rowsOf(result: Record<string, unknown>): Array<Record<string, unknown>> {
+  const names = (result.columns as Array<{ name: string }>).map((c) => c.name);
+  // fromEntries defines own properties: a column named __proto__ stays a column.
+  return (result.rows as unknown[][]).map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]])));
 }
 
 /** Calls a tool that must succeed, failing the test with the error otherwise. */

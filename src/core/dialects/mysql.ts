@@ -69,6 +69,25 @@ const TYPE_NAMES: Record<number, string> = {
   251: 'longblob', 252: 'blob', 253: 'varchar', 254: 'char', 255: 'geometry',
 };
 
+/** character set 63 is "binary": the BLOB and BINARY types; any other makes them TEXT and CHAR. */
+const BINARY_CHARSET = 63;
+const TEXT_NAMES: Record<string, string> = { tinyblob: 'tinytext', mediumblob: 'mediumtext', longblob: 'longtext', blob: 'text', varchar: 'varchar', char: 'char' };
+const BINARY_NAMES: Record<string, string> = { varchar: 'varbinary', char: 'binary' };
+
+/**
+ * The type get_schema would name. The wire type alone says BLOB for every TEXT column
+ * and VARCHAR for VARBINARY: the character set tells them apart. MariaDB sends its own
+ * types (JSON, UUID, INET6) in extended metadata, which mysql2 negotiates and exposes.
+ */
+function columnTypeName(f: FieldPacket): string {
+  const ext = f as FieldPacket & { extendedTypeName?: string; extendedFormat?: string };
+  if (ext.extendedFormat === 'json') return 'json';
+  if (ext.extendedTypeName) return ext.extendedTypeName.toLowerCase();
+  const wire = TYPE_NAMES[f.columnType ?? -1] ?? '';
+  if (!(wire in TEXT_NAMES)) return wire;
+  return f.characterSet === BINARY_CHARSET ? (BINARY_NAMES[wire] ?? wire) : TEXT_NAMES[wire];
+}
+
 /** DATETIME '2024-01-02 03:04:05.123' -> ISO 8601; TIMESTAMP is UTC in our sessions, so it gets a Z. */
 function isoDate(value: unknown, type: number): unknown {
   if (typeof value !== 'string' || !/^\d{4}-\d\d-\d\d \d/.test(value)) return value;
@@ -273,7 +292,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
           if (!err || (run.why === 'CAP' && (err as { errno?: number }).errno === 1317)) {
             const keys = fields ? collector.setColumns(fields.map((f) => f.name)) : [];
             resolve({
-              columns: (fields ?? []).map((f, i) => ({ name: keys[i] ?? f.name, type: TYPE_NAMES[f.columnType ?? -1] ?? '' })),
+              columns: (fields ?? []).map((f, i) => ({ name: keys[i] ?? f.name, type: columnTypeName(f) })),
               rows: collector.rows,
               row_count: affected ?? collector.rows.length,
               affected_rows: affected,

@@ -194,6 +194,33 @@ function prepare(conn: OpenDb, text: string): Database.Statement {
   return stmt;
 }
 
+/**
+ * An expression column has no declared type (sqlite3_column_decltype is NULL): it is
+ * described by the storage class its values share (integer, real, text, blob), or ''
+ * when they differ or are all NULL. Values are seen as better-sqlite3 returns them with
+ * safeIntegers: bigint for INTEGER, number for REAL.
+ */
+class StorageClasses {
+  private readonly seen: Array<string | null | undefined>;
+
+  constructor(private readonly wanted: boolean[]) {
+    this.seen = wanted.map(() => undefined);
+  }
+
+  see(row: unknown[]): void {
+    this.wanted.forEach((w, i) => {
+      const v = row[i];
+      if (!w || v === null || v === undefined || this.seen[i] === null) return;
+      const cls = typeof v === 'bigint' ? 'integer' : typeof v === 'number' ? 'real' : typeof v === 'string' ? 'text' : 'blob';
+      this.seen[i] = this.seen[i] === undefined || this.seen[i] === cls ? cls : null;
+    });
+  }
+
+  of(i: number): string {
+    return this.seen[i] ?? '';
+  }
+}
+
 function runOne(conn: OpenDb, stmt: Statement, maxRows: number, maxBytes: number): StatementResult {
   const start = performance.now();
   const prepared = prepare(conn, stmt.text);
@@ -206,13 +233,15 @@ function runOne(conn: OpenDb, stmt: Statement, maxRows: number, maxBytes: number
   const described = prepared.columns();
   // Rows as arrays: a JOIN's two `id` columns both survive under unique keys.
   const keys = collector.setColumns(described.map((c) => c.name));
-  const columns: ColumnInfo[] = described.map((c, i) => ({ name: keys[i], type: (c.type ?? '').toLowerCase() }));
+  const classes = new StorageClasses(described.map((c) => c.type === null));
   prepared.raw(true);
   // iterate(), never all(): leaving the loop resets the statement, so SQLite computes
   // only the rows we keep (plus one) however large the full result would be.
   for (const row of prepared.iterate(...params)) {
     if (!collector.add(row as unknown[])) break;
+    classes.see(row as unknown[]);
   }
+  const columns: ColumnInfo[] = described.map((c, i) => ({ name: keys[i], type: c.type === null ? classes.of(i) : c.type.toLowerCase() }));
   const rows = collector.rows;
   return { columns, rows, row_count: rows.length, affected_rows: null, truncated: collector.truncated, elapsed_ms: elapsedSince(start) };
 }

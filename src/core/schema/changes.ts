@@ -13,23 +13,23 @@ import {
 } from './model.js';
 
 const alterColumn = z.object({
-  name: identifier.describe('Column to change (after rename_columns).'),
-  type: z.string().min(1).max(100).optional().describe('New portable type, or "native" with `native`.'),
+  name: identifier,
+  type: z.string().min(1).max(100).optional(),
   native: z.string().min(1).max(100).optional(),
   nullable: z.boolean().optional(),
-  default: defaultValue.optional().describe('New default; null removes it.'),
+  default: defaultValue.optional().describe('null removes it.'),
 }).strict();
 
 export const changesInput = z.object({
-  drop_indexes: z.array(identifier).max(100).optional().describe('Index names to drop.'),
+  drop_indexes: z.array(identifier).max(100).optional(),
   rename_columns: z.array(z.object({ from: identifier, to: identifier }).strict()).max(100).optional(),
-  drop_columns: z.array(identifier).max(100).optional().describe('Loses data: needs allow_data_loss. Indexes on them go too.'),
+  drop_columns: z.array(identifier).max(100).optional().describe('Needs allow_data_loss.'),
   alter_columns: z.array(alterColumn).max(100).optional(),
   add_columns: z.array(columnInput).max(100).optional(),
   add_indexes: z.array(indexInput).max(100).optional(),
-  rename_to: identifier.optional().describe('New table name.'),
+  rename_to: identifier.optional(),
 }).strict().refine((c) => Object.values(c).some((v) => v !== undefined && (!Array.isArray(v) || v.length > 0)), 'give at least one change')
-  .describe('Applied in this order: drop_indexes, rename_columns, drop_columns, alter_columns, add_columns, add_indexes, rename_to.');
+  .describe('Applied in the order listed.');
 
 export type Changes = z.infer<typeof changesInput>;
 

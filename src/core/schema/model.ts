@@ -108,32 +108,32 @@ const fkAction = z.enum(FK_ACTIONS);
 
 export const defaultValue = z.union([
   z.null(), z.string().max(65_535), z.number().finite(), z.boolean(),
-  z.object({ sql: z.string().min(1).max(1000).describe('An SQL expression, e.g. CURRENT_TIMESTAMP.') }).strict(),
+  z.object({ sql: z.string().min(1).max(1000) }).strict(),
 ]);
 
 export const referenceInput = z.object({
-  table: identifier.describe('Referenced table.'),
-  column: identifier.describe('Referenced column (usually its primary key).'),
-  schema: identifier.optional().describe('PostgreSQL schema of the referenced table, when not the table\'s own.'),
-  on_delete: fkAction.optional().describe('Default "no action".'),
-  on_update: fkAction.optional().describe('Default "no action".'),
+  table: identifier,
+  column: identifier,
+  schema: identifier.optional(),
+  on_delete: fkAction.optional(),
+  on_update: fkAction.optional(),
 }).strict();
 
 export const columnInput = z.object({
   name: identifier,
-  type: z.string().min(1).max(100).describe('integer, bigint, smallint, decimal(p,s), real, double, boolean, text, varchar(n), char(n), date, time, timestamp, timestamptz, uuid, json, binary, or native'),
-  native: z.string().min(1).max(100).optional().describe('The backend\'s own type name when type is "native", e.g. tsvector.'),
-  nullable: z.boolean().optional().describe('Default true, false for primary key columns.'),
+  type: z.string().min(1).max(100).describe('integer, bigint, smallint, decimal(p,s), real, double, boolean, text, varchar(n), char(n), date, time, timestamp, timestamptz, uuid, json, binary or native'),
+  native: z.string().min(1).max(100).optional().describe('Backend type when type is native.'),
+  nullable: z.boolean().optional(),
   primary_key: z.boolean().optional(),
-  auto_increment: z.boolean().optional().describe('Integer primary key assigned by the database.'),
+  auto_increment: z.boolean().optional(),
   unique: z.boolean().optional(),
-  default: defaultValue.optional().describe('A literal, or {"sql": "CURRENT_TIMESTAMP"}; null for none.'),
+  default: defaultValue.optional().describe('A literal or {"sql": "now()"}.'),
   references: referenceInput.optional(),
   comment: z.string().max(1024).optional(),
 }).strict();
 
 export const indexInput = z.object({
-  name: identifier.optional().describe('Default <table>_<columns>_idx.'),
+  name: identifier.optional(),
   columns: z.array(identifier).min(1).max(32),
   unique: z.boolean().optional(),
 }).strict();
@@ -152,8 +152,8 @@ export const checkInput = z.object({
 }).strict();
 
 export const tableInput = z.object({
-  table: identifier.describe('Table name.'),
-  schema: identifier.optional().describe('PostgreSQL schema; default the current schema.'),
+  table: identifier,
+  schema: identifier.optional().describe('PostgreSQL schema.'),
   columns: z.array(columnInput).min(1).max(1000),
   indexes: z.array(indexInput).max(200).optional(),
   foreign_keys: z.array(foreignKeyInput).max(100).optional(),
