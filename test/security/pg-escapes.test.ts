@@ -26,13 +26,22 @@ function spellings(sql: string): string[] {
     sql.replace(' ', ' /* x */ '), sql.replace(/ /g, '\n\t'), `-- lead\n${sql}`];
 }
 
-/** Everything an escape could change, read through a raw superuser connection. */
+/** This file's roles (the victim and every name its attacks create) and the cluster's own superuser. */
+const OURS = `(rolname LIKE '%\\_${tag}' OR rolname = 'postgres')`;
+
+/**
+ * Everything an escape could change, read through a raw superuser connection. Shared
+ * catalogs are read only for this file's roles and database: other test files create
+ * and drop roles and databases at the same time.
+ */
 async function clusterState(admin: Sql, dir: string): Promise<string> {
   const parts = await Promise.all([
-    admin.unsafe('SELECT rolname, rolsuper, rolreplication, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit, rolpassword FROM pg_authid ORDER BY 1'),
-    admin.unsafe('SELECT roleid::regrole::text AS r, member::regrole::text AS m FROM pg_auth_members ORDER BY 1, 2'),
-    admin.unsafe('SELECT setdatabase, setrole, setconfig FROM pg_db_role_setting ORDER BY 1, 2'),
-    admin.unsafe('SELECT datname, datallowconn, datconnlimit, datdba FROM pg_database ORDER BY 1'),
+    admin.unsafe(`SELECT rolname, rolsuper, rolreplication, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin, rolconnlimit, rolpassword FROM pg_authid WHERE ${OURS} ORDER BY 1`),
+    admin.unsafe(`SELECT roleid::regrole::text AS r, member::regrole::text AS m FROM pg_auth_members
+      WHERE member IN (SELECT oid FROM pg_authid WHERE ${OURS}) OR roleid IN (SELECT oid FROM pg_authid WHERE ${OURS}) ORDER BY 1, 2`),
+    admin.unsafe(`SELECT setdatabase, setrole, setconfig FROM pg_db_role_setting
+      WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) OR setrole IN (SELECT oid FROM pg_authid WHERE ${OURS}) ORDER BY 1, 2`),
+    admin.unsafe('SELECT datname, datallowconn, datconnlimit, datdba FROM pg_database WHERE datname = current_database()'),
     admin.unsafe('SELECT extname FROM pg_extension ORDER BY 1'),
     admin.unsafe('SELECT srvname FROM pg_foreign_server UNION ALL SELECT fdwname FROM pg_foreign_data_wrapper UNION ALL SELECT umuser::text FROM pg_user_mapping ORDER BY 1'),
     admin.unsafe('SELECT subname FROM pg_subscription UNION ALL SELECT spcname FROM pg_tablespace UNION ALL SELECT evtname FROM pg_event_trigger UNION ALL SELECT lanname FROM pg_language ORDER BY 1'),

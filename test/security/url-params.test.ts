@@ -12,11 +12,10 @@ import { parseConnectionUrl } from '../../src/config.js';
 import { mysqlUrlOptions, postgresUrlOptions } from '../../src/core/connection-url.js';
 import { DbError } from '../../src/errors.js';
 import { BACKENDS, MYSQL_URL, PG_URL, freshDatabase, tempDir } from '../support/backends.js';
-import { callTool, startStdio } from '../support/mcp.js';
+import { callTool, startStdio, rowsOf } from '../support/mcp.js';
 
 const has = (name: string): boolean => BACKENDS.some((b) => b.name === name);
 /** Rows of an execute_query result as objects (one place to change when the result shape does). */
-const rowsOf = (data: Record<string, unknown>): Array<Record<string, unknown>> => data.rows as Array<Record<string, unknown>>;
 
 const SECRET_VALUE = 'Val-Sentinel-77';
 let refusals = 0;
