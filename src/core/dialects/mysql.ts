@@ -7,7 +7,7 @@
 import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
 import { retryLostRead } from '../recovery.js';
@@ -15,6 +15,7 @@ import { cachedClassifier } from '../readonly/cache.js';
 import { exactNumber, leadingKeywords, tokenize } from '../sql.js';
 import { insertRows, streamRows } from './mysql-bulk.js';
 import { fromMysqlError } from './mysql-errors.js';
+import { mysqlSocketFactory } from './mysql-socket.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: false,
@@ -116,9 +117,17 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     dateStrings: true,
     timezone: 'Z',
     charset: 'utf8mb4',
-    connectTimeout: 10_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     enableKeepAlive: true,
+    // Our sockets bound one protocol message (mysql-socket.ts).
+    stream: mysqlSocketFactory(MAX_MESSAGE_BYTES),
   });
+
+  /** A connection that could not be opened failed to connect, even if the peer hung up on us (not MySQL?). */
+  const openError = (err: unknown): DbError => {
+    const e = fromMysqlError(err);
+    return e.code === 'CONNECTION_LOST' ? new DbError('CONNECTION_FAILED', `${base.host}:${base.port} closed the connection before the MySQL handshake completed; is it a MySQL server?`, { ...e.details, endpoint: `${base.host}:${base.port}` }) : e;
+  };
 
   /** A connection of its own for KILL QUERY, so a full pool can still be cancelled. */
   async function controlConnection(): Promise<Connection> {
@@ -126,7 +135,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     const mysql = (await import('mysql2')).default;
     const conn = mysql.createConnection(commonOptions());
     conn.on('error', () => { if (control === conn) control = undefined; });
-    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(fromMysqlError(err)) : resolve())));
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(openError(err)) : resolve())));
     control = conn;
     return conn;
   }
@@ -155,7 +164,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     const releaseSlot = await gate.acquire(signal);
     try {
       const p = await openPool();
-      const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(fromMysqlError(err)) : resolve(c))));
+      const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(openError(err)) : resolve(c))));
       return { conn, release: (destroy) => void cleanRelease(conn, destroy).finally(releaseSlot) };
     } catch (err) {
       releaseSlot();

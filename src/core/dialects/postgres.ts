@@ -7,15 +7,17 @@
 import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector, withDeadline } from '../limits.js';
 import { leadingKeywords } from '../sql.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
+import { boundedClassifier } from '../readonly/pg-parse.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { retryLostRead } from '../recovery.js';
 import { copyIn, copyOut, copyOutLines } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
+import { pgSocketGuard, type PgSocketGuard } from './pg-socket.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
 const CAPABILITIES: Capabilities = {
@@ -61,20 +63,26 @@ interface RunState {
 
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
-  const classify = cachedClassifier(classifyPostgres);
+  // Long texts are classified off the main thread, with a deadline (pg-parse.ts).
+  const classify = boundedClassifier(cachedClassifier(classifyPostgres), loadPostgresParser);
   const extraTypeNames = new Map<number, string>();
   let sql: Sql | undefined;
   let opened = 0;
+  // Each pool's socket factory: stopped when the pool is retired or closed, so it opens nothing more.
+  const guards = new WeakMap<Sql, PgSocketGuard>();
 
   async function pool(): Promise<Sql> {
     if (sql) return sql;
     const { default: postgres } = await import('postgres');
-    sql ??= postgres(cfg.url, {
+    if (sql) return sql;
+    const guard = pgSocketGuard(MAX_MESSAGE_BYTES);
+    sql = postgres(cfg.url, {
       max: cfg.poolSize,
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,
-      connect_timeout: 10,
+      connect_timeout: CONNECT_TIMEOUT_MS / 1000,
+      socket: guard.socket,
       // postgres.js waits before reconnecting a slot whose socket closed while a reservation
       // was pending, by default 3^n / 100 s (up to 20 s) after n failures: during a restart that
       // wait outlasts the database's downtime. Reads that fail are retried by us (recovery.ts)
@@ -94,6 +102,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         IntervalStyle: 'iso_8601',
       },
     } as Parameters<typeof postgres>[1]);
+    guards.set(sql, guard);
     opened = Date.now();
     return sql;
   }
@@ -142,7 +151,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       return await work;
     } catch (err) {
-      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED')) lease.broken = true;
+      // connection_dropped: the socket guard closed it (a message over the bound, pg-socket.ts).
+      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true)) lease.broken = true;
       throw err;
     }
   }
@@ -155,6 +165,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   function retire(old: Sql): void {
     if (sql !== old) return; // already retired
     sql = undefined;
+    guards.get(old)?.stop();
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
   }
@@ -177,7 +188,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function connect(): Promise<ServerInfo> {
     await loadPostgresParser();
-    const { conn, release } = await reserve();
+    // postgres.js restarts its connect_timeout on every attempt: this bounds the whole open.
+    const { conn, release } = await withDeadline(reserve(), CONNECT_TIMEOUT_MS, (late) => late.then((l) => l.release(), () => undefined), () => {
+      if (sql) retire(sql);
+      return new DbError('CONNECTION_FAILED', `no PostgreSQL session within ${CONNECT_TIMEOUT_MS} ms`, { timeout_ms: CONNECT_TIMEOUT_MS });
+    });
     try {
       const [row] = await conn.unsafe(
         'select current_setting(\'server_version\') as v, current_database() as db, current_user as u',
@@ -339,8 +354,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    await loadPostgresParser();
-    const c = classify(stmt.text);
+    const c = await classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
@@ -349,10 +363,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    await loadPostgresParser();
     const rolledBack = cfg.readOnly || opts.rollback === true;
+    const classified: Classification[] = [];
+    for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => classify(s.text)));
     stmts = stmts.map((s, i) => withStatementIndex(i, () => {
-      const c = classify(s.text);
+      const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);
       return explainWrapped(s, c, opts, rolledBack, explainText);
     }));
@@ -502,10 +517,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     backend: 'postgres',
     capabilities: CAPABILITIES,
     connect,
-    classify: async (text) => {
-      await loadPostgresParser();
-      return classify(text);
-    },
+    classify,
     execute,
     transaction,
     withSession,
@@ -513,6 +525,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     async close() {
       const s = sql;
       sql = undefined;
+      if (s) guards.get(s)?.stop();
       if (s) await s.end({ timeout: 2 });
       cfg.logger.debug({ open_ms: opened ? Date.now() - opened : 0 }, 'pool closed');
     },
