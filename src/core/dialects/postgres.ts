@@ -256,7 +256,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
       return await finish(lease.conn, columns, collector, affected, start);
     } catch (err) {
-      throw errorFor(err, state, opts);
+      const e = errorFor(err, state, opts);
+      // Nothing more may be written to a dead connection (not even the late-cancel absorber below): it could wait for ever.
+      if (e.code === 'CONNECTION_LOST' || e.details.connection_dropped === true) lease.broken = true;
+      throw e;
     } finally {
       clearTimeout(clientTimer);
       clearTimeout(hardTimer);
@@ -288,6 +291,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   function errorFor(err: unknown, state: RunState, opts: ExecOptions): DbError {
     const e = fromPgError(err);
+    // A message over the bound (pg-socket.ts) says more than the cancel that may have crossed it.
+    if (e.details.connection_dropped === true) return e;
     if (state.cancelledFor === 'CANCELLED') return new DbError('CANCELLED', 'the statement was cancelled by the client', e.details);
     if (e.code === 'TIMEOUT' || state.cancelledFor === 'TIMEOUT') {
       return new DbError('TIMEOUT', `the statement was stopped after ${opts.timeoutMs} ms (statement timeout)`, { ...e.details, timeout_ms: opts.timeoutMs });
