@@ -61,7 +61,7 @@ async function measure(s, pid, work) {
 const codeOf = (r) => (r.isError ? JSON.parse(r.content[0].text).error.code : 'ok');
 
 function scenarios(ports) {
-  const call = (s, name, args) => s.client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });
+  const call = (s, name, args) => s.client.callTool({ name, arguments: args }, undefined, { timeout: 300_000 });
   const query = (s, conn, q) => call(s, 'execute_query', { connection: conn, query: q }).then(codeOf);
   const four = (s, conn, q) => Promise.all([0, 1, 2, 3].map(() => query(s, conn, q))).then((c) => c.join(','));
   // Just under the 1,000,000 characters a query may have.

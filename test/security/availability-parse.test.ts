@@ -81,3 +81,15 @@ describe.runIf(pg)('PostgreSQL: 1 MB of comments through execute_query', () => {
     expect(long.ok ? 'ok' : long.error.code).toBe(short.ok ? 'ok' : short.error.code);
   }, 60_000);
 });
+
+describe('fingerprints of long statements are bounded', () => {
+  it('only the first MAX_FINGERPRINT_INPUT_CHARS count, and a literal cut in two stays hidden', async () => {
+    const { fingerprint, MAX_FINGERPRINT_INPUT_CHARS } = await import('../../src/core/performance/fingerprint.js');
+    const head = `SELECT * FROM t WHERE a IN (${'1,'.repeat(MAX_FINGERPRINT_INPUT_CHARS / 2)}1)`;
+    for (const flavor of ['postgres', 'mysql', 'sqlite'] as const) {
+      expect(fingerprint(`${head} AND b = 1`, flavor)).toBe(fingerprint(`${head} AND c = 2`, flavor));
+      const secret = `SELECT '${'s3cr3t'.repeat(MAX_FINGERPRINT_INPUT_CHARS)}'`;
+      expect(fingerprint(secret, flavor)).not.toContain('s3cr3t');
+    }
+  });
+});

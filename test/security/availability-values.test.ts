@@ -83,7 +83,7 @@ describe('socket guards with a 1 MB bound, on the raw drivers', () => {
     const { pgSocketGuard } = await import('../../src/core/dialects/pg-socket.js');
     const { default: postgres } = await import('postgres');
     const guard = pgSocketGuard(1_000_000);
-    const sql = postgres(pg!.url(), { max: 1, socket: guard.socket as never, onnotice: () => undefined });
+    const sql = postgres(pg!.url(), { max: 1, socket: guard.socket, onnotice: () => undefined } as Parameters<typeof postgres>[1]);
     try {
       const [ok] = await sql.unsafe("SELECT length(repeat('a', 512000)) AS n, repeat('a', 512000) AS v");
       expect(ok!.v).toHaveLength(512_000);
