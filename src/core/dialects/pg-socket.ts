@@ -43,7 +43,8 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
   let next = 0;
   const stop = (why: DbError): void => { stopped ??= why; };
   return {
-    stop: () => stop(new DbError('CONNECTION_FAILED', 'the connection pool was closed')),
+    // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
+    stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed')),
     socket(options) {
       const i = next++ % Math.max(1, options.host.length);
       const host = options.host[i] ?? 'localhost';
@@ -87,6 +88,9 @@ function tlsRequested(ssl: unknown): boolean {
  */
 function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void): void {
   let ready = false;
+  let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
+  let connected = false;
+  socket.once('connect', () => { connected = true; });
   let skip = 0; // body bytes of the current message still to come
   let header = Buffer.alloc(0);
   const refuse = (err: DbError): void => {
@@ -111,12 +115,15 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
       header = Buffer.alloc(0);
       if (!ready && (!STARTUP_TYPES.has(type) || bytes < 0 || bytes > STARTUP_MAX_BYTES)) return refuse(notPostgres(where));
       if (bytes > maxMessageBytes) return refuse(tooLarge(bytes, maxMessageBytes));
+      spoke = true;
       if (type === 'Z') ready = true;
       skip = bytes;
     }
   });
   socket.once('close', () => {
-    if (!ready) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where }));
+    // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
+    // connection or a server that answered with an error (shutting down) is not "another service".
+    if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where }));
   });
 }
 
