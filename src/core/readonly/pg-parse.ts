@@ -54,7 +54,9 @@ export function boundedClassifier(
       await load();
       return inline(sql);
     }
-    const release = await gate.acquire();
+    const release = await gate.acquire().catch((err: DbError) => {
+      throw err.code === 'BUSY' ? new DbError('BUSY', `${MAX_PARSE_WORKERS} long statements were already being checked for ${deadlineMs} ms; try again later`, { parse_workers: MAX_PARSE_WORKERS, waited_ms: deadlineMs }) : err;
+    });
     try {
       return await classifyInWorker(sql, deadlineMs);
     } finally {
