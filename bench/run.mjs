@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, printed as tables of ours beside the baseline.
 import { benchContext } from './context.mjs';
 import { benchHttp } from './http.mjs';
+import { benchAvailability } from './availability.mjs';
 import { benchBackup } from './backup.mjs';
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
@@ -18,3 +19,4 @@ if (!only || only === 'migrations') printTable('Migrations: run_migration vs a b
 if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());
 if (!only || only === 'performance') printTable('PerformanceMonitor: query log cost and get_database_stats', await benchPerformance());
 if (only === 'backup') printTable('Backups: create_backup / restore_backup vs the native tools, medians', await benchBackup());
+if (!only || only === 'availability') printTable('Availability: list_connections every 50 ms during one costly request, medians of 3 rounds', await benchAvailability());

@@ -120,3 +120,28 @@ export class RowCollector {
 export function elapsedSince(start: number): number {
   return Math.round((performance.now() - start) * 1000) / 1000;
 }
+
+/** Opening a connection (TCP, TLS, startup, authentication) ends within this, for PostgreSQL and MySQL (SPEC §7). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The largest single protocol message (a row, a COPY line) read from a database.
+ * Checked on its header, before its body is read: one value cannot take the server's
+ * memory, and a result over max_bytes (at most 2 MiB) could not be returned anyway.
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * `work`, or the error `onTimeout()` returns after `ms`. A result that arrives late is
+ * handed to `late` (to release what it holds).
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, late: (p: Promise<T>) => void, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      late(work);
+      reject(onTimeout());
+    }, ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}

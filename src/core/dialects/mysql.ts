@@ -8,7 +8,7 @@ import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../errors.js';
 import { mysqlUrlOptions, type MysqlUrlOptions } from '../connection-url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
 import type { Classification } from '../readonly/types.js';
@@ -19,6 +19,7 @@ import { MYSQL_DEFAULT_QUOTING } from '../sql-lexer.js';
 import { lexMysql } from '../readonly/mysql-lexer.js';
 import { insertRows, streamRows } from './mysql-bulk.js';
 import { fromMysqlError } from './mysql-errors.js';
+import { mysqlSocketFactory } from './mysql-socket.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: false,
@@ -141,7 +142,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
 
   // `base` first: the options after it are pinned, whatever the URL says.
   const commonOptions = () => ({
-    connectTimeout: 10_000,
+    // The bound on opening (limits.ts); a URL's connect_timeout replaces it.
+    connectTimeout: CONNECT_TIMEOUT_MS,
     ...base,
     multipleStatements: false,
     supportBigNumbers: true,
@@ -151,7 +153,15 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     timezone: 'Z',
     charset: 'utf8mb4',
     enableKeepAlive: true,
+    // Our sockets bound one protocol message (mysql-socket.ts).
+    stream: mysqlSocketFactory(MAX_MESSAGE_BYTES),
   });
+
+  /** A connection that could not be opened failed to connect, even if the peer hung up on us (not MySQL?). */
+  const openError = (err: unknown): DbError => {
+    const e = fromMysqlError(err);
+    return e.code === 'CONNECTION_LOST' ? new DbError('CONNECTION_FAILED', `${base.host}:${base.port} closed the connection before the MySQL handshake completed; is it a MySQL server?`, { ...e.details, endpoint: `${base.host}:${base.port}` }) : e;
+  };
 
   /** A connection of its own for KILL QUERY, so a full pool can still be cancelled. */
   async function controlConnection(): Promise<Connection> {
@@ -159,7 +169,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     const mysql = (await import('mysql2')).default;
     const conn = mysql.createConnection(commonOptions());
     conn.on('error', () => { if (control === conn) control = undefined; });
-    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(fromMysqlError(err)) : resolve())));
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(openError(err)) : resolve())));
     control = conn;
     return conn;
   }
@@ -192,7 +202,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     const releaseSlot = await gate.acquire(signal);
     try {
       const p = await openPool();
-      const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(fromMysqlError(err)) : resolve(c))));
+      const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(openError(err)) : resolve(c))));
       return { conn, release: (destroy) => void cleanRelease(conn, destroy).finally(releaseSlot) };
     } catch (err) {
       releaseSlot();

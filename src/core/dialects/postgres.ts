@@ -8,16 +8,18 @@ import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../errors.js';
 import { postgresUrlOptions } from '../connection-url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { createGate, elapsedSince, RowCollector } from '../limits.js';
+import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector, withDeadline } from '../limits.js';
 import { leadingKeywords } from '../sql.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
+import { boundedClassifier } from '../readonly/pg-parse.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { retryLostRead } from '../recovery.js';
 import { copyIn, copyOut, copyOutLines } from './postgres-copy.js';
 import { fromPgError } from './postgres-errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './postgres-guard.js';
+import { pgSocketGuard, type PgSocketGuard } from './pg-socket.js';
 import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
 
 const CAPABILITIES: Capabilities = {
@@ -63,26 +65,32 @@ interface RunState {
 
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
-  const classify = cachedClassifier(classifyPostgres);
+  // Long texts are classified off the main thread, with a deadline (pg-parse.ts).
+  const classify = boundedClassifier(cachedClassifier(classifyPostgres), loadPostgresParser);
   const extraTypeNames = new Map<number, string>();
   let sql: Sql | undefined;
   let opened = 0;
   /** Read-only connections: the role agent statements run as, decided at connect time (postgres-guard.ts). */
   let guard: GuardPlan | undefined;
+  // Each pool's socket factory: stopped when the pool is retired or closed, so it opens nothing more.
+  const sockets = new WeakMap<Sql, PgSocketGuard>();
 
   async function pool(): Promise<Sql> {
     if (sql) return sql;
     const { default: postgres } = await import('postgres');
+    if (sql) return sql;
     // The driver gets the URL without its query: postgres.js would send unknown parameters as
     // startup parameters, after (so over) `connection` below. TLS and the like come from the
     // checked parameters; every other option postgres.js would read from PG* variables is given.
     const fromUrl = postgresUrlOptions(cfg.url);
-    sql ??= postgres(fromUrl.url, {
+    const socket = pgSocketGuard(MAX_MESSAGE_BYTES);
+    sql = postgres(fromUrl.url, {
       max: cfg.poolSize,
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,
-      connect_timeout: fromUrl.connect_timeout ?? 10,
+      connect_timeout: fromUrl.connect_timeout ?? CONNECT_TIMEOUT_MS / 1000,
+      socket: socket.socket,
       ssl: fromUrl.ssl,
       sslnegotiation: fromUrl.sslnegotiation,
       target_session_attrs: fromUrl.target_session_attrs,
@@ -110,6 +118,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         IntervalStyle: 'iso_8601',
       },
     } as Parameters<typeof postgres>[1]);
+    sockets.set(sql, socket);
     opened = Date.now();
     return sql;
   }
@@ -158,7 +167,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       return await work;
     } catch (err) {
-      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED')) lease.broken = true;
+      // connection_dropped: the socket guard closed it (a message over the bound, pg-socket.ts).
+      if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true)) lease.broken = true;
       throw err;
     }
   }
@@ -171,6 +181,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   function retire(old: Sql): void {
     if (sql !== old) return; // already retired
     sql = undefined;
+    sockets.get(old)?.stop();
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
   }
@@ -193,7 +204,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function connect(): Promise<ServerInfo> {
     await loadPostgresParser();
-    const { conn, release } = await reserve();
+    // postgres.js restarts its connect_timeout on every attempt: this bounds the whole open.
+    const { conn, release } = await withDeadline(reserve(), CONNECT_TIMEOUT_MS, (late) => late.then((l) => l.release(), () => undefined), () => {
+      if (sql) retire(sql);
+      return new DbError('CONNECTION_FAILED', `no PostgreSQL session within ${CONNECT_TIMEOUT_MS} ms`, { timeout_ms: CONNECT_TIMEOUT_MS });
+    });
     try {
       const [row] = await conn.unsafe(CONNECT_SQL, [cfg.readOnlyRole ?? null] as never[], { simple: false } as never);
       const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u) };
@@ -267,7 +282,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
       return await finish(lease.conn, columns, collector, affected, start);
     } catch (err) {
-      throw errorFor(err, state, opts);
+      const e = errorFor(err, state, opts);
+      // Nothing more may be written to a dead connection (not even the late-cancel absorber below): it could wait for ever.
+      if (e.code === 'CONNECTION_LOST' || e.details.connection_dropped === true) lease.broken = true;
+      throw e;
     } finally {
       clearTimeout(clientTimer);
       clearTimeout(hardTimer);
@@ -299,6 +317,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   function errorFor(err: unknown, state: RunState, opts: ExecOptions): DbError {
     const e = fromPgError(err);
+    // A message over the bound (pg-socket.ts) says more than the cancel that may have crossed it.
+    if (e.details.connection_dropped === true) return e;
     if (state.cancelledFor === 'CANCELLED') return new DbError('CANCELLED', 'the statement was cancelled by the client', e.details);
     if (e.code === 'TIMEOUT' || state.cancelledFor === 'TIMEOUT') {
       return new DbError('TIMEOUT', `the statement was stopped after ${opts.timeoutMs} ms (statement timeout)`, { ...e.details, timeout_ms: opts.timeoutMs });
@@ -366,8 +386,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    await loadPostgresParser();
-    const c = classify(stmt.text);
+    const c = await classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
@@ -376,10 +395,11 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
-    await loadPostgresParser();
     const rolledBack = cfg.readOnly || opts.rollback === true;
+    const classified: Classification[] = [];
+    for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => classify(s.text)));
     stmts = stmts.map((s, i) => withStatementIndex(i, () => {
-      const c = classify(s.text);
+      const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);
       return explainWrapped(s, c, opts, rolledBack, explainText);
     }));
@@ -531,10 +551,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     backend: 'postgres',
     capabilities: CAPABILITIES,
     connect,
-    classify: async (text) => {
-      await loadPostgresParser();
-      return classify(text);
-    },
+    classify,
     execute,
     transaction,
     withSession,
@@ -542,6 +559,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     async close() {
       const s = sql;
       sql = undefined;
+      if (s) sockets.get(s)?.stop();
       if (s) await s.end({ timeout: 2 });
       cfg.logger.debug({ open_ms: opened ? Date.now() - opened : 0 }, 'pool closed');
     },

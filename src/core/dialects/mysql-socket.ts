@@ -1,0 +1,68 @@
+/**
+ * The sockets mysql2 connects through (its `stream` option), with a bound on one
+ * protocol message. mysql2 joins the 16 MB packets of a large row into one buffer
+ * before parsing it; the server's max_allowed_packet bounds that (16 MB on MariaDB
+ * 10.11 here, 64 MB on MySQL 8, up to 1 GB if an operator raised it), and this bounds it
+ * on our side whatever the server's setting: the packet headers (3-byte length,
+ * 1-byte sequence) come first, and a message over the bound destroys the socket before
+ * its body is read; the command gets RESULT_TOO_LARGE. Over TLS the bytes seen here are
+ * encrypted, so the bound is not applied there (SPEC §7).
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { DbError } from '../../errors.js';
+
+/** The parts of mysql2's connection options the factory reads. */
+interface MysqlStreamOptions {
+  config: { host?: string; port?: number; socketPath?: string; ssl?: unknown; enableKeepAlive?: boolean; keepAliveInitialDelay?: number };
+}
+
+/** A packet of this length continues in the next one. */
+const CONTINUED = 0xffffff;
+
+export function mysqlSocketFactory(maxMessageBytes: number): (opts: MysqlStreamOptions) => Socket {
+  return ({ config }) => {
+    const socket = config.socketPath ? netConnect(config.socketPath) : netConnect(config.port ?? 3306, config.host ?? 'localhost');
+    // What mysql2 does for the sockets it opens itself.
+    if (!config.socketPath) {
+      socket.setNoDelay(true);
+      if (config.enableKeepAlive) socket.once('connect', () => socket.setKeepAlive(true, config.keepAliveInitialDelay ?? 0));
+    }
+    if (!config.ssl) watchPackets(socket, maxMessageBytes);
+    return socket;
+  };
+}
+
+/** Reads packet headers ahead of mysql2 (a listener prepended to its own). */
+function watchPackets(socket: Socket, maxMessageBytes: number): void {
+  let skip = 0; // payload bytes of the current packet still to come
+  let message = 0; // bytes of the current message so far (packets of 0xffffff continue it)
+  let header = Buffer.alloc(0);
+  socket.prependListener('data', (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length && !socket.destroyed) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - at);
+        skip -= n;
+        at += n;
+        continue;
+      }
+      const take = Math.min(4 - header.length, chunk.length - at);
+      header = Buffer.concat([header, chunk.subarray(at, at + take)]);
+      at += take;
+      if (header.length < 4) break;
+      const length = header.readUIntLE(0, 3);
+      header = Buffer.alloc(0);
+      message += length;
+      if (message > maxMessageBytes) {
+        socket.destroy(new DbError(
+          'RESULT_TOO_LARGE',
+          `the database sent one message (a row or a value) of more than ${maxMessageBytes} bytes; select less (SUBSTR(), LENGTH(), a LIMIT) — the connection was dropped and replaced`,
+          { message_bytes_at_least: message, max_message_bytes: maxMessageBytes, connection_dropped: true },
+        ));
+        return;
+      }
+      if (length < CONTINUED) message = 0;
+      skip = length;
+    }
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * The sockets a postgres.js pool connects through (its `socket` option), so that the
+ * pool cannot outlive a failure or read an unbounded message:
+ *
+ * - postgres.js reconnects at once, for ever, when a socket closes while a connection
+ *   is being opened; against a port that accepts TCP but is not PostgreSQL (a Redis, an
+ *   HTTP server) that was ~2,000 connections a second, and the call never ended. Here the
+ *   first answer that is not a PostgreSQL startup message, or a close before any, fails
+ *   the attempt with CONNECTION_FAILED and stops the guard: no further socket is opened.
+ * - postgres.js reads a whole message before parsing it (a 300 MB value: ~1.5 GB). The
+ *   header (1 type byte + int32 length) comes first: a message over the bound destroys
+ *   the socket at once, before its body is read, and its query gets RESULT_TOO_LARGE.
+ *
+ * Both read the plain protocol; over TLS the bytes seen here are encrypted, so only the
+ * stop and the connect deadline apply there (SPEC §7).
+ */
+import { Socket } from 'node:net';
+import { DbError } from '../../errors.js';
+
+/** The parts of postgres.js' parsed options the factory reads. */
+interface PgSocketOptions {
+  host: string[];
+  port: number[];
+  /** A Unix socket path, or false. */
+  path?: string | false;
+  ssl?: unknown;
+}
+
+export interface PgSocketGuard {
+  /** The postgres.js `socket` option. */
+  socket(options: PgSocketOptions): Socket;
+  /** No socket is opened any more (the pool is retired or closed). */
+  stop(): void;
+}
+
+/** Message types a server may send before its first ReadyForQuery. */
+const STARTUP_TYPES = new Set(['R', 'E', 'S', 'K', 'Z', 'N', 'v']);
+/** No startup message is anywhere near this long: a bigger one means another protocol. */
+const STARTUP_MAX_BYTES = 1 << 20;
+
+export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
+  let stopped: DbError | undefined;
+  let next = 0;
+  const stop = (why: DbError): void => { stopped ??= why; };
+  return {
+    // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
+    stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed')),
+    socket(options) {
+      const i = next++ % Math.max(1, options.host.length);
+      const host = options.host[i] ?? 'localhost';
+      const port = options.port[i] ?? options.port[0] ?? 5432;
+      const where = options.path || `${host}:${port}`;
+      const socket = new Socket();
+      // postgres.js names the endpoint in its errors (and TLS' servername) from these.
+      Object.assign(socket, { host, port });
+      // Connected on the first write, once we know what it is: a cancel request (for a query
+      // still running on a retired pool) always goes out; a new session only while not stopped.
+      const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+      socket.write = ((...args: unknown[]) => {
+        socket.write = write as Socket['write'];
+        const cancel = isCancelRequest(args[0]);
+        if (!cancel && stopped) {
+          socket.destroy(stopped);
+          return false;
+        }
+        if (options.path) socket.connect(options.path);
+        else socket.connect(port, host);
+        if (!cancel && !tlsRequested(options.ssl)) watchMessages(socket, maxMessageBytes, where, stop);
+        return write(...args);
+      }) as Socket['write'];
+      return socket;
+    },
+  };
+}
+
+/** CancelRequest: int32 length 16, int32 code 80877102. */
+function isCancelRequest(chunk: unknown): boolean {
+  return Buffer.isBuffer(chunk) && chunk.length === 16 && chunk.readUInt32BE(4) === 80877102;
+}
+
+function tlsRequested(ssl: unknown): boolean {
+  return ssl !== undefined && ssl !== false && ssl !== 'disable';
+}
+
+/**
+ * Reads message headers ahead of postgres.js (a listener prepended to its own) and
+ * destroys the socket when a message is over the bound or the peer is not PostgreSQL.
+ */
+function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void): void {
+  let ready = false;
+  let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
+  let connected = false;
+  socket.once('connect', () => { connected = true; });
+  let skip = 0; // body bytes of the current message still to come
+  let header = Buffer.alloc(0);
+  const refuse = (err: DbError): void => {
+    if (!ready) stop(err);
+    socket.destroy(err);
+  };
+  socket.prependListener('data', (chunk: Buffer) => {
+    let at = 0;
+    while (at < chunk.length && !socket.destroyed) {
+      if (skip > 0) {
+        const n = Math.min(skip, chunk.length - at);
+        skip -= n;
+        at += n;
+        continue;
+      }
+      const take = Math.min(5 - header.length, chunk.length - at);
+      header = Buffer.concat([header, chunk.subarray(at, at + take)]);
+      at += take;
+      if (header.length < 5) break;
+      const type = String.fromCharCode(header[0]!);
+      const bytes = header.readUInt32BE(1) - 4;
+      header = Buffer.alloc(0);
+      if (!ready && (!STARTUP_TYPES.has(type) || bytes < 0 || bytes > STARTUP_MAX_BYTES)) return refuse(notPostgres(where));
+      if (bytes > maxMessageBytes) return refuse(tooLarge(bytes, maxMessageBytes));
+      spoke = true;
+      if (type === 'Z') ready = true;
+      skip = bytes;
+    }
+  });
+  socket.once('close', () => {
+    // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
+    // connection or a server that answered with an error (shutting down) is not "another service".
+    if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where }));
+  });
+}
+
+function notPostgres(where: string): DbError {
+  return new DbError('CONNECTION_FAILED', `${where} did not answer as a PostgreSQL server (another service on that port?)`, { endpoint: where });
+}
+
+function tooLarge(bytes: number, max: number): DbError {
+  return new DbError(
+    'RESULT_TOO_LARGE',
+    `the database sent one message (a row or a value) of ${bytes} bytes, over the ${max} byte bound; select less (substr(), length(), a LIMIT) — the connection was dropped and replaced`,
+    { message_bytes: bytes, max_message_bytes: max, connection_dropped: true },
+  );
+}
