@@ -53,7 +53,7 @@ describe.runIf(run)('native MariaDB backup of Sakila', () => {
     const before = await objects('src');
     expect(Number(before.n_routines)).toBe(6);
     const b = await callTool(h.client, 'create_backup', { database: 'src', format: 'native' });
-    expect(b.ok ? 'ok' : `${b.error.code} ${b.error.message}`).toBe('ok');
+    if (!b.ok) throw new Error(`${b.error.code} ${b.error.message}`);
     const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: (b.data as Json).backup });
     expect(r.ok ? 'ok' : `${r.error.code} ${r.error.message}`).toBe('ok');
     expect(await objects('dst')).toEqual(before);
