@@ -48,7 +48,7 @@ const PG_SECTIONS: Record<string, string> = {
     FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${PG_USER_NS}`,
   indexes: `SELECT pg_get_indexdef(i.indexrelid) AS line FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${PG_USER_NS}`,
   sequences: `SELECT s.schemaname || '.' || s.sequencename || ' ' || s.data_type || ' start ' || s.start_value || ' inc ' || s.increment_by
-      || ' min ' || s.min_value || ' max ' || s.max_value || ' cycle ' || s.cycle || ' last ' || coalesce(s.last_value::text, 'none')
+      || ' min ' || s.min_value || ' max ' || s.max_value || ' cycle ' || s.cycle || ' next {' || quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename) || '}'
       || coalesce(' owned by ' || (SELECT dc.relname || '.' || da.attname FROM pg_depend dp JOIN pg_class dc ON dc.oid = dp.refobjid
            JOIN pg_attribute da ON da.attrelid = dp.refobjid AND da.attnum = dp.refobjsubid
            WHERE dp.objid = (quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass AND dp.deptype IN ('a', 'i') AND dp.classid = 'pg_class'::regclass LIMIT 1), '') AS line
@@ -74,6 +74,12 @@ export async function postgresSnapshot(url: string): Promise<Snapshot> {
   try {
     const out: Snapshot = {};
     for (const [name, q] of Object.entries(PG_SECTIONS)) out[name] = sorted((await sql.unsafe(q)).map((r) => String(r.line)));
+    // The value a sequence hands out next (pg_sequences.last_value is null until it is first called, as after setval(…, false)).
+    for (const [i, line] of out.sequences.entries()) {
+      const seq = /\{([^}]+)\}/.exec(line)![1];
+      const [r] = await sql.unsafe(`SELECT CASE WHEN is_called THEN last_value + (SELECT increment_by FROM pg_sequences WHERE (quote_ident(schemaname) || '.' || quote_ident(sequencename)) = $1) ELSE last_value END AS next FROM ${seq}`, [seq]);
+      out.sequences[i] = line.replace(/\{[^}]+\}/, String(r.next));
+    }
     const tables = await sql.unsafe(`SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'm') AND ${PG_USER_NS} AND c.relname !~ '^codomyrmex'`);
     out.content = [];
     for (const { t } of tables) {
