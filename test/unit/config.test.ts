@@ -24,6 +24,13 @@ describe('configuration', () => {
     expect(d?.max_rows).toBe(1000);
   });
 
+  it('accepts max_bytes up to the documented 2 MiB and refuses one byte more, naming the field', () => {
+    const ok = writeConfig({ connections: { a: { url: 'sqlite::memory:', max_bytes: 2 * 1024 * 1024 } } });
+    expect(loadConfig(parseCli(['--config', ok]), env, dir).connections.get('a')?.max_bytes).toBe(2 * 1024 * 1024);
+    const over = writeConfig({ connections: { a: { url: 'sqlite::memory:', max_bytes: 2 * 1024 * 1024 + 1 } } });
+    expect(() => loadConfig(parseCli(['--config', over]), env, dir)).toThrow(/max_bytes/);
+  });
+
   it('takes flags over env over the file', () => {
     const file = writeConfig({ connections: { default: { url: 'sqlite:from-file.db', max_rows: 7 }, other: { url: 'sqlite::memory:' } } });
     const fromFile = loadConfig(parseCli(['--config', file]), env, dir);

@@ -62,6 +62,21 @@ describe('readMigrations', () => {
     expect(b).toMatchObject({ version: 2n, name: 'b', down: null, files: ['0002_b.up.sql'] });
   });
 
+  it('reads the names real folders use: dots, dashes and capitals (golang-migrate, as in Mattermost)', async () => {
+    const dir = dirWith({
+      '000056_upgrade_channels_v6.0.up.sql': 'SELECT 56;',
+      '000056_upgrade_channels_v6.0.down.sql': 'SELECT -56;',
+      '000089_add-channelid-to-reaction.up.sql': 'SELECT 89;',
+      '000090_AddUsers.sql': '-- migrate:up\nSELECT 90;\n',
+    });
+    const all = await readMigrations(dir);
+    expect(all.map((m) => [m.version, m.name, m.down !== null])).toEqual([
+      [56n, 'upgrade_channels_v6.0', true],
+      [89n, 'add-channelid-to-reaction', false],
+      [90n, 'AddUsers', false],
+    ]);
+  });
+
   it('mixes both conventions and sorts numerically, not by file name', async () => {
     const dir = dirWith({
       '20240131120000_c.sql': '-- migrate:up\nSELECT 3;\n',
@@ -123,8 +138,12 @@ describe('readMigrations', () => {
       await refuses({ [file]: '-- migrate:up\nSELECT 1;' }, file, /looks like a migration/);
     });
 
-    it.each(['1_AddUsers.sql', '1_add-users.sql', '1_.sql', '1_a.UP.sql', '1_a.b.sql'])('%s, whose name has other characters', async (file) => {
-      await refuses({ [file]: '-- migrate:up\nSELECT 1;' }, file, /may only contain a-z, 0-9 and _/);
+    it.each(['1_.sql', '1_a b.sql', '1_a$b.sql', '1_\u00e9t\u00e9.sql', '1_-a.sql', '1_.a.sql'])('%s, whose name has other characters', async (file) => {
+      await refuses({ [file]: '-- migrate:up\nSELECT 1;' }, file, /may only contain letters/);
+    });
+
+    it.each(['1_a.UP.sql', '1_a.Down.sql'])('%s, whose section suffix is in the wrong case', async (file) => {
+      await refuses({ [file]: '-- migrate:up\nSELECT 1;' }, file, /ends like a section suffix/);
     });
 
     it('a version beyond a 64-bit integer', async () => {

@@ -153,10 +153,33 @@ async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Prog
   await p.progress(0, undefined, `${command} running`);
   const gzip = createGzip({ level: 1 });
   const written = pipeline(gzip, file.stream);
-  await run({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...(args.tables?.length ? tables.map((x) => x.table) : [])], env: m.env, stdout: gzip }, p.signal);
+  // Awaited after the dump; when the dump fails first, its error is the one to report.
+  written.catch(() => undefined);
+  // A whole database carries its stored routines and events (triggers come with their tables).
+  const scope = args.tables?.length ? tables.map((x) => x.table) : ['--routines', '--events'];
+  try {
+    await run({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...scope], env: m.env, stdout: gzip }, p.signal);
+  } catch (err) {
+    gzip.destroy();
+    throw routinePrivilegeError(err);
+  }
   await written;
   // mariadb-dump takes its own snapshot: no row counts can be promised for it.
   return { tables: tables.map((x) => ({ name: x.table, rows: null, sha256: null })) };
+}
+
+/**
+ * mariadb-dump stops when the account may not read a routine's definition (MariaDB shows
+ * it only to its definer or to readers of mysql.proc): a backup without it would lose the
+ * routine, so the call fails and says how to go on.
+ */
+function routinePrivilegeError(err: unknown): unknown {
+  if (!(err instanceof DbError) || !/insufficient privileges to SHOW CREATE/i.test(err.message)) return err;
+  return new DbError(
+    'PERMISSION_DENIED',
+    'the account cannot read the definition of a stored routine or event, so a native backup would lose it; back up named tables (`tables`), or grant SELECT on mysql.proc (MariaDB) / SHOW_ROUTINE (MySQL 8)',
+    { tool: err.details.tool },
+  );
 }
 
 /**

@@ -26,9 +26,11 @@ export interface TablePlan {
   entry: TableEntry;
   /** The table as it is created on the target. */
   table: Table;
-  /** CREATE TABLE first; then what follows the data (indexes, comments, foreign keys). */
+  /** CREATE TABLE first; then what follows the data (keys, indexes, comments) ... */
   create: string;
   after: string[];
+  /** ... and last, once every table has its keys, the foreign keys (PostgreSQL; elsewhere they come with the table). */
+  foreignKeys: string[];
   /** Per column: parsed JSON value -> load value; null where they are the same. */
   writers: Array<((v: unknown) => unknown) | null>;
 }
@@ -85,7 +87,7 @@ export function planRestore(h: Header, f: SchemaFlavor): RestorePlan {
   const sql = backupSql(f.backend);
   const tables = h.tables.map((e): TablePlan => {
     const { table, specs, textual } = mapTable(e, h.source.backend, f, lossy);
-    const { bare, add } = sql.keysAfterLoad ? deferKeys(table, f) : { bare: table, add: [] };
+    const { bare, keys, foreignKeys } = sql.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
       ddl = createTableSql(bare, f);
@@ -94,7 +96,7 @@ export function planRestore(h: Header, f: SchemaFlavor): RestorePlan {
       throw err;
     }
     const writers = specs.map((spec, i) => (textual[i] ? asText : writer(f.backend, spec)));
-    return { entry: e, table, create: ddl[0], after: [...ddl.slice(1), ...add], writers };
+    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);

@@ -147,6 +147,7 @@ async function loadAll(s: Session, t: Target, plan: RestorePlan, records: AsyncG
   const last = await records.next();
   if (last.done || last.value.kind !== 'trailer') throw corrupt(m.file, 'it has no trailer');
   for (const tp of created) if (tp.after.length) await s.run(tp.after);
+  for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
 }

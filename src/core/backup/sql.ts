@@ -227,18 +227,23 @@ const BY_BACKEND: Record<Backend, BackupSql> = { postgres: POSTGRES, mysql: MYSQ
 
 export const backupSql = (backend: Backend): BackupSql => BY_BACKEND[backend];
 
-/** The table without its keys (created first), and the statements that add them after the data. */
-export function deferKeys(t: Table, f: SchemaFlavor): { bare: Table; add: string[] } {
+/**
+ * The table without its keys (created first), and the statements that add them after
+ * the data: its own keys, and its foreign keys, which the restore adds only once every
+ * table has its keys (a foreign key needs the unique key it references, whatever order
+ * the tables come in).
+ */
+export function deferKeys(t: Table, f: SchemaFlavor): { bare: Table; keys: string[]; foreignKeys: string[] } {
   const table = qualified(t, f);
   const pk = t.columns.filter((c) => c.primary_key);
-  const add = [
+  const keys = [
     ...(pk.length ? [`ALTER TABLE ${table} ADD CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} PRIMARY KEY (${pk.map((c) => f.quote(c.name)).join(', ')})`] : []),
     ...t.columns.filter((c) => c.unique).map((c) => `ALTER TABLE ${table} ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'key'))} UNIQUE (${f.quote(c.name)})`),
-    ...allForeignKeys(t).map((fk) => `ALTER TABLE ${table} ADD ${foreignKeyDef(t.table, fk, f)}`),
   ];
+  const foreignKeys = allForeignKeys(t).map((fk) => `ALTER TABLE ${table} ADD ${foreignKeyDef(t.table, fk, f)}`);
   // Key columns stay NOT NULL (normalised columns carry it); the identity stays on the column.
   const bare: Table = { ...t, columns: t.columns.map(({ references: _r, ...c }) => ({ ...c, primary_key: false, unique: false })), foreign_keys: [] };
-  return { bare, add };
+  return { bare, keys, foreignKeys };
 }
 
 export const countSql = (t: Table, f: SchemaFlavor): string => `SELECT count(*) AS n FROM ${qualified(t, f)}`;

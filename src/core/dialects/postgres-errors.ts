@@ -34,6 +34,10 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '0A000': 'UNSUPPORTED',
   // Other objects depend on it (a column a foreign key or view uses).
   '2BP01': 'CONSTRAINT_VIOLATION',
+  // A foreign key with no unique key to reference: a definition error, as MySQL's 1005/1215 are.
+  '42830': 'CONSTRAINT_VIOLATION',
+  '42701': 'DUPLICATE_OBJECT',
+  '42712': 'DUPLICATE_OBJECT',
   '42804': 'DATA_ERROR',
 };
 

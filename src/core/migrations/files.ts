@@ -41,7 +41,10 @@ export interface MigrationFile {
 }
 
 const FILE = /^(\d+)_(.*?)(\.up|\.down)?\.sql$/;
-const NAME = /^[a-z0-9_]+$/;
+/** Real folders use dots, dashes and capitals (`000056_upgrade_channels_v6.0.up.sql`, `000089_add-channelid-to-reaction.up.sql`). */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** `1_a.UP.sql`: a section suffix in the wrong case would silently make a single-file migration. */
+const SUFFIX_LIKE = /\.(up|down)$/i;
 const NEW_NAME = /^[a-z][a-z0-9_]{0,99}$/;
 const MARKER_LIKE = /^[ \t]*--[ \t]*migrate:/i;
 const MARKER = /^[ \t]*--[ \t]*migrate:(up|down|no-transaction|foreign-keys-off)[ \t]*$/i;
@@ -100,7 +103,8 @@ function classify(file: string): Entry | null {
     return null;
   }
   const [, versionText, name, suffix] = m;
-  if (!NAME.test(name)) throw invalid(file, `name "${name}" may only contain a-z, 0-9 and _`);
+  if (!NAME.test(name)) throw invalid(file, `name "${name}" may only contain letters A-Z and a-z, digits, _, - and ., and must start with a letter or digit`);
+  if (SUFFIX_LIKE.test(name)) throw invalid(file, `name "${name}" ends like a section suffix; write .up.sql or .down.sql in lower case`);
   const version = BigInt(versionText);
   if (version > MAX_VERSION) throw invalid(file, `version ${versionText} does not fit in a 64-bit integer`);
   const kind = suffix === '.up' ? 'up' : suffix === '.down' ? 'down' : 'single';

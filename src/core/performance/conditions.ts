@@ -11,10 +11,63 @@ const NOT_COLUMNS = new Set([
   'and', 'or', 'not', 'null', 'is', 'true', 'false', 'like', 'ilike', 'in', 'between', 'any', 'all', 'some', 'case', 'when',
   'then', 'else', 'end', 'exists', 'collate', 'escape', 'distinct', 'from', 'array', 'row', 'similar', 'to', 'subplan',
   'hashed', 'interval', 'date', 'time', 'timestamp', 'current_date', 'current_time', 'current_timestamp', 'unknown', 'glob',
-  'regexp', 'rlike', 'match', 'binary', 'div', 'mod', 'xor', 'localtime', 'localtimestamp', 'select', 'where',
+  'regexp', 'rlike', 'match', 'binary', 'div', 'mod', 'xor', 'localtime', 'localtimestamp', 'select', 'where', 'as',
 ]);
 
 const EQUALITY = new Set(['=', '==', '<=>']);
+
+/**
+ * Words that continue a type name after its first word: `timestamp with time zone`,
+ * `character varying`, `double precision`, `interval day to second`, `bit varying`.
+ */
+const TYPE_CONTINUATION = new Set([
+  'with', 'without', 'time', 'zone', 'varying', 'precision', 'to', 'year', 'month', 'day', 'hour', 'minute', 'second',
+  'local', 'unsigned', 'signed', 'zerofill', 'character', 'char', 'set',
+]);
+
+/**
+ * The index just past a type name that starts at tokens[from] (after `::` or a CAST's
+ * AS): a possibly qualified name, the words that continue it, modifiers in
+ * parentheses and array brackets. Plans print casts with multi-word types
+ * (`'2005-05-25'::timestamp with time zone`): none of those words is a column.
+ */
+function skipType(tokens: Token[], from: number): number {
+  let j = from;
+  if (!tokens[j] || nameOf(tokens[j]) === null) return j;
+  j++;
+  while (tokens[j]?.text === '.' && tokens[j + 1] && nameOf(tokens[j + 1]) !== null) j += 2;
+  for (;;) {
+    const t = tokens[j];
+    if (!t) return j;
+    const w = t.kind === 'word' ? t.text.toLowerCase() : '';
+    // `character set utf8mb4`: the character set's name belongs to the type too.
+    if (w === 'set') j += 2;
+    else if (TYPE_CONTINUATION.has(w)) j++;
+    else if (t.text === '(' && isModifierList(tokens, j)) j = closingParen(tokens, j) + 1;
+    else if (t.text === '[') j = tokens[j + 1]?.text === ']' ? j + 2 : tokens[j + 2]?.text === ']' ? j + 3 : j + 1;
+    else return j;
+  }
+}
+
+/** `(10)`, `(10, 2)`, `(6)`: a type's modifiers, numbers and commas only. */
+function isModifierList(tokens: Token[], open: number): boolean {
+  const close = closingParen(tokens, open);
+  return close > open && tokens.slice(open + 1, close).every((t) => t.text === ',' || /^\d+$/.test(t.text));
+}
+
+function closingParen(tokens: Token[], open: number): number {
+  let depth = 0;
+  for (let j = open; j < tokens.length; j++) {
+    if (tokens[j].text === '(') depth++;
+    else if (tokens[j].text === ')' && --depth === 0) return j;
+  }
+  return -1;
+}
+
+/** A cast's type starts here: after `::`, or after AS inside CAST( … ). */
+function startsType(prev: Token | undefined): boolean {
+  return !!prev && ((prev.kind === 'operator' && prev.text === '::') || (prev.kind === 'word' && prev.text.toLowerCase() === 'as'));
+}
 
 /** A name token's text without quotes, lower-cased unless it was quoted (quoted names keep their case). */
 function nameOf(t: Token): string | null {
@@ -40,10 +93,14 @@ interface ColumnRef {
 function columnRefs(tokens: Token[]): ColumnRef[] {
   const refs: ColumnRef[] = [];
   for (let i = 0; i < tokens.length; i++) {
+    const prev = tokens[i - 1];
+    if (startsType(prev)) {
+      i = skipType(tokens, i) - 1;
+      continue;
+    }
     const first = nameOf(tokens[i]);
     if (first === null || (tokens[i].kind === 'word' && NOT_COLUMNS.has(first))) continue;
-    const prev = tokens[i - 1];
-    if (prev && ((prev.kind === 'operator' && prev.text === '::') || prev.text.toLowerCase() === 'collate' || prev.text === '.')) continue;
+    if (prev && (prev.text.toLowerCase() === 'collate' || prev.text === '.')) continue;
     let end = i;
     while (tokens[end + 1]?.text === '.' && tokens[end + 2] && nameOf(tokens[end + 2]) !== null) end += 2;
     const next = tokens[end + 1];
@@ -58,16 +115,17 @@ function columnRefs(tokens: Token[]): ColumnRef[] {
   return refs;
 }
 
-/** The comparison that follows a column, skipping `)` and casts: `(cust)::text = 'x'` compares cust with `=`. */
+/** The comparison that follows a column, skipping `)` and casts: `(cust)::text = 'x'` and `CAST(cust AS text) = 'x'` compare cust with `=`. */
 function comparisonAfter(tokens: Token[], from: number): string | null {
   let j = from;
   for (;;) {
     const t = tokens[j];
     if (!t) return null;
     if (t.text === ')') j++;
-    else if (t.kind === 'operator' && t.text === '::') j += 2;
+    else if ((t.kind === 'operator' && t.text === '::') || (t.kind === 'word' && t.text.toLowerCase() === 'as')) j = skipType(tokens, j + 1);
     else break;
   }
+  if (!tokens[j]) return null;
   const words = tokens.slice(j, j + 3).map((t) => t.text.toLowerCase());
   if (words.join(' ') === 'is not null') return 'is not null';
   return tokens[j].kind === 'operator' ? tokens[j].text : words[0];

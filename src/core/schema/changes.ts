@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { DbError } from '../../errors.js';
 import {
-  columnInput, columnSpec, defaultValue, formatType, identifier, indexInput, INTEGER_KINDS, knownColumns, normalizeColumn, normalizeIndexes, parseType,
+  columnInput, columnSpec, defaultFor, defaultValue, formatType, identifier, indexInput, INTEGER_KINDS, knownColumns, normalizeColumn, normalizeIndexes, parseType,
   type Column, type ColumnInput, type DefaultValue, type Index, type Table, type TypeSpec,
 } from './model.js';
 
@@ -164,9 +164,7 @@ function alterOne(c: Column, a: z.infer<typeof alterColumn>, i: number, altered:
   }
   if (a.default !== undefined) {
     if (c.auto_increment && a.default !== null) throw bad(`${field}.default`, `auto_increment column "${c.name}" cannot have a default`);
-    // Reuse the column rules for the new default.
-    const probe: ColumnInput = { name: c.name, type: c.type, native: c.native, default: a.default as DefaultValue };
-    c.default = normalizeColumn(probe, i, 0, 'changes.alter_columns').default;
+    c.default = defaultFor(c, a.default as DefaultValue, `${field}.default`);
   }
   if (JSON.stringify(c) !== was) altered.add(c.name);
 }

@@ -276,6 +276,15 @@ function checkDefault(col: ColumnInput, spec: TypeSpec, field: string): DefaultV
   return d;
 }
 
+/**
+ * Checks a new default against a column's type as read from the database. A native
+ * type read from the catalog (`enum('G','PG')`, `set('a','b')`) is kept as it is, not
+ * parsed again as if an agent had typed it: the database checks the value itself.
+ */
+export function defaultFor(col: Pick<Column, 'name' | 'type' | 'native'>, d: DefaultValue, field: string): DefaultValue {
+  return checkDefault({ name: col.name, type: col.type, native: col.native, default: d }, columnSpec(col), field);
+}
+
 export function normalizeColumn(col: ColumnInput, i: number, pkCount: number, prefix = 'schema.columns'): Column {
   const field = `${prefix}.${i}`;
   const spec = parseType(col.type, col.native, `${field}.type`);

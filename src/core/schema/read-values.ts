@@ -40,19 +40,24 @@ const MYSQL_SIMPLE: Record<string, string> = {
   tinyblob: 'binary', blob: 'binary', mediumblob: 'binary', longblob: 'binary',
 };
 
-/** From information_schema DATA_TYPE and COLUMN_TYPE ('int(11)', 'tinyint(1)', 'decimal(10,2)', 'int(10) unsigned'). */
+/**
+ * From information_schema DATA_TYPE and COLUMN_TYPE ('int(11)', 'tinyint(1)', 'decimal(10,2)', 'int(10) unsigned').
+ * A native type keeps COLUMN_TYPE as the server wrote it: ENUM and SET labels are case-sensitive
+ * data (`enum('G','PG')`), and a lower-cased copy would rewrite every row when used in DDL.
+ */
 export function mysqlType(dataType: string, columnType: string, jsonChecked: boolean): TypeSpec {
   const dt = dataType.toLowerCase();
   const ct = columnType.toLowerCase();
-  if (/unsigned|zerofill/.test(ct)) return native(ct);
+  const asIs = native(columnType.trim());
+  if (/unsigned|zerofill/.test(ct)) return asIs;
   if (dt === 'longtext' && jsonChecked) return { kind: 'json' };
-  if (dt === 'tinyint') return ct === 'tinyint(1)' ? { kind: 'boolean' } : native(ct);
-  if (dt === 'float') return ct === 'float' ? { kind: 'real' } : native(ct);
+  if (dt === 'tinyint') return ct === 'tinyint(1)' ? { kind: 'boolean' } : asIs;
+  if (dt === 'float') return ct === 'float' ? { kind: 'real' } : asIs;
   // TIME / DATETIME / TIMESTAMP carry their fractional precision; every precision reads as the same kind.
   if (['time', 'datetime', 'timestamp'].includes(dt) && /^\w+(\(\d\))?$/.test(ct)) return parseType(MYSQL_SIMPLE[dt], undefined);
-  if (['decimal', 'varchar', 'char'].includes(dt)) return tryPortable(ct) ?? native(ct);
+  if (['decimal', 'varchar', 'char'].includes(dt)) return tryPortable(ct) ?? asIs;
   if (Object.hasOwn(MYSQL_SIMPLE, dt) && (ct === dt || /^(int|bigint|smallint)\(\d+\)$/.test(ct))) return parseType(MYSQL_SIMPLE[dt], undefined);
-  return native(ct);
+  return asIs;
 }
 
 const SQLITE_SIMPLE: Record<string, string> = {
