@@ -155,10 +155,11 @@ async function state(w: PgWorld): Promise<string> {
     select
       (select md5(coalesce(string_agg(id || ':' || v, ',' order by id), '')) from rt_data) as rows,
       (select last_value || ':' || is_called from rt_seq) as seq,
-      (select count(*) from pg_locks where locktype = 'advisory') as locks,
-      (select md5(string_agg(concat_ws(':', rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolpassword), ',' order by rolname)) from pg_authid) as roles,
-      (select count(*) from pg_auth_members) as members,
-      (select count(*) from pg_db_role_setting) as settings,
+      (select count(*) from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())) as locks,
+      (select md5(string_agg(concat_ws(':', rolname, rolsuper, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolpassword), ',' order by rolname)) from pg_authid where rolname like 'rt\_%') as roles,
+      (select count(*) from pg_auth_members m join pg_authid r on r.oid = m.member where r.rolname like 'rt\_%') as members,
+      (select count(*) from pg_db_role_setting s left join pg_authid r on r.oid = s.setrole
+         where s.setdatabase = (select oid from pg_database where datname = current_database()) or r.rolname like 'rt\_%') as settings,
       (select concat_ws(':', datallowconn, datconnlimit) from pg_database where datname = current_database()) as db,
       (select count(*) from pg_subscription) as subs,
       (select count(*) from pg_foreign_server) as servers,
