@@ -136,7 +136,7 @@ async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: Ba
 /** Everything inside the snapshot: schemas, sequences and rows, written to the pending file. */
 async function writeSnapshot(s: Session, t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<{ header: Header; tables: TableSummary[]; size: number; sha256: string }> {
   await s.snapshot();
-  const tables = pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name);
+  const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
   const entries: TableEntry[] = [];
   for (const table of tables) entries.push(await entryOf(s, t, table));
   const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries };

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DbError } from '../../errors.js';
+import { LOCK_TABLE as LOCK_TABLE_NAME } from '../bookkeeping.js';
 import type { Capabilities, DatabaseFile, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate } from '../limits.js';
 import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
@@ -28,7 +29,8 @@ import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostFreeze
  * one file must see the same holder. A holder on this host whose process is gone (a
  * SIGKILLed server) is taken over; holders on other hosts are waited for.
  */
-const LOCK_TABLE = 'codomyrmex_locks';
+// Qualified: a migration's ATTACH of a database with a table of this name must not capture it.
+const LOCK_TABLE = `main."${LOCK_TABLE_NAME}"`;
 const LOCK_OWNER = `${hostname()}:${process.pid}`;
 const LOCK_POLL_MS = 100;
 

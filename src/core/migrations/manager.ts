@@ -11,7 +11,7 @@ import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import type { Dialect, Session } from '../dialect.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
-import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
+import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, placeOf, type History } from './history.js';
 import { leadingKeywords } from '../sql.js';
 import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
 
@@ -41,7 +41,7 @@ function refuseReadOnly(config: ConnectionConfig, tool: string): void {
 /** Runs fn in a session (long timeout: migrations may build indexes), optionally under the lock. */
 async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
-    const h = createHistory(s, o.dialect.backend);
+    const h = createHistory(s, o.dialect.backend, await placeOf(s, o.dialect.backend));
     if (!locked) return fn(s, h);
     if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS))) {
       const holder = await s.lockHolder(LOCK_NAME).catch(() => null);
