@@ -35,6 +35,10 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   // Other objects depend on it (a column a foreign key or view uses).
   '2BP01': 'CONSTRAINT_VIOLATION',
   '42804': 'DATA_ERROR',
+  // Program limits: stack depth (deep recursion in functions or expressions), statement too
+  // complex, too many columns or arguments. Class 54 as a whole below.
+  '54001': 'LIMIT_EXCEEDED',
+  '54000': 'LIMIT_EXCEEDED',
 };
 
 const BY_CLASS: Record<string, ErrorCode> = {
@@ -43,6 +47,7 @@ const BY_CLASS: Record<string, ErrorCode> = {
   '23': 'CONSTRAINT_VIOLATION',
   '42': 'SYNTAX_ERROR',
   '53': 'BUSY',
+  '54': 'LIMIT_EXCEEDED',
 };
 
 const BY_DRIVER_CODE: Record<string, ErrorCode> = {
