@@ -219,8 +219,15 @@ function resolveHostPath(): string {
 
 function spawnHost(ctx: HostContext): Host {
   const { file, readOnly } = ctx.cfg;
-  // A new database file is created on first use, folder included (the default lives under XDG_DATA_HOME).
-  if (!readOnly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  // A missing file in an existing directory is a new database, created on first use. A missing
+  // directory is most often a typo in the path: refused unless the connection says
+  // create_directory (the default connection, under XDG_DATA_HOME, does).
+  if (file !== ':memory:' && !existsSync(dirname(file))) {
+    if (!ctx.cfg.createDirectory || readOnly) {
+      throw new DbError('CONNECTION_FAILED', `the directory of the SQLite file does not exist: ${dirname(file)}; check the path, create the directory, or set "create_directory": true on connection "${ctx.cfg.name}"`, { cause: 'missing_directory', dir: dirname(file) });
+    }
+    mkdirSync(dirname(file), { recursive: true });
+  }
   const child = fork(resolveHostPath(), [], {
     serialization: 'advanced',
     // The host's stdout must never reach ours: our stdout is the MCP protocol channel.
