@@ -272,9 +272,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   const gate = createGate(1, cfg.acquireTimeoutMs);
   const classify = cachedClassifier(classifySqlite);
   let host: Host | null = null;
+  /** A host being started (by a call, or warmed after a recycle): every caller waits for the same one. */
+  let starting: Promise<Host> | null = null;
+  /** While close() runs: no host is warmed, and one that finishes starting is ended. */
+  let closed = false;
 
-  async function ensureHost(signal?: AbortSignal): Promise<Host> {
-    if (host?.isAlive) return host;
+  async function startHost(signal?: AbortSignal): Promise<Host> {
     // A killed host must be gone before the next opens the file: it may still hold the write lock.
     if (host) await host.exited;
     host = null;
@@ -287,8 +290,30 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       if (e.code === 'CANCELLED') throw e;
       throw new DbError('CONNECTION_FAILED', `cannot open SQLite database ${cfg.file}: ${e.message}`, { ...e.details, cause_code: e.code });
     }
+    if (closed) {
+      fresh.kill();
+      throw new DbError('CONNECTION_LOST', 'the connection was closed');
+    }
     host = fresh;
     return fresh;
+  }
+
+  async function ensureHost(signal?: AbortSignal): Promise<Host> {
+    if (host?.isAlive) return host;
+    if (!starting) starting = startHost(signal).finally(() => { starting = null; });
+    return starting;
+  }
+
+  /**
+   * Starts the next host at once, in the background, after one was recycled: starting a
+   * host (a Node process loading better-sqlite3) costs 100-250 ms, up to a second on a
+   * loaded machine, which the next call paid in full (the "random" latency spikes of issue
+   * 16: a SELECT right after list_migrations took 670 ms at the median). Failures are left
+   * for the next call to meet and report.
+   */
+  function warmHost(): void {
+    if (closed || ctx.lossOnKill) return;
+    ensureHost().catch(() => undefined);
   }
 
   /**
@@ -319,6 +344,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     const h = host;
     host = null;
     await h.shutdown(CLOSE_GRACE_MS).catch(() => undefined);
+    warmHost();
   }
 
   async function connect(): Promise<ServerInfo> {
@@ -493,9 +519,16 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   }
 
   async function close(): Promise<void> {
+    closed = true;
+    await starting?.catch(() => undefined);
     const h = host;
     host = null;
-    if (h) await h.shutdown(CLOSE_GRACE_MS);
+    try {
+      if (h) await h.shutdown(CLOSE_GRACE_MS);
+    } finally {
+      // A later call may open the connection again (lazily, as at first).
+      closed = false;
+    }
   }
 
   return {

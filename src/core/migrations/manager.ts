@@ -38,7 +38,12 @@ function refuseReadOnly(config: ConnectionConfig, tool: string): void {
   if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
 }
 
-/** Runs fn in a session (long timeout: migrations may build indexes), optionally under the lock. */
+/**
+ * Runs fn in a session (long timeout: migrations may build indexes), optionally under the
+ * lock. Unlocked sessions only read the history (list, status), so SQLite keeps its host
+ * after them: without `readsOnly` every status read ended the host and the next call paid
+ * for a new one (100-250 ms idle, up to a second under load: issue 16's latency spikes).
+ */
 async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
     const h = createHistory(s, o.dialect.backend, await placeOf(s, o.dialect.backend));
@@ -53,7 +58,7 @@ async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (
     } finally {
       await s.unlock(LOCK_NAME).catch(() => undefined);
     }
-  }, { signal, timeoutMs: Math.max(o.config.statement_timeout_ms, 600_000) });
+  }, { signal, timeoutMs: Math.max(o.config.statement_timeout_ms, 600_000), readsOnly: !locked });
 }
 
 async function entriesOf(o: Open, s: Session, h: History, lockHeldElsewhere: boolean): Promise<MigrationEntry[]> {
