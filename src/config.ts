@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { refuseDuplicateFlags, refuseDuplicateKeys } from './config-checks.js';
 import { DbError } from './errors.js';
 import type { Backend } from './core/dialect.js';
 import { checkUrlComponents, urlParams } from './core/connection-url.js';
@@ -53,6 +54,8 @@ const ConnectionFileSchema = z.object({
   migrations_dir: z.string().min(1).optional(),
   pool_size: z.number().int().min(1).max(100).optional(),
   acquire_timeout_ms: z.number().int().min(1).max(600_000).optional(),
+  /** SQLite: create the file's missing directories (otherwise refused: a typo must not make a new empty database). */
+  create_directory: z.boolean().optional(),
 }).strict();
 
 const QueryLogFileSchema = z.object({
@@ -90,6 +93,8 @@ export interface ConnectionConfig {
   pool_size: number;
   acquire_timeout_ms: number;
   migrations_dir: string;
+  /** SQLite: missing directories of the file are created (config `create_directory`; the default connection's). */
+  create_directory: boolean;
 }
 
 export interface QueryLogConfig {
@@ -203,6 +208,7 @@ function readConfigFile(path: string): ConfigFile {
   } catch (err) {
     throw new DbError('INVALID_INPUT', `config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
+  refuseDuplicateKeys(text, path);
   const parsed = ConfigFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -286,6 +292,7 @@ export function buildConnection(name: string, entry: FileConnection, baseDir: st
     migrations_dir: entry.migrations_dir
       ? resolve(baseDir, entry.migrations_dir)
       : join(dataDirPath, 'migrations', name),
+    create_directory: entry.create_directory ?? false,
   };
 }
 
@@ -360,8 +367,11 @@ export function loadConfig(cli: CliOptions, env: NodeJS.ProcessEnv, cwd: string)
     entries.set(name, { entry: { ...(prev?.entry ?? {}), url }, baseDir: cwd });
   };
   if (env.DATABASE_URL) override('default', env.DATABASE_URL);
-  for (const flag of cli.connection) override(...parseConnectionFlag(flag));
-  if (entries.size === 0) entries.set('default', { entry: { url: `sqlite://${join(data, 'default.db')}` }, baseDir: data });
+  const flags = cli.connection.map(parseConnectionFlag);
+  refuseDuplicateFlags(flags.map(([name]) => name));
+  for (const flag of flags) override(...flag);
+  // The default database lives in our data directory: that one is created.
+  if (entries.size === 0) entries.set('default', { entry: { url: `sqlite://${join(data, 'default.db')}`, create_directory: true }, baseDir: data });
   const connections = new Map<string, ConnectionConfig>();
   for (const [name, { entry, baseDir }] of entries) {
     try {

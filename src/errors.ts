@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'MIGRATION_FAILED',
   'BACKUP_CORRUPT',
   'NO_SPACE',
+  'LIMIT_EXCEEDED',
   'INTERNAL',
 ] as const;
 
@@ -60,26 +61,40 @@ export function isDbError(err: unknown): err is DbError {
   return err instanceof DbError;
 }
 
-/** File-system errors that mean the disk (or the user's quota) is full. */
-const NO_SPACE_ERRNO = new Set(['ENOSPC', 'EDQUOT']);
-
 /**
- * A full disk under a file the server writes (a backup, a migration file): the operator
- * can act on it, so it keeps a code of its own. Null for any other error. The dialects'
- * mappers ask first, because a backup's file write fails inside their sessions.
+ * File-system errors under a file the server writes or reads (a backup, a migration file,
+ * their directories): expected conditions the operator can act on, so each has a stable
+ * code and `details.cause`, never INTERNAL. The path is the server's own configuration
+ * (backup_dir, migrations_dir), not a secret.
  */
-export function noSpaceError(err: unknown): DbError | null {
+const FS_ERRORS: Record<string, { code: ErrorCode; cause: string; say: string; advice: string }> = {
+  ENOSPC: { code: 'NO_SPACE', cause: 'no_space', say: 'no space left on the device', advice: 'free some space and try again' },
+  EDQUOT: { code: 'NO_SPACE', cause: 'quota', say: 'no space left on the device', advice: 'free some space and try again' },
+  EROFS: { code: 'PERMISSION_DENIED', cause: 'read_only_file_system', say: 'the file system is mounted read-only', advice: 'point the directory at a writable file system' },
+  EACCES: { code: 'PERMISSION_DENIED', cause: 'permission', say: "the server's user has no permission", advice: "grant the server's user access to the directory, or choose another" },
+  EPERM: { code: 'PERMISSION_DENIED', cause: 'permission', say: 'the operation is not permitted', advice: "grant the server's user access to the directory, or choose another" },
+  ENOTDIR: { code: 'INVALID_INPUT', cause: 'not_a_directory', say: 'a component of the path is not a directory', advice: 'fix the configured path' },
+};
+
+/** A DbError for a file-system error (ENOSPC, EROFS, EACCES…); null for any other error. */
+export function fileSystemError(err: unknown): DbError | null {
   const sys = err as NodeJS.ErrnoException | null;
-  if (!sys || typeof sys.code !== 'string' || !NO_SPACE_ERRNO.has(sys.code)) return null;
+  const known = sys && typeof sys.code === 'string' ? FS_ERRORS[sys.code] : undefined;
+  if (!known || !sys) return null;
   const during = sys.syscall ? ` during ${sys.syscall}` : '';
-  return new DbError('NO_SPACE', `no space left on the device (${sys.code}${during}): free some space and try again`, { errno: sys.code, ...(sys.syscall ? { syscall: sys.syscall } : {}) }, { cause: err });
+  const where = sys.path ? ` of ${sys.path}` : '';
+  const details = { errno: sys.code, cause: known.cause, ...(sys.syscall ? { syscall: sys.syscall } : {}), ...(sys.path ? { path: sys.path } : {}) };
+  return new DbError(known.code, `${known.say} (${sys.code}${during}${where}): ${known.advice}`, details, { cause: err });
 }
 
-/** Anything thrown that is not already a DbError is an internal fault (a full disk aside): keep its message, hide its stack. */
+/** The dialects' mappers ask this first, because a backup's file write fails inside their sessions. */
+export const noSpaceError = fileSystemError;
+
+/** Anything thrown that is not already a DbError is an internal fault (file-system conditions aside): keep its message, hide its stack. */
 export function asDbError(err: unknown): DbError {
   if (err instanceof DbError) return err;
-  const full = noSpaceError(err);
-  if (full) return full;
+  const fsError = fileSystemError(err);
+  if (fsError) return fsError;
   const message = err instanceof Error ? err.message : String(err);
   return new DbError('INTERNAL', message || 'internal error', {}, { cause: err });
 }

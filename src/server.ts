@@ -7,6 +7,7 @@ import { loadConfig, parseCli, safeUrl, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
 import { createServer, selectTools } from './mcp.js';
+import { logDestination } from './log-pretty.js';
 import { LineTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
@@ -127,10 +128,11 @@ async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
 
 async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2));
-  if (cli.help) return void process.stderr.write(HELP);
-  if (cli.version) return void process.stderr.write(`${VERSION}\n`);
+  // Asked-for output goes to stdout (`v=$(codomyrmex-db --version)`); errors stay on stderr.
+  if (cli.help) return void process.stdout.write(HELP);
+  if (cli.version) return void process.stdout.write(`${VERSION}\n`);
   const config = loadConfig(cli, process.env, process.cwd());
-  const ctx = createContext(config);
+  const ctx = createContext(config, { logDestination: logDestination(process.env, Boolean(process.stderr.isTTY)) });
   guardProcess(ctx);
   await (config.transport === 'http' ? serveHttp(ctx, config) : serveStdio(ctx, config));
 }

@@ -149,6 +149,8 @@ export interface DialectConfig {
   /** How long a call waits for a free connection before failing with BUSY. */
   acquireTimeoutMs: number;
   logger: import('pino').Logger;
+  /** SQLite: create the file's missing directories instead of refusing the connection. */
+  createDirectory?: boolean;
 }
 
 /**

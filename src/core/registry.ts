@@ -54,6 +54,7 @@ export function createDialect(config: ConnectionConfig, logger: Logger): Dialect
     statementTimeoutMs: config.statement_timeout_ms,
     acquireTimeoutMs: config.acquire_timeout_ms,
     logger: logger.child({ connection: config.name }),
+    createDirectory: config.create_directory,
   };
   switch (config.backend) {
     case 'postgres': return createPostgresDialect(cfg);

@@ -113,6 +113,8 @@ function describeIssue(error: z.ZodError, schema: z.ZodType): { message: string;
 export function errorResult(err: unknown, ctx: ServerContext): CallToolResult {
   const e = asDbError(err);
   if (e.code === 'INTERNAL') ctx.logger.error({ err: e.message, stack: (e.cause as Error | undefined)?.stack }, 'internal error in a tool');
+  // An expected condition of the host (read-only or full disk, permissions): the operator's to fix, no stack.
+  else if (typeof e.details.cause === 'string' && typeof e.details.errno === 'string') ctx.logger.warn({ code: e.code, cause: e.details.cause, err: e.message }, 'a tool failed on the file system');
   const body = redactValue({ error: { code: e.code, message: e.message, details: e.details } }, ctx.redact);
   return { content: [{ type: 'text', text: JSON.stringify(body) }], isError: true };
 }

@@ -4,7 +4,8 @@
  * - backup: no final file and no manifest (only hidden temporaries, which no tool lists);
  *   list_backups shows nothing ok; the source keeps every row. A backup that finished
  *   before the kill landed (answered or not) is listed ok and complete; a kill between
- *   the two links of data file and manifest leaves the data file listed incomplete.
+ *   the two links (manifest first, data file last) leaves the manifest alone, listed
+ *   incomplete; never a data file without its manifest.
  * - restore (PostgreSQL, SQLite: one transaction): the target holds nothing of the
  *   backup or all of it, never part of a table. MySQL/MariaDB commits a create-mode
  *   restore statement by statement (§17.6 step 8, §17.9): the table may hold a part, but
@@ -18,7 +19,7 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { callTool, mustCall, startInProcess, startStdio } from '../support/mcp.js';
-import { between, countOf, histogram, killAfter, raw, waitQuiet, type Stdio } from './kill.js';
+import { between, countOf, histogram, killAfter, killedBetweenLinks, raw, waitQuiet, type Stdio } from './kill.js';
 import { configFile } from './process.js';
 import { record, REPEAT, tally, type Tally } from './tally.js';
 
@@ -39,18 +40,6 @@ function backupCall(client: Client, args: Json, onStarted: () => void): Promise<
     timeout: 60_000,
     onprogress: () => { if (!started) { started = true; onStarted(); } },
   }) as Promise<Json>;
-}
-
-/** The hidden temporary of `name`'s manifest exists and is a whole manifest of that file. */
-async function manifestReady(dir: string, name: string): Promise<boolean> {
-  const tmp = (await fs.readdir(dir)).find((n) => n.startsWith(`.${name}.manifest.json.`) && n.endsWith('.tmp'));
-  if (!tmp) return false;
-  try {
-    const m = JSON.parse(await fs.readFile(join(dir, tmp), 'utf8'));
-    return m.file === name && m.size === (await fs.stat(join(dir, name))).size;
-  } catch {
-    return false;
-  }
 }
 
 const visible = async (dir: string): Promise<string[]> => (await fs.readdir(dir)).filter((n) => !n.startsWith('.')).sort();
@@ -120,9 +109,8 @@ describe.each(BACKENDS)('fault: SIGKILL during a backup and a restore on $name',
         const whole = JSON.stringify(files) === JSON.stringify([name, `${name}.manifest.json`]);
         // Killed after the manifest's link, before the answer went out: a whole backup.
         if (outcome === 'killed' && whole) outcomes[outcomes.length - 1] = 'killed after finishing';
-        // Killed in the microseconds between the data file's link and the manifest's (SPEC §17.4):
-        // then the manifest's hidden temporary is already whole (it is written before any link).
-        if (outcome === 'killed' && files.length === 1 && files[0] === name && listed[0]?.status === 'incomplete' && await manifestReady(dir, name)) {
+        // Killed in the microseconds between the manifest's link and the data file's (SPEC §17.4).
+        if (outcome === 'killed' && await killedBetweenLinks(dir, name, files, listed)) {
           outcomes[outcomes.length - 1] = 'killed between the links';
         } else if (outcome === 'finished' || whole) {
           if (JSON.stringify(files) !== JSON.stringify([name, `${name}.manifest.json`])) tb.failures.push(`rep ${rep}: finished, but the directory holds ${files.join(', ')}`);

@@ -125,7 +125,7 @@ describe.each(BACKENDS)('fault: SIGKILL during a migration on $name', (backend: 
       try {
         await settledStatus(again);
         const entry = ((await mustCall(again.client, 'list_migrations', { connection: 'db' })).migrations as Json[]).find((m) => m.version === String(v));
-        const row = (await raw(backend.name, db.url, `SELECT status, statements_applied FROM codomyrmex_migrations WHERE version = ${v}`))[0];
+        const row = (await raw(backend.name, db.url, `SELECT status, statements_applied FROM ${backend.name === 'postgres' ? 'codomyrmex.' : ''}codomyrmex_migrations WHERE version = ${v}`))[0];
         const seen = await done(v);
         outcomes.push(`${outcome === 'killed' ? 'killed' : outcome}/${entry?.status}:${seen}`);
         if (outcome.startsWith('error')) t.failures.push(`rep ${rep}: ${outcome}`);

@@ -3,6 +3,8 @@
  * (channels the server under test does not control), once the database has finished
  * with the killed server's sessions: before that, a COMMIT already sent could still land.
  */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import type { TestBackend } from '../support/backends.js';
 import { startStdio } from '../support/mcp.js';
 
@@ -87,4 +89,23 @@ export function histogram(xs: string[]): string {
   const m = new Map<string, number>();
   for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
   return [...m].map(([k, v]) => `${k}:${v}`).join(' ');
+}
+
+/**
+ * A kill between the two links of publishBackup (SPEC §17.4): the manifest is linked, its
+ * data file is not (it is linked last, as the commit point). Then the directory shows the
+ * manifest alone, listed `incomplete`, and the data file's hidden temporary is whole. Never
+ * the reverse: a data file visible without its manifest is a failure in every fault test.
+ */
+export async function killedBetweenLinks(dir: string, name: string, files: string[], listed: Array<Record<string, any>>): Promise<boolean> {
+  const manifest = `${name}.manifest.json`;
+  if (files.length !== 1 || files[0] !== manifest || listed.length !== 1 || listed[0].status !== 'incomplete') return false;
+  try {
+    const m = JSON.parse(await fs.readFile(join(dir, manifest), 'utf8'));
+    const tmp = (await fs.readdir(dir)).filter((n) => n.startsWith(`.${name}.`) && !n.startsWith(`.${manifest}.`) && n.endsWith('.tmp'));
+    for (const t of tmp) if ((await fs.stat(join(dir, t))).size === m.size) return m.file === name;
+    return false;
+  } catch {
+    return false;
+  }
 }

@@ -136,7 +136,7 @@ async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: Ba
 /** Everything inside the snapshot: schemas, sequences and rows, written to the pending file. */
 async function writeSnapshot(s: Session, t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<{ header: Header; tables: TableSummary[]; size: number; sha256: string }> {
   await s.snapshot();
-  const tables = pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name);
+  const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
   const entries: TableEntry[] = [];
   for (const table of tables) entries.push(await entryOf(s, t, table));
   const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries };
@@ -192,25 +192,25 @@ async function createPortable(t: Target, realDir: string, name: string, args: Cr
 }
 
 /**
- * The data file and its manifest appear together. Both are written and synced as hidden
- * temporaries first; only then are they linked to their names, one link call after the
- * other, so a SIGKILL leaves the temporaries (never listed) or the whole backup, except in
- * the microseconds between the two links. Publishing the data file before writing its
- * manifest (as first built) left a visible data file without a manifest when the kill
- * came during the manifest's write and fsync: seen in the fault suite on MariaDB. If the
- * manifest cannot be linked, the data file goes too (no backup is better than a doubtful one).
+ * The data file never shows under its name without its manifest, not even for a moment.
+ * Both are written and synced as hidden temporaries first (never listed); then the manifest
+ * is linked, and the data file's link is the commit point. A SIGKILL at any step leaves:
+ * hidden temporaries only (before the first link), a manifest whose data file is missing
+ * (between the links: listed `incomplete`, restore refuses it, its name stays taken), or the
+ * whole backup. The reverse order (as first built) left a data file without its manifest in
+ * the window between the two links (seen in the fault suite under load). If the data file
+ * cannot be linked (its name appeared meanwhile), the manifest just linked goes again.
  */
 export async function publishBackup(realDir: string, file: PendingFile, manifest: Manifest): Promise<void> {
   await file.seal();
   const m = await pendingFile(realDir, manifest.file + MANIFEST_SUFFIX);
   try {
     await new Promise<void>((resolve, reject) => m.stream.end(manifestText(manifest), (err?: Error | null) => (err ? reject(err) : resolve())));
-    await m.seal();
-    await file.link();
+    await m.link();
     try {
-      await m.link();
+      await file.link();
     } catch (err) {
-      await rm(`${realDir}/${manifest.file}`, { force: true });
+      await rm(`${realDir}/${manifest.file}${MANIFEST_SUFFIX}`, { force: true });
       throw err;
     }
     await syncDir(realDir);

@@ -1,6 +1,6 @@
 /**
- * The manifest `<name>.manifest.json`, written beside a backup after it and the same
- * way (temporary, sync, link). A backup without a valid manifest does not exist for
+ * The manifest `<name>.manifest.json`, written beside a backup the same way (temporary,
+ * sync, link) and linked just before it (publishBackup). A backup without a valid manifest does not exist for
  * any tool: list_backups shows it as incomplete or corrupt, restore refuses it.
  */
 import { promises as fs } from 'node:fs';
@@ -64,7 +64,10 @@ export async function checkBackup(realDir: string, name: string, hash: boolean, 
   // Normal forms aside (a copy through another file system may change them, SPEC §17.4).
   if (manifest.file.normalize('NFC') !== name.normalize('NFC')) return { status: 'corrupt', manifest, problem: `the manifest describes ${manifest.file}` };
   const st = await fs.lstat(path.join(realDir, name)).catch(() => null);
-  if (!st || !st.isFile()) return { status: 'corrupt', manifest, problem: 'the backup file is missing' };
+  // The manifest is linked before its data file (publishBackup): a manifest alone is a backup
+  // that never finished publishing (or whose file was removed), not a damaged one.
+  if (!st) return { status: 'incomplete', manifest, problem: 'the data file is missing: the backup did not finish (or the file was removed)' };
+  if (!st.isFile()) return { status: 'corrupt', manifest, problem: 'the backup file is not a regular file' };
   if (st.size !== manifest.size) return { status: 'corrupt', manifest, problem: `the file has ${st.size} bytes, the manifest says ${manifest.size}` };
   if (hash) {
     const actual = await hashFile(path.join(realDir, name), signal);
@@ -79,7 +82,7 @@ export async function requireVerified(realDir: string, name: string, signal?: Ab
     if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
     throw err;
   });
-  if (c.status === 'incomplete') throw new DbError('UNDEFINED_OBJECT', `${name} has no manifest, so it is not a finished backup; nothing was restored`, { file: name, status: c.status });
+  if (c.status === 'incomplete') throw new DbError('UNDEFINED_OBJECT', `${name} is not a finished backup (${c.problem}); nothing was restored`, { file: name, status: c.status });
   if (c.status === 'corrupt') throw new DbError('BACKUP_CORRUPT', `backup ${name} is damaged: ${c.problem}; nothing was restored`, { file: name, status: c.status });
   return c.manifest as Manifest;
 }

@@ -136,7 +136,7 @@ async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: P
   return t.dialect.withSession(async (s) => {
     await s.snapshot();
     const [snap] = await s.query('SELECT pg_export_snapshot() AS id');
-    const tables = pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name);
+    const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
     const listed = await counts(s, t, tables);
     const only = args.tables?.length ? tables.flatMap((x) => ['-t', qualified(x, t.flavor)]) : [];
     await p.progress(0, undefined, 'pg_dump running');
@@ -147,7 +147,7 @@ async function dumpPostgres(t: Target, args: CreateArgs, file: PendingFile, p: P
 }
 
 async function dumpMysql(t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<Dumped> {
-  const tables = await t.dialect.withSession(async (s) => pickTables(await readTables(s, readContext(t), {}), args.tables, t.config.name), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
+  const tables = await t.dialect.withSession(async (s) => pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name), { signal: p.signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
   const command = await firstTool(['mariadb-dump', 'mysqldump']);
   const m = mysqlArgs(t.config.url, command);
   await p.progress(0, undefined, `${command} running`);

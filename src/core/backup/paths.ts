@@ -65,9 +65,27 @@ function refuse(field: string, message: string): DbError {
   return new DbError('INVALID_INPUT', message, { field });
 }
 
+/**
+ * mkdir -p that fails with the real cause. Node's recursive mkdir answers ENOENT when a
+ * missing level cannot be created on a read-only file system (EROFS) or without
+ * permission: the level below the nearest existing ancestor is made alone to learn why.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (errno(err) !== 'ENOENT') throw err;
+    let child = path.resolve(dir);
+    let parent = path.dirname(child);
+    while (parent !== child && !(await fs.lstat(parent).then(() => true, () => false))) [child, parent] = [parent, path.dirname(parent)];
+    await fs.mkdir(child);
+    throw err;
+  }
+}
+
 /** backup_dir with symlinks resolved; created (with parents) when `create`. Null when it does not exist. */
 export async function realBackupDir(dir: string, create: boolean): Promise<string | null> {
-  if (create) await fs.mkdir(dir, { recursive: true });
+  if (create) await makeDirs(dir);
   try {
     const real = await fs.realpath(dir);
     if (!(await fs.stat(real)).isDirectory()) throw new DbError('INVALID_INPUT', `backup_dir ${dir} is not a directory`, { dir });

@@ -22,6 +22,10 @@ const BY_ERRNO: Record<number, ErrorCode> = {
   2006: 'CONNECTION_LOST', 2013: 'CONNECTION_LOST', 1927: 'CONNECTION_LOST', 1053: 'CONNECTION_LOST',
   1235: 'UNSUPPORTED', 1295: 'UNSUPPORTED',
   1021: 'NO_SPACE',
+  // Limits on a statement's work: max_recursive_iterations (1931 is its "interrupted"
+  // errno), cte_max_recursion_depth (MySQL 3636), thread stack overrun (1436), nesting
+  // depth (1473), and max_sp_recursion_depth (1456).
+  1931: 'LIMIT_EXCEEDED', 3636: 'LIMIT_EXCEEDED', 1436: 'LIMIT_EXCEEDED', 1473: 'LIMIT_EXCEEDED', 1456: 'LIMIT_EXCEEDED',
 };
 
 const BY_DRIVER_CODE: Record<string, ErrorCode> = {

@@ -39,6 +39,10 @@ const BY_SQLSTATE: Record<string, ErrorCode> = {
   '42701': 'DUPLICATE_OBJECT',
   '42712': 'DUPLICATE_OBJECT',
   '42804': 'DATA_ERROR',
+  // Program limits: stack depth (deep recursion in functions or expressions), statement too
+  // complex, too many columns or arguments. Class 54 as a whole below.
+  '54001': 'LIMIT_EXCEEDED',
+  '54000': 'LIMIT_EXCEEDED',
 };
 
 const BY_CLASS: Record<string, ErrorCode> = {
@@ -47,6 +51,7 @@ const BY_CLASS: Record<string, ErrorCode> = {
   '23': 'CONSTRAINT_VIOLATION',
   '42': 'SYNTAX_ERROR',
   '53': 'BUSY',
+  '54': 'LIMIT_EXCEEDED',
 };
 
 const BY_DRIVER_CODE: Record<string, ErrorCode> = {

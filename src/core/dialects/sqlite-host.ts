@@ -86,7 +86,10 @@ const SQLITE_ERROR_TABLE: ReadonlyArray<{ code: RegExp; message?: RegExp; to: Er
   { code: /^SQLITE_READONLY/, to: 'READ_ONLY_VIOLATION' },
   { code: /^SQLITE_(BUSY|LOCKED)/, to: 'BUSY' },
   { code: /^SQLITE_(CANTOPEN|NOTADB)/, to: 'CONNECTION_FAILED' },
-  { code: /^SQLITE_(MISMATCH|TOOBIG|RANGE)/, to: 'DATA_ERROR' },
+  // Compile-time limits: expression depth, compound SELECT terms, trigger recursion, the parser's stack, LIKE pattern length.
+  { code: /^SQLITE_ERROR$/, message: /too large \(maximum depth|too many terms in compound SELECT|too many levels of trigger recursion|parser stack overflow|too many (columns|arguments|attached)|pattern too complex|LIKE or GLOB pattern too complex/i, to: 'LIMIT_EXCEEDED' },
+  { code: /^SQLITE_TOOBIG/, to: 'LIMIT_EXCEEDED' },
+  { code: /^SQLITE_(MISMATCH|RANGE)/, to: 'DATA_ERROR' },
   { code: /^SQLITE_FULL/, to: 'NO_SPACE' },
 ];
 

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DbError } from '../../errors.js';
+import { LOCK_TABLE as LOCK_TABLE_NAME } from '../bookkeeping.js';
 import type { Capabilities, DatabaseFile, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { createGate } from '../limits.js';
 import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
@@ -28,7 +29,8 @@ import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostFreeze
  * one file must see the same holder. A holder on this host whose process is gone (a
  * SIGKILLed server) is taken over; holders on other hosts are waited for.
  */
-const LOCK_TABLE = 'codomyrmex_locks';
+// Qualified: a migration's ATTACH of a database with a table of this name must not capture it.
+const LOCK_TABLE = `main."${LOCK_TABLE_NAME}"`;
 const LOCK_OWNER = `${hostname()}:${process.pid}`;
 const LOCK_POLL_MS = 100;
 
@@ -217,8 +219,15 @@ function resolveHostPath(): string {
 
 function spawnHost(ctx: HostContext): Host {
   const { file, readOnly } = ctx.cfg;
-  // A new database file is created on first use, folder included (the default lives under XDG_DATA_HOME).
-  if (!readOnly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  // A missing file in an existing directory is a new database, created on first use. A missing
+  // directory is most often a typo in the path: refused unless the connection says
+  // create_directory (the default connection, under XDG_DATA_HOME, does).
+  if (file !== ':memory:' && !existsSync(dirname(file))) {
+    if (!ctx.cfg.createDirectory || readOnly) {
+      throw new DbError('CONNECTION_FAILED', `the directory of the SQLite file does not exist: ${dirname(file)}; check the path, create the directory, or set "create_directory": true on connection "${ctx.cfg.name}"`, { cause: 'missing_directory', dir: dirname(file) });
+    }
+    mkdirSync(dirname(file), { recursive: true });
+  }
   const child = fork(resolveHostPath(), [], {
     serialization: 'advanced',
     // The host's stdout must never reach ours: our stdout is the MCP protocol channel.
@@ -263,9 +272,12 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   const gate = createGate(1, cfg.acquireTimeoutMs);
   const classify = cachedClassifier(classifySqlite);
   let host: Host | null = null;
+  /** A host being started (by a call, or warmed after a recycle): every caller waits for the same one. */
+  let starting: Promise<Host> | null = null;
+  /** While close() runs: no host is warmed, and one that finishes starting is ended. */
+  let closed = false;
 
-  async function ensureHost(signal?: AbortSignal): Promise<Host> {
-    if (host?.isAlive) return host;
+  async function startHost(signal?: AbortSignal): Promise<Host> {
     // A killed host must be gone before the next opens the file: it may still hold the write lock.
     if (host) await host.exited;
     host = null;
@@ -278,8 +290,30 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
       if (e.code === 'CANCELLED') throw e;
       throw new DbError('CONNECTION_FAILED', `cannot open SQLite database ${cfg.file}: ${e.message}`, { ...e.details, cause_code: e.code });
     }
+    if (closed) {
+      fresh.kill();
+      throw new DbError('CONNECTION_LOST', 'the connection was closed');
+    }
     host = fresh;
     return fresh;
+  }
+
+  async function ensureHost(signal?: AbortSignal): Promise<Host> {
+    if (host?.isAlive) return host;
+    if (!starting) starting = startHost(signal).finally(() => { starting = null; });
+    return starting;
+  }
+
+  /**
+   * Starts the next host at once, in the background, after one was recycled: starting a
+   * host (a Node process loading better-sqlite3) costs 100-250 ms, up to a second on a
+   * loaded machine, which the next call paid in full (the "random" latency spikes of issue
+   * 16: a SELECT right after list_migrations took 670 ms at the median). Failures are left
+   * for the next call to meet and report.
+   */
+  function warmHost(): void {
+    if (closed || ctx.lossOnKill) return;
+    ensureHost().catch(() => undefined);
   }
 
   /**
@@ -310,6 +344,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     const h = host;
     host = null;
     await h.shutdown(CLOSE_GRACE_MS).catch(() => undefined);
+    warmHost();
   }
 
   async function connect(): Promise<ServerInfo> {
@@ -484,9 +519,16 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   }
 
   async function close(): Promise<void> {
+    closed = true;
+    await starting?.catch(() => undefined);
     const h = host;
     host = null;
-    if (h) await h.shutdown(CLOSE_GRACE_MS);
+    try {
+      if (h) await h.shutdown(CLOSE_GRACE_MS);
+    } finally {
+      // A later call may open the connection again (lazily, as at first).
+      closed = false;
+    }
   }
 
   return {

@@ -1,14 +1,15 @@
 /**
  * The migration history, kept in the database itself so every server instance
- * sees the same truth. Portable DDL (the same text runs on all three backends);
- * timestamps are stored as ISO 8601 text written by the server.
+ * sees the same truth. Timestamps are stored as ISO 8601 text written by the server.
+ * Every statement names its table fully qualified (bookkeeping-setup.ts: Place), so a
+ * migration that changes search_path or the current database cannot move our writes.
  */
 import { hostname } from 'node:os';
 import type { Row, Session } from '../dialect.js';
 import { translatePlaceholders, type SqlFlavor } from '../sql.js';
+import { HISTORY_TABLE } from '../bookkeeping.js';
+import { ensureBookkeeping, placeOf, type Place } from './bookkeeping-setup.js';
 
-export const HISTORY_TABLE = 'codomyrmex_migrations';
-export const EVENTS_TABLE = 'codomyrmex_migration_events';
 export const LOCK_NAME = 'codomyrmex_migrations';
 
 export type RowStatus = 'applied' | 'running' | 'failed';
@@ -25,28 +26,6 @@ export interface HistoryRow {
   failed_statement: number | null;
   error: string | null;
 }
-
-const DDL = [
-  `CREATE TABLE IF NOT EXISTS ${HISTORY_TABLE} (
-    version BIGINT NOT NULL PRIMARY KEY,
-    name VARCHAR(255) NOT NULL,
-    checksum CHAR(64) NOT NULL,
-    status VARCHAR(16) NOT NULL,
-    applied_at VARCHAR(40) NOT NULL,
-    execution_ms INTEGER NOT NULL,
-    applied_by VARCHAR(255) NOT NULL,
-    statements_applied INTEGER NOT NULL,
-    failed_statement INTEGER NULL,
-    error VARCHAR(2000) NULL
-  )`,
-  `CREATE TABLE IF NOT EXISTS ${EVENTS_TABLE} (
-    at VARCHAR(40) NOT NULL,
-    version BIGINT NOT NULL,
-    action VARCHAR(32) NOT NULL,
-    actor VARCHAR(255) NOT NULL,
-    detail VARCHAR(2000) NULL
-  )`,
-];
 
 const COLUMNS = 'version, name, checksum, status, applied_at, execution_ms, applied_by, statements_applied, failed_statement, error';
 
@@ -87,7 +66,8 @@ export interface History {
   event(version: string, action: string, detail?: string): Promise<void>;
 }
 
-export function createHistory(session: Session, flavor: SqlFlavor): History {
+/** The history of the session's database; `place` from placeOf, read before any migration ran. */
+export function createHistory(session: Session, flavor: SqlFlavor, place: Place): History {
   const q = (sql: string, params: unknown[] = []): Promise<Row[]> => {
     const { text, values } = translatePlaceholders(sql, params, flavor);
     return session.query(text, values);
@@ -99,21 +79,23 @@ export function createHistory(session: Session, flavor: SqlFlavor): History {
   };
   // Versions travel as text and are cast by the database: BIGINT versions exceed 2^53.
   const v = flavor === 'postgres' ? 'CAST(? AS BIGINT)' : flavor === 'mysql' ? 'CAST(? AS SIGNED)' : 'CAST(? AS INTEGER)';
+  const undefinedTable = (err: unknown): boolean => (err as { code?: string }).code === 'UNDEFINED_OBJECT';
   return {
-    async ensure() {
-      for (const ddl of DDL) await session.run([ddl]);
-    },
+    ensure: () => ensureBookkeeping(session, place),
     async rows() {
       try {
-        return (await q(`SELECT ${COLUMNS} FROM ${HISTORY_TABLE} ORDER BY version`)).map(toRow);
+        return (await q(`SELECT ${COLUMNS} FROM ${place.history} ORDER BY version`)).map(toRow);
       } catch (err) {
-        if ((err as { code?: string }).code === 'UNDEFINED_OBJECT') return [];
-        throw err;
+        if (!undefinedTable(err)) throw err;
       }
+      // PostgreSQL before the move into our schema (nobody has run a migration with this
+      // version yet): the table an older server made, found through the search_path.
+      if (flavor !== 'postgres') return [];
+      return (await q(`SELECT ${COLUMNS} FROM ${HISTORY_TABLE} ORDER BY version`).catch((err) => (undefinedTable(err) ? [] : Promise.reject(err)))).map(toRow);
     },
     async insert(row) {
       await w(
-        `INSERT INTO ${HISTORY_TABLE} (${COLUMNS}) VALUES (${v}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO ${place.history} (${COLUMNS}) VALUES (${v}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [row.version, row.name, row.checksum, row.status, row.applied_at, row.execution_ms, row.applied_by, row.statements_applied, row.failed_statement, row.error],
       );
     },
@@ -121,13 +103,15 @@ export function createHistory(session: Session, flavor: SqlFlavor): History {
       const keys = Object.keys(fields) as Array<keyof typeof fields>;
       if (keys.length === 0) return;
       const sets = keys.map((k) => `${k} = ?`).join(', ');
-      await w(`UPDATE ${HISTORY_TABLE} SET ${sets} WHERE version = ${v}`, [...keys.map((k) => fields[k]), version]);
+      await w(`UPDATE ${place.history} SET ${sets} WHERE version = ${v}`, [...keys.map((k) => fields[k]), version]);
     },
     async remove(version) {
-      await w(`DELETE FROM ${HISTORY_TABLE} WHERE version = ${v}`, [version]);
+      await w(`DELETE FROM ${place.history} WHERE version = ${v}`, [version]);
     },
     async event(version, action, detail) {
-      await w(`INSERT INTO ${EVENTS_TABLE} (at, version, action, actor, detail) VALUES (?, ${v}, ?, ?, ?)`, [nowIso(), version, action, ACTOR, detail ? clip(detail) : null]);
+      await w(`INSERT INTO ${place.events} (at, version, action, actor, detail) VALUES (?, ${v}, ?, ?, ?)`, [nowIso(), version, action, ACTOR, detail ? clip(detail) : null]);
     },
   };
 }
+
+export { placeOf };

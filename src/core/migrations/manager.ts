@@ -11,7 +11,7 @@ import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import type { Dialect, Session } from '../dialect.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
-import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
+import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, placeOf, type History } from './history.js';
 import { leadingKeywords } from '../sql.js';
 import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
 
@@ -38,10 +38,15 @@ function refuseReadOnly(config: ConnectionConfig, tool: string): void {
   if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
 }
 
-/** Runs fn in a session (long timeout: migrations may build indexes), optionally under the lock. */
+/**
+ * Runs fn in a session (long timeout: migrations may build indexes), optionally under the
+ * lock. Unlocked sessions only read the history (list, status), so SQLite keeps its host
+ * after them: without `readsOnly` every status read ended the host and the next call paid
+ * for a new one (100-250 ms idle, up to a second under load: issue 16's latency spikes).
+ */
 async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
-    const h = createHistory(s, o.dialect.backend);
+    const h = createHistory(s, o.dialect.backend, await placeOf(s, o.dialect.backend));
     if (!locked) return fn(s, h);
     if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS))) {
       const holder = await s.lockHolder(LOCK_NAME).catch(() => null);
@@ -53,7 +58,7 @@ async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (
     } finally {
       await s.unlock(LOCK_NAME).catch(() => undefined);
     }
-  }, { signal, timeoutMs: Math.max(o.config.statement_timeout_ms, 600_000) });
+  }, { signal, timeoutMs: Math.max(o.config.statement_timeout_ms, 600_000), readsOnly: !locked });
 }
 
 async function entriesOf(o: Open, s: Session, h: History, lockHeldElsewhere: boolean): Promise<MigrationEntry[]> {

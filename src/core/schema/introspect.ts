@@ -4,6 +4,7 @@
  * portable schema reads back as that schema; what has no portable form comes
  * back as `native` rather than being dropped.
  */
+import { BOOKKEEPING_SCHEMA, isBookkeeping } from '../bookkeeping.js';
 import type { Backend, Row, Session } from '../dialect.js';
 import { constraintName, UNPORTABLE, type Check, type Column, type ForeignKey, type Index, type Table } from './model.js';
 import { fkAction, makeColumn, mysqlType, pgType, readDefault, sqliteType } from './read-values.js';
@@ -14,6 +15,11 @@ export interface ReadFilter {
   table?: string;
   /** PostgreSQL: one schema; default every user schema (with table: the current schema). */
   schema?: string;
+  /**
+   * Also the server's own tables (core/bookkeeping.ts). A listing leaves them out unless
+   * this is set, a table is named, or (PostgreSQL) their schema is asked for.
+   */
+  internal?: boolean;
 }
 
 type Json = Record<string, any>;
@@ -264,7 +270,7 @@ export interface ReadContext {
 
 /** The portable schema of every table the filter selects, sorted by schema and name. */
 export async function readTables(s: Session, rc: ReadContext, f: ReadFilter): Promise<Table[]> {
-  if (rc.backend === 'postgres') return readPostgres(s, f);
-  if (rc.backend === 'mysql') return readMysql(s, f, rc.mariadb);
-  return readSqlite(s, f);
+  const all = rc.backend === 'postgres' ? await readPostgres(s, f) : rc.backend === 'mysql' ? await readMysql(s, f, rc.mariadb) : await readSqlite(s, f);
+  if (f.internal || f.table !== undefined || f.schema === BOOKKEEPING_SCHEMA) return all;
+  return all.filter((t) => !isBookkeeping(t));
 }

@@ -3,6 +3,7 @@
  * the server's status counters (uptime, connections, buffer pool, transactions,
  * deadlocks, lock waits) are server-wide, as the server keeps them.
  */
+import { BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Row, Session } from '../../dialect.js';
 import { fingerprint } from '../fingerprint.js';
 import { num } from '../plans/types.js';
@@ -12,13 +13,13 @@ const STATUS = ['Uptime', 'Threads_connected', 'Threads_running', 'Innodb_buffer
 
 const TABLES = `
   SELECT COUNT(*) AS n, SUM(DATA_LENGTH + INDEX_LENGTH) AS size,
-    (SELECT COUNT(DISTINCT TABLE_NAME, INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()) AS indexes,
+    (SELECT COUNT(DISTINCT TABLE_NAME, INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT IN (${BOOKKEEPING_SQL_LIST})) AS indexes,
     (SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT') AS locks_waiting
-  FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'`;
+  FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME NOT IN (${BOOKKEEPING_SQL_LIST})`;
 
 const LARGEST = `
   SELECT TABLE_NAME AS name, TABLE_ROWS AS rows_estimate, DATA_LENGTH AS data_bytes, INDEX_LENGTH AS index_bytes
-  FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
+  FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME NOT IN (${BOOKKEEPING_SQL_LIST})
   ORDER BY DATA_LENGTH + INDEX_LENGTH DESC, TABLE_NAME LIMIT ${TOP_TABLES}`;
 
 const LONG_RUNNING = `

@@ -2,19 +2,22 @@
  * PostgreSQL statistics from the catalog and the cumulative statistics views, for
  * the connection's database: four queries on one pinned connection.
  */
+import { BOOKKEEPING_SCHEMA, BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Row, Session } from '../../dialect.js';
 import { fingerprint } from '../fingerprint.js';
 import { num } from '../plans/types.js';
 import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type StatsReader, type TableStats } from './types.js';
 
-const USER_RELATIONS = `c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast'`;
+/** User relations: not the catalogs, nor the server's own tables (bookkeeping.ts). */
+const USER_RELATIONS = `c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema', '${BOOKKEEPING_SCHEMA}') and n.nspname !~ '^pg_toast'
+  and c.relname not in (${BOOKKEEPING_SQL_LIST})`;
 
 const SUMMARY = `
   select version() as version,
     extract(epoch from now() - pg_postmaster_start_time())::float8 as uptime_s,
     pg_database_size(current_database()) as size_bytes,
-    (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname !~ '^pg_toast') as table_count,
-    (select count(*) from pg_stat_user_indexes) as index_count,
+    (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', '${BOOKKEEPING_SCHEMA}') and n.nspname !~ '^pg_toast' and c.relname not in (${BOOKKEEPING_SQL_LIST})) as table_count,
+    (select count(*) from pg_stat_user_indexes where schemaname <> '${BOOKKEEPING_SCHEMA}' and relname not in (${BOOKKEEPING_SQL_LIST})) as index_count,
     (select count(*) from pg_stat_activity where backend_type = 'client backend') as open,
     (select count(*) from pg_stat_activity where backend_type = 'client backend' and state = 'active') as active,
     current_setting('max_connections')::int as max,

@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import type { ConnectionConfig } from '../../../config.js';
 import { DbError } from '../../../errors.js';
+import { BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
 import { tableRows } from '../plans/sqlite.js';
 import { num } from '../plans/types.js';
@@ -19,8 +20,8 @@ const FILE = `
   SELECT sqlite_version() AS version,
     (SELECT page_size FROM pragma_page_size) AS page_size, (SELECT page_count FROM pragma_page_count) AS page_count,
     (SELECT freelist_count FROM pragma_freelist_count) AS freelist_count, (SELECT journal_mode FROM pragma_journal_mode) AS journal_mode,
-    (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%') AS tables,
-    (SELECT count(*) FROM sqlite_schema WHERE type = 'index') AS indexes,
+    (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN (${BOOKKEEPING_SQL_LIST})) AS tables,
+    (SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name NOT IN (${BOOKKEEPING_SQL_LIST})) AS indexes,
     (SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1') AS has_stat1`;
 
 /** Bytes per table (its b-tree) and per table's indexes, from dbstat's per-b-tree totals. */
@@ -28,7 +29,7 @@ const SIZES = `
   SELECT coalesce(m.tbl_name, d.name) AS tbl, sum(CASE WHEN m.type = 'index' THEN 0 ELSE d.pgsize END) AS data_bytes,
     sum(CASE WHEN m.type = 'index' THEN d.pgsize ELSE 0 END) AS index_bytes
   FROM dbstat d LEFT JOIN sqlite_schema m ON m.name = d.name
-  WHERE d.aggregate = TRUE AND d.name NOT LIKE 'sqlite_%'
+  WHERE d.aggregate = TRUE AND d.name NOT LIKE 'sqlite_%' AND coalesce(m.tbl_name, d.name) NOT IN (${BOOKKEEPING_SQL_LIST})
   GROUP BY 1 ORDER BY sum(d.pgsize) DESC, 1 LIMIT ${TOP_TABLES}`;
 
 function walBytes(config: ConnectionConfig, mode: string): number | null {
