@@ -185,16 +185,17 @@ describe('logging notifications', () => {
     const admin = postgres(PG_URL, { max: 1, onnotice: () => undefined });
     const app = uniqueName('cmx_lost');
     // A password the server must keep out of the notification (trust auth ignores it).
-    const url = PG_URL.replace('://postgres@', '://postgres:hunter2-secret@') + `?application_name=${app}`;
+    const url = PG_URL.replace('://postgres@', '://postgres:hunter2-secret@');
     const ctx = createContext(testConfig({ pg: { url } }), { logger: pino({ level: 'silent' }) });
     const [caller, watcher] = [await connect(ctx), await connect(ctx)];
     try {
       const logs = collectLogs(watcher);
-      const call = callTool(caller, 'execute_transaction', { connection: 'pg', queries: [{ query: 'SELECT pg_sleep(10)' }] });
+      // The comment names this call's backend in pg_stat_activity (URLs take no application_name).
+      const call = callTool(caller, 'execute_transaction', { connection: 'pg', queries: [{ query: `SELECT pg_sleep(10) /* ${app} */` }] });
       let killed = 0;
       for (let i = 0; i < 100 && killed === 0; i++) {
         await settle(30);
-        killed = (await admin.unsafe(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${app}' AND query LIKE '%pg_sleep%'`)).length;
+        killed = (await admin.unsafe(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(10) /* ${app} */%' AND pid <> pg_backend_pid()`)).length;
       }
       const r = await call;
       expect(r.ok ? 'ok' : r.error.code).toBe('CONNECTION_LOST');
