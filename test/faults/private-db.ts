@@ -92,7 +92,8 @@ export async function startPrivateMariadb(): Promise<PrivateDb> {
   const exited = (c: ChildProcess): Promise<void> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r())));
   const db: PrivateDb = {
     backend: 'mysql',
-    url: `mysql://root@127.0.0.1:${port}/mysql`,
+    // A database of its own: on a connection to the `mysql` schema itself only reads run (SPEC §6).
+    url: `mysql://root@127.0.0.1:${port}/cmx_faults`,
     port,
     async start() {
       const c = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
@@ -103,7 +104,7 @@ export async function startPrivateMariadb(): Promise<PrivateDb> {
         if (c.exitCode !== null || c.signalCode !== null) throw new Error(`mariadbd exited at start (see ${join(dir, 'error.log')})`);
         try {
           const conn = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', connectTimeout: 1000 });
-          await conn.query('SELECT 1');
+          await conn.query('CREATE DATABASE IF NOT EXISTS cmx_faults');
           await conn.end();
           return;
         } catch (err) {
