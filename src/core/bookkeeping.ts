@@ -26,10 +26,11 @@ export function isBookkeeping(x: { schema?: string; table: string }): boolean {
  * A table of ours, qualified so that no statement depends on the session's search_path or
  * current database: a migration file may change either (pg_dump's schema files run
  * `set_config('search_path', '', false)`; a MySQL file may `USE` another database).
- * `database` is MySQL's database of the connection, read before any migration ran.
+ * `database` is MySQL's database of the connection, read before any migration ran; `schema`
+ * PostgreSQL's schema for them (ours unless the account may not create it: placeOf).
  */
-export function qualifiedTable(backend: Backend, table: string, database?: string): string {
-  if (backend === 'postgres') return `"${BOOKKEEPING_SCHEMA}"."${table}"`;
+export function qualifiedTable(backend: Backend, table: string, database?: string, schema = BOOKKEEPING_SCHEMA): string {
+  if (backend === 'postgres') return `"${schema.replace(/"/g, '""')}"."${table}"`;
   if (backend === 'mysql') return `\`${(database ?? '').replace(/`/g, '``')}\`.\`${table}\``;
   return `main."${table}"`;
 }

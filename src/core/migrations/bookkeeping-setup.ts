@@ -18,6 +18,13 @@ import type { Backend, Session } from '../dialect.js';
 
 export interface Place {
   backend: Backend;
+  /**
+   * PostgreSQL: the schema holding the tables. `codomyrmex` when it exists or the account
+   * may create it (CREATE on the database); otherwise the schema of the search_path an
+   * older version used, or the first one the account may create tables in (tables stay
+   * hidden there too).
+   */
+  schema?: string;
   /** Fully qualified names of the two tables. */
   history: string;
   events: string;
@@ -25,9 +32,36 @@ export interface Place {
   database?: string;
 }
 
+const PG_PLACE = `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${BOOKKEEPING_SCHEMA}') AS ours,
+  has_database_privilege(current_database(), 'CREATE') AS can_create,
+  (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relname = '${HISTORY_TABLE}' AND c.relkind IN ('r', 'p') AND n.nspname = ANY (current_schemas(false))
+     ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1) AS legacy,
+  (SELECT x FROM unnest(current_schemas(false)) WITH ORDINALITY AS t(x, i) WHERE has_schema_privilege(x, 'CREATE') ORDER BY i LIMIT 1) AS writable`;
+
+/**
+ * PostgreSQL: our own schema where possible. An account without CREATE on the database
+ * (usual least privilege on PostgreSQL 15+) cannot make it, and CREATE SCHEMA IF NOT EXISTS
+ * checks that privilege before it looks: such an account keeps the tables in its schema.
+ */
+async function postgresSchema(s: Session): Promise<string> {
+  const [r] = await s.query(PG_PLACE);
+  if (r?.ours === true || r?.can_create === true) return BOOKKEEPING_SCHEMA;
+  const schema = r?.legacy ?? r?.writable;
+  if (typeof schema === 'string') return schema;
+  throw new DbError(
+    'PERMISSION_DENIED',
+    `the migration history needs a schema: the account may neither create schema "${BOOKKEEPING_SCHEMA}" (CREATE on the database) nor create tables in a schema of its search_path; create the schema for it (CREATE SCHEMA ${BOOKKEEPING_SCHEMA} AUTHORIZATION <account>) or grant CREATE on a schema`,
+  );
+}
+
 /** Where the tables are for this session: on MySQL the database selected when the session began (before any migration's USE). */
 export async function placeOf(s: Session, backend: Backend): Promise<Place> {
   let database: string | undefined;
+  if (backend === 'postgres') {
+    const schema = await postgresSchema(s);
+    return { backend, schema, history: qualifiedTable(backend, HISTORY_TABLE, undefined, schema), events: qualifiedTable(backend, EVENTS_TABLE, undefined, schema) };
+  }
   if (backend === 'mysql') {
     const [r] = await s.query('SELECT DATABASE() AS d');
     if (r?.d === null || r?.d === undefined) throw new DbError('INVALID_INPUT', 'the connection has no database selected: name one in its URL (mysql://host/dbname); the migration history is kept there');
@@ -56,9 +90,8 @@ function ddl(p: Place, events = p.events): string[] {
   ];
 }
 
-const PG_PROBE = `SELECT to_regclass('"${BOOKKEEPING_SCHEMA}"."${HISTORY_TABLE}"') IS NOT NULL AS history,
-  to_regclass('"${BOOKKEEPING_SCHEMA}"."${EVENTS_TABLE}"') IS NOT NULL AS events,
-  EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('"${BOOKKEEPING_SCHEMA}"."${EVENTS_TABLE}"') AND attname = 'id' AND NOT attisdropped) AS events_id`;
+const PG_PROBE = `SELECT to_regclass($1) IS NOT NULL AS history, to_regclass($2) IS NOT NULL AS events,
+  EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) AND attname = 'id' AND NOT attisdropped) AS events_id`;
 const MY_PROBE = `SELECT
   (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '${HISTORY_TABLE}') AS history,
   (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = '${EVENTS_TABLE}') AS events,
@@ -71,7 +104,7 @@ const LITE_PROBE = `SELECT
 interface Found { history: boolean; events: boolean; eventsId: boolean }
 
 async function probe(s: Session, p: Place): Promise<Found> {
-  const [r] = p.backend === 'postgres' ? await s.query(PG_PROBE)
+  const [r] = p.backend === 'postgres' ? await s.query(PG_PROBE, [p.history, p.events])
     : p.backend === 'mysql' ? await s.query(MY_PROBE, [p.database, p.database, p.database])
       : await s.query(LITE_PROBE);
   const yes = (x: unknown): boolean => x === true || Number(x) > 0;
@@ -86,11 +119,14 @@ const PG_LEGACY = `SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace 
 const quoteIdent = (x: string): string => `"${x.replace(/"/g, '""')}"`;
 
 async function setupPostgres(s: Session, p: Place): Promise<void> {
-  await s.run([`CREATE SCHEMA IF NOT EXISTS "${BOOKKEEPING_SCHEMA}"`]);
+  const own = p.schema === BOOKKEEPING_SCHEMA;
+  // Checks CREATE on the database even when the schema exists: only when it does not.
+  const [exists] = await s.query(`SELECT 1 AS x FROM pg_namespace WHERE nspname = '${BOOKKEEPING_SCHEMA}'`);
+  if (own && !exists) await s.run([`CREATE SCHEMA IF NOT EXISTS "${BOOKKEEPING_SCHEMA}"`]);
   const found = await probe(s, p);
   const moves: string[] = [];
   for (const [table, here] of [[HISTORY_TABLE, found.history], [EVENTS_TABLE, found.events]] as const) {
-    if (here) continue;
+    if (here || !own) continue;
     const [legacy] = await s.query(PG_LEGACY, [table]);
     if (legacy) moves.push(`ALTER TABLE ${quoteIdent(String(legacy.schema))}."${table}" SET SCHEMA "${BOOKKEEPING_SCHEMA}"`);
   }
