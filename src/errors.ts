@@ -74,12 +74,19 @@ const FS_ERRORS: Record<string, { code: ErrorCode; cause: string; say: string; a
   EACCES: { code: 'PERMISSION_DENIED', cause: 'permission', say: "the server's user has no permission", advice: "grant the server's user access to the directory, or choose another" },
   EPERM: { code: 'PERMISSION_DENIED', cause: 'permission', say: 'the operation is not permitted', advice: "grant the server's user access to the directory, or choose another" },
   ENOTDIR: { code: 'INVALID_INPUT', cause: 'not_a_directory', say: 'a component of the path is not a directory', advice: 'fix the configured path' },
+  ELOOP: { code: 'INVALID_INPUT', cause: 'symlink_loop', say: 'the path runs into a loop of symbolic links', advice: 'fix the configured path' },
+  ENAMETOOLONG: { code: 'INVALID_INPUT', cause: 'name_too_long', say: 'a name in the path is too long for the file system', advice: 'choose a shorter path' },
 };
+
+/** mkdir's EEXIST: a file or a dangling symbolic link stands where the directory should be (other EEXISTs are the callers'). */
+const MKDIR_EXISTS = { code: 'INVALID_INPUT' as ErrorCode, cause: 'not_a_directory', say: 'a file or a dangling symbolic link stands where the directory should be', advice: 'fix the configured path' };
 
 /** A DbError for a file-system error (ENOSPC, EROFS, EACCES…); null for any other error. */
 export function fileSystemError(err: unknown): DbError | null {
   const sys = err as NodeJS.ErrnoException | null;
-  const known = sys && typeof sys.code === 'string' ? FS_ERRORS[sys.code] : undefined;
+  const known = sys && typeof sys.code === 'string'
+    ? (sys.code === 'EEXIST' && sys.syscall === 'mkdir' ? MKDIR_EXISTS : FS_ERRORS[sys.code])
+    : undefined;
   if (!known || !sys) return null;
   const during = sys.syscall ? ` during ${sys.syscall}` : '';
   const where = sys.path ? ` of ${sys.path}` : '';

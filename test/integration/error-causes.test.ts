@@ -5,7 +5,7 @@
  * stable codes with details.cause, and are logged at warn without a stack.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
@@ -112,6 +112,19 @@ describe.skipIf(!root)('file-system causes under backup_dir (needs root: a read-
     const file = join(base, 'plain-file');
     writeFileSync(file, 'x');
     expectCause(await backupInto(join(file, 'backups')), 'INVALID_INPUT', 'not_a_directory');
+  });
+
+  it('a file, a dangling link or a link loop as backup_dir, or a name too long: INVALID_INPUT with its cause', async () => {
+    const file = join(base, 'just-a-file');
+    writeFileSync(file, 'x');
+    expectCause(await backupInto(file), 'INVALID_INPUT', 'not_a_directory');
+    const dangling = join(base, 'dangling');
+    symlinkSync(join(base, 'nowhere'), dangling);
+    expectCause(await backupInto(dangling), 'INVALID_INPUT', 'not_a_directory');
+    const loop = join(base, 'loop');
+    symlinkSync(loop, loop);
+    expectCause(await backupInto(join(loop, 'backups')), 'INVALID_INPUT', 'symlink_loop');
+    expectCause(await backupInto(join(base, 'x'.repeat(300))), 'INVALID_INPUT', 'name_too_long');
   });
 
   it('a directory the server may not write: PERMISSION_DENIED, cause permission', async () => {
