@@ -47,11 +47,18 @@ function headline(r: StatementOutput, ms?: number): string {
   return r.truncated && r.notice ? `${what}${time}; truncated: ${r.notice}` : `${what}${time}`;
 }
 
-/** Column line then one JSON array per row: the rows' bytes once, readable without a JSON parser for the whole. */
+/**
+ * Column and type lines, then one JSON array per row: the rows' bytes once, readable
+ * without a JSON parser for the whole. Names are JSON strings like the cells: a column
+ * name is data too, and a raw newline in one could pass for a row.
+ */
 function rowLines(r: StatementOutput): string[] {
   if (r.columns.length === 0) return [];
-  const header = `columns: ${r.columns.map((c) => (c.type ? `${c.name} ${c.type}` : c.name)).join(', ')}`;
-  return [header, ...r.rows.map((row) => JSON.stringify(row))];
+  return [
+    `columns: ${JSON.stringify(r.columns.map((c) => c.name))}`,
+    `types: ${JSON.stringify(r.columns.map((c) => c.type))}`,
+    ...r.rows.map((row) => JSON.stringify(row)),
+  ];
 }
 
 export function queryText(r: StatementOutput & { connection: string }): string {
