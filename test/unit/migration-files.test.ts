@@ -233,6 +233,17 @@ describe('checksumOf', () => {
 });
 
 describe('statementsOf', () => {
+  it('drops the \\restrict markers of a pg_dump file and refuses other psql meta-commands, naming the line', () => {
+    const dump = '\\restrict AbC123\n\nSET statement_timeout = 0;\nCREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$\n\\x is text here\n$$;\nCOMMENT ON TABLE t IS \'a\n\\b\';\n\n\\unrestrict AbC123\n';
+    const got = statementsOf(dump, 'postgres');
+    expect(got.map((x) => x.trim())).toEqual([
+      'SET statement_timeout = 0',
+      'CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$\n\\x is text here\n$$',
+      "COMMENT ON TABLE t IS 'a\n\\b'",
+    ]);
+    expect(() => statementsOf('SELECT 1;\n\\connect other\nSELECT 2;', 'postgres')).toThrow(/line 2 is a psql meta-command \(\\connect\)/);
+  });
+
   it('drops comment-only statements and keeps bodies whole', () => {
     const sql = "-- migrate:no-transaction\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n/* x */;\n-- trailing\n";
     // A comment leading a real statement stays with it; only statements with nothing else are dropped.

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DbError } from '../../errors.js';
-import { splitStatements, type SqlFlavor } from '../sql.js';
+import { splitStatements, tokenize, type SqlFlavor } from '../sql.js';
 
 export interface MigrationFile {
   /** Numeric version (integer or UTC timestamp); migrations run in ascending order. */
@@ -254,7 +254,30 @@ export function checksumOf(up: string): string {
  * mysql DELIMITER lines, so nothing is left to do here but name the use.
  */
 export function statementsOf(sql: string, flavor: SqlFlavor): string[] {
-  return splitStatements(sql, flavor);
+  return splitStatements(flavor === 'postgres' ? withoutPsqlMarkers(sql) : sql, flavor);
+}
+
+/** psql's `\restrict <key>` / `\unrestrict <key>`, which pg_dump 15.14+ writes around a dump: markers, not SQL. */
+const PSQL_MARKER = /^\\(restrict|unrestrict)(\s+\S+)?\s*$/;
+
+/**
+ * A pg_dump file run as a migration: its `\restrict` lines are dropped (psql alone reads
+ * them); any other psql meta-command (`\connect`, `\copy`, `\i` …) is refused, naming
+ * its line, rather than sent to the server as a syntax error. A backslash inside a
+ * string, a quoted name, a dollar quote or a comment is text, not a command.
+ */
+function withoutPsqlMarkers(sql: string): string {
+  if (!/^\\/m.test(sql)) return sql;
+  const inside = tokenize(sql, 'postgres').filter((t) => t.kind === 'string' || t.kind === 'quoted_ident' || t.kind === 'comment');
+  const covered = (at: number): boolean => inside.some((t) => t.start < at && at < t.end);
+  let at = 0;
+  return sql.split('\n').map((line, i) => {
+    const start = at;
+    at += line.length + 1;
+    if (!line.startsWith('\\') || covered(start)) return line;
+    if (PSQL_MARKER.test(line.trimEnd())) return '';
+    throw new DbError('INVALID_INPUT', `line ${i + 1} is a psql meta-command (${line.split(/\s/)[0]}), not SQL: remove it from the migration`, { line: i + 1 });
+  }).join('\n');
 }
 
 // ---------------------------------------------------------------- creating
