@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../faults/private-db.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { BACKENDS, PG_URL } from '../support/backends.js';
 
 const run = promisify(execFile);
 const PG_BIN = '/usr/lib/postgresql/15/bin';
@@ -85,3 +86,16 @@ function shellCerts(): string {
   ].join(' && ');
 }
 
+
+describe.runIf(BACKENDS.some((b) => b.name === 'postgres'))('sslmode=require against a server without TLS', () => {
+  it('fails to connect, saying so, instead of reporting a lost connection', async () => {
+    const h = await startInProcess({ nossl: { url: `${PG_URL}?sslmode=require` } });
+    try {
+      const r = await callTool(h.client, 'get_connection', { connection: 'nossl' });
+      expect(r.ok ? 'ok' : r.error.code).toBe('CONNECTION_FAILED');
+      expect(r.ok ? '' : r.error.message).toMatch(/TLS/);
+    } finally {
+      await h.close();
+    }
+  });
+});

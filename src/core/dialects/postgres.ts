@@ -202,10 +202,20 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     lease.release();
   }
 
+  /**
+   * A connection that was never opened was not lost: a server that hangs up during the
+   * start-up (often one that does not offer the TLS that sslmode asks for) failed to connect.
+   */
+  function openError(err: unknown): unknown {
+    if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') return err;
+    const tls = /[?&]sslmode=(require|verify-ca|verify-full)\b/.test(cfg.url) ? ' (sslmode asks for TLS: does the server offer it?)' : '';
+    return new DbError('CONNECTION_FAILED', `the server closed the connection while it was being opened${tls}`, err.details);
+  }
+
   async function connect(): Promise<ServerInfo> {
     await loadPostgresParser();
     // postgres.js restarts its connect_timeout on every attempt: this bounds the whole open.
-    const { conn, release } = await withDeadline(reserve(), CONNECT_TIMEOUT_MS, (late) => late.then((l) => l.release(), () => undefined), () => {
+    const { conn, release } = await withDeadline(reserve().catch((err: unknown) => { throw openError(err); }), CONNECT_TIMEOUT_MS, (late) => late.then((l) => l.release(), () => undefined), () => {
       if (sql) retire(sql);
       return new DbError('CONNECTION_FAILED', `no PostgreSQL session within ${CONNECT_TIMEOUT_MS} ms`, { timeout_ms: CONNECT_TIMEOUT_MS });
     });
