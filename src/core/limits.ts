@@ -69,9 +69,14 @@ export function createGate(max: number, acquireTimeoutMs: number): Gate {
  */
 export function uniqueColumnNames(names: string[]): string[] {
   const seen = new Set<string>();
+  // Where each name's suffix search goes on: 16,000 columns named `1` took 29 s when every
+  // repeat counted up from 2 again (a SELECT list has no length limit on MariaDB).
+  const nextSuffix = new Map<string, number>();
   return names.map((name) => {
     let key = name;
-    for (let n = 2; seen.has(key); n++) key = `${name}_${n}`;
+    let n = nextSuffix.get(name) ?? 2;
+    while (seen.has(key)) key = `${name}_${n++}`;
+    nextSuffix.set(name, n);
     seen.add(key);
     return key;
   });
