@@ -38,7 +38,15 @@ export interface MigrationFile {
   checksum: string;
   /** File names, relative to the directory, the migration was read from (up first). */
   files: string[];
+  /**
+   * Written by create_migration (its first line is AGENT_MARKER): agent SQL, so every
+   * statement passes the escape checks of agent statements before it runs (§4.2).
+   */
+  agentWritten: boolean;
 }
+
+/** The first line of every file create_migration writes; the agent's text comes only after it. */
+export const AGENT_MARKER = '-- codomyrmex-db: written by create_migration (agent SQL: escape checks apply)';
 
 const FILE = /^(\d+)_(.*?)(\.up|\.down)?\.sql$/;
 /** Real folders use dots, dashes and capitals (`000056_upgrade_channels_v6.0.up.sql`, `000089_add-channelid-to-reaction.up.sql`). */
@@ -133,7 +141,8 @@ function pair(entries: Entry[]): Array<{ up: Entry; down: Entry | null }> {
 
 async function load(dir: string, up: Entry, down: Entry | null): Promise<MigrationFile> {
   const start: Section = up.kind === 'single' ? 'header' : 'up';
-  const parsed = readSections(await readRegular(dir, up.file), up.file, start);
+  const text = await readRegular(dir, up.file);
+  const parsed = readSections(text, up.file, start);
   const downText = down ? readSections(await readRegular(dir, down.file), down.file, 'down').down : parsed.down;
   const upText = parsed.up ?? '';
   if (noStatements(upText)) throw invalid(up.file, 'the up section has no statements');
@@ -147,6 +156,7 @@ async function load(dir: string, up: Entry, down: Entry | null): Promise<Migrati
     foreignKeysOff: parsed.foreignKeysOff,
     checksum: checksumOf(upText),
     files: down ? [up.file, down.file] : [up.file],
+    agentWritten: text.split(/\r?\n/, 1)[0]?.trimEnd() === AGENT_MARKER,
   };
 }
 
@@ -341,7 +351,7 @@ async function versionsOnDisk(dir: string): Promise<bigint[]> {
 }
 
 function render(up: string, down: string | null): string {
-  const header = down === null ? '-- No down section: this migration cannot be rolled back.\n' : '';
+  const header = `${AGENT_MARKER}\n${down === null ? '-- No down section: this migration cannot be rolled back.\n' : ''}`;
   const downPart = down === null ? '' : `\n-- migrate:down\n${down.trim()}\n`;
   return `${header}-- migrate:up\n${up.trim()}\n${downPart}`;
 }

@@ -238,6 +238,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     refuseProblems(entries, args.allow_out_of_order ?? false);
     const todo = plan(entries, o.files, args);
     for (const m of todo) checkSection(m, 'up', statementsOf(m.up, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['up', m.up]], m.files[0]);
     if (args.dry_run) return dryRun(o, s, todo, transactional);
     const results: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
@@ -313,6 +314,7 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
     }
     const todo = rollbackPlan(entries, o.files, args);
     for (const m of todo) checkSection(m, 'down', statementsOf(m.down as string, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['down', m.down]], m.files[0]);
     if (args.dry_run) return { connection: o.config.name, dry_run: true, rolled_back: [], planned: todo.map((m) => ({ version: m.version.toString(), name: m.name })) };
     const done: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
@@ -364,9 +366,33 @@ export async function createMigration(ctx: ServerContext, args: { connection?: s
   return ctx.exclusive(`create-migration:${dir}`, () => createMigrationNow(ctx, args));
 }
 
+/**
+ * Agent-written migration SQL passes the escape checks of agent statements (§6): the
+ * agent writes the file with create_migration and runs it with run_migration, so without
+ * this a migration would be a way round them. Files an operator wrote stay trusted.
+ */
+async function refuseEscapes(o: { dialect: Dialect }, sections: Array<[string, string | null]>, file?: string): Promise<void> {
+  for (const [direction, text] of sections) {
+    if (text === null) continue;
+    const statements = statementsOf(text, o.dialect.backend);
+    for (const [i, statement] of statements.entries()) {
+      // A statement the classifier's grammar cannot parse is left to the database, which
+      // parses it by the same grammar and refuses it there (a migration may fail on purpose).
+      const c = await o.dialect.classify(statement).catch((err: unknown) => {
+        if (err instanceof DbError && err.code === 'SYNTAX_ERROR') return null;
+        throw err;
+      });
+      if (c?.escape) {
+        throw new DbError('PERMISSION_DENIED', `not run on any connection: ${c.escape} (${direction} section, statement ${i}); migrations written by create_migration pass the same checks as execute_query`, { reason: c.escape, direction, statement_index: i, ...(file ? { file } : {}) });
+      }
+    }
+  }
+}
+
 async function createMigrationNow(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {
   const o = await open(ctx, args.connection);
   refuseReadOnly(o.config, 'create_migration');
+  await refuseEscapes(o, [['up', args.up], ['down', args.down ?? null]]);
   // Versions in the history count too: a deleted file's version must never be reused.
   const applied = await inSession(o, new AbortController().signal, false, async (_s, h) => (await h.rows()).map((r) => BigInt(r.version)));
   const created = await createMigrationFile(o.config.migrations_dir, args.name, args.up, args.down ?? null, [...o.files.map((f) => f.version), ...applied]);
