@@ -130,6 +130,13 @@ const ESCAPES: Attack[] = [
   { id: 'sql-function', sql: ['CREATE FUNCTION rt_f_{ID}(text) RETURNS text LANGUAGE sql AS $$ SELECT pg_read_file($1) $$', "SELECT rt_f_{ID}('{F}')"] },
   { id: 'sql-function-atomic', sql: ['CREATE FUNCTION rt_h_{ID}(p text) RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT pg_read_file(p); END', "SELECT rt_h_{ID}('{F}')"] },
   { id: 'rule', sql: ["CREATE TABLE rt_r_{ID} (c text)", "CREATE RULE rt_rule_{ID} AS ON INSERT TO rt_r_{ID} DO ALSO SELECT pg_file_write('{D}/w7', 'x', false)", "INSERT INTO rt_r_{ID} VALUES ('a')"] },
+  // Catalogs written through a view the agent made (a simple view is updatable), directly, by a rule or in a CTE.
+  { id: 'view-authid', sql: ['CREATE VIEW rt_va_{ID} AS SELECT * FROM pg_authid', "UPDATE rt_va_{ID} SET rolsuper = true WHERE rolname = '{PLAIN}'"] },
+  { id: 'view-authid-cte', sql: ['CREATE VIEW rt_vc_{ID} AS SELECT rolname, rolsuper FROM pg_catalog.pg_authid', "WITH x AS (UPDATE rt_vc_{ID} SET rolsuper = true WHERE rolname = '{PLAIN}' RETURNING 1) SELECT count(*) FROM x"] },
+  { id: 'view-members', sql: ['CREATE VIEW rt_vm_{ID} AS SELECT * FROM "pg_catalog"."pg_auth_members"', "INSERT INTO rt_vm_{ID} (roleid, member, grantor, admin_option) SELECT 'pg_execute_server_program'::regrole, '{PLAIN}'::regrole, 10, false"] },
+  { id: 'view-settings', sql: ['CREATE VIEW rt_vs_{ID} AS SELECT * FROM pg_db_role_setting', "INSERT INTO rt_vs_{ID} VALUES ((SELECT oid FROM pg_database WHERE datname = current_database()), 0, '{log_min_messages=debug5}')"] },
+  { id: 'view-proc-rebind', sql: ["CREATE FUNCTION rt_rf_{ID}(text) RETURNS text LANGUAGE sql AS 'SELECT $1'", 'CREATE VIEW rt_vp_{ID} AS SELECT oid, proname, prolang, prosrc FROM pg_proc', "UPDATE rt_vp_{ID} SET prolang = 12, prosrc = 'pg_read_file_all' WHERE oid = 'rt_rf_{ID}(text)'::regprocedure", "SELECT rt_rf_{ID}('{F}')"] },
+  { id: 'view-rule', sql: ['CREATE VIEW rt_vr_{ID} AS SELECT * FROM pg_authid', 'CREATE TABLE rt_rt_{ID} (n text)', "CREATE RULE rt_rr_{ID} AS ON INSERT TO rt_rt_{ID} DO ALSO UPDATE rt_vr_{ID} SET rolsuper = true WHERE rolname = NEW.n", "INSERT INTO rt_rt_{ID} VALUES ('{PLAIN}')"] },
   { id: 'extension-untrusted', sql: 'CREATE EXTENSION IF NOT EXISTS plperlu' },
   { id: 'load', sql: "LOAD 'auto_explain'" },
   { id: 'alter-system', sql: "ALTER SYSTEM SET log_statement = 'all'" },

@@ -213,6 +213,16 @@ describe('every-connection escape families', () => {
     "SELECT set_config('ROLE', 'postgres', true)",
     "SELECT set_config(('ro' || 'le'), 'postgres', true)",
     "SELECT set_config(name, 'postgres', true) FROM (VALUES ('role')) v(name)",
+    // Catalog writes inside procedural bodies.
+    "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE pg_authid SET rolsuper = true WHERE rolname = 'x'; RETURN NEW; END $$",
+    'DO $$ BEGIN INSERT INTO pg_catalog.pg_auth_members VALUES (1, 2, 3, false); END $$',
+    'DO $$ BEGIN DELETE FROM "pg_catalog"."pg_db_role_setting"; END $$',
+    // A simple view is updatable: a view over a catalog would write to it.
+    'CREATE VIEW v AS SELECT * FROM pg_catalog.pg_class',
+    'CREATE OR REPLACE VIEW v AS SELECT * FROM pg_authid',
+    'CREATE VIEW v AS SELECT a.rolname FROM pg_authid a JOIN pg_auth_members m ON m.member = a.oid',
+    'CREATE VIEW v AS WITH x AS (SELECT * FROM "pg_catalog"."pg_proc") SELECT * FROM x',
+    'CREATE VIEW v AS SELECT * FROM (SELECT * FROM pg_db_role_setting) s',
   ])('%s', (sql) => {
     expect(classifyPostgres(sql).escape).toBeDefined();
   });
@@ -231,7 +241,6 @@ describe('ordinary statements stay allowed on read-write connections', () => {
     "SELECT * FROM crosstab('select a, b, c from t order by 1', 3) AS c(a text, b text, c text)",
     'SELECT * FROM pg_catalog.pg_class',
     'INSERT INTO t SELECT oid::int FROM pg_class',
-    'CREATE VIEW v AS SELECT * FROM pg_catalog.pg_class',
     'CREATE TABLE t2 AS SELECT * FROM pg_authid',
     'UPDATE t SET a = 1',
     'CREATE EXTENSION IF NOT EXISTS pg_trgm',

@@ -163,8 +163,16 @@ function wordEscape(text: string): string | undefined {
     if (word !== 'role' && PROTECTED_SETTINGS.has(word)) return `it changes ${word}: ${PROTECTED_SETTINGS.get(word)}`;
   }
   if (ROLE_CHANGE.test(text)) return `it changes the role: ${PROTECTED_SETTINGS.get('role')}`;
+  const catalog = CATALOG_WRITE.exec(text);
+  if (catalog) return `it writes ${catalog[2].replace(/\s+/g, '')}, a system catalog object: changing it changes accounts, functions or settings of the server`;
   return /\bprogram\b/i.test(text) && /\bcopy\b/i.test(text) ? 'COPY ... PROGRAM runs a program on the database server' : undefined;
 }
+
+/**
+ * A write to a system catalog among a procedural body's words: INSERT INTO / UPDATE /
+ * DELETE FROM / MERGE INTO (ONLY) [pg_catalog.]pg_… or information_schema.…, quoted or not.
+ */
+const CATALOG_WRITE = /\b(insert\s+into|update|delete\s+from|merge\s+into)\s+(?:only\s+)?((?:"?(?:pg_catalog|information_schema|pg_toast)"?\s*\.\s*)?"?pg_\w+"?|"?information_schema"?\s*\.\s*"?\w+"?)/i;
 
 // ---------------------------------------------------------------- catalogs
 
@@ -175,7 +183,18 @@ function catalogTarget(stmt: PgNode): string | undefined {
   const direct = READS.has(type) && !(type === 'CopyStmt' && body.is_from === true)
     ? undefined
     : WRITES_ROWS.has(type) ? undefined : firstCatalogObject([body.relation, body.relations, body.objects, body.object], CREATES.has(type));
-  return direct ?? walk(stmt, (key, value) => (WRITES_ROWS.has(key) && isRecord(value) ? firstCatalogObject([value.relation]) : undefined));
+  return direct ?? viewOverCatalog(type, body) ?? walk(stmt, (key, value) => (WRITES_ROWS.has(key) && isRecord(value) ? firstCatalogObject([value.relation]) : undefined));
+}
+
+/**
+ * CREATE VIEW over a system catalog: a simple view is updatable, and a write through it
+ * (or through a rule or trigger on it) lands in the catalog, so the view is refused
+ * whatever it selects (`CREATE VIEW v AS SELECT * FROM pg_authid`, then `UPDATE v …`).
+ */
+function viewOverCatalog(type: string, body: Record<string, unknown>): string | undefined {
+  if (type !== 'ViewStmt') return undefined;
+  const hit = walk(body.query, (key, value) => (key === 'RangeVar' && isRecord(value) ? firstCatalogObject([{ RangeVar: value }]) : undefined));
+  return hit ? `a view over a system catalog can write to it: ${hit}` : undefined;
 }
 
 function firstCatalogObject(candidates: unknown[], creates = false): string | undefined {
