@@ -45,6 +45,16 @@ describe.each(BACKENDS)('statement limits on $name', (backend: TestBackend) => {
     const r = await callTool(h.client, 'execute_query', { connection: 'db', query: LIMITS[backend.name].query });
     expect(r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`).toMatch(/^LIMIT_EXCEEDED: /);
   });
+
+  it.runIf(backend.name === 'mysql')('answers LIMIT_EXCEEDED for a read that max_recursive_iterations cut short, not an incomplete result', async () => {
+    const query = 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 100000) SELECT count(*) AS c FROM r';
+    for (const [tool, args] of [['execute_query', { query }], ['execute_transaction', { queries: [{ query }] }]] as const) {
+      const r = await callTool(h.client, tool, { connection: 'db', ...args });
+      expect(r.ok ? 'ok' : r.error.code).toBe('LIMIT_EXCEEDED');
+    }
+    const small = await callTool(h.client, 'execute_query', { connection: 'db', query: query.replace('100000', '10') });
+    expect(small.ok ? small.data.rows : small.error).toEqual([[10]]);
+  });
 });
 
 interface Served { outcome: { code: string; details: Record<string, unknown> } | 'ok'; stderr: string }

@@ -268,6 +268,22 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     }
   }
 
+  /**
+   * MariaDB stops a recursive CTE at max_recursive_iterations with only a warning (1931,
+   * "the query result may be incomplete") on a read: a result cut short that way is an
+   * error, not an answer. Asked only of statements that name RECURSIVE.
+   */
+  async function runChecked(conn: PoolConnection, stmt: Statement, opts: ExecOptions, killOnCap: boolean): Promise<StatementResult> {
+    const result = await runOne(conn, stmt, opts, killOnCap);
+    if (!/\brecursive\b/i.test(stmt.text)) return result;
+    const warnings = await new Promise<Array<{ Code?: number; Message?: string }>>((resolve, reject) => {
+      conn.query('SHOW WARNINGS', (err, rows) => (err ? reject(fromMysqlError(err)) : resolve(rows as Array<{ Code?: number; Message?: string }>)));
+    });
+    const cut = warnings.find((w) => Number(w.Code) === 1931);
+    if (cut) throw new DbError('LIMIT_EXCEEDED', `the recursion stopped at max_recursive_iterations, so the result would be incomplete: ${String(cut.Message ?? '')}`.trim(), { errno: 1931 });
+    return result;
+  }
+
   function runOne(conn: PoolConnection, stmt: Statement, opts: ExecOptions, killOnCap: boolean): Promise<StatementResult> {
     const start = performance.now();
     const collector = new RowCollector(opts.maxRows, opts.maxBytes);
@@ -379,13 +395,13 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     let destroy = false;
     try {
       if (!cfg.readOnly) {
-        const { value, dirty } = await withTimeout(conn, opts, () => runOne(conn, stmt, opts, killOnCap));
+        const { value, dirty } = await withTimeout(conn, opts, () => runChecked(conn, stmt, opts, killOnCap));
         destroy ||= dirty;
         return value;
       }
       await simple(conn, 'START TRANSACTION READ ONLY');
       try {
-        return (await withTimeout(conn, opts, () => runOne(conn, stmt, opts, killOnCap))).value;
+        return (await withTimeout(conn, opts, () => runChecked(conn, stmt, opts, killOnCap))).value;
       } finally {
         await simple(conn, 'ROLLBACK').catch(() => { destroy = true; });
       }
@@ -433,7 +449,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
 
   async function runAll(conn: PoolConnection, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     // KILL QUERY inside a transaction would abort it, so rows past the cap are read and dropped.
-    return runInOrder(stmts, opts, (stmt, o) => runOne(conn, stmt, o, false));
+    return runInOrder(stmts, opts, (stmt, o) => runChecked(conn, stmt, o, false));
   }
 
   /** Rows of one statement on a pinned connection (small catalog reads: not capped). */
