@@ -111,13 +111,13 @@ class Folder {
 const finalSigma = (s: string): string => (s.includes('ς') ? s.replace(/ς/g, 'σ') : s);
 
 /** Lower-cases and decodes %XX runs (as UTF-8), keeping the offset of every unit. */
-export function fold(text: string): Folded {
+export function fold(text: string, decodePercent = true): Folded {
   const lower = finalSigma(text.toLowerCase());
-  if (lower.length === text.length && !text.includes('%')) return { text: lower, start: null };
+  if (lower.length === text.length && (!decodePercent || !text.includes('%'))) return { text: lower, start: null };
   const f = new Folder(text, lower.length);
   let at = 0;
   // A scan, not a regular expression: `(?:%XX)+` keeps a backtrack entry per escape.
-  for (let p = text.indexOf('%'); p >= 0; p = text.indexOf('%', p + 1)) {
+  for (let p = decodePercent ? text.indexOf('%') : -1; p >= 0; p = text.indexOf('%', p + 1)) {
     let end = p;
     while (end + 2 < text.length && text.charCodeAt(end) === 37 && isHex(text.charCodeAt(end + 1)) && isHex(text.charCodeAt(end + 2))) end += 3;
     if (end === p) continue;
@@ -146,6 +146,10 @@ export function secretForms(secret: string): string[] {
     forms.add(s.replace(/[\\'"]/g, (c) => `\\${c}`));
     forms.add(JSON.stringify(s).slice(1, -1));
     forms.add(JSON.stringify(JSON.stringify(s).slice(1, -1)).slice(1, -1));
+    // Percent-encoded as written, for the text searched undecoded (a `%0` before it shifts the decoding).
+    for (const encode of [encodeURIComponent, encodeURI]) {
+      try { forms.add(encode(base).toLowerCase()); } catch { /* a lone surrogate: no encoding */ }
+    }
   }
   return [...forms].filter((f) => f.length > 0);
 }
@@ -153,13 +157,17 @@ export function secretForms(secret: string): string[] {
 /** Original [from, to) ranges holding any of the forms, merged. */
 export function secretRanges(text: string, forms: readonly string[]): Array<[number, number]> {
   if (forms.length === 0 || text.length === 0) return [];
-  const f = fold(text);
-  const at = (i: number): number => (f.start ? f.start[i] : i);
   const found: Array<[number, number]> = [];
-  for (const form of forms) {
-    // Non-overlapping: what an occurrence overlapping a found one leaves visible is cut short
-    // by its `***`; overlapping search would be quadratic on a text of repeats of the secret.
-    for (let i = f.text.indexOf(form); i >= 0; i = f.text.indexOf(form, i + form.length)) found.push([at(i), at(i + form.length)]);
+  // Decoded and as written: `%0abc1` decodes to a newline and `bc1`, hiding a secret `abc1`
+  // that stands there literally after a `%0`.
+  const folds = text.includes('%') ? [fold(text), fold(text, false)] : [fold(text)];
+  for (const f of folds) {
+    const at = (i: number): number => (f.start ? f.start[i] : i);
+    for (const form of forms) {
+      // Non-overlapping: what an occurrence overlapping a found one leaves visible is cut short
+      // by its `***`; overlapping search would be quadratic on a text of repeats of the secret.
+      for (let i = f.text.indexOf(form); i >= 0; i = f.text.indexOf(form, i + form.length)) found.push([at(i), at(i + form.length)]);
+    }
   }
   found.sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];

@@ -63,6 +63,13 @@ describe('redaction of look-alike spellings', () => {
     expect(redact('%E2%82 x%53%33ntinelPlain42y')).toBe('%E2%82 x***y');
   });
 
+  it('finds a secret written as it is right after a `%` escape prefix (`%0` + `aaaaaa` decodes to a newline and five a)', () => {
+    const redact = createRedactor(() => ['aaaaaa', 'abc123']);
+    expect(redact('%0aaaaaa')).toBe('%0***');
+    expect(redact('x%0abc123y')).toBe('x%0***y');
+    expect(createRedactor(() => ['aaaa/a'])('%0aaaa%2Fa')).toBe('%0***');
+  });
+
   it('property: any secret, any spelling, anywhere in any text is redacted', () => {
     const chars = fc.constantFrom(...Array.from('aZ9\'"\\`%@ _-ÜßéİΣ😀:/'));
     fc.assert(fc.property(
