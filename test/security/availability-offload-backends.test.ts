@@ -74,12 +74,12 @@ for (const b of BACKENDS) {
     }, 120_000);
 
     it('short calls sent while a 1 MB costly text is checked are answered before it', async () => {
-      // The longest gap between ticks of a 10 ms timer: lexed inline, this text held the loop 1-3 s.
+      // The longest gap between ticks of a 10 ms timer: lexed inline, this text held the loop 0.5-1 s per pass.
       let last = performance.now();
       let worst = 0;
       const tick = setInterval(() => { const now = performance.now(); worst = Math.max(worst, now - last); last = now; }, 10);
       const order: string[] = [];
-      const big = callTool(h.client, 'execute_query', { connection: 'db', query: `SELECT 1${',1'.repeat(499_990)}` }, { timeout: 120_000 })
+      const big = callTool(h.client, 'execute_query', { connection: 'db', query: `SELECT 1 AS n ${'/**/'.repeat(249_990)}` }, { timeout: 120_000 })
         .then((r) => { order.push('big'); return r; });
       for (let i = 0; i < 3; i++) {
         const r = await callTool(h.client, 'list_connections', {});
@@ -87,8 +87,8 @@ for (const b of BACKENDS) {
         order.push(`small${i}`);
       }
       const r = await big;
-      // The database refuses 500,000 columns, or the check runs past its deadline: either way an error, not a hang.
-      expect(r.ok).toBe(false);
+      // It runs (MySQL, SQLite) or its check runs past the deadline (libpg-query is quadratic on these).
+      expect(r.ok ? 'ok' : r.error.code).toBe(b.name === 'postgres' ? 'TOO_COMPLEX' : 'ok');
       clearInterval(tick);
       expect(order).toEqual(['small0', 'small1', 'small2', 'big']);
       // Generous (the machine is shared): a stall of the loop, not a timing target (that is the bench's).
