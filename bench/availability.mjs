@@ -60,6 +60,28 @@ async function measure(s, pid, work) {
 
 const codeOf = (r) => (r.isError ? JSON.parse(r.content[0].text).error.code : 'ok');
 
+/**
+ * 1 MB agent texts of the shapes that cost the lexers most, per backend: each is lexed,
+ * translated and classified in a worker (src/core/offload), never on the main thread.
+ */
+function longTexts(query) {
+  const MB = 999_000;
+  const shapes = {
+    'adjacent comments': `SELECT 1 ${'/**/'.repeat(MB / 4)}`,
+    '/*! openers': `SELECT 1 ${'/*!1'.repeat(MB / 4)}`,
+    'commas 1,1,1': `SELECT 1${',1'.repeat(MB / 2)}`,
+    "quotes ''": `SELECT 1${",''".repeat(MB / 3)}`,
+  };
+  const out = [];
+  for (const [label, conn] of [['PG', 'pg'], ['MySQL', 'my'], ['SQLite', 'lite']]) {
+    for (const [shape, text] of Object.entries(shapes)) {
+      if (conn === 'pg' && shape === 'adjacent comments') continue; // already above
+      out.push([`${label}: 1 MB of ${shape}`, (s) => query(s, conn, text)]);
+    }
+  }
+  return out;
+}
+
 function scenarios(ports) {
   const call = (s, name, args) => s.client.callTool({ name, arguments: args }, undefined, { timeout: 300_000 });
   const query = (s, conn, q) => call(s, 'execute_query', { connection: conn, query: q }).then(codeOf);
@@ -70,6 +92,7 @@ function scenarios(ports) {
     ['idle', async () => 'ok'],
     ['PG: 1 MB of nested comments', (s) => query(s, 'pg', `SELECT 1 ${nested}`)],
     ['PG: 1 MB of adjacent comments', (s) => query(s, 'pg', `SELECT 1 ${'/**/'.repeat(249_990)}`)],
+    ...longTexts(query),
     ['PG: get_connection, silent port', (s) => call(s, 'get_connection', { connection: 'pg_silent' }).then(codeOf)],
     ['PG: get_connection, HTTP port', (s) => call(s, 'get_connection', { connection: 'pg_http' }).then(codeOf)],
     ['MySQL: get_connection, silent port', (s) => call(s, 'get_connection', { connection: 'my_silent' }).then(codeOf)],

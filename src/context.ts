@@ -7,6 +7,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { urlSecrets, type Config } from './config.js';
 import { createQueryLog, type QueryLog } from './core/performance/query-log.js';
 import { ConnectionRegistry } from './core/registry.js';
+import { createOffloader, type Offloader } from './core/offload/index.js';
 import { createCallTracker, createEventHub, type CallTracker, type EventHub } from './events.js';
 import { createLogger, createRedactor, redactValue, type Redactor } from './log.js';
 
@@ -29,6 +30,8 @@ export interface ServerContext {
   notify(level: LoggingLevel, event: string, data?: Record<string, unknown>): void;
   /** Tool calls still running, so shutdown can wait for their cleanup. */
   calls: CallTracker;
+  /** Where long agent texts are lexed (placeholders), in a worker with a deadline (core/offload). */
+  offload: Offloader;
 }
 
 export interface ContextOptions {
@@ -70,5 +73,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
     return next;
   };
-  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, redact), events, notify, calls: createCallTracker() };
+  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, redact), events, notify, calls: createCallTracker(), offload: createOffloader() };
 }

@@ -47,6 +47,16 @@ export function bind(query: string, params: Params, flavor: SqlFlavor): Statemen
   return { text, params: values.map((v) => bindable(v, flavor)) };
 }
 
+/**
+ * bind() for agent text: a long text is lexed in a worker with a deadline (offload/),
+ * so it never holds the event loop; a short one is bound here, as bind() does.
+ */
+export async function bindAgent(ctx: ServerContext, query: string, params: Params, flavor: SqlFlavor): Promise<Statement> {
+  if (query.length <= ctx.offload.inlineMaxChars) return bind(query, params, flavor);
+  const { text, values } = await ctx.offload.run<{ text: string; values: unknown[] }>({ op: 'bind', flavor, sql: query, params });
+  return { text, params: values.map((v) => bindable(v, flavor)) };
+}
+
 /** Per-call values never exceed what the operator configured for the connection. */
 export function execOptions(config: ConnectionConfig, args: { max_rows?: number; timeout_ms?: number }, signal: AbortSignal): ExecOptions {
   return {
@@ -106,7 +116,7 @@ export async function transactionLogged(ctx: ServerContext, t: Target, stmts: St
 
 export async function runQuery(ctx: ServerContext, args: QueryArgs, signal: AbortSignal): Promise<StatementResult & { connection: string; notice?: string }> {
   const target = await ctx.registry.get(args.connection);
-  const stmt = bind(args.query, args.params, target.dialect.backend);
+  const stmt = await bindAgent(ctx, args.query, args.params, target.dialect.backend);
   const opts = execOptions(target.config, args, signal);
   const result = await executeLogged(ctx, target, stmt, opts, 'execute_query');
   return { connection: target.config.name, ...withNotice(result, opts) };
@@ -116,7 +126,8 @@ export async function runTransaction(ctx: ServerContext, args: TransactionArgs, 
   const start = performance.now();
   const target = await ctx.registry.get(args.connection);
   const { config, dialect } = target;
-  const stmts = args.queries.map((q, i) => withStatementIndex(i, () => bind(q.query, q.params, dialect.backend)));
+  const stmts: Statement[] = [];
+  for (const [i, q] of args.queries.entries()) stmts.push(await withStatementIndex(i, () => bindAgent(ctx, q.query, q.params, dialect.backend)));
   const opts = execOptions(config, args, signal);
   const results = await transactionLogged(ctx, target, stmts, opts, 'execute_transaction');
   return {

@@ -1,12 +1,12 @@
 /**
  * Issue 14, class 7: PostgreSQL statements longer than INLINE_PARSE_MAX_CHARS are
- * classified in a worker thread with a deadline (pg-parse.ts). libpg-query is quadratic
+ * classified in a worker thread with a deadline (core/offload). libpg-query is quadratic
  * on adjacent comments: 1 MB of them must end in TOO_COMPLEX without stalling other
  * calls, and long statements must be judged exactly as short ones are (the same
- * refusals, the same syntax errors). Needs dist/pg-parse-worker.js (npm run build).
+ * refusals, the same syntax errors). Needs dist/sql-worker.js (npm run build).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { boundedClassifier, INLINE_PARSE_MAX_CHARS } from '../../src/core/readonly/pg-parse.js';
+import { boundedClassifier, INLINE_MAX_CHARS as INLINE_PARSE_MAX_CHARS } from '../../src/core/offload/index.js';
 import { classifyPostgres, loadPostgresParser } from '../../src/core/readonly/postgres.js';
 import { BACKENDS } from '../support/backends.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
@@ -20,7 +20,7 @@ const pad = (sql: string): string => `${sql}${' '.repeat(INLINE_PARSE_MAX_CHARS)
 
 describe('PostgreSQL parse off the main thread', () => {
   it('a worker that runs past its deadline gives TOO_COMPLEX with the deadline in details', async () => {
-    const classify = boundedClassifier(classifyPostgres, loadPostgresParser, { inlineMaxChars: 100, deadlineMs: 300 });
+    const classify = boundedClassifier('postgres', classifyPostgres, loadPostgresParser, { inlineMaxChars: 100, deadlineMs: 300 });
     const err = await classify(ADJACENT).then(() => null, (e: unknown) => e as { code: string; details: Record<string, unknown> });
     expect(err?.code).toBe('TOO_COMPLEX');
     expect(err?.details).toMatchObject({ deadline_ms: 300, length: ADJACENT.length });
@@ -28,7 +28,7 @@ describe('PostgreSQL parse off the main thread', () => {
 
   it('long texts are classified in the worker exactly as inline', async () => {
     await loadPostgresParser();
-    const classify = boundedClassifier(classifyPostgres, loadPostgresParser, { inlineMaxChars: 100 });
+    const classify = boundedClassifier('postgres', classifyPostgres, loadPostgresParser, { inlineMaxChars: 100 });
     const texts = [
       'SELECT 1',
       "SELECT ('/etc/hostname'::text).pg_read_file",
@@ -37,7 +37,7 @@ describe('PostgreSQL parse off the main thread', () => {
       'SELECT 1; SELECT 2',
       'BEGIN',
     ].map(pad);
-    for (const text of texts) expect(await classify(text), text.slice(0, 40)).toEqual(classifyPostgres(text));
+    for (const text of texts) expect(await classify(text), text.slice(0, 40)).toMatchObject(classifyPostgres(text));
     const bad = pad('SELEC 1');
     const inline = (() => { try { classifyPostgres(bad); return null; } catch (e) { return e as { code: string; details: unknown }; } })();
     const off = await classify(bad).then(() => null, (e: { code: string; details: unknown }) => e);

@@ -11,12 +11,11 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo
 import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector } from '../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { classifyMysql } from '../readonly/mysql.js';
+import { boundedClassifier, hasConditionalComment, leadingKeywordOf, type Analysis } from '../offload/index.js';
 import type { Classification } from '../readonly/types.js';
 import { retryLostRead } from '../recovery.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import { exactNumber, leadingKeywords } from '../sql.js';
-import { MYSQL_DEFAULT_QUOTING } from '../sql-lexer.js';
-import { lexMysql } from '../readonly/mysql-lexer.js';
+import { exactNumber } from '../sql.js';
 import { insertRows, streamRows } from './mysql-bulk.js';
 import { fromMysqlError } from './mysql-errors.js';
 import { mysqlSocketFactory } from './mysql-socket.js';
@@ -127,7 +126,8 @@ function timeoutAssignment(flavor: 'mariadb' | 'mysql', ms: number): string {
 
 export function createMysqlDialect(cfg: DialectConfig): Dialect {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
-  const classify = cachedClassifier(classifyMysql);
+  // Long texts are classified off the main thread, with a deadline (offload/index.ts).
+  const classify = boundedClassifier('mysql', cachedClassifier(classifyMysql));
   const base = mysqlOptionsFromUrl(cfg.url);
   let pool: Pool | undefined;
   let control: Connection | undefined;
@@ -378,7 +378,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    const c = classify(stmt.text);
+    const c = await classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     enforceSystemSchema(c);
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
@@ -414,13 +414,15 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   }
 
   /** Checks each statement (policy, nothing that commits implicitly); returns what to send. */
-  function checkTransactional(stmts: Statement[], opts: ExecOptions, rolledBack: boolean): Statement[] {
+  async function checkTransactional(stmts: Statement[], opts: ExecOptions, rolledBack: boolean): Promise<Statement[]> {
+    const classified: Analysis[] = [];
+    for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => classify(s.text)));
     return stmts.map((s, i) => withStatementIndex(i, () => {
-      const c = classify(s.text);
+      const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);
       enforceSystemSchema(c);
-      const [kw] = leadingKeywords(s.text, 'mysql', 1);
-      const hidden = lexMysql(s.text, MYSQL_DEFAULT_QUOTING).tokens.some((t) => t.kind === 'conditional_comment');
+      const kw = leadingKeywordOf(c, s.text, 'mysql');
+      const hidden = hasConditionalComment(c, s.text);
       if (!TRANSACTIONAL.has(kw ?? '') || hidden) {
         throw new DbError('UNSUPPORTED', `${hidden ? 'a /*! */ comment' : kw} may commit the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
       }
@@ -430,7 +432,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     const rolledBack = cfg.readOnly || opts.rollback === true;
-    stmts = checkTransactional(stmts, opts, rolledBack);
+    stmts = await checkTransactional(stmts, opts, rolledBack);
     const { conn, release } = await acquire(opts.signal);
     let destroy = false;
     try {
@@ -536,7 +538,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       await openPool();
       return info as ServerInfo;
     },
-    classify: async (text) => classify(text),
+    classify,
     execute,
     transaction,
     withSession,

@@ -9,10 +9,9 @@ import { DbError } from '../../errors.js';
 import { postgresUrlOptions } from '../connection-url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector, withDeadline } from '../limits.js';
-import { leadingKeywords } from '../sql.js';
 import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
 import { cachedClassifier } from '../readonly/cache.js';
-import { boundedClassifier } from '../readonly/pg-parse.js';
+import { boundedClassifier, leadingKeywordOf, type Analysis } from '../offload/index.js';
 import type { Classification } from '../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
 import { retryLostRead } from '../recovery.js';
@@ -35,8 +34,7 @@ const CLIENT_CANCEL_GRACE_MS = 250;
 const HARD_DEADLINE_GRACE_MS = 5000;
 
 /** Statements whose rows a portal can hand out in batches (SHOW and EXPLAIN are read whole: they are small). */
-function readsThroughPortal(text: string): boolean {
-  const [kw] = leadingKeywords(text, 'postgres', 1);
+function readsThroughPortal(kw: string | null | undefined): boolean {
   return kw === 'SELECT' || kw === 'WITH' || kw === 'VALUES' || kw === 'TABLE';
 }
 
@@ -65,8 +63,8 @@ interface RunState {
 
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
-  // Long texts are classified off the main thread, with a deadline (pg-parse.ts).
-  const classify = boundedClassifier(cachedClassifier(classifyPostgres), loadPostgresParser);
+  // Long texts are classified off the main thread, with a deadline (offload/index.ts).
+  const classify = boundedClassifier('postgres', cachedClassifier(classifyPostgres), loadPostgresParser);
   const extraTypeNames = new Map<number, string>();
   let sql: Sql | undefined;
   let opened = 0;
@@ -251,7 +249,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   /** Runs one statement on a reserved connection, streaming rows into a capped collector. */
   /**
    * Runs one statement on a leased connection. Rows arrive as arrays (duplicate
-   * column names keep every value). `stopAtCap`: a pure read is read through a
+   * column names keep every value). `stopAtCap`: a pure read (SELECT, WITH, VALUES, TABLE) is read through a
    * portal and closed once the cap is reached, so a huge result costs nothing more;
    * anything else is read to its end with the extra rows dropped, because stopping
    * it would undo or half-do its writes.
@@ -284,7 +282,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
       const close = (lease.pool as unknown as { CLOSE: unknown }).CLOSE;
-      const work = stopAtCap && readsThroughPortal(stmt.text)
+      const work = stopAtCap
         ? q.cursor(Math.min(opts.maxRows + 1, 1000), (rows: unknown[][]) => (rows.every(take) ? undefined : close)).then(() => null)
         : q.forEach((row: unknown[]) => { take(row); });
       const res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string } | null;
@@ -361,7 +359,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     return true;
   }
 
-  async function executeOnce(stmt: Statement, opts: ExecOptions, c: Classification): Promise<StatementResult> {
+  async function executeOnce(stmt: Statement, opts: ExecOptions, c: Analysis, portal: boolean): Promise<StatementResult> {
     // Before reserving: learning the guard may itself need a connection.
     const begin = cfg.readOnly ? await beginText(opts) : undefined;
     const lease = await reserve(opts.signal);
@@ -371,12 +369,12 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         // The read-only transaction wrote nothing: its ROLLBACK can run after the answer is sent.
         cleanup = ['rollback'];
         await control(lease, begin);
-        return await watch(lease, runOne(lease, stmt, opts, true));
+        return await watch(lease, runOne(lease, stmt, opts, portal));
       }
       // A changed statement_timeout is undone by the DISCARD ALL that ends every lease.
       await setTimeoutFor(lease, opts, false);
       // Only pure reads are cut short at the cap (see runOne).
-      return await watch(lease, runOne(lease, stmt, opts, c.readOnlyViolation === null));
+      return await watch(lease, runOne(lease, stmt, opts, portal && c.readOnlyViolation === null));
     } finally {
       endLeaseLater(lease, cleanup);
     }
@@ -398,10 +396,13 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const c = await classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
-    stmt = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
+    const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
+    // The keyword of a long text comes from its classification: lexing it here would hold the
+    // event loop. An EXPLAIN (the wrapper) is read whole.
+    const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, 'postgres'));
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
-    if (c.readOnlyViolation !== null) return executeOnce(stmt, opts, c);
-    return retryLostRead(() => executeOnce(stmt, opts, c), cfg.logger, opts.signal);
+    if (c.readOnlyViolation !== null) return executeOnce(sent, opts, c, portal);
+    return retryLostRead(() => executeOnce(sent, opts, c, portal), cfg.logger, opts.signal);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {

@@ -21,6 +21,7 @@ import type { Capabilities, DatabaseFile, Dialect, DialectConfig, ExecOptions, S
 import { createGate } from '../limits.js';
 import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
 import { classifySqlite } from '../readonly/sqlite.js';
+import { boundedClassifier, type Analysis } from '../offload/index.js';
 import { cachedClassifier } from '../readonly/cache.js';
 import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostFreeze, HostTakeover } from './sqlite-host.js';
 
@@ -270,7 +271,8 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     readOnlyTransactions: false,
   };
   const gate = createGate(1, cfg.acquireTimeoutMs);
-  const classify = cachedClassifier(classifySqlite);
+  // Long texts are classified off the main thread, with a deadline (offload/index.ts).
+  const classify = boundedClassifier('sqlite', cachedClassifier(classifySqlite));
   let host: Host | null = null;
   /** A host being started (by a call, or warmed after a recycle): every caller waits for the same one. */
   let starting: Promise<Host> | null = null;
@@ -353,7 +355,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    const c = classify(stmt.text);
+    const c = await classify(stmt.text);
     enforceStatementPolicy(c, cfg.readOnly);
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     return call({ op: 'execute', stmt: plain(sent), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
@@ -362,8 +364,10 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     const rollback = cfg.readOnly || opts.rollback === true;
     let recycle = false;
+    const classified: Analysis[] = [];
+    for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => classify(s.text)));
     const sent = stmts.map((s, i) => withStatementIndex(i, () => {
-      const c = classify(s.text);
+      const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);
       recycle ||= c.altersSession;
       return plain(explainWrapped(s, c, opts, rollback, explainText));
@@ -535,7 +539,7 @@ export function createSqliteDialect(cfg: DialectConfig & { file: string }): Sqli
     backend: 'sqlite',
     capabilities,
     connect,
-    classify: async (text) => classify(text),
+    classify,
     execute,
     transaction,
     withSession,

@@ -4,7 +4,14 @@
  * table each alias of a FROM clause stands for. Deliberately modest: names and
  * comparisons, not a parser. Anything unclear is left out rather than guessed.
  */
+import { INLINE_MAX_CHARS } from '../offload/index.js';
 import { significantTokens, tokenize, type SqlFlavor, type Token } from '../sql-lexer.js';
+
+/**
+ * The agent's query is read for hints only up to this length: lexing a longer one here
+ * would hold the event loop (offload/index.ts); its plan just goes without these hints.
+ */
+const MAX_HINT_TEXT = INLINE_MAX_CHARS;
 
 /** Words that can stand where a column would and are not one. */
 const NOT_COLUMNS = new Set([
@@ -147,6 +154,7 @@ const CLAUSE_END = new Set(['group', 'order', 'limit', 'having', 'window', 'unio
 
 /** The text of the statement's top-level WHERE condition, or null. */
 export function whereClause(sql: string, flavor: SqlFlavor): string | null {
+  if (sql.length > MAX_HINT_TEXT) return null;
   const tokens = significantTokens(tokenize(sql, flavor));
   let depth = 0;
   let start = -1;
@@ -188,8 +196,9 @@ function qualifiedName(tokens: Token[], from: number): { parts: string[]; last: 
  * lower-cased unless quoted; a schema prefix is kept (`public.orders`).
  */
 export function tableAliases(sql: string, flavor: SqlFlavor): Map<string, string> {
-  const tokens = significantTokens(tokenize(sql, flavor));
   const aliases = new Map<string, string>();
+  if (sql.length > MAX_HINT_TEXT) return aliases;
+  const tokens = significantTokens(tokenize(sql, flavor));
   // A `,` continues a FROM list only at the FROM's own depth (not inside a column list or a call).
   let depth = 0;
   let fromDepth = -1;

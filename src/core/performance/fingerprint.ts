@@ -14,9 +14,16 @@ export const MAX_FINGERPRINT_CHARS = 2048;
 /**
  * Only the start of a longer statement is fingerprinted: the lexer costs about 1-2 µs a
  * token on the main thread, so 1 MB of tokens (a query may have 1,000,000 characters)
- * took up to 2 s; 64 KB stays under ~100 ms. A literal cut in two still becomes `?`.
+ * took up to 2 s, and 64 KB of `,1` still 30-90 ms. 8 KB (the longest text lexed on the
+ * main thread anywhere, core/offload) stays under ~10 ms. A literal cut in two still becomes `?`.
  */
-export const MAX_FINGERPRINT_INPUT_CHARS = 65_536;
+export const MAX_FINGERPRINT_INPUT_CHARS = 8192;
+/**
+ * `/∗!` comments inside `/∗!` comments are fingerprinted this deep; deeper ones become
+ * `/∗! … ∗/`. Each level lexes its inside again: 2,000 nested openers were quadratic
+ * and overflowed the stack.
+ */
+const MAX_CONDITIONAL_DEPTH = 4;
 
 interface Piece {
   text: string;
@@ -59,19 +66,19 @@ export function fingerprintReference(sql: string, flavor: SqlFlavor): string {
   return text.length > MAX_FINGERPRINT_CHARS ? `${text.slice(0, MAX_FINGERPRINT_CHARS - 1)}…` : text;
 }
 
-function piecesOf(tokens: Token[], flavor: SqlFlavor): Piece[] {
+function piecesOf(tokens: Token[], flavor: SqlFlavor, depth = 0): Piece[] {
   const out: Piece[] = [];
   let prev: Token | undefined;
   for (const t of tokens) {
     if (t.kind === 'whitespace' || t.kind === 'comment') continue;
-    addToken(out, t, prev, flavor);
+    addToken(out, t, prev, flavor, depth);
     prev = t;
     if (t.kind === 'punct' && t.text === ')') collapseLists(out);
   }
   return out;
 }
 
-function addToken(out: Piece[], t: Token, prev: Token | undefined, flavor: SqlFlavor): void {
+function addToken(out: Piece[], t: Token, prev: Token | undefined, flavor: SqlFlavor, depth: number): void {
   switch (t.kind) {
     case 'string':
       if (prev?.kind === 'word' && prev.end === t.start && STRING_PREFIX.test(prev.text)) out.pop();
@@ -86,7 +93,7 @@ function addToken(out: Piece[], t: Token, prev: Token | undefined, flavor: SqlFl
     case 'quoted_ident':
       return void out.push(quotedName(t.text, flavor));
     case 'conditional_comment':
-      return void out.push({ text: conditional(t.text, flavor), kind: 'punct' });
+      return void out.push({ text: conditional(t.text, flavor, depth), kind: 'punct' });
     case 'operator':
       return void out.push({ text: t.text, kind: 'op' });
     default:
@@ -118,9 +125,10 @@ function quotedName(text: string, flavor: SqlFlavor): Piece {
 }
 
 /** MySQL runs the inside of `/*! ... *\/`: it is fingerprinted like the rest, its version number dropped. */
-function conditional(text: string, flavor: SqlFlavor): string {
+function conditional(text: string, flavor: SqlFlavor, depth: number): string {
+  if (depth >= MAX_CONDITIONAL_DEPTH) return '/*! … */';
   const inner = text.replace(/^\/\*M?!\d*/i, '').replace(/\*\/$/, '');
-  return `/*! ${render(piecesOf(tokenize(inner, flavor), flavor))} */`;
+  return `/*! ${render(piecesOf(tokenize(inner, flavor), flavor, depth + 1))} */`;
 }
 
 /**

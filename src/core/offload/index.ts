@@ -1,0 +1,139 @@
+/**
+ * Long agent texts are lexed, placeholder-translated and classified off the main thread.
+ * Every lexer here costs 0.5-1.5 µs per token plus GC, so 1 MB of commas or comments
+ * (250,000-500,000 tokens) held the event loop for 0.6-1.5 s per pass, several passes per
+ * call (placeholders, classifier, leading keyword); libpg-query is worse, quadratic on
+ * adjacent comments. Every other client of the server waited that long.
+ *
+ * So a text up to INLINE_MAX_CHARS (the common case: agent statements are a few hundred
+ * characters) keeps the synchronous path, where the worst shape measured costs ~25 ms per
+ * pass, and a longer one runs as a job (jobs.ts) in a worker thread with a deadline: past
+ * it the worker is terminated and the call gets TOO_COMPLEX. No module state: the
+ * context owns one offloader (placeholders), each dialect one (its classifier).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DbError, ERROR_CODES, type ErrorCode } from '../../errors.js';
+import { createGate } from '../limits.js';
+import type { Classification } from '../readonly/types.js';
+import type { SqlFlavor } from '../sql.js';
+import type { Analysis, Job, WorkerAnswer } from './jobs.js';
+
+export { hasConditionalComment, leadingKeywordOf, type Analysis } from './jobs.js';
+
+/**
+ * Longest text handled on the calling thread. At 8,192 characters the costliest shapes
+ * measured (`,?` or `,1` repeated; 2,000 adjacent `/∗∗/` for libpg-query) take 10-35 ms
+ * per pass with a warm JIT: about the cost of starting a worker, so nothing is gained below.
+ */
+export const INLINE_MAX_CHARS = 8192;
+/** A worker past this is terminated: a legitimate 1 MB statement takes about 2 s here. */
+export const OFFLOAD_DEADLINE_MS = 5000;
+/** Long texts handled at once per offloader; more wait, then BUSY. */
+const MAX_WORKERS = 2;
+/** A worker's JS heap bound: the tokens or parse tree of a 1 MB text are large, but not this large. */
+const WORKER_HEAP_MB = 512;
+
+export interface OffloadOptions {
+  inlineMaxChars?: number;
+  deadlineMs?: number;
+}
+
+export interface Offloader {
+  readonly inlineMaxChars: number;
+  /** Runs one job in a worker (whatever the text's length), within the deadline. */
+  run<T>(job: Job): Promise<T>;
+}
+
+export function createOffloader(opts: OffloadOptions = {}): Offloader {
+  const deadlineMs = opts.deadlineMs ?? OFFLOAD_DEADLINE_MS;
+  const gate = createGate(MAX_WORKERS, deadlineMs);
+  return {
+    inlineMaxChars: opts.inlineMaxChars ?? INLINE_MAX_CHARS,
+    async run<T>(job: Job): Promise<T> {
+      const release = await gate.acquire().catch((err: DbError) => {
+        throw err.code === 'BUSY' ? new DbError('BUSY', `${MAX_WORKERS} long statements were already being checked for ${deadlineMs} ms; try again later`, { parse_workers: MAX_WORKERS, waited_ms: deadlineMs }) : err;
+      });
+      try {
+        return (await inWorker(job, deadlineMs)) as T;
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/**
+ * A dialect's classifier: `inline` (which may cache) for short texts, after `load`, as
+ * before; the worker for long ones, whose answer also carries the leading keyword and,
+ * on MySQL, whether a `/*!` comment is present, so the dialect never lexes a long text.
+ */
+export function boundedClassifier(
+  backend: SqlFlavor,
+  inline: (sql: string) => Classification,
+  load: () => Promise<void> = async () => undefined,
+  opts: OffloadOptions = {},
+): (sql: string) => Promise<Analysis> {
+  const offloader = createOffloader(opts);
+  // The last long answer: monitor_query_performance classifies the same text once per run.
+  let last: { sql: string; value: Analysis } | null = null;
+  return async (sql) => {
+    if (sql.length <= offloader.inlineMaxChars) {
+      await load();
+      return inline(sql);
+    }
+    if (last?.sql === sql) return last.value;
+    const value = Object.freeze(await offloader.run<Analysis>({ op: 'classify', backend, sql }));
+    last = { sql, value };
+    return value;
+  };
+}
+
+/** One worker per long text: it is rare, and a worker that ran over is terminated anyway. */
+function inWorker(job: Job, deadlineMs: number): Promise<unknown> {
+  const { sql } = job;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(resolveWorkerPath(), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      fn();
+    };
+    const timer = setTimeout(() => finish(() => reject(tooComplex(sql, `checking it did not finish within ${deadlineMs} ms`, { deadline_ms: deadlineMs }))), deadlineMs);
+    worker.once('message', (answer: WorkerAnswer) => finish(() => (answer.ok ? resolve(answer.value) : reject(fromWorkerError(answer.error)))));
+    worker.once('error', (err: Error & { code?: string }) => finish(() => reject(
+      err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? tooComplex(sql, `checking it needed more than ${WORKER_HEAP_MB} MB`, { memory_mb: WORKER_HEAP_MB })
+        : new DbError('INTERNAL', `the statement checker worker failed: ${err.message}`, {}, { cause: err }),
+    )));
+    worker.once('exit', (code) => finish(() => reject(new DbError('INTERNAL', `the statement checker worker exited (${code})`))));
+  });
+}
+
+function tooComplex(sql: string, why: string, details: Record<string, unknown>): DbError {
+  return new DbError('TOO_COMPLEX', `${why}; the statement (${sql.length} characters) is too costly to check. Split it, or remove long runs of comments`, { length: sql.length, ...details });
+}
+
+function fromWorkerError(e: { code: string; message: string; details: Record<string, unknown> }): DbError {
+  const code = (ERROR_CODES as readonly string[]).includes(e.code) ? (e.code as ErrorCode) : 'INTERNAL';
+  return new DbError(code, e.message, e.details);
+}
+
+/** Beside the bundle's chunks (dist/); from the TS sources (tests), the project's dist/. */
+function resolveWorkerPath(): string {
+  const beside = fileURLToPath(new URL('./sql-worker.js', import.meta.url));
+  if (existsSync(beside)) return beside;
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) {
+      const built = join(dir, 'dist', 'sql-worker.js');
+      if (existsSync(built)) return built;
+      break;
+    }
+  }
+  throw new DbError('INTERNAL', 'the statement checker worker (dist/sql-worker.js) is not built; run `npm run build`');
+}

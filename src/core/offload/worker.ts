@@ -1,0 +1,10 @@
+/**
+ * Worker thread entry (dist/sql-worker.js): one job on one long agent text (jobs.ts),
+ * off the main thread. Posts back the small answer (never a token list or parse tree,
+ * whose copy alone would cost the main thread what we moved away from it). The parent
+ * terminates it at its deadline (offload/index.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { runJob, type Job } from './jobs.js';
+
+void runJob(workerData as Job).then((answer) => parentPort?.postMessage(answer));
