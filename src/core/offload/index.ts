@@ -105,13 +105,13 @@ function inWorker(job: Job, deadlineMs: number): Promise<unknown> {
       fn();
     };
     const timer = setTimeout(() => finish(() => reject(tooComplex(sql, `checking it did not finish within ${deadlineMs} ms`, { deadline_ms: deadlineMs }))), deadlineMs);
-    worker.once('message', (answer: WorkerAnswer) => finish(() => (answer.ok ? resolve(answer.value) : reject(fromWorkerError(answer.error)))));
+    worker.once('message', (answer: WorkerAnswer) => finish(() => (answer.ok ? resolve(answer.value) : reject(fromWorkerError(answer.error, sql)))));
     worker.once('error', (err: Error & { code?: string }) => finish(() => reject(
       err.code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? tooComplex(sql, `checking it needed more than ${WORKER_HEAP_MB} MB`, { memory_mb: WORKER_HEAP_MB })
         : new DbError('INTERNAL', `the statement checker worker failed: ${err.message}`, {}, { cause: err }),
     )));
-    worker.once('exit', (code) => finish(() => reject(new DbError('INTERNAL', `the statement checker worker exited (${code})`))));
+    worker.once('exit', (code) => finish(() => reject(tooComplex(sql, `checking it stopped the checker (exit ${code})`, {}))));
   });
 }
 
@@ -119,8 +119,10 @@ function tooComplex(sql: string, why: string, details: Record<string, unknown>):
   return new DbError('TOO_COMPLEX', `${why}; the statement (${sql.length} characters) is too costly to check. Split it, or remove long runs of comments`, { length: sql.length, ...details });
 }
 
-function fromWorkerError(e: { code: string; message: string; details: Record<string, unknown> }): DbError {
+/** The checker's own answer; a fault inside it on a long text (the parser out of memory, say) is the text's cost, not ours. */
+function fromWorkerError(e: { code: string; message: string; details: Record<string, unknown> }, sql: string): DbError {
   const code = (ERROR_CODES as readonly string[]).includes(e.code) ? (e.code as ErrorCode) : 'INTERNAL';
+  if (code === 'INTERNAL') return tooComplex(sql, `checking it failed (${e.message.slice(0, 200)})`, {});
   return new DbError(code, e.message, e.details);
 }
 

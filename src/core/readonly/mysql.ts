@@ -86,14 +86,43 @@ function classifyReading(sql: string, quoting: MysqlQuoting): Classification {
   const code = sig.filter((t) => t.kind !== 'conditional_comment');
   const readOnlyViolation = count > 1 ? `${count} statements: only one is allowed` : readViolation(sig);
   const escape = ambiguity ?? mysqlEscape(code);
+  const wide = tooWide(code);
   return {
     count,
     readOnlyViolation,
     ...(escape ? { escape } : {}),
+    ...(wide ? { unsupported: wide } : {}),
     transactionControl: isTransactionControl(code),
     altersSession: count > 1 || altersSession(sig, readOnlyViolation === null),
   };
 }
+
+/** MySQL's own ceiling on a table's columns; a result wider than that is no table's row. */
+const MAX_SELECT_ITEMS = 4096;
+
+/**
+ * MariaDB puts no limit on a SELECT list: `SELECT 1,1,…` of 1 MB comes back as one row of
+ * 500,000 columns, whose definitions the driver parses on the server's only thread for
+ * seconds. A SELECT list longer than a table may be wide is refused before it runs (INSERT …
+ * VALUES lists of any length stay allowed).
+ */
+function tooWide(code: Token[]): string | undefined {
+  // Per depth of parentheses: whether a SELECT list is open there, and its items so far.
+  const lists: Array<{ open: boolean; items: number }> = [{ open: false, items: 0 }];
+  for (const t of code) {
+    if (t.text === '(') lists.push({ open: false, items: 0 });
+    else if (t.text === ')') { if (lists.length > 1) lists.pop(); }
+    const here = lists[lists.length - 1];
+    const word = t.kind === 'word' ? t.text.toLowerCase() : '';
+    if (word === 'select') { here.open = true; here.items = 1; } else if (SELECT_LIST_END.has(word) || t.text === ';') here.open = false;
+    else if (t.text === ',' && here.open && ++here.items > MAX_SELECT_ITEMS) {
+      return `a SELECT list of more than ${MAX_SELECT_ITEMS} items (no table has more columns, and a result that wide stalls the driver); select fewer columns`;
+    }
+  }
+  return undefined;
+}
+
+const SELECT_LIST_END = new Set(['from', 'where', 'group', 'having', 'order', 'limit', 'into', 'union', 'except', 'intersect', 'window', 'for']);
 
 function readViolation(sig: Token[]): string | null {
   if (sig.length === 0) return 'empty statement';
