@@ -60,9 +60,12 @@ export async function retryLostRead<T>(read: () => Promise<T>, logger: Logger, s
       failure = err;
     }
     const lost = failure instanceof DbError && failure.code === 'CONNECTION_LOST';
-    if (lost) losses++;
+    // A session waiting on a pool that another call retired never reached the server: not
+    // an execution lost (during a restart several calls retire pools under each other).
+    const retired = lost && (failure as DbError).details.driver_code === 'POOL_RETIRED';
+    if (lost && !retired) losses++;
     deadline ??= Date.now() + READ_RECOVERY_MS;
-    const pauseMs = lost && losses === 1 ? 0 : wait;
+    const pauseMs = lost && !retired && losses === 1 ? 0 : wait;
     if (!transient(failure) || losses >= MAX_LOSSES || signal?.aborted || Date.now() + pauseMs > deadline) throw failure;
     logger.info({ err: (failure as Error).message, losses }, 'a read could not reach the database; retrying on a fresh connection');
     if (pauseMs > 0) {

@@ -29,7 +29,17 @@ function script(...failures: Array<() => DbError>): { read: () => Promise<string
   };
 }
 
+const retired = (): DbError => new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed', { driver_code: 'POOL_RETIRED' });
+
 describe('retryLostRead', () => {
+  it('does not count sessions of a pool another call retired as lost executions (nothing ran)', async () => {
+    const s = script(lost, retired, retired, retired, lost);
+    await expect(retryLostRead(s.read, logger)).resolves.toBe('rows');
+    expect(s.times).toHaveLength(6);
+    const t = script(lost, lost, lost);
+    await expect(retryLostRead(t.read, logger)).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+  });
+
   it('runs a read that lost its connection again at once', async () => {
     const s = script(lost);
     await expect(retryLostRead(s.read, logger)).resolves.toBe('rows');

@@ -44,7 +44,8 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
   const stop = (why: DbError): void => { stopped ??= why; };
   return {
     // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
-    stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed')),
+    // driver_code POOL_RETIRED: nothing ran on the server, so a retry does not count it as a lost execution.
+    stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed', { driver_code: 'POOL_RETIRED' })),
     socket(options) {
       const i = next++ % Math.max(1, options.host.length);
       const host = options.host[i] ?? 'localhost';
