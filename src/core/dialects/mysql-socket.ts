@@ -10,6 +10,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { DbError } from '../../errors.js';
+import { watchFrames } from './frames.js';
 
 /** The parts of mysql2's connection options the factory reads. */
 interface MysqlStreamOptions {
@@ -32,37 +33,21 @@ export function mysqlSocketFactory(maxMessageBytes: number): (opts: MysqlStreamO
   };
 }
 
-/** Reads packet headers ahead of mysql2 (a listener prepended to its own). */
+/** Judges each packet header ahead of mysql2: a message over the bound destroys the socket. */
 function watchPackets(socket: Socket, maxMessageBytes: number): void {
-  let skip = 0; // payload bytes of the current packet still to come
   let message = 0; // bytes of the current message so far (packets of 0xffffff continue it)
-  let header = Buffer.alloc(0);
-  socket.prependListener('data', (chunk: Buffer) => {
-    let at = 0;
-    while (at < chunk.length && !socket.destroyed) {
-      if (skip > 0) {
-        const n = Math.min(skip, chunk.length - at);
-        skip -= n;
-        at += n;
-        continue;
-      }
-      const take = Math.min(4 - header.length, chunk.length - at);
-      header = Buffer.concat([header, chunk.subarray(at, at + take)]);
-      at += take;
-      if (header.length < 4) break;
-      const length = header.readUIntLE(0, 3);
-      header = Buffer.alloc(0);
-      message += length;
-      if (message > maxMessageBytes) {
-        socket.destroy(new DbError(
-          'RESULT_TOO_LARGE',
-          `the database sent one message (a row or a value) of more than ${maxMessageBytes} bytes; select less (SUBSTR(), LENGTH(), a LIMIT) — the connection was dropped and replaced`,
-          { message_bytes_at_least: message, max_message_bytes: maxMessageBytes, connection_dropped: true },
-        ));
-        return;
-      }
-      if (length < CONTINUED) message = 0;
-      skip = length;
+  watchFrames(socket, 4, (header) => {
+    const length = header.readUIntLE(0, 3);
+    message += length;
+    if (message > maxMessageBytes) {
+      socket.destroy(new DbError(
+        'RESULT_TOO_LARGE',
+        `the database sent one message (a row or a value) of more than ${maxMessageBytes} bytes; select less (SUBSTR(), LENGTH(), a LIMIT) — the connection was dropped and replaced`,
+        { message_bytes_at_least: message, max_message_bytes: maxMessageBytes, connection_dropped: true },
+      ));
+      return null;
     }
+    if (length < CONTINUED) message = 0;
+    return length;
   });
 }

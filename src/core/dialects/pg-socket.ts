@@ -16,6 +16,7 @@
  */
 import { Socket } from 'node:net';
 import { DbError } from '../../errors.js';
+import { watchFrames } from './frames.js';
 
 /** The parts of postgres.js' parsed options the factory reads. */
 interface PgSocketOptions {
@@ -92,34 +93,19 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
   let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
   let connected = false;
   socket.once('connect', () => { connected = true; });
-  let skip = 0; // body bytes of the current message still to come
-  let header = Buffer.alloc(0);
-  const refuse = (err: DbError): void => {
+  const refuse = (err: DbError): null => {
     if (!ready) stop(err);
     socket.destroy(err);
+    return null;
   };
-  socket.prependListener('data', (chunk: Buffer) => {
-    let at = 0;
-    while (at < chunk.length && !socket.destroyed) {
-      if (skip > 0) {
-        const n = Math.min(skip, chunk.length - at);
-        skip -= n;
-        at += n;
-        continue;
-      }
-      const take = Math.min(5 - header.length, chunk.length - at);
-      header = Buffer.concat([header, chunk.subarray(at, at + take)]);
-      at += take;
-      if (header.length < 5) break;
-      const type = String.fromCharCode(header[0]!);
-      const bytes = header.readUInt32BE(1) - 4;
-      header = Buffer.alloc(0);
-      if (!ready && (!STARTUP_TYPES.has(type) || bytes < 0 || bytes > STARTUP_MAX_BYTES)) return refuse(notPostgres(where));
-      if (bytes > maxMessageBytes) return refuse(tooLarge(bytes, maxMessageBytes));
-      spoke = true;
-      if (type === 'Z') ready = true;
-      skip = bytes;
-    }
+  watchFrames(socket, 5, (header) => {
+    const type = String.fromCharCode(header[0]!);
+    const bytes = header.readUInt32BE(1) - 4;
+    if (!ready && (!STARTUP_TYPES.has(type) || bytes < 0 || bytes > STARTUP_MAX_BYTES)) return refuse(notPostgres(where));
+    if (bytes > maxMessageBytes) return refuse(tooLarge(bytes, maxMessageBytes));
+    spoke = true;
+    if (type === 'Z') ready = true;
+    return bytes;
   });
   socket.once('close', () => {
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
