@@ -152,7 +152,7 @@ function nestedCommentEnd(s: string, i: number): number {
 }
 
 /** End of a quoted run opened just before `from`: a doubled quote is an escaped quote. */
-function quoteEnd(s: string, from: number, quote: string, backslash: boolean): number {
+export function quoteEnd(s: string, from: number, quote: string, backslash: boolean): number {
   let j = from;
   while (j < s.length) {
     const ch = s[j];

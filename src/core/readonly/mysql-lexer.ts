@@ -24,7 +24,7 @@
  *   (NBSP, U+FEFF …) is part of an identifier, as in the utf8mb4 state map.
  * - Identifiers may begin with digits (`1abc`, `0x1g`).
  */
-import type { MysqlQuoting, Token } from '../sql-lexer.js';
+import { quoteEnd, type MysqlQuoting, type Token } from '../sql-lexer.js';
 
 export interface MysqlLexResult {
   /** Executable comments give a `conditional_comment` token for their opener and one for their closer. */
@@ -192,18 +192,6 @@ function lineEnd(s: string, from: number): number {
   let j = from;
   while (j < s.length && s[j] !== '\n' && s[j] !== '\0') j++;
   return j;
-}
-
-function quoteEnd(s: string, from: number, quote: string, backslash: boolean): number {
-  let j = from;
-  while (j < s.length) {
-    const ch = s[j];
-    if (backslash && ch === '\\') j += 2;
-    else if (ch !== quote) j++;
-    else if (s[j + 1] === quote) j += 2;
-    else return j + 1;
-  }
-  return s.length;
 }
 
 function scanNumber(s: string, i: number): [Kind, number] | null {
