@@ -27,7 +27,7 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: { server: 'src/server.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/dialects/sqlite-host.ts', 'sql-worker': 'src/core/offload/worker.ts' },
+  entryPoints: { server: 'src/server.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/backends/sqlite/host.ts', 'sql-worker': 'src/core/offload/worker.ts' },
   outdir: 'dist',
   splitting: true,
   // Chunks sit beside the entries, so import.meta.url-relative paths (the SQLite host) still resolve.

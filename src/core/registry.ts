@@ -6,9 +6,9 @@ import type { Logger } from 'pino';
 import { buildConnection, safeUrl, urlSecrets, type ConnectionConfig } from '../config.js';
 import { DbError } from '../errors.js';
 import type { Dialect, DialectConfig, ServerInfo } from './dialect.js';
-import { createMysqlDialect } from './dialects/mysql.js';
-import { createPostgresDialect } from './dialects/postgres.js';
-import { createSqliteDialect } from './dialects/sqlite.js';
+import { createMysqlDialect } from './backends/mysql/dialect.js';
+import { createPostgresDialect } from './backends/postgres/dialect.js';
+import { createSqliteDialect } from './backends/sqlite/dialect.js';
 import { roleCanWrite, writeWarning } from './privileges.js';
 
 export type ConnectionState = 'closed' | 'open' | 'failed';

@@ -6,7 +6,7 @@
  * everything after it is inside that token.
  */
 
-import { lexSqlite } from './sqlite-lexer.js';
+import { lexSqlite } from './backends/sqlite/lexer.js';
 
 export type SqlFlavor = 'postgres' | 'mysql' | 'sqlite';
 

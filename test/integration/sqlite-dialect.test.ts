@@ -9,7 +9,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DbError } from '../../src/errors.js';
 import type { ExecOptions, Statement } from '../../src/core/dialect.js';
-import { createSqliteDialect, type SqliteDialect } from '../../src/core/dialects/sqlite.js';
+import { createSqliteDialect, type SqliteDialect } from '../../src/core/backends/sqlite/dialect.js';
 
 const logger = pino({ level: 'silent' });
 const RUNAWAY = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c';

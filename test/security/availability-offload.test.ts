@@ -9,10 +9,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerContext } from '../../src/context.js';
 import { boundedClassifier, createOffloader, INLINE_MAX_CHARS } from '../../src/core/offload/index.js';
-import { lexMysql } from '../../src/core/readonly/mysql-lexer.js';
-import { classifyMysql } from '../../src/core/readonly/mysql.js';
-import { classifyPostgres, loadPostgresParser } from '../../src/core/readonly/postgres.js';
-import { classifySqlite } from '../../src/core/readonly/sqlite.js';
+import { lexMysql } from '../../src/core/backends/mysql/lexer.js';
+import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
+import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
+import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
 import type { Classification } from '../../src/core/readonly/types.js';
 import { bind, bindAgent, type Params } from '../../src/core/queries.js';
 import { MYSQL_DEFAULT_QUOTING } from '../../src/core/sql-lexer.js';

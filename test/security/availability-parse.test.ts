@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedClassifier, INLINE_MAX_CHARS as INLINE_PARSE_MAX_CHARS } from '../../src/core/offload/index.js';
-import { classifyPostgres, loadPostgresParser } from '../../src/core/readonly/postgres.js';
+import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
 import { BACKENDS } from '../support/backends.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
 

@@ -80,7 +80,7 @@ describe.runIf(my)('MySQL: a value past max_allowed_packet', () => {
 /** The socket guards on their own, with a small bound, straight on the drivers. */
 describe('socket guards with a 1 MB bound, on the raw drivers', () => {
   it.runIf(pg)('postgres.js: RESULT_TOO_LARGE for a 2 MB value; 512 KB passes', async () => {
-    const { pgSocketGuard } = await import('../../src/core/dialects/pg-socket.js');
+    const { pgSocketGuard } = await import('../../src/core/backends/postgres/socket.js');
     const { default: postgres } = await import('postgres');
     const guard = pgSocketGuard(1_000_000);
     const sql = postgres(pg!.url(), { max: 1, socket: guard.socket, onnotice: () => undefined } as Parameters<typeof postgres>[1]);
@@ -98,8 +98,8 @@ describe('socket guards with a 1 MB bound, on the raw drivers', () => {
   }, 60_000);
 
   it.runIf(my)('mysql2: RESULT_TOO_LARGE for a 2 MB value; 512 KB passes', async () => {
-    const { mysqlSocketFactory } = await import('../../src/core/dialects/mysql-socket.js');
-    const { mysqlOptionsFromUrl } = await import('../../src/core/dialects/mysql.js');
+    const { mysqlSocketFactory } = await import('../../src/core/backends/mysql/socket.js');
+    const { mysqlOptionsFromUrl } = await import('../../src/core/backends/mysql/dialect.js');
     const mysql = (await import('mysql2/promise')).default;
     const conn = await mysql.createConnection({ ...mysqlOptionsFromUrl(my!.url()), stream: mysqlSocketFactory(1_000_000) as never });
     conn.on('error', () => undefined);

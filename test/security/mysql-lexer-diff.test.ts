@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lexMysql } from '../../src/core/readonly/mysql-lexer.js';
+import { lexMysql } from '../../src/core/backends/mysql/lexer.js';
 import { MYSQL_URL } from '../support/backends.js';
 
 const BODY = ['a', '*/', '/*', '/*!', '*', '/', "'", "''", "\\'", '\\\\', '\\', '"', '""', '`', '``', '#', '-- ', '--', '\n', ' ', ',', 'x*/y'];

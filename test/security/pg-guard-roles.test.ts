@@ -6,7 +6,7 @@
  */
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginReadOnly } from '../../src/core/dialects/postgres-guard.js';
+import { beginReadOnly } from '../../src/core/backends/postgres/guard.js';
 import { BACKENDS, freshDatabase } from '../support/backends.js';
 import { callTool, startInProcess, type ConnectionSpec, type Harness } from '../support/mcp.js';
 

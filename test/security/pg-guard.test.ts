@@ -9,7 +9,7 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginReadOnly, CONNECT_SQL, planGuard } from '../../src/core/dialects/postgres-guard.js';
+import { beginReadOnly, CONNECT_SQL, planGuard } from '../../src/core/backends/postgres/guard.js';
 import { BACKENDS } from '../support/backends.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
 import { createPgWitness, notations, type PgWitness } from './pg-attacks.js';

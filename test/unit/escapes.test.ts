@@ -3,9 +3,9 @@
  * included (Classification.escape); ordinary writes and reads are not.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { classifyMysql } from '../../src/core/readonly/mysql.js';
-import { classifyPostgres, loadPostgresParser } from '../../src/core/readonly/postgres.js';
-import { classifySqlite } from '../../src/core/readonly/sqlite.js';
+import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
+import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
+import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
 
 beforeAll(() => loadPostgresParser());
 

@@ -1,5 +1,5 @@
 /**
- * Differential test: our SQLite lexer (src/core/sqlite-lexer.ts) against SQLite itself
+ * Differential test: our SQLite lexer (src/core/backends/sqlite/lexer.ts) against SQLite itself
  * (better-sqlite3, in-process), on generated mixes of strings, blobs, names in every
  * quoting, comments, BOMs, odd whitespace, high characters and keywords.
  *
@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countStatements, leadingKeywords, significantTokens, tokenize } from '../../src/core/sql.js';
-import { classifySqlite } from '../../src/core/readonly/sqlite.js';
+import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
 
 const RUNS = Number(process.env.LEXER_RUNS ?? 1500);
 const db = new Database(':memory:');

@@ -1,10 +1,10 @@
 /**
- * The SQLite tokenizer transcription (src/core/sqlite-lexer.ts) on the cases that decide
+ * The SQLite tokenizer transcription (src/core/backends/sqlite/lexer.ts) on the cases that decide
  * a classification, each checked against better-sqlite3 in lexer-sqlite-diff.test.ts,
  * and the SQLite escape list in the spellings the engine accepts.
  */
 import { describe, expect, it } from 'vitest';
-import { classifySqlite } from '../../src/core/readonly/sqlite.js';
+import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
 import { leadingKeywords, tokenize, translatePlaceholders } from '../../src/core/sql.js';
 
 const kinds = (sql: string): Array<[string, string]> => tokenize(sql, 'sqlite').map((t) => [t.kind, t.text]);

@@ -5,8 +5,8 @@
  * Each family in several notations; harmless look-alikes must pass.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyMysql } from '../../src/core/readonly/mysql.js';
-import { lexMysql } from '../../src/core/readonly/mysql-lexer.js';
+import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
+import { lexMysql } from '../../src/core/backends/mysql/lexer.js';
 
 const DEFAULT = { backslashEscapes: true, ansiQuotes: false };
 const codeOf = (sql: string): string[] =>

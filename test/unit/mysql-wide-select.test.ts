@@ -5,7 +5,7 @@
  * are not select lists and stay allowed.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyMysql } from '../../src/core/readonly/mysql.js';
+import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
 
 const list = (n: number, item = '1'): string => Array.from({ length: n }, () => item).join(',');
 

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jsonLinesToCopy, rowsToCopy } from '../../src/core/dialects/postgres-copy.js';
+import { jsonLinesToCopy, rowsToCopy } from '../../src/core/backends/postgres/copy.js';
 
 const viaParse = (text: string): string => rowsToCopy(text.split('\n').map((l) => JSON.parse(l) as unknown[]));
 

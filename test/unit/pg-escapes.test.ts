@@ -4,7 +4,7 @@
  * Pure (no database); the effects are checked for real in test/security/pg-*.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { classifyPostgres, loadPostgresParser } from '../../src/core/readonly/postgres.js';
+import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
 
 beforeAll(loadPostgresParser);
 

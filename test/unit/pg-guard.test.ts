@@ -1,6 +1,6 @@
 /** The PostgreSQL read-only guard's decision (postgres-guard.ts) from the connect probe's row: pure. */
 import { describe, expect, it } from 'vitest';
-import { beginReadOnly, planGuard } from '../../src/core/dialects/postgres-guard.js';
+import { beginReadOnly, planGuard } from '../../src/core/backends/postgres/guard.js';
 
 const row = (r: Record<string, unknown>): Record<string, unknown> => ({ me_super: false, me_powers: '', read_all: false, cfg_super: null, cfg_powers: null, cfg_usable: null, ...r });
 

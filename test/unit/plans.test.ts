@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { conditionColumns, tableAliases, whereClause } from '../../src/core/performance/conditions.js';
 import { findingsOf, LARGE_TABLE_ROWS } from '../../src/core/performance/findings.js';
-import { mysqlPlans } from '../../src/core/performance/plans/mysql.js';
-import { postgresPlans } from '../../src/core/performance/plans/postgres.js';
-import { sqlitePlans } from '../../src/core/performance/plans/sqlite.js';
+import { mysqlPlans } from '../../src/core/backends/mysql/plans.js';
+import { postgresPlans } from '../../src/core/backends/postgres/plans.js';
+import { sqlitePlans } from '../../src/core/backends/sqlite/plans.js';
 import { emptyNode } from '../../src/core/performance/plans/types.js';
 
 describe('conditions', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyMysql } from '../../src/core/readonly/mysql.js';
+import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
 
 describe('classifyMysql: reads on the allow-list', () => {
   it.each([

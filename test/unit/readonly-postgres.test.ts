@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { DbError } from '../../src/errors.js';
-import { classifyPostgres, loadPostgresParser } from '../../src/core/readonly/postgres.js';
+import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
 
 beforeAll(loadPostgresParser);
 
@@ -263,7 +263,7 @@ describe('syntax errors', () => {
 describe('loading', () => {
   it('does not load the parser at import time, and refuses to classify before it is loaded', async () => {
     vi.resetModules();
-    const fresh = await import('../../src/core/readonly/postgres.js');
+    const fresh = await import('../../src/core/backends/postgres/classify.js');
     const err = catchError(() => fresh.classifyPostgres('SELECT 1'));
     expect(err).toMatchObject({ code: 'INTERNAL' });
     await Promise.all([fresh.loadPostgresParser(), fresh.loadPostgresParser()]);

@@ -5,7 +5,7 @@
  * (or mysqldump) --single-transaction through gzip, the mariadb (or mysql) client back.
  * SQLite: a byte copy of the database file frozen in our snapshot, else the online
  * backup API in one step inside it (Session.file),
- * restored by writing the file over an empty database (sqlite-file.ts), else by
+ * restored by writing the file over an empty database (backends/sqlite/backup-file.ts), else by
  * copying tables from the attached file.
  * Passwords go through the environment (PGPASSWORD, MYSQL_PWD), never argv. A native
  * backup restores only into its own backend.
@@ -20,7 +20,7 @@ import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import { urlParams } from '../connection-url.js';
 import type { Backend, Session } from '../dialect.js';
-import { mysqlOptionsFromUrl } from '../dialects/mysql.js';
+import { mysqlOptionsFromUrl } from '../backends/mysql/dialect.js';
 import { qualified } from '../schema/ddl.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext, readTable, type Target } from '../schema/manager.js';
@@ -29,7 +29,7 @@ import { BACKUP_TIMEOUT_MS, pickTables, publishBackup, sourceOf, type CreateArgs
 import { hashFile } from './format.js';
 import type { Manifest } from './manifest.js';
 import { pendingFile, type PendingFile } from './paths.js';
-import { copyImage, writeOverEmpty } from './sqlite-file.js';
+import { copyImage, writeOverEmpty } from '../backends/sqlite/backup-file.js';
 import { countSql } from './sql.js';
 
 const NATIVE_FORMATS: Record<Backend, string> = { postgres: 'pg_dump-custom', mysql: 'mysqldump-gzip', sqlite: 'sqlite-database' };
@@ -277,7 +277,7 @@ async function restoreMysql(t: Target, b: Verified, mode: Mode, p: Progress): Pr
 
 /**
  * Into an empty database that no other connection has open (the usual target of a
- * restore): the file itself, verified while it is written (sqlite-file.ts). Otherwise
+ * restore): the file itself, verified while it is written (backends/sqlite/backup-file.ts). Otherwise
  * (append, tables in the target, other connections): table by table.
  */
 async function restoreSqlite(t: Target, b: Verified, mode: Mode, p: Progress): Promise<Counted | null> {

@@ -4,10 +4,10 @@
  * would. Kept apart from the worker entry so tests can call runJob inline and compare.
  */
 import { asDbError } from '../../errors.js';
-import { lexMysql } from '../readonly/mysql-lexer.js';
-import { classifyMysql } from '../readonly/mysql.js';
-import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
-import { classifySqlite } from '../readonly/sqlite.js';
+import { lexMysql } from '../backends/mysql/lexer.js';
+import { classifyMysql } from '../backends/mysql/classify.js';
+import { classifyPostgres, loadPostgresParser } from '../backends/postgres/classify.js';
+import { classifySqlite } from '../backends/sqlite/classify.js';
 import type { Classification } from '../readonly/types.js';
 import { MYSQL_DEFAULT_QUOTING } from '../sql-lexer.js';
 import { leadingKeywords, translatePlaceholders, type SqlFlavor } from '../sql.js';

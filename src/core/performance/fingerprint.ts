@@ -7,7 +7,7 @@
  * statement gets the same fingerprint from every source.
  */
 import { tokenize, type SqlFlavor, type Token } from '../sql-lexer.js';
-import { sqliteBlobEnd } from '../sqlite-lexer.js';
+import { sqliteBlobEnd } from '../backends/sqlite/lexer.js';
 
 /** Longer fingerprints are cut: memory per fingerprint stays bounded. */
 export const MAX_FINGERPRINT_CHARS = 2048;
@@ -271,7 +271,7 @@ const C_PIPE = 124;
 export function fingerprintFast(s: string, flavor: SqlFlavor): string | null {
   const pg = flavor === 'postgres';
   const my = flavor === 'mysql';
-  // SQLite's tokenizer (sqlite-lexer.ts) differs in rare spots: those go to the lexer path.
+  // SQLite's tokenizer (backends/sqlite/lexer.ts) differs in rare spots: those go to the lexer path.
   const lite = flavor === 'sqlite';
   const n = s.length;
   const texts: string[] = [];

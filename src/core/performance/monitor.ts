@@ -11,9 +11,9 @@ import { enforceStatementPolicy } from '../policy.js';
 import { bindAgent, execOptions, executeLogged, transactionLogged, type Params, type Target } from '../queries.js';
 import type { SqlFlavor } from '../sql-lexer.js';
 import { findingsOf, type Finding } from './findings.js';
-import { mysqlPlans } from './plans/mysql.js';
-import { postgresPlans } from './plans/postgres.js';
-import { sqlitePlans } from './plans/sqlite.js';
+import { mysqlPlans } from '../backends/mysql/plans.js';
+import { postgresPlans } from '../backends/postgres/plans.js';
+import { sqlitePlans } from '../backends/sqlite/plans.js';
 import type { PlanNode, PlanReader, PlanSummary } from './plans/types.js';
 
 /** EXPLAIN output is SQL-flavour knowledge, like the dialects' own SQL: keyed by flavour (= Dialect.backend). */

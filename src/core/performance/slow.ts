@@ -9,8 +9,8 @@ import type { Target } from '../queries.js';
 import type { SqlFlavor } from '../sql-lexer.js';
 import { fingerprint } from './fingerprint.js';
 import type { FingerprintSummary } from './query-log.js';
-import { performanceSchema } from './sources/mysql.js';
-import { pgStatStatements } from './sources/postgres.js';
+import { performanceSchema } from '../backends/mysql/sources.js';
+import { pgStatStatements } from '../backends/postgres/sources.js';
 import type { SourceRow, StatementSource } from './sources/types.js';
 
 /** The database's statistics are SQL-flavour knowledge: keyed by flavour (= Dialect.backend). SQLite keeps none. */

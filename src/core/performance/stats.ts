@@ -5,9 +5,9 @@
  */
 import type { ServerContext } from '../../context.js';
 import type { SqlFlavor } from '../sql-lexer.js';
-import { mysqlStats } from './stats/mysql.js';
-import { postgresStats } from './stats/postgres.js';
-import { sqliteStats } from './stats/sqlite.js';
+import { mysqlStats } from '../backends/mysql/stats.js';
+import { postgresStats } from '../backends/postgres/stats.js';
+import { sqliteStats } from '../backends/sqlite/stats.js';
 import type { DatabaseStats, StatsReader } from './stats/types.js';
 
 /** Catalog SQL is SQL-flavour knowledge: keyed by flavour (= Dialect.backend). */

@@ -2,7 +2,7 @@
  * alter_table: a change set becomes DDL per backend. PostgreSQL runs plain ALTER
  * statements in one transaction; MySQL gets at most two ALTER TABLE statements
  * (each atomic; DDL commits implicitly there). SQLite does what its ALTER TABLE
- * can and rebuilds the table for the rest (sqlite-rebuild.ts), all in one
+ * can and rebuilds the table for the rest (backends/sqlite/rebuild.ts), all in one
  * transaction with foreign key enforcement off and a foreign_key_check before commit.
  */
 import type { ServerContext } from '../../context.js';
@@ -14,7 +14,7 @@ import { allForeignKeys, checkForBackend, columnDef, commentSql, foreignKeyDef, 
 import { defaultSql, type SchemaFlavor } from './flavors.js';
 import { applyDdl, readTable, recordMigration, slug, refuseReadOnly, target, type Recorded, type Target } from './manager.js';
 import { columnSpec, constraintName, unportableOf, type Column, type Table } from './model.js';
-import { runSqliteAlter } from './sqlite-rebuild.js';
+import { runSqliteAlter } from '../backends/sqlite/rebuild.js';
 
 export { changesInput } from './changes.js';
 

@@ -5,8 +5,8 @@
  * that change what the classifier and the read-only guard rely on (the system
  * catalogs, the string settings, the role). SPEC §6 lists the families.
  */
-import { denyGroupOf, PROTECTED_SETTINGS, RUNS_SQL_TEXT, sqlArguments } from './postgres-deny.js';
-import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './postgres-tree.js';
+import { denyGroupOf, PROTECTED_SETTINGS, RUNS_SQL_TEXT, sqlArguments } from './deny.js';
+import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './tree.js';
 
 /** Classifies SQL found inside a string constant (query_to_xml's query, an SQL function's body): its escape, if any. */
 export type InnerEscape = (sql: string) => string | undefined;

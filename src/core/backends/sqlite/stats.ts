@@ -9,9 +9,9 @@ import type { ConnectionConfig } from '../../../config.js';
 import { DbError } from '../../../errors.js';
 import { BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
-import { tableRows } from '../plans/sqlite.js';
-import { num } from '../plans/types.js';
-import { TOP_TABLES, type DatabaseStats, type Hint, type StatsReader, type TableStats } from './types.js';
+import { tableRows } from './plans.js';
+import { num } from '../../performance/plans/types.js';
+import { TOP_TABLES, type DatabaseStats, type Hint, type StatsReader, type TableStats } from '../../performance/stats/types.js';
 
 /** dbstat reads every page: past this many (1 GiB of 4 KiB pages) sizes are left out rather than read. */
 const MAX_DBSTAT_PAGES = 262_144;

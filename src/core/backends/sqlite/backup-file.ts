@@ -11,10 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { DbError } from '../../errors.js';
-import { corrupt } from './format.js';
-import type { FrozenFile } from '../dialect.js';
-import type { Manifest } from './manifest.js';
+import { DbError } from '../../../errors.js';
+import { corrupt } from '../../backup/format.js';
+import type { FrozenFile } from '../../dialect.js';
+import type { Manifest } from '../../backup/manifest.js';
 
 /** 1 MiB: three of them stay in the CPU caches between the read, the hash and the write (measured best of 256 KiB to 4 MiB). */
 const CHUNK = 1 << 20;

@@ -5,9 +5,9 @@
  */
 import { BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Row, Session } from '../../dialect.js';
-import { fingerprint } from '../fingerprint.js';
-import { num } from '../plans/types.js';
-import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type Hint, type StatsReader } from './types.js';
+import { fingerprint } from '../../performance/fingerprint.js';
+import { num } from '../../performance/plans/types.js';
+import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type Hint, type StatsReader } from '../../performance/stats/types.js';
 
 const STATUS = ['Uptime', 'Threads_connected', 'Threads_running', 'Innodb_buffer_pool_read_requests', 'Innodb_buffer_pool_reads', 'Handler_commit', 'Handler_rollback', 'Innodb_deadlocks'];
 

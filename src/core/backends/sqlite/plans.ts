@@ -5,8 +5,8 @@
  * query's own WHERE gives the filtered columns.
  */
 import type { Row, Session } from '../../dialect.js';
-import { conditionColumns, tableAliases, whereClause } from '../conditions.js';
-import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from './types.js';
+import { conditionColumns, tableAliases, whereClause } from '../../performance/conditions.js';
+import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 const ACCESS = /^(SCAN|SEARCH) (\S+)(.*)$/;
 const INDEX = /USING (AUTOMATIC )?(?:PARTIAL )?(?:COVERING )?INDEX ?([^\s(]*)|USING (INTEGER PRIMARY KEY|PRIMARY KEY)/;

@@ -5,8 +5,8 @@
  * restart.
  */
 import type { Session } from '../../dialect.js';
-import { num } from '../plans/types.js';
-import type { Probe, SourceRow, StatementSource } from './types.js';
+import { num } from '../../performance/plans/types.js';
+import type { Probe, SourceRow, StatementSource } from '../../performance/sources/types.js';
 
 const PS_PER_MS = 1e9;
 

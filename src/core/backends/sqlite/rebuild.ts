@@ -5,14 +5,14 @@
  * create the new table, copy every row, drop the old one, rename the new one,
  * recreate indexes and triggers, then foreign_key_check before commit.
  */
-import { DbError } from '../../errors.js';
-import type { Session } from '../dialect.js';
-import { addedIndexes, applyChanges, type Applied, type Changes } from './changes.js';
-import { createTableSql, indexDef, qualified, sqliteAddColumn } from './ddl.js';
-import type { Target } from './manager.js';
-import { readTable, refuseEscapes } from './manager.js';
-import type { Column, Table } from './model.js';
-import { sqliteTableSql } from './sqlite-sql.js';
+import { DbError } from '../../../errors.js';
+import type { Session } from '../../dialect.js';
+import { addedIndexes, applyChanges, type Applied, type Changes } from '../../schema/changes.js';
+import { createTableSql, indexDef, qualified, sqliteAddColumn } from '../../schema/ddl.js';
+import type { Target } from '../../schema/manager.js';
+import { readTable, refuseEscapes } from '../../schema/manager.js';
+import type { Column, Table } from '../../schema/model.js';
+import { sqliteTableSql } from '../../schema/sqlite-sql.js';
 
 export interface SqlitePlan {
   statements: string[];

@@ -9,13 +9,13 @@
  * searched for those too (see PITFALLS.md, PostgreSQL): function calls, and every
  * identifier naming a denied function (attribute notation `(arg).fn` has no call node).
  * What no connection may run is decided in postgres-escapes.ts; on read-only
- * connections the engine is a second wall (dialects/postgres-guard.ts).
+ * connections the engine is a second wall (guard.ts).
  */
-import { DbError } from '../../errors.js';
-import type { Classification } from './types.js';
-import { denyGroupOf } from './postgres-deny.js';
-import { escapeOf } from './postgres-escapes.js';
-import { firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './postgres-tree.js';
+import { DbError } from '../../../errors.js';
+import type { Classification } from '../../readonly/types.js';
+import { denyGroupOf } from './deny.js';
+import { escapeOf } from './escapes.js';
+import { firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './tree.js';
 
 interface ParseResult {
   stmts: Array<{ stmt: PgNode }>;

@@ -5,11 +5,11 @@
  * keywords with a deny-list of words that must not appear anywhere outside
  * strings and quoted identifiers.
  */
-import type { MysqlQuoting, Token } from '../sql-lexer.js';
-import { countStatementsIn, significantTokens } from '../sql.js';
-import { isPunct, mysqlEscape, unquote, word } from './mysql-escapes.js';
-import { lexMysql } from './mysql-lexer.js';
-import type { Classification } from './types.js';
+import type { MysqlQuoting, Token } from '../../sql-lexer.js';
+import { countStatementsIn, significantTokens } from '../../sql.js';
+import { isPunct, mysqlEscape, unquote, word } from './escapes.js';
+import { lexMysql } from './lexer.js';
+import type { Classification } from '../../readonly/types.js';
 
 const READ_LEADS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'VALUES', 'TABLE', 'HELP']);
 

@@ -4,8 +4,8 @@
  */
 import { DbError } from '../../../errors.js';
 import type { Row, Session } from '../../dialect.js';
-import { conditionColumns } from '../conditions.js';
-import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from './types.js';
+import { conditionColumns } from '../../performance/conditions.js';
+import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 type PgNode = Record<string, unknown> & { Plans?: PgNode[] };
 

@@ -4,8 +4,8 @@
  * shared_preload_libraries (a restart) and the extension in this database.
  */
 import type { Session } from '../../dialect.js';
-import { num } from '../plans/types.js';
-import type { Probe, SourceRow, StatementSource } from './types.js';
+import { num } from '../../performance/plans/types.js';
+import type { Probe, SourceRow, StatementSource } from '../../performance/sources/types.js';
 
 /** Where the extension's view lives in this database, or null. */
 async function viewSchema(s: Session): Promise<{ schema: string | null; loaded: boolean }> {

@@ -4,9 +4,9 @@
  */
 import { BOOKKEEPING_SCHEMA, BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Row, Session } from '../../dialect.js';
-import { fingerprint } from '../fingerprint.js';
-import { num } from '../plans/types.js';
-import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type StatsReader, type TableStats } from './types.js';
+import { fingerprint } from '../../performance/fingerprint.js';
+import { num } from '../../performance/plans/types.js';
+import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type StatsReader, type TableStats } from '../../performance/stats/types.js';
 
 /** User relations: not the catalogs, nor the server's own tables (bookkeeping.ts). */
 const USER_RELATIONS = `c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema', '${BOOKKEEPING_SCHEMA}') and n.nspname !~ '^pg_toast'

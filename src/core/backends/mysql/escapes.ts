@@ -7,7 +7,7 @@
  * of one statement (executable comments already expanded by mysql-lexer.ts), so
  * routine, trigger and event bodies are checked like any other text.
  */
-import type { Token } from '../sql-lexer.js';
+import type { Token } from '../../sql-lexer.js';
 
 /**
  * Facts about the whole statement, computed once: rules run for every token, so

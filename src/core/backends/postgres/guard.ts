@@ -11,8 +11,8 @@
  * is refused by the classifier: PostgreSQL checks role membership against the session
  * user, so a superuser session could otherwise take its powers back (SPEC §6).
  */
-import { DbError } from '../../errors.js';
-import type { ReadOnlyGuard } from '../dialect.js';
+import { DbError } from '../../../errors.js';
+import type { ReadOnlyGuard } from '../../dialect.js';
 
 /** Predefined roles whose members can reach files, programs or other sessions. */
 const POWER_ROLES = ['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program', 'pg_signal_backend'];

@@ -2,7 +2,7 @@
  * How PostgreSQL values become JSON: exact where a JS number or Date would lose
  * something (int8 above 2^53, numeric digits, timestamp microseconds, infinity).
  */
-import { exactNumber } from '../sql.js';
+import { exactNumber } from '../../sql.js';
 
 /** '2024-01-02 03:04:05.123456+00' (TimeZone UTC, DateStyle ISO) -> '2024-01-02T03:04:05.123456Z'. */
 export function isoTimestamp(text: string): string {

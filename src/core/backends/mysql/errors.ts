@@ -1,7 +1,7 @@
 /**
  * MySQL / MariaDB errno and mysql2's own codes -> our codes, in one table.
  */
-import { DbError, noSpaceError, type ErrorCode } from '../../errors.js';
+import { DbError, noSpaceError, type ErrorCode } from '../../../errors.js';
 
 const BY_ERRNO: Record<number, ErrorCode> = {
   1044: 'AUTH_FAILED', 1045: 'AUTH_FAILED', 1049: 'CONNECTION_FAILED', 1698: 'AUTH_FAILED',

@@ -5,8 +5,8 @@
  */
 import { DbError } from '../../../errors.js';
 import type { Row } from '../../dialect.js';
-import { conditionColumns, tableAliases } from '../conditions.js';
-import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from './types.js';
+import { conditionColumns, tableAliases } from '../../performance/conditions.js';
+import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 type Json = Record<string, unknown>;
 

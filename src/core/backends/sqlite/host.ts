@@ -15,10 +15,10 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsyncSync, openSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { DbError, type ErrorCode } from '../../errors.js';
-import type { ColumnInfo, Statement, StatementResult } from '../dialect.js';
-import { elapsedSince, RowCollector } from '../limits.js';
-import { jsonByteLength } from '../sql.js';
+import { DbError, type ErrorCode } from '../../../errors.js';
+import type { ColumnInfo, Statement, StatementResult } from '../../dialect.js';
+import { elapsedSince, RowCollector } from '../../limits.js';
+import { jsonByteLength } from '../../sql.js';
 
 /** Per-call limits, copied from ExecOptions (a signal cannot cross processes). */
 export interface HostLimits {

@@ -24,7 +24,7 @@
  *   (NBSP, U+FEFF …) is part of an identifier, as in the utf8mb4 state map.
  * - Identifiers may begin with digits (`1abc`, `0x1g`).
  */
-import { quoteEnd, type MysqlQuoting, type Token } from '../sql-lexer.js';
+import { quoteEnd, type MysqlQuoting, type Token } from '../../sql-lexer.js';
 
 export interface MysqlLexResult {
   /** Executable comments give a `conditional_comment` token for their opener and one for their closer. */

@@ -2,7 +2,7 @@
  * PostgreSQL and postgres.js errors -> our codes. One table, SQLSTATE exact
  * matches first, then two-character classes, then postgres.js' own codes.
  */
-import { DbError, noSpaceError, type ErrorCode } from '../../errors.js';
+import { DbError, noSpaceError, type ErrorCode } from '../../../errors.js';
 
 const BY_SQLSTATE: Record<string, ErrorCode> = {
   '28000': 'AUTH_FAILED',

@@ -9,8 +9,8 @@
  * encrypted, so the bound is not applied there (SPEC §7).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { DbError } from '../../errors.js';
-import { watchFrames } from './frames.js';
+import { DbError } from '../../../errors.js';
+import { watchFrames } from '../frames.js';
 
 /** The parts of mysql2's connection options the factory reads. */
 interface MysqlStreamOptions {

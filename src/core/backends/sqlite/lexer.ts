@@ -16,7 +16,7 @@
  * quote, `1abc`, a lone `:`), the token has SQLite's extent and the kind of what it
  * started as; SQLite refuses the statement there, so nothing after it runs.
  */
-import type { Token } from './sql-lexer.js';
+import type { Token } from '../../sql-lexer.js';
 
 type Kind = Token['kind'];
 

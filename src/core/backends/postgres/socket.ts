@@ -15,8 +15,8 @@
  * stop and the connect deadline apply there (SPEC §7).
  */
 import { Socket } from 'node:net';
-import { DbError } from '../../errors.js';
-import { watchFrames } from './frames.js';
+import { DbError } from '../../../errors.js';
+import { watchFrames } from '../frames.js';
 
 /** The parts of postgres.js' parsed options the factory reads. */
 interface PgSocketOptions {

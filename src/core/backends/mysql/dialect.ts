@@ -5,20 +5,20 @@
  * client-side escaping that a sql_mode could defeat); others the text protocol.
  */
 import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
-import { DbError } from '../../errors.js';
-import { mysqlUrlOptions, type MysqlUrlOptions } from '../connection-url.js';
-import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector } from '../limits.js';
-import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
-import { classifyMysql } from '../readonly/mysql.js';
-import { boundedClassifier, hasConditionalComment, leadingKeywordOf, type Analysis } from '../offload/index.js';
-import type { Classification } from '../readonly/types.js';
-import { retryLostRead } from '../recovery.js';
-import { cachedClassifier } from '../readonly/cache.js';
-import { exactNumber } from '../sql.js';
-import { insertRows, streamRows } from './mysql-bulk.js';
-import { fromMysqlError } from './mysql-errors.js';
-import { mysqlSocketFactory } from './mysql-socket.js';
+import { DbError } from '../../../errors.js';
+import { mysqlUrlOptions, type MysqlUrlOptions } from '../../connection-url.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../../dialect.js';
+import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector } from '../../limits.js';
+import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../../policy.js';
+import { classifyMysql } from './classify.js';
+import { boundedClassifier, hasConditionalComment, leadingKeywordOf, type Analysis } from '../../offload/index.js';
+import type { Classification } from '../../readonly/types.js';
+import { retryLostRead } from '../../recovery.js';
+import { cachedClassifier } from '../../readonly/cache.js';
+import { exactNumber } from '../../sql.js';
+import { insertRows, streamRows } from './bulk.js';
+import { fromMysqlError } from './errors.js';
+import { mysqlSocketFactory } from './socket.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: false,

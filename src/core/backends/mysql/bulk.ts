@@ -5,9 +5,9 @@
  * statement kept well under max_allowed_packet.
  */
 import type { PoolConnection } from 'mysql2';
-import { DbError } from '../../errors.js';
-import type { LoadBatch, LoadTarget } from '../dialect.js';
-import { fromMysqlError } from './mysql-errors.js';
+import { DbError } from '../../../errors.js';
+import type { LoadBatch, LoadTarget } from '../../dialect.js';
+import { fromMysqlError } from './errors.js';
 
 const BATCH_ROWS = 2000;
 /**

@@ -5,13 +5,13 @@
  * effect when it is merely prepared, before any check on the prepared statement
  * could refuse it (PITFALLS.md, SQLite). So reads are an allow-list of leading
  * keywords and reading pragmas, judged on tokens before SQLite ever sees the text.
- * The tokens come from a transcription of SQLite's own tokenizer (sqlite-lexer.ts),
+ * The tokens come from a transcription of SQLite's own tokenizer (backends/sqlite/lexer.ts),
  * and names are compared with ASCII-only case folding, as SQLite compares keywords,
  * function and pragma names (JS toUpperCase would turn `ſ` into `S`).
  */
-import { DbError } from '../../errors.js';
-import { countStatementsIn, significantTokens, tokenize, type Token } from '../sql.js';
-import type { Classification } from './types.js';
+import { DbError } from '../../../errors.js';
+import { countStatementsIn, significantTokens, tokenize, type Token } from '../../sql.js';
+import type { Classification } from '../../readonly/types.js';
 
 const TX_LEADS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
 

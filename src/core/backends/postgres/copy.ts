@@ -8,9 +8,9 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReservedSql } from 'postgres';
-import { DbError } from '../../errors.js';
-import type { LoadBatch, LoadTarget } from '../dialect.js';
-import { fromPgError } from './postgres-errors.js';
+import { DbError } from '../../../errors.js';
+import type { LoadBatch, LoadTarget } from '../../dialect.js';
+import { fromPgError } from './errors.js';
 
 /** Rows handed to the caller at a time. */
 const BATCH_ROWS = 2000;

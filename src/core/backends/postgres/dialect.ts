@@ -5,21 +5,21 @@
  * without breaking a prepared-statement cache.
  */
 import type { ReservedSql, Sql } from 'postgres';
-import { DbError } from '../../errors.js';
-import { postgresUrlOptions } from '../connection-url.js';
-import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector, withDeadline } from '../limits.js';
-import { classifyPostgres, loadPostgresParser } from '../readonly/postgres.js';
-import { cachedClassifier } from '../readonly/cache.js';
-import { boundedClassifier, leadingKeywordOf, type Analysis } from '../offload/index.js';
-import type { Classification } from '../readonly/types.js';
-import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../policy.js';
-import { retryLostRead } from '../recovery.js';
-import { copyIn, copyOut, copyOutLines } from './postgres-copy.js';
-import { fromPgError } from './postgres-errors.js';
-import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './postgres-guard.js';
-import { pgSocketGuard, type PgSocketGuard } from './pg-socket.js';
-import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './postgres-types.js';
+import { DbError } from '../../../errors.js';
+import { postgresUrlOptions } from '../../connection-url.js';
+import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../../dialect.js';
+import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector, withDeadline } from '../../limits.js';
+import { classifyPostgres, loadPostgresParser } from './classify.js';
+import { cachedClassifier } from '../../readonly/cache.js';
+import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
+import type { Classification } from '../../readonly/types.js';
+import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../../policy.js';
+import { retryLostRead } from '../../recovery.js';
+import { copyIn, copyOut, copyOutLines } from './copy.js';
+import { fromPgError } from './errors.js';
+import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
+import { pgSocketGuard, type PgSocketGuard } from './socket.js';
+import { isKnownOid, PG_TYPE_PARSERS, pgTypeName } from './types.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: true,

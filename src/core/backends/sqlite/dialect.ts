@@ -15,15 +15,15 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DbError } from '../../errors.js';
-import { LOCK_TABLE as LOCK_TABLE_NAME } from '../bookkeeping.js';
-import type { Capabilities, DatabaseFile, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../dialect.js';
-import { createGate } from '../limits.js';
-import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../policy.js';
-import { classifySqlite } from '../readonly/sqlite.js';
-import { boundedClassifier, type Analysis } from '../offload/index.js';
-import { cachedClassifier } from '../readonly/cache.js';
-import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostFreeze, HostTakeover } from './sqlite-host.js';
+import { DbError } from '../../../errors.js';
+import { LOCK_TABLE as LOCK_TABLE_NAME } from '../../bookkeeping.js';
+import type { Capabilities, DatabaseFile, Dialect, DialectConfig, ExecOptions, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../../dialect.js';
+import { createGate } from '../../limits.js';
+import { enforceStatementPolicy, explainWrapped, withStatementIndex } from '../../policy.js';
+import { classifySqlite } from './classify.js';
+import { boundedClassifier, type Analysis } from '../../offload/index.js';
+import { cachedClassifier } from '../../readonly/cache.js';
+import type { HostInfo, HostLimits, HostReply, HostRequest, HostRows, HostFreeze, HostTakeover } from './host.js';
 
 /**
  * The named lock as a row: SQLite has no session locks, and every server instance on
