@@ -5,6 +5,7 @@ import type { Classification } from './readonly/types.js';
  * driver, and branch on `capabilities`, never on the backend's name.
  */
 
+/** Being replaced by backends/index.ts (the one list): do not add uses. */
 export type Backend = 'postgres' | 'mysql' | 'sqlite';
 
 export interface Capabilities {
@@ -105,6 +106,7 @@ export interface ReadOnlyGuard {
 }
 
 export interface Dialect {
+  /** The backend module's name (backends/index.ts). */
   readonly backend: Backend;
   readonly capabilities: Capabilities;
   /** Open (if needed) and describe the server. Throws CONNECTION_FAILED / AUTH_FAILED. */
@@ -151,6 +153,8 @@ export interface DialectConfig {
   logger: import('pino').Logger;
   /** SQLite: create the file's missing directories instead of refusing the connection. */
   createDirectory?: boolean;
+  /** File databases (SQLite): the file, or ':memory:'. */
+  file?: string;
 }
 
 /**

@@ -6,15 +6,15 @@ import type { Logger } from 'pino';
 import { buildConnection, safeUrl, urlSecrets, type ConnectionConfig } from '../config.js';
 import { DbError } from '../errors.js';
 import type { Dialect, DialectConfig, ServerInfo } from './dialect.js';
-import { createMysqlDialect } from './backends/mysql/dialect.js';
-import { createPostgresDialect } from './backends/postgres/dialect.js';
-import { createSqliteDialect } from './backends/sqlite/dialect.js';
+import { backendModule, type BackendModule } from './backends/index.js';
 import { roleCanWrite, writeWarning } from './privileges.js';
 
 export type ConnectionState = 'closed' | 'open' | 'failed';
 
 export interface OpenConnection {
   config: ConnectionConfig;
+  /** What the server knows of this connection's backend: ask it, never compare the name. */
+  module: BackendModule;
   dialect: Dialect;
   info: ServerInfo;
   /** Read-only connections: whether the account could write (null: not known; read-write: not probed). */
@@ -55,12 +55,9 @@ export function createDialect(config: ConnectionConfig, logger: Logger): Dialect
     acquireTimeoutMs: config.acquire_timeout_ms,
     logger: logger.child({ connection: config.name }),
     createDirectory: config.create_directory,
+    ...(config.file !== undefined ? { file: config.file } : {}),
   };
-  switch (config.backend) {
-    case 'postgres': return createPostgresDialect(cfg);
-    case 'mysql': return createMysqlDialect(cfg);
-    case 'sqlite': return createSqliteDialect({ ...cfg, file: config.file ?? ':memory:' });
-  }
+  return backendModule(config.backend).createDialect(cfg);
 }
 
 export class ConnectionRegistry {
@@ -110,7 +107,7 @@ export class ConnectionRegistry {
       const info = await dialect.connect();
       const canWrite = await roleCanWrite(entry.config, dialect);
       const warning = canWrite === true ? writeWarning(dialect.backend) : undefined;
-      entry.open = { config: entry.config, dialect, info, roleCanWrite: canWrite, ...(warning ? { warning } : {}) };
+      entry.open = { config: entry.config, module: backendModule(entry.config.backend), dialect, info, roleCanWrite: canWrite, ...(warning ? { warning } : {}) };
       entry.lastError = undefined;
       this.opts.logger.info({ connection: entry.config.name, backend: dialect.backend, server_version: info.server_version }, 'connection opened');
       this.opts.notify?.('info', 'connection_opened', { connection: entry.config.name, backend: dialect.backend, server_version: info.server_version });

@@ -261,7 +261,8 @@ function plain(stmt: Statement): Statement {
   return { text: stmt.text, params: stmt.params ?? [] };
 }
 
-export function createSqliteDialect(cfg: DialectConfig & { file: string }): SqliteDialect {
+export function createSqliteDialect(config: DialectConfig): SqliteDialect {
+  const cfg = { ...config, file: config.file ?? ':memory:' };
   const ctx: HostContext = { cfg, lossOnKill: cfg.file === ':memory:' };
   const capabilities: Capabilities = {
     transactionalDdl: true,

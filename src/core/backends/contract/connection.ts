@@ -1,0 +1,6 @@
+/**
+ * What a backend module gives the connection side of the server (see ../types.ts).
+ * Members are primitives on neutral types; the managers keep the orchestration.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ConnectionSupport {}

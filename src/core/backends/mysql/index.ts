@@ -1,0 +1,21 @@
+/** The MySQL/MariaDB backend: everything the server knows of it, as one module (../types.ts). */
+import type { BackendModule } from '../types.js';
+import { backup } from './backup.js';
+import { connection } from './connection.js';
+import { createMysqlDialect } from './dialect.js';
+import { migrations } from './migrations.js';
+import { performance } from './performance.js';
+import { schema } from './schema.js';
+import { sql } from './sql.js';
+
+export const mysql = {
+  name: 'mysql',
+  label: 'MySQL/MariaDB',
+  createDialect: createMysqlDialect,
+  connection,
+  sql,
+  schema,
+  migrations,
+  backup,
+  performance,
+} as const satisfies BackendModule<'mysql'>;
