@@ -7,10 +7,12 @@
 import type { ConnectionConfig } from '../config.js';
 import type { ServerContext } from '../context.js';
 import { asDbError } from '../errors.js';
+import type { SqlSupport } from './backends/contract/sql.js';
+import type { BackendModule } from './backends/types.js';
 import type { Dialect, ExecOptions, Statement, StatementResult } from './dialect.js';
 import { elapsedSince } from './limits.js';
 import { withStatementIndex } from './policy.js';
-import { translatePlaceholders, type SqlFlavor } from './sql.js';
+import { translatePlaceholders } from './sql.js';
 
 /** An opened connection: what running a statement needs. */
 export interface Target {
@@ -35,14 +37,14 @@ export interface TransactionArgs {
   timeout_ms?: number;
 }
 
-/** Objects bind as JSON text everywhere; arrays too, except on PostgreSQL where they are arrays (= ANY(?)). */
-function bindable(value: unknown, flavor: SqlFlavor): unknown {
+/** Objects bind as JSON text everywhere; arrays too, except where the driver takes arrays (PostgreSQL: = ANY(?)). */
+function bindable(value: unknown, flavor: SqlSupport): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value) && flavor === 'postgres') return value;
+  if (Array.isArray(value) && flavor.placeholders.arrays) return value;
   return JSON.stringify(value);
 }
 
-export function bind(query: string, params: Params, flavor: SqlFlavor): Statement {
+export function bind(query: string, params: Params, flavor: SqlSupport): Statement {
   const { text, values } = translatePlaceholders(query, params, flavor);
   return { text, params: values.map((v) => bindable(v, flavor)) };
 }
@@ -51,9 +53,10 @@ export function bind(query: string, params: Params, flavor: SqlFlavor): Statemen
  * bind() for agent text: a long text is lexed in a worker with a deadline (offload/),
  * so it never holds the event loop; a short one is bound here, as bind() does.
  */
-export async function bindAgent(ctx: ServerContext, query: string, params: Params, flavor: SqlFlavor): Promise<Statement> {
+export async function bindAgent(ctx: ServerContext, query: string, params: Params, module: BackendModule): Promise<Statement> {
+  const flavor = module.sql;
   if (query.length <= ctx.offload.inlineMaxChars) return bind(query, params, flavor);
-  const { text, values } = await ctx.offload.run<{ text: string; values: unknown[] }>({ op: 'bind', flavor, sql: query, params });
+  const { text, values } = await ctx.offload.run<{ text: string; values: unknown[] }>({ op: 'bind', backend: module.name, sql: query, params });
   return { text, params: values.map((v) => bindable(v, flavor)) };
 }
 
@@ -116,7 +119,7 @@ export async function transactionLogged(ctx: ServerContext, t: Target, stmts: St
 
 export async function runQuery(ctx: ServerContext, args: QueryArgs, signal: AbortSignal): Promise<StatementResult & { connection: string; notice?: string }> {
   const target = await ctx.registry.get(args.connection);
-  const stmt = await bindAgent(ctx, args.query, args.params, target.dialect.backend);
+  const stmt = await bindAgent(ctx, args.query, args.params, target.module);
   const opts = execOptions(target.config, args, signal);
   const result = await executeLogged(ctx, target, stmt, opts, 'execute_query');
   return { connection: target.config.name, ...withNotice(result, opts) };
@@ -125,9 +128,9 @@ export async function runQuery(ctx: ServerContext, args: QueryArgs, signal: Abor
 export async function runTransaction(ctx: ServerContext, args: TransactionArgs, signal: AbortSignal) {
   const start = performance.now();
   const target = await ctx.registry.get(args.connection);
-  const { config, dialect } = target;
+  const { config, module } = target;
   const stmts: Statement[] = [];
-  for (const [i, q] of args.queries.entries()) stmts.push(await withStatementIndex(i, () => bindAgent(ctx, q.query, q.params, dialect.backend)));
+  for (const [i, q] of args.queries.entries()) stmts.push(await withStatementIndex(i, () => bindAgent(ctx, q.query, q.params, module)));
   const opts = execOptions(config, args, signal);
   const results = await transactionLogged(ctx, target, stmts, opts, 'execute_transaction');
   return {

@@ -1,13 +1,20 @@
 /**
  * Pure SQL text utilities shared by every dialect: statement boundaries,
  * leading keywords, one placeholder syntax for agents on all backends, and
- * JSON-safe result values. No driver imports: everything here is testable
- * without a database.
+ * JSON-safe result values. What differs per backend comes in as its module's
+ * SqlSupport (`module.sql`: its lexer and rules). No driver imports: everything
+ * here is testable without a database.
  */
 import { DbError } from '../errors.js';
-import { significantTokens, tokenize, type SqlFlavor, type Token } from './sql-lexer.js';
+import type { PlaceholderRules, SqlSupport } from './backends/contract/sql.js';
+import { significantTokens, type Token } from './sql-lexer.js';
 
-export { significantTokens, tokenize, tokenizeMysql, type MysqlQuoting, type SqlFlavor, type Token } from './sql-lexer.js';
+export { significantTokens, type Token } from './sql-lexer.js';
+
+/** The tokens of `sql` as the backend reads it. */
+export function tokenize(sql: string, flavor: SqlSupport): Token[] {
+  return flavor.lexer.tokenize(sql);
+}
 
 // ---------------------------------------------------------------- statements
 
@@ -64,7 +71,7 @@ interface DelimiterCommand {
  */
 function walkStatements(
   s: string,
-  tokens: Token[],
+  tokens: readonly Token[],
   delim: string,
   delimiterCommands: boolean,
   emit: (start: number, end: number) => void,
@@ -113,7 +120,7 @@ function readDelimiter(s: string, t: Token): DelimiterCommand {
 }
 
 /** Statements in already-lexed SQL (for callers that lex it their own way first). */
-export function countStatementsIn(tokens: Token[]): number {
+export function countStatementsIn(tokens: readonly Token[]): number {
   let n = 0;
   walkStatements('', tokens, ';', false, () => n++);
   return n;
@@ -123,8 +130,8 @@ export function countStatementsIn(tokens: Token[]): number {
  * Non-empty statements separated by top-level `;`. Agent SQL must be exactly
  * one: this is how `SELECT 1; DROP TABLE t` is caught before a driver sees it.
  */
-export function countStatements(sql: string, flavor: SqlFlavor): number {
-  return countStatementsIn(tokenize(sql, flavor));
+export function countStatements(sql: string, flavor: SqlSupport): number {
+  return countStatementsIn(flavor.lexer.tokenize(sql));
 }
 
 /**
@@ -132,9 +139,9 @@ export function countStatements(sql: string, flavor: SqlFlavor): number {
  * stops early at anything else (a `*`, a string, a `;`), so every keyword
  * returned leads the statement.
  */
-export function leadingKeywords(sql: string, flavor: SqlFlavor, n: number): string[] {
+export function leadingKeywords(sql: string, flavor: SqlSupport, n: number): string[] {
   const out: string[] = [];
-  for (const t of significantTokens(tokenize(sql, flavor))) {
+  for (const t of significantTokens(flavor.lexer.tokenize(sql))) {
     if (out.length >= n) break;
     if (t.kind === 'word') out.push(t.text.toUpperCase());
     else if (t.kind !== 'punct' || t.text !== '(') break;
@@ -148,7 +155,7 @@ export function leadingKeywords(sql: string, flavor: SqlFlavor, n: number): stri
  * `DELIMITER` lines (which are client commands, never sent). Statements come
  * back trimmed, without their delimiter; comment-only ones are dropped.
  */
-export function splitStatements(sql: string, flavor: SqlFlavor): string[] {
+export function splitStatements(sql: string, flavor: SqlSupport): string[] {
   const s = sql.replace(/^\uFEFF/, '');
   const out: string[] = [];
   let delim = ';';
@@ -156,7 +163,7 @@ export function splitStatements(sql: string, flavor: SqlFlavor): string[] {
   for (;;) {
     const seg = s.slice(from);
     const emit = (a: number, b: number): void => void out.push(seg.slice(a, b).trim());
-    const command = walkStatements(seg, tokenize(seg, flavor), delim, flavor === 'mysql', emit);
+    const command = walkStatements(seg, flavor.lexer.tokenize(seg), delim, flavor.delimiterCommands, emit);
     if (!command) return out;
     delim = command.delimiter;
     from += command.next;
@@ -166,6 +173,8 @@ export function splitStatements(sql: string, flavor: SqlFlavor): string[] {
 // -------------------------------------------------------------- placeholders
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The driver's own numbered placeholder, `$1`. */
+const NUMBERED = /^\$\d+$/;
 
 interface Site {
   kind: 'positional' | 'named' | 'numbered' | 'native';
@@ -176,7 +185,7 @@ interface Site {
 }
 
 /** Placeholder sites outside strings, identifiers and comments. */
-function findSites(tokens: Token[], flavor: SqlFlavor, pgPositional: boolean): Site[] {
+function findSites(tokens: readonly Token[], rules: PlaceholderRules, questionMarks: boolean): Site[] {
   const sites: Site[] = [];
   const brackets: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -185,26 +194,30 @@ function findSites(tokens: Token[], flavor: SqlFlavor, pgPositional: boolean): S
       if ('(['.includes(t.text)) brackets.push(t.text);
       else brackets.pop();
     }
-    const site = siteAt(tokens, i, flavor, pgPositional, brackets.at(-1) === '[');
+    const site = siteAt(tokens, i, rules, questionMarks, brackets.at(-1) === '[');
     if (site) sites.push(site);
   }
   return sites;
 }
 
-function siteAt(tokens: Token[], i: number, flavor: SqlFlavor, pgPositional: boolean, inBrackets: boolean): Site | null {
+/**
+ * The site a token starts, if any. `questionMarks`: a `?` operator token stands for a
+ * value too (PlaceholderRules.questionMarkOperator with an array of params).
+ */
+function siteAt(tokens: readonly Token[], i: number, rules: PlaceholderRules, questionMarks: boolean, inBrackets: boolean): Site | null {
   const t = tokens[i];
   const site = (kind: Site['kind'], key: string, end = t.end): Site => ({ kind, start: t.start, end, key });
-  if (t.text === '?' && (t.kind === 'placeholder' || (pgPositional && t.kind === 'operator'))) return site('positional', '?');
+  if (t.text === '?' && (t.kind === 'placeholder' || (questionMarks && t.kind === 'operator'))) return site('positional', '?');
   if (t.kind === 'placeholder') {
-    if (flavor === 'postgres') return site('numbered', t.text.slice(1));
+    if (rules.numbered && NUMBERED.test(t.text)) return site('numbered', t.text.slice(1));
     const name = t.text.slice(1);
     return t.text[0] === ':' && NAME.test(name) ? site('named', name) : site('native', t.text);
   }
-  // PostgreSQL and MySQL have no `:name` of their own: it is `:` glued to a word. In
-  // PostgreSQL, `arr[lo:hi]` is a slice, so a `:` directly inside brackets is left alone.
+  // PostgreSQL and MySQL have no `:name` of their own: it is `:` glued to a word. Where
+  // `arr[lo:hi]` is a slice (PostgreSQL), a `:` directly inside brackets is left alone.
   const next = tokens[i + 1];
   if (t.kind !== 'punct' || t.text !== ':' || !next || next.kind !== 'word' || next.start !== t.end) return null;
-  if (!NAME.test(next.text) || (flavor === 'postgres' && inBrackets)) return null;
+  if (!NAME.test(next.text) || (rules.bracketSlices && inBrackets)) return null;
   return site('named', next.text, next.end);
 }
 
@@ -220,21 +233,23 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /**
  * One placeholder syntax for agents on every backend: `?` bound in order from
- * an array, or `:name` bound from an object. PostgreSQL gets `$1..$n` (a
- * repeated name reuses its number); MySQL and SQLite get `?` (a repeated name
- * repeats its value). On PostgreSQL `?` is only a placeholder when params is a
- * non-empty array; otherwise it is the jsonb operator and left alone (with
- * named params, `data ? :key` works). Text already using `$1` with an array
- * passes through. Throws INVALID_INPUT naming the exact mismatch.
+ * an array, or `:name` bound from an object. A backend whose driver numbers its
+ * placeholders (PostgreSQL) gets `$1..$n` (a repeated name reuses its number);
+ * the others (MySQL, SQLite) get `?` (a repeated name repeats its value). Where
+ * `?` is also an operator (PostgreSQL's jsonb `?`) it is only a placeholder when
+ * params is a non-empty array; otherwise it is left alone (with named params,
+ * `data ? :key` works). Text already using `$1` with an array passes through.
+ * Throws INVALID_INPUT naming the exact mismatch.
  */
 export function translatePlaceholders(
   sql: string,
   params: unknown[] | Record<string, unknown> | undefined,
-  flavor: SqlFlavor,
+  flavor: SqlSupport,
 ): { text: string; values: unknown[] } {
   if (params != null && !Array.isArray(params) && !isRecord(params)) throw invalid('params must be an array (for ?) or an object (for :name)');
-  const pgPositional = Array.isArray(params) && params.length > 0;
-  const sites = findSites(tokenize(sql, flavor), flavor, flavor !== 'postgres' || pgPositional);
+  const rules = flavor.placeholders;
+  const questionMarks = !rules.questionMarkOperator || (Array.isArray(params) && params.length > 0);
+  const sites = findSites(flavor.lexer.tokenize(sql), rules, questionMarks);
   const of = (kind: Site['kind']): Site[] => sites.filter((s) => s.kind === kind);
   const [positional, named, numbered, native] = [of('positional'), of('named'), of('numbered'), of('native')];
   if (native.length > 0) {
@@ -245,8 +260,8 @@ export function translatePlaceholders(
     throw invalid('query mixes placeholder styles: use either ? (params as an array) or :name (params as an object)');
   }
   if (numbered.length > 0) return passNumbered(sql, params, numbered);
-  if (named.length > 0 || (isRecord(params) && Object.keys(params).length > 0)) return bindNamed(sql, params, named, flavor);
-  return bindPositional(sql, params, positional, flavor);
+  if (named.length > 0 || (isRecord(params) && Object.keys(params).length > 0)) return bindNamed(sql, params, named, rules.numbered);
+  return bindPositional(sql, params, positional, rules.numbered);
 }
 
 function passNumbered(sql: string, params: unknown, sites: Site[]): { text: string; values: unknown[] } {
@@ -262,17 +277,17 @@ function passNumbered(sql: string, params: unknown, sites: Site[]): { text: stri
   return { text: sql, values };
 }
 
-function bindPositional(sql: string, params: unknown, sites: Site[], flavor: SqlFlavor): { text: string; values: unknown[] } {
+function bindPositional(sql: string, params: unknown, sites: Site[], numbered: boolean): { text: string; values: unknown[] } {
   const values = Array.isArray(params) ? params : [];
   if (sites.length !== values.length) {
     const given = `${plural(values.length, 'param')} ${values.length === 1 ? 'was' : 'were'} given`;
     throw invalid(`query has ${plural(sites.length, '? placeholder')} but ${given}`, { placeholders: sites.length, params: values.length });
   }
-  if (sites.length === 0 || flavor !== 'postgres') return { text: sql, values };
+  if (sites.length === 0 || !numbered) return { text: sql, values };
   return { text: rewrite(sql, sites.map((s, i) => ({ ...s, text: `$${i + 1}` }))), values };
 }
 
-function bindNamed(sql: string, params: unknown, sites: Site[], flavor: SqlFlavor): { text: string; values: unknown[] } {
+function bindNamed(sql: string, params: unknown, sites: Site[], numbered: boolean): { text: string; values: unknown[] } {
   if (Array.isArray(params) && params.length > 0) throw invalid('query uses :name placeholders but params is an array: pass an object');
   const given = isRecord(params) ? params : {};
   const used = [...new Set(sites.map((s) => s.key))];
@@ -283,7 +298,7 @@ function bindNamed(sql: string, params: unknown, sites: Site[], flavor: SqlFlavo
     const list = unused.map((k) => `"${k}"`).join(', ');
     throw invalid(`param ${list} ${unused.length === 1 ? 'is' : 'are'} not used by the query (a typo?)`, { unused });
   }
-  if (flavor !== 'postgres') {
+  if (!numbered) {
     return { text: rewrite(sql, sites.map((s) => ({ ...s, text: '?' }))), values: sites.map((s) => given[s.key]) };
   }
   const texts = sites.map((s) => `$${used.indexOf(s.key) + 1}`);

@@ -9,14 +9,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerContext } from '../../src/context.js';
 import { boundedClassifier, createOffloader, INLINE_MAX_CHARS } from '../../src/core/offload/index.js';
-import { lexMysql } from '../../src/core/backends/mysql/lexer.js';
 import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
 import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
 import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
 import type { Classification } from '../../src/core/readonly/types.js';
-import { bind, bindAgent, type Params } from '../../src/core/queries.js';
-import { MYSQL_DEFAULT_QUOTING } from '../../src/core/sql-lexer.js';
-import { leadingKeywords, type SqlFlavor } from '../../src/core/sql.js';
+import { lexMysql, MYSQL_DEFAULT_QUOTING } from '../../src/core/backends/mysql/lexer.js';
+import type { Params } from '../../src/core/queries.js';
+import { bind, bindAgent, leadingKeywords, type SqlFlavor } from '../support/sql.js';
 import { createRedactor, MAX_REDACTED_CHARS } from '../../src/log.js';
 
 /** Past the inline limit two ways: a long trailing comment, and long leading comments (the keyword comes late). */
@@ -155,7 +154,7 @@ describe('redaction of a long text is bounded and still hides secrets', () => {
 
 describe('fingerprints of nested /*! comments', () => {
   it('are bounded in depth: 20,000 nested openers give a fingerprint, not a stack overflow', async () => {
-    const { fingerprint } = await import('../../src/core/performance/fingerprint.js');
+    const { fingerprint } = await import('../support/sql.js');
     const fp = fingerprint(`SELECT 1 ${'/*!1 '.repeat(20_000)}`, 'mysql');
     expect(fp).toMatch(/^select \? \/\*! .*\/\*! … \*\//);
     expect(fingerprint('SELECT /*!50000 a, 1 */ FROM t', 'mysql')).toBe(fingerprint('SELECT /*!40000 a, 2 */ FROM t', 'mysql'));

@@ -84,7 +84,8 @@ describe.runIf(pg)('PostgreSQL: 1 MB of comments through execute_query', () => {
 
 describe('fingerprints of long statements are bounded', () => {
   it('only the first MAX_FINGERPRINT_INPUT_CHARS count, and a literal cut in two stays hidden', async () => {
-    const { fingerprint, MAX_FINGERPRINT_INPUT_CHARS } = await import('../../src/core/performance/fingerprint.js');
+    const { MAX_FINGERPRINT_INPUT_CHARS } = await import('../../src/core/performance/fingerprint.js');
+    const { fingerprint } = await import('../support/sql.js');
     const head = `SELECT * FROM t WHERE a IN (${'1,'.repeat(MAX_FINGERPRINT_INPUT_CHARS / 2)}1)`;
     for (const flavor of ['postgres', 'mysql', 'sqlite'] as const) {
       expect(fingerprint(`${head} AND b = 1`, flavor)).toBe(fingerprint(`${head} AND c = 2`, flavor));

@@ -3,8 +3,7 @@
 // generated statements of every flavour. Inputs the fast path leaves to the lexer
 // (fingerprintFast returns null) are compared through fingerprint() too.
 import { describe, expect, it } from 'vitest';
-import { fingerprint, fingerprintFast, fingerprintReference } from '../../src/core/performance/fingerprint.js';
-import type { SqlFlavor } from '../../src/core/sql.js';
+import { fingerprint, fingerprintFast, fingerprintReference, type SqlFlavor } from '../support/sql.js';
 
 const FLAVORS: SqlFlavor[] = ['postgres', 'mysql', 'sqlite'];
 

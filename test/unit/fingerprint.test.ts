@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint, MAX_FINGERPRINT_CHARS } from '../../src/core/performance/fingerprint.js';
-import type { SqlFlavor } from '../../src/core/sql.js';
+import { MAX_FINGERPRINT_CHARS } from '../../src/core/performance/fingerprint.js';
+import { fingerprint, type SqlFlavor } from '../support/sql.js';
 
 describe('fingerprint', () => {
   it.each<[SqlFlavor, string, string]>([

@@ -16,7 +16,8 @@
 import fc from 'fast-check';
 import { loadModule, parseSync } from 'libpg-query';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countStatements, significantTokens, tokenize } from '../../src/core/sql.js';
+import { significantTokens } from '../../src/core/sql.js';
+import { countStatements, tokenize } from '../support/sql.js';
 
 const RUNS = Number(process.env.LEXER_RUNS ?? 1500);
 const tally = { disagreements: 0, inputs: 0, parsed: 0, errors: 0, errorTokens: 0 };

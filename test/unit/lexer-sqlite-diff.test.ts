@@ -16,7 +16,8 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { countStatements, leadingKeywords, significantTokens, tokenize } from '../../src/core/sql.js';
+import { significantTokens } from '../../src/core/sql.js';
+import { countStatements, leadingKeywords, tokenize } from '../support/sql.js';
 import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
 
 const RUNS = Number(process.env.LEXER_RUNS ?? 1500);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classifySqlite } from '../../src/core/backends/sqlite/classify.js';
-import { leadingKeywords, tokenize, translatePlaceholders } from '../../src/core/sql.js';
+import { leadingKeywords, tokenize, translatePlaceholders } from '../support/sql.js';
 
 const kinds = (sql: string): Array<[string, string]> => tokenize(sql, 'sqlite').map((t) => [t.kind, t.text]);
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { DbError } from '../../src/errors.js';
-import { checksumOf, createMigrationFile, readMigrations, statementsOf } from '../../src/core/migrations/files.js';
+import { checksumOf, createMigrationFile, readMigrations } from '../../src/core/migrations/files.js';
+import { statementsOf } from '../support/sql.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cmx-migration-files-'));
 let n = 0;

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DbError } from '../../src/errors.js';
-import {
-  countStatements,
-  jsonByteLength,
-  leadingKeywords,
-  significantTokens,
-  splitStatements,
-  toJsonValue,
-  tokenize,
-  translatePlaceholders,
-  type SqlFlavor,
-} from '../../src/core/sql.js';
+import { jsonByteLength, significantTokens, toJsonValue } from '../../src/core/sql.js';
+import { countStatements, leadingKeywords, splitStatements, tokenize, translatePlaceholders, type SqlFlavor } from '../support/sql.js';
 
 const FLAVORS: SqlFlavor[] = ['postgres', 'mysql', 'sqlite'];
 

@@ -13,7 +13,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DbError } from '../../errors.js';
-import { splitStatements, tokenize, type SqlFlavor } from '../sql.js';
+import { BACKEND_NAMES, backendModule } from '../backends/index.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
+import { splitStatements } from '../sql.js';
 
 export interface MigrationFile {
   /** Numeric version (integer or UTC timestamp); migrations run in ascending order. */
@@ -58,7 +60,6 @@ const MARKER_LIKE = /^[ \t]*--[ \t]*migrate:/i;
 const MARKER = /^[ \t]*--[ \t]*migrate:(up|down|no-transaction|foreign-keys-off)[ \t]*$/i;
 // History tables store the version as a signed 64-bit integer.
 const MAX_VERSION = 2n ** 63n - 1n;
-const FLAVORS: SqlFlavor[] = ['postgres', 'sqlite', 'mysql'];
 
 type Section = 'header' | 'up' | 'down';
 type Marker = 'up' | 'down' | 'no-transaction' | 'foreign-keys-off';
@@ -237,8 +238,23 @@ const bare = (line: string): string => line.replace(/[\r\n]+$/, '');
 /** Lines with their terminators, so a section's text is exactly what the file holds. */
 const linesOf = (text: string): string[] => text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
 
-/** True when no flavour finds a statement: comments and whitespace only, nothing would run anywhere. */
-const noStatements = (sql: string): boolean => FLAVORS.every((f) => splitStatements(sql, f).length === 0);
+/**
+ * True when no backend finds a statement: comments and whitespace only, nothing would run
+ * anywhere. A backend's refusal (a DELIMITER line without a value) counts only when no
+ * backend finds a statement.
+ */
+function noStatements(sql: string): boolean {
+  let refusal: unknown;
+  for (const name of BACKEND_NAMES) {
+    try {
+      if (splitStatements(sql, backendModule(name).sql).length > 0) return false;
+    } catch (err) {
+      refusal ??= err;
+    }
+  }
+  if (refusal !== undefined) throw refusal;
+  return true;
+}
 
 // --------------------------------------------------------------- checksums
 
@@ -261,33 +277,11 @@ export function checksumOf(up: string): string {
  * The statements of a section, in order, for the given flavour.
  * splitStatements already drops comment-only statements (a trailing
  * `-- done` or the no-transaction marker never reaches a driver) and reads
- * mysql DELIMITER lines, so nothing is left to do here but name the use.
+ * DELIMITER lines where the backend has them; lines only the backend's own
+ * client reads (psql's `\restrict`) go first (SqlSupport.scriptText).
  */
-export function statementsOf(sql: string, flavor: SqlFlavor): string[] {
-  return splitStatements(flavor === 'postgres' ? withoutPsqlMarkers(sql) : sql, flavor);
-}
-
-/** psql's `\restrict <key>` / `\unrestrict <key>`, which pg_dump 15.14+ writes around a dump: markers, not SQL. */
-const PSQL_MARKER = /^\\(restrict|unrestrict)(\s+\S+)?\s*$/;
-
-/**
- * A pg_dump file run as a migration: its `\restrict` lines are dropped (psql alone reads
- * them); any other psql meta-command (`\connect`, `\copy`, `\i` …) is refused, naming
- * its line, rather than sent to the server as a syntax error. A backslash inside a
- * string, a quoted name, a dollar quote or a comment is text, not a command.
- */
-function withoutPsqlMarkers(sql: string): string {
-  if (!/^\\/m.test(sql)) return sql;
-  const inside = tokenize(sql, 'postgres').filter((t) => t.kind === 'string' || t.kind === 'quoted_ident' || t.kind === 'comment');
-  const covered = (at: number): boolean => inside.some((t) => t.start < at && at < t.end);
-  let at = 0;
-  return sql.split('\n').map((line, i) => {
-    const start = at;
-    at += line.length + 1;
-    if (!line.startsWith('\\') || covered(start)) return line;
-    if (PSQL_MARKER.test(line.trimEnd())) return '';
-    throw new DbError('INVALID_INPUT', `line ${i + 1} is a psql meta-command (${line.split(/\s/)[0]}), not SQL: remove it from the migration`, { line: i + 1 });
-  }).join('\n');
+export function statementsOf(sql: string, flavor: SqlSupport): string[] {
+  return splitStatements(flavor.scriptText ? flavor.scriptText(sql) : sql, flavor);
 }
 
 // ---------------------------------------------------------------- creating

@@ -6,7 +6,8 @@
  */
 import { hostname } from 'node:os';
 import type { Row, Session } from '../dialect.js';
-import { translatePlaceholders, type SqlFlavor } from '../sql.js';
+import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
+import { translatePlaceholders } from '../sql.js';
 import { HISTORY_TABLE } from '../bookkeeping.js';
 import { ensureBookkeeping, placeOf, type Place } from './bookkeeping-setup.js';
 
@@ -69,12 +70,12 @@ export interface History {
 /** The history of the session's database; `place` from placeOf, read before any migration ran. */
 export function createHistory(session: Session, flavor: SqlFlavor, place: Place): History {
   const q = (sql: string, params: unknown[] = []): Promise<Row[]> => {
-    const { text, values } = translatePlaceholders(sql, params, flavor);
+    const { text, values } = translatePlaceholders(sql, params, backendModule(flavor).sql);
     return session.query(text, values);
   };
   /** Writes whose result nobody reads: the session may batch them with what follows. */
   const w = (sql: string, params: unknown[] = []): Promise<void> => {
-    const { text, values } = translatePlaceholders(sql, params, flavor);
+    const { text, values } = translatePlaceholders(sql, params, backendModule(flavor).sql);
     return session.write(text, values);
   };
   // Versions travel as text and are cast by the database: BIGINT versions exceed 2^53.

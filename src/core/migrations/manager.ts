@@ -13,12 +13,16 @@ import type { Dialect, Session } from '../dialect.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
 import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, placeOf, type History } from './history.js';
 import { leadingKeywords } from '../sql.js';
+import { backendModule } from '../backends/index.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
 import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
 
 export interface Progress {
   signal: AbortSignal;
   progress(done: number, total: number, message: string): Promise<void>;
 }
+
+const sqlOf = (backend: Dialect['backend']): SqlSupport => backendModule(backend).sql;
 
 interface Open {
   config: ConnectionConfig;
@@ -129,7 +133,7 @@ const TX_CONTROL = /^(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)$/
 function checkSection(m: MigrationFile, direction: 'up' | 'down', statements: string[], inTransaction: boolean, flavor: Dialect['backend']): void {
   if (statements.length === 0) throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} has an empty ${direction} section`, { file: m.files[0] });
   statements.forEach((text, i) => {
-    const [kw] = leadingKeywords(text, flavor, 1);
+    const [kw] = leadingKeywords(text, sqlOf(flavor), 1);
     const where = { file: m.files[0], direction, statement_index: i };
     if (inTransaction && TX_CONTROL.test(kw ?? '')) {
       throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) holds ${kw} at statement ${i}: each migration already runs in its own transaction; remove it, or mark the file -- migrate:no-transaction`, where);
@@ -237,14 +241,14 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     const entries = await entriesOf(o, s, h, false);
     refuseProblems(entries, args.allow_out_of_order ?? false);
     const todo = plan(entries, o.files, args);
-    for (const m of todo) checkSection(m, 'up', statementsOf(m.up, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) checkSection(m, 'up', statementsOf(m.up, sqlOf(o.dialect.backend)), transactional && !m.noTransaction, o.dialect.backend);
     for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['up', m.up]], m.files[0]);
     if (args.dry_run) return dryRun(o, s, todo, transactional);
     const results: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} migrations; the rest are still pending`, { applied: results });
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
-      const statements = statementsOf(m.up, o.dialect.backend);
+      const statements = statementsOf(m.up, sqlOf(o.dialect.backend));
       if (transactional && !m.noTransaction) await applyInTransaction(s, h, m, statements, p.signal);
       else await applyStepwise(s, h, m, statements);
       results.push({ version: m.version.toString(), name: m.name });
@@ -257,7 +261,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
 
 /** Transactional backends run everything and roll back; others (MySQL) only validate and plan. */
 async function dryRun(o: Open, s: Session, todo: MigrationFile[], transactional: boolean) {
-  const planned = todo.map((m) => ({ version: m.version.toString(), name: m.name, statements: statementsOf(m.up, o.dialect.backend).length, no_transaction: m.noTransaction }));
+  const planned = todo.map((m) => ({ version: m.version.toString(), name: m.name, statements: statementsOf(m.up, sqlOf(o.dialect.backend)).length, no_transaction: m.noTransaction }));
   if (!transactional) {
     return { connection: o.config.name, dry_run: true, executed: false, note: 'DDL commits implicitly on this backend: the plan was validated, nothing was run', planned };
   }
@@ -266,7 +270,7 @@ async function dryRun(o: Open, s: Session, todo: MigrationFile[], transactional:
     await s.begin();
     try {
       for (const m of runnable) {
-        await s.run(statementsOf(m.up, o.dialect.backend)).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
+        await s.run(statementsOf(m.up, sqlOf(o.dialect.backend))).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
         await checkKeys(s, m, 'up');
       }
     } finally {
@@ -313,7 +317,7 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
       throw new DbError('MIGRATION_BLOCKED', `resolve ${stuck.map((e) => `${e.version}_${e.name} (${e.status})`).join(', ')} with repair_migration before rolling back`, { problems: problems(entries) });
     }
     const todo = rollbackPlan(entries, o.files, args);
-    for (const m of todo) checkSection(m, 'down', statementsOf(m.down as string, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) checkSection(m, 'down', statementsOf(m.down as string, sqlOf(o.dialect.backend)), transactional && !m.noTransaction, o.dialect.backend);
     for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['down', m.down]], m.files[0]);
     if (args.dry_run) return { connection: o.config.name, dry_run: true, rolled_back: [], planned: todo.map((m) => ({ version: m.version.toString(), name: m.name })) };
     const done: Array<{ version: string; name: string }> = [];
@@ -330,7 +334,7 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
 
 async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: Dialect['backend'], signal: AbortSignal): Promise<void> {
   const version = m.version.toString();
-  const statements = statementsOf(m.down as string, flavor);
+  const statements = statementsOf(m.down as string, sqlOf(flavor));
   if (transactional) {
     await keysOff(s, m.foreignKeysOff, async () => {
       await s.begin();
@@ -374,7 +378,7 @@ export async function createMigration(ctx: ServerContext, args: { connection?: s
 async function refuseEscapes(o: { dialect: Dialect }, sections: Array<[string, string | null]>, file?: string): Promise<void> {
   for (const [direction, text] of sections) {
     if (text === null) continue;
-    const statements = statementsOf(text, o.dialect.backend);
+    const statements = statementsOf(text, sqlOf(o.dialect.backend));
     for (const [i, statement] of statements.entries()) {
       // A statement the classifier's grammar cannot parse is left to the database, which
       // parses it by the same grammar and refuses it there (a migration may fail on purpose).

@@ -18,7 +18,6 @@ import { Worker } from 'node:worker_threads';
 import { DbError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 import { createGate } from '../limits.js';
 import type { Classification } from '../readonly/types.js';
-import type { SqlFlavor } from '../sql.js';
 import type { Analysis, Job, WorkerAnswer } from './jobs.js';
 
 export { hasConditionalComment, leadingKeywordOf, type Analysis } from './jobs.js';
@@ -67,11 +66,13 @@ export function createOffloader(opts: OffloadOptions = {}): Offloader {
 
 /**
  * A dialect's classifier: `inline` (which may cache) for short texts, after `load`, as
- * before; the worker for long ones, whose answer also carries the leading keyword and,
- * on MySQL, whether a `/*!` comment is present, so the dialect never lexes a long text.
+ * before; the worker for long ones, with the module named `backend`
+ * (module.sql.classify), whose answer also carries the
+ * leading keyword and, on MySQL, whether a `/*!` comment is present, so the dialect never
+ * lexes a long text.
  */
 export function boundedClassifier(
-  backend: SqlFlavor,
+  backend: string,
   inline: (sql: string) => Classification,
   load: () => Promise<void> = async () => undefined,
   opts: OffloadOptions = {},

@@ -5,6 +5,12 @@
  * terminates it at its deadline (offload/index.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { backendModule, isBackend } from '../backends/index.js';
 import { runJob, type Job } from './jobs.js';
 
-void runJob(workerData as Job).then((answer) => parentPort?.postMessage(answer));
+function sqlOf(backend: string) {
+  if (!isBackend(backend)) throw new Error(`unknown backend ${JSON.stringify(backend)}`);
+  return backendModule(backend).sql;
+}
+
+void runJob(workerData as Job, sqlOf).then((answer) => parentPort?.postMessage(answer));

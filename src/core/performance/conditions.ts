@@ -5,7 +5,10 @@
  * comparisons, not a parser. Anything unclear is left out rather than guessed.
  */
 import { INLINE_MAX_CHARS } from '../offload/index.js';
-import { significantTokens, tokenize, type SqlFlavor, type Token } from '../sql-lexer.js';
+import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
+import { significantTokens, type Token } from '../sql-lexer.js';
+
+const tokenize = (sql: string, flavor: SqlFlavor): Token[] => backendModule(flavor).sql.lexer.tokenize(sql);
 
 /**
  * The agent's query is read for hints only up to this length: lexing a longer one here

@@ -3,7 +3,7 @@
  * table, its size, the columns) and each from a fixed rule, so an agent can act on
  * it and a test can check it. Pure: no database, no MCP.
  */
-import type { SqlFlavor } from '../sql-lexer.js';
+import type { Backend as SqlFlavor } from '../backends/index.js';
 import type { PlanNode } from './plans/types.js';
 
 /** A full scan matters from this many rows in the table (estimated or counted). */

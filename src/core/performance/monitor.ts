@@ -9,7 +9,7 @@ import { asDbError, DbError } from '../../errors.js';
 import type { ExecOptions, Statement, StatementResult } from '../dialect.js';
 import { enforceStatementPolicy } from '../policy.js';
 import { bindAgent, execOptions, executeLogged, transactionLogged, type Params, type Target } from '../queries.js';
-import type { SqlFlavor } from '../sql-lexer.js';
+import type { Backend as SqlFlavor } from '../backends/index.js';
 import { findingsOf, type Finding } from './findings.js';
 import { mysqlPlans } from '../backends/mysql/plans.js';
 import { postgresPlans } from '../backends/postgres/plans.js';
@@ -123,7 +123,7 @@ async function planOf(ctx: ServerContext, t: Target, stmt: Statement, opts: Exec
 export async function monitorQuery(ctx: ServerContext, args: MonitorArgs, call: MonitorCall) {
   const target = await ctx.registry.get(args.connection);
   const { config, dialect } = target;
-  const stmt = await bindAgent(ctx, args.query, args.params, dialect.backend);
+  const stmt = await bindAgent(ctx, args.query, args.params, target.module);
   // Refusals (read-only, several statements, transaction control) come before anything runs.
   const c = await dialect.classify(stmt.text);
   enforceStatementPolicy(c, config.read_only);

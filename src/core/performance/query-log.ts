@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { QueryLogConfig } from '../../config.js';
-import type { SqlFlavor } from '../sql-lexer.js';
+import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
 import { fingerprint } from './fingerprint.js';
 import { openQueryStore, type QueryStore } from './query-store.js';
 
@@ -186,7 +186,7 @@ export class QueryLog {
     if (batch.length === 0) return;
     this.pending = [];
     for (const p of batch) {
-      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: this.redact(fingerprint(p.text, p.flavor)), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
+      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: this.redact(fingerprint(p.text, backendModule(p.flavor).sql)), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
       const old = this.ring[this.head];
       if (old) this.lastDroppedAt = Math.max(this.lastDroppedAt, old.at);
       this.ring[this.head] = entry;

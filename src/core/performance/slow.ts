@@ -6,7 +6,7 @@
 import type { ServerContext } from '../../context.js';
 import { asDbError, DbError } from '../../errors.js';
 import type { Target } from '../queries.js';
-import type { SqlFlavor } from '../sql-lexer.js';
+import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
 import { fingerprint } from './fingerprint.js';
 import type { FingerprintSummary } from './query-log.js';
 import { performanceSchema } from '../backends/mysql/sources.js';
@@ -83,7 +83,7 @@ function fromLog(r: FingerprintSummary): SlowQuery {
 function fromSource(rows: SourceRow[], name: string, flavor: SqlFlavor): Map<string, SlowQuery> {
   const out = new Map<string, SlowQuery>();
   for (const r of rows) {
-    const fp = fingerprint(r.text, flavor);
+    const fp = fingerprint(r.text, backendModule(flavor).sql);
     const q = out.get(fp);
     if (!q) {
       out.set(fp, { fingerprint: fp, calls: r.calls, total_ms: r.total_ms, mean_ms: 0, p95_ms: r.p95_ms, max_ms: r.max_ms, rows: r.rows, last_seen: r.last_seen, source: name, seen_in: [name], errors: null, tools: [], recent_ms: [] });

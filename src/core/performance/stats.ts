@@ -4,7 +4,7 @@
  * totals. What a backend cannot provide is null and named in `not_available`.
  */
 import type { ServerContext } from '../../context.js';
-import type { SqlFlavor } from '../sql-lexer.js';
+import type { Backend as SqlFlavor } from '../backends/index.js';
 import { mysqlStats } from '../backends/mysql/stats.js';
 import { postgresStats } from '../backends/postgres/stats.js';
 import { sqliteStats } from '../backends/sqlite/stats.js';

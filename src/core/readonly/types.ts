@@ -1,7 +1,7 @@
 /**
  * What a dialect needs to know about one agent statement before it runs it.
- * Each backend has its own classifier (postgres.ts, mysql.ts, sqlite.ts in this
- * folder) returning this shape; they never talk to a database.
+ * Each backend has its own classifier (backends/<name>/classify.ts, module.sql.classify)
+ * returning this shape; they never talk to a database.
  */
 export interface Classification {
   /** Non-empty statements found. execute_query refuses anything but 1. */
@@ -30,4 +30,10 @@ export interface Classification {
   escape?: string;
   /** Set when the statement cannot work through these tools at all (COPY ... FROM STDIN): the reason. */
   unsupported?: string;
+  /**
+   * MySQL: true when the text holds an executable comment (`/*! … *\/`, `/*M! … *\/`),
+   * which may commit a transaction implicitly; absent when it holds none, and on the
+   * other backends, which have none.
+   */
+  conditionalComment?: boolean;
 }

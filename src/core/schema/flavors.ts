@@ -5,6 +5,7 @@
  */
 import { DbError } from '../../errors.js';
 import type { Backend } from '../dialect.js';
+import { backendModule } from '../backends/index.js';
 import { tokenize } from '../sql.js';
 import type { Column, DefaultValue, TypeSpec } from './model.js';
 
@@ -99,7 +100,7 @@ export function checkExpression(expr: string, backend: Backend, field: string): 
   // Lexed inside the parentheses it will sit in: an unterminated string, quoted name or
   // comment would swallow the closing one, so the last token must be exactly that `)`.
   const text = `(${expr})`;
-  const tokens = tokenize(text, backend).filter((t) => t.kind !== 'whitespace');
+  const tokens = tokenize(text, backendModule(backend).sql).filter((t) => t.kind !== 'whitespace');
   let depth = 0;
   for (const [i, t] of tokens.entries()) {
     if (t.kind === 'comment' || t.kind === 'conditional_comment') throw refuse('a comment');

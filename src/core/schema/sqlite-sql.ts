@@ -3,7 +3,8 @@
  * columns are TEXT with CHECK (json_valid(col))), WITHOUT ROWID, STRICT and
  * COLLATE. Read with our lexer, so strings and quoted names never confuse it.
  */
-import { tokenize, type Token } from '../sql.js';
+import { sqliteLexer } from '../backends/sqlite/lexer.js';
+import type { Token } from '../sql.js';
 import type { Check } from './model.js';
 
 export interface SqliteTableSql {
@@ -40,7 +41,7 @@ function closing(tokens: Token[], open: number): number {
 
 export function sqliteTableSql(sql: string): SqliteTableSql {
   const out: SqliteTableSql = { jsonColumns: new Set(), checks: [], withoutRowid: false, strict: false, unportable: [] };
-  const tokens = tokenize(sql, 'sqlite').filter((t) => t.kind !== 'whitespace' && t.kind !== 'comment');
+  const tokens = sqliteLexer.tokenize(sql).filter((t) => t.kind !== 'whitespace' && t.kind !== 'comment');
   const bodyOpen = tokens.findIndex((t) => isPunct(t, '('));
   if (bodyOpen < 0) return out;
   const bodyClose = closing(tokens, bodyOpen);

@@ -5,10 +5,10 @@
  * keywords with a deny-list of words that must not appear anywhere outside
  * strings and quoted identifiers.
  */
-import type { MysqlQuoting, Token } from '../../sql-lexer.js';
+import type { Token } from '../../sql-lexer.js';
 import { countStatementsIn, significantTokens } from '../../sql.js';
 import { isPunct, mysqlEscape, unquote, word } from './escapes.js';
-import { lexMysql } from './lexer.js';
+import { lexMysql, type MysqlQuoting } from './lexer.js';
 import type { Classification } from '../../readonly/types.js';
 
 const READ_LEADS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'VALUES', 'TABLE', 'HELP']);
@@ -74,9 +74,10 @@ export function classifyMysql(sql: string): Classification {
 }
 
 /**
- * One reading of the text. The inside of executable comments is code (mysql-lexer.ts),
+ * One reading of the text. The inside of executable comments is code (lexer.ts lexMysql),
  * so the escape list and transaction control see it; their markers alone are dropped
- * from `code`, and read-only mode refuses them outright.
+ * from `code`, and read-only mode refuses them outright. The default reading's markers
+ * also answer `conditionalComment`, so the dialect need not lex the text for them again.
  */
 function classifyReading(sql: string, quoting: MysqlQuoting): Classification {
   const { tokens, ambiguity } = lexMysql(sql, quoting);
@@ -94,6 +95,8 @@ function classifyReading(sql: string, quoting: MysqlQuoting): Classification {
     ...(wide ? { unsupported: wide } : {}),
     transactionControl: isTransactionControl(code),
     altersSession: count > 1 || altersSession(sig, readOnlyViolation === null),
+    // `code` is `sig` without the markers of executable comments.
+    ...(code.length < sig.length ? { conditionalComment: true } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCol
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../../policy.js';
 import { classifyMysql } from './classify.js';
 import { boundedClassifier, hasConditionalComment, leadingKeywordOf, type Analysis } from '../../offload/index.js';
+import { sql as mysqlSql } from './sql.js';
 import type { Classification } from '../../readonly/types.js';
 import { retryLostRead } from '../../recovery.js';
 import { cachedClassifier } from '../../readonly/cache.js';
@@ -421,8 +422,8 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);
       enforceSystemSchema(c);
-      const kw = leadingKeywordOf(c, s.text, 'mysql');
-      const hidden = hasConditionalComment(c, s.text);
+      const kw = leadingKeywordOf(c, s.text, mysqlSql);
+      const hidden = hasConditionalComment(c);
       if (!TRANSACTIONAL.has(kw ?? '') || hidden) {
         throw new DbError('UNSUPPORTED', `${hidden ? 'a /*! */ comment' : kw} may commit the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);
       }

@@ -4,7 +4,7 @@
  * system schema, server-wide settings and replication, outbound connections, code
  * run later or as another account, dynamic SQL the classifier cannot see, and the
  * session settings the classifier's own reading depends on. Works on the code tokens
- * of one statement (executable comments already expanded by mysql-lexer.ts), so
+ * of one statement (executable comments already expanded by lexer.ts lexMysql), so
  * routine, trigger and event bodies are checked like any other text.
  */
 import type { Token } from '../../sql-lexer.js';

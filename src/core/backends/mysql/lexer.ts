@@ -1,7 +1,7 @@
 /**
  * MySQL/MariaDB tokens as the server's own lexer (MariaDB sql_lex.cc,
  * Lex_input_stream::lex_one_token) reads them, for the classifier. Unlike the
- * shared lexer (sql-lexer.ts), it reads the inside of executable comments
+ * plain reading ({@link mysqlLexer}), it reads the inside of executable comments
  * `/*! … *\/`, `/*!NNNNN … *\/`, `/*M! … *\/` as code, the way the server does:
  * strings, quoted names and line comments inside them are lexed normally, so a
  * `'*\/'` inside such a comment does not end it, and only a `*\/` met as code does.
@@ -24,7 +24,47 @@
  *   (NBSP, U+FEFF …) is part of an identifier, as in the utf8mb4 state map.
  * - Identifiers may begin with digits (`1abc`, `0x1g`).
  */
-import { quoteEnd, type MysqlQuoting, type Token } from '../../sql-lexer.js';
+import { lineEnd as newlineEnd, quoteEnd, scanAll, scanSpace, SPACE, type Scan, type SqlLexer, type Token } from '../../sql-lexer.js';
+
+/**
+ * How a MySQL server reads quotes. It depends on its sql_mode, which a
+ * classifier cannot see, so read-only checks lex the text every possible way.
+ */
+export interface MysqlQuoting {
+  /** Backslash escapes in strings; false under NO_BACKSLASH_ESCAPES. */
+  backslashEscapes: boolean;
+  /** `"..."` is an identifier (ANSI_QUOTES), not a string. */
+  ansiQuotes: boolean;
+}
+
+/** The server defaults: backslash escapes on, `"` quotes strings. */
+export const MYSQL_DEFAULT_QUOTING: MysqlQuoting = { backslashEscapes: true, ansiQuotes: false };
+
+/**
+ * The plain reading (module.sql.lexer: placeholders, statement splitting, keywords,
+ * fingerprints), under the default quoting: an executable comment is one
+ * `conditional_comment` token whose inside is not read, `--` is a comment before a space
+ * or a control character, `#` always. The classifier reads closer to the server ({@link lexMysql}).
+ */
+export const mysqlLexer: SqlLexer = { tokenize: (sql) => scanAll(sql, scanPlain) };
+
+function scanPlain(s: string, i: number): [Kind, number] {
+  return scanSpace(s, i) ?? plainComment(s, i) ?? scanCode(s, i, MYSQL_DEFAULT_QUOTING);
+}
+
+function plainComment(s: string, i: number): Scan {
+  if (s.startsWith('--', i)) {
+    // MySQL reads `1--1` as 1 - (-1): its `--` comment needs a space or control character after it.
+    const after = s.charCodeAt(i + 2);
+    return Number.isNaN(after) || after <= 32 ? ['comment', newlineEnd(s, i)] : null;
+  }
+  if (s[i] === '#') return ['comment', newlineEnd(s, i)];
+  if (!s.startsWith('/*', i)) return null;
+  const close = s.indexOf('*/', i + 2);
+  const end = close === -1 ? s.length : close + 2;
+  const conditional = s[i + 2] === '!' || (/[Mm]/.test(s[i + 2] ?? '') && s[i + 3] === '!');
+  return [conditional ? 'conditional_comment' : 'comment', end];
+}
 
 export interface MysqlLexResult {
   /** Executable comments give a `conditional_comment` token for their opener and one for their closer. */
@@ -34,7 +74,6 @@ export interface MysqlLexResult {
 }
 
 type Kind = Token['kind'];
-const SPACE = new Set([' ', '\t', '\n', '\r', '\f', '\v']);
 const MYSQL_NUMBER = /0x[0-9A-Fa-f]+|0b[01]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/y;
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uFFFF]/;
 const IDENT_REST = /[A-Za-z0-9_$\u0080-\uFFFF]*/y;
@@ -176,9 +215,15 @@ function scan(st: State, i: number): [Kind, number] {
     const end = consumeComment(st, i + 2, 0);
     return ['comment', end < 0 ? s.length : end];
   }
+  return scanCode(s, i, st.quoting);
+}
+
+/** Quoted runs, numbers, names, `?` and operators: read alike by both lexers. */
+function scanCode(s: string, i: number, quoting: MysqlQuoting): [Kind, number] {
+  const c = s[i];
   if (c === '`') return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
-  if (c === '"' && st.quoting.ansiQuotes) return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
-  if (c === "'" || c === '"') return ['string', quoteEnd(s, i + 1, c, st.quoting.backslashEscapes)];
+  if (c === '"' && quoting.ansiQuotes) return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
+  if (c === "'" || c === '"') return ['string', quoteEnd(s, i + 1, c, quoting.backslashEscapes)];
   return scanNumber(s, i) ?? scanWord(s, i) ?? (c === '?' ? ['placeholder', i + 1] : scanOperator(s, i));
 }
 

@@ -6,6 +6,7 @@
 import { BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Row, Session } from '../../dialect.js';
 import { fingerprint } from '../../performance/fingerprint.js';
+import { sql } from './sql.js';
 import { num } from '../../performance/plans/types.js';
 import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type Hint, type StatsReader } from '../../performance/stats/types.js';
 
@@ -77,7 +78,7 @@ async function read(s: Session): Promise<{ stats: DatabaseStats; hints: Hint[] }
       deadlocks: st('Innodb_deadlocks'),
       locks_waiting: num(tables.locks_waiting),
       long_running_queries: long.map((r) => ({
-        id: String(r.id), seconds: num(r.seconds) ?? 0, state: r.state ? String(r.state) : null, fingerprint: fingerprint(String(r.info ?? ''), 'mysql'),
+        id: String(r.id), seconds: num(r.seconds) ?? 0, state: r.state ? String(r.state) : null, fingerprint: fingerprint(String(r.info ?? ''), sql),
       })),
       sqlite: null,
     },

@@ -12,6 +12,7 @@ import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCol
 import { classifyPostgres, loadPostgresParser } from './classify.js';
 import { cachedClassifier } from '../../readonly/cache.js';
 import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
+import { sql as postgresSql } from './sql.js';
 import type { Classification } from '../../readonly/types.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../../policy.js';
 import { retryLostRead } from '../../recovery.js';
@@ -399,7 +400,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // The keyword of a long text comes from its classification: lexing it here would hold the
     // event loop. An EXPLAIN (the wrapper) is read whole.
-    const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, 'postgres'));
+    const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql));
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
     if (c.readOnlyViolation !== null) return executeOnce(sent, opts, c, portal);
     return retryLostRead(() => executeOnce(sent, opts, c, portal), cfg.logger, opts.signal);

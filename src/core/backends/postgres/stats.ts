@@ -5,6 +5,7 @@
 import { BOOKKEEPING_SCHEMA, BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Row, Session } from '../../dialect.js';
 import { fingerprint } from '../../performance/fingerprint.js';
+import { sql } from './sql.js';
 import { num } from '../../performance/plans/types.js';
 import { LONG_RUNNING_S, TOP_QUERIES, TOP_TABLES, type DatabaseStats, type StatsReader, type TableStats } from '../../performance/stats/types.js';
 
@@ -82,7 +83,7 @@ async function read(s: Session): Promise<{ stats: DatabaseStats; hints: [] }> {
       deadlocks: num(sum.deadlocks),
       locks_waiting: num(sum.locks_waiting),
       long_running_queries: long.map((r) => ({
-        id: String(r.pid), seconds: Math.round(num(r.seconds) ?? 0), state: r.state === null ? null : String(r.state), fingerprint: fingerprint(String(r.query ?? ''), 'postgres'),
+        id: String(r.pid), seconds: Math.round(num(r.seconds) ?? 0), state: r.state === null ? null : String(r.state), fingerprint: fingerprint(String(r.query ?? ''), sql),
       })),
       sqlite: null,
     },

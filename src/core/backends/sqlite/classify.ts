@@ -10,7 +10,9 @@
  * function and pragma names (JS toUpperCase would turn `ſ` into `S`).
  */
 import { DbError } from '../../../errors.js';
-import { countStatementsIn, significantTokens, tokenize, type Token } from '../../sql.js';
+import { countStatementsIn, significantTokens } from '../../sql.js';
+import type { Token } from '../../sql-lexer.js';
+import { sqliteLexer } from './lexer.js';
 import type { Classification } from '../../readonly/types.js';
 
 const TX_LEADS = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
@@ -86,7 +88,7 @@ export function classifySqlite(sql: string): Classification {
   // SQLite stops reading at a NUL: we would judge text it never sees, or the reverse.
   const nul = sql.indexOf('\0');
   if (nul >= 0) throw new DbError('SYNTAX_ERROR', 'SQL contains a NUL character', { position: nul });
-  const tokens = tokenize(sql, 'sqlite');
+  const tokens = sqliteLexer.tokenize(sql);
   const count = countStatementsIn(tokens);
   const sig = trimSemicolons(significantTokens(tokens));
   const lead = upperWord(sig[0]);

@@ -16,7 +16,7 @@
  * quote, `1abc`, a lone `:`), the token has SQLite's extent and the kind of what it
  * started as; SQLite refuses the statement there, so nothing after it runs.
  */
-import type { Token } from '../../sql-lexer.js';
+import type { SqlLexer, Token } from '../../sql-lexer.js';
 
 type Kind = Token['kind'];
 
@@ -35,6 +35,9 @@ const isIdChar = (c: number): boolean => isAlpha(c) || isDigit(c) || c === 0x5f 
 const isIdStart = (c: number): boolean => isAlpha(c) || c === 0x5f || c >= 0x80;
 
 const DIGIT_SEPARATOR = 0x5f; // `_`
+
+/** The SQLite module's lexer (module.sql.lexer). */
+export const sqliteLexer: SqlLexer = { tokenize: (sql) => lexSqlite(sql) };
 
 /** Tokens of `s` as SQLite reads them; the tokens cover the whole input, in order. */
 export function lexSqlite(s: string): Token[] {
