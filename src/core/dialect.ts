@@ -1,4 +1,5 @@
 import type { Classification } from './readonly/types.js';
+import type { Lexed } from './sql-lexer.js';
 
 /**
  * The interface every backend implements. Managers talk to this, never to a
@@ -70,6 +71,8 @@ export interface Statement {
   text: string;
   /** Positional values, already converted from JSON. */
   params: unknown[];
+  /** `text`'s tokens by the module's lexer, when binding kept them (queries.ts; not enumerable: copies drop it). */
+  readonly lexed?: Lexed;
 }
 
 export interface PoolState {

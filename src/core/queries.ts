@@ -12,6 +12,7 @@ import type { BackendModule } from './backends/types.js';
 import type { Dialect, ExecOptions, Statement, StatementResult } from './dialect.js';
 import { elapsedSince } from './limits.js';
 import { withStatementIndex } from './policy.js';
+import { lexed, type Lexed } from './sql-lexer.js';
 import { translatePlaceholders } from './sql.js';
 
 /** An opened connection: what running a statement needs. */
@@ -45,19 +46,28 @@ function bindable(value: unknown, flavor: SqlSupport): unknown {
 }
 
 export function bind(query: string, params: Params, flavor: SqlSupport): Statement {
-  const { text, values } = translatePlaceholders(query, params, flavor);
-  return { text, params: values.map((v) => bindable(v, flavor)) };
+  return bindLexed(query, params, flavor, undefined);
 }
 
 /**
  * bind() for agent text: a long text is lexed in a worker with a deadline (offload/),
- * so it never holds the event loop; a short one is bound here, as bind() does.
+ * so it never holds the event loop; a short one is bound here, as bind() does, and
+ * keeps its tokens (Statement.lexed) for the dialect when binding left the text as it was.
  */
 export async function bindAgent(ctx: ServerContext, query: string, params: Params, module: BackendModule): Promise<Statement> {
   const flavor = module.sql;
-  if (query.length <= ctx.offload.inlineMaxChars) return bind(query, params, flavor);
+  if (query.length <= ctx.offload.inlineMaxChars) return bindLexed(query, params, flavor, lexed(query, flavor.lexer));
   const { text, values } = await ctx.offload.run<{ text: string; values: unknown[] }>({ op: 'bind', backend: module.name, sql: query, params });
   return { text, params: values.map((v) => bindable(v, flavor)) };
+}
+
+function bindLexed(query: string, params: Params, flavor: SqlSupport, tokens: Lexed | undefined): Statement {
+  const { text, values } = translatePlaceholders(query, params, flavor, tokens);
+  const stmt: Statement = { text, params: values.map((v) => bindable(v, flavor)) };
+  // Only the tokens of this very text; not enumerable, so no copy of the statement (a
+  // spread, the JSON sent to the SQLite host) carries them.
+  if (tokens && text === query) Object.defineProperty(stmt, 'lexed', { value: tokens, enumerable: false });
+  return stmt;
 }
 
 /** Per-call values never exceed what the operator configured for the connection. */

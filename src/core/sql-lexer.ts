@@ -16,7 +16,7 @@ export interface Token {
    * `?` (a jsonb operator there) is an `operator`; on MySQL and SQLite it is a
    * `placeholder`.
    */
-  kind:
+  readonly kind:
     | 'word'
     | 'quoted_ident'
     | 'string'
@@ -27,17 +27,43 @@ export interface Token {
     | 'comment'
     | 'conditional_comment'
     | 'whitespace';
-  text: string;
+  readonly text: string;
   /** Offset of the first character in the input (UTF-16 code units). */
-  start: number;
+  readonly start: number;
   /** Offset just past the last character. */
-  end: number;
+  readonly end: number;
 }
 
 /** A backend's reading of SQL text (module.sql.lexer). */
 export interface SqlLexer {
   /** The tokens of `sql` as the server reads them: in order, covering all of it. Never throws. */
   tokenize(sql: string): Token[];
+}
+
+/**
+ * One text and its tokens, lexed once and handed down (Statement.lexed), so the stages
+ * after binding need not lex the same text again. A stage uses the tokens only when both
+ * the lexer and the text are the ones it would use itself ({@link tokensFor}); tokens
+ * are read-only, so no stage can change what the next one reads.
+ */
+export interface Lexed {
+  readonly lexer: SqlLexer;
+  readonly text: string;
+  readonly tokens: readonly Token[];
+}
+
+/** `text` lexed by `lexer`. */
+export function lexed(text: string, lexer: SqlLexer): Lexed {
+  return { lexer, text, tokens: lexer.tokenize(text) };
+}
+
+/**
+ * The tokens of `text` by `lexer`: those already lexed when they are exactly that (the
+ * same lexer object, the same text), otherwise lexed now. Lexers are pure functions of
+ * the text, so the answer is the same either way; only the cost differs.
+ */
+export function tokensFor(text: string, lexer: SqlLexer, already?: Lexed): readonly Token[] {
+  return already !== undefined && already.lexer === lexer && already.text === text ? already.tokens : lexer.tokenize(text);
 }
 
 /** Everything but whitespace and plain comments; conditional comments run, so they stay. */

@@ -7,9 +7,9 @@
  */
 import { DbError } from '../errors.js';
 import type { PlaceholderRules, SqlSupport } from './backends/contract/sql.js';
-import { significantTokens, type Token } from './sql-lexer.js';
+import { significantTokens, tokensFor, type Lexed, type Token } from './sql-lexer.js';
 
-export { significantTokens, type Token } from './sql-lexer.js';
+export { significantTokens, type Lexed, type Token } from './sql-lexer.js';
 
 /** The tokens of `sql` as the backend reads it. */
 export function tokenize(sql: string, flavor: SqlSupport): Token[] {
@@ -139,9 +139,9 @@ export function countStatements(sql: string, flavor: SqlSupport): number {
  * stops early at anything else (a `*`, a string, a `;`), so every keyword
  * returned leads the statement.
  */
-export function leadingKeywords(sql: string, flavor: SqlSupport, n: number): string[] {
+export function leadingKeywords(sql: string, flavor: SqlSupport, n: number, lexed?: Lexed): string[] {
   const out: string[] = [];
-  for (const t of significantTokens(flavor.lexer.tokenize(sql))) {
+  for (const t of significantTokens(tokensFor(sql, flavor.lexer, lexed))) {
     if (out.length >= n) break;
     if (t.kind === 'word') out.push(t.text.toUpperCase());
     else if (t.kind !== 'punct' || t.text !== '(') break;
@@ -239,17 +239,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * `?` is also an operator (PostgreSQL's jsonb `?`) it is only a placeholder when
  * params is a non-empty array; otherwise it is left alone (with named params,
  * `data ? :key` works). Text already using `$1` with an array passes through.
- * Throws INVALID_INPUT naming the exact mismatch.
+ * `lexed`: the tokens of `sql`, when the caller has them. Throws INVALID_INPUT
+ * naming the exact mismatch.
  */
 export function translatePlaceholders(
   sql: string,
   params: unknown[] | Record<string, unknown> | undefined,
   flavor: SqlSupport,
+  lexed?: Lexed,
 ): { text: string; values: unknown[] } {
   if (params != null && !Array.isArray(params) && !isRecord(params)) throw invalid('params must be an array (for ?) or an object (for :name)');
   const rules = flavor.placeholders;
   const questionMarks = !rules.questionMarkOperator || (Array.isArray(params) && params.length > 0);
-  const sites = findSites(flavor.lexer.tokenize(sql), rules, questionMarks);
+  const sites = findSites(tokensFor(sql, flavor.lexer, lexed), rules, questionMarks);
   const of = (kind: Site['kind']): Site[] => sites.filter((s) => s.kind === kind);
   const [positional, named, numbered, native] = [of('positional'), of('named'), of('numbered'), of('native')];
   if (native.length > 0) {

@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { DbError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 import { createGate } from '../limits.js';
 import type { Classification } from '../readonly/types.js';
+import type { Lexed } from '../sql-lexer.js';
 import type { Analysis, Job, WorkerAnswer } from './jobs.js';
 
 export { hasConditionalComment, leadingKeywordOf, type Analysis } from './jobs.js';
@@ -66,24 +67,24 @@ export function createOffloader(opts: OffloadOptions = {}): Offloader {
 
 /**
  * A dialect's classifier: `inline` (which may cache) for short texts, after `load`, as
- * before; the worker for long ones, with the module named `backend`
- * (module.sql.classify), whose answer also carries the
+ * before, given `lexed` when the caller has the text's tokens; the worker for long ones,
+ * with the module named `backend` (module.sql.classify), whose answer also carries the
  * leading keyword and, on MySQL, whether a `/*!` comment is present, so the dialect never
  * lexes a long text.
  */
 export function boundedClassifier(
   backend: string,
-  inline: (sql: string) => Classification,
+  inline: (sql: string, lexed?: Lexed) => Classification,
   load: () => Promise<void> = async () => undefined,
   opts: OffloadOptions = {},
-): (sql: string) => Promise<Analysis> {
+): (sql: string, lexed?: Lexed) => Promise<Analysis> {
   const offloader = createOffloader(opts);
   // The last long answer: monitor_query_performance classifies the same text once per run.
   let last: { sql: string; value: Analysis } | null = null;
-  return async (sql) => {
+  return async (sql, lexed) => {
     if (sql.length <= offloader.inlineMaxChars) {
       await load();
-      return inline(sql);
+      return inline(sql, lexed);
     }
     if (last?.sql === sql) return last.value;
     const value = Object.freeze(await offloader.run<Analysis>({ op: 'classify', backend, sql }));

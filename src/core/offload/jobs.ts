@@ -6,6 +6,7 @@
 import { asDbError } from '../../errors.js';
 import type { SqlSupport } from '../backends/contract/sql.js';
 import type { Classification } from '../readonly/types.js';
+import type { Lexed } from '../sql-lexer.js';
 import { leadingKeywords, translatePlaceholders } from '../sql.js';
 
 /** One job on one text; `backend` names the module whose rules apply (worker.ts looks it up). */
@@ -25,9 +26,9 @@ export interface Analysis extends Classification {
   conditionalComment?: boolean;
 }
 
-/** The statement's first keyword: the worker's answer for a long text, else lexed now. */
-export function leadingKeywordOf(a: Analysis, sql: string, flavor: SqlSupport): string | null {
-  return a.leadingKeyword !== undefined ? a.leadingKeyword : (leadingKeywords(sql, flavor, 1)[0] ?? null);
+/** The statement's first keyword: the worker's answer for a long text, else from `lexed` (when it is this text's) or a lexing now. */
+export function leadingKeywordOf(a: Analysis, sql: string, flavor: SqlSupport, lexed?: Lexed): string | null {
+  return a.leadingKeyword !== undefined ? a.leadingKeyword : (leadingKeywords(sql, flavor, 1, lexed)[0] ?? null);
 }
 
 /** Whether a MySQL text holds an executable comment: its classifier (inline or in the worker) answered it. */

@@ -5,7 +5,7 @@
  * Members are primitives on neutral types; the managers keep the orchestration.
  */
 import type { Classification } from '../../readonly/types.js';
-import type { SqlLexer } from '../../sql-lexer.js';
+import type { Lexed, SqlLexer } from '../../sql-lexer.js';
 
 export interface SqlSupport {
   /** How the server reads text into tokens: placeholders, statement splitting, leading keywords and fingerprints all go by it. */
@@ -20,8 +20,12 @@ export interface SqlSupport {
    * markers). Absent: the text goes as it is.
    */
   scriptText?(sql: string): string;
-  /** The read-only classifier (readonly/types.ts): one agent statement judged without a database. */
-  classify(sql: string): Classification;
+  /**
+   * The read-only classifier (readonly/types.ts): one agent statement judged without a
+   * database. `lexed`, when given, may be this module's tokens of that text (tokensFor
+   * checks): a classifier that reads them saves a pass; the others ignore it.
+   */
+  classify(sql: string, lexed?: Lexed): Classification;
   /** Loads what classify needs before its first call (PostgreSQL's WASM parser). Absent: nothing to load. */
   loadClassifier?(): Promise<void>;
   /** The per-backend parts of statement fingerprints (performance/fingerprint.ts). */

@@ -422,7 +422,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
       const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);
       enforceSystemSchema(c);
-      const kw = leadingKeywordOf(c, s.text, mysqlSql);
+      const kw = leadingKeywordOf(c, s.text, mysqlSql, s.lexed);
       const hidden = hasConditionalComment(c);
       if (!TRANSACTIONAL.has(kw ?? '') || hidden) {
         throw new DbError('UNSUPPORTED', `${hidden ? 'a /*! */ comment' : kw} may commit the transaction implicitly on MySQL/MariaDB, so execute_transaction cannot make it all-or-nothing; run it alone with execute_query (or as a migration)`);

@@ -400,7 +400,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     // The keyword of a long text comes from its classification: lexing it here would hold the
     // event loop. An EXPLAIN (the wrapper) is read whole.
-    const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql));
+    const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql, stmt.lexed));
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
     if (c.readOnlyViolation !== null) return executeOnce(sent, opts, c, portal);
     return retryLostRead(() => executeOnce(sent, opts, c, portal), cfg.logger, opts.signal);

@@ -11,7 +11,7 @@
  */
 import { DbError } from '../../../errors.js';
 import { countStatementsIn, significantTokens } from '../../sql.js';
-import type { Token } from '../../sql-lexer.js';
+import { tokensFor, type Lexed, type Token } from '../../sql-lexer.js';
 import { sqliteLexer } from './lexer.js';
 import type { Classification } from '../../readonly/types.js';
 
@@ -83,12 +83,15 @@ function identName(t: Token): string {
   return asciiLower(q === '[' ? inner : inner.split(q + q).join(q));
 }
 
-/** Classifies one agent statement; never touches a database. Throws SYNTAX_ERROR on a NUL character. */
-export function classifySqlite(sql: string): Classification {
+/**
+ * Classifies one agent statement; never touches a database. Throws SYNTAX_ERROR on a NUL
+ * character. `lexed`: the tokens of `sql` by sqliteLexer when the caller has them (tokensFor).
+ */
+export function classifySqlite(sql: string, lexed?: Lexed): Classification {
   // SQLite stops reading at a NUL: we would judge text it never sees, or the reverse.
   const nul = sql.indexOf('\0');
   if (nul >= 0) throw new DbError('SYNTAX_ERROR', 'SQL contains a NUL character', { position: nul });
-  const tokens = sqliteLexer.tokenize(sql);
+  const tokens = tokensFor(sql, sqliteLexer, lexed);
   const count = countStatementsIn(tokens);
   const sig = trimSemicolons(significantTokens(tokens));
   const lead = upperWord(sig[0]);

@@ -356,7 +356,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   }
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
-    const c = await classify(stmt.text);
+    const c = await classify(stmt.text, stmt.lexed);
     enforceStatementPolicy(c, cfg.readOnly);
     const sent = explainWrapped(stmt, c, opts, cfg.readOnly, explainText);
     return call({ op: 'execute', stmt: plain(sent), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
@@ -366,7 +366,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const rollback = cfg.readOnly || opts.rollback === true;
     let recycle = false;
     const classified: Analysis[] = [];
-    for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => classify(s.text)));
+    for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => classify(s.text, s.lexed)));
     const sent = stmts.map((s, i) => withStatementIndex(i, () => {
       const c = classified[i]!;
       enforceStatementPolicy(c, cfg.readOnly);

@@ -8,6 +8,7 @@ export const sql: SqlSupport = {
   lexer: sqliteLexer,
   placeholders: { numbered: false, questionMarkOperator: false, bracketSlices: false, arrays: false },
   delimiterCommands: false,
-  classify: (text) => classifySqlite(text),
+  // The classifier reads the module's own tokens: those already lexed when binding serve it.
+  classify: classifySqlite,
   fingerprint: { fast: fingerprintSqlite, caseSensitiveNames: false },
 };
