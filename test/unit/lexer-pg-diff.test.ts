@@ -1,5 +1,5 @@
 /**
- * Differential test: the PostgreSQL flavour of src/core/sql-lexer.ts (placeholders,
+ * Differential test: the PostgreSQL lexer, src/core/backends/postgres/lexer.ts (placeholders,
  * leading keywords, statement splitting, fingerprints) against PostgreSQL's own scanner
  * and grammar (libpg-query, PG 17), on generated mixes of strings ('' , E'' with
  * backslashes, U&''), dollar quotes, nested comments, `--` comments ended by \n or \r,

@@ -8,7 +8,7 @@
  * pg_terminate_backend, dblink, advisory locks, sequences...), so the whole tree is
  * searched for those too (see PITFALLS.md, PostgreSQL): function calls, and every
  * identifier naming a denied function (attribute notation `(arg).fn` has no call node).
- * What no connection may run is decided in postgres-escapes.ts; on read-only
+ * What no connection may run is decided in escapes.ts; on read-only
  * connections the engine is a second wall (guard.ts).
  */
 import { DbError } from '../../../errors.js';

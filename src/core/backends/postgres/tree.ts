@@ -1,7 +1,7 @@
 /**
  * Helpers over libpg-query's JSON parse tree, shared by the PostgreSQL classifier's
- * read-only allow-list (postgres.ts) and its every-connection escape checks
- * (postgres-escapes.ts).
+ * read-only allow-list (classify.ts) and its every-connection escape checks
+ * (escapes.ts).
  */
 
 /** A parse-tree node as libpg-query emits it: `{ SelectStmt: { ... } }`. */
