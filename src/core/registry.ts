@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildConnection, safeUrl, urlSecrets, type ConnectionConfig } from '../config.js';
 import { DbError } from '../errors.js';
 import type { Dialect, DialectConfig, ServerInfo } from './dialect.js';
-import { backendModule, type BackendModule } from './backends/index.js';
+import { backendModule, type BackendModule } from './backends/lookup.js';
 import { roleCanWrite, writeWarning } from './privileges.js';
 
 export type ConnectionState = 'closed' | 'open' | 'failed';
