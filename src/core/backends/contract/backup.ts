@@ -27,10 +27,13 @@ export interface BackupSupport {
 
 /** Identifier quoting and string literals of the backend (the schema flavour has both). */
 export interface Quoting {
+  /** An identifier, quoted. */
   quote(name: string): string;
+  /** A string literal. */
   string(text: string): string;
 }
 
+/** A portable backup's SQL on one backend; every name goes through the given quote(). */
 export interface PortableSql {
   /** The SELECT that streams a table's rows, sorted by its primary key when it has one. */
   select(t: Table, f: Quoting): string;
@@ -70,6 +73,7 @@ export interface PortableSql {
   commitsBatches: boolean;
 }
 
+/** The backend's own backup format: the manager keeps the file, its manifest and the checks around it. */
 export interface NativeBackup {
   /** The manifest's native_format: what the file holds (pg_dump-custom, mysqldump-gzip, sqlite-database). */
   readonly format: string;
@@ -89,6 +93,7 @@ export interface NativeBackup {
 export interface NativeJob {
   /** The connection's URL: the backend's tool connects with it. */
   url: string;
+  /** Cancels the work (the client cancelled, or the server stops). */
   signal: AbortSignal;
   /** Reports progress: done so far, the total when known, and what is going on. */
   progress(done: number, total: number | undefined, message: string): Promise<void>;
@@ -117,6 +122,7 @@ export interface NativeRestore extends NativeJob {
   path: string;
   /** What its manifest says of it. */
   backup: { file: string; size: number; sha256: string; tables: Array<{ name: string }> };
+  /** create: the tables are new; replace: they replace those of the same names; append: their rows are added (tables missing are created). */
   mode: 'create' | 'replace' | 'append';
   /** Hashes the whole file and compares it with the manifest (BACKUP_CORRUPT), once. */
   verify(): Promise<void>;
@@ -128,6 +134,7 @@ export interface NativeRestore extends NativeJob {
 export interface Dumped {
   /** Rows null where the tool took its own snapshot (no count can be promised for it). */
   tables: Array<{ name: string; schema?: string; rows: number | null }>;
+  /** Set when the dump hashed the file as it wrote it; otherwise the manager hashes it afterwards. */
   digest?: { size: number; sha256: string };
 }
 
