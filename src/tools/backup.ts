@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import { BACKEND_NAMES } from '../core/backends/index.js';
+import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import { createBackup } from '../core/backup/create.js';
 import { listBackups } from '../core/backup/list.js';
 import { restoreBackup } from '../core/backup/restore.js';

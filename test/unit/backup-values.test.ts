@@ -3,7 +3,7 @@
  * any backend's spelling gives the same JSON text, so content checksums compare.
  */
 import { describe, expect, it } from 'vitest';
-import { backendModule, type Backend } from '../../src/core/backends/index.js';
+import { backendModule, type Backend } from '../../src/core/backends/lookup.js';
 import { canonicalJson, canonicalTime, canonicalTimestamp } from '../../src/core/backup/values.js';
 import type { TypeSpec } from '../../src/core/schema/model.js';
 

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DbError } from '../../errors.js';
-import { BACKEND_NAMES } from '../backends/index.js';
+import { BACKEND_NAMES } from '../backends/lookup.js';
 import { hashFile, type Source } from './format.js';
 import { MANIFEST_SUFFIX, pendingFile, syncDir, type PendingFile } from './paths.js';
 

@@ -6,7 +6,7 @@
 import { safeUrl } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
-import { backendModule, type BackendModule } from '../backends/index.js';
+import { backendModule, type BackendModule } from '../backends/lookup.js';
 import { qualified } from '../schema/ddl.js';
 import type { SchemaFlavor } from '../schema/flavors.js';
 import { target, type Target } from '../schema/manager.js';
