@@ -18,7 +18,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
-import { urlParams } from '../connection-url.js';
+import { mysqlUrlParams } from '../backends/mysql/url.js';
+import { postgresUrlParams } from '../backends/postgres/url.js';
 import type { Backend, Session } from '../dialect.js';
 import { mysqlOptionsFromUrl } from '../backends/mysql/dialect.js';
 import { qualified } from '../schema/ddl.js';
@@ -86,7 +87,7 @@ function pgEnv(url: string): Record<string, string> {
     PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
     PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1) || u.username || 'postgres'),
   };
-  for (const [name, value] of urlParams('postgres', url)) env[PG_PARAM_ENV[name]] = value;
+  for (const [name, value] of postgresUrlParams(url)) env[PG_PARAM_ENV[name]] = value;
   return env;
 }
 
@@ -95,7 +96,7 @@ function pgEnv(url: string): Record<string, string> {
  * --ssl, VERIFY_* adds --ssl-verify-server-cert; MySQL's take --ssl-mode as it is.
  */
 function tlsArgs(command: string, url: string): string[] {
-  const p = urlParams('mysql', url);
+  const p = mysqlUrlParams(url);
   const files = ['ssl-ca', 'ssl-cert', 'ssl-key'].filter((k) => p.has(k)).map((k) => `--${k}=${p.get(k)}`);
   const mode = p.get('ssl-mode')?.toUpperCase() ?? (p.has('ssl-ca') ? 'VERIFY_CA' : 'DISABLED');
   if (mode === 'DISABLED') return [];
