@@ -19,7 +19,7 @@ export const DEFAULTS = {
   acquire_timeout_ms: 10_000,
 } as const;
 
-/** The query log (src/core/performance/query-log.ts): in memory always, persisted only when a path is set. */
+/** The query log (src/core/query-log/): in memory always, persisted only when a path is set. */
 export const QUERY_LOG_DEFAULTS = { memory_entries: 10_000, max_entries: 100_000 } as const;
 
 /** Hard ceilings: a result line over 10 MiB closes the SDK's stdio transport (a result carries its rows twice). */

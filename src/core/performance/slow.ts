@@ -8,7 +8,7 @@ import { asDbError, DbError } from '../../errors.js';
 import type { OpenConnection } from '../registry.js';
 import type { SqlFlavor } from '../sql-lexer.js';
 import { fingerprint } from './fingerprint.js';
-import type { FingerprintSummary } from './query-log.js';
+import type { FingerprintSummary } from '../query-log/index.js';
 import type { SourceRow } from './sources/types.js';
 
 export const DEFAULT_THRESHOLD_S = 1.0;
