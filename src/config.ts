@@ -145,16 +145,17 @@ export function dataDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'codomyrmex-db');
 }
 
+/** Items in a sentence: "a, b or c". */
+const listed = (items: readonly string[], last: 'or' | 'and'): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`);
+
 /** The URL prefixes every backend answers to, for messages: "postgres://, postgresql://, … or sqlite:". */
 export function urlSchemesText(): string {
-  const all = BACKEND_NAMES.flatMap((name) => backendModule(name).connection.schemes);
-  return `${all.slice(0, -1).join(', ')} or ${all[all.length - 1]}`;
+  return listed(BACKEND_NAMES.flatMap((name) => backendModule(name).connection.schemes), 'or');
 }
 
 /** Every backend by its label, for a sentence: "PostgreSQL, MySQL/MariaDB and SQLite". */
 export function backendLabels(): string {
-  const all = BACKEND_NAMES.map((name) => backendModule(name).label);
-  return `${all.slice(0, -1).join(', ')} and ${all[all.length - 1]}`;
+  return listed(BACKEND_NAMES.map((name) => backendModule(name).label), 'and');
 }
 
 /** The URL forms of every backend, as --help shows them. */

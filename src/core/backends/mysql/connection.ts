@@ -8,7 +8,7 @@ const WRITE_PRIVILEGES = /\b(ALL|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|FILE|SUP
 export const connection: ConnectionSupport = {
   schemes: ['mysql://', 'mariadb://'],
   urlForms: ['mysql://user:pass@host:3306/db', 'mariadb://...'],
-  parseUrl: (url) => parseMysqlUrl(url),
+  parseUrl: parseMysqlUrl,
   canWrite: (dialect, { timeoutMs }) => dialect.withSession(async (s) => (await s.query('SHOW GRANTS')).some((row) => {
     // `GRANT <privileges> ON <object> TO ...`; role grants (no ON) carry no privilege themselves.
     const m = /^GRANT\s+(.*?)\s+ON\s/i.exec(String(Object.values(row)[0] ?? ''));

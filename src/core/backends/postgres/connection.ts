@@ -14,7 +14,7 @@ const CAN_WRITE = `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current
 export const connection: ConnectionSupport = {
   schemes: ['postgres://', 'postgresql://'],
   urlForms: ['postgres://user:pass@host:5432/db'],
-  parseUrl: (url) => parsePostgresUrl(url),
+  parseUrl: parsePostgresUrl,
   canWrite: (dialect, { timeoutMs }) => dialect.withSession(async (s) => (await s.query(CAN_WRITE))[0]?.can_write === true, { timeoutMs, readsOnly: true }),
   writeWarning: {
     writable: 'database account can write',
