@@ -11,7 +11,7 @@ import { enforceStatementPolicy } from '../policy.js';
 import { bindAgent, execOptions, executeLogged, transactionLogged, type Params, type Target } from '../queries.js';
 import type { OpenConnection } from '../registry.js';
 import { findingsOf, type Finding } from './findings.js';
-import type { PlanNode, PlanSummary } from './plans/types.js';
+import type { PlanAdvice, PlanNode, PlanSummary } from './plans/types.js';
 
 const TOOL = 'monitor_query_performance';
 export const DEFAULT_RUNS = 5;
@@ -75,10 +75,10 @@ async function timeRuns(ctx: ServerContext, t: Target, stmt: Statement, opts: Ex
   };
 }
 
-function noteFor(asked: boolean, plan: PlanSummary, canAnalyze: boolean): string | null {
+function noteFor(asked: boolean, plan: PlanSummary, canAnalyze: boolean, advice: PlanAdvice): string | null {
   if (!asked || plan.analyzed) return null;
   if (!canAnalyze) return 'this backend has no EXPLAIN ANALYZE: the plan is what the planner intends, without measured rows or times';
-  return 'this server\'s JSON plan reports estimates only (MySQL\'s EXPLAIN ANALYZE has no JSON form): rows and times are not measured';
+  return advice.estimatesOnly;
 }
 
 function resultOf(plan: PlanSummary, note: string | null): PlanResult {
@@ -135,7 +135,7 @@ export async function monitorQuery(ctx: ServerContext, args: MonitorArgs, call: 
     rolled_back: write,
     runs,
     ...timing,
-    plan: plan && resultOf(plan, noteFor(asked, plan, dialect.capabilities.explainAnalyze)),
+    plan: plan && resultOf(plan, noteFor(asked, plan, dialect.capabilities.explainAnalyze, target.module.performance.advice)),
     plan_error,
     findings,
   };

@@ -13,5 +13,6 @@ export const performance: PerformanceSupport = {
     scanWords: { ALL: 'full table scan (access type ALL)' },
     analyze: (table) => `ANALYZE TABLE ${table}`,
     sortMemory: 'sort_buffer_size',
+    estimatesOnly: 'this server\'s JSON plan reports estimates only (MySQL\'s EXPLAIN ANALYZE has no JSON form): rows and times are not measured',
   },
 };

@@ -13,5 +13,6 @@ export const performance: PerformanceSupport = {
     scanWords: { 'Seq Scan': 'sequential scan' },
     analyze: (table) => `ANALYZE ${table}`,
     sortMemory: 'work_mem',
+    estimatesOnly: 'the plan reports estimates only: rows and times are not measured',
   },
 };

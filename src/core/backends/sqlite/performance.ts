@@ -14,5 +14,6 @@ export const performance: PerformanceSupport = {
     analyze: (table) => `ANALYZE ${table}`,
     // EXPLAIN QUERY PLAN never says whether a sort spilled, so this is not named in practice.
     sortMemory: 'cache_size',
+    estimatesOnly: 'EXPLAIN QUERY PLAN never runs the statement: rows and times are not measured',
   },
 };

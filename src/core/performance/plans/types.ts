@@ -59,7 +59,7 @@ export interface PlanReader {
   enrich(session: Session, plan: PlanSummary, query: string): Promise<void>;
 }
 
-/** What findings (findings.ts) need of a backend to word their advice in its SQL. */
+/** What findings (findings.ts) and plan notes (monitor.ts) need of a backend to word their advice in its SQL. */
 export interface PlanAdvice {
   /** The character that quotes an identifier: `"`, or a backtick (MySQL). */
   readonly identifierQuote: string;
@@ -69,6 +69,8 @@ export interface PlanAdvice {
   analyze(table: string): string;
   /** The setting that bounds a sort's memory, named when a sort spilled to disk. */
   readonly sortMemory: string;
+  /** Why a plan asked for with actual rows and times came back with estimates only (the note beside it). */
+  readonly estimatesOnly: string;
 }
 
 /** Numbers from drivers and JSON documents: bigint strings included; null when absent or not a number. */
