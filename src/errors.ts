@@ -57,10 +57,6 @@ export class DbError extends Error {
   }
 }
 
-export function isDbError(err: unknown): err is DbError {
-  return err instanceof DbError;
-}
-
 /**
  * File-system errors under a file the server writes or reads (a backup, a migration file,
  * their directories): expected conditions the operator can act on, so each has a stable

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { MAX_FINGERPRINTS, QueryLog, SAMPLE_SIZE } from '../../src/core/performance/query-log.js';
+import { MAX_FINGERPRINTS, QueryLog, SAMPLE_SIZE } from '../../src/core/query-log/index.js';
 import { parseSince } from '../../src/core/performance/slow.js';
 import { tempDir } from '../support/backends.js';
 

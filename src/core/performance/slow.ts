@@ -5,16 +5,11 @@
  */
 import type { ServerContext } from '../../context.js';
 import { asDbError, DbError } from '../../errors.js';
-import type { Target } from '../queries.js';
+import type { OpenConnection } from '../registry.js';
 import type { SqlFlavor } from '../sql-lexer.js';
 import { fingerprint } from './fingerprint.js';
-import type { FingerprintSummary } from './query-log.js';
-import { performanceSchema } from '../backends/mysql/sources.js';
-import { pgStatStatements } from '../backends/postgres/sources.js';
-import type { SourceRow, StatementSource } from './sources/types.js';
-
-/** The database's statistics are SQL-flavour knowledge: keyed by flavour (= Dialect.backend). SQLite keeps none. */
-const STATEMENT_SOURCES: Record<SqlFlavor, StatementSource | null> = { postgres: pgStatStatements, mysql: performanceSchema, sqlite: null };
+import type { FingerprintSummary } from '../query-log/index.js';
+import type { SourceRow } from './sources/types.js';
 
 export const DEFAULT_THRESHOLD_S = 1.0;
 export const DEFAULT_LIMIT = 20;
@@ -104,8 +99,8 @@ function fromSource(rows: SourceRow[], name: string, flavor: SqlFlavor): Map<str
 }
 
 /** What the database source gives, and how it stands; never fails the call for a source that is missing. */
-async function readSource({ config, dialect }: Target, args: { thresholdMs: number; limit: number; since?: number; signal: AbortSignal }, redact: (text: string) => string) {
-  const source = STATEMENT_SOURCES[dialect.backend];
+async function readSource({ config, dialect, module }: OpenConnection, args: { thresholdMs: number; limit: number; since?: number; signal: AbortSignal }, redact: (text: string) => string) {
+  const source = module.performance.sources;
   if (!source) return { status: null, rows: [] as SourceRow[] };
   if (args.since !== undefined) {
     return { status: { name: source.name, used: false, hint: null, note: 'keeps totals since its last reset, not the time of each call: `since` cannot apply to it' }, rows: [] };

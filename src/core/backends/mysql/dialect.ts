@@ -6,7 +6,7 @@
  */
 import type { FieldPacket, Pool, PoolConnection, Connection } from 'mysql2';
 import { DbError } from '../../../errors.js';
-import { mysqlUrlOptions, type MysqlUrlOptions } from '../../connection-url.js';
+import { mysqlUrlOptions, type MysqlUrlOptions } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector } from '../../limits.js';
 import { commitError, enforceStatementPolicy, explainWrapped, runInOrder, withStatementIndex } from '../../policy.js';

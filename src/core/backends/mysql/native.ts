@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DbError } from '../../../errors.js';
 import { firstTool, runTool } from '../../backup/tool.js';
-import { urlParams } from '../../connection-url.js';
+import { mysqlUrlParams } from './url.js';
 import type { NativeBackup, NativeDump } from '../contract/backup.js';
 import { mysqlOptionsFromUrl } from './dialect.js';
 
@@ -17,7 +17,7 @@ import { mysqlOptionsFromUrl } from './dialect.js';
  * --ssl, VERIFY_* adds --ssl-verify-server-cert; MySQL's take --ssl-mode as it is.
  */
 function tlsArgs(command: string, url: string): string[] {
-  const p = urlParams('mysql', url);
+  const p = mysqlUrlParams(url);
   const files = ['ssl-ca', 'ssl-cert', 'ssl-key'].filter((k) => p.has(k)).map((k) => `--${k}=${p.get(k)}`);
   const mode = p.get('ssl-mode')?.toUpperCase() ?? (p.has('ssl-ca') ? 'VERIFY_CA' : 'DISABLED');
   if (mode === 'DISABLED') return [];

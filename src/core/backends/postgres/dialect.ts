@@ -6,7 +6,7 @@
  */
 import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../../errors.js';
-import { postgresUrlOptions } from '../../connection-url.js';
+import { postgresUrlOptions } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Row, ServerInfo, Session, SessionOptions, Statement, StatementResult } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, elapsedSince, MAX_MESSAGE_BYTES, RowCollector, withDeadline } from '../../limits.js';
 import { classifyPostgres, loadPostgresParser } from './classify.js';

@@ -4,7 +4,7 @@
  * The connection goes to the tools as libpq variables, the password among them.
  */
 import { runTool } from '../../backup/tool.js';
-import { urlParams } from '../../connection-url.js';
+import { postgresUrlParams } from './url.js';
 import type { NativeBackup, Quoting } from '../contract/backup.js';
 
 /** The URL's accepted parameters (already checked, SPEC §2) as libpq variables. */
@@ -19,7 +19,7 @@ function libpqEnv(url: string): Record<string, string> {
     PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
     PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1) || u.username || 'postgres'),
   };
-  for (const [name, value] of urlParams('postgres', url)) env[PARAM_ENV[name]] = value;
+  for (const [name, value] of postgresUrlParams(url)) env[PARAM_ENV[name]] = value;
   return env;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The query log: every agent statement's fingerprint, tool, duration, rows and error
  * code, kept in memory (a ring of recent entries and per-fingerprint aggregates, both
- * bounded) and optionally persisted to a SQLite file (query-store.ts).
+ * bounded) and optionally persisted to a SQLite file (store.ts).
  *
  * `record` sits on every statement's path, so it only queues the raw record (well
  * under a microsecond); fingerprinting and aggregation run in a batch on the next
@@ -11,47 +11,12 @@
  */
 import type { Logger } from 'pino';
 import type { QueryLogConfig } from '../../config.js';
+import { fingerprint } from '../performance/fingerprint.js';
 import type { SqlFlavor } from '../sql-lexer.js';
-import { fingerprint } from './fingerprint.js';
-import { openQueryStore, type QueryStore } from './query-store.js';
+import { openQueryStore, type QueryStore } from './store.js';
+import type { FingerprintSummary, LogEntry, LogTotals } from './types.js';
 
-/** One statement as it left the database, fingerprinted. */
-export interface LogEntry {
-  connection: string;
-  /** The tool that ran it: execute_query, execute_transaction, monitor_query_performance. */
-  tool: string;
-  fingerprint: string;
-  ms: number;
-  rows: number;
-  /** Our error code (TIMEOUT, SYNTAX_ERROR ...) or null; never a message, which may quote values. */
-  error: string | null;
-  /** Epoch milliseconds. */
-  at: number;
-}
-
-export interface FingerprintSummary {
-  fingerprint: string;
-  calls: number;
-  errors: number;
-  total_ms: number;
-  mean_ms: number;
-  /** Exact up to SAMPLE_SIZE calls, from a uniform sample beyond. */
-  p95_ms: number;
-  max_ms: number;
-  rows: number;
-  first_seen: number;
-  last_seen: number;
-  /** The tools that ran it. */
-  tools: string[];
-}
-
-export interface LogTotals {
-  statements: number;
-  errors: number;
-  fingerprints: number;
-  /** Epoch ms of the oldest statement counted (persisted history included), or null. */
-  since: number | null;
-}
+export type { FingerprintSummary, LogEntry, LogTotals } from './types.js';
 
 interface Pending {
   connection: string;
