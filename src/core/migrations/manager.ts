@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import type { ConnectionConfig } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
+import type { BackendModule } from '../backends/types.js';
 import type { Dialect, Session } from '../dialect.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
-import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, placeOf, type History } from './history.js';
+import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
 import { leadingKeywords } from '../sql.js';
 import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
 
@@ -22,6 +23,7 @@ export interface Progress {
 
 interface Open {
   config: ConnectionConfig;
+  module: BackendModule;
   dialect: Dialect;
   files: MigrationFile[];
 }
@@ -30,11 +32,12 @@ interface Open {
 const LOCK_WAIT_MS = 10_000;
 
 async function open(ctx: ServerContext, connection: string | undefined): Promise<Open> {
-  const { config, dialect } = await ctx.registry.get(connection);
-  return { config, dialect, files: await readMigrations(config.migrations_dir) };
+  const { config, module, dialect } = await ctx.registry.get(connection);
+  return { config, module, dialect, files: await readMigrations(config.migrations_dir) };
 }
 
-function refuseReadOnly(config: ConnectionConfig, tool: string): void {
+/** Refuses a tool that changes the database on a read-only connection (schema and backup tools too). */
+export function refuseReadOnly(config: ConnectionConfig, tool: string): void {
   if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
 }
 
@@ -46,7 +49,7 @@ function refuseReadOnly(config: ConnectionConfig, tool: string): void {
  */
 async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
-    const h = createHistory(s, o.dialect.backend, await placeOf(s, o.dialect.backend));
+    const h = createHistory(s, o.dialect, o.module.migrations, await o.module.migrations.place(s));
     if (!locked) return fn(s, h);
     if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS))) {
       const holder = await s.lockHolder(LOCK_NAME).catch(() => null);
@@ -123,10 +126,11 @@ const TX_CONTROL = /^(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)$/
  * Statements a section may not hold, checked for every planned migration before the
  * first runs: transaction control inside our transaction would commit half a
  * migration; COPY FROM STDIN waits for client data that never comes (the session
- * then holds the lock for good); SQLite ignores PRAGMA foreign_keys inside a
- * transaction, so a table rebuild would cascade-delete child rows.
+ * then holds the lock for good); a statement the backend ignores inside a transaction
+ * (SQLite's PRAGMA foreign_keys: a table rebuild would cascade-delete child rows).
  */
-function checkSection(m: MigrationFile, direction: 'up' | 'down', statements: string[], inTransaction: boolean, flavor: Dialect['backend']): void {
+function checkSection(o: Open, m: MigrationFile, direction: 'up' | 'down', statements: string[], inTransaction: boolean): void {
+  const flavor = o.dialect.backend;
   if (statements.length === 0) throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} has an empty ${direction} section`, { file: m.files[0] });
   statements.forEach((text, i) => {
     const [kw] = leadingKeywords(text, flavor, 1);
@@ -137,8 +141,9 @@ function checkSection(m: MigrationFile, direction: 'up' | 'down', statements: st
     if (kw === 'COPY' && /\bFROM\s+STDIN\b/i.test(text)) {
       throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) holds COPY ... FROM STDIN at statement ${i}: load rows with INSERT instead`, where);
     }
-    if (inTransaction && flavor === 'sqlite' && /^\s*PRAGMA\s+(\w+\.)?foreign_keys\b/i.test(text)) {
-      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) sets PRAGMA foreign_keys at statement ${i}, which SQLite ignores inside a transaction; mark the file -- migrate:no-transaction`, where);
+    const trap = inTransaction ? o.module.migrations.inTransactionTrap(text) : null;
+    if (trap) {
+      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) ${trap.does} at statement ${i}, ${trap.because}; mark the file -- migrate:no-transaction`, where);
     }
   });
 }
@@ -237,7 +242,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     const entries = await entriesOf(o, s, h, false);
     refuseProblems(entries, args.allow_out_of_order ?? false);
     const todo = plan(entries, o.files, args);
-    for (const m of todo) checkSection(m, 'up', statementsOf(m.up, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) checkSection(o, m, 'up', statementsOf(m.up, o.dialect.backend), transactional && !m.noTransaction);
     for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['up', m.up]], m.files[0]);
     if (args.dry_run) return dryRun(o, s, todo, transactional);
     const results: Array<{ version: string; name: string }> = [];
@@ -313,7 +318,7 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
       throw new DbError('MIGRATION_BLOCKED', `resolve ${stuck.map((e) => `${e.version}_${e.name} (${e.status})`).join(', ')} with repair_migration before rolling back`, { problems: problems(entries) });
     }
     const todo = rollbackPlan(entries, o.files, args);
-    for (const m of todo) checkSection(m, 'down', statementsOf(m.down as string, o.dialect.backend), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) checkSection(o, m, 'down', statementsOf(m.down as string, o.dialect.backend), transactional && !m.noTransaction);
     for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['down', m.down]], m.files[0]);
     if (args.dry_run) return { connection: o.config.name, dry_run: true, rolled_back: [], planned: todo.map((m) => ({ version: m.version.toString(), name: m.name })) };
     const done: Array<{ version: string; name: string }> = [];
