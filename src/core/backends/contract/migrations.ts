@@ -20,8 +20,9 @@ export interface Place {
    * hidden there too).
    */
   schema?: string;
-  /** Fully qualified names of the two tables. */
+  /** The history table's fully qualified name. */
   history: string;
+  /** The events table's fully qualified name. */
   events: string;
   /** MySQL: the connection's database, where the tables live. */
   database?: string;
@@ -29,7 +30,9 @@ export interface Place {
 
 /** A catalog query answering, in one row, columns history, events and events_id (each true or a count > 0 when present). */
 export interface BookkeepingProbe {
+  /** The query, with the backend's placeholders. */
   text: string;
+  /** Its parameters. */
   params: unknown[];
 }
 

@@ -17,9 +17,11 @@ export interface FlavorOptions {
 export interface SchemaFlavor {
   /** The backend's name: its lexer for agent-supplied expressions, and messages. */
   backend: Backend;
+  /** An identifier, quoted (any character allowed). */
   quote(name: string): string;
   /** A string literal; MySQL also escapes backslashes (our sessions keep backslash escapes on). */
   string(text: string): string;
+  /** A boolean literal as a default (TRUE, or 1 where booleans are integers). */
   boolean(b: boolean): string;
   /** The column's type in DDL; `auto` for the auto_increment key (SQLite must spell it INTEGER). */
   type(spec: TypeSpec, auto: boolean): string;
@@ -65,7 +67,9 @@ export interface ReadFilter {
 
 /** What a backend altering a table step by step gets from the manager, for one session. */
 export interface AlterSession {
+  /** The session the change runs in (its transaction, with mode 'inside', the caller's). */
   session: Session;
+  /** The connection's flavour. */
   flavor: SchemaFlavor;
   /** Refuses statements that hold an escape (the policy of agent statements) before they run. */
   refuseEscapes(statements: string[]): Promise<void>;
