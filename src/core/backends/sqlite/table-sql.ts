@@ -3,8 +3,8 @@
  * columns are TEXT with CHECK (json_valid(col))), WITHOUT ROWID, STRICT and
  * COLLATE. Read with our lexer, so strings and quoted names never confuse it.
  */
-import { tokenize, type Token } from '../sql.js';
-import type { Check } from './model.js';
+import { tokenize, type Token } from '../../sql.js';
+import type { Check } from '../../schema/model.js';
 
 export interface SqliteTableSql {
   /** Lower-cased names of columns with CHECK (json_valid(col)). */
