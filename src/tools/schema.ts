@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import { BACKEND_NAMES } from '../core/backends/index.js';
+import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import type { Progress } from '../core/migrations/manager.js';
 import { alterTable, changesInput } from '../core/schema/alter.js';
 import { createTable, generateSchema, getSchema } from '../core/schema/manager.js';

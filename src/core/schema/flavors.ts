@@ -5,7 +5,7 @@
  * a backend only by name. This file imports the list of backends: backend modules
  * never import it.
  */
-import { backendModule, type Backend } from '../backends/index.js';
+import { backendModule, type Backend } from '../backends/lookup.js';
 import type { FlavorOptions, SchemaFlavor } from '../backends/contract/schema.js';
 
 export type { FlavorOptions, SchemaFlavor } from '../backends/contract/schema.js';

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ConnectionConfig } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
-import { BACKEND_NAMES, backendModule, type BackendModule } from '../backends/index.js';
+import { BACKEND_NAMES, backendModule, type BackendModule } from '../backends/lookup.js';
 import type { SchemaFlavor } from '../backends/contract/schema.js';
 import type { Dialect, ServerInfo, Session } from '../dialect.js';
 import { createMigration, migrationStatus, refuseReadOnly, repairMigration, runMigrations, type Progress } from '../migrations/manager.js';
