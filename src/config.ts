@@ -9,8 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { refuseDuplicateFlags, refuseDuplicateKeys } from './config-checks.js';
 import { DbError } from './errors.js';
-import type { Backend } from './core/dialect.js';
-import { checkUrlComponents, urlParams } from './core/connection-url.js';
+import { BACKEND_NAMES, backendModule, type Backend } from './core/backends/lookup.js';
 
 export const DEFAULTS = {
   max_rows: 1000,
@@ -20,13 +19,15 @@ export const DEFAULTS = {
   acquire_timeout_ms: 10_000,
 } as const;
 
-/** The query log (src/core/performance/query-log.ts): in memory always, persisted only when a path is set. */
+/** The query log (src/core/query-log/): in memory always, persisted only when a path is set. */
 export const QUERY_LOG_DEFAULTS = { memory_entries: 10_000, max_entries: 100_000 } as const;
 
 /** Hard ceilings: a result line over 10 MiB closes the SDK's stdio transport (a result carries its rows twice). */
 export const LIMITS = { max_rows: 1_000_000, max_bytes: 2 * 1024 * 1024, statement_timeout_ms: 24 * 3600_000 } as const;
 
-const CONNECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+/** A connection's name, in the config file, --connection and get_connection alike. */
+export const CONNECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+export const CONNECTION_NAME_RULE = 'connection names are letters, digits, _ and -, starting with a letter';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const TRANSPORTS = ['stdio', 'http'] as const;
 
@@ -65,7 +66,7 @@ const QueryLogFileSchema = z.object({
 }).strict();
 
 const ConfigFileSchema = z.object({
-  connections: z.record(z.string().regex(CONNECTION_NAME, 'connection names are letters, digits, _ and -, starting with a letter'), ConnectionFileSchema).optional(),
+  connections: z.record(z.string().regex(CONNECTION_NAME, CONNECTION_NAME_RULE), ConnectionFileSchema).optional(),
   read_only: z.boolean().optional(),
   backup_dir: z.string().min(1).optional(),
   log_level: z.enum(LOG_LEVELS).optional(),
@@ -144,36 +145,31 @@ export function dataDir(env: NodeJS.ProcessEnv): string {
   return join(base, 'codomyrmex-db');
 }
 
-/** A network URL must parse, so a typo fails at start-up rather than at first use. The URL is never echoed: it may hold a password. */
-function checkedNetworkUrl(url: string, backend: Backend): Backend {
-  try {
-    const u = new URL(url);
-    if (!u.hostname) throw new Error('no host');
-  } catch {
-    throw new DbError('INVALID_INPUT', `malformed ${backend} URL: expected ${backend === 'postgres' ? 'postgres://user:password@host:5432/database' : 'mysql://user:password@host:3306/database'} (percent-encode special characters in the password)`);
-  }
-  checkUrlComponents(backend, url);
-  // Before any connection: a parameter the driver would send as a session setting is refused here.
-  urlParams(backend, url);
-  return backend;
+/** Items in a sentence: "a, b or c". */
+const listed = (items: readonly string[], last: 'or' | 'and'): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} ${last} ${items[items.length - 1]}`);
+
+/** The URL prefixes every backend answers to, for messages: "postgres://, postgresql://, … or sqlite:". */
+export function urlSchemesText(): string {
+  return listed(BACKEND_NAMES.flatMap((name) => backendModule(name).connection.schemes), 'or');
 }
 
-/** Recognises the backend of a URL; SQLite URLs also yield their file. */
+/** Every backend by its label, for a sentence: "PostgreSQL, MySQL/MariaDB and SQLite". */
+export function backendLabels(): string {
+  return listed(BACKEND_NAMES.map((name) => backendModule(name).label), 'and');
+}
+
+/** The URL forms of every backend, as --help shows them. */
+export function urlForms(): string[] {
+  return BACKEND_NAMES.flatMap((name) => backendModule(name).connection.urlForms);
+}
+
+/** Recognises the backend of a URL and checks it (before any connection); file databases also yield their file. */
 export function parseConnectionUrl(url: string, baseDir: string): { backend: Backend; file?: string } {
-  if (/^postgres(ql)?:\/\//i.test(url)) return { backend: checkedNetworkUrl(url, 'postgres') };
-  if (/^(mysql|mariadb):\/\//i.test(url)) return { backend: checkedNetworkUrl(url, 'mysql') };
-  const m = /^sqlite:(.*)$/i.exec(url);
-  if (m) {
-    const rest = m[1];
-    // better-sqlite3 is built without URI filenames: a `?mode=ro` would silently become part of the file name.
-    if (/[?#]/.test(rest)) throw new DbError('INVALID_INPUT', 'sqlite URLs take no query parameters (mode, vfs, immutable, nolock, cache ... are not accepted; use read_only for a read-only connection), and a file name may not contain ? or #', { accepted: [] });
-    if (rest === ':memory:' || rest === '//:memory:') return { backend: 'sqlite', file: ':memory:' };
-    if (rest.startsWith('///')) return { backend: 'sqlite', file: rest.slice(2) };
-    if (rest.startsWith('//')) throw new DbError('INVALID_INPUT', 'sqlite URLs are sqlite:relative.db, sqlite:///absolute.db or sqlite::memory:');
-    if (!rest) throw new DbError('INVALID_INPUT', 'a sqlite URL needs a file: sqlite:relative.db, sqlite:///absolute.db or sqlite::memory:');
-    return { backend: 'sqlite', file: isAbsolute(rest) ? rest : resolve(baseDir, rest) };
+  for (const backend of BACKEND_NAMES) {
+    const parsed = backendModule(backend).connection.parseUrl(url, baseDir);
+    if (parsed) return { backend, ...parsed };
   }
-  throw new DbError('INVALID_INPUT', 'unsupported URL scheme: use postgres://, postgresql://, mysql://, mariadb:// or sqlite:', { scheme: url.split(':')[0].slice(0, 20) });
+  throw new DbError('INVALID_INPUT', `unsupported URL scheme: use ${urlSchemesText()}`, { scheme: url.split(':')[0].slice(0, 20) });
 }
 
 /**

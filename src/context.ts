@@ -5,7 +5,7 @@
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { DestinationStream, Logger } from 'pino';
 import { urlSecrets, type Config } from './config.js';
-import { createQueryLog, type QueryLog } from './core/performance/query-log.js';
+import { createQueryLog, type QueryLog } from './core/query-log/index.js';
 import { ConnectionRegistry } from './core/registry.js';
 import { createOffloader, type Offloader } from './core/offload/index.js';
 import { createCallTracker, createEventHub, type CallTracker, type EventHub } from './events.js';
@@ -19,7 +19,7 @@ export interface ServerContext {
   redact: Redactor;
   /** Runs fn after every earlier call with the same key has finished (in this process). */
   exclusive<T>(key: string, fn: () => Promise<T>): Promise<T>;
-  /** Every agent statement, fingerprinted (core/performance/query-log.ts); close() it on shutdown. */
+  /** Every agent statement, fingerprinted (core/query-log/); close() it on shutdown. */
   queryLog: QueryLog;
   /** Resource changes and notices, fanned out to every MCP server built on this context. */
   events: EventHub;

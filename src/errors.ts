@@ -57,10 +57,6 @@ export class DbError extends Error {
   }
 }
 
-export function isDbError(err: unknown): err is DbError {
-  return err instanceof DbError;
-}
-
 /**
  * File-system errors under a file the server writes or reads (a backup, a migration file,
  * their directories): expected conditions the operator can act on, so each has a stable
@@ -81,7 +77,10 @@ const FS_ERRORS: Record<string, { code: ErrorCode; cause: string; say: string; a
 /** mkdir's EEXIST: a file or a dangling symbolic link stands where the directory should be (other EEXISTs are the callers'). */
 const MKDIR_EXISTS = { code: 'INVALID_INPUT' as ErrorCode, cause: 'not_a_directory', say: 'a file or a dangling symbolic link stands where the directory should be', advice: 'fix the configured path' };
 
-/** A DbError for a file-system error (ENOSPC, EROFS, EACCES…); null for any other error. */
+/**
+ * A DbError for a file-system error (ENOSPC, EROFS, EACCES…); null for any other error.
+ * The drivers' error mappers ask this first, because a backup's file write fails inside their sessions.
+ */
 export function fileSystemError(err: unknown): DbError | null {
   const sys = err as NodeJS.ErrnoException | null;
   const known = sys && typeof sys.code === 'string'
@@ -93,9 +92,6 @@ export function fileSystemError(err: unknown): DbError | null {
   const details = { errno: sys.code, cause: known.cause, ...(sys.syscall ? { syscall: sys.syscall } : {}), ...(sys.path ? { path: sys.path } : {}) };
   return new DbError(known.code, `${known.say} (${sys.code}${during}${where}): ${known.advice}`, details, { cause: err });
 }
-
-/** The dialects' mappers ask this first, because a backup's file write fails inside their sessions. */
-export const noSpaceError = fileSystemError;
 
 /** Anything thrown that is not already a DbError is an internal fault (file-system conditions aside): keep its message, hide its stack. */
 export function asDbError(err: unknown): DbError {

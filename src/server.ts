@@ -3,7 +3,7 @@
  * or Streamable HTTP (src/http.ts). On stdio, stdout carries MCP messages only;
  * everything else goes to stderr.
  */
-import { loadConfig, parseCli, safeUrl, type Config } from './config.js';
+import { backendLabels, loadConfig, parseCli, safeUrl, urlForms, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
 import { createServer, selectTools } from './mcp.js';
@@ -16,7 +16,20 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /** If closing pools hangs beyond this, exit anyway (with 1: the stop was not clean). */
 const SHUTDOWN_DEADLINE_MS = SHUTDOWN_GRACE_MS + 10_000;
 
-const HELP = `codomyrmex-db ${VERSION}: an MCP server for PostgreSQL, MySQL/MariaDB and SQLite
+const HELP_WIDTH = 80;
+
+/** Words of a text in lines of at most `width` characters (a longer word stands alone). */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('\n');
+}
+
+const HELP = `codomyrmex-db ${VERSION}: an MCP server for ${backendLabels()}
 
 Usage: codomyrmex-db [options]            (speaks MCP on stdin/stdout, or HTTP)
 
@@ -37,8 +50,7 @@ Usage: codomyrmex-db [options]            (speaks MCP on stdin/stdout, or HTTP)
 
 With no connection configured, "default" is an embedded SQLite file in
 $XDG_DATA_HOME/codomyrmex-db (or ~/.local/share/codomyrmex-db).
-URLs: postgres://user:pass@host:5432/db, mysql://user:pass@host:3306/db,
-mariadb://..., sqlite:relative.db, sqlite:///absolute.db, sqlite::memory:
+${wrap(`URLs: ${urlForms().join(', ')}`, HELP_WIDTH)}
 `;
 
 function banner(config: Config): string {

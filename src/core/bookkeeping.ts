@@ -6,8 +6,6 @@
  * (get_schema without a table, statistics, schema resources, portable backups without a
  * table list): an explicit table name (or, on PostgreSQL, the schema) shows them.
  */
-import type { Backend } from './dialect.js';
-
 export const BOOKKEEPING_SCHEMA = 'codomyrmex';
 export const HISTORY_TABLE = 'codomyrmex_migrations';
 export const EVENTS_TABLE = 'codomyrmex_migration_events';
@@ -22,15 +20,13 @@ export function isBookkeeping(x: { schema?: string; table: string }): boolean {
   return x.schema === BOOKKEEPING_SCHEMA || BOOKKEEPING_TABLES.includes(x.table);
 }
 
-/**
- * A table of ours, qualified so that no statement depends on the session's search_path or
- * current database: a migration file may change either (pg_dump's schema files run
- * `set_config('search_path', '', false)`; a MySQL file may `USE` another database).
- * `database` is MySQL's database of the connection, read before any migration ran; `schema`
- * PostgreSQL's schema for them (ours unless the account may not create it: placeOf).
- */
-export function qualifiedTable(backend: Backend, table: string, database?: string, schema = BOOKKEEPING_SCHEMA): string {
-  if (backend === 'postgres') return `"${schema.replace(/"/g, '""')}"."${table}"`;
-  if (backend === 'mysql') return `\`${(database ?? '').replace(/`/g, '``')}\`.\`${table}\``;
-  return `main."${table}"`;
-}
+/** The history table's DDL at a qualified name (contract/migrations.ts Place). */
+export const historyTableSql = (name: string): string => `CREATE TABLE IF NOT EXISTS ${name} (
+    version BIGINT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, checksum CHAR(64) NOT NULL, status VARCHAR(16) NOT NULL,
+    applied_at VARCHAR(40) NOT NULL, execution_ms INTEGER NOT NULL, applied_by VARCHAR(255) NOT NULL,
+    statements_applied INTEGER NOT NULL, failed_statement INTEGER NULL, error VARCHAR(2000) NULL)`;
+
+/** The events table's DDL at a qualified name, with the backend's key column. */
+export const eventsTableSql = (name: string, idColumn: string): string => `CREATE TABLE IF NOT EXISTS ${name} (
+    ${idColumn}, at VARCHAR(40) NOT NULL, version BIGINT NOT NULL, action VARCHAR(32) NOT NULL,
+    actor VARCHAR(255) NOT NULL, detail VARCHAR(2000) NULL)`;

@@ -1,10 +1,10 @@
+/**
+ * The driver part of a backend module (backends/types.ts, createDialect): one
+ * configured connection's statements, sessions and pool. Managers talk to this, never
+ * to a driver, and branch on `capabilities`, never on the backend's name.
+ */
 import type { Classification } from './readonly/types.js';
 import type { Lexed } from './sql-lexer.js';
-
-/**
- * The interface every backend implements. Managers talk to this, never to a
- * driver, and branch on `capabilities`, never on the backend's name.
- */
 
 /** Being replaced by backends/index.ts (the one list): do not add uses. */
 export type Backend = 'postgres' | 'mysql' | 'sqlite';
@@ -12,7 +12,7 @@ export type Backend = 'postgres' | 'mysql' | 'sqlite';
 export interface Capabilities {
   /** DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL/MariaDB). */
   transactionalDdl: boolean;
-  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite relies on its write lock. */
+  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none (Session.lock emulates one with a row). */
   advisoryLocks: boolean;
   /** EXPLAIN can run the statement and report actual rows and times. */
   explainAnalyze: boolean;
@@ -117,9 +117,10 @@ export interface Dialect {
   /** Classifies one statement exactly as execute() will (no database involved). Throws SYNTAX_ERROR where the classifier parses. */
   classify(text: string): Promise<Classification>;
   /**
-   * Run one agent statement. On a read-only dialect the statement is classified
-   * first (READ_ONLY_VIOLATION before it reaches the database) and run in a
-   * read-only transaction that is always rolled back.
+   * Run one agent statement. It is classified first and refused before it reaches the
+   * database when the policy says so (policy.ts: READ_ONLY_VIOLATION on a read-only
+   * connection, PERMISSION_DENIED, INVALID_INPUT ...). On a read-only connection it runs
+   * in a read-only transaction that is always rolled back (SQLite: query_only instead).
    */
   execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult>;
   /**
@@ -147,7 +148,7 @@ export interface DialectConfig {
    * file, program or signal powers, else the account's own role.
    */
   readOnlyRole?: string;
-  /** Connections in the pool (SQLite: host processes; 1 is right for most uses). */
+  /** Connections in the pool (PostgreSQL, MySQL); SQLite always runs one host process. */
   poolSize: number;
   /** Default server-side statement timeout; ExecOptions.timeoutMs overrides it per call. */
   statementTimeoutMs: number;
@@ -189,18 +190,20 @@ export interface Session {
   /**
    * Whether trusted SQL left a transaction open (a migration's own BEGIN without
    * COMMIT): its work would be lost when the session ends. MySQL: @@in_transaction;
-   * PostgreSQL: a transaction that wrote; SQLite: the host's own flag.
+   * PostgreSQL: a transaction that wrote; SQLite: always false (the open transaction is
+   * rolled back when the session's host is recycled at its end).
    */
   leftOpen(): Promise<boolean>;
   /**
    * Takes the named lock shared by every server instance on this database, waiting up
    * to timeoutMs. Returns false when another holder kept it. PostgreSQL: advisory
-   * lock; MySQL: GET_LOCK (its result checked); SQLite: a no-op, writers serialise on
-   * BEGIN IMMEDIATE instead.
+   * lock; MySQL: GET_LOCK (its result checked); SQLite: a row in the lock table, taken
+   * under BEGIN IMMEDIATE and polled for, taken over from a holder on this machine
+   * whose process is gone.
    */
   lock(name: string, timeoutMs: number): Promise<boolean>;
   unlock(name: string): Promise<void>;
-  /** Who holds the named lock now (a description, no secrets), or null when it is free or unknowable (SQLite). */
+  /** Who holds the named lock now (a description, no secrets: a backend pid, a connection id, a server process), or null when it is free. */
   lockHolder(name: string): Promise<string | null>;
   /**
    * SQLite: turns foreign key enforcement on or off (outside a transaction, where the

@@ -1,12 +1,16 @@
 /**
- * The rules every dialect applies to agent SQL before it reaches a database.
- * Kept in one place so the three backends refuse the same things with the same codes.
+ * The rules every dialect applies to agent SQL before it reaches a database: classify,
+ * enforce the policy (and the dialect's own refusals), then wrap in EXPLAIN if asked
+ * (checkStatement, checkTransaction). Kept in one place so every backend refuses the
+ * same things with the same codes.
  */
 import { DbError } from '../errors.js';
 import type { ExecOptions, Statement, StatementResult } from './dialect.js';
 import type { Classification } from './readonly/types.js';
+import type { Lexed } from './sql-lexer.js';
 import { jsonByteLength } from './sql.js';
 
+/** Refuses, with the same code on every backend, what no agent statement may be here: one statement, no escape, no transaction control. */
 export function enforceStatementPolicy(c: Classification, readOnly: boolean): void {
   // Read-only first: on a read-only connection `COMMIT; DROP TABLE t` is a read-only violation.
   if (readOnly && c.readOnlyViolation !== null) {
@@ -28,16 +32,67 @@ export function enforceStatementPolicy(c: Classification, readOnly: boolean): vo
 /**
  * The statement a dialect sends: the agent's own, or its EXPLAIN when opts.explain
  * asks (`explainOf` is the dialect's syntax). Called only after the statement itself
- * passed enforceStatementPolicy, so the wrapper explains exactly that one statement.
- * An ANALYZE runs the statement: one that is not a read is analysed only where the
- * work is rolled back.
+ * passed enforceStatementPolicy and the dialect's refusals, so the wrapper explains
+ * exactly that one statement. An ANALYZE runs the statement: one that is not a read is
+ * analysed only where the work is rolled back.
  */
-export function explainWrapped(stmt: Statement, c: Classification, opts: ExecOptions, rolledBack: boolean, explainOf: (text: string, analyze: boolean) => string): Statement {
+function explainWrapped(stmt: Statement, c: Classification, opts: ExecOptions, rolledBack: boolean, explainOf: (text: string, analyze: boolean) => string): Statement {
   if (!opts.explain) return stmt;
   if (opts.explain.analyze && c.readOnlyViolation !== null && !rolledBack) {
     throw new DbError('INTERNAL', 'EXPLAIN ANALYZE of a statement that writes runs only in a transaction that is rolled back');
   }
   return { text: explainOf(stmt.text, opts.explain.analyze), params: stmt.params };
+}
+
+/** What a dialect brings to the checks every agent statement passes before it is sent. */
+export interface StatementChecks<C extends Classification> {
+  /** The dialect's classifier (it may parse, so it may throw SYNTAX_ERROR); `lexed`: the text's tokens from binding, if kept. */
+  classify(text: string, lexed?: Lexed): Promise<C>;
+  /** The connection is read-only: READ_ONLY_VIOLATION for anything not on the allow-list, and every EXPLAIN ANALYZE is rolled back. */
+  readOnly: boolean;
+  /** The dialect's EXPLAIN of a statement (see explainWrapped). */
+  explainOf(text: string, analyze: boolean): string;
+  /** The dialect's own refusals, after the shared policy and before the EXPLAIN wrapper. */
+  refuse?(c: C, stmt: Statement): void;
+}
+
+/** A statement that passed the checks: its classification, and what to send (itself, or its EXPLAIN). */
+export interface CheckedStatement<C extends Classification> {
+  c: C;
+  /** The statement itself (the same object) unless opts.explain asked for its EXPLAIN. */
+  sent: Statement;
+}
+
+/** execute(): classify, enforce the policy and the dialect's refusals, then wrap in EXPLAIN if asked. */
+export async function checkStatement<C extends Classification>(checks: StatementChecks<C>, stmt: Statement, opts: ExecOptions): Promise<CheckedStatement<C>> {
+  const c = await checks.classify(stmt.text, stmt.lexed);
+  enforceStatementPolicy(c, checks.readOnly);
+  checks.refuse?.(c, stmt);
+  return { c, sent: explainWrapped(stmt, c, opts, checks.readOnly, checks.explainOf) };
+}
+
+/**
+ * transaction(): every statement is classified first, then each is checked in order, as
+ * checkStatement does, with `inTransaction` (the dialect's refusals of what cannot run in
+ * a transaction) before the EXPLAIN wrapper. Errors carry statement_index. An ANALYZE of a
+ * write is allowed when the transaction is rolled back (read-only, or opts.rollback).
+ */
+export async function checkTransaction<C extends Classification>(
+  checks: StatementChecks<C>,
+  stmts: Statement[],
+  opts: ExecOptions,
+  inTransaction?: (c: C, stmt: Statement) => void,
+): Promise<Array<CheckedStatement<C>>> {
+  const rolledBack = checks.readOnly || opts.rollback === true;
+  const classified: C[] = [];
+  for (const [i, s] of stmts.entries()) classified.push(await withStatementIndex(i, () => checks.classify(s.text, s.lexed)));
+  return stmts.map((s, i) => withStatementIndex(i, () => {
+    const c = classified[i]!;
+    enforceStatementPolicy(c, checks.readOnly);
+    checks.refuse?.(c, s);
+    inTransaction?.(c, s);
+    return { c, sent: explainWrapped(s, c, opts, rolledBack, checks.explainOf) };
+  }));
 }
 
 /** Runs fn and tags any DbError it throws with the index of the failing statement. */

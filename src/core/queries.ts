@@ -18,6 +18,7 @@ import { translatePlaceholders } from './sql.js';
 /** An opened connection: what running a statement needs. */
 export interface Target {
   config: ConnectionConfig;
+  module: BackendModule;
   dialect: Dialect;
 }
 
@@ -95,7 +96,7 @@ function withNotice<T extends StatementResult>(r: T, opts: ExecOptions): T & { n
 export async function executeLogged(ctx: ServerContext, t: Target, stmt: Statement, opts: ExecOptions, tool: string): Promise<StatementResult> {
   const start = performance.now();
   const record = (ms: number, rows: number, error: string | null): void =>
-    ctx.queryLog.record(t.config.name, tool, t.dialect.backend, stmt.text, ms, rows, error);
+    ctx.queryLog.record(t.config.name, tool, t.module.sql, stmt.text, ms, rows, error);
   try {
     const r = await t.dialect.execute(stmt, opts);
     record(r.elapsed_ms, r.row_count, null);
@@ -114,7 +115,7 @@ export async function executeLogged(ctx: ServerContext, t: Target, stmt: Stateme
 export async function transactionLogged(ctx: ServerContext, t: Target, stmts: Statement[], opts: ExecOptions, tool: string): Promise<StatementResult[]> {
   const start = performance.now();
   const record = (stmt: Statement, ms: number, rows: number, error: string | null): void =>
-    ctx.queryLog.record(t.config.name, tool, t.dialect.backend, stmt.text, ms, rows, error);
+    ctx.queryLog.record(t.config.name, tool, t.module.sql, stmt.text, ms, rows, error);
   try {
     const results = await t.dialect.transaction(stmts, opts);
     results.forEach((r, i) => record(stmts[i], r.elapsed_ms, r.row_count, null));

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildConnection, safeUrl, urlSecrets, type ConnectionConfig } from '../config.js';
 import { DbError } from '../errors.js';
 import type { Dialect, DialectConfig, ServerInfo } from './dialect.js';
-import { backendModule, type BackendModule } from './backends/index.js';
+import { backendModule, type BackendModule } from './backends/lookup.js';
 import { roleCanWrite, writeWarning } from './privileges.js';
 
 export type ConnectionState = 'closed' | 'open' | 'failed';
@@ -105,9 +105,10 @@ export class ConnectionRegistry {
     const dialect = createDialect(entry.config, this.opts.logger);
     try {
       const info = await dialect.connect();
-      const canWrite = await roleCanWrite(entry.config, dialect);
-      const warning = canWrite === true ? writeWarning(dialect.backend) : undefined;
-      entry.open = { config: entry.config, module: backendModule(entry.config.backend), dialect, info, roleCanWrite: canWrite, ...(warning ? { warning } : {}) };
+      const module = backendModule(entry.config.backend);
+      const canWrite = await roleCanWrite(entry.config, module, dialect);
+      const warning = canWrite === true ? writeWarning(module) : undefined;
+      entry.open = { config: entry.config, module, dialect, info, roleCanWrite: canWrite, ...(warning ? { warning } : {}) };
       entry.lastError = undefined;
       this.opts.logger.info({ connection: entry.config.name, backend: dialect.backend, server_version: info.server_version }, 'connection opened');
       this.opts.notify?.('info', 'connection_opened', { connection: entry.config.name, backend: dialect.backend, server_version: info.server_version });

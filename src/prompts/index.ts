@@ -9,41 +9,16 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ErrorCode as RpcErrorCode, McpError, type GetPromptResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import type { Backend } from '../core/dialect.js';
+import { backendModule, type Backend } from '../core/backends/lookup.js';
+import type { PromptSupport } from '../core/backends/contract/prompts.js';
 import { asDbError } from '../errors.js';
-
-/** Catalog queries per backend, for when no schema tool is exposed. */
-const CATALOG: Record<Backend, { tables: string; columns: string; foreignKeys: string; indexes: string }> = {
-  postgres: {
-    tables: "SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
-    columns: 'SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position',
-    foreignKeys: "SELECT conrelid::regclass AS table_name, conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
-    indexes: 'SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = ? AND tablename = ?',
-  },
-  mysql: {
-    tables: 'SELECT table_name, table_type, table_rows FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name',
-    columns: 'SELECT column_name, column_type, is_nullable, column_key, column_default FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position',
-    foreignKeys: 'SELECT table_name, column_name, referenced_table_name, referenced_column_name FROM information_schema.key_column_usage WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL',
-    indexes: 'SELECT index_name, column_name, seq_in_index, non_unique FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? ORDER BY index_name, seq_in_index',
-  },
-  sqlite: {
-    tables: "SELECT name, type FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
-    columns: 'SELECT * FROM pragma_table_info(?)',
-    foreignKeys: 'SELECT * FROM pragma_foreign_key_list(?)',
-    indexes: 'SELECT * FROM pragma_index_list(?)',
-  },
-};
-
-const PLAN: Record<Backend, string> = {
-  postgres: 'EXPLAIN (FORMAT JSON) <the query>. Only for a SELECT on a writable connection, EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) gives actual rows and times (ANALYZE runs the statement).',
-  mysql: 'EXPLAIN FORMAT=JSON <the query>. ANALYZE FORMAT=JSON (MariaDB) or EXPLAIN ANALYZE (MySQL) gives actual rows but runs the statement: SELECT only, writable connection only.',
-  sqlite: 'EXPLAIN QUERY PLAN <the query>: look for SCAN (a full table scan) where you expected SEARCH ... USING INDEX.',
-};
 
 interface Target {
   connection: string;
   backend: Backend;
   readOnly: boolean;
+  /** What the backend's module tells an agent. */
+  guide: PromptSupport;
 }
 
 type Has = (tool: string) => boolean;
@@ -51,7 +26,7 @@ type Has = (tool: string) => boolean;
 function target(ctx: ServerContext, connection: string | undefined): Target {
   try {
     const c = ctx.registry.config(connection);
-    return { connection: c.name, backend: c.backend, readOnly: c.read_only };
+    return { connection: c.name, backend: c.backend, readOnly: c.read_only, guide: backendModule(c.backend).prompts };
   } catch (err) {
     throw new McpError(RpcErrorCode.InvalidParams, ctx.redact(asDbError(err).message));
   }
@@ -61,7 +36,7 @@ const q = (sql: string): string => `\`${sql}\``;
 
 function schemaStep(t: Target, has: Has): string {
   if (has('get_schema')) return `Call get_schema {"connection": "${t.connection}"} for tables, columns, keys and indexes.`;
-  const c = CATALOG[t.backend];
+  const c = t.guide.catalog;
   return [
     `List tables with execute_query {"connection": "${t.connection}"}: ${q(c.tables)}.`,
     `For each table that matters: columns ${q(c.columns)}, indexes ${q(c.indexes)}, foreign keys ${q(c.foreignKeys)} (bind the ? placeholders through params).`,
@@ -84,17 +59,12 @@ function exploreDatabase(t: Target, has: Has, focus?: string): GetPromptResult {
 }
 
 function planMigration(t: Target, has: Has, change: string): GetPromptResult {
-  const stepwise = t.backend === 'mysql'
-    ? 'MySQL/MariaDB DDL commits implicitly: a failure halfway leaves the migration `failed`, so keep each migration to one logical change.'
-    : t.backend === 'postgres'
-      ? 'PostgreSQL DDL is transactional. For an index on a large table use CREATE INDEX CONCURRENTLY in a migration marked `-- migrate:no-transaction`.'
-      : 'SQLite DDL is transactional; ALTER TABLE is limited (a column change may need a new table, a copy and a rename).';
   return message([
     `Plan and apply this schema change on connection "${t.connection}" (${t.backend}) as a migration: ${change}`,
     `1. get_migration_status {"connection": "${t.connection}"}: resolve every problem first; a failed, modified or missing migration blocks run_migration, and repair_migration needs the user's decision.`,
     `2. Read the current schema of the tables involved. ${schemaStep(t, has)}`,
     '3. create_migration with a snake_case name, an `up` and a `down` that exactly undoes it. '
-      + stepwise + ' Adding a NOT NULL column to a filled table needs a default or a backfill first.',
+      + t.guide.migrationNote + ' Adding a NOT NULL column to a filled table needs a default or a backfill first.',
     `4. run_migration {"connection": "${t.connection}", "dry_run": true}, then show the user the plan and the SQL and wait for their go-ahead.`,
     '5. run_migration, then get_migration_status and a query that shows the change took effect.',
     t.readOnly ? `Note: "${t.connection}" is read-only, so steps 3-5 need a writable connection.` : 'Never change the schema with execute_query: migrations keep the change in version control and the history.',
@@ -102,18 +72,16 @@ function planMigration(t: Target, has: Has, change: string): GetPromptResult {
 }
 
 function diagnoseSlowQuery(t: Target, has: Has, query?: string): GetPromptResult {
-  const c = CATALOG[t.backend];
+  const c = t.guide.catalog;
   const find = has('analyze_slow_queries')
     ? `Call analyze_slow_queries {"connection": "${t.connection}"} to find the slowest statements.`
-    : t.backend === 'postgres'
-      ? 'If pg_stat_statements is installed: `SELECT query, calls, mean_exec_time FROM pg_stat_statements ORDER BY mean_exec_time DESC LIMIT 10`.'
-      : 'Ask the user for the slow statement: this server cannot list them yet.';
+    : t.guide.findSlow ?? 'Ask the user for the slow statement: this server cannot list them yet.';
   return message([
     query ? `Find out why this query is slow on connection "${t.connection}" (${t.backend}) and propose a fix:\n${query}` : `Find the slowest queries on connection "${t.connection}" (${t.backend}) and propose fixes. ${find}`,
-    `1. Plan: ${PLAN[t.backend]} Use execute_query with the same params as the real call.`,
+    `1. Plan: ${t.guide.plan} Use execute_query with the same params as the real call.`,
     has('monitor_query_performance') ? `2. monitor_query_performance {"connection": "${t.connection}"} with the query: timings over several runs.` : '2. Time it: run it a few times with execute_query and compare elapsed_ms.',
     `3. Check the indexes of every table it reads: ${has('get_schema') ? 'get_schema' : q(c.indexes)}. Look for full scans on large tables, sorts without an index, functions on indexed columns, implicit casts.`,
-    t.backend === 'postgres' ? '4. Stale statistics mislead the planner: `SELECT relname, n_live_tup, n_dead_tup, last_analyze, last_autoanalyze FROM pg_stat_user_tables`.' : '4. Compare the estimated rows in the plan with real counts.',
+    `4. ${t.guide.staleStatistics ?? 'Compare the estimated rows in the plan with real counts.'}`,
     `5. Propose the smallest fix (an index, a rewrite) with the expected effect. ${has('create_migration') ? 'An index belongs in a migration (create_migration, then run_migration after the user agrees), never in execute_query.' : 'Schema changes go through the migration tools, never execute_query.'}`,
   ].join('\n'), `Diagnose a slow query on ${t.connection}`);
 }

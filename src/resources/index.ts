@@ -69,10 +69,10 @@ function registerJsonResource(server: McpServer, ctx: ServerContext, r: JsonReso
   return async () => ctx.registry.names().map((name) => ({ ...meta, uri: r.uri(name), name: r.listName(name) }));
 }
 
-/** `table`, or on PostgreSQL `schema.table`, as the table variable of a URI. */
+/** `table`, or where tables live in schemas (PostgreSQL) `schema.table`, as the table variable of a URI. */
 async function splitTable(ctx: ServerContext, connection: string, name: string): Promise<{ table: string; schema?: string }> {
   const dot = name.indexOf('.');
-  if (dot <= 0 || (await ctx.registry.get(connection)).dialect.backend !== 'postgres') return { table: name };
+  if (dot <= 0 || !(await ctx.registry.get(connection)).module.schema.namespaces) return { table: name };
   return { schema: name.slice(0, dot), table: name.slice(dot + 1) };
 }
 

@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
-import { createBackup, type Progress } from '../core/backup/create.js';
+import { BACKEND_NAMES } from '../core/backends/lookup.js';
+import { createBackup } from '../core/backup/create.js';
 import { listBackups } from '../core/backup/list.js';
 import { restoreBackup } from '../core/backup/restore.js';
+import type { Progress } from '../core/backup/target.js';
 import { DbError } from '../errors.js';
 import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit.js';
 import { unlisted } from './listing.js';
@@ -21,7 +23,7 @@ function connectionOf(args: { connection?: string; database?: string }): string 
   }
   return args.connection ?? args.database;
 }
-const backend = z.enum(['postgres', 'mysql', 'sqlite']);
+const backend = z.enum(BACKEND_NAMES);
 const fileName = z.string().min(1).max(4096);
 const tableCount = z.object({ name: z.string(), schema: z.string().optional(), rows: z.number().nullable(), sha256: z.string().nullable().optional() });
 

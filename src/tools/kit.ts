@@ -7,13 +7,13 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import {
-  CallToolRequestSchema, ErrorCode as RpcErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool, type ToolAnnotations,
+  CallToolRequestSchema, ErrorCode as RpcErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { asDbError, DbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { redactValue } from '../log.js';
-import { listing } from './listing.js';
+import { listing, type ListedTool } from './listing.js';
 
 /** A tool result line over 10 MiB closes the SDK's stdio transport; stay well under. */
 export const MAX_RESULT_TEXT_BYTES = 4 * 1024 * 1024;
@@ -25,13 +25,9 @@ export interface CallContext {
   progress(progress: number, total?: number, message?: string): Promise<void>;
 }
 
-export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
-  name: string;
-  title: string;
-  description: string;
+export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> extends ListedTool {
   input: I;
   output: O;
-  annotations: ToolAnnotations;
   handler: (args: z.infer<I>, call: CallContext) => Promise<z.infer<O>>;
   /**
    * The first text item, for clients that read only text. Default: the JSON of the
@@ -45,12 +41,6 @@ export interface ToolDef<I extends z.ZodObject = z.ZodObject, O extends z.ZodObj
    * the numbers. Empty text: no second item.
    */
   chart?: (result: z.infer<O>) => string;
-  /**
-   * Shortens the listed input schema in place, where a part repeats what another tool's
-   * schema already shows (alter_table's add_columns: create_table's columns). The call
-   * still validates against `input`.
-   */
-  trimListing?: (inputSchema: Record<string, unknown>) => void;
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(def: ToolDef<I, O>): ToolDef {

@@ -5,7 +5,22 @@
  */
 import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { ToolDef } from './kit.js';
+
+/** What tools/list shows of a tool definition (kit.ts's ToolDef extends it). */
+export interface ListedTool {
+  name: string;
+  title: string;
+  description: string;
+  input: z.ZodObject;
+  output: z.ZodObject;
+  annotations: ToolAnnotations;
+  /**
+   * Shortens the listed input schema in place, where a part repeats what another tool's
+   * schema already shows (alter_table's add_columns: create_table's columns). The call
+   * still validates against `input`.
+   */
+  trimListing?: (inputSchema: Record<string, unknown>) => void;
+}
 
 /**
  * Bounds and patterns the call handler enforces anyway (its error names the rule):
@@ -101,7 +116,7 @@ function hints(a: ToolAnnotations): ToolAnnotations {
 }
 
 /** Every tool definition costs the agent context on every turn: nothing here that says nothing. */
-export function listing(def: ToolDef): Tool {
+export function listing(def: ListedTool): Tool {
   const inputSchema = jsonSchema(def.input, 'input');
   def.trimListing?.(inputSchema as Record<string, unknown>);
   return {
@@ -115,7 +130,7 @@ export function listing(def: ToolDef): Tool {
 }
 
 /** A trimListing that leaves accepted arguments unlisted: aliases kept for old clients, options this server refuses. */
-export function unlisted(...keys: string[]): NonNullable<ToolDef['trimListing']> {
+export function unlisted(...keys: string[]): NonNullable<ListedTool['trimListing']> {
   return (listed) => {
     const properties = listed.properties as Record<string, unknown>;
     for (const k of keys) delete properties[k];

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LIMITS } from '../config.js';
 import type { ServerContext } from '../context.js';
+import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import { DEFAULT_RUNS, MAX_RUNS, monitorQuery } from '../core/performance/monitor.js';
 import { analyzeSlowQueries, DEFAULT_LIMIT, DEFAULT_THRESHOLD_S } from '../core/performance/slow.js';
 import { getDatabaseStats } from '../core/performance/stats.js';
@@ -51,7 +52,7 @@ const sourceStatus = z.object({ name: z.string(), used: z.boolean(), hint: z.str
 const n = z.number().nullable();
 
 export const databaseStats = z.object({
-  connection: z.string(), backend: z.enum(['postgres', 'mysql', 'sqlite']), collected_at: z.string(),
+  connection: z.string(), backend: z.enum(BACKEND_NAMES), collected_at: z.string(),
   version: z.string().nullable(), uptime_s: n, size_bytes: n, table_count: n,
   largest_tables: z.array(z.object({ table: z.string(), rows_estimate: n, data_bytes: n, index_bytes: n, total_bytes: n })).nullable(),
   index_usage: z.object({

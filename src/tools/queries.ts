@@ -2,7 +2,8 @@
  * DatabaseManager tools: connections, one statement, all-or-nothing transactions.
  */
 import { z } from 'zod';
-import { LIMITS, safeUrl } from '../config.js';
+import { CONNECTION_NAME, CONNECTION_NAME_RULE, LIMITS, safeUrl, urlSchemesText } from '../config.js';
+import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import type { ServerContext } from '../context.js';
 import { runQuery, runTransaction } from '../core/queries.js';
 import { DbError } from '../errors.js';
@@ -23,7 +24,7 @@ const poolState = z.object({ open: z.number().nullable(), busy: z.number(), wait
 
 const connectionDescription = z.object({
   name: z.string(),
-  backend: z.enum(['postgres', 'mysql', 'sqlite']),
+  backend: z.enum(BACKEND_NAMES),
   url: z.string().describe('The URL with any password replaced by ***.'),
   read_only: z.boolean(),
   server_version: z.string(),
@@ -65,7 +66,7 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
         + (ctx.config.allow_runtime_connections ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
       input: z.object({
         connection: connectionArg,
-        url: z.string().min(1).max(2048).optional().describe('postgres://, mysql://, mariadb:// or sqlite: URL to register (needs --allow-runtime-connections).'),
+        url: z.string().min(1).max(2048).optional().describe(`${urlSchemesText()} URL to register (needs --allow-runtime-connections).`),
       }),
       output: connectionDescription,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
@@ -77,7 +78,7 @@ export function queryTools(ctx: ServerContext): ToolDef[] {
             throw new DbError('PERMISSION_DENIED', 'this server does not accept connection URLs from tools; the operator configures connections (--connection, DATABASE_URL or the config file), or starts the server with --allow-runtime-connections');
           }
           if (!connection) throw new DbError('INVALID_INPUT', 'registering a connection needs a name: pass `connection` with `url`', { field: 'connection' });
-          if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(connection)) throw new DbError('INVALID_INPUT', 'connection names are letters, digits, _ and -, starting with a letter', { field: 'connection' });
+          if (!CONNECTION_NAME.test(connection)) throw new DbError('INVALID_INPUT', CONNECTION_NAME_RULE, { field: 'connection' });
           const known = ctx.registry.names().includes(connection);
           ctx.registry.add(connection, url);
           // A new connection is a new migrations://<name>/status resource.

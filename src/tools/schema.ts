@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ServerContext } from '../context.js';
+import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import type { Progress } from '../core/migrations/manager.js';
 import { alterTable, changesInput } from '../core/schema/alter.js';
 import { createTable, generateSchema, getSchema } from '../core/schema/manager.js';
@@ -21,8 +22,9 @@ export const tableOutput = z.object({
 
 const dryRun = z.boolean().optional();
 const recordMigration = z.boolean().optional().describe('Apply as a recorded migration.');
-const backend = z.enum(['postgres', 'mysql', 'sqlite']);
-const ddlOut = z.object({ postgres: z.array(z.string()).optional(), mysql: z.array(z.string()).optional(), sqlite: z.array(z.string()).optional() });
+const backend = z.enum(BACKEND_NAMES);
+/** generate_schema's DDL per backend: the connection's, or with all_backends every backend's. */
+const ddlOut = z.object(Object.fromEntries(BACKEND_NAMES.map((b) => [b, z.array(z.string()).optional()])));
 const migrationOut = z.object({ file: z.string(), version: z.string() }).optional().describe('The migration written and applied (record_migration).');
 
 const changeResult = z.object({

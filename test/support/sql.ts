@@ -1,15 +1,17 @@
 /**
- * The SQL utilities of src/core/sql.ts, fingerprint.ts, queries.ts and migrations/files.ts
- * called with a backend's name, as the unit tests list their cases: each looks up the
+ * The SQL utilities of src/core/sql.ts, fingerprint.ts, queries.ts, migrations/files.ts,
+ * performance/conditions.ts and schema/sql-text.ts called with a backend's name, as the unit tests list their cases: each looks up the
  * backend's module (module.sql) and calls the real function with it.
  */
 import type { ServerContext } from '../../src/context.js';
-import { backendModule, type Backend } from '../../src/core/backends/index.js';
+import { backendModule, type Backend } from '../../src/core/backends/lookup.js';
 import type { SqlSupport } from '../../src/core/backends/contract/sql.js';
 import type { Statement } from '../../src/core/dialect.js';
 import { statementsOf as statementsOfFlavor } from '../../src/core/migrations/files.js';
+import * as conditions from '../../src/core/performance/conditions.js';
 import * as fp from '../../src/core/performance/fingerprint.js';
 import { bind as bindFlavor, bindAgent as bindAgentModule, type Params } from '../../src/core/queries.js';
+import * as sqlText from '../../src/core/schema/sql-text.js';
 import * as sql from '../../src/core/sql.js';
 import type { Token } from '../../src/core/sql-lexer.js';
 
@@ -33,3 +35,9 @@ export const fingerprintReference = (text: string, name: SqlFlavor): string => f
 export const bind = (query: string, params: Params, name: SqlFlavor): Statement => bindFlavor(query, params, flavorOf(name));
 export const bindAgent = (ctx: ServerContext, query: string, params: Params, name: SqlFlavor): Promise<Statement> =>
   bindAgentModule(ctx, query, params, backendModule(name));
+
+export const conditionColumns = (expr: string, name: SqlFlavor, qualifiers: ReadonlySet<string>): string[] =>
+  conditions.conditionColumns(expr, flavorOf(name).lexer, qualifiers);
+export const whereClause = (text: string, name: SqlFlavor): string | null => conditions.whereClause(text, flavorOf(name).lexer);
+export const tableAliases = (text: string, name: SqlFlavor): Map<string, string> => conditions.tableAliases(text, flavorOf(name).lexer);
+export const checkExpression = (expr: string, name: SqlFlavor, field: string): string => sqlText.checkExpression(expr, flavorOf(name).lexer, field);

@@ -3,7 +3,12 @@
  * any backend's spelling gives the same JSON text, so content checksums compare.
  */
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, canonicalTime, canonicalTimestamp, reader, writer } from '../../src/core/backup/values.js';
+import { backendModule, type Backend } from '../../src/core/backends/lookup.js';
+import { canonicalJson, canonicalTime, canonicalTimestamp } from '../../src/core/backup/values.js';
+import type { TypeSpec } from '../../src/core/schema/model.js';
+
+const reader = (backend: Backend, spec: TypeSpec) => backendModule(backend).backup.reader(spec);
+const writer = (backend: Backend, spec: TypeSpec) => backendModule(backend).backup.writer(spec);
 
 describe('canonical forms', () => {
   it('timestamps: T separator, fraction without trailing zeros, zones shifted to UTC', () => {

@@ -3,7 +3,7 @@
 // that read differently from the text it judges.
 import { describe, expect, it } from 'vitest';
 import type { ServerContext } from '../../src/context.js';
-import { backendModule } from '../../src/core/backends/index.js';
+import { backendModule } from '../../src/core/backends/lookup.js';
 import { createOffloader } from '../../src/core/offload/index.js';
 import { leadingKeywordOf } from '../../src/core/offload/jobs.js';
 import { bindAgent } from '../../src/core/queries.js';

@@ -4,12 +4,16 @@
  * reading of conditions they rely on.
  */
 import { describe, expect, it } from 'vitest';
-import { conditionColumns, tableAliases, whereClause } from '../../src/core/performance/conditions.js';
+import { conditionColumns, tableAliases, whereClause } from '../support/sql.js';
 import { findingsOf, LARGE_TABLE_ROWS } from '../../src/core/performance/findings.js';
 import { mysqlPlans } from '../../src/core/backends/mysql/plans.js';
 import { postgresPlans } from '../../src/core/backends/postgres/plans.js';
 import { sqlitePlans } from '../../src/core/backends/sqlite/plans.js';
 import { emptyNode } from '../../src/core/performance/plans/types.js';
+import { backendModule, type Backend } from '../../src/core/backends/lookup.js';
+
+/** A backend's advice, as monitor_query_performance passes it to findingsOf. */
+const advice = (backend: Backend) => backendModule(backend).performance.advice;
 
 describe('conditions', () => {
   it.each<[string, 'postgres' | 'mysql' | 'sqlite', string[], string[]]>([
@@ -59,7 +63,7 @@ describe('plan readers', () => {
     expect(plan).toMatchObject({ source: 'EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON)', analyzed: true, planning_ms: 0.1, execution_ms: 30.7 });
     expect(plan.nodes[1]).toMatchObject({ depth: 1, operation: 'Seq Scan', table: 'orders', full_scan: true, filter_columns: ['customer_id'], table_rows: 200_000, rows_removed_by_filter: 199_980 });
     expect(plan.nodes[0].sort_spilled).toBe(true);
-    expect(findingsOf(plan.nodes, 'postgres').map((f) => f.kind)).toEqual(['sort_spilled', 'missing_index']);
+    expect(findingsOf(plan.nodes, advice('postgres')).map((f) => f.kind)).toEqual(['sort_spilled', 'missing_index']);
   });
 
   it('reads a MariaDB analysed plan, naming tables behind their aliases', () => {
@@ -93,7 +97,7 @@ describe('plan readers', () => {
       ['TEMP B-TREE', null, null, false],
     ]);
     plan.nodes[2].table_rows = 200_000;
-    expect(findingsOf(plan.nodes, 'sqlite')).toEqual([expect.objectContaining({ kind: 'automatic_index', table: 'big', columns: ['cust', 'v'], suggestion: 'CREATE INDEX big_cust_v_idx ON big (cust, v)' })]);
+    expect(findingsOf(plan.nodes, advice('sqlite'))).toEqual([expect.objectContaining({ kind: 'automatic_index', table: 'big', columns: ['cust', 'v'], suggestion: 'CREATE INDEX big_cust_v_idx ON big (cust, v)' })]);
   });
 });
 
@@ -101,25 +105,25 @@ describe('findings', () => {
   const scan = (rows: number | null, columns: string[]) => ({ ...emptyNode(0, 'Seq Scan'), table: 'orders', full_scan: true, filter_columns: columns, table_rows: rows });
 
   it('asks for an index only on large tables with a filter', () => {
-    expect(findingsOf([scan(LARGE_TABLE_ROWS - 1, ['a'])], 'postgres')).toEqual([]);
-    expect(findingsOf([scan(1_000_000, [])], 'postgres')).toEqual([]);
-    const [f] = findingsOf([scan(1_234_567, ['customer_id', 'status', 'created_at', 'extra'])], 'postgres');
+    expect(findingsOf([scan(LARGE_TABLE_ROWS - 1, ['a'])], advice('postgres'))).toEqual([]);
+    expect(findingsOf([scan(1_000_000, [])], advice('postgres'))).toEqual([]);
+    const [f] = findingsOf([scan(1_234_567, ['customer_id', 'status', 'created_at', 'extra'])], advice('postgres'));
     expect(f.message).toBe('sequential scan on orders (1,234,567 rows) filtered by customer_id, status, created_at: an index on orders(customer_id, status, created_at) is likely to help');
     expect(f.suggestion).toBe('CREATE INDEX orders_customer_id_status_created_at_idx ON orders (customer_id, status, created_at)');
   });
 
   it('says when a table\'s size is unknown instead of guessing', () => {
-    expect(findingsOf([scan(null, ['a'])], 'postgres')).toEqual([expect.objectContaining({ kind: 'no_statistics', suggestion: 'ANALYZE orders' })]);
+    expect(findingsOf([scan(null, ['a'])], advice('postgres'))).toEqual([expect.objectContaining({ kind: 'no_statistics', suggestion: 'ANALYZE orders' })]);
   });
 
   it('quotes names that need it', () => {
-    const [f] = findingsOf([{ ...scan(50_000, ['Weird Col']), table: 'my schema.Orders' }], 'mysql');
+    const [f] = findingsOf([{ ...scan(50_000, ['Weird Col']), table: 'my schema.Orders' }], advice('mysql'));
     expect(f.suggestion).toBe('CREATE INDEX orders_weird_col_idx ON `my schema`.`Orders` (`Weird Col`)');
   });
 
   it('reports estimates far from what was counted', () => {
     const node = { ...emptyNode(0, 'Index Scan'), table: 'orders', estimated_rows: 20, actual_rows: 20_000 };
-    expect(findingsOf([node], 'postgres')).toEqual([expect.objectContaining({ kind: 'estimate_mismatch', table: 'orders' })]);
-    expect(findingsOf([{ ...node, actual_rows: 150 }], 'postgres')).toEqual([]);
+    expect(findingsOf([node], advice('postgres'))).toEqual([expect.objectContaining({ kind: 'estimate_mismatch', table: 'orders' })]);
+    expect(findingsOf([{ ...node, actual_rows: 150 }], advice('postgres'))).toEqual([]);
   });
 });

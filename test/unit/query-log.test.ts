@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { MAX_FINGERPRINTS, QueryLog, SAMPLE_SIZE } from '../../src/core/performance/query-log.js';
+import { MAX_FINGERPRINTS, QueryLog, SAMPLE_SIZE } from '../../src/core/query-log/index.js';
 import { parseSince } from '../../src/core/performance/slow.js';
 import { tempDir } from '../support/backends.js';
+import { flavorOf } from '../support/sql.js';
 
 const silent = pino({ level: 'silent' });
 const memoryLog = (memory_entries = 1000): QueryLog => new QueryLog({ path: null, memory_entries, max_entries: 100_000 }, silent);
@@ -12,10 +13,10 @@ const memoryLog = (memory_entries = 1000): QueryLog => new QueryLog({ path: null
 describe('query log', () => {
   it('groups statements by fingerprint with calls, totals, max, rows and errors', async () => {
     const log = memoryLog();
-    log.record('db', 'execute_query', 'postgres', 'SELECT * FROM t WHERE id = 1', 10, 1, null);
-    log.record('db', 'execute_query', 'postgres', 'select * from t where id = 2', 30, 0, null);
-    log.record('db', 'execute_transaction', 'postgres', 'SELECT * FROM t WHERE id = 3', 20, 1, 'TIMEOUT');
-    log.record('other', 'execute_query', 'postgres', 'SELECT * FROM t WHERE id = 4', 99, 1, null);
+    log.record('db', 'execute_query', flavorOf('postgres'), 'SELECT * FROM t WHERE id = 1', 10, 1, null);
+    log.record('db', 'execute_query', flavorOf('postgres'), 'select * from t where id = 2', 30, 0, null);
+    log.record('db', 'execute_transaction', flavorOf('postgres'), 'SELECT * FROM t WHERE id = 3', 20, 1, 'TIMEOUT');
+    log.record('other', 'execute_query', flavorOf('postgres'), 'SELECT * FROM t WHERE id = 4', 99, 1, null);
     const { rows, complete } = await log.summarise('db');
     expect(complete).toBe(true);
     expect(rows).toHaveLength(1);
@@ -26,10 +27,10 @@ describe('query log', () => {
 
   it('keeps p95 exact up to the sample size and close beyond it', async () => {
     const log = memoryLog();
-    for (let i = 1; i <= SAMPLE_SIZE; i++) log.record('db', 't', 'sqlite', 'SELECT 1', i, 0, null);
+    for (let i = 1; i <= SAMPLE_SIZE; i++) log.record('db', 't', flavorOf('sqlite'), 'SELECT 1', i, 0, null);
     expect((await log.summarise('db')).rows[0].p95_ms).toBe(95);
     // 10,000 more calls, uniform 0..100: the sampled p95 stays near 95 and memory does not grow.
-    for (let i = 0; i < 10_000; i++) log.record('db', 't', 'sqlite', 'SELECT 2 FROM t', (i % 101), 0, null);
+    for (let i = 0; i < 10_000; i++) log.record('db', 't', flavorOf('sqlite'), 'SELECT 2 FROM t', (i % 101), 0, null);
     const second = (await log.summarise('db')).rows.find((r) => r.calls === 10_000)!;
     expect(second.max_ms).toBe(100);
     expect(second.p95_ms).toBeGreaterThan(80);
@@ -38,7 +39,7 @@ describe('query log', () => {
 
   it('forgets the least recently seen fingerprint once full', async () => {
     const log = memoryLog();
-    for (let i = 0; i <= MAX_FINGERPRINTS; i++) log.record('db', 't', 'sqlite', `SELECT c${i} FROM t`, 1, 0, null);
+    for (let i = 0; i <= MAX_FINGERPRINTS; i++) log.record('db', 't', flavorOf('sqlite'), `SELECT c${i} FROM t`, 1, 0, null);
     const { rows } = await log.summarise('db');
     expect(rows).toHaveLength(MAX_FINGERPRINTS);
     expect(rows.some((r) => r.fingerprint === 'select c0 from t')).toBe(false);
@@ -48,10 +49,10 @@ describe('query log', () => {
   it('answers `since` windows from the ring, saying when the ring no longer reaches back', async () => {
     const log = memoryLog(100);
     const before = Date.now();
-    for (let i = 0; i < 50; i++) log.record('db', 't', 'mysql', `SELECT ${i}`, 5, 1, null);
+    for (let i = 0; i < 50; i++) log.record('db', 't', flavorOf('mysql'), `SELECT ${i}`, 5, 1, null);
     const window = await log.summarise('db', before);
     expect(window).toMatchObject({ complete: true, rows: [{ fingerprint: 'select ?', calls: 50, p95_ms: 5 }] });
-    for (let i = 0; i < 100; i++) log.record('db', 't', 'mysql', 'SELECT x FROM y', 1, 0, null);
+    for (let i = 0; i < 100; i++) log.record('db', 't', flavorOf('mysql'), 'SELECT x FROM y', 1, 0, null);
     const later = await log.summarise('db', before);
     expect(later.complete).toBe(false);
     expect(later.rows.map((r) => [r.fingerprint, r.calls])).toEqual([['select x from y', 100]]);
@@ -62,8 +63,8 @@ describe('query log', () => {
   it('persists to a SQLite file that the next server reads back, without literals', async () => {
     const path = join(tempDir('cmx-qlog-'), 'sub', 'log.db');
     const first = new QueryLog({ path, memory_entries: 100, max_entries: 100_000 }, silent);
-    first.record('db', 'execute_query', 'postgres', "SELECT * FROM users WHERE email = 'alice@example.com'", 12, 1, null);
-    first.record('db', 'execute_query', 'postgres', "SELECT * FROM users WHERE email = 'bob@example.com'", 8, 1, 'TIMEOUT');
+    first.record('db', 'execute_query', flavorOf('postgres'), "SELECT * FROM users WHERE email = 'alice@example.com'", 12, 1, null);
+    first.record('db', 'execute_query', flavorOf('postgres'), "SELECT * FROM users WHERE email = 'bob@example.com'", 8, 1, 'TIMEOUT');
     await first.close();
 
     const raw = new Database(path, { readonly: true });
@@ -73,7 +74,7 @@ describe('query log', () => {
     expect(stored).not.toContain('example.com');
 
     const second = new QueryLog({ path, memory_entries: 100, max_entries: 100_000 }, silent);
-    second.record('db', 'execute_query', 'postgres', "SELECT * FROM users WHERE email = 'carol@example.com'", 4, 1, null);
+    second.record('db', 'execute_query', flavorOf('postgres'), "SELECT * FROM users WHERE email = 'carol@example.com'", 4, 1, null);
     const { rows } = await second.summarise('db');
     expect(rows).toEqual([expect.objectContaining({ fingerprint: 'select * from users where email = ?', calls: 3, errors: 1, total_ms: 24, max_ms: 12 })]);
     expect(second.persistedTo).toBe(path);
@@ -84,7 +85,7 @@ describe('query log', () => {
   it('keeps only the newest max_entries rows in the file', async () => {
     const path = join(tempDir('cmx-qlog-'), 'log.db');
     const log = new QueryLog({ path, memory_entries: 100, max_entries: 1000 }, silent);
-    for (let i = 0; i < 3000; i++) log.record('db', 't', 'sqlite', 'SELECT 1', 1, 0, null);
+    for (let i = 0; i < 3000; i++) log.record('db', 't', flavorOf('sqlite'), 'SELECT 1', 1, 0, null);
     await log.close();
     const raw = new Database(path, { readonly: true });
     const { n } = raw.prepare('SELECT count(*) AS n FROM codomyrmex_query_log').get() as { n: number };
@@ -96,7 +97,7 @@ describe('query log', () => {
   it('stays in memory when the file cannot be opened', async () => {
     const dir = tempDir('cmx-qlog-');
     const log = new QueryLog({ path: dir, memory_entries: 100, max_entries: 1000 }, silent); // a directory, not a file
-    log.record('db', 't', 'sqlite', 'SELECT 1', 1, 0, null);
+    log.record('db', 't', flavorOf('sqlite'), 'SELECT 1', 1, 0, null);
     expect((await log.summarise('db')).rows[0].calls).toBe(1);
     expect(log.persistedTo).toBeNull();
     await log.close();

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DbError } from '../../src/errors.js';
 import { checkForBackend, createTableSql } from '../../src/core/schema/ddl.js';
-import { checkExpression, portableExpression, schemaFlavor } from '../../src/core/schema/flavors.js';
+import { portableExpression, schemaFlavor } from '../../src/core/schema/flavors.js';
+import { checkExpression } from '../support/sql.js';
 import { normalizeTable, parseType, PORTABLE_KINDS, type TypeSpec } from '../../src/core/schema/model.js';
-import { fkAction, mysqlType, pgType, readDefault, sqliteType } from '../../src/core/schema/read-values.js';
-import { sqliteTableSql } from '../../src/core/schema/sqlite-sql.js';
+import { fkAction } from '../../src/core/schema/read-values.js';
+import { mysqlDefault, mysqlType } from '../../src/core/backends/mysql/introspect.js';
+import { pgDefault, pgType } from '../../src/core/backends/postgres/introspect.js';
+import { sqliteDefault, sqliteType } from '../../src/core/backends/sqlite/introspect.js';
+import { sqliteTableSql } from '../../src/core/backends/sqlite/table-sql.js';
 
 const P = (t: string): TypeSpec => parseType(t, undefined);
 const native = (n: string): TypeSpec => ({ kind: 'native', native: n });
@@ -59,7 +63,8 @@ describe('catalog types', () => {
 });
 
 describe('readDefault', () => {
-  const rd = (raw: string | null, type: string, backend: 'postgres' | 'mysql' | 'sqlite', expr?: boolean) => readDefault(raw, P(type), backend, expr);
+  const readers = { postgres: pgDefault, mysql: mysqlDefault, sqlite: sqliteDefault };
+  const rd = (raw: string | null, type: string, backend: 'postgres' | 'mysql' | 'sqlite', expr?: boolean) => readers[backend](raw, P(type), expr);
   const lit = (value: unknown) => ({ value, sequence: false });
 
   it.each<[string | null, string, unknown]>([

@@ -1,7 +1,7 @@
 /**
  * Message framing read ahead of a driver: both PostgreSQL and MySQL send a fixed-size
- * header that says how long the body after it is. The guards in pg-socket.ts and
- * mysql-socket.ts judge each header before the driver buffers its body.
+ * header that says how long the body after it is. The guards in postgres/socket.ts and
+ * mysql/socket.ts judge each header before the driver buffers its body.
  */
 import type { Socket } from 'node:net';
 

@@ -13,6 +13,7 @@ import type { BackupSupport } from './contract/backup.js';
 import type { ConnectionSupport } from './contract/connection.js';
 import type { MigrationsSupport } from './contract/migrations.js';
 import type { PerformanceSupport } from './contract/performance.js';
+import type { PromptSupport } from './contract/prompts.js';
 import type { SchemaSupport } from './contract/schema.js';
 import type { SqlSupport } from './contract/sql.js';
 
@@ -35,4 +36,6 @@ export interface BackendModule<Name extends string = string> {
   readonly backup: BackupSupport;
   /** Plans, statistics, statement sources and advice. */
   readonly performance: PerformanceSupport;
+  /** Catalog reads, DDL and plan advice the prompts give an agent. */
+  readonly prompts: PromptSupport;
 }

@@ -4,29 +4,19 @@
  * published and its manifest written last. Memory holds a batch of rows or two.
  */
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { safeUrl } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
-import { readContext, target, type Target } from '../schema/manager.js';
+import { readContext } from '../schema/manager.js';
 import { type Table } from '../schema/model.js';
-import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type Source, type TableEntry, type TableSummary } from './format.js';
-import { manifestText, type Manifest } from './manifest.js';
+import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type TableEntry, type TableSummary } from './format.js';
+import { publishBackup, type Manifest } from './manifest.js';
 import { createNative } from './native.js';
-import { backupName, MANIFEST_SUFFIX, pendingFile, realBackupDir, refuseExisting, syncDir, type PendingFile } from './paths.js';
-import { backupSql } from './sql.js';
-import { reader, specOf } from './values.js';
+import { backupName, pendingFile, realBackupDir, refuseExisting, type PendingFile } from './paths.js';
+import { backupTarget, BACKUP_TIMEOUT_MS, pickTables, sourceOf, type BackupTarget, type Progress } from './target.js';
+import { specOf } from './values.js';
 
-export interface Progress {
-  signal: AbortSignal;
-  /** done: rows so far (all tables); total when known. */
-  progress(done: number, total: number | undefined, message: string): Promise<void>;
-}
-
-/** Backups read for as long as the data takes; cancellation (not a timeout) stops them. */
-export const BACKUP_TIMEOUT_MS = 6 * 3600_000;
 const PROGRESS_EVERY_MS = 1000;
 
 export interface CreateArgs {
@@ -36,32 +26,17 @@ export interface CreateArgs {
   format?: 'portable' | 'native';
 }
 
-export function sourceOf(t: Target): Source {
-  return {
-    connection: t.config.name, backend: t.dialect.backend, server_version: t.info.server_version,
-    flavor: t.info.flavor, database: t.info.database, url: safeUrl(t.config.url),
-  };
-}
+/** The extension of a portable backup's file name (a native one's is its backend's). */
+const PORTABLE_EXTENSION = 'cmx.gz';
 
-const EXTENSIONS = { portable: 'cmx.gz', postgres: 'pgdump', mysql: 'sql.gz', sqlite: 'sqlite' } as const;
-
-function defaultName(t: Target, format: 'portable' | 'native'): string {
+function defaultName(t: BackupTarget, format: 'portable' | 'native'): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
-  return `${t.config.name}-${stamp}.${format === 'portable' ? EXTENSIONS.portable : EXTENSIONS[t.dialect.backend]}`;
+  return `${t.config.name}-${stamp}.${format === 'portable' ? PORTABLE_EXTENSION : t.module.backup.native.extension}`;
 }
 
-/** The tables asked for, by name (PostgreSQL also schema.name); all when none are named. */
-export function pickTables(all: Table[], names: string[] | undefined, connection: string): Table[] {
-  if (!names?.length) return all;
-  const key = (t: Table): string[] => (t.schema ? [t.table, `${t.schema}.${t.table}`] : [t.table]);
-  const missing = names.filter((n) => !all.some((t) => key(t).includes(n)));
-  if (missing.length) throw new DbError('UNDEFINED_OBJECT', `no table ${missing.map((m) => `"${m}"`).join(', ')} on connection "${connection}"`, { tables: missing });
-  return all.filter((t) => key(t).some((k) => names.includes(k)));
-}
-
-async function entryOf(s: Session, t: Target, table: Table): Promise<TableEntry> {
+async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<TableEntry> {
   const auto = table.columns.find((c) => c.auto_increment);
-  const next = auto ? await backupSql(t.dialect.backend).readSequence(s, table, auto.name, t.flavor) : null;
+  const next = auto ? await t.module.backup.portable.readSequence(s, table, auto.name, t.flavor) : null;
   return {
     name: table.table,
     ...(table.schema !== undefined ? { schema: table.schema } : {}),
@@ -79,8 +54,8 @@ interface Tally {
 }
 
 /** Rows of driver values: each through its column's reader. */
-function encoder(t: Target, e: TableEntry): (row: unknown[]) => string {
-  const readers = e.definition.columns.map((c) => reader(t.dialect.backend, specOf(c)));
+function encoder(t: BackupTarget, e: TableEntry): (row: unknown[]) => string {
+  const readers = e.definition.columns.map((c) => t.module.backup.reader(specOf(c)));
   const n = readers.length;
   return (row) => {
     let line = '[';
@@ -97,8 +72,8 @@ const finished = (finish: (line: string) => string) => (row: unknown[]): string 
   finish(typeof row[0] === 'string' ? row[0] : Buffer.isBuffer(row[0]) ? row[0].toString('utf8') : String(row[0]));
 
 /** Streams one table's rows into the writer; returns its summary (count and content checksum). */
-async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
-  const sql = backupSql(t.dialect.backend);
+async function writeTable(s: Session, t: BackupTarget, e: TableEntry, i: number, w: BackupFileWriter, p: Progress, tally: Tally): Promise<TableSummary> {
+  const sql = t.module.backup.portable;
   const lines = sql.finishLine && (sql.lineMode?.(e.definition) ?? true);
   const encode = lines ? finished(sql.finishLine!(e.definition)) : encoder(t, e);
   const hash = createHash('sha256');
@@ -134,7 +109,7 @@ async function writeTable(s: Session, t: Target, e: TableEntry, i: number, w: Ba
 }
 
 /** Everything inside the snapshot: schemas, sequences and rows, written to the pending file. */
-async function writeSnapshot(s: Session, t: Target, args: CreateArgs, file: PendingFile, p: Progress): Promise<{ header: Header; tables: TableSummary[]; size: number; sha256: string }> {
+async function writeSnapshot(s: Session, t: BackupTarget, args: CreateArgs, file: PendingFile, p: Progress): Promise<{ header: Header; tables: TableSummary[]; size: number; sha256: string }> {
   await s.snapshot();
   const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
   const entries: TableEntry[] = [];
@@ -157,24 +132,24 @@ async function writeSnapshot(s: Session, t: Target, args: CreateArgs, file: Pend
 }
 
 export async function createBackup(ctx: ServerContext, args: CreateArgs, p: Progress) {
-  const t = await target(ctx, args.database);
+  const t = await backupTarget(ctx, args.database);
   const format = args.format ?? 'portable';
   const realDir = (await realBackupDir(ctx.config.backup_dir, true)) as string;
   const name = args.output_path !== undefined ? await backupName(realDir, args.output_path, 'output_path') : defaultName(t, format);
   await refuseExisting(realDir, name);
   const started = performance.now();
   const manifest = format === 'native'
-    ? await createNative(ctx, t, realDir, name, args, p)
+    ? await createNative(t, realDir, name, args.tables, p)
     : await createPortable(t, realDir, name, args, p);
   ctx.logger.info({ connection: t.config.name, backup: name, rows: manifest.rows, size: manifest.size }, 'backup created');
   return {
-    connection: t.config.name, backend: t.dialect.backend, backup: name, path: `${realDir}/${name}`, format,
+    connection: t.config.name, backend: t.config.backend, backup: name, path: `${realDir}/${name}`, format,
     size: manifest.size, sha256: manifest.sha256, created_at: manifest.created_at,
     tables: manifest.tables, rows: manifest.rows, elapsed_ms: Math.round(performance.now() - started),
   };
 }
 
-async function createPortable(t: Target, realDir: string, name: string, args: CreateArgs, p: Progress): Promise<Manifest> {
+async function createPortable(t: BackupTarget, realDir: string, name: string, args: CreateArgs, p: Progress): Promise<Manifest> {
   const file = await pendingFile(realDir, name);
   try {
     const out = await t.dialect.withSession((s) => writeSnapshot(s, t, args, file, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS, readsOnly: true });
@@ -188,33 +163,5 @@ async function createPortable(t: Target, realDir: string, name: string, args: Cr
     return manifest;
   } finally {
     await file.discard();
-  }
-}
-
-/**
- * The data file never shows under its name without its manifest, not even for a moment.
- * Both are written and synced as hidden temporaries first (never listed); then the manifest
- * is linked, and the data file's link is the commit point. A SIGKILL at any step leaves:
- * hidden temporaries only (before the first link), a manifest whose data file is missing
- * (between the links: listed `incomplete`, restore refuses it, its name stays taken), or the
- * whole backup. The reverse order (as first built) left a data file without its manifest in
- * the window between the two links (seen in the fault suite under load). If the data file
- * cannot be linked (its name appeared meanwhile), the manifest just linked goes again.
- */
-export async function publishBackup(realDir: string, file: PendingFile, manifest: Manifest): Promise<void> {
-  await file.seal();
-  const m = await pendingFile(realDir, manifest.file + MANIFEST_SUFFIX);
-  try {
-    await new Promise<void>((resolve, reject) => m.stream.end(manifestText(manifest), (err?: Error | null) => (err ? reject(err) : resolve())));
-    await m.link();
-    try {
-      await file.link();
-    } catch (err) {
-      await rm(`${realDir}/${manifest.file}${MANIFEST_SUFFIX}`, { force: true });
-      throw err;
-    }
-    await syncDir(realDir);
-  } finally {
-    await m.discard();
   }
 }

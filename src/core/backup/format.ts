@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createReadStream, promises as fs, type WriteStream } from 'node:fs';
 import { createGunzip, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 import { DbError } from '../../errors.js';
-import type { Backend } from '../dialect.js';
+import type { Backend } from '../backends/lookup.js';
 import type { Table } from '../schema/model.js';
 import type { Encoding } from './values.js';
 

@@ -7,8 +7,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DbError } from '../../errors.js';
+import { BACKEND_NAMES } from '../backends/lookup.js';
 import { hashFile, type Source } from './format.js';
-import { MANIFEST_SUFFIX } from './paths.js';
+import { MANIFEST_SUFFIX, pendingFile, syncDir, type PendingFile } from './paths.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -26,7 +27,7 @@ const manifestSchema = z.object({
   created_at: z.string(),
   completed_at: z.string(),
   source: z.object({
-    connection: z.string(), backend: z.enum(['postgres', 'mysql', 'sqlite']), server_version: z.string(),
+    connection: z.string(), backend: z.enum(BACKEND_NAMES), server_version: z.string(),
     flavor: z.string().nullable(), database: z.string(), url: z.string(),
   }),
   tables: z.array(z.object({ name: z.string(), schema: z.string().optional(), rows: z.number().int().nullable(), sha256: sha.nullable() })),
@@ -85,4 +86,32 @@ export async function requireVerified(realDir: string, name: string, signal?: Ab
   if (c.status === 'incomplete') throw new DbError('UNDEFINED_OBJECT', `${name} is not a finished backup (${c.problem}); nothing was restored`, { file: name, status: c.status });
   if (c.status === 'corrupt') throw new DbError('BACKUP_CORRUPT', `backup ${name} is damaged: ${c.problem}; nothing was restored`, { file: name, status: c.status });
   return c.manifest as Manifest;
+}
+
+/**
+ * The data file never shows under its name without its manifest, not even for a moment.
+ * Both are written and synced as hidden temporaries first (never listed); then the manifest
+ * is linked, and the data file's link is the commit point. A SIGKILL at any step leaves:
+ * hidden temporaries only (before the first link), a manifest whose data file is missing
+ * (between the links: listed `incomplete`, restore refuses it, its name stays taken), or the
+ * whole backup. The reverse order (as first built) left a data file without its manifest in
+ * the window between the two links (seen in the fault suite under load). If the data file
+ * cannot be linked (its name appeared meanwhile), the manifest just linked goes again.
+ */
+export async function publishBackup(realDir: string, file: PendingFile, manifest: Manifest): Promise<void> {
+  await file.seal();
+  const m = await pendingFile(realDir, manifest.file + MANIFEST_SUFFIX);
+  try {
+    await new Promise<void>((resolve, reject) => m.stream.end(manifestText(manifest), (err?: Error | null) => (err ? reject(err) : resolve())));
+    await m.link();
+    try {
+      await file.link();
+    } catch (err) {
+      await fs.rm(`${realDir}/${manifest.file}${MANIFEST_SUFFIX}`, { force: true });
+      throw err;
+    }
+    await syncDir(realDir);
+  } finally {
+    await m.discard();
+  }
 }

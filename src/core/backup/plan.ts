@@ -5,16 +5,12 @@
  * database. Pure: no database.
  */
 import { DbError } from '../../errors.js';
-import type { Backend } from '../dialect.js';
-import { createTableSql } from '../schema/ddl.js';
+import type { BackendModule } from '../backends/types.js';
+import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
-import { type Table, type TypeSpec } from '../schema/model.js';
+import { constraintName, type Table, type TypeSpec } from '../schema/model.js';
 import type { Header, TableEntry } from './format.js';
-import { backupSql, deferKeys } from './sql.js';
-import { writer, specOf } from './values.js';
-
-/** SQLite keeps 15 significant digits of a NUMERIC value. */
-const SQLITE_DECIMAL_DIGITS = 15;
+import { specOf } from './values.js';
 
 export interface Lossy {
   table: string;
@@ -47,10 +43,11 @@ const asText = (v: unknown): unknown => {
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
-  const cross = source !== f.backend;
+function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
+  const cross = source !== into.name;
+  const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
-  if (f.backend !== 'postgres' || cross) delete def.schema;
+  if (!into.backup.keepsSchemas || cross) delete def.schema;
   const textual: boolean[] = [];
   for (const c of def.columns) {
     // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
@@ -64,8 +61,8 @@ function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[
       if (c.default !== null) c.default = null;
     }
     const spec = specOf(c);
-    if (spec.kind === 'decimal' && f.backend === 'sqlite' && source !== 'sqlite' && spec.precision > SQLITE_DECIMAL_DIGITS) {
-      lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${SQLITE_DECIMAL_DIGITS} significant digits on SQLite` });
+    if (spec.kind === 'decimal' && cross && digits !== null && spec.precision > digits) {
+      lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${digits} significant digits on ${into.label}` });
     }
     if (cross && typeof c.default === 'object' && c.default !== null && !portableExpression(c.default.sql)) {
       lossy.push({ table: e.name, column: c.name, what: `default expression ${c.default.sql} is not carried across backends` });
@@ -82,24 +79,43 @@ function mapTable(e: TableEntry, source: Backend, f: SchemaFlavor, lossy: Lossy[
   return { table: def, specs: def.columns.map(specOf), textual };
 }
 
-export function planRestore(h: Header, f: SchemaFlavor): RestorePlan {
+/** The plan for restoring h into a connection of `into`, whose tables are written in flavour f. */
+export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): RestorePlan {
   const lossy: Lossy[] = [];
-  const sql = backupSql(f.backend);
   const tables = h.tables.map((e): TablePlan => {
-    const { table, specs, textual } = mapTable(e, h.source.backend, f, lossy);
-    const { bare, keys, foreignKeys } = sql.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
+    const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy);
+    const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
       ddl = createTableSql(bare, f);
     } catch (err) {
-      if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${f.backend}: ${err.message}`, { ...err.details, table: e.name });
+      if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
       throw err;
     }
-    const writers = specs.map((spec, i) => (textual[i] ? asText : writer(f.backend, spec)));
+    const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
     return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${f.backend}`, { table: twice });
+  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
   return { tables, lossy };
+}
+
+/**
+ * The table without its keys (created first), and the statements that add them after
+ * the data: its own keys, and its foreign keys, which the restore adds only once every
+ * table has its keys (a foreign key needs the unique key it references, whatever order
+ * the tables come in).
+ */
+function deferKeys(t: Table, f: SchemaFlavor): { bare: Table; keys: string[]; foreignKeys: string[] } {
+  const table = qualified(t, f);
+  const pk = t.columns.filter((c) => c.primary_key);
+  const keys = [
+    ...(pk.length ? [`ALTER TABLE ${table} ADD CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} PRIMARY KEY (${pk.map((c) => f.quote(c.name)).join(', ')})`] : []),
+    ...t.columns.filter((c) => c.unique).map((c) => `ALTER TABLE ${table} ADD CONSTRAINT ${f.quote(constraintName(t.table, [c.name], 'key'))} UNIQUE (${f.quote(c.name)})`),
+  ];
+  const foreignKeys = allForeignKeys(t).map((fk) => `ALTER TABLE ${table} ADD ${foreignKeyDef(t.table, fk, f)}`);
+  // Key columns stay NOT NULL (normalised columns carry it); the identity stays on the column.
+  const bare: Table = { ...t, columns: t.columns.map(({ references: _r, ...c }) => ({ ...c, primary_key: false, unique: false })), foreign_keys: [] };
+  return { bare, keys, foreignKeys };
 }

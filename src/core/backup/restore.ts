@@ -11,14 +11,13 @@ import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
 import type { LoadBatch, Session } from '../dialect.js';
 import { qualified } from '../schema/ddl.js';
-import { readTable, refuseReadOnly, target, type Target } from '../schema/manager.js';
-import { BACKUP_TIMEOUT_MS, type Progress } from './create.js';
+import { readTable, refuseReadOnly } from '../schema/manager.js';
 import { corrupt, openBackup, type BackupRecord } from './format.js';
 import { requireVerified, type Manifest } from './manifest.js';
 import { restoreNative } from './native.js';
 import { backupName, existingFile, realBackupDir } from './paths.js';
 import { planRestore, type RestorePlan, type TablePlan } from './plan.js';
-import { backupSql, countSql } from './sql.js';
+import { backupTarget, BACKUP_TIMEOUT_MS, countSql, type BackupTarget, type Progress } from './target.js';
 
 export type RestoreMode = 'create' | 'replace' | 'append';
 
@@ -57,37 +56,37 @@ export async function verifiedBackup(ctx: ServerContext, given: string, signal: 
 }
 
 export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Progress) {
-  const t = await target(ctx, args.database);
+  const t = await backupTarget(ctx, args.database);
   refuseReadOnly(t.config, 'restore_backup');
   const started = performance.now();
   const b = await verifiedBackup(ctx, args.backup_path, p.signal);
   const mode = args.mode ?? 'create';
-  if (b.manifest.format === 'native') return restoreNative(ctx, t, b, mode, p);
+  if (b.manifest.format === 'native') return restoreNative(t, b, mode, p);
   await b.verify();
   const { header, records } = await openBackup(b.path, b.name, p.signal);
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
-  const plan = planRestore(header, t.flavor);
+  const plan = planRestore(header, t.flavor, t.module);
   if (plan.lossy.length && !args.allow_lossy) {
-    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.dialect.backend} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
+    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
   }
   const tables = await t.dialect.withSession((s) => restoreInto(s, t, plan, records, mode, b.manifest, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
   ctx.logger.info({ connection: t.config.name, backup: b.name, mode, rows: b.manifest.rows }, 'backup restored');
   return {
-    connection: t.config.name, backend: t.dialect.backend, backup: b.name, format: 'portable' as const, mode,
+    connection: t.config.name, backend: t.config.backend, backup: b.name, format: 'portable' as const, mode,
     source_backend: header.source.backend, tables, rows: tables.reduce((a, x) => a + x.rows, 0),
     lossy: plan.lossy, elapsed_ms: Math.round(performance.now() - started),
   };
 }
 
-async function existingTables(s: Session, t: Target, plan: RestorePlan): Promise<Set<TablePlan>> {
+async function existingTables(s: Session, t: BackupTarget, plan: RestorePlan): Promise<Set<TablePlan>> {
   const out = new Set<TablePlan>();
   for (const tp of plan.tables) if (await readTable(t, s, tp.table.table, tp.table.schema)) out.add(tp);
   return out;
 }
 
-async function restoreInto(s: Session, t: Target, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress): Promise<Loaded[]> {
-  const sql = backupSql(t.dialect.backend);
+async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress): Promise<Loaded[]> {
+  const sql = t.module.backup.portable;
   const transactional = t.dialect.capabilities.transactionalDdl;
   const existing = await existingTables(s, t, plan);
   if (mode === 'create' && existing.size) {
@@ -123,15 +122,15 @@ async function restoreInto(s: Session, t: Target, plan: RestorePlan, records: As
   }
 }
 
-async function count(s: Session, t: Target, tp: TablePlan): Promise<number> {
+async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number> {
   const [row] = await s.query(countSql(tp.table, t.flavor));
   return Number(row?.n ?? 0);
 }
 
-async function loadAll(s: Session, t: Target, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, existing: Set<TablePlan>, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
+async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, existing: Set<TablePlan>, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
   const before = new Map<TablePlan, number>();
   if (mode === 'append') for (const tp of existing) before.set(tp, await count(s, t, tp));
-  if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !backupSql(t.dialect.backend).commitsBatches)) await s.begin();
+  if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !t.module.backup.portable.commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
   for (const [i, tp] of plan.tables.entries()) {
@@ -153,8 +152,8 @@ async function loadAll(s: Session, t: Target, plan: RestorePlan, records: AsyncG
 }
 
 /** Auto-increment positions, for the tables this restore created (append leaves existing sequences alone). */
-async function setSequences(s: Session, t: Target, plan: RestorePlan, created: TablePlan[]): Promise<void> {
-  const sql = backupSql(t.dialect.backend);
+async function setSequences(s: Session, t: BackupTarget, plan: RestorePlan, created: TablePlan[]): Promise<void> {
+  const sql = t.module.backup.portable;
   for (const tp of plan.tables) {
     const seq = tp.entry.sequence;
     if (!seq || !created.includes(tp) || !tp.table.columns.some((c) => c.name === seq.column && c.auto_increment)) continue;

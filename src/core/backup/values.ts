@@ -3,20 +3,20 @@
  * whichever backend wrote it, so a table's content checksum (SHA-256 of its row
  * lines) is comparable across backends. Readers turn a dialect's stream values
  * (Session.stream) into JSON text; writers turn parsed JSON back into what the
- * target's Session.load binds. One record per backend, like the schema flavours.
- * SPEC.md §11.2 lists the forms.
+ * target's Session.load binds. This file holds the forms and the readers and writers
+ * every backend shares; each backend module's reader() and writer() (backends/<name>/values.ts)
+ * pick from them and add what its driver's values need. SPEC.md §11.2 lists the forms.
  */
-import type { Backend } from '../dialect.js';
 import { canonicalDecimal, columnSpec, type Column, type TypeSpec } from '../schema/model.js';
 
 /** The column encodings of the format: the portable kinds, plus `native`. */
 export type Encoding = TypeSpec['kind'];
 
-type Read = (v: unknown) => string;
+/** A column's reader: a stream value (never null) to JSON text. */
+export type Read = (v: unknown) => string;
 
 /** A column's type; SQLite's columns declared without a type are native with an empty name. */
 export const specOf = (c: Column): TypeSpec => (c.type === 'native' ? { kind: 'native', native: c.native ?? '' } : columnSpec(c));
-type Write = (v: unknown) => unknown;
 
 const quote = (s: string): string => JSON.stringify(s);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -154,7 +154,7 @@ function exactJson(text: string): string {
 
 // ------------------------------------------------------------------ readers
 
-function readInteger(v: unknown): string {
+export function readInteger(v: unknown): string {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : quote(String(v));
   if (typeof v === 'bigint') return v <= MAX_SAFE && v >= -MAX_SAFE ? v.toString() : quote(v.toString());
   if (typeof v === 'string' && /^-?\d{1,15}$/.test(v)) return String(Number(v));
@@ -192,7 +192,8 @@ export function readNative(v: unknown): string {
   return quote(String(v));
 }
 
-const text = (v: unknown): string => (typeof v === 'string' ? quote(v) : readNative(v));
+/** Text as it is (a JSON string). */
+export const readText = (v: unknown): string => (typeof v === 'string' ? quote(v) : readNative(v));
 const stringy = (f: (s: string) => string) => (v: unknown): string => (typeof v === 'string' ? quote(f(v)) : readNative(v));
 
 /** PostgreSQL bytea text is `\x` + hex; MySQL and SQLite give Buffers. */
@@ -213,37 +214,18 @@ function readDecimal(scale: number): Read {
   };
 }
 
-/**
- * PostgreSQL's text output is already close to canonical (ISO DateStyle, UTC, trimmed
- * fractions, integers without leading zeros): a few cheap checks instead of regexes.
- */
-const pgInteger: Read = (v) => (typeof v === 'string' && v.length < 16 ? v : readInteger(v));
-const pgStamp = (zone: boolean): Read => (v) => {
-  if (typeof v !== 'string' || v.length < 19 || v[10] !== ' ') return typeof v === 'string' ? quote(v) : readNative(v);
-  if (!zone) return `"${v.slice(0, 10)}T${v.slice(11)}"`;
-  return v.endsWith('+00') ? `"${v.slice(0, 10)}T${v.slice(11, -3)}Z"` : quote(canonicalTimestamp(v, true));
-};
-
-/** SQLite keeps text as it was given: its date, time, JSON and UUID text is kept verbatim, not respelt. */
-const SQLITE_VERBATIM = new Set(['char', 'uuid', 'time', 'timestamp', 'timestamptz', 'json']);
-
-/** The reader for one column: a stream value (never null: the caller writes null itself) to JSON text. */
-export function reader(backend: Backend, spec: TypeSpec): Read {
-  if (backend === 'sqlite' && SQLITE_VERBATIM.has(spec.kind)) return text;
-  if (backend === 'postgres') {
-    if (spec.kind === 'integer' || spec.kind === 'bigint' || spec.kind === 'smallint') return pgInteger;
-    if (spec.kind === 'timestamp' || spec.kind === 'timestamptz') return pgStamp(spec.kind === 'timestamptz');
-  }
+/** The reader for one column from a driver's values of the usual kinds (a backend's reader() starts from it). */
+export function portableReader(spec: TypeSpec): Read {
   switch (spec.kind) {
     case 'smallint': case 'integer': case 'bigint': return readInteger;
     case 'decimal': return readDecimal(spec.scale);
     case 'real': case 'double': return readFloat;
     case 'boolean': return readBoolean;
-    case 'text': case 'varchar': return text;
+    case 'text': case 'varchar': return readText;
     // CHAR pads: PostgreSQL returns the padding, MySQL strips it. The canonical form has none.
     case 'char': return stringy((s) => s.replace(/ +$/, ''));
     case 'uuid': return stringy((s) => s.toLowerCase());
-    case 'date': return text;
+    case 'date': return readText;
     case 'time': return stringy(canonicalTime);
     case 'timestamp': return stringy((s) => canonicalTimestamp(s, false));
     case 'timestamptz': return stringy((s) => canonicalTimestamp(s, true));
@@ -253,55 +235,20 @@ export function reader(backend: Backend, spec: TypeSpec): Read {
   }
 }
 
-// ------------------------------------------------------------------ writers
+// ------------------------------------------------------------------ writers (the pieces backends' writer() is made of)
 
-const isBase64Object = (v: unknown): v is { base64: string } =>
+export const isBase64Object = (v: unknown): v is { base64: string } =>
   typeof v === 'object' && v !== null && typeof (v as { base64?: unknown }).base64 === 'string';
 
-const isIntObject = (v: unknown): v is { int: string } => typeof v === 'object' && v !== null && typeof (v as { int?: unknown }).int === 'string';
+export const isIntObject = (v: unknown): v is { int: string } => typeof v === 'object' && v !== null && typeof (v as { int?: unknown }).int === 'string';
 
 /** A native value for a backend that binds bytes as Buffers. */
-const nativeBound = (v: unknown): unknown => (isBase64Object(v) ? Buffer.from(v.base64, 'base64') : isIntObject(v) ? BigInt(v.int) : v);
-/** PostgreSQL's COPY text input: bytea as \x hex, everything else as text. */
-const pgText = (v: unknown): unknown => (isBase64Object(v) ? `\\x${Buffer.from(v.base64, 'base64').toString('hex')}` : isIntObject(v) ? v.int : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+export const nativeBound = (v: unknown): unknown => (isBase64Object(v) ? Buffer.from(v.base64, 'base64') : isIntObject(v) ? BigInt(v.int) : v);
 
-const isTextObject = (v: unknown): v is { text: string } => typeof v === 'object' && v !== null && typeof (v as { text?: unknown }).text === 'string';
+export const isTextObject = (v: unknown): v is { text: string } => typeof v === 'object' && v !== null && typeof (v as { text?: unknown }).text === 'string';
 
 /** A binary column's value: base64, {"text": ...} for text kept there (SQLite), or a number. */
-const binaryBound = (v: unknown): unknown => (typeof v === 'string' ? Buffer.from(v, 'base64') : isTextObject(v) ? v.text : nativeBound(v));
+export const binaryBound = (v: unknown): unknown => (typeof v === 'string' ? Buffer.from(v, 'base64') : isTextObject(v) ? v.text : nativeBound(v));
 
-const integerBound = (v: unknown): unknown => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : nativeBound(v));
-
-/** null: the parsed value is what the target loads (COPY's text input takes JSON numbers, true/false and strings as they are). */
-const WRITERS: Record<Backend, (spec: TypeSpec) => Write | null> = {
-  postgres: (spec) => {
-    switch (spec.kind) {
-      case 'binary': return (v) => (typeof v === 'string' ? `\\x${Buffer.from(v, 'base64').toString('hex')}` : isTextObject(v) ? `\\x${Buffer.from(v.text).toString('hex')}` : pgText(v));
-      case 'native': return pgText;
-      default: return null;
-    }
-  },
-  mysql: (spec) => {
-    switch (spec.kind) {
-      case 'smallint': case 'integer': case 'bigint': return integerBound;
-      case 'binary': return (v) => { const b = binaryBound(v); return typeof b === 'string' ? Buffer.from(b) : b; };
-      // MariaDB reads no zone designator; our sessions run in UTC.
-      case 'timestamptz': return (v) => (typeof v === 'string' ? v.replace(/Z$/, '') : v);
-      default: return nativeBound;
-    }
-  },
-  sqlite: (spec) => {
-    switch (spec.kind) {
-      case 'smallint': case 'integer': case 'bigint': return integerBound;
-      case 'boolean': return (v) => (v === true ? 1n : v === false ? 0n : nativeBound(v));
-      case 'binary': return binaryBound;
-      case 'real': case 'double': return (v) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
-      default: return nativeBound;
-    }
-  },
-};
-
-/** The writer for one column on the target backend: a parsed JSON value (never null) to a load value. */
-export function writer(backend: Backend, spec: TypeSpec): Write | null {
-  return WRITERS[backend](spec);
-}
+/** An integer column's value as a bigint where it is a whole number (kept exact past 2^53). */
+export const integerBound = (v: unknown): unknown => (typeof v === 'number' && Number.isSafeInteger(v) ? BigInt(v) : typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : nativeBound(v));

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DbError } from '../../errors.js';
-import { BACKEND_NAMES, backendModule } from '../backends/index.js';
+import { BACKEND_NAMES, backendModule } from '../backends/lookup.js';
 import type { SqlSupport } from '../backends/contract/sql.js';
 import { splitStatements } from '../sql.js';
 

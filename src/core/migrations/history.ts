@@ -5,11 +5,11 @@
  * migration that changes search_path or the current database cannot move our writes.
  */
 import { hostname } from 'node:os';
-import type { Row, Session } from '../dialect.js';
-import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
+import type { MigrationsSupport } from '../backends/contract/migrations.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
+import type { Dialect, Row, Session } from '../dialect.js';
 import { translatePlaceholders } from '../sql.js';
-import { HISTORY_TABLE } from '../bookkeeping.js';
-import { ensureBookkeeping, placeOf, type Place } from './bookkeeping-setup.js';
+import { ensureBookkeeping, type Place } from './bookkeeping-setup.js';
 
 export const LOCK_NAME = 'codomyrmex_migrations';
 
@@ -67,22 +67,22 @@ export interface History {
   event(version: string, action: string, detail?: string): Promise<void>;
 }
 
-/** The history of the session's database; `place` from placeOf, read before any migration ran. */
-export function createHistory(session: Session, flavor: SqlFlavor, place: Place): History {
+/** The history of the session's database; `place` from the module's place(), read before any migration ran; `flavor` the module's sql part. */
+export function createHistory(session: Session, dialect: Dialect, m: MigrationsSupport, place: Place, flavor: SqlSupport): History {
   const q = (sql: string, params: unknown[] = []): Promise<Row[]> => {
-    const { text, values } = translatePlaceholders(sql, params, backendModule(flavor).sql);
+    const { text, values } = translatePlaceholders(sql, params, flavor);
     return session.query(text, values);
   };
   /** Writes whose result nobody reads: the session may batch them with what follows. */
   const w = (sql: string, params: unknown[] = []): Promise<void> => {
-    const { text, values } = translatePlaceholders(sql, params, backendModule(flavor).sql);
+    const { text, values } = translatePlaceholders(sql, params, flavor);
     return session.write(text, values);
   };
   // Versions travel as text and are cast by the database: BIGINT versions exceed 2^53.
-  const v = flavor === 'postgres' ? 'CAST(? AS BIGINT)' : flavor === 'mysql' ? 'CAST(? AS SIGNED)' : 'CAST(? AS INTEGER)';
+  const v = m.versionParam;
   const undefinedTable = (err: unknown): boolean => (err as { code?: string }).code === 'UNDEFINED_OBJECT';
   return {
-    ensure: () => ensureBookkeeping(session, place),
+    ensure: () => ensureBookkeeping(session, m, place, dialect.capabilities.transactionalDdl),
     async rows() {
       try {
         return (await q(`SELECT ${COLUMNS} FROM ${place.history} ORDER BY version`)).map(toRow);
@@ -91,8 +91,8 @@ export function createHistory(session: Session, flavor: SqlFlavor, place: Place)
       }
       // PostgreSQL before the move into our schema (nobody has run a migration with this
       // version yet): the table an older server made, found through the search_path.
-      if (flavor !== 'postgres') return [];
-      return (await q(`SELECT ${COLUMNS} FROM ${HISTORY_TABLE} ORDER BY version`).catch((err) => (undefinedTable(err) ? [] : Promise.reject(err)))).map(toRow);
+      if (m.legacyHistory === null) return [];
+      return (await q(`SELECT ${COLUMNS} FROM ${m.legacyHistory} ORDER BY version`).catch((err) => (undefinedTable(err) ? [] : Promise.reject(err)))).map(toRow);
     },
     async insert(row) {
       await w(
@@ -114,5 +114,3 @@ export function createHistory(session: Session, flavor: SqlFlavor, place: Place)
     },
   };
 }
-
-export { placeOf };

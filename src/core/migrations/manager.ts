@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import type { ConnectionConfig } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
+import type { BackendModule } from '../backends/types.js';
 import type { Dialect, Session } from '../dialect.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
-import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, placeOf, type History } from './history.js';
-import { leadingKeywords } from '../sql.js';
-import { backendModule } from '../backends/index.js';
-import type { SqlSupport } from '../backends/contract/sql.js';
+import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
+import { checkSection, failure, refuseEscapes, refuseProblems } from './checks.js';
 import { combine, countByStatus, problems, type MigrationEntry } from './status.js';
 
 export interface Progress {
@@ -22,10 +22,9 @@ export interface Progress {
   progress(done: number, total: number, message: string): Promise<void>;
 }
 
-const sqlOf = (backend: Dialect['backend']): SqlSupport => backendModule(backend).sql;
-
 interface Open {
   config: ConnectionConfig;
+  module: BackendModule;
   dialect: Dialect;
   files: MigrationFile[];
 }
@@ -34,11 +33,12 @@ interface Open {
 const LOCK_WAIT_MS = 10_000;
 
 async function open(ctx: ServerContext, connection: string | undefined): Promise<Open> {
-  const { config, dialect } = await ctx.registry.get(connection);
-  return { config, dialect, files: await readMigrations(config.migrations_dir) };
+  const { config, module, dialect } = await ctx.registry.get(connection);
+  return { config, module, dialect, files: await readMigrations(config.migrations_dir) };
 }
 
-function refuseReadOnly(config: ConnectionConfig, tool: string): void {
+/** Refuses a tool that changes the database on a read-only connection (schema and backup tools too). */
+export function refuseReadOnly(config: ConnectionConfig, tool: string): void {
   if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
 }
 
@@ -50,7 +50,7 @@ function refuseReadOnly(config: ConnectionConfig, tool: string): void {
  */
 async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
-    const h = createHistory(s, o.dialect.backend, await placeOf(s, o.dialect.backend));
+    const h = createHistory(s, o.dialect, o.module.migrations, await o.module.migrations.place(s), o.module.sql);
     if (!locked) return fn(s, h);
     if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS))) {
       const holder = await s.lockHolder(LOCK_NAME).catch(() => null);
@@ -119,48 +119,6 @@ function plan(entries: MigrationEntry[], files: MigrationFile[], args: RunArgs):
   }
   const target = args.target === undefined ? null : BigInt(args.target);
   return files.filter((f) => pending.has(f.version.toString()) && (target === null || f.version <= target));
-}
-
-const TX_CONTROL = /^(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)$/;
-
-/**
- * Statements a section may not hold, checked for every planned migration before the
- * first runs: transaction control inside our transaction would commit half a
- * migration; COPY FROM STDIN waits for client data that never comes (the session
- * then holds the lock for good); SQLite ignores PRAGMA foreign_keys inside a
- * transaction, so a table rebuild would cascade-delete child rows.
- */
-function checkSection(m: MigrationFile, direction: 'up' | 'down', statements: string[], inTransaction: boolean, flavor: Dialect['backend']): void {
-  if (statements.length === 0) throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} has an empty ${direction} section`, { file: m.files[0] });
-  statements.forEach((text, i) => {
-    const [kw] = leadingKeywords(text, sqlOf(flavor), 1);
-    const where = { file: m.files[0], direction, statement_index: i };
-    if (inTransaction && TX_CONTROL.test(kw ?? '')) {
-      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) holds ${kw} at statement ${i}: each migration already runs in its own transaction; remove it, or mark the file -- migrate:no-transaction`, where);
-    }
-    if (kw === 'COPY' && /\bFROM\s+STDIN\b/i.test(text)) {
-      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) holds COPY ... FROM STDIN at statement ${i}: load rows with INSERT instead`, where);
-    }
-    if (inTransaction && flavor === 'sqlite' && /^\s*PRAGMA\s+(\w+\.)?foreign_keys\b/i.test(text)) {
-      throw new DbError('INVALID_INPUT', `migration ${m.versionText}_${m.name} (${direction}) sets PRAGMA foreign_keys at statement ${i}, which SQLite ignores inside a transaction; mark the file -- migrate:no-transaction`, where);
-    }
-  });
-}
-
-function refuseProblems(entries: MigrationEntry[], allowOutOfOrder: boolean): void {
-  const found = problems(entries, allowOutOfOrder);
-  if (found.length) {
-    throw new DbError('MIGRATION_BLOCKED', `${found.length} problem(s) must be resolved first: ${found.map((p) => p.message).join('; ')}`, { problems: found });
-  }
-}
-
-function failure(m: MigrationFile, direction: 'up' | 'down', err: unknown, extra: Record<string, unknown>): DbError {
-  const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
-  const index = typeof e.details.statement_index === 'number' ? e.details.statement_index : null;
-  const { statement_index: _index, ...cause } = e.details;
-  return new DbError('MIGRATION_FAILED', `migration ${m.versionText}_${m.name} (${direction}) failed${index === null ? '' : ` at statement ${index}`}: ${e.message}`, {
-    version: m.version.toString(), direction, statement_index: index, cause_code: e.code, cause, ...extra,
-  });
 }
 
 /**
@@ -241,14 +199,14 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     const entries = await entriesOf(o, s, h, false);
     refuseProblems(entries, args.allow_out_of_order ?? false);
     const todo = plan(entries, o.files, args);
-    for (const m of todo) checkSection(m, 'up', statementsOf(m.up, sqlOf(o.dialect.backend)), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) checkSection(o, m, 'up', statementsOf(m.up, o.module.sql), transactional && !m.noTransaction);
     for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['up', m.up]], m.files[0]);
     if (args.dry_run) return dryRun(o, s, todo, transactional);
     const results: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} migrations; the rest are still pending`, { applied: results });
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
-      const statements = statementsOf(m.up, sqlOf(o.dialect.backend));
+      const statements = statementsOf(m.up, o.module.sql);
       if (transactional && !m.noTransaction) await applyInTransaction(s, h, m, statements, p.signal);
       else await applyStepwise(s, h, m, statements);
       results.push({ version: m.version.toString(), name: m.name });
@@ -261,7 +219,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
 
 /** Transactional backends run everything and roll back; others (MySQL) only validate and plan. */
 async function dryRun(o: Open, s: Session, todo: MigrationFile[], transactional: boolean) {
-  const planned = todo.map((m) => ({ version: m.version.toString(), name: m.name, statements: statementsOf(m.up, sqlOf(o.dialect.backend)).length, no_transaction: m.noTransaction }));
+  const planned = todo.map((m) => ({ version: m.version.toString(), name: m.name, statements: statementsOf(m.up, o.module.sql).length, no_transaction: m.noTransaction }));
   if (!transactional) {
     return { connection: o.config.name, dry_run: true, executed: false, note: 'DDL commits implicitly on this backend: the plan was validated, nothing was run', planned };
   }
@@ -270,7 +228,7 @@ async function dryRun(o: Open, s: Session, todo: MigrationFile[], transactional:
     await s.begin();
     try {
       for (const m of runnable) {
-        await s.run(statementsOf(m.up, sqlOf(o.dialect.backend))).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
+        await s.run(statementsOf(m.up, o.module.sql)).catch((err) => { throw failure(m, 'up', err, { dry_run: true }); });
         await checkKeys(s, m, 'up');
       }
     } finally {
@@ -317,14 +275,14 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
       throw new DbError('MIGRATION_BLOCKED', `resolve ${stuck.map((e) => `${e.version}_${e.name} (${e.status})`).join(', ')} with repair_migration before rolling back`, { problems: problems(entries) });
     }
     const todo = rollbackPlan(entries, o.files, args);
-    for (const m of todo) checkSection(m, 'down', statementsOf(m.down as string, sqlOf(o.dialect.backend)), transactional && !m.noTransaction, o.dialect.backend);
+    for (const m of todo) checkSection(o, m, 'down', statementsOf(m.down as string, o.module.sql), transactional && !m.noTransaction);
     for (const m of todo) if (m.agentWritten) await refuseEscapes(o, [['down', m.down]], m.files[0]);
     if (args.dry_run) return { connection: o.config.name, dry_run: true, rolled_back: [], planned: todo.map((m) => ({ version: m.version.toString(), name: m.name })) };
     const done: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} rollbacks`, { rolled_back: done });
       await p.progress(i, todo.length, `rolling back ${m.versionText}_${m.name}`);
-      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.dialect.backend, p.signal);
+      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.module.sql, p.signal);
       done.push({ version: m.version.toString(), name: m.name });
       ctx.logger.info({ connection: o.config.name, version: m.version.toString() }, 'migration rolled back');
     }
@@ -332,9 +290,9 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
   });
 }
 
-async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: Dialect['backend'], signal: AbortSignal): Promise<void> {
+async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: SqlSupport, signal: AbortSignal): Promise<void> {
   const version = m.version.toString();
-  const statements = statementsOf(m.down as string, sqlOf(flavor));
+  const statements = statementsOf(m.down as string, flavor);
   if (transactional) {
     await keysOff(s, m.foreignKeysOff, async () => {
       await s.begin();
@@ -368,29 +326,6 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
 export async function createMigration(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {
   const dir = ctx.registry.config(args.connection).migrations_dir;
   return ctx.exclusive(`create-migration:${dir}`, () => createMigrationNow(ctx, args));
-}
-
-/**
- * Agent-written migration SQL passes the escape checks of agent statements (§6): the
- * agent writes the file with create_migration and runs it with run_migration, so without
- * this a migration would be a way round them. Files an operator wrote stay trusted.
- */
-async function refuseEscapes(o: { dialect: Dialect }, sections: Array<[string, string | null]>, file?: string): Promise<void> {
-  for (const [direction, text] of sections) {
-    if (text === null) continue;
-    const statements = statementsOf(text, sqlOf(o.dialect.backend));
-    for (const [i, statement] of statements.entries()) {
-      // A statement the classifier's grammar cannot parse is left to the database, which
-      // parses it by the same grammar and refuses it there (a migration may fail on purpose).
-      const c = await o.dialect.classify(statement).catch((err: unknown) => {
-        if (err instanceof DbError && err.code === 'SYNTAX_ERROR') return null;
-        throw err;
-      });
-      if (c?.escape) {
-        throw new DbError('PERMISSION_DENIED', `not run on any connection: ${c.escape} (${direction} section, statement ${i}); migrations written by create_migration pass the same checks as execute_query`, { reason: c.escape, direction, statement_index: i, ...(file ? { file } : {}) });
-      }
-    }
-  }
 }
 
 async function createMigrationNow(ctx: ServerContext, args: { connection?: string; name: string; up: string; down?: string | null }) {

@@ -5,7 +5,7 @@
  * terminates it at its deadline (offload/index.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { backendModule, isBackend } from '../backends/index.js';
+import { backendModule, isBackend } from '../backends/lookup.js';
 import { runJob, type Job } from './jobs.js';
 
 function sqlOf(backend: string) {

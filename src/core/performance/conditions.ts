@@ -5,10 +5,7 @@
  * comparisons, not a parser. Anything unclear is left out rather than guessed.
  */
 import { INLINE_MAX_CHARS } from '../offload/index.js';
-import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
-import { significantTokens, type Token } from '../sql-lexer.js';
-
-const tokenize = (sql: string, flavor: SqlFlavor): Token[] => backendModule(flavor).sql.lexer.tokenize(sql);
+import { significantTokens, type SqlLexer, type Token } from '../sql-lexer.js';
 
 /**
  * The agent's query is read for hints only up to this length: lexing a longer one here
@@ -146,8 +143,8 @@ function comparisonAfter(tokens: Token[], from: number): string | null {
  * `qualifiers` (its name and alias, lower-cased) or unqualified. Equality columns
  * first, then the others, each once, in order of appearance.
  */
-export function conditionColumns(expr: string, flavor: SqlFlavor, qualifiers: ReadonlySet<string>): string[] {
-  const refs = columnRefs(significantTokens(tokenize(expr, flavor)))
+export function conditionColumns(expr: string, lexer: SqlLexer, qualifiers: ReadonlySet<string>): string[] {
+  const refs = columnRefs(significantTokens(lexer.tokenize(expr)))
     .filter((r) => r.qualifier === null || qualifiers.has(r.qualifier.toLowerCase()));
   const ordered = [...refs.filter((r) => r.equality), ...refs.filter((r) => !r.equality)];
   return [...new Set(ordered.map((r) => r.column))];
@@ -156,9 +153,9 @@ export function conditionColumns(expr: string, flavor: SqlFlavor, qualifiers: Re
 const CLAUSE_END = new Set(['group', 'order', 'limit', 'having', 'window', 'union', 'intersect', 'except', 'returning', 'offset', 'fetch', 'for']);
 
 /** The text of the statement's top-level WHERE condition, or null. */
-export function whereClause(sql: string, flavor: SqlFlavor): string | null {
+export function whereClause(sql: string, lexer: SqlLexer): string | null {
   if (sql.length > MAX_HINT_TEXT) return null;
-  const tokens = significantTokens(tokenize(sql, flavor));
+  const tokens = significantTokens(lexer.tokenize(sql));
   let depth = 0;
   let start = -1;
   for (let i = 0; i < tokens.length; i++) {
@@ -198,10 +195,10 @@ function qualifiedName(tokens: Token[], from: number): { parts: string[]; last: 
  * list (a table also maps to itself, by its full and its bare name). Names are
  * lower-cased unless quoted; a schema prefix is kept (`public.orders`).
  */
-export function tableAliases(sql: string, flavor: SqlFlavor): Map<string, string> {
+export function tableAliases(sql: string, lexer: SqlLexer): Map<string, string> {
   const aliases = new Map<string, string>();
   if (sql.length > MAX_HINT_TEXT) return aliases;
-  const tokens = significantTokens(tokenize(sql, flavor));
+  const tokens = significantTokens(lexer.tokenize(sql));
   // A `,` continues a FROM list only at the FROM's own depth (not inside a column list or a call).
   let depth = 0;
   let fromDepth = -1;

@@ -3,8 +3,7 @@
  * table, its size, the columns) and each from a fixed rule, so an agent can act on
  * it and a test can check it. Pure: no database, no MCP.
  */
-import type { Backend as SqlFlavor } from '../backends/index.js';
-import type { PlanNode } from './plans/types.js';
+import type { PlanAdvice, PlanNode } from './plans/types.js';
 
 /** A full scan matters from this many rows in the table (estimated or counted). */
 export const LARGE_TABLE_ROWS = 10_000;
@@ -27,51 +26,47 @@ export interface Finding {
   suggestion: string | null;
 }
 
-const SCAN_WORDS: Record<string, string> = { 'Seq Scan': 'sequential scan', ALL: 'full table scan (access type ALL)', SCAN: 'full table scan' };
-
 const rowsText = (n: number): string => n.toLocaleString('en-US');
 
-const QUOTE: Record<SqlFlavor, string> = { postgres: '"', mysql: '`', sqlite: '"' };
-
 /** A name as SQL: bare when it can be, quoted otherwise (each part of schema.table). */
-function sqlName(name: string, flavor: SqlFlavor): string {
-  const q = QUOTE[flavor];
+function sqlName(name: string, advice: PlanAdvice): string {
+  const q = advice.identifierQuote;
   return name.split('.').map((part) => (/^[a-z_][a-z0-9_]*$/.test(part) ? part : `${q}${part.replaceAll(q, q + q)}${q}`)).join('.');
 }
 
-function createIndex(table: string, columns: string[], flavor: SqlFlavor): string {
+function createIndex(table: string, columns: string[], advice: PlanAdvice): string {
   const bare = table.split('.').pop() as string;
   const name = `${bare}_${columns.join('_')}_idx`.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 60).toLowerCase();
-  return `CREATE INDEX ${name} ON ${sqlName(table, flavor)} (${columns.map((c) => sqlName(c, flavor)).join(', ')})`;
+  return `CREATE INDEX ${name} ON ${sqlName(table, advice)} (${columns.map((c) => sqlName(c, advice)).join(', ')})`;
 }
 
-function scanFinding(n: PlanNode, flavor: SqlFlavor): Finding | null {
+function scanFinding(n: PlanNode, advice: PlanAdvice): Finding | null {
   if (!n.full_scan || n.table === null || n.filter_columns.length === 0) return null;
   const columns = n.filter_columns.slice(0, MAX_INDEX_COLUMNS);
-  const scan = SCAN_WORDS[n.operation] ?? 'full scan';
+  const scan = Object.hasOwn(advice.scanWords, n.operation) ? advice.scanWords[n.operation] : 'full scan';
   if (n.table_rows === null) {
     return {
       kind: 'no_statistics', table: n.table, table_rows: null, columns,
       message: `${scan} on ${n.table} filtered by ${columns.join(', ')}, and the size of ${n.table} is unknown: collect statistics so the planner (and this check) can judge it`,
-      suggestion: `ANALYZE ${flavor === 'mysql' ? 'TABLE ' : ''}${sqlName(n.table, flavor)}`,
+      suggestion: advice.analyze(sqlName(n.table, advice)),
     };
   }
   if (n.table_rows < LARGE_TABLE_ROWS) return null;
   return {
     kind: 'missing_index', table: n.table, table_rows: n.table_rows, columns,
     message: `${scan} on ${n.table} (${rowsText(n.table_rows)} rows) filtered by ${columns.join(', ')}: an index on ${n.table}(${columns.join(', ')}) is likely to help`,
-    suggestion: createIndex(n.table, columns, flavor),
+    suggestion: createIndex(n.table, columns, advice),
   };
 }
 
 /** SQLite builds a throwaway index for every run of the query: a lasting one does the same work once. */
-function automaticIndexFinding(n: PlanNode, flavor: SqlFlavor): Finding | null {
+function automaticIndexFinding(n: PlanNode, advice: PlanAdvice): Finding | null {
   if (n.index !== 'automatic index' || n.table === null || n.filter_columns.length === 0) return null;
   const columns = n.filter_columns.slice(0, MAX_INDEX_COLUMNS);
   return {
     kind: 'automatic_index', table: n.table, table_rows: n.table_rows, columns,
     message: `SQLite builds a temporary index on ${n.table}(${columns.join(', ')}) every time this query runs: a permanent index is likely to help`,
-    suggestion: createIndex(n.table, columns, flavor),
+    suggestion: createIndex(n.table, columns, advice),
   };
 }
 
@@ -86,9 +81,9 @@ function mismatchFinding(n: PlanNode): Finding | null {
   };
 }
 
-function spillFinding(n: PlanNode, flavor: SqlFlavor): Finding | null {
+function spillFinding(n: PlanNode, advice: PlanAdvice): Finding | null {
   if (n.sort_spilled !== true) return null;
-  const memory = flavor === 'postgres' ? 'work_mem' : 'sort_buffer_size';
+  const memory = advice.sortMemory;
   return {
     kind: 'sort_spilled', table: null, table_rows: null, columns: [],
     message: `a sort spilled to disk (${n.operation}): raise ${memory} for this query, or add an index that returns rows in the ORDER BY order`,
@@ -96,11 +91,12 @@ function spillFinding(n: PlanNode, flavor: SqlFlavor): Finding | null {
   };
 }
 
-export function findingsOf(nodes: PlanNode[], flavor: SqlFlavor): Finding[] {
+/** The findings of a plan's nodes, each once; `advice` is the backend's (module.performance.advice). */
+export function findingsOf(nodes: PlanNode[], advice: PlanAdvice): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
   for (const n of nodes) {
-    for (const f of [scanFinding(n, flavor), automaticIndexFinding(n, flavor), mismatchFinding(n), spillFinding(n, flavor)]) {
+    for (const f of [scanFinding(n, advice), automaticIndexFinding(n, advice), mismatchFinding(n), spillFinding(n, advice)]) {
       const key = f && `${f.kind}:${f.table}:${f.columns.join(',')}`;
       if (f && key && !seen.has(key)) {
         seen.add(key);

@@ -9,15 +9,9 @@ import { asDbError, DbError } from '../../errors.js';
 import type { ExecOptions, Statement, StatementResult } from '../dialect.js';
 import { enforceStatementPolicy } from '../policy.js';
 import { bindAgent, execOptions, executeLogged, transactionLogged, type Params, type Target } from '../queries.js';
-import type { Backend as SqlFlavor } from '../backends/index.js';
+import type { OpenConnection } from '../registry.js';
 import { findingsOf, type Finding } from './findings.js';
-import { mysqlPlans } from '../backends/mysql/plans.js';
-import { postgresPlans } from '../backends/postgres/plans.js';
-import { sqlitePlans } from '../backends/sqlite/plans.js';
-import type { PlanNode, PlanReader, PlanSummary } from './plans/types.js';
-
-/** EXPLAIN output is SQL-flavour knowledge, like the dialects' own SQL: keyed by flavour (= Dialect.backend). */
-const PLAN_READERS: Record<SqlFlavor, PlanReader> = { postgres: postgresPlans, mysql: mysqlPlans, sqlite: sqlitePlans };
+import type { PlanAdvice, PlanNode, PlanSummary } from './plans/types.js';
 
 const TOOL = 'monitor_query_performance';
 export const DEFAULT_RUNS = 5;
@@ -81,10 +75,10 @@ async function timeRuns(ctx: ServerContext, t: Target, stmt: Statement, opts: Ex
   };
 }
 
-function noteFor(asked: boolean, plan: PlanSummary, canAnalyze: boolean): string | null {
+function noteFor(asked: boolean, plan: PlanSummary, canAnalyze: boolean, advice: PlanAdvice): string | null {
   if (!asked || plan.analyzed) return null;
   if (!canAnalyze) return 'this backend has no EXPLAIN ANALYZE: the plan is what the planner intends, without measured rows or times';
-  return 'this server\'s JSON plan reports estimates only (MySQL\'s EXPLAIN ANALYZE has no JSON form): rows and times are not measured';
+  return advice.estimatesOnly;
 }
 
 function resultOf(plan: PlanSummary, note: string | null): PlanResult {
@@ -103,12 +97,12 @@ function resultOf(plan: PlanSummary, note: string | null): PlanResult {
  * statement it has classified). A plan that cannot be had (a statement EXPLAIN does
  * not take) leaves the timings standing: its error is reported beside them.
  */
-async function planOf(ctx: ServerContext, t: Target, stmt: Statement, opts: ExecOptions, write: boolean, analyze: boolean) {
+async function planOf(ctx: ServerContext, t: OpenConnection, stmt: Statement, opts: ExecOptions, write: boolean, analyze: boolean) {
   const explain: ExecOptions = { ...opts, maxRows: 10_000, maxBytes: PLAN_MAX_BYTES, explain: { analyze } };
   try {
     const r = write && analyze ? (await t.dialect.transaction([stmt], { ...explain, rollback: true }))[0] : await t.dialect.execute(stmt, explain);
     if (r.truncated) throw new DbError('RESULT_TOO_LARGE', `the plan is larger than ${PLAN_MAX_BYTES} bytes`);
-    const reader = PLAN_READERS[t.dialect.backend];
+    const reader = t.module.performance.plans;
     const plan = reader.read(r.rows, stmt.text);
     await t.dialect.withSession((s) => reader.enrich(s, plan, stmt.text), { signal: opts.signal, timeoutMs: opts.timeoutMs, readsOnly: true });
     return { plan, plan_error: null };
@@ -134,14 +128,14 @@ export async function monitorQuery(ctx: ServerContext, args: MonitorArgs, call: 
   const asked = args.analyze ?? true;
   const { plan, plan_error } = await planOf(ctx, target, stmt, opts, write, asked && dialect.capabilities.explainAnalyze);
   await call.progress(runs + 2, runs + 2, 'plan read');
-  const findings: Finding[] = plan ? findingsOf(plan.nodes, dialect.backend) : [];
+  const findings: Finding[] = plan ? findingsOf(plan.nodes, target.module.performance.advice) : [];
   return {
     connection: config.name,
     statement: write ? 'write' as const : 'read' as const,
     rolled_back: write,
     runs,
     ...timing,
-    plan: plan && resultOf(plan, noteFor(asked, plan, dialect.capabilities.explainAnalyze)),
+    plan: plan && resultOf(plan, noteFor(asked, plan, dialect.capabilities.explainAnalyze, target.module.performance.advice)),
     plan_error,
     findings,
   };

@@ -5,16 +5,11 @@
  */
 import type { ServerContext } from '../../context.js';
 import { asDbError, DbError } from '../../errors.js';
-import type { Target } from '../queries.js';
-import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
+import type { OpenConnection } from '../registry.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
 import { fingerprint } from './fingerprint.js';
-import type { FingerprintSummary } from './query-log.js';
-import { performanceSchema } from '../backends/mysql/sources.js';
-import { pgStatStatements } from '../backends/postgres/sources.js';
-import type { SourceRow, StatementSource } from './sources/types.js';
-
-/** The database's statistics are SQL-flavour knowledge: keyed by flavour (= Dialect.backend). SQLite keeps none. */
-const STATEMENT_SOURCES: Record<SqlFlavor, StatementSource | null> = { postgres: pgStatStatements, mysql: performanceSchema, sqlite: null };
+import type { FingerprintSummary } from '../query-log/index.js';
+import type { SourceRow } from './sources/types.js';
 
 export const DEFAULT_THRESHOLD_S = 1.0;
 export const DEFAULT_LIMIT = 20;
@@ -80,10 +75,10 @@ function fromLog(r: FingerprintSummary): SlowQuery {
 }
 
 /** Rows of a database source grouped by our fingerprint (two of its texts may differ only in IN-list length). */
-function fromSource(rows: SourceRow[], name: string, flavor: SqlFlavor): Map<string, SlowQuery> {
+function fromSource(rows: SourceRow[], name: string, flavor: SqlSupport): Map<string, SlowQuery> {
   const out = new Map<string, SlowQuery>();
   for (const r of rows) {
-    const fp = fingerprint(r.text, backendModule(flavor).sql);
+    const fp = fingerprint(r.text, flavor);
     const q = out.get(fp);
     if (!q) {
       out.set(fp, { fingerprint: fp, calls: r.calls, total_ms: r.total_ms, mean_ms: 0, p95_ms: r.p95_ms, max_ms: r.max_ms, rows: r.rows, last_seen: r.last_seen, source: name, seen_in: [name], errors: null, tools: [], recent_ms: [] });
@@ -104,8 +99,8 @@ function fromSource(rows: SourceRow[], name: string, flavor: SqlFlavor): Map<str
 }
 
 /** What the database source gives, and how it stands; never fails the call for a source that is missing. */
-async function readSource({ config, dialect }: Target, args: { thresholdMs: number; limit: number; since?: number; signal: AbortSignal }, redact: (text: string) => string) {
-  const source = STATEMENT_SOURCES[dialect.backend];
+async function readSource({ config, dialect, module }: OpenConnection, args: { thresholdMs: number; limit: number; since?: number; signal: AbortSignal }, redact: (text: string) => string) {
+  const source = module.performance.sources;
   if (!source) return { status: null, rows: [] as SourceRow[] };
   if (args.since !== undefined) {
     return { status: { name: source.name, used: false, hint: null, note: 'keeps totals since its last reset, not the time of each call: `since` cannot apply to it' }, rows: [] };
@@ -132,14 +127,14 @@ function logNote(ctx: ServerContext, complete: boolean, since: number | undefine
 
 export async function analyzeSlowQueries(ctx: ServerContext, args: SlowArgs, signal: AbortSignal) {
   const target = await ctx.registry.get(args.connection);
-  const { config, dialect } = target;
+  const { config, module } = target;
   const thresholdMs = (args.threshold ?? DEFAULT_THRESHOLD_S) * 1000;
   const limit = args.limit ?? DEFAULT_LIMIT;
   const since = parseSince(args.since);
   const over = (q: { mean_ms: number; max_ms: number }): boolean => q.mean_ms > thresholdMs || q.max_ms > thresholdMs;
   const log = await ctx.queryLog.summarise(config.name, since);
   const db = await readSource(target, { thresholdMs, limit, since, signal }, ctx.redact);
-  const merged = fromSource(db.rows, db.status?.name ?? '', dialect.backend);
+  const merged = fromSource(db.rows, db.status?.name ?? '', module.sql);
   for (const r of log.rows.filter(over)) {
     const hit = merged.get(r.fingerprint);
     if (!hit) {

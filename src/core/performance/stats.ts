@@ -4,14 +4,7 @@
  * totals. What a backend cannot provide is null and named in `not_available`.
  */
 import type { ServerContext } from '../../context.js';
-import type { Backend as SqlFlavor } from '../backends/index.js';
-import { mysqlStats } from '../backends/mysql/stats.js';
-import { postgresStats } from '../backends/postgres/stats.js';
-import { sqliteStats } from '../backends/sqlite/stats.js';
-import type { DatabaseStats, StatsReader } from './stats/types.js';
-
-/** Catalog SQL is SQL-flavour knowledge: keyed by flavour (= Dialect.backend). */
-const STATS_READERS: Record<SqlFlavor, StatsReader> = { postgres: postgresStats, mysql: mysqlStats, sqlite: sqliteStats };
+import type { DatabaseStats } from './stats/types.js';
 
 /** Fields every backend is asked for; `sqlite` is SQLite's own and never "missing" elsewhere. */
 const COMMON_FIELDS: Array<keyof DatabaseStats> = [
@@ -29,8 +22,8 @@ function notAvailable(stats: DatabaseStats): string[] {
 }
 
 export async function getDatabaseStats(ctx: ServerContext, connection: string | undefined, signal: AbortSignal) {
-  const { config, dialect } = await ctx.registry.get(connection);
-  const reader = STATS_READERS[dialect.backend];
+  const { config, dialect, module } = await ctx.registry.get(connection);
+  const reader = module.performance.stats;
   const { stats, hints } = await dialect.withSession((s) => reader.read(s, config), { signal, timeoutMs: config.statement_timeout_ms, readsOnly: true });
   const log = await ctx.queryLog.totals(config.name);
   return {

@@ -1,46 +1,39 @@
 /**
  * DDL from the portable schema. Every name passes through the flavour's quote()
  * and every literal through its string(); agent-supplied expressions (defaults,
- * checks) pass checkExpression first. Nothing else reaches the SQL text.
+ * checks) pass checkExpression first. Nothing else reaches the SQL text. Where
+ * backends lay DDL out differently, the flavour says how (contract/schema.ts).
  */
 import { DbError } from '../../errors.js';
-import { checkExpression, defaultSql, MYSQL_UNINDEXABLE, type SchemaFlavor } from './flavors.js';
+import type { SchemaFlavor } from '../backends/contract/schema.js';
 import { columnSpec, constraintName, type Column, type ForeignKey, type Index, type Table } from './model.js';
+import { checkExpression, defaultSql } from './sql-text.js';
 
 export const qualified = (t: { table: string; schema?: string }, f: SchemaFlavor): string =>
-  (t.schema && f.backend === 'postgres' ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
+  (t.schema && f.namespaces ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
 
-const list = (names: string[], f: SchemaFlavor): string => names.map((n) => f.quote(n)).join(', ');
+export const list = (names: string[], f: SchemaFlavor): string => names.map((n) => f.quote(n)).join(', ');
 
-const action = (a: string): string => a.toUpperCase();
+export const action = (a: string): string => a.toUpperCase();
 
 /** Refusals that depend on the backend, before any SQL is sent. */
 export function checkForBackend(t: Table, f: SchemaFlavor): void {
-  if (t.schema !== undefined && f.backend !== 'postgres' && !(f.backend === 'sqlite' && t.schema === 'main')) {
+  if (t.schema !== undefined && !f.acceptsSchema(t.schema)) {
     throw new DbError('INVALID_INPUT', `"schema" names a PostgreSQL schema; ${f.backend} has none (connect to the other database instead)`, { field: 'schema.schema' });
   }
-  if (f.backend !== 'mysql') return;
-  // MySQL identifiers are limited to the Basic Multilingual Plane.
-  const names = [t.table, ...t.columns.map((c) => c.name), ...t.indexes.map((i) => i.name)];
-  const astral = names.find((n) => /[\u{10000}-\u{10FFFF}]/u.test(n));
-  if (astral) throw new DbError('INVALID_INPUT', `MySQL identifiers cannot hold characters outside the Basic Multilingual Plane (emoji): "${astral}"`, { field: 'schema' });
-  const keyed = new Set([...t.indexes.filter((i) => !i.native).flatMap((i) => i.columns), ...t.columns.filter((c) => c.primary_key || c.unique).map((c) => c.name)].map((n) => n.toLowerCase()));
-  const bad = t.columns.find((c) => keyed.has(c.name.toLowerCase()) && MYSQL_UNINDEXABLE.has(columnSpec(c).kind));
-  if (bad) {
-    throw new DbError('INVALID_INPUT', `MySQL cannot index ${bad.type} column "${bad.name}" (a key, unique or index needs a length): use varchar(n) or char(n)`, { field: 'schema.columns', column: bad.name });
-  }
+  f.checkTable(t);
 }
 
 export function columnDef(c: Column, f: SchemaFlavor, field: string): string {
   const spec = columnSpec(c);
   const parts = [f.quote(c.name), f.type(spec, c.auto_increment)];
-  if (c.auto_increment && f.backend === 'postgres') parts.push(f.autoIncrement);
+  if (c.auto_increment && f.autoIncrementAfterType) parts.push(f.autoIncrement);
   parts.push(c.nullable ? 'NULL' : 'NOT NULL');
   const d = defaultSql(c.default, spec, f, `${field}.default`);
   if (d !== null) parts.push(`DEFAULT ${d}`);
-  if (c.auto_increment && f.backend !== 'postgres') parts.push(f.autoIncrement);
-  if (spec.kind === 'json' && f.backend === 'sqlite') parts.push(`CHECK (json_valid(${f.quote(c.name)}))`);
-  if (c.comment !== undefined && f.backend === 'mysql') parts.push(`COMMENT ${f.string(c.comment)}`);
+  if (c.auto_increment && !f.autoIncrementAfterType) parts.push(f.autoIncrement);
+  if (spec.kind === 'json' && f.jsonCheck) parts.push(`CHECK (json_valid(${f.quote(c.name)}))`);
+  if (c.comment !== undefined && f.comments === 'inline') parts.push(`COMMENT ${f.string(c.comment)}`);
   return parts.join(' ');
 }
 
@@ -58,55 +51,50 @@ export function allForeignKeys(t: Table): ForeignKey[] {
   return [...single, ...t.foreign_keys];
 }
 
+/** A KEY clause where the flavour keeps indexes inside the table, else a CREATE INDEX statement. */
 export function indexDef(t: Table, ix: Index, f: SchemaFlavor): string {
-  if (f.backend === 'mysql') return `${ix.unique ? 'UNIQUE ' : ''}KEY ${f.quote(ix.name)} (${list(ix.columns, f)})`;
+  if (f.inlineIndexes) return `${ix.unique ? 'UNIQUE ' : ''}KEY ${f.quote(ix.name)} (${list(ix.columns, f)})`;
   // The index lives in its table's schema: CREATE INDEX takes a bare name.
   return `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${f.quote(ix.name)} ON ${qualified(t, f)} (${list(ix.columns, f)})`;
 }
 
+/** The unique constraint of one column, named as create_table names it. */
+export const uniqueDef = (table: string, column: string, f: SchemaFlavor): string =>
+  f.uniqueKey(f.quote(constraintName(table, [column], 'key')), f.quote(column));
+
 function tableConstraints(t: Table, f: SchemaFlavor): string[] {
   const out: string[] = [];
   const pk = t.columns.filter((c) => c.primary_key);
-  const inlinePk = f.backend === 'sqlite' && pk.length === 1 && pk[0].auto_increment;
+  const inlinePk = f.autoIncrementIsKey && pk.length === 1 && pk[0].auto_increment;
   if (pk.length && !inlinePk) out.push(`CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} PRIMARY KEY (${list(pk.map((c) => c.name), f)})`);
-  for (const c of t.columns.filter((x) => x.unique)) {
-    const name = f.quote(constraintName(t.table, [c.name], 'key'));
-    out.push(f.backend === 'mysql' ? `UNIQUE KEY ${name} (${f.quote(c.name)})` : `CONSTRAINT ${name} UNIQUE (${f.quote(c.name)})`);
-  }
+  for (const c of t.columns.filter((x) => x.unique)) out.push(uniqueDef(t.table, c.name, f));
   for (const fk of allForeignKeys(t)) out.push(foreignKeyDef(t.table, fk, f));
   t.checks.forEach((ck, i) => {
-    const expr = checkExpression(ck.expression, f.backend, `schema.checks.${i}.expression`);
+    const expr = checkExpression(ck.expression, f.lexer, `schema.checks.${i}.expression`);
     out.push(`${ck.name ? `CONSTRAINT ${f.quote(ck.name)} ` : ''}CHECK (${expr})`);
   });
-  if (f.backend === 'mysql') out.push(...t.indexes.map((ix) => indexDef(t, ix, f)));
+  if (f.inlineIndexes) out.push(...t.indexes.map((ix) => indexDef(t, ix, f)));
   return out;
 }
 
+/** COMMENT ON COLUMN where the flavour writes comments as statements; null elsewhere. */
 export function commentSql(t: Table, c: Column, f: SchemaFlavor): string | null {
-  if (f.backend !== 'postgres') return null;
+  if (f.comments !== 'statement') return null;
   return `COMMENT ON COLUMN ${qualified(t, f)}.${f.quote(c.name)} IS ${c.comment === undefined ? 'NULL' : f.string(c.comment)}`;
 }
 
-/** CREATE TABLE with its keys, checks and foreign keys, then its indexes (and comments on PostgreSQL). */
+/** CREATE TABLE with its keys, checks and foreign keys, then its indexes and comments where they are statements. */
 /** `extra`: table constraints the portable schema has no field for (SQLite's multi-column UNIQUE, kept by a rebuild). */
 export function createTableSql(t: Table, f: SchemaFlavor, tableName = qualified(t, f), extra: string[] = []): string[] {
   checkForBackend(t, f);
   const body = [...t.columns.map((c, i) => columnDef(c, f, `schema.columns.${i}`)), ...tableConstraints(t, f), ...extra];
-  const suffix = f.backend === 'mysql' ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : '';
-  const out = [`CREATE TABLE ${tableName} (\n  ${body.join(',\n  ')}\n)${suffix}`];
-  if (f.backend !== 'mysql') out.push(...t.indexes.map((ix) => indexDef(t, ix, f)));
+  const out = [`CREATE TABLE ${tableName} (\n  ${body.join(',\n  ')}\n)${f.tableSuffix}`];
+  if (!f.inlineIndexes) out.push(...t.indexes.map((ix) => indexDef(t, ix, f)));
   for (const c of t.columns) {
     const sql = c.comment !== undefined ? commentSql(t, c, f) : null;
     if (sql) out.push(sql);
   }
   return out;
-}
-
-/** SQLite's ADD COLUMN: the column with its reference inline (its only way to add a foreign key). */
-export function sqliteAddColumn(c: Column, f: SchemaFlavor, field: string): string {
-  const r = c.references;
-  const ref = r ? ` REFERENCES ${f.quote(r.table)} (${f.quote(r.column)}) ON DELETE ${action(r.on_delete)} ON UPDATE ${action(r.on_update)}` : '';
-  return columnDef(c, f, field) + ref;
 }
 
 export const dropTableSql = (t: { table: string; schema?: string }, f: SchemaFlavor): string => `DROP TABLE ${qualified(t, f)}`;

@@ -8,33 +8,29 @@ import { promises as fs } from 'node:fs';
 import type { ConnectionConfig } from '../../config.js';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
-import type { Backend, Dialect, ServerInfo, Session } from '../dialect.js';
-import { createMigration, migrationStatus, repairMigration, runMigrations, type Progress } from '../migrations/manager.js';
+import { BACKEND_NAMES, backendModule, type BackendModule } from '../backends/lookup.js';
+import type { SchemaFlavor } from '../backends/contract/schema.js';
+import type { Dialect, ServerInfo, Session } from '../dialect.js';
+import { createMigration, migrationStatus, refuseReadOnly, repairMigration, runMigrations, type Progress } from '../migrations/manager.js';
 import { createTableSql, dropTableSql } from './ddl.js';
-import { schemaFlavor, type FlavorOptions, type SchemaFlavor } from './flavors.js';
 import { generateTable } from './generate.js';
-import { readTables, type ReadFilter } from './introspect.js';
+import { readTables, type ReadContext, type ReadFilter } from './introspect.js';
 import { normalizeTable, tableInput, type Table, type TableInput } from './model.js';
 
-export const BACKENDS: Backend[] = ['postgres', 'mysql', 'sqlite'];
+export { refuseReadOnly };
 
 export interface Target {
   config: ConnectionConfig;
+  module: BackendModule;
   dialect: Dialect;
   info: ServerInfo;
+  /** The module's flavour for this server (MariaDB 10.7+ has a uuid type). */
   flavor: SchemaFlavor;
 }
 
-/** MariaDB has a UUID type from 10.7; MySQL has none. */
-export function flavorOptions(info: ServerInfo): FlavorOptions {
-  const m = /^(\d+)\.(\d+)/.exec(info.server_version);
-  const version = m ? Number(m[1]) * 100 + Number(m[2]) : 0;
-  return { nativeUuid: info.flavor === 'mariadb' && version >= 1007 };
-}
-
 export async function target(ctx: ServerContext, connection: string | undefined): Promise<Target> {
-  const { config, dialect, info } = await ctx.registry.get(connection);
-  return { config, dialect, info, flavor: schemaFlavor(dialect.backend, flavorOptions(info)) };
+  const { config, module, dialect, info } = await ctx.registry.get(connection);
+  return { config, module, dialect, info, flavor: module.schema.flavor(module.schema.flavorOptions(info)) };
 }
 
 /** Catalog reads: short, and they leave the session as it was. */
@@ -42,11 +38,7 @@ export function readSession<T>(t: Target, signal: AbortSignal, fn: (s: Session) 
   return t.dialect.withSession(fn, { signal, timeoutMs: t.config.statement_timeout_ms, readsOnly: true });
 }
 
-export const readContext = (t: Target) => ({ backend: t.dialect.backend, mariadb: t.info.flavor === 'mariadb' });
-
-export function refuseReadOnly(config: ConnectionConfig, tool: string): void {
-  if (config.read_only) throw new DbError('READ_ONLY_VIOLATION', `connection "${config.name}" is read-only: ${tool} changes the database`, { connection: config.name });
-}
+export const readContext = (t: Target): ReadContext => ({ schema: t.module.schema, info: t.info });
 
 export async function readTable(t: Target, s: Session, name: string, schema?: string): Promise<Table | null> {
   const [found] = await readTables(s, readContext(t), { table: name, schema });
@@ -90,19 +82,19 @@ export interface GenerateArgs {
 /** The portable schema of a model and its DDL; no database is touched beyond learning the backend. */
 export async function generateSchema(ctx: ServerContext, args: GenerateArgs) {
   const schema = normalizeTable(tableInput.parse(generateTable(args.model, args.table)));
-  const ddl: Partial<Record<Backend, string[]>> = {};
+  const ddl: { [backend: string]: string[] } = {};
   let connection: string | null = null;
   if (args.connection !== undefined || !args.all_backends) {
     const t = await target(ctx, args.connection);
     connection = t.config.name;
-    ddl[t.dialect.backend] = createTableSql(schema, t.flavor);
+    ddl[t.module.name] = createTableSql(schema, t.flavor);
   }
   // Another backend's refusal (a text key on MySQL) is reported beside the others, not for all.
-  const ddlErrors: Partial<Record<Backend, string>> = {};
-  for (const b of args.all_backends ? BACKENDS : []) {
+  const ddlErrors: { [backend: string]: string } = {};
+  for (const b of args.all_backends ? BACKEND_NAMES : []) {
     if (ddl[b]) continue;
     try {
-      ddl[b] = createTableSql(schema, schemaFlavor(b));
+      ddl[b] = createTableSql(schema, backendModule(b).schema.flavor());
     } catch (err) {
       if (!(err instanceof DbError)) throw err;
       ddlErrors[b] = err.message;

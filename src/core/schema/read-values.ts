@@ -1,13 +1,39 @@
 /**
- * Reading catalog text back into the portable schema: native type names to
- * portable types, and reported defaults to portable defaults. Pure functions,
- * one table per backend, so the mapping is testable and matches the DDL side.
+ * Reading catalog text back into the portable schema: the pieces every backend's
+ * reader (backends/<name>/introspect.ts) shares. Pure functions, so the mapping is
+ * testable and matches the DDL side.
  */
-import { portableExpression } from './flavors.js';
+import type { Row } from '../dialect.js';
 import { canonicalDecimal, formatType, parseType, type Column, type DefaultValue, type FkAction, type TypeSpec } from './model.js';
+import { portableExpression } from './sql-text.js';
 
-/** A portable type when `text` names one exactly, else the native type. */
-function tryPortable(text: string): TypeSpec | null {
+/** A catalog row's JSON object, as the reader's query built it. */
+export type Json = Record<string, any>;
+
+/** A JSON array the catalog query returned as text or as a value. */
+export const parseJson = (v: unknown): Json[] => (typeof v === 'string' ? JSON.parse(v) : (v as Json[]) ?? []);
+
+export const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Tables sorted by name, as every reader returns them. */
+export const byTableName = (a: { table: string }, b: { table: string }): number => byName({ name: a.table }, { name: b.table });
+
+/** Rows of one catalog query that unions several kinds (`kind`: t table, c column, i index, f foreign key, k check) per table (`tbl`). */
+export interface Grouped { c: Json[]; i: Json[]; f: Json[]; k: Json[]; t: Json[] }
+
+export function groupRows(rows: Row[]): Map<string, Grouped> {
+  const out = new Map<string, Grouped>();
+  for (const r of rows) {
+    const name = String(r.tbl);
+    let g = out.get(name);
+    if (!g) out.set(name, (g = { c: [], i: [], f: [], k: [], t: [] }));
+    g[r.kind as keyof Grouped].push(typeof r.j === 'string' ? JSON.parse(r.j) : (r.j as Json));
+  }
+  return out;
+}
+
+/** A portable type when `text` names one exactly, else null. */
+export function tryPortable(text: string): TypeSpec | null {
   try {
     return parseType(text, undefined);
   } catch {
@@ -15,68 +41,9 @@ function tryPortable(text: string): TypeSpec | null {
   }
 }
 
-const native = (name: string): TypeSpec => ({ kind: 'native', native: name });
+export const nativeType = (name: string): TypeSpec => ({ kind: 'native', native: name });
 
-const PG_NAMES: Record<string, string> = {
-  integer: 'integer', bigint: 'bigint', smallint: 'smallint', real: 'real', 'double precision': 'double', boolean: 'boolean',
-  text: 'text', 'character varying': 'text', date: 'date', 'time without time zone': 'time', 'timestamp without time zone': 'timestamp',
-  'timestamp with time zone': 'timestamptz', uuid: 'uuid', jsonb: 'json', json: 'json', bytea: 'binary',
-};
-
-/** From format_type(): 'character varying(20)', 'numeric(12,2)', 'timestamp with time zone' ... */
-export function pgType(formatted: string): TypeSpec {
-  if (Object.hasOwn(PG_NAMES, formatted)) return parseType(PG_NAMES[formatted], undefined);
-  const m = /^(numeric|character varying|character)\((\d+)(?:,(\d+))?\)$/.exec(formatted);
-  if (m) {
-    const base = { numeric: 'decimal', 'character varying': 'varchar', character: 'char' }[m[1]]!;
-    return tryPortable(`${base}(${m[2]}${m[3] !== undefined ? `,${m[3]}` : ''})`) ?? native(formatted);
-  }
-  return native(formatted);
-}
-
-const MYSQL_SIMPLE: Record<string, string> = {
-  int: 'integer', bigint: 'bigint', smallint: 'smallint', double: 'double', date: 'date', time: 'time', datetime: 'timestamp',
-  timestamp: 'timestamptz', uuid: 'uuid', json: 'json', tinytext: 'text', text: 'text', mediumtext: 'text', longtext: 'text',
-  tinyblob: 'binary', blob: 'binary', mediumblob: 'binary', longblob: 'binary',
-};
-
-/**
- * From information_schema DATA_TYPE and COLUMN_TYPE ('int(11)', 'tinyint(1)', 'decimal(10,2)', 'int(10) unsigned').
- * A native type keeps COLUMN_TYPE as the server wrote it: ENUM and SET labels are case-sensitive
- * data (`enum('G','PG')`), and a lower-cased copy would rewrite every row when used in DDL.
- */
-export function mysqlType(dataType: string, columnType: string, jsonChecked: boolean): TypeSpec {
-  const dt = dataType.toLowerCase();
-  const ct = columnType.toLowerCase();
-  const asIs = native(columnType.trim());
-  if (/unsigned|zerofill/.test(ct)) return asIs;
-  if (dt === 'longtext' && jsonChecked) return { kind: 'json' };
-  if (dt === 'tinyint') return ct === 'tinyint(1)' ? { kind: 'boolean' } : asIs;
-  if (dt === 'float') return ct === 'float' ? { kind: 'real' } : asIs;
-  // TIME / DATETIME / TIMESTAMP carry their fractional precision; every precision reads as the same kind.
-  if (['time', 'datetime', 'timestamp'].includes(dt) && /^\w+(\(\d\))?$/.test(ct)) return parseType(MYSQL_SIMPLE[dt], undefined);
-  if (['decimal', 'varchar', 'char'].includes(dt)) return tryPortable(ct) ?? asIs;
-  if (Object.hasOwn(MYSQL_SIMPLE, dt) && (ct === dt || /^(int|bigint|smallint)\(\d+\)$/.test(ct))) return parseType(MYSQL_SIMPLE[dt], undefined);
-  return asIs;
-}
-
-const SQLITE_SIMPLE: Record<string, string> = {
-  INT: 'integer', INTEGER: 'integer', BIGINT: 'bigint', SMALLINT: 'smallint', REAL: 'real', DOUBLE: 'double', 'DOUBLE PRECISION': 'double',
-  BOOLEAN: 'boolean', TEXT: 'text', DATE: 'date', TIME: 'time', TIMESTAMP: 'timestamp', DATETIME: 'timestamp', TIMESTAMPTZ: 'timestamptz',
-  UUID: 'uuid', JSON: 'json', BLOB: 'binary',
-};
-
-/** From the declared type (any text SQLite kept); `rowidAlias` marks the INTEGER PRIMARY KEY. */
-export function sqliteType(declared: string, jsonChecked: boolean, rowidAlias: boolean): TypeSpec {
-  const d = declared.trim().toUpperCase().replace(/\s+/g, ' ');
-  if (rowidAlias) return { kind: 'bigint' };
-  if (jsonChecked && d === 'TEXT') return { kind: 'json' };
-  if (Object.hasOwn(SQLITE_SIMPLE, d)) return parseType(SQLITE_SIMPLE[d], undefined);
-  if (/^(DECIMAL|NUMERIC|VARCHAR|CHAR)\s*\(\s*\d+\s*(,\s*\d+\s*)?\)$/.test(d)) return tryPortable(d) ?? native(declared);
-  return native(declared);
-}
-
-/** A quoted literal as the catalog reports it: 'it''s' (PostgreSQL adds ::type). */
+/** A quoted literal as the catalog reports it: 'it''s' (PostgreSQL adds ::type); `backslashes`: MySQL's escapes. */
 function unquote(text: string, backslashes: boolean): string | null {
   const m = /^'((?:[^']|'')*)'(::[\w\s."[\]()]+)?$/s.exec(text.trim());
   if (!m) return null;
@@ -85,7 +52,7 @@ function unquote(text: string, backslashes: boolean): string | null {
 }
 
 /** A literal typed by its column: true/false for booleans, numbers where exact, strings otherwise. */
-function typed(text: string, spec: TypeSpec): DefaultValue {
+export function typedLiteral(text: string, spec: TypeSpec): DefaultValue {
   const k = spec.kind;
   if (k === 'boolean') return /^(true|1|b'1')$/i.test(text) ? true : /^(false|0|b'0')$/i.test(text) ? false : text;
   if (spec.kind === 'decimal') return canonicalDecimal(text, spec.scale);
@@ -102,25 +69,21 @@ export interface DefaultRead {
   sequence: boolean;
 }
 
+/** PostgreSQL prints DEFAULT NULL on a typed column as NULL::character varying. */
+export const isNullDefault = (text: string): boolean => /^null(::[\w\s".[\]()]+)?$/i.test(text);
+
 /**
- * A column default as reported by the catalog. `mysqlLiteralsUnquoted`: MySQL 8
- * reports string literals bare and marks expressions DEFAULT_GENERATED; MariaDB
- * quotes literals.
+ * A reported default after the backend's own cases: a quoted literal, an expression
+ * every backend knows (CURRENT_TIMESTAMP), a bare number or boolean, else the SQL as
+ * written. `backslashes`: literals carry backslash escapes (MySQL).
  */
-export function readDefault(raw: string | null, spec: TypeSpec, backend: 'postgres' | 'mysql' | 'sqlite', mysqlExpression?: boolean): DefaultRead {
-  if (raw === null || raw === undefined) return { value: null, sequence: false };
-  const text = raw.trim();
-  if (backend === 'postgres' && /^nextval\(/i.test(text)) return { value: null, sequence: true };
-  // PostgreSQL prints DEFAULT NULL on a typed column as NULL::character varying.
-  if (/^null(::[\w\s".[\]()]+)?$/i.test(text) && backend !== 'mysql') return { value: null, sequence: false };
-  if (backend === 'mysql' && mysqlExpression === false) return { value: typed(text, spec), sequence: false };
-  if (backend === 'mysql' && text === 'NULL') return { value: null, sequence: false };
-  const literal = unquote(text, backend === 'mysql');
-  if (literal !== null) return { value: typed(literal, spec), sequence: false };
+export function readDefaultText(text: string, spec: TypeSpec, backslashes: boolean): DefaultRead {
+  const literal = unquote(text, backslashes);
+  if (literal !== null) return { value: typedLiteral(literal, spec), sequence: false };
   const expr = portableExpression(text);
   if (expr) return { value: { sql: expr }, sequence: false };
   const bare = text.replace(/^\((-?[\d.]+)\)$/, '$1');
-  if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(bare) || /^(true|false)$/i.test(bare)) return { value: typed(bare, spec), sequence: false };
+  if (/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(bare) || /^(true|false)$/i.test(bare)) return { value: typedLiteral(bare, spec), sequence: false };
   return { value: { sql: text }, sequence: false };
 }
 

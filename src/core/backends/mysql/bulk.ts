@@ -78,7 +78,7 @@ export function streamRows(conn: PoolConnection, text: string, onRows: (rows: un
 
 const ESCAPES: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\t': '\\t', '\x1a': '\\Z', '\\': '\\\\', "'": "\\'" };
 
-/** A literal for our sessions (backslash escapes on: sessionSql removes NO_BACKSLASH_ESCAPES). */
+/** A literal for our sessions (backslash escapes on: sessionSql in pool.ts removes NO_BACKSLASH_ESCAPES). */
 export function mysqlLiteral(v: unknown): string {
   if (v === null || v === undefined) return 'NULL';
   switch (typeof v) {

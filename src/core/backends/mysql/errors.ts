@@ -1,7 +1,7 @@
 /**
  * MySQL / MariaDB errno and mysql2's own codes -> our codes, in one table.
  */
-import { DbError, noSpaceError, type ErrorCode } from '../../../errors.js';
+import { DbError, fileSystemError, type ErrorCode } from '../../../errors.js';
 
 const BY_ERRNO: Record<number, ErrorCode> = {
   1044: 'AUTH_FAILED', 1045: 'AUTH_FAILED', 1049: 'CONNECTION_FAILED', 1698: 'AUTH_FAILED',
@@ -51,8 +51,8 @@ interface MysqlLikeError {
 
 export function fromMysqlError(err: unknown): DbError {
   if (err instanceof DbError) return err;
-  const full = noSpaceError(err);
-  if (full) return full;
+  const fsError = fileSystemError(err);
+  if (fsError) return fsError;
   const e = (err ?? {}) as MysqlLikeError;
   const message = e.sqlMessage || e.message || String(err);
   const code: ErrorCode = (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)

@@ -5,6 +5,7 @@ import { connection } from './connection.js';
 import { createMysqlDialect } from './dialect.js';
 import { migrations } from './migrations.js';
 import { performance } from './performance.js';
+import { prompts } from './prompts.js';
 import { schema } from './schema.js';
 import { sql } from './sql.js';
 
@@ -18,4 +19,5 @@ export const mysql = {
   migrations,
   backup,
   performance,
+  prompts,
 } as const satisfies BackendModule<'mysql'>;

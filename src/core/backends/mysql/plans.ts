@@ -6,6 +6,7 @@
 import { DbError } from '../../../errors.js';
 import type { Row } from '../../dialect.js';
 import { conditionColumns, tableAliases } from '../../performance/conditions.js';
+import { mysqlLexer } from './lexer.js';
 import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 type Json = Record<string, unknown>;
@@ -35,7 +36,7 @@ function tableNode(t: Json, depth: number, aliases: Map<string, string>): { node
   const ref: TableRef = { schema: null, name: table, qualifiers: [alias.toLowerCase(), table.toLowerCase()] };
   node.table = table;
   node.full_scan = access === 'ALL';
-  if (typeof t.attached_condition === 'string') node.filter_columns = conditionColumns(t.attached_condition, 'mysql', new Set(ref.qualifiers));
+  if (typeof t.attached_condition === 'string') node.filter_columns = conditionColumns(t.attached_condition, mysqlLexer, new Set(ref.qualifiers));
   if (node.full_scan) {
     const known = [node.estimated_rows, node.actual_rows].filter((v): v is number => v !== null);
     node.table_rows = known.length > 0 ? Math.round(Math.max(...known)) : null;
@@ -67,7 +68,7 @@ function read(rows: Row[], query: string): PlanSummary {
     source: analyzed ? 'ANALYZE FORMAT=JSON' : 'EXPLAIN FORMAT=JSON',
     analyzed, planning_ms: ms(optimization.r_total_time_ms), execution_ms: analyzed ? ms(block.r_total_time_ms) : null, nodes: [], refs: [],
   };
-  const aliases = tableAliases(query, 'mysql');
+  const aliases = tableAliases(query, mysqlLexer);
   // Depth first, in document order; depth counts nested query blocks (subqueries).
   const visit = (v: unknown, depth: number): void => {
     if (plan.nodes.length >= MAX_PLAN_NODES) return;

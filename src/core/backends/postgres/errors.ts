@@ -2,7 +2,7 @@
  * PostgreSQL and postgres.js errors -> our codes. One table, SQLSTATE exact
  * matches first, then two-character classes, then postgres.js' own codes.
  */
-import { DbError, noSpaceError, type ErrorCode } from '../../../errors.js';
+import { DbError, fileSystemError, type ErrorCode } from '../../../errors.js';
 
 const BY_SQLSTATE: Record<string, ErrorCode> = {
   '28000': 'AUTH_FAILED',
@@ -85,8 +85,8 @@ export function classifyPgCode(code: string | undefined, message: string): Error
 
 export function fromPgError(err: unknown): DbError {
   if (err instanceof DbError) return err;
-  const full = noSpaceError(err);
-  if (full) return full;
+  const fsError = fileSystemError(err);
+  if (fsError) return fsError;
   const e = (err ?? {}) as PgLikeError;
   const raw = typeof e.message === 'string' && e.message ? e.message : String(err);
   const code = classifyPgCode(e.code, raw);

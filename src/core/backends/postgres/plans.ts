@@ -5,6 +5,7 @@
 import { DbError } from '../../../errors.js';
 import type { Row, Session } from '../../dialect.js';
 import { conditionColumns } from '../../performance/conditions.js';
+import { postgresLexer } from './lexer.js';
 import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 type PgNode = Record<string, unknown> & { Plans?: PgNode[] };
@@ -35,7 +36,7 @@ function nodeOf(n: PgNode, depth: number): { node: PlanNode; ref: TableRef | nul
   const ref = { schema, name: relation, qualifiers: [alias.toLowerCase(), relation.toLowerCase()] };
   node.table = tableName(schema, relation);
   node.full_scan = node.operation === 'Seq Scan';
-  if (typeof n.Filter === 'string') node.filter_columns = conditionColumns(n.Filter, 'postgres', new Set(ref.qualifiers));
+  if (typeof n.Filter === 'string') node.filter_columns = conditionColumns(n.Filter, postgresLexer, new Set(ref.qualifiers));
   // An analysed full scan read every row once per loop: kept or filtered out.
   if (node.full_scan && node.actual_rows !== null) node.table_rows = Math.round((node.actual_rows + (removed ?? 0)) * (loops ?? 1));
   return { node, ref };

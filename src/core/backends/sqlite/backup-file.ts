@@ -12,9 +12,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { DbError } from '../../../errors.js';
-import { corrupt } from '../../backup/format.js';
 import type { FrozenFile } from '../../dialect.js';
-import type { Manifest } from '../../backup/manifest.js';
 
 /** 1 MiB: three of them stay in the CPU caches between the read, the hash and the write (measured best of 256 KiB to 4 MiB). */
 const CHUNK = 1 << 20;
@@ -37,6 +35,13 @@ export interface CopyControl {
 
 const PROGRESS_EVERY_MS = 1000;
 
+/** What the backup file must be, by its manifest, and the error for one that is not. */
+export interface Expected {
+  size: number;
+  sha256: string;
+  damaged(why: string): Error;
+}
+
 export interface EmptyTarget {
   path: string;
   pageSize: number;
@@ -48,7 +53,7 @@ export interface EmptyTarget {
  * would not cover the target's whole old file (a smaller page size), or the target has
  * no page 1 to keep until the end: the caller then restores another way.
  */
-export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarget, control: CopyControl): Promise<boolean> {
+export async function writeOverEmpty(src: string, m: Expected, target: EmptyTarget, control: CopyControl): Promise<boolean> {
   const { signal } = control;
   const oldSize = target.pageSize * target.pages;
   const input = await fs.open(src, 'r');
@@ -56,7 +61,7 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
     const head = Buffer.alloc(100);
     await input.read(head, 0, 100, 0);
     const pageSize = pageSizeOf(head);
-    if (pageSize === null) throw corrupt(m.file, 'it is not an SQLite database file');
+    if (pageSize === null) throw m.damaged('it is not an SQLite database file');
     // A file with no page yet (never written: WAL could not be set at open) would, if the
     // server died mid-copy, keep a hole where page 1 goes: not a database at all.
     if (pageSize < oldSize || target.pages < 1) return false;
@@ -67,7 +72,7 @@ export async function writeOverEmpty(src: string, m: Manifest, target: EmptyTarg
       const { bytesRead } = await input.read(first, 0, pageSize, 0);
       const hash = createHash('sha256').update(first.subarray(0, bytesRead));
       const size = bytesRead + await copyRest(input, output, bytesRead, hash, control);
-      if (size !== m.size || hash.digest('hex') !== m.sha256) throw corrupt(m.file, 'its size or SHA-256 differs from the manifest\'s');
+      if (size !== m.size || hash.digest('hex') !== m.sha256) throw m.damaged('its size or SHA-256 differs from the manifest\'s');
       await output.sync();
       committed = true;
       await writeAll(output, first.subarray(0, bytesRead), 0);

@@ -1,4 +1,17 @@
 /** sqlite: the backup part of the backend module (contract/backup.ts). */
 import type { BackupSupport } from '../contract/backup.js';
+import { portable } from './backup-sql.js';
+import { native } from './native.js';
+import { reader, writer } from './values.js';
 
-export const backup: BackupSupport = {};
+/** SQLite keeps 15 significant digits of a NUMERIC value. */
+const DECIMAL_DIGITS = 15;
+
+export const backup: BackupSupport = {
+  portable,
+  reader,
+  writer,
+  keepsSchemas: false,
+  decimalDigits: DECIMAL_DIGITS,
+  native,
+};

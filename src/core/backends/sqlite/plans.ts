@@ -6,6 +6,7 @@
  */
 import type { Row, Session } from '../../dialect.js';
 import { conditionColumns, tableAliases, whereClause } from '../../performance/conditions.js';
+import { sqliteLexer } from './lexer.js';
 import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 const ACCESS = /^(SCAN|SEARCH) (\S+)(.*)$/;
@@ -33,7 +34,7 @@ function nodeOf(detail: string, depth: number, aliases: Map<string, string>): { 
 }
 
 function read(rows: Row[], query: string): PlanSummary {
-  const aliases = tableAliases(query, 'sqlite');
+  const aliases = tableAliases(query, sqliteLexer);
   const depthOf = new Map<number, number>();
   const plan: PlanSummary = { source: 'EXPLAIN QUERY PLAN', analyzed: false, planning_ms: null, execution_ms: null, nodes: [], refs: [] };
   for (const r of rows.slice(0, MAX_PLAN_NODES)) {
@@ -69,7 +70,7 @@ export async function tableRows(s: Session, table: string, hasStat1: boolean): P
 }
 
 async function enrich(s: Session, plan: PlanSummary, query: string): Promise<void> {
-  const where = whereClause(query, 'sqlite');
+  const where = whereClause(query, sqliteLexer);
   const hasStat1 = (await s.query("SELECT 1 AS x FROM sqlite_schema WHERE name = 'sqlite_stat1'")).length > 0;
   const facts = new Map<string, { columns: Set<string>; rows: number | null } | null>();
   for (const [i, node] of plan.nodes.entries()) {
@@ -86,7 +87,7 @@ async function enrich(s: Session, plan: PlanSummary, query: string): Promise<voi
       continue;
     }
     node.table_rows = fact.rows;
-    if (node.full_scan && where) node.filter_columns = conditionColumns(where, 'sqlite', new Set(ref.qualifiers)).filter((c) => fact.columns.has(c.toLowerCase()));
+    if (node.full_scan && where) node.filter_columns = conditionColumns(where, sqliteLexer, new Set(ref.qualifiers)).filter((c) => fact.columns.has(c.toLowerCase()));
   }
 }
 

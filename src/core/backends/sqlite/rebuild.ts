@@ -6,18 +6,12 @@
  * recreate indexes and triggers, then foreign_key_check before commit.
  */
 import { DbError } from '../../../errors.js';
+import type { AlterMode, AlterPlan, AlterSession, SchemaFlavor } from '../contract/schema.js';
 import type { Session } from '../../dialect.js';
 import { addedIndexes, applyChanges, type Applied, type Changes } from '../../schema/changes.js';
-import { createTableSql, indexDef, qualified, sqliteAddColumn } from '../../schema/ddl.js';
-import type { Target } from '../../schema/manager.js';
-import { readTable, refuseEscapes } from '../../schema/manager.js';
+import { action, columnDef, createTableSql, indexDef, qualified } from '../../schema/ddl.js';
 import type { Column, Table } from '../../schema/model.js';
-import { sqliteTableSql } from '../../schema/sqlite-sql.js';
-
-export interface SqlitePlan {
-  statements: string[];
-  rebuilt: boolean;
-}
+import { sqliteTableSql } from './table-sql.js';
 
 /** What SQLite's ADD COLUMN accepts (no key, no expression default, NOT NULL only with a default). */
 function nativeAddable(c: Column): boolean {
@@ -26,10 +20,17 @@ function nativeAddable(c: Column): boolean {
     && (c.nullable || literal) && !(c.references && c.default !== null);
 }
 
+/** SQLite's ADD COLUMN: the column with its reference inline (its only way to add a foreign key). */
+function addColumnDef(c: Column, f: SchemaFlavor, field: string): string {
+  const r = c.references;
+  const ref = r ? ` REFERENCES ${f.quote(r.table)} (${f.quote(r.column)}) ON DELETE ${action(r.on_delete)} ON UPDATE ${action(r.on_update)}` : '';
+  return columnDef(c, f, field) + ref;
+}
+
 const TEMP_PREFIX = 'codomyrmex_rebuild_';
 
-async function rebuildStatements(t: Target, s: Session, mid: Table, ap: Applied): Promise<string[]> {
-  const f = t.flavor;
+async function rebuildStatements(io: AlterSession, mid: Table, ap: Applied): Promise<string[]> {
+  const { session: s, flavor: f } = io;
   const [row] = await s.query(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, [mid.table]);
   const parsed = sqliteTableSql(String(row?.sql ?? ''));
   if (parsed.unportable.length) {
@@ -73,12 +74,12 @@ async function violations(s: Session, table: string): Promise<number> {
  * mode: 'commit' or 'rollback' runs in its own transaction (with enforcement off);
  * 'inside' runs in the caller's transaction (planning a migration's down).
  */
-export async function runSqliteAlter(t: Target, s: Session, cur: Table, ch: Changes, signal: AbortSignal, mode: 'commit' | 'rollback' | 'inside'): Promise<SqlitePlan> {
-  const f = t.flavor;
+export async function runSqliteAlter(io: AlterSession, cur: Table, ch: Changes, signal: AbortSignal, mode: AlterMode): Promise<AlterPlan> {
+  const { session: s, flavor: f } = io;
   const sent: string[] = [];
   const run = async (stmts: string[]): Promise<void> => {
     if (!stmts.length) return;
-    await refuseEscapes(t.dialect, stmts);
+    await io.refuseEscapes(stmts);
     await s.run(stmts, undefined, signal);
     sent.push(...stmts);
   };
@@ -90,14 +91,14 @@ export async function runSqliteAlter(t: Target, s: Session, cur: Table, ch: Chan
     await run(ap.droppedIndexes.map((ix) => `DROP INDEX ${f.quote(ix.name)}`));
     await run((ch.rename_columns ?? []).filter((r) => r.from !== r.to).map((r) => `ALTER TABLE ${q} RENAME COLUMN ${f.quote(r.from)} TO ${f.quote(r.to)}`));
     // Read again: ALTER TABLE has renamed the columns in checks, indexes, triggers and views.
-    const mid = (await readTable(t, s, cur.table))!;
+    const mid = (await io.readTable(cur.table))!;
     const rest: Changes = { drop_columns: ch.drop_columns, alter_columns: ch.alter_columns, add_columns: ch.add_columns };
     const hasRest = Boolean(ch.drop_columns?.length || ch.alter_columns?.length || ch.add_columns?.length);
     const ap2 = hasRest ? applyChanges(mid, rest) : null;
     const added = ap2 ? ap2.next.columns.filter((c) => !ap2.origin.has(c.name)) : [];
     const rebuilt = Boolean(ch.drop_columns?.length || (ap2 && ap2.altered.size > 0) || added.some((c) => !nativeAddable(c)));
-    if (rebuilt) await run(await rebuildStatements(t, s, mid, ap2!));
-    else await run(added.map((c) => `ALTER TABLE ${q} ADD COLUMN ${sqliteAddColumn(c, f, 'changes.add_columns')}`));
+    if (rebuilt) await run(await rebuildStatements(io, mid, ap2!));
+    else await run(added.map((c) => `ALTER TABLE ${q} ADD COLUMN ${addColumnDef(c, f, 'changes.add_columns')}`));
     await run(addedIndexes(cur, ap).map((ix) => indexDef(cur, ix, f)));
     if (ch.rename_to) await run([`ALTER TABLE ${q} RENAME TO ${f.quote(ch.rename_to)}`]);
     if (rebuilt && mode !== 'inside') {

@@ -5,7 +5,6 @@
  * uptime, connections, cache ratio, transactions, deadlocks or index usage.
  */
 import { statSync } from 'node:fs';
-import type { ConnectionConfig } from '../../../config.js';
 import { DbError } from '../../../errors.js';
 import { BOOKKEEPING_SQL_LIST } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
@@ -32,10 +31,10 @@ const SIZES = `
   WHERE d.aggregate = TRUE AND d.name NOT LIKE 'sqlite_%' AND coalesce(m.tbl_name, d.name) NOT IN (${BOOKKEEPING_SQL_LIST})
   GROUP BY 1 ORDER BY sum(d.pgsize) DESC, 1 LIMIT ${TOP_TABLES}`;
 
-function walBytes(config: ConnectionConfig, mode: string): number | null {
-  if (mode !== 'wal' || !config.file || config.file === ':memory:') return null;
+function walBytes(file: string | undefined, mode: string): number | null {
+  if (mode !== 'wal' || !file || file === ':memory:') return null;
   try {
-    return statSync(`${config.file}-wal`).size;
+    return statSync(`${file}-wal`).size;
   } catch {
     return 0; // no -wal file right now: nothing waits for a checkpoint
   }
@@ -62,7 +61,7 @@ async function largestTables(s: Session, hasStat1: boolean, pages: number, hints
   return out;
 }
 
-async function read(s: Session, config: ConnectionConfig): Promise<{ stats: DatabaseStats; hints: Hint[] }> {
+async function read(s: Session, { file }: { file?: string }): Promise<{ stats: DatabaseStats; hints: Hint[] }> {
   const hints: Hint[] = [];
   const [f] = await s.query(FILE);
   const [pageSize, pages] = [num(f.page_size) ?? 0, num(f.page_count) ?? 0];
@@ -85,7 +84,7 @@ async function read(s: Session, config: ConnectionConfig): Promise<{ stats: Data
       long_running_queries: null,
       sqlite: {
         page_size: pageSize, page_count: pages, freelist_count: num(f.freelist_count) ?? 0, journal_mode: journal,
-        wal_autocheckpoint: num(auto?.wal_autocheckpoint), wal_bytes: walBytes(config, journal), dbstat: largest !== null,
+        wal_autocheckpoint: num(auto?.wal_autocheckpoint), wal_bytes: walBytes(file, journal), dbstat: largest !== null,
       },
     },
     hints,

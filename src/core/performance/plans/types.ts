@@ -59,6 +59,20 @@ export interface PlanReader {
   enrich(session: Session, plan: PlanSummary, query: string): Promise<void>;
 }
 
+/** What findings (findings.ts) and plan notes (monitor.ts) need of a backend to word their advice in its SQL. */
+export interface PlanAdvice {
+  /** The character that quotes an identifier: `"`, or a backtick (MySQL). */
+  readonly identifierQuote: string;
+  /** What a full scan is called, by the plan node's operation (`Seq Scan`: "sequential scan"); others are "full scan". */
+  readonly scanWords: Readonly<Record<string, string>>;
+  /** The statement that collects a table's statistics, given its name as SQL. */
+  analyze(table: string): string;
+  /** The setting that bounds a sort's memory, named when a sort spilled to disk. */
+  readonly sortMemory: string;
+  /** Why a plan asked for with actual rows and times came back with estimates only (the note beside it). */
+  readonly estimatesOnly: string;
+}
+
 /** Numbers from drivers and JSON documents: bigint strings included; null when absent or not a number. */
 export function num(v: unknown): number | null {
   if (v === null || v === undefined || v === '') return null;

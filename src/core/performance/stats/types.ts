@@ -2,7 +2,6 @@
  * Database statistics, one shape for every backend. A backend that cannot provide a
  * field leaves it null (the manager names it in `not_available`); nothing is guessed.
  */
-import type { ConnectionConfig } from '../../../config.js';
 import type { Session } from '../../dialect.js';
 
 export interface TableStats {
@@ -56,7 +55,8 @@ export interface Hint {
 }
 
 export interface StatsReader {
-  read(s: Session, config: ConnectionConfig): Promise<{ stats: DatabaseStats; hints: Hint[] }>;
+  /** One pinned session's worth of catalog reads; `file` is a file database's (its -wal file is measured too). */
+  read(s: Session, target: { file?: string }): Promise<{ stats: DatabaseStats; hints: Hint[] }>;
 }
 
 /** Largest tables listed, and long-running statements listed. */

@@ -1,7 +1,7 @@
 /**
  * The query log: every agent statement's fingerprint, tool, duration, rows and error
  * code, kept in memory (a ring of recent entries and per-fingerprint aggregates, both
- * bounded) and optionally persisted to a SQLite file (query-store.ts).
+ * bounded) and optionally persisted to a SQLite file (store.ts).
  *
  * `record` sits on every statement's path, so it only queues the raw record (well
  * under a microsecond); fingerprinting and aggregation run in a batch on the next
@@ -11,52 +11,18 @@
  */
 import type { Logger } from 'pino';
 import type { QueryLogConfig } from '../../config.js';
-import { backendModule, type Backend as SqlFlavor } from '../backends/index.js';
-import { fingerprint } from './fingerprint.js';
-import { openQueryStore, type QueryStore } from './query-store.js';
+import { fingerprint } from '../performance/fingerprint.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
+import { openQueryStore, type QueryStore } from './store.js';
+import type { FingerprintSummary, LogEntry, LogTotals } from './types.js';
 
-/** One statement as it left the database, fingerprinted. */
-export interface LogEntry {
-  connection: string;
-  /** The tool that ran it: execute_query, execute_transaction, monitor_query_performance. */
-  tool: string;
-  fingerprint: string;
-  ms: number;
-  rows: number;
-  /** Our error code (TIMEOUT, SYNTAX_ERROR ...) or null; never a message, which may quote values. */
-  error: string | null;
-  /** Epoch milliseconds. */
-  at: number;
-}
-
-export interface FingerprintSummary {
-  fingerprint: string;
-  calls: number;
-  errors: number;
-  total_ms: number;
-  mean_ms: number;
-  /** Exact up to SAMPLE_SIZE calls, from a uniform sample beyond. */
-  p95_ms: number;
-  max_ms: number;
-  rows: number;
-  first_seen: number;
-  last_seen: number;
-  /** The tools that ran it. */
-  tools: string[];
-}
-
-export interface LogTotals {
-  statements: number;
-  errors: number;
-  fingerprints: number;
-  /** Epoch ms of the oldest statement counted (persisted history included), or null. */
-  since: number | null;
-}
+export type { FingerprintSummary, LogEntry, LogTotals } from './types.js';
 
 interface Pending {
   connection: string;
   tool: string;
-  flavor: SqlFlavor;
+  /** The statement's backend (module.sql): how to fingerprint it. */
+  flavor: SqlSupport;
   text: string;
   ms: number;
   rows: number;
@@ -117,7 +83,7 @@ export class QueryLog {
   }
 
   /** The hot path: queue and return. */
-  record(connection: string, tool: string, flavor: SqlFlavor, text: string, ms: number, rows: number, error: string | null): void {
+  record(connection: string, tool: string, flavor: SqlSupport, text: string, ms: number, rows: number, error: string | null): void {
     this.pending.push({ connection, tool, flavor, text, ms, rows, error, at: Date.now() });
     if (this.pending.length >= MAX_PENDING) this.drain();
     else if (!this.draining) {
@@ -186,7 +152,7 @@ export class QueryLog {
     if (batch.length === 0) return;
     this.pending = [];
     for (const p of batch) {
-      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: this.redact(fingerprint(p.text, backendModule(p.flavor).sql)), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
+      const entry = this.add({ connection: p.connection, tool: p.tool, fingerprint: this.redact(fingerprint(p.text, p.flavor)), ms: p.ms, rows: p.rows, error: p.error, at: p.at });
       const old = this.ring[this.head];
       if (old) this.lastDroppedAt = Math.max(this.lastDroppedAt, old.at);
       this.ring[this.head] = entry;

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { LogEntry } from './query-log.js';
+import type { LogEntry } from './types.js';
 
 export interface QueryStore {
   readonly path: string;

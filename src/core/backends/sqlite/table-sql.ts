@@ -3,9 +3,9 @@
  * columns are TEXT with CHECK (json_valid(col))), WITHOUT ROWID, STRICT and
  * COLLATE. Read with our lexer, so strings and quoted names never confuse it.
  */
-import { sqliteLexer } from '../backends/sqlite/lexer.js';
-import type { Token } from '../sql.js';
-import type { Check } from './model.js';
+import type { Token } from '../../sql-lexer.js';
+import { sqliteLexer } from './lexer.js';
+import type { Check } from '../../schema/model.js';
 
 export interface SqliteTableSql {
   /** Lower-cased names of columns with CHECK (json_valid(col)). */

@@ -1,0 +1,63 @@
+/**
+ * mysql: the SQL of a portable backup (contract/backup.ts PortableSql). Rows are read
+ * as lines the server builds, but for tables with a column of a type that has no
+ * portable form: those are read as driver values.
+ */
+import type { PortableSql, Quoting } from '../contract/backup.js';
+import { finishMarked, orderBy } from '../../backup/sql.js';
+import { specOf } from '../../backup/values.js';
+import type { Column, Table } from '../../schema/model.js';
+
+const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
+
+const next = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** Every portable kind as canonical JSON text, floats and JSON documents marked (see finishMarked). */
+function canonical(c: Column, f: Quoting): string {
+  const q = f.quote(c.name);
+  // TIME(6) and DATETIME(6) print six fraction digits: the canonical form trims zeros.
+  const trimmed = `IF(LOCATE('.', ${q}), TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${q})), ${q})`;
+  switch (specOf(c).kind) {
+    case 'smallint': case 'integer': return `CAST(${q} AS CHAR)`;
+    case 'bigint': return `IF(${q} BETWEEN -9007199254740991 AND 9007199254740991, CAST(${q} AS CHAR), CONCAT('"', ${q}, '"'))`;
+    case 'decimal': case 'date': return `CONCAT('"', ${q}, '"')`;
+    // DOUBLE prints the shortest round-trip digits, positional in this range, as JavaScript does; FLOAT does not.
+    case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"')))`;
+    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
+    case 'boolean': return `IF(${q} = 1, 'true', IF(${q} = 0, 'false', CAST(${q} AS CHAR)))`;
+    case 'text': case 'varchar': case 'char': return `JSON_QUOTE(${q})`;
+    case 'uuid': return `CONCAT('"', LOWER(${q}), '"')`;
+    case 'time': return `CONCAT('"', ${trimmed}, '"')`;
+    case 'timestamp': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), '"')`;
+    case 'timestamptz': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), 'Z"')`;
+    case 'binary': return `CONCAT('"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"')`;
+    case 'json': return `CONCAT('"\\\\J', SUBSTR(JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4)), 2))`;
+    default: throw new Error('native columns are read as values');
+  }
+}
+
+const hasNative = (t: Table): boolean => t.columns.some((c) => c.type === 'native');
+
+/** Columns of types with no portable form are read as driver values (MySQL JSON as its text). */
+const plainSelect = (t: Table, f: Quoting): string => {
+  const column = (c: Column): string => (specOf(c).kind === 'json' ? `CAST(${f.quote(c.name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(c.name)}` : f.quote(c.name));
+  return `SELECT ${t.columns.map(column).join(', ')} FROM ${qualified(t, f)}${orderBy(t, f)}`;
+};
+
+export const portable: PortableSql = {
+  select: (t, f) => (hasNative(t)
+    ? plainSelect(t, f)
+    : `SELECT CONCAT('[', ${t.columns.map((c) => `COALESCE(${canonical(c, f)}, 'null')`).join(", ',', ")}, ']') FROM ${qualified(t, f)}${orderBy(t, f)}`),
+  finishLine: () => finishMarked,
+  lineMode: (t) => !hasNative(t),
+  async readSequence(s, t) {
+    const [row] = await s.query('SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t.table]);
+    return next(row?.n);
+  },
+  writeSequence: (t, _column, value, f) => [{ text: `ALTER TABLE ${qualified(t, f)} AUTO_INCREMENT = ${BigInt(value).toString()}`, params: [] }],
+  drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
+  beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0'],
+  afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1'],
+  keysAfterLoad: false,
+  commitsBatches: true,
+};

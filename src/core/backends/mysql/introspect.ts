@@ -1,0 +1,146 @@
+/**
+ * mysql: the catalog reader for MySQL and MariaDB. One information_schema query (columns,
+ * index parts, foreign key parts and checks, UNION ALL), grouped per table in code and
+ * mapped back to the portable schema; what has no portable form comes back as `native`.
+ */
+import type { ReadFilter } from '../contract/schema.js';
+import type { ServerInfo, Session } from '../../dialect.js';
+import { constraintName, parseType, UNPORTABLE, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
+import {
+  byName, byTableName, fkAction, groupRows, makeColumn, nativeType, readDefaultText, tryPortable, typedLiteral, type DefaultRead, type Grouped, type Json,
+} from '../../schema/read-values.js';
+
+function sql(mariadb: boolean): string {
+  const where = (alias: string) => `${alias}.TABLE_SCHEMA = DATABASE() AND (? IS NULL OR ${alias}.TABLE_NAME = ?)`;
+  return `
+SELECT 'c' AS kind, c.TABLE_NAME AS tbl, JSON_OBJECT('name', c.COLUMN_NAME, 'pos', c.ORDINAL_POSITION, 'data_type', c.DATA_TYPE,
+    'column_type', c.COLUMN_TYPE, 'nullable', c.IS_NULLABLE, 'default', c.COLUMN_DEFAULT, 'extra', c.EXTRA, 'comment', c.COLUMN_COMMENT,
+    'charset', c.CHARACTER_SET_NAME) AS j
+  FROM information_schema.COLUMNS c JOIN information_schema.TABLES t
+    ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+  WHERE ${where('c')}
+UNION ALL
+SELECT 'i', s.TABLE_NAME, JSON_OBJECT('name', s.INDEX_NAME, 'non_unique', s.NON_UNIQUE, 'seq', s.SEQ_IN_INDEX, 'column', s.COLUMN_NAME, 'sub_part', s.SUB_PART)
+  FROM information_schema.STATISTICS s WHERE ${where('s')}
+UNION ALL
+SELECT 'f', k.TABLE_NAME, JSON_OBJECT('name', k.CONSTRAINT_NAME, 'column', k.COLUMN_NAME, 'pos', k.ORDINAL_POSITION,
+    'ref_schema', k.REFERENCED_TABLE_SCHEMA, 'ref_table', k.REFERENCED_TABLE_NAME, 'ref_column', k.REFERENCED_COLUMN_NAME,
+    'on_delete', r.DELETE_RULE, 'on_update', r.UPDATE_RULE)
+  FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+    ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
+  WHERE k.REFERENCED_TABLE_NAME IS NOT NULL AND ${where('k')}
+UNION ALL
+SELECT 'k', tc.TABLE_NAME, JSON_OBJECT('name', cc.CONSTRAINT_NAME, 'clause', cc.CHECK_CLAUSE)
+  FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc
+    ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME${mariadb ? ' AND cc.TABLE_NAME = tc.TABLE_NAME' : ''}
+  WHERE tc.CONSTRAINT_TYPE = 'CHECK' AND ${where('tc')}`;
+}
+
+const SIMPLE: Record<string, string> = {
+  int: 'integer', bigint: 'bigint', smallint: 'smallint', double: 'double', date: 'date', time: 'time', datetime: 'timestamp',
+  timestamp: 'timestamptz', uuid: 'uuid', json: 'json', tinytext: 'text', text: 'text', mediumtext: 'text', longtext: 'text',
+  tinyblob: 'binary', blob: 'binary', mediumblob: 'binary', longblob: 'binary',
+};
+
+/**
+ * From information_schema DATA_TYPE and COLUMN_TYPE ('int(11)', 'tinyint(1)', 'decimal(10,2)', 'int(10) unsigned').
+ * A native type keeps COLUMN_TYPE as the server wrote it: ENUM and SET labels are case-sensitive
+ * data (`enum('G','PG')`), and a lower-cased copy would rewrite every row when used in DDL.
+ */
+export function mysqlType(dataType: string, columnType: string, jsonChecked: boolean): TypeSpec {
+  const dt = dataType.toLowerCase();
+  const ct = columnType.toLowerCase();
+  const asIs = nativeType(columnType.trim());
+  if (/unsigned|zerofill/.test(ct)) return asIs;
+  if (dt === 'longtext' && jsonChecked) return { kind: 'json' };
+  if (dt === 'tinyint') return ct === 'tinyint(1)' ? { kind: 'boolean' } : asIs;
+  if (dt === 'float') return ct === 'float' ? { kind: 'real' } : asIs;
+  // TIME / DATETIME / TIMESTAMP carry their fractional precision; every precision reads as the same kind.
+  if (['time', 'datetime', 'timestamp'].includes(dt) && /^\w+(\(\d\))?$/.test(ct)) return parseType(SIMPLE[dt], undefined);
+  if (['decimal', 'varchar', 'char'].includes(dt)) return tryPortable(ct) ?? asIs;
+  if (Object.hasOwn(SIMPLE, dt) && (ct === dt || /^(int|bigint|smallint)\(\d+\)$/.test(ct))) return parseType(SIMPLE[dt], undefined);
+  return asIs;
+}
+
+/**
+ * A column default from COLUMN_DEFAULT. `expression`: MySQL 8 reports string literals
+ * bare and marks expressions DEFAULT_GENERATED (false: a bare literal); MariaDB quotes
+ * literals (undefined).
+ */
+export function mysqlDefault(raw: string | null, spec: TypeSpec, expression?: boolean): DefaultRead {
+  if (raw === null || raw === undefined) return { value: null, sequence: false };
+  const text = raw.trim();
+  if (expression === false) return { value: typedLiteral(text, spec), sequence: false };
+  if (text === 'NULL') return { value: null, sequence: false };
+  return readDefaultText(text, spec, true);
+}
+
+function groupByName(items: Json[], order: string): Map<string, Json[]> {
+  const m = new Map<string, Json[]>();
+  for (const x of [...items].sort((a, b) => a[order] - b[order])) m.set(x.name, [...(m.get(x.name) ?? []), x]);
+  return m;
+}
+
+/** Indexes other than the primary key, a column's own unique key and InnoDB's index for a foreign key. */
+function userIndexes(name: string, indexes: Map<string, Json[]>, fks: Map<string, Json[]>, uniqueCols: Set<string>): Index[] {
+  const out: Index[] = [];
+  for (const [ixName, parts] of indexes) {
+    if (ixName === 'PRIMARY') continue;
+    const cols = parts.map((p) => p.column as string);
+    const unique = Number(parts[0].non_unique) === 0;
+    // A column's own unique constraint is the one named as create_table names it; any other is an index.
+    if (unique && cols.length === 1 && ixName === constraintName(name, cols, 'key')) { uniqueCols.add(cols[0]); continue; }
+    // InnoDB adds an index named after a foreign key that has none: it is the key's, not the user's.
+    const fk = fks.get(ixName);
+    if (fk && fk.map((p) => p.column).join('\u0000') === cols.join('\u0000')) continue;
+    const ix: Index = { name: ixName, columns: cols, unique };
+    if (parts.some((p) => p.sub_part !== null || p.column === null)) ix.native = `${parts.map((p) => `${p.column ?? '(expression)'}${p.sub_part ? `(${p.sub_part})` : ''}`).join(', ')}`;
+    out.push(ix);
+  }
+  return out.sort(byName);
+}
+
+function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
+  // MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) named after the column.
+  const jsonCols = new Set(g.k.filter((k) => new RegExp(`^json_valid\\(\`${k.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\)$`).test(k.clause)).map((k) => k.name as string));
+  const fks = groupByName(g.f, 'pos');
+  const indexes = groupByName(g.i, 'seq');
+  const pk = new Set((indexes.get('PRIMARY') ?? []).map((x) => x.column as string));
+  const uniqueCols = new Set<string>();
+  const out = userIndexes(name, indexes, fks, uniqueCols);
+  const single = new Map([...fks].filter(([, parts]) => parts.length === 1).map(([, parts]) => [parts[0].column as string, parts[0]]));
+  const columns = [...g.c].sort((a, b) => a.pos - b.pos).map((c): Column => {
+    const spec = mysqlType(c.data_type, c.column_type, jsonCols.has(c.name));
+    const auto = /auto_increment/i.test(c.extra);
+    const d = mysqlDefault(c.default, spec, mariadb ? undefined : /DEFAULT_GENERATED/i.test(c.extra));
+    const col = makeColumn(c.name, spec, {
+      nullable: c.nullable === 'YES', primary_key: pk.has(c.name), auto_increment: auto, unique: uniqueCols.has(c.name), default: auto ? null : d.value,
+    });
+    const fk = single.get(c.name);
+    if (fk) {
+      col.references = { table: fk.ref_table, column: fk.ref_column, on_delete: fkAction(fk.on_delete), on_update: fkAction(fk.on_update) };
+      if (fk.name !== constraintName(name, [c.name], 'fkey')) col.references.name = fk.name;
+    }
+    if (c.comment) col.comment = c.comment;
+    const odd = [
+      ...(/on update|invisible|generated|persistent/i.test(c.extra) ? [String(c.extra).toLowerCase()] : []),
+      ...(c.charset && c.charset !== 'utf8mb4' ? [`character set ${c.charset}`] : []),
+    ];
+    if (odd.length) (col as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] = odd;
+    return col;
+  });
+  const foreign_keys = [...fks].filter(([, parts]) => parts.length > 1).map(([fkName, parts]): ForeignKey => ({
+    name: fkName, columns: parts.map((p) => p.column), references: { table: parts[0].ref_table, columns: parts.map((p) => p.ref_column) },
+    on_delete: fkAction(parts[0].on_delete), on_update: fkAction(parts[0].on_update),
+  }));
+  const checks = g.k.filter((k) => !jsonCols.has(k.name)).map((k): Check => ({ name: k.name, expression: k.clause }));
+  return { table: name, columns, indexes: out, foreign_keys, checks };
+}
+
+/** The connection's current database only; MariaDB's CHECK_CONSTRAINTS carries TABLE_NAME, MySQL's does not. */
+export async function readMysqlTables(s: Session, f: ReadFilter, info: ServerInfo): Promise<Table[]> {
+  const mariadb = info.flavor === 'mariadb';
+  const t = f.table ?? null;
+  const rows = await s.query(sql(mariadb), [t, t, t, t, t, t, t, t]);
+  return [...groupRows(rows)].filter(([, g]) => g.c.length > 0).map(([name, g]) => mysqlTable(name, g, mariadb)).sort(byTableName);
+}

@@ -1,0 +1,78 @@
+/**
+ * A pinned MySQL/MariaDB connection for a manager's multi-step work (dialect.ts
+ * Session): trusted SQL (cancelled by KILL QUERY), GET_LOCK scoped to the database,
+ * consistent snapshots, streamed reads and bulk inserts.
+ */
+import { DbError } from '../../../errors.js';
+import type { Session, SessionOptions } from '../../dialect.js';
+import { withStatementIndex } from '../../policy.js';
+import { insertRows, streamRows } from './bulk.js';
+import { rowsOf, simple, type MysqlPool, type Run } from './pool.js';
+
+export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+  const { conn, release } = await pool.acquire(opts.signal);
+  let inTransaction = false;
+  const trusted = async (text: string, signal?: AbortSignal): Promise<void> => {
+    if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+    const run: Run = {};
+    let killing: Promise<void> | undefined;
+    const onAbort = (): void => { killing = pool.kill(run, conn, 'CANCELLED'); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await simple(conn, text);
+    } catch (err) {
+      throw run.why === 'CANCELLED' ? new DbError('CANCELLED', 'cancelled by the client') : err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await killing;
+    }
+  };
+  // GET_LOCK names are server-wide: scope ours to this database.
+  const scoped = (name: string): string => `${name}:${pool.info?.database ?? ''}`.slice(0, 64);
+  const session: Session = {
+    run: async (statements, onApplied, signal) => {
+      for (let i = 0; i < statements.length; i++) {
+        await withStatementIndex(i, () => trusted(statements[i], signal));
+        await onApplied?.(i);
+      }
+    },
+    query: (text, params = []) => rowsOf(conn, text, params),
+    write: async (text, params = []) => { await rowsOf(conn, text, params); },
+    leftOpen: async () => Number((await rowsOf(conn, 'SELECT @@in_transaction AS t', []))[0]?.t) === 1,
+    begin: async () => { await simple(conn, 'START TRANSACTION'); inTransaction = true; },
+    commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
+    // Trusted SQL may have turned autocommit off; our own writes after a rollback must commit.
+    rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); await simple(conn, 'SET autocommit = 1'); },
+    lock: async (name, timeoutMs) => {
+      const [row] = await rowsOf(conn, 'SELECT GET_LOCK(?, ?) AS l', [scoped(name), Math.max(0, Math.ceil(timeoutMs / 1000))]);
+      // 1: taken; 0: timed out; NULL: an error (killed, out of memory). Never assume it was taken.
+      if (row?.l === null || row?.l === undefined) throw new DbError('INTERNAL', `GET_LOCK('${name}') failed`);
+      return Number(row.l) === 1;
+    },
+    unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [scoped(name)]); },
+    setForeignKeys: async () => true,
+    foreignKeyViolations: async () => 0,
+    snapshot: async () => {
+      await simple(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      await simple(conn, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      inTransaction = true;
+    },
+    stream: (text, onRows, signal) => {
+      const run: Run = {};
+      return streamRows(conn, text, onRows, () => pool.kill(run, conn, 'CANCELLED'), signal);
+    },
+    load: (target, batches, signal) => insertRows(conn, target, batches, signal),
+    lockHolder: async (name) => {
+      const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [scoped(name)]);
+      return row?.id === null || row?.id === undefined ? null : `connection id ${row.id}`;
+    },
+  };
+  try {
+    await simple(conn, pool.timeoutSql(opts.timeoutMs));
+    return await fn(session);
+  } finally {
+    if (inTransaction) await simple(conn, 'ROLLBACK').catch(() => undefined);
+    // Named locks and session settings must not outlive the session: reset like every other call.
+    release(false);
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * mysql: the value codecs of portable backups (contract/backup.ts reader, writer).
+ * mysql2 gives numbers, strings (DECIMAL, dates, integers past 2^53), Buffers and JSON
+ * as text: the shared readers take them as they are. Loads bind bigints and Buffers.
+ */
+import { binaryBound, integerBound, nativeBound, portableReader, type Read } from '../../backup/values.js';
+import type { TypeSpec } from '../../schema/model.js';
+
+export const reader = (spec: TypeSpec): Read => portableReader(spec);
+
+export function writer(spec: TypeSpec): (v: unknown) => unknown {
+  switch (spec.kind) {
+    case 'smallint': case 'integer': case 'bigint': return integerBound;
+    case 'binary': return (v) => { const b = binaryBound(v); return typeof b === 'string' ? Buffer.from(b) : b; };
+    // MariaDB reads no zone designator; our sessions run in UTC.
+    case 'timestamptz': return (v) => (typeof v === 'string' ? v.replace(/Z$/, '') : v);
+    default: return nativeBound;
+  }
+}

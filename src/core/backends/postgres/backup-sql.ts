@@ -1,0 +1,59 @@
+/**
+ * postgres: the SQL of a portable backup (contract/backup.ts PortableSql). Rows are
+ * read as lines the server builds itself, streamed through COPY as bytes.
+ */
+import type { PortableSql, Quoting } from '../contract/backup.js';
+import { finishMarked, finishMarkedBytes, orderBy } from '../../backup/sql.js';
+import { specOf } from '../../backup/values.js';
+import type { Column, Table } from '../../schema/model.js';
+
+/** The table's name, with its schema when it has one. */
+const qualified = (t: Table, f: Quoting): string => (t.schema ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
+
+/**
+ * A column's value as its canonical JSON text, computed by PostgreSQL (in C, on its own
+ * core) rather than in our process. Where float8out and JavaScript spell a number
+ * differently (exponents, -0, NaN),
+ * the value is marked `"\F...` / `"\J...` for finishLine: JSON text never holds \F or \J.
+ */
+function canonical(c: Column, f: Quoting): string {
+  const q = f.quote(c.name);
+  const spec = specOf(c);
+  switch (spec.kind) {
+    case 'smallint': case 'integer': return `${q}::text`;
+    case 'bigint': return `CASE WHEN ${q} BETWEEN -9007199254740991 AND 9007199254740991 THEN ${q}::text ELSE '"' || ${q}::text || '"' END`;
+    case 'decimal': case 'date': case 'time': case 'uuid': return `'"' || ${q}::text || '"'`;
+    case 'real': case 'double': {
+      const positional = spec.kind === 'real' ? '1e6' : '1e15';
+      return `CASE WHEN abs(${q}) >= 1e-4 AND abs(${q}) < ${positional} THEN ${q}::text WHEN ${q} = 0 THEN '0' ELSE '"\\F' || ${q}::text || '"' END`;
+    }
+    case 'boolean': return `CASE WHEN ${q} THEN 'true' WHEN NOT ${q} THEN 'false' END`;
+    case 'text': case 'varchar': case 'timestamp': return `to_json(${q})::text`;
+    // CHAR to text drops the padding, as the canonical form does.
+    case 'char': return `to_json(${q}::text)::text`;
+    case 'timestamptz': return `replace(to_json(${q})::text, '+00:00"', 'Z"')`;
+    case 'binary': return `'"' || translate(encode(${q}, 'base64'), E'\\n', '') || '"'`;
+    // jsonb prints the canonical spelling already (see canonicalJson).
+    case 'json': return `to_json(${q}::jsonb::text)::text`;
+    default: return `to_json(${q}::text)::text`;
+  }
+}
+
+export const portable: PortableSql = {
+  select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${canonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
+  finishLine: () => finishMarked,
+  finishBytes: () => finishMarkedBytes,
+  async readSequence(s, t, column, f) {
+    const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
+    if (!row?.seq) return null;
+    // The sequence name comes back quoted and qualified by the server.
+    const [v] = await s.query(`SELECT last_value::text AS v, is_called FROM ${String(row.seq)}`);
+    return v ? (v.is_called ? (BigInt(String(v.v)) + 1n).toString() : String(v.v)) : null;
+  },
+  writeSequence: (t, column, value, f) => [{ text: 'SELECT setval(pg_get_serial_sequence($1, $2), $3::bigint, false)', params: [qualified(t, f), column, value] }],
+  drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
+  beforeLoad: [],
+  afterLoad: [],
+  keysAfterLoad: true,
+  commitsBatches: false,
+};

@@ -1,0 +1,139 @@
+/**
+ * One agent statement on a leased PostgreSQL connection, over the extended protocol
+ * (`simple: false`, which refuses several statements in one string): rows streamed
+ * into a capped collector, stopped by the client's cancel, a client-side timeout
+ * behind the server's, and a hard deadline when the server stops answering.
+ */
+import type { ReservedSql } from 'postgres';
+import { DbError } from '../../../errors.js';
+import type { ExecOptions, Statement, StatementResult } from '../../dialect.js';
+import { elapsedSince, RowCollector } from '../../limits.js';
+import { fromPgError } from './errors.js';
+import type { Lease } from './pool.js';
+import { isKnownOid, pgTypeName } from './types.js';
+
+/** Grace after the server-side timeout before we cancel from the client, and before we give up waiting. */
+const CLIENT_CANCEL_GRACE_MS = 250;
+const HARD_DEADLINE_GRACE_MS = 5000;
+
+interface RunState {
+  /** Why we cancelled, if we did: decides the error code of the 57014 that follows. */
+  cancelledFor?: 'CANCELLED' | 'TIMEOUT' | 'CAP';
+}
+
+/** Names of the user types (enums, domains ...) met in results so far, by oid: learnt from pg_type once. */
+export type TypeNames = Map<number, string>;
+
+/**
+ * Runs one statement on a leased connection. Rows arrive as arrays (duplicate
+ * column names keep every value). `stopAtCap`: a pure read (SELECT, WITH, VALUES, TABLE) is read through a
+ * portal and closed once the cap is reached, so a huge result costs nothing more;
+ * anything else is read to its end with the extra rows dropped, because stopping
+ * it would undo or half-do its writes.
+ */
+export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOptions, stopAtCap: boolean, typeNames: TypeNames): Promise<StatementResult> {
+  const start = performance.now();
+  const collector = new RowCollector(opts.maxRows, opts.maxBytes);
+  const state: RunState = {};
+  const q = lease.conn.unsafe(stmt.text, stmt.params as never[], { prepare: false, simple: false } as never).values();
+  const described = (): Array<{ name: string; type: number }> => (q as unknown as { statement?: { columns?: Array<{ name: string; type: number }> } }).statement?.columns ?? [];
+  const take = (row: unknown[]): boolean => {
+    if (!collector.hasColumns) collector.setColumns(described().map((c) => c.name));
+    return collector.add(row);
+  };
+  const cancel = (why: NonNullable<RunState['cancelledFor']>): void => {
+    if (state.cancelledFor) return;
+    state.cancelledFor = why;
+    q.cancel();
+  };
+  const onAbort = (): void => cancel('CANCELLED');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const clientTimer = setTimeout(() => cancel('TIMEOUT'), opts.timeoutMs + CLIENT_CANCEL_GRACE_MS);
+  let hardTimer: NodeJS.Timeout | undefined;
+  const hardDeadline = new Promise<never>((_, reject) => {
+    hardTimer = setTimeout(
+      () => reject(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: opts.timeoutMs + HARD_DEADLINE_GRACE_MS })),
+      opts.timeoutMs + HARD_DEADLINE_GRACE_MS,
+    );
+  });
+  try {
+    if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
+    const close = (lease.pool as unknown as { CLOSE: unknown }).CLOSE;
+    const work = stopAtCap
+      ? q.cursor(Math.min(opts.maxRows + 1, 1000), (rows: unknown[][]) => (rows.every(take) ? undefined : close)).then(() => null)
+      : q.forEach((row: unknown[]) => { take(row); });
+    const res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string } | null;
+    const columns = described();
+    const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
+    return await finish(lease.conn, columns, collector, affected, start, typeNames);
+  } catch (err) {
+    const e = errorFor(err, state, opts);
+    // Nothing more may be written to a dead connection (not even the late-cancel absorber below): it could wait for ever.
+    if (e.code === 'CONNECTION_LOST' || e.details.connection_dropped === true) lease.broken = true;
+    throw e;
+  } finally {
+    clearTimeout(clientTimer);
+    clearTimeout(hardTimer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    // A cancel request may land after its statement ended: absorb it before anything else runs here.
+    if (state.cancelledFor && !lease.broken) await absorbLateCancel(lease);
+  }
+}
+
+async function finish(
+  conn: ReservedSql,
+  columns: Array<{ name: string; type: number }>,
+  collector: RowCollector,
+  affected: number | null,
+  start: number,
+  typeNames: TypeNames,
+): Promise<StatementResult> {
+  await learnTypeNames(conn, columns.map((c) => c.type), typeNames).catch(() => undefined);
+  const rows = collector.rows;
+  const keys = collector.hasColumns ? collector.setColumns(columns.map((c) => c.name)) : columns.map((c) => c.name);
+  return {
+    columns: columns.map((c, i) => ({ name: keys[i] ?? c.name, type: pgTypeName(c.type, typeNames) })),
+    rows,
+    row_count: affected ?? rows.length,
+    affected_rows: affected,
+    truncated: collector.truncated,
+    elapsed_ms: elapsedSince(start),
+  };
+}
+
+async function learnTypeNames(conn: ReservedSql, oids: number[], typeNames: TypeNames): Promise<void> {
+  const unknown = oids.filter((o) => !isKnownOid(o) && !typeNames.has(o));
+  if (unknown.length === 0) return;
+  const rows = await conn.unsafe('select oid::int4 as oid, typname from pg_type where oid = any($1::oid[])', [unknown as never], { simple: false } as never);
+  for (const r of rows) typeNames.set(Number(r.oid), String(r.typname));
+}
+
+function errorFor(err: unknown, state: RunState, opts: ExecOptions): DbError {
+  const e = fromPgError(err);
+  // A message over the bound (socket.ts) says more than the cancel that may have crossed it.
+  if (e.details.connection_dropped === true) return e;
+  if (state.cancelledFor === 'CANCELLED') return new DbError('CANCELLED', 'the statement was cancelled by the client', e.details);
+  if (e.code === 'TIMEOUT' || state.cancelledFor === 'TIMEOUT') {
+    return new DbError('TIMEOUT', `the statement was stopped after ${opts.timeoutMs} ms (statement timeout)`, { ...e.details, timeout_ms: opts.timeoutMs });
+  }
+  return e;
+}
+
+/**
+ * A cancel request travels on its own connection and may arrive after its
+ * statement ended. The server ignores it while idle, but not during the next
+ * statement: a short sleep gives it somewhere harmless to land.
+ */
+async function absorbLateCancel(lease: Lease): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    try {
+      await lease.conn.unsafe('select pg_sleep(0.02)', [], { simple: false } as never);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '57014') {
+        lease.broken = true;
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * postgres: the catalog reader. One query over pg_class, pg_attribute, pg_constraint and
+ * pg_index (json_agg per table), mapped back to the portable schema; what has no portable
+ * form comes back as `native` rather than being dropped.
+ */
+import type { ReadFilter } from '../contract/schema.js';
+import type { Row, Session } from '../../dialect.js';
+import { constraintName, parseType, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
+import {
+  byName, fkAction, isNullDefault, makeColumn, nativeType, parseJson, readDefaultText, tryPortable, type DefaultRead,
+} from '../../schema/read-values.js';
+
+const SQL = `
+SELECT n.nspname AS schema_name, c.relname AS table_name,
+  coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+      'notnull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity,
+      'generated', a.attgenerated, 'comment', col_description(c.oid, a.attnum)) ORDER BY a.attnum)
+    FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]')::text AS columns,
+  coalesce((SELECT json_agg(json_build_object('name', con.conname, 'type', con.contype, 'index', con.conindid,
+      'columns', (SELECT json_agg(att.attname ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+                  JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = k.num),
+      'ref_schema', fn.nspname, 'ref_table', fc.relname,
+      'ref_columns', (SELECT json_agg(att.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+                      JOIN pg_attribute att ON att.attrelid = con.confrelid AND att.attnum = k.num),
+      'on_delete', con.confdeltype, 'on_update', con.confupdtype, 'definition', pg_get_constraintdef(con.oid)) ORDER BY con.conname)
+    FROM pg_constraint con LEFT JOIN pg_class fc ON fc.oid = con.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+    WHERE con.conrelid = c.oid), '[]')::text AS constraints,
+  coalesce((SELECT json_agg(json_build_object('name', ic.relname, 'oid', x.indexrelid, 'unique', x.indisunique,
+      'plain', x.indexprs IS NULL AND x.indpred IS NULL, 'definition', pg_get_indexdef(x.indexrelid),
+      'columns', (SELECT json_agg(att.attname ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(num, ord)
+                  JOIN pg_attribute att ON att.attrelid = x.indrelid AND att.attnum = k.num WHERE k.ord <= x.indnkeyatts)))
+    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid), '[]')::text AS indexes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+  AND (($1::text IS NULL AND $2::text IS NULL) OR n.nspname = coalesce($1::text, current_schema()))
+  AND ($2::text IS NULL OR c.relname = $2)
+ORDER BY n.nspname, c.relname`;
+
+const NAMES: Record<string, string> = {
+  integer: 'integer', bigint: 'bigint', smallint: 'smallint', real: 'real', 'double precision': 'double', boolean: 'boolean',
+  text: 'text', 'character varying': 'text', date: 'date', 'time without time zone': 'time', 'timestamp without time zone': 'timestamp',
+  'timestamp with time zone': 'timestamptz', uuid: 'uuid', jsonb: 'json', json: 'json', bytea: 'binary',
+};
+
+/** From format_type(): 'character varying(20)', 'numeric(12,2)', 'timestamp with time zone' ... */
+export function pgType(formatted: string): TypeSpec {
+  if (Object.hasOwn(NAMES, formatted)) return parseType(NAMES[formatted], undefined);
+  const m = /^(numeric|character varying|character)\((\d+)(?:,(\d+))?\)$/.exec(formatted);
+  if (m) {
+    const base = { numeric: 'decimal', 'character varying': 'varchar', character: 'char' }[m[1]]!;
+    return tryPortable(`${base}(${m[2]}${m[3] !== undefined ? `,${m[3]}` : ''})`) ?? nativeType(formatted);
+  }
+  return nativeType(formatted);
+}
+
+/** A column default from pg_get_expr(): nextval() marks a serial column. */
+export function pgDefault(raw: string | null, spec: TypeSpec): DefaultRead {
+  if (raw === null || raw === undefined) return { value: null, sequence: false };
+  const text = raw.trim();
+  if (/^nextval\(/i.test(text)) return { value: null, sequence: true };
+  if (isNullDefault(text)) return { value: null, sequence: false };
+  return readDefaultText(text, spec, false);
+}
+
+function pgTable(row: Row): Table {
+  const constraints = parseJson(row.constraints);
+  const pk = new Set<string>(constraints.find((k) => k.type === 'p')?.columns ?? []);
+  const uniqueCols = new Set(constraints.filter((k) => k.type === 'u' && k.columns?.length === 1).map((k) => k.columns[0] as string));
+  const backing = new Set(constraints.filter((k) => k.type === 'p' || (k.type === 'u' && k.columns?.length === 1)).map((k) => k.index));
+  const fks = constraints.filter((k) => k.type === 'f');
+  const singleFk = new Map(fks.filter((k) => k.columns.length === 1).map((k) => [k.columns[0] as string, k]));
+  const schema = String(row.schema_name);
+  const columns = parseJson(row.columns).map((a): Column => {
+    const spec = pgType(a.type);
+    const d = pgDefault(a.default, spec);
+    const auto = (a.identity === 'a' || a.identity === 'd' || d.sequence) && pk.has(a.name) && pk.size === 1;
+    const col = makeColumn(a.name, spec, {
+      nullable: !a.notnull, primary_key: pk.has(a.name), auto_increment: auto, unique: uniqueCols.has(a.name) && !pk.has(a.name),
+      default: auto || a.generated ? null : d.value,
+    });
+    const fk = singleFk.get(a.name);
+    if (fk) {
+      col.references = { table: fk.ref_table, column: fk.ref_columns[0], on_delete: fkAction(fk.on_delete), on_update: fkAction(fk.on_update) };
+      if (fk.ref_schema !== schema) col.references.schema = fk.ref_schema;
+      if (fk.name !== constraintName(String(row.table_name), [a.name], 'fkey')) col.references.name = fk.name;
+    }
+    if (a.comment !== null) col.comment = a.comment;
+    return col;
+  });
+  const indexes = parseJson(row.indexes).filter((x) => !backing.has(x.oid)).map((x): Index => {
+    const ix: Index = { name: x.name, columns: x.columns ?? [], unique: x.unique };
+    if (!x.plain) ix.native = x.definition;
+    return ix;
+  }).sort(byName);
+  const foreign_keys = fks.filter((k) => k.columns.length > 1).map((k): ForeignKey => ({
+    name: k.name, columns: k.columns, references: { table: k.ref_table, columns: k.ref_columns, ...(k.ref_schema !== schema ? { schema: k.ref_schema } : {}) },
+    on_delete: fkAction(k.on_delete), on_update: fkAction(k.on_update),
+  }));
+  const checks = constraints.filter((k) => k.type === 'c').map((k): Check => ({ name: k.name, expression: String(k.definition).replace(/^CHECK \((.*)\)( NOT VALID)?$/s, '$1') }));
+  return { table: String(row.table_name), schema, columns, indexes, foreign_keys, checks };
+}
+
+/** Without a schema: every user schema, or with a table, the current schema. */
+export async function readPostgresTables(s: Session, f: ReadFilter): Promise<Table[]> {
+  return (await s.query(SQL, [f.schema ?? null, f.table ?? null])).map(pgTable);
+}

@@ -1,0 +1,53 @@
+/**
+ * postgres: native backups (contract/backup.ts NativeBackup). pg_dump -Fc inside our
+ * exported snapshot (so the manifest's row counts are the dump's), pg_restore back.
+ * The connection goes to the tools as libpq variables, the password among them.
+ */
+import { runTool } from '../../backup/tool.js';
+import { postgresUrlParams } from './url.js';
+import type { NativeBackup, Quoting } from '../contract/backup.js';
+
+/** The URL's accepted parameters (already checked, SPEC §2) as libpq variables. */
+const PARAM_ENV: Record<string, string> = {
+  sslmode: 'PGSSLMODE', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY',
+  sslnegotiation: 'PGSSLNEGOTIATION', connect_timeout: 'PGCONNECT_TIMEOUT', target_session_attrs: 'PGTARGETSESSIONATTRS',
+};
+
+function libpqEnv(url: string): Record<string, string> {
+  const u = new URL(url);
+  const env: Record<string, string> = {
+    PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
+    PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1) || u.username || 'postgres'),
+  };
+  for (const [name, value] of postgresUrlParams(url)) env[PARAM_ENV[name]] = value;
+  return env;
+}
+
+const qualified = (t: { table: string; schema?: string }, f: Quoting): string => (t.schema ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
+
+export const native: NativeBackup = {
+  format: 'pg_dump-custom',
+  extension: 'pgdump',
+  hashesWhileCopying: false,
+  appends: true,
+
+  dump: (job) => job.session(async (s) => {
+    await s.snapshot();
+    const [snap] = await s.query('SELECT pg_export_snapshot() AS id');
+    const tables = await job.tables(s);
+    const listed = [];
+    for (const t of tables) listed.push({ name: t.table, ...(t.schema !== undefined ? { schema: t.schema } : {}), rows: await job.count(s, t) });
+    const only = job.named?.length ? tables.flatMap((x) => ['-t', qualified(x, job.names)]) : [];
+    await job.progress(0, undefined, 'pg_dump running');
+    await runTool({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', job.file.tmp, ...only], env: libpqEnv(job.url) }, job.signal);
+    await s.rollback();
+    return { tables: listed };
+  }, { readsOnly: true }),
+
+  async restore(job) {
+    const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[job.mode];
+    const env = libpqEnv(job.url);
+    await runTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env }, job.signal);
+    return null;
+  },
+};

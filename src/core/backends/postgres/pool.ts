@@ -1,0 +1,211 @@
+/**
+ * The postgres.js pool of one PostgreSQL connection: opened on first use, retired
+ * whole when one of its connections dies, and handed out as leases (one reserved
+ * connection per call) that go back clean. Unnamed statements (`prepare: false`) so
+ * that DISCARD ALL can reset a session without breaking a prepared-statement cache.
+ */
+import type { ReservedSql, Sql } from 'postgres';
+import { DbError } from '../../../errors.js';
+import type { DialectConfig, PoolState } from '../../dialect.js';
+import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES } from '../../limits.js';
+import { fromPgError } from './errors.js';
+import { pgSocketGuard, type PgSocketGuard } from './socket.js';
+import { PG_TYPE_PARSERS } from './types.js';
+
+/** Bound on BEGIN/ROLLBACK/DISCARD: a healthy server answers these in microseconds. */
+export const CONTROL_TIMEOUT_MS = 3000;
+
+/** A connection reserved for one call. */
+export interface Lease {
+  conn: ReservedSql;
+  /** The pool it came from: retired whole if the connection dies. */
+  pool: Sql;
+  /** The connection died: write nothing more to it. */
+  broken: boolean;
+  release(): void;
+}
+
+/** What the driver takes from the connection's URL, already checked (the URL without its query, TLS and the like). */
+export interface PgDriverUrl {
+  url: string;
+  ssl: unknown;
+  sslnegotiation: 'direct' | null;
+  target_session_attrs: string | null;
+  connect_timeout?: number;
+}
+
+export interface PgPool {
+  /** A connection of the current pool (opened if needed), within the pool size; BUSY after the acquire timeout. */
+  reserve(signal?: AbortSignal): Promise<Lease>;
+  /** Retires the current pool, if there is one: the next call opens a fresh one. */
+  retireCurrent(): void;
+  /** Resets the session (DISCARD ALL) and releases the lease; a broken one retires its pool. */
+  endLease(lease: Lease): Promise<void>;
+  /**
+   * Cleans the lease after the caller has its answer: the connection (and its pool
+   * slot) is only handed to the next call once `first` (a ROLLBACK) and DISCARD ALL are done.
+   */
+  endLeaseLater(lease: Lease, first: string[]): void;
+  state(): PoolState;
+  close(): Promise<void>;
+}
+
+/** `urlOptions` is read each time a pool is opened (it may throw for a URL it refuses). */
+export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl): PgPool {
+  const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
+  let sql: Sql | undefined;
+  let opened = 0;
+  // Each pool's socket factory: stopped when the pool is retired or closed, so it opens nothing more.
+  const sockets = new WeakMap<Sql, PgSocketGuard>();
+
+  async function current(): Promise<Sql> {
+    if (sql) return sql;
+    const { default: postgres } = await import('postgres');
+    if (sql) return sql;
+    // The driver gets the URL without its query: postgres.js would send unknown parameters as
+    // startup parameters, after (so over) `connection` below. TLS and the like come from the
+    // checked parameters; every other option postgres.js would read from PG* variables is given.
+    const fromUrl = urlOptions();
+    const socket = pgSocketGuard(MAX_MESSAGE_BYTES);
+    sql = postgres(fromUrl.url, {
+      max: cfg.poolSize,
+      prepare: false,
+      idle_timeout: 60,
+      max_lifetime: 60 * 30,
+      connect_timeout: fromUrl.connect_timeout ?? CONNECT_TIMEOUT_MS / 1000,
+      socket: socket.socket,
+      ssl: fromUrl.ssl,
+      sslnegotiation: fromUrl.sslnegotiation,
+      target_session_attrs: fromUrl.target_session_attrs,
+      max_pipeline: 100,
+      keep_alive: 60,
+      debug: false,
+      fetch_types: true,
+      publications: 'alltables',
+      // postgres.js waits before reconnecting a slot whose socket closed while a reservation
+      // was pending, by default 3^n / 100 s (up to 20 s) after n failures: during a restart that
+      // wait outlasts the database's downtime. Reads that fail are retried by us (recovery.ts)
+      // on a fresh pool, so the driver's own wait stays short.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
+      types: PG_TYPE_PARSERS,
+      // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
+      onnotice: (notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
+      onclose: () => cfg.logger.debug({}, 'connection closed'),
+      connection: {
+        application_name: 'codomyrmex-db',
+        statement_timeout: cfg.statementTimeoutMs,
+        TimeZone: 'UTC',
+        // The read-only classifier parses strings as the default grammar does; pin it so both agree.
+        standard_conforming_strings: 'on',
+        DateStyle: 'ISO',
+        IntervalStyle: 'iso_8601',
+      },
+    } as Parameters<typeof postgres>[1]);
+    sockets.set(sql, socket);
+    opened = Date.now();
+    return sql;
+  }
+
+  async function reserve(signal?: AbortSignal): Promise<Lease> {
+    const releaseSlot = await gate.acquire(signal);
+    let from: Sql | undefined;
+    try {
+      from = await current();
+      const conn = await from.reserve();
+      return { conn, pool: from, broken: false, release: () => { conn.release(); releaseSlot(); } };
+    } catch (err) {
+      releaseSlot();
+      const e = fromPgError(err);
+      // postgres.js backs off a slot whose connect failed (0.2 s, 0.5 s, then 6 s ...) even
+      // after the database is back, and a restart fails several: start over with a fresh pool.
+      if (from && (e.code === 'CONNECTION_FAILED' || e.code === 'CONNECTION_LOST')) retire(from);
+      throw e;
+    }
+  }
+
+  /**
+   * A connection that died under postgres.js 3.4.9 can leave the pool's internal
+   * state inconsistent (later queries on it hang), so the whole pool is retired:
+   * new calls get a fresh pool, the old one drains and closes in the background.
+   */
+  function retire(old: Sql): void {
+    if (sql !== old) return; // already retired
+    sql = undefined;
+    sockets.get(old)?.stop();
+    cfg.logger.warn({}, 'a connection died; opening a fresh pool');
+    old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
+  }
+
+  /**
+   * Leaves nothing behind for the next user: no SET, no lock, no LISTEN, no temp
+   * table. Always, not only after statements that look session-changing: a
+   * user-defined function or a trigger can change the session from any statement.
+   */
+  async function endLease(lease: Lease): Promise<void> {
+    if (!lease.broken) {
+      await control(lease, 'discard all').catch((err: Error) => {
+        cfg.logger.warn({ err: err.message }, 'could not reset a session');
+        lease.broken = true;
+      });
+    }
+    if (lease.broken) retire(lease.pool);
+    lease.release();
+  }
+
+  function endLeaseLater(lease: Lease, first: string[]): void {
+    // A dead connection's pool is retired at once, so a retry never draws from it.
+    if (lease.broken) retire(lease.pool);
+    void (async () => {
+      for (const text of first) await control(lease, text).catch(() => undefined);
+      await endLease(lease);
+    })().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'lease cleanup failed'));
+  }
+
+  return {
+    reserve,
+    retireCurrent: () => { if (sql) retire(sql); },
+    endLease,
+    endLeaseLater,
+    state: () => ({ open: null, busy: gate.busy, waiting: gate.waiting, max: cfg.poolSize }),
+    async close() {
+      const s = sql;
+      sql = undefined;
+      if (s) sockets.get(s)?.stop();
+      if (s) await s.end({ timeout: 2 });
+      cfg.logger.debug({ open_ms: opened ? Date.now() - opened : 0 }, 'pool closed');
+    },
+  };
+}
+
+/**
+ * Housekeeping statements (BEGIN, ROLLBACK, SET, DISCARD) on a leased connection.
+ * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
+ * a socket callback and leave the query pending forever), and always bounded.
+ */
+export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
+  if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      lease.conn.unsafe(text),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`)), timeoutMs); }),
+    ]);
+  } catch (err) {
+    const e = fromPgError(err);
+    if (e.code === 'CONNECTION_LOST' || e.code === 'CONNECTION_FAILED') lease.broken = true;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Marks the lease broken when the work failed because the connection died. */
+export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    // connection_dropped: the socket guard closed it (a message over the bound, socket.ts).
+    if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true)) lease.broken = true;
+    throw err;
+  }
+}

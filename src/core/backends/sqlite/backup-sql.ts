@@ -1,0 +1,59 @@
+/**
+ * sqlite: the SQL of a portable backup (contract/backup.ts PortableSql). The common
+ * cases are JSON text built in SQL (json_quote spells strings as JSON.stringify does);
+ * everything else is marked `"\\<tag><column>:<payload>"` with a lossless payload (I
+ * integer digits, R real as %!.17g, T text and B blob as hex) for finishLine to hand to
+ * the column's reader: the same output as reading values.
+ */
+import type { PortableSql, Quoting } from '../contract/backup.js';
+import { orderBy } from '../../backup/sql.js';
+import { specOf } from '../../backup/values.js';
+import type { Column, Table } from '../../schema/model.js';
+import { reader } from './values.js';
+
+const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
+
+const SAFE = '-9007199254740991 AND 9007199254740991';
+
+function canonical(c: Column, k: number, f: Quoting): string {
+  const q = f.quote(c.name);
+  const kind = specOf(c).kind;
+  const marked = (tag: string, payload: string): string => `'"\\${tag}${k}:' || ${payload} || '"'`;
+  const other = `WHEN 'integer' THEN ${marked('I', `CAST(${q} AS TEXT)`)} WHEN 'real' THEN ${marked('R', `printf('%!.17g', ${q})`)} WHEN 'text' THEN ${marked('T', `hex(${q})`)} WHEN 'blob' THEN ${marked('B', `hex(${q})`)}`;
+  if (kind === 'smallint' || kind === 'integer' || kind === 'bigint') {
+    return `CASE typeof(${q}) WHEN 'integer' THEN IIF(${q} BETWEEN ${SAFE}, CAST(${q} AS TEXT), '"' || ${q} || '"') ${other} END`;
+  }
+  if (kind === 'boolean') return `CASE WHEN typeof(${q}) = 'integer' AND ${q} IN (0, 1) THEN IIF(${q}, 'true', 'false') ELSE CASE typeof(${q}) ${other} END END`;
+  if (['decimal', 'real', 'double', 'binary'].includes(kind)) return `CASE typeof(${q}) ${other} END`;
+  return `CASE typeof(${q}) WHEN 'text' THEN json_quote(${q}) ${other} END`;
+}
+
+function finisher(t: Table): (line: string) => string {
+  const readers = t.columns.map((c) => reader(specOf(c)));
+  const value = (tag: string, payload: string): unknown => {
+    if (tag === 'I') return BigInt(payload);
+    if (tag === 'R') return Number(payload);
+    const bytes = Buffer.from(payload, 'hex');
+    return tag === 'T' ? bytes.toString('utf8') : bytes;
+  };
+  return (line) => (line.includes('"\\') ? line.replace(/"\\([IRTB])(\d+):([^"]*)"/g, (_, tag: string, k: string, payload: string) => readers[Number(k)](value(tag, payload))) : line);
+}
+
+export const portable: PortableSql = {
+  select: (t, f) => `SELECT '[' || ${t.columns.map((c, k) => `coalesce(${canonical(c, k, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
+  finishLine: finisher,
+  async readSequence(s, t) {
+    // sqlite_sequence exists only once some table uses AUTOINCREMENT.
+    const rows = await s.query('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.table]).catch(() => []);
+    return rows[0] ? (BigInt(String(rows[0].seq)) + 1n).toString() : null;
+  },
+  writeSequence: (t, _column, value) => [
+    { text: 'DELETE FROM sqlite_sequence WHERE name = ?', params: [t.table] },
+    { text: 'INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', params: [t.table, (BigInt(value) - 1n).toString()] },
+  ],
+  drop: (tables, f) => tables.map((t) => `DROP TABLE ${qualified(t, f)}`),
+  beforeLoad: [],
+  afterLoad: [],
+  keysAfterLoad: false,
+  commitsBatches: false,
+};
