@@ -6,9 +6,6 @@
 import type { Classification } from './readonly/types.js';
 import type { Lexed } from './sql-lexer.js';
 
-/** Being replaced by backends/index.ts (the one list): do not add uses. */
-export type Backend = 'postgres' | 'mysql' | 'sqlite';
-
 export interface Capabilities {
   /** DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL/MariaDB). */
   transactionalDdl: boolean;
@@ -110,7 +107,7 @@ export interface ReadOnlyGuard {
 
 export interface Dialect {
   /** The backend module's name (backends/index.ts). */
-  readonly backend: Backend;
+  readonly backend: string;
   readonly capabilities: Capabilities;
   /** Open (if needed) and describe the server. Throws CONNECTION_FAILED / AUTH_FAILED. */
   connect(): Promise<ServerInfo>;

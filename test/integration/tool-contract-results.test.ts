@@ -6,7 +6,7 @@
  * TEXT/JSON as text/json rather than the wire's blob. Sizes are bytes, never timings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../src/core/dialect.js';
+import type { Backend } from '../../src/core/backends/lookup.js';
 import { BACKENDS, freshDatabase, type TestBackend } from '../support/backends.js';
 import { mustCall, rowsOf, startInProcess, type Harness } from '../support/mcp.js';
 

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Backend } from '../../src/core/dialect.js';
+import type { Backend } from '../../src/core/backends/lookup.js';
 
 export interface TestBackend {
   name: Backend;

@@ -28,7 +28,7 @@ export async function getDatabaseStats(ctx: ServerContext, connection: string | 
   const log = await ctx.queryLog.totals(config.name);
   return {
     connection: config.name,
-    backend: dialect.backend,
+    backend: config.backend,
     collected_at: new Date().toISOString(),
     ...stats,
     pool: dialect.poolState(),

@@ -75,7 +75,7 @@ export async function alterTable(ctx: ServerContext, args: AlterArgs, p: Progres
   const t = await target(ctx, args.connection);
   refuseReadOnly(t.config, 'alter_table');
   const session = { signal: p.signal, timeoutMs: Math.max(t.config.statement_timeout_ms, 600_000) };
-  const base = { connection: t.config.name, backend: t.dialect.backend };
+  const base = { connection: t.config.name, backend: t.config.backend };
   const validates = t.dialect.capabilities.transactionalDdl;
   if (args.dry_run || args.record_migration) {
     // Plan (and on transactional backends, run and roll back) the change and its inverse.

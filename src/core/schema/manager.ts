@@ -56,13 +56,13 @@ export async function getSchema(ctx: ServerContext, args: GetSchemaArgs, signal:
   const tables = await readSession(t, signal, (s) => readTables(s, readContext(t), args));
   if (args.table !== undefined) {
     if (!tables.length) throw new DbError('UNDEFINED_OBJECT', `no table "${args.table}"${args.schema ? ` in schema "${args.schema}"` : ''} on connection "${t.config.name}"`, { table: args.table });
-    return { connection: t.config.name, backend: t.dialect.backend, table: tables[0] };
+    return { connection: t.config.name, backend: t.config.backend, table: tables[0] };
   }
   const offset = args.offset ?? 0;
   const limit = args.limit ?? 200;
   const page = tables.slice(offset, offset + limit);
   const next = offset + page.length < tables.length ? offset + page.length : null;
-  return { connection: t.config.name, backend: t.dialect.backend, total: tables.length, tables: page, next_offset: next };
+  return { connection: t.config.name, backend: t.config.backend, total: tables.length, tables: page, next_offset: next };
 }
 
 /** Names only: cheap enough for resource lists and completion. */
@@ -189,7 +189,7 @@ export async function createTable(ctx: ServerContext, args: CreateArgs, p: Progr
   const t = await target(ctx, args.connection);
   const schema = normalizeTable(args.schema);
   const statements = createTableSql(schema, t.flavor);
-  const base = { connection: t.config.name, backend: t.dialect.backend, statements };
+  const base = { connection: t.config.name, backend: t.config.backend, statements };
   await refuseEscapes(t.dialect, statements);
   if (t.config.read_only && args.dry_run) return { ...base, created: false, dry_run: true, validated: false, note: 'read-only connection: the DDL was generated, not run' };
   refuseReadOnly(t.config, 'create_table');

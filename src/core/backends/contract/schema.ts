@@ -4,7 +4,7 @@
  * core/schema/ keep the orchestration (sessions, transactions, refusals, migrations);
  * the neutral DDL builder (schema/ddl.ts) lays statements out from the flavour.
  */
-import type { Backend, ServerInfo, Session } from '../../dialect.js';
+import type { ServerInfo, Session } from '../../dialect.js';
 import type { Applied, Changes } from '../../schema/changes.js';
 import type { Table, TypeSpec } from '../../schema/model.js';
 import type { SqlLexer } from '../../sql-lexer.js';
@@ -17,7 +17,7 @@ export interface FlavorOptions {
 /** How a backend spells DDL: names, literals, types, and where its statements differ in layout. */
 export interface SchemaFlavor {
   /** The backend's name, for messages. */
-  backend: Backend;
+  backend: string;
   /** The backend's lexer (module.sql.lexer): agent-supplied expressions are checked on its tokens. */
   lexer: SqlLexer;
   /** An identifier, quoted (any character allowed). */
