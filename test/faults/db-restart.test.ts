@@ -36,11 +36,11 @@ interface Timing {
 
 const SQL = {
   postgres: {
-    write: (rep: number) => `INSERT INTO ${TABLE} (rep, kind) SELECT ${rep}, 'inflight' FROM pg_sleep(${IN_FLIGHT_S}) /* restart-${rep} */`,
+    write: (rep: number) => `INSERT INTO ${TABLE} (rep, kind, boot) SELECT ${rep}, 'inflight', floor(extract(epoch FROM pg_postmaster_start_time())) FROM pg_sleep(${IN_FLIGHT_S}) /* restart-${rep} */`,
     read: (rep: number) => `SELECT count(*) AS n FROM ${TABLE}, pg_sleep(${IN_FLIGHT_S}) /* restart-${rep} */`,
   },
   mysql: {
-    write: (rep: number) => `INSERT INTO ${TABLE} (rep, kind) SELECT ${rep}, 'inflight' FROM DUAL WHERE SLEEP(${IN_FLIGHT_S}) = 0 /* restart-${rep} */`,
+    write: (rep: number) => `INSERT INTO ${TABLE} (rep, kind, boot) SELECT ${rep}, 'inflight', UNIX_TIMESTAMP() - (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME') FROM DUAL WHERE SLEEP(${IN_FLIGHT_S}) = 0 /* restart-${rep} */`,
     read: (rep: number) => `SELECT SLEEP(${IN_FLIGHT_S}) AS s, (SELECT count(*) FROM ${TABLE}) AS n /* restart-${rep} */`,
   },
 };
@@ -62,7 +62,7 @@ describe('database restarted mid-session', () => {
       const live: { server?: ServerProcess } = {};
       try {
         admin = await adminFor(backend, db.url);
-        await admin.rows(`CREATE TABLE ${TABLE} (rep int NOT NULL, kind varchar(16) NOT NULL)`);
+        await admin.rows(`CREATE TABLE ${TABLE} (rep int NOT NULL, kind varchar(16) NOT NULL, boot bigint)`);
         const spawnServer = () => startServer({ db: { url: db.url, pool_size: 4 } });
         live.server = await spawnServer();
         await repeatRestarts(db, admin, live as { server: ServerProcess }, spawnServer, t, timing);
@@ -176,7 +176,11 @@ async function cancelStops(r: Rep): Promise<void> {
 async function judgeInFlight(r: Rep, w: { r: ToolOutcome; at: number }, reads: Array<{ r: ToolOutcome; at: number }>, stoppedAt: number, upAt: number): Promise<void> {
   if (w.r.ok) {
     const n = Number(w.r.data.affected_rows);
-    if (n > 0 && w.at > stoppedAt) r.fail(`the write in flight succeeded across a ${r.mode} restart (re-run?): ${n} row(s)`);
+    // Its answer may come after the stop began (the statement finished while the server
+    // was shutting down): what tells a re-run is the row itself, written by the server
+    // instance started after the stop (`boot`, that instance's start in whole seconds).
+    const [late] = await r.admin.rows(`SELECT count(*) AS n FROM ${TABLE} WHERE rep = ${r.rep} AND kind = 'inflight' AND boot >= ${Math.floor(stoppedAt / 1000)}`);
+    if (Number(late.n) > 0) r.fail(`the write in flight ran again on the restarted server (${r.mode} restart): ${late.n} row(s)`);
     r.expected.set(`${r.rep}:inflight`, n);
   } else if (w.r.error.code !== 'CONNECTION_LOST') {
     r.fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);

@@ -231,7 +231,9 @@ export interface Snapshot {
 /** Hash of get_schema over every table, through the read-write connection. */
 export async function schemaHash(h: Harness): Promise<string> {
   const r = await callTool(h.client, 'get_schema', { connection: 'rw', limit: 1000 });
-  const body = r.ok ? JSON.stringify((r.data.tables as Json[]).filter((t) => !String(t.table).startsWith('codomyrmex_'))) : `error:${r.error.code}`;
+  // A failed read is named as such, so a report tells it apart from a changed schema.
+  if (!r.ok) return `get_schema failed: ${r.error.code} ${r.error.message}`;
+  const body = JSON.stringify((r.data.tables as Json[]).filter((t) => !String(t.table).startsWith('codomyrmex_')));
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 

@@ -92,7 +92,7 @@ describe.each(BACKENDS)('hostile names on $name', (backend: TestBackend) => {
   const check = async (what: string, readOnly: boolean): Promise<void> => {
     const now = await snapshot(h, f);
     if (JSON.stringify(now.rows) !== JSON.stringify(base.rows)) tally.sideEffects.push(`${backend.name} ${what}: rows changed ${JSON.stringify(now.rows)}`);
-    if (readOnly && now.schema !== base.schema) tally.sideEffects.push(`${backend.name} ${what}: schema changed through read-only`);
+    if (readOnly && now.schema !== base.schema) tally.sideEffects.push(`${backend.name} ${what}: schema changed through read-only (${base.schema} -> ${now.schema})`);
     const files = listFiles(f.watched).filter((x) => !/-(wal|shm|journal)$/.test(x) && !(x.startsWith(f.migrationsDir) && x.endsWith('.sql')));
     const before = base.files.filter((x) => !/-(wal|shm|journal)$/.test(x) && !(x.startsWith(f.migrationsDir) && x.endsWith('.sql')));
     if (JSON.stringify(files) !== JSON.stringify(before)) tally.sideEffects.push(`${backend.name} ${what}: files changed ${files.join(', ')}`);
