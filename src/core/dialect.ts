@@ -134,6 +134,8 @@ export interface Dialect {
 
 /** What the registry hands a dialect factory. */
 export interface DialectConfig {
+  /** The backend module's name (set by the registry from the module that made the dialect). */
+  backend: string;
   /** Connection name, for logs and errors. */
   name: string;
   /** Full URL, secrets included: never log it, never put it in an error. */

@@ -46,6 +46,7 @@ export interface RegistryOptions {
 
 export function createDialect(config: ConnectionConfig, logger: Logger): Dialect {
   const cfg: DialectConfig = {
+    backend: config.backend,
     name: config.name,
     url: config.url,
     readOnly: config.read_only,

@@ -30,7 +30,7 @@ function tempDir(): string {
 
 function open(file: string, readOnly = false): SqliteDialect {
   const d = createSqliteDialect({
-    name: 'test', url: `sqlite:${file}`, readOnly, poolSize: 1,
+    backend: 'sqlite', name: 'test', url: `sqlite:${file}`, readOnly, poolSize: 1,
     statementTimeoutMs: 5000, acquireTimeoutMs: 10_000, logger, file,
   });
   dialects.push(d);

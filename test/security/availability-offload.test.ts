@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ServerContext } from '../../src/context.js';
+import { backendModule } from '../../src/core/backends/lookup.js';
 import { boundedClassifier, createOffloader, INLINE_MAX_CHARS } from '../../src/core/offload/index.js';
 import { classifyMysql } from '../../src/core/backends/mysql/classify.js';
 import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
@@ -65,7 +66,7 @@ describe('long texts are classified in the worker exactly as inline', () => {
   for (const flavor of ['postgres', 'mysql', 'sqlite'] as const) {
     it(`${flavor}: same classification, leading keyword, /*! verdict and errors`, async () => {
       if (flavor === 'postgres') await loadPostgresParser();
-      const classify = boundedClassifier(flavor, INLINE[flavor], loadPostgresParser);
+      const classify = boundedClassifier(flavor, backendModule(flavor).sql);
       let refused = 0;
       for (const text of TEXTS[flavor].flatMap(padded)) {
         expect(text.length).toBeGreaterThan(INLINE_MAX_CHARS);
@@ -81,7 +82,7 @@ describe('long texts are classified in the worker exactly as inline', () => {
   it('short texts stay on the inline path (same object the inline classifier returns)', async () => {
     const answers = new Map<string, Classification>();
     const inline = (sql: string): Classification => { const c = classifySqlite(sql); answers.set(sql, c); return c; };
-    const classify = boundedClassifier('sqlite', inline);
+    const classify = boundedClassifier('sqlite', { ...backendModule('sqlite').sql, classify: inline });
     const c = await classify('DELETE FROM t');
     expect(c).toBe(answers.get('DELETE FROM t'));
     expect(c).not.toHaveProperty('leadingKeyword');
@@ -119,7 +120,7 @@ describe('a worker past its deadline', () => {
   it('gives TOO_COMPLEX on every backend, for placeholders too', async () => {
     const costly = `SELECT 1${',1'.repeat(400_000)}`;
     for (const flavor of ['mysql', 'sqlite'] as const) {
-      const classify = boundedClassifier(flavor, INLINE[flavor], undefined, { deadlineMs: 50 });
+      const classify = boundedClassifier(flavor, backendModule(flavor).sql, { deadlineMs: 50 });
       const r = await outcome(() => classify(costly));
       expect(r).toMatchObject({ error: { code: 'TOO_COMPLEX', details: { deadline_ms: 50, length: costly.length } } });
     }

@@ -6,6 +6,7 @@
  * refusals, the same syntax errors). Needs dist/sql-worker.js (npm run build).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendModule } from '../../src/core/backends/lookup.js';
 import { boundedClassifier, INLINE_MAX_CHARS as INLINE_PARSE_MAX_CHARS } from '../../src/core/offload/index.js';
 import { classifyPostgres, loadPostgresParser } from '../../src/core/backends/postgres/classify.js';
 import { BACKENDS } from '../support/backends.js';
@@ -20,7 +21,7 @@ const pad = (sql: string): string => `${sql}${' '.repeat(INLINE_PARSE_MAX_CHARS)
 
 describe('PostgreSQL parse off the main thread', () => {
   it('a worker that runs past its deadline gives TOO_COMPLEX with the deadline in details', async () => {
-    const classify = boundedClassifier('postgres', classifyPostgres, loadPostgresParser, { inlineMaxChars: 100, deadlineMs: 300 });
+    const classify = boundedClassifier('postgres', backendModule('postgres').sql, { inlineMaxChars: 100, deadlineMs: 300 });
     const err = await classify(ADJACENT).then(() => null, (e: unknown) => e as { code: string; details: Record<string, unknown> });
     expect(err?.code).toBe('TOO_COMPLEX');
     expect(err?.details).toMatchObject({ deadline_ms: 300, length: ADJACENT.length });
@@ -28,7 +29,7 @@ describe('PostgreSQL parse off the main thread', () => {
 
   it('long texts are classified in the worker exactly as inline', async () => {
     await loadPostgresParser();
-    const classify = boundedClassifier('postgres', classifyPostgres, loadPostgresParser, { inlineMaxChars: 100 });
+    const classify = boundedClassifier('postgres', backendModule('postgres').sql, { inlineMaxChars: 100 });
     const texts = [
       'SELECT 1',
       "SELECT ('/etc/hostname'::text).pg_read_file",

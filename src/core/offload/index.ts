@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DbError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 import { createGate } from '../limits.js';
-import type { Classification } from '../readonly/types.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
+import { cachedClassifier } from '../readonly/cache.js';
 import type { Lexed } from '../sql-lexer.js';
 import type { Analysis, Job, WorkerAnswer } from './jobs.js';
 
@@ -66,18 +67,20 @@ export function createOffloader(opts: OffloadOptions = {}): Offloader {
 }
 
 /**
- * A dialect's classifier: `inline` (which may cache) for short texts, after `load`, as
- * before, given `lexed` when the caller has the text's tokens; the worker for long ones,
- * with the module named `backend` (module.sql.classify), whose answer also carries the
+ * A dialect's classifier, from its backend's sql part: `part.classify` (cached) for short
+ * texts, after `part.loadClassifier`, given `lexed` when the caller has the text's tokens;
+ * the worker for long ones, which loads the sql part of the backend named `backend` (the
+ * same part: both come from the backend's folder), whose answer also carries the
  * leading keyword and, on MySQL, whether a `/*!` comment is present, so the dialect never
  * lexes a long text.
  */
 export function boundedClassifier(
   backend: string,
-  inline: (sql: string, lexed?: Lexed) => Classification,
-  load: () => Promise<void> = async () => undefined,
+  part: SqlSupport,
   opts: OffloadOptions = {},
 ): (sql: string, lexed?: Lexed) => Promise<Analysis> {
+  const inline = cachedClassifier((text, lexed) => part.classify(text, lexed));
+  const load = async (): Promise<void> => { await part.loadClassifier?.(); };
   const offloader = createOffloader(opts);
   // The last long answer: monitor_query_performance classifies the same text once per run.
   let last: { sql: string; value: Analysis } | null = null;

@@ -48,9 +48,9 @@ export function analyse(flavor: SqlSupport, sql: string, classify: (sql: string)
 }
 
 /** Runs a job with the sql part of the module it names (`sqlOf`: backends/index.ts, in the worker). */
-export async function runJob(job: Job, sqlOf: (backend: string) => SqlSupport): Promise<WorkerAnswer> {
+export async function runJob(job: Job, sqlOf: (backend: string) => SqlSupport | Promise<SqlSupport>): Promise<WorkerAnswer> {
   try {
-    const flavor = sqlOf(job.backend);
+    const flavor = await sqlOf(job.backend);
     if (job.op === 'bind') return { ok: true, value: translatePlaceholders(job.sql, job.params, flavor) };
     await flavor.loadClassifier?.();
     return { ok: true, value: analyse(flavor, job.sql, (text) => flavor.classify(text)) };

@@ -10,11 +10,11 @@ import { mysqlUrlOptions, type MysqlUrlOptions } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Statement, StatementResult } from '../../dialect.js';
 import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
 import { classifyMysql } from './classify.js';
+import { sql } from './sql.js';
 import { boundedClassifier, hasConditionalComment, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as mysqlSql } from './sql.js';
 import type { Classification } from '../../readonly/types.js';
 import { retryLostRead } from '../../recovery.js';
-import { cachedClassifier } from '../../readonly/cache.js';
 import { runStatement } from './execute.js';
 import { createMysqlPool, simple } from './pool.js';
 import { runSession } from './session.js';
@@ -65,7 +65,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   const pool = createMysqlPool(cfg, base);
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
-    classify: boundedClassifier('mysql', cachedClassifier(classifyMysql)),
+    classify: boundedClassifier(cfg.backend, sql),
     readOnly: cfg.readOnly,
     // MariaDB's ANALYZE FORMAT=JSON runs the statement and reports r_rows; MySQL's EXPLAIN ANALYZE only prints a tree.
     explainOf: (text, analyze) => `${analyze && pool.flavor === 'mariadb' ? 'ANALYZE' : 'EXPLAIN'} FORMAT=JSON ${text}`,
@@ -147,7 +147,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   }
 
   return {
-    backend: 'mysql',
+    backend: cfg.backend,
     capabilities: CAPABILITIES,
     connect: () => pool.open(),
     classify: checks.classify,

@@ -10,7 +10,7 @@ import { postgresUrlOptions } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, withDeadline } from '../../limits.js';
 import { classifyPostgres, loadPostgresParser } from './classify.js';
-import { cachedClassifier } from '../../readonly/cache.js';
+import { sql } from './sql.js';
 import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as postgresSql } from './sql.js';
 import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
@@ -43,7 +43,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url));
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
-    classify: boundedClassifier('postgres', cachedClassifier(classifyPostgres), loadPostgresParser),
+    classify: boundedClassifier(cfg.backend, sql),
     readOnly: cfg.readOnly,
     explainOf: explainText,
   };
@@ -157,7 +157,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   return {
-    backend: 'postgres',
+    backend: cfg.backend,
     capabilities: CAPABILITIES,
     connect,
     classify: checks.classify,

@@ -15,8 +15,8 @@ import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Sta
 import { createGate } from '../../limits.js';
 import { checkStatement, checkTransaction, type StatementChecks } from '../../policy.js';
 import { classifySqlite } from './classify.js';
+import { sql } from './sql.js';
 import { boundedClassifier, type Analysis } from '../../offload/index.js';
-import { cachedClassifier } from '../../readonly/cache.js';
 import { createHostSlot, type HostContext } from './host-process.js';
 import type { HostInfo, HostLimits, RequestBody } from './host-protocol.js';
 import { runSession } from './session.js';
@@ -53,7 +53,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   const slot = createHostSlot(ctx);
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
-    classify: boundedClassifier('sqlite', cachedClassifier(classifySqlite)),
+    classify: boundedClassifier(cfg.backend, sql),
     readOnly: cfg.readOnly,
     explainOf: explainText,
   };
@@ -99,7 +99,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   }
 
   return {
-    backend: 'sqlite',
+    backend: cfg.backend,
     capabilities,
     connect,
     classify: checks.classify,
