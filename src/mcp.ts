@@ -18,6 +18,7 @@ import { performanceTools } from './tools/performance.js';
 import { queryTools } from './tools/queries.js';
 import { schemaTools } from './tools/schema.js';
 import { VERSION } from './version.js';
+import { backendLabels } from './core/backends/lookup.js';
 
 /** Every manager's tools under the name `--tools` selects them by. */
 function managers(ctx: ServerContext): Record<string, ToolDef[]> {
@@ -60,7 +61,7 @@ export function selectTools(ctx: ServerContext): ToolDef[] {
 
 function instructions(has: (tool: string) => boolean): string {
   return [
-    'codomyrmex-db manages PostgreSQL, MySQL/MariaDB and SQLite databases through one set of tools.',
+    `codomyrmex-db manages ${backendLabels()} databases through one set of tools.`,
     'Every tool takes an optional `connection`: a configured name (default: the only one, else "default").',
     has('list_connections') ? 'Start with list_connections / get_connection to see what is configured and whether it is read-only.' : '',
     has('execute_query') ? 'execute_query runs one statement with bound params (? or :name); execute_transaction runs several all-or-nothing.' : '',

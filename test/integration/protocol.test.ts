@@ -48,7 +48,7 @@ describe('capabilities, instructions and tools', () => {
         tools: { listChanged: false }, prompts: { listChanged: false },
         resources: { subscribe: true, listChanged: true }, logging: {}, completions: {},
       });
-      expect(h.client.getInstructions()).toMatch(/PostgreSQL, MySQL\/MariaDB and SQLite/);
+      expect(h.client.getInstructions()).toMatch(/MySQL\/MariaDB, PostgreSQL and SQLite/);
       expect(h.client.getInstructions()).toMatch(/run_migration/);
       const { tools } = await h.client.listTools();
       for (const t of tools) {

@@ -1,9 +1,9 @@
 /**
  * Issue 14, class 7: one value cannot take the server's memory. PostgreSQL: a row over
- * MAX_MESSAGE_BYTES is refused on its message header (pg-socket.ts) with
+ * MAX_MESSAGE_BYTES is refused on its message header (backends/postgres/socket.ts) with
  * RESULT_TOO_LARGE and the bound in details; the connection is dropped, the pool keeps
  * serving, and a call made meanwhile completes first. MySQL: mysql2's socket bound
- * (mysql-socket.ts) sits behind the server's max_allowed_packet (16 MiB on MariaDB
+ * (backends/mysql/socket.ts) sits behind the server's max_allowed_packet (16 MiB on MariaDB
  * 10.11, which returns NULL for a bigger value): checked here as "no bloat, a value or
  * NULL, never a crash". Memory itself is measured by bench/availability.mjs.
  */

@@ -33,6 +33,23 @@ const namesBackend = (n: ts.Node): boolean => {
 };
 const EQUALITY = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
 
+/** The text of a string, template piece or regular expression literal; null for anything else. */
+const literalText = (n: ts.Node): string | null =>
+  ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n) || ts.isTemplateMiddle(n) || ts.isTemplateTail(n) || ts.isRegularExpressionLiteral(n) ? n.text : null;
+/**
+ * Whether a literal names a backend: the name itself (any case, so a constant holding it
+ * is caught where it is written), a URL scheme (`postgres:`), or a pattern over names.
+ */
+const namesInText = (text: string): boolean => {
+  const t = text.toLowerCase();
+  return [...NAMES].some((name) => t === name || new RegExp(`^${name}:(?!\\s)`).test(text) || (text.startsWith('/') && new RegExp(`\\b${name}\\b`, 'i').test(text)));
+};
+/** Literals outside the backend folders that must name one, each with its reason. */
+const ALLOWED: Array<{ file: string; text: RegExp; why: string }> = [
+  { file: 'src/config.ts', text: /^sqlite:\/\/$/, why: 'the default connection is an embedded SQLite file (a product decision, README)' },
+];
+const allowed = (file: string, text: string): boolean => ALLOWED.some((a) => file.endsWith(a.file) && a.text.test(text));
+
 /** Every place in one file's text where code decides by a backend's name. */
 export function violations(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
@@ -48,6 +65,7 @@ export function violations(file: string, text: string): string[] {
     else if (ts.isTypeReferenceNode(n) && n.typeName.getText(sf) === 'Record' && n.typeArguments?.[0] && /\bBackend\b/.test(n.typeArguments[0].getText(sf))) at(n, 'Record over backends');
     else if (ts.isMappedTypeNode(n) && n.typeParameter.constraint && /\bBackend\b/.test(n.typeParameter.constraint.getText(sf))) at(n, 'mapped type over backends');
     else if (ts.isUnionTypeNode(n) && n.types.filter((t) => ts.isLiteralTypeNode(t) && namesBackend(t.literal)).length >= 2) at(n, 'union of backend names');
+    else if (literalText(n) !== null && namesInText(literalText(n)!) && !allowed(file, literalText(n)!)) at(n, 'a backend named in a literal');
     ts.forEachChild(n, visit);
   };
   visit(sf);
@@ -101,9 +119,34 @@ describe('backends stay in their folders', () => {
       'type M = { [K in Backend]: number };',
       "type U = 'postgres' | 'sqlite';",
       "if (info.flavor === 'mariadb') y();",
+      "if (url.startsWith('postgres')) x();",
+      "const PG = 'postgres';",
+      "if (/^mysql/i.test(u)) x();",
+      "const u = new URL('mysql://h/db');",
+      "if (proto === `sqlite:`) x();",
+      "const m = new Map([['postgres', 1]]);",
     ];
-    for (const line of planted) expect(violations('planted.ts', line), line).toHaveLength(1);
-    expect(violations('fine.ts', "const c = { backend: 'sqlite', file: ':memory:' }; if (m.name === other.name) z();")).toEqual([]);
+    for (const line of planted) expect(violations('planted.ts', line).length, line).toBeGreaterThanOrEqual(1);
+    expect(violations('fine.ts', "const c = { backend: m.name, file: ':memory:' }; if (m.name === other.name) z(); const d = 'SQLite: the table was rebuilt';")).toEqual([]);
+  });
+
+  it('neutral code reaches the backends only through lookup.ts, types.ts and contract/; no backend folder imports another', () => {
+    const found: string[] = [];
+    for (const f of files) {
+      if (f === join(BACKENDS_DIR, 'index.ts')) continue; // the list: it imports every folder's index.ts
+      const own = /src\/core\/backends\/([^/]+)\//.exec(f)?.[1] ?? (f.startsWith(BACKENDS_DIR + '/') ? 'contract' : undefined);
+      for (const i of ts.preProcessFile(readFileSync(f, 'utf8'), true, true).importedFiles) {
+        if (!i.fileName.startsWith('.')) continue;
+        const target = resolve(dirname(f), i.fileName);
+        if (!target.startsWith(BACKENDS_DIR + '/')) continue;
+        const inside = relative(BACKENDS_DIR, target);
+        const folder = inside.includes('/') ? inside.split('/')[0] : null;
+        const neutral = folder === null || folder === 'contract';
+        if (own === undefined && !neutral && !/^(lookup|types)\.js$/.test(inside)) found.push(`${relative(ROOT, f)} imports backends/${inside}`);
+        if (own !== undefined && own !== 'contract' && folder !== null && !neutral && folder !== own) found.push(`${relative(ROOT, f)} imports backends/${inside}`);
+      }
+    }
+    expect(found).toEqual([]);
   });
 
   it('no import cycles under src/ (type imports count)', () => {

@@ -1,4 +1,4 @@
-/** The PostgreSQL read-only guard's decision (postgres-guard.ts) from the connect probe's row: pure. */
+/** The PostgreSQL read-only guard's decision (backends/postgres/guard.ts) from the connect probe's row: pure. */
 import { describe, expect, it } from 'vitest';
 import { beginReadOnly, planGuard } from '../../src/core/backends/postgres/guard.js';
 

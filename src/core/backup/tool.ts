@@ -12,13 +12,15 @@ export interface Tool {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /** Prefixes of the variables the tool's client library reads (PG for libpq): the server's own are left out. */
+  clientEnv: string[];
   stdin?: Readable;
   stdout?: Writable;
 }
 
 /** Runs a tool; its stderr (cut) becomes the error's message, never its argv or env. */
 export async function runTool(tool: Tool, signal: AbortSignal): Promise<void> {
-  const child = spawn(tool.command, tool.args, { env: { ...withoutClientEnv(process.env), ...tool.env }, stdio: [tool.stdin ? 'pipe' : 'ignore', tool.stdout ? 'pipe' : 'ignore', 'pipe'], signal });
+  const child = spawn(tool.command, tool.args, { env: { ...withoutClientEnv(process.env, tool.clientEnv), ...tool.env }, stdio: [tool.stdin ? 'pipe' : 'ignore', tool.stdout ? 'pipe' : 'ignore', 'pipe'], signal });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4000) stderr += d.toString('utf8'); });
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -41,11 +43,12 @@ export async function runTool(tool: Tool, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * The server's own PG* and MYSQL* variables stay out of the tools' environment: libpq
- * reads PGOPTIONS (`-c setting=…`), PGSERVICE, PGSSLMODE …, and the connection is the URL's.
+ * The server's own client variables stay out of the tool's environment: libpq reads
+ * PGOPTIONS (`-c setting=…`), PGSERVICE, PGSSLMODE …, and the connection is the URL's.
  */
-function withoutClientEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !/^(PG|MYSQL|MARIADB)/i.test(k)));
+function withoutClientEnv(env: NodeJS.ProcessEnv, prefixes: string[]): NodeJS.ProcessEnv {
+  const upper = prefixes.map((p) => p.toUpperCase());
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !upper.some((p) => k.toUpperCase().startsWith(p))));
 }
 
 /** The first of the commands found on PATH (mariadb-dump, else mysqldump ...). */

@@ -12,6 +12,9 @@ import { mysqlUrlParams } from './url.js';
 import type { NativeBackup, NativeDump } from '../contract/backup.js';
 import { mysqlOptionsFromUrl } from './dialect.js';
 
+/** The variables the mariadb and mysql clients read (MYSQL_PWD, MYSQL_HOST …): the server's own stay out. */
+const CLIENT_ENV = ['MYSQL', 'MARIADB'];
+
 /**
  * The URL's TLS parameters as client flags. MariaDB's clients have no --ssl-mode: REQUIRED is
  * --ssl, VERIFY_* adds --ssl-verify-server-cert; MySQL's take --ssl-mode as it is.
@@ -58,7 +61,7 @@ async function dump(job: NativeDump) {
   // A whole database carries its stored routines and events (triggers come with their tables).
   const scope = job.named?.length ? tables.map((x) => x.table) : ['--routines', '--events'];
   try {
-    await runTool({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...scope], env: m.env, stdout: gzip }, job.signal);
+    await runTool({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...scope], env: m.env, clientEnv: CLIENT_ENV, stdout: gzip }, job.signal);
   } catch (err) {
     gzip.destroy();
     throw routinePrivilegeError(err);
@@ -78,7 +81,7 @@ export const native: NativeBackup = {
     if (job.mode === 'append') throw new DbError('UNSUPPORTED', 'a native MySQL dump recreates its tables: restore it with mode "create" or "replace" (or use a portable backup to append)');
     const command = await firstTool(['mariadb', 'mysql']);
     const m = clientArgs(job.url, command);
-    await runTool({ command, args: [...m.args, m.database], env: m.env, stdin: createReadStream(job.path).pipe(createGunzip()) }, job.signal);
+    await runTool({ command, args: [...m.args, m.database], env: m.env, clientEnv: CLIENT_ENV, stdin: createReadStream(job.path).pipe(createGunzip()) }, job.signal);
     return null;
   },
 };

@@ -143,7 +143,7 @@ function readViolationAt(key: string, value: unknown): string | undefined {
     return 'FOR UPDATE/SHARE locks rows; remove the locking clause';
   }
   if (key === 'funcname') return functionViolation(value);
-  // Attribute notation ((arg).fn, tbl.fn) and every other place a function is named: see postgres-deny.ts.
+  // Attribute notation ((arg).fn, tbl.fn) and every other place a function is named: see deny.ts.
   if (key === 'String') return identifierViolation(stringNode(value));
   // The grammar nests statements only in WITH, but an allow-list does not assume that.
   if (STATEMENT_KEY.test(key) && key !== 'SelectStmt') return `${verbOf(key, value)} inside a query`;

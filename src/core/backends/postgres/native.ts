@@ -7,6 +7,9 @@ import { runTool } from '../../backup/tool.js';
 import { postgresUrlParams } from './url.js';
 import type { NativeBackup, Quoting } from '../contract/backup.js';
 
+/** The variables libpq reads (PGOPTIONS, PGSERVICE, PGSSLMODE …): the server's own stay out. */
+const CLIENT_ENV = ['PG'];
+
 /** The URL's accepted parameters (already checked, SPEC §2) as libpq variables. */
 const PARAM_ENV: Record<string, string> = {
   sslmode: 'PGSSLMODE', sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY',
@@ -39,7 +42,7 @@ export const native: NativeBackup = {
     for (const t of tables) listed.push({ name: t.table, ...(t.schema !== undefined ? { schema: t.schema } : {}), rows: await job.count(s, t) });
     const only = job.named?.length ? tables.flatMap((x) => ['-t', qualified(x, job.names)]) : [];
     await job.progress(0, undefined, 'pg_dump running');
-    await runTool({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', job.file.tmp, ...only], env: libpqEnv(job.url) }, job.signal);
+    await runTool({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', job.file.tmp, ...only], env: libpqEnv(job.url), clientEnv: CLIENT_ENV }, job.signal);
     await s.rollback();
     return { tables: listed };
   }, { readsOnly: true }),
@@ -47,7 +50,7 @@ export const native: NativeBackup = {
   async restore(job) {
     const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[job.mode];
     const env = libpqEnv(job.url);
-    await runTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env }, job.signal);
+    await runTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env, clientEnv: CLIENT_ENV }, job.signal);
     return null;
   },
 };

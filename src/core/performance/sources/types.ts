@@ -19,7 +19,7 @@ export interface SourceRow {
 export type Probe = { available: true } | { available: false; hint: string };
 
 export interface StatementSource {
-  readonly name: 'pg_stat_statements' | 'performance_schema';
+  readonly name: string;
   /** Whether the source can be read here; when not, how an operator turns it on. */
   probe(s: Session): Promise<Probe>;
   /** Statements whose mean or max time is over thresholdMs, by total time, at most `limit`. */
