@@ -16,7 +16,7 @@ import { corrupt, openBackup, type BackupRecord } from './format.js';
 import { requireVerified, type Manifest } from './manifest.js';
 import { restoreNative } from './native.js';
 import { backupName, existingFile, realBackupDir } from './paths.js';
-import { planRestore, type RestorePlan, type TablePlan } from './plan.js';
+import { planRestore, withNativeDdl, type RestorePlan, type TablePlan } from './plan.js';
 import { backupTarget, BACKUP_TIMEOUT_MS, countSql, type BackupTarget, type Progress } from './target.js';
 
 export type RestoreMode = 'create' | 'replace' | 'append';
@@ -66,7 +66,8 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const { header, records } = await openBackup(b.path, b.name, p.signal);
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
-  const plan = planRestore(header, t.flavor, t.module);
+  const portable = planRestore(header, t.flavor, t.module);
+  const plan = mode === 'create' ? withNativeDdl(portable, header, t.module) : portable;
   if (plan.lossy.length && !args.allow_lossy) {
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
   }
@@ -100,15 +101,21 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     if (transactional) await s.begin();
     try {
       if (mode === 'replace' && existing.size) await s.run(sql.drop([...existing].map((tp) => tp.table), t.flavor));
-      for (const tp of plan.tables) {
-        if (mode === 'append' && existing.has(tp)) continue;
-        await s.run([tp.create]);
-        created.push(tp);
+      if (plan.native) {
+        // The backup's own DDL makes every table (and what goes with them) at once.
+        await s.run([plan.native.before_data]);
+        created.push(...plan.tables);
+      } else {
+        for (const tp of plan.tables) {
+          if (mode === 'append' && existing.has(tp)) continue;
+          await s.run([tp.create]);
+          created.push(tp);
+        }
       }
       const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
       await s.commit();
-      if (!transactional) await setSequences(s, t, plan, created);
+      if (!transactional && !plan.native) await setSequences(s, t, plan, created);
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
@@ -145,6 +152,10 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   }
   const last = await records.next();
   if (last.done || last.value.kind !== 'trailer') throw corrupt(m.file, 'it has no trailer');
+  if (plan.native) {
+    await s.run([plan.native.after_data]);
+    return out;
+  }
   for (const tp of created) if (tp.after.length) await s.run(tp.after);
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);

@@ -23,6 +23,36 @@ export interface BackupSupport {
   readonly decimalDigits: number | null;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
+  /**
+   * Reads the whole database's schema as native DDL inside the backup's snapshot, so that
+   * a restore into the same backend gives back what the portable schema cannot carry
+   * (types, sequences, index methods, partitions, views, routines, triggers, comments).
+   * Absent where the portable schema is the whole story.
+   */
+  readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl>;
+}
+
+/** What reading the native DDL borrows from the backup. */
+export interface NativeDdlJob {
+  /** The connection's URL (a tool connects with it). */
+  url: string;
+  signal: AbortSignal;
+}
+
+/**
+ * A whole database's schema as native SQL (the portable file's header `native_ddl`,
+ * SPEC §17.1), run in one transaction around the rows: `before_data` makes every object
+ * the rows go into (types, sequences, tables without keys, partitions, functions, views),
+ * `after_data` what follows them (keys, indexes, foreign keys, triggers, sequence
+ * positions, materialized views refreshed). Every name in it is qualified.
+ */
+export interface NativeDdl {
+  /** The backend whose SQL it is: used only by a restore into that backend. */
+  backend: string;
+  /** What wrote it (e.g. `pg_dump 15.20`). */
+  producer: string;
+  before_data: string;
+  after_data: string;
 }
 
 /** Identifier quoting and string literals of the backend (the schema flavour has both). */

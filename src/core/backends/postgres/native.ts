@@ -13,7 +13,7 @@ const PARAM_ENV: Record<string, string> = {
   sslnegotiation: 'PGSSLNEGOTIATION', connect_timeout: 'PGCONNECT_TIMEOUT', target_session_attrs: 'PGTARGETSESSIONATTRS',
 };
 
-function libpqEnv(url: string): Record<string, string> {
+export function libpqEnv(url: string): Record<string, string> {
   const u = new URL(url);
   const env: Record<string, string> = {
     PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
