@@ -143,8 +143,10 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
-    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.map((c) => t.flavor.quote(c.name)) };
-    const rows = await s.load(target, batches(records, i, tp, m, p, tally), p.signal);
+    const computed = plan.native && t.module.backup.portable.computedColumns ? new Set(await t.module.backup.portable.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
+    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c) => !computed.has(c.name)).map((c) => t.flavor.quote(c.name)) };
+    const all = batches(records, i, tp, m, p, tally);
+    const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
     const expected = (before.get(tp) ?? 0) + rows;
     const actual = await count(s, t, tp);
     if (actual !== expected) throw new DbError('INTERNAL', `table ${tp.entry.name} holds ${actual} rows after the restore, ${expected} were expected; nothing was restored`, { table: tp.entry.name, expected, actual });
@@ -160,6 +162,12 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/** The batches without the values of the columns marked (the database computes them). */
+async function* without(all: AsyncGenerator<LoadBatch>, dropped: boolean[]): AsyncGenerator<LoadBatch> {
+  const width = dropped.filter((d) => !d).length;
+  for await (const b of all) yield { json: null, width, rows: () => b.rows().map((r) => r.filter((_, k) => !dropped[k])) };
 }
 
 /** Auto-increment positions, for the tables this restore created (append leaves existing sequences alone). */

@@ -83,6 +83,12 @@ export interface PortableSql {
   readSequence(s: Session, t: Table, column: string, f: Quoting): Promise<string | null>;
   /** Statements that make `column` hand out `next` next. MySQL's is DDL (it commits). */
   writeSequence(t: Table, column: string, next: string, f: Quoting): Array<{ text: string; params: unknown[] }>;
+  /**
+   * Columns of a table made by the backup's native DDL that take no value (PostgreSQL's
+   * stored generated columns): the restore leaves their values out of the load, and the
+   * database computes them again. Absent: every column is loaded.
+   */
+  computedColumns?(s: Session, t: Table, f: Quoting): Promise<string[]>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

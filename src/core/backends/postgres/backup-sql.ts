@@ -51,6 +51,10 @@ export const portable: PortableSql = {
     return v ? (v.is_called ? (BigInt(String(v.v)) + 1n).toString() : String(v.v)) : null;
   },
   writeSequence: (t, column, value, f) => [{ text: 'SELECT setval(pg_get_serial_sequence($1, $2), $3::bigint, false)', params: [qualified(t, f), column, value] }],
+  async computedColumns(s, t, f) {
+    const rows = await s.query("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''", [qualified(t, f)]);
+    return rows.map((r) => String(r.attname));
+  },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   beforeLoad: [],
   afterLoad: [],
