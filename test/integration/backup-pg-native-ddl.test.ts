@@ -6,6 +6,7 @@
  * partial indexes, a key in its own column order, a partitioned table, json,
  * GENERATED ALWAYS identity and stored generated columns, views, a refreshed
  * materialized view, functions, an aggregate, a trigger made after the rows, comments.
+ * A backup of named tables carries no types: a target without them is refused at plan time.
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,22 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     await h?.close();
     await src?.drop();
     await dst?.drop();
+  });
+
+  it('named tables carry no types: a target without them is refused before anything is touched', async () => {
+    await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['ticket'], output_path: 'ticket.cmx.gz' });
+    // Its GiST, GIN, expression and descending partial indexes have no portable form: listed, and refused unless allowed.
+    const lossy = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz' });
+    if (lossy.ok) throw new Error('restored without its indexes');
+    expect(lossy.error.code).toBe('UNSUPPORTED');
+    expect(lossy.error.details.lossy.map((l: Json) => l.what)).toEqual(['ticket_lower', 'ticket_spot', 'ticket_words'].map((n) => `index ${n} (an expression, partial, descending or non-btree index) is not restored`));
+    const r = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz', allow_lossy: true });
+    if (r.ok) throw new Error('restored without its types');
+    expect(r.error.code).toBe('UNDEFINED_OBJECT');
+    expect(r.error.details.types).toEqual(['mood', '"yéar"']);
+    expect(r.error.message).toContain('ticket.tag');
+    const left = await mustCall(h.client, 'execute_query', { connection: 'dst', query: "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace" });
+    expect(rowsOf(left)[0].n).toBe(0);
   });
 
   it('restores the same catalog and rows into an empty database; keys continue', async () => {

@@ -77,7 +77,7 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
     def.checks = [];
   }
   const plain = def.indexes.filter((ix) => ix.native === undefined);
-  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
+  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
   def.indexes = plain;
   return { table: def, specs: def.columns.map(specOf), textual };
 }

@@ -94,6 +94,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     const found = [...existing].map((tp) => tp.table.table);
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
+  if (!plan.native) await refuseMissingTypes(s, t, plan);
   const created: TablePlan[] = [];
   const fkWas = await s.setForeignKeys(false);
   try {
@@ -162,6 +163,20 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/** Native column types the target lacks (an enum or domain of the source): refused before anything is touched. */
+async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
+  const check = t.module.backup.portable.missingTypes;
+  const used = new Map<string, string[]>();
+  for (const tp of plan.tables) {
+    for (const c of tp.table.columns) if (c.type === 'native' && c.native) used.set(c.native, [...(used.get(c.native) ?? []), `${tp.table.table}.${c.name}`]);
+  }
+  if (!check || !used.size) return;
+  const missing = await check.call(t.module.backup.portable, s, [...used.keys()]);
+  if (!missing.length) return;
+  const where = missing.map((m) => `"${m}" (${used.get(m)!.join(', ')})`).join(', ');
+  throw new DbError('UNDEFINED_OBJECT', `type(s) ${where} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing });
 }
 
 /** The batches without the values of the columns marked (the database computes them). */

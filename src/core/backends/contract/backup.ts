@@ -89,6 +89,12 @@ export interface PortableSql {
    * database computes them again. Absent: every column is loaded.
    */
   computedColumns?(s: Session, t: Table, f: Quoting): Promise<string[]>;
+  /**
+   * Of the native column types a restore without native DDL needs (PostgreSQL enums,
+   * domains …), those the target lacks: the restore is refused before anything is
+   * touched. Absent: no check (the types are the backend's own).
+   */
+  missingTypes?(s: Session, types: string[]): Promise<string[]>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

@@ -55,6 +55,15 @@ export const portable: PortableSql = {
     const rows = await s.query("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''", [qualified(t, f)]);
     return rows.map((r) => String(r.attname));
   },
+  async missingTypes(s, types) {
+    const missing: string[] = [];
+    for (const type of types) {
+      // A name the parser cannot read is left to CREATE TABLE to report.
+      const [row] = await s.query('SELECT to_regtype($1) IS NULL AS missing', [type]).catch(() => [{ missing: false }]);
+      if (row?.missing) missing.push(type);
+    }
+    return missing;
+  },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   beforeLoad: [],
   afterLoad: [],
