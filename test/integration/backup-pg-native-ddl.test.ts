@@ -98,6 +98,27 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     for (let i = 0; i < 3; i++) expect((await next('dst', 'SHOW search_path'))[0].search_path).toBe('"$user", public');
   });
 
+  it('all or nothing: a target that already has one of the types keeps nothing of the restore', async () => {
+    const other = await freshDatabase(pg!, 'pgddl_dup');
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(other.url, { max: 1, onnotice: () => undefined });
+    const h2 = await startInProcess({ other: { url: other.url } }, { backup_dir: dir });
+    try {
+      await sql.unsafe("CREATE TYPE mood AS ENUM ('x')");
+      const r = await callTool(h2.client, 'restore_backup', { connection: 'other', backup_path: 'whole.cmx.gz' });
+      if (r.ok) throw new Error('restored over an existing type');
+      expect(r.error.code).toBe('DUPLICATE_OBJECT');
+      const [left] = await sql.unsafe("SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace");
+      expect(left.n).toBe(0);
+      const [seq] = await sql.unsafe("SELECT to_regclass('public.ticket_seq') AS s");
+      expect(seq.s).toBe(null);
+    } finally {
+      await h2.close();
+      await sql.end();
+      await other.drop();
+    }
+  });
+
   it('writes the DDL into the header: before_data and after_data, and what wrote them', () => {
     const header = JSON.parse(execFileSync('bash', ['-c', `gzip -dc '${dir}/whole.cmx.gz' | head -1`], { encoding: 'utf8' })) as Json;
     expect(header.native_ddl.backend).toBe('postgres');
