@@ -40,6 +40,9 @@ const SCHEMA = [
   "INSERT INTO ticket (at, tag, y, doc, spot, words) VALUES ('2024-05-01', 'Happy', 2024, '{\"a\": [2], \"b\": 1}', '(1,2)', 'a b'), ('2025-02-01', 'Sad', 1999, '[]', '(3,4)', 'c')",
   "UPDATE ticket SET label = 'kept' WHERE tag = 'Sad'",
   "INSERT INTO person (name) VALUES ('ada'), ('grace')",
+  'CREATE SEQUENCE note_seq START 50',
+  "CREATE TABLE note (id integer PRIMARY KEY DEFAULT nextval('note_seq'), body text)",
+  "INSERT INTO note (body) VALUES ('a'), ('b')",
   'REFRESH MATERIALIZED VIEW per_mood',
 ];
 
@@ -74,7 +77,7 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     const lossy = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz' });
     if (lossy.ok) throw new Error('restored without its indexes');
     expect(lossy.error.code).toBe('UNSUPPORTED');
-    expect(lossy.error.details.lossy.map((l: Json) => l.what)).toEqual(['ticket_lower', 'ticket_spot', 'ticket_words'].map((n) => `index ${n} (an expression, partial, descending or non-btree index) is not restored`));
+    expect((lossy.error.details.lossy as Json[]).map((l) => l.what)).toEqual(['ticket_lower', 'ticket_spot', 'ticket_words'].map((n) => `index ${n} (an expression, partial, descending or non-btree index) is not restored`));
     const r = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz', allow_lossy: true });
     if (r.ok) throw new Error('restored without its types');
     expect(r.error.code).toBe('UNDEFINED_OBJECT');
@@ -96,6 +99,20 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     }
     // The restore's settings were its transaction's only.
     for (let i = 0; i < 3; i++) expect((await next('dst', 'SHOW search_path'))[0].search_path).toBe('"$user", public');
+  });
+
+  it('named tables: a key taken from a sequence no column owns continues where it was', async () => {
+    const other = await freshDatabase(pg!, 'pgddl_note');
+    const h2 = await startInProcess({ src: { url: src.url }, other: { url: other.url } }, { backup_dir: dir });
+    try {
+      await mustCall(h2.client, 'create_backup', { connection: 'src', tables: ['note'], output_path: 'note.cmx.gz' });
+      await mustCall(h2.client, 'restore_backup', { connection: 'other', backup_path: 'note.cmx.gz' });
+      const r = await mustCall(h2.client, 'execute_query', { connection: 'other', query: "INSERT INTO note (body) VALUES ('c') RETURNING id" });
+      expect(rowsOf(r)).toEqual([{ id: 52 }]);
+    } finally {
+      await h2.close();
+      await other.drop();
+    }
   });
 
   it('all or nothing: a target that already has one of the types keeps nothing of the restore', async () => {

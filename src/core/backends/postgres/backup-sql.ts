@@ -44,7 +44,11 @@ export const portable: PortableSql = {
   finishLine: () => finishMarked,
   finishBytes: () => finishMarkedBytes,
   async readSequence(s, t, column, f) {
-    const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
+    // An owned sequence (serial, identity), else the one the column's default takes its values from (Pagila's are not owned).
+    const [row] = await s.query(`SELECT coalesce(pg_get_serial_sequence($1, $2), (SELECT d.refobjid::regclass::text FROM pg_attrdef ad
+        JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
+        WHERE ad.adrelid = $1::regclass AND ad.adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2) LIMIT 1)) AS seq`, [qualified(t, f), column]);
     if (!row?.seq) return null;
     // The sequence name comes back quoted and qualified by the server.
     const [v] = await s.query(`SELECT last_value::text AS v, is_called FROM ${String(row.seq)}`);
