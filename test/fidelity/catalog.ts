@@ -53,11 +53,13 @@ const PG_SECTIONS: Record<string, string> = {
            JOIN pg_attribute da ON da.attrelid = dp.refobjid AND da.attnum = dp.refobjsubid
            WHERE dp.objid = (quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename))::regclass AND dp.deptype IN ('a', 'i') AND dp.classid = 'pg_class'::regclass LIMIT 1), '') AS line
     FROM pg_sequences s WHERE s.schemaname NOT IN ('codomyrmex')`,
-  views: `SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || md5(pg_get_viewdef(c.oid)) AS line
+  views: `SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || md5(pg_get_viewdef(c.oid)) || CASE WHEN c.relispopulated THEN '' ELSE ' not populated' END AS line
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND ${PG_USER_NS}`,
   triggers: `SELECT pg_get_triggerdef(t.oid) AS line FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND ${PG_USER_NS}`,
   routines: `SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') ' || p.prokind::text
-      || CASE WHEN p.prokind IN ('f', 'p') THEN ' ' || md5(pg_get_functiondef(p.oid)) ELSE '' END AS line
+      || CASE WHEN p.prokind IN ('f', 'p') THEN ' ' || md5(pg_get_functiondef(p.oid)) ELSE '' END
+      || coalesce((SELECT ' ' || g.aggtransfn::text || ' ' || format_type(g.aggtranstype, NULL) || ' ' || g.aggfinalfn::text || ' ' || coalesce(g.agginitval, '-')
+           FROM pg_aggregate g WHERE g.aggfnoid = p.oid), '') AS line
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE ${PG_USER_NS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')`,
   types: `SELECT n.nspname || '.' || t.typname || ' ' || t.typtype::text || ' ' || CASE t.typtype
@@ -66,6 +68,9 @@ const PG_SECTIONS: Record<string, string> = {
         ELSE '' END AS line
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype IN ('e', 'd') AND ${PG_USER_NS}`,
   extensions: "SELECT extname AS line FROM pg_extension WHERE extname <> 'plpgsql'",
+  rules: `SELECT schemaname || '.' || tablename || ' ' || rulename || ' ' || md5(definition) AS line FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'codomyrmex')`,
+  // Every object's comment (functions, types, views, constraints, indexes … too); objects the user made only.
+  comments: `SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' ' || d.description AS line FROM pg_description d WHERE d.objoid >= 16384`,
 };
 
 export async function postgresSnapshot(url: string): Promise<Snapshot> {

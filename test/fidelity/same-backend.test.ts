@@ -6,35 +6,50 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { haveDatasets, loadChinook, loadPagila, loadSakila } from '../support/datasets.js';
-import { callTool, startInProcess } from '../support/mcp.js';
+import { callTool, rowsOf, startInProcess } from '../support/mcp.js';
 import { differences, snapshotOf } from './catalog.js';
 
 type Json = Record<string, any>;
 type Name = TestBackend['name'];
 const dbName = (url: string): string => new URL(url).pathname.slice(1);
 
-const SETS: Array<{ set: string; backend: Name; load(url: string): void }> = [
+/**
+ * portableExact: the portable restore is exact too (it runs without FIDELITY_PENDING).
+ * probes: rows inserted without a key after the comparison, on the source and on the copy:
+ * both must succeed and hand out the same keys (sequences continue where they were).
+ */
+const SETS: Array<{ set: string; backend: Name; load(url: string): void; portableExact?: boolean; probes?: string[] }> = [
   { set: 'chinook', backend: 'sqlite', load: (url) => loadChinook('sqlite', url.replace(/^sqlite:\/\//, '')) },
-  { set: 'chinook', backend: 'postgres', load: (url) => loadChinook('postgres', dbName(url)) },
+  {
+    set: 'chinook', backend: 'postgres', load: (url) => loadChinook('postgres', dbName(url)), portableExact: true,
+    probes: ["INSERT INTO artist (name) VALUES ('probe') RETURNING artist_id AS id", "INSERT INTO genre (name) VALUES ('probe') RETURNING genre_id AS id"],
+  },
   { set: 'chinook', backend: 'mysql', load: (url) => loadChinook('mysql', dbName(url)) },
-  { set: 'pagila', backend: 'postgres', load: (url) => loadPagila(dbName(url)) },
+  {
+    set: 'pagila', backend: 'postgres', load: (url) => loadPagila(dbName(url)), portableExact: true,
+    probes: [
+      "INSERT INTO actor (first_name, last_name) VALUES ('PROBE', 'PROBE') RETURNING actor_id AS id",
+      "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (1, 1, 1, 1.00, '2022-03-01 12:00:00+00') RETURNING payment_id AS id",
+    ],
+  },
   { set: 'sakila', backend: 'mysql', load: (url) => loadSakila(dbName(url)) },
 ];
 
 /**
- * Portable same-backend restores are not exact yet (issue 15: identity kinds, sequence
- * positions, charsets, fractional precision, FULLTEXT, domains and enums); they run only
- * with FIDELITY_PENDING=1 until they are, so that main stays green meanwhile.
+ * Portable same-backend restores not yet marked portableExact (issue 15: charsets,
+ * fractional precision, FULLTEXT …) run only with FIDELITY_PENDING=1 until they are, so
+ * that main stays green meanwhile.
  */
-const FORMATS = (process.env.FIDELITY_FORMATS ?? (process.env.FIDELITY_PENDING ? 'portable,native' : 'native')).split(',');
+const FORMATS = (process.env.FIDELITY_FORMATS ?? 'portable,native').split(',');
 const cases = SETS.flatMap((s) => FORMATS.map((format) => ({ ...s, format })))
+  .filter((c) => c.format !== 'portable' || c.portableExact || process.env.FIDELITY_PENDING)
   .filter((c) => BACKENDS.some((b) => b.name === c.backend) && (process.env.FIDELITY_SETS ?? c.set).split(',').includes(c.set));
 
 describe.runIf(haveDatasets)('same-backend restores are exact', () => {
   const drops: Array<() => Promise<void>> = [];
   afterAll(async () => { for (const d of drops) await d(); });
 
-  it.each(cases)('$set on $backend, $format', async ({ backend, load, format }) => {
+  it.each(cases)('$set on $backend, $format', async ({ backend, load, format, probes }) => {
     const b = BACKENDS.find((x) => x.name === backend)!;
     const src = await freshDatabase(b, 'fid_src');
     const dst = await freshDatabase(b, 'fid_dst');
@@ -50,6 +65,13 @@ describe.runIf(haveDatasets)('same-backend restores are exact', () => {
       expect((r.data as Json).lossy ?? []).toEqual([]);
       const after = await snapshotOf(backend, dst.url);
       expect(differences(before, after)).toEqual([]);
+      for (const probe of probes ?? []) {
+        const a = await callTool(h.client, 'execute_query', { connection: 'src', query: probe });
+        const b2 = await callTool(h.client, 'execute_query', { connection: 'dst', query: probe });
+        if (!a.ok) throw new Error(`${probe} on the source: ${a.error.code} ${a.error.message}`);
+        if (!b2.ok) throw new Error(`${probe} on the copy: ${b2.error.code} ${b2.error.message}`);
+        expect(rowsOf(b2.data)).toEqual(rowsOf(a.data));
+      }
     } finally {
       await h.close();
     }

@@ -114,7 +114,10 @@ async function writeSnapshot(s: Session, t: BackupTarget, args: CreateArgs, file
   const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
   const entries: TableEntry[] = [];
   for (const table of tables) entries.push(await entryOf(s, t, table));
-  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries };
+  // The whole database only: named tables keep to their portable schema.
+  const read = args.tables?.length ? undefined : t.module.backup.nativeDdl;
+  const ddl = read ? await read(s, { url: t.config.url, signal: p.signal }) : undefined;
+  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries, ...(ddl ? { native_ddl: ddl } : {}) };
   const w = new BackupFileWriter(file.stream);
   try {
     await w.writeObject(header);

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createReadStream, promises as fs, type WriteStream } from 'node:fs';
 import { createGunzip, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 import { DbError } from '../../errors.js';
+import type { NativeDdl } from '../backends/contract/backup.js';
 import type { Backend } from '../backends/lookup.js';
 import type { Table } from '../schema/model.js';
 import type { Encoding } from './values.js';
@@ -50,6 +51,8 @@ export interface Header {
   created_at: string;
   source: Source;
   tables: TableEntry[];
+  /** Whole-database backups of a backend that has it: the schema as its own SQL, for restores into the same backend. */
+  native_ddl?: NativeDdl;
 }
 
 export interface TableSummary {

@@ -5,6 +5,7 @@
  * database. Pure: no database.
  */
 import { DbError } from '../../errors.js';
+import type { NativeDdl } from '../backends/contract/backup.js';
 import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
@@ -34,6 +35,8 @@ export interface TablePlan {
 export interface RestorePlan {
   tables: TablePlan[];
   lossy: Lossy[];
+  /** The backup's own DDL, run instead of each table's create/after/foreignKeys and sequence positions (see withNativeDdl). */
+  native?: NativeDdl;
 }
 
 const asText = (v: unknown): unknown => {
@@ -74,7 +77,7 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
     def.checks = [];
   }
   const plain = def.indexes.filter((ix) => ix.native === undefined);
-  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
+  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
   def.indexes = plain;
   return { table: def, specs: def.columns.map(specOf), textual };
 }
@@ -118,4 +121,16 @@ function deferKeys(t: Table, f: SchemaFlavor): { bare: Table; keys: string[]; fo
   // Key columns stay NOT NULL (normalised columns carry it); the identity stays on the column.
   const bare: Table = { ...t, columns: t.columns.map(({ references: _r, ...c }) => ({ ...c, primary_key: false, unique: false })), foreign_keys: [] };
   return { bare, keys, foreignKeys };
+}
+
+/**
+ * A restore that creates every table (mode "create") into the backend whose native DDL
+ * the backup carries runs that DDL: it keeps what the portable plan lists as lossy on the
+ * same backend (expression and partial indexes) and all it cannot see (types, views,
+ * routines, triggers, partitions, sequences and their positions).
+ */
+export function withNativeDdl(plan: RestorePlan, h: Header, into: BackendModule): RestorePlan {
+  const ddl = h.native_ddl;
+  if (!ddl || ddl.backend !== into.name || h.source.backend !== into.name) return plan;
+  return { ...plan, lossy: [], native: ddl };
 }

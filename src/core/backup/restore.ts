@@ -16,7 +16,7 @@ import { corrupt, openBackup, type BackupRecord } from './format.js';
 import { requireVerified, type Manifest } from './manifest.js';
 import { restoreNative } from './native.js';
 import { backupName, existingFile, realBackupDir } from './paths.js';
-import { planRestore, type RestorePlan, type TablePlan } from './plan.js';
+import { planRestore, withNativeDdl, type RestorePlan, type TablePlan } from './plan.js';
 import { backupTarget, BACKUP_TIMEOUT_MS, countSql, type BackupTarget, type Progress } from './target.js';
 
 export type RestoreMode = 'create' | 'replace' | 'append';
@@ -66,7 +66,8 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const { header, records } = await openBackup(b.path, b.name, p.signal);
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
-  const plan = planRestore(header, t.flavor, t.module);
+  const portable = planRestore(header, t.flavor, t.module);
+  const plan = mode === 'create' ? withNativeDdl(portable, header, t.module) : portable;
   if (plan.lossy.length && !args.allow_lossy) {
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
   }
@@ -93,6 +94,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     const found = [...existing].map((tp) => tp.table.table);
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
+  if (!plan.native) await refuseMissingTypes(s, t, plan);
   const created: TablePlan[] = [];
   const fkWas = await s.setForeignKeys(false);
   try {
@@ -100,15 +102,21 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     if (transactional) await s.begin();
     try {
       if (mode === 'replace' && existing.size) await s.run(sql.drop([...existing].map((tp) => tp.table), t.flavor));
-      for (const tp of plan.tables) {
-        if (mode === 'append' && existing.has(tp)) continue;
-        await s.run([tp.create]);
-        created.push(tp);
+      if (plan.native) {
+        // The backup's own DDL makes every table (and what goes with them) at once.
+        await s.run([plan.native.before_data]);
+        created.push(...plan.tables);
+      } else {
+        for (const tp of plan.tables) {
+          if (mode === 'append' && existing.has(tp)) continue;
+          await s.run([tp.create]);
+          created.push(tp);
+        }
       }
       const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
       await s.commit();
-      if (!transactional) await setSequences(s, t, plan, created);
+      if (!transactional && !plan.native) await setSequences(s, t, plan, created);
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
@@ -136,8 +144,10 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
-    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.map((c) => t.flavor.quote(c.name)) };
-    const rows = await s.load(target, batches(records, i, tp, m, p, tally), p.signal);
+    const computed = plan.native && t.module.backup.portable.computedColumns ? new Set(await t.module.backup.portable.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
+    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c) => !computed.has(c.name)).map((c) => t.flavor.quote(c.name)) };
+    const all = batches(records, i, tp, m, p, tally);
+    const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
     const expected = (before.get(tp) ?? 0) + rows;
     const actual = await count(s, t, tp);
     if (actual !== expected) throw new DbError('INTERNAL', `table ${tp.entry.name} holds ${actual} rows after the restore, ${expected} were expected; nothing was restored`, { table: tp.entry.name, expected, actual });
@@ -145,10 +155,34 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   }
   const last = await records.next();
   if (last.done || last.value.kind !== 'trailer') throw corrupt(m.file, 'it has no trailer');
+  if (plan.native) {
+    await s.run([plan.native.after_data]);
+    return out;
+  }
   for (const tp of created) if (tp.after.length) await s.run(tp.after);
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/** Native column types the target lacks (an enum or domain of the source): refused before anything is touched. */
+async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
+  const check = t.module.backup.portable.missingTypes;
+  const used = new Map<string, string[]>();
+  for (const tp of plan.tables) {
+    for (const c of tp.table.columns) if (c.type === 'native' && c.native) used.set(c.native, [...(used.get(c.native) ?? []), `${tp.table.table}.${c.name}`]);
+  }
+  if (!check || !used.size) return;
+  const missing = await check.call(t.module.backup.portable, s, [...used.keys()]);
+  if (!missing.length) return;
+  const where = missing.map((m) => `"${m}" (${used.get(m)!.join(', ')})`).join(', ');
+  throw new DbError('UNDEFINED_OBJECT', `type(s) ${where} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing });
+}
+
+/** The batches without the values of the columns marked (the database computes them). */
+async function* without(all: AsyncGenerator<LoadBatch>, dropped: boolean[]): AsyncGenerator<LoadBatch> {
+  const width = dropped.filter((d) => !d).length;
+  for await (const b of all) yield { json: null, width, rows: () => b.rows().map((r) => r.filter((_, k) => !dropped[k])) };
 }
 
 /** Auto-increment positions, for the tables this restore created (append leaves existing sequences alone). */

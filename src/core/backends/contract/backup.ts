@@ -23,6 +23,36 @@ export interface BackupSupport {
   readonly decimalDigits: number | null;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
+  /**
+   * Reads the whole database's schema as native DDL inside the backup's snapshot, so that
+   * a restore into the same backend gives back what the portable schema cannot carry
+   * (types, sequences, index methods, partitions, views, routines, triggers, comments).
+   * Absent where the portable schema is the whole story.
+   */
+  readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl>;
+}
+
+/** What reading the native DDL borrows from the backup. */
+export interface NativeDdlJob {
+  /** The connection's URL (a tool connects with it). */
+  url: string;
+  signal: AbortSignal;
+}
+
+/**
+ * A whole database's schema as native SQL (the portable file's header `native_ddl`,
+ * SPEC §17.1), run in one transaction around the rows: `before_data` makes every object
+ * the rows go into (types, sequences, tables without keys, partitions, functions, views),
+ * `after_data` what follows them (keys, indexes, foreign keys, triggers, sequence
+ * positions, materialized views refreshed). Every name in it is qualified.
+ */
+export interface NativeDdl {
+  /** The backend whose SQL it is: used only by a restore into that backend. */
+  backend: string;
+  /** What wrote it (e.g. `pg_dump 15.20`). */
+  producer: string;
+  before_data: string;
+  after_data: string;
 }
 
 /** Identifier quoting and string literals of the backend (the schema flavour has both). */
@@ -53,6 +83,18 @@ export interface PortableSql {
   readSequence(s: Session, t: Table, column: string, f: Quoting): Promise<string | null>;
   /** Statements that make `column` hand out `next` next. MySQL's is DDL (it commits). */
   writeSequence(t: Table, column: string, next: string, f: Quoting): Array<{ text: string; params: unknown[] }>;
+  /**
+   * Columns of a table made by the backup's native DDL that take no value (PostgreSQL's
+   * stored generated columns): the restore leaves their values out of the load, and the
+   * database computes them again. Absent: every column is loaded.
+   */
+  computedColumns?(s: Session, t: Table, f: Quoting): Promise<string[]>;
+  /**
+   * Of the native column types a restore without native DDL needs (PostgreSQL enums,
+   * domains …), those the target lacks: the restore is refused before anything is
+   * touched. Absent: no check (the types are the backend's own).
+   */
+  missingTypes?(s: Session, types: string[]): Promise<string[]>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

@@ -44,13 +44,30 @@ export const portable: PortableSql = {
   finishLine: () => finishMarked,
   finishBytes: () => finishMarkedBytes,
   async readSequence(s, t, column, f) {
-    const [row] = await s.query('SELECT pg_get_serial_sequence($1, $2) AS seq', [qualified(t, f), column]);
+    // An owned sequence (serial, identity), else the one the column's default takes its values from (Pagila's are not owned).
+    const [row] = await s.query(`SELECT coalesce(pg_get_serial_sequence($1, $2), (SELECT d.refobjid::regclass::text FROM pg_attrdef ad
+        JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+        JOIN pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S'
+        WHERE ad.adrelid = $1::regclass AND ad.adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2) LIMIT 1)) AS seq`, [qualified(t, f), column]);
     if (!row?.seq) return null;
     // The sequence name comes back quoted and qualified by the server.
     const [v] = await s.query(`SELECT last_value::text AS v, is_called FROM ${String(row.seq)}`);
     return v ? (v.is_called ? (BigInt(String(v.v)) + 1n).toString() : String(v.v)) : null;
   },
   writeSequence: (t, column, value, f) => [{ text: 'SELECT setval(pg_get_serial_sequence($1, $2), $3::bigint, false)', params: [qualified(t, f), column, value] }],
+  async computedColumns(s, t, f) {
+    const rows = await s.query("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''", [qualified(t, f)]);
+    return rows.map((r) => String(r.attname));
+  },
+  async missingTypes(s, types) {
+    const missing: string[] = [];
+    for (const type of types) {
+      // A name the parser cannot read is left to CREATE TABLE to report.
+      const [row] = await s.query('SELECT to_regtype($1) IS NULL AS missing', [type]).catch(() => [{ missing: false }]);
+      if (row?.missing) missing.push(type);
+    }
+    return missing;
+  },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   beforeLoad: [],
   afterLoad: [],

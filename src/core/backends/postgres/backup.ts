@@ -2,6 +2,7 @@
 import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
 import { native } from './native.js';
+import { readNativeDdl } from './native-ddl.js';
 import { reader, writer } from './values.js';
 
 export const backup: BackupSupport = {
@@ -11,4 +12,5 @@ export const backup: BackupSupport = {
   keepsSchemas: true,
   decimalDigits: null,
   native,
+  nativeDdl: readNativeDdl,
 };

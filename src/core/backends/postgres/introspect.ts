@@ -27,7 +27,7 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
     FROM pg_constraint con LEFT JOIN pg_class fc ON fc.oid = con.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
     WHERE con.conrelid = c.oid), '[]')::text AS constraints,
   coalesce((SELECT json_agg(json_build_object('name', ic.relname, 'oid', x.indexrelid, 'unique', x.indisunique,
-      'plain', x.indexprs IS NULL AND x.indpred IS NULL, 'definition', pg_get_indexdef(x.indexrelid),
+      'plain', x.indexprs IS NULL AND x.indpred IS NULL AND (SELECT am.amname FROM pg_am am WHERE am.oid = ic.relam) = 'btree' AND 0 = ALL (x.indoption::int2[]), 'definition', pg_get_indexdef(x.indexrelid),
       'columns', (SELECT json_agg(att.attname ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(num, ord)
                   JOIN pg_attribute att ON att.attrelid = x.indrelid AND att.attnum = k.num WHERE k.ord <= x.indnkeyatts)))
     FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid), '[]')::text AS indexes

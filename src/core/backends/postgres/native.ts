@@ -8,7 +8,7 @@ import { postgresUrlParams } from './url.js';
 import type { NativeBackup, Quoting } from '../contract/backup.js';
 
 /** The variables libpq reads (PGOPTIONS, PGSERVICE, PGSSLMODE …): the server's own stay out. */
-const CLIENT_ENV = ['PG'];
+export const CLIENT_ENV = ['PG'];
 
 /** The URL's accepted parameters (already checked, SPEC §2) as libpq variables. */
 const PARAM_ENV: Record<string, string> = {
@@ -16,7 +16,7 @@ const PARAM_ENV: Record<string, string> = {
   sslnegotiation: 'PGSSLNEGOTIATION', connect_timeout: 'PGCONNECT_TIMEOUT', target_session_attrs: 'PGTARGETSESSIONATTRS',
 };
 
-function libpqEnv(url: string): Record<string, string> {
+export function libpqEnv(url: string): Record<string, string> {
   const u = new URL(url);
   const env: Record<string, string> = {
     PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
