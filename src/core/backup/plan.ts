@@ -5,18 +5,16 @@
  * database. Pure: no database.
  */
 import { DbError } from '../../errors.js';
+import { backendModule } from '../backends/lookup.js';
 import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
-import { constraintName, type Table, type TypeSpec } from '../schema/model.js';
+import { constraintName, type Table } from '../schema/model.js';
+import { alignForeignKeys, keepIdentity, uniqueIndexNames, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
 
-export interface Lossy {
-  table: string;
-  column?: string;
-  what: string;
-}
+export type { Lossy } from './plan-cross.js';
 
 export interface TablePlan {
   entry: TableEntry;
@@ -34,6 +32,8 @@ export interface TablePlan {
 export interface RestorePlan {
   tables: TablePlan[];
   lossy: Lossy[];
+  /** Whether the backup comes from another backend. */
+  cross?: boolean;
 }
 
 const asText = (v: unknown): unknown => {
@@ -43,7 +43,8 @@ const asText = (v: unknown): unknown => {
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
+function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[]): { table: Table; textual: boolean[] } {
+  const source = from.name;
   const cross = source !== into.name;
   const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
@@ -52,14 +53,21 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
   for (const c of def.columns) {
     // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
     if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
+    const stand = c.type === 'native' && cross ? from.backup.crossType(c.native ?? '') : undefined;
+    if (stand) {
+      if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native}: ${stand.lossy}` });
+      c.type = stand.type;
+      delete c.native;
+    }
     const native = c.type === 'native';
     textual.push(native && cross);
     if (native && cross) {
-      lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text` });
+      lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text${c.default !== null ? ' without its default' : ''}` });
       c.type = 'text';
       delete c.native;
       if (c.default !== null) c.default = null;
     }
+    if (cross) keepIdentity(e.name, c, lossy);
     const spec = specOf(c);
     if (spec.kind === 'decimal' && cross && digits !== null && spec.precision > digits) {
       lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${digits} significant digits on ${into.label}` });
@@ -76,14 +84,18 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
   const plain = def.indexes.filter((ix) => ix.native === undefined);
   for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
   def.indexes = plain;
-  return { table: def, specs: def.columns.map(specOf), textual };
+  return { table: def, textual };
 }
 
 /** The plan for restoring h into a connection of `into`, whose tables are written in flavour f. */
 export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): RestorePlan {
   const lossy: Lossy[] = [];
-  const tables = h.tables.map((e): TablePlan => {
-    const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy);
+  const from = backendModule(h.source.backend);
+  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy) }));
+  if (from.name !== into.name) alignForeignKeys(mapped.map((m) => m.table));
+  if (into.backup.indexNamesPerSchema) uniqueIndexNames(mapped.map((m) => m.table), into, lossy);
+  const tables = mapped.map(({ e, table, textual }): TablePlan => {
+    const specs = table.columns.map(specOf);
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
@@ -98,7 +110,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
-  return { tables, lossy };
+  return { tables, lossy, cross: from.name !== into.name };
 }
 
 /**

@@ -21,8 +21,24 @@ export interface BackupSupport {
   readonly keepsSchemas: boolean;
   /** Significant digits a decimal keeps here whatever its declared precision (SQLite: 15); null where the precision holds. */
   readonly decimalDigits: number | null;
+  /**
+   * Across backends: the portable type one of this backend's native types becomes on
+   * another backend, and what that loses (null when nothing: SQLite's NVARCHAR(n) was
+   * only ever text); undefined when there is none (restored as text, listed in lossy).
+   */
+  crossType(native: string): CrossType | undefined;
+  /** Whether index names are unique per schema or database here (PostgreSQL, SQLite) rather than per table (MySQL). */
+  readonly indexNamesPerSchema: boolean;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
+}
+
+/** A native type's portable stand-in across backends (BackupSupport.crossType). */
+export interface CrossType {
+  /** A portable type (`integer`, `varchar(40)`, `decimal(20,0)`). */
+  type: string;
+  /** What the target loses with it, in a few words (`the unsigned range is not enforced`); null when nothing. */
+  lossy: string | null;
 }
 
 /** Identifier quoting and string literals of the backend (the schema flavour has both). */

@@ -11,4 +11,7 @@ export const backup: BackupSupport = {
   keepsSchemas: true,
   decimalDigits: null,
   native,
+  // Its own types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
+  crossType: () => undefined,
+  indexNamesPerSchema: true,
 };

@@ -1,0 +1,89 @@
+/**
+ * The parts of a restore plan (plan.ts) that make a table of one backend fit another:
+ * an identity column stays an integer, a foreign key's column takes the type of the key
+ * it references, and index names become unique where the target wants them unique per
+ * schema. What changes is listed in `lossy`, before anything is touched. Pure.
+ */
+import { createHash } from 'node:crypto';
+import type { BackendModule } from '../backends/types.js';
+import type { Column, Table } from '../schema/model.js';
+import { specOf } from './values.js';
+
+export interface Lossy {
+  table: string;
+  column?: string;
+  what: string;
+}
+
+/** Integer-valued types from narrow to wide; a key's column may widen along it, never narrow. */
+const RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
+const rank = (c: Column): number => {
+  const s = specOf(c);
+  if (s.kind === 'decimal') return s.scale === 0 ? 3 + s.precision / 100 : 0;
+  return RANK[s.kind] ?? 0;
+};
+
+/** An auto-increment column must be an integer on the target: one that no longer is loses the identity, listed. */
+export function keepIdentity(table: string, c: Column, lossy: Lossy[]): void {
+  const kind = specOf(c).kind;
+  if (!c.auto_increment || kind in RANK) return;
+  c.auto_increment = false;
+  lossy.push({ table, column: c.name, what: `auto-increment dropped: a ${c.type} column cannot generate keys on the target; insert with explicit keys` });
+}
+
+/**
+ * A foreign key's columns take the type of the key columns they reference when that one
+ * is wider (SQLite's INTEGER PRIMARY KEY is a bigint, its referencing INTEGER columns
+ * integers; MariaDB refuses such a key with errno 150). Nothing is lost: values only widen.
+ */
+export function alignForeignKeys(tables: Table[]): void {
+  const byName = new Map(tables.map((t) => [t.table.toLowerCase(), t]));
+  const keyOf = (table: string, column: string): Column | undefined => byName.get(table.toLowerCase())?.columns.find((c) => c.name === column);
+  const pairs: Array<[Column, Column]> = [];
+  for (const t of tables) {
+    const own = (name: string): Column | undefined => t.columns.find((c) => c.name === name);
+    for (const c of t.columns) if (c.references) pairs.push([c, keyOf(c.references.table, c.references.column)!]);
+    for (const fk of t.foreign_keys) fk.columns.forEach((name, i) => pairs.push([own(name)!, keyOf(fk.references.table, fk.references.columns[i])!]));
+  }
+  const live = pairs.filter(([c, key]) => c && key && rank(c) > 0 && rank(key) > 0);
+  // A key may itself reference another: repeat until nothing widens (at most one pass per link of a chain).
+  for (let changed = true, n = 0; changed && n <= live.length; n++) {
+    changed = false;
+    for (const [c, key] of live) {
+      if (rank(key) > rank(c)) { c.type = key.type; changed = true; }
+    }
+  }
+}
+
+/** `<table>_<name>`, cut to 63 bytes with a short hash when longer (PostgreSQL's limit). */
+function prefixed(table: string, name: string): string {
+  const full = `${table}_${name}`;
+  if (Buffer.byteLength(full) <= 63) return full;
+  const tail = `_${createHash('sha256').update(full).digest('hex').slice(0, 8)}`;
+  let head = full;
+  while (Buffer.byteLength(head) > 63 - tail.length) head = head.slice(0, -1);
+  return head + tail;
+}
+
+/**
+ * Index names are per table on MySQL and per schema (PostgreSQL, with its tables) or per
+ * database (SQLite) elsewhere: every index whose name another index or a table also uses
+ * is renamed `<table>_<name>`, whichever comes first, and the rename is listed.
+ */
+export function uniqueIndexNames(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
+  const key = (t: Table, name: string): string => `${t.schema ?? ''}.${name}`.toLowerCase();
+  const uses = new Map<string, number>();
+  const use = (k: string): void => { uses.set(k, (uses.get(k) ?? 0) + 1); };
+  for (const t of tables) use(key(t, t.table));
+  for (const t of tables) for (const ix of t.indexes) use(key(t, ix.name));
+  for (const t of tables) {
+    for (const ix of t.indexes) {
+      if ((uses.get(key(t, ix.name)) ?? 0) < 2) continue;
+      let name = prefixed(t.table, ix.name);
+      for (let i = 2; uses.has(key(t, name)); i++) name = prefixed(t.table, `${ix.name}_${i}`);
+      use(key(t, name));
+      lossy.push({ table: t.table, what: `index ${ix.name} restored as ${name}: index names are unique per ${into.backup.keepsSchemas ? 'schema' : 'database'} on ${into.label}, and another table or index uses this one` });
+      ix.name = name;
+    }
+  }
+}
