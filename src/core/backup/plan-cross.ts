@@ -7,12 +7,25 @@
 import { createHash } from 'node:crypto';
 import type { BackendModule } from '../backends/types.js';
 import type { Column, Table } from '../schema/model.js';
+import type { TableEntry } from './format.js';
 import { specOf } from './values.js';
 
 export interface Lossy {
   table: string;
   column?: string;
   what: string;
+}
+
+/**
+ * What the source's columns had beyond the portable schema (MySQL ON UPDATE, generated
+ * expressions), recorded in the header, is not carried to another backend: listed. A
+ * column's character set is not: its text is read as Unicode, which every target stores.
+ */
+export function unportableLost(e: TableEntry, lossy: Lossy[]): void {
+  for (const [column, features] of Object.entries(e.unportable ?? {})) {
+    const lost = features.filter((f) => !/^character set /i.test(f));
+    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} is not carried across backends` });
+  }
 }
 
 /** Integer-valued types from narrow to wide; a key's column may widen along it, never narrow. */

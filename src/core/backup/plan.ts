@@ -10,7 +10,7 @@ import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
-import { alignForeignKeys, keepIdentity, uniqueIndexNames, type Lossy } from './plan-cross.js';
+import { alignForeignKeys, keepIdentity, uniqueIndexNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
 
@@ -55,17 +55,18 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
     const stand = c.type === 'native' && cross ? from.backup.crossType(c.native ?? '') : undefined;
     if (stand) {
-      if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native}: ${stand.lossy}` });
+      if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native} ${stand.lossy}` });
       c.type = stand.type;
       delete c.native;
     }
     const native = c.type === 'native';
-    textual.push(native && cross);
+    // Values of a native column may be of any form (SQLite keeps any storage class): one that becomes text is written as text.
+    textual.push((native && cross) || (stand !== undefined && /^(text|varchar)\b/.test(stand.type)));
     if (native && cross) {
-      lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text${c.default !== null ? ' without its default' : ''}` });
+      lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text` });
       c.type = 'text';
       delete c.native;
-      if (c.default !== null) c.default = null;
+      // A literal default holds on text; an expression goes through the check below.
     }
     if (cross) keepIdentity(e.name, c, lossy);
     const spec = specOf(c);
@@ -77,6 +78,7 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
       c.default = null;
     }
   }
+  if (cross) unportableLost(e, lossy);
   if (cross && def.checks.length) {
     lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
     def.checks = [];

@@ -37,7 +37,7 @@ export interface BackupSupport {
 export interface CrossType {
   /** A portable type (`integer`, `varchar(40)`, `decimal(20,0)`). */
   type: string;
-  /** What the target loses with it, in a few words (`the unsigned range is not enforced`); null when nothing. */
+  /** What the target loses with it, after the native type's name (`becomes integer: its range is not enforced`); null when nothing. */
   lossy: string | null;
 }
 

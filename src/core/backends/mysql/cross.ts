@@ -22,11 +22,11 @@ export function crossType(native: string): CrossType | undefined {
     const [, base, unsigned, zerofill] = int;
     const type = WIDER[base][unsigned ? 'unsigned' : 'signed'];
     const lost = [
-      ...(type !== base ? [`${base}${unsigned ?? ''} becomes ${type}: its range is not enforced`] : []),
-      ...(zerofill ? ['ZEROFILL display padding is dropped'] : []),
+      ...(type !== base ? [`becomes ${type}: its range is not enforced`] : []),
+      ...(zerofill ? ['loses its ZEROFILL padding'] : []),
     ];
     return { type, lossy: lost.length ? lost.join('; ') : null };
   }
-  if (/^year(\(4\))?$/.test(t)) return { type: 'smallint', lossy: 'year becomes smallint: the range 1901-2155 is not enforced' };
+  if (/^year(\(4\))?$/.test(t)) return { type: 'smallint', lossy: 'becomes smallint: the range 1901-2155 is not enforced' };
   return undefined;
 }
