@@ -41,7 +41,7 @@ export function catalogDifferences(src: Map<string, PortableTable>, dst: Map<str
     for (const c of s.columns) {
       const e = d.columns.find((x) => x.name === c.name);
       if (!e) { out.push({ table: name, column: c.name, what: 'column missing' }); continue; }
-      for (const k of ['kind', 'nullable', 'auto', 'extra'] as const) if (c[k] !== e[k]) out.push({ table: name, column: c.name, what: `${k} ${String(c[k])} -> ${String(e[k])} (${c.type} -> ${e.type})` });
+      for (const k of ['kind', 'nullable', 'auto', 'extra', 'hasDefault'] as const) if (c[k] !== e[k]) out.push({ table: name, column: c.name, what: `${k} ${String(c[k])} -> ${String(e[k])} (${c.type} -> ${e.type})` });
     }
     if (s.primaryKey.join() !== d.primaryKey.join()) out.push({ table: name, what: `primary key (${s.primaryKey.join()}) -> (${d.primaryKey.join()})` });
     for (const fk of s.foreignKeys) if (!d.foreignKeys.includes(fk)) out.push({ table: name, what: `foreign key ${fk} missing` });

@@ -17,6 +17,8 @@ export interface PortableColumn {
   auto: boolean;
   /** What else the column does that rows alone do not show: `on update`, `generated`; empty when nothing. */
   extra: string;
+  /** Whether the column has a default (a key's sequence is `auto`, not a default). */
+  hasDefault: boolean;
 }
 
 export interface PortableTable {
@@ -95,7 +97,8 @@ async function postgresDb(url: string): Promise<PortableDb> {
   const sql = postgres(url, { max: 1, onnotice: () => undefined, connection: { TimeZone: 'UTC' } });
   const ns = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'codomyrmex') AND n.nspname NOT LIKE 'pg_%'";
   const cols = await sql.unsafe(`SELECT c.relname AS t, a.attname AS c, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
-      (a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%') AS auto, CASE WHEN a.attgenerated <> '' THEN 'generated' ELSE '' END AS extra
+      (a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%') AS auto, CASE WHEN a.attgenerated <> '' THEN 'generated' ELSE '' END AS extra,
+      (d.adbin IS NOT NULL AND a.attgenerated = '' AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE 'nextval(%' AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE 'NULL::%') AS has_default
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${ns} AND c.relname !~ '^codomyrmex' ORDER BY c.relname, a.attnum`);
@@ -109,7 +112,7 @@ async function postgresDb(url: string): Promise<PortableDb> {
   for (const [t, cs] of group([...cols], (r) => r.t)) {
     tables.set(t, {
       name: t,
-      columns: cs.map((r) => ({ name: r.c, type: r.type, kind: kindOf(r.type), nullable: r.nullable, auto: r.auto, extra: r.extra })),
+      columns: cs.map((r) => ({ name: r.c, type: r.type, kind: kindOf(r.type), nullable: r.nullable, auto: r.auto, extra: r.extra, hasDefault: r.has_default })),
       primaryKey: cons.find((k) => k.t === t && k.kind === 'p')?.cols ?? [],
       foreignKeys: cons.filter((k) => k.t === t && k.kind === 'f').map((k) => `${k.cols.join(',')} -> ${k.ft}(${k.fcols.join(',')})`).sort(),
       indexes: idx.filter((i) => i.t === t).map((i) => `${i.u ? 'unique ' : ''}(${i.cols.join(',')})`).sort(),
@@ -134,7 +137,8 @@ async function mysqlDb(url: string): Promise<PortableDb> {
   await conn.query("SET time_zone = '+00:00'");
   const q = async (text: string): Promise<any[]> => (await conn.query(text))[0] as any[];
   const cols = await q(`SELECT TABLE_NAME AS t, COLUMN_NAME AS c, COLUMN_TYPE AS type, IS_NULLABLE = 'YES' AS nullable, EXTRA LIKE '%auto_increment%' AS auto,
-      CONCAT_WS(' ', IF(EXTRA LIKE '%on update%', 'on update', NULL), IF(EXTRA LIKE '%generated%', 'generated', NULL)) AS extra
+      CONCAT_WS(' ', IF(EXTRA LIKE '%on update%', 'on update', NULL), IF(EXTRA LIKE '%generated%', 'generated', NULL)) AS extra,
+      COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL' AND EXTRA NOT LIKE '%generated%' AS has_default
     FROM information_schema.COLUMNS c WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE')
     AND TABLE_NAME NOT LIKE 'codomyrmex%' ORDER BY TABLE_NAME, ORDINAL_POSITION`);
   const keys = await q(`SELECT TABLE_NAME AS t, CONSTRAINT_NAME AS k, COLUMN_NAME AS c, REFERENCED_TABLE_NAME AS ft, REFERENCED_COLUMN_NAME AS fc
@@ -146,7 +150,7 @@ async function mysqlDb(url: string): Promise<PortableDb> {
     const fks = group(keys.filter((k) => k.t === t && k.ft !== null), (k) => k.k);
     tables.set(t, {
       name: t,
-      columns: cs.map((r) => ({ name: r.c, type: r.type, kind: kindOf(r.type), nullable: Boolean(Number(r.nullable)), auto: Boolean(Number(r.auto)), extra: String(r.extra) })),
+      columns: cs.map((r) => ({ name: r.c, type: r.type, kind: kindOf(r.type), nullable: Boolean(Number(r.nullable)), auto: Boolean(Number(r.auto)), extra: String(r.extra), hasDefault: Boolean(Number(r.has_default)) })),
       primaryKey: keys.filter((k) => k.t === t && k.k === 'PRIMARY').map((k) => k.c),
       foreignKeys: [...fks.values()].map((ks) => `${ks.map((k) => k.c).join(',')} -> ${ks[0].ft}(${ks.map((k) => k.fc).join(',')})`).sort(),
       indexes: [...group(stats.filter((s) => s.t === t), (s) => s.k).values()].map((ss) => `${Number(ss[0].nu) ? '' : 'unique '}(${ss.map((s) => s.c).join(',')})`).sort(),
@@ -183,7 +187,7 @@ async function sqliteDb(file: string): Promise<PortableDb> {
     });
     tables.set(t, {
       name: t,
-      columns: info.map((c) => ({ name: String(c.name), type: String(c.type), kind: kindOf(String(c.type) || 'blob'), nullable: Number(c.notnull) === 0 && Number(c.pk) === 0, auto: rowid && c.name === pk[0], extra: Number(c.hidden) > 1 ? 'generated' : '' })),
+      columns: info.map((c) => ({ name: String(c.name), type: String(c.type), kind: kindOf(String(c.type) || 'blob'), nullable: Number(c.notnull) === 0 && Number(c.pk) === 0, auto: rowid && c.name === pk[0], extra: Number(c.hidden) > 1 ? 'generated' : '', hasDefault: c.dflt_value !== null && String(c.dflt_value).toUpperCase() !== 'NULL' })),
       primaryKey: pk,
       foreignKeys: [...fks.values()].map((fs) => `${fs.map((f) => f.from).join(',')} -> ${fs[0].table}(${fs.map((f) => f.to).join(',')})`).sort(),
       indexes: indexes.sort(),
