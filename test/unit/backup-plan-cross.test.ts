@@ -77,6 +77,20 @@ describe('cross-backend restore plans', () => {
     expect(mysql.tables.map((t) => t.table.indexes[0].name)).toEqual(['idx_x', 'idx_x']);
   });
 
+  it('foreign key names used twice are renamed on MySQL (names per database there), kept elsewhere', () => {
+    const tables = () => [
+      entry({ table: 'p', columns: [{ name: 'id', type: 'integer', primary_key: true }] }),
+      ...['a', 'b'].map((t) => entry({ table: t, columns: [{ name: 'p_id', type: 'integer', references: { table: 'p', column: 'id' } }] })),
+    ];
+    const named = () => tables().map((e) => { const r = e.definition.columns.find((c) => c.references)?.references; if (r) r.name = 'fk_parent'; return e; });
+    const my = plan('postgres', 'mysql', named());
+    expect(my.tables.slice(1).map((t) => t.table.columns[0].references!.name)).toEqual(['a_fk_parent', 'b_fk_parent']);
+    expect(my.tables[1].create).toContain('CONSTRAINT `a_fk_parent` FOREIGN KEY');
+    expect(my.lossy.map((l) => l.what)).toEqual([expect.stringMatching(/^foreign key fk_parent restored as a_fk_parent/), expect.stringMatching(/as b_fk_parent/)]);
+    expect(plan('postgres', 'sqlite', named()).lossy).toEqual([]);
+    expect(plan('postgres', 'mysql', tables()).lossy).toEqual([]);
+  });
+
   it('ON UPDATE recorded in the header is listed across backends; a character set is not', () => {
     const e = entry({ table: 't', columns: [{ name: 'at', type: 'timestamptz' }, { name: 's', type: 'varchar(10)' }] }, { unportable: { at: ['on update current_timestamp()'], s: ['character set utf8mb3'] } });
     expect(plan('mysql', 'postgres', [e]).lossy).toEqual([{ table: 't', column: 'at', what: 'on update current_timestamp() is not carried across backends' }]);

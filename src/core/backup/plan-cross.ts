@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { BackendModule } from '../backends/types.js';
-import type { Column, Table } from '../schema/model.js';
+import { allForeignKeys } from '../schema/ddl.js';
+import { constraintName, type Column, type Table } from '../schema/model.js';
 import type { TableEntry } from './format.js';
 import { specOf } from './values.js';
 
@@ -78,25 +79,58 @@ function prefixed(table: string, name: string): string {
   return head + tail;
 }
 
+/** Counts the uses of names in one namespace (lower case: MySQL's foreign key names and SQLite's are case-insensitive). */
+class Names {
+  private readonly uses = new Map<string, number>();
+  constructor(private readonly key: (t: Table, name: string) => string) {}
+  use(t: Table, name: string): void { const k = this.key(t, name); this.uses.set(k, (this.uses.get(k) ?? 0) + 1); }
+  shared(t: Table, name: string): boolean { return (this.uses.get(this.key(t, name)) ?? 0) > 1; }
+  /** `<table>_<name>`, or `<table>_<name>_2` … when that is taken too; the new name is counted. */
+  fresh(t: Table, name: string): string {
+    let out = prefixed(t.table, name);
+    for (let i = 2; this.uses.has(this.key(t, out)); i++) out = prefixed(t.table, `${name}_${i}`);
+    this.use(t, out);
+    return out;
+  }
+}
+
 /**
- * Index names are per table on MySQL and per schema (PostgreSQL, with its tables) or per
- * database (SQLite) elsewhere: every index whose name another index or a table also uses
- * is renamed `<table>_<name>`, whichever comes first, and the rename is listed.
+ * Index names are per table on MySQL and per schema (PostgreSQL, with its tables and
+ * key constraints) or per database (SQLite) elsewhere; foreign key names are per
+ * database on MySQL and per table elsewhere. Where the target wants them unique, every
+ * index or named foreign key whose name something else of the backup also uses is
+ * renamed `<table>_<name>` (whichever comes first, so the result does not depend on
+ * order), and the rename is listed.
  */
-export function uniqueIndexNames(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
-  const key = (t: Table, name: string): string => `${t.schema ?? ''}.${name}`.toLowerCase();
-  const uses = new Map<string, number>();
-  const use = (k: string): void => { uses.set(k, (uses.get(k) ?? 0) + 1); };
-  for (const t of tables) use(key(t, t.table));
-  for (const t of tables) for (const ix of t.indexes) use(key(t, ix.name));
-  for (const t of tables) {
-    for (const ix of t.indexes) {
-      if ((uses.get(key(t, ix.name)) ?? 0) < 2) continue;
-      let name = prefixed(t.table, ix.name);
-      for (let i = 2; uses.has(key(t, name)); i++) name = prefixed(t.table, `${ix.name}_${i}`);
-      use(key(t, name));
-      lossy.push({ table: t.table, what: `index ${ix.name} restored as ${name}: index names are unique per ${into.backup.keepsSchemas ? 'schema' : 'database'} on ${into.label}, and another table or index uses this one` });
-      ix.name = name;
+export function uniqueNames(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
+  const where = `unique per ${into.backup.keepsSchemas ? 'schema' : 'database'} on ${into.label}, and another table uses this one`;
+  const names = new Names((t, name) => `${t.schema ?? ''}.${name}`.toLowerCase());
+  if (into.backup.namesPerSchema.indexes) {
+    for (const t of tables) {
+      names.use(t, t.table);
+      if (t.columns.some((c) => c.primary_key)) names.use(t, constraintName(t.table, [], 'pkey'));
+      for (const c of t.columns.filter((x) => x.unique)) names.use(t, constraintName(t.table, [c.name], 'key'));
+      for (const ix of t.indexes) names.use(t, ix.name);
+    }
+    for (const t of tables) {
+      for (const ix of t.indexes.filter((x) => names.shared(t, x.name))) {
+        const name = names.fresh(t, ix.name);
+        lossy.push({ table: t.table, what: `index ${ix.name} restored as ${name}: index names are ${where}` });
+        ix.name = name;
+      }
+    }
+  }
+  if (into.backup.namesPerSchema.foreignKeys) {
+    const fks = new Names((_t, name) => name.toLowerCase());
+    // Unnamed keys get `<table>_<columns>_fkey`: counted, never renamed.
+    for (const t of tables) for (const fk of allForeignKeys(t)) fks.use(t, fk.name ?? constraintName(t.table, fk.columns, 'fkey'));
+    for (const t of tables) {
+      const named = [...t.columns.filter((c) => c.references?.name).map((c) => c.references!), ...t.foreign_keys.filter((fk) => fk.name)];
+      for (const fk of named.filter((x) => fks.shared(t, x.name!))) {
+        const name = fks.fresh(t, fk.name!);
+        lossy.push({ table: t.table, what: `foreign key ${fk.name} restored as ${name}: foreign key names are ${where}` });
+        fk.name = name;
+      }
     }
   }
 }

@@ -10,7 +10,7 @@ import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
-import { alignForeignKeys, keepIdentity, uniqueIndexNames, unportableLost, type Lossy } from './plan-cross.js';
+import { alignForeignKeys, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
 
@@ -95,7 +95,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
   const from = backendModule(h.source.backend);
   const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy) }));
   if (from.name !== into.name) alignForeignKeys(mapped.map((m) => m.table));
-  if (into.backup.indexNamesPerSchema) uniqueIndexNames(mapped.map((m) => m.table), into, lossy);
+  uniqueNames(mapped.map((m) => m.table), into, lossy);
   const tables = mapped.map(({ e, table, textual }): TablePlan => {
     const specs = table.columns.map(specOf);
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };

@@ -27,8 +27,11 @@ export interface BackupSupport {
    * only ever text); undefined when there is none (restored as text, listed in lossy).
    */
   crossType(native: string): CrossType | undefined;
-  /** Whether index names are unique per schema or database here (PostgreSQL, SQLite) rather than per table (MySQL). */
-  readonly indexNamesPerSchema: boolean;
+  /**
+   * Which names are unique per schema or database here rather than per table: index
+   * names on PostgreSQL (with its tables) and SQLite, foreign key names on MySQL.
+   */
+  readonly namesPerSchema: { readonly indexes: boolean; readonly foreignKeys: boolean };
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
 }

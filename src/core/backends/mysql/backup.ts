@@ -13,5 +13,5 @@ export const backup: BackupSupport = {
   decimalDigits: null,
   native,
   crossType,
-  indexNamesPerSchema: false,
+  namesPerSchema: { indexes: false, foreignKeys: true },
 };

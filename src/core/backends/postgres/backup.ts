@@ -13,5 +13,5 @@ export const backup: BackupSupport = {
   native,
   // Its own types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
   crossType: () => undefined,
-  indexNamesPerSchema: true,
+  namesPerSchema: { indexes: true, foreignKeys: false },
 };

@@ -16,5 +16,5 @@ export const backup: BackupSupport = {
   decimalDigits: DECIMAL_DIGITS,
   native,
   crossType,
-  indexNamesPerSchema: true,
+  namesPerSchema: { indexes: true, foreignKeys: false },
 };
