@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { haveDatasets, loadChinook, loadSakila } from '../support/datasets.js';
+import { haveDatasets, loadChinook, loadPagila, loadSakila } from '../support/datasets.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
 import { portableDb, type PortableDb, type PortableTable } from './portable.js';
 
@@ -22,12 +22,19 @@ const SOURCES: Array<{ set: string; backend: Name; load(url: string): void }> = 
   { set: 'chinook', backend: 'mysql', load: (url) => loadChinook('mysql', dbName(url)) },
   { set: 'chinook', backend: 'sqlite', load: (url) => loadChinook('sqlite', url.replace(/^sqlite:\/\//, '')) },
   { set: 'sakila', backend: 'mysql', load: (url) => loadSakila(dbName(url)) },
+  { set: 'pagila', backend: 'postgres', load: (url) => loadPagila(dbName(url)) },
 ];
 const DIRECTIONS: Array<{ set: string; from: Name; to: Name; allowLossy: boolean }> = [
   ...(['postgres', 'mysql', 'sqlite'] as const).flatMap((from) => (['postgres', 'mysql', 'sqlite'] as const).filter((to) => to !== from)
     .map((to) => ({ set: 'chinook', from, to, allowLossy: false }))),
   { set: 'sakila', from: 'mysql', to: 'postgres', allowLossy: true },
   { set: 'sakila', from: 'mysql', to: 'sqlite', allowLossy: true },
+  // Not yet (FIDELITY_PENDING=1): Pagila's unowned sequence and its primary key order (issue 15 items 3, 4) reach
+  // SQLite unlisted; MySQL refuses its indexed text columns at plan time (INVALID_INPUT, nothing touched).
+  ...(process.env.FIDELITY_PENDING ? [
+    { set: 'pagila', from: 'postgres' as const, to: 'mysql' as const, allowLossy: true },
+    { set: 'pagila', from: 'postgres' as const, to: 'sqlite' as const, allowLossy: true },
+  ] : []),
 ];
 const have = (n: Name): boolean => BACKENDS.some((b) => b.name === n);
 const cases = DIRECTIONS.filter((d) => have(d.from) && have(d.to) && (process.env.FIDELITY_SETS ?? d.set).split(',').includes(d.set));
@@ -94,7 +101,7 @@ describe.runIf(haveDatasets && cases.length > 0)('cross-backend restores are hon
     if (allowLossy) {
       // Without allow_lossy the plan refuses, before the target is touched.
       const refused = await callTool(h.client, 'restore_backup', { database: key, backup_path: src.backup });
-      expect(refused.ok ? 'ok' : refused.error.code).toBe('UNSUPPORTED');
+      expect(refused.ok ? 'ok' : `${refused.error.code} ${refused.error.message}`).toMatch(/^UNSUPPORTED /);
       const untouched = await portableDb(to, connections[key].url);
       expect(untouched.tables.size).toBe(0);
       await untouched.close();
