@@ -36,6 +36,12 @@ describe('cross-backend restore plans', () => {
     expect(column(p, 'Album', 'ArtistId').type).toBe('bigint');
     expect(p.tables[1].create).toMatch(/`ArtistId` BIGINT/i);
     expect(p.lossy).toEqual([]);
+    // The other way too: a bigint column referencing an integer key becomes integer (its values are the key's).
+    const q = plan('postgres', 'mysql', [
+      entry({ table: 'p', columns: [{ name: 'id', type: 'integer', primary_key: true }] }),
+      entry({ table: 'c', columns: [{ name: 'p_id', type: 'bigint', references: { table: 'p', column: 'id' } }] }),
+    ]);
+    expect(column(q, 'c', 'p_id').type).toBe('integer');
   });
 
   it('SQLite NVARCHAR(n) is varchar(n) elsewhere, and nothing is listed (SQLite only ever held text)', () => {

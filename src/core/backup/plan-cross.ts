@@ -29,7 +29,7 @@ export function unportableLost(e: TableEntry, lossy: Lossy[]): void {
   }
 }
 
-/** Integer-valued types from narrow to wide; a key's column may widen along it, never narrow. */
+/** Integer-valued types from narrow to wide (0: not one). */
 const RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
 const rank = (c: Column): number => {
   const s = specOf(c);
@@ -46,9 +46,10 @@ export function keepIdentity(table: string, c: Column, lossy: Lossy[]): void {
 }
 
 /**
- * A foreign key's columns take the type of the key columns they reference when that one
- * is wider (SQLite's INTEGER PRIMARY KEY is a bigint, its referencing INTEGER columns
- * integers; MariaDB refuses such a key with errno 150). Nothing is lost: values only widen.
+ * A foreign key's integer columns take the type of the key columns they reference
+ * (SQLite's INTEGER PRIMARY KEY is a bigint, its referencing INTEGER columns integers;
+ * MariaDB refuses a key whose columns differ in type with errno 150). Nothing is lost:
+ * every value of a foreign key column is a value of the key it references.
  */
 export function alignForeignKeys(tables: Table[]): void {
   const byName = new Map(tables.map((t) => [t.table.toLowerCase(), t]));
@@ -60,11 +61,11 @@ export function alignForeignKeys(tables: Table[]): void {
     for (const fk of t.foreign_keys) fk.columns.forEach((name, i) => pairs.push([own(name)!, keyOf(fk.references.table, fk.references.columns[i])!]));
   }
   const live = pairs.filter(([c, key]) => c && key && rank(c) > 0 && rank(key) > 0);
-  // A key may itself reference another: repeat until nothing widens (at most one pass per link of a chain).
+  // A key may itself reference another: repeat until nothing changes (at most one pass per link of a chain).
   for (let changed = true, n = 0; changed && n <= live.length; n++) {
     changed = false;
     for (const [c, key] of live) {
-      if (rank(key) > rank(c)) { c.type = key.type; changed = true; }
+      if (c.type !== key.type) { c.type = key.type; changed = true; }
     }
   }
 }
