@@ -9,7 +9,7 @@ import { DbError } from '../../errors.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext } from '../schema/manager.js';
-import { type Table } from '../schema/model.js';
+import { unportableOf, type Table } from '../schema/model.js';
 import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type TableEntry, type TableSummary } from './format.js';
 import { publishBackup, type Manifest } from './manifest.js';
 import { createNative } from './native.js';
@@ -34,6 +34,12 @@ function defaultName(t: BackupTarget, format: 'portable' | 'native'): string {
   return `${t.config.name}-${stamp}.${format === 'portable' ? PORTABLE_EXTENSION : t.module.backup.native.extension}`;
 }
 
+/** What the table's columns have beyond the portable schema, for a restore elsewhere to list (the definition's JSON drops it). */
+function unportableColumns(table: Table): { unportable?: Record<string, string[]> } {
+  const odd = table.columns.map((c) => [c.name, unportableOf(c)] as const).filter(([, f]) => f.length);
+  return odd.length ? { unportable: Object.fromEntries(odd) } : {};
+}
+
 async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<TableEntry> {
   const auto = table.columns.find((c) => c.auto_increment);
   const next = auto ? await t.module.backup.portable.readSequence(s, table, auto.name, t.flavor) : null;
@@ -44,6 +50,7 @@ async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<Table
     columns: table.columns.map((c) => ({ name: c.name, encoding: specOf(c).kind })),
     order_by: table.columns.filter((c) => c.primary_key).map((c) => c.name),
     sequence: auto && next !== null ? { column: auto.name, next } : null,
+    ...unportableColumns(table),
   };
 }
 

@@ -43,6 +43,8 @@ export interface TableEntry {
   order_by: string[];
   /** The auto-increment column and the next value it hands out, as a decimal string. */
   sequence: { column: string; next: string } | null;
+  /** Per column, what it has that the portable schema cannot carry (`on update current_timestamp()`); absent when nothing. */
+  unportable?: Record<string, string[]>;
 }
 
 export interface Header {

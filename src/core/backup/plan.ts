@@ -6,18 +6,16 @@
  */
 import { DbError } from '../../errors.js';
 import type { NativeDdl } from '../backends/contract/backup.js';
+import { backendModule } from '../backends/lookup.js';
 import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
-import { constraintName, type Table, type TypeSpec } from '../schema/model.js';
+import { constraintName, type Table } from '../schema/model.js';
+import { alignForeignKeys, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
 
-export interface Lossy {
-  table: string;
-  column?: string;
-  what: string;
-}
+export type { Lossy } from './plan-cross.js';
 
 export interface TablePlan {
   entry: TableEntry;
@@ -37,6 +35,8 @@ export interface RestorePlan {
   lossy: Lossy[];
   /** The backup's own DDL, run instead of each table's create/after/foreignKeys and sequence positions (see withNativeDdl). */
   native?: NativeDdl;
+  /** Whether the backup comes from another backend. */
+  cross?: boolean;
 }
 
 const asText = (v: unknown): unknown => {
@@ -46,7 +46,8 @@ const asText = (v: unknown): unknown => {
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
+function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[]): { table: Table; textual: boolean[] } {
+  const source = from.name;
   const cross = source !== into.name;
   const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
@@ -55,14 +56,22 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
   for (const c of def.columns) {
     // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
     if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
+    const stand = c.type === 'native' && cross ? from.backup.crossType(c.native ?? '') : undefined;
+    if (stand) {
+      if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native} ${stand.lossy}` });
+      c.type = stand.type;
+      delete c.native;
+    }
     const native = c.type === 'native';
-    textual.push(native && cross);
+    // Values of a native column may be of any form (SQLite keeps any storage class): one that becomes text is written as text.
+    textual.push((native && cross) || (stand !== undefined && /^(text|varchar)\b/.test(stand.type)));
     if (native && cross) {
       lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text` });
       c.type = 'text';
       delete c.native;
-      if (c.default !== null) c.default = null;
+      // A literal default holds on text; an expression goes through the check below.
     }
+    if (cross) keepIdentity(e.name, c, lossy);
     const spec = specOf(c);
     if (spec.kind === 'decimal' && cross && digits !== null && spec.precision > digits) {
       lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${digits} significant digits on ${into.label}` });
@@ -72,6 +81,7 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
       c.default = null;
     }
   }
+  if (cross) unportableLost(e, lossy);
   if (cross && def.checks.length) {
     lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
     def.checks = [];
@@ -79,14 +89,18 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
   const plain = def.indexes.filter((ix) => ix.native === undefined);
   for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
   def.indexes = plain;
-  return { table: def, specs: def.columns.map(specOf), textual };
+  return { table: def, textual };
 }
 
 /** The plan for restoring h into a connection of `into`, whose tables are written in flavour f. */
 export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): RestorePlan {
   const lossy: Lossy[] = [];
-  const tables = h.tables.map((e): TablePlan => {
-    const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy);
+  const from = backendModule(h.source.backend);
+  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy) }));
+  if (from.name !== into.name) alignForeignKeys(mapped.map((m) => m.table));
+  uniqueNames(mapped.map((m) => m.table), into, lossy);
+  const tables = mapped.map(({ e, table, textual }): TablePlan => {
+    const specs = table.columns.map(specOf);
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
@@ -101,7 +115,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
-  return { tables, lossy };
+  return { tables, lossy, cross: from.name !== into.name };
 }
 
 /**

@@ -189,10 +189,23 @@ async function* without(all: AsyncGenerator<LoadBatch>, dropped: boolean[]): Asy
 async function setSequences(s: Session, t: BackupTarget, plan: RestorePlan, created: TablePlan[]): Promise<void> {
   const sql = t.module.backup.portable;
   for (const tp of plan.tables) {
-    const seq = tp.entry.sequence;
-    if (!seq || !created.includes(tp) || !tp.table.columns.some((c) => c.name === seq.column && c.auto_increment)) continue;
+    if (!created.includes(tp)) continue;
+    const seq = tp.entry.sequence ?? (plan.cross ? await pastRows(s, t, tp) : null);
+    if (!seq || !tp.table.columns.some((c) => c.name === seq.column && c.auto_increment)) continue;
     for (const st of sql.writeSequence(tp.table, seq.column, seq.next, t.flavor)) await s.query(st.text, st.params);
   }
+}
+
+/**
+ * Across backends, a key column that hands out the next key past the rows without a
+ * recorded position (SQLite's INTEGER PRIMARY KEY without AUTOINCREMENT takes max + 1)
+ * starts past the restored rows on the target too.
+ */
+async function pastRows(s: Session, t: BackupTarget, tp: TablePlan): Promise<{ column: string; next: string } | null> {
+  const key = tp.table.columns.find((c) => c.auto_increment);
+  if (!key) return null;
+  const [row] = await s.query(`SELECT max(${t.flavor.quote(key.name)}) AS m FROM ${qualified(tp.table, t.flavor)}`);
+  return row?.m === null || row?.m === undefined ? null : { column: key.name, next: (BigInt(String(row.m)) + 1n).toString() };
 }
 
 /**

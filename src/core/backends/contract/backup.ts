@@ -21,6 +21,17 @@ export interface BackupSupport {
   readonly keepsSchemas: boolean;
   /** Significant digits a decimal keeps here whatever its declared precision (SQLite: 15); null where the precision holds. */
   readonly decimalDigits: number | null;
+  /**
+   * Across backends: the portable type one of this backend's native types becomes on
+   * another backend, and what that loses (null when nothing: SQLite's NVARCHAR(n) was
+   * only ever text); undefined when there is none (restored as text, listed in lossy).
+   */
+  crossType(native: string): CrossType | undefined;
+  /**
+   * Which names are unique per schema or database here rather than per table: index
+   * names on PostgreSQL (with its tables) and SQLite, foreign key names on MySQL.
+   */
+  readonly namesPerSchema: { readonly indexes: boolean; readonly foreignKeys: boolean };
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
   /**
@@ -53,6 +64,14 @@ export interface NativeDdl {
   producer: string;
   before_data: string;
   after_data: string;
+}
+
+/** A native type's portable stand-in across backends (BackupSupport.crossType). */
+export interface CrossType {
+  /** A portable type (`integer`, `varchar(40)`, `decimal(20,0)`). */
+  type: string;
+  /** What the target loses with it, after the native type's name (`becomes integer: its range is not enforced`); null when nothing. */
+  lossy: string | null;
 }
 
 /** Identifier quoting and string literals of the backend (the schema flavour has both). */

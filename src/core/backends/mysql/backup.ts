@@ -1,6 +1,7 @@
 /** mysql: the backup part of the backend module (contract/backup.ts). */
 import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
+import { crossType } from './cross.js';
 import { native } from './native.js';
 import { reader, writer } from './values.js';
 
@@ -11,4 +12,6 @@ export const backup: BackupSupport = {
   keepsSchemas: false,
   decimalDigits: null,
   native,
+  crossType,
+  namesPerSchema: { indexes: false, foreignKeys: true },
 };

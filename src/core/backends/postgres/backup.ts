@@ -13,4 +13,7 @@ export const backup: BackupSupport = {
   decimalDigits: null,
   native,
   nativeDdl: readNativeDdl,
+  // Its own types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
+  crossType: () => undefined,
+  namesPerSchema: { indexes: true, foreignKeys: false },
 };

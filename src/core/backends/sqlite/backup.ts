@@ -1,6 +1,7 @@
 /** sqlite: the backup part of the backend module (contract/backup.ts). */
 import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
+import { crossType } from './cross.js';
 import { native } from './native.js';
 import { reader, writer } from './values.js';
 
@@ -14,4 +15,6 @@ export const backup: BackupSupport = {
   keepsSchemas: false,
   decimalDigits: DECIMAL_DIGITS,
   native,
+  crossType,
+  namesPerSchema: { indexes: true, foreignKeys: false },
 };

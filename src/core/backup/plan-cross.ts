@@ -1,0 +1,137 @@
+/**
+ * The parts of a restore plan (plan.ts) that make a table of one backend fit another:
+ * an identity column stays an integer, a foreign key's column takes the type of the key
+ * it references, and index names become unique where the target wants them unique per
+ * schema. What changes is listed in `lossy`, before anything is touched. Pure.
+ */
+import { createHash } from 'node:crypto';
+import type { BackendModule } from '../backends/types.js';
+import { allForeignKeys } from '../schema/ddl.js';
+import { constraintName, type Column, type Table } from '../schema/model.js';
+import type { TableEntry } from './format.js';
+import { specOf } from './values.js';
+
+export interface Lossy {
+  table: string;
+  column?: string;
+  what: string;
+}
+
+/**
+ * What the source's columns had beyond the portable schema (MySQL ON UPDATE, generated
+ * expressions), recorded in the header, is not carried to another backend: listed. A
+ * column's character set is not: its text is read as Unicode, which every target stores.
+ */
+export function unportableLost(e: TableEntry, lossy: Lossy[]): void {
+  for (const [column, features] of Object.entries(e.unportable ?? {})) {
+    const lost = features.filter((f) => !/^character set /i.test(f));
+    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} is not carried across backends` });
+  }
+}
+
+/** Integer-valued types from narrow to wide (0: not one). */
+const RANK: Record<string, number> = { smallint: 1, integer: 2, bigint: 3 };
+const rank = (c: Column): number => {
+  const s = specOf(c);
+  if (s.kind === 'decimal') return s.scale === 0 ? 3 + s.precision / 100 : 0;
+  return RANK[s.kind] ?? 0;
+};
+
+/** An auto-increment column must be an integer on the target: one that no longer is loses the identity, listed. */
+export function keepIdentity(table: string, c: Column, lossy: Lossy[]): void {
+  const kind = specOf(c).kind;
+  if (!c.auto_increment || kind in RANK) return;
+  c.auto_increment = false;
+  lossy.push({ table, column: c.name, what: `auto-increment dropped: a ${c.type} column cannot generate keys on the target; insert with explicit keys` });
+}
+
+/**
+ * A foreign key's integer columns take the type of the key columns they reference
+ * (SQLite's INTEGER PRIMARY KEY is a bigint, its referencing INTEGER columns integers;
+ * MariaDB refuses a key whose columns differ in type with errno 150). Nothing is lost:
+ * every value of a foreign key column is a value of the key it references.
+ */
+export function alignForeignKeys(tables: Table[]): void {
+  const byName = new Map(tables.map((t) => [t.table.toLowerCase(), t]));
+  const keyOf = (table: string, column: string): Column | undefined => byName.get(table.toLowerCase())?.columns.find((c) => c.name === column);
+  const pairs: Array<[Column, Column]> = [];
+  for (const t of tables) {
+    const own = (name: string): Column | undefined => t.columns.find((c) => c.name === name);
+    for (const c of t.columns) if (c.references) pairs.push([c, keyOf(c.references.table, c.references.column)!]);
+    for (const fk of t.foreign_keys) fk.columns.forEach((name, i) => pairs.push([own(name)!, keyOf(fk.references.table, fk.references.columns[i])!]));
+  }
+  const live = pairs.filter(([c, key]) => c && key && rank(c) > 0 && rank(key) > 0);
+  // A key may itself reference another: repeat until nothing changes (at most one pass per link of a chain).
+  for (let changed = true, n = 0; changed && n <= live.length; n++) {
+    changed = false;
+    for (const [c, key] of live) {
+      if (c.type !== key.type) { c.type = key.type; changed = true; }
+    }
+  }
+}
+
+/** `<table>_<name>`, cut to 63 bytes with a short hash when longer (PostgreSQL's limit). */
+function prefixed(table: string, name: string): string {
+  const full = `${table}_${name}`;
+  if (Buffer.byteLength(full) <= 63) return full;
+  const tail = `_${createHash('sha256').update(full).digest('hex').slice(0, 8)}`;
+  let head = full;
+  while (Buffer.byteLength(head) > 63 - tail.length) head = head.slice(0, -1);
+  return head + tail;
+}
+
+/** Counts the uses of names in one namespace (lower case: MySQL's foreign key names and SQLite's are case-insensitive). */
+class Names {
+  private readonly uses = new Map<string, number>();
+  constructor(private readonly key: (t: Table, name: string) => string) {}
+  use(t: Table, name: string): void { const k = this.key(t, name); this.uses.set(k, (this.uses.get(k) ?? 0) + 1); }
+  shared(t: Table, name: string): boolean { return (this.uses.get(this.key(t, name)) ?? 0) > 1; }
+  /** `<table>_<name>`, or `<table>_<name>_2` … when that is taken too; the new name is counted. */
+  fresh(t: Table, name: string): string {
+    let out = prefixed(t.table, name);
+    for (let i = 2; this.uses.has(this.key(t, out)); i++) out = prefixed(t.table, `${name}_${i}`);
+    this.use(t, out);
+    return out;
+  }
+}
+
+/**
+ * Index names are per table on MySQL and per schema (PostgreSQL, with its tables and
+ * key constraints) or per database (SQLite) elsewhere; foreign key names are per
+ * database on MySQL and per table elsewhere. Where the target wants them unique, every
+ * index or named foreign key whose name something else of the backup also uses is
+ * renamed `<table>_<name>` (whichever comes first, so the result does not depend on
+ * order), and the rename is listed.
+ */
+export function uniqueNames(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
+  const where = `unique per ${into.backup.keepsSchemas ? 'schema' : 'database'} on ${into.label}, and another table uses this one`;
+  const names = new Names((t, name) => `${t.schema ?? ''}.${name}`.toLowerCase());
+  if (into.backup.namesPerSchema.indexes) {
+    for (const t of tables) {
+      names.use(t, t.table);
+      if (t.columns.some((c) => c.primary_key)) names.use(t, constraintName(t.table, [], 'pkey'));
+      for (const c of t.columns.filter((x) => x.unique)) names.use(t, constraintName(t.table, [c.name], 'key'));
+      for (const ix of t.indexes) names.use(t, ix.name);
+    }
+    for (const t of tables) {
+      for (const ix of t.indexes.filter((x) => names.shared(t, x.name))) {
+        const name = names.fresh(t, ix.name);
+        lossy.push({ table: t.table, what: `index ${ix.name} restored as ${name}: index names are ${where}` });
+        ix.name = name;
+      }
+    }
+  }
+  if (into.backup.namesPerSchema.foreignKeys) {
+    const fks = new Names((_t, name) => name.toLowerCase());
+    // Unnamed keys get `<table>_<columns>_fkey`: counted, never renamed.
+    for (const t of tables) for (const fk of allForeignKeys(t)) fks.use(t, fk.name ?? constraintName(t.table, fk.columns, 'fkey'));
+    for (const t of tables) {
+      const named = [...t.columns.filter((c) => c.references?.name).map((c) => c.references!), ...t.foreign_keys.filter((fk) => fk.name)];
+      for (const fk of named.filter((x) => fks.shared(t, x.name!))) {
+        const name = fks.fresh(t, fk.name!);
+        lossy.push({ table: t.table, what: `foreign key ${fk.name} restored as ${name}: foreign key names are ${where}` });
+        fk.name = name;
+      }
+    }
+  }
+}

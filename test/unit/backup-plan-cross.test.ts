@@ -1,0 +1,105 @@
+/**
+ * The cross-backend restore plan (issue 15, "Across backends: honest"), pure: what each
+ * target gets for the types, keys and names of another backend, and what it lists as lossy.
+ */
+import { describe, expect, it } from 'vitest';
+import { backendModule, type Backend } from '../../src/core/backends/lookup.js';
+import { FORMAT_NAME, FORMAT_VERSION, type Header, type TableEntry } from '../../src/core/backup/format.js';
+import { planRestore } from '../../src/core/backup/plan.js';
+import { normalizeTable, type Table, type TableInput } from '../../src/core/schema/model.js';
+
+const entry = (input: TableInput, extra: Partial<TableEntry> = {}): TableEntry => {
+  const definition: Table = normalizeTable(input);
+  return { name: input.table, definition, columns: [], order_by: [], sequence: null, ...extra };
+};
+/** As introspection reads it: a native column can be an auto-increment key (normalisation refuses one from input). */
+const asNative = (e: TableEntry, column: string, native: string): TableEntry => {
+  Object.assign(e.definition.columns.find((c) => c.name === column)!, { type: 'native', native });
+  return e;
+};
+const header = (backend: Backend, tables: TableEntry[]): Header => ({
+  format: FORMAT_NAME, version: FORMAT_VERSION, created_at: '2026-01-01T00:00:00Z',
+  source: { connection: 'src', backend, server_version: '1', flavor: null, database: 'src' } as Header['source'], tables,
+});
+const plan = (from: Backend, into: Backend, tables: TableEntry[]) => {
+  const m = backendModule(into);
+  return planRestore(header(from, tables), m.schema.flavor(), m);
+};
+const column = (p: ReturnType<typeof plan>, table: string, name: string) => p.tables.find((t) => t.table.table === table)!.table.columns.find((c) => c.name === name)!;
+
+describe('cross-backend restore plans', () => {
+  it('SQLite INTEGER PRIMARY KEY (a bigint) makes the columns referencing it bigint too: MariaDB refuses a key of another type', () => {
+    const p = plan('sqlite', 'mysql', [
+      entry({ table: 'Artist', columns: [{ name: 'ArtistId', type: 'bigint', primary_key: true, auto_increment: true }] }),
+      entry({ table: 'Album', columns: [{ name: 'AlbumId', type: 'bigint', primary_key: true, auto_increment: true }, { name: 'ArtistId', type: 'integer', references: { table: 'Artist', column: 'ArtistId' } }] }),
+    ]);
+    expect(column(p, 'Album', 'ArtistId').type).toBe('bigint');
+    expect(p.tables[1].create).toMatch(/`ArtistId` BIGINT/i);
+    expect(p.lossy).toEqual([]);
+    // The other way too: a bigint column referencing an integer key becomes integer (its values are the key's).
+    const q = plan('postgres', 'mysql', [
+      entry({ table: 'p', columns: [{ name: 'id', type: 'integer', primary_key: true }] }),
+      entry({ table: 'c', columns: [{ name: 'p_id', type: 'bigint', references: { table: 'p', column: 'id' } }] }),
+    ]);
+    expect(column(q, 'c', 'p_id').type).toBe('integer');
+  });
+
+  it('SQLite NVARCHAR(n) is varchar(n) elsewhere, and nothing is listed (SQLite only ever held text)', () => {
+    const p = plan('sqlite', 'postgres', [entry({ table: 't', columns: [{ name: 'a', type: 'native', native: 'NVARCHAR(40)' }, { name: 'b', type: 'native', native: 'NCHAR' }] })]);
+    expect([column(p, 't', 'a').type, column(p, 't', 'b').type]).toEqual(['varchar(40)', 'text']);
+    expect(p.lossy).toEqual([]);
+  });
+
+  it('MySQL unsigned integers widen so an identity stays an integer; bigint unsigned loses its identity, listed', () => {
+    const p = plan('mysql', 'postgres', [asNative(entry({ table: 'actor', columns: [
+      { name: 'id', type: 'integer', primary_key: true, auto_increment: true },
+      { name: 'n', type: 'native', native: 'int(10) unsigned' },
+      { name: 'y', type: 'native', native: 'year(4)' },
+    ] }), 'id', 'smallint(5) unsigned'), asNative(entry({ table: 'huge', columns: [{ name: 'id', type: 'integer', primary_key: true, auto_increment: true }] }), 'id', 'bigint(20) unsigned')]);
+    expect(column(p, 'actor', 'id')).toMatchObject({ type: 'integer', auto_increment: true });
+    expect([column(p, 'actor', 'n').type, column(p, 'actor', 'y').type]).toEqual(['bigint', 'smallint']);
+    expect(column(p, 'huge', 'id')).toMatchObject({ type: 'decimal(20,0)', auto_increment: false });
+    expect(p.lossy.map((l) => `${l.table}.${l.column}`)).toEqual(['actor.id', 'actor.n', 'actor.y', 'huge.id', 'huge.id']);
+    expect(p.lossy[4].what).toMatch(/auto-increment dropped/);
+    expect(p.tables[0].create).toMatch(/GENERATED .* AS IDENTITY/i);
+  });
+
+  it('a native type with no stand-in becomes text without an identity, both listed; a text key MySQL cannot index fails the plan', () => {
+    const t = () => [asNative(entry({ table: 't', columns: [{ name: 'id', type: 'integer', primary_key: true, auto_increment: true }] }), 'id', 'mytype')];
+    const p = plan('mysql', 'postgres', t());
+    expect(column(p, 't', 'id')).toMatchObject({ type: 'text', auto_increment: false });
+    expect(p.lossy.map((l) => l.what)).toEqual([expect.stringMatching(/no portable form/), expect.stringMatching(/auto-increment dropped/)]);
+    expect(() => plan('postgres', 'mysql', t())).toThrow(/table "t" cannot be created on mysql/);
+  });
+
+  it('index names used by several tables are renamed <table>_<name> on SQLite and PostgreSQL, kept on MySQL', () => {
+    const tables = () => ['a', 'b'].map((t) => entry({ table: t, columns: [{ name: 'x', type: 'integer' }], indexes: [{ name: 'idx_x', columns: ['x'] }] }));
+    for (const into of ['sqlite', 'postgres'] as const) {
+      const p = plan('mysql', into, tables());
+      expect(p.tables.map((t) => t.table.indexes[0].name)).toEqual(['a_idx_x', 'b_idx_x']);
+      expect(p.lossy).toEqual([{ table: 'a', what: expect.stringMatching(/idx_x restored as a_idx_x/) }, { table: 'b', what: expect.stringMatching(/idx_x restored as b_idx_x/) }]);
+    }
+    const mysql = plan('sqlite', 'mysql', tables());
+    expect(mysql.tables.map((t) => t.table.indexes[0].name)).toEqual(['idx_x', 'idx_x']);
+  });
+
+  it('foreign key names used twice are renamed on MySQL (names per database there), kept elsewhere', () => {
+    const tables = () => [
+      entry({ table: 'p', columns: [{ name: 'id', type: 'integer', primary_key: true }] }),
+      ...['a', 'b'].map((t) => entry({ table: t, columns: [{ name: 'p_id', type: 'integer', references: { table: 'p', column: 'id' } }] })),
+    ];
+    const named = () => tables().map((e) => { const r = e.definition.columns.find((c) => c.references)?.references; if (r) r.name = 'fk_parent'; return e; });
+    const my = plan('postgres', 'mysql', named());
+    expect(my.tables.slice(1).map((t) => t.table.columns[0].references!.name)).toEqual(['a_fk_parent', 'b_fk_parent']);
+    expect(my.tables[1].create).toContain('CONSTRAINT `a_fk_parent` FOREIGN KEY');
+    expect(my.lossy.map((l) => l.what)).toEqual([expect.stringMatching(/^foreign key fk_parent restored as a_fk_parent/), expect.stringMatching(/as b_fk_parent/)]);
+    expect(plan('postgres', 'sqlite', named()).lossy).toEqual([]);
+    expect(plan('postgres', 'mysql', tables()).lossy).toEqual([]);
+  });
+
+  it('ON UPDATE recorded in the header is listed across backends; a character set is not', () => {
+    const e = entry({ table: 't', columns: [{ name: 'at', type: 'timestamptz' }, { name: 's', type: 'varchar(10)' }] }, { unportable: { at: ['on update current_timestamp()'], s: ['character set utf8mb3'] } });
+    expect(plan('mysql', 'postgres', [e]).lossy).toEqual([{ table: 't', column: 'at', what: 'on update current_timestamp() is not carried across backends' }]);
+    expect(plan('mysql', 'mysql', [e]).lossy).toEqual([]);
+  });
+});
