@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
+import type { NativeObject } from '../backends/contract/backup.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext } from '../schema/manager.js';
@@ -45,6 +46,15 @@ async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<Table
     order_by: table.columns.filter((c) => c.primary_key).map((c) => c.name),
     sequence: auto && next !== null ? { column: auto.name, next } : null,
   };
+}
+
+/** The source's own DDL, where the backend reads it: each entry's `ddl`, and the objects around the tables. */
+async function readDdl(s: Session, t: BackupTarget, entries: TableEntry[], whole: boolean): Promise<NativeObject[] | null> {
+  const read = t.module.backup.portable.readDdl;
+  if (!read) return null;
+  const ddl = await read(s, entries.map((e) => e.definition), whole, t.flavor);
+  for (const [i, e] of entries.entries()) e.ddl = ddl.tables[i];
+  return ddl.objects;
 }
 
 interface Tally {
@@ -114,7 +124,8 @@ async function writeSnapshot(s: Session, t: BackupTarget, args: CreateArgs, file
   const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
   const entries: TableEntry[] = [];
   for (const table of tables) entries.push(await entryOf(s, t, table));
-  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries };
+  const objects = await readDdl(s, t, entries, !args.tables?.length);
+  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries, ...(objects ? { objects } : {}) };
   const w = new BackupFileWriter(file.stream);
   try {
     await w.writeObject(header);

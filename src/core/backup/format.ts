@@ -10,6 +10,7 @@ import { createReadStream, promises as fs, type WriteStream } from 'node:fs';
 import { createGunzip, createGzip, type Gzip, type ZlibOptions } from 'node:zlib';
 import { DbError } from '../../errors.js';
 import type { Backend } from '../backends/lookup.js';
+import type { NativeObject } from '../backends/contract/backup.js';
 import type { Table } from '../schema/model.js';
 import type { Encoding } from './values.js';
 
@@ -42,6 +43,12 @@ export interface TableEntry {
   order_by: string[];
   /** The auto-increment column and the next value it hands out, as a decimal string. */
   sequence: { column: string; next: string } | null;
+  /**
+   * The source's own statements that create the table exactly (MySQL: SHOW CREATE TABLE).
+   * A restore into the same backend runs them instead of DDL built from `definition`;
+   * other backends ignore them. Absent in backups of backends that do not write it.
+   */
+  ddl?: string[];
 }
 
 export interface Header {
@@ -50,6 +57,11 @@ export interface Header {
   created_at: string;
   source: Source;
   tables: TableEntry[];
+  /**
+   * Views, routines, triggers and events, as the source's own SQL in creation order
+   * (a restore into the same backend creates them after the rows). Absent: none carried.
+   */
+  objects?: NativeObject[];
 }
 
 export interface TableSummary {

@@ -5,6 +5,7 @@
  * database. Pure: no database.
  */
 import { DbError } from '../../errors.js';
+import type { NativeObject } from '../backends/contract/backup.js';
 import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
@@ -34,6 +35,8 @@ export interface TablePlan {
 export interface RestorePlan {
   tables: TablePlan[];
   lossy: Lossy[];
+  /** Views, routines, triggers and events to create after the rows: the header's, on the backend they came from (another ignores them; SPEC §17.6). */
+  objects: NativeObject[];
 }
 
 const asText = (v: unknown): unknown => {
@@ -73,9 +76,12 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
     lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
     def.checks = [];
   }
-  const plain = def.indexes.filter((ix) => ix.native === undefined);
-  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
-  def.indexes = plain;
+  // The source's own DDL creates every index as it was (same backend only).
+  if (cross || !e.ddl?.length) {
+    const plain = def.indexes.filter((ix) => ix.native === undefined);
+    for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
+    def.indexes = plain;
+  }
   return { table: def, specs: def.columns.map(specOf), textual };
 }
 
@@ -84,6 +90,9 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
   const lossy: Lossy[] = [];
   const tables = h.tables.map((e): TablePlan => {
     const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy);
+    const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
+    // Same backend, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
+    if (h.source.backend === into.name && e.ddl?.length) return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers };
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
@@ -92,13 +101,15 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
       if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
       throw err;
     }
-    const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
     return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
-  return { tables, lossy };
+  const same = h.source.backend === into.name && into.backup.portable.objectSql !== undefined;
+  // Another backend cannot run the source's SQL: each object is listed, never dropped unsaid.
+  if (!same) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${h.source.backend} SQL) is not restored on ${into.label}` });
+  return { tables, lossy, objects: same ? h.objects ?? [] : [] };
 }
 
 /**

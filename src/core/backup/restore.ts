@@ -94,6 +94,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
   const created: TablePlan[] = [];
+  const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
   try {
     if (sql.beforeLoad.length) await s.run(sql.beforeLoad);
@@ -107,18 +108,38 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
       }
       const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
+      if (transactional) await createObjects(s, t, plan, mode, objects);
       await s.commit();
       if (!transactional) await setSequences(s, t, plan, created);
+      if (!transactional) await createObjects(s, t, plan, mode, objects);
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
-      // DDL committed by itself (MySQL): take back the tables this restore created.
+      // DDL committed by itself (MySQL): take back the objects and tables this restore created.
+      if (!transactional) for (const st of objects.flatMap((o) => o.drop)) await s.run([st]).catch(() => undefined);
       if (!transactional && created.length) await s.run(sql.drop(created.map((tp) => tp.table), t.flavor)).catch(() => undefined);
       throw err;
     }
   } finally {
     if (sql.afterLoad.length) await s.run(sql.afterLoad).catch(() => undefined);
     await s.setForeignKeys(fkWas).catch(() => undefined);
+  }
+}
+
+/**
+ * Views, routines, triggers and events, after the rows (a trigger must not fire on the
+ * load), in the order the backup lists them. Not in mode append (the tables it adds to
+ * keep their own); mode replace drops an object of the same name first.
+ */
+async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mode: RestoreMode, done: Array<{ drop: string[] }>): Promise<void> {
+  const objectSql = t.module.backup.portable.objectSql;
+  if (mode === 'append' || !objectSql) return;
+  for (const o of plan.objects) {
+    const { create, drop } = objectSql(o, t.flavor);
+    if (mode === 'replace') await s.run(drop);
+    await s.run(create);
+    // Only once created: a create that failed on an object already there must not drop it.
+    done.push({ drop });
   }
 }
 

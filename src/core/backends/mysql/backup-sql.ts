@@ -31,7 +31,8 @@ function canonical(c: Column, f: Quoting): string {
     case 'timestamp': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), '"')`;
     case 'timestamptz': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), 'Z"')`;
     case 'binary': return `CONCAT('"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"')`;
-    case 'json': return `CONCAT('"\\\\J', SUBSTR(JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4)), 2))`;
+    // The document as the server keeps it: MariaDB keeps the text as written, MySQL prints its one spelling (§17.2).
+    case 'json': return `JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4))`;
     default: throw new Error('native columns are read as values');
   }
 }

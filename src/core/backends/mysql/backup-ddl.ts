@@ -1,0 +1,126 @@
+/**
+ * mysql: the server's own DDL in a portable backup (contract/backup.ts readDdl,
+ * objectSql), read the way mariadb-dump reads it: SHOW CREATE for each table, and for a
+ * whole database its routines, views, triggers and events, with the sql_mode (and an
+ * event's time zone) each was created under. A restore into MySQL/MariaDB creates the
+ * tables from it, so ENUM labels, charsets and collations, ON UPDATE, fractional
+ * precision, FULLTEXT and prefix indexes, key order and table options come back as they were.
+ */
+import { DbError } from '../../../errors.js';
+import type { Session } from '../../dialect.js';
+import type { Table } from '../../schema/model.js';
+import type { NativeObject, Quoting } from '../contract/backup.js';
+
+type Row = Record<string, unknown>;
+
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+
+/** MariaDB shows a routine's body only to its definer or to readers of mysql.proc (MySQL 8: SHOW_ROUTINE): without it the routine would be lost. */
+const unreadable = (kind: string, name: string): DbError => new DbError(
+  'PERMISSION_DENIED',
+  `the account cannot read the definition of ${kind} "${name}", so the backup would lose it; back up named tables (\`tables\`), or grant SELECT on mysql.proc (MariaDB) / SHOW_ROUTINE (MySQL 8)`,
+  { kind, name },
+);
+
+async function showCreate(s: Session, kind: string, name: string, column: string, f: Quoting): Promise<Row> {
+  const [row] = await s.query(`SHOW CREATE ${kind.toUpperCase()} ${f.quote(name)}`);
+  if (!row || text(row[column]) === null) throw unreadable(kind, name);
+  return row;
+}
+
+const settings = (row: Row, keys: string[]): Record<string, string> =>
+  Object.fromEntries(keys.flatMap((k) => (text(row[k]) === null ? [] : [[k, text(row[k])!]])));
+
+async function routines(s: Session, f: Quoting): Promise<NativeObject[]> {
+  const out: NativeObject[] = [];
+  // Functions first: a procedure or a view may call one (the server checks neither at creation, but the order reads well).
+  for (const kind of ['function', 'procedure']) {
+    const listed = await s.query(`SHOW ${kind.toUpperCase()} STATUS WHERE Db = DATABASE()`);
+    for (const r of listed.sort((a, b) => String(a.Name).localeCompare(String(b.Name)))) {
+      const name = text(r.Name)!;
+      const row = await showCreate(s, kind, name, kind === 'function' ? 'Create Function' : 'Create Procedure', f);
+      out.push({ kind, name, sql: text(row[kind === 'function' ? 'Create Function' : 'Create Procedure'])!, settings: settings(row, ['sql_mode']) });
+    }
+  }
+  return out;
+}
+
+/** Views in an order where each comes after the views it names (SHOW CREATE VIEW quotes every name). */
+function viewOrder(views: NativeObject[]): NativeObject[] {
+  const out: NativeObject[] = [];
+  const pending = [...views];
+  while (pending.length) {
+    const i = pending.findIndex((v) => !pending.some((w) => w !== v && v.sql.includes(`\`${w.name.replaceAll('`', '``')}\``)));
+    // A cycle of mentions (a name in a string, say): keep the rest as listed.
+    out.push(...pending.splice(i < 0 ? 0 : i, i < 0 ? pending.length : 1));
+  }
+  return out;
+}
+
+async function views(s: Session, f: Quoting): Promise<NativeObject[]> {
+  const names = await s.query("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME");
+  const out: NativeObject[] = [];
+  for (const r of names) {
+    const name = text(r.name)!;
+    const row = await showCreate(s, 'view', name, 'Create View', f);
+    out.push({ kind: 'view', name, sql: text(row['Create View'])! });
+  }
+  return viewOrder(out);
+}
+
+/** Triggers of the given tables, in the order they fire (ACTION_ORDER). */
+async function triggers(s: Session, tables: Set<string>, f: Quoting): Promise<NativeObject[]> {
+  const listed = await s.query(`SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS tbl FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()
+    ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER`);
+  const out: NativeObject[] = [];
+  for (const r of listed) {
+    const table = text(r.tbl)!;
+    if (!tables.has(table)) continue;
+    const name = text(r.name)!;
+    const row = await showCreate(s, 'trigger', name, 'SQL Original Statement', f);
+    out.push({ kind: 'trigger', name, table, sql: text(row['SQL Original Statement'])!, settings: settings(row, ['sql_mode']) });
+  }
+  return out;
+}
+
+async function events(s: Session, f: Quoting): Promise<NativeObject[]> {
+  // SHOW EVENTS fails without the EVENT privilege (information_schema.EVENTS would show nothing instead).
+  const listed = await s.query('SHOW EVENTS');
+  const out: NativeObject[] = [];
+  for (const r of listed.sort((a, b) => String(a.Name).localeCompare(String(b.Name)))) {
+    const name = text(r.Name)!;
+    const row = await showCreate(s, 'event', name, 'Create Event', f);
+    out.push({ kind: 'event', name, sql: text(row['Create Event'])!, settings: settings(row, ['sql_mode', 'time_zone']) });
+  }
+  return out;
+}
+
+export async function readDdl(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: string[][]; objects: NativeObject[] }> {
+  const out: string[][] = [];
+  for (const t of tables) {
+    const [row] = await s.query(`SHOW CREATE TABLE ${f.quote(t.table)}`);
+    out.push([text(row?.['Create Table'])!]);
+  }
+  const own = await triggers(s, new Set(tables.map((t) => t.table)), f);
+  // Routines, then views, then triggers (after the rows), then events: the order mariadb-dump restores them in.
+  const objects = whole ? [...(await routines(s, f)), ...(await views(s, f)), ...own, ...(await events(s, f))] : own;
+  return { tables: out, objects };
+}
+
+const DROP: Record<string, string> = { view: 'VIEW', function: 'FUNCTION', procedure: 'PROCEDURE', trigger: 'TRIGGER', event: 'EVENT' };
+
+/** The object's statement under its own settings, the session's put back after it. */
+export function objectSql(o: NativeObject, f: Quoting): { create: string[]; drop: string[] } {
+  const kind = DROP[o.kind];
+  if (!kind) throw new DbError('UNSUPPORTED', `a backed-up ${o.kind} "${o.name}" cannot be created on MySQL`, { kind: o.kind, name: o.name });
+  const set = Object.entries(o.settings ?? {}).filter(([k]) => k === 'sql_mode' || k === 'time_zone');
+  const create = set.length
+    ? [
+      `SET @cmx_sql_mode = @@SESSION.sql_mode, @cmx_time_zone = @@SESSION.time_zone`,
+      `SET ${set.map(([k, v]) => `SESSION ${k} = ${f.string(v)}`).join(', ')}`,
+      o.sql,
+      'SET SESSION sql_mode = @cmx_sql_mode, SESSION time_zone = @cmx_time_zone',
+    ]
+    : [o.sql];
+  return { create, drop: [`DROP ${kind} IF EXISTS ${f.quote(o.name)}`] };
+}
