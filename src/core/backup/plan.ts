@@ -46,7 +46,7 @@ const asText = (v: unknown): unknown => {
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Lossy[]): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
+function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Lossy[], exact = false): { table: Table; specs: TypeSpec[]; textual: boolean[] } {
   const cross = source !== into.name;
   const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
@@ -77,7 +77,7 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
     def.checks = [];
   }
   // The source's own DDL creates every index as it was (same backend only).
-  if (cross || !e.ddl?.length) {
+  if (!exact) {
     const plain = def.indexes.filter((ix) => ix.native === undefined);
     for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression or partial index) is not restored` });
     def.indexes = plain;
@@ -85,14 +85,19 @@ function mapTable(e: TableEntry, source: string, into: BackendModule, lossy: Los
   return { table: def, specs: def.columns.map(specOf), textual };
 }
 
-/** The plan for restoring h into a connection of `into`, whose tables are written in flavour f. */
-export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): RestorePlan {
+/**
+ * The plan for restoring h into a connection of `into`, whose tables are written in
+ * flavour f. `serverFlavor` (mariadb, mysql; null elsewhere) is the target server's: the
+ * source's own DDL (`ddl`, `objects`) is used only on the backend and flavour it came from.
+ */
+export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, serverFlavor: string | null = h.source.flavor): RestorePlan {
   const lossy: Lossy[] = [];
+  const same = h.source.backend === into.name && (h.source.flavor ?? null) === (serverFlavor ?? null);
   const tables = h.tables.map((e): TablePlan => {
-    const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy);
+    const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy, same && Boolean(e.ddl?.length));
     const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
     // Same backend, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
-    if (h.source.backend === into.name && e.ddl?.length) return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers };
+    if (same && e.ddl?.length) return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers };
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
@@ -106,10 +111,11 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
-  const same = h.source.backend === into.name && into.backup.portable.objectSql !== undefined;
-  // Another backend cannot run the source's SQL: each object is listed, never dropped unsaid.
-  if (!same) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${h.source.backend} SQL) is not restored on ${into.label}` });
-  return { tables, lossy, objects: same ? h.objects ?? [] : [] };
+  const objects = same && into.backup.portable.objectSql !== undefined;
+  // Another backend (or flavour) cannot be trusted to run the source's SQL: each object is listed, never dropped unsaid.
+  const from = h.source.flavor ?? h.source.backend;
+  if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${from} SQL) is not restored on ${serverFlavor ?? into.label}` });
+  return { tables, lossy, objects: objects ? h.objects ?? [] : [] };
 }
 
 /**

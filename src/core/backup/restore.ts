@@ -66,7 +66,7 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const { header, records } = await openBackup(b.path, b.name, p.signal);
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
-  const plan = planRestore(header, t.flavor, t.module);
+  const plan = planRestore(header, t.flavor, t.module, t.info.flavor);
   if (plan.lossy.length && !args.allow_lossy) {
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
   }
