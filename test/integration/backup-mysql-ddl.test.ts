@@ -2,7 +2,7 @@
  * A portable MariaDB/MySQL backup carries the server's own DDL (SPEC §17.1 `ddl`,
  * `objects`): a restore into the same backend gives back the exact catalog (FULLTEXT and
  * descending prefix indexes, ON UPDATE with fractional precision, utf8mb3 columns, ENUM
- * labels, AUTO_INCREMENT position), JSON text byte for byte, and views (one naming
+ * labels, AUTO_INCREMENT position, generated columns), JSON text byte for byte, and views (one naming
  * another that sorts first), routines, triggers (not fired by the load) and events.
  * Named tables carry their triggers only; replace recreates the objects; a create that
  * meets an object already there takes back what it made and leaves that object alone;
@@ -24,7 +24,8 @@ const SCHEMA = [
   `CREATE TABLE docs (id INT AUTO_INCREMENT PRIMARY KEY, doc JSON, label ENUM('Low','HIGH') NOT NULL DEFAULT 'Low',
     name VARCHAR(20) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin, plain TIMESTAMP NULL,
     ts TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-    FULLTEXT KEY ft (name), KEY pre (name(5) DESC, label)) AUTO_INCREMENT = 100`,
+    name_len INT AS (CHAR_LENGTH(name)) VIRTUAL, label_up VARCHAR(10) AS (UPPER(label)) STORED,
+    FULLTEXT KEY ft (name), KEY pre (name(5) DESC, label), KEY up (label_up)) AUTO_INCREMENT = 100`,
   'CREATE TABLE log (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50))',
   "CREATE TRIGGER docs_ai AFTER INSERT ON docs FOR EACH ROW INSERT INTO log (what) VALUES (CONCAT('doc ', NEW.id))",
   'CREATE VIEW v1 AS SELECT id, label FROM docs',

@@ -35,6 +35,12 @@ describe('restore plans and the source\'s DDL', () => {
     expect(p.tables[0].create).toBe(DDL);
     expect(p.objects.map((o) => o.name)).toEqual(['tr']);
     expect(p.lossy).toEqual([]);
+    expect(p.tables[0].skip).toEqual([]);
+    // A generated column's values are in the rows but not loaded into a table made from its DDL.
+    const h = header('mariadb');
+    h.tables[0].generated = ['b'];
+    expect(planRestore(h, f, mysql, 'mariadb').tables[0].skip).toEqual([1]);
+    expect(planRestore(h, f, mysql, 'mysql').tables[0].skip).toEqual([]);
   });
 
   it('another flavour or backend: the portable definition, and each object listed', () => {

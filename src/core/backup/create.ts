@@ -53,7 +53,10 @@ async function readDdl(s: Session, t: BackupTarget, entries: TableEntry[], whole
   const read = t.module.backup.portable.readDdl;
   if (!read) return null;
   const ddl = await read(s, entries.map((e) => e.definition), whole, t.flavor);
-  for (const [i, e] of entries.entries()) e.ddl = ddl.tables[i];
+  for (const [i, e] of entries.entries()) {
+    e.ddl = ddl.tables[i].ddl;
+    if (ddl.tables[i].generated.length) e.generated = ddl.tables[i].generated;
+  }
   return ddl.objects;
 }
 

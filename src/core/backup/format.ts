@@ -49,6 +49,8 @@ export interface TableEntry {
    * other backends ignore them. Absent in backups of backends that do not write it.
    */
   ddl?: string[];
+  /** Columns the server computes (generated): their values are in the rows, but a table created from `ddl` does not take them. */
+  generated?: string[];
 }
 
 export interface Header {

@@ -30,6 +30,8 @@ export interface TablePlan {
   foreignKeys: string[];
   /** Per column: parsed JSON value -> load value; null where they are the same. */
   writers: Array<((v: unknown) => unknown) | null>;
+  /** Positions of columns whose values are not loaded (the server computes them: `generated`, with `ddl`); empty mostly. */
+  skip: number[];
 }
 
 export interface RestorePlan {
@@ -97,7 +99,10 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
     const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy, same && Boolean(e.ddl?.length));
     const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
     // Same backend, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
-    if (same && e.ddl?.length) return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers };
+    if (same && e.ddl?.length) {
+      const skip = table.columns.flatMap((c, i) => (e.generated?.includes(c.name) ? [i] : []));
+      return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers, skip };
+    }
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
@@ -106,7 +111,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
       if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
       throw err;
     }
-    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers };
+    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, skip: [] };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);

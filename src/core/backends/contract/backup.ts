@@ -74,7 +74,7 @@ export interface PortableSql {
    * triggers only). An object the account may not read is PERMISSION_DENIED, never a gap.
    * Absent: a backup carries the portable schema only.
    */
-  readDdl?(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: string[][]; objects: NativeObject[] }>;
+  readDdl?(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: NativeTableDdl[]; objects: NativeObject[] }>;
   /** The statements that create one object readDdl read (`create`), and that remove it again (`drop`, harmless when it is missing). */
   objectSql?(o: NativeObject, f: Quoting): { create: string[]; drop: string[] };
   /**
@@ -83,6 +83,12 @@ export interface PortableSql {
    * it created, so nothing half-loaded stays. append keeps one transaction.
    */
   commitsBatches: boolean;
+}
+
+/** A table's own DDL (SPEC §17.1 `ddl`), and the columns the server computes, which a table made from it does not load. */
+export interface NativeTableDdl {
+  ddl: string[];
+  generated: string[];
 }
 
 /**

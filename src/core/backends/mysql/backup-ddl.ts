@@ -9,7 +9,7 @@
 import { DbError } from '../../../errors.js';
 import type { Session } from '../../dialect.js';
 import type { Table } from '../../schema/model.js';
-import type { NativeObject, Quoting } from '../contract/backup.js';
+import type { NativeObject, NativeTableDdl, Quoting } from '../contract/backup.js';
 
 type Row = Record<string, unknown>;
 
@@ -95,11 +95,20 @@ async function events(s: Session, f: Quoting): Promise<NativeObject[]> {
   return out;
 }
 
-export async function readDdl(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: string[][]; objects: NativeObject[] }> {
-  const out: string[][] = [];
+/** Generated columns per table (EXTRA `VIRTUAL GENERATED`, `STORED GENERATED`, `PERSISTENT`; not MySQL's `DEFAULT_GENERATED`). */
+async function generatedColumns(s: Session): Promise<Map<string, string[]>> {
+  const rows = await s.query("SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA REGEXP '(^|[^_])(VIRTUAL|STORED|PERSISTENT)' ORDER BY ORDINAL_POSITION");
+  const out = new Map<string, string[]>();
+  for (const r of rows) out.set(text(r.t)!, [...(out.get(text(r.t)!) ?? []), text(r.c)!]);
+  return out;
+}
+
+export async function readDdl(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: NativeTableDdl[]; objects: NativeObject[] }> {
+  const out: NativeTableDdl[] = [];
+  const generated = await generatedColumns(s);
   for (const t of tables) {
     const [row] = await s.query(`SHOW CREATE TABLE ${f.quote(t.table)}`);
-    out.push([text(row?.['Create Table'])!]);
+    out.push({ ddl: [text(row?.['Create Table'])!], generated: generated.get(t.table) ?? [] });
   }
   const own = await triggers(s, new Set(tables.map((t) => t.table)), f);
   // Routines, then views, then triggers (after the rows), then events: the order mariadb-dump restores them in.
