@@ -27,6 +27,10 @@ const SCHEMA = [
     name_len INT AS (CHAR_LENGTH(name)) VIRTUAL, label_up VARCHAR(10) AS (UPPER(label)) STORED,
     FULLTEXT KEY ft (name), KEY pre (name(5) DESC, label), KEY up (label_up)) AUTO_INCREMENT = 100`,
   'CREATE TABLE log (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(50))',
+  // A key of 0 in an AUTO_INCREMENT column is a value to keep, not a request for the next one.
+  'CREATE TABLE zero (id INT AUTO_INCREMENT PRIMARY KEY, v INT)',
+  "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
+  'INSERT INTO zero VALUES (0, 1), (5, 2)',
   "CREATE TRIGGER docs_ai AFTER INSERT ON docs FOR EACH ROW INSERT INTO log (what) VALUES (CONCAT('doc ', NEW.id))",
   'CREATE VIEW v1 AS SELECT id, label FROM docs',
   'CREATE VIEW a_v2 AS SELECT id FROM v1 WHERE label = \'HIGH\'',
