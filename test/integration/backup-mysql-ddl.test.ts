@@ -123,7 +123,18 @@ describe.runIf(my)('portable MySQL backups carry the server\'s DDL', () => {
       } finally {
         await h2.close();
       }
+      // SELECT only: the views cannot be read (SHOW VIEW), nor the events (EVENT).
+      await root.query(`CREATE OR REPLACE USER '${user}_ro'@'%' IDENTIFIED BY 'pw-1'`);
+      await root.query(`GRANT SELECT ON \`${db}\`.* TO '${user}_ro'@'%'`);
+      const h3 = await startInProcess({ ro: { url: src.url.replace(/\/\/[^@/]*@/, `//${user}_ro:pw-1@`) } }, { backup_dir: tempDir('cmx-myddl3-') });
+      try {
+        const b = await callTool(h3.client, 'create_backup', { database: 'ro' });
+        expect(b.ok ? 'ok' : `${b.error.code} ${b.error.message}`).toMatch(/^PERMISSION_DENIED .*grant SHOW VIEW/);
+      } finally {
+        await h3.close();
+      }
     } finally {
+      await root.query(`DROP USER IF EXISTS '${user}_ro'@'%'`);
       await root.query(`DROP USER IF EXISTS '${user}'@'%'`);
       await root.end();
     }

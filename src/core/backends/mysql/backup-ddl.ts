@@ -22,8 +22,18 @@ const unreadable = (kind: string, name: string): DbError => new DbError(
   { kind, name },
 );
 
+/** A statement the account may not run (SHOW VIEW, EVENT missing) as PERMISSION_DENIED saying what to grant; other errors as they are. */
+async function allowed<T>(what: string, grant: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof DbError) || !['PERMISSION_DENIED', 'AUTH_FAILED'].includes(err.code)) throw err;
+    throw new DbError('PERMISSION_DENIED', `the account may not read ${what}, so the backup would lose it; back up named tables (\`tables\`), or grant ${grant}`, { what });
+  }
+}
+
 async function showCreate(s: Session, kind: string, name: string, column: string, f: Quoting): Promise<Row> {
-  const [row] = await s.query(`SHOW CREATE ${kind.toUpperCase()} ${f.quote(name)}`);
+  const [row] = await allowed(`${kind} "${name}"`, kind === 'view' ? 'SHOW VIEW' : kind === 'event' ? 'EVENT' : 'TRIGGER', () => s.query(`SHOW CREATE ${kind.toUpperCase()} ${f.quote(name)}`));
   if (!row || text(row[column]) === null) throw unreadable(kind, name);
   return row;
 }
@@ -85,7 +95,7 @@ async function triggers(s: Session, tables: Set<string>, f: Quoting): Promise<Na
 
 async function events(s: Session, f: Quoting): Promise<NativeObject[]> {
   // SHOW EVENTS fails without the EVENT privilege (information_schema.EVENTS would show nothing instead).
-  const listed = await s.query('SHOW EVENTS');
+  const listed = await allowed('the events of the database', 'EVENT', () => s.query('SHOW EVENTS'));
   const out: NativeObject[] = [];
   for (const r of listed.sort((a, b) => String(a.Name).localeCompare(String(b.Name)))) {
     const name = text(r.Name)!;
