@@ -38,8 +38,9 @@ async function showCreate(s: Session, kind: string, name: string, column: string
   return row;
 }
 
+/** What an object was created under, as SHOW CREATE reports it (the character set and collation of its literals among them). */
 const settings = (row: Row, keys: string[]): Record<string, string> =>
-  Object.fromEntries(keys.flatMap((k) => (text(row[k]) === null ? [] : [[k, text(row[k])!]])));
+  Object.fromEntries([...keys, 'character_set_client', 'collation_connection'].flatMap((k) => (text(row[k]) === null ? [] : [[k, text(row[k])!]])));
 
 async function routines(s: Session, f: Quoting): Promise<NativeObject[]> {
   const out: NativeObject[] = [];
@@ -73,7 +74,7 @@ async function views(s: Session, f: Quoting): Promise<NativeObject[]> {
   for (const r of names) {
     const name = text(r.name)!;
     const row = await showCreate(s, 'view', name, 'Create View', f);
-    out.push({ kind: 'view', name, sql: text(row['Create View'])! });
+    out.push({ kind: 'view', name, sql: text(row['Create View'])!, settings: settings(row, []) });
   }
   return viewOrder(out);
 }
@@ -128,17 +129,27 @@ export async function readDdl(s: Session, tables: Table[], whole: boolean, f: Qu
 
 const DROP: Record<string, string> = { view: 'VIEW', function: 'FUNCTION', procedure: 'PROCEDURE', trigger: 'TRIGGER', event: 'EVENT' };
 
+/**
+ * Settings an object's statement runs under. character_set_client only when it is a form
+ * of UTF-8: the statement is sent as UTF-8 (the server gave it in utf8mb4), which another
+ * client character set would misread.
+ */
+const SETTABLE: Record<string, (v: string) => boolean> = {
+  sql_mode: () => true, time_zone: () => true, collation_connection: () => true, character_set_client: (v) => /^utf8/i.test(v),
+};
+const SAVED = Object.keys(SETTABLE);
+
 /** The object's statement under its own settings, the session's put back after it. */
 export function objectSql(o: NativeObject, f: Quoting): { create: string[]; drop: string[] } {
   const kind = DROP[o.kind];
   if (!kind) throw new DbError('UNSUPPORTED', `a backed-up ${o.kind} "${o.name}" cannot be created on MySQL`, { kind: o.kind, name: o.name });
-  const set = Object.entries(o.settings ?? {}).filter(([k]) => k === 'sql_mode' || k === 'time_zone');
+  const set = Object.entries(o.settings ?? {}).filter(([k, v]) => SETTABLE[k]?.(v));
   const create = set.length
     ? [
-      `SET @cmx_sql_mode = @@SESSION.sql_mode, @cmx_time_zone = @@SESSION.time_zone`,
+      `SET ${SAVED.map((k) => `@cmx_${k} = @@SESSION.${k}`).join(', ')}`,
       `SET ${set.map(([k, v]) => `SESSION ${k} = ${f.string(v)}`).join(', ')}`,
       o.sql,
-      'SET SESSION sql_mode = @cmx_sql_mode, SESSION time_zone = @cmx_time_zone',
+      `SET ${SAVED.map((k) => `SESSION ${k} = @cmx_${k}`).join(', ')}`,
     ]
     : [o.sql];
   return { create, drop: [`DROP ${kind} IF EXISTS ${f.quote(o.name)}`] };
