@@ -98,11 +98,11 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const tables = h.tables.map((e): TablePlan => {
     const { table, specs, textual } = mapTable(e, h.source.backend, into, lossy, same && Boolean(e.ddl?.length));
     const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
-    // Same backend, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
+    // The same backend, another flavour (MariaDB into MySQL): what only the DDL carried may differ.
     if (!same && h.source.backend === into.name && e.ddl?.length) {
-      // The same backend, another flavour (MariaDB into MySQL): what only the DDL carried may differ.
       lossy.push({ table: e.name, what: `created from its portable definition: its ${h.source.flavor ?? h.source.backend} DDL (ON UPDATE, charsets, index methods, table options) is not run on ${serverFlavor ?? into.label}` });
     }
+    // Same backend and flavour, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
     if (same && e.ddl?.length) {
       const skip = table.columns.flatMap((c, i) => (e.generated?.includes(c.name) ? [i] : []));
       return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers, skip };
