@@ -134,6 +134,13 @@ export async function mysqlSnapshot(url: string): Promise<Snapshot> {
       out.content.push(`${t} ${(rows as unknown[][]).length} ${digest(rows as unknown[][])}`);
     }
     out.content.sort();
+    // MariaDB sequences: where each stands (the next value not yet cached).
+    const [seqs] = await conn.query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'SEQUENCE'");
+    for (const { t } of seqs as Array<{ t: string }>) {
+      const [[r]] = (await conn.query(`SELECT next_not_cached_value AS n FROM \`${t.replaceAll('`', '``')}\``)) as unknown as [[{ n: string }]];
+      out.sequences.push(`${t} sequence next ${r.n}`);
+    }
+    out.sequences.sort();
     return out;
   } finally {
     await conn.end();

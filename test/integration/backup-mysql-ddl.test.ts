@@ -2,7 +2,7 @@
  * A portable MariaDB/MySQL backup carries the server's own DDL (SPEC §17.1 `ddl`,
  * `objects`): a restore into the same backend gives back the exact catalog (FULLTEXT and
  * descending prefix indexes, ON UPDATE with fractional precision, utf8mb3 columns, ENUM
- * labels, AUTO_INCREMENT position, generated columns), JSON text byte for byte, and views (one naming
+ * labels, AUTO_INCREMENT position, generated columns, a sequence in a default), JSON text byte for byte, and views (one naming
  * another that sorts first), routines, triggers (not fired by the load) and events.
  * Named tables carry their triggers only; replace recreates the objects; a create that
  * meets an object already there takes back what it made and leaves that object alone;
@@ -31,6 +31,10 @@ const SCHEMA = [
   'CREATE TABLE zero (id INT AUTO_INCREMENT PRIMARY KEY, v INT)',
   "SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
   'INSERT INTO zero VALUES (0, 1), (5, 2)',
+  // A MariaDB sequence a default takes from: created before the tables, at its position.
+  'CREATE SEQUENCE seq START WITH 100 CACHE 10',
+  'CREATE TABLE numbered (id INT NOT NULL DEFAULT NEXTVAL(seq) PRIMARY KEY, v INT)',
+  'INSERT INTO numbered (v) VALUES (1), (2)',
   "CREATE TRIGGER docs_ai AFTER INSERT ON docs FOR EACH ROW INSERT INTO log (what) VALUES (CONCAT('doc ', NEW.id))",
   'CREATE VIEW v1 AS SELECT id, label FROM docs',
   'CREATE VIEW a_v2 AS SELECT id FROM v1 WHERE label = \'HIGH\'',
@@ -85,6 +89,10 @@ describe.runIf(my)('portable MySQL backups carry the server\'s DDL', () => {
     expect(await query('a', 'SELECT MAX(id) AS id FROM docs')).toEqual([{ id: 102 }]);
     expect(await query('a', 'SELECT what FROM log ORDER BY id DESC LIMIT 1')).toEqual([{ what: 'doc 102' }]);
     expect(await query('a', 'SELECT f_double(21) AS x, (SELECT COUNT(*) FROM a_v2) AS high')).toEqual([{ x: 42, high: 1 }]);
+    // The copy's default takes from its own sequence, not the source's.
+    await must('execute_query', { connection: 'a', query: 'INSERT INTO numbered (v) VALUES (3)' });
+    expect(await query('a', 'SELECT id FROM numbered WHERE v = 3')).toEqual([{ id: 110 }]);
+    expect(await query('src', 'SELECT next_not_cached_value AS n FROM seq')).toEqual([{ n: 110 }]);
   });
 
   it('replace recreates the objects; named tables carry their triggers only', async () => {

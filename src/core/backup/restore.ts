@@ -101,6 +101,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     if (transactional) await s.begin();
     try {
       if (mode === 'replace' && existing.size) await s.run(sql.drop([...existing].map((tp) => tp.table), t.flavor));
+      await createObjects(s, t, plan, mode, objects, true);
       for (const tp of plan.tables) {
         if (mode === 'append' && existing.has(tp)) continue;
         await s.run([tp.create]);
@@ -108,10 +109,10 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
       }
       const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
-      if (transactional) await createObjects(s, t, plan, mode, objects);
+      if (transactional) await createObjects(s, t, plan, mode, objects, false);
       await s.commit();
       if (!transactional) await setSequences(s, t, plan, created);
-      if (!transactional) await createObjects(s, t, plan, mode, objects);
+      if (!transactional) await createObjects(s, t, plan, mode, objects, false);
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
@@ -128,13 +129,14 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
 
 /**
  * Views, routines, triggers and events, after the rows (a trigger must not fire on the
- * load), in the order the backup lists them. Not in mode append (the tables it adds to
- * keep their own); mode replace drops an object of the same name first.
+ * load), in the order the backup lists them; `early` ones (sequences) before the tables.
+ * Not in mode append (the tables it adds to keep their own); mode replace drops an
+ * object of the same name first.
  */
-async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mode: RestoreMode, done: Array<{ drop: string[] }>): Promise<void> {
+async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mode: RestoreMode, done: Array<{ drop: string[] }>, early: boolean): Promise<void> {
   const objectSql = t.module.backup.portable.objectSql;
   if (mode === 'append' || !objectSql) return;
-  for (const o of plan.objects) {
+  for (const o of plan.objects.filter((x) => Boolean(x.early) === early)) {
     const { create, drop } = objectSql(o, t.flavor);
     if (mode === 'replace') await s.run(drop);
     await s.run(create);

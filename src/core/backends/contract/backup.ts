@@ -107,6 +107,10 @@ export interface NativeObject {
   sql: string;
   /** Session settings it was created under (MySQL: sql_mode, time_zone), set around its statement. */
   settings?: Record<string, string>;
+  /** Created before the tables, since a column may take its default from it (a MariaDB sequence). */
+  early?: boolean;
+  /** Statements that follow `sql` (a sequence's position). */
+  then?: string[];
 }
 
 /** The backend's own backup format: the manager keeps the file, its manifest and the checks around it. */

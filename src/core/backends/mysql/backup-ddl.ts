@@ -114,20 +114,39 @@ async function generatedColumns(s: Session): Promise<Map<string, string[]>> {
   return out;
 }
 
+/**
+ * MariaDB sequences, created before the tables (a column default may take from one) and
+ * set to where they were: the next value not yet cached, as mariadb-dump sets it.
+ */
+async function sequences(s: Session, f: Quoting): Promise<NativeObject[]> {
+  const names = await s.query("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'SEQUENCE' ORDER BY TABLE_NAME");
+  const out: NativeObject[] = [];
+  for (const r of names) {
+    const name = text(r.name)!;
+    const [row] = await s.query(`SHOW CREATE SEQUENCE ${f.quote(name)}`);
+    const [at] = await s.query(`SELECT next_not_cached_value AS n FROM ${f.quote(name)}`);
+    out.push({ kind: 'sequence', name, sql: text(row?.['Create Table'])!, early: true, then: [`SELECT SETVAL(${f.quote(name)}, ${BigInt(String(at?.n))}, 0)`] });
+  }
+  return out;
+}
+
 export async function readDdl(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: NativeTableDdl[]; objects: NativeObject[] }> {
   const out: NativeTableDdl[] = [];
   const generated = await generatedColumns(s);
+  const [{ db }] = await s.query('SELECT DATABASE() AS db');
+  // MariaDB names a sequence in a default with its database (`src`.`s`): the copy takes its own.
+  const qualifier = `${f.quote(text(db)!)}.`;
   for (const t of tables) {
     const [row] = await s.query(`SHOW CREATE TABLE ${f.quote(t.table)}`);
-    out.push({ ddl: [text(row?.['Create Table'])!], generated: generated.get(t.table) ?? [] });
+    out.push({ ddl: [text(row?.['Create Table'])!.replaceAll(qualifier, '')], generated: generated.get(t.table) ?? [] });
   }
   const own = await triggers(s, new Set(tables.map((t) => t.table)), f);
   // Routines, then views, then triggers (after the rows), then events: the order mariadb-dump restores them in.
-  const objects = whole ? [...(await routines(s, f)), ...(await views(s, f)), ...own, ...(await events(s, f))] : own;
+  const objects = whole ? [...(await sequences(s, f)), ...(await routines(s, f)), ...(await views(s, f)), ...own, ...(await events(s, f))] : own;
   return { tables: out, objects };
 }
 
-const DROP: Record<string, string> = { view: 'VIEW', function: 'FUNCTION', procedure: 'PROCEDURE', trigger: 'TRIGGER', event: 'EVENT' };
+const DROP: Record<string, string> = { view: 'VIEW', function: 'FUNCTION', procedure: 'PROCEDURE', trigger: 'TRIGGER', event: 'EVENT', sequence: 'SEQUENCE' };
 
 /**
  * Settings an object's statement runs under. character_set_client only when it is a form
@@ -152,5 +171,5 @@ export function objectSql(o: NativeObject, f: Quoting): { create: string[]; drop
       `SET ${SAVED.map((k) => `SESSION ${k} = @cmx_${k}`).join(', ')}`,
     ]
     : [o.sql];
-  return { create, drop: [`DROP ${kind} IF EXISTS ${f.quote(o.name)}`] };
+  return { create: [...create, ...(o.then ?? [])], drop: [`DROP ${kind} IF EXISTS ${f.quote(o.name)}`] };
 }
