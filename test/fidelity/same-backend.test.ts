@@ -24,7 +24,7 @@ const SETS: Array<{ set: string; backend: Name; load(url: string): void; portabl
     set: 'chinook', backend: 'postgres', load: (url) => loadChinook('postgres', dbName(url)), portableExact: true,
     probes: ["INSERT INTO artist (name) VALUES ('probe') RETURNING artist_id AS id", "INSERT INTO genre (name) VALUES ('probe') RETURNING genre_id AS id"],
   },
-  { set: 'chinook', backend: 'mysql', load: (url) => loadChinook('mysql', dbName(url)) },
+  { set: 'chinook', backend: 'mysql', load: (url) => loadChinook('mysql', dbName(url)), portableExact: true },
   {
     set: 'pagila', backend: 'postgres', load: (url) => loadPagila(dbName(url)), portableExact: true,
     probes: [
@@ -32,7 +32,10 @@ const SETS: Array<{ set: string; backend: Name; load(url: string): void; portabl
       "INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (1, 1, 1, 1.00, '2022-03-01 12:00:00+00') RETURNING payment_id AS id",
     ],
   },
-  { set: 'sakila', backend: 'mysql', load: (url) => loadSakila(dbName(url)) },
+  {
+    set: 'sakila', backend: 'mysql', load: (url) => loadSakila(dbName(url)), portableExact: true,
+    probes: ["INSERT INTO actor (first_name, last_name) VALUES ('PROBE', 'ROW') RETURNING actor_id AS id"],
+  },
 ];
 
 /**

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerContext } from '../../context.js';
 import { DbError } from '../../errors.js';
+import type { NativeObject } from '../backends/contract/backup.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext } from '../schema/manager.js';
@@ -52,6 +53,18 @@ async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<Table
     sequence: auto && next !== null ? { column: auto.name, next } : null,
     ...unportableColumns(table),
   };
+}
+
+/** The source's own DDL, where the backend reads it: each entry's `ddl`, and the objects around the tables. */
+async function readDdl(s: Session, t: BackupTarget, entries: TableEntry[], whole: boolean): Promise<NativeObject[] | null> {
+  const read = t.module.backup.portable.readDdl;
+  if (!read) return null;
+  const ddl = await read(s, entries.map((e) => e.definition), whole, t.flavor);
+  for (const [i, e] of entries.entries()) {
+    e.ddl = ddl.tables[i].ddl;
+    if (ddl.tables[i].generated.length) e.generated = ddl.tables[i].generated;
+  }
+  return ddl.objects;
 }
 
 interface Tally {
@@ -124,7 +137,8 @@ async function writeSnapshot(s: Session, t: BackupTarget, args: CreateArgs, file
   // The whole database only: named tables keep to their portable schema.
   const read = args.tables?.length ? undefined : t.module.backup.nativeDdl;
   const ddl = read ? await read(s, { url: t.config.url, signal: p.signal }) : undefined;
-  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries, ...(ddl ? { native_ddl: ddl } : {}) };
+  const objects = await readDdl(s, t, entries, !args.tables?.length);
+  const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries, ...(ddl ? { native_ddl: ddl } : {}), ...(objects ? { objects } : {}) };
   const w = new BackupFileWriter(file.stream);
   try {
     await w.writeObject(header);

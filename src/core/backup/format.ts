@@ -11,6 +11,7 @@ import { createGunzip, createGzip, type Gzip, type ZlibOptions } from 'node:zlib
 import { DbError } from '../../errors.js';
 import type { NativeDdl } from '../backends/contract/backup.js';
 import type { Backend } from '../backends/lookup.js';
+import type { NativeObject } from '../backends/contract/backup.js';
 import type { Table } from '../schema/model.js';
 import type { Encoding } from './values.js';
 
@@ -45,6 +46,14 @@ export interface TableEntry {
   sequence: { column: string; next: string } | null;
   /** Per column, what it has that the portable schema cannot carry (`on update current_timestamp()`); absent when nothing. */
   unportable?: Record<string, string[]>;
+  /**
+   * The source's own statements that create the table exactly (MySQL: SHOW CREATE TABLE).
+   * A restore into the same backend runs them instead of DDL built from `definition`;
+   * other backends ignore them. Absent in backups of backends that do not write it.
+   */
+  ddl?: string[];
+  /** Columns the server computes (generated): their values are in the rows, but a table created from `ddl` does not take them. */
+  generated?: string[];
 }
 
 export interface Header {
@@ -55,6 +64,11 @@ export interface Header {
   tables: TableEntry[];
   /** Whole-database backups of a backend that has it: the schema as its own SQL, for restores into the same backend. */
   native_ddl?: NativeDdl;
+  /**
+   * Views, routines, triggers and events, as the source's own SQL in creation order
+   * (a restore into the same backend creates them after the rows). Absent: none carried.
+   */
+  objects?: NativeObject[];
 }
 
 export interface TableSummary {

@@ -7,6 +7,7 @@
 import { DbError } from '../../errors.js';
 import type { NativeDdl } from '../backends/contract/backup.js';
 import { backendModule } from '../backends/lookup.js';
+import type { NativeObject } from '../backends/contract/backup.js';
 import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
@@ -28,6 +29,8 @@ export interface TablePlan {
   foreignKeys: string[];
   /** Per column: parsed JSON value -> load value; null where they are the same. */
   writers: Array<((v: unknown) => unknown) | null>;
+  /** Positions of columns whose values are not loaded (the server computes them: `generated`, with `ddl`); empty mostly. */
+  skip: number[];
 }
 
 export interface RestorePlan {
@@ -37,6 +40,8 @@ export interface RestorePlan {
   native?: NativeDdl;
   /** Whether the backup comes from another backend. */
   cross?: boolean;
+  /** Views, routines, triggers and events to create after the rows: the header's, on the backend they came from (another ignores them; SPEC §17.6). */
+  objects: NativeObject[];
 }
 
 const asText = (v: unknown): unknown => {
@@ -46,7 +51,7 @@ const asText = (v: unknown): unknown => {
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[]): { table: Table; textual: boolean[] } {
+function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[], exact = false): { table: Table; textual: boolean[] } {
   const source = from.name;
   const cross = source !== into.name;
   const digits = into.backup.decimalDigits;
@@ -86,21 +91,39 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
     def.checks = [];
   }
-  const plain = def.indexes.filter((ix) => ix.native === undefined);
-  for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
-  def.indexes = plain;
+  // The source's own DDL creates every index as it was (same backend only).
+  if (!exact) {
+    const plain = def.indexes.filter((ix) => ix.native === undefined);
+    for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
+    def.indexes = plain;
+  }
   return { table: def, textual };
 }
 
-/** The plan for restoring h into a connection of `into`, whose tables are written in flavour f. */
-export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): RestorePlan {
+/**
+ * The plan for restoring h into a connection of `into`, whose tables are written in
+ * flavour f. `serverFlavor` (mariadb, mysql; null elsewhere) is the target server's: the
+ * source's own DDL (`ddl`, `objects`) is used only on the backend and flavour it came from.
+ */
+export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, serverFlavor: string | null = h.source.flavor): RestorePlan {
   const lossy: Lossy[] = [];
   const from = backendModule(h.source.backend);
-  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy) }));
+  const same = from.name === into.name && (h.source.flavor ?? null) === (serverFlavor ?? null);
+  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy, same && Boolean(e.ddl?.length)) }));
   if (from.name !== into.name) alignForeignKeys(mapped.map((m) => m.table));
   uniqueNames(mapped.map((m) => m.table), into, lossy);
   const tables = mapped.map(({ e, table, textual }): TablePlan => {
     const specs = table.columns.map(specOf);
+    const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
+    // The same backend, another flavour (MariaDB into MySQL): what only the DDL carried may differ.
+    if (!same && from.name === into.name && e.ddl?.length) {
+      lossy.push({ table: e.name, what: `created from its portable definition: its ${h.source.flavor ?? h.source.backend} DDL (ON UPDATE, charsets, index methods, table options) is not run on ${serverFlavor ?? into.label}` });
+    }
+    // Same backend and flavour, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
+    if (same && e.ddl?.length) {
+      const skip = table.columns.flatMap((c, i) => (e.generated?.includes(c.name) ? [i] : []));
+      return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers, skip };
+    }
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
     try {
@@ -109,13 +132,16 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
       if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
       throw err;
     }
-    const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
-    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers };
+    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, skip: [] };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
-  return { tables, lossy, cross: from.name !== into.name };
+  const objects = same && into.backup.portable.objectSql !== undefined;
+  // Another backend (or flavour) cannot be trusted to run the source's SQL: each object is listed, never dropped unsaid.
+  const origin = h.source.flavor ?? h.source.backend;
+  if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });
+  return { tables, lossy, cross: from.name !== into.name, objects: objects ? h.objects ?? [] : [] };
 }
 
 /**

@@ -66,7 +66,7 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const { header, records } = await openBackup(b.path, b.name, p.signal);
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
-  const portable = planRestore(header, t.flavor, t.module);
+  const portable = planRestore(header, t.flavor, t.module, t.info.flavor);
   const plan = mode === 'create' ? withNativeDdl(portable, header, t.module) : portable;
   if (plan.lossy.length && !args.allow_lossy) {
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
@@ -96,12 +96,14 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
   }
   if (!plan.native) await refuseMissingTypes(s, t, plan);
   const created: TablePlan[] = [];
+  const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
   try {
     if (sql.beforeLoad.length) await s.run(sql.beforeLoad);
     if (transactional) await s.begin();
     try {
       if (mode === 'replace' && existing.size) await s.run(sql.drop([...existing].map((tp) => tp.table), t.flavor));
+      await createObjects(s, t, plan, mode, objects, true);
       if (plan.native) {
         // The backup's own DDL makes every table (and what goes with them) at once.
         await s.run([plan.native.before_data]);
@@ -115,18 +117,39 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
       }
       const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
+      if (transactional) await createObjects(s, t, plan, mode, objects, false);
       await s.commit();
       if (!transactional && !plan.native) await setSequences(s, t, plan, created);
+      if (!transactional) await createObjects(s, t, plan, mode, objects, false);
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
-      // DDL committed by itself (MySQL): take back the tables this restore created.
+      // DDL committed by itself (MySQL): take back the objects and tables this restore created.
+      if (!transactional) for (const st of objects.flatMap((o) => o.drop)) await s.run([st]).catch(() => undefined);
       if (!transactional && created.length) await s.run(sql.drop(created.map((tp) => tp.table), t.flavor)).catch(() => undefined);
       throw err;
     }
   } finally {
     if (sql.afterLoad.length) await s.run(sql.afterLoad).catch(() => undefined);
     await s.setForeignKeys(fkWas).catch(() => undefined);
+  }
+}
+
+/**
+ * Views, routines, triggers and events, after the rows (a trigger must not fire on the
+ * load), in the order the backup lists them; `early` ones (sequences) before the tables.
+ * Not in mode append (the tables it adds to keep their own); mode replace drops an
+ * object of the same name first.
+ */
+async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mode: RestoreMode, done: Array<{ drop: string[] }>, early: boolean): Promise<void> {
+  const objectSql = t.module.backup.portable.objectSql;
+  if (mode === 'append' || !objectSql) return;
+  for (const o of plan.objects.filter((x) => Boolean(x.early) === early)) {
+    const { create, drop } = objectSql(o, t.flavor);
+    if (mode === 'replace') await s.run(drop);
+    await s.run(create);
+    // Only once created: a create that failed on an object already there must not drop it.
+    done.push({ drop });
   }
 }
 
@@ -144,8 +167,9 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
+    // Columns the target computes: PostgreSQL's from its own DDL (asked), MySQL's named in the backup (tp.skip).
     const computed = plan.native && t.module.backup.portable.computedColumns ? new Set(await t.module.backup.portable.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
-    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c) => !computed.has(c.name)).map((c) => t.flavor.quote(c.name)) };
+    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k)).map((c) => t.flavor.quote(c.name)) };
     const all = batches(records, i, tp, m, p, tally);
     const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
     const expected = (before.get(tp) ?? 0) + rows;
@@ -265,7 +289,10 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
     rows += count;
     tally.rows += count;
     // A line count that differs from the rows decoded means a damaged batch: decode() says so.
-    yield { json: asParsed ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
+    yield tp.skip.length
+      // Generated columns: their values are checked with the rest but not loaded.
+      ? { json: null, width: n - tp.skip.length, rows: () => decode(text, n, w, m.file, tp.entry.name, count).map((r) => r.filter((_, k) => !tp.skip.includes(k))) }
+      : { json: asParsed ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
     if (Date.now() - tally.last >= 1000) {
       tally.last = Date.now();
       await p.progress(tally.rows, m.rows ?? undefined, `${tp.entry.name}: ${rows} rows restored`);

@@ -127,11 +127,51 @@ export interface PortableSql {
    */
   keysAfterLoad: boolean;
   /**
+   * Reads the source's own DDL inside the backup's snapshot, so a restore into the same
+   * backend gives back the exact catalog (SPEC §17.1 `ddl`, `objects`): per table (in the
+   * order given) the statements that create it, and the objects around the tables, in
+   * the order they are created after the data. `whole`: the whole database is backed up
+   * (views, routines and events come too; a backup of named tables carries their
+   * triggers only). An object the account may not read is PERMISSION_DENIED, never a gap.
+   * Absent: a backup carries the portable schema only.
+   */
+  readDdl?(s: Session, tables: Table[], whole: boolean, f: Quoting): Promise<{ tables: NativeTableDdl[]; objects: NativeObject[] }>;
+  /** The statements that create one object readDdl read (`create`), and that remove it again (`drop`, harmless when it is missing). */
+  objectSql?(o: NativeObject, f: Quoting): { create: string[]; drop: string[] };
+  /**
    * MySQL: rows commit statement by statement in create and replace (a single large
    * InnoDB transaction loads at a fraction of the speed); a failed load drops the tables
    * it created, so nothing half-loaded stays. append keeps one transaction.
    */
   commitsBatches: boolean;
+}
+
+/** A table's own DDL (SPEC §17.1 `ddl`), and the columns the server computes, which a table made from it does not load. */
+export interface NativeTableDdl {
+  ddl: string[];
+  generated: string[];
+}
+
+/**
+ * An object of the source database besides its tables, carried as the source's own SQL
+ * (SPEC §17.1 `objects`): created after the rows, so triggers do not fire on the load.
+ */
+export interface NativeObject {
+  /** What it is, in the source's words: view, function, procedure, trigger, event. */
+  kind: string;
+  name: string;
+  /** The PostgreSQL schema it lives in; absent elsewhere. */
+  schema?: string;
+  /** The table a trigger belongs to. */
+  table?: string;
+  /** The statement that creates it, as the source printed it. */
+  sql: string;
+  /** Session settings it was created under (MySQL: sql_mode, time_zone), set around its statement. */
+  settings?: Record<string, string>;
+  /** Created before the tables, since a column may take its default from it (a MariaDB sequence). */
+  early?: boolean;
+  /** Statements that follow `sql` (a sequence's position). */
+  then?: string[];
 }
 
 /** The backend's own backup format: the manager keeps the file, its manifest and the checks around it. */

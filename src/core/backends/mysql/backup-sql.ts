@@ -31,7 +31,8 @@ function canonical(c: Column, f: Quoting): string {
     case 'timestamp': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), '"')`;
     case 'timestamptz': return `CONCAT('"', REPLACE(${trimmed}, ' ', 'T'), 'Z"')`;
     case 'binary': return `CONCAT('"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"')`;
-    case 'json': return `CONCAT('"\\\\J', SUBSTR(JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4)), 2))`;
+    // The document as the server keeps it: MariaDB keeps the text as written, MySQL prints its one spelling (§17.2).
+    case 'json': return `JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4))`;
     default: throw new Error('native columns are read as values');
   }
 }
@@ -56,8 +57,9 @@ export const portable: PortableSql = {
   },
   writeSequence: (t, _column, value, f) => [{ text: `ALTER TABLE ${qualified(t, f)} AUTO_INCREMENT = ${BigInt(value).toString()}`, params: [] }],
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
-  beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0'],
-  afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1'],
+  // NO_AUTO_VALUE_ON_ZERO: a key of 0 is a value to keep, not a request for the next one (as mariadb-dump loads).
+  beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0, @cmx_load_mode = @@SESSION.sql_mode', "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')"],
+  afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1, SESSION sql_mode = @cmx_load_mode'],
   keysAfterLoad: false,
   commitsBatches: true,
 };

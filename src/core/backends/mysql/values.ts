@@ -6,7 +6,8 @@
 import { binaryBound, integerBound, nativeBound, portableReader, type Read } from '../../backup/values.js';
 import type { TypeSpec } from '../../schema/model.js';
 
-export const reader = (spec: TypeSpec): Read => portableReader(spec);
+/** A JSON document as the server keeps it (MariaDB: the text as written), not respelt (§17.2). */
+export const reader = (spec: TypeSpec): Read => (spec.kind === 'json' ? (v) => JSON.stringify(String(v)) : portableReader(spec));
 
 export function writer(spec: TypeSpec): (v: unknown) => unknown {
   switch (spec.kind) {
