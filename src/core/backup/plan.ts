@@ -29,6 +29,8 @@ export interface TablePlan {
   foreignKeys: string[];
   /** Per column: parsed JSON value -> load value; null where they are the same. */
   writers: Array<((v: unknown) => unknown) | null>;
+  /** Whether the table's batches may be offered as JSON lines (LoadBatch.json). */
+  jsonLines: boolean;
 }
 
 export interface RestorePlan {
@@ -93,7 +95,8 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule): Re
       throw err;
     }
     const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
-    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers };
+    const jsonLines = writers.every((w, i) => w === null || (!textual[i] && (into.backup.jsonLines?.(specs[i]) ?? false)));
+    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, jsonLines };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);

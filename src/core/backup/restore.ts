@@ -198,7 +198,6 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
   const hash = createHash('sha256');
   const w = tp.writers;
   const n = w.length;
-  const asParsed = w.every((x) => x === null);
   let rows = 0;
   for (;;) {
     const r = await records.next();
@@ -218,7 +217,7 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
     rows += count;
     tally.rows += count;
     // A line count that differs from the rows decoded means a damaged batch: decode() says so.
-    yield { json: asParsed ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
+    yield { json: tp.jsonLines ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
     if (Date.now() - tally.last >= 1000) {
       tally.last = Date.now();
       await p.progress(tally.rows, m.rows ?? undefined, `${tp.entry.name}: ${rows} rows restored`);

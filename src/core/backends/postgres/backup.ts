@@ -2,12 +2,13 @@
 import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
 import { native } from './native.js';
-import { reader, writer } from './values.js';
+import { jsonLines, reader, writer } from './values.js';
 
 export const backup: BackupSupport = {
   portable,
   reader,
   writer,
+  jsonLines,
   keepsSchemas: true,
   decimalDigits: null,
   native,
