@@ -62,31 +62,40 @@ export function canonicalTimestamp(t: string, zone: boolean): string {
  * integers past 2^53 and respell 1.0). Text that is not JSON passes unchanged.
  */
 export function canonicalJson(text: string): string {
-  // Fast path: with no decimal point, exponent, long integer or -0, or when every number
-  // token is spelt as JavaScript spells it, JSON.parse loses nothing.
-  if (!/\d{16}|\d\.|\d[eE]|-0/.test(text) || numbersRoundTrip(text)) {
+  // With no decimal point, exponent, long integer or -0, JSON.parse loses nothing.
+  if (!/\d{16}|\d\.|\d[eE]|-0/.test(text)) {
     try {
-      return sortedJson(JSON.parse(text));
+      return sortedJson(JSON.parse(text), NONE);
     } catch {
       return text;
     }
   }
-  return exactJson(text);
+  // A string placeholder can only be told from a string that holds U+0000 by its absence.
+  return text.includes('\\u0000') ? exactJson(text) : keptNumbersJson(text);
 }
 
-const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
+const NONE: string[] = [];
+/** Strings (skipped) and JSON number tokens, by the grammar's own rule (`01` is two tokens, and no JSON). */
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
 
 /**
- * Whether every number-like run in the text (tokens, and digits inside strings, which
- * can only send a document to the slow path) reads back as written: `7.5` does,
- * `7.50`, `1e2`, `-0` and 17 significant digits do not.
+ * JSON.parse with the numbers it would respell (`1.50`, `1e2`, `-0`, 17 digits) first
+ * replaced by placeholders: strings of U+0000 and the token's index, put back as written
+ * by sortedJson. Several times faster than exactJson on MariaDB's DECIMAL-made documents.
  */
-function numbersRoundTrip(text: string): boolean {
-  NUMBER.lastIndex = 0;
-  for (let m = NUMBER.exec(text); m !== null; m = NUMBER.exec(text)) {
-    if (String(Number(m[0])) !== m[0]) return false;
+function keptNumbersJson(text: string): string {
+  const kept: string[] = [];
+  const marked = text.replace(TOKENS, (t) => {
+    if (t.charCodeAt(0) === 34 || String(Number(t)) === t) return t;
+    kept.push(t);
+    return `"\\u0000${kept.length - 1}"`;
+  });
+  try {
+    return sortedJson(JSON.parse(marked), kept);
+  } catch {
+    // Not JSON, or a number where a key belongs (`{1.5: 1}` became a key): the exact parser says which.
+    return exactJson(text);
   }
-  return true;
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
@@ -102,21 +111,26 @@ function keyOrder(a: string, b: string): number {
 const NON_ASCII = /[^\x00-\x7f]/;
 const asciiOrder = (a: string, b: string): number => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 
-/** A parsed document in the canonical spelling; a row's every document passes here, so no arrays of parts are made. */
-function sortedJson(v: unknown): string {
+/**
+ * A parsed document in the canonical spelling, `kept` numbers (keptNumbersJson) put back;
+ * a row's every document passes here, so no arrays of parts are made.
+ */
+function sortedJson(v: unknown, kept: string[]): string {
+  if (typeof v === 'string') return kept.length && v.charCodeAt(0) === 0 ? kept[Number(v.slice(1))] : JSON.stringify(v);
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   let s: string;
   if (Array.isArray(v)) {
     s = '[';
-    for (let i = 0; i < v.length; i++) s += (i ? ', ' : '') + sortedJson(v[i]);
+    for (let i = 0; i < v.length; i++) s += (i ? ', ' : '') + sortedJson(v[i], kept);
     return `${s}]`;
   }
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
+  if (kept.length && keys.some((k) => k.charCodeAt(0) === 0)) throw new Error('a placeholder as a key');
   // keyOrder's byte comparison only where a key is not ASCII.
   if (keys.length > 1) keys.sort(keys.some((k) => NON_ASCII.test(k)) ? keyOrder : asciiOrder);
   s = '{';
-  for (let i = 0; i < keys.length; i++) s += `${i ? ', ' : ''}${JSON.stringify(keys[i])}: ${sortedJson(o[keys[i]])}`;
+  for (let i = 0; i < keys.length; i++) s += `${i ? ', ' : ''}${JSON.stringify(keys[i])}: ${sortedJson(o[keys[i]], kept)}`;
   return `${s}}`;
 }
 
