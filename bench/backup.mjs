@@ -57,7 +57,7 @@ function fillSql(backend, rows) {
       json_object('k', g, 'tag', 't' || (g % 10)) FROM c`;
 }
 
-async function freshDb(backend) {
+export async function freshDb(backend) {
   const name = `cmx_bkbench_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
   if (backend === 'sqlite') {
     const file = join(tempDir(), 'b.db');
@@ -105,7 +105,7 @@ const childPids = (pid) => { try { return readFileSync(`/proc/${pid}/task/${pid}
  * as a running server has it: a SQLite host process takes about 0.1 s to start, once
  * per connection); returns ms and the peak RSS (MB) of the server (and of its SQLite host).
  */
-async function ours(url, dir, tool, args) {
+export async function ours(url, dir, tool, args) {
   const config = join(tempDir(), 'config.json');
   writeFileSync(config, JSON.stringify({ connections: { db: { url } }, backup_dir: dir }));
   const s = await startServer(['--config', config]);
@@ -161,15 +161,15 @@ async function warmServer(url, dir, targets) {
   };
 }
 
-function timed(fn) {
+export function timed(fn) {
   settle();
   const t = performance.now();
   fn();
   return performance.now() - t;
 }
 
-const env = (db) => ({ ...process.env, PGPASSWORD: '', MYSQL_PWD: '' });
-const mysqlArgs = (db) => { const u = new URL(db.url); return ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')]; };
+export const env = (db) => ({ ...process.env, PGPASSWORD: '', MYSQL_PWD: '' });
+export const mysqlArgs = (db) => { const u = new URL(db.url); return ['-h', u.hostname, '-P', u.port || '3306', '-u', decodeURIComponent(u.username || 'root')]; };
 
 /** The native tool's backup and restore, each timed (PostgreSQL, MariaDB). */
 function native(backend, db, target, dir, i) {

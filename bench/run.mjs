@@ -3,6 +3,7 @@ import { benchContext } from './context.mjs';
 import { benchHttp } from './http.mjs';
 import { benchAvailability } from './availability.mjs';
 import { benchBackup } from './backup.mjs';
+import { benchFidelity } from './fidelity.mjs';
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
 import { benchPerformance } from './performance.mjs';
@@ -18,5 +19,6 @@ if (!only || only === 'http') printTable('Streamable HTTP vs stdio, PostgreSQL, 
 if (!only || only === 'migrations') printTable('Migrations: run_migration vs a bare loop', await benchMigrations());
 if (!only || only === 'schema') printTable('get_schema on a 500-table database', await benchSchema());
 if (!only || only === 'performance') printTable('PerformanceMonitor: query log cost and get_database_stats', await benchPerformance());
+if (only === 'fidelity') printTable('Backups of Sakila- and Pagila-shaped tables (issue 15) vs the native tools, medians', await benchFidelity());
 if (only === 'backup') printTable('Backups: create_backup / restore_backup vs the native tools, medians', await benchBackup());
 if (!only || only === 'availability') printTable('Availability: list_connections every 50 ms during one costly request, medians of 3 rounds', await benchAvailability());

@@ -290,10 +290,11 @@ export interface LoadBatch {
   /** The rows as load values (decoded when first asked; a damaged batch throws here). */
   rows(): unknown[][];
   /**
-   * The same rows as JSON arrays of numbers, strings, booleans and nulls, one a line,
-   * joined by `\n`, when every value loads as parsed (no writer); else null. A dialect
-   * may encode these into its load form without parsing them (PostgreSQL's COPY text);
-   * it falls back to rows() for anything it does not expect.
+   * The same rows as JSON arrays, one a line, joined by `\n`, when every value loads as
+   * parsed (no writer) or its column's writer changes only objects (BackupSupport.jsonLines);
+   * else null. A dialect may encode these into its load form without parsing them
+   * (PostgreSQL's COPY text); it falls back to rows() for anything it does not expect
+   * (an object, for one).
    */
   json: string | null;
   /** Values per row. */

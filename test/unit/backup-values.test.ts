@@ -2,9 +2,10 @@
  * The canonical value forms of portable backups (SPEC §11.2): the same value read from
  * any backend's spelling gives the same JSON text, so content checksums compare.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backendModule, type Backend } from '../../src/core/backends/lookup.js';
-import { canonicalJson, canonicalTime, canonicalTimestamp } from '../../src/core/backup/values.js';
+import { canonicalJson, canonicalTime, canonicalTimestamp, exactJson } from '../../src/core/backup/values.js';
 import type { TypeSpec } from '../../src/core/schema/model.js';
 
 const reader = (backend: Backend, spec: TypeSpec) => backendModule(backend).backup.reader(spec);
@@ -29,6 +30,32 @@ describe('canonical forms', () => {
     expect(canonicalJson('{"é": 1, "z": 2}')).toBe('{"z": 2, "é": 1}');
     expect(canonicalJson('not json')).toBe('not json');
     expect(canonicalJson('[1.0, {"x": "\\u00e9\\n"}]')).toBe('[1.0, {"x": "é\\n"}]');
+    expect(canonicalJson('{"b": 7.5, "a": -0, "tt1.50": 2.5}')).toBe('{"a": -0, "b": 7.5, "tt1.50": 2.5}');
+    expect(canonicalJson('{"score": 1.5000, "votes": 1E2, "x": "\\u0000", "n": [01]}')).toBe('{"score": 1.5000, "votes": 1E2, "x": "\\u0000", "n": [01]}');
+    expect(canonicalJson('{"score": 1.5000, "votes": 1E2, "x": "\\u0000"}')).toBe('{"x": "\\u0000", "score": 1.5000, "votes": 1E2}');
+    expect(canonicalJson('{1.50: 1}')).toBe('{1.50: 1}');
+    expect(canonicalJson('1.50')).toBe('1.50');
+  });
+
+  it('JSON: the fast path (JSON.parse when every number reads back as written) spells as the exact parser does', () => {
+    // Number tokens in many spellings: JavaScript's own, trailing zeros, exponents, -0, long digits.
+    const token = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+      fc.tuple(fc.integer({ min: -999, max: 999 }), fc.nat(99)).map(([a, b]) => `${a}.${b}`),
+      fc.constantFrom('-0', '1e2', '1E-7', '0.10', '12345678901234567', '9007199254740993', '1.5e300', '0.000001', '1.5000', '01', '"\\u0000"', '"\\u00001"'),
+      fc.integer().map(String),
+    );
+    const text = fc.letrec<{ doc: string }>((tie) => ({
+      doc: fc.oneof(
+        { depthSize: 'small' },
+        token, fc.string().map((s) => JSON.stringify(s)), fc.constantFrom('true', 'false', 'null'),
+        fc.array(tie('doc'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
+        fc.array(fc.tuple(fc.string({ maxLength: 4 }), tie('doc')), { maxLength: 5 }).map((kv) => `{${kv.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}`),
+      ),
+    })).doc;
+    fc.assert(fc.property(text, (t) => canonicalJson(t) === exactJson(t)), { numRuns: 3000 });
+    // Numbers where keys belong, and other text that is not JSON, pass unchanged either way.
+    fc.assert(fc.property(text, text, (a, b) => canonicalJson(`{${a}: ${b}}`) === exactJson(`{${a}: ${b}}`)), { numRuns: 1000 });
   });
 
   it('readers: every backend\'s spelling of a value gives one JSON text', () => {

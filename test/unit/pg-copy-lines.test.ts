@@ -35,7 +35,7 @@ describe('jsonLinesToCopy', () => {
 
   it('gives up on what it does not expect', () => {
     for (const [text, width] of [
-      ['[1,2]', 3], ['[1,2,3]', 2], ['[1, 2]', 2], ['[{"int":"1"}]', 1], ['[[1]]', 1], ['[tru]', 1], ['["a\tb"]', 1],
+      ['[1,2]', 3], ['[1,2,3]', 2], ['[1, 2]', 2], ['[{"int":"1"}]', 1], ['[1,{"base64":"AA=="}]', 2], ['[[1]]', 1], ['[tru]', 1], ['["a\tb"]', 1],
       ['["\\x41"]', 1], ['["\\v"]', 1], ['["unterminated]', 1], ['[1]\n', 1], ['[1]x', 1], ['[Infinity]', 1], ['["\\ud800"', 1],
     ] as Array<[string, number]>) expect(jsonLinesToCopy(text, width), text).toBeNull();
   });

@@ -31,6 +31,8 @@ export interface TablePlan {
   writers: Array<((v: unknown) => unknown) | null>;
   /** Positions of columns whose values are not loaded (the server computes them: `generated`, with `ddl`); empty mostly. */
   skip: number[];
+  /** Whether the table's batches may be offered as JSON lines (LoadBatch.json). */
+  jsonLines: boolean;
 }
 
 export interface RestorePlan {
@@ -115,6 +117,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const tables = mapped.map(({ e, table, textual }): TablePlan => {
     const specs = table.columns.map(specOf);
     const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
+    const jsonLines = writers.every((w, i) => w === null || (!textual[i] && (into.backup.jsonLines?.(specs[i]) ?? false)));
     // The same backend, another flavour (MariaDB into MySQL): what only the DDL carried may differ.
     if (!same && from.name === into.name && e.ddl?.length) {
       lossy.push({ table: e.name, what: `created from its portable definition: its ${h.source.flavor ?? h.source.backend} DDL (ON UPDATE, charsets, index methods, table options) is not run on ${serverFlavor ?? into.label}` });
@@ -122,7 +125,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
     // Same backend and flavour, with the source's own DDL: the table comes back exactly as it was (keys, foreign keys and all).
     if (same && e.ddl?.length) {
       const skip = table.columns.flatMap((c, i) => (e.generated?.includes(c.name) ? [i] : []));
-      return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers, skip };
+      return { entry: e, table, create: e.ddl[0], after: e.ddl.slice(1), foreignKeys: [], writers, skip, jsonLines: jsonLines && skip.length === 0 };
     }
     const { bare, keys, foreignKeys } = into.backup.portable.keysAfterLoad ? deferKeys(table, f) : { bare: table, keys: [], foreignKeys: [] };
     let ddl: string[];
@@ -132,7 +135,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
       if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
       throw err;
     }
-    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, skip: [] };
+    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, skip: [], jsonLines };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);

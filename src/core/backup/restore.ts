@@ -269,7 +269,6 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
   const hash = createHash('sha256');
   const w = tp.writers;
   const n = w.length;
-  const asParsed = w.every((x) => x === null);
   let rows = 0;
   for (;;) {
     const r = await records.next();
@@ -292,7 +291,7 @@ async function* batches(records: AsyncGenerator<BackupRecord>, index: number, tp
     yield tp.skip.length
       // Generated columns: their values are checked with the rest but not loaded.
       ? { json: null, width: n - tp.skip.length, rows: () => decode(text, n, w, m.file, tp.entry.name, count).map((r) => r.filter((_, k) => !tp.skip.includes(k))) }
-      : { json: asParsed ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
+      : { json: tp.jsonLines ? text : null, width: n, rows: () => decode(text, n, w, m.file, tp.entry.name, count) };
     if (Date.now() - tally.last >= 1000) {
       tally.last = Date.now();
       await p.progress(tally.rows, m.rows ?? undefined, `${tp.entry.name}: ${rows} rows restored`);

@@ -17,6 +17,13 @@ export interface BackupSupport {
   reader(spec: TypeSpec): (v: unknown) => string;
   /** A column's writer: a parsed JSON value (never null) to what Session.load binds here; null when it loads as parsed. */
   writer(spec: TypeSpec): ((v: unknown) => unknown) | null;
+  /**
+   * Whether a column whose writer is not null may still be offered as JSON lines
+   * (LoadBatch.json): Session.load takes its strings, numbers and booleans as parsed and
+   * goes to rows() for anything else (PostgreSQL's `native`: an object is the only value
+   * its writer changes, and the COPY transcoder gives up on objects). Absent: never.
+   */
+  jsonLines?(spec: TypeSpec): boolean;
   /** Whether a restored table keeps the schema (namespace) it was backed up from (PostgreSQL); elsewhere it lands in the connection's database. */
   readonly keepsSchemas: boolean;
   /** Significant digits a decimal keeps here whatever its declared precision (SQLite: 15); null where the precision holds. */

@@ -1,7 +1,8 @@
 /**
  * mysql: the SQL of a portable backup (contract/backup.ts PortableSql). Rows are read
- * as lines the server builds, but for tables with a column of a type that has no
- * portable form: those are read as driver values.
+ * as lines the server builds, native columns included (TINYINT, MEDIUMINT, UNSIGNED,
+ * YEAR, ENUM, SET, BIT, BINARY…: nativeForm spells them as readNative spells mysql2's
+ * values); a table with a native type not listed there is read as driver values.
  */
 import type { PortableSql, Quoting } from '../contract/backup.js';
 import { finishMarked, orderBy } from '../../backup/sql.js';
@@ -33,11 +34,44 @@ function canonical(c: Column, f: Quoting): string {
     case 'binary': return `CONCAT('"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"')`;
     // The document as the server keeps it: MariaDB keeps the text as written, MySQL prints its one spelling (§17.2).
     case 'json': return `JSON_QUOTE(CAST(${q} AS CHAR CHARACTER SET utf8mb4))`;
-    default: throw new Error('native columns are read as values');
+    default: {
+      const n = nativeForm(c, q);
+      if (n === null) throw new Error('this native column is read as a value');
+      return n;
+    }
   }
 }
 
-const hasNative = (t: Table): boolean => t.columns.some((c) => c.type === 'native');
+const SAFE = 'BETWEEN -9007199254740991 AND 9007199254740991';
+
+/**
+ * A native column's value as readNative writes what mysql2 gives for it (§17.2 `native`):
+ * integers and YEAR as numbers (mysql2 parses them, so ZEROFILL padding and YEAR's
+ * leading zeros go), past 2^53 as a string (BIGINT UNSIGNED, which mysql2 leaves as
+ * text, padding kept); DECIMAL as its text; FLOAT and DOUBLE through JavaScript's spelling (marked);
+ * ENUM and SET as text; bit and byte strings as {"base64"}. Null: a type not listed,
+ * read as a driver value (GEOMETRY, INET6, …).
+ */
+export function nativeForm(c: Column, q: string): string | null {
+  const t = (c.native ?? '').toLowerCase();
+  const base = /^[a-z]+/.exec(t)?.[0] ?? '';
+  const zerofill = t.includes('zerofill');
+  switch (base) {
+    case 'tinyint': case 'smallint': case 'mediumint': case 'int': case 'integer':
+      return `CAST(${zerofill ? `${q} + 0` : q} AS CHAR)`;
+    // Past 2^53 mysql2 keeps the text as sent, ZEROFILL padding included.
+    case 'bigint': { const x = zerofill ? `(${q} + 0)` : q; return `IF(${x} ${SAFE}, CAST(${x} AS CHAR), CONCAT('"', ${q}, '"'))`; }
+    case 'year': return `CAST(${q} + 0 AS CHAR)`;
+    case 'decimal': case 'numeric': case 'dec': case 'fixed': return `CONCAT('"', ${q}, '"')`;
+    case 'float': case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
+    case 'enum': case 'set': return `JSON_QUOTE(${q})`;
+    case 'bit': case 'binary': case 'varbinary': return `CONCAT('{"base64":"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"}')`;
+    default: return null;
+  }
+}
+
+/** A table with a native column nativeForm cannot spell is read as driver values. */
+const hasNative = (t: Table): boolean => t.columns.some((c) => c.type === 'native' && nativeForm(c, '') === null);
 
 /** Columns of types with no portable form are read as driver values (MySQL JSON as its text). */
 const plainSelect = (t: Table, f: Quoting): string => {

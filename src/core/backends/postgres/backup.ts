@@ -3,12 +3,13 @@ import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
 import { native } from './native.js';
 import { readNativeDdl } from './native-ddl.js';
-import { reader, writer } from './values.js';
+import { jsonLines, reader, writer } from './values.js';
 
 export const backup: BackupSupport = {
   portable,
   reader,
   writer,
+  jsonLines,
   keepsSchemas: true,
   decimalDigits: null,
   native,

@@ -27,6 +27,9 @@ export function reader(spec: TypeSpec): Read {
 /** COPY's text input: bytea as \x hex, everything else as text. */
 const copyText = (v: unknown): unknown => (isBase64Object(v) ? `\\x${Buffer.from(v.base64, 'base64').toString('hex')}` : isIntObject(v) ? v.int : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
 
+/** A native value's strings and numbers load as parsed: jsonLinesToCopy writes them as copyText would, and gives up on objects. */
+export const jsonLines = (spec: TypeSpec): boolean => spec.kind === 'native';
+
 /** null: the parsed value is what COPY loads (its text input takes JSON numbers, true/false and strings as they are). */
 export function writer(spec: TypeSpec): ((v: unknown) => unknown) | null {
   switch (spec.kind) {
