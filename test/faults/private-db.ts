@@ -10,7 +10,7 @@
  * process, root with an empty password over TCP.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,10 +79,15 @@ export async function startPrivatePostgres(): Promise<PrivateDb> {
 export async function startPrivateMariadb(): Promise<PrivateDb> {
   const dir = mkdtempSync(join(tmpdir(), 'cmx-faults-my-'));
   const data = join(dir, 'data');
+  // Its own temporary directory: at start mariadbd deletes every `#sql*` file in its tmpdir,
+  // and with the default (/tmp) those are the shared server's temporary tables in use
+  // ("Error on delete of '/tmp/#sql-temptable-…'" in other tests' information_schema reads).
+  const scratch = join(dir, 'tmp');
+  mkdirSync(scratch);
   const port = await freePort();
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { timeout: 120_000 });
+  await run('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, `--tmpdir=${scratch}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { timeout: 120_000 });
   const args = [
-    '--no-defaults', `--datadir=${data}`, `--port=${port}`, `--socket=${join(dir, 'sock')}`, '--bind-address=127.0.0.1',
+    '--no-defaults', `--datadir=${data}`, `--tmpdir=${scratch}`, `--port=${port}`, `--socket=${join(dir, 'sock')}`, '--bind-address=127.0.0.1',
     '--user=root', '--skip-name-resolve', '--skip-log-bin', `--pid-file=${join(dir, 'pid')}`, `--log-error=${join(dir, 'error.log')}`,
     '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M',
     // Written to the OS at each commit: a killed server loses nothing, only an OS crash could.
