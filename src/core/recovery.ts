@@ -17,13 +17,15 @@ const MAX_LOSSES = 3;
 /**
  * Worth another attempt for a read: the connection died under it, or the database
  * refuses connections for now (ECONNREFUSED, PostgreSQL 57P03 "starting up" or
- * "shutting down"), as during a restart. A wrong host, a missing database or bad
- * credentials answer at once.
+ * "shutting down"), or a new connection was closed before the handshake (`peer_closed`:
+ * a server being killed still accepts for a moment), as during a restart. A wrong host,
+ * a missing database or bad credentials answer at once. Only a read that had reached the
+ * database retries: a first connect to a port that closes on us fails at once (§7).
  */
 function transient(err: unknown): boolean {
   if (!(err instanceof DbError)) return false;
   if (err.code === 'CONNECTION_LOST') return true;
-  return err.code === 'CONNECTION_FAILED' && (err.details.driver_code === 'ECONNREFUSED' || err.details.sqlstate === '57P03');
+  return err.code === 'CONNECTION_FAILED' && (err.details.driver_code === 'ECONNREFUSED' || err.details.sqlstate === '57P03' || err.details.peer_closed === true);
 }
 
 function pause(ms: number, signal?: AbortSignal): Promise<void> {

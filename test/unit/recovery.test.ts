@@ -57,6 +57,13 @@ describe('retryLostRead', () => {
     expect(gaps[3]).toBeGreaterThanOrEqual(395);
   });
 
+  it('tries again when a new connection is closed before the handshake (a server being killed still accepts for a moment)', async () => {
+    const closed = (): DbError => new DbError('CONNECTION_FAILED', '127.0.0.1:3306 closed the connection before the MySQL handshake completed', { driver_code: 'PROTOCOL_CONNECTION_LOST', peer_closed: true });
+    const s = script(lost, closed, refused);
+    await expect(retryLostRead(s.read, logger)).resolves.toBe('rows');
+    expect(s.times).toHaveLength(4);
+  });
+
   it('does not run a read a fourth time after three lost connections', async () => {
     const s = script(lost, lost, lost);
     await expect(retryLostRead(s.read, logger)).rejects.toMatchObject({ code: 'CONNECTION_LOST' });

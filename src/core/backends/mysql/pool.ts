@@ -98,7 +98,7 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
   /** A connection that could not be opened failed to connect, even if the peer hung up on us (not MySQL?). */
   const openError = (err: unknown): DbError => {
     const e = fromMysqlError(err);
-    return e.code === 'CONNECTION_LOST' ? new DbError('CONNECTION_FAILED', `${base.host}:${base.port} closed the connection before the MySQL handshake completed; is it a MySQL server?`, { ...e.details, endpoint: `${base.host}:${base.port}` }) : e;
+    return e.code === 'CONNECTION_LOST' ? new DbError('CONNECTION_FAILED', `${base.host}:${base.port} closed the connection before the MySQL handshake completed; is it a MySQL server?`, { ...e.details, endpoint: `${base.host}:${base.port}`, peer_closed: true }) : e;
   };
 
   /** A connection of its own for KILL QUERY, so a full pool can still be cancelled. */

@@ -110,7 +110,7 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
   socket.once('close', () => {
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
     // connection or a server that answered with an error (shutting down) is not "another service".
-    if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where }));
+    if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where, peer_closed: true }));
   });
 }
 
