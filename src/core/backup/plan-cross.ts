@@ -104,7 +104,7 @@ class Names {
  * order), and the rename is listed.
  */
 export function uniqueNames(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
-  const where = `unique per ${into.backup.keepsSchemas ? 'schema' : 'database'} on ${into.label}, and another table uses this one`;
+  const where = `unique per ${into.schema.namespaces ? 'schema' : 'database'} on ${into.label}, and another table uses this one`;
   const names = new Names((t, name) => `${t.schema ?? ''}.${name}`.toLowerCase());
   if (into.backup.namesPerSchema.indexes) {
     for (const t of tables) {

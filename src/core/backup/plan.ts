@@ -58,7 +58,7 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
   const cross = source !== into.name;
   const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
-  if (!into.backup.keepsSchemas || cross) delete def.schema;
+  if (!into.schema.namespaces || cross) delete def.schema;
   const textual: boolean[] = [];
   for (const c of def.columns) {
     // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.

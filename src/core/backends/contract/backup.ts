@@ -24,8 +24,6 @@ export interface BackupSupport {
    * its writer changes, and the COPY transcoder gives up on objects). Absent: never.
    */
   jsonLines?(spec: TypeSpec): boolean;
-  /** Whether a restored table keeps the schema (namespace) it was backed up from (PostgreSQL); elsewhere it lands in the connection's database. */
-  readonly keepsSchemas: boolean;
   /** Significant digits a decimal keeps here whatever its declared precision (SQLite: 15); null where the precision holds. */
   readonly decimalDigits: number | null;
   /**

@@ -11,7 +11,6 @@ export const backup: BackupSupport = {
   portable: { ...portable, readDdl, objectSql },
   reader,
   writer,
-  keepsSchemas: false,
   decimalDigits: null,
   native,
   crossType,

@@ -10,7 +10,6 @@ export const backup: BackupSupport = {
   reader,
   writer,
   jsonLines,
-  keepsSchemas: true,
   decimalDigits: null,
   native,
   nativeDdl: readNativeDdl,

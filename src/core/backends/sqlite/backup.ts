@@ -12,7 +12,6 @@ export const backup: BackupSupport = {
   portable,
   reader,
   writer,
-  keepsSchemas: false,
   decimalDigits: DECIMAL_DIGITS,
   native,
   crossType,
