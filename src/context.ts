@@ -4,7 +4,7 @@
  */
 import type { LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { DestinationStream, Logger } from 'pino';
-import { servesStateless, urlSecrets, type Config } from './config.js';
+import { urlSecrets, type Config } from './config.js';
 import { createQueryLog, type QueryLog } from './core/query-log/index.js';
 import { ConnectionRegistry } from './core/registry.js';
 import { createOffloader, type Offloader } from './core/offload/index.js';
@@ -73,5 +73,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
     return next;
   };
-  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, { redact, flushMs: servesStateless(config) ? 0 : undefined }), events, notify, calls: createCallTracker(), offload: createOffloader() };
+  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, { redact, flushMs: config.transport === 'http' ? 0 : undefined }), events, notify, calls: createCallTracker(), offload: createOffloader() };
 }
