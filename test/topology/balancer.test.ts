@@ -177,12 +177,7 @@ run('several instances behind haproxy', () => {
   it('cancels a running statement through the sticky pair (notifications/cancelled reaches the session\'s instance)', async () => {
     const { client } = await clientThrough(lb.url('sticky'));
     const tag = uniqueName('cancel_sticky');
-    const controller = new AbortController();
-    const call = callTool(client, 'execute_query', { connection: 'pg', query: `SELECT pg_sleep(30) AS ${tag}` }, { signal: controller.signal }).catch((err: Error) => err);
-    await waitForStatement(pg.url, tag, true);
-    controller.abort();
-    expect(await call).toBeInstanceOf(Error);
-    await waitForStatement(pg.url, tag, false);
+    await abortStops(pg.url, tag, (signal) => callTool(client, 'execute_query', { connection: 'pg', query: `SELECT pg_sleep(30) AS ${tag}` }, { signal }));
     expect(rowsOf(await mustCall(client, 'execute_query', { connection: 'pg', query: 'SELECT 1 AS one' }))).toEqual([{ one: 1 }]);
     await client.close();
   });
@@ -211,12 +206,7 @@ run('several instances behind haproxy', () => {
     // statement. (haproxy 2.6 passed a client's close on to the instance only after several
     // seconds here, so the balancer's own behaviour decides how soon that happens.)
     const direct = uniqueName('cancel_direct');
-    const second = new AbortController();
-    const onInstance = post(instances[0].url, sleeper(direct, 42), second.signal);
-    await waitForStatement(pg.url, direct, true);
-    second.abort();
-    expect(await onInstance).toBeInstanceOf(Error);
-    await waitForStatement(pg.url, direct, false);
+    await abortStops(pg.url, direct, (signal) => post(instances[0].url, sleeper(direct, 42), signal));
     expect(rowsOf(await mustCall(client, 'execute_query', { connection: 'pg', query: 'SELECT 3 AS three' }))).toEqual([{ three: 3 }]);
     await client.close();
     // The statement left running through the balancer ends on its own; stop it so the database can be dropped.
@@ -251,6 +241,17 @@ async function statementRunning(url: string, tag: string): Promise<boolean> {
   } finally {
     await sql.end();
   }
+}
+
+/** Starts a call that runs the tagged statement, aborts it once it runs, and waits for the statement to stop. */
+async function abortStops(url: string, tag: string, start: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  const controller = new AbortController();
+  // An aborted call rejects (or, caught, resolves with the error); one that completed is a failure.
+  const running = start(controller.signal).then((r) => (r instanceof Error ? r : { completed: r }), (err: Error) => err);
+  await waitForStatement(url, tag, true);
+  controller.abort();
+  expect(await running).toBeInstanceOf(Error);
+  await waitForStatement(url, tag, false);
 }
 
 async function stopStatement(url: string, tag: string): Promise<void> {
