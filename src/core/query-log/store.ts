@@ -70,7 +70,11 @@ class FileStore implements QueryStore {
   private file: string | null;
   /** The highest id this process has read or written past. */
   private cursor = 0;
-  /** Ids this process wrote that `follow` has not passed yet (they are already counted). */
+  /**
+   * Ids this process wrote that `follow` has not passed yet (they are already counted).
+   * Only batches written after rows this process has not read land here: otherwise the
+   * cursor moves past them at once, so one server alone keeps this empty.
+   */
   private own = new Set<number>();
   private sinceTrim = Infinity; // trim once at the first append: the limit may have been lowered
   private statements!: ReturnType<FileStore['prepare']>;
@@ -83,12 +87,17 @@ class FileStore implements QueryStore {
   private prepare() {
     const db = this.db;
     const insert = db.prepare(`INSERT INTO ${TABLE} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const lastId = db.prepare(`SELECT coalesce(max(id), 0) AS id FROM ${TABLE}`).pluck();
     return {
-      lastId: db.prepare(`SELECT coalesce(max(id), 0) AS id FROM ${TABLE}`).pluck(),
+      lastId,
       after: db.prepare(`SELECT id, ${COLUMNS} FROM ${TABLE} WHERE id > ? ORDER BY id`),
       since: db.prepare(`SELECT ${COLUMNS} FROM ${TABLE} WHERE connection = ? AND at >= ? ORDER BY id`),
       trim: db.prepare(`DELETE FROM ${TABLE} WHERE id <= ?`),
-      appendAll: db.transaction((entries: LogEntry[]) => entries.map((e) => Number(insert.run(e.connection, e.tool, e.fingerprint, e.ms, e.rows, e.error, e.at).lastInsertRowid))),
+      // Run IMMEDIATE: the write lock first, so `before` is still the last id when the rows go in.
+      appendAll: db.transaction((entries: LogEntry[]) => ({
+        before: Number(lastId.get()),
+        ids: entries.map((e) => Number(insert.run(e.connection, e.tool, e.fingerprint, e.ms, e.rows, e.error, e.at).lastInsertRowid)),
+      })),
     };
   }
 
@@ -118,11 +127,16 @@ class FileStore implements QueryStore {
   append(entries: LogEntry[]): void {
     const now = identity(this.path);
     if (now !== this.file) this.replace(now);
-    for (const id of this.statements.appendAll(entries)) this.own.add(id);
+    const { before, ids } = this.statements.appendAll.immediate(entries);
+    if (before === this.cursor) this.cursor = ids.length ? ids[ids.length - 1] : this.cursor;
+    else for (const id of ids) this.own.add(id);
     this.sinceTrim += entries.length;
     // Trimming is a range delete on the primary key: done once per tenth of the limit.
     if (this.sinceTrim > this.maxEntries / 10) {
-      this.statements.trim.run(Number(this.statements.lastId.get()) - this.maxEntries);
+      const upTo = Number(this.statements.lastId.get()) - this.maxEntries;
+      this.statements.trim.run(upTo);
+      // Rows trimmed before this process read them will never come back to be skipped.
+      for (const id of this.own) if (id <= upTo) this.own.delete(id);
       this.sinceTrim = 0;
     }
   }
