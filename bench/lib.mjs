@@ -38,9 +38,14 @@ export async function timeEach(n, fn) {
 }
 
 export async function startServer(args = [], env = {}) {
+  return startStdio(process.execPath, [SERVER_JS, ...args], env);
+}
+
+/** Any MCP server over stdio (`command args`), with the SDK client every bench uses. */
+export async function startStdio(command, args, env = {}) {
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SERVER_JS, ...args],
+    command,
+    args,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: tempDir(), ...env },
     stderr: 'ignore',
   });
