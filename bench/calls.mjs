@@ -93,9 +93,13 @@ export async function benchCalls() {
   const sqliteUrl = `sqlite://${file}`;
   const rows = [info(`load average at start (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(', ')} on ${cpus().length} CPUs; ours on node ${process.version}, `
     + (hub.error ? `DBHub not installed: ${hub.error}` : `DBHub ${DBHUB_VERSION} on node ${hub.nodeVersion}`))];
-  rows.push(await perCallRows(hub, 'SQLite', sqliteUrl));
-  rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL));
-  rows.push(await coldStartRow(hub, sqliteUrl));
+  try {
+    rows.push(await perCallRows(hub, 'SQLite', sqliteUrl));
+    rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL));
+    rows.push(await coldStartRow(hub, sqliteUrl));
+  } finally {
+    hub.remove?.();
+  }
   rows.push(await overheadRow('postgres', PG_URL));
   rows.push(await overheadRow('mysql', MYSQL_URL));
   rows.push(await overheadRow('sqlite', sqliteUrl, file));

