@@ -91,6 +91,10 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     timezone: 'Z',
     charset: 'utf8mb4',
     enableKeepAlive: true,
+    // Prepared statements are per lease (the reset after each one drops them), and mysql2's
+    // default cache of 16,000 is cleared on every reset by filling two arrays that long:
+    // ~0.04 ms of each call's CPU.
+    maxPreparedStatements: 64,
     // Our sockets bound one protocol message (socket.ts).
     stream: mysqlSocketFactory(MAX_MESSAGE_BYTES),
   });
