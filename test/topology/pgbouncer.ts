@@ -10,12 +10,12 @@
  * PgBouncer refuses to run as root, so it runs as the `postgres` OS user, in its own temp
  * directory (config, userlist, pid, log, unix socket) on a free port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, osUser } from '../faults/private-db.js';
+import { freePort } from '../faults/private-db.js';
 
 export const PGBOUNCER_BIN = '/usr/sbin/pgbouncer';
 
@@ -67,7 +67,7 @@ export async function startPgBouncer(opts: PgBouncerOptions): Promise<PgBouncer>
       '',
     ].join('\n'),
   );
-  const [uid, gid] = [osUser('-u', 'postgres'), osUser('-g', 'postgres')];
+  const [uid, gid] = ['-u', '-g'].map((flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim()));
   chownSync(dir, uid, gid);
   const child: ChildProcess = spawn(PGBOUNCER_BIN, [ini], { stdio: 'ignore', uid, gid });
   const log = (): string => {
