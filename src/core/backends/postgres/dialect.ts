@@ -2,14 +2,17 @@
  * PostgreSQL through postgres.js: the dialect of one connection. The pool and its
  * leases are pool.ts, one agent statement execute.ts, a manager's pinned session
  * session.ts. Agent SQL always goes over the extended protocol, which refuses several
- * statements in one string; read-only calls run in a READ ONLY transaction, under the
- * role guard.ts chose, that is always rolled back.
+ * statements in one string. Every call runs in a transaction of its own that carries its
+ * settings (settings.ts), so nothing of ours outlives it on a server connection a pooler
+ * shares: read-only calls in a READ ONLY one, under the role guard.ts chose, always rolled
+ * back; the others in one that commits (a statement PostgreSQL refuses inside a
+ * transaction block, such as VACUUM, runs on its own with the client-side timeout).
  */
 import { DbError } from '../../../errors.js';
-import { postgresUrlOptions } from './url.js';
+import { postgresUrlOptions, postgresUrlParams, type PoolerMode } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, withDeadline } from '../../limits.js';
-import { classifyPostgres, loadPostgresParser } from './classify.js';
+import { loadPostgresParser, sessionStateLeft } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as postgresSql } from './sql.js';
@@ -20,6 +23,7 @@ import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
+import { beginWith } from './settings.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: true,
@@ -39,13 +43,42 @@ function explainText(text: string, analyze: boolean): string {
   return `EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}VERBOSE, FORMAT JSON) ${text}`;
 }
 
+/** SQLSTATE 25001: "… cannot run inside a transaction block" (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE …). */
+const NOT_IN_TRANSACTION = '25001';
+
+/** The URL's `pooler` (checked when the URL was configured; a URL that no longer parses fails at open). */
+function poolerOf(url: string): PoolerMode {
+  try {
+    return (postgresUrlParams(url).get('pooler') as PoolerMode | undefined) ?? 'none';
+  } catch {
+    return 'none';
+  }
+}
+
+/** Texts longer than this are not parsed again on the main thread (the classifier offloads them). */
+const REPARSE_LIMIT = 8192;
+
+/**
+ * Through a transaction pooler, a statement that leaves state on the server connection
+ * (SET, PREPARE, LISTEN, a temporary table, a session advisory lock …) would hand it to
+ * whoever gets that connection next, and lose it for our own next call.
+ */
+function refuseSessionState(c: Analysis, stmt: Statement): void {
+  if (!c.altersSession) return;
+  const left = stmt.text.length > REPARSE_LIMIT ? 'session state' : sessionStateLeft(stmt.text);
+  if (left === null) return;
+  throw new DbError('UNSUPPORTED', `not run through a transaction pooler (pooler=transaction): ${left} would stay on a server connection that other clients then use; use SET LOCAL or set_config(…, true) inside execute_transaction, pg_advisory_xact_lock, or ON COMMIT DROP`, { pooler: 'transaction', reason: left });
+}
+
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
-  const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url));
+  const pooler = poolerOf(cfg.url);
+  const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url), pooler === 'transaction' ? 'none' : 'discard');
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
     classify: boundedClassifier(cfg.backend, sql),
     readOnly: cfg.readOnly,
     explainOf: explainText,
+    ...(pooler === 'transaction' ? { refuse: refuseSessionState } : {}),
   };
   const typeNames: TypeNames = new Map();
   /** Read-only connections: the role agent statements run as, decided at connect time (guard.ts). */
@@ -83,35 +116,55 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  /** BEGIN of a read-only call; the guard is learned first if connect() has not run (the registry always runs it). */
+  /** BEGIN of a call with its settings: read-only calls under the guard's role (learned first if connect() has not run: the registry always runs it). */
   async function beginText(opts: ExecOptions): Promise<string> {
+    if (!cfg.readOnly) return beginWith('begin', opts.timeoutMs);
     if (!guard) await connect();
-    const timeout = opts.timeoutMs === cfg.statementTimeoutMs ? undefined : opts.timeoutMs;
-    return beginReadOnly((guard as GuardPlan).role, timeout);
+    return beginReadOnly((guard as GuardPlan).role, opts.timeoutMs);
   }
 
-  /** A call's own statement timeout, when it differs from the connection's. */
-  async function setTimeoutFor(lease: Lease, opts: ExecOptions, local: boolean): Promise<void> {
-    if (opts.timeoutMs === cfg.statementTimeoutMs) return;
-    await control(lease, `set ${local ? 'local ' : ''}statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+  /**
+   * `work` inside the transaction `begin` opens: both are sent at once (one round trip).
+   * When BEGIN itself failed, its error is the one to report (the statement only says
+   * the transaction was aborted).
+   */
+  async function inTransaction<T>(lease: Lease, begin: string, work: () => Promise<T>, opts: ExecOptions): Promise<T> {
+    const opened = control(lease, begin, opts.timeoutMs + CONTROL_TIMEOUT_MS);
+    opened.catch(() => undefined);
+    try {
+      return await watch(lease, work());
+    } catch (err) {
+      await opened;
+      throw err;
+    } finally {
+      await opened.catch(() => undefined);
+    }
   }
 
   async function executeOnce(stmt: Statement, opts: ExecOptions, c: Analysis, portal: boolean): Promise<StatementResult> {
     // Before reserving: learning the guard may itself need a connection.
-    const begin = cfg.readOnly ? await beginText(opts) : undefined;
+    const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
-    let cleanup: string[] = [];
+    // A transaction still open when the lease goes back is rolled back first; a read-only one
+    // wrote nothing, so its ROLLBACK can wait until the answer is sent.
+    const cleanup: string[] = ['rollback'];
+    const ended = (): void => { cleanup.length = 0; };
     try {
-      if (begin) {
-        // The read-only transaction wrote nothing: its ROLLBACK can run after the answer is sent.
-        cleanup = ['rollback'];
-        await control(lease, begin);
-        return await watch(lease, runStatement(lease, stmt, opts, portal, typeNames));
-      }
-      // A changed statement_timeout is undone by the DISCARD ALL that ends every lease.
-      await setTimeoutFor(lease, opts, false);
+      if (cfg.readOnly) return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts);
       // Only pure reads are cut short at the cap (see runStatement).
-      return await watch(lease, runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames));
+      const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames);
+      try {
+        const result = await inTransaction(lease, begin, run, opts);
+        ended();
+        await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        return result;
+      } catch (err) {
+        if (!(err instanceof DbError) || err.details.sqlstate !== NOT_IN_TRANSACTION || lease.broken) throw err;
+        // Refused before it did anything: run it on its own, bounded by the client-side timeout (execute.ts).
+        await control(lease, 'rollback');
+        ended();
+        return await watch(lease, run());
+      }
     } finally {
       pool.endLeaseLater(lease, cleanup);
     }
@@ -130,11 +183,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     const rolledBack = cfg.readOnly || opts.rollback === true;
     const sent = (await checkTransaction(checks, stmts, opts)).map((s) => s.sent);
-    const begin = cfg.readOnly ? await beginText(opts) : 'begin';
+    const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
     try {
-      await control(lease, begin);
-      const results = await watch(lease, runAll(lease, sent, opts, !cfg.readOnly));
+      const results = await inTransaction(lease, begin, () => runAll(lease, sent, opts), opts);
       if (rolledBack) await control(lease, 'rollback');
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
@@ -149,9 +201,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions, setTimeout: boolean): Promise<StatementResult[]> {
-    // A read-only BEGIN has set the timeout already (beginReadOnly).
-    if (setTimeout) await setTimeoutFor(lease, opts, true);
+  function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     // Inside a transaction every statement is read to its end (closing early would half-run a writing one).
     return runInOrder(stmts, opts, (stmt, o) => runStatement(lease, stmt, o, false, typeNames));
   }
@@ -165,7 +215,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     transaction,
     async withSession(fn, opts) {
       await loadPostgresParser();
-      return runSession(pool, cfg.logger, fn, opts);
+      return runSession(pool, cfg.logger, fn, opts, pooler === 'transaction');
     },
     poolState: () => pool.state(),
     close: () => pool.close(),

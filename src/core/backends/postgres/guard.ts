@@ -13,6 +13,7 @@
  */
 import { DbError } from '../../../errors.js';
 import type { ReadOnlyGuard } from '../../dialect.js';
+import { beginWith } from './settings.js';
 
 /** Predefined roles whose members can reach files, programs or other sessions. */
 const POWER_ROLES = ['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program', 'pg_signal_backend'];
@@ -83,20 +84,11 @@ function configuredPlan(row: Record<string, unknown>, role: string): GuardPlan {
   return { role, engine: `read-only transaction + role ${role}`, classifier: true };
 }
 
-/** A string literal for the simple protocol (standard_conforming_strings is pinned on). */
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
 /**
- * BEGIN of a read-only call, in one round trip: the transaction, the role, and the
- * statement timeout when it differs. The SELECT also takes the transaction's first
- * snapshot, after which PostgreSQL refuses `SET transaction_read_only = off`.
+ * BEGIN of a read-only call, in one round trip: the transaction, the role, the statement
+ * timeout and the interval style (settings.ts). The SELECT also takes the transaction's
+ * first snapshot, after which PostgreSQL refuses `SET transaction_read_only = off`.
  */
-export function beginReadOnly(role: string | null, timeoutMs?: number): string {
-  const sets = [
-    ...(role ? [`set_config('role', ${literal(role)}, true)`] : []),
-    ...(timeoutMs !== undefined ? [`set_config('statement_timeout', '${Math.max(1, Math.floor(timeoutMs))}', true)`] : []),
-  ];
-  return `begin read only; select ${sets.length > 0 ? sets.join(', ') : '1'}`;
+export function beginReadOnly(role: string | null, timeoutMs: number): string {
+  return beginWith('begin read only', timeoutMs, role ? [['role', role]] : []);
 }

@@ -2,6 +2,12 @@
  * A pinned PostgreSQL connection for a manager's multi-step work (dialect.ts Session):
  * trusted SQL over the simple protocol, pipelined history writes, the advisory lock,
  * snapshots, and COPY in and out.
+ *
+ * Through a transaction pooler (`shared`) the connection is pinned only inside a
+ * transaction: between transactions each statement may run on another server connection,
+ * which other clients share. So the settings go into each transaction (begin, snapshot),
+ * never on the session, and a statement outside a transaction is bounded by a cancel from
+ * the client instead of the server's statement_timeout.
  */
 import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
@@ -10,18 +16,29 @@ import { withStatementIndex } from '../../policy.js';
 import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
+import { beginWith, sessionSettings } from './settings.js';
 
 const LOST = 'the connection to the database was lost';
 
-/** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable. */
-async function trusted(lease: Lease, text: string, signal?: AbortSignal): Promise<Row[]> {
+/** Grace after the statement timeout before a client-side cancel (the server's own timeout goes first where it is set). */
+const CLIENT_CANCEL_GRACE_MS = 250;
+
+/** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable; `limitMs`: cancelled from here after that long. */
+async function trusted(lease: Lease, text: string, signal?: AbortSignal, limitMs?: number): Promise<Row[]> {
   if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   const q = lease.conn.unsafe(text);
+  let late = false;
   const onAbort = (): void => { q.cancel(); };
   signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = limitMs === undefined ? undefined : setTimeout(() => { late = true; q.cancel(); }, limitMs + CLIENT_CANCEL_GRACE_MS);
   try {
-    return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => { throw signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err); }));
+    return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => {
+      if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+      if (late) throw new DbError('TIMEOUT', `the statement was stopped after ${limitMs} ms (statement timeout)`, { timeout_ms: limitMs });
+      throw fromPgError(err);
+    }));
   } finally {
+    clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -31,9 +48,11 @@ function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]>
   return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
 }
 
-export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, shared: boolean): Promise<T> {
   const lease = await pool.reserve(opts.signal);
   let inTransaction = false;
+  /** Outside a transaction on a shared connection no statement_timeout is in force: the client cancels. */
+  const limit = (): number | undefined => (shared && !inTransaction ? opts.timeoutMs : undefined);
   // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
   let writes: Array<Promise<void>> = [];
   const settled = async (): Promise<void> => {
@@ -50,7 +69,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     run: async (statements, onApplied, signal) => {
       await settled();
       for (let i = 0; i < statements.length; i++) {
-        await withStatementIndex(i, () => trusted(lease, statements[i], signal));
+        await withStatementIndex(i, () => trusted(lease, statements[i], signal, limit()));
         await onApplied?.(i);
       }
     },
@@ -63,7 +82,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       w.catch(() => undefined); // awaited later; this only keeps Node from calling it unhandled meanwhile
       writes.push(w);
     },
-    begin: async () => { await settled(); await control(lease, 'begin'); inTransaction = true; },
+    begin: async () => { await settled(); await control(lease, beginWith('begin', opts.timeoutMs)); inTransaction = true; },
     leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
     // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
     commit: async () => {
@@ -95,7 +114,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
       await settled();
-      await control(lease, 'begin isolation level repeatable read, read only');
+      await control(lease, beginWith('begin isolation level repeatable read, read only', opts.timeoutMs));
       inTransaction = true;
     },
     stream: async (text, onRows, signal) => {
@@ -124,10 +143,13 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     },
   };
   try {
-    await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
-    // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
-    // second instead of holding the migration lock until its statement ends.
-    await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
+    if (!shared) {
+      // The connection is ours until the lease ends (DISCARD ALL resets these).
+      await control(lease, sessionSettings(opts.timeoutMs));
+      // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
+      // second instead of holding the migration lock until its statement ends.
+      await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
+    }
     return await fn(session);
   } finally {
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
