@@ -93,6 +93,8 @@ export interface ServerInfo {
   user: string | null;
   /** Read-only connections of backends that say: which protection is in force (SPEC §6). */
   read_only_guard?: ReadOnlyGuard;
+  /** The pooler the connection was configured for (PostgreSQL `pooler=session|transaction`); absent when none. */
+  pooler?: string;
 }
 
 /** What keeps a read-only connection read-only: the engine's part and the classifier's. */

@@ -38,6 +38,7 @@ const connectionDescription = z.object({
   warning: z.string().optional().describe('Present when a read-only connection\'s account can write: the read-only checks are then the only barrier.'),
   read_only_guard: z.object({ engine: z.string(), classifier: z.boolean(), warning: z.string().optional() })
     .optional().describe('PostgreSQL read-only: what the database itself enforces, and why not more (warning).'),
+  pooler: z.string().optional().describe('The pooler mode the connection is configured for (session, transaction); absent: none.'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {

@@ -103,7 +103,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     });
     try {
       const [row] = await conn.unsafe(CONNECT_SQL, [cfg.readOnlyRole ?? null] as never[], { simple: false } as never);
-      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u) };
+      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u), ...(pooler !== 'none' ? { pooler } : {}) };
       if (!cfg.readOnly) return info;
       guard = planGuard(row, cfg.readOnlyRole);
       if (guard.warning) cfg.logger.warn({ user: info.user }, guard.warning);
