@@ -39,6 +39,8 @@ const connectionDescription = z.object({
   read_only_guard: z.object({ engine: z.string(), classifier: z.boolean(), warning: z.string().optional() })
     .optional().describe('PostgreSQL read-only: what the database itself enforces, and why not more (warning).'),
   pooler: z.string().optional().describe('The pooler mode the connection is configured for (session, transaction); absent: none.'),
+  standby: z.object({ replay_lag_ms: z.number().nullable(), unreplayed_bytes: z.number().nullable() }).optional()
+    .describe('Present when the server is a standby (read replica in recovery): it refuses writes.'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
@@ -50,6 +52,7 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
     url: safeUrl(c.url),
     read_only: c.read_only,
     ...open.info,
+    ...(await open.dialect.liveInfo?.()),
     pool: open.dialect.poolState(),
     limits: { max_rows: c.max_rows, max_bytes: c.max_bytes, statement_timeout_ms: c.statement_timeout_ms },
     capabilities: { ...open.dialect.capabilities },

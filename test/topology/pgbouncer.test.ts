@@ -9,6 +9,7 @@
  * In session mode a client connection holds its server connection until it closes (and
  * ours stay open while idle), so there the pooler's pool is larger than ours.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
@@ -29,6 +30,7 @@ describe.each(['session', 'transaction'] as PoolMode[])('through a stock PgBounc
   let db: { url: string; drop(): Promise<void> };
   let dbName: string;
   const migrations = tempDir('cmx-topo-mig-');
+  const backups = tempDir('cmx-topo-bk-');
   const sizes = SIZES[mode];
 
   beforeAll(async () => {
@@ -41,13 +43,14 @@ describe.each(['session', 'transaction'] as PoolMode[])('through a stock PgBounc
       ro: { url: `${url}?pooler=${mode}`, read_only: true, pool_size: sizes.ro },
       // No pooler option: what a user gets before telling us (items 1 and 2 must hold anyway).
       plain: { url, pool_size: sizes.plain },
-    }, { backup_dir: tempDir('cmx-topo-bk-') });
+    }, { backup_dir: backups });
   });
 
   afterAll(async () => {
     await h?.close();
     await pgb?.stop();
     await db?.drop();
+    for (const d of [migrations, backups]) rmSync(d, { recursive: true, force: true });
   });
 
   it('opens (no startup parameter PgBouncer refuses) and says which pooler mode is in force', async () => {

@@ -24,6 +24,7 @@ import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.j
 import { control, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
 import { beginWith } from './settings.js';
+import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: true,
@@ -83,6 +84,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const typeNames: TypeNames = new Map();
   /** Read-only connections: the role agent statements run as, decided at connect time (guard.ts). */
   let guard: GuardPlan | undefined;
+  /** The server was in recovery when last seen (standby.ts): writes look again before they are refused. */
+  let standby = false;
 
   /**
    * A connection that was never opened was not lost: a server that hangs up during the
@@ -103,6 +106,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     });
     try {
       const [row] = await conn.unsafe(CONNECT_SQL, [cfg.readOnlyRole ?? null] as never[], { simple: false } as never);
+      standby = row.in_recovery === true;
       const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u), ...(pooler !== 'none' ? { pooler } : {}) };
       if (!cfg.readOnly) return info;
       guard = planGuard(row, cfg.readOnlyRole);
@@ -170,8 +174,39 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
+  async function liveInfo(): Promise<Pick<ServerInfo, 'standby'>> {
+    const lease = await pool.reserve();
+    try {
+      const [row] = await lease.conn.unsafe(STANDBY_SQL, [], { simple: false } as never);
+      const state = standbyState(row);
+      standby = state !== undefined;
+      return state ? { standby: state } : {};
+    } catch (err) {
+      throw fromPgError(err);
+    } finally {
+      pool.endLeaseLater(lease, []);
+    }
+  }
+
+  /** A write (one that will run, not an EXPLAIN of it) on a connection whose server was a standby: refused unless it was promoted since. */
+  async function refuseOnStandby(writes: boolean, opts: ExecOptions): Promise<void> {
+    if (cfg.readOnly || !standby || !writes || (opts.explain && !opts.explain.analyze)) return;
+    if ((await liveInfo()).standby) throw standbyRefusal();
+  }
+
+  /** A 25006 on a read-write connection: a primary that became a standby says so clearly (and later writes look first). */
+  async function standbyError(err: unknown): Promise<never> {
+    if (!cfg.readOnly && err instanceof DbError && err.details.sqlstate === '25006' && (await liveInfo().catch((): Pick<ServerInfo, 'standby'> => ({}))).standby) throw standbyRefusal();
+    throw err;
+  }
+
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
+    await refuseOnStandby(c.readOnlyViolation !== null, opts);
+    return executeChecked(stmt, c, sent, opts).catch(standbyError);
+  }
+
+  async function executeChecked(stmt: Statement, c: Analysis, sent: Statement, opts: ExecOptions): Promise<StatementResult> {
     // The keyword of a long text comes from its classification: lexing it here would hold the
     // event loop. An EXPLAIN (the wrapper) is read whole.
     const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql, stmt.lexed));
@@ -182,7 +217,13 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     const rolledBack = cfg.readOnly || opts.rollback === true;
-    const sent = (await checkTransaction(checks, stmts, opts)).map((s) => s.sent);
+    const checked = await checkTransaction(checks, stmts, opts);
+    await refuseOnStandby(checked.some((s) => s.c.readOnlyViolation !== null), opts);
+    const sent = checked.map((s) => s.sent);
+    return runTransaction(sent, opts, rolledBack).catch(standbyError);
+  }
+
+  async function runTransaction(sent: Statement[], opts: ExecOptions, rolledBack: boolean): Promise<StatementResult[]> {
     const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
     try {
@@ -218,6 +259,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       return runSession(pool, cfg.logger, fn, opts, pooler === 'transaction');
     },
     poolState: () => pool.state(),
+    liveInfo,
     close: () => pool.close(),
   };
 }

@@ -34,10 +34,10 @@ function powersOf(oid: string): string {
 }
 
 /**
- * The connect-time probe: server, database, account, and what the guard needs. $1 is
+ * The connect-time probe: server, database, account, recovery (standby.ts), and what the guard needs. $1 is
  * the configured read_only_role or null. One query, pg_roles and privilege functions only.
  */
-export const CONNECT_SQL = `select current_setting('server_version') as v, current_database() as db, current_user as u,
+export const CONNECT_SQL = `select current_setting('server_version') as v, current_database() as db, current_user as u, pg_is_in_recovery() as in_recovery,
   (select rolsuper from pg_roles where rolname = current_user) as me_super,
   (select ${powersOf('r.oid')} from pg_roles r where r.rolname = current_user) as me_powers,
   exists (select 1 from pg_roles r where r.rolname = '${READ_ALL_ROLE}' and pg_has_role(current_user, r.oid, 'MEMBER')) as read_all,
