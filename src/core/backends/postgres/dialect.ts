@@ -2,11 +2,12 @@
  * PostgreSQL through postgres.js: the dialect of one connection. The pool and its
  * leases are pool.ts, one agent statement execute.ts, a manager's pinned session
  * session.ts. Agent SQL always goes over the extended protocol, which refuses several
- * statements in one string. Every call runs in a transaction of its own that carries its
- * settings (settings.ts), so nothing of ours outlives it on a server connection a pooler
- * shares: read-only calls in a READ ONLY one, under the role guard.ts chose, always rolled
- * back; the others in one that commits (a statement PostgreSQL refuses inside a
- * transaction block, such as VACUUM, runs on its own with the client-side timeout).
+ * statements in one string. A call's settings (settings.ts) are sent with its statement, in
+ * one round trip, and outlive neither: read-only calls run in a READ ONLY transaction, under
+ * the role guard.ts chose, always rolled back; the others in a transaction that commits (a
+ * statement PostgreSQL refuses inside a transaction block, such as VACUUM, runs on its own
+ * with the client-side timeout), or, when the URL says no transaction pooler is in between
+ * (`pooler=none|session`), with the settings on the session, which DISCARD ALL resets.
  */
 import { DbError } from '../../../errors.js';
 import { postgresUrlOptions, postgresUrlParams, type PoolerMode } from './url.js';
@@ -23,7 +24,7 @@ import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
-import { beginWith } from './settings.js';
+import { beginWith, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
 
 const CAPABILITIES: Capabilities = {
@@ -47,12 +48,12 @@ function explainText(text: string, analyze: boolean): string {
 /** SQLSTATE 25001: "… cannot run inside a transaction block" (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE …). */
 const NOT_IN_TRANSACTION = '25001';
 
-/** The URL's `pooler` (checked when the URL was configured; a URL that no longer parses fails at open). */
-function poolerOf(url: string): PoolerMode {
+/** The URL's `pooler`, undefined when not given (checked when the URL was configured; a URL that no longer parses fails at open). */
+function poolerOf(url: string): PoolerMode | undefined {
   try {
-    return (postgresUrlParams(url).get('pooler') as PoolerMode | undefined) ?? 'none';
+    return postgresUrlParams(url).get('pooler') as PoolerMode | undefined;
   } catch {
-    return 'none';
+    return undefined;
   }
 }
 
@@ -73,6 +74,13 @@ function refuseSessionState(c: Analysis, stmt: Statement): void {
 
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
   const pooler = poolerOf(cfg.url);
+  /**
+   * The URL says the server connection is ours for a whole lease (no pooler, or a session
+   * pooler): a read-write call may then put its settings on the session, pipelined before the
+   * statement, and DISCARD ALL resets them. Otherwise (not said, or a transaction pooler) they
+   * go into a transaction around the statement, which costs the COMMIT's round trip.
+   */
+  const ownsSession = pooler === 'none' || pooler === 'session';
   const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url), pooler === 'transaction' ? 'none' : 'discard');
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
@@ -107,7 +115,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       const [row] = await conn.unsafe(CONNECT_SQL, [cfg.readOnlyRole ?? null] as never[], { simple: false } as never);
       standby = row.in_recovery === true;
-      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u), ...(pooler !== 'none' ? { pooler } : {}) };
+      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u), ...(pooler ? { pooler } : {}) };
       if (!cfg.readOnly) return info;
       guard = planGuard(row, cfg.readOnlyRole);
       if (guard.warning) cfg.logger.warn({ user: info.user }, guard.warning);
@@ -128,9 +136,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   }
 
   /**
-   * `work` inside the transaction `begin` opens: both are sent at once (one round trip).
-   * When BEGIN itself failed, its error is the one to report (the statement only says
-   * the transaction was aborted).
+   * `work` after `begin` (a BEGIN with settings, or session settings): both are sent at once
+   * (one round trip). When `begin` itself failed, its error is the one to report (the
+   * statement only says the transaction was aborted).
    */
   async function inTransaction<T>(lease: Lease, begin: string, work: () => Promise<T>, opts: ExecOptions): Promise<T> {
     const opened = control(lease, begin, opts.timeoutMs + CONTROL_TIMEOUT_MS);
@@ -157,6 +165,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       if (cfg.readOnly) return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts);
       // Only pure reads are cut short at the cap (see runStatement).
       const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames);
+      if (ownsSession) {
+        ended();
+        return await inTransaction(lease, sessionSettings(opts.timeoutMs), run, opts);
+      }
       try {
         const result = await inTransaction(lease, begin, run, opts);
         ended();
@@ -256,7 +268,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     transaction,
     async withSession(fn, opts) {
       await loadPostgresParser();
-      return runSession(pool, cfg.logger, fn, opts, pooler === 'transaction');
+      return runSession(pool, cfg.logger, fn, opts, pooler);
     },
     poolState: () => pool.state(),
     liveInfo,

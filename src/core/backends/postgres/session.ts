@@ -3,11 +3,12 @@
  * trusted SQL over the simple protocol, pipelined history writes, the advisory lock,
  * snapshots, and COPY in and out.
  *
- * Through a transaction pooler (`shared`) the connection is pinned only inside a
- * transaction: between transactions each statement may run on another server connection,
- * which other clients share. So the settings go into each transaction (begin, snapshot),
- * never on the session, and a statement outside a transaction is bounded by a cancel from
- * the client instead of the server's statement_timeout.
+ * Through a transaction pooler the connection is pinned only inside a transaction: between
+ * transactions each statement may run on another server connection, which other clients
+ * share. So unless the URL says the connection is ours (`pooler=none|session`), the
+ * settings go into each transaction (begin, snapshot), never on the session, and a
+ * statement outside a transaction is bounded by a cancel from the client instead of the
+ * server's statement_timeout.
  */
 import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
@@ -17,6 +18,7 @@ import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
 import { beginWith, sessionSettings } from './settings.js';
+import type { PoolerMode } from './url.js';
 
 const LOST = 'the connection to the database was lost';
 
@@ -48,10 +50,11 @@ function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]>
   return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
 }
 
-export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, shared: boolean): Promise<T> {
+export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, pooler: PoolerMode | undefined): Promise<T> {
   const lease = await pool.reserve(opts.signal);
+  const shared = pooler !== 'none' && pooler !== 'session';
   let inTransaction = false;
-  /** Outside a transaction on a shared connection no statement_timeout is in force: the client cancels. */
+  /** Outside a transaction on a connection that may be shared no statement_timeout is in force: the client cancels. */
   const limit = (): number | undefined => (shared && !inTransaction ? opts.timeoutMs : undefined);
   // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
   let writes: Array<Promise<void>> = [];
@@ -143,13 +146,12 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     },
   };
   try {
-    if (!shared) {
-      // The connection is ours until the lease ends (DISCARD ALL resets these).
-      await control(lease, sessionSettings(opts.timeoutMs));
-      // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
-      // second instead of holding the migration lock until its statement ends.
-      await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
-    }
+    // The connection is ours until the lease ends (DISCARD ALL resets these).
+    if (!shared) await control(lease, sessionSettings(opts.timeoutMs));
+    // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a second
+    // instead of holding the migration lock until its statement ends. Harmless on a server
+    // connection a pooler shares, and reset by DISCARD ALL where there is one.
+    if (pooler !== 'transaction') await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
     return await fn(session);
   } finally {
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
