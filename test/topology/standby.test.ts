@@ -12,7 +12,8 @@ import { startPrimaryWithStandby, type PrimaryWithStandby } from './standby.js';
 
 const code = (r: Awaited<ReturnType<typeof callTool>>): string => (r.ok ? 'ok' : r.error.code);
 
-describe('a PostgreSQL hot standby', () => {
+// Private servers run as the postgres OS user: they need root, as CI has.
+describe.skipIf(process.getuid?.() !== 0)('a PostgreSQL hot standby', () => {
   let t: PrimaryWithStandby;
   let h: Harness;
   const dirs = [tempDir('cmx-topo-sb-mig-'), tempDir('cmx-topo-sb-bk-')];
