@@ -59,6 +59,17 @@ describe.skipIf(process.getuid?.() !== 0).each(['session', 'transaction'] as Poo
     expect(await mustCall(h.client, 'get_connection', { connection: 'plain' })).not.toHaveProperty('pooler');
   });
 
+  it('a refusal by PgBouncer itself is CONNECTION_FAILED with its reason', async () => {
+    const other = await startInProcess({ stranger: { url: pgb.url(dbName, 'no_such_role') } });
+    try {
+      const r = await callTool(other.client, 'get_connection', { connection: 'stranger' });
+      expect(code(r)).toBe('CONNECTION_FAILED');
+      expect(r.ok ? '' : r.error.message).toMatch(/refused the connection.*authentication failed/);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('queries, transactions, read-only calls, values that depend on session settings', async () => {
     await mustCall(h.client, 'execute_query', { connection: 'db', query: 'CREATE TABLE t (id int PRIMARY KEY, d interval, ts timestamptz)' });
     await mustCall(h.client, 'execute_transaction', { connection: 'db', queries: [

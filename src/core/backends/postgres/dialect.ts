@@ -101,6 +101,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
    */
   function openError(err: unknown): unknown {
     if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') return err;
+    // An answer with a SQLSTATE is the server's (or a pooler's: PgBouncer's "no such user",
+    // "unsupported startup parameter" are 08P01) reason for refusing: it says more than we can.
+    if (typeof err.details.sqlstate === 'string') return new DbError('CONNECTION_FAILED', `the server refused the connection while it was being opened: ${err.message}`, err.details);
     const tls = /[?&]sslmode=(require|verify-ca|verify-full)\b/.test(cfg.url) ? ' (sslmode asks for TLS: does the server offer it?)' : '';
     return new DbError('CONNECTION_FAILED', `the server closed the connection while it was being opened${tls}`, err.details);
   }

@@ -45,9 +45,14 @@ async function trusted(lease: Lease, text: string, signal?: AbortSignal, limitMs
   }
 }
 
-/** One statement with parameters over the extended protocol, its driver error mapped. */
-function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]> {
-  return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
+/** One statement with parameters over the extended protocol, its driver error mapped; `limitMs` as for trusted(). */
+function extended(lease: Lease, text: string, params: unknown[], limitMs?: number): Promise<Row[]> {
+  const q = lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never);
+  let late = false;
+  const timer = limitMs === undefined ? undefined : setTimeout(() => { late = true; q.cancel(); }, limitMs + CLIENT_CANCEL_GRACE_MS);
+  return q.then((rows) => [...rows] as Row[], (err) => {
+    throw late ? new DbError('TIMEOUT', `the statement was stopped after ${limitMs} ms (statement timeout)`, { timeout_ms: limitMs }) : fromPgError(err);
+  }).finally(() => clearTimeout(timer));
 }
 
 export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, pooler: PoolerMode | undefined): Promise<T> {
@@ -78,7 +83,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     },
     query: async (text, params = []) => {
       await settled();
-      return watch(lease, extended(lease, text, params));
+      return watch(lease, extended(lease, text, params, limit()));
     },
     write: async (text, params = []) => {
       const w = watch(lease, extended(lease, text, params).then(() => undefined));
