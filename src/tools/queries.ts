@@ -52,7 +52,8 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
     url: safeUrl(c.url),
     read_only: c.read_only,
     ...open.info,
-    ...(await open.dialect.liveInfo?.()),
+    // Live facts are extra: a busy pool or a failed read leaves them out rather than failing the call.
+    ...(await open.dialect.liveInfo?.().catch(() => ({}))),
     pool: open.dialect.poolState(),
     limits: { max_rows: c.max_rows, max_bytes: c.max_bytes, statement_timeout_ms: c.statement_timeout_ms },
     capabilities: { ...open.dialect.capabilities },
