@@ -119,6 +119,12 @@ describe.skipIf(process.getuid?.() !== 0).each(['session', 'transaction'] as Poo
     await mustCall(h.client, 'alter_table', { connection: 'db', table: 'people', changes: { add_columns: [{ name: 'email', type: 'text' }] } });
     const schema = await mustCall(h.client, 'get_schema', { connection: 'db', table: 'people' });
     expect(JSON.stringify(schema)).toContain('email');
+    // Catalog texts are printed in the session's styles: an interval default reads as ISO 8601 everywhere.
+    await mustCall(h.client, 'execute_query', { connection: 'db', query: "CREATE TABLE spans (d interval DEFAULT '1 day 2 hours')" });
+    for (const c of ['db', 'plain', 'ro']) {
+      const t = (await mustCall(h.client, 'get_schema', { connection: c, table: 'spans' })).table as { columns: Array<{ default: unknown }> };
+      expect(t.columns[0]!.default, c).toBe('P1DT2H');
+    }
   });
 
   it('backups: portable round-trips; native works in session mode and is refused with UNSUPPORTED in transaction mode', async () => {

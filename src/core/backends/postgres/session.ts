@@ -6,9 +6,10 @@
  * Through a transaction pooler the connection is pinned only inside a transaction: between
  * transactions each statement may run on another server connection, which other clients
  * share. So unless the URL says the connection is ours (`pooler=none|session`), the
- * settings go into each transaction (begin, snapshot), never on the session, and a
- * statement outside a transaction is bounded by a cancel from the client instead of the
- * server's statement_timeout.
+ * settings go into each transaction (begin, snapshot), never on the session; a query
+ * outside one gets a transaction of its own (pipelined, no added round trip), and a
+ * trusted statement outside one (run: it may refuse a transaction block) is bounded by a
+ * cancel from the client instead of the server's statement_timeout.
  */
 import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
@@ -45,21 +46,35 @@ async function trusted(lease: Lease, text: string, signal?: AbortSignal, limitMs
   }
 }
 
-/** One statement with parameters over the extended protocol, its driver error mapped; `limitMs` as for trusted(). */
-function extended(lease: Lease, text: string, params: unknown[], limitMs?: number): Promise<Row[]> {
-  const q = lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never);
-  let late = false;
-  const timer = limitMs === undefined ? undefined : setTimeout(() => { late = true; q.cancel(); }, limitMs + CLIENT_CANCEL_GRACE_MS);
-  return q.then((rows) => [...rows] as Row[], (err) => {
-    throw late ? new DbError('TIMEOUT', `the statement was stopped after ${limitMs} ms (statement timeout)`, { timeout_ms: limitMs }) : fromPgError(err);
-  }).finally(() => clearTimeout(timer));
+/** One statement with parameters over the extended protocol, its driver error mapped. */
+function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]> {
+  return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
+}
+
+/**
+ * A query outside the session's transactions on a connection that may be shared: in a
+ * transaction of its own that carries the settings (the timeout, and the interval style
+ * catalog texts are printed in), BEGIN and COMMIT pipelined with it (one round trip).
+ */
+async function ownTransaction(lease: Lease, timeoutMs: number, work: () => Promise<Row[]>): Promise<Row[]> {
+  const begin = control(lease, beginWith('begin', timeoutMs), timeoutMs + CONTROL_TIMEOUT_MS);
+  begin.catch(() => undefined);
+  const result = work();
+  result.catch(() => undefined);
+  const commit = control(lease, 'commit', timeoutMs + CONTROL_TIMEOUT_MS);
+  commit.catch(() => undefined);
+  // BEGIN's failure explains the others; then the query's; COMMIT's last (it may hold a deferred check).
+  await begin;
+  const rows = await result;
+  await commit;
+  return rows;
 }
 
 export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, pooler: PoolerMode | undefined): Promise<T> {
   const lease = await pool.reserve(opts.signal);
   const shared = pooler !== 'none' && pooler !== 'session';
   let inTransaction = false;
-  /** Outside a transaction on a connection that may be shared no statement_timeout is in force: the client cancels. */
+  /** Outside a transaction on a connection that may be shared no statement_timeout is in force: the client cancels (run; query has a transaction of its own). */
   const limit = (): number | undefined => (shared && !inTransaction ? opts.timeoutMs : undefined);
   // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
   let writes: Array<Promise<void>> = [];
@@ -83,7 +98,8 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     },
     query: async (text, params = []) => {
       await settled();
-      return watch(lease, extended(lease, text, params, limit()));
+      if (!shared || inTransaction) return watch(lease, extended(lease, text, params));
+      return watch(lease, ownTransaction(lease, opts.timeoutMs, () => extended(lease, text, params)));
     },
     write: async (text, params = []) => {
       const w = watch(lease, extended(lease, text, params).then(() => undefined));
