@@ -74,6 +74,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
   const lease = await pool.reserve(opts.signal);
   const shared = pooler !== 'none' && pooler !== 'session';
   let inTransaction = false;
+  let ranTrusted = false;
   /** Outside a transaction on a connection that may be shared no statement_timeout is in force: the client cancels (run; query has a transaction of its own). */
   const limit = (): number | undefined => (shared && !inTransaction ? opts.timeoutMs : undefined);
   // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
@@ -91,6 +92,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       await settled();
+      ranTrusted = true;
       for (let i = 0; i < statements.length; i++) {
         await withStatementIndex(i, () => trusted(lease, statements[i], signal, limit()));
         await onApplied?.(i);
@@ -98,7 +100,9 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     },
     query: async (text, params = []) => {
       await settled();
-      if (!shared || inTransaction) return watch(lease, extended(lease, text, params));
+      // After trusted SQL (a migration's own BEGIN without COMMIT) the server may be in a
+      // transaction we did not open: a BEGIN/COMMIT of ours would commit its work.
+      if (!shared || inTransaction || ranTrusted) return watch(lease, extended(lease, text, params));
       return watch(lease, ownTransaction(lease, opts.timeoutMs, () => extended(lease, text, params)));
     },
     write: async (text, params = []) => {
