@@ -93,6 +93,22 @@ export interface ServerInfo {
   user: string | null;
   /** Read-only connections of backends that say: which protection is in force (SPEC §6). */
   read_only_guard?: ReadOnlyGuard;
+  /** The pooler the connection was configured for (PostgreSQL `pooler=session|transaction`); absent when none. */
+  pooler?: string;
+  /**
+   * Present when the server is a read replica that replays another server's changes
+   * (PostgreSQL hot standby, `pg_is_in_recovery()`): how far behind it is. Read live
+   * (Dialect.liveInfo), since a standby can be promoted.
+   */
+  standby?: StandbyState;
+}
+
+/** A standby's replay position: `replay_lag_ms` 0 once it has replayed all it received; null when unknown. */
+export interface StandbyState {
+  /** Age of the last replayed transaction while WAL it received waits to be replayed; 0 when none waits. */
+  replay_lag_ms: number | null;
+  /** WAL received but not replayed yet, in bytes. */
+  unreplayed_bytes: number | null;
 }
 
 /** What keeps a read-only connection read-only: the engine's part and the classifier's. */
@@ -126,6 +142,11 @@ export interface Dialect {
    */
   transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
   poolState(): PoolState;
+  /**
+   * Server facts that change while the connection is open (a standby's lag, its promotion),
+   * read by get_connection each time: one cheap query. Absent: nothing changes (SQLite).
+   */
+  liveInfo?(): Promise<Pick<ServerInfo, 'standby'>>;
   /** Pins a connection for a manager's multi-step work; releases it (its lock and any open transaction) after. */
   withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T>;
   /** Close every connection; a later call reopens. */

@@ -38,6 +38,9 @@ const connectionDescription = z.object({
   warning: z.string().optional().describe('Present when a read-only connection\'s account can write: the read-only checks are then the only barrier.'),
   read_only_guard: z.object({ engine: z.string(), classifier: z.boolean(), warning: z.string().optional() })
     .optional().describe('PostgreSQL read-only: what the database itself enforces, and why not more (warning).'),
+  pooler: z.string().optional().describe('The pooler mode the connection is configured for (session, transaction); absent: none.'),
+  standby: z.object({ replay_lag_ms: z.number().nullable(), unreplayed_bytes: z.number().nullable() }).optional()
+    .describe('Present when the server is a standby (read replica in recovery): it refuses writes.'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
@@ -49,6 +52,8 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
     url: safeUrl(c.url),
     read_only: c.read_only,
     ...open.info,
+    // Live facts are extra: a busy pool or a failed read leaves them out rather than failing the call.
+    ...(await open.dialect.liveInfo?.().catch(() => ({}))),
     pool: open.dialect.poolState(),
     limits: { max_rows: c.max_rows, max_bytes: c.max_bytes, statement_timeout_ms: c.statement_timeout_ms },
     capabilities: { ...open.dialect.capabilities },

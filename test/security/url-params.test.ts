@@ -98,6 +98,7 @@ describe('URL parameters are an allow-list (SPEC §2)', () => {
     const ok = [
       'postgres://u@h/db?sslmode=disable', 'postgres://u@h/db?sslmode=verify-full&sslrootcert=system',
       'postgres://u@h/db?sslmode=require&connect_timeout=5&target_session_attrs=read-write&sslnegotiation=postgres',
+      'postgres://u@h/db?pooler=transaction', 'postgres://u@h/db?pooler=session&sslmode=disable',
       'postgres://u@h/db?sslrootcert=/etc/ssl/ca.pem&sslcert=/c.pem&sslkey=/k.pem',
       'mysql://u@h/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ssl/ca.pem', 'mariadb://u@h/db?ssl-mode=required&connect_timeout=3',
       'mysql://u@h/db?ssl-mode=DISABLED',
@@ -125,6 +126,10 @@ describe('accepted parameters become driver options, with libpq and mysql client
     expect(postgresUrlOptions(`${base}?target_session_attrs=any`).target_session_attrs).toBeNull();
     expect(postgresUrlOptions(`${base}?target_session_attrs=read-write&sslnegotiation=direct`)).toMatchObject({ target_session_attrs: 'read-write', sslnegotiation: 'direct' });
     expect(() => postgresUrlOptions(`${base}?sslrootcert=${join(dir, 'missing.pem')}`)).toThrow(/sslrootcert/);
+    // `pooler` is ours: never a startup parameter (the driver gets no query), none by default.
+    expect(postgresUrlOptions(base).pooler).toBe('none');
+    expect(postgresUrlOptions(`${base}?pooler=transaction`)).toMatchObject({ url: base, pooler: 'transaction' });
+    expect(() => postgresUrlOptions(`${base}?pooler=statement`)).toThrow(/pooler/);
   });
 
   it('MySQL: TLS as the mysql client reads it; nothing else becomes an option', () => {

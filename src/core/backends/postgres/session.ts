@@ -2,6 +2,14 @@
  * A pinned PostgreSQL connection for a manager's multi-step work (dialect.ts Session):
  * trusted SQL over the simple protocol, pipelined history writes, the advisory lock,
  * snapshots, and COPY in and out.
+ *
+ * Through a transaction pooler the connection is pinned only inside a transaction: between
+ * transactions each statement may run on another server connection, which other clients
+ * share. So unless the URL says the connection is ours (`pooler=none|session`), the
+ * settings go into each transaction (begin, snapshot), never on the session; a query
+ * outside one gets a transaction of its own (pipelined, no added round trip), and a
+ * trusted statement outside one (run: it may refuse a transaction block) is bounded by a
+ * cancel from the client instead of the server's statement_timeout.
  */
 import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
@@ -10,18 +18,30 @@ import { withStatementIndex } from '../../policy.js';
 import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
+import { beginWith, sessionSettings } from './settings.js';
+import type { PoolerMode } from './url.js';
 
 const LOST = 'the connection to the database was lost';
 
-/** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable. */
-async function trusted(lease: Lease, text: string, signal?: AbortSignal): Promise<Row[]> {
+/** Grace after the statement timeout before a client-side cancel (the server's own timeout goes first where it is set). */
+const CLIENT_CANCEL_GRACE_MS = 250;
+
+/** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable; `limitMs`: cancelled from here after that long. */
+async function trusted(lease: Lease, text: string, signal?: AbortSignal, limitMs?: number): Promise<Row[]> {
   if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   const q = lease.conn.unsafe(text);
+  let late = false;
   const onAbort = (): void => { q.cancel(); };
   signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = limitMs === undefined ? undefined : setTimeout(() => { late = true; q.cancel(); }, limitMs + CLIENT_CANCEL_GRACE_MS);
   try {
-    return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => { throw signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err); }));
+    return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => {
+      if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+      if (late) throw new DbError('TIMEOUT', `the statement was stopped after ${limitMs} ms (statement timeout)`, { timeout_ms: limitMs });
+      throw fromPgError(err);
+    }));
   } finally {
+    clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -31,9 +51,32 @@ function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]>
   return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
 }
 
-export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+/**
+ * A query outside the session's transactions on a connection that may be shared: in a
+ * transaction of its own that carries the settings (the timeout, and the interval style
+ * catalog texts are printed in), BEGIN and COMMIT pipelined with it (one round trip).
+ */
+async function ownTransaction(lease: Lease, timeoutMs: number, work: () => Promise<Row[]>): Promise<Row[]> {
+  const begin = control(lease, beginWith('begin', timeoutMs), timeoutMs + CONTROL_TIMEOUT_MS);
+  begin.catch(() => undefined);
+  const result = work();
+  result.catch(() => undefined);
+  const commit = control(lease, 'commit', timeoutMs + CONTROL_TIMEOUT_MS);
+  commit.catch(() => undefined);
+  // BEGIN's failure explains the others; then the query's; COMMIT's last (it may hold a deferred check).
+  await begin;
+  const rows = await result;
+  await commit;
+  return rows;
+}
+
+export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, pooler: PoolerMode | undefined): Promise<T> {
   const lease = await pool.reserve(opts.signal);
+  const shared = pooler !== 'none' && pooler !== 'session';
   let inTransaction = false;
+  let ranTrusted = false;
+  /** Outside a transaction on a connection that may be shared no statement_timeout is in force: the client cancels (run; query has a transaction of its own). */
+  const limit = (): number | undefined => (shared && !inTransaction ? opts.timeoutMs : undefined);
   // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
   let writes: Array<Promise<void>> = [];
   const settled = async (): Promise<void> => {
@@ -49,21 +92,25 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       await settled();
+      ranTrusted = true;
       for (let i = 0; i < statements.length; i++) {
-        await withStatementIndex(i, () => trusted(lease, statements[i], signal));
+        await withStatementIndex(i, () => trusted(lease, statements[i], signal, limit()));
         await onApplied?.(i);
       }
     },
     query: async (text, params = []) => {
       await settled();
-      return watch(lease, extended(lease, text, params));
+      // After trusted SQL (a migration's own BEGIN without COMMIT) the server may be in a
+      // transaction we did not open: a BEGIN/COMMIT of ours would commit its work.
+      if (!shared || inTransaction || ranTrusted) return watch(lease, extended(lease, text, params));
+      return watch(lease, ownTransaction(lease, opts.timeoutMs, () => extended(lease, text, params)));
     },
     write: async (text, params = []) => {
       const w = watch(lease, extended(lease, text, params).then(() => undefined));
       w.catch(() => undefined); // awaited later; this only keeps Node from calling it unhandled meanwhile
       writes.push(w);
     },
-    begin: async () => { await settled(); await control(lease, 'begin'); inTransaction = true; },
+    begin: async () => { await settled(); await control(lease, beginWith('begin', opts.timeoutMs)); inTransaction = true; },
     leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
     // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
     commit: async () => {
@@ -95,7 +142,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
       await settled();
-      await control(lease, 'begin isolation level repeatable read, read only');
+      await control(lease, beginWith('begin isolation level repeatable read, read only', opts.timeoutMs));
       inTransaction = true;
     },
     stream: async (text, onRows, signal) => {
@@ -124,10 +171,12 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     },
   };
   try {
-    await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
-    // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
-    // second instead of holding the migration lock until its statement ends.
-    await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
+    // The connection is ours until the lease ends (DISCARD ALL resets these).
+    if (!shared) await control(lease, sessionSettings(opts.timeoutMs));
+    // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a second
+    // instead of holding the migration lock until its statement ends. Harmless on a server
+    // connection a pooler shares, and reset by DISCARD ALL where there is one.
+    if (pooler !== 'transaction') await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
     return await fn(session);
   } finally {
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
