@@ -9,6 +9,8 @@ import type { Row, Session, SessionOptions } from '../../dialect.js';
 import { withStatementIndex } from '../../policy.js';
 import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
+import { createLease, type Lease as LockLease } from '../../lease.js';
+import { pgLeaseSql, type PgLockIo } from './lock.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
 
 const LOST = 'the connection to the database was lost';
@@ -46,6 +48,15 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     await settled();
     if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   };
+  const lockIo: PgLockIo = {
+    query: (text, params) => session.query(text, params),
+    run: async (text) => { await settled(); await trusted(lease, text); },
+    side: () => lease.pool,
+  };
+  /** The session's own settings, applied at its start and again at each commit (see commit). */
+  const settings: string[] = [];
+  /** The migration lock this session holds, if any. */
+  let held: LockLease | undefined;
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       await settled();
@@ -66,31 +77,37 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     begin: async () => { await settled(); await control(lease, 'begin'); inTransaction = true; },
     leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
     // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
+    // Settings the transaction changed for the session (a migration's SET search_path, a
+    // dump's set_config(..., false), SET ROLE) are put back before it commits: through a
+    // transaction pooler nothing else would clear them before the server connection's next client.
     commit: async () => {
+      const reset = control(lease, ['reset all', 'reset role', ...settings].join('; '));
+      reset.catch(() => undefined);
       const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);
       commit.catch(() => undefined);
       // A failed write aborted the transaction: its error, not COMMIT's, is the one to report.
       try {
         await settled();
+        await reset;
       } finally {
         inTransaction = false;
       }
       await commit;
     },
     rollback: async () => { inTransaction = false; await Promise.allSettled(writes); writes = []; await control(lease, 'rollback'); },
-    lock: async (name, timeoutMs) => {
-      await control(lease, `set lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-      try {
-        await session.query('select pg_advisory_lock(hashtextextended($1, 0))', [name]);
-        return true;
-      } catch (err) {
-        if (err instanceof DbError && err.details.sqlstate === '55P03') return false;
-        throw err;
-      } finally {
-        await control(lease, 'reset lock_timeout').catch(() => undefined);
-      }
+    lock: async (name, timeoutMs, at) => {
+      if (held) return true;
+      const l = createLease(pgLeaseSql(lockIo, name, at), (err) => logger.warn({ err: (err as Error).message }, 'migration lock renewal failed'));
+      if (!(await l.take(timeoutMs, opts.signal))) return false;
+      held = l;
+      return true;
     },
-    unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
+    unlock: async () => {
+      const l = held;
+      held = undefined;
+      await l?.release();
+    },
+    stillHolds: async () => (held ? held.stillHeld() : false),
     setForeignKeys: async () => true,
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
@@ -110,26 +127,18 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       await ready();
       return watch(lease, copyOutLines(lease.conn, text, onBytes, signal));
     },
-    lockHolder: async (name) => {
-      // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).
-      const rows = await session.query(
-        `select l.pid, a.application_name, a.client_addr::text as addr from pg_locks l join pg_stat_activity a using (pid)
-         where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-           and l.database = (select oid from pg_database where datname = current_database())
-           and ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)`,
-        [name],
-      );
-      const r = rows[0];
-      return r ? `backend pid ${r.pid} (${r.application_name || 'unknown application'}${r.addr ? ` from ${r.addr}` : ''})` : null;
-    },
+    lockHolder: (name, at) => pgLeaseSql(lockIo, name, at).holder(),
   };
   try {
-    await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+    settings.push(`set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+    await control(lease, settings[0]);
     // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
-    // second instead of holding the migration lock until its statement ends.
-    await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
+    // second instead of running its statement (and transaction) to the end.
+    const check = 'set client_connection_check_interval = 1000';
+    if (await control(lease, check).then(() => true, () => false)) settings.push(check);
     return await fn(session);
   } finally {
+    await held?.release().catch((err: Error) => logger.warn({ err: err.message }, 'could not release the migration lock; its lease expires'));
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
     if (inTransaction) await control(lease, 'rollback').catch(() => undefined);
     await pool.endLease(lease);
