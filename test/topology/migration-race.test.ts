@@ -1,0 +1,146 @@
+/**
+ * Issue 17 items 3 and 5: two servers (two processes over stdio, real run_migration calls)
+ * race 20 rounds on one database through each topology, and each migration must be
+ * applied exactly once with no lock left behind. A round writes one new migration (every
+ * fifth is `-- migrate:no-transaction`, the stepwise path, where the lock alone keeps two
+ * servers apart), then both servers run_migration at once. Each call either applies it or
+ * finds nothing left to do (or, waiting longer than the lock's wait, BUSY naming the
+ * holder): never MIGRATION_FAILED, MIGRATION_BLOCKED or INTERNAL. Every migration inserts
+ * its round into race_log (primary key): a second application would fail there and count
+ * twice. After each round the lock table is empty; after the race a third server on a
+ * direct connection finds the lock free and applies one more at once.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
+import { callTool, mustCall, startStdio } from '../support/mcp.js';
+import { raw, type Stdio } from '../faults/kill.js';
+import { configFile } from '../faults/process.js';
+import { startPgBouncer, type PoolMode } from './pgbouncer.js';
+
+type Json = Record<string, any>;
+type Name = TestBackend['name'];
+const ROUNDS = 20;
+
+/** Where the two racing servers connect, where the checks and the last server go, and how to end it. */
+interface Topology {
+  backend: Name;
+  /** URLs of server A and server B (the same database, maybe through different doors). */
+  racers: [string, string];
+  /** A direct URL to the database: raw checks and the server that runs after the race. */
+  direct: string;
+  stop(): Promise<void>;
+}
+
+interface Case {
+  name: string;
+  backend: Name;
+  start(): Promise<Topology>;
+}
+
+const has = (b: Name): boolean => BACKENDS.some((x) => x.name === b);
+const backendOf = (b: Name): TestBackend => BACKENDS.find((x) => x.name === b) as TestBackend;
+
+async function direct(b: Name): Promise<Topology> {
+  const db = await freshDatabase(backendOf(b), 'race');
+  return { backend: b, racers: [db.url, db.url], direct: db.url, stop: () => db.drop() };
+}
+
+async function throughPgBouncer(mode: PoolMode): Promise<Topology> {
+  const db = await freshDatabase(backendOf('postgres'), 'race');
+  // A small server pool: in transaction mode the two servers' statements share connections.
+  const bouncer = await startPgBouncer({ mode, poolSize: 2 });
+  const name = db.url.replace(/^.*\//, '');
+  return {
+    backend: 'postgres',
+    racers: [bouncer.url(name), bouncer.url(name)],
+    direct: db.url,
+    async stop() {
+      await bouncer.stop();
+      await db.drop();
+    },
+  };
+}
+
+const CASES: Case[] = [
+  { name: 'PostgreSQL direct', backend: 'postgres', start: () => direct('postgres') },
+  { name: 'PgBouncer session mode', backend: 'postgres', start: () => throughPgBouncer('session') },
+  { name: 'PgBouncer transaction mode', backend: 'postgres', start: () => throughPgBouncer('transaction') },
+  { name: 'MariaDB direct', backend: 'mysql', start: () => direct('mysql') },
+  { name: 'SQLite file', backend: 'sqlite', start: () => direct('sqlite') },
+];
+
+const PAUSE: Record<Name, string> = {
+  postgres: 'SELECT pg_sleep(0.02);',
+  mysql: 'DO SLEEP(0.02);',
+  sqlite: '',
+};
+
+const lockTable = (b: Name): string => (b === 'postgres' ? 'codomyrmex.codomyrmex_locks' : 'codomyrmex_locks');
+const historyTable = (b: Name): string => (b === 'postgres' ? 'codomyrmex.codomyrmex_migrations' : 'codomyrmex_migrations');
+
+/** Round r's migration: a table of its own, its round in race_log (once only: primary key), a short pause to widen the race. */
+function writeRound(dir: string, b: Name, r: number): void {
+  const stepwise = r % 5 === 0 ? '-- migrate:no-transaction\n' : '';
+  writeFileSync(join(dir, `${r}_round_${r}.sql`), `-- migrate:up\n${stepwise}CREATE TABLE race_${r} (id integer PRIMARY KEY);\n${PAUSE[b]}\nINSERT INTO race_log (round) VALUES (${r});\n\n-- migrate:down\nDROP TABLE race_${r};\n`);
+}
+
+describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two servers: $name', (c: Case) => {
+  let t: Topology;
+  let dir: string;
+  let servers: Stdio[] = [];
+
+  beforeAll(async () => {
+    t = await c.start();
+    dir = tempDir('cmx-race-');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '0_log.sql'), '-- migrate:up\nCREATE TABLE race_log (round integer PRIMARY KEY);\n');
+    servers = await Promise.all(t.racers.map((url) => startStdio(['--config', configFile({ db: { url, migrations_dir: dir } })])));
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+    await t?.stop();
+  });
+
+  it(`applies each migration exactly once in ${ROUNDS} rounds and leaves no lock behind`, async () => {
+    const failures: string[] = [];
+    const outcomes = new Map<string, number>();
+    for (let r = 1; r <= ROUNDS; r++) {
+      writeRound(dir, t.backend, r);
+      const runs = await Promise.all(servers.map((s) => callTool(s.client, 'run_migration', { connection: 'db' })));
+      const applied: string[] = [];
+      for (const run of runs) {
+        const key = run.ok ? ((run.data.applied as Json[]).length ? 'applied' : 'nothing left') : run.error.code;
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+        if (run.ok) applied.push(...(run.data.applied as Json[]).map((m) => String(m.version)));
+        else if (run.error.code !== 'BUSY' || !/another migrator holds the migration lock \(codomyrmex-db@/.test(run.error.message)) failures.push(`round ${r}: ${run.error.code} ${run.error.message}`);
+      }
+      const want = r === 1 ? ['0', '1'] : [String(r)];
+      if (applied.sort().join() !== want.join()) failures.push(`round ${r}: applied ${JSON.stringify(applied)} in all, wanted ${JSON.stringify(want)}`);
+      const logged = await raw(t.backend, t.direct, `SELECT count(*) AS n FROM race_log WHERE round = ${r}`);
+      if (Number(logged[0]!.n) !== 1) failures.push(`round ${r}: race_log holds it ${logged[0]!.n} times`);
+      const locks = await raw(t.backend, t.direct, `SELECT holder FROM ${lockTable(t.backend)}`);
+      if (locks.length) failures.push(`round ${r}: a lock row is left: ${JSON.stringify(locks)}`);
+    }
+    console.error(`[topology] migration race, ${c.name}: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    expect(failures).toEqual([]);
+    const rows = await raw(t.backend, t.direct, `SELECT status, count(*) AS n FROM ${historyTable(t.backend)} GROUP BY status`);
+    expect(rows.map((x) => `${x.status}:${x.n}`)).toEqual([`applied:${ROUNDS + 1}`]);
+  }, 180_000);
+
+  it('leaves the lock free for a server on a direct connection afterwards', async () => {
+    const after = await startStdio(['--config', configFile({ db: { url: t.direct, migrations_dir: dir } })]);
+    try {
+      const status = await mustCall(after.client, 'get_migration_status', { connection: 'db' });
+      expect(status.lock).toEqual({ held: false, holder: null });
+      writeRound(dir, t.backend, ROUNDS + 1);
+      const run = await mustCall(after.client, 'run_migration', { connection: 'db' });
+      expect((run.applied as Json[]).map((m) => m.version)).toEqual([String(ROUNDS + 1)]);
+      expect(await raw(t.backend, t.direct, `SELECT holder FROM ${lockTable(t.backend)}`)).toEqual([]);
+    } finally {
+      await after.close();
+    }
+  });
+});
