@@ -144,3 +144,61 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
     }
   });
 });
+
+/**
+ * A migration that changes session settings (a pg_dump file's set_config(..., false), SET
+ * work_mem) must not hand them to the next client of the server connection: through a
+ * transaction pooler nothing resets it between clients. One server connection (pool size
+ * 1); while a second, stepwise migration pauses between its statements, another client
+ * reads the settings of that connection again and again.
+ */
+describe.skipIf(!has('postgres'))('a migration\'s session settings through PgBouncer transaction mode', () => {
+  let t: Topology;
+  let bouncerUrl: string;
+  let stopBouncer: () => Promise<void>;
+  const dir = tempDir('cmx-race-set-');
+  const SEEN = "SELECT current_setting('search_path') AS path, current_setting('work_mem') AS mem";
+
+  beforeAll(async () => {
+    t = await direct('postgres');
+    const bouncer = await startPgBouncer({ mode: 'transaction', poolSize: 1 });
+    bouncerUrl = bouncer.url(t.direct.replace(/^.*\//, ''));
+    stopBouncer = () => bouncer.stop();
+    mkdirSync(dir, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await stopBouncer?.();
+    await t?.stop();
+  });
+
+  it('puts them back before the migration commits', async () => {
+    const [before] = await raw('postgres', bouncerUrl, SEEN);
+    expect(before!.mem).not.toBe('7MB');
+    writeFileSync(join(dir, '1_settings.sql'), [
+      '-- migrate:up',
+      "SELECT set_config('search_path', 'public, pg_catalog', false);",
+      "SET work_mem = '7MB';",
+      'CREATE TABLE settings_t (id integer PRIMARY KEY);',
+      '',
+    ].join('\n'));
+    writeFileSync(join(dir, '2_pauses.sql'), `-- migrate:up\n-- migrate:no-transaction\n${'SELECT pg_sleep(0.1);\n'.repeat(8)}`);
+    const { default: postgres } = await import('postgres');
+    const other = postgres(bouncerUrl, { max: 1, prepare: false, onnotice: () => undefined });
+    const s = await startStdio(['--config', configFile({ db: { url: bouncerUrl, migrations_dir: dir } })]);
+    const seen = new Set<string>();
+    try {
+      let done = false;
+      const run = mustCall(s.client, 'run_migration', { connection: 'db' }).finally(() => { done = true; });
+      while (!done) {
+        const [r] = await other.unsafe(SEEN);
+        seen.add(`${r!.path} / ${r!.mem}`);
+      }
+      expect(((await run).applied as Json[]).map((m) => m.version)).toEqual(['1', '2']);
+    } finally {
+      await s.close();
+      await other.end({ timeout: 1 });
+    }
+    expect([...seen]).toEqual([`${before!.path} / ${before!.mem}`]);
+  });
+});
