@@ -16,9 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 /** How long a lease lasts without renewal: a holder that died blocks others at most this long. */
-export const LEASE_MS = 10_000;
+export const LEASE_MS = 8_000;
 /** Renewals while held: four chances before the lease runs out. */
-export const RENEW_EVERY_MS = 2_500;
+export const RENEW_EVERY_MS = 2_000;
 /** How often a waiting taker tries again. */
 const POLL_MS = 200;
 
@@ -48,7 +48,7 @@ export interface Lease {
   release(): Promise<void>;
 }
 
-/** A lease on one row; `onLost` is told once when a renewal finds the row taken by another. */
+/** A lease on one row, with a token of its own; `onError`: a renewal that failed (the next one tries again). */
 export function createLease(sql: LeaseSql, onError: (err: unknown) => void): Lease {
   const token = randomBytes(16).toString('hex');
   let timer: NodeJS.Timeout | undefined;
