@@ -10,7 +10,7 @@
  * twice. After each round the lock table is empty; after the race a third server on a
  * direct connection finds the lock free and applies one more at once.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
@@ -30,6 +30,10 @@ interface Topology {
   racers: [string, string];
   /** A direct URL to the database: raw checks and the server that runs after the race. */
   direct: string;
+  /** A direct URL to the server (node) racer A talks to: its sessions show there. */
+  nearA: string;
+  /** Galera: a read on another node waits for what the cluster committed (wsrep_sync_wait). */
+  causal?: boolean;
   stop(): Promise<void>;
 }
 
@@ -44,7 +48,7 @@ const backendOf = (b: Name): TestBackend => BACKENDS.find((x) => x.name === b) a
 
 async function direct(b: Name): Promise<Topology> {
   const db = await freshDatabase(backendOf(b), 'race');
-  return { backend: b, racers: [db.url, db.url], direct: db.url, stop: () => db.drop() };
+  return { backend: b, racers: [db.url, db.url], direct: db.url, nearA: db.url, stop: () => db.drop() };
 }
 
 async function throughPgBouncer(mode: PoolMode): Promise<Topology> {
@@ -56,11 +60,27 @@ async function throughPgBouncer(mode: PoolMode): Promise<Topology> {
     backend: 'postgres',
     racers: [bouncer.url(name), bouncer.url(name)],
     direct: db.url,
+    nearA: db.url,
     async stop() {
       await bouncer.stop();
       await db.drop();
     },
   };
+}
+
+/**
+ * A 3-node MariaDB Galera cluster (galera.ts, from the Galera helper's branch) with
+ * wsrep_mode=REQUIRED_PRIMARY_KEY: server A on node 1, server B on node 2, the checks and
+ * the last server on node 3. Loaded by path so this file runs before the harness is there.
+ */
+const GALERA_HARNESS = join(import.meta.dirname, 'galera.ts');
+
+async function galera(): Promise<Topology> {
+  const { startGalera } = (await import(/* @vite-ignore */ GALERA_HARNESS)) as { startGalera(n: number, o: { wsrepMode?: string }): Promise<{ nodes: Array<{ url: string }>; startMs: number; stop(): Promise<void> }> };
+  const cluster = await startGalera(3, { wsrepMode: 'REQUIRED_PRIMARY_KEY' });
+  console.error(`[topology] Galera cluster of 3 up in ${cluster.startMs} ms`);
+  const [a, b, c] = cluster.nodes.map((n) => n.url) as [string, string, string];
+  return { backend: 'mysql', racers: [a, b], direct: c, nearA: a, causal: true, stop: () => cluster.stop() };
 }
 
 const CASES: Case[] = [
@@ -69,6 +89,7 @@ const CASES: Case[] = [
   { name: 'PgBouncer transaction mode', backend: 'postgres', start: () => throughPgBouncer('transaction') },
   { name: 'MariaDB direct', backend: 'mysql', start: () => direct('mysql') },
   { name: 'SQLite file', backend: 'sqlite', start: () => direct('sqlite') },
+  ...(existsSync(GALERA_HARNESS) ? [{ name: 'Galera, two servers on two nodes', backend: 'mysql' as const, start: galera }] : []),
 ];
 
 const PAUSE: Record<Name, string> = {
@@ -90,6 +111,8 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
   let t: Topology;
   let dir: string;
   let servers: Stdio[] = [];
+  /** A raw read on the checking node; on Galera it first waits for what the cluster committed. */
+  const read = (sql: string): Promise<Json[]> => raw(t.backend, t.direct, t.causal ? `SET STATEMENT wsrep_sync_wait = 1 FOR ${sql}` : sql);
 
   beforeAll(async () => {
     t = await c.start();
@@ -97,7 +120,7 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '0_log.sql'), '-- migrate:up\nCREATE TABLE race_log (round integer PRIMARY KEY);\n');
     servers = await Promise.all(t.racers.map((url) => startStdio(['--config', configFile({ db: { url, migrations_dir: dir } })])));
-  });
+  }, 180_000);
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
@@ -119,14 +142,14 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
       }
       const want = r === 1 ? ['0', '1'] : [String(r)];
       if (applied.sort().join() !== want.join()) failures.push(`round ${r}: applied ${JSON.stringify(applied)} in all, wanted ${JSON.stringify(want)}`);
-      const logged = await raw(t.backend, t.direct, `SELECT count(*) AS n FROM race_log WHERE round = ${r}`);
+      const logged = await read(`SELECT count(*) AS n FROM race_log WHERE round = ${r}`);
       if (Number(logged[0]!.n) !== 1) failures.push(`round ${r}: race_log holds it ${logged[0]!.n} times`);
-      const locks = await raw(t.backend, t.direct, `SELECT holder FROM ${lockTable(t.backend)}`);
+      const locks = await read(`SELECT holder FROM ${lockTable(t.backend)}`);
       if (locks.length) failures.push(`round ${r}: a lock row is left: ${JSON.stringify(locks)}`);
     }
     console.error(`[topology] migration race, ${c.name}: ${JSON.stringify(Object.fromEntries(outcomes))}`);
     expect(failures).toEqual([]);
-    const rows = await raw(t.backend, t.direct, `SELECT status, count(*) AS n FROM ${historyTable(t.backend)} GROUP BY status`);
+    const rows = await read(`SELECT status, count(*) AS n FROM ${historyTable(t.backend)} GROUP BY status`);
     expect(rows.map((x) => `${x.status}:${x.n}`)).toEqual([`applied:${ROUNDS + 1}`]);
   }, 180_000);
 
@@ -138,7 +161,7 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
       writeRound(dir, t.backend, ROUNDS + 1);
       const run = await mustCall(after.client, 'run_migration', { connection: 'db' });
       expect((run.applied as Json[]).map((m) => m.version)).toEqual([String(ROUNDS + 1)]);
-      expect(await raw(t.backend, t.direct, `SELECT holder FROM ${lockTable(t.backend)}`)).toEqual([]);
+      expect(await read(`SELECT holder FROM ${lockTable(t.backend)}`)).toEqual([]);
     } finally {
       await after.close();
     }
@@ -155,7 +178,7 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
     writeFileSync(join(dir, `${v}_slow.sql`), `-- migrate:up\nCREATE TABLE slow_t (id integer PRIMARY KEY);\n${pause}\nINSERT INTO race_log (round) VALUES (${v});\n`);
     const [victim, other] = servers as [Stdio, Stdio];
     const call = callTool(victim.client, 'run_migration', { connection: 'db' }).catch(() => null);
-    for (let i = 0; Number((await raw(t.backend, t.direct, pausing))[0]!.n) === 0; i++) {
+    for (let i = 0; Number((await raw(t.backend, t.nearA, pausing))[0]!.n) === 0; i++) {
       if (i > 400) throw new Error('the first server never reached its pause');
       await new Promise((r) => setTimeout(r, 10));
     }
