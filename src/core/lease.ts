@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { LockAt, Session } from './dialect.js';
 
 /** How long a lease lasts without renewal: a holder that died blocks others at most this long. */
 export const LEASE_MS = 8_000;
@@ -88,6 +89,36 @@ export function createLease(sql: LeaseSql, onError: (err: unknown) => void): Lea
       clearTimeout(timer);
       await renewing.catch(() => undefined);
       if (was) await sql.release(token);
+    },
+  };
+}
+
+/** Session.lock, unlock, stillHolds and lockHolder over leases (PostgreSQL, MySQL); `end` releases at the session's end. */
+export interface LeaseLocks extends Pick<Session, 'lock' | 'unlock' | 'stillHolds' | 'lockHolder'> {
+  end(): Promise<void>;
+}
+
+/** `sqlFor`: the backend's lease SQL for a lock name and table; `onError`: a failed renewal or release, to log. */
+export function leaseLocks(sqlFor: (name: string, at: LockAt) => LeaseSql, onError: (err: unknown, what: string) => void, signal?: AbortSignal): LeaseLocks {
+  let held: Lease | undefined;
+  const release = async (): Promise<void> => {
+    const l = held;
+    held = undefined;
+    await l?.release();
+  };
+  return {
+    async lock(name, timeoutMs, at) {
+      if (held) return true;
+      const l = createLease(sqlFor(name, at), (err) => onError(err, 'migration lock renewal failed'));
+      if (!(await l.take(timeoutMs, signal))) return false;
+      held = l;
+      return true;
+    },
+    unlock: release,
+    stillHolds: async () => (held ? held.stillHeld() : false),
+    lockHolder: (name, at) => sqlFor(name, at).holder(),
+    async end() {
+      await release().catch((err) => onError(err, 'could not release the migration lock; its lease expires'));
     },
   };
 }

@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
-import type { LockAt, Session, SessionOptions } from '../../dialect.js';
-import { createLease, type Lease, type LeaseSql } from '../../lease.js';
+import type { Session, SessionOptions } from '../../dialect.js';
+import { leaseLocks } from '../../lease.js';
 import { withStatementIndex } from '../../policy.js';
 import { insertRows, streamRows } from './bulk.js';
 import { execOn, mysqlLeaseSql, type MysqlExec } from './lock.js';
@@ -32,9 +32,8 @@ export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Ses
   };
   const exec = execOn(conn);
   const side: MysqlExec = async (text, params) => execOn(await pool.side())(text, params);
-  const leaseSql = (name: string, at: LockAt): LeaseSql => mysqlLeaseSql(exec, side, name, at);
-  /** The migration lock this session holds, if any. */
-  let held: Lease | undefined;
+  /** The migration lock (lock.ts): a lease on a row, replicated to every Galera node. */
+  const locks = leaseLocks((name, at) => mysqlLeaseSql(exec, side, name, at), (err, what) => logger.warn({ err: (err as Error).message }, what), opts.signal);
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       for (let i = 0; i < statements.length; i++) {
@@ -49,19 +48,7 @@ export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Ses
     commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
     // Trusted SQL may have turned autocommit off; our own writes after a rollback must commit.
     rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); await simple(conn, 'SET autocommit = 1'); },
-    lock: async (name, timeoutMs, at) => {
-      if (held) return true;
-      const l = createLease(leaseSql(name, at), (err) => logger.warn({ err: (err as Error).message }, 'migration lock renewal failed'));
-      if (!(await l.take(timeoutMs, opts.signal))) return false;
-      held = l;
-      return true;
-    },
-    unlock: async () => {
-      const l = held;
-      held = undefined;
-      await l?.release();
-    },
-    stillHolds: async () => (held ? held.stillHeld() : false),
+    ...locks,
     setForeignKeys: async () => true,
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
@@ -74,13 +61,12 @@ export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Ses
       return streamRows(conn, text, onRows, () => pool.kill(run, conn, 'CANCELLED'), signal);
     },
     load: (target, batches, signal) => insertRows(conn, target, batches, signal),
-    lockHolder: (name, at) => leaseSql(name, at).holder(),
   };
   try {
     await simple(conn, pool.timeoutSql(opts.timeoutMs));
     return await fn(session);
   } finally {
-    await held?.release().catch((err: Error) => logger.warn({ err: err.message }, 'could not release the migration lock; its lease expires'));
+    await locks.end();
     if (inTransaction) await simple(conn, 'ROLLBACK').catch(() => undefined);
     // Named locks and session settings must not outlive the session: reset like every other call.
     release(false);

@@ -9,7 +9,7 @@ import type { Row, Session, SessionOptions } from '../../dialect.js';
 import { withStatementIndex } from '../../policy.js';
 import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
-import { createLease, type Lease as LockLease } from '../../lease.js';
+import { leaseLocks } from '../../lease.js';
 import { pgLeaseSql, type PgLockIo } from './lock.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
 
@@ -55,8 +55,8 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
   };
   /** The session's own settings, applied at its start and again at each commit (see commit). */
   const settings: string[] = [];
-  /** The migration lock this session holds, if any. */
-  let held: LockLease | undefined;
+  /** The migration lock (lock.ts): a lease on a row, never on this connection. */
+  const locks = leaseLocks((name, at) => pgLeaseSql(lockIo, name, at), (err, what) => logger.warn({ err: (err as Error).message }, what), opts.signal);
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       await settled();
@@ -95,19 +95,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       await commit;
     },
     rollback: async () => { inTransaction = false; await Promise.allSettled(writes); writes = []; await control(lease, 'rollback'); },
-    lock: async (name, timeoutMs, at) => {
-      if (held) return true;
-      const l = createLease(pgLeaseSql(lockIo, name, at), (err) => logger.warn({ err: (err as Error).message }, 'migration lock renewal failed'));
-      if (!(await l.take(timeoutMs, opts.signal))) return false;
-      held = l;
-      return true;
-    },
-    unlock: async () => {
-      const l = held;
-      held = undefined;
-      await l?.release();
-    },
-    stillHolds: async () => (held ? held.stillHeld() : false),
+    ...locks,
     setForeignKeys: async () => true,
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
@@ -127,7 +115,6 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       await ready();
       return watch(lease, copyOutLines(lease.conn, text, onBytes, signal));
     },
-    lockHolder: (name, at) => pgLeaseSql(lockIo, name, at).holder(),
   };
   try {
     settings.push(`set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
@@ -138,7 +125,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     if (await control(lease, check).then(() => true, () => false)) settings.push(check);
     return await fn(session);
   } finally {
-    await held?.release().catch((err: Error) => logger.warn({ err: err.message }, 'could not release the migration lock; its lease expires'));
+    await locks.end();
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
     if (inTransaction) await control(lease, 'rollback').catch(() => undefined);
     await pool.endLease(lease);
