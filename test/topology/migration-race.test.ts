@@ -253,3 +253,47 @@ describe.skipIf(!has('postgres'))('a migration\'s session settings through PgBou
     expect([...seen]).toEqual([`${before!.path} / ${before!.mem}`]);
   });
 });
+
+/**
+ * A holder that lost its lease (here: another party took the row over, as a server would
+ * after the lease ran out) stops before its next migration instead of racing the new holder.
+ */
+describe.each((['postgres', 'mysql'] as const).filter(has))('a lost lease on %s', (b) => {
+  let t: Topology;
+  const dir = tempDir('cmx-race-lost-');
+
+  beforeAll(async () => {
+    t = await direct(b);
+    mkdirSync(dir, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('stops before the next migration with BUSY, keeping what it applied', async () => {
+    writeFileSync(join(dir, '1_slow.sql'), `-- migrate:up\nCREATE TABLE lost_a (id integer PRIMARY KEY);\n${b === 'postgres' ? 'SELECT pg_sleep(1);' : 'DO SLEEP(1);'}\n`);
+    writeFileSync(join(dir, '2_next.sql'), '-- migrate:up\nCREATE TABLE lost_b (id integer PRIMARY KEY);\n');
+    const s = await startStdio(['--config', configFile({ db: { url: t.direct, migrations_dir: dir } })]);
+    try {
+      const run = callTool(s.client, 'run_migration', { connection: 'db' });
+      // Once it is in the first migration's pause, it holds the lock.
+      const pausing = b === 'postgres'
+        ? "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1)%'"
+        : "SELECT count(*) AS n FROM information_schema.processlist WHERE info LIKE 'DO SLEEP(1)%'";
+      for (let i = 0; Number((await raw(b, t.direct, pausing))[0]!.n) === 0; i++) {
+        if (i > 400) throw new Error('the server never reached its pause');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await raw(b, t.direct, `UPDATE ${lockTable(b)} SET token = 'someone else', holder = 'another server'`);
+      const r = await run;
+      expect(r.ok ? 'ok' : r.error.code).toBe('BUSY');
+      expect(r.ok ? '' : r.error.message).toMatch(/lease ran out/);
+      expect(r.ok ? [] : (r.error.details.applied as Json[]).map((m) => m.version)).toEqual(['1']);
+      // The new holder's row is left alone.
+      expect((await raw(b, t.direct, `SELECT holder FROM ${lockTable(b)}`)).map((x) => x.holder)).toEqual(['another server']);
+    } finally {
+      await s.close();
+    }
+  });
+});
