@@ -9,7 +9,7 @@ import type { Lexed } from './sql-lexer.js';
 export interface Capabilities {
   /** DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL/MariaDB). */
   transactionalDdl: boolean;
-  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none (Session.lock emulates one with a row). */
+  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none. The migration lock uses none of them: Session.lock is a row on every backend. */
   advisoryLocks: boolean;
   /** EXPLAIN can run the statement and report actual rows and times. */
   explainAnalyze: boolean;

@@ -1,6 +1,6 @@
 /**
  * A pinned PostgreSQL connection for a manager's multi-step work (dialect.ts Session):
- * trusted SQL over the simple protocol, pipelined history writes, the advisory lock,
+ * trusted SQL over the simple protocol, pipelined history writes, the migration lock's lease,
  * snapshots, and COPY in and out.
  */
 import type { Logger } from 'pino';
