@@ -19,8 +19,8 @@ export async function runSession<T>(slot: HostSlot, ctx: HostContext, fn: (s: Se
   const { cfg } = ctx;
   let inTransaction = false;
   let pending: Statement[] = [];
+  /** This session's name in the lock table: a second registry in this process is another holder. */
   const owner = lockOwner();
-  let locked: string | undefined;
   const limits: HostLimits = { maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, timeoutMs: opts.timeoutMs };
   const flushWith = async (stmts: Statement[], signal = opts.signal): Promise<StatementResult[]> => {
     const lead = pending.length;
@@ -90,14 +90,8 @@ export async function runSession<T>(slot: HostSlot, ctx: HostContext, fn: (s: Se
       inTransaction = false;
     },
     // The lock table is the file's own (main."codomyrmex_locks"), wherever `at` says.
-    lock: async (name, timeoutMs) => {
-      if (await takeLock(send, owner, name, timeoutMs, opts.signal)) locked = name;
-      return locked === name;
-    },
-    unlock: async (name) => {
-      locked = undefined;
-      await releaseLock(send, owner, name);
-    },
+    lock: (name, timeoutMs) => takeLock(send, owner, name, timeoutMs, opts.signal),
+    unlock: (name) => releaseLock(send, owner, name),
     stillHolds: (name) => holdsLock(send, owner, name),
     setForeignKeys: async (on) => {
       const was = (await send('PRAGMA foreign_keys')).rows[0]?.foreign_keys === 1;
