@@ -4,10 +4,11 @@
  * IMMEDIATE. A holder on this machine whose process is gone (a SIGKILLed server) is
  * taken over; holders on other machines are waited for. No lease here: the file is on
  * this machine (SQLite over a network file system is not supported), so whether the
- * holder lives is known at once. Each take has an owner of its own (`<host>:<pid>:<token>`),
- * so two registries in one process exclude each other too.
+ * holder lives is known at once. The holder is the session's host process
+ * (`<host>:<pid>`): two connections of one server (or two registries in one process) have
+ * hosts of their own and exclude each other, and a row whose session ended without
+ * deleting it is free as soon as that host is recycled (after every locked session).
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { DbError } from '../../../errors.js';
 import { LOCK_TABLE as LOCK_TABLE_NAME } from '../../bookkeeping.js';
@@ -16,8 +17,8 @@ import type { StatementResult } from '../../dialect.js';
 // Qualified: a migration's ATTACH of a database with a table of this name must not capture it.
 const LOCK_TABLE = `main."${LOCK_TABLE_NAME}"`;
 
-/** A new owner for one session's lock. */
-export const lockOwner = (): string => `${hostname()}:${process.pid}:${randomBytes(8).toString('hex')}`;
+/** The owner of a session's lock: its host process on this machine. */
+export const lockOwner = (hostPid: number | null): string => `${hostname()}:${hostPid ?? process.pid}`;
 const LOCK_POLL_MS = 100;
 
 /** One statement on the session's host. */
@@ -79,5 +80,5 @@ export async function holdsLock(send: Send, owner: string, name: string): Promis
 /** Who holds the lock (a live process), or null. */
 export async function lockHolder(send: Send, name: string): Promise<string | null> {
   const row = await lockRow(send, name);
-  return row && !holderIsDead(row.holder) ? `server process ${row.holder.split(':').slice(0, 2).join(':')}` : null;
+  return row && !holderIsDead(row.holder) ? `server process ${row.holder}` : null;
 }

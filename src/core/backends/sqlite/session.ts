@@ -19,8 +19,8 @@ export async function runSession<T>(slot: HostSlot, ctx: HostContext, fn: (s: Se
   const { cfg } = ctx;
   let inTransaction = false;
   let pending: Statement[] = [];
-  /** This session's name in the lock table: a second registry in this process is another holder. */
-  const owner = lockOwner();
+  /** This session's name in the lock table (lock.ts), set when it takes the lock. */
+  let owner = lockOwner(null);
   const limits: HostLimits = { maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, timeoutMs: opts.timeoutMs };
   const flushWith = async (stmts: Statement[], signal = opts.signal): Promise<StatementResult[]> => {
     const lead = pending.length;
@@ -90,7 +90,10 @@ export async function runSession<T>(slot: HostSlot, ctx: HostContext, fn: (s: Se
       inTransaction = false;
     },
     // The lock table is the file's own (main."codomyrmex_locks"), wherever `at` says.
-    lock: (name, timeoutMs) => takeLock(send, owner, name, timeoutMs, opts.signal),
+    lock: async (name, timeoutMs) => {
+      owner = lockOwner((await slot.ensure(opts.signal)).pid);
+      return takeLock(send, owner, name, timeoutMs, opts.signal);
+    },
     unlock: (name) => releaseLock(send, owner, name),
     stillHolds: (name) => holdsLock(send, owner, name),
     setForeignKeys: async (on) => {
