@@ -10,13 +10,14 @@
  * twice. After each round the lock table is empty; after the race a third server on a
  * direct connection finds the lock free and applies one more at once.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { callTool, mustCall, startStdio } from '../support/mcp.js';
 import { killAfter, raw, type Stdio } from '../faults/kill.js';
 import { configFile } from '../faults/process.js';
+import { startGalera } from './galera.js';
 import { startPgBouncer, type PoolMode } from './pgbouncer.js';
 
 type Json = Record<string, any>;
@@ -69,14 +70,11 @@ async function throughPgBouncer(mode: PoolMode): Promise<Topology> {
 }
 
 /**
- * A 3-node MariaDB Galera cluster (galera.ts, from the Galera helper's branch) with
- * wsrep_mode=REQUIRED_PRIMARY_KEY: server A on node 1, server B on node 2, the checks and
- * the last server on node 3. Loaded by path so this file runs before the harness is there.
+ * A 3-node MariaDB Galera cluster (galera.ts) with wsrep_mode=REQUIRED_PRIMARY_KEY (every
+ * table of the server's own needs a key): server A on node 1, server B on node 2, the
+ * checks and the last server on node 3.
  */
-const GALERA_HARNESS = join(import.meta.dirname, 'galera.ts');
-
 async function galera(): Promise<Topology> {
-  const { startGalera } = (await import(/* @vite-ignore */ GALERA_HARNESS)) as { startGalera(n: number, o: { wsrepMode?: string }): Promise<{ nodes: Array<{ url: string }>; startMs: number; stop(): Promise<void> }> };
   const cluster = await startGalera(3, { wsrepMode: 'REQUIRED_PRIMARY_KEY' });
   console.error(`[topology] Galera cluster of 3 up in ${cluster.startMs} ms`);
   const [a, b, c] = cluster.nodes.map((n) => n.url) as [string, string, string];
@@ -89,7 +87,7 @@ const CASES: Case[] = [
   { name: 'PgBouncer transaction mode', backend: 'postgres', start: () => throughPgBouncer('transaction') },
   { name: 'MariaDB direct', backend: 'mysql', start: () => direct('mysql') },
   { name: 'SQLite file', backend: 'sqlite', start: () => direct('sqlite') },
-  ...(existsSync(GALERA_HARNESS) ? [{ name: 'Galera, two servers on two nodes', backend: 'mysql' as const, start: galera }] : []),
+  { name: 'Galera, two servers on two nodes', backend: 'mysql', start: galera },
 ];
 
 const PAUSE: Record<Name, string> = {
