@@ -2,7 +2,7 @@
  * DatabaseManager tools: connections, one statement, all-or-nothing transactions.
  */
 import { z } from 'zod';
-import { CONNECTION_NAME, CONNECTION_NAME_RULE, LIMITS, safeUrl, urlSchemesText } from '../config.js';
+import { CONNECTION_NAME, CONNECTION_NAME_RULE, LIMITS, safeUrl, servesStateless, urlSchemesText } from '../config.js';
 import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import type { ServerContext } from '../context.js';
 import { runQuery, runTransaction } from '../core/queries.js';
@@ -57,26 +57,37 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
   };
 }
 
+/** Why a URL from a tool is refused, or null when this server registers it. */
+function runtimeRefusal(ctx: ServerContext): DbError | null {
+  if (!ctx.config.allow_runtime_connections) {
+    return new DbError('PERMISSION_DENIED', 'this server does not accept connection URLs from tools; the operator configures connections (--connection, DATABASE_URL or the config file), or starts the server with --allow-runtime-connections');
+  }
+  if (servesStateless(ctx.config)) {
+    return new DbError('UNSUPPORTED', 'this server runs stateless (--stateless, behind a load balancer): a connection registered by one request would exist on one instance only, and the next request may reach another; configure the connection on every instance (--connection, DATABASE_URL or the config file), or run the instances with sessions and a balancer that keeps each session on one instance (sticky on Mcp-Session-Id)', { cause: 'stateless' });
+  }
+  return null;
+}
+
 export function queryTools(ctx: ServerContext): ToolDef[] {
+  const acceptsUrl = runtimeRefusal(ctx) === null;
   return [
     defineTool({
       name: 'get_connection',
       title: 'Connection',
       description: 'Call first: backend, version, read-only flag and limits of a connection'
-        + (ctx.config.allow_runtime_connections ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
+        + (acceptsUrl ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
       input: z.object({
         connection: connectionArg,
         url: z.string().min(1).max(2048).optional().describe(`${urlSchemesText()} URL to register (needs --allow-runtime-connections).`),
       }),
       output: connectionDescription,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
-      // Refused without --allow-runtime-connections: listing it would only invite the attempt.
-      trimListing: ctx.config.allow_runtime_connections ? undefined : unlisted('url'),
+      // Refused without --allow-runtime-connections or when stateless: listing it would only invite the attempt.
+      trimListing: acceptsUrl ? undefined : unlisted('url'),
       handler: async ({ connection, url }) => {
         if (url !== undefined) {
-          if (!ctx.config.allow_runtime_connections) {
-            throw new DbError('PERMISSION_DENIED', 'this server does not accept connection URLs from tools; the operator configures connections (--connection, DATABASE_URL or the config file), or starts the server with --allow-runtime-connections');
-          }
+          const refusal = runtimeRefusal(ctx);
+          if (refusal) throw refusal;
           if (!connection) throw new DbError('INVALID_INPUT', 'registering a connection needs a name: pass `connection` with `url`', { field: 'connection' });
           if (!CONNECTION_NAME.test(connection)) throw new DbError('INVALID_INPUT', CONNECTION_NAME_RULE, { field: 'connection' });
           const known = ctx.registry.names().includes(connection);
