@@ -9,7 +9,7 @@ import type { Lexed } from './sql-lexer.js';
 export interface Capabilities {
   /** DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL/MariaDB). */
   transactionalDdl: boolean;
-  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none (Session.lock emulates one with a row). */
+  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none. The migration lock uses none of them: Session.lock is a row on every backend. */
   advisoryLocks: boolean;
   /** EXPLAIN can run the statement and report actual rows and times. */
   explainAnalyze: boolean;
@@ -181,6 +181,12 @@ export interface DialectConfig {
   file?: string;
 }
 
+/** Where a named lock's row lives: the lock table fully qualified, and the schema it needs (PostgreSQL, created if missing). */
+export interface LockAt {
+  table: string;
+  schema?: string;
+}
+
 /**
  * One connection pinned for a manager's multi-step work (a migration run): trusted
  * SQL, explicit transaction control and the database-wide named lock. Never used
@@ -216,15 +222,25 @@ export interface Session {
   leftOpen(): Promise<boolean>;
   /**
    * Takes the named lock shared by every server instance on this database, waiting up
-   * to timeoutMs. Returns false when another holder kept it. PostgreSQL: advisory
-   * lock; MySQL: GET_LOCK (its result checked); SQLite: a row in the lock table, taken
-   * under BEGIN IMMEDIATE and polled for, taken over from a holder on this machine
-   * whose process is gone.
+   * to timeoutMs. Returns false when another holder kept it. The lock is a row in the
+   * lock table `at` (created if missing): never a session-level lock, which a
+   * transaction pooler hands to whoever gets the server connection next and which is
+   * node-local on a Galera cluster. PostgreSQL and MySQL/MariaDB: a lease with an expiry
+   * on the database's clock, renewed over a second connection while held, so a holder
+   * that died blocks others only until it expires (core/lease.ts); SQLite: a row taken
+   * under BEGIN IMMEDIATE, taken over from a holder on this machine whose process is gone.
    */
-  lock(name: string, timeoutMs: number): Promise<boolean>;
+  lock(name: string, timeoutMs: number, at: LockAt): Promise<boolean>;
+  /** Releases the lock this session took (a no-op when it holds none). */
   unlock(name: string): Promise<void>;
-  /** Who holds the named lock now (a description, no secrets: a backend pid, a connection id, a server process), or null when it is free. */
-  lockHolder(name: string): Promise<string | null>;
+  /**
+   * Whether this session still holds the lock, extending its lease: asked before each
+   * migration, so a holder whose lease was lost (a renewal that could not reach the
+   * database for a whole lease) stops instead of racing the next holder.
+   */
+  stillHolds(name: string): Promise<boolean>;
+  /** Who holds the named lock now (a description, no secrets: a server process and its host), or null when it is free. */
+  lockHolder(name: string, at: LockAt): Promise<string | null>;
   /**
    * SQLite: turns foreign key enforcement on or off (outside a transaction, where the
    * pragma has effect) and returns whether it was on. SQLite's table rebuild needs it

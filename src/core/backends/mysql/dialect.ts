@@ -153,7 +153,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     classify: checks.classify,
     execute,
     transaction,
-    withSession: (fn, opts) => runSession(pool, fn, opts),
+    withSession: (fn, opts) => runSession(pool, cfg.logger, fn, opts),
     poolState: () => pool.state(),
     close: () => pool.close(),
   };

@@ -38,6 +38,8 @@ export interface MysqlPool {
   acquire(signal?: AbortSignal): Promise<MysqlLease>;
   /** Stops the statement running on `conn` (KILL QUERY from the control connection), once per run. */
   kill(run: Run, conn: PoolConnection, why: NonNullable<Run['why']>): Promise<void>;
+  /** The control connection (opened if needed): statements that must not wait for a pool slot (the migration lock's renewals). */
+  side(): Promise<Connection>;
   /** SET of this server's statement timeout (max_statement_time on MariaDB, max_execution_time on MySQL). */
   timeoutSql(ms: number): string;
   /** Known once open() has run; 'mariadb' before. */
@@ -213,6 +215,7 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     },
     acquire,
     kill,
+    side: controlConnection,
     timeoutSql: (ms) => `SET ${timeoutAssignment(flavor, ms)}`,
     get flavor() { return flavor; },
     get info() { return info; },

@@ -79,7 +79,9 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     const fromUrl = urlOptions();
     const socket = pgSocketGuard(MAX_MESSAGE_BYTES);
     sql = postgres(fromUrl.url, {
-      max: cfg.poolSize,
+      // One connection beyond the gate's pool_size: the migration lock's renewals (lease.ts)
+      // run outside any lease, and must not wait behind pool_size busy calls.
+      max: cfg.poolSize + 1,
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,

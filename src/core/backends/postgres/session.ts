@@ -1,6 +1,6 @@
 /**
  * A pinned PostgreSQL connection for a manager's multi-step work (dialect.ts Session):
- * trusted SQL over the simple protocol, pipelined history writes, the advisory lock,
+ * trusted SQL over the simple protocol, pipelined history writes, the migration lock's lease,
  * snapshots, and COPY in and out.
  *
  * Through a transaction pooler the connection is pinned only inside a transaction: between
@@ -17,6 +17,8 @@ import type { Row, Session, SessionOptions } from '../../dialect.js';
 import { withStatementIndex } from '../../policy.js';
 import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
+import { leaseLocks } from '../../lease.js';
+import { pgLeaseSql, type PgLockIo } from './lock.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
 import { beginWith, sessionSettings } from './settings.js';
 import type { PoolerMode } from './url.js';
@@ -89,6 +91,15 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     await settled();
     if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   };
+  const lockIo: PgLockIo = {
+    query: (text, params) => session.query(text, params),
+    run: async (text) => { await settled(); await trusted(lease, text); },
+    side: () => lease.pool,
+  };
+  /** The session's own settings, applied at its start and again at each commit (see commit). */
+  const settings: string[] = [];
+  /** The migration lock (lock.ts): a lease on a row, never on this connection. */
+  const locks = leaseLocks((name, at) => pgLeaseSql(lockIo, name, at), (err, what) => logger.warn({ err: (err as Error).message }, what), opts.signal);
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       await settled();
@@ -113,31 +124,25 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     begin: async () => { await settled(); await control(lease, beginWith('begin', opts.timeoutMs)); inTransaction = true; },
     leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
     // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
+    // Settings the transaction changed for the session (a migration's SET search_path, a
+    // dump's set_config(..., false), SET ROLE) are put back before it commits: through a
+    // transaction pooler nothing else would clear them before the server connection's next client.
     commit: async () => {
+      const reset = control(lease, ['reset all', 'reset role', ...settings].join('; '));
+      reset.catch(() => undefined);
       const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);
       commit.catch(() => undefined);
       // A failed write aborted the transaction: its error, not COMMIT's, is the one to report.
       try {
         await settled();
+        await reset;
       } finally {
         inTransaction = false;
       }
       await commit;
     },
     rollback: async () => { inTransaction = false; await Promise.allSettled(writes); writes = []; await control(lease, 'rollback'); },
-    lock: async (name, timeoutMs) => {
-      await control(lease, `set lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-      try {
-        await session.query('select pg_advisory_lock(hashtextextended($1, 0))', [name]);
-        return true;
-      } catch (err) {
-        if (err instanceof DbError && err.details.sqlstate === '55P03') return false;
-        throw err;
-      } finally {
-        await control(lease, 'reset lock_timeout').catch(() => undefined);
-      }
-    },
-    unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
+    ...locks,
     setForeignKeys: async () => true,
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
@@ -157,28 +162,24 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       await ready();
       return watch(lease, copyOutLines(lease.conn, text, onBytes, signal));
     },
-    lockHolder: async (name) => {
-      // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).
-      const rows = await session.query(
-        `select l.pid, a.application_name, a.client_addr::text as addr from pg_locks l join pg_stat_activity a using (pid)
-         where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-           and l.database = (select oid from pg_database where datname = current_database())
-           and ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)`,
-        [name],
-      );
-      const r = rows[0];
-      return r ? `backend pid ${r.pid} (${r.application_name || 'unknown application'}${r.addr ? ` from ${r.addr}` : ''})` : null;
-    },
   };
   try {
-    // The connection is ours until the lease ends (DISCARD ALL resets these).
-    if (!shared) await control(lease, sessionSettings(opts.timeoutMs));
+    // The connection is ours until the lease ends (DISCARD ALL resets these); `settings` are
+    // also put back after a migration's RESET ALL, before its COMMIT.
+    if (!shared) {
+      settings.push(sessionSettings(opts.timeoutMs));
+      await control(lease, settings[0]);
+    }
     // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a second
-    // instead of holding the migration lock until its statement ends. Harmless on a server
+    // instead of running its statement (and transaction) to the end. Harmless on a server
     // connection a pooler shares, and reset by DISCARD ALL where there is one.
-    if (pooler !== 'transaction') await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
+    if (pooler !== 'transaction') {
+      const check = 'set client_connection_check_interval = 1000';
+      if (await control(lease, check).then(() => true, () => false)) settings.push(check);
+    }
     return await fn(session);
   } finally {
+    await locks.end();
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
     if (inTransaction) await control(lease, 'rollback').catch(() => undefined);
     await pool.endLease(lease);
