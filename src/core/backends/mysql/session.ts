@@ -6,7 +6,7 @@
 import { DbError } from '../../../errors.js';
 import type { Session, SessionOptions } from '../../dialect.js';
 import { withStatementIndex } from '../../policy.js';
-import { insertRows, streamRows } from './bulk.js';
+import { insertRows, streamLines, streamRows } from './bulk.js';
 import { rowsOf, simple, type MysqlPool, type Run } from './pool.js';
 
 export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
@@ -60,6 +60,10 @@ export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise
     stream: (text, onRows, signal) => {
       const run: Run = {};
       return streamRows(conn, text, onRows, () => pool.kill(run, conn, 'CANCELLED'), signal);
+    },
+    streamLines: (text, onBytes, signal) => {
+      const run: Run = {};
+      return streamLines(conn, text, onBytes, () => pool.kill(run, conn, 'CANCELLED'), signal);
     },
     load: (target, batches, signal) => insertRows(conn, target, batches, signal),
     lockHolder: async (name) => {
