@@ -82,7 +82,8 @@ const plainSelect = (t: Table, f: Quoting): string => {
 export const portable: PortableSql = {
   select: (t, f) => (hasNative(t)
     ? plainSelect(t, f)
-    : `SELECT CONCAT('[', ${t.columns.map((c) => `COALESCE(${canonical(c, f)}, 'null')`).join(", ',', ")}, ']') FROM ${qualified(t, f)}${orderBy(t, f)}`),
+    // A NOT NULL column needs no COALESCE (one function a value less for the server).
+    : `SELECT CONCAT('[', ${t.columns.map((c) => (c.nullable ? `COALESCE(${canonical(c, f)}, 'null')` : canonical(c, f))).join(", ',', ")}, ']') FROM ${qualified(t, f)}${orderBy(t, f)}`),
   finishLine: () => finishMarked,
   finishBytes: () => finishMarkedBytes,
   lineMode: (t) => !hasNative(t),
