@@ -48,10 +48,11 @@ export function schemaDifferences(g: Json, c: PortableTable): string[] {
     if (x.type === 'native') say(`${w} native type`, x.native, col.type);
     else say(`${w} type class (${x.type} for ${col.type})`, kindOf(x.type), col.kind);
     say(`${w} nullable`, x.nullable, col.nullable);
-    // SPEC §11.2: an identity or sequence column that is not the table's only key reads back without auto_increment.
-    say(`${w} auto_increment`, x.auto_increment, col.auto && c.primaryKey.length === 1 && c.primaryKey[0] === col.name);
-    // A key's sequence is auto_increment, not a default.
-    say(`${w} has a default`, x.default !== null && !x.auto_increment, col.hasDefault && !col.auto);
+    // SPEC §11.2: an identity or sequence column that is not the table's only key reads back without auto_increment,
+    // a sequence default (nextval) then as its default; the only key's sequence is auto_increment, not a default.
+    const soleKey = c.primaryKey.length === 1 && c.primaryKey[0] === col.name;
+    say(`${w} auto_increment`, x.auto_increment, col.auto && soleKey);
+    say(`${w} has a default`, x.default !== null, (col.hasDefault && !col.auto) || (Boolean(col.sequenceDefault) && !soleKey));
   }
   say('comments', cols.filter((x) => x.comment).map((x) => `${x.name}: ${x.comment}`).sort(), c.comments);
   say('primary key columns', cols.filter((x) => x.primary_key).map((x) => x.name).sort(), [...c.primaryKey].sort());

@@ -20,6 +20,8 @@ export interface PortableColumn {
   extra: string;
   /** Whether the column has a default (a key's sequence is `auto`, not a default). */
   hasDefault: boolean;
+  /** PostgreSQL: the default takes from a sequence (nextval); it is `auto` too. */
+  sequenceDefault?: boolean;
 }
 
 export interface PortableTable {
@@ -107,7 +109,8 @@ async function postgresDb(url: string): Promise<PortableDb> {
   const ns = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'codomyrmex') AND n.nspname NOT LIKE 'pg_%'";
   const cols = await sql.unsafe(`SELECT c.relname AS t, a.attname AS c, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
       (a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%') AS auto, CASE WHEN a.attgenerated <> '' THEN 'generated' ELSE '' END AS extra,
-      (d.adbin IS NOT NULL AND a.attgenerated = '' AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE 'nextval(%' AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE 'NULL::%') AS has_default
+      (d.adbin IS NOT NULL AND a.attgenerated = '' AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE 'nextval(%' AND pg_get_expr(d.adbin, d.adrelid) NOT LIKE 'NULL::%') AS has_default,
+      coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%' AS seq_default
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${ns} AND c.relname !~ '^codomyrmex' ORDER BY c.relname, a.attnum`);
@@ -125,7 +128,7 @@ async function postgresDb(url: string): Promise<PortableDb> {
   for (const [t, cs] of group([...cols], (r) => r.t)) {
     tables.set(t, {
       name: t,
-      columns: cs.map((r) => ({ name: r.c, type: r.type, kind: kindOf(r.type), nullable: r.nullable, auto: r.auto, extra: r.extra, hasDefault: r.has_default })),
+      columns: cs.map((r) => ({ name: r.c, type: r.type, kind: kindOf(r.type), nullable: r.nullable, auto: r.auto, extra: r.extra, hasDefault: r.has_default, sequenceDefault: r.seq_default })),
       primaryKey: cons.find((k) => k.t === t && k.kind === 'p')?.cols ?? [],
       foreignKeys: cons.filter((k) => k.t === t && k.kind === 'f').map((k) => `${k.cols.join(',')} -> ${k.ft}(${k.fcols.join(',')})`).sort(),
       indexes: idx.filter((i) => i.t === t).map((i) => `${i.u ? 'unique ' : ''}(${i.cols.join(',')})`).sort(),
