@@ -189,18 +189,31 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   return out;
 }
 
-/** Native column types the target lacks (an enum or domain of the source): refused before anything is touched. */
+/**
+ * What the tables need of the target that a backup without native DDL does not carry:
+ * native column types (an enum or domain of the source) and sequences a column default
+ * takes from (PostgreSQL's nextval of a sequence no column owns). Refused before anything is touched.
+ */
 async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
-  const check = t.module.backup.portable.missingTypes;
-  const used = new Map<string, string[]>();
+  const sql = t.module.backup.portable;
+  const types = new Map<string, string[]>();
+  const defaults = new Map<string, string[]>();
+  const add = (m: Map<string, string[]>, key: string, where: string): void => { m.set(key, [...(m.get(key) ?? []), where]); };
   for (const tp of plan.tables) {
-    for (const c of tp.table.columns) if (c.type === 'native' && c.native) used.set(c.native, [...(used.get(c.native) ?? []), `${tp.table.table}.${c.name}`]);
+    for (const c of tp.table.columns) {
+      const where = `${tp.table.table}.${c.name}`;
+      if (c.type === 'native' && c.native) add(types, c.native, where);
+      if (typeof c.default === 'object' && c.default !== null) add(defaults, c.default.sql, where);
+    }
   }
-  if (!check || !used.size) return;
-  const missing = await check.call(t.module.backup.portable, s, [...used.keys()]);
-  if (!missing.length) return;
-  const where = missing.map((m) => `"${m}" (${used.get(m)!.join(', ')})`).join(', ');
-  throw new DbError('UNDEFINED_OBJECT', `type(s) ${where} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing });
+  const missing = sql.missingTypes && types.size ? await sql.missingTypes.call(sql, s, [...types.keys()]) : [];
+  const sequences = sql.missingSequences && defaults.size ? await sql.missingSequences.call(sql, s, [...defaults.keys()]) : [];
+  if (!missing.length && !sequences.length) return;
+  const parts = [
+    ...(missing.length ? [`type(s) ${missing.map((m) => `"${m}" (${types.get(m)!.join(', ')})`).join(', ')}`] : []),
+    ...(sequences.length ? [`sequence(s) ${sequences.map((q) => `"${q.sequence}" (${defaults.get(q.expression)!.join(', ')})`).join(', ')}`] : []),
+  ];
+  throw new DbError('UNDEFINED_OBJECT', `${parts.join(' and ')} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing, sequences: sequences.map((q) => q.sequence) });
 }
 
 /** The batches without the values of the columns marked (the database computes them). */

@@ -119,6 +119,12 @@ export interface PortableSql {
    * touched. Absent: no check (the types are the backend's own).
    */
   missingTypes?(s: Session, types: string[]): Promise<string[]>;
+  /**
+   * Of the column default expressions a restore without native DDL would create, those
+   * that take from a sequence the target lacks, with its name (PostgreSQL's `nextval` of
+   * a sequence no column owns): the restore is refused before anything is touched. Absent: no check.
+   */
+  missingSequences?(s: Session, defaults: string[]): Promise<Array<{ expression: string; sequence: string }>>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

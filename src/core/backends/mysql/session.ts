@@ -8,7 +8,7 @@ import { DbError } from '../../../errors.js';
 import type { Session, SessionOptions } from '../../dialect.js';
 import { leaseLocks } from '../../lease.js';
 import { withStatementIndex } from '../../policy.js';
-import { insertRows, streamRows } from './bulk.js';
+import { insertRows, streamLines, streamRows } from './bulk.js';
 import { execOn, mysqlLeaseSql, type MysqlExec } from './lock.js';
 import { rowsOf, simple, type MysqlPool, type Run } from './pool.js';
 
@@ -59,6 +59,10 @@ export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Ses
     stream: (text, onRows, signal) => {
       const run: Run = {};
       return streamRows(conn, text, onRows, () => pool.kill(run, conn, 'CANCELLED'), signal);
+    },
+    streamLines: (text, onBytes, signal) => {
+      const run: Run = {};
+      return streamLines(conn, text, onBytes, () => pool.kill(run, conn, 'CANCELLED'), signal);
     },
     load: (target, batches, signal) => insertRows(conn, target, batches, signal),
   };
