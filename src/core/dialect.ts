@@ -105,6 +105,28 @@ export interface ReadOnlyGuard {
   warning?: string;
 }
 
+/**
+ * Where a server stands among others (SPEC §3.1 `replication`), read anew at each
+ * get_connection: a node falls out of sync, a replica stops or is promoted.
+ */
+export interface Replication {
+  /** The backend's word: MySQL/MariaDB `galera` (a cluster node) or `replica` (reads another server's binary log). */
+  kind: string;
+  /** Whether the server takes writes now (a Galera node that is not ready, a read_only replica: false). */
+  writable: boolean;
+  /** The engine's own state word: Galera `wsrep_local_state_comment` (Synced, Donor/Desynced, Joining …); a replica's threads. */
+  state: string;
+  /** Galera `wsrep_ready`: false while the node refuses queries. */
+  ready?: boolean;
+  /** Galera: members in the node's view, and whether that view is the primary component. */
+  cluster_size?: number;
+  primary?: boolean;
+  /** Galera: this connection's reads wait for the cluster (URL `causal_reads=true`). */
+  causal_reads?: boolean;
+  /** Replica: how far behind its source, in seconds; null when unknown (not running, or not permitted to ask). */
+  lag_seconds?: number | null;
+}
+
 export interface Dialect {
   /** The backend module's name (backends/index.ts). */
   readonly backend: string;
@@ -126,6 +148,8 @@ export interface Dialect {
    */
   transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
   poolState(): PoolState;
+  /** Where the server stands among others, asked now; null when it stands alone (absent: the backend never replicates). */
+  replication?(): Promise<Replication | null>;
   /** Pins a connection for a manager's multi-step work; releases it (its lock and any open transaction) after. */
   withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T>;
   /** Close every connection; a later call reopens. */

@@ -38,11 +38,22 @@ const connectionDescription = z.object({
   warning: z.string().optional().describe('Present when a read-only connection\'s account can write: the read-only checks are then the only barrier.'),
   read_only_guard: z.object({ engine: z.string(), classifier: z.boolean(), warning: z.string().optional() })
     .optional().describe('PostgreSQL read-only: what the database itself enforces, and why not more (warning).'),
+  replication: z.object({
+    kind: z.string(),
+    writable: z.boolean(),
+    state: z.string(),
+    ready: z.boolean().optional(),
+    cluster_size: z.number().optional(),
+    primary: z.boolean().optional(),
+    causal_reads: z.boolean().optional(),
+    lag_seconds: z.number().nullable().optional(),
+  }).optional().describe('Present for a cluster node or replica: its state now (SPEC 3.1).'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
   const open = await ctx.registry.get(name);
   const c = open.config;
+  const replication = await open.dialect.replication?.();
   return {
     name: c.name,
     backend: c.backend,
@@ -54,6 +65,7 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
     capabilities: { ...open.dialect.capabilities },
     role_can_write: open.roleCanWrite,
     ...(open.warning ? { warning: open.warning } : {}),
+    ...(replication ? { replication } : {}),
   };
 }
 
