@@ -93,6 +93,11 @@ export interface ServerInfo {
   user: string | null;
   /** Read-only connections of backends that say: which protection is in force (SPEC §6). */
   read_only_guard?: ReadOnlyGuard;
+  /**
+   * Present when the server replicates with others (a Galera node, a MySQL replica): its
+   * state now. Read live (Dialect.liveInfo): a node falls out of sync, a replica stops.
+   */
+  replication?: Replication;
 }
 
 /** What keeps a read-only connection read-only: the engine's part and the classifier's. */
@@ -105,10 +110,7 @@ export interface ReadOnlyGuard {
   warning?: string;
 }
 
-/**
- * Where a server stands among others (SPEC §3.1 `replication`), read anew at each
- * get_connection: a node falls out of sync, a replica stops or is promoted.
- */
+/** Where a server stands among others (SPEC §3.1 `replication`). */
 export interface Replication {
   /** The backend's word: MySQL/MariaDB `galera` (a cluster node) or `replica` (reads another server's binary log). */
   kind: string;
@@ -148,8 +150,11 @@ export interface Dialect {
    */
   transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
   poolState(): PoolState;
-  /** Where the server stands among others, asked now; null when it stands alone (absent: the backend never replicates). */
-  replication?(): Promise<Replication | null>;
+  /**
+   * Server facts that change while the connection is open (a cluster node's state),
+   * read by get_connection each time: one or two cheap queries. Absent: nothing changes (SQLite).
+   */
+  liveInfo?(): Promise<Pick<ServerInfo, 'replication'>>;
   /** Pins a connection for a manager's multi-step work; releases it (its lock and any open transaction) after. */
   withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T>;
   /** Close every connection; a later call reopens. */

@@ -53,19 +53,19 @@ const connectionDescription = z.object({
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
   const open = await ctx.registry.get(name);
   const c = open.config;
-  const replication = await open.dialect.replication?.();
   return {
     name: c.name,
     backend: c.backend,
     url: safeUrl(c.url),
     read_only: c.read_only,
     ...open.info,
+    // Live facts are extra: a busy pool or a failed read leaves them out rather than failing the call.
+    ...(await open.dialect.liveInfo?.().catch(() => ({}))),
     pool: open.dialect.poolState(),
     limits: { max_rows: c.max_rows, max_bytes: c.max_bytes, statement_timeout_ms: c.statement_timeout_ms },
     capabilities: { ...open.dialect.capabilities },
     role_can_write: open.roleCanWrite,
     ...(open.warning ? { warning: open.warning } : {}),
-    ...(replication ? { replication } : {}),
   };
 }
 

@@ -155,7 +155,10 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     transaction,
     withSession: (fn, opts) => runSession(pool, fn, opts),
     poolState: () => pool.state(),
-    replication: () => pool.replication(),
+    liveInfo: async () => {
+      const replication = await pool.replication();
+      return replication ? { replication } : {};
+    },
     close: () => pool.close(),
   };
 }
