@@ -33,6 +33,7 @@ describe.runIf(mysqlBackend && process.getuid?.() === 0)('a MariaDB Galera clust
       n1: { url: n1!, migrations_dir: migrations },
       n2: { url: `${n2}?causal_reads=true`, migrations_dir: migrations },
       n2plain: { url: n2! },
+      n2ro: { url: `${n2}?causal_reads=true`, read_only: true },
       n3: { url: n3!, migrations_dir: migrations },
       n3ro: { url: n3!, read_only: true },
       src: { url: source.url },
@@ -127,9 +128,9 @@ describe.runIf(mysqlBackend && process.getuid?.() === 0)('a MariaDB Galera clust
     expect((await mustCall(h.client, 'get_database_stats', { connection: 'n2' })).table_count).toBeGreaterThanOrEqual(4);
   });
 
-  it('causal_reads sets wsrep_sync_wait on every session of the connection, also after the pool resets it', async () => {
+  it('with causal_reads every session waits for the cluster: reads right after a write on another node are fresh, 30 of 30', async () => {
     const wait = async (name: string): Promise<unknown> => rowsOf(await mustCall(h.client, 'execute_query', { connection: name, query: 'SELECT @@SESSION.wsrep_sync_wait AS w' }))[0]?.w;
-    // Several calls: the pool's connections are reset (COM_RESET_CONNECTION) between them.
+    // Several calls: each on a new session, or a reset one without causal reads.
     for (let i = 0; i < 5; i++) expect([await wait('n2'), await wait('n2plain')]).toEqual([1, 0]);
     await mustCall(h.client, 'execute_query', { connection: 'n1', query: 'CREATE TABLE counter (id integer PRIMARY KEY, v integer)' });
     await mustCall(h.client, 'execute_query', { connection: 'n1', query: 'INSERT INTO counter VALUES (1, 0)' });
@@ -138,13 +139,13 @@ describe.runIf(mysqlBackend && process.getuid?.() === 0)('a MariaDB Galera clust
       const r = await mustCall(h.client, 'execute_query', { connection: reader, query: 'SELECT v FROM counter WHERE id = 1' });
       return rowsOf(r)[0]?.v === i;
     };
-    // Reads on another node right after a write: printed, never asserted. MariaDB 10.11.19 with
-    // galera 26.4.23 here served some stale reads even with wsrep_sync_wait = 1 (SPEC §2, README).
-    let causal = 0;
-    let plain = 0;
-    for (let i = 1; i <= 30; i++) if (await round('n2', i)) causal++;
-    for (let i = 31; i <= 60; i++) if (await round('n2plain', i)) plain++;
-    console.log(`[galera] reads on another node right after a write: causal_reads ${causal}/30 fresh, without ${plain}/30`);
+    // Causal connections take a new session per call: MariaDB 10.11 skips the wait on a reset one (pool.ts).
+    const fresh = { n2: 0, n2ro: 0, n2plain: 0 };
+    let i = 0;
+    for (let k = 0; k < 30; k++) for (const reader of ['n2', 'n2ro', 'n2plain'] as const) if (await round(reader, ++i)) fresh[reader]++;
+    // Without causal reads staleness depends on timing (10% of reads here, sometimes none): printed, not asserted.
+    console.log(`[galera] reads on another node right after a write, fresh of 30: causal_reads ${fresh.n2}, read-only with causal_reads ${fresh.n2ro}, without ${fresh.n2plain}`);
+    expect([fresh.n2, fresh.n2ro]).toEqual([30, 30]);
   });
 
   it('a node out of the primary component refuses queries with CONNECTION_FAILED (node_not_ready), and says so in get_connection', async () => {
