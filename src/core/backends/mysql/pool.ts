@@ -2,7 +2,7 @@
  * The mysql2 pool of one MySQL/MariaDB connection, opened on first use, with a control
  * connection of its own for KILL QUERY. Every pooled connection starts from our
  * session (sessionSql) and goes back clean (COM_RESET_CONNECTION, then our session
- * again). Never `multipleStatements`.
+ * again), or is closed (causal_reads: see acquire). Never `multipleStatements`.
  */
 import type { Connection, Pool, PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
