@@ -4,6 +4,7 @@
  * a stable code that says why; get_connection describes the node; causal reads see a write
  * made on another node; a node out of the primary component refuses with a clear code.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir } from '../support/backends.js';
 import { callTool, mustCall, rowsOf, startInProcess, type Harness } from '../support/mcp.js';
@@ -45,6 +46,7 @@ describe.runIf(mysqlBackend && process.getuid?.() === 0)('a MariaDB Galera clust
     await h?.close();
     await source?.drop();
     await g?.stop();
+    for (const dir of [migrations, backups]) rmSync(dir, { recursive: true, force: true });
   });
 
   it('get_connection describes each node: Galera, Synced, ready, in a primary view of 3', async () => {
