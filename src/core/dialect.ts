@@ -101,6 +101,11 @@ export interface ServerInfo {
    * (Dialect.liveInfo), since a standby can be promoted.
    */
   standby?: StandbyState;
+  /**
+   * Present when the server replicates with others (a Galera node, a MySQL replica): its
+   * state now. Read live (Dialect.liveInfo): a node falls out of sync, a replica stops.
+   */
+  replication?: Replication;
 }
 
 /** A standby's replay position: `replay_lag_ms` 0 once it has replayed all it received; null when unknown. */
@@ -119,6 +124,25 @@ export interface ReadOnlyGuard {
   classifier: boolean;
   /** Set when the engine cannot drop the account's file, program or signal powers: why, and what to configure. */
   warning?: string;
+}
+
+/** Where a server stands among others (SPEC §3.1 `replication`). */
+export interface Replication {
+  /** The backend's word: MySQL/MariaDB `galera` (a cluster node) or `replica` (reads another server's binary log). */
+  kind: string;
+  /** Whether the server takes writes now (a Galera node that is not ready, a read_only replica: false). */
+  writable: boolean;
+  /** The engine's own state word: Galera `wsrep_local_state_comment` (Synced, Donor/Desynced, Joining …); a replica's threads. */
+  state: string;
+  /** Galera `wsrep_ready`: false while the node refuses queries. */
+  ready?: boolean;
+  /** Galera: members in the node's view, and whether that view is the primary component. */
+  cluster_size?: number;
+  primary?: boolean;
+  /** Galera: this connection's reads wait for the cluster (URL `causal_reads=true`). */
+  causal_reads?: boolean;
+  /** Replica: how far behind its source, in seconds; null when unknown (not running, or not permitted to ask). */
+  lag_seconds?: number | null;
 }
 
 export interface Dialect {
@@ -143,10 +167,11 @@ export interface Dialect {
   transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
   poolState(): PoolState;
   /**
-   * Server facts that change while the connection is open (a standby's lag, its promotion),
-   * read by get_connection each time: one cheap query. Absent: nothing changes (SQLite).
+   * Server facts that change while the connection is open (a standby's lag, its promotion, a
+   * cluster node's state), read by get_connection each time: one or two cheap queries.
+   * Absent: nothing changes (SQLite).
    */
-  liveInfo?(): Promise<Pick<ServerInfo, 'standby'>>;
+  liveInfo?(): Promise<Pick<ServerInfo, 'standby' | 'replication'>>;
   /** Pins a connection for a manager's multi-step work; releases it (its lock and any open transaction) after. */
   withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T>;
   /** Close every connection; a later call reopens. */

@@ -41,6 +41,16 @@ const connectionDescription = z.object({
   pooler: z.string().optional().describe('The pooler mode the connection is configured for (session, transaction); absent: none.'),
   standby: z.object({ replay_lag_ms: z.number().nullable(), unreplayed_bytes: z.number().nullable() }).optional()
     .describe('Present when the server is a standby (read replica in recovery): it refuses writes.'),
+  replication: z.object({
+    kind: z.string(),
+    writable: z.boolean(),
+    state: z.string(),
+    ready: z.boolean().optional(),
+    cluster_size: z.number().optional(),
+    primary: z.boolean().optional(),
+    causal_reads: z.boolean().optional(),
+    lag_seconds: z.number().nullable().optional(),
+  }).optional().describe('Present for a cluster node or replica: its state now (SPEC 3.1).'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {

@@ -45,6 +45,8 @@ export interface Galera {
 export interface GaleraOptions {
   /** wsrep_mode for every node, e.g. 'REQUIRED_PRIMARY_KEY' (MariaDB 10.6+). */
   wsrepMode?: string;
+  /** wsrep_sync_wait as every node's global default (sessions start with it). */
+  syncWait?: number;
 }
 
 interface Ports {
@@ -157,8 +159,9 @@ class NodeProcess {
       '--wsrep-on=ON', `--wsrep-provider=${PROVIDER}`, `--wsrep-cluster-address=gcomm://${this.members}`,
       '--wsrep-cluster-name=cmx', `--wsrep-node-address=127.0.0.1:${ports.gcomm}`,
       `--wsrep-node-incoming-address=127.0.0.1:${ports.client}`, `--wsrep-sst-receive-address=127.0.0.1:${ports.sst}`,
-      '--wsrep-sst-method=rsync', `--wsrep-provider-options=${provider}`, '--wsrep-slave-threads=2',
+      '--wsrep-sst-method=rsync', `--wsrep-provider-options=${provider}`, '--wsrep-slave-threads=1',
       ...(this.options.wsrepMode ? [`--wsrep-mode=${this.options.wsrepMode}`] : []),
+      ...(this.options.syncWait !== undefined ? [`--wsrep-sync-wait=${this.options.syncWait}`] : []),
       ...(bootstrap ? ['--wsrep-new-cluster'] : []),
     ];
   }

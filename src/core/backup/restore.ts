@@ -95,6 +95,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
   if (!plan.native) await refuseMissingTypes(s, t, plan);
+  await refuseKeylessTables(s, t, plan, mode, existing);
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
@@ -214,6 +215,19 @@ async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan
     ...(sequences.length ? [`sequence(s) ${sequences.map((q) => `"${q.sequence}" (${defaults.get(q.expression)!.join(', ')})`).join(', ')}`] : []),
   ];
   throw new DbError('UNDEFINED_OBJECT', `${parts.join(' and ')} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing, sequences: sequences.map((q) => q.sequence) });
+}
+
+/**
+ * A target that refuses tables without a primary key (a Galera cluster that requires them)
+ * would fail at the first such CREATE, after mode replace had already dropped the old
+ * tables (MySQL DDL commits): refused here, before anything is touched.
+ */
+async function refuseKeylessTables(s: Session, t: BackupTarget, plan: RestorePlan, mode: RestoreMode, existing: Set<TablePlan>): Promise<void> {
+  const check = t.module.backup.portable.requiresPrimaryKey;
+  const keyless = plan.tables.filter((tp) => !(mode === 'append' && existing.has(tp)) && !tp.table.columns.some((c) => c.primary_key));
+  if (!check || !keyless.length || !(await check.call(t.module.backup.portable, s))) return;
+  const names = keyless.map((tp) => tp.table.table);
+  throw new DbError('UNSUPPORTED', `table(s) ${names.map((n) => `"${n}"`).join(', ')} have no primary key, and "${t.config.name}" refuses tables without one (a Galera cluster with wsrep_mode=REQUIRED_PRIMARY_KEY, or sql_require_primary_key); restore them elsewhere, or leave them out with \`tables\`; nothing was restored`, { tables: names, reason: 'primary_key_required' });
 }
 
 /** The batches without the values of the columns marked (the database computes them). */

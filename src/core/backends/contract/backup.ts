@@ -125,6 +125,12 @@ export interface PortableSql {
    * a sequence no column owns): the restore is refused before anything is touched. Absent: no check.
    */
   missingSequences?(s: Session, defaults: string[]): Promise<Array<{ expression: string; sequence: string }>>;
+  /**
+   * Whether the target refuses to create a table without a primary key (MariaDB Galera's
+   * wsrep_mode REQUIRED_PRIMARY_KEY, MySQL's sql_require_primary_key): a restore that would
+   * create one is refused before anything is touched. Absent: never.
+   */
+  requiresPrimaryKey?(s: Session): Promise<boolean>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

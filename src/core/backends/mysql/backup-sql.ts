@@ -92,6 +92,12 @@ export const portable: PortableSql = {
     return next(row?.n);
   },
   writeSequence: (t, _column, value, f) => [{ text: `ALTER TABLE ${qualified(t, f)} AUTO_INCREMENT = ${BigInt(value).toString()}`, params: [] }],
+  async requiresPrimaryKey(s) {
+    // SHOW … WHERE: a name this server lacks (MySQL has no wsrep_*, MariaDB no sql_require_primary_key) is simply absent.
+    const rows = await s.query("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_mode', 'sql_require_primary_key')");
+    const v = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value)]));
+    return v.get('sql_require_primary_key') === 'ON' || (v.get('wsrep_on') === 'ON' && /\bREQUIRED_PRIMARY_KEY\b/i.test(v.get('wsrep_mode') ?? ''));
+  },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   // NO_AUTO_VALUE_ON_ZERO: a key of 0 is a value to keep, not a request for the next one (as mariadb-dump loads).
   beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0, @cmx_load_mode = @@SESSION.sql_mode', "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')"],
