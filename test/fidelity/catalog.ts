@@ -160,10 +160,12 @@ export async function sqliteSnapshot(file: string): Promise<Snapshot> {
   db.defaultSafeIntegers(true);
   try {
     const objects = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'codomyrmex%'").all() as Array<{ type: string; name: string; tbl_name: string; sql: string | null }>;
-    const out: Snapshot = { tables: [], columns: [], indexes: [], foreign_keys: [], views: [], triggers: [], sequences: [], content: [] };
+    const out: Snapshot = { tables: [], sql: [], columns: [], indexes: [], foreign_keys: [], views: [], triggers: [], sequences: [], content: [] };
     const norm = (s: string | null): string => (s ?? '').replace(/\s+/g, ' ').trim();
     for (const o of objects) {
-      if (o.type === 'view' || o.type === 'trigger') out[`${o.type}s`].push(`${o.name} ${norm(o.sql)}`);
+      if (o.type === 'view' || o.type === 'trigger') out[`${o.type}s`].push(`${o.name} on ${o.tbl_name} ${norm(o.sql)}`);
+      // What only the statement says: checks, collations, AUTOINCREMENT, an index's expressions and predicate.
+      if (o.type === 'table' || o.type === 'index') out.sql.push(`${o.type} ${o.name} on ${o.tbl_name} ${o.sql === null ? '(automatic)' : norm(o.sql)}`);
       if (o.type !== 'table') continue;
       const q = `"${o.name.replaceAll('"', '""')}"`;
       out.tables.push(`${o.name} ${/\bWITHOUT\s+ROWID\b/i.test(o.sql ?? '') ? 'without rowid' : 'rowid'} ${/\bSTRICT\s*$/i.test(o.sql ?? '') ? 'strict' : ''}`);

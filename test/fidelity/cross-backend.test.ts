@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
 import { haveDatasets, loadChinook, loadPagila, loadSakila } from '../support/datasets.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
-import { portableDb, type PortableDb, type PortableTable } from './portable.js';
+import { insertsWithoutKey, portableDb, type PortableDb, type PortableTable } from './portable.js';
 
 type Json = Record<string, any>;
 type Name = TestBackend['name'];
@@ -124,20 +124,3 @@ describe.runIf(haveDatasets && cases.length > 0)('cross-backend restores are hon
     }
   }, 300_000);
 });
-
-/**
- * For each table whose key the source generates (and no other unique index would refuse
- * a copy of a row): a copy of the last row inserted without its key gets a key past the restored ones.
- */
-async function insertsWithoutKey(src: Map<string, PortableTable>, dst: PortableDb): Promise<void> {
-  for (const s of src.values()) {
-    const key = s.columns.find((c) => c.auto);
-    const d = dst.tables.get(s.name);
-    if (!key || !d || d.indexes.some((ix) => ix.startsWith('unique'))) continue;
-    const q = dst.quote;
-    const rest = d.columns.filter((c) => c.name !== key.name).map((c) => q(c.name)).join(', ');
-    const before = await dst.max(s.name, key.name);
-    await dst.exec(`INSERT INTO ${q(s.name)} (${rest}) SELECT ${rest} FROM ${q(s.name)} WHERE ${q(key.name)} = ${before}`);
-    expect({ table: s.name, grew: BigInt(await dst.max(s.name, key.name)) > BigInt(before) }).toEqual({ table: s.name, grew: true });
-  }
-}

@@ -20,7 +20,8 @@ SELECT 'c' AS kind, c.TABLE_NAME AS tbl, JSON_OBJECT('name', c.COLUMN_NAME, 'pos
     ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
   WHERE ${where('c')}
 UNION ALL
-SELECT 'i', s.TABLE_NAME, JSON_OBJECT('name', s.INDEX_NAME, 'non_unique', s.NON_UNIQUE, 'seq', s.SEQ_IN_INDEX, 'column', s.COLUMN_NAME, 'sub_part', s.SUB_PART)
+SELECT 'i', s.TABLE_NAME, JSON_OBJECT('name', s.INDEX_NAME, 'non_unique', s.NON_UNIQUE, 'seq', s.SEQ_IN_INDEX, 'column', s.COLUMN_NAME, 'sub_part', s.SUB_PART,
+    'type', s.INDEX_TYPE, 'collation', s.COLLATION)
   FROM information_schema.STATISTICS s WHERE ${where('s')}
 UNION ALL
 SELECT 'f', k.TABLE_NAME, JSON_OBJECT('name', k.CONSTRAINT_NAME, 'column', k.COLUMN_NAME, 'pos', k.ORDINAL_POSITION,
@@ -81,6 +82,9 @@ function groupByName(items: Json[], order: string): Map<string, Json[]> {
   return m;
 }
 
+/** Index types that are no ordered list of columns (a plain index on the same columns is another thing). */
+const SPECIAL_INDEX = new Set(['FULLTEXT', 'SPATIAL']);
+
 /** Indexes other than the primary key, a column's own unique key and InnoDB's index for a foreign key. */
 function userIndexes(name: string, indexes: Map<string, Json[]>, fks: Map<string, Json[]>, uniqueCols: Set<string>): Index[] {
   const out: Index[] = [];
@@ -94,7 +98,12 @@ function userIndexes(name: string, indexes: Map<string, Json[]>, fks: Map<string
     const fk = fks.get(ixName);
     if (fk && fk.map((p) => p.column).join('\u0000') === cols.join('\u0000')) continue;
     const ix: Index = { name: ixName, columns: cols, unique };
-    if (parts.some((p) => p.sub_part !== null || p.column === null)) ix.native = `${parts.map((p) => `${p.column ?? '(expression)'}${p.sub_part ? `(${p.sub_part})` : ''}`).join(', ')}`;
+    // A column list does not say it all: a prefix, an expression, a descending part, or a FULLTEXT or SPATIAL index.
+    const kind = SPECIAL_INDEX.has(String(parts[0].type)) ? `${String(parts[0].type)} ` : '';
+    if (kind || parts.some((p) => p.sub_part !== null || p.column === null || p.collation === 'D')) {
+      const list = parts.map((p) => `${p.column ?? '(expression)'}${p.sub_part ? `(${p.sub_part})` : ''}${p.collation === 'D' ? ' DESC' : ''}`).join(', ');
+      ix.native = kind ? `${kind}(${list})` : list;
+    }
     out.push(ix);
   }
   return out.sort(byName);
