@@ -154,6 +154,8 @@ async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mod
 }
 
 async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number> {
+  const own = t.module.backup.portable.count;
+  if (own) return own.call(t.module.backup.portable, s, tp.table, t.flavor);
   const [row] = await s.query(countSql(tp.table, t.flavor));
   return Number(row?.n ?? 0);
 }

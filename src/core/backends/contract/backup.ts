@@ -119,6 +119,8 @@ export interface PortableSql {
    * touched. Absent: no check (the types are the backend's own).
    */
   missingTypes?(s: Session, types: string[]): Promise<string[]>;
+  /** The rows a restore loaded into a table, as select() reads them (MariaDB: a system-versioned table's history too). Absent: count(*). */
+  count?(s: Session, t: Table, f: Quoting): Promise<number>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

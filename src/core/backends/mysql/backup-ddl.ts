@@ -106,9 +106,13 @@ async function events(s: Session, f: Quoting): Promise<NativeObject[]> {
   return out;
 }
 
-/** Generated columns per table (EXTRA `VIRTUAL GENERATED`, `STORED GENERATED`, `PERSISTENT`; not MySQL's `DEFAULT_GENERATED`). */
+/**
+ * Generated columns per table (EXTRA `VIRTUAL GENERATED`, `STORED GENERATED`, `PERSISTENT`; not MySQL's
+ * `DEFAULT_GENERATED`). A system-versioned table's period columns are loaded: they date its history rows.
+ */
 async function generatedColumns(s: Session): Promise<Map<string, string[]>> {
-  const rows = await s.query("SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA REGEXP '(^|[^_])(VIRTUAL|STORED|PERSISTENT)' ORDER BY ORDINAL_POSITION");
+  const rows = await s.query(`SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA REGEXP '(^|[^_])(VIRTUAL|STORED|PERSISTENT)'
+    AND COALESCE(GENERATION_EXPRESSION, '') NOT IN ('ROW START', 'ROW END') ORDER BY ORDINAL_POSITION`);
   const out = new Map<string, string[]>();
   for (const r of rows) out.set(text(r.t)!, [...(out.get(text(r.t)!) ?? []), text(r.c)!]);
   return out;
