@@ -12,6 +12,7 @@ import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
+import { checkNativeSql } from './check-ddl.js';
 import { alignForeignKeys, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
@@ -141,6 +142,9 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
   const objects = same && into.backup.portable.objectSql !== undefined;
+  // The source's SQL runs as it is: each statement must create what the header names (check-ddl.ts).
+  if (same) checkNativeSql(h.tables.filter((e) => e.ddl?.length), objects ? h.objects ?? [] : [], into.sql);
+  if (objects) for (const o of h.objects ?? []) into.backup.portable.objectSql!(o, f);
   // Another backend (or flavour) cannot be trusted to run the source's SQL: each object is listed, never dropped unsaid.
   const origin = h.source.flavor ?? h.source.backend;
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });

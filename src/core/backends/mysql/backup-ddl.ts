@@ -166,6 +166,11 @@ const SAVED = Object.keys(SETTABLE);
 export function objectSql(o: NativeObject, f: Quoting): { create: string[]; drop: string[] } {
   const kind = DROP[o.kind];
   if (!kind) throw new DbError('UNSUPPORTED', `a backed-up ${o.kind} "${o.name}" cannot be created on MySQL`, { kind: o.kind, name: o.name });
+  // A backup file is code: `then` is only ever the sequence's position, as sequences() writes it.
+  const position = new RegExp(`^SELECT SETVAL\\(${f.quote(o.name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, -?\\d+, 0\\)$`);
+  if ((o.then ?? []).some((st) => o.kind !== 'sequence' || !position.test(st))) {
+    throw new DbError('BACKUP_CORRUPT', `the backup's statements after ${o.kind} "${o.name}" are not its position; a backup file's SQL runs as it is, so nothing was restored`, { kind: o.kind, name: o.name });
+  }
   const set = Object.entries(o.settings ?? {}).filter(([k, v]) => SETTABLE[k]?.(v));
   const create = set.length
     ? [

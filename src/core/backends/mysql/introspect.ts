@@ -110,6 +110,17 @@ function userIndexes(name: string, indexes: Map<string, Json[]>, fks: Map<string
   return out.sort(byName);
 }
 
+/**
+ * A column's collation when its rules are not its table's: comparisons, sorting and
+ * unique keys follow it (`utf8mb3_bin`, `latin1_german2_ci`, `utf8mb4_unicode_520_ci` in
+ * a `utf8mb4_general_ci` table). The same rules over another character set
+ * (`utf8mb3_general_ci`: Chinook's NVARCHAR) and a JSON column's `utf8mb4_bin` are not its own.
+ */
+function ownCollation(c: Json, json: boolean): boolean {
+  const rules = (x: unknown): string => String(x).replace(/^[a-z0-9]+?_/i, '');
+  return !json && Boolean(c.collation) && Boolean(c.table_collation) && rules(c.collation) !== rules(c.table_collation);
+}
+
 function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
   // MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) named after the column.
   const jsonCols = new Set(g.k.filter((k) => new RegExp(`^json_valid\\(\`${k.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\)$`).test(k.clause)).map((k) => k.name as string));
@@ -135,8 +146,7 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
     const odd = c.period ? [periodFeature(c.period)] : [
       ...(/on update|invisible|generated|persistent/i.test(c.extra) ? [String(c.extra).toLowerCase()] : []),
       ...(c.charset && c.charset !== 'utf8mb4' ? [`character set ${c.charset}`] : []),
-      // A collation of its own (the table's default aside): comparisons, sorting and unique keys follow it.
-      ...(c.collation && c.table_collation && c.collation !== c.table_collation ? [`collation ${c.collation}`] : []),
+      ...(ownCollation(c, jsonCols.has(c.name)) ? [`collation ${c.collation}`] : []),
     ];
     if (odd.length) (col as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] = odd;
     return col;
