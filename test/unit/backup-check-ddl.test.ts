@@ -23,7 +23,8 @@ describe('checkNativeSql', () => {
     ];
     expect(code(() => checkNativeSql([entry('customer', ['CREATE TABLE `customer` (\n  `id` int NOT NULL\n) ENGINE=InnoDB'])], objects, mysql.sql))).toBe('ok');
     expect(code(() => checkNativeSql([entry('Item', ['CREATE TABLE "Item" (id INTEGER PRIMARY KEY)', 'CREATE UNIQUE INDEX ix ON "Item" (id DESC)'])],
-      [{ kind: 'view', name: 'v_item', sql: 'CREATE VIEW v_item AS SELECT id FROM "Item"' }], sqlite.sql))).toBe('ok');
+      [{ kind: 'view', name: 'v_item', sql: 'CREATE VIEW v_item AS SELECT id FROM "Item"' },
+        { kind: 'trigger', name: 'v_ins', table: 'v_item', sql: 'CREATE TRIGGER v_ins INSTEAD OF INSERT ON v_item BEGIN INSERT INTO "Item" (id) VALUES (new.id); END' }], sqlite.sql))).toBe('ok');
   });
   it.each([
     ['a table ddl that drops', [entry('t', ['DROP TABLE victim'])], []],

@@ -4,7 +4,7 @@
  * edit them and recompute the checksums, so before anything is touched each statement is
  * read with the target's lexer: it must be one CREATE of the object the header names
  * (a table's DDL creates that table, or an index on it; an object's, that object, a
- * trigger on a table of the backup). What the objects do once created (a routine
+ * trigger on a table or view of the backup). What the objects do once created (a routine
  * called, a trigger fired, an event scheduled) is the source's code, as with any dump.
  */
 import { DbError } from '../../errors.js';
@@ -69,7 +69,8 @@ function statement(sql: string, flavor: SqlSupport, what: string): Token[] {
  * what the header names. (`then`, a sequence's position, is the backend's to check: objectSql.)
  */
 export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], flavor: SqlSupport): void {
-  const tables = entries.map((e) => e.name);
+  // A trigger's table: one of the backup, or one of its views (SQLite's INSTEAD OF triggers).
+  const tables = [...entries.map((e) => e.name), ...objects.filter((o) => o.kind === 'view').map((o) => o.name)];
   for (const e of entries) {
     for (const [i, sql] of (e.ddl ?? []).entries()) {
       const what = `DDL of table ${e.name}`;

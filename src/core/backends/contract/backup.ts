@@ -46,6 +46,12 @@ export interface BackupSupport {
    * Absent where the portable schema is the whole story.
    */
   readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl>;
+  /**
+   * Checks a backup's native DDL before a restore runs it (the file is code anyone who can
+   * write backup_dir can edit): BACKUP_CORRUPT for a statement that is not part of creating
+   * the schema it carries. Present wherever nativeDdl is.
+   */
+  readonly checkNativeDdl?: (ddl: NativeDdl) => Promise<void>;
 }
 
 /** What reading the native DDL borrows from the backup. */
