@@ -44,6 +44,7 @@ function unportableColumns(table: Table): { unportable?: Record<string, string[]
 async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<TableEntry> {
   const auto = table.columns.find((c) => c.auto_increment);
   const next = auto ? await t.module.backup.portable.readSequence(s, table, auto.name, t.flavor) : null;
+  const mixed = (await t.module.backup.portable.mixedColumns?.(s, table, t.flavor)) ?? [];
   return {
     name: table.table,
     ...(table.schema !== undefined ? { schema: table.schema } : {}),
@@ -52,6 +53,7 @@ async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<Table
     order_by: table.columns.filter((c) => c.primary_key).map((c) => c.name),
     sequence: auto && next !== null ? { column: auto.name, next } : null,
     ...unportableColumns(table),
+    ...(mixed.length ? { mixed } : {}),
   };
 }
 

@@ -64,7 +64,10 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
   for (const c of def.columns) {
     // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
     if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
-    const stand = c.type === 'native' && cross ? from.backup.crossType(c.native ?? '') : undefined;
+    // Values the declared type does not hold (SQLite keeps text in a numeric column, 1e308 in a decimal(10,2)): text on the target.
+    const mixed = cross && Boolean(e.mixed?.includes(c.name));
+    if (mixed) lossy.push({ table: e.name, column: c.name, what: `${c.native ?? c.type} column holds values its type does not (text or bytes, too large or too long): restored as text` });
+    const stand = c.type === 'native' && cross && !mixed ? from.backup.crossType(c.native ?? '') : undefined;
     if (stand) {
       if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native} ${stand.lossy}` });
       c.type = stand.type;
@@ -72,8 +75,11 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     }
     const native = c.type === 'native';
     // Values of a native column may be of any form (SQLite keeps any storage class): one that becomes text is written as text.
-    textual.push((native && cross) || (stand !== undefined && /^(text|varchar)\b/.test(stand.type)));
-    if (native && cross) {
+    textual.push((native && cross) || mixed || (stand !== undefined && /^(text|varchar)\b/.test(stand.type)));
+    if (mixed) {
+      c.type = 'text';
+      delete c.native;
+    } else if (native && cross) {
       lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text` });
       c.type = 'text';
       delete c.native;

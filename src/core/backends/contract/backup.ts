@@ -127,6 +127,12 @@ export interface PortableSql {
   missingTypes?(s: Session, types: string[]): Promise<string[]>;
   /** The rows a restore loaded into a table, as select() reads them (MariaDB: a system-versioned table's history too). Absent: count(*). */
   count?(s: Session, t: Table, f: Quoting): Promise<number>;
+  /**
+   * Columns holding values outside what their declared type holds (SQLite: text or bytes
+   * in a numeric column, a decimal past its precision, text past a varchar's length), read in the backup's snapshot:
+   * a restore into another backend makes them text, listed. Absent: the types hold.
+   */
+  mixedColumns?(s: Session, t: Table, f: Quoting): Promise<string[]>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */

@@ -39,7 +39,29 @@ function finisher(t: Table): (line: string) => string {
   return (line) => (line.includes('"\\') ? line.replace(/"\\([IRTB])(\d+):([^"]*)"/g, (_, tag: string, k: string, payload: string) => readers[Number(k)](value(tag, payload))) : line);
 }
 
+/** Portable kinds of numeric affinity: a value stored as text or bytes in one is not of its type. */
+const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'boolean', 'decimal', 'real', 'double']);
+
+/** SQL true for a value the column's declared type does not hold (SQLite enforces neither types nor sizes); null when it holds any. */
+function outside(c: Column, f: Quoting): string | null {
+  const q = f.quote(c.name);
+  const spec = specOf(c);
+  if (spec.kind === 'varchar' || spec.kind === 'char') return `length(${q}) > ${spec.length}`;
+  if (!NUMERIC.has(spec.kind)) return null;
+  const wrong = `typeof(${q}) IN ('text', 'blob')`;
+  return spec.kind === 'decimal' ? `(${wrong} OR abs(${q}) >= 1e${spec.precision - spec.scale})` : wrong;
+}
+
 export const portable: PortableSql = {
+  async mixedColumns(s, t, f) {
+    // A STRICT table holds its declared types: nothing to look for.
+    const [opts] = await s.query('SELECT strict FROM pragma_table_list WHERE name = ?', [t.table]);
+    const checked = t.columns.map((c) => ({ c, test: Number(opts?.strict) ? null : outside(c, f) })).filter((x) => x.test !== null);
+    if (!checked.length) return [];
+    // One pass over the table for all its columns.
+    const [row] = await s.query(`SELECT ${checked.map((x, i) => `max(${x.test}) AS m${i}`).join(', ')} FROM ${qualified(t, f)}`);
+    return checked.filter((_, i) => Number(row?.[`m${i}`]) === 1).map((x) => x.c.name);
+  },
   select: (t, f) => `SELECT '[' || ${t.columns.map((c, k) => `coalesce(${canonical(c, k, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
   finishLine: finisher,
   async readSequence(s, t) {
