@@ -18,4 +18,5 @@ export const backup: BackupSupport = {
   // Its own types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
   crossType: () => undefined,
   namesPerSchema: { indexes: true, foreignKeys: false },
+  textRefusesNul: true,
 };
