@@ -168,7 +168,9 @@ export async function sqliteSnapshot(file: string): Promise<Snapshot> {
       if (o.type === 'table' || o.type === 'index') out.sql.push(`${o.type} ${o.name} on ${o.tbl_name} ${o.sql === null ? '(automatic)' : norm(o.sql)}`);
       if (o.type !== 'table') continue;
       const q = `"${o.name.replaceAll('"', '""')}"`;
-      out.tables.push(`${o.name} ${/\bWITHOUT\s+ROWID\b/i.test(o.sql ?? '') ? 'without rowid' : 'rowid'} ${/\bSTRICT\s*$/i.test(o.sql ?? '') ? 'strict' : ''}`);
+      // SQLite's own reading of the table options (`STRICT, WITHOUT ROWID` in either order, comments and all).
+      const opts = db.prepare('SELECT wr, strict FROM pragma_table_list WHERE schema = ? AND name = ?').get('main', o.name) as { wr: bigint; strict: bigint } | undefined;
+      out.tables.push(`${o.name} ${Number(opts?.wr) ? 'without rowid' : 'rowid'} ${Number(opts?.strict) ? 'strict' : ''}`);
       for (const c of db.prepare(`PRAGMA table_xinfo(${q})`).all() as Array<Record<string, unknown>>) {
         out.columns.push(`${o.name}.${String(c.name)} #${String(c.cid)} ${String(c.type)} notnull=${String(c.notnull)} default=${String(c.dflt_value)} pk=${String(c.pk)} hidden=${String(c.hidden)}`);
       }

@@ -46,6 +46,10 @@ export interface TableEntry {
   sequence: { column: string; next: string } | null;
   /** Per column, what it has that the portable schema cannot carry (`on update current_timestamp()`); absent when nothing. */
   unportable?: Record<string, string[]>;
+  /** Columns holding values their declared type does not hold (SQLite enforces neither types nor sizes): another backend makes them text. */
+  mixed?: string[];
+  /** Text columns holding NUL characters (SQLite): a target whose text refuses them makes them binary. */
+  nul?: string[];
   /**
    * The source's own statements that create the table exactly (MySQL: SHOW CREATE TABLE).
    * A restore into the same backend runs them instead of DDL built from `definition`;

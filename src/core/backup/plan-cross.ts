@@ -19,13 +19,15 @@ export interface Lossy {
 
 /**
  * What the source's columns had beyond the portable schema (MySQL ON UPDATE, generated
- * expressions), recorded in the header, is not carried to another backend: listed. A
- * column's character set is not: its text is read as Unicode, which every target stores.
+ * expressions, a collation of their own, system versioning), recorded in the header, is
+ * not carried to another backend: listed. A column's character set is not: its text is
+ * read as Unicode, which every target stores, so every value comes across as it was
+ * (the target only accepts characters the source refused).
  */
 export function unportableLost(e: TableEntry, lossy: Lossy[]): void {
   for (const [column, features] of Object.entries(e.unportable ?? {})) {
     const lost = features.filter((f) => !/^character set /i.test(f));
-    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} is not carried across backends` });
+    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} ${lost.length > 1 ? 'are' : 'is'} not carried across backends` });
   }
 }
 

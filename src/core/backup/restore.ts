@@ -68,6 +68,7 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
   const portable = planRestore(header, t.flavor, t.module, t.info.flavor);
   const plan = mode === 'create' ? withNativeDdl(portable, header, t.module) : portable;
+  if (plan.native) await t.module.backup.checkNativeDdl?.(plan.native);
   if (plan.lossy.length && !args.allow_lossy) {
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
   }
@@ -155,6 +156,8 @@ async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mod
 }
 
 async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number> {
+  const own = t.module.backup.portable.count;
+  if (own) return own.call(t.module.backup.portable, s, tp.table, t.flavor);
   const [row] = await s.query(countSql(tp.table, t.flavor));
   return Number(row?.n ?? 0);
 }

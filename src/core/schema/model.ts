@@ -64,6 +64,11 @@ export function unportableOf(c: Column): string[] {
   return (c as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] ?? [];
 }
 
+/** On a table: features of columns the portable table leaves out altogether (SQLite's generated columns), by column name. */
+export function hiddenUnportableOf(t: Table): Record<string, string[]> {
+  return (t as Table & { [UNPORTABLE]?: Record<string, string[]> })[UNPORTABLE] ?? {};
+}
+
 export interface Index {
   name: string;
   columns: string[];

@@ -3,6 +3,7 @@ import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
 import { native } from './native.js';
 import { readNativeDdl } from './native-ddl.js';
+import { checkNativeDdl } from './native-ddl-check.js';
 import { jsonLines, reader, writer } from './values.js';
 
 export const backup: BackupSupport = {
@@ -13,7 +14,9 @@ export const backup: BackupSupport = {
   decimalDigits: null,
   native,
   nativeDdl: readNativeDdl,
+  checkNativeDdl,
   // Its own types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
   crossType: () => undefined,
   namesPerSchema: { indexes: true, foreignKeys: false },
+  textRefusesNul: true,
 };

@@ -65,6 +65,11 @@ function isClientCopy(stmt: PgNode): boolean {
 
 // ---------------------------------------------------------------- parsing
 
+/** The statements of a trusted script (a backup's native DDL), parsed; loadPostgresParser() first. */
+export function parseStatements(sql: string): PgNode[] {
+  return parse(sql).stmts.map((s) => s.stmt);
+}
+
 function parse(sql: string): ParseResult {
   if (!parseSync) throw new DbError('INTERNAL', 'PostgreSQL parser not loaded: await loadPostgresParser() first');
   // The parser reads a C string: everything after a NUL would go unseen by us.
