@@ -25,7 +25,7 @@ function canonical(c: Column, f: Quoting): string {
     case 'decimal': case 'date': case 'time': case 'uuid': return `'"' || ${q}::text || '"'`;
     case 'real': case 'double': {
       const positional = spec.kind === 'real' ? '1e6' : '1e15';
-      return `CASE WHEN abs(${q}) >= 1e-4 AND abs(${q}) < ${positional} THEN ${q}::text WHEN ${q} = 0 THEN '0' ELSE '"\\F' || ${q}::text || '"' END`;
+      return `CASE WHEN abs(${q}) >= 1e-4 AND abs(${q}) < ${positional} THEN ${q}::text WHEN ${q} = 0 THEN (CASE WHEN ${q}::text = '-0' THEN '-0' ELSE '0' END) ELSE '"\\F' || ${q}::text || '"' END`;
     }
     case 'boolean': return `CASE WHEN ${q} THEN 'true' WHEN NOT ${q} THEN 'false' END`;
     case 'text': case 'varchar': case 'timestamp': return `to_json(${q})::text`;
