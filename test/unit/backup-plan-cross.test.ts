@@ -100,6 +100,17 @@ describe('cross-backend restore plans', () => {
   it('ON UPDATE recorded in the header is listed across backends; a character set is not', () => {
     const e = entry({ table: 't', columns: [{ name: 'at', type: 'timestamptz' }, { name: 's', type: 'varchar(10)' }] }, { unportable: { at: ['on update current_timestamp()'], s: ['character set utf8mb3'] } });
     expect(plan('mysql', 'postgres', [e]).lossy).toEqual([{ table: 't', column: 'at', what: 'on update current_timestamp() is not carried across backends' }]);
-    expect(plan('mysql', 'mysql', [e]).lossy).toEqual([]);
+    // The same backend from the portable schema alone (no `ddl` in the entry): both are lost there, and listed.
+    expect(plan('mysql', 'mysql', [e]).lossy.map((l) => l.column)).toEqual(['at', 's']);
+    expect(plan('mysql', 'mysql', [{ ...e, ddl: ['CREATE TABLE t (at timestamp, s varchar(10))'] }]).lossy).toEqual([]);
+  });
+
+  it('PostgreSQL table features recorded in the header are listed where the portable schema is all a restore has', () => {
+    const e = entry({ table: 'ev', columns: [{ name: 'id', type: 'bigint' }] }, { unportable: { id: ['generated always as identity'] }, table_unportable: ['partition by RANGE (at)'] });
+    expect(plan('postgres', 'sqlite', [e]).lossy).toEqual([
+      { table: 'ev', column: 'id', what: 'generated always as identity is not carried across backends' },
+      { table: 'ev', what: 'partition by RANGE (at): not carried across backends' },
+    ]);
+    expect(plan('postgres', 'postgres', [e]).lossy.map((l) => l.column ?? '*')).toEqual(['id', '*']);
   });
 });

@@ -46,6 +46,8 @@ export interface TableEntry {
   sequence: { column: string; next: string } | null;
   /** Per column, what it has that the portable schema cannot carry (`on update current_timestamp()`); absent when nothing. */
   unportable?: Record<string, string[]>;
+  /** What the table has that the portable schema cannot carry (PostgreSQL partitioning, the key's own order, DEFERRABLE keys …); absent when nothing. */
+  table_unportable?: string[];
   /**
    * The source's own statements that create the table exactly (MySQL: SHOW CREATE TABLE).
    * A restore into the same backend runs them instead of DDL built from `definition`;

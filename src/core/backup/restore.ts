@@ -67,11 +67,22 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
   const portable = planRestore(header, t.flavor, t.module, t.info.flavor);
-  const plan = mode === 'create' ? withNativeDdl(portable, header, t.module) : portable;
-  if (plan.lossy.length && !args.allow_lossy) {
-    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
-  }
-  const tables = await t.dialect.withSession((s) => restoreInto(s, t, plan, records, mode, b.manifest, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+  const native = withNativeDdl(portable, header, t.module);
+  // The source's DDL makes new tables: in mode create, and in mode replace when none of them exists yet.
+  const choose = (existing: number): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0) ? native : portable);
+  let plan = choose(0);
+  const refuseLossy = (chosen: RestorePlan): void => {
+    if (!chosen.lossy.length || args.allow_lossy) return;
+    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
+  };
+  if (mode !== 'replace' || native === portable) refuseLossy(plan);
+  const tables = await t.dialect.withSession(async (s) => {
+    if (mode === 'replace' && native !== portable) {
+      plan = choose((await existingTables(s, t, portable)).size);
+      refuseLossy(plan);
+    }
+    return restoreInto(s, t, plan, records, mode, b.manifest, p);
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
   ctx.logger.info({ connection: t.config.name, backup: b.name, mode, rows: b.manifest.rows }, 'backup restored');
   return {
     connection: t.config.name, backend: t.config.backend, backup: b.name, format: 'portable' as const, mode,
@@ -94,7 +105,8 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     const found = [...existing].map((tp) => tp.table.table);
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
-  if (!plan.native) await refuseMissingTypes(s, t, plan);
+  // The DDL of named tables does not make the types their columns use: the target must have them.
+  if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan);
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);

@@ -45,7 +45,13 @@ export interface BackupSupport {
    * (types, sequences, index methods, partitions, views, routines, triggers, comments).
    * Absent where the portable schema is the whole story.
    */
-  readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl>;
+  readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl | null>;
+  /**
+   * The objects a backup's native DDL creates that no table of the portable schema
+   * carries (views, routines, types, extensions …): a restore that does not run that DDL
+   * (another backend, or mode replace and append) lists each in `lossy`.
+   */
+  nativeDdlObjects?(ddl: NativeDdl): Array<{ kind: string; name: string }>;
 }
 
 /** What reading the native DDL borrows from the backup. */
@@ -53,6 +59,13 @@ export interface NativeDdlJob {
   /** The connection's URL (a tool connects with it). */
   url: string;
   signal: AbortSignal;
+  /**
+   * The tables named by the backup (undefined: the whole database): their DDL only, with
+   * what they cannot be created without (partitions, sequences their defaults take from,
+   * their triggers' functions when the target lacks them). The backend may answer null
+   * when its tool is missing: such a backup carries the portable schema only.
+   */
+  tables?: Table[];
 }
 
 /**
@@ -69,6 +82,8 @@ export interface NativeDdl {
   producer: string;
   before_data: string;
   after_data: string;
+  /** Set when it is the DDL of the backup's named tables only: the types, domains and extensions they use are not in it. */
+  tables_only?: boolean;
 }
 
 /** A native type's portable stand-in across backends (BackupSupport.crossType). */

@@ -2,7 +2,7 @@
 import type { BackupSupport } from '../contract/backup.js';
 import { portable } from './backup-sql.js';
 import { native } from './native.js';
-import { readNativeDdl } from './native-ddl.js';
+import { nativeDdlObjects, readNativeDdl } from './native-ddl.js';
 import { jsonLines, reader, writer } from './values.js';
 
 export const backup: BackupSupport = {
@@ -13,7 +13,8 @@ export const backup: BackupSupport = {
   decimalDigits: null,
   native,
   nativeDdl: readNativeDdl,
-  // Its own types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
-  crossType: () => undefined,
+  nativeDdlObjects,
+  // `json` (its text kept here) becomes the target's JSON; its own other types (enums, domains, arrays, tsvector) have no portable stand-in: text, listed.
+  crossType: (native) => (native === 'json' ? { type: 'json', lossy: 'becomes the target\'s JSON: the document\'s own text (key order, duplicate keys, spacing, \\u escapes) is not kept, its value is' } : undefined),
   namesPerSchema: { indexes: true, foreignKeys: false },
 };
