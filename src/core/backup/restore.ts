@@ -107,6 +107,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
   }
   // The DDL of named tables does not make the types their columns use: the target must have them.
   if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan);
+  if (mode === 'replace' && existing.size) await refuseDependents(s, t, [...existing].map((tp) => tp.table));
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
@@ -199,6 +200,14 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/** Objects outside the backup that the replaced tables cannot be dropped without (views on them): refused before anything is touched. */
+async function refuseDependents(s: Session, t: BackupTarget, tables: TablePlan['table'][]): Promise<void> {
+  const sql = t.module.backup.portable;
+  const found = sql.dependents ? await sql.dependents(s, tables, t.flavor) : [];
+  if (!found.length) return;
+  throw new DbError('CONSTRAINT_VIOLATION', `mode "replace" drops only the tables it restores, and these depend on them: ${found.join(', ')}. Drop those first (and create them again after), or restore into an empty database; nothing was restored`, { dependents: found });
 }
 
 /** Native column types the target lacks (an enum or domain of the source): refused before anything is touched. */

@@ -136,6 +136,12 @@ export interface PortableSql {
   missingTypes?(s: Session, types: string[]): Promise<string[]>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
+  /**
+   * What depends on these tables and is not among them (PostgreSQL: views, materialized
+   * views, other tables' foreign keys), which drop() cannot remove without: mode replace
+   * refuses with their names before touching anything. Absent: nothing can be in the way.
+   */
+  dependents?(s: Session, tables: Table[], f: Quoting): Promise<string[]>;
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */
   beforeLoad: string[];
   /** Session statements after a bulk load, whatever its outcome (MySQL: key checks back on). */
