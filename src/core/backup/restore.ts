@@ -68,16 +68,17 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
   const portable = planRestore(header, t.flavor, t.module, t.info.flavor);
   const native = withNativeDdl(portable, header, t.module);
-  // The source's DDL makes new tables: in mode create, and in mode replace when none of them exists yet.
-  const choose = (existing: number): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0) ? native : portable);
+  // The source's DDL makes new tables: in mode create, and in mode replace of named tables none of which exists yet
+  // (a whole database's DDL also makes schemas and types, which such a target may have).
+  const choose = (existing: number): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0 && native.native?.tables_only) ? native : portable);
   let plan = choose(0);
   const refuseLossy = (chosen: RestorePlan): void => {
     if (!chosen.lossy.length || args.allow_lossy) return;
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
   };
-  if (mode !== 'replace' || native === portable) refuseLossy(plan);
+  if (mode !== 'replace' || !native.native?.tables_only) refuseLossy(plan);
   const tables = await t.dialect.withSession(async (s) => {
-    if (mode === 'replace' && native !== portable) {
+    if (mode === 'replace' && native.native?.tables_only) {
       plan = choose((await existingTables(s, t, portable)).size);
       refuseLossy(plan);
     }
