@@ -114,3 +114,14 @@ describe('cross-backend restore plans', () => {
     expect(plan('postgres', 'postgres', [e]).lossy.map((l) => l.column ?? '*')).toEqual(['id', '*']);
   });
 });
+
+describe('keys the target cannot index', () => {
+  it('an index or unique key over a column that became text on MySQL is left out and listed; the rest restores', () => {
+    const e = entry({ table: 'u', columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'email', type: 'native', native: 'citext', unique: true }, { name: 'n', type: 'integer' }],
+      indexes: [{ name: 'u_email_n', columns: ['n', 'email'], unique: true }, { name: 'u_n', columns: ['n'], unique: false }] });
+    const p = plan('postgres', 'mysql', [e]);
+    expect(p.tables[0].table.indexes.map((ix) => ix.name)).toEqual(['u_n']);
+    expect(column(p, 'u', 'email').unique).toBe(false);
+    expect(p.lossy.filter((l) => /dropped/.test(l.what)).map((l) => `${l.column}: ${l.what.split(':')[0]}`)).toEqual(['email: unique key dropped', 'email: index u_email_n dropped']);
+  });
+});
