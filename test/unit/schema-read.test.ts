@@ -216,6 +216,9 @@ describe('createTableSql', () => {
       'COMMENT ON COLUMN "users"."nick" IS \'shown name\'',
     ]);
     expect(createTableSql({ ...users, schema: 'app' }, schemaFlavor('postgres'))[0]).toMatch(/^CREATE TABLE "app"\."users" \(/);
+    // A reference without a schema is to the table's own schema, written qualified (never found through search_path).
+    expect(createTableSql({ ...users, schema: 'app' }, schemaFlavor('postgres'))[0]).toContain('REFERENCES "app"."teams" ("id")');
+    expect(createTableSql({ ...users, schema: 'main' }, schemaFlavor('sqlite'))[0]).toContain('REFERENCES "teams" ("id")');
   });
 
   it('pins the MySQL statement', () => {
