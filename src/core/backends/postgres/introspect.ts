@@ -15,7 +15,8 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
   coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
       'notnull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity,
       'generated', a.attgenerated, 'comment', col_description(c.oid, a.attnum),
-      'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT ty.typcollation FROM pg_type ty WHERE ty.oid = a.atttypid) THEN a.attcollation::regcollation::text END,
+      'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT ty.typcollation FROM pg_type ty WHERE ty.oid = a.atttypid) THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN '' ELSE quote_ident(cn.nspname) || '.' END || quote_ident(co.collname)
+        FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,
       'owned_seq', CASE WHEN a.attidentity = '' AND left(pg_get_expr(d.adbin, d.adrelid), 8) = 'nextval(' THEN pg_get_serial_sequence(c.oid::regclass::text, a.attname) IS NOT NULL END) ORDER BY a.attnum)
     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]')::text AS columns,
@@ -31,7 +32,7 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
     WHERE con.conrelid = c.oid), '[]')::text AS constraints,
   coalesce((SELECT json_agg(json_build_object('name', ic.relname, 'oid', x.indexrelid, 'unique', x.indisunique,
       'plain', x.indexprs IS NULL AND x.indpred IS NULL AND (SELECT am.amname FROM pg_am am WHERE am.oid = ic.relam) = 'btree' AND 0 = ALL (x.indoption::int2[])
-        AND x.indnkeyatts = x.indnatts AND NOT x.indnullsnotdistinct
+        AND x.indnkeyatts = x.indnatts AND NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
         AND (SELECT bool_and(opc.opcdefault) FROM unnest(x.indclass::oid[]) k(o) JOIN pg_opclass opc ON opc.oid = k.o)
         AND NOT EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) WITH ORDINALITY k(coll, ord) JOIN pg_attribute att ON att.attrelid = x.indrelid AND att.attnum = x.indkey[k.ord - 1]
                         WHERE k.coll <> 0 AND k.coll <> att.attcollation),
