@@ -104,13 +104,31 @@ async function namedRelations(s: Session, tables: Table[]): Promise<{ patterns: 
 }
 
 /**
- * The functions the named tables' triggers call, created only where the target lacks
- * them (a DO block each): pg_dump --table writes the triggers but not their functions.
+ * The functions the named tables use, each created only where the target lacks it (a DO
+ * block each): pg_dump --table writes the tables but not the functions their defaults,
+ * checks, generated columns and indexes call (`early`: before the tables, bodies not
+ * checked) nor those their triggers call (after them). Functions of extensions and of
+ * the system are the target's own.
  */
-async function triggerFunctions(s: Session, oids: string[]): Promise<string[]> {
-  const rows = await s.query(`SELECT DISTINCT t.tgfoid::regprocedure::text AS sig, pg_get_functiondef(t.tgfoid) AS def FROM pg_trigger t
-    WHERE NOT t.tgisinternal AND t.tgrelid = ANY($1::oid[]) ORDER BY 1`, [oids]);
-  return rows.map((r) => `DO $cmx$ BEGIN IF pg_catalog.to_regprocedure(${quoteLiteral(String(r.sig))}) IS NULL THEN EXECUTE ${quoteLiteral(String(r.def))}; END IF; END $cmx$;`);
+async function usedFunctions(s: Session, oids: string[]): Promise<{ early: string[]; late: string[] }> {
+  const rows = await s.query(`WITH rel AS (SELECT unnest($1::oid[]) AS oid),
+      parts AS (SELECT 'pg_attrdef'::regclass AS classid, ad.oid AS objid FROM pg_attrdef ad WHERE ad.adrelid IN (SELECT oid FROM rel)
+        UNION ALL SELECT 'pg_constraint'::regclass, con.oid FROM pg_constraint con WHERE con.conrelid IN (SELECT oid FROM rel)
+        UNION ALL SELECT 'pg_class'::regclass, x.indexrelid FROM pg_index x WHERE x.indrelid IN (SELECT oid FROM rel)),
+      used AS (SELECT DISTINCT d.refobjid AS fn, true AS early FROM pg_depend d JOIN parts p ON d.classid = p.classid AND d.objid = p.objid WHERE d.refclassid = 'pg_proc'::regclass
+        UNION SELECT DISTINCT t.tgfoid, false FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgrelid IN (SELECT oid FROM rel))
+    SELECT u.fn::regprocedure::text AS sig, pg_get_functiondef(u.fn) AS def, bool_or(u.early) AS early FROM used u JOIN pg_proc f ON f.oid = u.fn JOIN pg_namespace n ON n.oid = f.pronamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND f.prokind IN ('f', 'p')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = u.fn AND e.deptype = 'e')
+    GROUP BY u.fn ORDER BY 1`, [oids]);
+  const create = (r: Record<string, unknown>): string => {
+    const body = `BEGIN IF pg_catalog.to_regprocedure(${quoteLiteral(String(r.sig))}) IS NULL THEN EXECUTE ${quoteLiteral(String(r.def))}; END IF; END`;
+    let tag = '$cmx$';
+    for (let i = 1; body.includes(tag); i++) tag = `$cmx${i}$`;
+    return `DO ${tag} ${body} ${tag};`;
+  };
+  const early = rows.filter((r) => r.early).map(create);
+  return { early: early.length ? ['SET LOCAL check_function_bodies = false;', ...early] : [], late: rows.filter((r) => !r.early).map(create) };
 }
 
 /**
@@ -131,8 +149,8 @@ export async function readNativeDdl(s: Session, job: NativeDdlJob): Promise<Nati
     throw err;
   }
   const version = /^-- Dumped by pg_dump version (\S+)/m.exec(pre)?.[1] ?? 'unknown';
-  const functions = named ? await triggerFunctions(s, named.oids) : [];
-  const before = [transactionalScript(pre), ...functions].join('\n');
+  const functions = named ? await usedFunctions(s, named.oids) : { early: [], late: [] };
+  const before = [...functions.early, transactionalScript(pre), ...functions.late].join('\n');
   const finish = [...await sequencePositions(s, before), ...await refreshes(s, before)];
   return {
     backend: 'postgres',
