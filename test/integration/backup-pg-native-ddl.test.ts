@@ -46,6 +46,23 @@ const SCHEMA = [
   'REFRESH MATERIALIZED VIEW per_mood',
 ];
 
+/** A source loaded with `source`, a target with `target`, and an in-process server with both (src, dst). */
+async function pairWith(tag: string, source: string[], target: string[], dir: string) {
+  const src = await freshDatabase(pg!, `${tag}_src`);
+  const dst = await freshDatabase(pg!, `${tag}_dst`);
+  const { default: postgres } = await import('postgres');
+  for (const [url, statements] of [[src.url, source], [dst.url, target]] as const) {
+    const sql = postgres(url, { max: 1, onnotice: () => undefined });
+    try {
+      for (const st of statements) await sql.unsafe(st);
+    } finally {
+      await sql.end();
+    }
+  }
+  const h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
+  return { src, dst, h };
+}
+
 describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
   let src: { url: string; drop(): Promise<void> };
   let dst: { url: string; drop(): Promise<void> };
@@ -53,16 +70,7 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
   const dir = tempDir('cmx-pgddl-');
 
   beforeAll(async () => {
-    src = await freshDatabase(pg!, 'pgddl_src');
-    dst = await freshDatabase(pg!, 'pgddl_dst');
-    const { default: postgres } = await import('postgres');
-    const sql = postgres(src.url, { max: 1, onnotice: () => undefined });
-    try {
-      for (const st of SCHEMA) await sql.unsafe(st);
-    } finally {
-      await sql.end();
-    }
-    h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
+    ({ src, dst, h } = await pairWith('pgddl', SCHEMA, [], dir));
   });
 
   afterAll(async () => {
@@ -190,19 +198,8 @@ describe.runIf(pg)('portable PostgreSQL backups of named tables carry their DDL'
   ];
 
   beforeAll(async () => {
-    src = await freshDatabase(pg!, 'pgnamed_src');
-    dst = await freshDatabase(pg!, 'pgnamed_dst');
-    const { default: postgres } = await import('postgres');
-    const sql = postgres(src.url, { max: 1, onnotice: () => undefined });
-    try {
-      for (const st of NAMED) await sql.unsafe(st);
-    } finally {
-      await sql.end();
-    }
     // The target has the schema, nothing else.
-    const to = postgres(dst.url, { max: 1, onnotice: () => undefined });
-    try { await to.unsafe('CREATE SCHEMA app'); } finally { await to.end(); }
-    h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
+    ({ src, dst, h } = await pairWith('pgnamed', NAMED, ['CREATE SCHEMA app'], dir));
   });
 
   afterAll(async () => {
