@@ -5,9 +5,11 @@ import postgres from 'postgres';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-export const SERVER_JS = resolve(import.meta.dirname, '../dist/server.js');
+/** BENCH_SERVER_JS: another build to measure (an older dist/ copied aside, for a before/after in one run). */
+export const SERVER_JS = resolve(process.env.BENCH_SERVER_JS ?? resolve(import.meta.dirname, '../dist/server.js'));
 export const PG_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
@@ -38,9 +40,14 @@ export async function timeEach(n, fn) {
 }
 
 export async function startServer(args = [], env = {}) {
+  return startStdio(process.execPath, [SERVER_JS, ...args], env);
+}
+
+/** Any MCP server over stdio (`command args`), with the SDK client every bench uses. */
+export async function startStdio(command, args, env = {}) {
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SERVER_JS, ...args],
+    command,
+    args,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: tempDir(), ...env },
     stderr: 'ignore',
   });
@@ -66,7 +73,7 @@ export function printTable(title, rows) {
 /** The built server in this process over a linked in-memory transport: no pipes, no second process. */
 export async function startInProcess(connections, migrationDirs = {}) {
   const { InMemoryTransport } = await import('@modelcontextprotocol/sdk/inMemory.js');
-  const { buildConnection, createContext, createServer, loadConfig, parseCli } = await import('../dist/embed.js');
+  const { buildConnection, createContext, createServer, loadConfig, parseCli } = await import(pathToFileURL(join(dirname(SERVER_JS), 'embed.js')).href);
   const base = loadConfig(parseCli([]), { XDG_DATA_HOME: tempDir() }, process.cwd());
   const map = new Map(Object.entries(connections).map(([n, url]) => [n, buildConnection(n, { url, migrations_dir: migrationDirs[n] }, process.cwd(), false, base.data_dir)]));
   const pino = (await import('pino')).default;

@@ -9,7 +9,7 @@ import { fmt, median, MYSQL_URL, PG_URL, startInProcess, startServer, tempDir, t
 const N = 500;
 const WARM = 50;
 
-async function bareTimes(backend, url, file) {
+export async function bareTimes(backend, url, file) {
   if (backend === 'postgres') {
     const sql = postgres(url, { max: 1 });
     await timeEach(WARM, () => sql`SELECT 1`);
@@ -43,7 +43,7 @@ async function stdioTimes(url) {
 }
 
 /** In this process over a linked in-memory transport: the server's own cost plus the SDK client's. */
-async function inProcessTimes(url) {
+export async function inProcessTimes(url) {
   const s = await startInProcess({ b: url });
   const call = () => s.client.callTool({ name: 'execute_query', arguments: { connection: 'b', query: 'SELECT 1' } });
   await timeEach(WARM, call);

@@ -3,6 +3,7 @@ import { benchContext } from './context.mjs';
 import { benchHttp } from './http.mjs';
 import { benchAvailability } from './availability.mjs';
 import { benchBackup } from './backup.mjs';
+import { benchCalls } from './calls.mjs';
 import { benchFidelity } from './fidelity.mjs';
 import { printTable } from './lib.mjs';
 import { benchMigrations } from './migrations.mjs';
@@ -13,6 +14,7 @@ import { benchStartup } from './startup.mjs';
 
 const only = process.argv[2];
 if (!only || only === 'startup') printTable('Start-up', await benchStartup());
+if (!only || only === 'calls') printTable('The cost of one call against DBHub 1.4.0 (issue 17), same run', await benchCalls());
 if (!only || only === 'queries') printTable('execute_query overhead, medians of 500 sequential calls', await benchQueries());
 if (!only || only === 'context') printTable('Context cost (issue 16): the tool list, per tool, and a 1,000 × 5 result', await benchContext());
 if (!only || only === 'http') printTable('Streamable HTTP vs stdio, PostgreSQL, medians of 3 rounds', await benchHttp());

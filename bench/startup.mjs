@@ -6,11 +6,11 @@ const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVe
 const INITIALIZED = { jsonrpc: '2.0', method: 'notifications/initialized' };
 const LIST = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
 
-/** Milliseconds from spawn to the tools/list response of one fresh process running `args`. */
-function once(args, env) {
+/** Milliseconds from spawn to the tools/list response of one fresh process running `args` (under `command`: node by default). */
+export function coldStart(args, env, command = process.execPath) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, { env: { ...process.env, XDG_DATA_HOME: tempDir(), ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(command, args, { env: { ...process.env, XDG_DATA_HOME: tempDir(), ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
     let buf = '';
     child.stdout.on('data', (d) => {
       buf += d;
@@ -26,6 +26,7 @@ function once(args, env) {
       }
     });
     child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`${command} ${args[0]} exited (${code}) before tools/list was answered`)));
     child.stdin.write(`${JSON.stringify(INIT)}\n`);
   });
 }
@@ -37,8 +38,8 @@ export async function benchStartup(runs = 15) {
   const ours = [];
   const bare = [];
   for (let i = 0; i < runs; i++) {
-    ours.push(await once([SERVER_JS]));
-    bare.push(await once(['-e', BARE]));
+    ours.push(await coldStart([SERVER_JS]));
+    bare.push(await coldStart(['-e', BARE]));
   }
   const o = median(ours);
   const b = median(bare);

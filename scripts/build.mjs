@@ -7,6 +7,25 @@
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
+/**
+ * zod re-exports its 64 locales as a namespace (`z.locales`), and the SDK uses zod as a
+ * namespace object, so none of them could be dropped: about a fifth of the start-up
+ * bundle, compiled at every cold start. Only English messages are ever used (zod's default,
+ * which it imports on its own): the namespace keeps just that one.
+ */
+const onlyEnglishZod = {
+  name: 'only-english-zod',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+      ? { path: 'zod-locales', namespace: 'only-english-zod', pluginData: args.resolveDir } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'only-english-zod' }, (args) => ({
+      contents: "export { default as en } from '../locales/en.js';",
+      resolveDir: args.pluginData,
+      loader: 'js',
+    }));
+  },
+};
+
 // Drivers stay external: native (better-sqlite3), WASM (libpg-query) or loaded lazily.
 const external = ['better-sqlite3', 'postgres', 'mysql2', 'libpg-query'];
 const common = {
@@ -21,6 +40,7 @@ const common = {
   minify: !process.env.NO_MINIFY,
   keepNames: true,
   logLevel: 'warning',
+  plugins: [onlyEnglishZod],
   // Bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cmxRequire } from 'node:module'; const require = __cmxRequire(import.meta.url);" },
 };

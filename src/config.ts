@@ -340,6 +340,14 @@ function loadTransport(cli: CliOptions, env: NodeJS.ProcessEnv, file: ConfigFile
   return { transport: transport as Config['transport'], http };
 }
 
+/**
+ * Served over HTTP without sessions: any of several instances may answer the next request,
+ * so nothing one request leaves in this process (a runtime connection) reaches the next.
+ */
+export function servesStateless(config: Pick<Config, 'transport' | 'http'>): boolean {
+  return config.transport === 'http' && config.http.stateless;
+}
+
 /** `--tools queries,run_migration`: names are checked against the real tools when the server is built. */
 function loadTools(cli: CliOptions, env: NodeJS.ProcessEnv, file: ConfigFile): string[] | null {
   const text = cli.tools ?? env.CODOMYRMEX_DB_TOOLS;

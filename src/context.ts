@@ -73,5 +73,5 @@ export function createContext(config: Config, options: ContextOptions = {}): Ser
     void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
     return next;
   };
-  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, redact), events, notify, calls: createCallTracker(), offload: createOffloader() };
+  return { config, registry, logger, redact, exclusive, queryLog: createQueryLog(config.query_log, logger, { redact, flushMs: config.transport === 'http' ? 0 : undefined }), events, notify, calls: createCallTracker(), offload: createOffloader() };
 }

@@ -40,6 +40,16 @@ function loopbackNames(port: number): string[] {
   return port === 80 ? [...names, ...names.map((n) => `${n}:80`)] : names.map((n) => `${n}:${port}`);
 }
 
+/**
+ * Names the refused Host and the setting that admits it: behind a balancer or a proxy on
+ * this machine, the Host is the balancer's address, which only `http.allowed_hosts` admits.
+ */
+function hostRefusal(host: string, loopback: boolean): Refusal {
+  const shown = host === '' ? 'no Host header' : `Host ${JSON.stringify(host.slice(0, 200))}`;
+  const why = loopback ? 'this server is bound to loopback and accepts only its own address' : 'it is not in http.allowed_hosts';
+  return { status: 403, message: `Forbidden: ${shown} is not allowed (${why}); add the name clients use, with its port, to http.allowed_hosts in the config file (a balancer or proxy in front sends its own address)` };
+}
+
 export function createGuard(http: HttpConfig, port: number): Guard {
   const loopback = isLoopbackHost(http.host);
   const local = loopback ? loopbackNames(port) : [];
@@ -53,9 +63,8 @@ export function createGuard(http: HttpConfig, port: number): Guard {
     if (origin !== undefined && !origins.has(origin.toLowerCase())) {
       return { status: 403, message: `Forbidden: Origin ${origin.slice(0, 200)} is not allowed` };
     }
-    if (checkHost && !hosts.has((req.headers.host ?? '').toLowerCase())) {
-      return { status: 403, message: 'Forbidden: Host header not allowed' };
-    }
+    const host = req.headers.host ?? '';
+    if (checkHost && !hosts.has(host.toLowerCase())) return hostRefusal(host, loopback);
     if (expected && !tokenMatches(req.headers.authorization, expected)) {
       return { status: 401, message: 'Unauthorized: a valid bearer token is required', headers: { 'WWW-Authenticate': 'Bearer realm="codomyrmex-db"' } };
     }

@@ -6,6 +6,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { LoggingLevelSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import type { ServerContext } from './context.js';
 import { DbError } from './errors.js';
 import type { ServerEvent } from './events.js';
@@ -112,6 +114,16 @@ function relay(server: McpServer, subscriptions: Subscriptions, logging: ClientL
   }
 }
 
+/**
+ * The SDK's JSON Schema validator, built on first use. The SDK's default is built with
+ * every server: an Ajv instance with its formats, about 17 ms of each cold start (and of
+ * each HTTP session), for elicitation answers, which these tools never ask for.
+ */
+function lazyValidator(): jsonSchemaValidator {
+  let ajv: AjvJsonSchemaValidator | undefined;
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+}
+
 export function createServer(ctx: ServerContext): McpServer {
   const tools = selectTools(ctx);
   const names = new Set(tools.map((t) => t.name));
@@ -120,6 +132,7 @@ export function createServer(ctx: ServerContext): McpServer {
     {
       capabilities: { tools: { listChanged: false }, resources: { subscribe: true, listChanged: true }, logging: {} },
       instructions: instructions((t) => names.has(t)),
+      jsonSchemaValidator: lazyValidator(),
     },
   );
   const logging = handleSetLevel(server);

@@ -3,7 +3,7 @@
  * or Streamable HTTP (src/http.ts). On stdio, stdout carries MCP messages only;
  * everything else goes to stderr.
  */
-import { backendLabels, loadConfig, parseCli, safeUrl, urlForms, type Config } from './config.js';
+import { backendLabels, loadConfig, parseCli, safeUrl, servesStateless, urlForms, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
 import { createServer, selectTools } from './mcp.js';
@@ -135,6 +135,9 @@ async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
   // Logged once signals are handled: from here a stop is always clean (tests wait for this line).
   ctx.logger.info({ endpoint: http.url, stateless: config.http.stateless, token: config.http.token ? 'required' : 'none' }, 'listening');
   ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
+  if (servesStateless(config) && config.allow_runtime_connections) {
+    ctx.logger.warn('--allow-runtime-connections has no effect with --stateless: get_connection refuses URLs (UNSUPPORTED), since another instance may serve the next request');
+  }
   if (process.stderr.isTTY) process.stderr.write(`codomyrmex-db ${VERSION} is serving MCP at ${http.url}. Press Ctrl+C to stop.\n`);
 }
 

@@ -30,3 +30,12 @@ export const historyTableSql = (name: string): string => `CREATE TABLE IF NOT EX
 export const eventsTableSql = (name: string, idColumn: string): string => `CREATE TABLE IF NOT EXISTS ${name} (
     ${idColumn}, at VARCHAR(40) NOT NULL, version BIGINT NOT NULL, action VARCHAR(32) NOT NULL,
     actor VARCHAR(255) NOT NULL, detail VARCHAR(2000) NULL)`;
+
+/**
+ * The lock table's DDL (core/lease.ts) at a qualified name, with the backend's timestamp
+ * type: one row per named lock, its primary key the name (Galera needs one).
+ * SQLite keeps its own layout (backends/sqlite/lock.ts: name, holder, taken_at).
+ */
+export const lockTableSql = (name: string, timestamp: string): string => `CREATE TABLE IF NOT EXISTS ${name} (
+    name VARCHAR(64) NOT NULL PRIMARY KEY, holder VARCHAR(255) NOT NULL, token CHAR(32) NOT NULL,
+    taken_at ${timestamp} NOT NULL, expires_at ${timestamp} NOT NULL)`;

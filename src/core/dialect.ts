@@ -9,7 +9,7 @@ import type { Lexed } from './sql-lexer.js';
 export interface Capabilities {
   /** DDL runs inside a transaction and rolls back with it (PostgreSQL, SQLite; not MySQL/MariaDB). */
   transactionalDdl: boolean;
-  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none (Session.lock emulates one with a row). */
+  /** Session-level named locks exist (pg_advisory_lock, GET_LOCK); SQLite has none. The migration lock uses none of them: Session.lock is a row on every backend. */
   advisoryLocks: boolean;
   /** EXPLAIN can run the statement and report actual rows and times. */
   explainAnalyze: boolean;
@@ -93,6 +93,27 @@ export interface ServerInfo {
   user: string | null;
   /** Read-only connections of backends that say: which protection is in force (SPEC §6). */
   read_only_guard?: ReadOnlyGuard;
+  /** The pooler the connection was configured for (PostgreSQL `pooler=session|transaction`); absent when none. */
+  pooler?: string;
+  /**
+   * Present when the server is a read replica that replays another server's changes
+   * (PostgreSQL hot standby, `pg_is_in_recovery()`): how far behind it is. Read live
+   * (Dialect.liveInfo), since a standby can be promoted.
+   */
+  standby?: StandbyState;
+  /**
+   * Present when the server replicates with others (a Galera node, a MySQL replica): its
+   * state now. Read live (Dialect.liveInfo): a node falls out of sync, a replica stops.
+   */
+  replication?: Replication;
+}
+
+/** A standby's replay position: `replay_lag_ms` 0 once it has replayed all it received; null when unknown. */
+export interface StandbyState {
+  /** Age of the last replayed transaction while WAL it received waits to be replayed; 0 when none waits. */
+  replay_lag_ms: number | null;
+  /** WAL received but not replayed yet, in bytes. */
+  unreplayed_bytes: number | null;
 }
 
 /** What keeps a read-only connection read-only: the engine's part and the classifier's. */
@@ -103,6 +124,25 @@ export interface ReadOnlyGuard {
   classifier: boolean;
   /** Set when the engine cannot drop the account's file, program or signal powers: why, and what to configure. */
   warning?: string;
+}
+
+/** Where a server stands among others (SPEC §3.1 `replication`). */
+export interface Replication {
+  /** The backend's word: MySQL/MariaDB `galera` (a cluster node) or `replica` (reads another server's binary log). */
+  kind: string;
+  /** Whether the server takes writes now (a Galera node that is not ready, a read_only replica: false). */
+  writable: boolean;
+  /** The engine's own state word: Galera `wsrep_local_state_comment` (Synced, Donor/Desynced, Joining …); a replica's threads. */
+  state: string;
+  /** Galera `wsrep_ready`: false while the node refuses queries. */
+  ready?: boolean;
+  /** Galera: members in the node's view, and whether that view is the primary component. */
+  cluster_size?: number;
+  primary?: boolean;
+  /** Galera: this connection's reads wait for the cluster (URL `causal_reads=true`). */
+  causal_reads?: boolean;
+  /** Replica: how far behind its source, in seconds; null when unknown (not running, or not permitted to ask). */
+  lag_seconds?: number | null;
 }
 
 export interface Dialect {
@@ -126,6 +166,12 @@ export interface Dialect {
    */
   transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]>;
   poolState(): PoolState;
+  /**
+   * Server facts that change while the connection is open (a standby's lag, its promotion, a
+   * cluster node's state), read by get_connection each time: one or two cheap queries.
+   * Absent: nothing changes (SQLite).
+   */
+  liveInfo?(): Promise<Pick<ServerInfo, 'standby' | 'replication'>>;
   /** Pins a connection for a manager's multi-step work; releases it (its lock and any open transaction) after. */
   withSession<T>(fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T>;
   /** Close every connection; a later call reopens. */
@@ -158,6 +204,12 @@ export interface DialectConfig {
   createDirectory?: boolean;
   /** File databases (SQLite): the file, or ':memory:'. */
   file?: string;
+}
+
+/** Where a named lock's row lives: the lock table fully qualified, and the schema it needs (PostgreSQL, created if missing). */
+export interface LockAt {
+  table: string;
+  schema?: string;
 }
 
 /**
@@ -195,15 +247,25 @@ export interface Session {
   leftOpen(): Promise<boolean>;
   /**
    * Takes the named lock shared by every server instance on this database, waiting up
-   * to timeoutMs. Returns false when another holder kept it. PostgreSQL: advisory
-   * lock; MySQL: GET_LOCK (its result checked); SQLite: a row in the lock table, taken
-   * under BEGIN IMMEDIATE and polled for, taken over from a holder on this machine
-   * whose process is gone.
+   * to timeoutMs. Returns false when another holder kept it. The lock is a row in the
+   * lock table `at` (created if missing): never a session-level lock, which a
+   * transaction pooler hands to whoever gets the server connection next and which is
+   * node-local on a Galera cluster. PostgreSQL and MySQL/MariaDB: a lease with an expiry
+   * on the database's clock, renewed over a second connection while held, so a holder
+   * that died blocks others only until it expires (core/lease.ts); SQLite: a row taken
+   * under BEGIN IMMEDIATE, taken over from a holder on this machine whose process is gone.
    */
-  lock(name: string, timeoutMs: number): Promise<boolean>;
+  lock(name: string, timeoutMs: number, at: LockAt): Promise<boolean>;
+  /** Releases the lock this session took (a no-op when it holds none). */
   unlock(name: string): Promise<void>;
-  /** Who holds the named lock now (a description, no secrets: a backend pid, a connection id, a server process), or null when it is free. */
-  lockHolder(name: string): Promise<string | null>;
+  /**
+   * Whether this session still holds the lock, extending its lease: asked before each
+   * migration, so a holder whose lease was lost (a renewal that could not reach the
+   * database for a whole lease) stops instead of racing the next holder.
+   */
+  stillHolds(name: string): Promise<boolean>;
+  /** Who holds the named lock now (a description, no secrets: a server process and its host), or null when it is free. */
+  lockHolder(name: string, at: LockAt): Promise<string | null>;
   /**
    * SQLite: turns foreign key enforcement on or off (outside a transaction, where the
    * pragma has effect) and returns whether it was on. SQLite's table rebuild needs it

@@ -113,7 +113,9 @@ function okResult(value: Record<string, unknown>, rendered: string | undefined, 
   const json = JSON.stringify(value);
   const text = rendered ?? json;
   // The protocol line carries both the structured JSON and the text: neither may pass the cap.
-  const bytes = Math.max(Buffer.byteLength(json), Buffer.byteLength(text) + Buffer.byteLength(chart));
+  // A UTF-16 unit is at most 3 UTF-8 bytes: texts that short are under the cap without counting.
+  const surelyUnder = Math.max(json.length, text.length + chart.length) * 3 <= MAX_RESULT_TEXT_BYTES;
+  const bytes = surelyUnder ? 0 : Math.max(Buffer.byteLength(json), Buffer.byteLength(text) + Buffer.byteLength(chart));
   if (bytes > MAX_RESULT_TEXT_BYTES) {
     throw new DbError('RESULT_TOO_LARGE', `the result is ${bytes} bytes, over the ${MAX_RESULT_TEXT_BYTES}-byte limit; ask for fewer rows or columns`);
   }

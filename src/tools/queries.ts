@@ -2,7 +2,7 @@
  * DatabaseManager tools: connections, one statement, all-or-nothing transactions.
  */
 import { z } from 'zod';
-import { CONNECTION_NAME, CONNECTION_NAME_RULE, LIMITS, safeUrl, urlSchemesText } from '../config.js';
+import { CONNECTION_NAME, CONNECTION_NAME_RULE, LIMITS, safeUrl, servesStateless, urlSchemesText } from '../config.js';
 import { BACKEND_NAMES } from '../core/backends/lookup.js';
 import type { ServerContext } from '../context.js';
 import { runQuery, runTransaction } from '../core/queries.js';
@@ -38,6 +38,19 @@ const connectionDescription = z.object({
   warning: z.string().optional().describe('Present when a read-only connection\'s account can write: the read-only checks are then the only barrier.'),
   read_only_guard: z.object({ engine: z.string(), classifier: z.boolean(), warning: z.string().optional() })
     .optional().describe('PostgreSQL read-only: what the database itself enforces, and why not more (warning).'),
+  pooler: z.string().optional().describe('The pooler mode the connection is configured for (session, transaction); absent: none.'),
+  standby: z.object({ replay_lag_ms: z.number().nullable(), unreplayed_bytes: z.number().nullable() }).optional()
+    .describe('Present when the server is a standby (read replica in recovery): it refuses writes.'),
+  replication: z.object({
+    kind: z.string(),
+    writable: z.boolean(),
+    state: z.string(),
+    ready: z.boolean().optional(),
+    cluster_size: z.number().optional(),
+    primary: z.boolean().optional(),
+    causal_reads: z.boolean().optional(),
+    lag_seconds: z.number().nullable().optional(),
+  }).optional().describe('Present for a cluster node or replica: its state now (SPEC 3.1).'),
 });
 
 async function describeConnection(ctx: ServerContext, name?: string): Promise<z.infer<typeof connectionDescription>> {
@@ -49,6 +62,8 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
     url: safeUrl(c.url),
     read_only: c.read_only,
     ...open.info,
+    // Live facts are extra: a busy pool or a failed read leaves them out rather than failing the call.
+    ...(await open.dialect.liveInfo?.().catch(() => ({}))),
     pool: open.dialect.poolState(),
     limits: { max_rows: c.max_rows, max_bytes: c.max_bytes, statement_timeout_ms: c.statement_timeout_ms },
     capabilities: { ...open.dialect.capabilities },
@@ -57,26 +72,37 @@ async function describeConnection(ctx: ServerContext, name?: string): Promise<z.
   };
 }
 
+/** Why a URL from a tool is refused, or null when this server registers it. */
+function runtimeRefusal(ctx: ServerContext): DbError | null {
+  if (!ctx.config.allow_runtime_connections) {
+    return new DbError('PERMISSION_DENIED', 'this server does not accept connection URLs from tools; the operator configures connections (--connection, DATABASE_URL or the config file), or starts the server with --allow-runtime-connections');
+  }
+  if (servesStateless(ctx.config)) {
+    return new DbError('UNSUPPORTED', 'this server runs stateless (--stateless, behind a load balancer): a connection registered by one request would exist on one instance only, and the next request may reach another; configure the connection on every instance (--connection, DATABASE_URL or the config file), or run the instances with sessions and a balancer that keeps each session on one instance (sticky on Mcp-Session-Id)', { cause: 'stateless' });
+  }
+  return null;
+}
+
 export function queryTools(ctx: ServerContext): ToolDef[] {
+  const acceptsUrl = runtimeRefusal(ctx) === null;
   return [
     defineTool({
       name: 'get_connection',
       title: 'Connection',
       description: 'Call first: backend, version, read-only flag and limits of a connection'
-        + (ctx.config.allow_runtime_connections ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
+        + (acceptsUrl ? '; with url, registers a new one (the URL stays in the chat history).' : '.'),
       input: z.object({
         connection: connectionArg,
         url: z.string().min(1).max(2048).optional().describe(`${urlSchemesText()} URL to register (needs --allow-runtime-connections).`),
       }),
       output: connectionDescription,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true },
-      // Refused without --allow-runtime-connections: listing it would only invite the attempt.
-      trimListing: ctx.config.allow_runtime_connections ? undefined : unlisted('url'),
+      // Refused without --allow-runtime-connections or when stateless: listing it would only invite the attempt.
+      trimListing: acceptsUrl ? undefined : unlisted('url'),
       handler: async ({ connection, url }) => {
         if (url !== undefined) {
-          if (!ctx.config.allow_runtime_connections) {
-            throw new DbError('PERMISSION_DENIED', 'this server does not accept connection URLs from tools; the operator configures connections (--connection, DATABASE_URL or the config file), or starts the server with --allow-runtime-connections');
-          }
+          const refusal = runtimeRefusal(ctx);
+          if (refusal) throw refusal;
           if (!connection) throw new DbError('INVALID_INPUT', 'registering a connection needs a name: pass `connection` with `url`', { field: 'connection' });
           if (!CONNECTION_NAME.test(connection)) throw new DbError('INVALID_INPUT', CONNECTION_NAME_RULE, { field: 'connection' });
           const known = ctx.registry.names().includes(connection);

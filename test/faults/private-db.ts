@@ -50,9 +50,23 @@ export async function startPrivatePostgres(): Promise<PrivateDb> {
   const dir = mkdtempSync(join(tmpdir(), 'cmx-faults-pg-'));
   chownSync(dir, uidOf('postgres'), gidOf('postgres'));
   const data = join(dir, 'data');
-  const port = await freePort();
-  const asPostgres = (args: string[]) => run('runuser', ['-u', 'postgres', '--', ...args], { timeout: 60_000 });
-  await asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  await runAsPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  const db = postgresInDir(dir, data, await freePort());
+  await db.start();
+  return db;
+}
+
+/** Runs a PostgreSQL program as the `postgres` OS user (initdb and pg_ctl refuse root). */
+export const runAsPostgres = (args: string[]) => run('runuser', ['-u', 'postgres', '--', ...args], { timeout: 60_000 });
+
+/** Path of a PostgreSQL 15 program (initdb, pg_ctl, pg_basebackup …). */
+export const pgBin = (name: string): string => `${PG_BIN}/${name}`;
+
+/**
+ * A private server over an existing data directory `data` (inside `dir`, which destroy()
+ * removes), on `port`; not started. A standby's data directory (pg_basebackup -R) works too.
+ */
+export function postgresInDir(dir: string, data: string, port: number): PrivateDb {
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=50`;
   let running = false;
   const db: PrivateDb = {
@@ -60,11 +74,11 @@ export async function startPrivatePostgres(): Promise<PrivateDb> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async start() {
-      await asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
+      await runAsPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '30', 'start']);
       running = true;
     },
     async stop(mode) {
-      await asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', mode === 'kill' ? 'immediate' : 'fast', '-w', '-t', '30', 'stop']);
+      await runAsPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', mode === 'kill' ? 'immediate' : 'fast', '-w', '-t', '30', 'stop']);
       running = false;
     },
     async destroy() {
@@ -72,7 +86,6 @@ export async function startPrivatePostgres(): Promise<PrivateDb> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await db.start();
   return db;
 }
 
@@ -134,8 +147,9 @@ export async function startPrivateMariadb(): Promise<PrivateDb> {
   return db;
 }
 
-function idOf(flag: '-u' | '-g', user: string): number {
+/** The numeric uid (-u) or gid (-g) of an OS user. */
+export function osUser(flag: '-u' | '-g', user: string): number {
   return Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
 }
-const uidOf = (user: string): number => idOf('-u', user);
-const gidOf = (user: string): number => idOf('-g', user);
+const uidOf = (user: string): number => osUser('-u', user);
+const gidOf = (user: string): number => osUser('-g', user);

@@ -160,13 +160,17 @@ export async function sqliteSnapshot(file: string): Promise<Snapshot> {
   db.defaultSafeIntegers(true);
   try {
     const objects = db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'codomyrmex%'").all() as Array<{ type: string; name: string; tbl_name: string; sql: string | null }>;
-    const out: Snapshot = { tables: [], columns: [], indexes: [], foreign_keys: [], views: [], triggers: [], sequences: [], content: [] };
+    const out: Snapshot = { tables: [], sql: [], columns: [], indexes: [], foreign_keys: [], views: [], triggers: [], sequences: [], content: [] };
     const norm = (s: string | null): string => (s ?? '').replace(/\s+/g, ' ').trim();
     for (const o of objects) {
-      if (o.type === 'view' || o.type === 'trigger') out[`${o.type}s`].push(`${o.name} ${norm(o.sql)}`);
+      if (o.type === 'view' || o.type === 'trigger') out[`${o.type}s`].push(`${o.name} on ${o.tbl_name} ${norm(o.sql)}`);
+      // What only the statement says: checks, collations, AUTOINCREMENT, an index's expressions and predicate.
+      if (o.type === 'table' || o.type === 'index') out.sql.push(`${o.type} ${o.name} on ${o.tbl_name} ${o.sql === null ? '(automatic)' : norm(o.sql)}`);
       if (o.type !== 'table') continue;
       const q = `"${o.name.replaceAll('"', '""')}"`;
-      out.tables.push(`${o.name} ${/\bWITHOUT\s+ROWID\b/i.test(o.sql ?? '') ? 'without rowid' : 'rowid'} ${/\bSTRICT\s*$/i.test(o.sql ?? '') ? 'strict' : ''}`);
+      // SQLite's own reading of the table options (`STRICT, WITHOUT ROWID` in either order, comments and all).
+      const opts = db.prepare('SELECT wr, strict FROM pragma_table_list WHERE schema = ? AND name = ?').get('main', o.name) as { wr: bigint; strict: bigint } | undefined;
+      out.tables.push(`${o.name} ${Number(opts?.wr) ? 'without rowid' : 'rowid'} ${Number(opts?.strict) ? 'strict' : ''}`);
       for (const c of db.prepare(`PRAGMA table_xinfo(${q})`).all() as Array<Record<string, unknown>>) {
         out.columns.push(`${o.name}.${String(c.name)} #${String(c.cid)} ${String(c.type)} notnull=${String(c.notnull)} default=${String(c.dflt_value)} pk=${String(c.pk)} hidden=${String(c.hidden)}`);
       }

@@ -8,6 +8,8 @@ import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/b
 import { haveDatasets, loadChinook, loadPagila, loadSakila } from '../support/datasets.js';
 import { callTool, rowsOf, startInProcess } from '../support/mcp.js';
 import { differences, snapshotOf } from './catalog.js';
+import { CYCLE_PROBES, loadCycles } from './cycles.js';
+import { insertsWithoutKey, portableDb } from './portable.js';
 
 type Json = Record<string, any>;
 type Name = TestBackend['name'];
@@ -16,14 +18,21 @@ const dbName = (url: string): string => new URL(url).pathname.slice(1);
 /**
  * portableExact: the portable restore is exact too (it runs without FIDELITY_PENDING).
  * probes: rows inserted without a key after the comparison, on the source and on the copy:
- * both must succeed and hand out the same keys (sequences continue where they were).
+ * both must succeed and hand out the same keys (sequences continue where they were); the
+ * same is then checked on every table whose key is generated (insertsWithoutKey).
  */
-const SETS: Array<{ set: string; backend: Name; load(url: string): void; portableExact?: boolean; probes?: string[] }> = [
-  { set: 'chinook', backend: 'sqlite', load: (url) => loadChinook('sqlite', url.replace(/^sqlite:\/\//, '')) },
+const SETS: Array<{ set: string; backend: Name; load(url: string): void | Promise<void>; portableExact?: boolean; probes?: string[] }> = [
+  // Objects that must be created in dependency order, not name order (cycles.ts).
+  ...(['postgres', 'mysql', 'sqlite'] as const).map((backend) => ({ set: 'cycles', backend, load: (url: string) => loadCycles(backend, url), portableExact: true, probes: CYCLE_PROBES[backend] })),
+  {
+    set: 'chinook', backend: 'sqlite', load: (url) => loadChinook('sqlite', url.replace(/^sqlite:\/\//, '')), portableExact: true,
+    probes: ["INSERT INTO Artist (Name) VALUES ('probe') RETURNING ArtistId AS id", "INSERT INTO InvoiceLine (InvoiceId, TrackId, UnitPrice, Quantity) VALUES (1, 1, 0.99, 1) RETURNING InvoiceLineId AS id"],
+  },
   {
     set: 'chinook', backend: 'postgres', load: (url) => loadChinook('postgres', dbName(url)), portableExact: true,
     probes: ["INSERT INTO artist (name) VALUES ('probe') RETURNING artist_id AS id", "INSERT INTO genre (name) VALUES ('probe') RETURNING genre_id AS id"],
   },
+  // Chinook's MySQL keys are plain INT, no AUTO_INCREMENT: nothing hands out keys there.
   { set: 'chinook', backend: 'mysql', load: (url) => loadChinook('mysql', dbName(url)), portableExact: true },
   {
     set: 'pagila', backend: 'postgres', load: (url) => loadPagila(dbName(url)), portableExact: true,
@@ -57,7 +66,7 @@ describe.runIf(haveDatasets)('same-backend restores are exact', () => {
     const src = await freshDatabase(b, 'fid_src');
     const dst = await freshDatabase(b, 'fid_dst');
     drops.push(src.drop, dst.drop);
-    load(src.url);
+    await load(src.url);
     const h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: tempDir('cmx-fid-') });
     try {
       const before = await snapshotOf(backend, src.url);
@@ -74,6 +83,17 @@ describe.runIf(haveDatasets)('same-backend restores are exact', () => {
         if (!a.ok) throw new Error(`${probe} on the source: ${a.error.code} ${a.error.message}`);
         if (!b2.ok) throw new Error(`${probe} on the copy: ${b2.error.code} ${b2.error.message}`);
         expect(rowsOf(b2.data)).toEqual(rowsOf(a.data));
+      }
+      // Every table whose key is generated: a row inserted without it gets the same key on the copy as on the source.
+      const [s1, d1] = [await portableDb(backend, src.url), await portableDb(backend, dst.url)];
+      try {
+        const copied = await insertsWithoutKey(s1.tables, d1);
+        expect(copied).toEqual(await insertsWithoutKey(s1.tables, s1));
+        // Where keys are handed out at all (the probes say so), some table took one.
+        expect(Object.keys(copied).length > 0).toBe(Boolean(probes));
+      } finally {
+        await s1.close();
+        await d1.close();
       }
     } finally {
       await h.close();

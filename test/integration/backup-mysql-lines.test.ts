@@ -2,7 +2,7 @@
  * MySQL/MariaDB portable backups build row lines in the server for native columns too
  * (TINYINT, UNSIGNED, ZEROFILL, YEAR, DECIMAL UNSIGNED, FLOAT(m,d), ENUM, SET, BIT,
  * BINARY): those lines must be exactly what the driver-value path writes (§17.2
- * `native`). The same columns and rows go in two tables, one with an extra GEOMETRY
+ * `native`). The same columns and rows go in two tables, one with an extra INET6
  * column (a type read as driver values, so that table takes the value path): every line
  * of the first must equal the second's without its trailing null.
  */
@@ -41,7 +41,7 @@ describe.runIf(my)('MySQL portable backup: server-built lines for native columns
     dir = tempDir('cmx-mylines-');
     h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
     const queries = [
-      `CREATE TABLE l (${COLUMNS})`, `CREATE TABLE v (${COLUMNS}, g POINT NULL)`,
+      `CREATE TABLE l (${COLUMNS})`, `CREATE TABLE v (${COLUMNS}, g INET6 NULL)`,
       `INSERT INTO l VALUES ${ROWS.join(', ')}`, `INSERT INTO v VALUES ${ROWS.map((r) => r.replace(/\)$/, ', NULL)')).join(', ')}`,
     ];
     for (const query of queries) {

@@ -88,6 +88,9 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     expect(r.error.code).toBe('UNDEFINED_OBJECT');
     expect(r.error.details.types).toEqual(['mood', '"yéar"']);
     expect(r.error.message).toContain('ticket.tag');
+    // ticket.id takes from ticket_seq, which no column owns and a backup of named tables does not carry.
+    expect(r.error.details.sequences).toEqual(['ticket_seq']);
+    expect(r.error.message).toContain('"ticket_seq" (ticket.id)');
     const left = await mustCall(h.client, 'execute_query', { connection: 'dst', query: "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace" });
     expect(rowsOf(left)[0].n).toBe(0);
   });

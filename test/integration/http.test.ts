@@ -75,6 +75,8 @@ describe('a stateful HTTP server', () => {
     expect(evil.json()).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32000, message: expect.stringMatching(/Origin/) } });
     const rebinding = await raw(s.url, { body: INITIALIZE, headers: { host: 'evil.example:80' } });
     expect(rebinding.status).toBe(403);
+    // The refusal names the Host it saw and the setting that would admit it (a balancer in front sends its own).
+    expect(rebinding.json().error?.message).toMatch(/Host "evil\.example:80" is not allowed.*http\.allowed_hosts/);
     const port = new URL(s.url).port;
     for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, 'https://app.example']) {
       const ok = await raw(s.url, { body: INITIALIZE, headers: { origin } });
@@ -150,7 +152,7 @@ describe('a stateful HTTP server', () => {
 
 describe('a stateless HTTP server', () => {
   let s: HttpServer;
-  beforeAll(async () => { s = await startHttpServer(['--stateless', '--connection', 'lite=sqlite::memory:']); });
+  beforeAll(async () => { s = await startHttpServer(['--stateless', '--allow-runtime-connections', '--connection', 'lite=sqlite::memory:']); });
   afterAll(async () => { expect(await s.stop()).toBe(0); });
 
   it('serves every POST with a fresh server and issues no session', async () => {
@@ -169,6 +171,19 @@ describe('a stateless HTTP server', () => {
       const r = await raw(s.url, { method });
       expect([method, r.status, r.headers.allow]).toEqual([method, 405, 'POST']);
     }
+  });
+
+  it('refuses runtime connections, which one instance alone would know, even with --allow-runtime-connections', async () => {
+    const { client } = await httpClient(s.url);
+    const listed = (await client.listTools()).tools.find((t) => t.name === 'get_connection');
+    expect(Object.keys(listed?.inputSchema.properties ?? {})).not.toContain('url');
+    const r = await callTool(client, 'get_connection', { connection: 'extra', url: 'sqlite::memory:' });
+    if (r.ok) throw new Error('get_connection {url} was accepted');
+    expect(r.error).toMatchObject({ code: 'UNSUPPORTED', details: { cause: 'stateless' } });
+    expect(r.error?.message).toMatch(/stateless.*configure the connection on every instance.*sticky on Mcp-Session-Id/);
+    expect((await mustCall(client, 'list_connections')).connections).toEqual([expect.objectContaining({ name: 'lite' })]);
+    await client.close();
+    expect(s.stderr()).toMatch(/"level":"warn".*--allow-runtime-connections has no effect with --stateless/);
   });
 });
 

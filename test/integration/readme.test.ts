@@ -68,6 +68,18 @@ describe('README examples', () => {
     expect([...config.connections.keys()].sort()).toEqual(['analytics', 'local', 'main']);
   });
 
+  it('the balancer config example loads, naming the balancer\'s address in allowed_hosts', () => {
+    const section = README.slice(README.indexOf('### Several server instances behind a balancer'));
+    const example = /```json\n([\s\S]*?)```/.exec(section);
+    expect(example).not.toBeNull();
+    const dir = tempDir('cmx-readme-lb-');
+    const file = join(dir, 'config.json');
+    writeFileSync(file, example![1]!);
+    const config = loadConfig(parseCli(['--config', file, '--transport', 'http', '--stateless']), { XDG_DATA_HOME: dir }, dir);
+    expect(config.http).toMatchObject({ stateless: true, allowed_hosts: ['127.0.0.1:8080', 'localhost:8080'] });
+    expect(config.query_log.path).toBe('/srv/cmx/query-log.db');
+  });
+
   it('shows the package version in the /healthz example', () => {
     expect(README).toContain(`{"status":"ok","version":"${VERSION}"}`);
   });

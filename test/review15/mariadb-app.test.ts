@@ -169,7 +169,7 @@ for (const [to, backend] of [['postgres', PG], ['sqlite', LITE]] as const) {
 }
 
 /** Smaller schemas, each alone, so one failure does not hide the others. */
-const EXTRAS: Array<{ what: string; sql: string; check: string }> = [
+const EXTRAS: Array<{ what: string; sql: string; check: string; settle?: string }> = [
   {
     what: 'a SPATIAL-indexed POINT column',
     sql: "CREATE TABLE geo (id int AUTO_INCREMENT PRIMARY KEY, pt point NOT NULL, g geometry, SPATIAL KEY pt_sp (pt)); INSERT INTO geo (pt, g) VALUES (ST_GeomFromText('POINT(1.5 -2.25)'), ST_GeomFromText('LINESTRING(0 0, 1 1)')), (POINT(0, 0), NULL);",
@@ -179,11 +179,16 @@ const EXTRAS: Array<{ what: string; sql: string; check: string }> = [
     what: 'a key default taken from a sequence (nextval)',
     sql: 'CREATE SEQUENCE order_no START WITH 9000 INCREMENT BY 3; CREATE TABLE orders (id bigint NOT NULL DEFAULT nextval(order_no) PRIMARY KEY, note varchar(10)); INSERT INTO orders (note) VALUES (\'a\'), (\'b\');',
     check: "INSERT INTO orders (note) VALUES ('probe'); SELECT id, note FROM orders ORDER BY id",
+    // myfid: a MariaDB sequence's cached values live in the server's memory; only NEXTVAL reads
+    // them, and it consumes one (refused in the backup's READ ONLY snapshot anyway). The backup
+    // keeps next_not_cached_value (as mariadb-dump does), which is what the source itself hands
+    // out once its cache is dropped (FLUSH TABLES, a restart): compared with that.
+    settle: 'FLUSH TABLES order_no',
   },
 ];
 
 for (const format of ['portable', 'native'] as const) {
-  describe.each(EXTRAS)(`MariaDB, $what, whole database, ${format}, same backend`, ({ sql, check }) => {
+  describe.each(EXTRAS)(`MariaDB, $what, whole database, ${format}, same backend`, ({ sql, check, settle }) => {
     let rt: RoundTrip;
     beforeAll(async () => {
       rt = await pair(MY, MY, `mz${format[0]}`);
@@ -198,6 +203,7 @@ for (const format of ['portable', 'native'] as const) {
     it('same catalog, same rows, keys continue', () => {
       expect(rt.restore?.ok, outcome(rt.restore)).toBe(true);
       expect(differences(rt.before!, rt.after!)).toEqual([]);
+      if (settle) mariadb(rt.src.url, settle);
       expect(mariadb(rt.dst.url, check)).toBe(mariadb(rt.src.url, check));
     });
   });

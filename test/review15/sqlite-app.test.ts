@@ -100,8 +100,10 @@ for (const [to, backend] of [['postgres', PG], ['mysql', MY]] as const) {
         return;
       }
       const lossy = (rt.restore as Json).data.lossy as Array<{ table: string; column?: string; what: string }>;
-      const want: Array<[string, string?]> = [['item', 'qty'], ['log', 'msg'], ['item', 'total'], ['item', 'shout'], ['item', 'name'], ['kv', 'k'], ['kv', 'v'], ['item'], ['v_item'], ['item_ai']];
-      const named = (t: string, c?: string): boolean => lossy.some((x) => x.table === t && (c === undefined || x.column === c));
+      // myfid: a trigger's lossy entry names the table it is on (`table: "item"`, what: "trigger item_ai …"), as
+      // the MariaDB lists do (customer_ai under customer): ['item', '/trigger item_ai'] instead of ['item_ai'].
+      const want: Array<[string, string?]> = [['item', 'qty'], ['log', 'msg'], ['item', 'total'], ['item', 'shout'], ['item', 'name'], ['kv', 'k'], ['kv', 'v'], ['item'], ['v_item'], ['item', '/trigger item_ai']];
+      const named = (t: string, c?: string): boolean => lossy.some((x) => x.table === t && (c === undefined || x.column === c || (c.startsWith('/') && x.what.includes(c.slice(1)))));
       expect(want.filter(([t, c]) => !named(t, c)).map(([t, c]) => `${t}.${c ?? '*'}`), JSON.stringify(lossy, null, 1)).toEqual([]);
     });
   });

@@ -141,7 +141,7 @@ suite('PostgreSQL read-only guard: roles, ways back, visibility (issue 14)', () 
   it('RESET ALL keeps the role; after the guard\'s BEGIN the engine refuses transaction_read_only = off', async () => {
     const raw = await admin.reserve();
     try {
-      await raw.unsafe(beginReadOnly('pg_read_all_data'));
+      await raw.unsafe(beginReadOnly('pg_read_all_data', 30_000));
       await raw.unsafe('RESET ALL', [], { simple: false } as never);
       expect((await raw.unsafe('SELECT current_user AS cu'))[0].cu).toBe('pg_read_all_data');
       await expect(raw.unsafe('SET transaction_read_only = off', [], { simple: false } as never)).rejects.toThrow(/before any query/);

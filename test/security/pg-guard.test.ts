@@ -118,7 +118,7 @@ suite('PostgreSQL read-only guard against escapes (issue 14)', () => {
           const reserved = await raw.reserve();
           let out = '';
           try {
-            await reserved.unsafe(beginReadOnly(plan.role));
+            await reserved.unsafe(beginReadOnly(plan.role, 30_000));
             out = JSON.stringify(await reserved.unsafe(sql, [], { simple: false } as never));
             if (!CLASSIFIER_ONLY.has(attack.fn)) ran.push(sql);
           } catch (err) {

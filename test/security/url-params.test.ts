@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConnectionUrl } from '../../src/config.js';
-import { mysqlUrlOptions } from '../../src/core/backends/mysql/url.js';
+import { mysqlCausalReads, mysqlUrlOptions } from '../../src/core/backends/mysql/url.js';
 import { postgresUrlOptions } from '../../src/core/backends/postgres/url.js';
 import { DbError } from '../../src/errors.js';
 import { BACKENDS, MYSQL_URL, PG_URL, freshDatabase, tempDir } from '../support/backends.js';
@@ -51,6 +51,7 @@ const MY_HOSTILE = [
   'charset=gbk', 'timezone=local', 'dateStrings=false', 'supportBigNumbers=false', 'connectAttributes=x', 'init_command=x',
   'ssl=%7B%7D', 'debug=true', 'trace=true', 'stringifyObjects=true', 'queryFormat=x', 'isServer=true', 'authPlugins=x',
   'ssl-mode=PREFERRED', 'ssl-mode=bogus', 'connect_timeout=0', 'connect_timeout=9999', 'ssl-ca=relative.pem', 'socketPath=/tmp/x',
+  'causal_reads=yes', 'causal_reads=1', 'wsrep_sync_wait=7', 'causal_reads=true&causal_reads=false',
 ];
 const SQLITE_HOSTILE = ['mode=rwc', 'mode=ro', 'vfs=unix-none', 'immutable=1', 'nolock=1', 'cache=shared', 'modeof=/etc/passwd', 'psow=0'];
 
@@ -98,9 +99,10 @@ describe('URL parameters are an allow-list (SPEC §2)', () => {
     const ok = [
       'postgres://u@h/db?sslmode=disable', 'postgres://u@h/db?sslmode=verify-full&sslrootcert=system',
       'postgres://u@h/db?sslmode=require&connect_timeout=5&target_session_attrs=read-write&sslnegotiation=postgres',
+      'postgres://u@h/db?pooler=transaction', 'postgres://u@h/db?pooler=session&sslmode=disable',
       'postgres://u@h/db?sslrootcert=/etc/ssl/ca.pem&sslcert=/c.pem&sslkey=/k.pem',
       'mysql://u@h/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ssl/ca.pem', 'mariadb://u@h/db?ssl-mode=required&connect_timeout=3',
-      'mysql://u@h/db?ssl-mode=DISABLED',
+      'mysql://u@h/db?ssl-mode=DISABLED', 'mysql://u@h/db?causal_reads=true', 'mariadb://u@h/db?causal_reads=false&ssl-mode=REQUIRED',
     ];
     for (const url of ok) { expect(() => parseConnectionUrl(url, '/tmp'), url).not.toThrow(); accepted++; }
   });
@@ -125,6 +127,10 @@ describe('accepted parameters become driver options, with libpq and mysql client
     expect(postgresUrlOptions(`${base}?target_session_attrs=any`).target_session_attrs).toBeNull();
     expect(postgresUrlOptions(`${base}?target_session_attrs=read-write&sslnegotiation=direct`)).toMatchObject({ target_session_attrs: 'read-write', sslnegotiation: 'direct' });
     expect(() => postgresUrlOptions(`${base}?sslrootcert=${join(dir, 'missing.pem')}`)).toThrow(/sslrootcert/);
+    // `pooler` is ours: never a startup parameter (the driver gets no query), none by default.
+    expect(postgresUrlOptions(base).pooler).toBe('none');
+    expect(postgresUrlOptions(`${base}?pooler=transaction`)).toMatchObject({ url: base, pooler: 'transaction' });
+    expect(() => postgresUrlOptions(`${base}?pooler=statement`)).toThrow(/pooler/);
   });
 
   it('MySQL: TLS as the mysql client reads it; nothing else becomes an option', () => {
@@ -132,6 +138,9 @@ describe('accepted parameters become driver options, with libpq and mysql client
     expect(mysqlUrlOptions('mysql://u@h/db?ssl-mode=required&connect_timeout=4')).toEqual({ connectTimeout: 4000, ssl: { rejectUnauthorized: false, verifyIdentity: false } });
     expect(mysqlUrlOptions(`mysql://u@h/db?ssl-ca=${ca}`).ssl).toMatchObject({ rejectUnauthorized: true, verifyIdentity: false, ca: expect.any(String) });
     expect(mysqlUrlOptions('mysql://u@h/db?ssl-mode=VERIFY_IDENTITY').ssl).toEqual({ rejectUnauthorized: true, verifyIdentity: true });
+    // A session setting of ours (pool.ts), never a mysql2 option.
+    expect(mysqlUrlOptions('mysql://u@h/db?causal_reads=true')).toEqual({});
+    expect([mysqlCausalReads('mysql://u@h/db?causal_reads=true'), mysqlCausalReads('mysql://u@h/db?causal_reads=false'), mysqlCausalReads('mysql://u@h/db')]).toEqual([true, false, false]);
   });
 });
 

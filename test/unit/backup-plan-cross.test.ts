@@ -97,10 +97,22 @@ describe('cross-backend restore plans', () => {
     expect(plan('postgres', 'mysql', tables()).lossy).toEqual([]);
   });
 
-  it('ON UPDATE recorded in the header is listed across backends; a character set is not', () => {
-    const e = entry({ table: 't', columns: [{ name: 'at', type: 'timestamptz' }, { name: 's', type: 'varchar(10)' }] }, { unportable: { at: ['on update current_timestamp()'], s: ['character set utf8mb3'] } });
-    expect(plan('mysql', 'postgres', [e]).lossy).toEqual([{ table: 't', column: 'at', what: 'on update current_timestamp() is not carried across backends' }]);
-    // The same backend from the portable schema alone (no `ddl` in the entry): both are lost there, and listed.
+  it('a column holding values its declared type does not (SQLite) becomes text across backends, listed; the same backend keeps it', () => {
+    const e = entry({ table: 'item', columns: [{ name: 'qty', type: 'integer' }, { name: 'n', type: 'integer' }] }, { mixed: ['qty'] });
+    const p = plan('sqlite', 'postgres', [e]);
+    expect(p.lossy).toEqual([{ table: 'item', column: 'qty', what: 'integer column holds values its type does not (text or bytes, too large or too long): restored as text' }]);
+    expect(p.tables[0].table.columns.map((c) => c.type)).toEqual(['text', 'integer']);
+    expect(p.tables[0].writers[0]?.(7)).toBe('7');
+    expect(plan('sqlite', 'sqlite', [e]).lossy).toEqual([]);
+  });
+
+  it('ON UPDATE and a collation recorded in the header are listed across backends, a character set is not; the same backend lists them only without its DDL', () => {
+    const e = entry({ table: 't', columns: [{ name: 'at', type: 'timestamptz' }, { name: 's', type: 'varchar(10)' }] }, { unportable: { at: ['on update current_timestamp()'], s: ['character set utf8mb3', 'collation utf8mb3_bin'] } });
+    expect(plan('mysql', 'postgres', [e]).lossy).toEqual([
+      { table: 't', column: 'at', what: 'on update current_timestamp() is not carried across backends' },
+      { table: 't', column: 's', what: 'collation utf8mb3_bin is not carried across backends' },
+    ]);
+    // The same backend from the portable schema alone (no `ddl` in the entry): all are lost there, and listed.
     expect(plan('mysql', 'mysql', [e]).lossy.map((l) => l.column)).toEqual(['at', 's']);
     expect(plan('mysql', 'mysql', [{ ...e, ddl: ['CREATE TABLE t (at timestamp, s varchar(10))'] }]).lossy).toEqual([]);
   });

@@ -32,9 +32,10 @@ describe('planGuard', () => {
 });
 
 describe('beginReadOnly', () => {
-  it('one message: BEGIN, the role and the timeout; a quote in a role name stays inside its literal', () => {
-    expect(beginReadOnly(null)).toBe('begin read only; select 1');
-    expect(beginReadOnly('pg_read_all_data', 1500.7)).toBe("begin read only; select set_config('role', 'pg_read_all_data', true), set_config('statement_timeout', '1500', true)");
-    expect(beginReadOnly("a'b")).toBe("begin read only; select set_config('role', 'a''b', true)");
+  it('one message: BEGIN, the role, the timeout and the interval style, all local to the transaction; a quote in a role name stays inside its literal', () => {
+    const settings = "set_config('statement_timeout', '1500', true), set_config('IntervalStyle', 'iso_8601', true)";
+    expect(beginReadOnly(null, 1500)).toBe(`begin read only; select ${settings}`);
+    expect(beginReadOnly('pg_read_all_data', 1500.7)).toBe(`begin read only; select set_config('role', 'pg_read_all_data', true), ${settings}`);
+    expect(beginReadOnly("a'b", 1500)).toBe(`begin read only; select set_config('role', 'a''b', true), ${settings}`);
   });
 });

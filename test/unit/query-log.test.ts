@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
@@ -80,6 +81,42 @@ describe('query log', () => {
     expect(second.persistedTo).toBe(path);
     expect((await second.summarise('db', 0)).rows[0].calls).toBe(3);
     await second.close();
+  });
+
+  it('follows what another server appends to a shared file, from where it left off, counting its own once', async () => {
+    const path = join(tempDir('cmx-qlog-'), 'shared.db');
+    const a = new QueryLog({ path, memory_entries: 100, max_entries: 100_000 }, silent, { flushMs: 0 });
+    const b = new QueryLog({ path, memory_entries: 100, max_entries: 100_000 }, silent, { flushMs: 0 });
+    const calls = async (log: QueryLog): Promise<Record<string, number>> => Object.fromEntries((await log.summarise('db')).rows.map((r) => [r.fingerprint, r.calls]));
+    a.record('db', 'execute_query', flavorOf('sqlite'), 'SELECT 1 FROM a_table', 1, 0, null);
+    expect(await calls(a)).toEqual({ 'select ? from a_table': 1 });
+    expect(await calls(b)).toEqual({ 'select ? from a_table': 1 });
+    b.record('db', 'execute_query', flavorOf('sqlite'), 'SELECT 2 FROM b_table', 1, 0, null);
+    a.record('db', 'execute_query', flavorOf('sqlite'), 'SELECT 3 FROM a_table', 1, 0, null);
+    await new Promise((r) => setImmediate(r)); // both batches written (flushMs 0), before either reads
+    // Each sees the other's new entry once and its own once, whatever the order of reads and writes.
+    expect(await calls(a)).toEqual({ 'select ? from a_table': 2, 'select ? from b_table': 1 });
+    expect(await calls(b)).toEqual({ 'select ? from a_table': 2, 'select ? from b_table': 1 });
+    expect(await calls(b)).toEqual({ 'select ? from a_table': 2, 'select ? from b_table': 1 });
+
+    // Emptied by an operator: ids start again from 1, and what is written next is still followed.
+    const raw = new Database(path);
+    raw.exec('DELETE FROM codomyrmex_query_log');
+    raw.close();
+    a.record('db', 'execute_query', flavorOf('sqlite'), 'SELECT 4 FROM c_table', 1, 0, null);
+    await new Promise((r) => setImmediate(r));
+    expect((await calls(b))['select ? from c_table']).toBe(1);
+    expect((await calls(a))['select ? from c_table']).toBe(1);
+
+    // Deleted with its WAL files: the next write or read opens a new file at the path.
+    for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+    a.record('db', 'execute_query', flavorOf('sqlite'), 'SELECT 5 FROM d_table', 1, 0, null);
+    await new Promise((r) => setImmediate(r));
+    expect((await calls(b))['select ? from d_table']).toBe(1);
+    expect((await calls(a))['select ? from d_table']).toBe(1);
+    expect(existsSync(path)).toBe(true);
+    await a.close();
+    await b.close();
   });
 
   it('keeps only the newest max_entries rows in the file', async () => {

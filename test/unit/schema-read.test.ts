@@ -194,7 +194,10 @@ describe('sqliteTableSql', () => {
     expect(r.withoutRowid).toBe(true);
     expect(r.strict).toBe(true);
     expect(r.unportable).toEqual(expect.arrayContaining(['COLLATE NOCASE', 'a generated column', 'WITHOUT ROWID', 'STRICT']));
-    expect(sqliteTableSql('CREATE TABLE "check" ("CHECK" INT)')).toEqual({ jsonColumns: new Set(), checks: [], withoutRowid: false, strict: false, unportable: [] });
+    // Per column too, so that a restore elsewhere lists the column (a table constraint's COLLATE belongs to none).
+    expect(r.columnFeatures).toEqual(new Map([['a', ['COLLATE NOCASE']], ['b', ['a generated column']], ['c', ['a generated column']]]));
+    expect(sqliteTableSql('CREATE TABLE "check" ("CHECK" INT)')).toEqual({ jsonColumns: new Set(), checks: [], withoutRowid: false, strict: false, unportable: [], columnFeatures: new Map() });
+    expect(sqliteTableSql('CREATE TABLE t (k TEXT, v TEXT DEFAULT (lower(\'a,b\')), PRIMARY KEY (k COLLATE NOCASE))').columnFeatures).toEqual(new Map());
   });
 });
 

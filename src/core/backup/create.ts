@@ -10,7 +10,7 @@ import type { NativeObject } from '../backends/contract/backup.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext } from '../schema/manager.js';
-import { tableUnportableOf, unportableOf, type Table } from '../schema/model.js';
+import { hiddenUnportableOf, tableUnportableOf, unportableOf, type Table } from '../schema/model.js';
 import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type TableEntry, type TableSummary } from './format.js';
 import { publishBackup, type Manifest } from './manifest.js';
 import { createNative } from './native.js';
@@ -37,7 +37,7 @@ function defaultName(t: BackupTarget, format: 'portable' | 'native'): string {
 
 /** What the table's columns have beyond the portable schema, for a restore elsewhere to list (the definition's JSON drops it). */
 function unportableColumns(table: Table): { unportable?: Record<string, string[]>; table_unportable?: string[] } {
-  const odd = table.columns.map((c) => [c.name, unportableOf(c)] as const).filter(([, f]) => f.length);
+  const odd = [...table.columns.map((c) => [c.name, unportableOf(c)] as const), ...Object.entries(hiddenUnportableOf(table))].filter(([, f]) => f.length);
   const own = tableUnportableOf(table);
   return { ...(odd.length ? { unportable: Object.fromEntries(odd) } : {}), ...(own.length ? { table_unportable: own } : {}) };
 }
@@ -45,6 +45,7 @@ function unportableColumns(table: Table): { unportable?: Record<string, string[]
 async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<TableEntry> {
   const auto = table.columns.find((c) => c.auto_increment);
   const next = auto ? await t.module.backup.portable.readSequence(s, table, auto.name, t.flavor) : null;
+  const notes = await t.module.backup.portable.valueNotes?.(s, table, t.flavor);
   return {
     name: table.table,
     ...(table.schema !== undefined ? { schema: table.schema } : {}),
@@ -53,6 +54,8 @@ async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<Table
     order_by: table.columns.filter((c) => c.primary_key).map((c) => c.name),
     sequence: auto && next !== null ? { column: auto.name, next } : null,
     ...unportableColumns(table),
+    ...(notes?.mixed.length ? { mixed: notes.mixed } : {}),
+    ...(notes?.nul.length ? { nul: notes.nul } : {}),
   };
 }
 

@@ -48,6 +48,10 @@ export interface TableEntry {
   unportable?: Record<string, string[]>;
   /** What the table has that the portable schema cannot carry (PostgreSQL partitioning, the key's own order, DEFERRABLE keys …); absent when nothing. */
   table_unportable?: string[];
+  /** Columns holding values their declared type does not hold (SQLite enforces neither types nor sizes): another backend makes them text. */
+  mixed?: string[];
+  /** Text columns holding NUL characters (SQLite): a target whose text refuses them makes them binary. */
+  nul?: string[];
   /**
    * The source's own statements that create the table exactly (MySQL: SHOW CREATE TABLE).
    * A restore into the same backend runs them instead of DDL built from `definition`;

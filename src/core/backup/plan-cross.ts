@@ -20,16 +20,18 @@ export interface Lossy {
 
 /**
  * What the source's columns and tables had beyond the portable schema (MySQL ON UPDATE,
- * generated expressions, PostgreSQL partitioning, collations …), recorded in the header,
- * is not carried to another backend, nor by a same-backend restore made from the portable
- * schema alone: listed. Across backends a column's character set is not listed: its text
- * is read as Unicode, which every target stores.
+ * generated expressions, a collation of their own, system versioning, PostgreSQL
+ * partitioning …), recorded in the header, is not carried to another backend, nor by a
+ * same-backend restore made from the portable schema alone: listed. Across backends a
+ * column's character set is not listed: its text is read as Unicode, which every target
+ * stores, so every value comes across as it was (the target only accepts characters the
+ * source refused).
  */
 export function unportableLost(e: TableEntry, lossy: Lossy[], cross = true): void {
   const where = cross ? 'across backends' : 'by the portable schema (this backup carries no DDL of its own for it)';
   for (const [column, features] of Object.entries(e.unportable ?? {})) {
     const lost = cross ? features.filter((f) => !/^character set /i.test(f)) : features;
-    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} is not carried ${where}` });
+    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} ${lost.length > 1 ? 'are' : 'is'} not carried ${where}` });
   }
   for (const f of e.table_unportable ?? []) lossy.push({ table: e.name, what: `${f}: not carried ${where}` });
 }

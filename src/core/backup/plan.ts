@@ -12,6 +12,7 @@ import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
+import { checkNativeSql } from './check-ddl.js';
 import { alignForeignKeys, dropUnkeyable, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
@@ -52,18 +53,31 @@ const asText = (v: unknown): unknown => {
   return o.base64 ?? o.int ?? o.text ?? JSON.stringify(v);
 };
 
+/** A value as the UTF-8 bytes of its text, in the binary form the target's writer takes (base64). */
+const asBytes = (w: ((v: unknown) => unknown) | null) => (v: unknown): unknown => {
+  const b64 = Buffer.from(String(asText(v)), 'utf8').toString('base64');
+  return w ? w(b64) : b64;
+};
+
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[], exact = false): { table: Table; textual: boolean[] } {
+function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[], exact = false): { table: Table; textual: boolean[]; bytes: boolean[] } {
   const source = from.name;
   const cross = source !== into.name;
   const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
   if (!into.schema.namespaces || cross) delete def.schema;
   const textual: boolean[] = [];
+  const bytes: boolean[] = [];
   for (const c of def.columns) {
+    // Text with NUL characters, which the target's text refuses (PostgreSQL): its UTF-8 bytes, as binary.
+    const nul = cross && Boolean(into.backup.textRefusesNul) && Boolean(e.nul?.includes(c.name));
+    bytes.push(nul);
     // A SQLite column declared without a type has BLOB affinity; so does one declared BLOB.
     if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
-    const stand = c.type === 'native' && cross ? from.backup.crossType(c.native ?? '') : undefined;
+    // Values the declared type does not hold (SQLite keeps text in a numeric column, 1e308 in a decimal(10,2)): text on the target.
+    const mixed = cross && Boolean(e.mixed?.includes(c.name));
+    if (mixed) lossy.push({ table: e.name, column: c.name, what: `${c.native ?? c.type} column holds values its type does not (text or bytes, too large or too long): restored as text` });
+    const stand = c.type === 'native' && cross && !mixed ? from.backup.crossType(c.native ?? '') : undefined;
     if (stand) {
       if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native} ${stand.lossy}` });
       c.type = stand.type;
@@ -71,8 +85,16 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     }
     const native = c.type === 'native';
     // Values of a native column may be of any form (SQLite keeps any storage class): one that becomes text is written as text.
-    textual.push((native && cross) || (stand !== undefined && /^(text|varchar)\b/.test(stand.type)));
-    if (native && cross) {
+    textual.push((native && cross) || mixed || (stand !== undefined && /^(text|varchar)\b/.test(stand.type)));
+    if (nul) {
+      lossy.push({ table: e.name, column: c.name, what: `text holding NUL characters, which ${into.label} text cannot hold: restored as binary (its UTF-8 bytes)` });
+      c.type = 'binary';
+      delete c.native;
+      if (c.default !== null && c.default !== undefined) c.default = null;
+    } else if (mixed) {
+      c.type = 'text';
+      delete c.native;
+    } else if (native && cross) {
       lossy.push({ table: e.name, column: c.name, what: `native type ${c.native} has no portable form; restored as text` });
       c.type = 'text';
       delete c.native;
@@ -101,7 +123,7 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
     def.indexes = plain;
   }
-  return { table: def, textual };
+  return { table: def, textual, bytes };
 }
 
 /**
@@ -120,10 +142,10 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
     dropUnkeyable(mapped.map((m) => m.table), f, lossy);
   }
   uniqueNames(mapped.map((m) => m.table), into, lossy);
-  const tables = mapped.map(({ e, table, textual }): TablePlan => {
+  const tables = mapped.map(({ e, table, textual, bytes }): TablePlan => {
     const specs = table.columns.map(specOf);
-    const writers = specs.map((spec, i) => (textual[i] ? asText : into.backup.writer(spec)));
-    const jsonLines = writers.every((w, i) => w === null || (!textual[i] && (into.backup.jsonLines?.(specs[i]) ?? false)));
+    const writers = specs.map((spec, i) => (bytes[i] ? asBytes(into.backup.writer(spec)) : textual[i] ? asText : into.backup.writer(spec)));
+    const jsonLines = writers.every((w, i) => w === null || (!textual[i] && !bytes[i] && (into.backup.jsonLines?.(specs[i]) ?? false)));
     // The same backend, another flavour (MariaDB into MySQL): what only the DDL carried may differ.
     if (!same && from.name === into.name && e.ddl?.length) {
       lossy.push({ table: e.name, what: `created from its portable definition: its ${h.source.flavor ?? h.source.backend} DDL (ON UPDATE, charsets, index methods, table options) is not run on ${serverFlavor ?? into.label}` });
@@ -147,6 +169,9 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
   const objects = same && into.backup.portable.objectSql !== undefined;
+  // The source's SQL runs as it is: each statement must create what the header names (check-ddl.ts).
+  if (same) checkNativeSql(h.tables.filter((e) => e.ddl?.length), objects ? h.objects ?? [] : [], into.sql);
+  if (objects) for (const o of h.objects ?? []) into.backup.portable.objectSql!(o, f);
   // Another backend (or flavour) cannot be trusted to run the source's SQL: each object is listed, never dropped unsaid.
   const origin = h.source.flavor ?? h.source.backend;
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });

@@ -72,15 +72,17 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   // (a whole database's DDL also makes schemas and types, which such a target may have).
   const choose = (existing: number): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0 && native.native?.tables_only) ? native : portable);
   let plan = choose(0);
-  const refuseLossy = (chosen: RestorePlan): void => {
+  // The backup's own SQL is checked before it runs; what the chosen plan loses is refused unless accepted.
+  const vet = async (chosen: RestorePlan): Promise<void> => {
+    if (chosen.native) await t.module.backup.checkNativeDdl?.(chosen.native);
     if (!chosen.lossy.length || args.allow_lossy) return;
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
   };
-  if (mode !== 'replace' || !native.native?.tables_only) refuseLossy(plan);
+  if (mode !== 'replace' || !native.native?.tables_only) await vet(plan);
   const tables = await t.dialect.withSession(async (s) => {
     if (mode === 'replace' && native.native?.tables_only) {
       plan = choose((await existingTables(s, t, portable)).size);
-      refuseLossy(plan);
+      await vet(plan);
     }
     return restoreInto(s, t, plan, records, mode, b.manifest, p);
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
@@ -106,8 +108,10 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     const found = [...existing].map((tp) => tp.table.table);
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
-  // The DDL of named tables does not make the types their columns use: the target must have them.
-  if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan);
+  // The DDL of named tables does not make the types their columns use (the target must have
+  // them); it does make the sequences their defaults take from.
+  if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan, !plan.native);
+  await refuseKeylessTables(s, t, plan, mode, existing);
   if (mode === 'replace' && existing.size) await refuseDependents(s, t, [...existing].map((tp) => tp.table));
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
@@ -168,6 +172,8 @@ async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mod
 }
 
 async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number> {
+  const own = t.module.backup.portable.count;
+  if (own) return own.call(t.module.backup.portable, s, tp.table, t.flavor);
   const [row] = await s.query(countSql(tp.table, t.flavor));
   return Number(row?.n ?? 0);
 }
@@ -211,18 +217,44 @@ async function refuseDependents(s: Session, t: BackupTarget, tables: TablePlan['
   throw new DbError('CONSTRAINT_VIOLATION', `mode "replace" drops only the tables it restores, and these depend on them: ${found.join(', ')}. Drop those first (and create them again after), or restore into an empty database; nothing was restored`, { dependents: found });
 }
 
-/** Native column types the target lacks (an enum or domain of the source): refused before anything is touched. */
-async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
-  const check = t.module.backup.portable.missingTypes;
-  const used = new Map<string, string[]>();
+/**
+ * What the tables need of the target that the backup does not carry: native column types
+ * (an enum or domain of the source), and, without native DDL, sequences a column default
+ * takes from (PostgreSQL's nextval of a sequence no column owns). Refused before anything is touched.
+ */
+async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan, sequencesToo: boolean): Promise<void> {
+  const sql = t.module.backup.portable;
+  const types = new Map<string, string[]>();
+  const defaults = new Map<string, string[]>();
+  const add = (m: Map<string, string[]>, key: string, where: string): void => { m.set(key, [...(m.get(key) ?? []), where]); };
   for (const tp of plan.tables) {
-    for (const c of tp.table.columns) if (c.type === 'native' && c.native) used.set(c.native, [...(used.get(c.native) ?? []), `${tp.table.table}.${c.name}`]);
+    for (const c of tp.table.columns) {
+      const where = `${tp.table.table}.${c.name}`;
+      if (c.type === 'native' && c.native) add(types, c.native, where);
+      if (sequencesToo && typeof c.default === 'object' && c.default !== null) add(defaults, c.default.sql, where);
+    }
   }
-  if (!check || !used.size) return;
-  const missing = await check.call(t.module.backup.portable, s, [...used.keys()]);
-  if (!missing.length) return;
-  const where = missing.map((m) => `"${m}" (${used.get(m)!.join(', ')})`).join(', ');
-  throw new DbError('UNDEFINED_OBJECT', `type(s) ${where} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing });
+  const missing = sql.missingTypes && types.size ? await sql.missingTypes.call(sql, s, [...types.keys()]) : [];
+  const sequences = sql.missingSequences && defaults.size ? await sql.missingSequences.call(sql, s, [...defaults.keys()]) : [];
+  if (!missing.length && !sequences.length) return;
+  const parts = [
+    ...(missing.length ? [`type(s) ${missing.map((m) => `"${m}" (${types.get(m)!.join(', ')})`).join(', ')}`] : []),
+    ...(sequences.length ? [`sequence(s) ${sequences.map((q) => `"${q.sequence}" (${defaults.get(q.expression)!.join(', ')})`).join(', ')}`] : []),
+  ];
+  throw new DbError('UNDEFINED_OBJECT', `${parts.join(' and ')} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing, sequences: sequences.map((q) => q.sequence) });
+}
+
+/**
+ * A target that refuses tables without a primary key (a Galera cluster that requires them)
+ * would fail at the first such CREATE, after mode replace had already dropped the old
+ * tables (MySQL DDL commits): refused here, before anything is touched.
+ */
+async function refuseKeylessTables(s: Session, t: BackupTarget, plan: RestorePlan, mode: RestoreMode, existing: Set<TablePlan>): Promise<void> {
+  const check = t.module.backup.portable.requiresPrimaryKey;
+  const keyless = plan.tables.filter((tp) => !(mode === 'append' && existing.has(tp)) && !tp.table.columns.some((c) => c.primary_key));
+  if (!check || !keyless.length || !(await check.call(t.module.backup.portable, s))) return;
+  const names = keyless.map((tp) => tp.table.table);
+  throw new DbError('UNSUPPORTED', `table(s) ${names.map((n) => `"${n}"`).join(', ')} have no primary key, and "${t.config.name}" refuses tables without one (a Galera cluster with wsrep_mode=REQUIRED_PRIMARY_KEY, or sql_require_primary_key); restore them elsewhere, or leave them out with \`tables\`; nothing was restored`, { tables: names, reason: 'primary_key_required' });
 }
 
 /** The batches without the values of the columns marked (the database computes them). */

@@ -1,7 +1,7 @@
 /**
  * Creating, and moving into place, the migration history's tables: the server's own
- * migration of its bookkeeping. It runs under the migration lock (PostgreSQL advisory
- * lock, MySQL GET_LOCK) or, on SQLite, inside BEGIN IMMEDIATE, and checks again what it
+ * migration of its bookkeeping. It runs under the migration lock (a row of
+ * codomyrmex_locks: core/lease.ts, Session.lock) and, on SQLite, inside BEGIN IMMEDIATE, and checks again what it
  * found before acting, so two servers racing on one database do the work once. One probe
  * query answers "nothing to do" on every later run.
  *
@@ -41,7 +41,7 @@ async function setup(s: Session, m: MigrationsSupport, p: Place): Promise<void> 
 export async function ensureBookkeeping(s: Session, m: MigrationsSupport, p: Place, transactional: boolean): Promise<void> {
   const found = await probe(s, m, p);
   if (found.history && found.events && found.eventsId) return;
-  // DDL commits on its own here: the lock (GET_LOCK, held by the caller) is what serialises.
+  // DDL commits on its own here: the migration lock, held by the caller, is what serialises.
   if (!transactional) return setup(s, m, p);
   await s.begin();
   try {

@@ -7,7 +7,7 @@
 import { hostname } from 'node:os';
 import type { MigrationsSupport } from '../backends/contract/migrations.js';
 import type { SqlSupport } from '../backends/contract/sql.js';
-import type { Dialect, Row, Session } from '../dialect.js';
+import type { Dialect, LockAt, Row, Session } from '../dialect.js';
 import { translatePlaceholders } from '../sql.js';
 import { ensureBookkeeping, type Place } from './bookkeeping-setup.js';
 
@@ -58,6 +58,8 @@ export function clip(text: string, max = 2000): string {
 }
 
 export interface History {
+  /** Where the migration lock's row lives, beside the history. */
+  lockAt: LockAt;
   ensure(): Promise<void>;
   /** Every row, oldest version first; empty when the table does not exist yet. */
   rows(): Promise<HistoryRow[]>;
@@ -82,6 +84,7 @@ export function createHistory(session: Session, dialect: Dialect, m: MigrationsS
   const v = m.versionParam;
   const undefinedTable = (err: unknown): boolean => (err as { code?: string }).code === 'UNDEFINED_OBJECT';
   return {
+    lockAt: { table: place.locks, schema: place.schema },
     ensure: () => ensureBookkeeping(session, m, place, dialect.capabilities.transactionalDdl),
     async rows() {
       try {

@@ -12,6 +12,7 @@ import { DbError } from '../../errors.js';
 import type { SqlSupport } from '../backends/contract/sql.js';
 import type { BackendModule } from '../backends/types.js';
 import type { Dialect, Session } from '../dialect.js';
+import { LEASE_MS } from '../lease.js';
 import { createMigrationFile, readMigrations, statementsOf, type MigrationFile } from './files.js';
 import { ACTOR, clip, createHistory, LOCK_NAME, nowIso, type History } from './history.js';
 import { checkSection, failure, refuseEscapes, refuseProblems } from './checks.js';
@@ -50,10 +51,11 @@ export function refuseReadOnly(config: ConnectionConfig, tool: string): void {
  */
 async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
-    const h = createHistory(s, o.dialect, o.module.migrations, await o.module.migrations.place(s), o.module.sql);
+    const place = await o.module.migrations.place(s);
+    const h = createHistory(s, o.dialect, o.module.migrations, place, o.module.sql);
     if (!locked) return fn(s, h);
-    if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS))) {
-      const holder = await s.lockHolder(LOCK_NAME).catch(() => null);
+    if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS, h.lockAt))) {
+      const holder = await s.lockHolder(LOCK_NAME, h.lockAt).catch(() => null);
       throw new DbError('BUSY', `another migrator holds the migration lock${holder ? ` (${holder})` : ''}; try again when it is done`, { holder });
     }
     try {
@@ -65,6 +67,16 @@ async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (
   }, { signal, timeoutMs: Math.max(o.config.statement_timeout_ms, 600_000), readsOnly: !locked });
 }
 
+/**
+ * Before each migration: the lease is ours still (and extended). A server that could not
+ * renew it for a whole lease (LEASE_MS: the database unreachable, the process stopped)
+ * may have lost it to another, and must not race it.
+ */
+async function mustStillHold(s: Session, done: string, details: Record<string, unknown>): Promise<void> {
+  if (await s.stillHolds(LOCK_NAME)) return;
+  throw new DbError('BUSY', `the migration lock's lease ran out before this call was done (it could not be renewed for ${LEASE_MS} ms), so it stopped: ${done}`, details);
+}
+
 async function entriesOf(o: Open, s: Session, h: History, lockHeldElsewhere: boolean): Promise<MigrationEntry[]> {
   return combine(o.files, await h.rows(), lockHeldElsewhere);
 }
@@ -72,7 +84,7 @@ async function entriesOf(o: Open, s: Session, h: History, lockHeldElsewhere: boo
 export async function listMigrations(ctx: ServerContext, connection: string | undefined, signal: AbortSignal) {
   const o = await open(ctx, connection);
   return inSession(o, signal, false, async (s, h) => {
-    const holder = await s.lockHolder(LOCK_NAME);
+    const holder = await s.lockHolder(LOCK_NAME, h.lockAt);
     return { connection: o.config.name, migrations_dir: o.config.migrations_dir, migrations: await entriesOf(o, s, h, holder !== null) };
   });
 }
@@ -80,7 +92,7 @@ export async function listMigrations(ctx: ServerContext, connection: string | un
 export async function migrationStatus(ctx: ServerContext, connection: string | undefined, signal: AbortSignal) {
   const o = await open(ctx, connection);
   return inSession(o, signal, false, async (s, h) => {
-    const holder = await s.lockHolder(LOCK_NAME);
+    const holder = await s.lockHolder(LOCK_NAME, h.lockAt);
     const entries = await entriesOf(o, s, h, holder !== null);
     const applied = entries.filter((e) => e.status === 'applied' || e.status === 'modified');
     return {
@@ -205,6 +217,7 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
     const results: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} migrations; the rest are still pending`, { applied: results });
+      await mustStillHold(s, `${i} of ${todo.length} migrations were applied; the rest are still pending`, { applied: results });
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
       const statements = statementsOf(m.up, o.module.sql);
       if (transactional && !m.noTransaction) await applyInTransaction(s, h, m, statements, p.signal);
@@ -281,6 +294,7 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
     const done: Array<{ version: string; name: string }> = [];
     for (const [i, m] of todo.entries()) {
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} rollbacks`, { rolled_back: done });
+      await mustStillHold(s, `${i} of ${todo.length} migrations were rolled back`, { rolled_back: done });
       await p.progress(i, todo.length, `rolling back ${m.versionText}_${m.name}`);
       await rollbackOne(s, h, m, transactional && !m.noTransaction, o.module.sql, p.signal);
       done.push({ version: m.version.toString(), name: m.name });

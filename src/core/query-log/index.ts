@@ -53,9 +53,24 @@ export const SAMPLE_SIZE = 100;
 export const MAX_FINGERPRINTS = 2000;
 /** A burst larger than this is drained at once instead of waiting for the next turn. */
 const MAX_PENDING = 10_000;
-/** Persisted entries are written in batches: at most this many, or this often. */
+/** Persisted entries are written in batches: at most this many, or this often (QueryLogOptions.flushMs). */
 const STORE_BATCH = 500;
 const STORE_EVERY_MS = 1000;
+
+export interface QueryLogOptions {
+  /**
+   * `redact` runs over every fingerprint before it is kept: an agent may type a
+   * password as an identifier (`SELECT * FROM \`pw\``), which a fingerprint keeps and the
+   * store would write to disk. Default: none (tests of the log itself).
+   */
+  redact?: (text: string) => string;
+  /**
+   * How long entries may wait before they are written to the file (default 1 s). 0 writes
+   * each batch as soon as it is fingerprinted: stateless instances behind a balancer share
+   * one file, and the next request (on another instance) should find the entry there.
+   */
+  flushMs?: number;
+}
 
 export class QueryLog {
   private pending: Pending[] = [];
@@ -70,14 +85,13 @@ export class QueryLog {
   private storeOpening: Promise<void> | null = null;
   private unsaved: LogEntry[] = [];
   private saveTimer: NodeJS.Timeout | null = null;
-  private historyLoaded = false;
 
-  /**
-   * `redact` runs over every fingerprint before it is kept: an agent may type a
-   * password as an identifier (`SELECT * FROM \`pw\``), which a fingerprint keeps and the
-   * store would write to disk. Default: none (tests of the log itself).
-   */
-  constructor(private readonly config: QueryLogConfig, private readonly logger: Logger, private readonly redact: (text: string) => string = (t) => t) {
+  private readonly redact: (text: string) => string;
+  private readonly flushMs: number;
+
+  constructor(private readonly config: QueryLogConfig, private readonly logger: Logger, options: QueryLogOptions = {}) {
+    this.redact = options.redact ?? ((t) => t);
+    this.flushMs = options.flushMs ?? STORE_EVERY_MS;
     this.ring = new Array(config.memory_entries);
     if (config.path) this.storeOpening = this.openStore(config.path);
   }
@@ -159,9 +173,9 @@ export class QueryLog {
       this.head = (this.head + 1) % this.ring.length;
       if (this.config.path) this.unsaved.push(entry);
     }
-    if (this.unsaved.length >= STORE_BATCH) this.save();
+    if (this.unsaved.length >= STORE_BATCH || this.flushMs === 0) this.save();
     else if (this.unsaved.length > 0 && !this.saveTimer) {
-      this.saveTimer = setTimeout(() => { this.saveTimer = null; this.save(); }, STORE_EVERY_MS);
+      this.saveTimer = setTimeout(() => { this.saveTimer = null; this.save(); }, this.flushMs);
       this.saveTimer.unref();
     }
   };
@@ -208,11 +222,14 @@ export class QueryLog {
   private async ready(): Promise<void> {
     this.drain();
     await this.storeOpening;
-    if (this.store && !this.historyLoaded) {
-      this.historyLoaded = true;
-      for (const e of this.store.history()) this.add(e);
-    }
+    // Ours first, so that follow() passes them by; then what other servers sharing the file wrote.
     this.save();
+    if (!this.store) return;
+    try {
+      for (const e of this.store.follow()) this.add(e);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'query log file could not be read; other servers\' entries are left out');
+    }
   }
 
   private async openStore(path: string): Promise<void> {
@@ -292,6 +309,6 @@ export function summariseEntries(entries: LogEntry[]): FingerprintSummary[] {
   return [...groups.values()].map((g) => summary(g.totals, g.durations));
 }
 
-export function createQueryLog(config: QueryLogConfig, logger: Logger, redact?: (text: string) => string): QueryLog {
-  return new QueryLog(config, logger, redact);
+export function createQueryLog(config: QueryLogConfig, logger: Logger, options?: QueryLogOptions): QueryLog {
+  return new QueryLog(config, logger, options);
 }

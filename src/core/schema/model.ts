@@ -84,6 +84,23 @@ export function reportedTable(t: Table): Table & { unportable?: string[] } {
   return { ...t, columns, ...(tableUnportableOf(t).length ? { unportable: tableUnportableOf(t) } : {}) };
 }
 
+/**
+ * On a table: features of columns the portable table leaves out altogether (SQLite's
+ * generated columns), by column name; a symbol of its own, as the table's own features
+ * are under UNPORTABLE.
+ */
+const HIDDEN_UNPORTABLE = Symbol('hidden unportable');
+
+/** Records the columns a table's portable shape leaves out, with what they were (nothing when `hidden` is empty). */
+export function markHiddenUnportable(t: Table, hidden: Record<string, string[]>): void {
+  if (Object.keys(hidden).length) (t as Table & { [HIDDEN_UNPORTABLE]?: Record<string, string[]> })[HIDDEN_UNPORTABLE] = hidden;
+}
+
+/** On a table: features of columns the portable table leaves out altogether (SQLite's generated columns), by column name. */
+export function hiddenUnportableOf(t: Table): Record<string, string[]> {
+  return (t as Table & { [HIDDEN_UNPORTABLE]?: Record<string, string[]> })[HIDDEN_UNPORTABLE] ?? {};
+}
+
 export interface Index {
   name: string;
   columns: string[];

@@ -37,6 +37,8 @@ export interface BackupSupport {
    * names on PostgreSQL (with its tables) and SQLite, foreign key names on MySQL.
    */
   readonly namesPerSchema: { readonly indexes: boolean; readonly foreignKeys: boolean };
+  /** Whether text here cannot hold a NUL character (PostgreSQL): such text from another backend comes as binary. Absent: it can. */
+  readonly textRefusesNul?: boolean;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
   /**
@@ -52,6 +54,12 @@ export interface BackupSupport {
    * (another backend, or mode replace and append) lists each in `lossy`.
    */
   nativeDdlObjects?(ddl: NativeDdl): Array<{ kind: string; name: string }>;
+  /**
+   * Checks a backup's native DDL before a restore runs it (the file is code anyone who can
+   * write backup_dir can edit): BACKUP_CORRUPT for a statement that is not part of creating
+   * the schema it carries. Present wherever nativeDdl is.
+   */
+  readonly checkNativeDdl?: (ddl: NativeDdl) => Promise<void>;
 }
 
 /** What reading the native DDL borrows from the backup. */
@@ -84,6 +92,12 @@ export interface NativeDdl {
   after_data: string;
   /** Set when it is the DDL of the backup's named tables only: the types, domains and extensions they use are not in it. */
   tables_only?: boolean;
+}
+
+/** PortableSql.valueNotes: column names. */
+export interface ValueNotes {
+  mixed: string[];
+  nul: string[];
 }
 
 /** A native type's portable stand-in across backends (BackupSupport.crossType). */
@@ -134,6 +148,29 @@ export interface PortableSql {
    * touched. Absent: no check (the types are the backend's own).
    */
   missingTypes?(s: Session, types: string[]): Promise<string[]>;
+  /**
+   * Of the column default expressions a restore without native DDL would create, those
+   * that take from a sequence the target lacks, with its name (PostgreSQL's `nextval` of
+   * a sequence no column owns): the restore is refused before anything is touched. Absent: no check.
+   */
+  missingSequences?(s: Session, defaults: string[]): Promise<Array<{ expression: string; sequence: string }>>;
+  /**
+   * Whether the target refuses to create a table without a primary key (MariaDB Galera's
+   * wsrep_mode REQUIRED_PRIMARY_KEY, MySQL's sql_require_primary_key): a restore that would
+   * create one is refused before anything is touched. Absent: never.
+   */
+  requiresPrimaryKey?(s: Session): Promise<boolean>;
+  /** The rows a restore loaded into a table, as select() reads them (MariaDB: a system-versioned table's history too). Absent: count(*). */
+  count?(s: Session, t: Table, f: Quoting): Promise<number>;
+  /**
+   * What a table's values hold that its declared types do not say, read in the backup's
+   * snapshot with one scan (SQLite): `mixed`, columns holding values outside their declared
+   * type (text or bytes in a numeric column, a decimal past its precision, text past a
+   * varchar's length), which another backend makes text; `nul`, text columns holding NUL
+   * characters, which a target whose text refuses them (textRefusesNul) makes binary.
+   * Both listed. Absent: the types hold.
+   */
+  valueNotes?(s: Session, t: Table, f: Quoting): Promise<ValueNotes>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
   /**

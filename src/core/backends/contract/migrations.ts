@@ -24,6 +24,8 @@ export interface Place {
   history: string;
   /** The events table's fully qualified name. */
   events: string;
+  /** The lock table's fully qualified name (the migration lock's row: Session.lock). */
+  locks: string;
   /** MySQL: the connection's database, where the tables live. */
   database?: string;
 }

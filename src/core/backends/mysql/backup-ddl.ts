@@ -106,9 +106,13 @@ async function events(s: Session, f: Quoting): Promise<NativeObject[]> {
   return out;
 }
 
-/** Generated columns per table (EXTRA `VIRTUAL GENERATED`, `STORED GENERATED`, `PERSISTENT`; not MySQL's `DEFAULT_GENERATED`). */
+/**
+ * Generated columns per table (EXTRA `VIRTUAL GENERATED`, `STORED GENERATED`, `PERSISTENT`; not MySQL's
+ * `DEFAULT_GENERATED`). A system-versioned table's period columns are loaded: they date its history rows.
+ */
 async function generatedColumns(s: Session): Promise<Map<string, string[]>> {
-  const rows = await s.query("SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA REGEXP '(^|[^_])(VIRTUAL|STORED|PERSISTENT)' ORDER BY ORDINAL_POSITION");
+  const rows = await s.query(`SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND EXTRA REGEXP '(^|[^_])(VIRTUAL|STORED|PERSISTENT)'
+    AND COALESCE(GENERATION_EXPRESSION, '') NOT IN ('ROW START', 'ROW END') ORDER BY ORDINAL_POSITION`);
   const out = new Map<string, string[]>();
   for (const r of rows) out.set(text(r.t)!, [...(out.get(text(r.t)!) ?? []), text(r.c)!]);
   return out;
@@ -162,6 +166,11 @@ const SAVED = Object.keys(SETTABLE);
 export function objectSql(o: NativeObject, f: Quoting): { create: string[]; drop: string[] } {
   const kind = DROP[o.kind];
   if (!kind) throw new DbError('UNSUPPORTED', `a backed-up ${o.kind} "${o.name}" cannot be created on MySQL`, { kind: o.kind, name: o.name });
+  // A backup file is code: `then` is only ever the sequence's position, as sequences() writes it.
+  const position = new RegExp(`^SELECT SETVAL\\(${f.quote(o.name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, -?\\d+, 0\\)$`);
+  if ((o.then ?? []).some((st) => o.kind !== 'sequence' || !position.test(st))) {
+    throw new DbError('BACKUP_CORRUPT', `the backup's statements after ${o.kind} "${o.name}" are not its position; a backup file's SQL runs as it is, so nothing was restored`, { kind: o.kind, name: o.name });
+  }
   const set = Object.entries(o.settings ?? {}).filter(([k, v]) => SETTABLE[k]?.(v));
   const create = set.length
     ? [

@@ -5,11 +5,15 @@
  * values); a table with a native type not listed there is read as driver values.
  */
 import type { PortableSql, Quoting } from '../contract/backup.js';
-import { finishMarked, orderBy } from '../../backup/sql.js';
+import { finishMarked, finishMarkedBytes, orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
 import type { Column, Table } from '../../schema/model.js';
+import { isVersioned } from './introspect.js';
 
 const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
+
+/** What a backup reads of a table: a system-versioned one with its history rows. */
+const source = (t: Table, f: Quoting): string => `${qualified(t, f)}${isVersioned(t) ? ' FOR SYSTEM_TIME ALL' : ''}`;
 
 const next = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -42,6 +46,10 @@ function canonical(c: Column, f: Quoting): string {
   }
 }
 
+const SPATIAL = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection)\b/i;
+
+const bytes = (q: string): string => `CONCAT('{"base64":"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"}')`;
+
 const SAFE = 'BETWEEN -9007199254740991 AND 9007199254740991';
 
 /**
@@ -49,8 +57,8 @@ const SAFE = 'BETWEEN -9007199254740991 AND 9007199254740991';
  * integers and YEAR as numbers (mysql2 parses them, so ZEROFILL padding and YEAR's
  * leading zeros go), past 2^53 as a string (BIGINT UNSIGNED, which mysql2 leaves as
  * text, padding kept); DECIMAL as its text; FLOAT and DOUBLE through JavaScript's spelling (marked);
- * ENUM and SET as text; bit and byte strings as {"base64"}. Null: a type not listed,
- * read as a driver value (GEOMETRY, INET6, …).
+ * ENUM and SET as text; bit and byte strings, and spatial values (SRID + WKB), as
+ * {"base64"}. Null: a type not listed, read as a driver value (INET6, …).
  */
 export function nativeForm(c: Column, q: string): string | null {
   const t = (c.native ?? '').toLowerCase();
@@ -65,8 +73,9 @@ export function nativeForm(c: Column, q: string): string | null {
     case 'decimal': case 'numeric': case 'dec': case 'fixed': return `CONCAT('"', ${q}, '"')`;
     case 'float': case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
     case 'enum': case 'set': return `JSON_QUOTE(${q})`;
-    case 'bit': case 'binary': case 'varbinary': return `CONCAT('{"base64":"', REPLACE(TO_BASE64(${q}), '\\n', ''), '"}')`;
-    default: return null;
+    case 'bit': case 'binary': case 'varbinary': return bytes(q);
+    // Spatial values as the server keeps them (the SRID, then WKB): bound as bytes, they load back as the same geometry.
+    default: return SPATIAL.test(t) ? bytes(q) : null;
   }
 }
 
@@ -75,25 +84,47 @@ const hasNative = (t: Table): boolean => t.columns.some((c) => c.type === 'nativ
 
 /** Columns of types with no portable form are read as driver values (MySQL JSON as its text). */
 const plainSelect = (t: Table, f: Quoting): string => {
-  const column = (c: Column): string => (specOf(c).kind === 'json' ? `CAST(${f.quote(c.name)} AS CHAR CHARACTER SET utf8mb4) AS ${f.quote(c.name)}` : f.quote(c.name));
-  return `SELECT ${t.columns.map(column).join(', ')} FROM ${qualified(t, f)}${orderBy(t, f)}`;
+  const column = (c: Column): string => {
+    const q = f.quote(c.name);
+    if (specOf(c).kind === 'json') return `CAST(${q} AS CHAR CHARACTER SET utf8mb4) AS ${q}`;
+    // mysql2 parses spatial values into objects that do not load back: their bytes instead.
+    return SPATIAL.test(c.native ?? '') ? `CAST(${q} AS BINARY) AS ${q}` : q;
+  };
+  return `SELECT ${t.columns.map(column).join(', ')} FROM ${source(t, f)}${orderBy(t, f)}`;
 };
 
 export const portable: PortableSql = {
   select: (t, f) => (hasNative(t)
     ? plainSelect(t, f)
-    : `SELECT CONCAT('[', ${t.columns.map((c) => `COALESCE(${canonical(c, f)}, 'null')`).join(", ',', ")}, ']') FROM ${qualified(t, f)}${orderBy(t, f)}`),
+    // A NOT NULL column needs no COALESCE (one function a value less for the server).
+    : `SELECT CONCAT('[', ${t.columns.map((c) => (c.nullable ? `COALESCE(${canonical(c, f)}, 'null')` : canonical(c, f))).join(", ',', ")}, ']') FROM ${source(t, f)}${orderBy(t, f)}`),
   finishLine: () => finishMarked,
+  finishBytes: () => finishMarkedBytes,
   lineMode: (t) => !hasNative(t),
   async readSequence(s, t) {
     const [row] = await s.query('SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t.table]);
     return next(row?.n);
   },
   writeSequence: (t, _column, value, f) => [{ text: `ALTER TABLE ${qualified(t, f)} AUTO_INCREMENT = ${BigInt(value).toString()}`, params: [] }],
+  async requiresPrimaryKey(s) {
+    // SHOW … WHERE: a name this server lacks (MySQL has no wsrep_*, MariaDB no sql_require_primary_key) is simply absent.
+    const rows = await s.query("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_mode', 'sql_require_primary_key')");
+    const v = new Map(rows.map((r) => [String(r.Variable_name), String(r.Value)]));
+    return v.get('sql_require_primary_key') === 'ON' || (v.get('wsrep_on') === 'ON' && /\bREQUIRED_PRIMARY_KEY\b/i.test(v.get('wsrep_mode') ?? ''));
+  },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   // NO_AUTO_VALUE_ON_ZERO: a key of 0 is a value to keep, not a request for the next one (as mariadb-dump loads).
-  beforeLoad: ['SET foreign_key_checks = 0, unique_checks = 0, @cmx_load_mode = @@SESSION.sql_mode', "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')"],
-  afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1, SESSION sql_mode = @cmx_load_mode'],
+  // MariaDB 10.11+: history rows of system-versioned tables load with their own row start and end (as mariadb-dump --dump-history).
+  beforeLoad: [
+    'SET foreign_key_checks = 0, unique_checks = 0, @cmx_load_mode = @@SESSION.sql_mode /*M!101100 , SESSION system_versioning_insert_history = 1 */',
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')",
+  ],
+  afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1, SESSION sql_mode = @cmx_load_mode /*M!101100 , SESSION system_versioning_insert_history = 0 */'],
+  async count(s, t, f) {
+    const [row] = await s.query("SELECT TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [t.table]);
+    const [n] = await s.query(`SELECT count(*) AS n FROM ${qualified(t, f)}${row?.k === 'SYSTEM VERSIONED' ? ' FOR SYSTEM_TIME ALL' : ''}`);
+    return Number(n?.n ?? 0);
+  },
   keysAfterLoad: false,
   commitsBatches: true,
 };

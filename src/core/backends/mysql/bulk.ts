@@ -18,11 +18,15 @@ const BATCH_ROWS = 2000;
  */
 const MAX_STATEMENT_BYTES = 1024 * 1024;
 
+/** Each value as the bytes the server sent (no string is made of it), null as null. */
+const asBytes = (field: { buffer(): Buffer | null }): Buffer | null => field.buffer();
+
 /**
  * Streams a trusted SELECT (text protocol) in batches. `kill` stops the statement
  * server-side (KILL QUERY on the control connection) when the caller cancels or fails.
+ * `bytes`: every value comes as a Buffer of what the server sent.
  */
-export function streamRows(conn: PoolConnection, text: string, onRows: (rows: unknown[][]) => Promise<void>, kill: () => Promise<void>, signal?: AbortSignal): Promise<number> {
+export function streamRows(conn: PoolConnection, text: string, onRows: (rows: unknown[][]) => Promise<void>, kill: () => Promise<void>, signal?: AbortSignal, bytes = false): Promise<number> {
   if (signal?.aborted) return Promise.reject(new DbError('CANCELLED', 'cancelled by the client'));
   return new Promise((resolve, reject) => {
     let batch: unknown[][] = [];
@@ -43,7 +47,7 @@ export function streamRows(conn: PoolConnection, text: string, onRows: (rows: un
       conn.pause();
       handing = onRows(rows).then(() => { if (!failure) conn.resume(); }, fail);
     };
-    const cmd = conn.query({ sql: text, rowsAsArray: true });
+    const cmd = conn.query({ sql: text, rowsAsArray: true, ...(bytes ? { typeCast: asBytes as never } : {}) });
     // mysql2 tells a command without a callback nothing when its connection dies (it emits
     // on the connection): a database that died mid-backup left the stream waiting forever.
     // Watch the socket and the connection, as execute() does.
@@ -74,6 +78,20 @@ export function streamRows(conn: PoolConnection, text: string, onRows: (rows: un
     cmd.on('error', (err: unknown) => settle(err ?? new Error('unknown driver error')));
     cmd.on('end', () => settle());
   });
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Streams a SELECT of one text column whose values are lines (Session.streamLines): each
+ * batch handed on as the lines' bytes, each followed by a newline.
+ */
+export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, kill: () => Promise<void>, signal?: AbortSignal): Promise<number> {
+  return streamRows(conn, text, (rows) => {
+    const parts: Buffer[] = [];
+    for (const row of rows) parts.push(row[0] as Buffer, NEWLINE);
+    return onBytes(Buffer.concat(parts), rows.length);
+  }, kill, signal, true);
 }
 
 const ESCAPES: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\t': '\\t', '\x1a': '\\Z', '\\': '\\\\', "'": "\\'" };

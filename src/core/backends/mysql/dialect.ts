@@ -6,7 +6,7 @@
  */
 import type { PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
-import { mysqlUrlOptions, type MysqlUrlOptions } from './url.js';
+import { mysqlCausalReads, mysqlUrlOptions, type MysqlUrlOptions } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Statement, StatementResult } from '../../dialect.js';
 import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
 import { classifyMysql } from './classify.js';
@@ -62,7 +62,7 @@ function refuseImplicitCommit(c: Analysis, stmt: Statement): void {
 
 export function createMysqlDialect(cfg: DialectConfig): Dialect {
   const base = mysqlOptionsFromUrl(cfg.url);
-  const pool = createMysqlPool(cfg, base);
+  const pool = createMysqlPool(cfg, base, { causalReads: mysqlCausalReads(cfg.url) });
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
     classify: boundedClassifier(cfg.backend, sql),
@@ -153,8 +153,12 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
     classify: checks.classify,
     execute,
     transaction,
-    withSession: (fn, opts) => runSession(pool, fn, opts),
+    withSession: (fn, opts) => runSession(pool, cfg.logger, fn, opts),
     poolState: () => pool.state(),
+    liveInfo: async () => {
+      const replication = await pool.replication();
+      return replication ? { replication } : {};
+    },
     close: () => pool.close(),
   };
 }

@@ -20,7 +20,8 @@ const BY_ERRNO: Record<number, ErrorCode> = {
   1213: 'DEADLOCK', 1205: 'BUSY', 1040: 'BUSY', 1203: 'BUSY',
   1317: 'CANCELLED', 1969: 'TIMEOUT', 3024: 'TIMEOUT',
   2006: 'CONNECTION_LOST', 2013: 'CONNECTION_LOST', 1927: 'CONNECTION_LOST', 1053: 'CONNECTION_LOST',
-  1235: 'UNSUPPORTED', 1295: 'UNSUPPORTED',
+  1235: 'UNSUPPORTED', 1295: 'UNSUPPORTED', 4165: 'UNSUPPORTED',
+  1180: 'TRANSACTION_FAILED',
   1021: 'NO_SPACE',
   // Limits on a statement's work: max_recursive_iterations (1931 is its "interrupted"
   // errno), cte_max_recursion_depth (MySQL 3636), thread stack overrun (1436), nesting
@@ -49,18 +50,45 @@ interface MysqlLikeError {
   message?: string;
 }
 
+/**
+ * Galera's errors say little by themselves ("Galera replication not supported", a deadlock
+ * that is another node's commit): what they mean, and what to do, by errno.
+ */
+const GALERA: Record<number, { code?: ErrorCode; say: (message: string) => string }> = {
+  // ER_UNKNOWN_COM_ERROR, which Galera uses for "WSREP has not yet prepared node for application use".
+  1047: {
+    code: 'CONNECTION_FAILED',
+    say: () => 'this Galera node does not take queries now (wsrep_ready is OFF: it is not in the primary component of its cluster, or is still joining); use another node, or wait until it is Synced (get_connection shows its state)',
+  },
+  4165: {
+    say: (m) => `${m}: the Galera cluster refuses what it cannot replicate; with wsrep_mode=REQUIRED_PRIMARY_KEY every table needs a primary key, with STRICT_REPLICATION every table must be InnoDB`,
+  },
+  1213: {
+    say: (m) => `${m} (the transaction was rolled back; on a Galera cluster this is also how a write loses to a conflicting write committed first on another node: run the transaction again)`,
+  },
+};
+
+function galeraError(e: MysqlLikeError, message: string): { code?: ErrorCode; message: string } | null {
+  const g = e.errno === undefined ? undefined : GALERA[e.errno];
+  if (!g || (e.errno === 1047 && !/WSREP/i.test(message))) return null;
+  return { code: g.code, message: g.say(message) };
+}
+
 export function fromMysqlError(err: unknown): DbError {
   if (err instanceof DbError) return err;
   const fsError = fileSystemError(err);
   if (fsError) return fsError;
   const e = (err ?? {}) as MysqlLikeError;
-  const message = e.sqlMessage || e.message || String(err);
-  const code: ErrorCode = (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
+  const raw = e.sqlMessage || e.message || String(err);
+  const galera = galeraError(e, raw);
+  const message = galera?.message ?? raw;
+  const code: ErrorCode = galera?.code ?? (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
     ?? (e.code ? BY_DRIVER_CODE[e.code] : undefined)
     ?? (e.sqlState?.startsWith('23') ? 'CONSTRAINT_VIOLATION' : e.sqlState?.startsWith('22') ? 'DATA_ERROR' : 'INTERNAL');
   const details: Record<string, unknown> = {};
   if (e.errno !== undefined) details.errno = e.errno;
   if (e.sqlState) details.sqlstate = e.sqlState;
   if (e.code) details.driver_code = e.code;
+  if (e.errno === 1047 && galera) details.cause = 'node_not_ready';
   return new DbError(code, message, details, { cause: err });
 }

@@ -5,7 +5,7 @@
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { ServerInfo, Session } from '../../dialect.js';
-import { constraintName, parseType, UNPORTABLE, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
+import { constraintName, parseType, UNPORTABLE, unportableOf, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
 import {
   byName, byTableName, fkAction, groupRows, makeColumn, nativeType, readDefaultText, tryPortable, typedLiteral, type DefaultRead, type Grouped, type Json,
 } from '../../schema/read-values.js';
@@ -15,12 +15,14 @@ function sql(mariadb: boolean): string {
   return `
 SELECT 'c' AS kind, c.TABLE_NAME AS tbl, JSON_OBJECT('name', c.COLUMN_NAME, 'pos', c.ORDINAL_POSITION, 'data_type', c.DATA_TYPE,
     'column_type', c.COLUMN_TYPE, 'nullable', c.IS_NULLABLE, 'default', c.COLUMN_DEFAULT, 'extra', c.EXTRA, 'comment', c.COLUMN_COMMENT,
-    'charset', c.CHARACTER_SET_NAME) AS j
+    'charset', c.CHARACTER_SET_NAME, 'collation', c.COLLATION_NAME, 'table_collation', t.TABLE_COLLATION,
+    'versioned', t.TABLE_TYPE = 'SYSTEM VERSIONED', 'period', IF(c.GENERATION_EXPRESSION IN ('ROW START', 'ROW END'), c.GENERATION_EXPRESSION, NULL)) AS j
   FROM information_schema.COLUMNS c JOIN information_schema.TABLES t
-    ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+    ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
   WHERE ${where('c')}
 UNION ALL
-SELECT 'i', s.TABLE_NAME, JSON_OBJECT('name', s.INDEX_NAME, 'non_unique', s.NON_UNIQUE, 'seq', s.SEQ_IN_INDEX, 'column', s.COLUMN_NAME, 'sub_part', s.SUB_PART)
+SELECT 'i', s.TABLE_NAME, JSON_OBJECT('name', s.INDEX_NAME, 'non_unique', s.NON_UNIQUE, 'seq', s.SEQ_IN_INDEX, 'column', s.COLUMN_NAME, 'sub_part', s.SUB_PART,
+    'type', s.INDEX_TYPE, 'collation', s.COLLATION)
   FROM information_schema.STATISTICS s WHERE ${where('s')}
 UNION ALL
 SELECT 'f', k.TABLE_NAME, JSON_OBJECT('name', k.CONSTRAINT_NAME, 'column', k.COLUMN_NAME, 'pos', k.ORDINAL_POSITION,
@@ -81,6 +83,9 @@ function groupByName(items: Json[], order: string): Map<string, Json[]> {
   return m;
 }
 
+/** Index types that are no ordered list of columns (a plain index on the same columns is another thing). */
+const SPECIAL_INDEX = new Set(['FULLTEXT', 'SPATIAL']);
+
 /** Indexes other than the primary key, a column's own unique key and InnoDB's index for a foreign key. */
 function userIndexes(name: string, indexes: Map<string, Json[]>, fks: Map<string, Json[]>, uniqueCols: Set<string>): Index[] {
   const out: Index[] = [];
@@ -94,10 +99,26 @@ function userIndexes(name: string, indexes: Map<string, Json[]>, fks: Map<string
     const fk = fks.get(ixName);
     if (fk && fk.map((p) => p.column).join('\u0000') === cols.join('\u0000')) continue;
     const ix: Index = { name: ixName, columns: cols, unique };
-    if (parts.some((p) => p.sub_part !== null || p.column === null)) ix.native = `${parts.map((p) => `${p.column ?? '(expression)'}${p.sub_part ? `(${p.sub_part})` : ''}`).join(', ')}`;
+    // A column list does not say it all: a prefix, an expression, a descending part, or a FULLTEXT or SPATIAL index.
+    const kind = SPECIAL_INDEX.has(String(parts[0].type)) ? `${String(parts[0].type)} ` : '';
+    if (kind || parts.some((p) => p.sub_part !== null || p.column === null || p.collation === 'D')) {
+      const list = parts.map((p) => `${p.column ?? '(expression)'}${p.sub_part ? `(${p.sub_part})` : ''}${p.collation === 'D' ? ' DESC' : ''}`).join(', ');
+      ix.native = kind ? `${kind}(${list})` : list;
+    }
     out.push(ix);
   }
   return out.sort(byName);
+}
+
+/**
+ * A column's collation when its rules are not its table's: comparisons, sorting and
+ * unique keys follow it (`utf8mb3_bin`, `latin1_german2_ci`, `utf8mb4_unicode_520_ci` in
+ * a `utf8mb4_general_ci` table). The same rules over another character set
+ * (`utf8mb3_general_ci`: Chinook's NVARCHAR) and a JSON column's `utf8mb4_bin` are not its own.
+ */
+function ownCollation(c: Json, json: boolean): boolean {
+  const rules = (x: unknown): string => String(x).replace(/^[a-z0-9]+?_/i, '');
+  return !json && Boolean(c.collation) && Boolean(c.table_collation) && rules(c.collation) !== rules(c.table_collation);
 }
 
 function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
@@ -122,19 +143,44 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
       if (fk.name !== constraintName(name, [c.name], 'fkey')) col.references.name = fk.name;
     }
     if (c.comment) col.comment = c.comment;
-    const odd = [
+    const odd = c.period ? [periodFeature(c.period)] : [
       ...(/on update|invisible|generated|persistent/i.test(c.extra) ? [String(c.extra).toLowerCase()] : []),
       ...(c.charset && c.charset !== 'utf8mb4' ? [`character set ${c.charset}`] : []),
+      ...(ownCollation(c, jsonCols.has(c.name)) ? [`collation ${c.collation}`] : []),
     ];
     if (odd.length) (col as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] = odd;
     return col;
   });
+  if (g.c[0]?.versioned) versionedColumns(columns, g.c.some((c) => c.period));
   const foreign_keys = [...fks].filter(([, parts]) => parts.length > 1).map(([fkName, parts]): ForeignKey => ({
     name: fkName, columns: parts.map((p) => p.column), references: { table: parts[0].ref_table, columns: parts.map((p) => p.ref_column) },
     on_delete: fkAction(parts[0].on_delete), on_update: fkAction(parts[0].on_update),
   }));
   const checks = g.k.filter((k) => !jsonCols.has(k.name)).map((k): Check => ({ name: k.name, expression: k.clause }));
   return { table: name, columns, indexes: out, foreign_keys, checks };
+}
+
+/**
+ * A MariaDB system-versioned table: its history rows are rows too, each closed by its
+ * row end. The period columns are part of the table as a backup reads it (MariaDB hides
+ * implicit ones from information_schema: added here as it names them), and the row end
+ * part of its keys, as MariaDB keeps it.
+ */
+export const PERIOD = 'system versioning';
+const periodFeature = (which: string): string => `${PERIOD} ${which.toLowerCase()} (history rows are kept as plain rows)`;
+
+export const isVersioned = (t: Table): boolean => t.columns.some((c) => unportableOf(c).some((f) => f.startsWith(PERIOD)));
+
+function versionedColumns(columns: Column[], explicit: boolean): void {
+  if (!explicit) {
+    for (const which of ['ROW START', 'ROW END']) {
+      const col = makeColumn(which === 'ROW START' ? 'row_start' : 'row_end', nativeType('timestamp(6)'), { nullable: false, primary_key: false, auto_increment: false, unique: false, default: null });
+      (col as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] = [periodFeature(which)];
+      columns.push(col);
+    }
+  }
+  const end = columns.find((c) => unportableOf(c)[0] === periodFeature('ROW END'));
+  if (end && columns.some((c) => c.primary_key)) end.primary_key = true;
 }
 
 /** The connection's current database only; MariaDB's CHECK_CONSTRAINTS carries TABLE_NAME, MySQL's does not. */

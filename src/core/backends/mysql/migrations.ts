@@ -1,7 +1,7 @@
 /** mysql: the migrations part of the backend module (contract/migrations.ts). */
 import { DbError } from '../../../errors.js';
 import type { MigrationsSupport, Place } from '../contract/migrations.js';
-import { EVENTS_TABLE, HISTORY_TABLE } from '../../bookkeeping.js';
+import { EVENTS_TABLE, HISTORY_TABLE, LOCK_TABLE } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
 
 const ID_COLUMN = 'id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY';
@@ -12,7 +12,7 @@ async function place(s: Session): Promise<Place> {
   if (r?.d === null || r?.d === undefined) throw new DbError('INVALID_INPUT', 'the connection has no database selected: name one in its URL (mysql://host/dbname); the migration history is kept there');
   const database = String(r.d);
   const at = (table: string): string => `\`${database.replace(/`/g, '``')}\`.\`${table}\``;
-  return { database, history: at(HISTORY_TABLE), events: at(EVENTS_TABLE) };
+  return { database, history: at(HISTORY_TABLE), events: at(EVENTS_TABLE), locks: at(LOCK_TABLE) };
 }
 
 const PROBE = `SELECT

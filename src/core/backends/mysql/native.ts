@@ -9,7 +9,9 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { DbError } from '../../../errors.js';
 import { firstTool, runTool } from '../../backup/tool.js';
 import { mysqlUrlParams } from './url.js';
-import type { NativeBackup, NativeDump } from '../contract/backup.js';
+import { unqualifySequences } from './dump-filter.js';
+import type { Session } from '../../dialect.js';
+import type { NativeBackup, NativeDump, Quoting } from '../contract/backup.js';
 import { mysqlOptionsFromUrl } from './dialect.js';
 
 /** The variables the mariadb and mysql clients read (MYSQL_PWD, MYSQL_HOST …): the server's own stay out. */
@@ -49,20 +51,32 @@ function routinePrivilegeError(err: unknown): unknown {
   );
 }
 
+/** Whether the database has system-versioned tables (MariaDB): their history rows are part of them. */
+async function versioned(s: Session): Promise<boolean> {
+  const [row] = await s.query("SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'SYSTEM VERSIONED'");
+  return Number(row?.n ?? 0) > 0;
+}
+
 async function dump(job: NativeDump) {
-  const tables = await job.session((s) => job.tables(s), { readsOnly: true, catalog: true });
+  const { tables, history } = await job.session(async (s) => ({ tables: await job.tables(s), history: await versioned(s) }), { readsOnly: true, catalog: true });
   const command = await firstTool(['mariadb-dump', 'mysqldump']);
   const m = clientArgs(job.url, command);
   await job.progress(0, undefined, `${command} running`);
   const gzip = createGzip({ level: 1 });
-  const written = pipeline(gzip, job.file.stream);
+  const filter = unqualifySequences(m.database);
+  const written = pipeline(filter, gzip, job.file.stream);
   // Awaited after the dump; when the dump fails first, its error is the one to report.
   written.catch(() => undefined);
   // A whole database carries its stored routines and events (triggers come with their tables).
   const scope = job.named?.length ? tables.map((x) => x.table) : ['--routines', '--events'];
+  // No LOCK TABLES around the rows: a column whose default takes from a sequence cannot be
+  // written under a lock that leaves the sequence out. History rows of system-versioned
+  // tables go along (MariaDB 10.11's --dump-history; a tool without it fails rather than drop them).
+  const options = ['--single-transaction', '--quick', '--skip-add-locks', ...(history ? ['--dump-history'] : [])];
   try {
-    await runTool({ command, args: [...m.args, '--single-transaction', '--quick', m.database, ...scope], env: m.env, clientEnv: CLIENT_ENV, stdout: gzip }, job.signal);
+    await runTool({ command, args: [...m.args, ...options, m.database, ...scope], env: m.env, clientEnv: CLIENT_ENV, stdout: filter }, job.signal);
   } catch (err) {
+    filter.destroy();
     gzip.destroy();
     throw routinePrivilegeError(err);
   }
@@ -81,7 +95,38 @@ export const native: NativeBackup = {
     if (job.mode === 'append') throw new DbError('UNSUPPORTED', 'a native MySQL dump recreates its tables: restore it with mode "create" or "replace" (or use a portable backup to append)');
     const command = await firstTool(['mariadb', 'mysql']);
     const m = clientArgs(job.url, command);
-    await runTool({ command, args: [...m.args, m.database], env: m.env, clientEnv: CLIENT_ENV, stdin: createReadStream(job.path).pipe(createGunzip()) }, job.signal);
+    const before = await job.session((s) => objectsOf(s), { readsOnly: true, catalog: true });
+    try {
+      await runTool({ command, args: [...m.args, m.database], env: m.env, clientEnv: CLIENT_ENV, stdin: createReadStream(job.path).pipe(createGunzip()) }, job.signal);
+    } catch (err) {
+      // The client commits statement by statement: what this restore created goes again.
+      await job.session((s) => dropNew(s, before, job.names), { readsOnly: false, catalog: true }).catch(() => undefined);
+      throw err;
+    }
     return null;
   },
 };
+
+/** Tables, views and sequences, routines and events of the database, as `<kind> <name>`. */
+async function objectsOf(s: Session): Promise<Set<string>> {
+  const rows = await s.query(`SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'VIEW' WHEN 'SEQUENCE' THEN 'SEQUENCE' ELSE 'TABLE' END AS k, TABLE_NAME AS n
+      FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()
+    UNION ALL SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+    UNION ALL SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()`);
+  return new Set(rows.map((r) => `${String(r.k)} ${String(r.n)}`));
+}
+
+/** Drops what is in the database now and was not before (a table's triggers go with it). */
+async function dropNew(s: Session, before: Set<string>, f: Quoting): Promise<void> {
+  const fresh = [...await objectsOf(s)].filter((o) => !before.has(o));
+  if (!fresh.length) return;
+  await s.run(['SET foreign_key_checks = 0']);
+  try {
+    for (const o of fresh) {
+      const at = o.indexOf(' ');
+      await s.run([`DROP ${o.slice(0, at)} IF EXISTS ${f.quote(o.slice(at + 1))}`]).catch(() => undefined);
+    }
+  } finally {
+    await s.run(['SET foreign_key_checks = 1']);
+  }
+}

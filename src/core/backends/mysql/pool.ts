@@ -2,13 +2,14 @@
  * The mysql2 pool of one MySQL/MariaDB connection, opened on first use, with a control
  * connection of its own for KILL QUERY. Every pooled connection starts from our
  * session (sessionSql) and goes back clean (COM_RESET_CONNECTION, then our session
- * again). Never `multipleStatements`.
+ * again), or is closed (causal_reads: see acquire). Never `multipleStatements`.
  */
 import type { Connection, Pool, PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
-import type { DialectConfig, PoolState, Row, ServerInfo } from '../../dialect.js';
+import type { DialectConfig, PoolState, Replication, Row, ServerInfo } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES } from '../../limits.js';
 import { fromMysqlError } from './errors.js';
+import { readReplication } from './replication.js';
 import { mysqlSocketFactory } from './socket.js';
 
 export type Flavor = 'mariadb' | 'mysql';
@@ -38,8 +39,12 @@ export interface MysqlPool {
   acquire(signal?: AbortSignal): Promise<MysqlLease>;
   /** Stops the statement running on `conn` (KILL QUERY from the control connection), once per run. */
   kill(run: Run, conn: PoolConnection, why: NonNullable<Run['why']>): Promise<void>;
+  /** The control connection (opened if needed): statements that must not wait for a pool slot (the migration lock's renewals). */
+  side(): Promise<Connection>;
   /** SET of this server's statement timeout (max_statement_time on MariaDB, max_execution_time on MySQL). */
   timeoutSql(ms: number): string;
+  /** Where the server stands among others, asked now on the control connection (replication.ts). */
+  replication(): Promise<Replication | null>;
   /** Known once open() has run; 'mariadb' before. */
   readonly flavor: Flavor;
   /** The server's description, once open() has run. */
@@ -48,28 +53,36 @@ export interface MysqlPool {
   close(): Promise<void>;
 }
 
+/** What the URL asks of every session beyond ours (url.ts). */
+export interface MysqlSessionOptions {
+  /** `causal_reads=true`: wsrep_sync_wait = 1, so a read waits until this Galera node has applied what the cluster committed before it. */
+  causalReads: boolean;
+}
+
 /**
  * The session every pooled connection starts from, re-applied after each reset:
- * UTC, our statement timeout, and a sql_mode without ANSI_QUOTES and
+ * UTC, our statement timeout, causal reads when asked, and a sql_mode without ANSI_QUOTES and
  * NO_BACKSLASH_ESCAPES so the server reads quotes as the read-only lexer does.
  * IGNORE_SPACE goes too: mysql2 asks for it in the handshake (CLIENT_IGNORE_SPACE),
  * but COM_RESET_CONNECTION falls back to the global mode, so without this the first
  * call on a connection would parse differently from every later one.
  */
-function sessionSql(flavor: Flavor, timeoutMs: number): string {
+function sessionSql(flavor: Flavor, timeoutMs: number, opts: MysqlSessionOptions): string {
   const strip = (expr: string, flag: string): string => `REPLACE(${expr}, ',${flag},', ',')`;
   const mode = `TRIM(BOTH ',' FROM ${strip(strip(strip(`CONCAT(',', @@SESSION.sql_mode, ',')`, 'ANSI_QUOTES'), 'NO_BACKSLASH_ESCAPES'), 'IGNORE_SPACE')})`;
   // NAMES too: the reset may fall back to the server's default character set, and a
   // multi-byte one (gbk, sjis, big5) would read a `\` inside a character the lexer never sees.
-  return `SET NAMES utf8mb4 COLLATE utf8mb4_general_ci, time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}`;
+  const causal = opts.causalReads ? ', SESSION wsrep_sync_wait = 1' : '';
+  return `SET NAMES utf8mb4 COLLATE utf8mb4_general_ci, time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}${causal}`;
 }
 
 function timeoutAssignment(flavor: Flavor, ms: number): string {
   return flavor === 'mariadb' ? `SESSION max_statement_time = ${(ms / 1000).toFixed(3)}` : `SESSION max_execution_time = ${Math.floor(ms)}`;
 }
 
-/** `base`: mysqlOptionsFromUrl of the connection's URL (mysql2 options). */
-export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B): MysqlPool {
+/** `base`: mysqlOptionsFromUrl of the connection's URL (mysql2 options); `opts`: the URL's session options. */
+export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B, opts: MysqlSessionOptions): MysqlPool {
+  const setup = (): string => sessionSql(flavor, cfg.statementTimeoutMs, opts);
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
   let pool: Pool | undefined;
   let control: Connection | undefined;
@@ -91,6 +104,10 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     timezone: 'Z',
     charset: 'utf8mb4',
     enableKeepAlive: true,
+    // Prepared statements are per lease (the reset after each one drops them), and mysql2's
+    // default cache of 16,000 is cleared on every reset by filling two arrays that long:
+    // ~0.04 ms of each call's CPU.
+    maxPreparedStatements: 64,
     // Our sockets bound one protocol message (socket.ts).
     stream: mysqlSocketFactory(MAX_MESSAGE_BYTES),
   });
@@ -123,6 +140,7 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
       const [roles] = await ctl.promise().query('SELECT CURRENT_ROLE() AS r');
       defaultRole = ((roles as Array<Record<string, unknown>>)[0]?.r as string | null) ?? null;
     }
+    if (opts.causalReads) await checkGalera(ctl);
     if (pool) return pool;
     const mysql = (await import('mysql2')).default;
     const p = mysql.createPool({ ...commonOptions(), connectionLimit: cfg.poolSize, maxIdle: cfg.poolSize, idleTimeout: 60_000 });
@@ -130,10 +148,20 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
       // mysql2 emits 'error' on a connection for a command it cannot even send (closed
       // state); with no listener that event would end the process.
       conn.on('error', (err: Error) => cfg.logger.warn({ err: err.message }, 'connection error'));
-      conn.query(sessionSql(flavor, cfg.statementTimeoutMs), (err) => err && cfg.logger.warn({ err: err.message }, 'session setup failed'));
+      conn.query(setup(), (err) => err && cfg.logger.warn({ err: err.message }, 'session setup failed'));
     });
     pool = p;
     return p;
+  }
+
+  /**
+   * causal_reads sets wsrep_sync_wait, which only a Galera node honours (MySQL does not
+   * know the variable, and every session setup would fail): refused at open elsewhere.
+   */
+  async function checkGalera(ctl: Connection): Promise<void> {
+    const [rows] = await ctl.promise().query("SHOW GLOBAL VARIABLES WHERE Variable_name = 'wsrep_on'");
+    if ((rows as Row[])[0]?.Value === 'ON') return;
+    throw new DbError('UNSUPPORTED', 'causal_reads=true makes reads wait for a Galera cluster (wsrep_sync_wait), but this server is not a Galera node (wsrep_on is not ON); remove the parameter from the URL', { parameter: 'causal_reads' });
   }
 
   async function acquire(signal?: AbortSignal): Promise<MysqlLease> {
@@ -141,7 +169,10 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     try {
       const p = await openPool();
       const conn = await new Promise<PoolConnection>((resolve, reject) => p.getConnection((err, c) => (err ? reject(openError(err)) : resolve(c))));
-      return { conn, release: (destroy) => void cleanRelease(conn, destroy).finally(releaseSlot) };
+      // Causal reads: MariaDB 10.11 skips wsrep_sync_wait's wait on a session after COM_RESET_CONNECTION
+      // (or COM_CHANGE_USER), though the variable still reads 1 (measured: 27-36 of 100 reads stale), so
+      // such a connection gets a new session for each call instead of a reset one.
+      return { conn, release: (destroy) => void cleanRelease(conn, destroy || opts.causalReads).finally(releaseSlot) };
     } catch (err) {
       releaseSlot();
       throw fromMysqlError(err);
@@ -160,7 +191,7 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     if (!destroy) {
       try {
         await new Promise<void>((resolve, reject) => conn.reset((err: unknown) => (err ? reject(err) : resolve())));
-        await simple(conn, sessionSql(flavor, cfg.statementTimeoutMs));
+        await simple(conn, setup());
         if (await restoreDatabase(conn)) {
           conn.release();
           return;
@@ -209,6 +240,18 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     },
     acquire,
     kill,
+    side: controlConnection,
+    async replication() {
+      await openPool();
+      const ctl = await controlConnection();
+      return readReplication(async (text) => {
+        try {
+          return (await ctl.promise().query(text))[0] as Row[];
+        } catch (err) {
+          throw fromMysqlError(err);
+        }
+      }, opts.causalReads);
+    },
     timeoutSql: (ms) => `SET ${timeoutAssignment(flavor, ms)}`,
     get flavor() { return flavor; },
     get info() { return info; },

@@ -1,15 +1,18 @@
 /**
  * A pinned MySQL/MariaDB connection for a manager's multi-step work (dialect.ts
- * Session): trusted SQL (cancelled by KILL QUERY), GET_LOCK scoped to the database,
+ * Session): trusted SQL (cancelled by KILL QUERY), the migration lock's lease (lock.ts),
  * consistent snapshots, streamed reads and bulk inserts.
  */
+import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
 import type { Session, SessionOptions } from '../../dialect.js';
+import { leaseLocks } from '../../lease.js';
 import { withStatementIndex } from '../../policy.js';
-import { insertRows, streamRows } from './bulk.js';
+import { insertRows, streamLines, streamRows } from './bulk.js';
+import { execOn, mysqlLeaseSql, type MysqlExec } from './lock.js';
 import { rowsOf, simple, type MysqlPool, type Run } from './pool.js';
 
-export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
   const { conn, release } = await pool.acquire(opts.signal);
   let inTransaction = false;
   const trusted = async (text: string, signal?: AbortSignal): Promise<void> => {
@@ -27,8 +30,10 @@ export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise
       await killing;
     }
   };
-  // GET_LOCK names are server-wide: scope ours to this database.
-  const scoped = (name: string): string => `${name}:${pool.info?.database ?? ''}`.slice(0, 64);
+  const exec = execOn(conn);
+  const side: MysqlExec = async (text, params) => execOn(await pool.side())(text, params);
+  /** The migration lock (lock.ts): a lease on a row, replicated to every Galera node. */
+  const locks = leaseLocks((name, at) => mysqlLeaseSql(exec, side, name, at), (err, what) => logger.warn({ err: (err as Error).message }, what), opts.signal);
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       for (let i = 0; i < statements.length; i++) {
@@ -43,13 +48,7 @@ export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise
     commit: async () => { inTransaction = false; await simple(conn, 'COMMIT'); },
     // Trusted SQL may have turned autocommit off; our own writes after a rollback must commit.
     rollback: async () => { inTransaction = false; await simple(conn, 'ROLLBACK'); await simple(conn, 'SET autocommit = 1'); },
-    lock: async (name, timeoutMs) => {
-      const [row] = await rowsOf(conn, 'SELECT GET_LOCK(?, ?) AS l', [scoped(name), Math.max(0, Math.ceil(timeoutMs / 1000))]);
-      // 1: taken; 0: timed out; NULL: an error (killed, out of memory). Never assume it was taken.
-      if (row?.l === null || row?.l === undefined) throw new DbError('INTERNAL', `GET_LOCK('${name}') failed`);
-      return Number(row.l) === 1;
-    },
-    unlock: async (name) => { await rowsOf(conn, 'SELECT RELEASE_LOCK(?) AS r', [scoped(name)]); },
+    ...locks,
     setForeignKeys: async () => true,
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
@@ -61,16 +60,17 @@ export async function runSession<T>(pool: MysqlPool, fn: (s: Session) => Promise
       const run: Run = {};
       return streamRows(conn, text, onRows, () => pool.kill(run, conn, 'CANCELLED'), signal);
     },
-    load: (target, batches, signal) => insertRows(conn, target, batches, signal),
-    lockHolder: async (name) => {
-      const [row] = await rowsOf(conn, 'SELECT IS_USED_LOCK(?) AS id', [scoped(name)]);
-      return row?.id === null || row?.id === undefined ? null : `connection id ${row.id}`;
+    streamLines: (text, onBytes, signal) => {
+      const run: Run = {};
+      return streamLines(conn, text, onBytes, () => pool.kill(run, conn, 'CANCELLED'), signal);
     },
+    load: (target, batches, signal) => insertRows(conn, target, batches, signal),
   };
   try {
     await simple(conn, pool.timeoutSql(opts.timeoutMs));
     return await fn(session);
   } finally {
+    await locks.end();
     if (inTransaction) await simple(conn, 'ROLLBACK').catch(() => undefined);
     // Named locks and session settings must not outlive the session: reset like every other call.
     release(false);

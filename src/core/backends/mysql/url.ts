@@ -14,6 +14,8 @@ export const URL_PARAMS: UrlParamRules = {
   'ssl-cert': absoluteFile,
   'ssl-key': absoluteFile,
   connect_timeout: seconds,
+  // Galera: every read waits until this node has applied what the cluster committed before it (wsrep_sync_wait=1).
+  causal_reads: oneOf(['true', 'false']),
 };
 
 /** null: not a MySQL URL. Otherwise checked (INVALID_INPUT); MySQL has no file. */
@@ -25,6 +27,9 @@ export function parseMysqlUrl(url: string): ParsedUrl | null {
 
 /** The URL's query parameters, checked. */
 export const mysqlUrlParams = (url: string): Map<string, string> => checkedUrlParams(URL_PARAMS, 'mysql', url);
+
+/** `causal_reads=true`: the sessions of this connection set wsrep_sync_wait (pool.ts); not a mysql2 option. */
+export const mysqlCausalReads = (url: string): boolean => mysqlUrlParams(url).get('causal_reads') === 'true';
 
 export interface MysqlUrlOptions {
   ssl?: Record<string, unknown>;

@@ -68,6 +68,18 @@ export const portable: PortableSql = {
     }
     return missing;
   },
+  async missingSequences(s, defaults) {
+    const out: Array<{ expression: string; sequence: string }> = [];
+    for (const expression of defaults) {
+      // pg_get_expr spells it nextval('name'::regclass), the name quoted as regclass prints it.
+      const m = /^nextval\('((?:[^']|'')+)'::regclass\)$/i.exec(expression.trim());
+      if (!m) continue;
+      const sequence = m[1].replaceAll("''", "'");
+      const [row] = await s.query('SELECT to_regclass($1) IS NULL AS missing', [sequence]).catch(() => [{ missing: false }]);
+      if (row?.missing) out.push({ expression, sequence });
+    }
+    return out;
+  },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   async dependents(s, tables, f) {
     const rows = await s.query(`WITH t AS (SELECT unnest($1::text[])::regclass::oid AS oid)

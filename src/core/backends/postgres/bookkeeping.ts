@@ -4,7 +4,7 @@
  */
 import { DbError } from '../../../errors.js';
 import type { BookkeepingProbe, Place } from '../contract/migrations.js';
-import { BOOKKEEPING_SCHEMA, EVENTS_TABLE, HISTORY_TABLE } from '../../bookkeeping.js';
+import { BOOKKEEPING_SCHEMA, EVENTS_TABLE, HISTORY_TABLE, LOCK_TABLE } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
 
 const quoteIdent = (x: string): string => `"${x.replace(/"/g, '""')}"`;
@@ -35,7 +35,7 @@ async function bookkeepingSchema(s: Session): Promise<string> {
 export async function postgresPlace(s: Session): Promise<Place> {
   const schema = await bookkeepingSchema(s);
   const at = (table: string): string => `${quoteIdent(schema)}."${table}"`;
-  return { schema, history: at(HISTORY_TABLE), events: at(EVENTS_TABLE) };
+  return { schema, history: at(HISTORY_TABLE), events: at(EVENTS_TABLE), locks: at(LOCK_TABLE) };
 }
 
 export const postgresProbe = (p: Place): BookkeepingProbe => ({

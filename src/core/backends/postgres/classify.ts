@@ -15,7 +15,7 @@ import { DbError } from '../../../errors.js';
 import type { Classification } from '../../readonly/types.js';
 import { denyGroupOf } from './deny.js';
 import { escapeOf } from './escapes.js';
-import { firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './tree.js';
+import { bodyOf, firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './tree.js';
 
 interface ParseResult {
   stmts: Array<{ stmt: PgNode }>;
@@ -64,6 +64,11 @@ function isClientCopy(stmt: PgNode): boolean {
 }
 
 // ---------------------------------------------------------------- parsing
+
+/** The statements of a trusted script (a backup's native DDL), parsed; loadPostgresParser() first. */
+export function parseStatements(sql: string): PgNode[] {
+  return parse(sql).stmts.map((s) => s.stmt);
+}
 
 function parse(sql: string): ParseResult {
   if (!parseSync) throw new DbError('INTERNAL', 'PostgreSQL parser not loaded: await loadPostgresParser() first');
@@ -213,6 +218,67 @@ function sessionStateAt(key: string, value: unknown): true | undefined {
   if (TEMP_SCHEMA.test(firstName(value) ?? '')) return true; // CREATE FUNCTION pg_temp.f
   const name = lastName(value) ?? '';
   return SESSION_FUNCTIONS.has(name) || SESSION_FUNCTION_PATTERNS.some((p) => p.test(name)) ? true : undefined;
+}
+
+/**
+ * Transaction poolers: what in this text would outlive its transaction on a server
+ * connection the pooler then hands to someone else (null: nothing we can see). Finer
+ * than `altersSession`: SET LOCAL, set_config(…, true), transaction-level advisory locks
+ * and ON COMMIT DROP temporary tables end with the transaction. DO and CALL pass (what
+ * procedural code sets cannot be seen; SPEC §2 says so).
+ */
+export function sessionStateLeft(sql: string): string | null {
+  for (const { stmt } of parse(sql).stmts) {
+    const type = nodeType(stmt);
+    const body = bodyOf(stmt);
+    if (type === 'VariableSetStmt') {
+      if (body.is_local !== true) return 'SET without LOCAL';
+      continue;
+    }
+    if (type === 'DeclareCursorStmt') {
+      // CURSOR_OPT_HOLD (0x0020): WITH HOLD outlives the transaction.
+      if ((Number(body.options) & 0x20) !== 0) return 'DECLARE … WITH HOLD';
+      continue;
+    }
+    if (LEFT_STATEMENTS.has(type)) return verbOf(type, body);
+    const found = walk(stmt, stateLeftAt);
+    if (found !== undefined) return found;
+  }
+  return null;
+}
+
+const LEFT_STATEMENTS = new Set(['PrepareStmt', 'DeallocateStmt', 'ListenStmt', 'UnlistenStmt', 'DiscardStmt', 'LoadStmt']);
+
+/** Where a statement names the relation it creates, and its ON COMMIT (CREATE TABLE, CREATE TABLE AS, SELECT INTO, views, sequences). */
+function createdRelation(key: string, value: Record<string, unknown>): { rel: unknown; onCommit: unknown } | undefined {
+  if (key === 'CreateStmt') return { rel: value.relation, onCommit: value.oncommit };
+  const into = key === 'CreateTableAsStmt' ? value.into : key === 'intoClause' ? value : undefined;
+  if (isRecord(into)) return { rel: into.rel, onCommit: into.onCommit };
+  if (key === 'ViewStmt') return { rel: value.view, onCommit: undefined };
+  if (key === 'CreateSeqStmt') return { rel: value.sequence, onCommit: undefined };
+  return undefined;
+}
+
+function stateLeftAt(key: string, value: unknown): string | undefined {
+  if (!isRecord(value)) return undefined;
+  const created = createdRelation(key, value);
+  if (created) {
+    const rel = created.rel;
+    const temp = isRecord(rel) && (rel.relpersistence === 't' || TEMP_SCHEMA.test(String(rel.schemaname ?? '')));
+    return temp && created.onCommit !== 'ONCOMMIT_DROP' ? 'a temporary table, view or sequence (only ON COMMIT DROP tables end with the transaction)' : undefined;
+  }
+  if (key !== 'FuncCall') return undefined;
+  const name = lastName(value.funcname) ?? '';
+  if (TEMP_SCHEMA.test(firstName(value.funcname) ?? '')) return 'a function in pg_temp';
+  if (/^pg_(try_)?advisory_(lock|unlock)/.test(name)) return `${name} (a session-level lock: use pg_advisory_xact_lock)`;
+  if (name === 'dblink_connect' || name === 'dblink_connect_u') return name;
+  if (name === 'set_config') {
+    const args = Array.isArray(value.args) ? value.args : [];
+    const local = args[2];
+    const isTrue = isRecord(local) && isRecord(local.A_Const) && isRecord(local.A_Const.boolval) && local.A_Const.boolval.boolval === true;
+    return isTrue ? undefined : 'set_config(…, false)';
+  }
+  return undefined;
 }
 
 const VERB_OVERRIDES: ReadonlyMap<string, string> = new Map([

@@ -2,14 +2,18 @@
  * PostgreSQL through postgres.js: the dialect of one connection. The pool and its
  * leases are pool.ts, one agent statement execute.ts, a manager's pinned session
  * session.ts. Agent SQL always goes over the extended protocol, which refuses several
- * statements in one string; read-only calls run in a READ ONLY transaction, under the
- * role guard.ts chose, that is always rolled back.
+ * statements in one string. A call's settings (settings.ts) are sent with its statement, in
+ * one round trip, and outlive neither: read-only calls run in a READ ONLY transaction, under
+ * the role guard.ts chose, always rolled back; the others in a transaction that commits (a
+ * statement PostgreSQL refuses inside a transaction block, such as VACUUM, runs on its own
+ * with the client-side timeout), or, when the URL says no transaction pooler is in between
+ * (`pooler=none|session`), with the settings on the session, which DISCARD ALL resets.
  */
 import { DbError } from '../../../errors.js';
-import { postgresUrlOptions } from './url.js';
+import { postgresUrlOptions, postgresUrlParams, type PoolerMode } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, withDeadline } from '../../limits.js';
-import { classifyPostgres, loadPostgresParser } from './classify.js';
+import { loadPostgresParser, sessionStateLeft } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as postgresSql } from './sql.js';
@@ -20,6 +24,8 @@ import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
+import { beginWith, sessionSettings } from './settings.js';
+import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
 
 const CAPABILITIES: Capabilities = {
   transactionalDdl: true,
@@ -39,17 +45,55 @@ function explainText(text: string, analyze: boolean): string {
   return `EXPLAIN (${analyze ? 'ANALYZE, BUFFERS, ' : ''}VERBOSE, FORMAT JSON) ${text}`;
 }
 
+/** SQLSTATE 25001: "… cannot run inside a transaction block" (VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE …). */
+const NOT_IN_TRANSACTION = '25001';
+
+/** The URL's `pooler`, undefined when not given (checked when the URL was configured; a URL that no longer parses fails at open). */
+function poolerOf(url: string): PoolerMode | undefined {
+  try {
+    return postgresUrlParams(url).get('pooler') as PoolerMode | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Texts longer than this are not parsed again on the main thread (the classifier offloads them). */
+const REPARSE_LIMIT = 8192;
+
+/**
+ * Through a transaction pooler, a statement that leaves state on the server connection
+ * (SET, PREPARE, LISTEN, a temporary table, a session advisory lock …) would hand it to
+ * whoever gets that connection next, and lose it for our own next call.
+ */
+function refuseSessionState(c: Analysis, stmt: Statement): void {
+  if (!c.altersSession) return;
+  const left = stmt.text.length > REPARSE_LIMIT ? 'session state' : sessionStateLeft(stmt.text);
+  if (left === null) return;
+  throw new DbError('UNSUPPORTED', `not run through a transaction pooler (pooler=transaction): ${left} would stay on a server connection that other clients then use; use SET LOCAL or set_config(…, true) inside execute_transaction, pg_advisory_xact_lock, or ON COMMIT DROP`, { pooler: 'transaction', reason: left });
+}
+
 export function createPostgresDialect(cfg: DialectConfig): Dialect {
-  const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url));
+  const pooler = poolerOf(cfg.url);
+  /**
+   * The URL says the server connection is ours for a whole lease (no pooler, or a session
+   * pooler): a read-write call may then put its settings on the session, pipelined before the
+   * statement, and DISCARD ALL resets them. Otherwise (not said, or a transaction pooler) they
+   * go into a transaction around the statement, which costs the COMMIT's round trip.
+   */
+  const ownsSession = pooler === 'none' || pooler === 'session';
+  const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url), pooler === 'transaction' ? 'none' : 'discard');
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
     classify: boundedClassifier(cfg.backend, sql),
     readOnly: cfg.readOnly,
     explainOf: explainText,
+    ...(pooler === 'transaction' ? { refuse: refuseSessionState } : {}),
   };
   const typeNames: TypeNames = new Map();
   /** Read-only connections: the role agent statements run as, decided at connect time (guard.ts). */
   let guard: GuardPlan | undefined;
+  /** The server was in recovery when last seen (standby.ts): writes look again before they are refused. */
+  let standby = false;
 
   /**
    * A connection that was never opened was not lost: a server that hangs up during the
@@ -57,6 +101,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
    */
   function openError(err: unknown): unknown {
     if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') return err;
+    // An answer with a SQLSTATE is the server's (or a pooler's: PgBouncer's "no such user",
+    // "unsupported startup parameter" are 08P01) reason for refusing: it says more than we can.
+    if (typeof err.details.sqlstate === 'string') return new DbError('CONNECTION_FAILED', `the server refused the connection while it was being opened: ${err.message}`, err.details);
     const tls = /[?&]sslmode=(require|verify-ca|verify-full)\b/.test(cfg.url) ? ' (sslmode asks for TLS: does the server offer it?)' : '';
     return new DbError('CONNECTION_FAILED', `the server closed the connection while it was being opened${tls}`, err.details);
   }
@@ -70,7 +117,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     });
     try {
       const [row] = await conn.unsafe(CONNECT_SQL, [cfg.readOnlyRole ?? null] as never[], { simple: false } as never);
-      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u) };
+      standby = row.in_recovery === true;
+      const info: ServerInfo = { server_version: String(row.v), database: String(row.db), flavor: null, user: String(row.u), ...(pooler ? { pooler } : {}) };
       if (!cfg.readOnly) return info;
       guard = planGuard(row, cfg.readOnlyRole);
       if (guard.warning) cfg.logger.warn({ user: info.user }, guard.warning);
@@ -83,42 +131,97 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  /** BEGIN of a read-only call; the guard is learned first if connect() has not run (the registry always runs it). */
+  /** BEGIN of a call with its settings: read-only calls under the guard's role (learned first if connect() has not run: the registry always runs it). */
   async function beginText(opts: ExecOptions): Promise<string> {
+    if (!cfg.readOnly) return beginWith('begin', opts.timeoutMs);
     if (!guard) await connect();
-    const timeout = opts.timeoutMs === cfg.statementTimeoutMs ? undefined : opts.timeoutMs;
-    return beginReadOnly((guard as GuardPlan).role, timeout);
+    return beginReadOnly((guard as GuardPlan).role, opts.timeoutMs);
   }
 
-  /** A call's own statement timeout, when it differs from the connection's. */
-  async function setTimeoutFor(lease: Lease, opts: ExecOptions, local: boolean): Promise<void> {
-    if (opts.timeoutMs === cfg.statementTimeoutMs) return;
-    await control(lease, `set ${local ? 'local ' : ''}statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
+  /**
+   * `work` after `begin` (a BEGIN with settings, or session settings): both are sent at once
+   * (one round trip). When `begin` itself failed, its error is the one to report (the
+   * statement only says the transaction was aborted).
+   */
+  async function inTransaction<T>(lease: Lease, begin: string, work: () => Promise<T>, opts: ExecOptions): Promise<T> {
+    const opened = control(lease, begin, opts.timeoutMs + CONTROL_TIMEOUT_MS);
+    opened.catch(() => undefined);
+    try {
+      return await watch(lease, work());
+    } catch (err) {
+      await opened;
+      throw err;
+    } finally {
+      await opened.catch(() => undefined);
+    }
   }
 
   async function executeOnce(stmt: Statement, opts: ExecOptions, c: Analysis, portal: boolean): Promise<StatementResult> {
     // Before reserving: learning the guard may itself need a connection.
-    const begin = cfg.readOnly ? await beginText(opts) : undefined;
+    const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
-    let cleanup: string[] = [];
+    // A transaction still open when the lease goes back is rolled back first; a read-only one
+    // wrote nothing, so its ROLLBACK can wait until the answer is sent.
+    const cleanup: string[] = ['rollback'];
+    const ended = (): void => { cleanup.length = 0; };
     try {
-      if (begin) {
-        // The read-only transaction wrote nothing: its ROLLBACK can run after the answer is sent.
-        cleanup = ['rollback'];
-        await control(lease, begin);
-        return await watch(lease, runStatement(lease, stmt, opts, portal, typeNames));
-      }
-      // A changed statement_timeout is undone by the DISCARD ALL that ends every lease.
-      await setTimeoutFor(lease, opts, false);
+      if (cfg.readOnly) return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts);
       // Only pure reads are cut short at the cap (see runStatement).
-      return await watch(lease, runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames));
+      const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames);
+      if (ownsSession) {
+        ended();
+        return await inTransaction(lease, sessionSettings(opts.timeoutMs), run, opts);
+      }
+      try {
+        const result = await inTransaction(lease, begin, run, opts);
+        ended();
+        await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        return result;
+      } catch (err) {
+        if (!(err instanceof DbError) || err.details.sqlstate !== NOT_IN_TRANSACTION || lease.broken) throw err;
+        // Refused before it did anything: run it on its own, bounded by the client-side timeout (execute.ts).
+        await control(lease, 'rollback');
+        ended();
+        return await watch(lease, run());
+      }
     } finally {
       pool.endLeaseLater(lease, cleanup);
     }
   }
 
+  async function liveInfo(): Promise<Pick<ServerInfo, 'standby'>> {
+    const lease = await pool.reserve();
+    try {
+      const [row] = await lease.conn.unsafe(STANDBY_SQL, [], { simple: false } as never);
+      const state = standbyState(row);
+      standby = state !== undefined;
+      return state ? { standby: state } : {};
+    } catch (err) {
+      throw fromPgError(err);
+    } finally {
+      pool.endLeaseLater(lease, []);
+    }
+  }
+
+  /** A write (one that will run, not an EXPLAIN of it) on a connection whose server was a standby: refused unless it was promoted since. */
+  async function refuseOnStandby(writes: boolean, opts: ExecOptions): Promise<void> {
+    if (cfg.readOnly || !standby || !writes || (opts.explain && !opts.explain.analyze)) return;
+    if ((await liveInfo()).standby) throw standbyRefusal();
+  }
+
+  /** A 25006 on a read-write connection: a primary that became a standby says so clearly (and later writes look first). */
+  async function standbyError(err: unknown): Promise<never> {
+    if (!cfg.readOnly && err instanceof DbError && err.details.sqlstate === '25006' && (await liveInfo().catch((): Pick<ServerInfo, 'standby'> => ({}))).standby) throw standbyRefusal();
+    throw err;
+  }
+
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
+    await refuseOnStandby(c.readOnlyViolation !== null, opts);
+    return executeChecked(stmt, c, sent, opts).catch(standbyError);
+  }
+
+  async function executeChecked(stmt: Statement, c: Analysis, sent: Statement, opts: ExecOptions): Promise<StatementResult> {
     // The keyword of a long text comes from its classification: lexing it here would hold the
     // event loop. An EXPLAIN (the wrapper) is read whole.
     const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql, stmt.lexed));
@@ -129,12 +232,17 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     const rolledBack = cfg.readOnly || opts.rollback === true;
-    const sent = (await checkTransaction(checks, stmts, opts)).map((s) => s.sent);
-    const begin = cfg.readOnly ? await beginText(opts) : 'begin';
+    const checked = await checkTransaction(checks, stmts, opts);
+    await refuseOnStandby(checked.some((s) => s.c.readOnlyViolation !== null), opts);
+    const sent = checked.map((s) => s.sent);
+    return runTransaction(sent, opts, rolledBack).catch(standbyError);
+  }
+
+  async function runTransaction(sent: Statement[], opts: ExecOptions, rolledBack: boolean): Promise<StatementResult[]> {
+    const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
     try {
-      await control(lease, begin);
-      const results = await watch(lease, runAll(lease, sent, opts, !cfg.readOnly));
+      const results = await inTransaction(lease, begin, () => runAll(lease, sent, opts), opts);
       if (rolledBack) await control(lease, 'rollback');
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
@@ -149,9 +257,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  async function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions, setTimeout: boolean): Promise<StatementResult[]> {
-    // A read-only BEGIN has set the timeout already (beginReadOnly).
-    if (setTimeout) await setTimeoutFor(lease, opts, true);
+  function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     // Inside a transaction every statement is read to its end (closing early would half-run a writing one).
     return runInOrder(stmts, opts, (stmt, o) => runStatement(lease, stmt, o, false, typeNames));
   }
@@ -165,9 +271,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     transaction,
     async withSession(fn, opts) {
       await loadPostgresParser();
-      return runSession(pool, cfg.logger, fn, opts);
+      return runSession(pool, cfg.logger, fn, opts, pooler);
     },
     poolState: () => pool.state(),
+    liveInfo,
     close: () => pool.close(),
   };
 }

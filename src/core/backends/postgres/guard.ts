@@ -13,6 +13,7 @@
  */
 import { DbError } from '../../../errors.js';
 import type { ReadOnlyGuard } from '../../dialect.js';
+import { beginWith } from './settings.js';
 
 /** Predefined roles whose members can reach files, programs or other sessions. */
 const POWER_ROLES = ['pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program', 'pg_signal_backend'];
@@ -33,10 +34,10 @@ function powersOf(oid: string): string {
 }
 
 /**
- * The connect-time probe: server, database, account, and what the guard needs. $1 is
+ * The connect-time probe: server, database, account, recovery (standby.ts), and what the guard needs. $1 is
  * the configured read_only_role or null. One query, pg_roles and privilege functions only.
  */
-export const CONNECT_SQL = `select current_setting('server_version') as v, current_database() as db, current_user as u,
+export const CONNECT_SQL = `select current_setting('server_version') as v, current_database() as db, current_user as u, pg_is_in_recovery() as in_recovery,
   (select rolsuper from pg_roles where rolname = current_user) as me_super,
   (select ${powersOf('r.oid')} from pg_roles r where r.rolname = current_user) as me_powers,
   exists (select 1 from pg_roles r where r.rolname = '${READ_ALL_ROLE}' and pg_has_role(current_user, r.oid, 'MEMBER')) as read_all,
@@ -83,20 +84,11 @@ function configuredPlan(row: Record<string, unknown>, role: string): GuardPlan {
   return { role, engine: `read-only transaction + role ${role}`, classifier: true };
 }
 
-/** A string literal for the simple protocol (standard_conforming_strings is pinned on). */
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
 /**
- * BEGIN of a read-only call, in one round trip: the transaction, the role, and the
- * statement timeout when it differs. The SELECT also takes the transaction's first
- * snapshot, after which PostgreSQL refuses `SET transaction_read_only = off`.
+ * BEGIN of a read-only call, in one round trip: the transaction, the role, the statement
+ * timeout and the interval style (settings.ts). The SELECT also takes the transaction's
+ * first snapshot, after which PostgreSQL refuses `SET transaction_read_only = off`.
  */
-export function beginReadOnly(role: string | null, timeoutMs?: number): string {
-  const sets = [
-    ...(role ? [`set_config('role', ${literal(role)}, true)`] : []),
-    ...(timeoutMs !== undefined ? [`set_config('statement_timeout', '${Math.max(1, Math.floor(timeoutMs))}', true)`] : []),
-  ];
-  return `begin read only; select ${sets.length > 0 ? sets.join(', ') : '1'}`;
+export function beginReadOnly(role: string | null, timeoutMs: number): string {
+  return beginWith('begin read only', timeoutMs, role ? [['role', role]] : []);
 }

@@ -96,7 +96,8 @@ function pgTable(row: Row): Table {
     const auto = generates && pk.has(a.name) && pk.size === 1;
     const col = makeColumn(a.name, spec, {
       nullable: !a.notnull, primary_key: pk.has(a.name), auto_increment: auto, unique: uniqueCols.has(a.name) && !pk.has(a.name),
-      default: auto || a.generated ? null : d.value,
+      // A sequence default that is not the table's only key's identity is shown as what it is (nextval(…)).
+      default: auto || a.generated ? null : d.sequence ? { sql: String(a.default).trim() } : d.value,
     });
     const fk = singleFk.get(a.name);
     if (fk) {

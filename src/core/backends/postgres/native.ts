@@ -23,7 +23,8 @@ export function libpqEnv(url: string): Record<string, string> {
     PGHOST: u.hostname || '127.0.0.1', PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username || 'postgres'),
     PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: decodeURIComponent(u.pathname.slice(1) || u.username || 'postgres'),
   };
-  for (const [name, value] of postgresUrlParams(url)) env[PARAM_ENV[name]] = value;
+  // `pooler` is ours, not libpq's: it has no variable.
+  for (const [name, value] of postgresUrlParams(url)) if (PARAM_ENV[name]) env[PARAM_ENV[name]] = value;
   return env;
 }
 
@@ -46,6 +47,16 @@ export async function runPgTool(tool: Tool, signal: AbortSignal): Promise<void> 
   }
 }
 
+/**
+ * pg_dump and pg_restore set session settings outside their transactions (statement_timeout,
+ * search_path, …): through a transaction pooler those land on server connections other
+ * clients then get, and pg_restore --single-transaction's settings on another one.
+ */
+function refuseThroughTransactionPooler(url: string): void {
+  if (postgresUrlParams(url).get('pooler') !== 'transaction') return;
+  throw new DbError('UNSUPPORTED', 'native backups (pg_dump, pg_restore) need a session of their own, which a transaction pooler (pooler=transaction) does not give: use format "portable", or a connection straight to the server or through a session pooler', { pooler: 'transaction' });
+}
+
 const qualified = (t: { table: string; schema?: string }, f: Quoting): string => (t.schema ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
 
 export const native: NativeBackup = {
@@ -55,6 +66,7 @@ export const native: NativeBackup = {
   appends: true,
 
   dump: (job) => job.session(async (s) => {
+    refuseThroughTransactionPooler(job.url);
     await s.snapshot();
     const [snap] = await s.query('SELECT pg_export_snapshot() AS id');
     const tables = await job.tables(s);
@@ -68,6 +80,7 @@ export const native: NativeBackup = {
   }, { readsOnly: true }),
 
   async restore(job) {
+    refuseThroughTransactionPooler(job.url);
     const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[job.mode];
     const env = libpqEnv(job.url);
     await runPgTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env, clientEnv: CLIENT_ENV }, job.signal);

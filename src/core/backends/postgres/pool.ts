@@ -1,8 +1,10 @@
 /**
  * The postgres.js pool of one PostgreSQL connection: opened on first use, retired
  * whole when one of its connections dies, and handed out as leases (one reserved
- * connection per call) that go back clean. Unnamed statements (`prepare: false`) so
- * that DISCARD ALL can reset a session without breaking a prepared-statement cache.
+ * connection per call) that go back clean. Unnamed statements (`prepare: false`), so
+ * that DISCARD ALL can reset a session without breaking a prepared-statement cache, and
+ * so that a transaction pooler (which moves us between server connections) never meets
+ * a statement name prepared on another one.
  */
 import type { ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../../errors.js';
@@ -34,12 +36,21 @@ export interface PgDriverUrl {
   connect_timeout?: number;
 }
 
+/**
+ * How leases end. `discard`: with DISCARD ALL (the connection is ours until we close it:
+ * no pooler, or a session pooler). `none`: a transaction pooler hands each transaction
+ * to any server connection, so a DISCARD ALL would reset some other one; nothing of ours
+ * outlives a transaction there (settings.ts) and agent statements that would leave state
+ * are refused (dialect.ts).
+ */
+export type LeaseReset = 'discard' | 'none';
+
 export interface PgPool {
   /** A connection of the current pool (opened if needed), within the pool size; BUSY after the acquire timeout. */
   reserve(signal?: AbortSignal): Promise<Lease>;
   /** Retires the current pool, if there is one: the next call opens a fresh one. */
   retireCurrent(): void;
-  /** Resets the session (DISCARD ALL) and releases the lease; a broken one retires its pool. */
+  /** Resets the session (DISCARD ALL, unless the pool's LeaseReset is `none`) and releases the lease; a broken one retires its pool. */
   endLease(lease: Lease): Promise<void>;
   /**
    * Cleans the lease after the caller has its answer: the connection (and its pool
@@ -51,7 +62,7 @@ export interface PgPool {
 }
 
 /** `urlOptions` is read each time a pool is opened (it may throw for a URL it refuses). */
-export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl): PgPool {
+export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, reset: LeaseReset): PgPool {
   const gate = createGate(cfg.poolSize, cfg.acquireTimeoutMs);
   let sql: Sql | undefined;
   let opened = 0;
@@ -68,7 +79,9 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl):
     const fromUrl = urlOptions();
     const socket = pgSocketGuard(MAX_MESSAGE_BYTES);
     sql = postgres(fromUrl.url, {
-      max: cfg.poolSize,
+      // One connection beyond the gate's pool_size: the migration lock's renewals (lease.ts)
+      // run outside any lease, and must not wait behind pool_size busy calls.
+      max: cfg.poolSize + 1,
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,
@@ -91,14 +104,14 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl):
       // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
       onnotice: (notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
       onclose: () => cfg.logger.debug({}, 'connection closed'),
+      // Only startup parameters a stock PgBouncer accepts (it tracks these itself); the
+      // statement timeout and IntervalStyle are set inside each transaction (settings.ts).
       connection: {
         application_name: 'codomyrmex-db',
-        statement_timeout: cfg.statementTimeoutMs,
         TimeZone: 'UTC',
         // The read-only classifier parses strings as the default grammar does; pin it so both agree.
         standard_conforming_strings: 'on',
         DateStyle: 'ISO',
-        IntervalStyle: 'iso_8601',
       },
     } as Parameters<typeof postgres>[1]);
     sockets.set(sql, socket);
@@ -142,7 +155,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl):
    * user-defined function or a trigger can change the session from any statement.
    */
   async function endLease(lease: Lease): Promise<void> {
-    if (!lease.broken) {
+    if (!lease.broken && reset === 'discard') {
       await control(lease, 'discard all').catch((err: Error) => {
         cfg.logger.warn({ err: err.message }, 'could not reset a session');
         lease.broken = true;
@@ -185,9 +198,12 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl):
 export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
   if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
   let timer: NodeJS.Timeout | undefined;
+  // Handed to the connection now (postgres.js queries are lazy): whatever the caller sends
+  // next on this lease is pipelined behind it, in order.
+  const q = lease.conn.unsafe(text).execute();
   try {
     await Promise.race([
-      lease.conn.unsafe(text),
+      q,
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`)), timeoutMs); }),
     ]);
   } catch (err) {

@@ -1,7 +1,15 @@
 /**
  * A pinned PostgreSQL connection for a manager's multi-step work (dialect.ts Session):
- * trusted SQL over the simple protocol, pipelined history writes, the advisory lock,
+ * trusted SQL over the simple protocol, pipelined history writes, the migration lock's lease,
  * snapshots, and COPY in and out.
+ *
+ * Through a transaction pooler the connection is pinned only inside a transaction: between
+ * transactions each statement may run on another server connection, which other clients
+ * share. So unless the URL says the connection is ours (`pooler=none|session`), the
+ * settings go into each transaction (begin, snapshot), never on the session; a query
+ * outside one gets a transaction of its own (pipelined, no added round trip), and a
+ * trusted statement outside one (run: it may refuse a transaction block) is bounded by a
+ * cancel from the client instead of the server's statement_timeout.
  */
 import type { Logger } from 'pino';
 import { DbError } from '../../../errors.js';
@@ -9,19 +17,33 @@ import type { Row, Session, SessionOptions } from '../../dialect.js';
 import { withStatementIndex } from '../../policy.js';
 import { copyIn, copyOut, copyOutLines } from './copy.js';
 import { fromPgError } from './errors.js';
+import { leaseLocks } from '../../lease.js';
+import { pgLeaseSql, type PgLockIo } from './lock.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
+import { beginWith, sessionSettings } from './settings.js';
+import type { PoolerMode } from './url.js';
 
 const LOST = 'the connection to the database was lost';
 
-/** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable. */
-async function trusted(lease: Lease, text: string, signal?: AbortSignal): Promise<Row[]> {
+/** Grace after the statement timeout before a client-side cancel (the server's own timeout goes first where it is set). */
+const CLIENT_CANCEL_GRACE_MS = 250;
+
+/** Trusted SQL on the lease (simple protocol: any statement a migration may hold), cancellable; `limitMs`: cancelled from here after that long. */
+async function trusted(lease: Lease, text: string, signal?: AbortSignal, limitMs?: number): Promise<Row[]> {
   if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   const q = lease.conn.unsafe(text);
+  let late = false;
   const onAbort = (): void => { q.cancel(); };
   signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = limitMs === undefined ? undefined : setTimeout(() => { late = true; q.cancel(); }, limitMs + CLIENT_CANCEL_GRACE_MS);
   try {
-    return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => { throw signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err); }));
+    return await watch(lease, q.then((rows) => [...rows] as Row[]).catch((err) => {
+      if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+      if (late) throw new DbError('TIMEOUT', `the statement was stopped after ${limitMs} ms (statement timeout)`, { timeout_ms: limitMs });
+      throw fromPgError(err);
+    }));
   } finally {
+    clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }
@@ -31,9 +53,32 @@ function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]>
   return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
 }
 
-export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions): Promise<T> {
+/**
+ * A query outside the session's transactions on a connection that may be shared: in a
+ * transaction of its own that carries the settings (the timeout, and the interval style
+ * catalog texts are printed in), BEGIN and COMMIT pipelined with it (one round trip).
+ */
+async function ownTransaction(lease: Lease, timeoutMs: number, work: () => Promise<Row[]>): Promise<Row[]> {
+  const begin = control(lease, beginWith('begin', timeoutMs), timeoutMs + CONTROL_TIMEOUT_MS);
+  begin.catch(() => undefined);
+  const result = work();
+  result.catch(() => undefined);
+  const commit = control(lease, 'commit', timeoutMs + CONTROL_TIMEOUT_MS);
+  commit.catch(() => undefined);
+  // BEGIN's failure explains the others; then the query's; COMMIT's last (it may hold a deferred check).
+  await begin;
+  const rows = await result;
+  await commit;
+  return rows;
+}
+
+export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Session) => Promise<T>, opts: SessionOptions, pooler: PoolerMode | undefined): Promise<T> {
   const lease = await pool.reserve(opts.signal);
+  const shared = pooler !== 'none' && pooler !== 'session';
   let inTransaction = false;
+  let ranTrusted = false;
+  /** Outside a transaction on a connection that may be shared no statement_timeout is in force: the client cancels (run; query has a transaction of its own). */
+  const limit = (): number | undefined => (shared && !inTransaction ? opts.timeoutMs : undefined);
   // Writes are pipelined: sent at once, awaited with whatever comes next on the connection.
   let writes: Array<Promise<void>> = [];
   const settled = async (): Promise<void> => {
@@ -46,56 +91,63 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     await settled();
     if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   };
+  const lockIo: PgLockIo = {
+    query: (text, params) => session.query(text, params),
+    run: async (text) => { await settled(); await trusted(lease, text); },
+    side: () => lease.pool,
+  };
+  /** The session's own settings, applied at its start and again at each commit (see commit). */
+  const settings: string[] = [];
+  /** The migration lock (lock.ts): a lease on a row, never on this connection. */
+  const locks = leaseLocks((name, at) => pgLeaseSql(lockIo, name, at), (err, what) => logger.warn({ err: (err as Error).message }, what), opts.signal);
   const session: Session = {
     run: async (statements, onApplied, signal) => {
       await settled();
+      ranTrusted = true;
       for (let i = 0; i < statements.length; i++) {
-        await withStatementIndex(i, () => trusted(lease, statements[i], signal));
+        await withStatementIndex(i, () => trusted(lease, statements[i], signal, limit()));
         await onApplied?.(i);
       }
     },
     query: async (text, params = []) => {
       await settled();
-      return watch(lease, extended(lease, text, params));
+      // After trusted SQL (a migration's own BEGIN without COMMIT) the server may be in a
+      // transaction we did not open: a BEGIN/COMMIT of ours would commit its work.
+      if (!shared || inTransaction || ranTrusted) return watch(lease, extended(lease, text, params));
+      return watch(lease, ownTransaction(lease, opts.timeoutMs, () => extended(lease, text, params)));
     },
     write: async (text, params = []) => {
       const w = watch(lease, extended(lease, text, params).then(() => undefined));
       w.catch(() => undefined); // awaited later; this only keeps Node from calling it unhandled meanwhile
       writes.push(w);
     },
-    begin: async () => { await settled(); await control(lease, 'begin'); inTransaction = true; },
+    begin: async () => { await settled(); await control(lease, beginWith('begin', opts.timeoutMs)); inTransaction = true; },
     leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
     // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
+    // Settings the transaction changed for the session (a migration's SET search_path, a
+    // dump's set_config(..., false), SET ROLE) are put back before it commits: through a
+    // transaction pooler nothing else would clear them before the server connection's next client.
     commit: async () => {
+      const reset = control(lease, ['reset all', 'reset role', ...settings].join('; '));
+      reset.catch(() => undefined);
       const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);
       commit.catch(() => undefined);
       // A failed write aborted the transaction: its error, not COMMIT's, is the one to report.
       try {
         await settled();
+        await reset;
       } finally {
         inTransaction = false;
       }
       await commit;
     },
     rollback: async () => { inTransaction = false; await Promise.allSettled(writes); writes = []; await control(lease, 'rollback'); },
-    lock: async (name, timeoutMs) => {
-      await control(lease, `set lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-      try {
-        await session.query('select pg_advisory_lock(hashtextextended($1, 0))', [name]);
-        return true;
-      } catch (err) {
-        if (err instanceof DbError && err.details.sqlstate === '55P03') return false;
-        throw err;
-      } finally {
-        await control(lease, 'reset lock_timeout').catch(() => undefined);
-      }
-    },
-    unlock: async (name) => { await session.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name]); },
+    ...locks,
     setForeignKeys: async () => true,
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
       await settled();
-      await control(lease, 'begin isolation level repeatable read, read only');
+      await control(lease, beginWith('begin isolation level repeatable read, read only', opts.timeoutMs));
       inTransaction = true;
       // A backup reads every row or fails (as pg_dump does): row-level security that would
       // filter a table (FORCE ROW LEVEL SECURITY on its owner, a role without BYPASSRLS)
@@ -114,26 +166,24 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       await ready();
       return watch(lease, copyOutLines(lease.conn, text, onBytes, signal));
     },
-    lockHolder: async (name) => {
-      // pg_locks shows a bigint advisory key as two 32-bit halves (classid, objid).
-      const rows = await session.query(
-        `select l.pid, a.application_name, a.client_addr::text as addr from pg_locks l join pg_stat_activity a using (pid)
-         where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-           and l.database = (select oid from pg_database where datname = current_database())
-           and ((l.classid::int8 << 32) | l.objid::int8) = hashtextextended($1, 0)`,
-        [name],
-      );
-      const r = rows[0];
-      return r ? `backend pid ${r.pid} (${r.application_name || 'unknown application'}${r.addr ? ` from ${r.addr}` : ''})` : null;
-    },
   };
   try {
-    await control(lease, `set statement_timeout = ${Math.max(1, Math.floor(opts.timeoutMs))}`);
-    // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a
-    // second instead of holding the migration lock until its statement ends.
-    await control(lease, 'set client_connection_check_interval = 1000').catch(() => undefined);
+    // The connection is ours until the lease ends (DISCARD ALL resets these); `settings` are
+    // also put back after a migration's RESET ALL, before its COMMIT.
+    if (!shared) {
+      settings.push(sessionSettings(opts.timeoutMs));
+      await control(lease, settings[0]);
+    }
+    // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a second
+    // instead of running its statement (and transaction) to the end. Harmless on a server
+    // connection a pooler shares, and reset by DISCARD ALL where there is one.
+    if (pooler !== 'transaction') {
+      const check = 'set client_connection_check_interval = 1000';
+      if (await control(lease, check).then(() => true, () => false)) settings.push(check);
+    }
     return await fn(session);
   } finally {
+    await locks.end();
     await settled().catch((err: Error) => logger.warn({ err: err.message }, 'session write failed'));
     if (inTransaction) await control(lease, 'rollback').catch(() => undefined);
     await pool.endLease(lease);

@@ -10,6 +10,13 @@ import type { ParsedUrl } from '../contract/connection.js';
 
 const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
+/**
+ * What stands between us and the server (ours, not libpq's): `transaction` (PgBouncer's
+ * pool_mode=transaction and the like: a server connection is ours for one transaction
+ * only), `session` (one server connection per client connection), `none` (the default).
+ */
+export const POOLER_MODES = ['none', 'session', 'transaction'] as const;
+export type PoolerMode = (typeof POOLER_MODES)[number];
 
 export const URL_PARAMS: UrlParamRules = {
   sslmode: oneOf(SSLMODES),
@@ -19,6 +26,7 @@ export const URL_PARAMS: UrlParamRules = {
   sslnegotiation: oneOf(['postgres', 'direct']),
   connect_timeout: seconds,
   target_session_attrs: oneOf(SESSION_ATTRS),
+  pooler: oneOf(POOLER_MODES),
 };
 
 /** null: not a PostgreSQL URL. Otherwise checked (INVALID_INPUT); PostgreSQL has no file. */
@@ -37,6 +45,7 @@ export interface PgUrlOptions {
   sslnegotiation: 'direct' | null;
   target_session_attrs: string | null;
   connect_timeout?: number;
+  pooler: PoolerMode;
 }
 
 /**
@@ -64,5 +73,6 @@ export function postgresUrlOptions(url: string): PgUrlOptions {
     sslnegotiation: p.get('sslnegotiation') === 'direct' ? 'direct' : null,
     target_session_attrs: tsa && tsa !== 'any' ? tsa : null,
     ...(p.has('connect_timeout') ? { connect_timeout: Number(p.get('connect_timeout')) } : {}),
+    pooler: (p.get('pooler') as PoolerMode | undefined) ?? 'none',
   };
 }

@@ -39,7 +39,36 @@ function finisher(t: Table): (line: string) => string {
   return (line) => (line.includes('"\\') ? line.replace(/"\\([IRTB])(\d+):([^"]*)"/g, (_, tag: string, k: string, payload: string) => readers[Number(k)](value(tag, payload))) : line);
 }
 
+/** Portable kinds of numeric affinity: a value stored as text or bytes in one is not of its type. */
+const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'boolean', 'decimal', 'real', 'double']);
+
+/** SQL true for a value the column's declared type does not hold (SQLite enforces neither types nor sizes); null when it holds any. */
+function outside(c: Column, f: Quoting): string | null {
+  const q = f.quote(c.name);
+  const spec = specOf(c);
+  if (spec.kind === 'varchar' || spec.kind === 'char') return `length(${q}) > ${spec.length}`;
+  const range = RANGE[spec.kind];
+  // An integer column keeps reals and anything past the portable type's range (INTEGER is 64 bits here, `integer` 32).
+  if (range) return `(typeof(${q}) NOT IN ('integer', 'null') OR ${q} NOT BETWEEN ${range})`;
+  if (!NUMERIC.has(spec.kind)) return null;
+  const wrong = `typeof(${q}) IN ('text', 'blob')`;
+  return spec.kind === 'decimal' ? `(${wrong} OR abs(${q}) >= 1e${spec.precision - spec.scale})` : wrong;
+}
+
+const RANGE: Record<string, string> = { smallint: '-32768 AND 32767', integer: '-2147483648 AND 2147483647', bigint: '-9223372036854775808 AND 9223372036854775807', boolean: '0 AND 1' };
+
 export const portable: PortableSql = {
+  async valueNotes(s, t, f) {
+    // STRICT tables too: they hold the storage class, not the portable type's range.
+    const tests = t.columns.flatMap((c) => {
+      const out = outside(c, f);
+      return [...(out ? [{ c, kind: 'mixed' as const, test: out }] : []), { c, kind: 'nul' as const, test: `typeof(${f.quote(c.name)}) = 'text' AND instr(${f.quote(c.name)}, char(0)) > 0` }];
+    });
+    // One pass over the table for all its columns.
+    const [row] = await s.query(`SELECT ${tests.map((x, i) => `max(${x.test}) AS m${i}`).join(', ')} FROM ${qualified(t, f)}`);
+    const hit = (kind: string): string[] => tests.filter((x, i) => x.kind === kind && Number(row?.[`m${i}`]) === 1).map((x) => x.c.name);
+    return { mixed: hit('mixed'), nul: hit('nul') };
+  },
   select: (t, f) => `SELECT '[' || ${t.columns.map((c, k) => `coalesce(${canonical(c, k, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
   finishLine: finisher,
   async readSequence(s, t) {

@@ -1,5 +1,6 @@
 /** sqlite: the backup part of the backend module (contract/backup.ts). */
 import type { BackupSupport } from '../contract/backup.js';
+import { objectSql, readDdl } from './backup-ddl.js';
 import { portable } from './backup-sql.js';
 import { crossType } from './cross.js';
 import { native } from './native.js';
@@ -9,7 +10,8 @@ import { reader, writer } from './values.js';
 const DECIMAL_DIGITS = 15;
 
 export const backup: BackupSupport = {
-  portable,
+  // The CREATE statements of sqlite_schema ride along (backup-ddl.ts), so a restore into SQLite is exact.
+  portable: { ...portable, readDdl, objectSql },
   reader,
   writer,
   decimalDigits: DECIMAL_DIGITS,

@@ -5,7 +5,7 @@
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { Session } from '../../dialect.js';
-import { parseType, type ForeignKey, type Index, type Table, type TypeSpec, type Column } from '../../schema/model.js';
+import { markHiddenUnportable, parseType, UNPORTABLE, type ForeignKey, type Index, type Table, type TypeSpec, type Column } from '../../schema/model.js';
 import {
   byName, byTableName, fkAction, groupRows, isNullDefault, makeColumn, nativeType, readDefaultText, tryPortable, type DefaultRead, type Grouped, type Json,
 } from '../../schema/read-values.js';
@@ -82,13 +82,19 @@ function sqliteTable(name: string, g: Grouped): Table {
     });
     const fk = single.get(c.name);
     if (fk) col.references = { table: fk.table, column: fk.to, on_delete: fkAction(fk.on_delete), on_update: fkAction(fk.on_update) };
+    const odd = parsed.columnFeatures.get(c.name.toLowerCase());
+    if (odd?.length) (col as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] = odd;
     return col;
   });
   const foreign_keys = [...fks.values()].filter((p) => p.length > 1).map((p): ForeignKey => ({
     name: null, columns: p.map((x) => x.from), references: { table: p[0].table, columns: p.map((x) => x.to) },
     on_delete: fkAction(p[0].on_delete), on_update: fkAction(p[0].on_update),
   }));
-  return { table: name, columns, indexes, foreign_keys, checks: parsed.checks };
+  const table: Table = { table: name, columns, indexes, foreign_keys, checks: parsed.checks };
+  // Generated columns are hidden from the portable table: what they were is kept for a restore elsewhere to list.
+  const hidden = g.c.filter((c) => c.hidden !== 0).map((c) => [c.name as string, parsed.columnFeatures.get(String(c.name).toLowerCase()) ?? ['a generated column']] as const);
+  markHiddenUnportable(table, Object.fromEntries(hidden));
+  return table;
 }
 
 /** Tables of the main database; a named table matches case-insensitively, as SQLite resolves names. */

@@ -2,7 +2,12 @@
  * SQLite's named lock (Session.lock) as a row: SQLite has no session locks, and every
  * server instance on one file must see the same holder. The row is taken under BEGIN
  * IMMEDIATE. A holder on this machine whose process is gone (a SIGKILLed server) is
- * taken over; holders on other machines are waited for.
+ * taken over; holders on other machines are waited for. No lease here: the file is on
+ * this machine (SQLite over a network file system is not supported), so whether the
+ * holder lives is known at once. The holder is the session's host process
+ * (`<host>:<pid>`): two connections of one server (or two registries in one process) have
+ * hosts of their own and exclude each other, and a row whose session ended without
+ * deleting it is free as soon as that host is recycled (after every locked session).
  */
 import { hostname } from 'node:os';
 import { DbError } from '../../../errors.js';
@@ -11,7 +16,9 @@ import type { StatementResult } from '../../dialect.js';
 
 // Qualified: a migration's ATTACH of a database with a table of this name must not capture it.
 const LOCK_TABLE = `main."${LOCK_TABLE_NAME}"`;
-const LOCK_OWNER = `${hostname()}:${process.pid}`;
+
+/** The owner of a session's lock: its host process on this machine. */
+export const lockOwner = (hostPid: number | null): string => `${hostname()}:${hostPid ?? process.pid}`;
 const LOCK_POLL_MS = 100;
 
 /** One statement on the session's host. */
@@ -38,8 +45,8 @@ function holderIsDead(holder: string): boolean {
   }
 }
 
-/** Takes the lock, polling until timeoutMs; false when another live holder kept it. */
-export async function takeLock(send: Send, name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+/** Takes the lock for `owner`, polling until timeoutMs; false when another live holder kept it. */
+export async function takeLock(send: Send, owner: string, name: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   await send(`CREATE TABLE IF NOT EXISTS ${LOCK_TABLE} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, taken_at TEXT NOT NULL)`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -47,8 +54,8 @@ export async function takeLock(send: Send, name: string, timeoutMs: number, sign
     let taken = false;
     try {
       const row = await lockRow(send, name);
-      if (!row || row.holder === LOCK_OWNER || holderIsDead(row.holder)) {
-        await send(`INSERT OR REPLACE INTO ${LOCK_TABLE} (name, holder, taken_at) VALUES (?, ?, ?)`, [name, LOCK_OWNER, new Date().toISOString()]);
+      if (!row || row.holder === owner || holderIsDead(row.holder)) {
+        await send(`INSERT OR REPLACE INTO ${LOCK_TABLE} (name, holder, taken_at) VALUES (?, ?, ?)`, [name, owner, new Date().toISOString()]);
         taken = true;
       }
     } finally {
@@ -60,9 +67,14 @@ export async function takeLock(send: Send, name: string, timeoutMs: number, sign
   }
 }
 
-/** Drops the lock if this process holds it. */
-export async function releaseLock(send: Send, name: string): Promise<void> {
-  await send(`DELETE FROM ${LOCK_TABLE} WHERE name = ? AND holder = ?`, [name, LOCK_OWNER]);
+/** Drops the lock if `owner` holds it. */
+export async function releaseLock(send: Send, owner: string, name: string): Promise<void> {
+  await send(`DELETE FROM ${LOCK_TABLE} WHERE name = ? AND holder = ?`, [name, owner]);
+}
+
+/** Whether `owner` still holds the lock. */
+export async function holdsLock(send: Send, owner: string, name: string): Promise<boolean> {
+  return (await lockRow(send, name))?.holder === owner;
 }
 
 /** Who holds the lock (a live process), or null. */

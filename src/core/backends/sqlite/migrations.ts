@@ -1,6 +1,6 @@
 /** sqlite: the migrations part of the backend module (contract/migrations.ts). */
 import type { MigrationsSupport, Place } from '../contract/migrations.js';
-import { EVENTS_TABLE, eventsTableSql, HISTORY_TABLE } from '../../bookkeeping.js';
+import { EVENTS_TABLE, eventsTableSql, HISTORY_TABLE, LOCK_TABLE } from '../../bookkeeping.js';
 
 const ID_COLUMN = 'id INTEGER PRIMARY KEY';
 
@@ -27,7 +27,7 @@ function addEventsId(p: Place): string[] {
 
 export const migrations: MigrationsSupport = {
   // The main database of the file: attached ones are never ours.
-  place: async () => ({ history: at(HISTORY_TABLE), events: at(EVENTS_TABLE) }),
+  place: async () => ({ history: at(HISTORY_TABLE), events: at(EVENTS_TABLE), locks: at(LOCK_TABLE) }),
   probe: () => ({ text: PROBE, params: [] }),
   eventsIdColumn: ID_COLUMN,
   addEventsId,

@@ -10,7 +10,7 @@ import type { DatabaseFile, Session, SessionOptions, Statement, StatementResult 
 import { withStatementIndex } from '../../policy.js';
 import type { HostContext, HostSlot } from './host-process.js';
 import type { HostFreeze, HostLimits, HostRows, HostTakeover, RequestBody } from './host-protocol.js';
-import { lockHolder, releaseLock, takeLock } from './lock.js';
+import { holdsLock, lockHolder, lockOwner, releaseLock, takeLock } from './lock.js';
 
 /** Rows per IPC reply of a streamed read (each batch is copied between processes once). */
 const STREAM_BATCH_ROWS = 2000;
@@ -19,6 +19,8 @@ export async function runSession<T>(slot: HostSlot, ctx: HostContext, fn: (s: Se
   const { cfg } = ctx;
   let inTransaction = false;
   let pending: Statement[] = [];
+  /** This session's name in the lock table (lock.ts), set when it takes the lock. */
+  let owner = lockOwner(null);
   const limits: HostLimits = { maxRows: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, timeoutMs: opts.timeoutMs };
   const flushWith = async (stmts: Statement[], signal = opts.signal): Promise<StatementResult[]> => {
     const lead = pending.length;
@@ -87,8 +89,13 @@ export async function runSession<T>(slot: HostSlot, ctx: HostContext, fn: (s: Se
       if (!unsent) await send('ROLLBACK');
       inTransaction = false;
     },
-    lock: (name, timeoutMs) => takeLock(send, name, timeoutMs, opts.signal),
-    unlock: (name) => releaseLock(send, name),
+    // The lock table is the file's own (main."codomyrmex_locks"), wherever `at` says.
+    lock: async (name, timeoutMs) => {
+      owner = lockOwner((await slot.ensure(opts.signal)).pid);
+      return takeLock(send, owner, name, timeoutMs, opts.signal);
+    },
+    unlock: (name) => releaseLock(send, owner, name),
+    stillHolds: (name) => holdsLock(send, owner, name),
     setForeignKeys: async (on) => {
       const was = (await send('PRAGMA foreign_keys')).rows[0]?.foreign_keys === 1;
       await send(`PRAGMA foreign_keys = ${on ? 'ON' : 'OFF'}`);

@@ -16,6 +16,8 @@ export interface SqliteTableSql {
   strict: boolean;
   /** Clauses a rebuild from the portable schema would drop (COLLATE, GENERATED ...). */
   unportable: string[];
+  /** The same, per column they belong to (lower-cased name). */
+  columnFeatures: Map<string, string[]>;
 }
 
 export function unquoteIdent(t: Token): string {
@@ -40,15 +42,28 @@ function closing(tokens: Token[], open: number): number {
 }
 
 export function sqliteTableSql(sql: string): SqliteTableSql {
-  const out: SqliteTableSql = { jsonColumns: new Set(), checks: [], withoutRowid: false, strict: false, unportable: [] };
+  const out: SqliteTableSql = { jsonColumns: new Set(), checks: [], withoutRowid: false, strict: false, unportable: [], columnFeatures: new Map() };
   const tokens = sqliteLexer.tokenize(sql).filter((t) => t.kind !== 'whitespace' && t.kind !== 'comment');
   const bodyOpen = tokens.findIndex((t) => isPunct(t, '('));
   if (bodyOpen < 0) return out;
   const bodyClose = closing(tokens, bodyOpen);
+  // The column whose definition the tokens are in (null: a table constraint), for features that belong to one column.
+  let column: string | null = null;
+  let depth = 0;
+  const feature = (f: string): void => {
+    out.unportable.push(f);
+    const had = column === null ? [] : out.columnFeatures.get(column) ?? [];
+    if (column !== null && !had.includes(f)) out.columnFeatures.set(column, [...had, f]);
+  };
   for (let i = bodyOpen + 1; i < bodyClose; i++) {
     const t = tokens[i];
-    if (isWord(t, 'COLLATE')) out.unportable.push(`COLLATE ${tokens[i + 1]?.text ?? ''}`);
-    if (isWord(t, 'GENERATED') || (isWord(t, 'AS') && isPunct(tokens[i + 1], '('))) out.unportable.push('a generated column');
+    if (i === bodyOpen + 1 || (depth === 0 && isPunct(tokens[i - 1], ','))) {
+      column = ['CONSTRAINT', 'PRIMARY', 'UNIQUE', 'CHECK', 'FOREIGN'].some((w) => isWord(t, w)) ? null : unquoteIdent(t).toLowerCase();
+    }
+    if (isPunct(t, '(')) depth++;
+    if (isPunct(t, ')')) depth--;
+    if (isWord(t, 'COLLATE')) feature(`COLLATE ${tokens[i + 1]?.text ?? ''}`);
+    if (isWord(t, 'GENERATED') || (isWord(t, 'AS') && isPunct(tokens[i + 1], '('))) feature('a generated column');
     if (isWord(t, 'DEFERRABLE')) out.unportable.push('DEFERRABLE');
     if (isWord(t, 'CONFLICT')) out.unportable.push(`ON CONFLICT ${tokens[i + 1]?.text ?? ''}`);
     if (!isWord(t, 'CHECK') || !isPunct(tokens[i + 1], '(')) continue;

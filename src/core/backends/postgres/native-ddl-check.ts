@@ -1,0 +1,120 @@
+/**
+ * postgres: a backup's `native_ddl` (pg_dump's schema, SPEC §17.1) checked before a
+ * restore runs it. The file is code anyone with write access to backup_dir can edit, so
+ * every statement is parsed (libpg-query) and must be one pg_dump writes for a schema:
+ * a CREATE of types, schemas, extensions, functions, tables, sequences, views, indexes,
+ * triggers, policies and rules, or an ALTER, COMMENT, REFRESH or setval of a relation the
+ * script itself created; SET of session settings other than the role; set_config of the
+ * search_path. Anything else (DROP, TRUNCATE, DML, DO, a relation the script did not
+ * create, a CREATE OR REPLACE of something it did not create) is BACKUP_CORRUPT before
+ * anything is touched.
+ */
+import { DbError } from '../../../errors.js';
+import type { NativeDdl } from '../contract/backup.js';
+import { loadPostgresParser, parseStatements } from './classify.js';
+import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, walk, type PgNode } from './tree.js';
+
+/** Statements that only create something new (the server refuses a name already taken) or set up types and extensions. */
+const CREATES = new Set([
+  'CreateSchemaStmt', 'CreateExtensionStmt', 'CreateEnumStmt', 'CompositeTypeStmt', 'CreateRangeStmt', 'CreateDomainStmt',
+  'DefineStmt', 'CreateCastStmt', 'CreateOpClassStmt', 'CreateOpFamilyStmt', 'CreateConversionStmt', 'CreateStatsStmt',
+  'CreatePLangStmt', 'CreateTransformStmt', 'CreateEventTrigStmt', 'CommentStmt', 'AlterDomainStmt',
+  'AlterOpFamilyStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt',
+]);
+
+/** The relation a statement acts on, by where each kind keeps it. */
+const RELATION: Record<string, string> = {
+  AlterTableStmt: 'relation', IndexStmt: 'relation', CreateTrigStmt: 'relation', CreatePolicyStmt: 'table', RuleStmt: 'relation',
+  AlterSeqStmt: 'sequence', RefreshMatViewStmt: 'relation',
+};
+
+const key = (n: [string | undefined, string] | undefined): string => (n ? `${n[0] ?? ''}.${n[1]}` : '');
+
+function refuse(part: string, what: string): never {
+  throw new DbError('BACKUP_CORRUPT', `the backup's native_ddl (${part}) holds ${what}, which is not part of the schema it carries; a backup file's SQL runs as it is, so nothing was restored`, { part, statement: what });
+}
+
+/** setval/set_config calls only: `SELECT pg_catalog.setval('s', n, b)` of a sequence the script created, set_config of the search_path. */
+function checkSelect(body: Record<string, unknown>, created: Set<string>, part: string): void {
+  const list = Array.isArray(body.targetList) ? body.targetList : [];
+  if (body.fromClause || body.whereClause || !list.length) refuse(part, 'a SELECT that is not setval or set_config');
+  for (const t of list) {
+    const call = bodyOf(bodyOf(t).val);
+    const fn = lastName(call.funcname);
+    const first = Array.isArray(call.args) ? constantText(call.args[0]) : undefined;
+    if (fn === 'set_config' && first === 'search_path') continue;
+    if (fn === 'setval' && first !== undefined && created.has(key(splitName(first)))) continue;
+    refuse(part, `SELECT ${fn ?? 'of something'}(${first ?? ''})`);
+  }
+}
+
+/** 'public.actor_actor_id_seq' (quoted parts allowed) as [schema, name], lower-cased as qualifiedName() gives names. */
+function splitName(text: string): [string | undefined, string] {
+  const parts = text.match(/"(?:[^"]|"")*"|[^.]+/g) ?? [text];
+  const one = (p: string): string => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p).toLowerCase();
+  return parts.length > 1 ? [one(parts[parts.length - 2]), one(parts[parts.length - 1])] : [undefined, one(parts[0])];
+}
+
+/** Relations a statement makes besides its own: identity sequences (`SEQUENCE NAME`), indexes of key constraints. */
+function alsoCreated(stmt: PgNode, schema: string | undefined, created: Set<string>): void {
+  walk(stmt, (k, v) => {
+    const b = isRecord(v) ? v : {};
+    if (k === 'DefElem' && b.defname === 'sequence_name') created.add(key(qualifiedName(b.arg)));
+    if (k === 'Constraint' && typeof b.conname === 'string') created.add(`${schema ?? ''}.${b.conname.toLowerCase()}`);
+    return undefined;
+  });
+}
+
+function checkStatement(stmt: PgNode, created: Set<string>, part: string): void {
+  const type = nodeType(stmt);
+  const body = bodyOf(stmt);
+  if (CREATES.has(type)) return;
+  if (type === 'CreateStmt' || type === 'AlterTableStmt') alsoCreated(stmt, qualifiedName(body.relation)?.[0], created);
+  switch (type) {
+    case 'VariableSetStmt': {
+      const name = String(body.name ?? '').toLowerCase();
+      if (name === 'role' || name === 'session_authorization' || name === 'session authorization') refuse(part, `SET ${name}`);
+      return;
+    }
+    case 'SelectStmt': return checkSelect(body, created, part);
+    case 'CreateStmt': case 'CreateSeqStmt': case 'CreateForeignTableStmt': {
+      const rel = type === 'CreateSeqStmt' ? body.sequence : type === 'CreateForeignTableStmt' ? bodyOf(body.base).relation ?? body.base : body.relation;
+      created.add(key(qualifiedName(rel)));
+      return;
+    }
+    case 'CreateTableAsStmt': created.add(key(qualifiedName(bodyOf(body.into).rel ?? (isRecord(body.into) ? body.into.rel : undefined)))); return;
+    case 'ViewStmt': {
+      const name = key(qualifiedName(body.view));
+      if (body.replace && !created.has(name)) refuse(part, `CREATE OR REPLACE VIEW ${name}`);
+      created.add(name);
+      return;
+    }
+    case 'CreateFunctionStmt': {
+      const name = `fn ${key(qualifiedName(body.funcname))}`;
+      if (body.replace && !created.has(name)) refuse(part, `CREATE OR REPLACE FUNCTION ${name.slice(3)}`);
+      created.add(name);
+      return;
+    }
+    default: break;
+  }
+  const field = RELATION[type];
+  if (!field) refuse(part, type.replace(/Stmt$/, ''));
+  const rel = key(qualifiedName(body[field]));
+  if (!created.has(rel)) refuse(part, `${type.replace(/Stmt$/, '')} on ${rel}`);
+  if (type === 'AlterTableStmt') {
+    for (const c of Array.isArray(body.cmds) ? body.cmds : []) {
+      const sub = String(bodyOf(c).subtype ?? '');
+      if (/Drop/i.test(sub)) refuse(part, `ALTER TABLE ${rel} ${sub}`);
+    }
+  }
+  // An index is a relation too (ALTER INDEX … ATTACH PARTITION names it).
+  if (type === 'IndexStmt' && typeof body.idxname === 'string') created.add(`${rel.slice(0, rel.indexOf('.'))}.${body.idxname}`);
+}
+
+export async function checkNativeDdl(ddl: NativeDdl): Promise<void> {
+  await loadPostgresParser();
+  const created = new Set<string>();
+  for (const [part, script] of [['before_data', ddl.before_data], ['after_data', ddl.after_data]] as const) {
+    for (const stmt of parseStatements(script)) checkStatement(stmt, created, part);
+  }
+}

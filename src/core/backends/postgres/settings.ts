@@ -1,0 +1,44 @@
+/**
+ * The settings a PostgreSQL call runs under, set inside the transaction that runs it
+ * (`set_config(…, true)`, SET LOCAL's function form) and gone at its end. Never as
+ * startup parameters: a stock PgBouncer refuses every one it does not track
+ * (statement_timeout, IntervalStyle …: 08P01 "unsupported startup parameter"); and never
+ * session-wide on a connection a transaction pooler shares: the next transaction, ours or
+ * another client's, may run on that server connection, or ours on another one.
+ *
+ * PgBouncer tracks TimeZone, DateStyle, standard_conforming_strings, client_encoding and
+ * application_name itself (it sets them on whichever server connection it hands out), so
+ * those stay startup parameters (pool.ts).
+ */
+
+/** Interval values reach JSON as ISO 8601 durations (SPEC §5): the parsers need this style. */
+const INTERVAL_STYLE = 'iso_8601';
+
+/** A string literal for the simple protocol (standard_conforming_strings is pinned on). */
+export function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+const millis = (ms: number): string => String(Math.max(1, Math.floor(ms)));
+
+/**
+ * One SELECT that sets the call's statement timeout and interval style (and `extra`, e.g.
+ * the read-only guard's role) until the end of the current transaction.
+ */
+export function localSettings(timeoutMs: number, extra: ReadonlyArray<readonly [string, string]> = []): string {
+  const pairs: Array<readonly [string, string]> = [...extra, ['statement_timeout', millis(timeoutMs)], ['IntervalStyle', INTERVAL_STYLE]];
+  return `select ${pairs.map(([name, value]) => `set_config(${literal(name)}, ${literal(value)}, true)`).join(', ')}`;
+}
+
+/** `begin` (or `begin read only`, `begin isolation level …`) and the call's settings, in one round trip (simple protocol). */
+export function beginWith(begin: string, timeoutMs: number, extra?: ReadonlyArray<readonly [string, string]>): string {
+  return `${begin}; ${localSettings(timeoutMs, extra)}`;
+}
+
+/**
+ * The same settings for a whole session, for a pinned connection no pooler shares (its
+ * lease ends with DISCARD ALL, which resets them).
+ */
+export function sessionSettings(timeoutMs: number): string {
+  return `select set_config('statement_timeout', ${literal(millis(timeoutMs))}, false), set_config('IntervalStyle', ${literal(INTERVAL_STYLE)}, false)`;
+}

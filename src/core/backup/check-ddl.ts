@@ -1,0 +1,91 @@
+/**
+ * A backup file is code: its `ddl` and `objects` (SPEC §17.1) are the source's own SQL,
+ * run as they are by a restore into the same backend. Anyone who can write backup_dir can
+ * edit them and recompute the checksums, so before anything is touched each statement is
+ * read with the target's lexer: it must be one CREATE of the object the header names
+ * (a table's DDL creates that table, or an index on it; an object's, that object, a
+ * trigger on a table or view of the backup). What the objects do once created (a routine
+ * called, a trigger fired, an event scheduled) is the source's code, as with any dump.
+ */
+import { DbError } from '../../errors.js';
+import type { NativeObject } from '../backends/contract/backup.js';
+import type { SqlSupport } from '../backends/contract/sql.js';
+import { countStatementsIn } from '../sql.js';
+import { significantTokens, type Token } from '../sql-lexer.js';
+import type { TableEntry } from './format.js';
+
+/** The keyword that follows CREATE (and its options) for each kind of object. */
+const KEYWORD: Record<string, string> = {
+  table: 'TABLE', index: 'INDEX', view: 'VIEW', trigger: 'TRIGGER', function: 'FUNCTION', procedure: 'PROCEDURE', event: 'EVENT', sequence: 'SEQUENCE',
+};
+
+/** An identifier token's name: quotes (`"`, `` ` ``, `[]`) taken off, doubled quotes undone. */
+function nameOf(t: Token | undefined): string | null {
+  if (!t || (t.kind !== 'word' && t.kind !== 'quoted_ident')) return null;
+  if (t.kind === 'word') return t.text;
+  const q = t.text[0];
+  const inner = t.text.slice(1, -1);
+  return q === '[' ? inner : inner.replaceAll(q + q, q);
+}
+
+const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCase() === b.toLowerCase();
+
+/** The name after the kind's keyword (IF NOT EXISTS skipped; a qualified name gives its last part), and the index past it. */
+function created(tokens: Token[], keyword: string): { name: string | null; at: number } | null {
+  if (tokens[0]?.kind !== 'word' || tokens[0].text.toUpperCase() !== 'CREATE') return null;
+  const k = tokens.findIndex((t) => t.kind === 'word' && t.text.toUpperCase() === keyword);
+  // Only options may come between CREATE and the keyword (OR REPLACE, DEFINER=…, ALGORITHM=…, UNIQUE, TEMP …): no other keyword of a kind.
+  if (k < 0 || tokens.slice(1, k).some((t) => t.kind === 'word' && Object.values(KEYWORD).includes(t.text.toUpperCase()))) return null;
+  let at = k + 1;
+  const words = (...w: string[]): boolean => w.every((x, i) => tokens[at + i]?.kind === 'word' && tokens[at + i].text.toUpperCase() === x);
+  if (words('IF', 'NOT', 'EXISTS')) at += 3;
+  let name = nameOf(tokens[at]);
+  while (tokens[at + 1]?.kind === 'punct' && tokens[at + 1].text === '.') { at += 2; name = nameOf(tokens[at]); }
+  return { name, at: at + 1 };
+}
+
+function refuse(what: string, sql: string): never {
+  throw new DbError('BACKUP_CORRUPT', `the backup's ${what} is not what its header says (${sql.slice(0, 80)}…); a backup file's SQL runs as it is, so nothing was restored`, { what });
+}
+
+/** The table named right after ON (an index's or a trigger's table). */
+function onTable(tokens: Token[], from: number): string | null {
+  const k = tokens.findIndex((t, i) => i >= from && t.kind === 'word' && t.text.toUpperCase() === 'ON');
+  if (k < 0) return null;
+  let at = k + 1;
+  let name = nameOf(tokens[at]);
+  while (tokens[at + 1]?.kind === 'punct' && tokens[at + 1].text === '.') { at += 2; name = nameOf(tokens[at]); }
+  return name;
+}
+
+function statement(sql: string, flavor: SqlSupport, what: string): Token[] {
+  const all = flavor.lexer.tokenize(sql);
+  if (countStatementsIn(all) !== 1) refuse(what, sql);
+  return significantTokens(all).filter((t) => !(t.kind === 'punct' && t.text === ';'));
+}
+
+/**
+ * Refuses (BACKUP_CORRUPT) a table DDL or object statement that is not one CREATE of
+ * what the header names. (`then`, a sequence's position, is the backend's to check: objectSql.)
+ */
+export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], flavor: SqlSupport): void {
+  // A trigger's table: one of the backup, or one of its views (SQLite's INSTEAD OF triggers).
+  const tables = [...entries.map((e) => e.name), ...objects.filter((o) => o.kind === 'view').map((o) => o.name)];
+  for (const e of entries) {
+    for (const [i, sql] of (e.ddl ?? []).entries()) {
+      const what = `DDL of table ${e.name}`;
+      const tokens = statement(sql, flavor, what);
+      const c = created(tokens, i === 0 ? 'TABLE' : 'INDEX');
+      if (!c || (i === 0 ? !same(c.name, e.name) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
+    }
+  }
+  for (const o of objects) {
+    const what = `${o.kind} ${o.name}`;
+    const keyword = KEYWORD[o.kind];
+    if (!keyword || keyword === 'TABLE' || keyword === 'INDEX') refuse(what, o.sql);
+    const tokens = statement(o.sql, flavor, what);
+    const c = created(tokens, keyword);
+    if (!c || !same(c.name, o.name)) refuse(what, o.sql);
+    if (o.kind === 'trigger' && !(o.table !== undefined && tables.some((t) => same(t, o.table!)) && same(onTable(tokens, c.at), o.table))) refuse(what, o.sql);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * A backup's own SQL (`ddl`, `objects`) runs as written on the same backend: each
+ * statement must be one CREATE of what the header names, checked before anything runs.
+ */
+import { describe, expect, it } from 'vitest';
+import { mysql } from '../../src/core/backends/mysql/index.js';
+import { sqlite } from '../../src/core/backends/sqlite/index.js';
+import type { NativeObject } from '../../src/core/backends/contract/backup.js';
+import type { TableEntry } from '../../src/core/backup/format.js';
+import { checkNativeSql } from '../../src/core/backup/check-ddl.js';
+
+const entry = (name: string, ddl: string[]): TableEntry => ({ name, definition: { table: name, columns: [], indexes: [], foreign_keys: [], checks: [] }, columns: [], order_by: [], sequence: null, ddl } as unknown as TableEntry);
+const code = (f: () => void): string => { try { f(); return 'ok'; } catch (e) { return (e as { code?: string }).code ?? 'thrown'; } };
+
+describe('checkNativeSql', () => {
+  it('takes what the source prints (MariaDB SHOW CREATE, SQLite sqlite_schema)', () => {
+    const objects: NativeObject[] = [
+      { kind: 'trigger', name: 'customer_ai', table: 'customer', sql: 'CREATE DEFINER=`root`@`%` TRIGGER customer_ai AFTER INSERT ON customer FOR EACH ROW BEGIN INSERT INTO audit_log (what) VALUES (\'x\'); END' },
+      { kind: 'procedure', name: 'touch_all', sql: 'CREATE DEFINER=`root`@`%` PROCEDURE `touch_all`(IN p int) BEGIN UPDATE customer SET id = id WHERE id = p; SELECT 1; END' },
+      { kind: 'view', name: 'v', sql: 'CREATE ALGORITHM=MERGE DEFINER=`root`@`%` SQL SECURITY INVOKER VIEW `v` AS select 1 AS `a`' },
+      { kind: 'sequence', name: 's', sql: 'CREATE SEQUENCE `s` start with 1 minvalue 1 maxvalue 9223372036854775806 increment by 1 cache 1000 nocycle ENGINE=InnoDB' },
+      { kind: 'event', name: 'nightly', sql: 'CREATE DEFINER=`root`@`%` EVENT `nightly` ON SCHEDULE EVERY 1 DAY DO DELETE FROM audit_log' },
+    ];
+    expect(code(() => checkNativeSql([entry('customer', ['CREATE TABLE `customer` (\n  `id` int NOT NULL\n) ENGINE=InnoDB'])], objects, mysql.sql))).toBe('ok');
+    expect(code(() => checkNativeSql([entry('Item', ['CREATE TABLE "Item" (id INTEGER PRIMARY KEY)', 'CREATE UNIQUE INDEX ix ON "Item" (id DESC)'])],
+      [{ kind: 'view', name: 'v_item', sql: 'CREATE VIEW v_item AS SELECT id FROM "Item"' },
+        { kind: 'trigger', name: 'v_ins', table: 'v_item', sql: 'CREATE TRIGGER v_ins INSTEAD OF INSERT ON v_item BEGIN INSERT INTO "Item" (id) VALUES (new.id); END' }], sqlite.sql))).toBe('ok');
+  });
+  it.each([
+    ['a table ddl that drops', [entry('t', ['DROP TABLE victim'])], []],
+    ['a table ddl of another table', [entry('t', ['CREATE TABLE victim2 (id int)'])], []],
+    ['two statements in one', [entry('t', ['CREATE TABLE t (id int); DROP TABLE victim'])], []],
+    ['an index on another table', [entry('t', ['CREATE TABLE t (id int)', 'CREATE INDEX i ON victim (id)'])], []],
+    ['an object that is not a CREATE', [], [{ kind: 'trigger', name: 'x', table: 't', sql: 'DROP TABLE victim' }]],
+    ['an object of another name', [], [{ kind: 'view', name: 'v', sql: 'CREATE VIEW victim AS SELECT 1' }]],
+    ['an object of another kind', [], [{ kind: 'view', name: 'v', sql: 'CREATE TABLE v (id int)' }]],
+    ['a trigger on a table outside the backup', [entry('t', ['CREATE TABLE t (id int)'])], [{ kind: 'trigger', name: 'x', table: 't', sql: 'CREATE TRIGGER x AFTER INSERT ON victim FOR EACH ROW SET @a = 1' }]],
+  ] as Array<[string, TableEntry[], NativeObject[]]>)('refuses %s (BACKUP_CORRUPT)', (_what, entries, objects) => {
+    expect(code(() => checkNativeSql(entries, objects, mysql.sql))).toBe('BACKUP_CORRUPT');
+  });
+  it("MySQL objectSql refuses a sequence's follow-up that is not its position", () => {
+    const o: NativeObject = { kind: 'sequence', name: 's', sql: 'CREATE SEQUENCE `s`', then: ['DROP TABLE victim'] };
+    const f = { quote: (n: string) => `\`${n}\``, string: (v: string) => `'${v}'` };
+    expect(code(() => mysql.backup.portable.objectSql!(o, f))).toBe('BACKUP_CORRUPT');
+    expect(code(() => mysql.backup.portable.objectSql!({ ...o, then: ['SELECT SETVAL(`s`, 12000, 0)'] }, f))).toBe('ok');
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * A portable PostgreSQL backup's native_ddl runs as written: checked first, statement by
+ * statement, against what pg_dump writes for the schema the backup carries.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkNativeDdl } from '../../src/core/backends/postgres/native-ddl-check.js';
+
+const BEFORE = `SET LOCAL check_function_bodies = false;
+SELECT pg_catalog.set_config('search_path', '', true);
+CREATE TYPE public.mood AS ENUM ('a', 'b');
+CREATE FUNCTION public.f() RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE TABLE public.t (id integer NOT NULL, m public.mood);
+ALTER TABLE public.t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME public.t_id_seq START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1);
+CREATE SEQUENCE public.s START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1;
+CREATE VIEW public.v AS SELECT id FROM public.t;
+COMMENT ON TABLE public.t IS 'x';`;
+const AFTER = `ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);
+CREATE INDEX t_m ON public.t USING btree (m);
+CREATE TRIGGER tr AFTER INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION public.f();
+SELECT pg_catalog.setval('public.t_id_seq', 5, true);
+SELECT pg_catalog.setval('public.s', 1, false);`;
+
+const code = async (before: string, after = AFTER): Promise<string> => {
+  try { await checkNativeDdl({ backend: 'postgres', producer: 'pg_dump 15', before_data: before, after_data: after }); return 'ok'; } catch (e) { return (e as { code?: string }).code ?? 'thrown'; }
+};
+
+describe('checkNativeDdl', () => {
+  it("takes pg_dump's schema", async () => {
+    expect(await code(BEFORE)).toBe('ok');
+  });
+  it.each([
+    ['a DROP', 'DROP TABLE public.victim;'],
+    ['DML', 'DELETE FROM public.victim;'],
+    ['a DO block', "DO $$ BEGIN EXECUTE 'DROP TABLE public.victim'; END $$;"],
+    ['an ALTER of a table it did not create', 'ALTER TABLE public.victim ADD COLUMN x int;'],
+    ['a trigger on a table it did not create', 'CREATE TRIGGER x AFTER INSERT ON public.victim FOR EACH ROW EXECUTE FUNCTION public.f();'],
+    ['CREATE OR REPLACE of a function it did not create', 'CREATE OR REPLACE FUNCTION public.other() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$;'],
+    ['a SELECT of anything else', 'SELECT pg_catalog.pg_terminate_backend(1);'],
+    ['setval of a sequence it did not create', "SELECT pg_catalog.setval('public.victim_seq', 1, true);"],
+    ['SET ROLE', 'SET ROLE postgres;'],
+    ['a column dropped from its own table', 'ALTER TABLE public.t DROP COLUMN m;'],
+  ])('refuses %s (BACKUP_CORRUPT)', async (_what, extra) => {
+    expect(await code(`${BEFORE}\n${extra}`)).toBe('BACKUP_CORRUPT');
+  });
+});
