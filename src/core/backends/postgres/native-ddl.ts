@@ -105,7 +105,7 @@ async function namedRelations(s: Session, tables: Table[]): Promise<{ patterns: 
 
 /**
  * The functions the named tables use, each created only where the target lacks it (a DO
- * block each): pg_dump --table writes the tables but not the functions their defaults,
+ * block each, whose CREATE gives way to a function of that signature already there): pg_dump --table writes the tables but not the functions their defaults,
  * checks, generated columns and indexes call (`early`: before the tables, bodies not
  * checked) nor those their triggers call (after them). Functions of extensions and of
  * the system are the target's own.
@@ -121,8 +121,11 @@ async function usedFunctions(s: Session, oids: string[]): Promise<{ early: strin
     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND f.prokind IN ('f', 'p')
       AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = u.fn AND e.deptype = 'e')
     GROUP BY u.fn ORDER BY 1`, [oids]);
+  // CREATE without OR REPLACE, its duplicate ignored: the block can only add a missing function, never
+  // replace one the target has (native-ddl-check.ts accepts a DO block of this form alone).
   const create = (r: Record<string, unknown>): string => {
-    const body = `BEGIN IF pg_catalog.to_regprocedure(${quoteLiteral(String(r.sig))}) IS NULL THEN EXECUTE ${quoteLiteral(String(r.def))}; END IF; END`;
+    const def = String(r.def).replace(/^CREATE OR REPLACE (FUNCTION|PROCEDURE) /, 'CREATE $1 ');
+    const body = `BEGIN EXECUTE ${quoteLiteral(def)}; EXCEPTION WHEN duplicate_function THEN NULL; END`;
     let tag = '$cmx$';
     for (let i = 1; body.includes(tag); i++) tag = `$cmx${i}$`;
     return `DO ${tag} ${body} ${tag};`;
