@@ -79,7 +79,7 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     await dst?.drop();
   });
 
-  it('named tables carry no types: a target without them is refused before anything is touched', async () => {
+  it('named tables carry no types (nor, without pg_dump, sequences): a target without them is refused before anything is touched', async () => {
     await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['ticket'], output_path: 'ticket.cmx.gz' });
     // The table's own DDL rides along (pg_dump --table): its GiST, GIN, expression and descending partial
     // indexes come back as they are, so nothing is lossy; but its types are not in it.
@@ -88,9 +88,21 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     expect(r.error.code).toBe('UNDEFINED_OBJECT');
     expect(r.error.details.types).toEqual(['mood', '"yéar"']);
     expect(r.error.message).toContain('ticket.tag');
-    // ticket.id takes from ticket_seq, which no column owns and a backup of named tables does not carry.
-    expect(r.error.details.sequences).toEqual(['ticket_seq']);
-    expect(r.error.message).toContain('"ticket_seq" (ticket.id)');
+    // ticket.id takes from ticket_seq, which no column owns: the named table's DDL carries it.
+    expect(r.error.details.sequences).toEqual([]);
+    // Without pg_dump a backup of named tables has no DDL: the sequence must be on the target too.
+    const path = process.env.PATH;
+    process.env.PATH = tempDir('cmx-nopath-');
+    try {
+      await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['ticket'], output_path: 'ticket-nodump.cmx.gz' });
+    } finally {
+      process.env.PATH = path;
+    }
+    // (It lists what the portable schema does not carry: allow_lossy reaches the check.)
+    const n = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket-nodump.cmx.gz', allow_lossy: true });
+    if (n.ok) throw new Error('restored without its sequence');
+    expect([n.error.code, n.error.details.types, n.error.details.sequences]).toEqual(['UNDEFINED_OBJECT', ['mood', '"yéar"'], ['ticket_seq']]);
+    expect(n.error.message).toContain('"ticket_seq" (ticket.id)');
     const left = await mustCall(h.client, 'execute_query', { connection: 'dst', query: "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace" });
     expect(rowsOf(left)[0].n).toBe(0);
   });
