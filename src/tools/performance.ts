@@ -17,7 +17,7 @@ import { connectionArg, defineTool, type ToolDef } from './kit.js';
 const planNode = z.object({
   depth: z.number(), operation: z.string(), table: z.string().nullable(), index: z.string().nullable(),
   estimated_rows: z.number().nullable(), actual_rows: z.number().nullable(), loops: z.number().nullable(), time_ms: z.number().nullable(),
-  full_scan: z.boolean(), filter_columns: z.array(z.string()), rows_removed_by_filter: z.number().nullable(),
+  full_scan: z.boolean(), filter_columns: z.array(z.string()), index_columns: z.array(z.string()), rows_removed_by_filter: z.number().nullable(),
   sort_spilled: z.boolean().nullable(), table_rows: z.number().nullable(),
 });
 

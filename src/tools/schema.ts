@@ -18,6 +18,7 @@ import { connectionArg, defineTool, type CallContext, type ToolDef } from './kit
 const loose = z.array(z.any());
 export const tableOutput = z.object({
   table: z.string(), schema: z.string().optional(), columns: loose, indexes: loose, foreign_keys: loose, checks: loose,
+  unportable: z.array(z.string()).optional().describe('What the table has beyond the portable shape (get_schema).'),
 }).describe('A portable table: the shape create_table takes.');
 
 const dryRun = z.boolean().optional();

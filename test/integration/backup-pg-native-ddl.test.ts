@@ -46,6 +46,23 @@ const SCHEMA = [
   'REFRESH MATERIALIZED VIEW per_mood',
 ];
 
+/** A source loaded with `source`, a target with `target`, and an in-process server with both (src, dst). */
+async function pairWith(tag: string, source: string[], target: string[], dir: string) {
+  const src = await freshDatabase(pg!, `${tag}_src`);
+  const dst = await freshDatabase(pg!, `${tag}_dst`);
+  const { default: postgres } = await import('postgres');
+  for (const [url, statements] of [[src.url, source], [dst.url, target]] as const) {
+    const sql = postgres(url, { max: 1, onnotice: () => undefined });
+    try {
+      for (const st of statements) await sql.unsafe(st);
+    } finally {
+      await sql.end();
+    }
+  }
+  const h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
+  return { src, dst, h };
+}
+
 describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
   let src: { url: string; drop(): Promise<void> };
   let dst: { url: string; drop(): Promise<void> };
@@ -53,16 +70,7 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
   const dir = tempDir('cmx-pgddl-');
 
   beforeAll(async () => {
-    src = await freshDatabase(pg!, 'pgddl_src');
-    dst = await freshDatabase(pg!, 'pgddl_dst');
-    const { default: postgres } = await import('postgres');
-    const sql = postgres(src.url, { max: 1, onnotice: () => undefined });
-    try {
-      for (const st of SCHEMA) await sql.unsafe(st);
-    } finally {
-      await sql.end();
-    }
-    h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
+    ({ src, dst, h } = await pairWith('pgddl', SCHEMA, [], dir));
   });
 
   afterAll(async () => {
@@ -71,21 +79,30 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
     await dst?.drop();
   });
 
-  it('named tables carry no types: a target without them is refused before anything is touched', async () => {
+  it('named tables carry no types (nor, without pg_dump, sequences): a target without them is refused before anything is touched', async () => {
     await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['ticket'], output_path: 'ticket.cmx.gz' });
-    // Its GiST, GIN, expression and descending partial indexes have no portable form: listed, and refused unless allowed.
-    const lossy = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz' });
-    if (lossy.ok) throw new Error('restored without its indexes');
-    expect(lossy.error.code).toBe('UNSUPPORTED');
-    expect((lossy.error.details.lossy as Json[]).map((l) => l.what)).toEqual(['ticket_lower', 'ticket_spot', 'ticket_words'].map((n) => `index ${n} (an expression, partial, descending or non-btree index) is not restored`));
-    const r = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz', allow_lossy: true });
+    // The table's own DDL rides along (pg_dump --table): its GiST, GIN, expression and descending partial
+    // indexes come back as they are, so nothing is lossy; but its types are not in it.
+    const r = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket.cmx.gz' });
     if (r.ok) throw new Error('restored without its types');
     expect(r.error.code).toBe('UNDEFINED_OBJECT');
     expect(r.error.details.types).toEqual(['mood', '"yéar"']);
     expect(r.error.message).toContain('ticket.tag');
-    // ticket.id takes from ticket_seq, which no column owns and a backup of named tables does not carry.
-    expect(r.error.details.sequences).toEqual(['ticket_seq']);
-    expect(r.error.message).toContain('"ticket_seq" (ticket.id)');
+    // ticket.id takes from ticket_seq, which no column owns: the named table's DDL carries it.
+    expect(r.error.details.sequences).toEqual([]);
+    // Without pg_dump a backup of named tables has no DDL: the sequence must be on the target too.
+    const path = process.env.PATH;
+    process.env.PATH = tempDir('cmx-nopath-');
+    try {
+      await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['ticket'], output_path: 'ticket-nodump.cmx.gz' });
+    } finally {
+      process.env.PATH = path;
+    }
+    // (It lists what the portable schema does not carry: allow_lossy reaches the check.)
+    const n = await callTool(h.client, 'restore_backup', { connection: 'dst', backup_path: 'ticket-nodump.cmx.gz', allow_lossy: true });
+    if (n.ok) throw new Error('restored without its sequence');
+    expect([n.error.code, n.error.details.types, n.error.details.sequences]).toEqual(['UNDEFINED_OBJECT', ['mood', '"yéar"'], ['ticket_seq']]);
+    expect(n.error.message).toContain('"ticket_seq" (ticket.id)');
     const left = await mustCall(h.client, 'execute_query', { connection: 'dst', query: "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace" });
     expect(rowsOf(left)[0].n).toBe(0);
   });
@@ -162,6 +179,60 @@ describe.runIf(pg)('portable PostgreSQL backups carry native DDL', () => {
       await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['person'], output_path: 'person.cmx.gz' });
     } finally {
       process.env.PATH = path;
+    }
+  });
+});
+
+/**
+ * A backup of named tables carries their own DDL (pg_dump --table): restored into a database
+ * that has none of their functions, a table keeps its partitions, key order, identity ALWAYS,
+ * a default from a function and from a sequence it shares, DEFERRABLE and multi-column UNIQUE
+ * constraints, its trigger, comment and policy; keys continue. Nothing is lossy.
+ */
+describe.runIf(pg)('portable PostgreSQL backups of named tables carry their DDL', () => {
+  let src: { url: string; drop(): Promise<void> };
+  let dst: { url: string; drop(): Promise<void> };
+  let h: Harness;
+  const dir = tempDir('cmx-pgnamed-');
+  const NAMED = [
+    'CREATE SCHEMA app',
+    'CREATE SEQUENCE app.shared START 700',
+    "CREATE FUNCTION app.code() RETURNS text LANGUAGE sql AS $$SELECT 'c-' || nextval('app.shared')$$",
+    "CREATE FUNCTION app.stamp() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.note := coalesce(NEW.note, 'stamped'); RETURN NEW; END$$",
+    'CREATE TABLE app.team (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 40) PRIMARY KEY, name text COLLATE "C" NOT NULL)',
+    `CREATE TABLE app.log (id bigint DEFAULT nextval('app.shared'), at date NOT NULL, team bigint REFERENCES app.team DEFERRABLE INITIALLY DEFERRED,
+       code text DEFAULT app.code(), note text, PRIMARY KEY (at, id), UNIQUE (team, at, id)) PARTITION BY RANGE (at)`,
+    "CREATE TABLE app.log_old PARTITION OF app.log FOR VALUES FROM ('2000-01-01') TO ('2024-01-01')",
+    'CREATE TABLE app.log_new PARTITION OF app.log DEFAULT',
+    'CREATE TRIGGER log_stamp BEFORE INSERT ON app.log FOR EACH ROW EXECUTE FUNCTION app.stamp()',
+    "COMMENT ON TABLE app.log IS 'what happened'",
+    'ALTER TABLE app.team ENABLE ROW LEVEL SECURITY',
+    'CREATE POLICY everyone ON app.team USING (true)',
+    "INSERT INTO app.team (name) VALUES ('a'), ('b')",
+    "INSERT INTO app.log (at, team) VALUES ('2020-01-01', 40), ('2025-01-01', 41)",
+  ];
+
+  beforeAll(async () => {
+    // The target has the schema, nothing else.
+    ({ src, dst, h } = await pairWith('pgnamed', NAMED, ['CREATE SCHEMA app'], dir));
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await src?.drop();
+    await dst?.drop();
+  });
+
+  it('restores the same catalog for those tables, nothing lossy; keys and the shared sequence continue', async () => {
+    await mustCall(h.client, 'create_backup', { connection: 'src', tables: ['app.team', 'app.log'], output_path: 'named.cmx.gz' });
+    const r = await mustCall(h.client, 'restore_backup', { connection: 'dst', backup_path: 'named.cmx.gz' });
+    expect(r.lossy).toEqual([]);
+    const mine = (l: string): boolean => !/^schemas: /.test(l);
+    expect(differences(await postgresSnapshot(src.url), await postgresSnapshot(dst.url)).filter(mine)).toEqual([]);
+    const next = async (c: string, q: string) => rowsOf(await mustCall(h.client, 'execute_query', { connection: c, query: q }));
+    for (const c of ['src', 'dst']) await next(c, "INSERT INTO app.team (name) VALUES ('c')");
+    for (const q of ["INSERT INTO app.log (at, team) VALUES ('2026-01-01', 42) RETURNING id, code, note", "SELECT max(id) AS m FROM app.team"]) {
+      expect(await next('dst', q)).toEqual(await next('src', q));
     }
   });
 });

@@ -67,9 +67,14 @@ describe('get_schema agrees with the catalog (SaaS schema)', () => {
   afterAll(async () => { await rt?.close(); });
 
   const col = (t: Json, name: string): Json => ((t.table?.columns ?? []) as Json[]).find((c) => c.name === name) ?? {};
-  it('an identity ALWAYS key of a partitioned table is auto_increment, and the key order (at, id) is kept', () => {
-    expect(col(event, 'id').auto_increment, JSON.stringify(event)).toBe(true);
-    expect((event.table?.columns as Json[]).filter((c) => c.primary_key).map((c) => c.name)).toEqual(['at', 'id']);
+  // Changed by the fixer: the portable table cannot say either as the reviewer asked. auto_increment
+  // belongs to a table's only key column (SPEC §11.1: create_table refuses it elsewhere), and
+  // primary_key is a flag per column, so the flagged columns come in column order. get_schema now
+  // says both in `unportable` (the column's identity, the table's key order) instead of dropping them.
+  it('an identity ALWAYS key of a partitioned table is reported as an identity, and the key order (at, id) is reported', () => {
+    expect(JSON.stringify(col(event, 'id').unportable ?? []), JSON.stringify(event)).toMatch(/identity/);
+    expect(JSON.stringify(event.table?.unportable ?? []), JSON.stringify(event)).toMatch(/primary key \(at, id\)/);
+    expect(JSON.stringify(event.table?.unportable ?? [])).toMatch(/partition by RANGE \(at\)/i);
   });
   it('a stored generated column says so (not a plain nullable text column)', () => {
     expect(JSON.stringify(col(tenant, 'slug'))).toMatch(/generat|lower\(name\)/i);

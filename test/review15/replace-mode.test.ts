@@ -27,6 +27,9 @@ describe(`PostgreSQL SaaS database restored with mode replace over itself (a who
   it('either the same catalog as the source, or every loss listed, or a refusal that leaves the target as it was', () => {
     if (!rt.restore!.ok) {
       expect(differences(dstBefore, rt.after!), outcome(rt.restore)).toEqual([]);
+      // Refused by the plan, before anything is touched: what it would lose, or the views in the way of its DROP TABLE.
+      const error = (rt.restore as Json).error;
+      expect(allowLossy ? error.details.dependents : error.details.lossy, outcome(rt.restore)).toEqual(expect.arrayContaining([allowLossy ? 'view app.active_user' : expect.objectContaining({ table: 'app.active_user' })]));
       expect(rt.restore!.ok ? '' : (rt.restore as Json).error.code).not.toBe('INTERNAL');
       return;
     }

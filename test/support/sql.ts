@@ -36,8 +36,8 @@ export const bind = (query: string, params: Params, name: SqlFlavor): Statement 
 export const bindAgent = (ctx: ServerContext, query: string, params: Params, name: SqlFlavor): Promise<Statement> =>
   bindAgentModule(ctx, query, params, backendModule(name));
 
-export const conditionColumns = (expr: string, name: SqlFlavor, qualifiers: ReadonlySet<string>): string[] =>
-  conditions.conditionColumns(expr, flavorOf(name).lexer, qualifiers);
+export const conditionColumns = (expr: string, name: SqlFlavor, qualifiers: ReadonlySet<string>, plainOnly = false): string[] =>
+  conditions.conditionColumns(expr, flavorOf(name).lexer, qualifiers, plainOnly);
 export const whereClause = (text: string, name: SqlFlavor): string | null => conditions.whereClause(text, flavorOf(name).lexer);
 export const tableAliases = (text: string, name: SqlFlavor): Map<string, string> => conditions.tableAliases(text, flavorOf(name).lexer);
 export const checkExpression = (expr: string, name: SqlFlavor, field: string): string => sqlText.checkExpression(expr, flavorOf(name).lexer, field);

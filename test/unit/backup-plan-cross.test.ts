@@ -105,12 +105,35 @@ describe('cross-backend restore plans', () => {
     expect(p.tables[0].writers[0]?.(7)).toBe('7');
     expect(plan('sqlite', 'sqlite', [e]).lossy).toEqual([]);
   });
-  it('ON UPDATE and a collation recorded in the header are listed across backends, a character set is not, nothing on the same', () => {
+
+  it('ON UPDATE and a collation recorded in the header are listed across backends, a character set is not; the same backend lists them only without its DDL', () => {
     const e = entry({ table: 't', columns: [{ name: 'at', type: 'timestamptz' }, { name: 's', type: 'varchar(10)' }] }, { unportable: { at: ['on update current_timestamp()'], s: ['character set utf8mb3', 'collation utf8mb3_bin'] } });
     expect(plan('mysql', 'postgres', [e]).lossy).toEqual([
       { table: 't', column: 'at', what: 'on update current_timestamp() is not carried across backends' },
       { table: 't', column: 's', what: 'collation utf8mb3_bin is not carried across backends' },
     ]);
-    expect(plan('mysql', 'mysql', [e]).lossy).toEqual([]);
+    // The same backend from the portable schema alone (no `ddl` in the entry): all are lost there, and listed.
+    expect(plan('mysql', 'mysql', [e]).lossy.map((l) => l.column)).toEqual(['at', 's']);
+    expect(plan('mysql', 'mysql', [{ ...e, ddl: ['CREATE TABLE t (at timestamp, s varchar(10))'] }]).lossy).toEqual([]);
+  });
+
+  it('PostgreSQL table features recorded in the header are listed where the portable schema is all a restore has', () => {
+    const e = entry({ table: 'ev', columns: [{ name: 'id', type: 'bigint' }] }, { unportable: { id: ['generated always as identity'] }, table_unportable: ['partition by RANGE (at)'] });
+    expect(plan('postgres', 'sqlite', [e]).lossy).toEqual([
+      { table: 'ev', column: 'id', what: 'generated always as identity is not carried across backends' },
+      { table: 'ev', what: 'partition by RANGE (at): not carried across backends' },
+    ]);
+    expect(plan('postgres', 'postgres', [e]).lossy.map((l) => l.column ?? '*')).toEqual(['id', '*']);
+  });
+});
+
+describe('keys the target cannot index', () => {
+  it('an index or unique key over a column that became text on MySQL is left out and listed; the rest restores', () => {
+    const e = entry({ table: 'u', columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'email', type: 'native', native: 'citext', unique: true }, { name: 'n', type: 'integer' }],
+      indexes: [{ name: 'u_email_n', columns: ['n', 'email'], unique: true }, { name: 'u_n', columns: ['n'], unique: false }] });
+    const p = plan('postgres', 'mysql', [e]);
+    expect(p.tables[0].table.indexes.map((ix) => ix.name)).toEqual(['u_n']);
+    expect(column(p, 'u', 'email').unique).toBe(false);
+    expect(p.lossy.filter((l) => /dropped/.test(l.what)).map((l) => `${l.column}: ${l.what.split(':')[0]}`)).toEqual(['email: unique key dropped', 'email: index u_email_n dropped']);
   });
 });

@@ -65,7 +65,8 @@ describe('canonical forms', () => {
     const dec = { kind: 'decimal', precision: 12, scale: 2 } as const;
     expect([reader('mysql', dec)('12.50'), reader('sqlite', dec)(12.5), reader('sqlite', dec)(12n)]).toEqual(['"12.50"', '"12.50"', '"12.00"']);
     const dbl = { kind: 'double' } as const;
-    expect([reader('mysql', dbl)(1e-5), reader('sqlite', dbl)(NaN), reader('postgres', dbl)('-0')]).toEqual(['0.00001', '"NaN"', '0']);
+    // Negative zero keeps its sign (review finding 3: a float -0 came back as 0).
+    expect([reader('mysql', dbl)(1e-5), reader('sqlite', dbl)(NaN), reader('postgres', dbl)('-0'), reader('mysql', dbl)(-0)]).toEqual(['0.00001', '"NaN"', '-0', '-0']);
     expect(reader('mysql', { kind: 'boolean' })(1)).toBe('true');
     expect(reader('postgres', { kind: 'char', length: 3 })('ab ')).toBe('"ab"');
     expect(reader('postgres', { kind: 'binary' })('\\x00ff')).toBe('"AP8="');

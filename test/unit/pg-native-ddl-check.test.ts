@@ -39,7 +39,16 @@ describe('checkNativeDdl', () => {
     ['setval of a sequence it did not create', "SELECT pg_catalog.setval('public.victim_seq', 1, true);"],
     ['SET ROLE', 'SET ROLE postgres;'],
     ['a column dropped from its own table', 'ALTER TABLE public.t DROP COLUMN m;'],
+    ['a DO block of the named-table form around something else', `DO $cmx$ BEGIN EXECUTE 'DROP TABLE public.victim'; EXCEPTION WHEN duplicate_function THEN NULL; END $cmx$;`],
+    ['a DO block of the named-table form around CREATE OR REPLACE', `DO $cmx$ BEGIN EXECUTE 'CREATE OR REPLACE FUNCTION public.victim() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$'; EXCEPTION WHEN duplicate_function THEN NULL; END $cmx$;`],
+    ['a DO block of the named-table form with a second statement', `DO $cmx$ BEGIN EXECUTE 'CREATE FUNCTION public.g() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$; DROP TABLE public.victim'; EXCEPTION WHEN duplicate_function THEN NULL; END $cmx$;`],
+    ['a DO block in another language', `DO LANGUAGE plperl $cmx$ BEGIN EXECUTE 'CREATE FUNCTION public.g() RETURNS int LANGUAGE sql AS $$ SELECT 2 $$'; EXCEPTION WHEN duplicate_function THEN NULL; END $cmx$;`],
   ])('refuses %s (BACKUP_CORRUPT)', async (_what, extra) => {
     expect(await code(`${BEFORE}\n${extra}`)).toBe('BACKUP_CORRUPT');
+  });
+  it('takes the DO block a named-table backup writes for a function its tables use (CREATE, a duplicate ignored)', async () => {
+    const created = `DO $cmx$ BEGIN EXECUTE 'CREATE FUNCTION public.g(x integer) RETURNS text LANGUAGE sql AS $f$ SELECT ''a'' || x $f$'; EXCEPTION WHEN duplicate_function THEN NULL; END $cmx$;`;
+    expect(await code(`SET LOCAL check_function_bodies = false;\n${created}\n${BEFORE}`)).toBe('ok');
+    expect(await code(`${BEFORE}\nDO LANGUAGE plpgsql ${created.slice(3)}`)).toBe('ok');
   });
 });

@@ -50,3 +50,31 @@ describe('transactionalScript', () => {
     expect(out).toContain('BEGIN\nSET search_path = public;\nEND');
   });
 });
+
+describe('objects of a native DDL that no table carries (listed by a restore that does not run it)', () => {
+  const section = (name: string, type: string, schema: string, sql: string): string => `--\n-- Name: ${name}; Type: ${type}; Schema: ${schema}; Owner: -\n--\n\n${sql}\n\n`;
+  it('views, functions, types, extensions and free sequences; not what belongs to a table, nor owned or identity sequences', async () => {
+    const { nativeDdlObjects } = await import('../../src/core/backends/postgres/native-ddl.js');
+    const before = [
+      section('btree_gist', 'EXTENSION', '-', 'CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public;'),
+      section('plan', 'TYPE', 'app', "CREATE TYPE app.plan AS ENUM ('free');"),
+      section('touch()', 'FUNCTION', 'app', 'CREATE FUNCTION app.touch() RETURNS trigger AS $$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql;'),
+      section('t', 'TABLE', 'app', 'CREATE TABLE app.t (id bigint NOT NULL);'),
+      section('t_id_seq', 'SEQUENCE', 'app', 'ALTER TABLE app.t ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME app.t_id_seq);'),
+      section('s_id_seq', 'SEQUENCE', 'app', 'CREATE SEQUENCE app.s_id_seq;'),
+      section('s_id_seq', 'SEQUENCE OWNED BY', 'app', 'ALTER SEQUENCE app.s_id_seq OWNED BY app.s.id;'),
+      section('shared', 'SEQUENCE', 'app', 'CREATE SEQUENCE app.shared;'),
+      section('v', 'VIEW', 'app', 'CREATE VIEW app.v AS SELECT 1;'),
+      section('mv', 'MATERIALIZED VIEW', 'app', 'CREATE MATERIALIZED VIEW app.mv AS SELECT 1 WITH NO DATA;'),
+    ].join('');
+    const after = [
+      section('t t_pkey', 'CONSTRAINT', 'app', 'ALTER TABLE ONLY app.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);'),
+      section('t trg', 'TRIGGER', 'app', 'CREATE TRIGGER trg BEFORE UPDATE ON app.t FOR EACH ROW EXECUTE FUNCTION app.touch();'),
+      section('t pol', 'POLICY', 'app', 'CREATE POLICY pol ON app.t USING (true);'),
+    ].join('');
+    expect(nativeDdlObjects({ backend: 'postgres', producer: 'pg_dump 15', before_data: before, after_data: after })).toEqual([
+      { kind: 'extension', name: 'btree_gist' }, { kind: 'type', name: 'app.plan' }, { kind: 'function', name: 'app.touch()' },
+      { kind: 'sequence', name: 'app.shared' }, { kind: 'view', name: 'app.v' }, { kind: 'materialized view', name: 'app.mv' },
+    ]);
+  });
+});

@@ -37,6 +37,16 @@ describe('conditions', () => {
     expect(conditionColumns(expr, flavor, new Set(qualifiers))).toEqual(expected);
   });
 
+  it.each<[string, string[]]>([
+    // Operators a plain index does not serve (arrays, JSON, ranges): not a plain index's column.
+    ["(tags && '{t1}'::character varying[]) AND (\"with\" = 3)", ['with']],
+    ["((payload ->> 'a'::text))::integer = 5", []],
+    ["(during @> now()) AND (room = 1) AND (kind ~~ 'k%'::text)", ['room', 'kind']],
+    ["(v)::text ~~ 'x%'::text AND (w)::\"char\" = 'y'::\"char\" AND (x + 1) > 2", ['w', 'v']],
+  ])('plain-index columns of %s', (expr, expected) => {
+    expect(conditionColumns(expr, 'postgres', new Set(), true)).toEqual(expected);
+  });
+
   it('finds the top-level WHERE only', () => {
     expect(whereClause('SELECT * FROM t WHERE a = 1 AND b IN (SELECT x FROM u WHERE y = 2) ORDER BY c', 'sqlite')).toBe('a = 1 AND b IN (SELECT x FROM u WHERE y = 2) ');
     expect(whereClause('WITH c AS (SELECT * FROM t WHERE v = 3) SELECT * FROM c', 'sqlite')).toBeNull();
@@ -102,7 +112,7 @@ describe('plan readers', () => {
 });
 
 describe('findings', () => {
-  const scan = (rows: number | null, columns: string[]) => ({ ...emptyNode(0, 'Seq Scan'), table: 'orders', full_scan: true, filter_columns: columns, table_rows: rows });
+  const scan = (rows: number | null, columns: string[]) => ({ ...emptyNode(0, 'Seq Scan'), table: 'orders', full_scan: true, filter_columns: columns, index_columns: columns, table_rows: rows });
 
   it('asks for an index only on large tables with a filter', () => {
     expect(findingsOf([scan(LARGE_TABLE_ROWS - 1, ['a'])], advice('postgres'))).toEqual([]);
@@ -119,6 +129,13 @@ describe('findings', () => {
   it('quotes names that need it', () => {
     const [f] = findingsOf([{ ...scan(50_000, ['Weird Col']), table: 'my schema.Orders' }], advice('mysql'));
     expect(f.suggestion).toBe('CREATE INDEX orders_weird_col_idx ON `my schema`.`Orders` (`Weird Col`)');
+  });
+
+  it('quotes key words and leaves out columns only other operators compare', () => {
+    const [f] = findingsOf([{ ...scan(50_000, ['with', 'tags']), index_columns: ['with'], table: 'ev' }], advice('postgres'));
+    expect(f).toMatchObject({ columns: ['with'], suggestion: 'CREATE INDEX ev_with_idx ON ev ("with")' });
+    expect(findingsOf([{ ...scan(50_000, ['tags']), index_columns: [] }], advice('postgres'))).toEqual([]);
+    expect(findingsOf([{ ...scan(50_000, ['order']), table: 'o' }], advice('mysql'))[0].suggestion).toBe('CREATE INDEX o_order_idx ON o (`order`)');
   });
 
   it('reports estimates far from what was counted', () => {

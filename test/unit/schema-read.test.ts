@@ -31,7 +31,7 @@ describe('catalog types', () => {
     ['character varying(20)', P('varchar(20)')], ['character(3)', P('char(3)')], ['numeric(12,2)', P('decimal(12,2)')],
     ['numeric', native('numeric')], ['numeric(70,2)', native('numeric(70,2)')], ['character varying(20000)', native('character varying(20000)')],
     ['timestamp with time zone', P('timestamptz')], ['timestamp without time zone', P('timestamp')], ['time without time zone', P('time')],
-    ['jsonb', P('json')], ['json', P('json')], ['bytea', P('binary')], ['uuid', P('uuid')], ['tsvector', native('tsvector')], ['integer[]', native('integer[]')],
+    ['jsonb', P('json')], ['json', native('json')], ['bytea', P('binary')], ['uuid', P('uuid')], ['tsvector', native('tsvector')], ['integer[]', native('integer[]')],
   ])('pgType(%j)', (text, want) => expect(pgType(text)).toEqual(want));
 
   it.each<[string, string, boolean, TypeSpec]>([
@@ -219,6 +219,9 @@ describe('createTableSql', () => {
       'COMMENT ON COLUMN "users"."nick" IS \'shown name\'',
     ]);
     expect(createTableSql({ ...users, schema: 'app' }, schemaFlavor('postgres'))[0]).toMatch(/^CREATE TABLE "app"\."users" \(/);
+    // A reference without a schema is to the table's own schema, written qualified (never found through search_path).
+    expect(createTableSql({ ...users, schema: 'app' }, schemaFlavor('postgres'))[0]).toContain('REFERENCES "app"."teams" ("id")');
+    expect(createTableSql({ ...users, schema: 'main' }, schemaFlavor('sqlite'))[0]).toContain('REFERENCES "teams" ("id")');
   });
 
   it('pins the MySQL statement', () => {

@@ -10,7 +10,7 @@ import type { NativeObject } from '../backends/contract/backup.js';
 import type { Session } from '../dialect.js';
 import { readTables } from '../schema/introspect.js';
 import { readContext } from '../schema/manager.js';
-import { hiddenUnportableOf, unportableOf, type Table } from '../schema/model.js';
+import { hiddenUnportableOf, tableUnportableOf, unportableOf, type Table } from '../schema/model.js';
 import { BackupFileWriter, FORMAT_NAME, FORMAT_VERSION, type Header, type TableEntry, type TableSummary } from './format.js';
 import { publishBackup, type Manifest } from './manifest.js';
 import { createNative } from './native.js';
@@ -36,9 +36,10 @@ function defaultName(t: BackupTarget, format: 'portable' | 'native'): string {
 }
 
 /** What the table's columns have beyond the portable schema, for a restore elsewhere to list (the definition's JSON drops it). */
-function unportableColumns(table: Table): { unportable?: Record<string, string[]> } {
+function unportableColumns(table: Table): { unportable?: Record<string, string[]>; table_unportable?: string[] } {
   const odd = [...table.columns.map((c) => [c.name, unportableOf(c)] as const), ...Object.entries(hiddenUnportableOf(table))].filter(([, f]) => f.length);
-  return odd.length ? { unportable: Object.fromEntries(odd) } : {};
+  const own = tableUnportableOf(table);
+  return { ...(odd.length ? { unportable: Object.fromEntries(odd) } : {}), ...(own.length ? { table_unportable: own } : {}) };
 }
 
 async function entryOf(s: Session, t: BackupTarget, table: Table): Promise<TableEntry> {
@@ -137,9 +138,9 @@ async function writeSnapshot(s: Session, t: BackupTarget, args: CreateArgs, file
   const tables = pickTables(await readTables(s, readContext(t), { internal: Boolean(args.tables?.length) }), args.tables, t.config.name);
   const entries: TableEntry[] = [];
   for (const table of tables) entries.push(await entryOf(s, t, table));
-  // The whole database only: named tables keep to their portable schema.
-  const read = args.tables?.length ? undefined : t.module.backup.nativeDdl;
-  const ddl = read ? await read(s, { url: t.config.url, signal: p.signal }) : undefined;
+  // Named tables: their own DDL (null when the backend's tool is missing: the portable schema only).
+  const read = t.module.backup.nativeDdl;
+  const ddl = read ? await read(s, { url: t.config.url, signal: p.signal, ...(args.tables?.length ? { tables } : {}) }) : undefined;
   const objects = await readDdl(s, t, entries, !args.tables?.length);
   const header: Header = { format: FORMAT_NAME, version: FORMAT_VERSION, created_at: new Date().toISOString(), source: sourceOf(t), tables: entries, ...(ddl ? { native_ddl: ddl } : {}), ...(objects ? { objects } : {}) };
   const w = new BackupFileWriter(file.stream);

@@ -46,6 +46,8 @@ export interface TableEntry {
   sequence: { column: string; next: string } | null;
   /** Per column, what it has that the portable schema cannot carry (`on update current_timestamp()`); absent when nothing. */
   unportable?: Record<string, string[]>;
+  /** What the table has that the portable schema cannot carry (PostgreSQL partitioning, the key's own order, DEFERRABLE keys …); absent when nothing. */
+  table_unportable?: string[];
   /** Columns holding values their declared type does not hold (SQLite enforces neither types nor sizes): another backend makes them text. */
   mixed?: string[];
   /** Text columns holding NUL characters (SQLite): a target whose text refuses them makes them binary. */

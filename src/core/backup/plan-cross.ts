@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BackendModule } from '../backends/types.js';
+import type { SchemaFlavor } from '../schema/flavors.js';
 import { allForeignKeys } from '../schema/ddl.js';
 import { constraintName, type Column, type Table } from '../schema/model.js';
 import type { TableEntry } from './format.js';
@@ -18,17 +19,21 @@ export interface Lossy {
 }
 
 /**
- * What the source's columns had beyond the portable schema (MySQL ON UPDATE, generated
- * expressions, a collation of their own, system versioning), recorded in the header, is
- * not carried to another backend: listed. A column's character set is not: its text is
- * read as Unicode, which every target stores, so every value comes across as it was
- * (the target only accepts characters the source refused).
+ * What the source's columns and tables had beyond the portable schema (MySQL ON UPDATE,
+ * generated expressions, a collation of their own, system versioning, PostgreSQL
+ * partitioning …), recorded in the header, is not carried to another backend, nor by a
+ * same-backend restore made from the portable schema alone: listed. Across backends a
+ * column's character set is not listed: its text is read as Unicode, which every target
+ * stores, so every value comes across as it was (the target only accepts characters the
+ * source refused).
  */
-export function unportableLost(e: TableEntry, lossy: Lossy[]): void {
+export function unportableLost(e: TableEntry, lossy: Lossy[], cross = true): void {
+  const where = cross ? 'across backends' : 'by the portable schema (this backup carries no DDL of its own for it)';
   for (const [column, features] of Object.entries(e.unportable ?? {})) {
-    const lost = features.filter((f) => !/^character set /i.test(f));
-    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} ${lost.length > 1 ? 'are' : 'is'} not carried across backends` });
+    const lost = cross ? features.filter((f) => !/^character set /i.test(f)) : features;
+    if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} ${lost.length > 1 ? 'are' : 'is'} not carried ${where}` });
   }
+  for (const f of e.table_unportable ?? []) lossy.push({ table: e.name, what: `${f}: not carried ${where}` });
 }
 
 /** Integer-valued types from narrow to wide (0: not one). */
@@ -135,5 +140,28 @@ export function uniqueNames(tables: Table[], into: BackendModule, lossy: Lossy[]
         fk.name = name;
       }
     }
+  }
+}
+
+/**
+ * Across backends, an index or unique key over a column the target cannot index
+ * without a length (a native type that became text on MySQL) is left out, listed: the
+ * rest of the table restores. A primary key is never left out (the plan fails instead).
+ */
+export function dropUnkeyable(tables: Table[], f: SchemaFlavor, lossy: Lossy[]): void {
+  const unkeyable = f.unkeyable;
+  if (!unkeyable) return;
+  for (const t of tables) {
+    const bad = new Set(t.columns.filter((c) => !c.primary_key && unkeyable(c)).map((c) => c.name));
+    if (!bad.size) continue;
+    for (const c of t.columns.filter((x) => x.unique && bad.has(x.name))) {
+      c.unique = false;
+      lossy.push({ table: t.table, column: c.name, what: `unique key dropped: a ${c.type} column cannot be a key on the target without a length` });
+    }
+    t.indexes = t.indexes.filter((ix) => {
+      const over = ix.columns.find((c) => bad.has(c));
+      if (ix.native === undefined && over) lossy.push({ table: t.table, column: over, what: `index ${ix.name} dropped: a ${t.columns.find((c) => c.name === over)?.type} column cannot be indexed on the target without a length` });
+      return ix.native !== undefined || !over;
+    });
   }
 }

@@ -13,7 +13,7 @@ import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../sch
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
 import { checkNativeSql } from './check-ddl.js';
-import { alignForeignKeys, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
+import { alignForeignKeys, dropUnkeyable, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
 
@@ -111,6 +111,8 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     }
   }
   if (cross) unportableLost(e, lossy);
+  // The same backend without the source's DDL for the table (PostgreSQL named tables without pg_dump, modes replace and append).
+  else if (!e.ddl?.length) unportableLost(e, lossy, false);
   if (cross && def.checks.length) {
     lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
     def.checks = [];
@@ -133,8 +135,12 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const lossy: Lossy[] = [];
   const from = backendModule(h.source.backend);
   const same = from.name === into.name && (h.source.flavor ?? null) === (serverFlavor ?? null);
+  const cross = from.name !== into.name;
   const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy, same && Boolean(e.ddl?.length)) }));
-  if (from.name !== into.name) alignForeignKeys(mapped.map((m) => m.table));
+  if (cross) {
+    alignForeignKeys(mapped.map((m) => m.table));
+    dropUnkeyable(mapped.map((m) => m.table), f, lossy);
+  }
   uniqueNames(mapped.map((m) => m.table), into, lossy);
   const tables = mapped.map(({ e, table, textual, bytes }): TablePlan => {
     const specs = table.columns.map(specOf);
@@ -169,6 +175,10 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   // Another backend (or flavour) cannot be trusted to run the source's SQL: each object is listed, never dropped unsaid.
   const origin = h.source.flavor ?? h.source.backend;
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });
+  // The objects of the source's native DDL (PostgreSQL's views, routines, types …), which this plan does not run (withNativeDdl may).
+  if (h.native_ddl) {
+    for (const o of from.backup.nativeDdlObjects?.(h.native_ddl) ?? []) lossy.push({ table: o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored ${cross ? `on ${into.label}` : 'without the backup\'s own DDL (which mode create runs)'}` });
+  }
   return { tables, lossy, cross: from.name !== into.name, objects: objects ? h.objects ?? [] : [] };
 }
 

@@ -67,12 +67,25 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
   const portable = planRestore(header, t.flavor, t.module, t.info.flavor);
-  const plan = mode === 'create' ? withNativeDdl(portable, header, t.module) : portable;
-  if (plan.native) await t.module.backup.checkNativeDdl?.(plan.native);
-  if (plan.lossy.length && !args.allow_lossy) {
-    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${plan.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: plan.lossy });
-  }
-  const tables = await t.dialect.withSession((s) => restoreInto(s, t, plan, records, mode, b.manifest, p), { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
+  const native = withNativeDdl(portable, header, t.module);
+  // The source's DDL makes new tables: in mode create, and in mode replace of named tables none of which exists yet
+  // (a whole database's DDL also makes schemas and types, which such a target may have).
+  const choose = (existing: number): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0 && native.native?.tables_only) ? native : portable);
+  let plan = choose(0);
+  // The backup's own SQL is checked before it runs; what the chosen plan loses is refused unless accepted.
+  const vet = async (chosen: RestorePlan): Promise<void> => {
+    if (chosen.native) await t.module.backup.checkNativeDdl?.(chosen.native);
+    if (!chosen.lossy.length || args.allow_lossy) return;
+    throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
+  };
+  if (mode !== 'replace' || !native.native?.tables_only) await vet(plan);
+  const tables = await t.dialect.withSession(async (s) => {
+    if (mode === 'replace' && native.native?.tables_only) {
+      plan = choose((await existingTables(s, t, portable)).size);
+      await vet(plan);
+    }
+    return restoreInto(s, t, plan, records, mode, b.manifest, p);
+  }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
   ctx.logger.info({ connection: t.config.name, backup: b.name, mode, rows: b.manifest.rows }, 'backup restored');
   return {
     connection: t.config.name, backend: t.config.backend, backup: b.name, format: 'portable' as const, mode,
@@ -95,8 +108,11 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     const found = [...existing].map((tp) => tp.table.table);
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
   }
-  if (!plan.native) await refuseMissingTypes(s, t, plan);
+  // The DDL of named tables does not make the types their columns use (the target must have
+  // them); it does make the sequences their defaults take from.
+  if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan, !plan.native);
   await refuseKeylessTables(s, t, plan, mode, existing);
+  if (mode === 'replace' && existing.size) await refuseDependents(s, t, [...existing].map((tp) => tp.table));
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
@@ -193,12 +209,20 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   return out;
 }
 
+/** Objects outside the backup that the replaced tables cannot be dropped without (views on them): refused before anything is touched. */
+async function refuseDependents(s: Session, t: BackupTarget, tables: TablePlan['table'][]): Promise<void> {
+  const sql = t.module.backup.portable;
+  const found = sql.dependents ? await sql.dependents(s, tables, t.flavor) : [];
+  if (!found.length) return;
+  throw new DbError('CONSTRAINT_VIOLATION', `mode "replace" drops only the tables it restores, and these depend on them: ${found.join(', ')}. Drop those first (and create them again after), or restore into an empty database; nothing was restored`, { dependents: found });
+}
+
 /**
- * What the tables need of the target that a backup without native DDL does not carry:
- * native column types (an enum or domain of the source) and sequences a column default
+ * What the tables need of the target that the backup does not carry: native column types
+ * (an enum or domain of the source), and, without native DDL, sequences a column default
  * takes from (PostgreSQL's nextval of a sequence no column owns). Refused before anything is touched.
  */
-async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
+async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan, sequencesToo: boolean): Promise<void> {
   const sql = t.module.backup.portable;
   const types = new Map<string, string[]>();
   const defaults = new Map<string, string[]>();
@@ -207,7 +231,7 @@ async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan
     for (const c of tp.table.columns) {
       const where = `${tp.table.table}.${c.name}`;
       if (c.type === 'native' && c.native) add(types, c.native, where);
-      if (typeof c.default === 'object' && c.default !== null) add(defaults, c.default.sql, where);
+      if (sequencesToo && typeof c.default === 'object' && c.default !== null) add(defaults, c.default.sql, where);
     }
   }
   const missing = sql.missingTypes && types.size ? await sql.missingTypes.call(sql, s, [...types.keys()]) : [];

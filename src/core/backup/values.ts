@@ -212,6 +212,8 @@ export const readFloatText = (t: string): string => readFloat(t);
 function readFloat(v: unknown): string {
   const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : NaN;
   if (typeof v === 'string' && Number.isNaN(n) && v !== 'NaN') return quote(v);
+  // Negative zero is a float value of its own (1/-0 is -Infinity): JSON writes it -0.
+  if (Object.is(n, -0)) return '-0';
   return Number.isFinite(n) ? String(n) : quote(String(n));
 }
 

@@ -24,6 +24,14 @@ const NOT_COLUMNS = new Set([
 const EQUALITY = new Set(['=', '==', '<=>']);
 
 /**
+ * Operators a plain (B-tree) index serves; the words (LIKE, BETWEEN, IN, IS) too, and
+ * PostgreSQL's `~~` (LIKE as plans print it). A column compared with any other operator
+ * (`&&`, `@>`, `?`, `~`, `@@`, `->>` …) needs another kind of index (GIN, GiST) or an
+ * expression index: it is no column of a plain index's suggestion.
+ */
+const PLAIN_INDEX = new Set([...EQUALITY, '<', '>', '<=', '>=', '<>', '!=', '~~']);
+
+/**
  * Words that continue a type name after its first word: `timestamp with time zone`,
  * `character varying`, `double precision`, `interval day to second`, `bit varying`.
  */
@@ -89,7 +97,12 @@ interface ColumnRef {
   qualifier: string | null;
   column: string;
   equality: boolean;
+  /** Compared the way a plain index serves (PLAIN_INDEX): no other operator right before or after it. */
+  plain: boolean;
 }
+
+/** An operator token that a plain index does not serve (null and words: nothing said). */
+const otherOperator = (t: Token | undefined): boolean => t?.kind === 'operator' && t.text !== '::' && t.text !== '.' && !PLAIN_INDEX.has(t.text);
 
 /**
  * Column references in an expression: `col`, `alias.col`, `"col"`, not followed by `(`
@@ -115,7 +128,8 @@ function columnRefs(tokens: Token[]): ColumnRef[] {
     const parts = tokens.slice(i, end + 1).filter((_, k) => k % 2 === 0).map((t) => nameOf(t) as string);
     const after = comparisonAfter(tokens, end + 1);
     if (after !== 'is not null') {
-      refs.push({ qualifier: parts.length > 1 ? parts[parts.length - 2] : null, column: parts[parts.length - 1], equality: EQUALITY.has(after ?? '') || EQUALITY.has(prev?.text ?? '') });
+      const plain = !otherOperator(prev) && !(after !== null && /^[-+*/<>=~!@#%^&|?]+$/.test(after) && !PLAIN_INDEX.has(after));
+      refs.push({ qualifier: parts.length > 1 ? parts[parts.length - 2] : null, column: parts[parts.length - 1], equality: EQUALITY.has(after ?? '') || EQUALITY.has(prev?.text ?? ''), plain });
     }
     i = end;
   }
@@ -141,12 +155,14 @@ function comparisonAfter(tokens: Token[], from: number): string | null {
 /**
  * Columns an expression filters on, for one table: references qualified by one of
  * `qualifiers` (its name and alias, lower-cased) or unqualified. Equality columns
- * first, then the others, each once, in order of appearance.
+ * first, then the others, each once, in order of appearance. `plainOnly`: only the
+ * columns every comparison of which a plain index serves (PLAIN_INDEX).
  */
-export function conditionColumns(expr: string, lexer: SqlLexer, qualifiers: ReadonlySet<string>): string[] {
+export function conditionColumns(expr: string, lexer: SqlLexer, qualifiers: ReadonlySet<string>, plainOnly = false): string[] {
   const refs = columnRefs(significantTokens(lexer.tokenize(expr)))
     .filter((r) => r.qualifier === null || qualifiers.has(r.qualifier.toLowerCase()));
-  const ordered = [...refs.filter((r) => r.equality), ...refs.filter((r) => !r.equality)];
+  const other = new Set(refs.filter((r) => !r.plain).map((r) => r.column));
+  const ordered = [...refs.filter((r) => r.equality), ...refs.filter((r) => !r.equality)].filter((r) => !plainOnly || !other.has(r.column));
   return [...new Set(ordered.map((r) => r.column))];
 }
 

@@ -28,10 +28,10 @@ export interface Finding {
 
 const rowsText = (n: number): string => n.toLocaleString('en-US');
 
-/** A name as SQL: bare when it can be, quoted otherwise (each part of schema.table). */
+/** A name as SQL: bare when it can be, quoted otherwise (each part of schema.table; a key word such as `with` is quoted). */
 function sqlName(name: string, advice: PlanAdvice): string {
   const q = advice.identifierQuote;
-  return name.split('.').map((part) => (/^[a-z_][a-z0-9_]*$/.test(part) ? part : `${q}${part.replaceAll(q, q + q)}${q}`)).join('.');
+  return name.split('.').map((part) => (/^[a-z_][a-z0-9_]*$/.test(part) && !advice.keywords?.has(part) ? part : `${q}${part.replaceAll(q, q + q)}${q}`)).join('.');
 }
 
 function createIndex(table: string, columns: string[], advice: PlanAdvice): string {
@@ -43,6 +43,8 @@ function createIndex(table: string, columns: string[], advice: PlanAdvice): stri
 function scanFinding(n: PlanNode, advice: PlanAdvice): Finding | null {
   if (!n.full_scan || n.table === null || n.filter_columns.length === 0) return null;
   const columns = n.filter_columns.slice(0, MAX_INDEX_COLUMNS);
+  // A plain index is suggested on the columns it serves only (not one compared with `&&`, `@>` …).
+  const indexed = n.index_columns.slice(0, MAX_INDEX_COLUMNS);
   const scan = Object.hasOwn(advice.scanWords, n.operation) ? advice.scanWords[n.operation] : 'full scan';
   if (n.table_rows === null) {
     return {
@@ -51,18 +53,18 @@ function scanFinding(n: PlanNode, advice: PlanAdvice): Finding | null {
       suggestion: advice.analyze(sqlName(n.table, advice)),
     };
   }
-  if (n.table_rows < LARGE_TABLE_ROWS) return null;
+  if (n.table_rows < LARGE_TABLE_ROWS || indexed.length === 0) return null;
   return {
-    kind: 'missing_index', table: n.table, table_rows: n.table_rows, columns,
-    message: `${scan} on ${n.table} (${rowsText(n.table_rows)} rows) filtered by ${columns.join(', ')}: an index on ${n.table}(${columns.join(', ')}) is likely to help`,
-    suggestion: createIndex(n.table, columns, advice),
+    kind: 'missing_index', table: n.table, table_rows: n.table_rows, columns: indexed,
+    message: `${scan} on ${n.table} (${rowsText(n.table_rows)} rows) filtered by ${indexed.join(', ')}: an index on ${n.table}(${indexed.join(', ')}) is likely to help`,
+    suggestion: createIndex(n.table, indexed, advice),
   };
 }
 
 /** SQLite builds a throwaway index for every run of the query: a lasting one does the same work once. */
 function automaticIndexFinding(n: PlanNode, advice: PlanAdvice): Finding | null {
-  if (n.index !== 'automatic index' || n.table === null || n.filter_columns.length === 0) return null;
-  const columns = n.filter_columns.slice(0, MAX_INDEX_COLUMNS);
+  if (n.index !== 'automatic index' || n.table === null || n.index_columns.length === 0) return null;
+  const columns = n.index_columns.slice(0, MAX_INDEX_COLUMNS);
   return {
     kind: 'automatic_index', table: n.table, table_rows: n.table_rows, columns,
     message: `SQLite builds a temporary index on ${n.table}(${columns.join(', ')}) every time this query runs: a permanent index is likely to help`,

@@ -42,13 +42,18 @@ export function foreignKeyDef(table: string, fk: ForeignKey, f: SchemaFlavor): s
   return `CONSTRAINT ${f.quote(name)} FOREIGN KEY (${list(fk.columns, f)}) REFERENCES ${qualified({ table: fk.references.table, schema: fk.references.schema }, f)} (${list(fk.references.columns, f)}) ON DELETE ${action(fk.on_delete)} ON UPDATE ${action(fk.on_update)}`;
 }
 
-/** Single-column references as foreign keys, so both kinds are written the same way. */
+/**
+ * Single-column references as foreign keys, so both kinds are written the same way.
+ * A reference without a schema is to the table's own schema (SPEC §11.3): it is written
+ * qualified, so it never resolves through the session's search_path to another table.
+ */
 export function allForeignKeys(t: Table): ForeignKey[] {
+  const schemaOf = (given?: string): { schema?: string } => (given ?? t.schema ? { schema: given ?? t.schema } : {});
   const single = t.columns.filter((c) => c.references).map((c) => {
     const r = c.references!;
-    return { name: r.name ?? null, columns: [c.name], references: { table: r.table, columns: [r.column], ...(r.schema ? { schema: r.schema } : {}) }, on_delete: r.on_delete, on_update: r.on_update };
+    return { name: r.name ?? null, columns: [c.name], references: { table: r.table, columns: [r.column], ...schemaOf(r.schema) }, on_delete: r.on_delete, on_update: r.on_update };
   });
-  return [...single, ...t.foreign_keys];
+  return [...single, ...t.foreign_keys.map((fk) => ({ ...fk, references: { ...fk.references, ...schemaOf(fk.references.schema) } }))];
 }
 
 /** A KEY clause where the flavour keeps indexes inside the table, else a CREATE INDEX statement. */

@@ -15,7 +15,7 @@ import { createMigration, migrationStatus, refuseReadOnly, repairMigration, runM
 import { createTableSql, dropTableSql } from './ddl.js';
 import { generateTable } from './generate.js';
 import { readTables, type ReadContext, type ReadFilter } from './introspect.js';
-import { normalizeTable, tableInput, type Table, type TableInput } from './model.js';
+import { normalizeTable, reportedTable, tableInput, type Table, type TableInput } from './model.js';
 
 export { refuseReadOnly };
 
@@ -56,13 +56,13 @@ export async function getSchema(ctx: ServerContext, args: GetSchemaArgs, signal:
   const tables = await readSession(t, signal, (s) => readTables(s, readContext(t), args));
   if (args.table !== undefined) {
     if (!tables.length) throw new DbError('UNDEFINED_OBJECT', `no table "${args.table}"${args.schema ? ` in schema "${args.schema}"` : ''} on connection "${t.config.name}"`, { table: args.table });
-    return { connection: t.config.name, backend: t.config.backend, table: tables[0] };
+    return { connection: t.config.name, backend: t.config.backend, table: reportedTable(tables[0]) };
   }
   const offset = args.offset ?? 0;
   const limit = args.limit ?? 200;
   const page = tables.slice(offset, offset + limit);
   const next = offset + page.length < tables.length ? offset + page.length : null;
-  return { connection: t.config.name, backend: t.config.backend, total: tables.length, tables: page, next_offset: next };
+  return { connection: t.config.name, backend: t.config.backend, total: tables.length, tables: page.map(reportedTable), next_offset: next };
 }
 
 /** Names only: cheap enough for resource lists and completion. */

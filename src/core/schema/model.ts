@@ -64,9 +64,41 @@ export function unportableOf(c: Column): string[] {
   return (c as Column & { [UNPORTABLE]?: string[] })[UNPORTABLE] ?? [];
 }
 
+/** What a table has beyond its portable shape (partitioning, the key's own column order, DEFERRABLE keys, options …), under the same symbol. */
+export function tableUnportableOf(t: Table): string[] {
+  return (t as Table & { [UNPORTABLE]?: string[] })[UNPORTABLE] ?? [];
+}
+
+/** Marks what a column or table has that the portable schema cannot carry (nothing when `features` is empty). */
+export function markUnportable(x: Column | Table, features: string[]): void {
+  if (features.length) (x as (Column | Table) & { [UNPORTABLE]?: string[] })[UNPORTABLE] = features;
+}
+
+/**
+ * A table as get_schema reports it: the portable table, and what it has beyond it
+ * (`unportable`, on the columns and the table that have some), so the catalog is not
+ * misread from it.
+ */
+export function reportedTable(t: Table): Table & { unportable?: string[] } {
+  const columns = t.columns.map((c) => (unportableOf(c).length ? { ...c, unportable: unportableOf(c) } : c));
+  return { ...t, columns, ...(tableUnportableOf(t).length ? { unportable: tableUnportableOf(t) } : {}) };
+}
+
+/**
+ * On a table: features of columns the portable table leaves out altogether (SQLite's
+ * generated columns), by column name; a symbol of its own, as the table's own features
+ * are under UNPORTABLE.
+ */
+const HIDDEN_UNPORTABLE = Symbol('hidden unportable');
+
+/** Records the columns a table's portable shape leaves out, with what they were (nothing when `hidden` is empty). */
+export function markHiddenUnportable(t: Table, hidden: Record<string, string[]>): void {
+  if (Object.keys(hidden).length) (t as Table & { [HIDDEN_UNPORTABLE]?: Record<string, string[]> })[HIDDEN_UNPORTABLE] = hidden;
+}
+
 /** On a table: features of columns the portable table leaves out altogether (SQLite's generated columns), by column name. */
 export function hiddenUnportableOf(t: Table): Record<string, string[]> {
-  return (t as Table & { [UNPORTABLE]?: Record<string, string[]> })[UNPORTABLE] ?? {};
+  return (t as Table & { [HIDDEN_UNPORTABLE]?: Record<string, string[]> })[HIDDEN_UNPORTABLE] ?? {};
 }
 
 export interface Index {

@@ -47,7 +47,13 @@ export interface BackupSupport {
    * (types, sequences, index methods, partitions, views, routines, triggers, comments).
    * Absent where the portable schema is the whole story.
    */
-  readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl>;
+  readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl | null>;
+  /**
+   * The objects a backup's native DDL creates that no table of the portable schema
+   * carries (views, routines, types, extensions …): a restore that does not run that DDL
+   * (another backend, or mode replace and append) lists each in `lossy`.
+   */
+  nativeDdlObjects?(ddl: NativeDdl): Array<{ kind: string; name: string }>;
   /**
    * Checks a backup's native DDL before a restore runs it (the file is code anyone who can
    * write backup_dir can edit): BACKUP_CORRUPT for a statement that is not part of creating
@@ -61,6 +67,13 @@ export interface NativeDdlJob {
   /** The connection's URL (a tool connects with it). */
   url: string;
   signal: AbortSignal;
+  /**
+   * The tables named by the backup (undefined: the whole database): their DDL only, with
+   * what they cannot be created without (partitions, sequences their defaults take from,
+   * their triggers' functions when the target lacks them). The backend may answer null
+   * when its tool is missing: such a backup carries the portable schema only.
+   */
+  tables?: Table[];
 }
 
 /**
@@ -77,6 +90,8 @@ export interface NativeDdl {
   producer: string;
   before_data: string;
   after_data: string;
+  /** Set when it is the DDL of the backup's named tables only: the types, domains and extensions they use are not in it. */
+  tables_only?: boolean;
 }
 
 /** PortableSql.valueNotes: column names. */
@@ -158,6 +173,12 @@ export interface PortableSql {
   valueNotes?(s: Session, t: Table, f: Quoting): Promise<ValueNotes>;
   /** Drops tables that may reference each other. */
   drop(tables: Table[], f: Quoting): string[];
+  /**
+   * What depends on these tables and is not among them (PostgreSQL: views, materialized
+   * views, other tables' foreign keys), which drop() cannot remove without: mode replace
+   * refuses with their names before touching anything. Absent: nothing can be in the way.
+   */
+  dependents?(s: Session, tables: Table[], f: Quoting): Promise<string[]>;
   /** Session statements before a bulk load (MySQL: key checks off, so parents need not come first). */
   beforeLoad: string[];
   /** Session statements after a bulk load, whatever its outcome (MySQL: key checks back on). */

@@ -6,7 +6,7 @@
  */
 import type { ServerInfo, Session } from '../../dialect.js';
 import type { Applied, Changes } from '../../schema/changes.js';
-import type { Table, TypeSpec } from '../../schema/model.js';
+import type { Column, Table, TypeSpec } from '../../schema/model.js';
 import type { SqlLexer } from '../../sql-lexer.js';
 
 export interface FlavorOptions {
@@ -44,6 +44,8 @@ export interface SchemaFlavor {
   acceptsSchema(schema: string): boolean;
   /** Refusals of this backend beyond the schema field, before any SQL is sent (MySQL: emoji names, keys on text); throws INVALID_INPUT. */
   checkTable(t: Table): void;
+  /** A column this backend cannot put in an index or unique key without a prefix length (MySQL: text, json, binary); absent: none. */
+  unkeyable?(c: Column): boolean;
   /** json columns carry CHECK (json_valid(col)): the type itself does not check (SQLite's json is TEXT). */
   jsonCheck: boolean;
   /** Column comments: a COMMENT clause on the column (MySQL), COMMENT ON statements after the table (PostgreSQL), or none kept (SQLite). */

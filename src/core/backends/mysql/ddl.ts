@@ -37,7 +37,7 @@ export function mysqlFlavor(opts: FlavorOptions = { nativeUuid: true }): SchemaF
     autoIncrement: 'AUTO_INCREMENT', autoIncrementAfterType: false, autoIncrementIsKey: false,
     now: (spec) => (['timestamp', 'timestamptz', 'time'].includes(spec.kind) ? 'CURRENT_TIMESTAMP(6)' : 'CURRENT_TIMESTAMP'),
     today: '(CURRENT_DATE)',
-    namespaces: false, acceptsSchema: () => false, checkTable,
+    namespaces: false, acceptsSchema: () => false, checkTable, unkeyable: (c) => UNINDEXABLE.has(columnSpec(c).kind),
     jsonCheck: false, comments: 'inline', inlineIndexes: true,
     uniqueKey: (name, column) => `UNIQUE KEY ${name} (${column})`,
     tableSuffix: ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',

@@ -1,4 +1,5 @@
 /** mysql: the performance part of the backend module (contract/performance.ts). */
+import { KEYWORDS } from './keywords.js';
 import type { PerformanceSupport } from '../contract/performance.js';
 import { mysqlPlans } from './plans.js';
 import { performanceSchema } from './sources.js';
@@ -10,6 +11,7 @@ export const performance: PerformanceSupport = {
   sources: performanceSchema,
   advice: {
     identifierQuote: '`',
+    keywords: KEYWORDS,
     scanWords: { ALL: 'full table scan (access type ALL)' },
     analyze: (table) => `ANALYZE TABLE ${table}`,
     sortMemory: 'sort_buffer_size',

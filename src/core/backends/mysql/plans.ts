@@ -36,7 +36,10 @@ function tableNode(t: Json, depth: number, aliases: Map<string, string>): { node
   const ref: TableRef = { schema: null, name: table, qualifiers: [alias.toLowerCase(), table.toLowerCase()] };
   node.table = table;
   node.full_scan = access === 'ALL';
-  if (typeof t.attached_condition === 'string') node.filter_columns = conditionColumns(t.attached_condition, mysqlLexer, new Set(ref.qualifiers));
+  if (typeof t.attached_condition === 'string') {
+    node.filter_columns = conditionColumns(t.attached_condition, mysqlLexer, new Set(ref.qualifiers));
+    node.index_columns = conditionColumns(t.attached_condition, mysqlLexer, new Set(ref.qualifiers), true);
+  }
   if (node.full_scan) {
     const known = [node.estimated_rows, node.actual_rows].filter((v): v is number => v !== null);
     node.table_rows = known.length > 0 ? Math.round(Math.max(...known)) : null;

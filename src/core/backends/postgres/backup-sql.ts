@@ -25,7 +25,7 @@ function canonical(c: Column, f: Quoting): string {
     case 'decimal': case 'date': case 'time': case 'uuid': return `'"' || ${q}::text || '"'`;
     case 'real': case 'double': {
       const positional = spec.kind === 'real' ? '1e6' : '1e15';
-      return `CASE WHEN abs(${q}) >= 1e-4 AND abs(${q}) < ${positional} THEN ${q}::text WHEN ${q} = 0 THEN '0' ELSE '"\\F' || ${q}::text || '"' END`;
+      return `CASE WHEN abs(${q}) >= 1e-4 AND abs(${q}) < ${positional} THEN ${q}::text WHEN ${q} = 0 THEN (CASE WHEN ${q}::text = '-0' THEN '-0' ELSE '0' END) ELSE '"\\F' || ${q}::text || '"' END`;
     }
     case 'boolean': return `CASE WHEN ${q} THEN 'true' WHEN NOT ${q} THEN 'false' END`;
     case 'text': case 'varchar': case 'timestamp': return `to_json(${q})::text`;
@@ -81,6 +81,15 @@ export const portable: PortableSql = {
     return out;
   },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
+  async dependents(s, tables, f) {
+    const rows = await s.query(`WITH t AS (SELECT unnest($1::text[])::regclass::oid AS oid)
+      SELECT DISTINCT 'view ' || v.oid::regclass::text AS what FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM t) AND v.oid NOT IN (SELECT oid FROM t)
+      UNION SELECT DISTINCT 'foreign key ' || c.conname || ' of ' || c.conrelid::regclass::text FROM pg_constraint c
+        WHERE c.contype = 'f' AND c.confrelid IN (SELECT oid FROM t) AND c.conrelid NOT IN (SELECT oid FROM t)
+      ORDER BY 1`, [tables.map((t) => qualified(t, f))]);
+    return rows.map((r) => String(r.what));
+  },
   beforeLoad: [],
   afterLoad: [],
   keysAfterLoad: true,

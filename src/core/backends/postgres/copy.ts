@@ -294,7 +294,8 @@ export function rowsToCopy(rows: unknown[][]): string {
     const n = row.length;
     for (let k = 0; k < n; k++) {
       const v = row[k];
-      out += (k ? '\t' : '') + (typeof v === 'number' ? String(v) : copyText(v));
+      // -0 keeps its sign (String(-0) is "0"; float8in reads "-0" as negative zero).
+      out += (k ? '\t' : '') + (typeof v === 'number' ? (Object.is(v, -0) ? '-0' : String(v)) : copyText(v));
     }
     out += '\n';
   }

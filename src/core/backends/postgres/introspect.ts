@@ -5,7 +5,7 @@
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { Row, Session } from '../../dialect.js';
-import { constraintName, parseType, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
+import { constraintName, markUnportable, parseType, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
 import {
   byName, fkAction, isNullDefault, makeColumn, nativeType, parseJson, readDefaultText, tryPortable, type DefaultRead,
 } from '../../schema/read-values.js';
@@ -14,7 +14,10 @@ const SQL = `
 SELECT n.nspname AS schema_name, c.relname AS table_name,
   coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
       'notnull', a.attnotnull, 'default', pg_get_expr(d.adbin, d.adrelid), 'identity', a.attidentity,
-      'generated', a.attgenerated, 'comment', col_description(c.oid, a.attnum)) ORDER BY a.attnum)
+      'generated', a.attgenerated, 'comment', col_description(c.oid, a.attnum),
+      'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT ty.typcollation FROM pg_type ty WHERE ty.oid = a.atttypid) THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN '' ELSE quote_ident(cn.nspname) || '.' END || quote_ident(co.collname)
+        FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,
+      'owned_seq', CASE WHEN a.attidentity = '' AND left(pg_get_expr(d.adbin, d.adrelid), 8) = 'nextval(' THEN pg_get_serial_sequence(c.oid::regclass::text, a.attname) IS NOT NULL END) ORDER BY a.attnum)
     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]')::text AS columns,
   coalesce((SELECT json_agg(json_build_object('name', con.conname, 'type', con.contype, 'index', con.conindid,
@@ -23,14 +26,26 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
       'ref_schema', fn.nspname, 'ref_table', fc.relname,
       'ref_columns', (SELECT json_agg(att.attname ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
                       JOIN pg_attribute att ON att.attrelid = con.confrelid AND att.attnum = k.num),
-      'on_delete', con.confdeltype, 'on_update', con.confupdtype, 'definition', pg_get_constraintdef(con.oid)) ORDER BY con.conname)
+      'on_delete', con.confdeltype, 'on_update', con.confupdtype, 'definition', pg_get_constraintdef(con.oid),
+      'deferrable', con.condeferrable, 'deferred', con.condeferred, 'valid', con.convalidated) ORDER BY con.conname)
     FROM pg_constraint con LEFT JOIN pg_class fc ON fc.oid = con.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
     WHERE con.conrelid = c.oid), '[]')::text AS constraints,
   coalesce((SELECT json_agg(json_build_object('name', ic.relname, 'oid', x.indexrelid, 'unique', x.indisunique,
-      'plain', x.indexprs IS NULL AND x.indpred IS NULL AND (SELECT am.amname FROM pg_am am WHERE am.oid = ic.relam) = 'btree' AND 0 = ALL (x.indoption::int2[]), 'definition', pg_get_indexdef(x.indexrelid),
+      'plain', x.indexprs IS NULL AND x.indpred IS NULL AND (SELECT am.amname FROM pg_am am WHERE am.oid = ic.relam) = 'btree' AND 0 = ALL (x.indoption::int2[])
+        AND x.indnkeyatts = x.indnatts AND NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
+        AND (SELECT bool_and(opc.opcdefault) FROM unnest(x.indclass::oid[]) k(o) JOIN pg_opclass opc ON opc.oid = k.o)
+        AND NOT EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) WITH ORDINALITY k(coll, ord) JOIN pg_attribute att ON att.attrelid = x.indrelid AND att.attnum = x.indkey[k.ord - 1]
+                        WHERE k.coll <> 0 AND k.coll <> att.attcollation),
+      'definition', pg_get_indexdef(x.indexrelid),
       'columns', (SELECT json_agg(att.attname ORDER BY k.ord) FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(num, ord)
                   JOIN pg_attribute att ON att.attrelid = x.indrelid AND att.attnum = k.num WHERE k.ord <= x.indnkeyatts)))
-    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid), '[]')::text AS indexes
+    FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid WHERE x.indrelid = c.oid), '[]')::text AS indexes,
+  json_build_object('partition_by', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+    'partitions', (SELECT json_agg(pc.relname ORDER BY pc.relname) FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhrelid WHERE i.inhparent = c.oid),
+    'comment', obj_description(c.oid, 'pg_class'), 'options', c.reloptions, 'rls', c.relrowsecurity, 'force_rls', c.relforcerowsecurity,
+    'policies', (SELECT json_agg(p.polname ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid),
+    'triggers', (SELECT json_agg(tg.tgname ORDER BY tg.tgname) FROM pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal),
+    'unlogged', c.relpersistence = 'u', 'replica_identity', c.relreplident)::text AS extra
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
@@ -41,7 +56,9 @@ ORDER BY n.nspname, c.relname`;
 const NAMES: Record<string, string> = {
   integer: 'integer', bigint: 'bigint', smallint: 'smallint', real: 'real', 'double precision': 'double', boolean: 'boolean',
   text: 'text', 'character varying': 'text', date: 'date', 'time without time zone': 'time', 'timestamp without time zone': 'timestamp',
-  'timestamp with time zone': 'timestamptz', uuid: 'uuid', jsonb: 'json', json: 'json', bytea: 'binary',
+  'timestamp with time zone': 'timestamptz', uuid: 'uuid', jsonb: 'json', bytea: 'binary',
+  // `json` is not: it keeps its document's text (duplicate keys, spacing, \u escapes), which the
+  // portable json (jsonb here) does not; as a native type its text is carried as it is.
 };
 
 /** From format_type(): 'character varying(20)', 'numeric(12,2)', 'timestamp with time zone' ... */
@@ -75,7 +92,8 @@ function pgTable(row: Row): Table {
   const columns = parseJson(row.columns).map((a): Column => {
     const spec = pgType(a.type);
     const d = pgDefault(a.default, spec);
-    const auto = (a.identity === 'a' || a.identity === 'd' || d.sequence) && pk.has(a.name) && pk.size === 1;
+    const generates = a.identity === 'a' || a.identity === 'd' || d.sequence;
+    const auto = generates && pk.has(a.name) && pk.size === 1;
     const col = makeColumn(a.name, spec, {
       nullable: !a.notnull, primary_key: pk.has(a.name), auto_increment: auto, unique: uniqueCols.has(a.name) && !pk.has(a.name),
       // A sequence default that is not the table's only key's identity is shown as what it is (nextval(…)).
@@ -88,6 +106,7 @@ function pgTable(row: Row): Table {
       if (fk.name !== constraintName(String(row.table_name), [a.name], 'fkey')) col.references.name = fk.name;
     }
     if (a.comment !== null) col.comment = a.comment;
+    markUnportable(col, columnFeatures(a, generates && !auto, col.default));
     return col;
   });
   const indexes = parseJson(row.indexes).filter((x) => !backing.has(x.oid)).map((x): Index => {
@@ -100,7 +119,47 @@ function pgTable(row: Row): Table {
     on_delete: fkAction(k.on_delete), on_update: fkAction(k.on_update),
   }));
   const checks = constraints.filter((k) => k.type === 'c').map((k): Check => ({ name: k.name, expression: String(k.definition).replace(/^CHECK \((.*)\)( NOT VALID)?$/s, '$1') }));
-  return { table: String(row.table_name), schema, columns, indexes, foreign_keys, checks };
+  const table: Table = { table: String(row.table_name), schema, columns, indexes, foreign_keys, checks };
+  markUnportable(table, tableFeatures(parseJson(`[${String(row.extra)}]`)[0] ?? {}, constraints, columns.filter((c) => c.primary_key).map((c) => c.name)));
+  return table;
+}
+
+/**
+ * What a column has that its portable form does not say (SPEC §11.3 `unportable`): the
+ * kind of identity, a key taken from a sequence it does not own (shared with another
+ * table), a generated expression, a collation, a default spelt otherwise.
+ */
+function columnFeatures(a: Record<string, any>, keyNotAuto: boolean, read: Column['default']): string[] {
+  const out: string[] = [];
+  const raw = a.default === null || a.default === undefined ? null : String(a.default);
+  if (a.identity === 'a' && !keyNotAuto) out.push('generated always as identity');
+  if (keyNotAuto) out.push(a.identity ? `generated ${a.identity === 'a' ? 'always' : 'by default'} as identity (not the table's only key column)` : `default ${raw}`);
+  else if (a.owned_seq === false) out.push(`default ${raw} (a sequence it does not own, which other columns may share)`);
+  if (a.generated === 's') out.push(`generated always as (${raw}) stored`);
+  if (a.collation) out.push(`collate ${a.collation}`);
+  if (!a.generated && !a.identity && raw !== null && !/^nextval\(/i.test(raw) && typeof read === 'object' && read !== null && read.sql !== raw) out.push(`default ${raw}`);
+  return out;
+}
+
+/** What a table has that its portable form does not say: partitioning, the key's order, constraint kinds and options, RLS, triggers, comment. */
+function tableFeatures(x: Record<string, any>, constraints: Array<Record<string, any>>, keyInColumnOrder: string[]): string[] {
+  const out: string[] = [];
+  if (x.partition_by) out.push(`partition by ${x.partition_by}${x.partitions?.length ? ` (partitions ${x.partitions.join(', ')})` : ''}`);
+  const key = constraints.find((k) => k.type === 'p');
+  if (key && key.columns.join('\u0000') !== keyInColumnOrder.join('\u0000')) out.push(`primary key (${key.columns.join(', ')}) in that order`);
+  for (const k of constraints) {
+    if (k.type === 'f' && k.deferrable) out.push(`foreign key ${k.name} deferrable${k.deferred ? ' initially deferred' : ''}`);
+    if (k.type === 'u' && k.columns.length > 1) out.push(`unique constraint ${k.name} (${k.columns.join(', ')}), restored as a unique index`);
+    if (k.type === 'x') out.push(`exclusion constraint ${k.name}: ${k.definition}`);
+    if (k.valid === false) out.push(`constraint ${k.name} not valid`);
+  }
+  if (x.comment !== null && x.comment !== undefined) out.push('a comment on the table');
+  if (x.options?.length) out.push(`with (${x.options.join(', ')})`);
+  if (x.rls) out.push(`row level security${x.force_rls ? ' (forced)' : ''}${x.policies?.length ? `, policies ${x.policies.join(', ')}` : ''}`);
+  if (x.triggers?.length) out.push(`triggers ${x.triggers.join(', ')}`);
+  if (x.unlogged) out.push('unlogged');
+  if (x.replica_identity && x.replica_identity !== 'd') out.push(`replica identity ${({ f: 'full', n: 'nothing', i: 'index' } as Record<string, string>)[x.replica_identity] ?? x.replica_identity}`);
+  return out;
 }
 
 /** Without a schema: every user schema, or with a table, the current schema. */

@@ -5,14 +5,15 @@
  * a CREATE of types, schemas, extensions, functions, tables, sequences, views, indexes,
  * triggers, policies and rules, or an ALTER, COMMENT, REFRESH or setval of a relation the
  * script itself created; SET of session settings other than the role; set_config of the
- * search_path. Anything else (DROP, TRUNCATE, DML, DO, a relation the script did not
+ * search_path; the DO block that creates a function a named table uses only where the
+ * target lacks it (native-ddl.ts). Anything else (DROP, TRUNCATE, DML, DO, a relation the script did not
  * create, a CREATE OR REPLACE of something it did not create) is BACKUP_CORRUPT before
  * anything is touched.
  */
 import { DbError } from '../../../errors.js';
 import type { NativeDdl } from '../contract/backup.js';
 import { loadPostgresParser, parseStatements } from './classify.js';
-import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, walk, type PgNode } from './tree.js';
+import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './tree.js';
 
 /** Statements that only create something new (the server refuses a name already taken) or set up types and extensions. */
 const CREATES = new Set([
@@ -65,6 +66,23 @@ function alsoCreated(stmt: PgNode, schema: string | undefined, created: Set<stri
   });
 }
 
+/** The body of the DO block native-ddl.ts writes for a function a named table uses: a CREATE that gives way to one already there. */
+const CREATE_IF_MISSING = /^\s*BEGIN EXECUTE '((?:[^']|'')*)'; EXCEPTION WHEN duplicate_function THEN NULL; END\s*$/;
+
+/** A DO block: only that form, its statement one CREATE FUNCTION or PROCEDURE (without OR REPLACE). */
+function checkDo(body: Record<string, unknown>, created: Set<string>, part: string): void {
+  const options = (Array.isArray(body.args) ? body.args : []).map((a) => bodyOf(a));
+  const language = options.find((o) => o.defname === 'language');
+  const code = options.find((o) => o.defname === 'as');
+  const source = code ? stringNode(bodyOf(code.arg)) : undefined;
+  const m = source === undefined ? null : CREATE_IF_MISSING.exec(source);
+  if (!m || (language && String(stringNode(bodyOf(language.arg))).toLowerCase() !== 'plpgsql') || options.length > (language ? 2 : 1)) refuse(part, 'a DO block');
+  const inner = parseStatements(m[1].replaceAll("''", "'"));
+  const fn = inner.length === 1 && nodeType(inner[0]) === 'CreateFunctionStmt' ? bodyOf(inner[0]) : undefined;
+  if (!fn || fn.replace) refuse(part, 'a DO block that is not one CREATE FUNCTION');
+  created.add(`fn ${key(qualifiedName(fn.funcname))}`);
+}
+
 function checkStatement(stmt: PgNode, created: Set<string>, part: string): void {
   const type = nodeType(stmt);
   const body = bodyOf(stmt);
@@ -77,6 +95,7 @@ function checkStatement(stmt: PgNode, created: Set<string>, part: string): void 
       return;
     }
     case 'SelectStmt': return checkSelect(body, created, part);
+    case 'DoStmt': return checkDo(body, created, part);
     case 'CreateStmt': case 'CreateSeqStmt': case 'CreateForeignTableStmt': {
       const rel = type === 'CreateSeqStmt' ? body.sequence : type === 'CreateForeignTableStmt' ? bodyOf(body.base).relation ?? body.base : body.relation;
       created.add(key(qualifiedName(rel)));

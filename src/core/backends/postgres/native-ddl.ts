@@ -8,11 +8,11 @@
  */
 import { Writable } from 'node:stream';
 import { DbError } from '../../../errors.js';
-import { runTool } from '../../backup/tool.js';
 import { BOOKKEEPING_SCHEMA, BOOKKEEPING_TABLES } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
+import type { Table } from '../../schema/model.js';
 import type { NativeDdl, NativeDdlJob } from '../contract/backup.js';
-import { CLIENT_ENV, libpqEnv } from './native.js';
+import { CLIENT_ENV, libpqEnv, runPgTool } from './native.js';
 import { mapScriptLines, withoutPsqlMarkers } from './psql.js';
 
 const TOOL = 'pg_dump';
@@ -32,18 +32,19 @@ export function transactionalScript(script: string): string {
   });
 }
 
-async function dumpSection(job: NativeDdlJob, snapshot: string, section: 'pre-data' | 'post-data'): Promise<string> {
+async function dumpSection(job: NativeDdlJob, snapshot: string, section: 'pre-data' | 'post-data', only: string[]): Promise<string> {
   const chunks: Buffer[] = [];
   const stdout = new Writable({ write(chunk: Buffer, _enc, cb) { chunks.push(chunk); cb(); } });
   const args = [
     '--schema-only', `--section=${section}`, `--snapshot=${snapshot}`, '--no-owner', '--no-privileges', '--no-tablespaces',
     '--no-security-labels', '--no-publications', '--no-subscriptions', '--exclude-schema', BOOKKEEPING_SCHEMA,
     ...BOOKKEEPING_TABLES.flatMap((t) => ['--exclude-table', `*.${t}`]),
+    ...only.flatMap((name) => ['--table', name]),
   ];
   try {
-    await runTool({ command: TOOL, args, env: libpqEnv(job.url), clientEnv: CLIENT_ENV, stdout }, job.signal);
+    await runPgTool({ command: TOOL, args, env: libpqEnv(job.url), clientEnv: CLIENT_ENV, stdout }, job.signal);
   } catch (err) {
-    if (!(err instanceof DbError) || err.code === 'CANCELLED') throw err;
+    if (!(err instanceof DbError) || !['INTERNAL', 'UNSUPPORTED'].includes(err.code)) throw err;
     const why = err.code === 'UNSUPPORTED' ? `${TOOL} is not on PATH` : err.message;
     throw new DbError('UNSUPPORTED', `a portable backup of a whole PostgreSQL database carries its schema as ${TOOL} writes it (types, sequences, indexes, views, routines, triggers): ${why}. Name the tables to back up only their portable schema`, { ...err.details, tool: TOOL });
   }
@@ -80,18 +81,109 @@ async function refreshes(s: Session, before: string): Promise<string[]> {
 
 const quoteLiteral = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
-/** Reads the native DDL in s, whose transaction is the backup's snapshot. */
-export async function readNativeDdl(s: Session, job: NativeDdlJob): Promise<NativeDdl> {
+/** A name as a pg_dump pattern that matches only itself: each part double-quoted (no wildcards). */
+const pattern = (schema: string, name: string): string => `"${schema.replaceAll('"', '""')}"."${name.replaceAll('"', '""')}"`;
+
+/**
+ * The relations a backup of named tables dumps: the tables, their partitions (at any
+ * depth), and the sequences their defaults take values from that they do not own (a
+ * sequence shared by two tables, Pagila's); owned ones (serial, identity) come with them.
+ */
+async function namedRelations(s: Session, tables: Table[]): Promise<{ patterns: string[]; oids: string[] }> {
+  const names = tables.map((t) => pattern(t.schema ?? 'public', t.table));
+  const rows = await s.query(`WITH RECURSIVE named AS (
+      SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN unnest($1::text[], $2::text[]) AS x(s, t) ON n.nspname = x.s AND c.relname = x.t
+      UNION SELECT i.inhrelid FROM pg_inherits i JOIN named ON i.inhparent = named.oid),
+    used AS (SELECT DISTINCT d.refobjid AS oid FROM pg_attrdef ad JOIN named ON ad.adrelid = named.oid
+      JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
+      JOIN pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S')
+    SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid IN (SELECT oid FROM named UNION SELECT oid FROM used) ORDER BY 2, 3`,
+  [tables.map((t) => t.schema ?? 'public'), tables.map((t) => t.table)]);
+  return { patterns: [...new Set([...names, ...rows.map((r) => pattern(String(r.schema), String(r.name)))])], oids: rows.filter((r) => r.kind !== 'S').map((r) => String(r.oid)) };
+}
+
+/**
+ * The functions the named tables use, each created only where the target lacks it (a DO
+ * block each, whose CREATE gives way to a function of that signature already there): pg_dump --table writes the tables but not the functions their defaults,
+ * checks, generated columns and indexes call (`early`: before the tables, bodies not
+ * checked) nor those their triggers call (after them). Functions of extensions and of
+ * the system are the target's own.
+ */
+async function usedFunctions(s: Session, oids: string[]): Promise<{ early: string[]; late: string[] }> {
+  const rows = await s.query(`WITH rel AS (SELECT unnest($1::oid[]) AS oid),
+      parts AS (SELECT 'pg_attrdef'::regclass AS classid, ad.oid AS objid FROM pg_attrdef ad WHERE ad.adrelid IN (SELECT oid FROM rel)
+        UNION ALL SELECT 'pg_constraint'::regclass, con.oid FROM pg_constraint con WHERE con.conrelid IN (SELECT oid FROM rel)
+        UNION ALL SELECT 'pg_class'::regclass, x.indexrelid FROM pg_index x WHERE x.indrelid IN (SELECT oid FROM rel)),
+      used AS (SELECT DISTINCT d.refobjid AS fn, true AS early FROM pg_depend d JOIN parts p ON d.classid = p.classid AND d.objid = p.objid WHERE d.refclassid = 'pg_proc'::regclass
+        UNION SELECT DISTINCT t.tgfoid, false FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgrelid IN (SELECT oid FROM rel))
+    SELECT u.fn::regprocedure::text AS sig, pg_get_functiondef(u.fn) AS def, bool_or(u.early) AS early FROM used u JOIN pg_proc f ON f.oid = u.fn JOIN pg_namespace n ON n.oid = f.pronamespace
+    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND f.prokind IN ('f', 'p')
+      AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass AND e.objid = u.fn AND e.deptype = 'e')
+    GROUP BY u.fn ORDER BY 1`, [oids]);
+  // CREATE without OR REPLACE, its duplicate ignored: the block can only add a missing function, never
+  // replace one the target has (native-ddl-check.ts accepts a DO block of this form alone).
+  const create = (r: Record<string, unknown>): string => {
+    const def = String(r.def).replace(/^CREATE OR REPLACE (FUNCTION|PROCEDURE) /, 'CREATE $1 ');
+    const body = `BEGIN EXECUTE ${quoteLiteral(def)}; EXCEPTION WHEN duplicate_function THEN NULL; END`;
+    let tag = '$cmx$';
+    for (let i = 1; body.includes(tag); i++) tag = `$cmx${i}$`;
+    return `DO ${tag} ${body} ${tag};`;
+  };
+  const early = rows.filter((r) => r.early).map(create);
+  return { early: early.length ? ['SET LOCAL check_function_bodies = false;', ...early] : [], late: rows.filter((r) => !r.early).map(create) };
+}
+
+/**
+ * Reads the native DDL in s, whose transaction is the backup's snapshot: of the whole
+ * database, or of the tables job.tables names (null then when pg_dump is missing: such a
+ * backup keeps to the portable schema, and a restore lists what that leaves out).
+ */
+export async function readNativeDdl(s: Session, job: NativeDdlJob): Promise<NativeDdl | null> {
   const [snap] = await s.query('SELECT pg_export_snapshot() AS id');
-  const pre = await dumpSection(job, String(snap.id), 'pre-data');
-  const post = await dumpSection(job, String(snap.id), 'post-data');
+  const named = job.tables ? await namedRelations(s, job.tables) : null;
+  let pre: string;
+  let post: string;
+  try {
+    pre = await dumpSection(job, String(snap.id), 'pre-data', named?.patterns ?? []);
+    post = await dumpSection(job, String(snap.id), 'post-data', named?.patterns ?? []);
+  } catch (err) {
+    if (named && err instanceof DbError && err.code === 'UNSUPPORTED') return null;
+    throw err;
+  }
   const version = /^-- Dumped by pg_dump version (\S+)/m.exec(pre)?.[1] ?? 'unknown';
-  const before = transactionalScript(pre);
+  const functions = named ? await usedFunctions(s, named.oids) : { early: [], late: [] };
+  const before = [...functions.early, transactionalScript(pre), ...functions.late].join('\n');
   const finish = [...await sequencePositions(s, before), ...await refreshes(s, before)];
   return {
     backend: 'postgres',
     producer: `${TOOL} ${version}`,
     before_data: before,
     after_data: [transactionalScript(post), ...finish].join('\n'),
+    ...(named ? { tables_only: true } : {}),
   };
+}
+
+/**
+ * Kinds of pg_dump's table of contents that stand on their own: what belongs to a table
+ * (its defaults, keys, indexes, triggers, policies, comment) is in the table's own
+ * `table_unportable` and columns' `unportable`; owned and identity sequences come with
+ * their columns.
+ */
+const STANDALONE = /^(VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|COLLATION|EXTENSION|RULE|EVENT TRIGGER|CAST|OPERATOR.*|TEXT SEARCH .*|FOREIGN TABLE|SERVER|USER MAPPING|CONVERSION|STATISTICS|SEQUENCE)$/;
+
+/** The standalone objects of a backup's native DDL (its `-- Name: …; Type: …` headers), each once. */
+export function nativeDdlObjects(ddl: NativeDdl): Array<{ kind: string; name: string }> {
+  const text = `${ddl.before_data}\n${ddl.after_data}`;
+  const owned = new Set([...text.matchAll(/^-- Name: (.+?); Type: SEQUENCE OWNED BY;/gm)].map((m) => m[1]));
+  const out = new Map<string, { kind: string; name: string }>();
+  for (const m of text.matchAll(/^-- Name: (.+?); Type: (.+?); Schema: (.+?); Owner: .*\n(?:--\n)*\n?(.*)$/gm)) {
+    const [, name, kind, schema, first] = m;
+    if (!STANDALONE.test(kind)) continue;
+    // Identity and owned sequences come with their columns (ALTER TABLE … ADD GENERATED, OWNED BY).
+    if (kind === 'SEQUENCE' && (owned.has(name) || /^ALTER TABLE/.test(first))) continue;
+    const full = schema === '-' ? name : `${schema}.${name}`;
+    out.set(`${kind} ${full}`, { kind: kind.toLowerCase(), name: full });
+  }
+  return [...out.values()];
 }

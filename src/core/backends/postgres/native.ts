@@ -4,7 +4,7 @@
  * The connection goes to the tools as libpq variables, the password among them.
  */
 import { DbError } from '../../../errors.js';
-import { runTool } from '../../backup/tool.js';
+import { runTool, type Tool } from '../../backup/tool.js';
 import { postgresUrlParams } from './url.js';
 import type { NativeBackup, Quoting } from '../contract/backup.js';
 
@@ -26,6 +26,25 @@ export function libpqEnv(url: string): Record<string, string> {
   // `pooler` is ours, not libpq's: it has no variable.
   for (const [name, value] of postgresUrlParams(url)) if (PARAM_ENV[name]) env[PARAM_ENV[name]] = value;
   return env;
+}
+
+/** What a refusal of the server, as pg_dump or pg_restore print it (`ERROR:  …`), means: our code for it. */
+const REFUSALS: Array<[RegExp, 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED']> = [
+  [/permission denied|row-level security|must be owner|must be superuser/i, 'PERMISSION_DENIED'],
+  [/server version mismatch|unsupported version|unsupported server version/i, 'UNSUPPORTED'],
+  [/connection to server .* failed|could not connect|could not translate host name/i, 'CONNECTION_FAILED'],
+  [/does not exist|no matching (tables|schemas)/i, 'UNDEFINED_OBJECT'],
+];
+
+/** Runs pg_dump or pg_restore; a refusal it reports keeps its meaning (PERMISSION_DENIED …) rather than INTERNAL. */
+export async function runPgTool(tool: Tool, signal: AbortSignal): Promise<void> {
+  try {
+    await runTool(tool, signal);
+  } catch (err) {
+    if (!(err instanceof DbError) || err.code !== 'INTERNAL') throw err;
+    const code = REFUSALS.find(([re]) => re.test(err.message))?.[1];
+    throw code ? new DbError(code, err.message, err.details, { cause: err }) : err;
+  }
 }
 
 /**
@@ -55,7 +74,7 @@ export const native: NativeBackup = {
     for (const t of tables) listed.push({ name: t.table, ...(t.schema !== undefined ? { schema: t.schema } : {}), rows: await job.count(s, t) });
     const only = job.named?.length ? tables.flatMap((x) => ['-t', qualified(x, job.names)]) : [];
     await job.progress(0, undefined, 'pg_dump running');
-    await runTool({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', job.file.tmp, ...only], env: libpqEnv(job.url), clientEnv: CLIENT_ENV }, job.signal);
+    await runPgTool({ command: 'pg_dump', args: ['-Fc', `--snapshot=${String(snap.id)}`, '-f', job.file.tmp, ...only], env: libpqEnv(job.url), clientEnv: CLIENT_ENV }, job.signal);
     await s.rollback();
     return { tables: listed };
   }, { readsOnly: true }),
@@ -64,7 +83,7 @@ export const native: NativeBackup = {
     refuseThroughTransactionPooler(job.url);
     const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[job.mode];
     const env = libpqEnv(job.url);
-    await runTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env, clientEnv: CLIENT_ENV }, job.signal);
+    await runPgTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env, clientEnv: CLIENT_ENV }, job.signal);
     return null;
   },
 };

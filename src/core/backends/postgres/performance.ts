@@ -1,4 +1,5 @@
 /** postgres: the performance part of the backend module (contract/performance.ts). */
+import { KEYWORDS } from './keywords.js';
 import type { PerformanceSupport } from '../contract/performance.js';
 import { postgresPlans } from './plans.js';
 import { pgStatStatements } from './sources.js';
@@ -10,6 +11,7 @@ export const performance: PerformanceSupport = {
   sources: pgStatStatements,
   advice: {
     identifierQuote: '"',
+    keywords: KEYWORDS,
     scanWords: { 'Seq Scan': 'sequential scan' },
     analyze: (table) => `ANALYZE ${table}`,
     sortMemory: 'work_mem',

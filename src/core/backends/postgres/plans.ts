@@ -36,7 +36,10 @@ function nodeOf(n: PgNode, depth: number): { node: PlanNode; ref: TableRef | nul
   const ref = { schema, name: relation, qualifiers: [alias.toLowerCase(), relation.toLowerCase()] };
   node.table = tableName(schema, relation);
   node.full_scan = node.operation === 'Seq Scan';
-  if (typeof n.Filter === 'string') node.filter_columns = conditionColumns(n.Filter, postgresLexer, new Set(ref.qualifiers));
+  if (typeof n.Filter === 'string') {
+    node.filter_columns = conditionColumns(n.Filter, postgresLexer, new Set(ref.qualifiers));
+    node.index_columns = conditionColumns(n.Filter, postgresLexer, new Set(ref.qualifiers), true);
+  }
   // An analysed full scan read every row once per loop: kept or filtered out.
   if (node.full_scan && node.actual_rows !== null) node.table_rows = Math.round((node.actual_rows + (removed ?? 0)) * (loops ?? 1));
   return { node, ref };

@@ -149,6 +149,10 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       await settled();
       await control(lease, beginWith('begin isolation level repeatable read, read only', opts.timeoutMs));
       inTransaction = true;
+      // A backup reads every row or fails (as pg_dump does): row-level security that would
+      // filter a table (FORCE ROW LEVEL SECURITY on its owner, a role without BYPASSRLS)
+      // makes the read fail with 42501 instead of returning the rows one tenant sees.
+      await control(lease, 'set local row_security = off');
     },
     stream: async (text, onRows, signal) => {
       await ready();

@@ -5,7 +5,7 @@
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { Session } from '../../dialect.js';
-import { parseType, UNPORTABLE, type ForeignKey, type Index, type Table, type TypeSpec, type Column } from '../../schema/model.js';
+import { markHiddenUnportable, parseType, UNPORTABLE, type ForeignKey, type Index, type Table, type TypeSpec, type Column } from '../../schema/model.js';
 import {
   byName, byTableName, fkAction, groupRows, isNullDefault, makeColumn, nativeType, readDefaultText, tryPortable, type DefaultRead, type Grouped, type Json,
 } from '../../schema/read-values.js';
@@ -93,7 +93,7 @@ function sqliteTable(name: string, g: Grouped): Table {
   const table: Table = { table: name, columns, indexes, foreign_keys, checks: parsed.checks };
   // Generated columns are hidden from the portable table: what they were is kept for a restore elsewhere to list.
   const hidden = g.c.filter((c) => c.hidden !== 0).map((c) => [c.name as string, parsed.columnFeatures.get(String(c.name).toLowerCase()) ?? ['a generated column']] as const);
-  if (hidden.length) (table as Table & { [UNPORTABLE]?: Record<string, string[]> })[UNPORTABLE] = Object.fromEntries(hidden);
+  markHiddenUnportable(table, Object.fromEntries(hidden));
   return table;
 }
 

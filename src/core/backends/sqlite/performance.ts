@@ -1,4 +1,5 @@
 /** sqlite: the performance part of the backend module (contract/performance.ts). */
+import { KEYWORDS } from './keywords.js';
 import type { PerformanceSupport } from '../contract/performance.js';
 import { sqlitePlans } from './plans.js';
 import { sqliteStats } from './stats.js';
@@ -10,6 +11,7 @@ export const performance: PerformanceSupport = {
   sources: null,
   advice: {
     identifierQuote: '"',
+    keywords: KEYWORDS,
     scanWords: { SCAN: 'full table scan' },
     analyze: (table) => `ANALYZE ${table}`,
     // EXPLAIN QUERY PLAN never says whether a sort spilled, so this is not named in practice.

@@ -27,7 +27,8 @@ function nodeOf(detail: string, depth: number, aliases: Map<string, string>): { 
   const node = emptyNode(depth, automatic ? 'SEARCH (automatic index)' : op);
   node.index = index ? (automatic ? 'automatic index' : index[2] || index[3] || null) : null;
   node.full_scan = op === 'SCAN' && !index && !/VIRTUAL TABLE/.test(rest);
-  if (automatic) node.filter_columns = searchColumns(rest);
+  // The columns SQLite searches its automatic index by: a plain index serves them.
+  if (automatic) node.index_columns = node.filter_columns = searchColumns(rest);
   const table = aliases.get(name.toLowerCase()) ?? name;
   node.table = table;
   return { node, ref: { schema: null, name: table, qualifiers: [name.toLowerCase(), table.toLowerCase()] } };
@@ -87,7 +88,11 @@ async function enrich(s: Session, plan: PlanSummary, query: string): Promise<voi
       continue;
     }
     node.table_rows = fact.rows;
-    if (node.full_scan && where) node.filter_columns = conditionColumns(where, sqliteLexer, new Set(ref.qualifiers)).filter((c) => fact.columns.has(c.toLowerCase()));
+    if (node.full_scan && where) {
+      const own = (c: string): boolean => fact.columns.has(c.toLowerCase());
+      node.filter_columns = conditionColumns(where, sqliteLexer, new Set(ref.qualifiers)).filter(own);
+      node.index_columns = conditionColumns(where, sqliteLexer, new Set(ref.qualifiers), true).filter(own);
+    }
   }
 }
 

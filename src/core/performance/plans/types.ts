@@ -24,6 +24,8 @@ export interface PlanNode {
   full_scan: boolean;
   /** Columns of this table the node filters on, equality first; [] when none or unknown. */
   filter_columns: string[];
+  /** Of filter_columns, those a plain (B-tree) index serves: none compared with another operator (`&&`, `@>`, `->>` …). Index suggestions take these. */
+  index_columns: string[];
   /** Rows read and thrown away by the filter, all loops, when analysed (PostgreSQL), else null. */
   rows_removed_by_filter: number | null;
   /** For sorts: true when the sort went to disk, false when it stayed in memory, null when unknown. */
@@ -63,6 +65,8 @@ export interface PlanReader {
 export interface PlanAdvice {
   /** The character that quotes an identifier: `"`, or a backtick (MySQL). */
   readonly identifierQuote: string;
+  /** Key words (lower case): a name spelled like one is quoted in a suggestion, as is any name not all lower-case letters, digits and `_`. */
+  readonly keywords?: ReadonlySet<string>;
   /** What a full scan is called, by the plan node's operation (`Seq Scan`: "sequential scan"); others are "full scan". */
   readonly scanWords: Readonly<Record<string, string>>;
   /** The statement that collects a table's statistics, given its name as SQL. */
@@ -86,6 +90,6 @@ export const MAX_PLAN_NODES = 200;
 export function emptyNode(depth: number, operation: string): PlanNode {
   return {
     depth, operation, table: null, index: null, estimated_rows: null, actual_rows: null, loops: null, time_ms: null,
-    full_scan: false, filter_columns: [], rows_removed_by_filter: null, sort_spilled: null, table_rows: null,
+    full_scan: false, filter_columns: [], index_columns: [], rows_removed_by_filter: null, sort_spilled: null, table_rows: null,
   };
 }
