@@ -51,4 +51,16 @@ describe('checkNativeDdl', () => {
     expect(await code(`SET LOCAL check_function_bodies = false;\n${created}\n${BEFORE}`)).toBe('ok');
     expect(await code(`${BEFORE}\nDO LANGUAGE plpgsql ${created.slice(3)}`)).toBe('ok');
   });
+  it('takes quoted mixed-case names, as pg_dump writes them for partitioned indexes and keys', async () => {
+    const before = `CREATE TABLE public."Events" (id integer NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE public."Events_2024" (id integer NOT NULL, at date NOT NULL);
+ALTER TABLE ONLY public."Events" ATTACH PARTITION public."Events_2024" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');`;
+    const after = `ALTER TABLE ONLY public."Events" ADD CONSTRAINT "Events_pkey" PRIMARY KEY (id, at);
+ALTER TABLE ONLY public."Events_2024" ADD CONSTRAINT "Events_2024_pkey" PRIMARY KEY (id, at);
+CREATE INDEX "Events_At" ON ONLY public."Events" USING btree (at);
+CREATE INDEX "Events_2024_At" ON public."Events_2024" USING btree (at);
+ALTER INDEX public."Events_At" ATTACH PARTITION public."Events_2024_At";
+ALTER INDEX public."Events_pkey" ATTACH PARTITION public."Events_2024_pkey";`;
+    expect(await code(before, after)).toBe('ok');
+  });
 });

@@ -127,7 +127,7 @@ function checkStatement(stmt: PgNode, created: Set<string>, part: string): void 
     }
   }
   // An index is a relation too (ALTER INDEX … ATTACH PARTITION names it).
-  if (type === 'IndexStmt' && typeof body.idxname === 'string') created.add(`${rel.slice(0, rel.indexOf('.'))}.${body.idxname}`);
+  if (type === 'IndexStmt' && typeof body.idxname === 'string') created.add(`${rel.slice(0, rel.indexOf('.'))}.${body.idxname.toLowerCase()}`);
 }
 
 export async function checkNativeDdl(ddl: NativeDdl): Promise<void> {
