@@ -52,6 +52,9 @@ describe.skipIf(process.getuid?.() !== 0)('a stock PgBouncer in transaction mode
     });
     // Another application using the same pooler (no settings of its own).
     other = postgres(url, { max: 1, onnotice: () => undefined, prepare: false });
+    // Opened before the tests: the first call's connect must not shift the timing.
+    for (const c of ['plain', 'tx']) await callTool(h.client, 'execute_query', { connection: c, query: 'SELECT 1' });
+    await other`select 1`;
   });
 
   afterAll(async () => {
@@ -68,6 +71,17 @@ describe.skipIf(process.getuid?.() !== 0)('a stock PgBouncer in transaction mode
     return { ours: o, seen };
   }
 
+  it('no pooler= in the URL (the default): an agent SET search_path reaches the pooler\'s next client', async () => {
+    const ours = callTool(h.client, 'execute_transaction', { connection: 'plain', queries: [
+      { query: 'SET search_path = evil_schema, public' },
+      { query: 'SELECT pg_sleep(0.6)' },
+    ] });
+    const { ours: r, seen } = await seenBehind(ours, async () => (await other`select current_setting('search_path') as sp`)[0]!.sp as string);
+    // Either refuse the SET (as with pooler=transaction) or leave nothing behind: the default must be safe.
+    if ((r as { ok: boolean }).ok) expect(seen).toBe('"$user", public');
+    else expect(code(r as never)).toBe('UNSUPPORTED');
+  });
+
   it('no pooler= in the URL: a session advisory lock taken through execute_query stays with the pooler\'s next client', async () => {
     const ours = callTool(h.client, 'execute_transaction', { connection: 'plain', queries: [
       { query: 'SELECT pg_advisory_lock(4242)' },
@@ -75,6 +89,22 @@ describe.skipIf(process.getuid?.() !== 0)('a stock PgBouncer in transaction mode
     ] });
     const { ours: r, seen } = await seenBehind(ours, async () => (await other`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 4242 and pid = pg_backend_pid()`)[0]!.n as number);
     if ((r as { ok: boolean }).ok) expect(seen).toBe(0);
+    else expect(code(r as never)).toBe('UNSUPPORTED');
+  });
+
+  it('no pooler= in the URL: a temporary table an agent filled is readable by the pooler\'s next client', async () => {
+    const ours = callTool(h.client, 'execute_transaction', { connection: 'plain', queries: [
+      { query: "CREATE TEMP TABLE r17_secret AS SELECT 'card 4111-1111' AS v" },
+      { query: 'SELECT pg_sleep(0.6)' },
+    ] });
+    const { ours: r, seen } = await seenBehind(ours, async () => {
+      try {
+        return (await other`select v from pg_temp.r17_secret`).map((x) => x.v as string);
+      } catch {
+        return [];
+      }
+    });
+    if ((r as { ok: boolean }).ok) expect(seen).toEqual([]);
     else expect(code(r as never)).toBe('UNSUPPORTED');
   });
 
