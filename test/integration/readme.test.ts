@@ -4,12 +4,14 @@
  * and value types; values such as versions and paths differ run to run); the config file
  * example loads through the real loader; /healthz's version is the package's.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseCli } from '../../src/config.js';
 import { tempDir } from '../support/backends.js';
 import { callTool, startStdio } from '../support/mcp.js';
+import { BACKEND_HEALTH, HAPROXY_BIN, SERVER_CHECK } from '../topology/haproxy.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -78,6 +80,31 @@ describe('README examples', () => {
     const config = loadConfig(parseCli(['--config', file, '--transport', 'http', '--stateless']), { XDG_DATA_HOME: dir }, dir);
     expect(config.http).toMatchObject({ stateless: true, allowed_hosts: ['127.0.0.1:8080', 'localhost:8080'] });
     expect(config.query_log.path).toBe('/srv/cmx/query-log.db');
+  });
+
+  /** The haproxy config of "Several server instances behind a balancer". */
+  function haproxyExample(): string {
+    const section = README.slice(README.indexOf('### Several server instances behind a balancer'));
+    const example = /```\n(defaults\n[\s\S]*?)```/.exec(section);
+    expect(example).not.toBeNull();
+    return example![1]!;
+  }
+
+  it('the haproxy example checks /healthz and redispatches, with the lines the topology harness uses', () => {
+    const lines = haproxyExample().split('\n').map((l) => l.trim());
+    // haproxy -c accepts a config without it (tcp mode), which then keeps no session on its instance.
+    expect(lines).toContain('mode http');
+    for (const l of BACKEND_HEALTH) expect(lines).toContain(l);
+    const servers = lines.filter((l) => l.startsWith('server '));
+    expect(servers.length).toBe(2);
+    for (const l of servers) expect(l.endsWith(` ${SERVER_CHECK}`), l).toBe(true);
+  });
+
+  it.skipIf(!existsSync(HAPROXY_BIN))('haproxy accepts the example without a warning (haproxy -c, zero-warning mode)', () => {
+    const file = join(tempDir('cmx-readme-haproxy-'), 'haproxy.cfg');
+    writeFileSync(file, haproxyExample());
+    const r = spawnSync(HAPROXY_BIN, ['-c', '-dW', '-f', file], { encoding: 'utf8' });
+    expect({ status: r.status, out: r.stdout + r.stderr }).toMatchObject({ status: 0 });
   });
 
   it('shows the package version in the /healthz example', () => {

@@ -1,8 +1,11 @@
 /**
  * Review of issue 17 item 6 (README "Scaling out" → several instances): what a client sees
  * when one of two instances behind haproxy stops, with the balancer configured as the
- * README shows (round robin, sticky on Mcp-Session-Id for sessions, no health check, no
- * redispatch). test/topology/haproxy.ts builds the same config as the README.
+ * README shows. test/topology/haproxy.ts builds the same config as the README.
+ * (Fix of finding 5: at review time that config had no health check and no redispatch,
+ * and the first two tests failed with 503s; both now have `option httpchk GET /healthz`,
+ * `check` on each server, `option redispatch` and `retries 2`, and the tests stay as
+ * regression checks.)
  *
  * README: "Stateless: any instance answers any request, so a plain round-robin balancer
  * will do." and "If an instance stops, its sessions end (404), and clients start new ones

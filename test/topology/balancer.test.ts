@@ -8,9 +8,9 @@
  * instances of a pool serve, analyze_slow_queries sees statements run through either,
  * cancellation works through the sticky pair (and by closing the request when
  * stateless), and a Host the instances were not told about gets a 403 that names it.
+ * (The README's haproxy example is checked by test/integration/readme.test.ts.)
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase, tempDir, uniqueName } from '../support/backends.js';
 import { raw, startHttpServer, type HttpServer } from '../support/http.js';
 import { callTool, mustCall, rowsOf } from '../support/mcp.js';
-import { frontendPorts, HAPROXY_BIN, startHaproxy, type Haproxy } from './haproxy.js';
+import { frontendPorts, startHaproxy, type Haproxy } from './haproxy.js';
 
 type Json = Record<string, any>;
 type PoolName = 'stateless' | 'sticky';
@@ -211,17 +211,6 @@ run('several instances behind haproxy', () => {
     await client.close();
     // The statement left running through the balancer ends on its own; stop it so the database can be dropped.
     await stopStatement(pg.url, through);
-  });
-
-  it('accepts the README\'s haproxy example (haproxy -c)', () => {
-    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('### Several server instances behind a balancer'));
-    const example = /```\n(frontend[\s\S]*?)```/.exec(section);
-    expect(example).not.toBeNull();
-    const file = join(dir, 'readme-haproxy.cfg');
-    writeFileSync(file, `defaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n${example![1]}`);
-    const check = spawnSync(HAPROXY_BIN, ['-c', '-f', file], { encoding: 'utf8' });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 
   it('refuses a Host the instances were not told about with a 403 that names it and the setting', async () => {

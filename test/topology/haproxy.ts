@@ -9,6 +9,13 @@
  * store-response) and sends every request carrying that id to it (stick match), which is
  * what an operator in front of instances with sessions must configure. Every response
  * carries `X-Served-By: <server name>`, so a test can show which instance answered.
+ *
+ * Every pool checks its instances on /healthz and redispatches a request whose instance
+ * refuses the connection (BACKEND_HEALTH, SERVER_CHECK: README "Several server instances
+ * behind a balancer" shows the same lines, test/integration/readme.test.ts holds it to
+ * them). So when an instance stops, stateless requests and new sessions go to the other
+ * one, and a request of a session that lived on the stopped instance reaches the other
+ * one too, which answers 404 (unknown session) so that the client starts a new session.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,10 +42,20 @@ export interface Haproxy {
   stop(): Promise<void>;
 }
 
+/**
+ * A backend's lines that let it lose an instance: a health check on /healthz (503 while
+ * an instance shuts down, no answer once it is gone), and a request whose connection is
+ * refused tried again and, on the last retry, sent to another instance (also when a stick
+ * table names the stopped one).
+ */
+export const BACKEND_HEALTH = ['option httpchk GET /healthz', 'option redispatch', 'retries 2'];
+/** On each server line: checked every 2 s, out after 2 failed checks, back after 2 good ones. */
+export const SERVER_CHECK = 'check inter 2s fall 2 rise 2';
+
 function poolConfig(p: Pool): string[] {
   const servers = p.servers.map((s) => {
     const { hostname, port } = new URL(s.url);
-    return `  server ${s.name} ${hostname}:${port}`;
+    return `  server ${s.name} ${hostname}:${port} ${SERVER_CHECK}`;
   });
   const stick = p.sticky
     ? [
@@ -54,6 +71,7 @@ function poolConfig(p: Pool): string[] {
     `  default_backend be_${p.name}`,
     `backend be_${p.name}`,
     '  balance roundrobin',
+    ...BACKEND_HEALTH.map((l) => `  ${l}`),
     '  http-response set-header X-Served-By %[srv_name]',
     ...stick,
     ...servers,
