@@ -20,7 +20,7 @@ import { fromPgError } from './errors.js';
 import { leaseLocks } from '../../lease.js';
 import { pgLeaseSql, type PgLockIo } from './lock.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
-import { beginWith, sessionSettings } from './settings.js';
+import { beginWith, SESSION_RESET, sessionSettings } from './settings.js';
 import type { PoolerMode } from './url.js';
 
 const LOST = 'the connection to the database was lost';
@@ -127,8 +127,11 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     // Settings the transaction changed for the session (a migration's SET search_path, a
     // dump's set_config(..., false), SET ROLE) are put back before it commits: through a
     // transaction pooler nothing else would clear them before the server connection's next client.
+    // Where the connection may be shared, the whole reset (settings.ts SESSION_RESET: also
+    // session advisory locks, temporary objects, LISTEN …); on one that is ours, temporary
+    // tables may serve the session's next transaction and DISCARD ALL ends the lease.
     commit: async () => {
-      const reset = control(lease, ['reset all', 'reset role', ...settings].join('; '));
+      const reset = control(lease, [shared ? SESSION_RESET : 'reset all; reset role', ...settings].join('; '));
       reset.catch(() => undefined);
       const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);
       commit.catch(() => undefined);
