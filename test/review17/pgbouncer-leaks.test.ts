@@ -32,6 +32,16 @@ describe('classifier: objects in pg_temp outlive the transaction (SPEC §2 lists
   ])('%s is seen as leaving session state', (q) => {
     expect(sessionStateLeft(q)).not.toBeNull();
   });
+  // fx-pg: objects outside pg_temp, and a temporary table that ends with its transaction, pass.
+  it.each([
+    "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'select 1'",
+    "CREATE TYPE mood AS ENUM ('a')",
+    'CREATE DOMAIN public.d AS int',
+    'CREATE TABLE pg_temp.t (a int) ON COMMIT DROP',
+    'CREATE TEMP TABLE t2 ON COMMIT DROP AS SELECT 1 AS a',
+  ])('%s is not', (q) => {
+    expect(sessionStateLeft(q)).toBeNull();
+  });
 });
 
 describe.skipIf(process.getuid?.() !== 0)('a stock PgBouncer in transaction mode with one server connection', () => {
