@@ -32,6 +32,16 @@ describe('classifier: objects in pg_temp outlive the transaction (SPEC §2 lists
   ])('%s is seen as leaving session state', (q) => {
     expect(sessionStateLeft(q)).not.toBeNull();
   });
+  // fx-pg: objects outside pg_temp, and a temporary table that ends with its transaction, pass.
+  it.each([
+    "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'select 1'",
+    "CREATE TYPE mood AS ENUM ('a')",
+    'CREATE DOMAIN public.d AS int',
+    'CREATE TABLE pg_temp.t (a int) ON COMMIT DROP',
+    'CREATE TEMP TABLE t2 ON COMMIT DROP AS SELECT 1 AS a',
+  ])('%s is not', (q) => {
+    expect(sessionStateLeft(q)).toBeNull();
+  });
 });
 
 describe.skipIf(process.getuid?.() !== 0)('a stock PgBouncer in transaction mode with one server connection', () => {
@@ -122,8 +132,25 @@ describe.skipIf(process.getuid?.() !== 0)('a stock PgBouncer in transaction mode
   it('pooler=transaction: a DO block that sets search_path for the session (documented as unseen): what the next client gets', async () => {
     const r = await callTool(h.client, 'execute_query', { connection: 'tx', query: "DO $$ BEGIN PERFORM set_config('search_path', 'evil_do, public', false); END $$" });
     const seen = (await other`select current_setting('search_path') as sp`)[0]!.sp as string;
-    // SPEC §2 accepts this hole; a safe default would refuse DO/CALL through a transaction pooler
-    // (classify.ts already counts them as altering the session "when unsure").
-    expect({ code: code(r), seen }).toEqual({ code: 'UNSUPPORTED', seen: '"$user", public' });
+    // Expectation changed (fx-pg): DO and CALL stay allowed (refusing CALL would refuse every
+    // procedure); what procedural code leaves is undone by the reset that runs inside the call's
+    // transaction, in COMMIT's message (settings.ts SESSION_RESET), so the next client sees nothing.
+    expect({ code: code(r), seen }).toEqual({ code: 'ok', seen: '"$user", public' });
+  });
+
+  it('no pooler= in the URL: a session advisory lock taken by a statement that then fails is not left to the next client', async () => {
+    const ours = callTool(h.client, 'execute_transaction', { connection: 'plain', queries: [
+      { query: 'SELECT pg_advisory_lock(4243)' },
+      { query: 'SELECT pg_sleep(0.6)' },
+      { query: 'SELECT 1/0' },
+    ] });
+    const { ours: r, seen } = await seenBehind(ours, async () => (await other`select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = 4243 and pid = pg_backend_pid()`)[0]!.n as number);
+    expect({ code: code(r as never), seen }).toEqual({ code: 'DATA_ERROR', seen: 0 });
+  });
+
+  it('no pooler= in the URL: a DO block that takes a session advisory lock and sets search_path leaves neither', async () => {
+    const ours = callTool(h.client, 'execute_query', { connection: 'plain', query: "DO $$ BEGIN PERFORM pg_advisory_lock(4244); PERFORM set_config('search_path', 'evil_do2, public', false); PERFORM pg_sleep(0.6); END $$" });
+    const { ours: r, seen } = await seenBehind(ours, async () => (await other`select current_setting('search_path') as sp, (select count(*)::int from pg_locks where locktype = 'advisory' and objid = 4244 and pid = pg_backend_pid()) as n`)[0]!);
+    expect({ code: code(r as never), sp: seen.sp, n: seen.n }).toEqual({ code: 'ok', sp: '"$user", public', n: 0 });
   });
 });

@@ -225,7 +225,9 @@ function sessionStateAt(key: string, value: unknown): true | undefined {
  * connection the pooler then hands to someone else (null: nothing we can see). Finer
  * than `altersSession`: SET LOCAL, set_config(…, true), transaction-level advisory locks
  * and ON COMMIT DROP temporary tables end with the transaction. DO and CALL pass (what
- * procedural code sets cannot be seen; SPEC §2 says so).
+ * procedural code sets cannot be seen): what they leave is undone by the reset that runs
+ * inside every call's transaction before it ends (settings.ts SESSION_RESET), as is
+ * anything a function leaves. This refusal tells the agent that such state would not last.
  */
 export function sessionStateLeft(sql: string): string | null {
   for (const { stmt } of parse(sql).stmts) {
@@ -241,11 +243,31 @@ export function sessionStateLeft(sql: string): string | null {
       continue;
     }
     if (LEFT_STATEMENTS.has(type)) return verbOf(type, body);
+    if (createsInTempSchema(type, body)) return `${verbOf(type, body)} of an object in pg_temp (it lives as long as the server connection)`;
     const found = walk(stmt, stateLeftAt);
     if (found !== undefined) return found;
   }
   return null;
 }
+
+/** CREATE … (and DefineStmt: CREATE AGGREGATE, COLLATION, TYPE …; CompositeTypeStmt) of any kind of object. */
+const CREATE_STATEMENT = /^(Create|Define|CompositeType)/;
+
+/**
+ * A CREATE whose object's own name (a top-level field: a qualified name list such as
+ * funcname, typeName, domainname, defnames, or a RangeVar) is in pg_temp / pg_temp_N.
+ * Tables, views and sequences are judged with their ON COMMIT (stateLeftAt).
+ */
+function createsInTempSchema(type: string, body: Record<string, unknown>): boolean {
+  if (!CREATE_STATEMENT.test(type) || RELATION_CREATES.has(type)) return false;
+  return Object.values(body).some((field) => {
+    if (Array.isArray(field)) return TEMP_SCHEMA.test(firstName(field) ?? '');
+    return isRecord(field) && typeof field.schemaname === 'string' && TEMP_SCHEMA.test(field.schemaname);
+  });
+}
+
+/** Statements createdRelation judges (a temporary table may end with its transaction: ON COMMIT DROP). */
+const RELATION_CREATES = new Set(['CreateStmt', 'CreateTableAsStmt', 'ViewStmt', 'CreateSeqStmt']);
 
 const LEFT_STATEMENTS = new Set(['PrepareStmt', 'DeallocateStmt', 'ListenStmt', 'UnlistenStmt', 'DiscardStmt', 'LoadStmt']);
 

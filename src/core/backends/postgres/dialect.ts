@@ -24,7 +24,7 @@ import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
-import { beginWith, sessionSettings } from './settings.js';
+import { beginWith, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
 
 const CAPABILITIES: Capabilities = {
@@ -161,8 +161,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
     // A transaction still open when the lease goes back is rolled back first; a read-only one
-    // wrote nothing, so its ROLLBACK can wait until the answer is sent.
-    const cleanup: string[] = ['rollback'];
+    // wrote nothing, so its ROLLBACK can wait until the answer is sent. The reset rides with
+    // it: what outlives a rollback (a session advisory lock, a prepared statement) must not
+    // reach whoever gets the server connection next (settings.ts).
+    const cleanup: string[] = [ownsSession && !cfg.readOnly ? 'rollback' : ROLLBACK_RESET];
     const ended = (): void => { cleanup.length = 0; };
     try {
       if (cfg.readOnly) return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts);
@@ -174,8 +176,9 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       }
       try {
         const result = await inTransaction(lease, begin, run, opts);
+        // The session is reset inside the transaction, in COMMIT's message (settings.ts).
+        await control(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
         ended();
-        await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
         return result;
       } catch (err) {
         if (!(err instanceof DbError) || err.details.sqlstate !== NOT_IN_TRANSACTION || lease.broken) throw err;
@@ -243,14 +246,15 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     const lease = await pool.reserve(opts.signal);
     try {
       const results = await inTransaction(lease, begin, () => runAll(lease, sent, opts), opts);
-      if (rolledBack) await control(lease, 'rollback');
+      // The session is reset in the message that ends the transaction (settings.ts).
+      if (rolledBack) await control(lease, ROLLBACK_RESET);
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
-        await control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        await control(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
       }
       return results;
     } catch (err) {
-      await control(lease, 'rollback').catch(() => undefined);
+      await control(lease, ROLLBACK_RESET).catch(() => undefined);
       throw err;
     } finally {
       pool.endLeaseLater(lease, []);

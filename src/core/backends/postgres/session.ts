@@ -20,7 +20,7 @@ import { fromPgError } from './errors.js';
 import { leaseLocks } from '../../lease.js';
 import { pgLeaseSql, type PgLockIo } from './lock.js';
 import { control, CONTROL_TIMEOUT_MS, watch, type Lease, type PgPool } from './pool.js';
-import { beginWith, sessionSettings } from './settings.js';
+import { beginWith, SESSION_RESET, sessionSettings } from './settings.js';
 import type { PoolerMode } from './url.js';
 
 const LOST = 'the connection to the database was lost';
@@ -96,6 +96,13 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     run: async (text) => { await settled(); await trusted(lease, text); },
     side: () => lease.pool,
   };
+  /**
+   * Through a transaction pooler: client_connection_check_interval for each of the session's
+   * transactions (set_config(…, true)), learnt at its start. PgBouncer closes the server
+   * connection of a client that disappears mid-transaction; with the check the backend then
+   * stops within a second instead of running a killed server's migration to its end.
+   */
+  const inTransactionChecks: Array<readonly [string, string]> = [];
   /** The session's own settings, applied at its start and again at each commit (see commit). */
   const settings: string[] = [];
   /** The migration lock (lock.ts): a lease on a row, never on this connection. */
@@ -121,14 +128,17 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       w.catch(() => undefined); // awaited later; this only keeps Node from calling it unhandled meanwhile
       writes.push(w);
     },
-    begin: async () => { await settled(); await control(lease, beginWith('begin', opts.timeoutMs)); inTransaction = true; },
+    begin: async () => { await settled(); await control(lease, beginWith('begin', opts.timeoutMs, inTransactionChecks)); inTransaction = true; },
     leftOpen: async () => (await session.query('select pg_current_xact_id_if_assigned() is not null as open'))[0]?.open === true,
     // Deferred constraints and triggers run at COMMIT: it gets the statement timeout.
     // Settings the transaction changed for the session (a migration's SET search_path, a
     // dump's set_config(..., false), SET ROLE) are put back before it commits: through a
     // transaction pooler nothing else would clear them before the server connection's next client.
+    // Where the connection may be shared, the whole reset (settings.ts SESSION_RESET: also
+    // session advisory locks, temporary objects, LISTEN …); on one that is ours, temporary
+    // tables may serve the session's next transaction and DISCARD ALL ends the lease.
     commit: async () => {
-      const reset = control(lease, ['reset all', 'reset role', ...settings].join('; '));
+      const reset = control(lease, [shared ? SESSION_RESET : 'reset all; reset role', ...settings].join('; '));
       reset.catch(() => undefined);
       const commit = control(lease, 'commit', opts.timeoutMs + CONTROL_TIMEOUT_MS);
       commit.catch(() => undefined);
@@ -147,7 +157,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     foreignKeyViolations: async () => 0,
     snapshot: async () => {
       await settled();
-      await control(lease, beginWith('begin isolation level repeatable read, read only', opts.timeoutMs));
+      await control(lease, beginWith('begin isolation level repeatable read, read only', opts.timeoutMs, inTransactionChecks));
       inTransaction = true;
       // A backup reads every row or fails (as pg_dump does): row-level security that would
       // filter a table (FORCE ROW LEVEL SECURITY on its owner, a role without BYPASSRLS)
@@ -177,9 +187,15 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
     // PostgreSQL 14+: a session whose client died (a SIGKILLed server) stops within a second
     // instead of running its statement (and transaction) to the end. Harmless on a server
     // connection a pooler shares, and reset by DISCARD ALL where there is one.
+    // Through a transaction pooler a session-wide SET may land on another server connection:
+    // the check goes into each transaction instead (a statement outside one, in a
+    // no-transaction migration, runs without it: SPEC §4.5). Probed outside a transaction,
+    // set_config(…, true) changes nothing and fails only where the setting does not exist (before 14).
     if (pooler !== 'transaction') {
       const check = 'set client_connection_check_interval = 1000';
       if (await control(lease, check).then(() => true, () => false)) settings.push(check);
+    } else if (await control(lease, "select set_config('client_connection_check_interval', '1000', true)").then(() => true, () => false)) {
+      inTransactionChecks.push(['client_connection_check_interval', '1000']);
     }
     return await fn(session);
   } finally {

@@ -42,3 +42,32 @@ export function beginWith(begin: string, timeoutMs: number, extra?: ReadonlyArra
 export function sessionSettings(timeoutMs: number): string {
   return `select set_config('statement_timeout', ${literal(millis(timeoutMs))}, false), set_config('IntervalStyle', ${literal(INTERVAL_STYLE)}, false)`;
 }
+
+/**
+ * Everything DISCARD ALL undoes, in statements PostgreSQL 15 allows inside a transaction
+ * block (DISCARD ALL itself is refused there): cursors, SET SESSION AUTHORIZATION, SET and
+ * set_config(…, false) (RESET ALL, role included), prepared statements, LISTEN, session
+ * advisory locks, cached plans, temporary tables and everything else in pg_temp (functions,
+ * types …), sequence state. Sent in the same message as the call's COMMIT or ROLLBACK, so
+ * it runs on the same server connection (a transaction pooler hands the connection on only
+ * when the message is done) and costs no round trip of its own. A DISCARD ALL after the
+ * call could not do this: through a transaction pooler it is just the next query, run on
+ * whichever server connection is free, after the pooler's next client got ours.
+ */
+export const SESSION_RESET = 'close all; set session authorization default; reset all; deallocate all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences';
+
+/**
+ * COMMIT with the reset before it, in the transaction (if COMMIT then fails, a deferred
+ * check, nothing is left either), and the statement timeout set again for COMMIT's
+ * deferred triggers (RESET ALL removed it).
+ */
+export function commitWith(timeoutMs: number): string {
+  return `${SESSION_RESET}; ${localSettings(timeoutMs)}; commit`;
+}
+
+/**
+ * ROLLBACK, then the reset in the same message (an implicit transaction on the same
+ * server connection): a rollback leaves session advisory locks and prepared statements
+ * taken before an error, and works whether the transaction failed or not.
+ */
+export const ROLLBACK_RESET = `rollback; ${SESSION_RESET}`;
