@@ -94,7 +94,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
   const lockIo: PgLockIo = {
     query: (text, params) => session.query(text, params),
     run: async (text) => { await settled(); await trusted(lease, text); },
-    side: () => lease.pool,
+    side: () => lease.side,
   };
   /** The session's own settings, applied at its start and again at each commit (see commit). */
   const settings: string[] = [];
