@@ -89,7 +89,7 @@ export function createLease(sql: LeaseSql, onError: (err: unknown) => void, onLo
   const renewOnce = (): Promise<Renewal> => {
     // One renewal at a time: a stuck one is not joined by a second behind it.
     if (inFlight) return Promise.resolve('late');
-    const work = sql.renew(token, true).then((x) => { console.error('RENEW ok', x); return x; }, (e) => { console.error('RENEW err', (e as Error).message); throw e; }).then((ok): Renewal => (ok ? 'held' : 'lost'), (err): Renewal => { onError(err); return 'failed'; });
+    const work = sql.renew(token, true).then((ok): Renewal => (ok ? 'held' : 'lost'), (err): Renewal => { onError(err); return 'failed'; });
     inFlight = work;
     void work.finally(() => { if (inFlight === work) inFlight = undefined; });
     return bounded(work, RENEW_DEADLINE_MS);
