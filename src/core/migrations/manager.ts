@@ -141,6 +141,27 @@ function plan(entries: MigrationEntry[], files: MigrationFile[], args: RunArgs):
 }
 
 /**
+ * s.run that also stops between statements once `signal` is aborted: a statement that
+ * starts after the abort has no cancel to catch (the listener is added too late), so the
+ * check is made here before each one. `onApplied` as in Session.run.
+ */
+async function runStatements(s: Session, statements: string[], signal: AbortSignal, onApplied?: (i: number) => Promise<void>): Promise<void> {
+  const stopBefore = (i: number): void => {
+    if (signal.aborted) throw new DbError('CANCELLED', `stopped before statement ${i}`, { statement_index: i });
+  };
+  stopBefore(0);
+  await s.run(statements, async (i) => {
+    await onApplied?.(i);
+    if (i < statements.length - 1) stopBefore(i + 1);
+  }, signal);
+}
+
+/** Before a COMMIT under the lock: nothing commits once the signal (the client's, or the lock lost) is aborted. */
+function stopBeforeCommit(signal: AbortSignal): void {
+  if (signal.aborted) throw new DbError('CANCELLED', 'stopped before COMMIT: nothing was committed');
+}
+
+/**
  * Transactional path: the statements and the history row commit together, or nothing
  * does. Every backend plans and applies under the migration lock, so nobody else can
  * have applied it since we planned.
@@ -151,13 +172,14 @@ async function applyInTransaction(s: Session, h: History, m: MigrationFile, stat
     await s.begin();
     try {
       // Cancelling here is safe: the transaction rolls back and the migration stays pending.
-      await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
+      await runStatements(s, statements, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
       await checkKeys(s, m, 'up');
       await h.insert({
         version: m.version.toString(), name: m.name, checksum: m.checksum, status: 'applied', applied_at: nowIso(),
         execution_ms: Math.round(performance.now() - start), applied_by: ACTOR, statements_applied: statements.length, failed_statement: null, error: null,
       });
       await h.event(m.version.toString(), 'applied');
+      stopBeforeCommit(signal);
       await s.commit();
     } catch (err) {
       await s.rollback().catch(() => undefined);
@@ -195,7 +217,7 @@ async function applyStepwise(s: Session, h: History, m: MigrationFile, statement
   try {
     // Progress is recorded after every statement but the last (the final update counts that one).
     // Not cancelled by the client (it would stop half-way), only when the lock is lost.
-    await s.run(statements, async (i) => { if (i < statements.length - 1) await h.update(version, { statements_applied: i + 1 }); }, lost);
+    await runStatements(s, statements, lost, async (i) => { if (i < statements.length - 1) await h.update(version, { statements_applied: i + 1 }); });
     if (await s.leftOpen()) {
       // Its own BEGIN without COMMIT: the work would vanish with the session, so undo it now and say so.
       await s.rollback();
@@ -321,10 +343,11 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
     await keysOff(s, m.foreignKeysOff, async () => {
       await s.begin();
       try {
-        await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
+        await runStatements(s, statements, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
         await checkKeys(s, m, 'down');
         await h.remove(version);
         await h.event(version, 'rolled_back');
+        stopBeforeCommit(signal);
         await s.commit();
       } catch (err) {
         await s.rollback().catch(() => undefined);
@@ -335,7 +358,7 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
   }
   await h.update(version, { status: 'running', statements_applied: 0, error: 'rolling back' });
   try {
-    await s.run(statements, async (i) => h.update(version, { statements_applied: i + 1 }), lost);
+    await runStatements(s, statements, lost, async (i) => h.update(version, { statements_applied: i + 1 }));
   } catch (err) {
     const e = failure(m, 'down', err, { nothing_applied: false });
     await h.update(version, { status: 'failed', failed_statement: e.details.statement_index as number | null, error: clip(`rollback: ${e.message}`) });
