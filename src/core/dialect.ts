@@ -254,8 +254,10 @@ export interface Session {
    * on the database's clock, renewed over a second connection while held, so a holder
    * that died blocks others only until it expires (core/lease.ts); SQLite: a row taken
    * under BEGIN IMMEDIATE, taken over from a holder on this machine whose process is gone.
+   * `onLost`: called at once when a renewal finds the row gone or another holder's (leases
+   * only), so the holder can cancel the statement it is running.
    */
-  lock(name: string, timeoutMs: number, at: LockAt): Promise<boolean>;
+  lock(name: string, timeoutMs: number, at: LockAt, onLost?: () => void): Promise<boolean>;
   /** Releases the lock this session took (a no-op when it holds none). */
   unlock(name: string): Promise<void>;
   /**

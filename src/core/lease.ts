@@ -20,6 +20,13 @@ import type { LockAt, Session } from './dialect.js';
 export const LEASE_MS = 8_000;
 /** Renewals while held: four chances before the lease runs out. */
 export const RENEW_EVERY_MS = 2_000;
+/**
+ * How long one renewal may take before it counts as failed. Through a pooler with no
+ * server connection to spare (PgBouncer session mode, default_pool_size = pool_size) a
+ * renewal waits at the pooler for ever: it is then not awaited again, and no second one is
+ * sent while it waits; the lease runs out unless a later renewal gets through.
+ */
+export const RENEW_DEADLINE_MS = Math.floor(LEASE_MS / 3);
 /** How often a waiting taker tries again. */
 const POLL_MS = 200;
 
@@ -45,20 +52,59 @@ export interface Lease {
   take(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   /** Extends it on the session's own connection; false when it was lost. */
   stillHeld(): Promise<boolean>;
-  /** Stops the renewals and deletes the row (best effort: an undeleted row expires). */
+  /** Stops the renewals and deletes the row (best effort: an undeleted row expires). Never waits longer than RENEW_DEADLINE_MS for a renewal under way. */
   release(): Promise<void>;
 }
 
-/** A lease on one row, with a token of its own; `onError`: a renewal that failed (the next one tries again). */
-export function createLease(sql: LeaseSql, onError: (err: unknown) => void): Lease {
+/** What happened to one renewal: `late` when it had no answer within RENEW_DEADLINE_MS. */
+type Renewal = 'held' | 'lost' | 'failed' | 'late';
+
+/** Resolves with `late` after ms, unless work settles first; never rejects. */
+function bounded(work: Promise<Renewal>, ms: number): Promise<Renewal> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Renewal>((resolve) => { timer = setTimeout(() => resolve('late'), ms); });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A lease on one row, with a token of its own; `onError`: a renewal that failed or was late
+ * (the next one tries again); `onLost`: a renewal found the row gone or another holder's,
+ * called once, at once (the holder stops its work then, not at its next migration).
+ */
+export function createLease(sql: LeaseSql, onError: (err: unknown) => void, onLost?: () => void): Lease {
   const token = randomBytes(16).toString('hex');
   let timer: NodeJS.Timeout | undefined;
   let held = false;
-  let renewing: Promise<unknown> = Promise.resolve();
+  /** The renewal on its way to the database (it may be stuck at a pooler), or none. */
+  let inFlight: Promise<Renewal> | undefined;
+  /** The last renewal, bounded by RENEW_DEADLINE_MS: what release waits for. */
+  let renewing: Promise<Renewal> = Promise.resolve('held');
+
+  const lost = (): void => {
+    if (!held) return;
+    held = false;
+    onLost?.();
+  };
+
+  const renewOnce = (): Promise<Renewal> => {
+    // One renewal at a time: a stuck one is not joined by a second behind it.
+    if (inFlight) return Promise.resolve('late');
+    const work = sql.renew(token, true).then((ok): Renewal => (ok ? 'held' : 'lost'), (err): Renewal => { onError(err); return 'failed'; });
+    inFlight = work;
+    void work.finally(() => { if (inFlight === work) inFlight = undefined; });
+    return bounded(work, RENEW_DEADLINE_MS);
+  };
 
   const renewLater = (): void => {
     timer = setTimeout(() => {
-      renewing = sql.renew(token, true).then((ok) => { if (!ok) held = false; }, onError).finally(() => { if (held) renewLater(); });
+      renewing = renewOnce().then((r) => {
+        if (r === 'late') onError(new Error(`a renewal of the migration lock got no answer within ${RENEW_DEADLINE_MS} ms (a pooler with no server connection to spare?)`));
+        // A late renewal that later finds the row gone still counts.
+        if (r === 'late') void inFlight?.then((x) => { if (x === 'lost') lost(); });
+        if (r === 'lost') lost();
+        if (held) renewLater();
+        return r;
+      });
     }, RENEW_EVERY_MS);
     // A lease never keeps the process alive by itself.
     timer.unref();
@@ -87,7 +133,9 @@ export function createLease(sql: LeaseSql, onError: (err: unknown) => void): Lea
       const was = held;
       held = false;
       clearTimeout(timer);
-      await renewing.catch(() => undefined);
+      // Bounded: renewing resolves within RENEW_DEADLINE_MS of its start (a stuck renewal is
+      // left to the pooler; it finds nothing to renew once the row is gone).
+      await renewing;
       if (was) await sql.release(token);
     },
   };
@@ -107,9 +155,9 @@ export function leaseLocks(sqlFor: (name: string, at: LockAt) => LeaseSql, onErr
     await l?.release();
   };
   return {
-    async lock(name, timeoutMs, at) {
+    async lock(name, timeoutMs, at, onLost) {
       if (held) return true;
-      const l = createLease(sqlFor(name, at), (err) => onError(err, 'migration lock renewal failed'));
+      const l = createLease(sqlFor(name, at), (err) => onError(err, 'migration lock renewal failed'), onLost);
       if (!(await l.take(timeoutMs, signal))) return false;
       held = l;
       return true;

@@ -5,6 +5,7 @@
  * same things with the same codes.
  */
 import { DbError } from '../errors.js';
+import { BOOKKEEPING_SCHEMA, BOOKKEEPING_TABLES } from './bookkeeping.js';
 import type { ExecOptions, Statement, StatementResult } from './dialect.js';
 import type { Classification } from './readonly/types.js';
 import type { Lexed } from './sql-lexer.js';
@@ -27,6 +28,31 @@ export function enforceStatementPolicy(c: Classification, readOnly: boolean): vo
   if (c.transactionControl) {
     throw new DbError('INVALID_INPUT', 'transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...) is not accepted here; use execute_transaction, which is all-or-nothing');
   }
+}
+
+/** Our table names as words, and our schema before a dot, in any quoting (", `, [ ]) and any case. */
+const OWN_NAME = new RegExp(
+  `(?<![\\w$])(?:${BOOKKEEPING_TABLES.join('|')})(?![\\w$])|(?<![\\w$])${BOOKKEEPING_SCHEMA}["\`\\]]?\\s*\\.`,
+  'i',
+);
+
+/**
+ * The server's own tables (migration history, its events, the migration lock's rows) are
+ * not the agent's to change: a deleted lock row lets a second server run the migration the
+ * first is running. Anything but a read (DML, DDL, TRUNCATE, a function that writes, a view
+ * or trigger on them) that names them is refused, on every backend. The names are searched
+ * in the whole text (comments and strings too: a function body is a string), and on
+ * PostgreSQL also in the parse tree (any quoting or U&"" spelling); a name built at run time
+ * (dynamic SQL in a procedural body) is out of reach of both (SPEC §6).
+ */
+export function refuseBookkeepingWrite(c: Classification, text: string): void {
+  if (c.readOnlyViolation === null) return;
+  if (c.namesBookkeeping !== true && !OWN_NAME.test(text)) return;
+  throw new DbError(
+    'PERMISSION_DENIED',
+    `the server's own tables (${BOOKKEEPING_TABLES.join(', ')}, schema ${BOOKKEEPING_SCHEMA}) are read-only to agents: the migration tools keep them (repair_migration mends the history)`,
+    { reason: 'bookkeeping' },
+  );
 }
 
 /**
@@ -67,6 +93,7 @@ export interface CheckedStatement<C extends Classification> {
 export async function checkStatement<C extends Classification>(checks: StatementChecks<C>, stmt: Statement, opts: ExecOptions): Promise<CheckedStatement<C>> {
   const c = await checks.classify(stmt.text, stmt.lexed);
   enforceStatementPolicy(c, checks.readOnly);
+  refuseBookkeepingWrite(c, stmt.text);
   checks.refuse?.(c, stmt);
   return { c, sent: explainWrapped(stmt, c, opts, checks.readOnly, checks.explainOf) };
 }
@@ -89,6 +116,7 @@ export async function checkTransaction<C extends Classification>(
   return stmts.map((s, i) => withStatementIndex(i, () => {
     const c = classified[i]!;
     enforceStatementPolicy(c, checks.readOnly);
+    refuseBookkeepingWrite(c, s.text);
     checks.refuse?.(c, s);
     inTransaction?.(c, s);
     return { c, sent: explainWrapped(s, c, opts, rolledBack, checks.explainOf) };

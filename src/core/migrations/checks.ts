@@ -5,6 +5,7 @@
 import { DbError } from '../../errors.js';
 import type { BackendModule } from '../backends/types.js';
 import type { Dialect } from '../dialect.js';
+import { refuseBookkeepingWrite } from '../policy.js';
 import { leadingKeywords } from '../sql.js';
 import { statementsOf, type MigrationFile } from './files.js';
 import { problems, type MigrationEntry } from './status.js';
@@ -75,8 +76,17 @@ export async function refuseEscapes(o: Checked, sections: Array<[string, string 
         if (err instanceof DbError && err.code === 'SYNTAX_ERROR') return null;
         throw err;
       });
+      const where = { direction, statement_index: i, ...(file ? { file } : {}) };
       if (c?.escape) {
-        throw new DbError('PERMISSION_DENIED', `not run on any connection: ${c.escape} (${direction} section, statement ${i}); migrations written by create_migration pass the same checks as execute_query`, { reason: c.escape, direction, statement_index: i, ...(file ? { file } : {}) });
+        throw new DbError('PERMISSION_DENIED', `not run on any connection: ${c.escape} (${direction} section, statement ${i}); migrations written by create_migration pass the same checks as execute_query`, { reason: c.escape, ...where });
+      }
+      // The history and the lock are the migration tools' own: an agent's migration does not write them either.
+      if (c) {
+        try {
+          refuseBookkeepingWrite(c, statement);
+        } catch (err) {
+          throw err instanceof DbError ? new DbError(err.code, `${err.message} (${direction} section, statement ${i})`, { ...err.details, ...where }) : err;
+        }
       }
     }
   }

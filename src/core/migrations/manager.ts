@@ -49,18 +49,25 @@ export function refuseReadOnly(config: ConnectionConfig, tool: string): void {
  * after them: without `readsOnly` every status read ended the host and the next call paid
  * for a new one (100-250 ms idle, up to a second under load: issue 16's latency spikes).
  */
-async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History) => Promise<T>): Promise<T> {
+async function inSession<T>(o: Open, signal: AbortSignal, locked: boolean, fn: (s: Session, h: History, lost: AbortSignal) => Promise<T>): Promise<T> {
   return o.dialect.withSession(async (s) => {
     const place = await o.module.migrations.place(s);
     const h = createHistory(s, o.dialect, o.module.migrations, place, o.module.sql);
-    if (!locked) return fn(s, h);
-    if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS, h.lockAt))) {
+    // Aborted when a renewal finds the lock row gone or another holder's: the statement under
+    // way is cancelled at once (and rolled back where the migration is transactional).
+    const lost = new AbortController();
+    if (!locked) return fn(s, h, lost.signal);
+    if (!(await s.lock(LOCK_NAME, LOCK_WAIT_MS, h.lockAt, () => lost.abort()))) {
       const holder = await s.lockHolder(LOCK_NAME, h.lockAt).catch(() => null);
       throw new DbError('BUSY', `another migrator holds the migration lock${holder ? ` (${holder})` : ''}; try again when it is done`, { holder });
     }
     try {
       await h.ensure();
-      return await fn(s, h);
+      return await fn(s, h, lost.signal);
+    } catch (err) {
+      if (!lost.signal.aborted) throw err;
+      const e = err instanceof DbError ? err : new DbError('INTERNAL', String(err));
+      throw new DbError('BUSY', `the migration lock was lost while this call ran (its row was deleted or taken by another holder), so the statement under way was cancelled: ${e.message}`, { ...e.details, lock_lost: true, was: e.code });
     } finally {
       await s.unlock(LOCK_NAME).catch(() => undefined);
     }
@@ -134,6 +141,27 @@ function plan(entries: MigrationEntry[], files: MigrationFile[], args: RunArgs):
 }
 
 /**
+ * s.run that also stops between statements once `signal` is aborted: a statement that
+ * starts after the abort has no cancel to catch (the listener is added too late), so the
+ * check is made here before each one. `onApplied` as in Session.run.
+ */
+async function runStatements(s: Session, statements: string[], signal: AbortSignal, onApplied?: (i: number) => Promise<void>): Promise<void> {
+  const stopBefore = (i: number): void => {
+    if (signal.aborted) throw new DbError('CANCELLED', `stopped before statement ${i}`, { statement_index: i });
+  };
+  stopBefore(0);
+  await s.run(statements, async (i) => {
+    await onApplied?.(i);
+    if (i < statements.length - 1) stopBefore(i + 1);
+  }, signal);
+}
+
+/** Before a COMMIT under the lock: nothing commits once the signal (the client's, or the lock lost) is aborted. */
+function stopBeforeCommit(signal: AbortSignal): void {
+  if (signal.aborted) throw new DbError('CANCELLED', 'stopped before COMMIT: nothing was committed');
+}
+
+/**
  * Transactional path: the statements and the history row commit together, or nothing
  * does. Every backend plans and applies under the migration lock, so nobody else can
  * have applied it since we planned.
@@ -144,13 +172,14 @@ async function applyInTransaction(s: Session, h: History, m: MigrationFile, stat
     await s.begin();
     try {
       // Cancelling here is safe: the transaction rolls back and the migration stays pending.
-      await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
+      await runStatements(s, statements, signal).catch((err) => { throw failure(m, 'up', err, { nothing_applied: true }); });
       await checkKeys(s, m, 'up');
       await h.insert({
         version: m.version.toString(), name: m.name, checksum: m.checksum, status: 'applied', applied_at: nowIso(),
         execution_ms: Math.round(performance.now() - start), applied_by: ACTOR, statements_applied: statements.length, failed_statement: null, error: null,
       });
       await h.event(m.version.toString(), 'applied');
+      stopBeforeCommit(signal);
       await s.commit();
     } catch (err) {
       await s.rollback().catch(() => undefined);
@@ -178,7 +207,7 @@ async function checkKeys(s: Session, m: MigrationFile, direction: 'up' | 'down')
 }
 
 /** Non-transactional path: a `running` row first, advanced per statement; `failed` with the index on error. */
-async function applyStepwise(s: Session, h: History, m: MigrationFile, statements: string[]): Promise<void> {
+async function applyStepwise(s: Session, h: History, m: MigrationFile, statements: string[], lost: AbortSignal): Promise<void> {
   const version = m.version.toString();
   const start = performance.now();
   await h.insert({
@@ -187,7 +216,8 @@ async function applyStepwise(s: Session, h: History, m: MigrationFile, statement
   });
   try {
     // Progress is recorded after every statement but the last (the final update counts that one).
-    await s.run(statements, async (i) => { if (i < statements.length - 1) await h.update(version, { statements_applied: i + 1 }); });
+    // Not cancelled by the client (it would stop half-way), only when the lock is lost.
+    await runStatements(s, statements, lost, async (i) => { if (i < statements.length - 1) await h.update(version, { statements_applied: i + 1 }); });
     if (await s.leftOpen()) {
       // Its own BEGIN without COMMIT: the work would vanish with the session, so undo it now and say so.
       await s.rollback();
@@ -207,7 +237,8 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
   const o = await open(ctx, args.connection);
   refuseReadOnly(o.config, 'run_migration');
   const transactional = o.dialect.capabilities.transactionalDdl;
-  return inSession(o, p.signal, true, async (s, h) => {
+  return inSession(o, p.signal, true, async (s, h, lost) => {
+    const signal = AbortSignal.any([p.signal, lost]);
     const entries = await entriesOf(o, s, h, false);
     refuseProblems(entries, args.allow_out_of_order ?? false);
     const todo = plan(entries, o.files, args);
@@ -220,8 +251,8 @@ export async function runMigrations(ctx: ServerContext, args: RunArgs, p: Progre
       await mustStillHold(s, `${i} of ${todo.length} migrations were applied; the rest are still pending`, { applied: results });
       await p.progress(i, todo.length, `applying ${m.versionText}_${m.name}`);
       const statements = statementsOf(m.up, o.module.sql);
-      if (transactional && !m.noTransaction) await applyInTransaction(s, h, m, statements, p.signal);
-      else await applyStepwise(s, h, m, statements);
+      if (transactional && !m.noTransaction) await applyInTransaction(s, h, m, statements, signal);
+      else await applyStepwise(s, h, m, statements, lost);
       results.push({ version: m.version.toString(), name: m.name });
       ctx.logger.info({ connection: o.config.name, version: m.version.toString(), name: m.name }, 'migration applied');
     }
@@ -281,7 +312,8 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
   const o = await open(ctx, args.connection);
   refuseReadOnly(o.config, 'rollback_migration');
   const transactional = o.dialect.capabilities.transactionalDdl;
-  return inSession(o, p.signal, true, async (s, h) => {
+  return inSession(o, p.signal, true, async (s, h, lost) => {
+    const signal = AbortSignal.any([p.signal, lost]);
     const entries = await entriesOf(o, s, h, false);
     const stuck = entries.filter((e) => e.status === 'failed' || e.status === 'running');
     if (stuck.length) {
@@ -296,7 +328,7 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
       if (p.signal.aborted) throw new DbError('CANCELLED', `cancelled after ${i} of ${todo.length} rollbacks`, { rolled_back: done });
       await mustStillHold(s, `${i} of ${todo.length} migrations were rolled back`, { rolled_back: done });
       await p.progress(i, todo.length, `rolling back ${m.versionText}_${m.name}`);
-      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.module.sql, p.signal);
+      await rollbackOne(s, h, m, transactional && !m.noTransaction, o.module.sql, signal, lost);
       done.push({ version: m.version.toString(), name: m.name });
       ctx.logger.info({ connection: o.config.name, version: m.version.toString() }, 'migration rolled back');
     }
@@ -304,17 +336,18 @@ export async function rollbackMigrations(ctx: ServerContext, args: RollbackArgs,
   });
 }
 
-async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: SqlSupport, signal: AbortSignal): Promise<void> {
+async function rollbackOne(s: Session, h: History, m: MigrationFile, transactional: boolean, flavor: SqlSupport, signal: AbortSignal, lost: AbortSignal): Promise<void> {
   const version = m.version.toString();
   const statements = statementsOf(m.down as string, flavor);
   if (transactional) {
     await keysOff(s, m.foreignKeysOff, async () => {
       await s.begin();
       try {
-        await s.run(statements, undefined, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
+        await runStatements(s, statements, signal).catch((err) => { throw failure(m, 'down', err, { nothing_applied: true }); });
         await checkKeys(s, m, 'down');
         await h.remove(version);
         await h.event(version, 'rolled_back');
+        stopBeforeCommit(signal);
         await s.commit();
       } catch (err) {
         await s.rollback().catch(() => undefined);
@@ -325,7 +358,7 @@ async function rollbackOne(s: Session, h: History, m: MigrationFile, transaction
   }
   await h.update(version, { status: 'running', statements_applied: 0, error: 'rolling back' });
   try {
-    await s.run(statements, async (i) => h.update(version, { statements_applied: i + 1 }));
+    await runStatements(s, statements, lost, async (i) => h.update(version, { statements_applied: i + 1 }));
   } catch (err) {
     const e = failure(m, 'down', err, { nothing_applied: false });
     await h.update(version, { status: 'failed', failed_statement: e.details.statement_index as number | null, error: clip(`rollback: ${e.message}`) });

@@ -28,6 +28,12 @@ export interface Classification {
    * configuration, native code): the reason. Refused in read-write mode too.
    */
   escape?: string;
+  /**
+   * True when the parser saw a name of the server's own (core/bookkeeping.ts: its schema or
+   * tables) in any spelling (PostgreSQL resolves U&"..." escapes and quotes); policy.ts also
+   * searches the text itself, on every backend.
+   */
+  namesBookkeeping?: boolean;
   /** Set when the statement cannot work through these tools at all (COPY ... FROM STDIN): the reason. */
   unsupported?: string;
   /**

@@ -14,6 +14,7 @@
 import { DbError } from '../../../errors.js';
 import type { Classification } from '../../readonly/types.js';
 import { denyGroupOf } from './deny.js';
+import { isBookkeeping } from '../../bookkeeping.js';
 import { escapeOf } from './escapes.js';
 import { bodyOf, firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './tree.js';
 
@@ -50,10 +51,20 @@ export function classifyPostgres(sql: string): Classification {
     transactionControl: stmts.some((s) => nodeType(s) === 'TransactionStmt'),
     altersSession: stmts.some(altersSession),
     escape: escapeOf(stmts, innerEscape),
+    namesBookkeeping: stmts.some(namesBookkeeping) || undefined,
     unsupported: stmts.some(isClientCopy)
       ? 'COPY FROM STDIN / TO STDOUT needs a client data stream that MCP tools do not carry; use INSERT ... VALUES (or execute_transaction) to load rows and SELECT to read them'
       : undefined,
   };
+}
+
+/** A name (not a string constant) in the tree that is our schema or one of our tables, as the server resolves it. */
+function namesBookkeeping(stmt: PgNode): boolean {
+  return walk(stmt, (key, value) => {
+    // Relations (relname, schemaname: a RangeVar, bare where a statement's own target) and name lists (String).
+    const name = key === 'String' ? stringNode(value) : key === 'relname' || key === 'schemaname' ? value : undefined;
+    return typeof name === 'string' && isBookkeeping({ schema: name, table: name }) ? true : undefined;
+  }) === true;
 }
 
 /** COPY with no file name streams through the client connection (and would hold it in copy mode). */

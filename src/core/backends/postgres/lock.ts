@@ -16,7 +16,7 @@ import { fromPgError } from './errors.js';
 export interface PgLockIo {
   query(text: string, params: unknown[]): Promise<Row[]>;
   run(text: string): Promise<void>;
-  /** The pool the session's connection came from: renewals run on another of its connections. */
+  /** The renewal connection of the session's pool (pool.ts): never the session's own, which may be busy for minutes. */
   side(): Sql;
 }
 

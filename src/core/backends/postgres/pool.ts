@@ -6,7 +6,7 @@
  * so that a transaction pooler (which moves us between server connections) never meets
  * a statement name prepared on another one.
  */
-import type { ReservedSql, Sql } from 'postgres';
+import type { Notice, ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { DialectConfig, PoolState } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES } from '../../limits.js';
@@ -22,6 +22,8 @@ export interface Lease {
   conn: ReservedSql;
   /** The pool it came from: retired whole if the connection dies. */
   pool: Sql;
+  /** The pool's renewal connection (the migration lock's lease, lease.ts): one connection of its own, opened on first use. */
+  side: Sql;
   /** The connection died: write nothing more to it. */
   broken: boolean;
   release(): void;
@@ -68,6 +70,8 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   let opened = 0;
   // Each pool's socket factory: stopped when the pool is retired or closed, so it opens nothing more.
   const sockets = new WeakMap<Sql, PgSocketGuard>();
+  /** Each pool's renewal connection, retired and closed with it. */
+  const sides = new WeakMap<Sql, { sql: Sql; socket: PgSocketGuard }>();
 
   async function current(): Promise<Sql> {
     if (sql) return sql;
@@ -78,15 +82,12 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     // checked parameters; every other option postgres.js would read from PG* variables is given.
     const fromUrl = urlOptions();
     const socket = pgSocketGuard(MAX_MESSAGE_BYTES);
-    sql = postgres(fromUrl.url, {
-      // One connection beyond the gate's pool_size: the migration lock's renewals (lease.ts)
-      // run outside any lease, and must not wait behind pool_size busy calls.
-      max: cfg.poolSize + 1,
+    const options = (guard: PgSocketGuard) => ({
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,
       connect_timeout: fromUrl.connect_timeout ?? CONNECT_TIMEOUT_MS / 1000,
-      socket: socket.socket,
+      socket: guard.socket,
       ssl: fromUrl.ssl,
       sslnegotiation: fromUrl.sslnegotiation,
       target_session_attrs: fromUrl.target_session_attrs,
@@ -102,7 +103,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
       types: PG_TYPE_PARSERS,
       // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
-      onnotice: (notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
+      onnotice: (notice: Notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
       onclose: () => cfg.logger.debug({}, 'connection closed'),
       // Only startup parameters a stock PgBouncer accepts (it tracks these itself); the
       // statement timeout and IntervalStyle are set inside each transaction (settings.ts).
@@ -113,8 +114,15 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
         standard_conforming_strings: 'on',
         DateStyle: 'ISO',
       },
-    } as Parameters<typeof postgres>[1]);
+    });
+    sql = postgres(fromUrl.url, { ...options(socket), max: cfg.poolSize } as Parameters<typeof postgres>[1]);
     sockets.set(sql, socket);
+    // The migration lock's renewals (lease.ts) run outside any lease and must not wait behind
+    // pool_size busy calls: one connection of their own. Without fetch_types: a renewal reads
+    // one text column, and postgres.js' type query on a connection that dies while it waits
+    // (at a session pooler with no server connection to spare) is a rejection nobody handles.
+    const sideSocket = pgSocketGuard(MAX_MESSAGE_BYTES);
+    sides.set(sql, { sql: postgres(fromUrl.url, { ...options(sideSocket), max: 1, fetch_types: false } as Parameters<typeof postgres>[1]), socket: sideSocket });
     opened = Date.now();
     return sql;
   }
@@ -125,7 +133,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     try {
       from = await current();
       const conn = await from.reserve();
-      return { conn, pool: from, broken: false, release: () => { conn.release(); releaseSlot(); } };
+      return { conn, pool: from, side: sides.get(from)!.sql, broken: false, release: () => { conn.release(); releaseSlot(); } };
     } catch (err) {
       releaseSlot();
       const e = fromPgError(err);
@@ -147,6 +155,16 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     sockets.get(old)?.stop();
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
+    endSide(old, 1);
+  }
+
+  /** Closes a pool's renewal connection: a renewal still waiting (at a pooler) fails, and lease.ts has stopped waiting for it. */
+  async function endSide(of: Sql, timeoutS: number): Promise<void> {
+    const side = sides.get(of);
+    if (!side) return;
+    sides.delete(of);
+    side.socket.stop();
+    await side.sql.end({ timeout: timeoutS }).catch(() => undefined);
   }
 
   /**
@@ -184,7 +202,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       const s = sql;
       sql = undefined;
       if (s) sockets.get(s)?.stop();
-      if (s) await s.end({ timeout: 2 });
+      if (s) await Promise.all([s.end({ timeout: 2 }), endSide(s, 2)]);
       cfg.logger.debug({ open_ms: opened ? Date.now() - opened : 0 }, 'pool closed');
     },
   };
