@@ -22,7 +22,7 @@ import { retryLostRead } from '../../recovery.js';
 import { runStatement, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
-import { control, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
+import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
 import { beginWith, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
@@ -177,7 +177,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       try {
         const result = await inTransaction(lease, begin, run, opts);
         // The session is reset inside the transaction, in COMMIT's message (settings.ts).
-        await control(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        await controlReset(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
         ended();
         return result;
       } catch (err) {
@@ -247,14 +247,14 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       const results = await inTransaction(lease, begin, () => runAll(lease, sent, opts), opts);
       // The session is reset in the message that ends the transaction (settings.ts).
-      if (rolledBack) await control(lease, ROLLBACK_RESET);
+      if (rolledBack) await controlReset(lease, ROLLBACK_RESET);
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
-        await control(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        await controlReset(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
       }
       return results;
     } catch (err) {
-      await control(lease, ROLLBACK_RESET).catch(() => undefined);
+      await controlReset(lease, ROLLBACK_RESET).catch(() => undefined);
       throw err;
     } finally {
       pool.endLeaseLater(lease, []);

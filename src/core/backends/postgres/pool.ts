@@ -11,6 +11,7 @@ import { DbError } from '../../../errors.js';
 import type { DialectConfig, PoolState } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES } from '../../limits.js';
 import { fromPgError } from './errors.js';
+import { SESSION_RESET } from './settings.js';
 import { pgSocketGuard, type PgSocketGuard } from './socket.js';
 import { PG_TYPE_PARSERS } from './types.js';
 
@@ -26,6 +27,12 @@ export interface Lease {
   side: Sql;
   /** The connection died: write nothing more to it. */
   broken: boolean;
+  /**
+   * The last message on the connection ended a transaction with SESSION_RESET (settings.ts),
+   * which undoes all DISCARD ALL would: the lease ends without one (a round trip and server
+   * work saved per call). Any later statement clears it (control).
+   */
+  clean: boolean;
   release(): void;
 }
 
@@ -133,7 +140,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     try {
       from = await current();
       const conn = await from.reserve();
-      return { conn, pool: from, side: sides.get(from)!.sql, broken: false, release: () => { conn.release(); releaseSlot(); } };
+      return { conn, pool: from, side: sides.get(from)!.sql, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); } };
     } catch (err) {
       releaseSlot();
       const e = fromPgError(err);
@@ -173,7 +180,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
    * user-defined function or a trigger can change the session from any statement.
    */
   async function endLease(lease: Lease): Promise<void> {
-    if (!lease.broken && reset === 'discard') {
+    if (!lease.broken && reset === 'discard' && !lease.clean) {
       await control(lease, 'discard all').catch((err: Error) => {
         cfg.logger.warn({ err: err.message }, 'could not reset a session');
         lease.broken = true;
@@ -187,7 +194,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     // A dead connection's pool is retired at once, so a retry never draws from it.
     if (lease.broken) retire(lease.pool);
     void (async () => {
-      for (const text of first) await control(lease, text).catch(() => undefined);
+      for (const text of first) await control(lease, text).then(() => { lease.clean = text.includes(SESSION_RESET); }, () => undefined);
       await endLease(lease);
     })().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'lease cleanup failed'));
   }
@@ -215,6 +222,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
  */
 export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
   if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+  lease.clean = false;
   let timer: NodeJS.Timeout | undefined;
   // Handed to the connection now (postgres.js queries are lazy): whatever the caller sends
   // next on this lease is pipelined behind it, in order.
@@ -242,4 +250,10 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
     if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true)) lease.broken = true;
     throw err;
   }
+}
+
+/** A message that ends the lease's transaction with SESSION_RESET (settings.ts commitWith, ROLLBACK_RESET): the lease is then clean. */
+export async function controlReset(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
+  await control(lease, text, timeoutMs);
+  lease.clean = true;
 }
