@@ -24,7 +24,7 @@ export interface Lease {
   /** The pool it came from: retired whole if the connection dies. */
   pool: Sql;
   /** The pool's renewal connection (the migration lock's lease, lease.ts): one connection of its own, opened on first use. */
-  side: Sql;
+  side(): Sql;
   /** The connection died: write nothing more to it. */
   broken: boolean;
   /**
@@ -140,7 +140,14 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     try {
       from = await current();
       const conn = await from.reserve();
-      return { conn, pool: from, side: sides.get(from)!.sql, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); } };
+      const of = from;
+      // The pool may be retired (a connection died) while a lease is out: its renewal connection is then closed too.
+      const side = (): Sql => {
+        const own = sides.get(of);
+        if (!own) throw new DbError('CONNECTION_LOST', 'the connection pool was replaced after a connection died');
+        return own.sql;
+      };
+      return { conn, pool: from, side, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); } };
     } catch (err) {
       releaseSlot();
       const e = fromPgError(err);

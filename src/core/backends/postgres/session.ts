@@ -94,7 +94,7 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
   const lockIo: PgLockIo = {
     query: (text, params) => session.query(text, params),
     run: async (text) => { await settled(); await trusted(lease, text); },
-    side: () => lease.side,
+    side: () => lease.side(),
   };
   /**
    * Through a transaction pooler: client_connection_check_interval for each of the session's
