@@ -6,8 +6,9 @@ import { DbError } from '../../../errors.js';
 import type { BookkeepingProbe, Place } from '../contract/migrations.js';
 import { BOOKKEEPING_SCHEMA, EVENTS_TABLE, HISTORY_TABLE, LOCK_TABLE } from '../../bookkeeping.js';
 import type { Session } from '../../dialect.js';
+import { doubled } from '../../schema/sql-text.js';
 
-const quoteIdent = (x: string): string => `"${x.replace(/"/g, '""')}"`;
+const quoteIdent = doubled('"');
 
 const PLACE = `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${BOOKKEEPING_SCHEMA}') AS ours,
   has_database_privilege(current_database(), 'CREATE') AS can_create,

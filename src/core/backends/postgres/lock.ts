@@ -10,6 +10,7 @@ import { DbError } from '../../../errors.js';
 import { lockTableSql } from '../../bookkeeping.js';
 import type { LockAt, Row } from '../../dialect.js';
 import { LEASE_HOLDER, LEASE_MS, type LeaseSql } from '../../lease.js';
+import { doubled } from '../../schema/sql-text.js';
 import { fromPgError } from './errors.js';
 
 /** What the lock needs of its session: an extended-protocol query, trusted SQL, and the pool for renewals. */
@@ -20,7 +21,7 @@ export interface PgLockIo {
   side(): Sql;
 }
 
-const quoteIdent = (x: string): string => `"${x.replace(/"/g, '""')}"`;
+const quoteIdent = doubled('"');
 const until = `clock_timestamp() + make_interval(secs => $3::float8 / 1000)`;
 const missing = (err: unknown): boolean => err instanceof DbError && err.code === 'UNDEFINED_OBJECT';
 
