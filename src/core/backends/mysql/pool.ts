@@ -244,13 +244,7 @@ export function createMysqlPool<B extends MysqlBase>(cfg: DialectConfig, base: B
     async replication() {
       await openPool();
       const ctl = await controlConnection();
-      return readReplication(async (text) => {
-        try {
-          return (await ctl.promise().query(text))[0] as Row[];
-        } catch (err) {
-          throw fromMysqlError(err);
-        }
-      }, opts.causalReads);
+      return readReplication((text) => rowsOf(ctl, text, []), opts.causalReads);
     },
     timeoutSql: (ms) => `SET ${timeoutAssignment(flavor, ms)}`,
     get flavor() { return flavor; },
@@ -275,7 +269,7 @@ export function simple(conn: PoolConnection, text: string): Promise<void> {
 }
 
 /** Rows of one statement on a pinned connection (small catalog reads: not capped). */
-export function rowsOf(conn: PoolConnection, text: string, params: unknown[]): Promise<Row[]> {
+export function rowsOf(conn: Connection, text: string, params: unknown[]): Promise<Row[]> {
   return new Promise((resolve, reject) => {
     const done = (err: unknown, rows: unknown): void => (err ? reject(fromMysqlError(err)) : resolve(Array.isArray(rows) ? (rows as Row[]) : []));
     if (params.length) conn.execute(text, params as never[], done);
