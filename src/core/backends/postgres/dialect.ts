@@ -19,10 +19,10 @@ import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offloa
 import { sql as postgresSql } from './sql.js';
 import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
 import { retryLostRead } from '../../recovery.js';
-import { runStatement, type TypeNames } from './execute.js';
+import { runStatement, statementBoundMs, stoppedAtCap, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
-import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, watch, type Lease } from './pool.js';
+import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease } from './pool.js';
 import { runSession } from './session.js';
 import { beginWith, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
@@ -143,11 +143,13 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
    * (one round trip). When `begin` itself failed, its error is the one to report (the
    * statement only says the transaction was aborted).
    */
-  async function inTransaction<T>(lease: Lease, begin: string, work: () => Promise<T>, opts: ExecOptions): Promise<T> {
+  async function inTransaction<T>(lease: Lease, begin: string, work: () => Promise<T>, opts: ExecOptions, after?: () => void): Promise<T> {
     const opened = control(lease, begin, opts.timeoutMs + CONTROL_TIMEOUT_MS);
     opened.catch(() => undefined);
     try {
-      return await watch(lease, work());
+      const done = watch(lease, work());
+      after?.();
+      return await done;
     } catch (err) {
       await opened;
       throw err;
@@ -164,20 +166,32 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     // wrote nothing, so its ROLLBACK can wait until the answer is sent. The reset rides with
     // it: what outlives a rollback (a session advisory lock, a prepared statement) must not
     // reach whoever gets the server connection next (settings.ts).
-    const cleanup: string[] = [ownsSession && !cfg.readOnly ? 'rollback' : ROLLBACK_RESET];
+    const cleanup: Array<string | Promise<void>> = [ownsSession && !cfg.readOnly ? 'rollback' : ROLLBACK_RESET];
     const ended = (): void => { cleanup.length = 0; };
     try {
-      if (cfg.readOnly) return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts);
+      if (cfg.readOnly) {
+        // The ROLLBACK (and reset) is pipelined behind the statement: the answer does not wait for it.
+        return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts, () => {
+          cleanup[0] = pipelined(lease, ROLLBACK_RESET, statementBoundMs(opts.timeoutMs) + CONTROL_TIMEOUT_MS, true);
+        });
+      }
       // Only pure reads are cut short at the cap (see runStatement).
       const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames);
       if (ownsSession) {
         ended();
         return await inTransaction(lease, sessionSettings(opts.timeoutMs), run, opts);
       }
+      // COMMIT, with the session reset inside the transaction (settings.ts), is pipelined behind
+      // the statement: BEGIN, statement and COMMIT cost one round trip. If the statement fails,
+      // the COMMIT message fails too (the transaction is aborted) and the ROLLBACK cleans up.
+      // Its bound covers the statement's before it (statementBoundMs) and its own (deferred triggers).
+      let committed: Promise<void> | undefined;
       try {
-        const result = await inTransaction(lease, begin, run, opts);
-        // The session is reset inside the transaction, in COMMIT's message (settings.ts).
-        await controlReset(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        const result = await inTransaction(lease, begin, run, opts, () => {
+          committed = pipelined(lease, commitWith(opts.timeoutMs), statementBoundMs(opts.timeoutMs) + opts.timeoutMs + CONTROL_TIMEOUT_MS, true);
+        });
+        if (stoppedAtCap.has(result)) return result; // aborted by our cancel: the ROLLBACK ends it
+        await (committed as Promise<void>).catch((err: DbError) => { throw commitError(err); });
         ended();
         return result;
       } catch (err) {

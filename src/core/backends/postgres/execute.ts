@@ -16,9 +16,14 @@ import { isKnownOid, pgTypeName } from './types.js';
 const CLIENT_CANCEL_GRACE_MS = 250;
 const HARD_DEADLINE_GRACE_MS = 5000;
 
+/** The longest a statement with this timeout can hold its connection before it is abandoned (what is pipelined behind it waits that long). */
+export const statementBoundMs = (timeoutMs: number): number => timeoutMs + HARD_DEADLINE_GRACE_MS;
+
 interface RunState {
   /** Why we cancelled, if we did: decides the error code of the 57014 that follows. */
   cancelledFor?: 'CANCELLED' | 'TIMEOUT' | 'CAP';
+  /** The statement itself was stopped by our cancel: nothing is left to land later. */
+  consumed?: boolean;
 }
 
 /** Names of the user types (enums, domains ...) met in results so far, by oid: learnt from pg_type once. */
@@ -26,10 +31,13 @@ export type TypeNames = Map<number, string>;
 
 /**
  * Runs one statement on a leased connection. Rows arrive as arrays (duplicate
- * column names keep every value). `stopAtCap`: a pure read (SELECT, WITH, VALUES, TABLE) is read through a
- * portal and closed once the cap is reached, so a huge result costs nothing more;
- * anything else is read to its end with the extra rows dropped, because stopping
- * it would undo or half-do its writes.
+ * column names keep every value). `stopAtCap`: a pure read (SELECT, WITH, VALUES, TABLE) is
+ * cancelled once the cap is reached, so a huge result costs little more; its transaction is
+ * then rolled back (see stoppedAtCap). Anything else is read to its end with the extra rows
+ * dropped, because stopping it would undo its writes.
+ *
+ * No portal (postgres.js `cursor`): it ends with a Sync of its own, one more round trip, and
+ * nothing can be pipelined behind it, so the caller's COMMIT would wait for another.
  */
 export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOptions, stopAtCap: boolean, typeNames: TypeNames): Promise<StatementResult> {
   const start = performance.now();
@@ -52,20 +60,28 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   let hardTimer: NodeJS.Timeout | undefined;
   const hardDeadline = new Promise<never>((_, reject) => {
     hardTimer = setTimeout(
-      () => reject(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: opts.timeoutMs + HARD_DEADLINE_GRACE_MS })),
-      opts.timeoutMs + HARD_DEADLINE_GRACE_MS,
+      () => reject(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: statementBoundMs(opts.timeoutMs) })),
+      statementBoundMs(opts.timeoutMs),
     );
   });
   try {
     if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
-    const close = (lease.pool as unknown as { CLOSE: unknown }).CLOSE;
-    const work = stopAtCap
-      ? q.cursor(Math.min(opts.maxRows + 1, 1000), (rows: unknown[][]) => (rows.every(take) ? undefined : close)).then(() => null)
-      : q.forEach((row: unknown[]) => { take(row); });
-    const res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string } | null;
+    const work = q.forEach((row: unknown[]) => {
+      if (!take(row) && stopAtCap) cancel('CAP');
+    });
+    let res: { count?: number; command?: string } | null;
+    try {
+      res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string };
+    } catch (err) {
+      state.consumed = state.cancelledFor !== undefined && isCancelOfOurs(err);
+      if (state.cancelledFor !== 'CAP' || !state.consumed) throw err;
+      res = null; // the rows up to the cap are the answer
+    }
     const columns = described();
     const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
-    return await finish(lease.conn, columns, collector, affected, start, typeNames);
+    const result = await finish(lease.conn, columns, collector, affected, start, typeNames);
+    if (state.cancelledFor === 'CAP') stoppedAtCap.add(result);
+    return result;
   } catch (err) {
     const e = errorFor(err, state, opts);
     // Nothing more may be written to a dead connection (not even the late-cancel absorber below): it could wait for ever.
@@ -76,8 +92,21 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
     clearTimeout(hardTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     // A cancel request may land after its statement ended: absorb it before anything else runs here.
-    if (state.cancelledFor && !lease.broken) await absorbLateCancel(lease);
+    if (state.cancelledFor && !state.consumed && !lease.broken) await absorbLateCancel(lease);
   }
+}
+
+/**
+ * Results of pure reads cancelled at the cap. Their transaction is aborted (or the cancel
+ * lands on the COMMIT pipelined behind them), so it ends with ROLLBACK whatever the call
+ * asked: a SELECT that called a writing function keeps nothing.
+ */
+export const stoppedAtCap = new WeakSet<StatementResult>();
+
+/** 57014 from a cancel request (ours), not from statement_timeout (which may run out while our cancel is on its way). */
+function isCancelOfOurs(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '57014' && !/statement timeout/i.test(e.message ?? '');
 }
 
 async function finish(
@@ -122,7 +151,9 @@ function errorFor(err: unknown, state: RunState, opts: ExecOptions): DbError {
 /**
  * A cancel request travels on its own connection and may arrive after its
  * statement ended. The server ignores it while idle, but not during the next
- * statement: a short sleep gives it somewhere harmless to land.
+ * statement: a short sleep gives it somewhere harmless to land. What was pipelined
+ * behind the statement (its COMMIT or ROLLBACK) runs first; a transaction the cancel
+ * aborted there is rolled back (the caller reports the failed COMMIT).
  */
 async function absorbLateCancel(lease: Lease): Promise<void> {
   for (let i = 0; i < 3; i++) {
@@ -130,6 +161,11 @@ async function absorbLateCancel(lease: Lease): Promise<void> {
       await lease.conn.unsafe('select pg_sleep(0.02)', [], { simple: false } as never);
       return;
     } catch (err) {
+      if ((err as { code?: string }).code === '25P02') {
+        await lease.conn.unsafe('rollback').catch(() => { lease.broken = true; });
+        if (lease.broken) return;
+        continue;
+      }
       if ((err as { code?: string }).code !== '57014') {
         lease.broken = true;
         return;

@@ -65,7 +65,7 @@ export interface PgPool {
    * Cleans the lease after the caller has its answer: the connection (and its pool
    * slot) is only handed to the next call once `first` (a ROLLBACK) and DISCARD ALL are done.
    */
-  endLeaseLater(lease: Lease, first: string[]): void;
+  endLeaseLater(lease: Lease, first: Array<string | Promise<void>>): void;
   state(): PoolState;
   close(): Promise<void>;
 }
@@ -197,11 +197,14 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     lease.release();
   }
 
-  function endLeaseLater(lease: Lease, first: string[]): void {
+  function endLeaseLater(lease: Lease, first: Array<string | Promise<void>>): void {
     // A dead connection's pool is retired at once, so a retry never draws from it.
     if (lease.broken) retire(lease.pool);
     void (async () => {
-      for (const text of first) await control(lease, text).then(() => { lease.clean = text.includes(SESSION_RESET); }, () => undefined);
+      for (const step of first) {
+        if (typeof step !== 'string') await step.catch(() => undefined); // sent already (pipelined)
+        else await control(lease, step).then(() => { lease.clean = step.includes(SESSION_RESET); }, () => undefined);
+      }
       await endLease(lease);
     })().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'lease cleanup failed'));
   }
@@ -257,6 +260,17 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
     if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true)) lease.broken = true;
     throw err;
   }
+}
+
+/**
+ * `text` handed to the connection now, behind what was sent before it (pipelined), its outcome
+ * awaited later (a rejection nobody awaits is not reported as unhandled). `resets`: it ends
+ * the transaction with SESSION_RESET (controlReset).
+ */
+export function pipelined(lease: Lease, text: string, timeoutMs: number, resets = false): Promise<void> {
+  const sent = resets ? controlReset(lease, text, timeoutMs) : control(lease, text, timeoutMs);
+  sent.catch(() => undefined);
+  return sent;
 }
 
 /** A message that ends the lease's transaction with SESSION_RESET (settings.ts commitWith, ROLLBACK_RESET): the lease is then clean. */
