@@ -5,7 +5,7 @@
 // transport) out of the stdio start-up: without it esbuild wraps every module that
 // import reaches, the SDK and zod included, in lazy initialisers (+20 ms measured).
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 
 /**
  * zod re-exports its 64 locales as a namespace (`z.locales`), and the SDK uses zod as a
@@ -26,8 +26,27 @@ const onlyEnglishZod = {
   },
 };
 
-// Drivers stay external: native (better-sqlite3), WASM (libpg-query) or loaded lazily.
-const external = ['better-sqlite3', 'postgres', 'mysql2', 'libpg-query'];
+/**
+ * The SDK's server module imports its Ajv validator to build one when none is given; mcp.ts
+ * always gives one (lazyValidator, which requires Ajv from node_modules on first use), so
+ * in the bundle that import is a stub, and Ajv, its formats and fast-uri (about 130 KB) are
+ * neither compiled nor evaluated at start-up.
+ */
+const noBundledAjv = {
+  name: 'no-bundled-ajv',
+  setup(b) {
+    b.onResolve({ filter: /\/validation\/ajv-provider\.js$/ }, (args) => (/[\\/]@modelcontextprotocol[\\/]sdk[\\/]dist[\\/]esm[\\/]server[\\/]/.test(args.importer)
+      ? { path: 'ajv-provider', namespace: 'no-bundled-ajv' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'no-bundled-ajv' }, () => ({
+      contents: "export class AjvJsonSchemaValidator { constructor() { throw new Error('no bundled Ajv: pass jsonSchemaValidator (src/mcp.ts does)'); } }",
+      loader: 'js',
+    }));
+  },
+};
+
+// Drivers stay external: native (better-sqlite3), WASM (libpg-query) or loaded lazily; so
+// does the SDK's Ajv validator, required on first use (noBundledAjv).
+const external = ['better-sqlite3', 'postgres', 'mysql2', 'libpg-query', '@modelcontextprotocol/sdk/validation/ajv'];
 const common = {
   bundle: true,
   platform: 'node',
@@ -40,14 +59,19 @@ const common = {
   minify: !process.env.NO_MINIFY,
   keepNames: true,
   logLevel: 'warning',
-  plugins: [onlyEnglishZod],
+  plugins: [onlyEnglishZod, noBundledAjv],
   // Bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cmxRequire } from 'node:module'; const require = __cmxRequire(import.meta.url);" },
 };
 
+// Chunk names change with their content: start from an empty dist/ so no stale chunk lingers.
+rmSync('dist', { recursive: true, force: true });
+
 await build({
   ...common,
-  entryPoints: { server: 'src/server.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/backends/sqlite/host.ts', 'sql-worker': 'src/core/offload/worker.ts' },
+  entryPoints: {
+    server: 'src/server.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/backends/sqlite/host.ts', 'sql-worker': 'src/core/offload/worker.ts', 'listing-gen': 'src/tools/listing-gen.ts',
+  },
   outdir: 'dist',
   splitting: true,
   // Chunks sit beside the entries, so import.meta.url-relative paths (the SQLite host) still resolve.
@@ -55,3 +79,7 @@ await build({
   banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
 });
 chmodSync('dist/server.js', 0o755);
+
+// tools/list as JSON beside the bundle (src/tools/listing-precomputed.ts), from the code just built.
+const { writeListings } = await import(new URL('../dist/listing-gen.js', import.meta.url).href);
+await writeListings('dist');

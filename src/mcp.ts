@@ -6,7 +6,8 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { LoggingLevelSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
-import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
+import { createRequire } from 'node:module';
+import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
 import type { ServerContext } from './context.js';
 import { DbError } from './errors.js';
@@ -115,13 +116,19 @@ function relay(server: McpServer, subscriptions: Subscriptions, logging: ClientL
 }
 
 /**
- * The SDK's JSON Schema validator, built on first use. The SDK's default is built with
- * every server: an Ajv instance with its formats, about 17 ms of each cold start (and of
- * each HTTP session), for elicitation answers, which these tools never ask for.
+ * The SDK's JSON Schema validator, loaded and built on first use. The SDK's default is
+ * built with every server: an Ajv instance with its formats, about 17 ms of each cold start
+ * (and of each HTTP session), for elicitation answers, which these tools never ask for.
+ * Ajv is not even in the start-up bundle (scripts/build.mjs): it is required from
+ * node_modules here, about 8 ms of compiling and evaluating saved at every start.
  */
-function lazyValidator(): jsonSchemaValidator {
+export function lazyValidator(): jsonSchemaValidator {
   let ajv: AjvJsonSchemaValidator | undefined;
-  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) };
+  const load = (): AjvJsonSchemaValidator => {
+    const { AjvJsonSchemaValidator: Validator } = createRequire(import.meta.url)('@modelcontextprotocol/sdk/validation/ajv') as typeof import('@modelcontextprotocol/sdk/validation/ajv');
+    return new Validator();
+  };
+  return { getValidator: (schema) => (ajv ??= load()).getValidator(schema) };
 }
 
 export function createServer(ctx: ServerContext): McpServer {

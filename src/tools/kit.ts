@@ -14,6 +14,7 @@ import { asDbError, DbError } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { redactValue } from '../log.js';
 import { listing, type ListedTool } from './listing.js';
+import { listingKey, precomputedListings } from './listing-precomputed.js';
 
 /** A tool result line over 10 MiB closes the SDK's stdio transport; stay well under. */
 export const MAX_RESULT_TEXT_BYTES = 4 * 1024 * 1024;
@@ -139,7 +140,10 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
   // Unknown top-level keys are refused on every tool (nested objects declare .strict() themselves).
   const byName = new Map(defs.map((d) => [d.name, { def: d, input: d.input.strict() }]));
   let listed: Tool[] | undefined;
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: (listed ??= defs.map(listing)) }));
+  server.server.setRequestHandler(ListToolsRequestSchema, () => {
+    const built = precomputedListings();
+    return { tools: (listed ??= defs.map((d) => built.get(listingKey(d)) ?? listing(d))) };
+  });
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const entry = byName.get(request.params.name);
     if (!entry) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
