@@ -10,7 +10,7 @@
  * (`pooler=none|session`), with the settings on the session, which DISCARD ALL resets.
  */
 import { DbError } from '../../../errors.js';
-import { postgresUrlOptions, postgresUrlParams, type PoolerMode } from './url.js';
+import { namesSeveralHosts, postgresUrlOptions, postgresUrlParams, type PoolerMode } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, withDeadline } from '../../limits.js';
 import { loadPostgresParser, sessionStateLeft } from './classify.js';
@@ -19,10 +19,10 @@ import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offloa
 import { sql as postgresSql } from './sql.js';
 import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
 import { retryLostRead } from '../../recovery.js';
-import { runStatement, statementBoundMs, stoppedAtCap, type TypeNames } from './execute.js';
+import { runStatement, statementBoundMs, stoppedAtCap, type CapStop, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
-import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease } from './pool.js';
+import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease, type Pipelined } from './pool.js';
 import { runSession } from './session.js';
 import { beginWith, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
@@ -81,6 +81,8 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
    * go into a transaction around the statement, which costs the COMMIT's round trip.
    */
   const ownsSession = pooler === 'none' || pooler === 'session';
+  // A cancel request could reach another host of a host list: reads stop at the cap through a portal there.
+  const capStop: CapStop = namesSeveralHosts(cfg.url) ? 'portal' : 'cancel';
   const pool = createPgPool(cfg, () => postgresUrlOptions(cfg.url), pooler === 'transaction' ? 'none' : 'discard');
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
@@ -158,7 +160,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     }
   }
 
-  async function executeOnce(stmt: Statement, opts: ExecOptions, c: Analysis, portal: boolean): Promise<StatementResult> {
+  async function executeOnce(stmt: Statement, opts: ExecOptions, c: Analysis, pureRead: boolean): Promise<StatementResult> {
     // Before reserving: learning the guard may itself need a connection.
     const begin = await beginText(opts);
     const lease = await pool.reserve(opts.signal);
@@ -166,17 +168,17 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     // wrote nothing, so its ROLLBACK can wait until the answer is sent. The reset rides with
     // it: what outlives a rollback (a session advisory lock, a prepared statement) must not
     // reach whoever gets the server connection next (settings.ts).
-    const cleanup: Array<string | Promise<void>> = [ownsSession && !cfg.readOnly ? 'rollback' : ROLLBACK_RESET];
+    const cleanup: Array<string | Pipelined> = [ownsSession && !cfg.readOnly ? 'rollback' : ROLLBACK_RESET];
     const ended = (): void => { cleanup.length = 0; };
     try {
       if (cfg.readOnly) {
         // The ROLLBACK (and reset) is pipelined behind the statement: the answer does not wait for it.
-        return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, portal, typeNames), opts, () => {
+        return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, pureRead ? capStop : 'none', typeNames), opts, () => {
           cleanup[0] = pipelined(lease, ROLLBACK_RESET, statementBoundMs(opts.timeoutMs) + CONTROL_TIMEOUT_MS, true);
         });
       }
       // Only pure reads are cut short at the cap (see runStatement).
-      const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, portal && c.readOnlyViolation === null, typeNames);
+      const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, pureRead && c.readOnlyViolation === null ? capStop : 'none', typeNames);
       if (ownsSession) {
         ended();
         return await inTransaction(lease, sessionSettings(opts.timeoutMs), run, opts);
@@ -185,15 +187,21 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       // the statement: BEGIN, statement and COMMIT cost one round trip. If the statement fails,
       // the COMMIT message fails too (the transaction is aborted) and the ROLLBACK cleans up.
       // Its bound covers the statement's before it (statementBoundMs) and its own (deferred triggers).
-      let committed: Promise<void> | undefined;
+      let committed: Pipelined | undefined;
       try {
         const result = await inTransaction(lease, begin, run, opts, () => {
           committed = pipelined(lease, commitWith(opts.timeoutMs), statementBoundMs(opts.timeoutMs) + opts.timeoutMs + CONTROL_TIMEOUT_MS, true);
         });
-        if (stoppedAtCap.has(result)) return result; // aborted by our cancel: the ROLLBACK ends it
-        await (committed as Promise<void>).catch((err: DbError) => { throw commitError(err); });
-        ended();
-        return result;
+        const failed = await (committed as Pipelined).then(() => null, (err: DbError) => err);
+        if (failed === null) {
+          ended();
+          return result;
+        }
+        // A read past the cap may have been stopped by our cancel (its transaction aborted, so
+        // the COMMIT fails), or have ended first and its COMMIT met the cancel: the ROLLBACK
+        // (cleanup) ends it, and the rows are the answer. Any other failed COMMIT is an error.
+        if (stoppedAtCap.has(result) && metOurCancel(failed)) return result;
+        throw commitError(failed);
       } catch (err) {
         if (!(err instanceof DbError) || err.details.sqlstate !== NOT_IN_TRANSACTION || lease.broken) throw err;
         // Refused before it did anything: run it on its own, bounded by the client-side timeout (execute.ts).
@@ -204,6 +212,12 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     } finally {
       pool.endLeaseLater(lease, cleanup);
     }
+  }
+
+  /** The COMMIT behind a read cancelled at the cap failed because of that cancel (25P02: aborted by it; 57014: it landed on the COMMIT). */
+  function metOurCancel(err: DbError): boolean {
+    const state = err.details.sqlstate;
+    return state === '25P02' || (state === '57014' && err.code === 'CANCELLED');
   }
 
   async function liveInfo(): Promise<Pick<ServerInfo, 'standby'>> {
@@ -241,10 +255,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function executeChecked(stmt: Statement, c: Analysis, sent: Statement, opts: ExecOptions): Promise<StatementResult> {
     // The keyword of a long text comes from its classification: lexing it here would hold the
     // event loop. An EXPLAIN (the wrapper) is read whole.
-    const portal = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql, stmt.lexed));
+    const pureRead = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql, stmt.lexed));
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
-    if (c.readOnlyViolation !== null) return executeOnce(sent, opts, c, portal);
-    return retryLostRead(() => executeOnce(sent, opts, c, portal), cfg.logger, opts.signal);
+    if (c.readOnlyViolation !== null) return executeOnce(sent, opts, c, pureRead);
+    return retryLostRead(() => executeOnce(sent, opts, c, pureRead), cfg.logger, opts.signal);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
@@ -277,7 +291,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   function runAll(lease: Lease, stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
     // Inside a transaction every statement is read to its end (closing early would half-run a writing one).
-    return runInOrder(stmts, opts, (stmt, o) => runStatement(lease, stmt, o, false, typeNames));
+    return runInOrder(stmts, opts, (stmt, o) => runStatement(lease, stmt, o, 'none', typeNames));
   }
 
   return {

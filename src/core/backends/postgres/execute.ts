@@ -22,6 +22,8 @@ export const statementBoundMs = (timeoutMs: number): number => timeoutMs + HARD_
 interface RunState {
   /** Why we cancelled, if we did: decides the error code of the 57014 that follows. */
   cancelledFor?: 'CANCELLED' | 'TIMEOUT' | 'CAP';
+  /** The cancel request, done once the server has signalled the backend (or failed). */
+  cancelSent?: Promise<void>;
   /** The statement itself was stopped by our cancel: nothing is left to land later. */
   consumed?: boolean;
 }
@@ -30,16 +32,47 @@ interface RunState {
 export type TypeNames = Map<number, string>;
 
 /**
- * Runs one statement on a leased connection. Rows arrive as arrays (duplicate
- * column names keep every value). `stopAtCap`: a pure read (SELECT, WITH, VALUES, TABLE) is
- * cancelled once the cap is reached, so a huge result costs little more; its transaction is
- * then rolled back (see stoppedAtCap). Anything else is read to its end with the extra rows
- * dropped, because stopping it would undo its writes.
- *
- * No portal (postgres.js `cursor`): it ends with a Sync of its own, one more round trip, and
- * nothing can be pipelined behind it, so the caller's COMMIT would wait for another.
+ * How a pure read (SELECT, WITH, VALUES, TABLE) stops at the cap. `cancel`: its rows are
+ * read on, dropped, and a cancel request stops it once 1,000 rows or 50 ms have passed the
+ * cap (a result a little over the cap just ends, without a cancel). `portal`: read through a
+ * portal closed at the cap (postgres.js `cursor`): its Sync costs a round trip of its own
+ * and nothing can be pipelined behind it, so only where a cancel could go astray (a URL
+ * with several hosts: the cancel's own connection may reach another one). `none`: read to
+ * its end, the extra rows dropped (anything that may write: stopping it would undo that).
  */
-export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOptions, stopAtCap: boolean, typeNames: TypeNames): Promise<StatementResult> {
+export type CapStop = 'cancel' | 'portal' | 'none';
+
+/** Rows past the cap, or milliseconds, before a pure read is cancelled (CapStop `cancel`). */
+const CAP_SLACK_ROWS = 1000;
+const CAP_SLACK_MS = 50;
+/** Longest wait for a cancel request's own connection to be done with. */
+const CANCEL_SENT_MS = 3000;
+
+/** Results of pure reads that went past the cap with CapStop `cancel` (dialect.ts: their COMMIT may meet the cancel). */
+export const stoppedAtCap = new WeakSet<StatementResult>();
+
+/**
+ * Sends the cancel request for `q` and says when it is done: postgres.js' own `cancel()`
+ * drops that promise (3.4.9; the canceller is its pool's). Once the server has closed the
+ * request's connection it has signalled the backend, and a signal that finds the backend
+ * idle, or reading its next message, is discarded there: nothing later can be hit.
+ */
+function requestCancel(q: unknown): Promise<void> {
+  const query = q as { canceller?: ((q: unknown) => Promise<void>) | null; cancel(): unknown };
+  const canceller = query.canceller;
+  if (typeof canceller !== 'function') {
+    query.cancel();
+    return Promise.reject(new Error('no canceller'));
+  }
+  query.canceller = null;
+  return Promise.resolve(canceller(q));
+}
+
+/**
+ * Runs one statement on a leased connection. Rows arrive as arrays (duplicate column
+ * names keep every value); a pure read stops at the cap as `cap` says.
+ */
+export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOptions, cap: CapStop, typeNames: TypeNames): Promise<StatementResult> {
   const start = performance.now();
   const collector = new RowCollector(opts.maxRows, opts.maxBytes);
   const state: RunState = {};
@@ -52,12 +85,15 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   const cancel = (why: NonNullable<RunState['cancelledFor']>): void => {
     if (state.cancelledFor) return;
     state.cancelledFor = why;
-    q.cancel();
+    state.cancelSent = requestCancel(q);
+    state.cancelSent.catch(() => undefined);
   };
   const onAbort = (): void => cancel('CANCELLED');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const clientTimer = setTimeout(() => cancel('TIMEOUT'), opts.timeoutMs + CLIENT_CANCEL_GRACE_MS);
   let hardTimer: NodeJS.Timeout | undefined;
+  let capTimer: NodeJS.Timeout | undefined;
+  let past = 0;
   const hardDeadline = new Promise<never>((_, reject) => {
     hardTimer = setTimeout(
       () => reject(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: statementBoundMs(opts.timeoutMs) })),
@@ -66,21 +102,27 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   });
   try {
     if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
-    const work = q.forEach((row: unknown[]) => {
-      if (!take(row) && stopAtCap) cancel('CAP');
-    });
+    const close = (lease.pool as unknown as { CLOSE: unknown }).CLOSE;
+    const work = cap === 'portal'
+      ? q.cursor(Math.min(opts.maxRows + 1, 1000), (rows: unknown[][]) => (rows.every(take) ? undefined : close)).then(() => null)
+      : q.forEach((row: unknown[]) => {
+        if (take(row) || cap !== 'cancel') return;
+        if (past++ === 0) capTimer = setTimeout(() => cancel('CAP'), CAP_SLACK_MS);
+        if (past > CAP_SLACK_ROWS) cancel('CAP');
+      });
     let res: { count?: number; command?: string } | null;
     try {
-      res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string };
+      res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string } | null;
     } catch (err) {
       state.consumed = state.cancelledFor !== undefined && isCancelOfOurs(err);
       if (state.cancelledFor !== 'CAP' || !state.consumed) throw err;
       res = null; // the rows up to the cap are the answer
     }
+    clearTimeout(capTimer);
     const columns = described();
     const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
-    const result = await finish(lease.conn, columns, collector, affected, start, typeNames);
-    if (state.cancelledFor === 'CAP') stoppedAtCap.add(result);
+    const result = await finish(lease.conn, columns, collector, affected, start, typeNames, state.consumed === true);
+    if (past > 0) stoppedAtCap.add(result);
     return result;
   } catch (err) {
     const e = errorFor(err, state, opts);
@@ -90,18 +132,24 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   } finally {
     clearTimeout(clientTimer);
     clearTimeout(hardTimer);
+    clearTimeout(capTimer);
     opts.signal?.removeEventListener('abort', onAbort);
-    // A cancel request may land after its statement ended: absorb it before anything else runs here.
-    if (state.cancelledFor && !state.consumed && !lease.broken) await absorbLateCancel(lease);
+    // A cancel request may land after its statement ended: wait until the server has
+    // signalled the backend (then nothing later can be hit); where that cannot be known,
+    // give it somewhere harmless to land before anything else runs here.
+    if (state.cancelledFor && !state.consumed && !lease.broken) await cancelSettled(lease, state.cancelSent);
   }
 }
 
-/**
- * Results of pure reads cancelled at the cap. Their transaction is aborted (or the cancel
- * lands on the COMMIT pipelined behind them), so it ends with ROLLBACK whatever the call
- * asked: a SELECT that called a writing function keeps nothing.
- */
-export const stoppedAtCap = new WeakSet<StatementResult>();
+async function cancelSettled(lease: Lease, sent: Promise<void> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    (sent ?? Promise.reject(new Error('not sent'))).then(() => true, () => false),
+    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CANCEL_SENT_MS); }),
+  ]);
+  clearTimeout(timer);
+  if (!done) await absorbLateCancel(lease);
+}
 
 /** 57014 from a cancel request (ours), not from statement_timeout (which may run out while our cancel is on its way). */
 function isCancelOfOurs(err: unknown): boolean {
@@ -116,8 +164,16 @@ async function finish(
   affected: number | null,
   start: number,
   typeNames: TypeNames,
+  aborted = false,
 ): Promise<StatementResult> {
-  await learnTypeNames(conn, columns.map((c) => c.type), typeNames).catch(() => undefined);
+  const oids = columns.map((c) => c.type);
+  await learnTypeNames(conn, oids, typeNames).catch(async (err: { code?: string }) => {
+    // Our cancel aborted the transaction, and the names are asked behind the COMMIT pipelined
+    // after the statement, which failed too: end the transaction (it keeps nothing) and ask again.
+    if (!aborted || err.code !== '25P02') return;
+    await conn.unsafe('rollback');
+    await learnTypeNames(conn, oids, typeNames);
+  }).catch(() => undefined);
   const rows = collector.rows;
   const keys = collector.hasColumns ? collector.setColumns(columns.map((c) => c.name)) : columns.map((c) => c.name);
   return {

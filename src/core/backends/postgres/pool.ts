@@ -65,7 +65,7 @@ export interface PgPool {
    * Cleans the lease after the caller has its answer: the connection (and its pool
    * slot) is only handed to the next call once `first` (a ROLLBACK) and DISCARD ALL are done.
    */
-  endLeaseLater(lease: Lease, first: Array<string | Promise<void>>): void;
+  endLeaseLater(lease: Lease, first: Array<string | Pipelined>): void;
   state(): PoolState;
   close(): Promise<void>;
 }
@@ -197,13 +197,15 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     lease.release();
   }
 
-  function endLeaseLater(lease: Lease, first: Array<string | Promise<void>>): void {
+  function endLeaseLater(lease: Lease, first: Array<string | Pipelined>): void {
     // A dead connection's pool is retired at once, so a retry never draws from it.
     if (lease.broken) retire(lease.pool);
     void (async () => {
       for (const step of first) {
-        if (typeof step !== 'string') await step.catch(() => undefined); // sent already (pipelined)
-        else await control(lease, step).then(() => { lease.clean = step.includes(SESSION_RESET); }, () => undefined);
+        // Sent already (pipelined): sent again if it failed (a late cancel may have landed on it).
+        if (typeof step !== 'string' && (await step.then(() => true, () => false) || lease.broken)) continue;
+        const text = typeof step === 'string' ? step : step.text;
+        await control(lease, text).then(() => { lease.clean = text.includes(SESSION_RESET); }, () => undefined);
       }
       await endLease(lease);
     })().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'lease cleanup failed'));
@@ -267,11 +269,14 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
  * awaited later (a rejection nobody awaits is not reported as unhandled). `resets`: it ends
  * the transaction with SESSION_RESET (controlReset).
  */
-export function pipelined(lease: Lease, text: string, timeoutMs: number, resets = false): Promise<void> {
+export function pipelined(lease: Lease, text: string, timeoutMs: number, resets = false): Pipelined {
   const sent = resets ? controlReset(lease, text, timeoutMs) : control(lease, text, timeoutMs);
   sent.catch(() => undefined);
-  return sent;
+  return Object.assign(sent, { text });
 }
+
+/** A message sent ahead (pipelined), with its text. */
+export type Pipelined = Promise<void> & { text: string };
 
 /** A message that ends the lease's transaction with SESSION_RESET (settings.ts commitWith, ROLLBACK_RESET): the lease is then clean. */
 export async function controlReset(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {

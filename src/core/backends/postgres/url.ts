@@ -76,3 +76,13 @@ export function postgresUrlOptions(url: string): PgUrlOptions {
     pooler: (p.get('pooler') as PoolerMode | undefined) ?? 'none',
   };
 }
+
+/**
+ * The URL names several hosts (`postgres://u@h1,h2:5432/db`, as postgres.js reads it): a
+ * cancel request, which opens a connection of its own, may then reach another host than
+ * the statement's (execute.ts CapStop).
+ */
+export function namesSeveralHosts(url: string): boolean {
+  const authority = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0] ?? '';
+  return authority.slice(authority.lastIndexOf('@') + 1).includes(',');
+}
