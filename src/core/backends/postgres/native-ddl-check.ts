@@ -3,8 +3,9 @@
  * restore runs it. The file is code anyone with write access to backup_dir can edit, so
  * every statement is parsed (libpg-query) and must be one pg_dump writes for a schema:
  * a CREATE of types, schemas, extensions, functions, tables, sequences, views, indexes,
- * triggers, policies and rules, or an ALTER, COMMENT, REFRESH or setval of a relation the
- * script itself created; SET of session settings other than the role; set_config of the
+ * triggers, policies, rules, foreign-data wrappers, foreign servers, user mappings, access
+ * methods and event triggers, or an ALTER, COMMENT, REFRESH or setval of a relation (or an
+ * ALTER of an event trigger) the script itself created; SET of session settings other than the role; set_config of the
  * search_path; the DO block that creates a function a named table uses only where the
  * target lacks it (native-ddl.ts). Anything else (DROP, TRUNCATE, DML, DO, a relation the script did not
  * create, a CREATE OR REPLACE of something it did not create) is BACKUP_CORRUPT before
@@ -19,8 +20,11 @@ import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stri
 const CREATES = new Set([
   'CreateSchemaStmt', 'CreateExtensionStmt', 'CreateEnumStmt', 'CompositeTypeStmt', 'CreateRangeStmt', 'CreateDomainStmt',
   'DefineStmt', 'CreateCastStmt', 'CreateOpClassStmt', 'CreateOpFamilyStmt', 'CreateConversionStmt', 'CreateStatsStmt',
-  'CreatePLangStmt', 'CreateTransformStmt', 'CreateEventTrigStmt', 'CommentStmt', 'AlterDomainStmt',
+  'CreatePLangStmt', 'CreateTransformStmt', 'CommentStmt', 'AlterDomainStmt',
   'AlterOpFamilyStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt',
+  // Foreign-data wrappers, foreign servers, user mappings and table access methods: pg_dump
+  // writes each as one CREATE (a server's options, a mapping's too, are in it), never an ALTER.
+  'CreateFdwStmt', 'CreateForeignServerStmt', 'CreateUserMappingStmt', 'CreateAmStmt',
 ]);
 
 /** The relation a statement acts on, by where each kind keeps it. */
@@ -95,6 +99,14 @@ function checkStatement(stmt: PgNode, created: Set<string>, part: string): void 
       return;
     }
     case 'SelectStmt': return checkSelect(body, created, part);
+    // An event trigger that is off is created, then disabled (ALTER EVENT TRIGGER … DISABLE):
+    // only one the script created may be altered.
+    case 'CreateEventTrigStmt': created.add(`evt ${String(body.trigname ?? '').toLowerCase()}`); return;
+    case 'AlterEventTrigStmt': {
+      const name = String(body.trigname ?? '').toLowerCase();
+      if (!created.has(`evt ${name}`)) refuse(part, `ALTER EVENT TRIGGER ${name}`);
+      return;
+    }
     case 'DoStmt': return checkDo(body, created, part);
     case 'CreateStmt': case 'CreateSeqStmt': case 'CreateForeignTableStmt': {
       const rel = type === 'CreateSeqStmt' ? body.sequence : type === 'CreateForeignTableStmt' ? bodyOf(body.base).relation ?? body.base : body.relation;
