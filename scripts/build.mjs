@@ -5,6 +5,7 @@
 // transport) out of the stdio start-up: without it esbuild wraps every module that
 // import reaches, the SDK and zod included, in lazy initialisers (+20 ms measured).
 import { build } from 'esbuild';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 
 /**
@@ -62,6 +63,8 @@ const common = {
   plugins: [onlyEnglishZod, noBundledAjv],
   // Bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cmxRequire } from 'node:module'; const require = __cmxRequire(import.meta.url);" },
+  // This build's id: dist/tool-listing.json is used only by the code of the build that wrote it.
+  define: { __CMX_BUILD_ID__: JSON.stringify(randomUUID()) },
 };
 
 // Chunk names change with their content: start from an empty dist/ so no stale chunk lingers.

@@ -38,6 +38,12 @@ export interface StatementResult {
   /** True when max_rows or max_bytes cut the result short. */
   truncated: boolean;
   elapsed_ms: number;
+  /**
+   * A read stopped at the cap whose transaction was rolled back on a connection that can
+   * write (PostgreSQL: the cancel stopped it, or met its COMMIT): nothing it wrote was kept.
+   * Said in the truncation notice (queries.ts), not a field of the tool's output.
+   */
+  rolledBack?: true;
 }
 
 export interface ExecOptions {

@@ -84,7 +84,8 @@ export function execOptions(config: ConnectionConfig, args: { max_rows?: number;
 function withNotice<T extends StatementResult>(r: T, opts: ExecOptions): T & { notice?: string } {
   if (!r.truncated) return r;
   const notice = `result cut at ${r.rows.length} rows (max_rows ${opts.maxRows}, max_bytes ${opts.maxBytes}); `
-    + 'narrow it with WHERE, select fewer columns, or page with ORDER BY ... LIMIT/OFFSET (or a keyset condition)';
+    + 'narrow it with WHERE, select fewer columns, or page with ORDER BY ... LIMIT/OFFSET (or a keyset condition)'
+    + (r.rolledBack ? '; the statement was stopped there and rolled back: anything it wrote (a function it called) was not kept' : '');
   return { ...r, notice };
 }
 

@@ -12,7 +12,7 @@ import { loadConfig, parseCli } from '../config.js';
 import { createContext } from '../context.js';
 import { selectTools } from '../mcp.js';
 import { listing } from './listing.js';
-import { LISTING_FILE, listingKey } from './listing-precomputed.js';
+import { BUILD_ID, LISTING_FILE, listingKey, type ListingFile } from './listing-precomputed.js';
 
 const VARIANTS = [[], ['--allow-runtime-connections'], ['--transport', 'http', '--stateless'], ['--read-only']];
 
@@ -33,6 +33,7 @@ export async function writeListings(dir: string): Promise<number> {
   } finally {
     rmSync(data, { recursive: true, force: true });
   }
-  writeFileSync(join(dir, LISTING_FILE), JSON.stringify([...entries]));
+  const file: ListingFile = { build: BUILD_ID, entries: [...entries] };
+  writeFileSync(join(dir, LISTING_FILE), JSON.stringify(file));
   return entries.size;
 }

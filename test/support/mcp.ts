@@ -63,11 +63,11 @@ export async function startInProcess(connections: Record<string, ConnectionSpec>
 
 export const SERVER_JS = resolve(import.meta.dirname, '../../dist/server.js');
 
-/** The built server as a child process over stdio (npm test builds dist first). */
-export async function startStdio(args: string[], env: Record<string, string> = {}): Promise<{ client: Client; transport: StdioClientTransport; close(): Promise<void> }> {
+/** The built server (or `serverJs`, a copy of it) as a child process over stdio (npm test builds dist first). */
+export async function startStdio(args: string[], env: Record<string, string> = {}, serverJs = SERVER_JS): Promise<{ client: Client; transport: StdioClientTransport; close(): Promise<void> }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SERVER_JS, ...args],
+    args: [serverJs, ...args],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XDG_DATA_HOME: tempDir('cmx-data-'), ...env },
     stderr: 'pipe',
   });

@@ -5,7 +5,7 @@
  * the source (a missing key only costs time, but then the shortcut silently stopped
  * working). The built server must serve the same listing as one running from src/.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import pino from 'pino';
@@ -14,11 +14,12 @@ import { loadConfig, parseCli } from '../../src/config.js';
 import { createContext } from '../../src/context.js';
 import { selectTools } from '../../src/mcp.js';
 import { listing } from '../../src/tools/listing.js';
-import { LISTING_FILE, listingKey } from '../../src/tools/listing-precomputed.js';
+import { LISTING_FILE, listingKey, type ListingFile } from '../../src/tools/listing-precomputed.js';
 import { tempDir } from '../support/backends.js';
 import { startStdio } from '../support/mcp.js';
 
-const built = new Map<string, Tool>(JSON.parse(readFileSync(join(resolve(import.meta.dirname, '../../dist'), LISTING_FILE), 'utf8')) as Array<[string, Tool]>);
+const file = JSON.parse(readFileSync(join(resolve(import.meta.dirname, '../../dist'), LISTING_FILE), 'utf8')) as ListingFile;
+const built = new Map<string, Tool>(file.entries);
 
 const CONTEXTS = [
   [],
@@ -50,6 +51,29 @@ describe('the build-time tool listing', () => {
       }
     });
   }
+
+  it('the file names the build that wrote it', () => {
+    expect(file.build).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('the built server serves the file (not a conversion) when the file is its build\'s', async () => {
+    // A copy of dist/ inside the project (so node_modules resolves), its file marked: the mark must be served.
+    const copy = mkdtempSync(join(import.meta.dirname, '.dist-copy-'));
+    try {
+      cpSync(resolve(import.meta.dirname, '../../dist'), copy, { recursive: true });
+      const marked: ListingFile = { build: file.build, entries: file.entries.map(([k, t]) => [k, t.name === 'list_backups' ? { ...t, description: 'MARK' } : t]) };
+      writeFileSync(join(copy, LISTING_FILE), JSON.stringify(marked));
+      const s = await startStdio(['--connection', 'x=sqlite::memory:'], {}, join(copy, 'server.js'));
+      try {
+        const { tools } = await s.client.listTools();
+        expect(tools.find((t) => t.name === 'list_backups')?.description).toBe('MARK');
+      } finally {
+        await s.close();
+      }
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
 
   it('the built server lists the same tools as the conversion', async () => {
     const s = await startStdio(['--connection', 'x=sqlite::memory:']);

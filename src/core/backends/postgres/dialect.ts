@@ -19,7 +19,7 @@ import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offloa
 import { sql as postgresSql } from './sql.js';
 import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
 import { retryLostRead } from '../../recovery.js';
-import { runStatement, statementBoundMs, stoppedAtCap, type CapStop, type TypeNames } from './execute.js';
+import { runStatement, statementBoundMs, stoppedAtCap, stoppedByCancel, type CapStop, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease, type Pipelined } from './pool.js';
@@ -181,7 +181,10 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       const run = (): Promise<StatementResult> => runStatement(lease, stmt, opts, pureRead && c.readOnlyViolation === null ? capStop : 'none', typeNames);
       if (ownsSession) {
         ended();
-        return await inTransaction(lease, sessionSettings(opts.timeoutMs), run, opts);
+        const result = await inTransaction(lease, sessionSettings(opts.timeoutMs), run, opts);
+        // On its own (no transaction of ours): stopped by the cancel, the statement undid its writes.
+        if (stoppedByCancel.has(result)) result.rolledBack = true;
+        return result;
       }
       // COMMIT, with the session reset inside the transaction (settings.ts), is pipelined behind
       // the statement: BEGIN, statement and COMMIT cost one round trip. If the statement fails,
@@ -200,7 +203,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
         // A read past the cap may have been stopped by our cancel (its transaction aborted, so
         // the COMMIT fails), or have ended first and its COMMIT met the cancel: the ROLLBACK
         // (cleanup) ends it, and the rows are the answer. Any other failed COMMIT is an error.
-        if (stoppedAtCap.has(result) && metOurCancel(failed)) return result;
+        if (stoppedAtCap.has(result) && metOurCancel(failed)) return { ...result, rolledBack: true };
         throw commitError(failed);
       } catch (err) {
         if (!(err instanceof DbError) || err.details.sqlstate !== NOT_IN_TRANSACTION || lease.broken) throw err;

@@ -50,6 +50,8 @@ const CANCEL_SENT_MS = 3000;
 
 /** Results of pure reads that went past the cap with CapStop `cancel` (dialect.ts: their COMMIT may meet the cancel). */
 export const stoppedAtCap = new WeakSet<StatementResult>();
+/** Of those, the ones the cancel itself stopped: the statement failed, its effects are undone. */
+export const stoppedByCancel = new WeakSet<StatementResult>();
 
 /**
  * Sends the cancel request for `q` and says when it is done: postgres.js' own `cancel()`
@@ -123,6 +125,7 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
     const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
     const result = await finish(lease.conn, columns, collector, affected, start, typeNames, state.consumed === true);
     if (past > 0) stoppedAtCap.add(result);
+    if (res === null) stoppedByCancel.add(result);
     return result;
   } catch (err) {
     const e = errorFor(err, state, opts);
