@@ -98,15 +98,19 @@ describe.skipIf(process.getuid?.() !== 0)('the same, with health checks and redi
       ...instances.map((i, n) => `  server s${n} ${new URL(i.url).host} check inter 300 fall 1 rise 1`), '',
     ].join('\n'));
     const child = spawn(HAPROXY_BIN, ['-db', '-f', cfg], { stdio: 'ignore' });
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // 'error' too: a haproxy that never started (not installed) has no exit to wait for.
+    const exited = new Promise<void>((r) => { child.once('exit', () => r()); child.once('error', () => r()); });
     stopLb = async () => { child.kill('SIGTERM'); await exited; };
     for (let i = 0; i < 100 && (await raw(front, { body: INITIALIZE }).catch(() => ({ status: 0 }))).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
   });
 
   afterAll(async () => {
-    await stopLb();
-    for (const i of instances) await i.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await stopLb();
+    } finally {
+      for (const i of instances) await i.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('old session 404, new sessions open', async () => {
