@@ -17,7 +17,10 @@ import { BACKENDS, freshDatabase, tempDir, type TestBackend } from '../support/b
 import { callTool, mustCall, startStdio } from '../support/mcp.js';
 import { killAfter, raw, type Stdio } from '../faults/kill.js';
 import { configFile } from '../faults/process.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { httpClient, startHttpServer, type HttpServer } from '../support/http.js';
 import { startGalera } from './galera.js';
+import { frontendPorts, startHaproxy, type Haproxy } from './haproxy.js';
 import { startPgBouncer, type PoolMode } from './pgbouncer.js';
 
 type Json = Record<string, any>;
@@ -105,6 +108,38 @@ function writeRound(dir: string, b: Name, r: number): void {
   writeFileSync(join(dir, `${r}_round_${r}.sql`), `-- migrate:up\n${stepwise}CREATE TABLE race_${r} (id integer PRIMARY KEY);\n${PAUSE[b]}\nINSERT INTO race_log (round) VALUES (${r});\n\n-- migrate:down\nDROP TABLE race_${r};\n`);
 }
 
+/**
+ * ROUNDS rounds: a new migration each, run_migration by every client at once. Each call
+ * applies it, finds nothing left, or (waiting past the lock's wait) gets BUSY naming the
+ * holder; the migration is applied once (race_log), no lock row is left after a round, and
+ * the history ends with every migration applied.
+ */
+async function raceRounds(name: string, backend: Name, dir: string, clients: Client[], read: (sql: string) => Promise<Json[]>): Promise<void> {
+  const failures: string[] = [];
+  const outcomes = new Map<string, number>();
+  for (let r = 1; r <= ROUNDS; r++) {
+    writeRound(dir, backend, r);
+    const runs = await Promise.all(clients.map((client) => callTool(client, 'run_migration', { connection: 'db' })));
+    const applied: string[] = [];
+    for (const run of runs) {
+      const key = run.ok ? ((run.data.applied as Json[]).length ? 'applied' : 'nothing left') : run.error.code;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      if (run.ok) applied.push(...(run.data.applied as Json[]).map((m) => String(m.version)));
+      else if (run.error.code !== 'BUSY' || !/another migrator holds the migration lock \(codomyrmex-db@/.test(run.error.message)) failures.push(`round ${r}: ${run.error.code} ${run.error.message}`);
+    }
+    const want = r === 1 ? ['0', '1'] : [String(r)];
+    if (applied.sort().join() !== want.join()) failures.push(`round ${r}: applied ${JSON.stringify(applied)} in all, wanted ${JSON.stringify(want)}`);
+    const logged = await read(`SELECT count(*) AS n FROM race_log WHERE round = ${r}`);
+    if (Number(logged[0]!.n) !== 1) failures.push(`round ${r}: race_log holds it ${logged[0]!.n} times`);
+    const locks = await read(`SELECT holder FROM ${lockTable(backend)}`);
+    if (locks.length) failures.push(`round ${r}: a lock row is left: ${JSON.stringify(locks)}`);
+  }
+  console.error(`[topology] migration race, ${name}: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  expect(failures).toEqual([]);
+  const rows = await read(`SELECT status, count(*) AS n FROM ${historyTable(backend)} GROUP BY status`);
+  expect(rows.map((x) => `${x.status}:${x.n}`)).toEqual([`applied:${ROUNDS + 1}`]);
+}
+
 describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two servers: $name', (c: Case) => {
   let t: Topology;
   let dir: string;
@@ -126,29 +161,7 @@ describe.each(CASES.filter((c) => has(c.backend)))('migrations raced by two serv
   });
 
   it(`applies each migration exactly once in ${ROUNDS} rounds and leaves no lock behind`, async () => {
-    const failures: string[] = [];
-    const outcomes = new Map<string, number>();
-    for (let r = 1; r <= ROUNDS; r++) {
-      writeRound(dir, t.backend, r);
-      const runs = await Promise.all(servers.map((s) => callTool(s.client, 'run_migration', { connection: 'db' })));
-      const applied: string[] = [];
-      for (const run of runs) {
-        const key = run.ok ? ((run.data.applied as Json[]).length ? 'applied' : 'nothing left') : run.error.code;
-        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-        if (run.ok) applied.push(...(run.data.applied as Json[]).map((m) => String(m.version)));
-        else if (run.error.code !== 'BUSY' || !/another migrator holds the migration lock \(codomyrmex-db@/.test(run.error.message)) failures.push(`round ${r}: ${run.error.code} ${run.error.message}`);
-      }
-      const want = r === 1 ? ['0', '1'] : [String(r)];
-      if (applied.sort().join() !== want.join()) failures.push(`round ${r}: applied ${JSON.stringify(applied)} in all, wanted ${JSON.stringify(want)}`);
-      const logged = await read(`SELECT count(*) AS n FROM race_log WHERE round = ${r}`);
-      if (Number(logged[0]!.n) !== 1) failures.push(`round ${r}: race_log holds it ${logged[0]!.n} times`);
-      const locks = await read(`SELECT holder FROM ${lockTable(t.backend)}`);
-      if (locks.length) failures.push(`round ${r}: a lock row is left: ${JSON.stringify(locks)}`);
-    }
-    console.error(`[topology] migration race, ${c.name}: ${JSON.stringify(Object.fromEntries(outcomes))}`);
-    expect(failures).toEqual([]);
-    const rows = await read(`SELECT status, count(*) AS n FROM ${historyTable(t.backend)} GROUP BY status`);
-    expect(rows.map((x) => `${x.status}:${x.n}`)).toEqual([`applied:${ROUNDS + 1}`]);
+    await raceRounds(c.name, t.backend, dir, servers.map((s) => s.client), read);
   }, 180_000);
 
   it('leaves the lock free for a server on a direct connection afterwards', async () => {
@@ -294,4 +307,44 @@ describe.each((['postgres', 'mysql'] as const).filter(has))('a lost lease on %s'
       await s.close();
     }
   });
+});
+
+/**
+ * Two stateless HTTP instances behind haproxy (round robin, README's health checks), one
+ * database: two MCP clients race run_migration through the balancer, so each call lands on
+ * either instance. Both instances read the same migrations directory.
+ */
+describe.each((['postgres', 'mysql'] as const).filter(has))('migrations raced through haproxy in front of two stateless instances: %s', (b) => {
+  let db: { url: string; drop(): Promise<void> };
+  let dir: string;
+  const instances: HttpServer[] = [];
+  const clients: Client[] = [];
+  let lb: Haproxy | undefined;
+
+  beforeAll(async () => {
+    db = await freshDatabase(BACKENDS.find((x) => x.name === b)!, `racelb_${b}`);
+    dir = tempDir('cmx-race-lb-');
+    writeFileSync(join(dir, '0_log.sql'), '-- migrate:up\nCREATE TABLE race_log (round integer PRIMARY KEY);\n');
+    const [port] = await frontendPorts(1);
+    const config = configFile({ db: { url: db.url, migrations_dir: dir } }, { http: { allowed_hosts: [`127.0.0.1:${port}`] } });
+    instances.push(...await Promise.all([0, 1].map(() => startHttpServer(['--config', config, '--stateless', '--log-level', 'debug']))));
+    lb = await startHaproxy([{ name: 'race', port: port!, servers: instances.map((i, n) => ({ name: `i${n}`, url: i.url })), sticky: false }]);
+    for (let i = 0; i < 2; i++) clients.push((await httpClient(lb.url('race'))).client);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    try {
+      await lb?.stop();
+    } finally {
+      for (const i of instances) await i.stop();
+      await db?.drop();
+    }
+  });
+
+  it(`applies each migration exactly once in ${ROUNDS} rounds and leaves no lock behind`, async () => {
+    await raceRounds(`haproxy, ${b}`, b, dir, clients, (sql) => raw(b, db.url, sql));
+    // Both instances ran migrations: the balancer did spread the calls.
+    for (const i of instances) expect(i.stderr()).toMatch(/"tool":"run_migration"/);
+  }, 180_000);
 });
