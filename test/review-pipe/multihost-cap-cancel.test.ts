@@ -58,4 +58,22 @@ describe.skipIf(!root)('a capped read through a URL with a host list', () => {
     }
     expect(outcomes).toEqual(['capped', 'capped', 'capped', 'capped']);
   }, 120_000);
+
+  it('a client\'s cancel reaches the host its statement runs on, every time', async () => {
+    // The socket factory picks hosts in turn; a cancel request goes to the host of the
+    // session it names (its pid, from the session's BackendKeyData), not the next one.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const abort = new AbortController();
+      const started = Date.now();
+      setTimeout(() => abort.abort(), 300);
+      const r = await callTool(h.client, 'execute_query', { connection: 'multi', query: 'SELECT pg_sleep(6)' }, { signal: abort.signal }).catch((err: Error) => ({ ok: false as const, error: { code: 'ABORTED', message: err.message } }));
+      const ms = Date.now() - started;
+      // The client gives up at once; the statement must be stopped on the server too: the next call runs at once.
+      const next = await callTool(h.client, 'execute_query', { connection: 'multi', query: 'SELECT 1 AS one' });
+      const total = Date.now() - started;
+      outcomes.push(next.ok && total < 3000 ? 'stopped' : `${r.ok ? 'ok' : r.error.code} in ${ms} ms, next after ${total} ms`);
+    }
+    expect(outcomes).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
+  }, 120_000);
 });

@@ -11,7 +11,11 @@
  *   header (1 type byte + int32 length) comes first: a message over the bound destroys
  *   the socket at once, before its body is read, and its query gets RESULT_TOO_LARGE.
  *
- * Both read the plain protocol; over TLS the bytes seen here are encrypted, so only the
+ * - postgres.js sends a cancel request on a connection of its own from this factory; with a
+ *   host list in the URL it goes to the host of the session it names (by the pid of the
+ *   session's BackendKeyData), not to the next host in turn.
+ *
+ * All three read the plain protocol; over TLS the bytes seen here are encrypted, so only the
  * stop and the connect deadline apply there (SPEC §7).
  */
 import { Socket } from 'node:net';
@@ -43,14 +47,20 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
   let stopped: DbError | undefined;
   let next = 0;
   const stop = (why: DbError): void => { stopped ??= why; };
+  /**
+   * Which host of the URL's list each open session (by backend pid, from its BackendKeyData)
+   * is on: a cancel request opens a connection of its own, and must reach that host, not the
+   * next one in turn. Known for sessions without TLS only (the bytes are read here).
+   */
+  const hostOfPid = new Map<number, number>();
   return {
     // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
     // driver_code POOL_RETIRED: nothing ran on the server, so a retry does not count it as a lost execution.
     stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed', { driver_code: 'POOL_RETIRED' })),
     socket(options) {
-      const i = next++ % Math.max(1, options.host.length);
-      const host = options.host[i] ?? 'localhost';
-      const port = options.port[i] ?? options.port[0] ?? 5432;
+      let i = next++ % Math.max(1, options.host.length);
+      let host = options.host[i] ?? 'localhost';
+      let port = options.port[i] ?? options.port[0] ?? 5432;
       const where = options.path || `${host}:${port}`;
       const socket = new Socket();
       // postgres.js names the endpoint in its errors (and TLS' servername) from these.
@@ -65,9 +75,23 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
           socket.destroy(stopped);
           return false;
         }
+        const pid = cancel ? (args[0] as Buffer).readUInt32BE(8) : undefined;
+        const to = pid === undefined ? undefined : hostOfPid.get(pid);
+        if (to !== undefined && to !== i) {
+          i = to;
+          host = options.host[i] ?? host;
+          port = options.port[i] ?? options.port[0] ?? port;
+          Object.assign(socket, { host, port });
+        }
         if (options.path) socket.connect(options.path);
         else socket.connect(port, host);
-        if (!cancel && !tlsRequested(options.ssl)) watchMessages(socket, maxMessageBytes, where, stop);
+        if (!cancel && !tlsRequested(options.ssl)) {
+          const at = i;
+          watchMessages(socket, maxMessageBytes, where, stop, (backend) => {
+            hostOfPid.set(backend, at);
+            socket.once('close', () => { if (hostOfPid.get(backend) === at) hostOfPid.delete(backend); });
+          });
+        }
         return write(...args);
       }) as Socket['write'];
       return socket;
@@ -88,7 +112,7 @@ function tlsRequested(ssl: unknown): boolean {
  * Reads message headers ahead of postgres.js (a listener prepended to its own) and
  * destroys the socket when a message is over the bound or the peer is not PostgreSQL.
  */
-function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void): void {
+function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (pid: number) => void): void {
   let ready = false;
   let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
   let connected = false;
@@ -106,6 +130,10 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
     spoke = true;
     if (type === 'Z') ready = true;
     return bytes;
+  }, {
+    // BackendKeyData: the session's pid (then its secret), which a cancel request names.
+    wanted: (header) => !ready && header[0] === 0x4b && header.readUInt32BE(1) === 12,
+    read: (_header, body) => onBackend(body.readUInt32BE(0)),
   });
   socket.once('close', () => {
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
