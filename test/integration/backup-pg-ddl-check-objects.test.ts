@@ -74,9 +74,28 @@ describe.runIf(pg)('the native_ddl check takes foreign servers, access methods a
       'ALTER USER MAPPING FOR postgres SERVER elsewhere OPTIONS (ADD password \'x\');',
       'ALTER EVENT TRIGGER someone_elses DISABLE;',
       'DROP EVENT TRIGGER noted;',
+      // A name differing only in case is another object: the target's own.
+      'CREATE FUNCTION f() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; CREATE EVENT TRIGGER "Guard" ON ddl_command_end EXECUTE FUNCTION f(); ALTER EVENT TRIGGER guard DISABLE;',
+      'CREATE TABLE "Victim" (id int); ALTER TABLE victim ADD COLUMN x int;',
+      // file_fdw's options run programs and read files on the database host.
+      "CREATE SERVER files FOREIGN DATA WRAPPER file_fdw; CREATE FOREIGN TABLE out (line text) SERVER files OPTIONS (program 'id');",
+      "CREATE SERVER files FOREIGN DATA WRAPPER file_fdw; CREATE FOREIGN TABLE pw (line text) SERVER files OPTIONS (filename '/etc/passwd');",
+      // Mappings only of servers the script creates; wrappers not run by the script's own functions.
+      "CREATE USER MAPPING FOR PUBLIC SERVER prod OPTIONS (user 'postgres');",
+      'CREATE FUNCTION v(text[], oid) RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$; CREATE FOREIGN DATA WRAPPER w VALIDATOR v;',
+      // pg_dump writes neither: each would run its query (and the functions in it) now.
+      'CREATE TABLE copied AS SELECT 1 AS x;',
+      'CREATE MATERIALIZED VIEW filled AS SELECT 1 AS x;',
     ]) {
       await expect(checkNativeDdl({ ...base, before_data: bad }), bad).rejects.toMatchObject({ code: 'BACKUP_CORRUPT' });
     }
-    await expect(checkNativeDdl({ ...base, before_data: "CREATE FUNCTION f() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; CREATE EVENT TRIGGER mine ON ddl_command_end EXECUTE FUNCTION f(); ALTER EVENT TRIGGER mine DISABLE;" })).resolves.toBeUndefined();
+    for (const good of [
+      'CREATE FUNCTION f() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; CREATE EVENT TRIGGER mine ON ddl_command_end EXECUTE FUNCTION f(); ALTER EVENT TRIGGER mine DISABLE;',
+      'CREATE FUNCTION f() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$; CREATE EVENT TRIGGER "Mine" ON ddl_command_end EXECUTE FUNCTION f(); ALTER EVENT TRIGGER "Mine" DISABLE;',
+      "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h'); CREATE USER MAPPING FOR PUBLIC SERVER s; CREATE FOREIGN TABLE ft (id int) SERVER s; ALTER FOREIGN TABLE ft ALTER COLUMN id OPTIONS (column_name 'item_id');",
+      'CREATE MATERIALIZED VIEW m AS SELECT 1 AS x WITH NO DATA;',
+    ]) {
+      await expect(checkNativeDdl({ ...base, before_data: good }), good).resolves.toBeUndefined();
+    }
   });
 });

@@ -14,7 +14,10 @@
 import { DbError } from '../../../errors.js';
 import type { NativeDdl } from '../contract/backup.js';
 import { loadPostgresParser, parseStatements } from './classify.js';
-import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './tree.js';
+import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName as anyCase, stringNode, walk, type PgNode } from './tree.js';
+
+/** Names as the parser gives them (unquoted ones already folded): a script's "T" is not the target's t. */
+const qualifiedName = (node: unknown): [string | undefined, string] | undefined => anyCase(node, true);
 
 /** Statements that only create something new (the server refuses a name already taken) or set up types and extensions. */
 const CREATES = new Set([
@@ -24,8 +27,15 @@ const CREATES = new Set([
   'AlterOpFamilyStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt',
   // Foreign-data wrappers, foreign servers, user mappings and table access methods: pg_dump
   // writes each as one CREATE (a server's options, a mapping's too, are in it), never an ALTER.
-  'CreateFdwStmt', 'CreateForeignServerStmt', 'CreateUserMappingStmt', 'CreateAmStmt',
+  'CreateAmStmt',
 ]);
+
+/**
+ * Options that make the server run a program or read a file (file_fdw's `program` and
+ * `filename`): refused wherever they stand, as in an agent's statements (SPEC §6). A foreign
+ * table with one could be read at restore (a materialized view over it is refreshed).
+ */
+const HOST_OPTIONS = new Set(['program', 'filename']);
 
 /** The relation a statement acts on, by where each kind keeps it. */
 const RELATION: Record<string, string> = {
@@ -53,10 +63,10 @@ function checkSelect(body: Record<string, unknown>, created: Set<string>, part: 
   }
 }
 
-/** 'public.actor_actor_id_seq' (quoted parts allowed) as [schema, name], lower-cased as qualifiedName() gives names. */
+/** 'public.actor_actor_id_seq' (quoted parts allowed) as [schema, name], as the server reads the text: unquoted parts folded, quoted ones kept. */
 function splitName(text: string): [string | undefined, string] {
   const parts = text.match(/"(?:[^"]|"")*"|[^.]+/g) ?? [text];
-  const one = (p: string): string => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p).toLowerCase();
+  const one = (p: string): string => (p.startsWith('"') ? p.slice(1, -1).replaceAll('""', '"') : p.toLowerCase());
   return parts.length > 1 ? [one(parts[parts.length - 2]), one(parts[parts.length - 1])] : [undefined, one(parts[0])];
 }
 
@@ -65,7 +75,7 @@ function alsoCreated(stmt: PgNode, schema: string | undefined, created: Set<stri
   walk(stmt, (k, v) => {
     const b = isRecord(v) ? v : {};
     if (k === 'DefElem' && b.defname === 'sequence_name') created.add(key(qualifiedName(b.arg)));
-    if (k === 'Constraint' && typeof b.conname === 'string') created.add(`${schema ?? ''}.${b.conname.toLowerCase()}`);
+    if (k === 'Constraint' && typeof b.conname === 'string') created.add(`${schema ?? ''}.${b.conname}`);
     return undefined;
   });
 }
@@ -90,6 +100,10 @@ function checkDo(body: Record<string, unknown>, created: Set<string>, part: stri
 function checkStatement(stmt: PgNode, created: Set<string>, part: string): void {
   const type = nodeType(stmt);
   const body = bodyOf(stmt);
+  walk(stmt, (k, v) => {
+    if (k === 'DefElem' && isRecord(v) && typeof v.defname === 'string' && HOST_OPTIONS.has(v.defname.toLowerCase())) refuse(part, `an option ${v.defname} (it runs a program or reads a file on the database host)`);
+    return undefined;
+  });
   if (CREATES.has(type)) return;
   if (type === 'CreateStmt' || type === 'AlterTableStmt') alsoCreated(stmt, qualifiedName(body.relation)?.[0], created);
   switch (type) {
@@ -101,19 +115,43 @@ function checkStatement(stmt: PgNode, created: Set<string>, part: string): void 
     case 'SelectStmt': return checkSelect(body, created, part);
     // An event trigger that is off is created, then disabled (ALTER EVENT TRIGGER … DISABLE):
     // only one the script created may be altered.
-    case 'CreateEventTrigStmt': created.add(`evt ${String(body.trigname ?? '').toLowerCase()}`); return;
+    case 'CreateEventTrigStmt': created.add(`evt ${String(body.trigname ?? '')}`); return;
     case 'AlterEventTrigStmt': {
-      const name = String(body.trigname ?? '').toLowerCase();
+      const name = String(body.trigname ?? '');
       if (!created.has(`evt ${name}`)) refuse(part, `ALTER EVENT TRIGGER ${name}`);
+      return;
+    }
+    // A wrapper whose handler or validator is a function of the script's own would run it at
+    // restore (a validator checks every server, mapping and table option): only functions
+    // the target had before (an extension's, the server's own).
+    case 'CreateFdwStmt': {
+      for (const o of Array.isArray(body.func_options) ? body.func_options : []) {
+        const fn = qualifiedName(bodyOf(o).arg);
+        if (fn && [...created].some((c) => c.startsWith('fn ') && c.endsWith(`.${fn[1]}`))) refuse(part, `a foreign-data wrapper whose ${String(bodyOf(o).defname)} is a function the script creates`);
+      }
+      return;
+    }
+    case 'CreateForeignServerStmt': created.add(`srv ${String(body.servername ?? '')}`); return;
+    // pg_dump writes the mappings of the servers it writes, never of another one.
+    case 'CreateUserMappingStmt': {
+      const server = String(body.servername ?? '');
+      if (!created.has(`srv ${server}`)) refuse(part, `a user mapping for server ${server}, which the script does not create`);
       return;
     }
     case 'DoStmt': return checkDo(body, created, part);
     case 'CreateStmt': case 'CreateSeqStmt': case 'CreateForeignTableStmt': {
-      const rel = type === 'CreateSeqStmt' ? body.sequence : type === 'CreateForeignTableStmt' ? bodyOf(body.base).relation ?? body.base : body.relation;
+      const rel = type === 'CreateSeqStmt' ? body.sequence : type === 'CreateForeignTableStmt' ? (isRecord(body.base) ? body.base.relation : undefined) : body.relation;
       created.add(key(qualifiedName(rel)));
       return;
     }
-    case 'CreateTableAsStmt': created.add(key(qualifiedName(bodyOf(body.into).rel ?? (isRecord(body.into) ? body.into.rel : undefined)))); return;
+    // pg_dump writes a materialized view WITH NO DATA (the REFRESH comes after the data);
+    // a CREATE TABLE AS, or a view created with its data, would run its query here.
+    case 'CreateTableAsStmt': {
+      const into = isRecord(body.into) ? body.into : {};
+      if (body.objtype !== 'OBJECT_MATVIEW' || into.skipData !== true) refuse(part, body.objtype === 'OBJECT_MATVIEW' ? 'a materialized view created with its data' : 'CREATE TABLE AS');
+      created.add(key(qualifiedName(into.rel)));
+      return;
+    }
     case 'ViewStmt': {
       const name = key(qualifiedName(body.view));
       if (body.replace && !created.has(name)) refuse(part, `CREATE OR REPLACE VIEW ${name}`);
@@ -139,7 +177,7 @@ function checkStatement(stmt: PgNode, created: Set<string>, part: string): void 
     }
   }
   // An index is a relation too (ALTER INDEX … ATTACH PARTITION names it).
-  if (type === 'IndexStmt' && typeof body.idxname === 'string') created.add(`${rel.slice(0, rel.indexOf('.'))}.${body.idxname.toLowerCase()}`);
+  if (type === 'IndexStmt' && typeof body.idxname === 'string') created.add(`${rel.slice(0, rel.indexOf('.'))}.${body.idxname}`);
 }
 
 export async function checkNativeDdl(ddl: NativeDdl): Promise<void> {

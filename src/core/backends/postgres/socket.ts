@@ -12,8 +12,8 @@
  *   the socket at once, before its body is read, and its query gets RESULT_TOO_LARGE.
  *
  * - postgres.js sends a cancel request on a connection of its own from this factory; with a
- *   host list in the URL it goes to the host of the session it names (by the pid of the
- *   session's BackendKeyData), not to the next host in turn.
+ *   host list in the URL it goes to the host of the session it names (by the pid and secret of
+ *   the session's BackendKeyData), not to the next host in turn.
  *
  * All three read the plain protocol; over TLS the bytes seen here are encrypted, so only the
  * stop and the connect deadline apply there (SPEC §7).
@@ -48,11 +48,12 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
   let next = 0;
   const stop = (why: DbError): void => { stopped ??= why; };
   /**
-   * Which host of the URL's list each open session (by backend pid, from its BackendKeyData)
-   * is on: a cancel request opens a connection of its own, and must reach that host, not the
-   * next one in turn. Known for sessions without TLS only (the bytes are read here).
+   * Which host of the URL's list each open session is on, by its backend key (pid and
+   * secret, from its BackendKeyData: two hosts may well give the same pid): a cancel request
+   * opens a connection of its own, and must reach that host, not the next one in turn.
+   * Known for sessions without TLS only (the bytes are read here).
    */
-  const hostOfPid = new Map<number, number>();
+  const hostOfKey = new Map<string, number>();
   return {
     // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
     // driver_code POOL_RETIRED: nothing ran on the server, so a retry does not count it as a lost execution.
@@ -75,8 +76,8 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
           socket.destroy(stopped);
           return false;
         }
-        const pid = cancel ? (args[0] as Buffer).readUInt32BE(8) : undefined;
-        const to = pid === undefined ? undefined : hostOfPid.get(pid);
+        // CancelRequest: length, code, then the backend key (pid, secret) it names.
+        const to = cancel ? hostOfKey.get((args[0] as Buffer).subarray(8, 16).toString('hex')) : undefined;
         if (to !== undefined && to !== i) {
           i = to;
           host = options.host[i] ?? host;
@@ -87,9 +88,9 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
         else socket.connect(port, host);
         if (!cancel && !tlsRequested(options.ssl)) {
           const at = i;
-          watchMessages(socket, maxMessageBytes, where, stop, (backend) => {
-            hostOfPid.set(backend, at);
-            socket.once('close', () => { if (hostOfPid.get(backend) === at) hostOfPid.delete(backend); });
+          watchMessages(socket, maxMessageBytes, where, stop, (backendKey) => {
+            hostOfKey.set(backendKey, at);
+            socket.once('close', () => { hostOfKey.delete(backendKey); });
           });
         }
         return write(...args);
@@ -112,7 +113,7 @@ function tlsRequested(ssl: unknown): boolean {
  * Reads message headers ahead of postgres.js (a listener prepended to its own) and
  * destroys the socket when a message is over the bound or the peer is not PostgreSQL.
  */
-function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (pid: number) => void): void {
+function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (backendKey: string) => void): void {
   let ready = false;
   let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
   let connected = false;
@@ -131,9 +132,9 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
     if (type === 'Z') ready = true;
     return bytes;
   }, {
-    // BackendKeyData: the session's pid (then its secret), which a cancel request names.
+    // BackendKeyData: the session's pid and secret, which a cancel request names.
     wanted: (header) => !ready && header[0] === 0x4b && header.readUInt32BE(1) === 12,
-    read: (_header, body) => onBackend(body.readUInt32BE(0)),
+    read: (_header, body) => onBackend(body.toString('hex')),
   });
   socket.once('close', () => {
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused

@@ -49,11 +49,11 @@ export function bodyOf(node: unknown): Record<string, unknown> {
 }
 
 /** Name lists come as [{ String: { sval } }, ...]; the parser has already folded case and resolved U&"" escapes. */
-function nameAt(names: unknown, index: number): string | undefined {
+function nameAt(names: unknown, index: number, exact = false): string | undefined {
   if (!Array.isArray(names)) return undefined;
   const item: unknown = names.at(index);
   const sval = isRecord(item) && isRecord(item.String) ? item.String.sval : undefined;
-  return typeof sval === 'string' ? sval.toLowerCase() : undefined;
+  return typeof sval === 'string' ? (exact ? sval : sval.toLowerCase()) : undefined;
 }
 
 export function lastName(names: unknown): string | undefined {
@@ -81,21 +81,23 @@ export function constantText(node: unknown): string | undefined {
 /**
  * A qualified name in any of the forms object positions take: a RangeVar (wrapped or
  * bare), a List of String, an ObjectWithArgs, a bare String, or an array of Strings.
- * Returns [schema | undefined, name], lower-cased, or undefined.
+ * Returns [schema | undefined, name], lower-cased (or, `exact`, as the parser gives them:
+ * it has folded unquoted names already, so "T" and t stay two names), or undefined.
  */
-export function qualifiedName(node: unknown): [string | undefined, string] | undefined {
-  if (!isRecord(node)) return Array.isArray(node) ? fromNames(node) : undefined;
-  if (typeof node.relname === 'string') return [typeof node.schemaname === 'string' ? node.schemaname.toLowerCase() : undefined, node.relname.toLowerCase()];
-  if (isRecord(node.RangeVar)) return qualifiedName(node.RangeVar);
-  if (isRecord(node.List)) return fromNames(node.List.items);
-  if (isRecord(node.ObjectWithArgs)) return fromNames(node.ObjectWithArgs.objname);
-  if (Array.isArray(node.objname)) return fromNames(node.objname);
-  if (isRecord(node.String)) return fromNames([node]);
+export function qualifiedName(node: unknown, exact = false): [string | undefined, string] | undefined {
+  const lower = (v: string): string => (exact ? v : v.toLowerCase());
+  if (!isRecord(node)) return Array.isArray(node) ? fromNames(node, exact) : undefined;
+  if (typeof node.relname === 'string') return [typeof node.schemaname === 'string' ? lower(node.schemaname) : undefined, lower(node.relname)];
+  if (isRecord(node.RangeVar)) return qualifiedName(node.RangeVar, exact);
+  if (isRecord(node.List)) return fromNames(node.List.items, exact);
+  if (isRecord(node.ObjectWithArgs)) return fromNames(node.ObjectWithArgs.objname, exact);
+  if (Array.isArray(node.objname)) return fromNames(node.objname, exact);
+  if (isRecord(node.String)) return fromNames([node], exact);
   return undefined;
 }
 
-function fromNames(names: unknown): [string | undefined, string] | undefined {
-  const name = lastName(names);
+function fromNames(names: unknown, exact = false): [string | undefined, string] | undefined {
+  const name = nameAt(names, -1, exact);
   if (name === undefined || !Array.isArray(names)) return undefined;
-  return [names.length > 1 ? nameAt(names, -2) : undefined, name];
+  return [names.length > 1 ? nameAt(names, -2, exact) : undefined, name];
 }
