@@ -1,16 +1,18 @@
 /**
- * MySQL/MariaDB portable backups build row lines in the server for native columns too
+ * MySQL/MariaDB portable backups build row lines in the server: for native columns
  * (TINYINT, UNSIGNED, ZEROFILL, YEAR, DECIMAL UNSIGNED, FLOAT(m,d), ENUM, SET, BIT,
- * BINARY): those lines must be exactly what the driver-value path writes (§17.2
- * `native`). The same columns and rows go in two tables, one with an extra INET6
- * column (a type read as driver values, so that table takes the value path): every line
- * of the first must equal the second's without its trailing null.
+ * BINARY) and for DATETIME and TIMESTAMP at every precision (spelt from the packed value's
+ * microseconds, whatever the printed form: the zero date, year 1000 and 9999, fractions
+ * with trailing zeros, one microsecond). Those lines must be exactly what the driver-value
+ * path writes (§17.2). The same columns and rows go in two tables, one with an extra INET6
+ * column (a type read as driver values, so that table takes the value path): every line of
+ * the first must equal the second's without its trailing null; the backup then restores
+ * and backs up again to the same checksum.
  */
-import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portable } from '../../src/core/backends/mysql/backup-sql.js';
 import { BACKENDS, freshDatabase, tempDir } from '../support/backends.js';
+import { readBackupLines } from '../support/backup-file.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
 
 type Json = Record<string, any>;
@@ -29,7 +31,44 @@ const ROWS = [
   "(5, 0, 0, 1, 1, 0, 1, 1, 1, 9007199254740992, 1, 2024, 0.001, 0.01, 0.01, 1e-7, 1e-300, 0.0001, '', 'B', b'1', b'100000000000', 'abcd', 'é')",
 ];
 
-describe.runIf(my)('MySQL portable backup: server-built lines for native columns', () => {
+const DATETIME_COLUMNS = 'id INT PRIMARY KEY, d0 DATETIME NULL, d1 DATETIME(1) NULL, d3 DATETIME(3) NULL, d6 DATETIME(6) NULL, t0 TIMESTAMP NULL DEFAULT NULL, t6 TIMESTAMP(6) NULL DEFAULT NULL';
+
+const DATETIME_ROWS = [
+  ['NULL', 'NULL', 'NULL', 'NULL', 'NULL', 'NULL'],
+  ["'2005-05-24 22:53:30'", "'2005-05-24 22:53:30'", "'2005-05-24 22:53:30'", "'2005-05-24 22:53:30'", "'2005-05-24 22:53:30'", "'2005-05-24 22:53:30'"],
+  ["'2005-05-24 22:53:30'", "'2005-05-24 22:53:30.1'", "'2005-05-24 22:53:30.120'", "'2005-05-24 22:53:30.120000'", "'2005-05-24 22:53:30'", "'2005-05-24 22:53:30.100000'"],
+  ["'1000-01-01 00:00:00'", "'1000-01-01 00:00:00.0'", "'1000-01-01 00:00:00.001'", "'1000-01-01 00:00:00.000001'", "'1970-01-01 00:00:01'", "'1970-01-01 00:00:01.000001'"],
+  ["'9999-12-31 23:59:59'", "'9999-12-31 23:59:59.9'", "'9999-12-31 23:59:59.999'", "'9999-12-31 23:59:59.999999'", "'2038-01-19 03:14:07'", "'2038-01-19 03:14:07.999999'"],
+  ["'2024-02-29 12:00:00'", "'2024-02-29 12:00:00.5'", "'2024-02-29 12:00:00.050'", "'2024-02-29 12:00:00.000500'", "'2024-02-29 12:00:00'", "'2024-02-29 12:00:00.000000'"],
+  // The zero date (MariaDB's default sql_mode allows it).
+  ["'0000-00-00 00:00:00'", "'0000-00-00 00:00:00.0'", "'0000-00-00 00:00:00.000'", "'0000-00-00 00:00:00.000000'", "'0000-00-00 00:00:00'", "'0000-00-00 00:00:00.000000'"],
+].map((v, i) => `(${i + 1}, ${v.join(', ')})`);
+
+const CASES: Array<{ name: string; columns: string; rows: string[]; check(lines: string[]): void }> = [
+  {
+    name: 'native columns',
+    columns: COLUMNS,
+    rows: ROWS,
+    check(lines) {
+      // Spot checks of §17.2's native forms.
+      expect(lines[2]).toContain('18446744073709551615');
+      expect(lines[3]).toContain('{"base64":"YWIAAA=="}'); // BINARY(4) pads with NUL
+    },
+  },
+  {
+    name: 'DATETIME and TIMESTAMP at precisions 0 to 6',
+    columns: DATETIME_COLUMNS,
+    rows: DATETIME_ROWS,
+    check(lines) {
+      // The canonical spelling: fractions trimmed of trailing zeros, none when zero.
+      expect(lines[2]).toBe('[3,"2005-05-24T22:53:30","2005-05-24T22:53:30.1","2005-05-24T22:53:30.12","2005-05-24T22:53:30.12","2005-05-24T22:53:30Z","2005-05-24T22:53:30.1Z"]');
+      expect(lines[4]).toContain('"9999-12-31T23:59:59.999999"');
+      expect(lines[5]).toContain('"2024-02-29T12:00:00.0005"');
+    },
+  },
+];
+
+describe.runIf(my).each(CASES)('MySQL portable backup: server-built lines for $name', ({ columns, rows: inserted, check }) => {
   let src: { url: string; drop(): Promise<void> };
   let dst: { url: string; drop(): Promise<void> };
   let h: Harness;
@@ -41,8 +80,8 @@ describe.runIf(my)('MySQL portable backup: server-built lines for native columns
     dir = tempDir('cmx-mylines-');
     h = await startInProcess({ src: { url: src.url }, dst: { url: dst.url } }, { backup_dir: dir });
     const queries = [
-      `CREATE TABLE l (${COLUMNS})`, `CREATE TABLE v (${COLUMNS}, g INET6 NULL)`,
-      `INSERT INTO l VALUES ${ROWS.join(', ')}`, `INSERT INTO v VALUES ${ROWS.map((r) => r.replace(/\)$/, ', NULL)')).join(', ')}`,
+      `CREATE TABLE l (${columns})`, `CREATE TABLE v (${columns}, g INET6 NULL)`,
+      `INSERT INTO l VALUES ${inserted.join(', ')}`, `INSERT INTO v VALUES ${inserted.map((r) => r.replace(/\)$/, ', NULL)')).join(', ')}`,
     ];
     for (const query of queries) {
       const r = await callTool(h.client, 'execute_query', { connection: 'src', query });
@@ -56,32 +95,17 @@ describe.runIf(my)('MySQL portable backup: server-built lines for native columns
     await dst?.drop();
   });
 
-  /** The header and each table's row lines, as written. */
-  const read = (path: string): { header: Json; rows: Record<string, string[]> } => {
-    const lines = gunzipSync(readFileSync(path)).toString('utf8').split('\n').filter(Boolean);
-    const header = JSON.parse(lines[0]);
-    const rows: Record<string, string[]> = {};
-    let table = '';
-    for (const line of lines.slice(1)) {
-      if (line.startsWith('[')) rows[table].push(line);
-      else if (line.startsWith('{"table"')) { table = JSON.parse(line).name; rows[table] = []; }
-    }
-    return { header, rows };
-  };
-
   it('writes the same lines as the driver-value path, and restores them', async () => {
     const b = await callTool(h.client, 'create_backup', { database: 'src', tables: ['l', 'v'], output_path: 'lines.cmx.gz' });
     if (!b.ok) throw new Error(`${b.error.code} ${b.error.message}`);
-    const { header, rows } = read((b.data as Json).path);
+    const { header, rows } = readBackupLines((b.data as Json).path);
     const def = (name: string) => header.tables.find((t: Json) => t.name === name).definition;
     // The two paths are really both taken.
     expect(portable.lineMode!(def('l'))).toBe(true);
     expect(portable.lineMode!(def('v'))).toBe(false);
-    expect(rows.l).toHaveLength(ROWS.length);
-    expect(rows.l).toEqual(rows.v.map((line) => line.replace(/,null\]$/, ']')));
-    // Spot checks of §17.2's native forms.
-    expect(rows.l[2]).toContain('18446744073709551615');
-    expect(rows.l[3]).toContain('{"base64":"YWIAAA=="}'); // BINARY(4) pads with NUL
+    expect(rows.l).toHaveLength(inserted.length);
+    expect(rows.l).toEqual(rows.v!.map((line) => line.replace(/,null\]$/, ']')));
+    check(rows.l!);
 
     const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: 'lines.cmx.gz' });
     if (!r.ok) throw new Error(`${r.error.code} ${r.error.message}`);
