@@ -22,7 +22,7 @@ import { retryLostRead } from '../../recovery.js';
 import { runStatement, statementBoundMs, stoppedAtCap, stoppedByCancel, type CapStop, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
-import { control, controlReset, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease, type Pipelined } from './pool.js';
+import { control, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease, type Pipelined } from './pool.js';
 import { runSession } from './session.js';
 import { beginWith, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
@@ -174,7 +174,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       if (cfg.readOnly) {
         // The ROLLBACK (and reset) is pipelined behind the statement: the answer does not wait for it.
         return await inTransaction(lease, begin, () => runStatement(lease, stmt, opts, pureRead ? capStop : 'none', typeNames), opts, () => {
-          cleanup[0] = pipelined(lease, ROLLBACK_RESET, statementBoundMs(opts.timeoutMs) + CONTROL_TIMEOUT_MS, true);
+          cleanup[0] = pipelined(lease, ROLLBACK_RESET, statementBoundMs(opts.timeoutMs) + CONTROL_TIMEOUT_MS);
         });
       }
       // Only pure reads are cut short at the cap (see runStatement).
@@ -193,7 +193,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       let committed: Pipelined | undefined;
       try {
         const result = await inTransaction(lease, begin, run, opts, () => {
-          committed = pipelined(lease, commitWith(opts.timeoutMs), statementBoundMs(opts.timeoutMs) + opts.timeoutMs + CONTROL_TIMEOUT_MS, true);
+          committed = pipelined(lease, commitWith(opts.timeoutMs), statementBoundMs(opts.timeoutMs) + opts.timeoutMs + CONTROL_TIMEOUT_MS);
         });
         const failed = await (committed as Pipelined).then(() => null, (err: DbError) => err);
         if (failed === null) {
@@ -278,14 +278,14 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     try {
       const results = await inTransaction(lease, begin, () => runAll(lease, sent, opts), opts);
       // The session is reset in the message that ends the transaction (settings.ts).
-      if (rolledBack) await controlReset(lease, ROLLBACK_RESET);
+      if (rolledBack) await control(lease, ROLLBACK_RESET);
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
-        await controlReset(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        await control(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
       }
       return results;
     } catch (err) {
-      await controlReset(lease, ROLLBACK_RESET).catch(() => undefined);
+      await control(lease, ROLLBACK_RESET).catch(() => undefined);
       throw err;
     } finally {
       pool.endLeaseLater(lease, []);

@@ -7,8 +7,8 @@
 import type { ReservedSql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { ExecOptions, Statement, StatementResult } from '../../dialect.js';
-import { elapsedSince, RowCollector } from '../../limits.js';
-import { fromPgError } from './errors.js';
+import { elapsedSince, RowCollector, withDeadline } from '../../limits.js';
+import { classifyPgCode, fromPgError } from './errors.js';
 import type { Lease } from './pool.js';
 import { isKnownOid, pgTypeName } from './types.js';
 
@@ -145,19 +145,15 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
 }
 
 async function cancelSettled(lease: Lease, sent: Promise<void> | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    (sent ?? Promise.reject(new Error('not sent'))).then(() => true, () => false),
-    new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CANCEL_SENT_MS); }),
-  ]);
-  clearTimeout(timer);
+  const done = await withDeadline(sent ?? Promise.reject(new Error('not sent')), CANCEL_SENT_MS, () => undefined, () => new Error('the cancel request is not done'))
+    .then(() => true, () => false);
   if (!done) await absorbLateCancel(lease);
 }
 
 /** 57014 from a cancel request (ours), not from statement_timeout (which may run out while our cancel is on its way). */
 function isCancelOfOurs(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  return e.code === '57014' && !/statement timeout/i.test(e.message ?? '');
+  return e.code === '57014' && classifyPgCode(e.code, e.message ?? '') === 'CANCELLED';
 }
 
 async function finish(

@@ -9,7 +9,7 @@
 import type { Notice, ReservedSql, Sql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { DialectConfig, PoolState } from '../../dialect.js';
-import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES } from '../../limits.js';
+import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES, withDeadline } from '../../limits.js';
 import { fromPgError } from './errors.js';
 import { SESSION_RESET } from './settings.js';
 import { pgSocketGuard, type PgSocketGuard } from './socket.js';
@@ -30,7 +30,7 @@ export interface Lease {
   /**
    * The last message on the connection ended a transaction with SESSION_RESET (settings.ts),
    * which undoes all DISCARD ALL would: the lease ends without one (a round trip and server
-   * work saved per call). Any later statement clears it (control).
+   * work saved per call). Set and cleared by control().
    */
   clean: boolean;
   release(): void;
@@ -204,8 +204,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       for (const step of first) {
         // Sent already (pipelined): sent again if it failed (a late cancel may have landed on it).
         if (typeof step !== 'string' && (await step.then(() => true, () => false) || lease.broken)) continue;
-        const text = typeof step === 'string' ? step : step.text;
-        await control(lease, text).then(() => { lease.clean = text.includes(SESSION_RESET); }, () => undefined);
+        await control(lease, typeof step === 'string' ? step : step.text).catch(() => undefined);
       }
       await endLease(lease);
     })().catch((err: Error) => cfg.logger.warn({ err: err.message }, 'lease cleanup failed'));
@@ -230,27 +229,26 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
 /**
  * Housekeeping statements (BEGIN, ROLLBACK, SET, DISCARD) on a leased connection.
  * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
- * a socket callback and leave the query pending forever), and always bounded.
+ * a socket callback and leave the query pending forever), and always bounded. A message
+ * that ends its transaction with SESSION_RESET (settings.ts commitWith, ROLLBACK_RESET)
+ * leaves the lease clean once it succeeded; any other message, or one that failed, does not.
  */
 export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
   if (lease.broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
   lease.clean = false;
-  let timer: NodeJS.Timeout | undefined;
   // Handed to the connection now (postgres.js queries are lazy): whatever the caller sends
   // next on this lease is pipelined behind it, in order.
   const q = lease.conn.unsafe(text).execute();
   try {
-    await Promise.race([
-      q,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`)), timeoutMs); }),
-    ]);
+    await withDeadline(q, timeoutMs, () => undefined, () => new DbError('CONNECTION_LOST', `the database did not answer ${text.split(' ')[0]}`));
   } catch (err) {
+    // Pipelined messages end in order: the last one to end says whether the lease is clean.
+    lease.clean = false;
     const e = fromPgError(err);
     if (e.code === 'CONNECTION_LOST' || e.code === 'CONNECTION_FAILED') lease.broken = true;
     throw e;
-  } finally {
-    clearTimeout(timer);
   }
+  lease.clean = text.includes(SESSION_RESET);
 }
 
 /** Marks the lease broken when the work failed because the connection died. */
@@ -266,20 +264,13 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
 
 /**
  * `text` handed to the connection now, behind what was sent before it (pipelined), its outcome
- * awaited later (a rejection nobody awaits is not reported as unhandled). `resets`: it ends
- * the transaction with SESSION_RESET (controlReset).
+ * awaited later (a rejection nobody awaits is not reported as unhandled).
  */
-export function pipelined(lease: Lease, text: string, timeoutMs: number, resets = false): Pipelined {
-  const sent = resets ? controlReset(lease, text, timeoutMs) : control(lease, text, timeoutMs);
+export function pipelined(lease: Lease, text: string, timeoutMs: number): Pipelined {
+  const sent = control(lease, text, timeoutMs);
   sent.catch(() => undefined);
   return Object.assign(sent, { text });
 }
 
 /** A message sent ahead (pipelined), with its text. */
 export type Pipelined = Promise<void> & { text: string };
-
-/** A message that ends the lease's transaction with SESSION_RESET (settings.ts commitWith, ROLLBACK_RESET): the lease is then clean. */
-export async function controlReset(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
-  await control(lease, text, timeoutMs);
-  lease.clean = true;
-}
