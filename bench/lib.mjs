@@ -40,7 +40,8 @@ export async function timeEach(n, fn) {
 }
 
 export async function startServer(args = [], env = {}) {
-  return startStdio(process.execPath, [SERVER_JS, ...args], env);
+  // Read at each start, so one run can interleave two builds (A/B).
+  return startStdio(process.execPath, [resolve(process.env.BENCH_SERVER_JS ?? SERVER_JS), ...args], env);
 }
 
 /** Any MCP server over stdio (`command args`), with the SDK client every bench uses. */
