@@ -308,14 +308,21 @@ export interface Session {
    */
   load(target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal): Promise<number>;
   /**
-   * PostgreSQL only (undefined elsewhere): the rows of a one-column SELECT whose values
-   * are text without control characters (backup lines), as raw UTF-8 bytes, each value
-   * followed by `\n`, in batches of whole rows with their count. No value is decoded:
-   * the bytes can go to a file as they are. Returns the row count.
+   * PostgreSQL and MySQL (undefined on SQLite): the rows of a one-column SELECT whose
+   * values are text without control characters (backup lines), as raw UTF-8 bytes, each
+   * value followed by `\n`, in batches of whole rows with their count. No value is
+   * decoded: the bytes can go to a file as they are. Returns the row count. `lines`
+   * (PortableSql.rowLines, MySQL): the SELECT reads the table's columns and the backend
+   * builds each line from the row as it arrives.
    */
-  streamLines?(text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, signal?: AbortSignal): Promise<number>;
+  streamLines?(text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, signal?: AbortSignal, lines?: RowLines): Promise<number>;
   /** Whole-file operations of a file database (SQLite's native backups); undefined on servers and in-memory databases. */
   file?: DatabaseFile;
+}
+
+/** A backend's own way of making a backup line of a row as it arrives (PortableSql.rowLines); opaque to the rest. */
+export interface RowLines {
+  readonly kind: string;
 }
 
 /** A database file frozen in a snapshot (DatabaseFile.freeze): `dev` and `ino` name the file SQLite has open. */

@@ -18,14 +18,19 @@ export function watchFrames(
   body?: { wanted(header: Buffer): boolean; read(header: Buffer, body: Buffer): void },
 ): void {
   let skip = 0; // body bytes of the current message still to come
-  let header = Buffer.alloc(0);
+  // One header buffer for the socket's life, filled byte by byte: a backup reads hundreds of
+  // thousands of messages, and a Buffer made per header was a tenth of its CPU (with the GC).
+  // onHeader reads it before it returns; `kept` takes a copy.
+  const header = Buffer.alloc(headerBytes);
+  let have = 0; // bytes of the header gathered so far (a header may span two chunks)
   // The body of a message `body.wanted` asked for, gathered as it is skipped.
   let kept: { header: Buffer; parts: Buffer[] } | null = null;
   socket.prependListener('data', (chunk: Buffer) => {
     let at = 0;
-    while (at < chunk.length && !socket.destroyed) {
+    const end = chunk.length;
+    while (at < end && !socket.destroyed) {
       if (skip > 0) {
-        const n = Math.min(skip, chunk.length - at);
+        const n = Math.min(skip, end - at);
         kept?.parts.push(chunk.subarray(at, at + n));
         skip -= n;
         at += n;
@@ -35,14 +40,12 @@ export function watchFrames(
         }
         continue;
       }
-      const take = Math.min(headerBytes - header.length, chunk.length - at);
-      header = Buffer.concat([header, chunk.subarray(at, at + take)]);
-      at += take;
-      if (header.length < headerBytes) break;
+      while (have < headerBytes && at < end) header[have++] = chunk[at++]!;
+      if (have < headerBytes) break;
+      have = 0;
       const length = onHeader(header);
       if (length === null) return;
-      if (length > 0 && body?.wanted(header)) kept = { header, parts: [] };
-      header = Buffer.alloc(0);
+      if (length > 0 && body?.wanted(header)) kept = { header: Buffer.from(header), parts: [] };
       skip = length;
     }
   });

@@ -115,8 +115,12 @@ async function writeTable(s: Session, t: BackupTarget, e: TableEntry, i: number,
       await p.progress(tally.rows, undefined, `${e.name}: ${rows} rows; ${tally.rows} rows, ${tally.bytes} bytes in all`);
     }
   };
+  const own = s.streamLines ? sql.rowLines?.(e.definition, t.flavor) : null;
   const finishBytes = lines && s.streamLines ? sql.finishBytes?.(e.definition) : undefined;
-  if (finishBytes && s.streamLines) {
+  if (own && s.streamLines) {
+    // The backend makes each line from its row as it arrives; the server only reads the rows.
+    await s.streamLines(own.text, take, p.signal, own.lines);
+  } else if (finishBytes && s.streamLines) {
     // Lines built by the server pass through as bytes: no string is made of them (CPU and memory).
     await s.streamLines(sql.select(e.definition, t.flavor), (bytes, n) => take(finishBytes(bytes), n), p.signal);
   } else {

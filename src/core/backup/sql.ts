@@ -13,9 +13,18 @@ export const orderBy = (t: Table, f: Quoting): string => {
   return pk.length ? ` ORDER BY ${pk.map((c) => f.quote(c.name)).join(', ')}` : '';
 };
 
+/**
+ * finishBytes for a table: finishMarkedBytes when one of its columns can be marked or
+ * written with `\u` escapes, else the bytes as they are (no scan of every batch for what
+ * cannot be there).
+ */
+export const finishBytesFor = (marks: boolean): ((bytes: Buffer) => Buffer) => (marks ? finishMarkedBytes : unchanged);
+
+const unchanged = (bytes: Buffer): Buffer => bytes;
+
 /** finishMarked over a batch of lines as bytes; the bytes untouched when nothing is marked. */
 export function finishMarkedBytes(bytes: Buffer): Buffer {
-  if (!bytes.includes('"\\F') && !bytes.includes('"\\J')) return bytes;
+  if (!bytes.includes('"\\F') && !bytes.includes('"\\J') && !bytes.includes('\\u')) return bytes;
   const lines = bytes.toString('utf8').split('\n');
   lines.pop(); // after the last \n
   let out = '';
@@ -23,13 +32,18 @@ export function finishMarkedBytes(bytes: Buffer): Buffer {
   return Buffer.from(out, 'utf8');
 }
 
+/** A `\u` escape (after an odd run of backslashes: an even run is escaped backslashes, then text). */
+const ESCAPE = /(\\+)u([0-9A-Fa-f]{4})/g;
+
 /**
  * Marked values finished in JavaScript: floats (`"\F…"`) respelt, JSON documents
- * (`"\J…"`) put in canonical form. JSON text never holds \F or \J.
+ * (`"\J…"`) put in canonical form. JSON text never holds \F or \J. And `\u` escapes in
+ * lower case, as JSON.stringify writes them (MariaDB's JSON_QUOTE writes `\u001F`).
  */
 export function finishMarked(line: string): string {
   let out = line;
   if (out.includes('"\\F')) out = out.replace(/"\\F([^"]*)"/g, (_, t: string) => readFloatText(t));
   if (out.includes('"\\J')) out = out.replace(/"\\J((?:[^"\\]|\\.)*)"/g, (_, t: string) => JSON.stringify(canonicalJson(JSON.parse(`"${t}"`) as string)));
+  if (out.includes('\\u')) out = out.replace(ESCAPE, (m, slashes: string, hex: string) => (slashes.length % 2 ? `${slashes}u${hex.toLowerCase()}` : m));
   return out;
 }

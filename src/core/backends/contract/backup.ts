@@ -7,7 +7,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import type { Session } from '../../dialect.js';
+import type { RowLines, Session } from '../../dialect.js';
 import type { Table, TypeSpec } from '../../schema/model.js';
 
 export interface BackupSupport {
@@ -130,6 +130,12 @@ export interface PortableSql {
    * no line has anything to finish (the common case, found with one search of the bytes).
    */
   finishBytes?: (t: Table) => (bytes: Buffer) => Buffer;
+  /**
+   * Lines the backend builds itself from each row as it arrives (Session.streamLines with
+   * `lines`), for the tables it can: the SELECT of the table's columns and the builder.
+   * Null, or absent: select() as below. The lines are final (nothing marked).
+   */
+  rowLines?: (t: Table, f: Quoting) => { text: string; lines: RowLines } | null;
   /** Whether select() returns lines for this table (default: whenever finishLine is set). */
   lineMode?: (t: Table) => boolean;
   /** The next value of the table's auto-increment column, as a decimal string; null when there is none to keep. */

@@ -5,10 +5,11 @@
  * values); a table with a native type not listed there is read as driver values.
  */
 import type { PortableSql, Quoting } from '../contract/backup.js';
-import { finishMarked, finishMarkedBytes, orderBy } from '../../backup/sql.js';
+import { finishBytesFor, finishMarked, orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
 import type { Column, Table } from '../../schema/model.js';
 import { isVersioned } from './introspect.js';
+import { rowLines } from './lines.js';
 
 const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
 
@@ -50,6 +51,12 @@ function canonical(c: Column, f: Quoting): string {
     }
   }
 }
+
+/** Columns whose line value may be marked `"\F…"` (canonical's double and real, nativeForm's floats). */
+const marks = (c: Column): boolean => ['double', 'real'].includes(specOf(c).kind) || /^(float|double|real)\b/i.test(c.native ?? '');
+
+/** Columns JSON_QUOTE writes: its `\u` escapes are upper case (finishMarked lowers them). */
+const escapes = (c: Column): boolean => ['text', 'varchar', 'char', 'json'].includes(specOf(c).kind) || /^(enum|set)\b/i.test(c.native ?? '');
 
 const SPATIAL = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection)\b/i;
 
@@ -99,12 +106,17 @@ const plainSelect = (t: Table, f: Quoting): string => {
 };
 
 export const portable: PortableSql = {
+  // Tables of the kinds lines.ts spells: the columns as they are, each line made as its row arrives.
+  rowLines: (t, f) => {
+    const lines = rowLines(t);
+    return lines && { text: `SELECT ${t.columns.map((c) => f.quote(c.name)).join(', ')} FROM ${source(t, f)}${orderBy(t, f)}`, lines };
+  },
   select: (t, f) => (hasNative(t)
     ? plainSelect(t, f)
     // A NOT NULL column needs no COALESCE (one function a value less for the server).
     : `SELECT CONCAT('[', ${t.columns.map((c) => (c.nullable ? `COALESCE(${canonical(c, f)}, 'null')` : canonical(c, f))).join(", ',', ")}, ']') FROM ${source(t, f)}${orderBy(t, f)}`),
   finishLine: () => finishMarked,
-  finishBytes: () => finishMarkedBytes,
+  finishBytes: (t) => finishBytesFor(t.columns.some((c) => marks(c) || escapes(c))),
   lineMode: (t) => !hasNative(t),
   async readSequence(s, t) {
     const [row] = await s.query('SELECT AUTO_INCREMENT AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [t.table]);

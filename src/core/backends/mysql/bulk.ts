@@ -8,6 +8,7 @@ import type { PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
 import { fromMysqlError } from './errors.js';
+import type { MysqlRowLines } from './lines.js';
 
 const BATCH_ROWS = 2000;
 /**
@@ -134,13 +135,16 @@ const LINE_BATCH_BYTES = 256 * 1024;
  * the state that reads a row, so a `row` of the command's own takes each row packet and
  * copies the one length-encoded value into the batch, with no row parser, no Buffer and
  * no array a row (a third of the CPU of a backup of a narrow table went there). The end
- * of the rows (EOF) is left to mysql2's own state. A mysql2 without that state reads the
- * rows as values instead (streamRows), the same bytes.
+ * of the rows (EOF) is left to mysql2's own state. package.json pins mysql2 for this;
+ * test/integration/mysql-stream-lines.test.ts holds the bytes equal to mysql2's reading.
  */
-export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, kill: () => Promise<void>, signal?: AbortSignal): Promise<number> {
+export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes: Buffer, rows: number) => Promise<void>, kill: () => Promise<void>, signal?: AbortSignal, lines?: MysqlRowLines): Promise<number> {
   return streamCommand(conn, text, (cmd, sink) => {
     const own = Object.getPrototypeOf(cmd) as MysqlQuery;
-    if (typeof own.row !== 'function') return viaValues(cmd, sink, onBytes);
+    if (typeof own.row !== 'function') {
+      sink.fail(new DbError('INTERNAL', 'this mysql2 reads rows in a way the backup reader does not know (it needs the Query command of mysql2 3.24)'));
+      return () => Promise.resolve();
+    }
     const endOfRows = own.row;
     let out = Buffer.allocUnsafe(LINE_BATCH_BYTES);
     let at = 0;
@@ -158,6 +162,23 @@ export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes:
       if (sink.failed()) return row;
       const b = packet.buffer;
       let p = packet.offset;
+      if (lines) {
+        // The row's values, made into a line by the backend (lines.ts).
+        if (at + lines.room(packet.end - p) > out.length) {
+          if (at) hand();
+          out = Buffer.allocUnsafe(Math.max(LINE_BATCH_BYTES, lines.room(packet.end - p)));
+        }
+        try {
+          at = lines.write(b, p, packet.end, out, at);
+        } catch (err) {
+          sink.fail(new DbError('INTERNAL', `a row could not be made into a backup line: ${(err as Error).message}`));
+          return row;
+        }
+        rows++;
+        sink.count++;
+        if (at >= LINE_BATCH_BYTES - 256) hand();
+        return row;
+      }
       const first = b[p++];
       let length: number;
       if (first < 0xfb) length = first;
@@ -176,7 +197,10 @@ export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes:
         if (at) hand();
         if (length + 1 > out.length) out = Buffer.allocUnsafe(length + 1);
       }
-      at += b.copy(out, at, p, p + length);
+      // A view and set(): Buffer#copy checks its arguments in JavaScript first, and a byte
+      // loop is slower still (bench/RESULTS.md, 7 December).
+      out.set(new Uint8Array(b.buffer, b.byteOffset + p, length), at);
+      at += length;
       out[at++] = 10;
       rows++;
       sink.count++;
@@ -186,25 +210,6 @@ export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes:
     cmd.row = row;
     return () => (at ? onBytes(out.subarray(0, at), rows) : Promise.resolve());
   }, kill, signal, true);
-}
-
-const NEWLINE = Buffer.from('\n');
-
-/** The lines as mysql2's row values (a Buffer each, typeCast asBytes). */
-function viaValues(cmd: MysqlQuery, sink: Sink, onBytes: (bytes: Buffer, rows: number) => Promise<void>): () => Promise<void> {
-  let parts: Buffer[] = [];
-  const handOn = (): (() => Promise<void>) => {
-    const batch = parts;
-    parts = [];
-    return () => onBytes(Buffer.concat(batch), batch.length / 2);
-  };
-  cmd.on('result', (row: unknown) => {
-    if (sink.failed()) return;
-    parts.push((row as Buffer[])[0], NEWLINE);
-    sink.count++;
-    if (parts.length >= 2 * BATCH_ROWS) sink.hand(handOn());
-  });
-  return () => (parts.length ? handOn()() : Promise.resolve());
 }
 
 const ESCAPES: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\t': '\\t', '\x1a': '\\Z', '\\': '\\\\', "'": "\\'" };

@@ -9,6 +9,7 @@ import type { Session, SessionOptions } from '../../dialect.js';
 import { leaseLocks } from '../../lease.js';
 import { withStatementIndex } from '../../policy.js';
 import { insertRows, streamLines, streamRows } from './bulk.js';
+import type { MysqlRowLines } from './lines.js';
 import { execOn, mysqlLeaseSql, type MysqlExec } from './lock.js';
 import { rowsOf, simple, type MysqlPool, type Run } from './pool.js';
 
@@ -60,9 +61,9 @@ export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Ses
       const run: Run = {};
       return streamRows(conn, text, onRows, () => pool.kill(run, conn, 'CANCELLED'), signal);
     },
-    streamLines: (text, onBytes, signal) => {
+    streamLines: (text, onBytes, signal, lines) => {
       const run: Run = {};
-      return streamLines(conn, text, onBytes, () => pool.kill(run, conn, 'CANCELLED'), signal);
+      return streamLines(conn, text, onBytes, () => pool.kill(run, conn, 'CANCELLED'), signal, lines as MysqlRowLines | undefined);
     },
     load: (target, batches, signal) => insertRows(conn, target, batches, signal),
   };

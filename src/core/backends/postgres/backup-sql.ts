@@ -3,7 +3,7 @@
  * read as lines the server builds itself, streamed through COPY as bytes.
  */
 import type { PortableSql, Quoting } from '../contract/backup.js';
-import { finishMarked, finishMarkedBytes, orderBy } from '../../backup/sql.js';
+import { finishBytesFor, finishMarked, orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
 import type { Column, Table } from '../../schema/model.js';
 
@@ -42,7 +42,8 @@ function canonical(c: Column, f: Quoting): string {
 export const portable: PortableSql = {
   select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${canonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
   finishLine: () => finishMarked,
-  finishBytes: () => finishMarkedBytes,
+  // Only real and double are marked (canonical).
+  finishBytes: (t) => finishBytesFor(t.columns.some((c) => ['real', 'double'].includes(specOf(c).kind))),
   async readSequence(s, t, column, f) {
     // An owned sequence (serial, identity), else the one the column's default takes its values from (Pagila's are not owned).
     const [row] = await s.query(`SELECT coalesce(pg_get_serial_sequence($1, $2), (SELECT d.refobjid::regclass::text FROM pg_attrdef ad

@@ -1,0 +1,192 @@
+/**
+ * mysql: backup lines built in our process from the row packets of a plain SELECT, for
+ * tables whose every column is of a kind spelt here (integers, YEAR, DECIMAL, DATE,
+ * DATETIME, TIMESTAMP, TIME, text, ENUM and SET). The text protocol already sends most
+ * values as the line wants them (an integer's digits, a DECIMAL's text), so a line is
+ * mostly copies of the bytes received; the server only reads the rows. Building the same
+ * line in the SELECT (backup-sql.ts) costs the server about 2.5 times the plain read of a
+ * table like Sakila's rental (bench/RESULTS.md). Each spelling here is the one
+ * backup-sql.ts canonical()/nativeForm() gives; test/integration/backup-mysql-lines.test.ts
+ * holds the three ways of writing a row (these bytes, the server's lines, the driver's
+ * values) equal on the edge values of each kind.
+ */
+import type { RowLines } from '../../dialect.js';
+import { canonicalTimestamp, specOf } from '../../backup/values.js';
+import type { Column, Table } from '../../schema/model.js';
+
+/** Writes one value (`n` bytes at `p` of `b`, not NULL) at `at` of `out`; returns the new end. */
+type Put = (b: Buffer, p: number, n: number, out: Buffer, at: number) => number;
+
+/** A row packet's values (length-encoded, from `p` to `end` of `b`) as one line with its newline, at `at` of `out`. */
+export type WriteLine = (b: Buffer, p: number, end: number, out: Buffer, at: number) => number;
+
+export interface MysqlRowLines extends RowLines {
+  kind: 'mysql-text-row';
+  write: WriteLine;
+  /** Bytes of `out` a row of `bytes` packet bytes may need at most. */
+  room(bytes: number): number;
+}
+
+const QUOTE = 0x22;
+const ZERO = 0x30;
+const DOT = 0x2e;
+const NULL_VALUE = Buffer.from('null');
+
+/** Short values byte by byte; longer ones through a view and set() (Buffer#copy checks its arguments in JavaScript first). */
+function copy(b: Buffer, p: number, n: number, out: Buffer, at: number): number {
+  if (n < 32) {
+    for (let k = p, e = p + n; k < e; k++) out[at++] = b[k]!;
+    return at;
+  }
+  out.set(new Uint8Array(b.buffer, b.byteOffset + p, n), at);
+  return at + n;
+}
+
+const asIs: Put = copy;
+
+const quoted: Put = (b, p, n, out, at) => {
+  out[at++] = QUOTE;
+  at = copy(b, p, n, out, at);
+  out[at++] = QUOTE;
+  return at;
+};
+
+/** ZEROFILL and YEAR: the number mysql2 makes of the text (`CAST(q + 0 AS CHAR)`): no leading zeros. */
+const unpadded: Put = (b, p, n, out, at) => {
+  let s = p;
+  const e = p + n;
+  while (s < e - 1 && b[s] === ZERO) s++;
+  return copy(b, s, e - s, out, at);
+};
+
+const SAFE_DIGITS = Buffer.from(String(Number.MAX_SAFE_INTEGER));
+
+/** BIGINT: a number within ±(2^53 - 1), else its text in quotes. */
+const bigint: Put = (b, p, n, out, at) => {
+  const negative = b[p] === 0x2d;
+  const digits = n - (negative ? 1 : 0);
+  let safe = digits < SAFE_DIGITS.length;
+  if (digits === SAFE_DIGITS.length) safe = b.compare(SAFE_DIGITS, 0, SAFE_DIGITS.length, p + n - digits, p + n) <= 0;
+  return safe ? copy(b, p, n, out, at) : quoted(b, p, n, out, at);
+};
+
+/** BOOLEAN (TINYINT(1)): 1 and 0 as true and false, any other value as its number. */
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const boolean: Put = (b, p, n, out, at) => {
+  if (n === 1 && b[p] === 0x31) return copy(TRUE, 0, 4, out, at);
+  if (n === 1 && b[p] === ZERO) return copy(FALSE, 0, 5, out, at);
+  return copy(b, p, n, out, at);
+};
+
+/** The end of a time's text without the zeros ending its fraction, nor a dot left alone (`.500000` → `.5`, `.000` → none). */
+function trimmed(b: Buffer, dot: number, e: number): number {
+  while (e > dot + 1 && b[e - 1] === ZERO) e--;
+  return e === dot + 1 ? dot : e;
+}
+
+/** TIME: its text in quotes, the fraction trimmed. */
+const time: Put = (b, p, n, out, at) => {
+  const e = p + n;
+  let dot = p;
+  while (dot < e && b[dot] !== DOT) dot++;
+  return quoted(b, p, (dot < e ? trimmed(b, dot, e) : e) - p, out, at);
+};
+
+/** DATETIME (zone: false) and TIMESTAMP (our sessions run in UTC: zone, marked `Z`): `"YYYY-MM-DDTHH:MM:SS[.f]"`. */
+const stamp = (zone: boolean): Put => (b, p, n, out, at) => {
+  // The server prints 19 characters, then any fraction: `YYYY-MM-DD HH:MM:SS.ffffff`.
+  if (n < 19 || b[p + 10] !== 0x20 || (n > 19 && b[p + 19] !== DOT)) return json(canonicalTimestamp(b.toString('latin1', p, p + n), zone), out, at);
+  out[at++] = QUOTE;
+  at = copy(b, p, 10, out, at);
+  out[at++] = 0x54; // T
+  at = copy(b, p + 11, 8, out, at);
+  if (n > 19) {
+    const end = trimmed(b, p + 19, p + n);
+    at = copy(b, p + 19, end - (p + 19), out, at);
+  }
+  if (zone) out[at++] = 0x5a; // Z
+  out[at++] = QUOTE;
+  return at;
+};
+
+/** A string as JSON text (the driver-value path's spelling). */
+function json(value: string, out: Buffer, at: number): number {
+  return at + out.write(JSON.stringify(value), at, 'utf8');
+}
+
+/** Text as a JSON string: printable ASCII as it is, anything else as JSON.stringify writes the decoded text. */
+const text: Put = (b, p, n, out, at) => {
+  for (let k = p, e = p + n; k < e; k++) {
+    const c = b[k]!;
+    if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) return json(b.toString('utf8', p, p + n), out, at);
+  }
+  return quoted(b, p, n, out, at);
+};
+
+/** The writer of a column's values, as backup-sql.ts canonical() and nativeForm() spell them; null: a kind not spelt here. */
+function putOf(c: Column): Put | null {
+  const spec = specOf(c);
+  switch (spec.kind) {
+    case 'smallint': case 'integer': return asIs;
+    case 'bigint': return bigint;
+    case 'decimal': case 'date': return quoted;
+    case 'boolean': return boolean;
+    case 'text': case 'varchar': case 'char': return text;
+    case 'time': return time;
+    case 'timestamp': return stamp(false);
+    case 'timestamptz': return stamp(true);
+    case 'native': break;
+    default: return null;
+  }
+  const t = (c.native ?? '').toLowerCase();
+  const base = /^[a-z]+/.exec(t)?.[0] ?? '';
+  const zerofill = t.includes('zerofill');
+  switch (base) {
+    case 'tinyint': case 'smallint': case 'mediumint': case 'int': case 'integer': return zerofill ? unpadded : asIs;
+    // Past 2^53 mysql2 keeps ZEROFILL's padding: that case stays with the server's lines.
+    case 'bigint': return zerofill ? null : bigint;
+    // YEAR(2) (older servers) prints two digits that are not the year.
+    case 'year': return /^year(\(4\))?$/.test(t) ? unpadded : null;
+    case 'decimal': case 'numeric': case 'dec': case 'fixed': return quoted;
+    case 'enum': case 'set': return text;
+    default: return null;
+  }
+}
+
+/**
+ * The line writer of a table whose columns all have a spelling here, else null (the
+ * table's lines are built by the server, or its rows read as values). Rows come from a
+ * SELECT of the table's columns in order (backup-sql.ts plainColumns).
+ */
+export function rowLines(t: Table): MysqlRowLines | null {
+  const puts: Put[] = [];
+  for (const c of t.columns) {
+    const put = putOf(c);
+    if (!put) return null;
+    puts.push(put);
+  }
+  const count = puts.length;
+  const write: WriteLine = (b, p, end, out, at) => {
+    out[at++] = 0x5b; // [
+    for (let k = 0; k < count; k++) {
+      if (k) out[at++] = 0x2c; // ,
+      const first = b[p++]!;
+      let n: number;
+      if (first < 0xfb) n = first;
+      else if (first === 0xfb) { at = copy(NULL_VALUE, 0, 4, out, at); continue; }
+      else if (first === 0xfc) { n = b[p]! | (b[p + 1]! << 8); p += 2; }
+      else if (first === 0xfd) { n = b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16); p += 3; }
+      else { n = Number(b.readBigUInt64LE(p)); p += 8; }
+      if (p + n > end) throw new Error('a row packet shorter than its values');
+      at = puts[k]!(b, p, n, out, at);
+      p += n;
+    }
+    if (p !== end) throw new Error('a row packet with more values than the table has columns');
+    out[at++] = 0x5d; // ]
+    out[at++] = 10;
+    return at;
+  };
+  // A byte of text may become six (\u001f); NULL's one byte four; each value gains quotes, T, Z and a comma.
+  return { kind: 'mysql-text-row', write, room: (bytes) => 6 * bytes + 8 * count + 16 };
+}
