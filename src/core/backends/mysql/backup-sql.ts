@@ -1,6 +1,7 @@
 /**
- * mysql: the SQL of a portable backup (contract/backup.ts PortableSql). Rows are read
- * as lines the server builds, native columns included (TINYINT, MEDIUMINT, UNSIGNED,
+ * mysql: the SQL of a portable backup (contract/backup.ts PortableSql). A table of the
+ * kinds lines.ts spells is read as plain rows, each made into its line in our process
+ * (rowLines). Others are read as lines the server builds, native columns included (TINYINT, MEDIUMINT, UNSIGNED,
  * YEAR, ENUM, SET, BIT, BINARY…: nativeForm spells them as readNative spells mysql2's
  * values); a table with a native type not listed there is read as driver values.
  */
