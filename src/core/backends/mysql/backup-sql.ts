@@ -8,7 +8,7 @@
 import type { PortableSql, Quoting } from '../contract/backup.js';
 import { finishBytesFor, finishMarked, orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
-import type { Column, Table } from '../../schema/model.js';
+import { unportableOf, type Column, type Table } from '../../schema/model.js';
 import { isVersioned } from './introspect.js';
 import { rowLines } from './lines.js';
 
@@ -37,7 +37,9 @@ function canonical(c: Column, f: Quoting): string {
     case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"')))`;
     case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
     case 'boolean': return `IF(${q} = 1, 'true', IF(${q} = 0, 'false', CAST(${q} AS CHAR)))`;
-    case 'text': case 'varchar': case 'char': return `JSON_QUOTE(${q})`;
+    case 'text': case 'varchar': return `JSON_QUOTE(${q})`;
+    // A server in PAD_CHAR_TO_FULL_LENGTH mode pads CHAR values; the canonical form has no padding.
+    case 'char': return `JSON_QUOTE(TRIM(TRAILING ' ' FROM ${q}))`;
     case 'uuid': return `CONCAT('"', LOWER(${q}), '"')`;
     case 'time': return `CONCAT('"', ${trimmed}, '"')`;
     case 'timestamp': return `CONCAT('"', REPLACE(${dateTime}, ' ', 'T'), '"')`;
@@ -85,7 +87,8 @@ export function nativeForm(c: Column, q: string): string | null {
     case 'year': return `CAST(${q} + 0 AS CHAR)`;
     case 'decimal': case 'numeric': case 'dec': case 'fixed': return `CONCAT('"', ${q}, '"')`;
     case 'float': case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
-    case 'enum': case 'set': return `JSON_QUOTE(${q})`;
+    // In the binary character set mysql2 gives their bytes (readNative: {"base64"}).
+    case 'enum': case 'set': return unportableOf(c).includes('character set binary') ? bytes(q) : `JSON_QUOTE(${q})`;
     case 'bit': case 'binary': case 'varbinary': return bytes(q);
     // Spatial values as the server keeps them (the SRID, then WKB): bound as bytes, they load back as the same geometry.
     default: return SPATIAL.test(t) ? bytes(q) : null;

@@ -8,6 +8,7 @@ import type { PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
 import { fromMysqlError } from './errors.js';
+import { closedWhy } from './socket.js';
 import type { MysqlRowLines } from './lines.js';
 
 const BATCH_ROWS = 2000;
@@ -90,7 +91,7 @@ function streamCommand(conn: PoolConnection, text: string, install: (cmd: MysqlQ
     // on the connection): a database that died mid-backup left the stream waiting forever.
     // Watch the socket and the connection, as execute() does.
     const socket = (conn as unknown as { stream?: NodeJS.EventEmitter }).stream;
-    const onClosed = (): void => settle(new DbError('CONNECTION_LOST', 'the connection to the database was lost', { driver_code: 'CONNECTION_CLOSED' }));
+    const onClosed = (): void => settle(closedWhy(socket));
     socket?.once('close', onClosed);
     conn.once('error', onClosed);
     let settled = false;

@@ -10,6 +10,7 @@ import { DbError } from '../../../errors.js';
 import type { ExecOptions, Statement, StatementResult } from '../../dialect.js';
 import { elapsedSince, RowCollector } from '../../limits.js';
 import { fromMysqlError } from './errors.js';
+import { closedWhy } from './socket.js';
 import type { MysqlPool, Run } from './pool.js';
 import { columnTypeName, convertRow } from './types.js';
 
@@ -51,7 +52,7 @@ function runOne(pool: MysqlPool, conn: PoolConnection, stmt: Statement, opts: Ex
     const hardTimer = setTimeout(() => settle(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned')), opts.timeoutMs + HARD_DEADLINE_GRACE_MS);
     // A connection killed by the server does not always fail the running command: watch the socket too.
     const socket = (conn as unknown as { stream?: NodeJS.EventEmitter }).stream;
-    const onClosed = (): void => settle(new DbError('CONNECTION_LOST', 'the connection to the database was lost', { driver_code: 'CONNECTION_CLOSED' }));
+    const onClosed = (): void => settle(closedWhy(socket));
     socket?.once('close', onClosed);
     conn.once('error', onClosed);
     const settle = (err?: unknown): void => {

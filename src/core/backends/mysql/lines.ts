@@ -12,7 +12,7 @@
  */
 import type { RowLines } from '../../dialect.js';
 import { canonicalTimestamp, specOf } from '../../backup/values.js';
-import type { Column, Table } from '../../schema/model.js';
+import { unportableOf, type Column, type Table } from '../../schema/model.js';
 
 /** Writes one value (`n` bytes at `p` of `b`, not NULL) at `at` of `out`; returns the new end. */
 type Put = (b: Buffer, p: number, n: number, out: Buffer, at: number) => number;
@@ -124,6 +124,16 @@ const text: Put = (b, p, n, out, at) => {
   return quoted(b, p, n, out, at);
 };
 
+/** CHAR: without the padding a server in PAD_CHAR_TO_FULL_LENGTH mode sends (the canonical form has none). */
+const unpaddedText: Put = (b, p, n, out, at) => {
+  let e = p + n;
+  while (e > p && b[e - 1] === 0x20) e--;
+  return text(b, p, e - p, out, at);
+};
+
+/** ENUM and SET in the binary character set: mysql2 gives their bytes (readNative: {"base64"}); the server-built lines too. */
+const binaryCharset = (c: Column): boolean => unportableOf(c).includes('character set binary');
+
 /** The writer of a column's values, as backup-sql.ts canonical() and nativeForm() spell them; null: a kind not spelt here. */
 function putOf(c: Column): Put | null {
   const spec = specOf(c);
@@ -132,7 +142,8 @@ function putOf(c: Column): Put | null {
     case 'bigint': return bigint;
     case 'decimal': case 'date': return quoted;
     case 'boolean': return boolean;
-    case 'text': case 'varchar': case 'char': return text;
+    case 'text': case 'varchar': return text;
+    case 'char': return unpaddedText;
     case 'time': return time;
     case 'timestamp': return stamp(false);
     case 'timestamptz': return stamp(true);
@@ -149,7 +160,7 @@ function putOf(c: Column): Put | null {
     // YEAR(2) (older servers) prints two digits that are not the year.
     case 'year': return /^year(\(4\))?$/.test(t) ? unpadded : null;
     case 'decimal': case 'numeric': case 'dec': case 'fixed': return quoted;
-    case 'enum': case 'set': return text;
+    case 'enum': case 'set': return binaryCharset(c) ? null : text;
     default: return null;
   }
 }

@@ -17,6 +17,17 @@ interface MysqlStreamOptions {
   config: { host?: string; port?: number; socketPath?: string; ssl?: unknown; enableKeepAlive?: boolean; keepAliveInitialDelay?: number };
 }
 
+/** Why the guard destroyed a socket, for the calls that see only its close (closedWhy). */
+const destroyedBy = new WeakMap<object, DbError>();
+
+/**
+ * What a call on a connection whose socket closed should answer: the guard's own error
+ * (RESULT_TOO_LARGE) when it destroyed the socket, else CONNECTION_LOST.
+ */
+export function closedWhy(socket: object | undefined): DbError {
+  return (socket && destroyedBy.get(socket)) || new DbError('CONNECTION_LOST', 'the connection to the database was lost', { driver_code: 'CONNECTION_CLOSED' });
+}
+
 /** A packet of this length continues in the next one. */
 const CONTINUED = 0xffffff;
 
@@ -40,11 +51,13 @@ function watchPackets(socket: Socket, maxMessageBytes: number): void {
     const length = header.readUIntLE(0, 3);
     message += length;
     if (message > maxMessageBytes) {
-      socket.destroy(new DbError(
+      const err = new DbError(
         'RESULT_TOO_LARGE',
         `the database sent one message (a row or a value) of more than ${maxMessageBytes} bytes; select less (SUBSTR(), LENGTH(), a LIMIT) — the connection was dropped and replaced`,
         { message_bytes_at_least: message, max_message_bytes: maxMessageBytes, connection_dropped: true },
-      ));
+      );
+      destroyedBy.set(socket, err);
+      socket.destroy(err);
       return null;
     }
     if (length < CONTINUED) message = 0;
