@@ -213,6 +213,12 @@ export interface PortableSql {
    * it created, so nothing half-loaded stays. append keeps one transaction.
    */
   commitsBatches: boolean;
+  /**
+   * Session.load fails unless the database itself says it stored every row sent
+   * (PostgreSQL: COPY's own count): the restore then counts no rows after the load. Absent
+   * or false: the table's rows are counted (count()) before and after.
+   */
+  loadCountsRows?: boolean;
 }
 
 /** A table's own DDL (SPEC §17.1 `ddl`), and the columns the server computes, which a table made from it does not load. */

@@ -94,5 +94,7 @@ export const portable: PortableSql = {
   beforeLoad: [],
   afterLoad: [],
   keysAfterLoad: true,
+  // copyIn compares COPY's own count with the rows it sent.
+  loadCountsRows: true,
   commitsBatches: false,
 };

@@ -315,11 +315,25 @@ export async function copyIn(conn: ReservedSql, target: LoadTarget, batches: Asy
   let failed: (err: unknown) => void = () => undefined;
   const serverError = new Promise<never>((_, reject) => { failed = reject; });
   serverError.catch(() => undefined);
-  const query = q as unknown as { reject: (err: unknown) => void };
+  const query = q as unknown as { reject: (err: unknown) => void; resolve: (result: unknown) => void };
   const reject = query.reject;
   query.reject = (err) => { failed(err); reject(err); };
+  // The server's own count of the rows it stored (CommandComplete `COPY n`), which
+  // postgres.js puts on the query's result at ReadyForQuery. (It resolves the query twice:
+  // first with the writable stream, at CopyInResponse, then with that result.)
+  let stored: (result: { count?: number | null }) => void = () => undefined;
+  const done = new Promise<{ count?: number | null }>((resolve) => { stored = resolve; });
+  const resolve = query.resolve;
+  query.resolve = (result) => {
+    if ((result as { command?: string } | null)?.command === 'COPY') stored(result as { count?: number | null });
+    resolve(result);
+  };
   try {
     await Promise.race([pipeline(Readable.from(copyLines(batches, counter)), await q.writable()), serverError]);
+    const { count } = await Promise.race([done, serverError]);
+    if (count !== counter.rows) {
+      throw new DbError('INTERNAL', `the server stored ${count ?? 'an unknown number of'} rows of the ${counter.rows} sent to ${target.table}; nothing was restored`, { sent: counter.rows, stored: count ?? null });
+    }
     return counter.rows;
   } catch (err) {
     throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
