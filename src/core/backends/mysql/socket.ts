@@ -48,7 +48,8 @@ export function mysqlSocketFactory(maxMessageBytes: number): (opts: MysqlStreamO
 function watchPackets(socket: Socket, maxMessageBytes: number): void {
   let message = 0; // bytes of the current message so far (packets of 0xffffff continue it)
   watchFrames(socket, 4, (header) => {
-    const length = header.readUIntLE(0, 3);
+    // (Read by hand: readUIntLE checks its arguments at every one of a backup's packets.)
+    const length = header[0]! | (header[1]! << 8) | (header[2]! << 16);
     message += length;
     if (message > maxMessageBytes) {
       const err = new DbError(
