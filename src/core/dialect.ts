@@ -384,6 +384,11 @@ export interface LoadTarget {
   table: string;
   /** The columns, quoted, in the order of each row's values. */
   columns: string[];
+  /**
+   * The server must say it stored every row sent (PostgreSQL: COPY's own count), else the
+   * load fails with INTERNAL. Set for tables where that count is the table's (PortableSql.exactLoad).
+   */
+  exact?: boolean;
 }
 
 export interface SessionOptions {

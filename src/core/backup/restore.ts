@@ -136,6 +136,8 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
       const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
       if (transactional) await createObjects(s, t, plan, mode, objects, false);
+      // A cancel that came while the last statement ran (a COPY's end) is not answered with a commit.
+      if (p.signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client; nothing was restored');
       await s.commit();
       if (!transactional && !plan.native) await setSequences(s, t, plan, created);
       if (!transactional) await createObjects(s, t, plan, mode, objects, false);
@@ -179,9 +181,12 @@ async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number
 }
 
 async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, existing: Set<TablePlan>, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
+  const sql = t.module.backup.portable;
+  // Tables whose load the database counts exactly itself (exactLoad) are not counted again.
+  const exact = new Set<TablePlan>();
+  if (sql.exactLoad) for (const tp of plan.tables) if (await sql.exactLoad(s, tp.table, t.flavor)) exact.add(tp);
   const before = new Map<TablePlan, number>();
-  const counted = !t.module.backup.portable.loadCountsRows;
-  if (mode === 'append' && counted) for (const tp of existing) before.set(tp, await count(s, t, tp));
+  if (mode === 'append') for (const tp of existing) if (!exact.has(tp)) before.set(tp, await count(s, t, tp));
   if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !t.module.backup.portable.commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
@@ -190,10 +195,10 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
     // Columns the target computes: PostgreSQL's from its own DDL (asked), MySQL's named in the backup (tp.skip).
     const computed = plan.native && t.module.backup.portable.computedColumns ? new Set(await t.module.backup.portable.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
-    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k)).map((c) => t.flavor.quote(c.name)) };
+    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k)).map((c) => t.flavor.quote(c.name)), exact: exact.has(tp) };
     const all = batches(records, i, tp, m, p, tally);
     const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
-    if (counted) {
+    if (!exact.has(tp)) {
       const expected = (before.get(tp) ?? 0) + rows;
       const actual = await count(s, t, tp);
       if (actual !== expected) throw new DbError('INTERNAL', `table ${tp.entry.name} holds ${actual} rows after the restore, ${expected} were expected; nothing was restored`, { table: tp.entry.name, expected, actual });

@@ -214,11 +214,12 @@ export interface PortableSql {
    */
   commitsBatches: boolean;
   /**
-   * Session.load fails unless the database itself says it stored every row sent
-   * (PostgreSQL: COPY's own count): the restore then counts no rows after the load. Absent
-   * or false: the table's rows are counted (count()) before and after.
+   * Whether the database's own count of the rows a load stored is the table's (PostgreSQL:
+   * a plain table with no trigger, rule or child, whose rows COPY counts as they land): the
+   * load then checks that count (LoadTarget.exact) and the restore counts no rows
+   * before or after it. Absent, or false: the table's rows are counted (count()).
    */
-  loadCountsRows?: boolean;
+  exactLoad?(s: Session, t: Table, f: Quoting): Promise<boolean>;
 }
 
 /** A table's own DDL (SPEC §17.1 `ddl`), and the columns the server computes, which a table made from it does not load. */
