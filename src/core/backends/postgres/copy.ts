@@ -58,6 +58,19 @@ class LineSplitter {
   }
 }
 
+/**
+ * Cancels a COPY. postgres.js resolves a COPY query with its stream (CopyInResponse,
+ * CopyOutResponse) and takes it for finished (`active` false) from then on: its cancel()
+ * only waits for the query to start again, and the server ran the COPY to its end (a
+ * cancelled backup read the whole table, a cancelled restore committed every row). Marked
+ * active again, the cancel request is sent.
+ */
+function cancelCopy(q: { cancel(): unknown }): void {
+  const query = q as { active?: boolean; state?: unknown };
+  if (query.state) query.active = true;
+  q.cancel();
+}
+
 function cancelled(err: unknown, signal?: AbortSignal): DbError {
   return signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err);
 }
@@ -84,7 +97,7 @@ interface CopyOutSink {
 async function copyOutInto(conn: ReservedSql, text: string, sink: CopyOutSink, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
   const q = conn.unsafe(text);
-  const onAbort = (): void => { q.cancel(); };
+  const onAbort = (): void => cancelCopy(q);
   signal?.addEventListener('abort', onAbort, { once: true });
   let failure: unknown;
   const hand = (cb: (err?: Error | null) => void): void => {
@@ -93,7 +106,7 @@ async function copyOutInto(conn: ReservedSql, text: string, sink: CopyOutSink, s
     if (!handed) return cb();
     handed.then(() => cb(), (err: unknown) => {
       failure = err;
-      q.cancel();
+      cancelCopy(q);
       cb();
     });
   };
@@ -306,18 +319,13 @@ export function rowsToCopy(rows: unknown[][]): string {
 export async function copyIn(conn: ReservedSql, target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal): Promise<number> {
   if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
   const q = conn.unsafe(`COPY ${target.table} (${target.columns.join(', ')}) FROM STDIN`);
-  // postgres.js resolved the query with the writable stream at CopyInResponse and took it
-  // for finished (`active` false): its cancel() would then only wait for the query to start
-  // again, and a COPY still running on the server (its last rows, a trigger) ran to its end
-  // and was committed. Marked active again, the cancel request is sent. The wait for COPY's
-  // end stops at the cancel too, and the caller rolls back.
+  // A cancel also ends the wait for COPY's end (the server may still be working through its
+  // last rows or a trigger), and the caller rolls back.
   let stop: (err: DbError) => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => { stop = reject; });
   aborted.catch(() => undefined);
   const onAbort = (): void => {
-    const query = q as unknown as { active?: boolean; state?: unknown };
-    if (query.state) query.active = true;
-    q.cancel();
+    cancelCopy(q);
     stop(new DbError('CANCELLED', 'cancelled by the client'));
   };
   signal?.addEventListener('abort', onAbort, { once: true });
