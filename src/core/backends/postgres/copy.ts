@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReservedSql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
+import { withDeadline } from '../../limits.js';
 import { fromPgError } from './errors.js';
 
 /** Rows handed to the caller at a time. */
@@ -65,10 +66,30 @@ class LineSplitter {
  * cancelled backup read the whole table, a cancelled restore committed every row). Marked
  * active again, the cancel request is sent.
  */
-function cancelCopy(q: { cancel(): unknown }): void {
-  const query = q as { active?: boolean; state?: unknown };
+function cancelCopy(q: { cancel(): unknown }): Promise<void> {
+  const query = q as { active?: boolean; state?: unknown; canceller?: ((q: unknown) => unknown) | null };
   if (query.state) query.active = true;
-  q.cancel();
+  const canceller = query.canceller;
+  if (typeof canceller !== 'function') {
+    q.cancel();
+    return Promise.resolve();
+  }
+  // The canceller's promise (q.cancel() drops it) says when the server has taken the request.
+  query.canceller = null;
+  return Promise.resolve(canceller(q)).then(() => undefined, () => undefined);
+}
+
+/** How long a COPY's end waits for its cancel request to be taken. */
+const CANCEL_TAKEN_MS = 2000;
+
+/**
+ * A cancel request may reach the backend after its COPY ended: before the connection runs
+ * anything else, wait until the server has taken the request (a signal that then finds the
+ * backend idle is discarded). Without this, the session's ROLLBACK took the cancel and the
+ * connection was thrown away ("could not reset a session").
+ */
+async function cancelTaken(cancelling: Promise<void> | undefined): Promise<void> {
+  if (cancelling) await withDeadline(cancelling, CANCEL_TAKEN_MS, () => undefined, () => new Error('the cancel request is not done')).catch(() => undefined);
 }
 
 function cancelled(err: unknown, signal?: AbortSignal): DbError {
@@ -97,7 +118,8 @@ interface CopyOutSink {
 async function copyOutInto(conn: ReservedSql, text: string, sink: CopyOutSink, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
   const q = conn.unsafe(text);
-  const onAbort = (): void => cancelCopy(q);
+  let cancelling: Promise<void> | undefined;
+  const onAbort = (): void => { cancelling ??= cancelCopy(q); };
   signal?.addEventListener('abort', onAbort, { once: true });
   let failure: unknown;
   const hand = (cb: (err?: Error | null) => void): void => {
@@ -106,7 +128,7 @@ async function copyOutInto(conn: ReservedSql, text: string, sink: CopyOutSink, s
     if (!handed) return cb();
     handed.then(() => cb(), (err: unknown) => {
       failure = err;
-      cancelCopy(q);
+      cancelling ??= cancelCopy(q);
       cb();
     });
   };
@@ -140,6 +162,7 @@ async function copyOutInto(conn: ReservedSql, text: string, sink: CopyOutSink, s
     throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    await cancelTaken(cancelling);
   }
 }
 
@@ -324,8 +347,9 @@ export async function copyIn(conn: ReservedSql, target: LoadTarget, batches: Asy
   let stop: (err: DbError) => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => { stop = reject; });
   aborted.catch(() => undefined);
+  let cancelling: Promise<void> | undefined;
   const onAbort = (): void => {
-    cancelCopy(q);
+    cancelling ??= cancelCopy(q);
     stop(new DbError('CANCELLED', 'cancelled by the client'));
   };
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -360,5 +384,6 @@ export async function copyIn(conn: ReservedSql, target: LoadTarget, batches: Asy
     throw err instanceof DbError && !signal?.aborted ? err : cancelled(err, signal);
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    await cancelTaken(cancelling);
   }
 }
