@@ -9,7 +9,7 @@ import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
 import { fromMysqlError } from './errors.js';
 import { closedWhy } from './socket.js';
-import type { MysqlRowLines } from './lines.js';
+import { serverLine, type MysqlRowLines } from './lines.js';
 
 const BATCH_ROWS = 2000;
 /**
@@ -134,8 +134,8 @@ const LINE_BATCH_BYTES = 256 * 1024;
  *
  * The rows are read from mysql2's packets directly: its Query command asks `this.row` for
  * the state that reads a row, so a `row` of the command's own takes each row packet and
- * copies the one length-encoded value into the batch, with no row parser, no Buffer and
- * no array a row (a third of the CPU of a backup of a narrow table went there). The end
+ * writes its line into the batch (`lines`, or the one value a server-built SELECT sends:
+ * lines.ts serverLine), with no row parser, no Buffer and no array a row (a third of the CPU of a backup of a narrow table went there). The end
  * of the rows (EOF) is left to mysql2's own state. package.json pins mysql2 for this;
  * test/integration/mysql-stream-lines.test.ts holds the bytes equal to mysql2's reading.
  */
@@ -147,6 +147,7 @@ export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes:
       return () => Promise.resolve();
     }
     const endOfRows = own.row;
+    const writer = lines ?? serverLine;
     let out = Buffer.allocUnsafe(LINE_BATCH_BYTES);
     let at = 0;
     let rows = 0;
@@ -161,48 +162,18 @@ export function streamLines(conn: PoolConnection, text: string, onBytes: (bytes:
     const row: RowState = function (this: MysqlQuery, packet, connection) {
       if (packet.isEOF()) return endOfRows.call(this, packet, connection);
       if (sink.failed()) return row;
-      const b = packet.buffer;
-      let p = packet.offset;
-      if (lines) {
-        // The row's values, made into a line by the backend (lines.ts).
-        if (at + lines.room(packet.end - p) > out.length) {
-          if (at) hand();
-          out = Buffer.allocUnsafe(Math.max(LINE_BATCH_BYTES, lines.room(packet.end - p)));
-        }
-        try {
-          at = lines.write(b, p, packet.end, out, at);
-        } catch (err) {
-          sink.fail(new DbError('INTERNAL', `a row could not be made into a backup line: ${(err as Error).message}`));
-          return row;
-        }
-        rows++;
-        sink.count++;
-        if (at >= LINE_BATCH_BYTES - 256) hand();
-        return row;
-      }
-      const first = b[p++];
-      let length: number;
-      if (first < 0xfb) length = first;
-      else if (first === 0xfc) { length = b.readUInt16LE(p); p += 2; }
-      else if (first === 0xfd) { length = b.readUIntLE(p, 3); p += 3; }
-      else if (first === 0xfe) { length = Number(b.readBigUInt64LE(p)); p += 8; }
-      else {
-        sink.fail(new DbError('INTERNAL', 'a backup line read as NULL (a value the line SELECT does not spell)'));
-        return row;
-      }
-      if (p + length > packet.end) {
-        sink.fail(new DbError('INTERNAL', 'a backup line is longer than its packet'));
-        return row;
-      }
-      if (at + length + 1 > out.length) {
+      // The row's values made into a line: by the backend (lines.ts), or the one the server built.
+      const room = writer.room(packet.end - packet.offset);
+      if (at + room > out.length) {
         if (at) hand();
-        if (length + 1 > out.length) out = Buffer.allocUnsafe(length + 1);
+        if (room > out.length) out = Buffer.allocUnsafe(room);
       }
-      // A view and set(): Buffer#copy checks its arguments in JavaScript first, and a byte
-      // loop is slower still (bench/RESULTS.md, 7 December).
-      out.set(new Uint8Array(b.buffer, b.byteOffset + p, length), at);
-      at += length;
-      out[at++] = 10;
+      try {
+        at = writer.write(packet.buffer, packet.offset, packet.end, out, at);
+      } catch (err) {
+        sink.fail(new DbError('INTERNAL', `a row could not be made into a backup line: ${(err as Error).message}`));
+        return row;
+      }
       rows++;
       sink.count++;
       if (at >= LINE_BATCH_BYTES - 256) hand();

@@ -43,6 +43,19 @@ function copy(b: Buffer, p: number, n: number, out: Buffer, at: number): number 
 
 const asIs: Put = copy;
 
+/** Bytes of a length-encoded value's length prefix, by its first byte (NULL, 0xfb: the one byte). */
+const prefixBytes = (first: number): number => (first < 0xfc ? 1 : first === 0xfc ? 3 : first === 0xfd ? 4 : 9);
+
+/** The length of the length-encoded value at `p` (MySQL protocol); -1 for NULL. */
+function valueLength(b: Buffer, p: number): number {
+  const first = b[p]!;
+  if (first < 0xfb) return first;
+  if (first === 0xfb) return -1;
+  if (first === 0xfc) return b[p + 1]! | (b[p + 2]! << 8);
+  if (first === 0xfd) return b[p + 1]! | (b[p + 2]! << 8) | (b[p + 3]! << 16);
+  return Number(b.readBigUInt64LE(p + 1));
+}
+
 const quoted: Put = (b, p, n, out, at) => {
   out[at++] = QUOTE;
   at = copy(b, p, n, out, at);
@@ -191,15 +204,12 @@ export function rowLines(t: Table): MysqlRowLines | null {
     out[at++] = 0x5b; // [
     for (let k = 0; k < count; k++) {
       if (k) out[at++] = 0x2c; // ,
-      const first = b[p++]!;
-      let n: number;
-      if (first < 0xfb) n = first;
-      else if (first === 0xfb) {
+      const n = valueLength(b, p);
+      p += prefixBytes(b[p]!);
+      if (n < 0) {
         out[at++] = 0x6e; out[at++] = 0x75; out[at++] = 0x6c; out[at++] = 0x6c; // null
         continue;
-      } else if (first === 0xfc) { n = b[p]! | (b[p + 1]! << 8); p += 2; }
-      else if (first === 0xfd) { n = b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16); p += 3; }
-      else { n = Number(b.readBigUInt64LE(p)); p += 8; }
+      }
       const e = p + n;
       if (e > end) throw new Error('a row packet shorter than its values');
       switch (how[k]) {
@@ -237,3 +247,21 @@ export function rowLines(t: Table): MysqlRowLines | null {
   // A byte of text may become six (\u001f); NULL's one byte four; each value gains quotes, T, Z and a comma.
   return { kind: 'mysql-text-row', write, room: (bytes) => 6 * bytes + 8 * count + 16 };
 }
+
+/**
+ * The line a server-built SELECT sends as its one value (backup-sql.ts select), with its
+ * newline; a NULL line (a value the SELECT does not spell) is refused.
+ */
+export const serverLine: MysqlRowLines = {
+  kind: 'mysql-text-row',
+  write(b, p, end, out, at) {
+    const n = valueLength(b, p);
+    if (n < 0) throw new Error('a backup line read as NULL (a value the line SELECT does not spell)');
+    p += prefixBytes(b[p]!);
+    if (p + n > end) throw new Error('a backup line is longer than its packet');
+    at = copy(b, p, n, out, at);
+    out[at++] = 10;
+    return at;
+  },
+  room: (bytes) => bytes + 1,
+};
