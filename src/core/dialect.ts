@@ -389,6 +389,8 @@ export interface LoadTarget {
    * load fails with INTERNAL. Set for tables where that count is the table's (PortableSql.exactLoad).
    */
   exact?: boolean;
+  /** Each column's portable kind (TypeSpec.kind), in `columns` order: what a load that writes JSON lines itself (LoadBatch.json) may need to know. */
+  kinds?: readonly string[];
 }
 
 export interface SessionOptions {

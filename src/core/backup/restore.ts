@@ -18,6 +18,7 @@ import { restoreNative } from './native.js';
 import { backupName, existingFile, realBackupDir } from './paths.js';
 import { planRestore, withNativeDdl, type RestorePlan, type TablePlan } from './plan.js';
 import { backupTarget, BACKUP_TIMEOUT_MS, countSql, type BackupTarget, type Progress } from './target.js';
+import { specOf } from './values.js';
 
 export type RestoreMode = 'create' | 'replace' | 'append';
 
@@ -195,7 +196,8 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
     // Columns the target computes: PostgreSQL's from its own DDL (asked), MySQL's named in the backup (tp.skip).
     const computed = plan.native && t.module.backup.portable.computedColumns ? new Set(await t.module.backup.portable.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
-    const target = { table: qualified(tp.table, t.flavor), columns: tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k)).map((c) => t.flavor.quote(c.name)), exact: exact.has(tp) };
+    const loaded = tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k));
+    const target = { table: qualified(tp.table, t.flavor), columns: loaded.map((c) => t.flavor.quote(c.name)), exact: exact.has(tp), kinds: loaded.map((c) => specOf(c).kind) };
     const all = batches(records, i, tp, m, p, tally);
     const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
     if (!exact.has(tp)) {

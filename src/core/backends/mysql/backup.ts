@@ -4,13 +4,14 @@ import { readDdl, objectSql } from './backup-ddl.js';
 import { portable } from './backup-sql.js';
 import { crossType } from './cross.js';
 import { native } from './native.js';
-import { reader, writer } from './values.js';
+import { jsonLines, reader, writer } from './values.js';
 
 export const backup: BackupSupport = {
   // The server's own DDL rides along (backup-ddl.ts), so a restore into MySQL/MariaDB is exact.
   portable: { ...portable, readDdl, objectSql },
   reader,
   writer,
+  jsonLines,
   decimalDigits: null,
   native,
   crossType,

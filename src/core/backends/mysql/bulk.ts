@@ -7,6 +7,7 @@
 import type { PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
+import { jsonLineFields, type JsonLineForm } from '../../backup/json-lines.js';
 import { fromMysqlError } from './errors.js';
 import { closedWhy } from './socket.js';
 import { serverLine, type MysqlRowLines } from './lines.js';
@@ -202,40 +203,96 @@ export function mysqlLiteral(v: unknown): string {
   }
 }
 
+/** A string's body as a literal: a quote escaped (JSON has none escaped); MySQL reads JSON's other escapes alike, unless `unlike`. */
+const quoted = (body: string): string => `'${body.includes("'") ? body.replaceAll("'", "\\'") : body}'`;
+
+/**
+ * INSERT fields of JSON lines (jsonLineFields): MySQL reads \" \\ \/ \b \n \r \t as
+ * JSON does (a backslash before another character is dropped), but \f as f and \u not
+ * at all, so strings with those are parsed. `zoned` columns (timestamptz) lose a final
+ * Z, as their writer (values.ts) drops it: MariaDB reads no zone designator.
+ */
+function insertForm(kinds: readonly string[] | undefined): JsonLineForm {
+  const zoned = (kinds ?? []).map((k) => k === 'timestamptz');
+  const unzoned = (v: string, k: number): string => (zoned[k] && v.endsWith('Z') ? v.slice(0, -1) : v);
+  return {
+    null: 'NULL',
+    separator: ',',
+    unlike: /\\[^"\\/bnrt]/,
+    body: (body, k) => quoted(unzoned(body, k)),
+    value: (value, k) => mysqlLiteral(unzoned(value, k)),
+  };
+}
+
+/** A batch's rows as INSERT tuples: from its JSON lines where they transcode, else from its values. */
+function tuples(batch: LoadBatch, form: JsonLineForm): string[] {
+  if (batch.json !== null) {
+    const out: string[] = [];
+    if (jsonLineFields(batch.json, batch.width, form, (fields) => { out.push(`(${fields})`); }) !== null) return out;
+  }
+  return batch.rows().map((r) => `(${r.map(mysqlLiteral).join(',')})`);
+}
+
 function query(conn: PoolConnection, text: string): Promise<unknown[]> {
   return new Promise((resolve, reject) => conn.query(text, (err, rows) => (err ? reject(fromMysqlError(err)) : resolve(rows as unknown[]))));
 }
 
-/** Multi-row INSERTs, each under the server's max_allowed_packet. */
+/**
+ * INSERTs sent ahead of the one the server is running: the next statement is built (and
+ * its batch decoded) while the server stores the rows of the one before, so our work and
+ * the server's overlap instead of taking turns. Two in flight keep the server busy; more
+ * only hold more memory.
+ */
+const IN_FLIGHT = 2;
+
+/**
+ * Multi-row INSERTs, each under the server's max_allowed_packet, up to IN_FLIGHT queued on
+ * the connection at once. Every statement sent is waited for before this returns or
+ * throws (the connection is never handed back with our statements still queued on it);
+ * the first failure is the one thrown.
+ */
 export async function insertRows(conn: PoolConnection, target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal): Promise<number> {
   const [row] = (await query(conn, 'SELECT @@max_allowed_packet AS m')) as Array<{ m: number }>;
   const packet = Number(row?.m ?? 1024 * 1024);
   // Sizes are counted in UTF-16 units, which take at most 3 bytes each in UTF-8.
   const limit = Math.min(MAX_STATEMENT_BYTES, Math.max(16 * 1024, Math.floor((packet - 64 * 1024) / 3)));
   const head = `INSERT INTO ${target.table} (${target.columns.join(', ')}) VALUES `;
+  const form = insertForm(target.kinds);
   let values: string[] = [];
   let size = head.length;
   let count = 0;
+  const sent: Array<Promise<unknown>> = [];
+  let failure: { err: unknown } | null = null;
   const flush = async (): Promise<void> => {
     if (!values.length) return;
     if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
     const text = head + values.join(',');
     values = [];
     size = head.length;
-    await query(conn, text);
+    const done = query(conn, text);
+    // Noted at once, so a failure behind the statement awaited below is not unhandled.
+    done.catch((err: unknown) => { failure ??= { err }; });
+    sent.push(done);
+    if (sent.length >= IN_FLIGHT) await sent.shift();
   };
-  for await (const batch of batches) {
-    for (const r of batch.rows()) {
-      const tuple = `(${r.map(mysqlLiteral).join(',')})`;
-      if (tuple.length + head.length > limit && Buffer.byteLength(tuple) + head.length > packet - 1024) {
-        throw new DbError('DATA_ERROR', `a row of ${Buffer.byteLength(tuple)} bytes as SQL is larger than the server's max_allowed_packet (${packet}); raise it to restore this table`);
+  try {
+    for await (const batch of batches) {
+      if (failure) break;
+      for (const tuple of tuples(batch, form)) {
+        if (tuple.length + head.length > limit && Buffer.byteLength(tuple) + head.length > packet - 1024) {
+          throw new DbError('DATA_ERROR', `a row of ${Buffer.byteLength(tuple)} bytes as SQL is larger than the server's max_allowed_packet (${packet}); raise it to restore this table`);
+        }
+        if (size + tuple.length + 1 > limit) await flush();
+        values.push(tuple);
+        size += tuple.length + 1;
+        count++;
       }
-      if (size + tuple.length + 1 > limit) await flush();
-      values.push(tuple);
-      size += tuple.length + 1;
-      count++;
     }
+    if (!failure) await flush();
+  } finally {
+    // Statements already sent run to their end either way; the caller's next statement waits for them.
+    await Promise.allSettled(sent);
   }
-  await flush();
+  if (failure) throw (failure as { err: unknown }).err;
   return count;
 }

@@ -18,3 +18,11 @@ export function writer(spec: TypeSpec): (v: unknown) => unknown {
     default: return nativeBound;
   }
 }
+
+/**
+ * Every column but binary may be offered as JSON lines: the INSERT transcoder (bulk.ts)
+ * writes strings, numbers and booleans as these writers' values would be written (a
+ * string of digits quoted, which MySQL converts to the integer exactly; a timestamp's Z
+ * dropped) and gives up on objects. A binary column's strings are base64.
+ */
+export const jsonLines = (spec: TypeSpec): boolean => spec.kind !== 'binary';

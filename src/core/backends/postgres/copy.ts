@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReservedSql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
+import { jsonLineFields, type JsonLineForm } from '../../backup/json-lines.js';
 import { withDeadline } from '../../limits.js';
 import { fromPgError } from './errors.js';
 
@@ -231,80 +232,30 @@ function copyText(v: unknown): string {
   return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
-/** JSON escapes that COPY text reads the same way (COPY takes a backslash before any other character as that character); \u is not one. */
-const JSON_ONLY_ESCAPE = /\\[^"\\/bfnrt]/;
+/**
+ * COPY text fields: a string without escapes is its own field (JSON strings hold no raw
+ * tab, newline or backslash), and so is one whose escapes COPY reads alike (COPY takes a
+ * backslash before any other character as that character: \" \\ \/ \b \f \n \r \t);
+ * one with \u is parsed.
+ */
+const COPY_FORM: JsonLineForm = {
+  null: '\\N',
+  separator: '\t',
+  unlike: /\\[^"\\/bfnrt]/,
+  body: (body) => body,
+  value: (value) => copyText(value),
+};
 
 /**
  * JSON row lines (see LoadBatch.json) straight into COPY text lines, with no value made
- * of them: a string without escapes is its own COPY field (JSON strings hold no raw tab,
- * newline or backslash), and so is one whose escapes COPY reads alike (\" \\ \/ \b \f
- * \n \r \t); one with \u is parsed. A number goes as written (the exact text; an
- * exponent is spelt out as JSON.parse and String would), true/false/null as COPY's. Null
- * for anything else (whitespace, objects, another width, raw tabs): the caller parses then.
+ * of them (jsonLineFields). Null for anything else (whitespace, objects, another width,
+ * raw tabs): the caller parses then.
  */
 export function jsonLinesToCopy(text: string, width: number): { text: string; rows: number } | null {
   if (text.includes('\t') || text.includes('\r')) return null;
-  const len = text.length;
   let out = '';
-  let rows = 0;
-  let pos = 0;
-  let slash = text.indexOf('\\');
-  while (pos < len) {
-    if (text.charCodeAt(pos++) !== 91 /* [ */) return null;
-    for (let k = 0; k < width; k++) {
-      if (k) out += '\t';
-      if (text.charCodeAt(pos) === 34 /* " */) {
-        let end = text.indexOf('"', pos + 1);
-        if (end < 0) return null;
-        if (slash !== -1 && slash < pos) slash = text.indexOf('\\', pos);
-        if (slash === -1 || slash > end) {
-          out += text.slice(pos + 1, end);
-        } else {
-          for (;;) { // an escaped quote does not end the string
-            let j = end - 1;
-            while (text.charCodeAt(j) === 92) j--;
-            if ((end - 1 - j) % 2 === 0) break;
-            end = text.indexOf('"', end + 1);
-            if (end < 0) return null;
-          }
-          const body = text.slice(pos + 1, end);
-          if (!JSON_ONLY_ESCAPE.test(body)) out += body;
-          else {
-            let v: unknown;
-            try { v = JSON.parse(text.slice(pos, end + 1)); } catch { return null; }
-            out += copyText(v);
-          }
-        }
-        pos = end + 1;
-      } else {
-        let e = pos;
-        let exp = false;
-        let numeric = true; // digits, sign, point, exponent: the characters of a JSON number
-        for (let c = text.charCodeAt(e); e < len && c !== 44 && c !== 93; c = text.charCodeAt(++e)) {
-          if (c === 101 || c === 69) exp = true;
-          else if (!((c >= 48 && c <= 57) || c === 45 || c === 46 || c === 43)) numeric = false;
-        }
-        const tok = text.slice(pos, e);
-        const first = tok.charCodeAt(0);
-        if (tok === 'null') out += '\\N';
-        else if (tok === 'true' || tok === 'false') out += tok;
-        else if (!numeric || !(first === 45 || (first >= 48 && first <= 57))) return null;
-        else if (!exp) out += tok;
-        else {
-          const v = Number(tok);
-          if (!Number.isFinite(v)) return null;
-          out += String(v);
-        }
-        pos = e;
-      }
-      if (text.charCodeAt(pos++) !== (k === width - 1 ? 93 /* ] */ : 44 /* , */)) return null;
-    }
-    // Lines are joined by \n, none after the last (an empty line is not a row).
-    if (pos < len && (text.charCodeAt(pos++) !== 10 || pos === len)) return null;
-    out += '\n';
-    rows++;
-  }
-  return { text: out, rows };
+  const rows = jsonLineFields(text, width, COPY_FORM, (fields) => { out += `${fields}\n`; });
+  return rows === null ? null : { text: out, rows };
 }
 
 /** Batches as COPY text: their JSON lines transcoded where possible, else their rows encoded. */
