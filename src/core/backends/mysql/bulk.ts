@@ -212,7 +212,7 @@ const quoted = (body: string): string => `'${body.includes("'") ? body.replaceAl
  * at all, so strings with those are parsed. `zoned` columns (timestamptz) lose a final
  * Z, as their writer (values.ts) drops it: MariaDB reads no zone designator.
  */
-function insertForm(kinds: readonly string[] | undefined): JsonLineForm {
+export function insertForm(kinds: readonly string[] | undefined): JsonLineForm {
   const zoned = (kinds ?? []).map((k) => k === 'timestamptz');
   const unzoned = (v: string, k: number): string => (zoned[k] && v.endsWith('Z') ? v.slice(0, -1) : v);
   return {
@@ -238,46 +238,41 @@ function query(conn: PoolConnection, text: string): Promise<unknown[]> {
 }
 
 /**
- * INSERTs sent ahead of the one the server is running: the next statement is built (and
- * its batch decoded) while the server stores the rows of the one before, so our work and
- * the server's overlap instead of taking turns. Two in flight keep the server busy; more
- * only hold more memory.
- */
-const IN_FLIGHT = 2;
-
-/**
- * Multi-row INSERTs, each under the server's max_allowed_packet, up to IN_FLIGHT queued on
- * the connection at once. Every statement sent is waited for before this returns or
- * throws (the connection is never handed back with our statements still queued on it);
- * the first failure is the one thrown.
+ * Multi-row INSERTs, each under the server's max_allowed_packet. The next statement is
+ * built (its batch decoded, its tuples written) while the server runs the one before, so
+ * our work and the server's overlap; it is sent only once that one has succeeded, so no
+ * statement ever runs after a failure (an InnoDB deadlock or a Galera conflict rolls back
+ * the whole transaction, and a statement queued behind it would run with autocommit).
+ * Nothing of ours is left running when this returns or throws; the first failure in time
+ * is the one thrown.
  */
 export async function insertRows(conn: PoolConnection, target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal): Promise<number> {
   const [row] = (await query(conn, 'SELECT @@max_allowed_packet AS m')) as Array<{ m: number }>;
   const packet = Number(row?.m ?? 1024 * 1024);
   // Sizes are counted in UTF-16 units, which take at most 3 bytes each in UTF-8.
-  const limit = Math.min(MAX_STATEMENT_BYTES, Math.max(16 * 1024, Math.floor((packet - 64 * 1024) / 3)));
+  const limit = Math.max(1, Math.min(MAX_STATEMENT_BYTES, Math.floor((packet - 1024) / 3)));
   const head = `INSERT INTO ${target.table} (${target.columns.join(', ')}) VALUES `;
   const form = insertForm(target.kinds);
   let values: string[] = [];
   let size = head.length;
   let count = 0;
-  const sent: Array<Promise<unknown>> = [];
-  let failure: { err: unknown } | null = null;
+  /** The statement the server runs; settled, it never rejects (its error is kept). */
+  let running: Promise<{ err: unknown } | null> = Promise.resolve(null);
+  const ran = async (): Promise<void> => {
+    const failed = await running;
+    if (failed) throw failed.err;
+  };
   const flush = async (): Promise<void> => {
     if (!values.length) return;
-    if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
     const text = head + values.join(',');
     values = [];
     size = head.length;
-    const done = query(conn, text);
-    // Noted at once, so a failure behind the statement awaited below is not unhandled.
-    done.catch((err: unknown) => { failure ??= { err }; });
-    sent.push(done);
-    if (sent.length >= IN_FLIGHT) await sent.shift();
+    await ran();
+    if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
+    running = query(conn, text).then(() => null, (err: unknown) => ({ err }));
   };
   try {
     for await (const batch of batches) {
-      if (failure) break;
       for (const tuple of tuples(batch, form)) {
         if (tuple.length + head.length > limit && Buffer.byteLength(tuple) + head.length > packet - 1024) {
           throw new DbError('DATA_ERROR', `a row of ${Buffer.byteLength(tuple)} bytes as SQL is larger than the server's max_allowed_packet (${packet}); raise it to restore this table`);
@@ -288,11 +283,12 @@ export async function insertRows(conn: PoolConnection, target: LoadTarget, batch
         count++;
       }
     }
-    if (!failure) await flush();
-  } finally {
-    // Statements already sent run to their end either way; the caller's next statement waits for them.
-    await Promise.allSettled(sent);
+    await flush();
+    await ran();
+  } catch (err) {
+    // A statement that failed before this error was found is the first failure.
+    const failed = await running;
+    throw failed ? failed.err : err;
   }
-  if (failure) throw (failure as { err: unknown }).err;
   return count;
 }

@@ -238,7 +238,7 @@ function copyText(v: unknown): string {
  * backslash before any other character as that character: \" \\ \/ \b \f \n \r \t);
  * one with \u is parsed.
  */
-const COPY_FORM: JsonLineForm = {
+export const COPY_FORM: JsonLineForm = {
   null: '\\N',
   separator: '\t',
   unlike: /\\[^"\\/bfnrt]/,
@@ -248,11 +248,10 @@ const COPY_FORM: JsonLineForm = {
 
 /**
  * JSON row lines (see LoadBatch.json) straight into COPY text lines, with no value made
- * of them (jsonLineFields). Null for anything else (whitespace, objects, another width,
- * raw tabs): the caller parses then.
+ * of them (jsonLineFields, which takes no raw tab or carriage return either). Null for
+ * anything else (whitespace, objects, another width): the caller parses then.
  */
 export function jsonLinesToCopy(text: string, width: number): { text: string; rows: number } | null {
-  if (text.includes('\t') || text.includes('\r')) return null;
   let out = '';
   const rows = jsonLineFields(text, width, COPY_FORM, (fields) => { out += `${fields}\n`; });
   return rows === null ? null : { text: out, rows };
