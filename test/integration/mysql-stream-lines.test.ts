@@ -113,6 +113,27 @@ describe.skipIf(!my)('MySQL line reader (streamLines) against mysql2', () => {
     expect((await read('SELECT v FROM many WHERE id = 7')).bytes.toString()).toBe(`${'x'.repeat(7)}7\n`);
   });
 
+  it('answers a failure only once its KILL QUERY is done, so a late KILL never hits the next statement', async () => {
+    // The statement has ended when the consumer fails (one small batch); the KILL is slow to
+    // arrive (300 ms, as from a busy control connection). The next statement on the same
+    // connection must not be interrupted: SLEEP returns 1 when KILL QUERY stops it.
+    const ctl = await new Promise<PoolConnection>((res, rej) => pool.getConnection((e, x) => (e ? rej(e) : res(x))));
+    try {
+      await withConn(async (c) => {
+        const slowKill = async (): Promise<void> => {
+          await new Promise((r) => setTimeout(r, 300));
+          await new Promise((res, rej) => ctl.query(`KILL QUERY ${c.threadId}`, (e) => (e ? rej(e) : res(null))));
+        };
+        const failing = streamLines(c, 'SELECT v FROM many WHERE id <= 10 ORDER BY id', async () => { throw new Error('disk full'); }, slowKill);
+        await expect(failing).rejects.toThrow(/disk full/);
+        const [[slept]] = await new Promise<any>((res, rej) => c.query({ sql: 'SELECT SLEEP(0.6)', rowsAsArray: true }, (e, r) => (e ? rej(e) : res(r))));
+        expect(Number(slept)).toBe(0);
+      });
+    } finally {
+      ctl.release();
+    }
+  });
+
   it('stops on a cancel with CANCELLED', async () => {
     const ac = new AbortController();
     let seen = 0;

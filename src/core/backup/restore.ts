@@ -146,13 +146,35 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
     } catch (err) {
       await s.rollback().catch(() => undefined);
       // DDL committed by itself (MySQL): take back the objects and tables this restore created.
-      if (!transactional) for (const st of objects.flatMap((o) => o.drop)) await s.run([st]).catch(() => undefined);
-      if (!transactional && created.length) await s.run(sql.drop(created.map((tp) => tp.table), t.flavor)).catch(() => undefined);
+      if (!transactional) await takeBack(s, t, [...objects.flatMap((o) => o.drop), ...(created.length ? sql.drop(created.map((tp) => tp.table), t.flavor) : [])]);
       throw err;
     }
   } finally {
     if (sql.afterLoad.length) await s.run(sql.afterLoad).catch(() => undefined);
     await s.setForeignKeys(fkWas).catch(() => undefined);
+  }
+}
+
+/** How long taking back a failed restore may take on a session of its own. */
+const TAKE_BACK_TIMEOUT_MS = 60_000;
+
+/**
+ * Drops what a failed restore created where DDL commits by itself (MySQL), in order, on the
+ * restore's own session; a statement that fails otherwise is passed over, as the object may
+ * not be there. When that session is gone (its connection killed or lost: the very failure
+ * being handled, often), the rest run on a new session, so nothing of the restore stays.
+ */
+async function takeBack(s: Session, t: BackupTarget, statements: string[]): Promise<void> {
+  for (let i = 0; i < statements.length; i++) {
+    try {
+      await s.run([statements[i]]);
+    } catch (err) {
+      if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') continue;
+      await t.dialect.withSession(async (fresh) => {
+        for (const st of statements.slice(i)) await fresh.run([st]).catch(() => undefined);
+      }, { timeoutMs: TAKE_BACK_TIMEOUT_MS }).catch(() => undefined);
+      return;
+    }
   }
 }
 

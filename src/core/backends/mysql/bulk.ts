@@ -13,6 +13,8 @@ import { closedWhy } from './socket.js';
 import { serverLine, type MysqlRowLines } from './lines.js';
 
 const BATCH_ROWS = 2000;
+/** How long a failed stream waits for its KILL QUERY to be done before it answers. */
+const KILL_WAIT_MS = 5000;
 /**
  * The largest INSERT we build; a smaller max_allowed_packet lowers it. 1 MiB loads as
  * fast as 4 MiB, and its tuples die young: at 4 MiB they (and the statement's string
@@ -67,11 +69,13 @@ function streamCommand(conn: PoolConnection, text: string, install: (cmd: MysqlQ
     let failure: unknown;
     let handing: Promise<void> = Promise.resolve();
     let pending = 0;
+    /** The KILL QUERY sent, if any: waited for before the connection runs anything else. */
+    let killing: Promise<void> = Promise.resolve();
     const fail = (err: unknown): void => {
       if (failure) return;
       failure = err;
       conn.resume();
-      void kill().catch(() => undefined);
+      killing = kill().catch(() => undefined);
     };
     const onAbort = (): void => fail(new DbError('CANCELLED', 'cancelled by the client'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -104,6 +108,10 @@ function streamCommand(conn: PoolConnection, text: string, install: (cmd: MysqlQ
       signal?.removeEventListener('abort', onAbort);
       void handing.then(async () => {
         if (!err && !failure) await flush().catch(fail);
+        // A KILL that reached the server after the statement had ended interrupted whatever
+        // ran next on the connection (the next call's backup, once: backup-enospc). Bounded:
+        // a server that does not answer the control connection does not hold the call.
+        await Promise.race([killing, new Promise<void>((r) => setTimeout(r, KILL_WAIT_MS).unref())]);
         const e = failure ?? err;
         if (e) reject(e instanceof DbError ? e : fromMysqlError(e));
         else resolve(sink.count);

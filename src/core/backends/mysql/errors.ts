@@ -48,7 +48,12 @@ interface MysqlLikeError {
   sqlState?: string;
   sqlMessage?: string;
   message?: string;
+  /** mysql2: the connection cannot be used any more. */
+  fatal?: boolean;
 }
+
+/** mysql2's refusals on a connection that has already died: no code, `fatal`, "… in closed state". */
+const closedConnection = (e: MysqlLikeError, raw: string): boolean => e.fatal === true && e.errno === undefined && /in closed state/.test(raw);
 
 /**
  * Galera's errors say little by themselves ("Galera replication not supported", a deadlock
@@ -84,6 +89,7 @@ export function fromMysqlError(err: unknown): DbError {
   const message = galera?.message ?? raw;
   const code: ErrorCode = galera?.code ?? (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
     ?? (e.code ? BY_DRIVER_CODE[e.code] : undefined)
+    ?? (closedConnection(e, raw) ? 'CONNECTION_LOST' : undefined)
     ?? (e.sqlState?.startsWith('23') ? 'CONSTRAINT_VIOLATION' : e.sqlState?.startsWith('22') ? 'DATA_ERROR' : 'INTERNAL');
   const details: Record<string, unknown> = {};
   if (e.errno !== undefined) details.errno = e.errno;
