@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertRows } from '../../src/core/backends/mysql/bulk.js';
 import { writer } from '../../src/core/backends/mysql/values.js';
 import type { LoadBatch } from '../../src/core/dialect.js';
+import { DbError } from '../../src/errors.js';
 import { BACKENDS, freshDatabase } from '../support/backends.js';
 
 const my = BACKENDS.find((b) => b.name === 'mysql');
@@ -186,6 +187,42 @@ describe.skipIf(!my)('MySQL INSERT tuples from JSON lines (insertRows)', () => {
       // The failed statement stored nothing (InnoDB), and none after it ran: nothing past the duplicate.
       const [[n]] = await query('SELECT count(*) FROM a WHERE id > 30000');
       expect(n).toBe(0);
+    });
+
+    it('throws the first failure in time: a damaged batch found while an INSERT runs that fails later', async () => {
+      await fresh('a');
+      // The first statement's row 100 waits 300 ms, then fails; the next batch is found damaged 20 ms after that statement is sent.
+      await query("CREATE TRIGGER late BEFORE INSERT ON a FOR EACH ROW BEGIN IF NEW.id = 100 THEN DO SLEEP(0.3); SIGNAL SQLSTATE '40001' SET MESSAGE_TEXT = 'late failure'; END IF; END");
+      async function* damaged(): AsyncGenerator<LoadBatch> {
+        yield batch(Array.from({ length: 12_000 }, (_, i) => JSON.stringify([i + 1, 'x'.repeat(100), null, null, null, null, null, null, null, null])).join('\n'), true, { rows: 0 });
+        await new Promise((r) => setTimeout(r, 20));
+        throw new DbError('BACKUP_CORRUPT', 'a row is not JSON');
+      }
+      const err = await withConn((c) => insertRows(c, target('a'), damaged())).catch((e: unknown) => e);
+      expect((err as DbError).code).toBe('BACKUP_CORRUPT');
+      await query('DROP TRIGGER late');
+    });
+
+    it('a cancel stops the INSERT the server runs (waiting on a lock), and sends no other', async () => {
+      await fresh('a');
+      const locker = await new Promise<PoolConnection>((res, rej) => pool.getConnection((e, x) => (e ? rej(e) : res(x))));
+      const ctl = await new Promise<PoolConnection>((res, rej) => pool.getConnection((e, x) => (e ? rej(e) : res(x))));
+      const run = (c: PoolConnection, sql: string): Promise<unknown> => new Promise((res, rej) => c.query(sql, (e, r) => (e ? rej(e) : res(r))));
+      try {
+        await run(locker, 'START TRANSACTION');
+        await run(locker, 'INSERT INTO a (id) VALUES (1)');
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(), 300);
+        const started = Date.now();
+        const err = await withConn((c) => insertRows(c, target('a'), big(1, 3), ac.signal, async () => { await run(ctl, `KILL QUERY ${c.threadId}`); })).catch((e: unknown) => e);
+        expect((err as DbError).code).toBe('CANCELLED');
+        expect(Date.now() - started).toBeLessThan(5000);
+        await run(locker, 'ROLLBACK');
+        expect(await query('SELECT count(*) FROM a')).toEqual([[0]]);
+      } finally {
+        locker.release();
+        ctl.release();
+      }
     });
 
     it('stops on a cancel with CANCELLED and leaves the connection idle', async () => {

@@ -46,6 +46,10 @@ describe('jsonLineFields', () => {
     for (const tok of ['nul', 'nulll', 'tru', 'truex', 'fals', 'falsey', 'NULL', 'True']) expect(scan(`[${tok}]`, 1), tok).toBeNull();
   });
 
+  it('takes no line of width 0 (a row of no values is left to the parse)', () => {
+    for (const text of ['[', '[\n[', '[]']) expect(jsonLineFields(text, 0, COPY_FORM, () => undefined), text).toBeNull();
+  });
+
   it('never takes a line JSON.parse refuses (random damage to valid lines, with each backend form)', () => {
     const value = fc.oneof(fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null));
     const damage = fc.tuple(fc.nat(), fc.nat(3), fc.constantFrom('0', '.', '-', '+', 'e', ',', ']', '[', '"', '\\', ' ', '\t', '\u0000', '\n', 'n', 'u', 'x', '1'));

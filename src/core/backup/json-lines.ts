@@ -61,7 +61,8 @@ export interface JsonLineForm {
  * with an exponent as JSON.parse and String spell it.
  */
 export function jsonLineFields(text: string, width: number, form: JsonLineForm, row: (fields: string) => void): number | null {
-  if (CONTROL.test(text)) return null;
+  // A row of no values ([]) is left to the parse: the loop below would check no `]`.
+  if (width < 1 || CONTROL.test(text)) return null;
   const len = text.length;
   let rows = 0;
   let pos = 0;

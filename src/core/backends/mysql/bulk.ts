@@ -251,10 +251,11 @@ function query(conn: PoolConnection, text: string): Promise<unknown[]> {
  * our work and the server's overlap; it is sent only once that one has succeeded, so no
  * statement ever runs after a failure (an InnoDB deadlock or a Galera conflict rolls back
  * the whole transaction, and a statement queued behind it would run with autocommit).
- * Nothing of ours is left running when this returns or throws; the first failure in time
- * is the one thrown.
+ * A cancel stops the statement running (`kill`: KILL QUERY on the control connection) and
+ * sends no other. Nothing of ours is left running when this returns or throws, a KILL
+ * included; the first failure in time is the one thrown.
  */
-export async function insertRows(conn: PoolConnection, target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal): Promise<number> {
+export async function insertRows(conn: PoolConnection, target: LoadTarget, batches: AsyncIterable<LoadBatch>, signal?: AbortSignal, kill?: () => Promise<void>): Promise<number> {
   const [row] = (await query(conn, 'SELECT @@max_allowed_packet AS m')) as Array<{ m: number }>;
   const packet = Number(row?.m ?? 1024 * 1024);
   // Sizes are counted in UTF-16 units, which take at most 3 bytes each in UTF-8.
@@ -264,11 +265,18 @@ export async function insertRows(conn: PoolConnection, target: LoadTarget, batch
   let values: string[] = [];
   let size = head.length;
   let count = 0;
-  /** The statement the server runs; settled, it never rejects (its error is kept). */
-  let running: Promise<{ err: unknown } | null> = Promise.resolve(null);
+  /** The statement the server runs; it never rejects (its error is kept), and `outcome` is undefined until it settles. */
+  let running: Promise<unknown> = Promise.resolve();
+  let outcome: { err: unknown } | null | undefined = null;
+  let killing: Promise<void> = Promise.resolve();
+  const onAbort = (): void => {
+    if (outcome === undefined && kill) killing = kill().catch(() => undefined);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const cancelled = (): DbError => new DbError('CANCELLED', 'cancelled by the client');
   const ran = async (): Promise<void> => {
-    const failed = await running;
-    if (failed) throw failed.err;
+    await running;
+    if (outcome) throw signal?.aborted ? cancelled() : outcome.err;
   };
   const flush = async (): Promise<void> => {
     if (!values.length) return;
@@ -276,8 +284,9 @@ export async function insertRows(conn: PoolConnection, target: LoadTarget, batch
     values = [];
     size = head.length;
     await ran();
-    if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
-    running = query(conn, text).then(() => null, (err: unknown) => ({ err }));
+    if (signal?.aborted) throw cancelled();
+    outcome = undefined;
+    running = query(conn, text).then(() => { outcome = null; }, (err: unknown) => { outcome = { err }; });
   };
   try {
     for await (const batch of batches) {
@@ -293,10 +302,16 @@ export async function insertRows(conn: PoolConnection, target: LoadTarget, batch
     }
     await flush();
     await ran();
+    if (signal?.aborted) throw cancelled();
   } catch (err) {
-    // A statement that failed before this error was found is the first failure.
-    const failed = await running;
-    throw failed ? failed.err : err;
+    // The statement's own failure, when it had failed before this error was found, is the first.
+    const before = outcome as { err: unknown } | null | undefined;
+    await running;
+    throw before ? (signal?.aborted ? cancelled() : before.err) : err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    // A KILL still on its way would stop whatever runs next on the connection.
+    await Promise.race([killing, new Promise<void>((r) => setTimeout(r, KILL_WAIT_MS).unref())]);
   }
   return count;
 }

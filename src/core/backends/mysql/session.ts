@@ -65,7 +65,10 @@ export async function runSession<T>(pool: MysqlPool, logger: Logger, fn: (s: Ses
       const run: Run = {};
       return streamLines(conn, text, onBytes, () => pool.kill(run, conn, 'CANCELLED'), signal, lines as MysqlRowLines | undefined);
     },
-    load: (target, batches, signal) => insertRows(conn, target, batches, signal),
+    load: (target, batches, signal) => {
+      const run: Run = {};
+      return insertRows(conn, target, batches, signal, () => pool.kill(run, conn, 'CANCELLED'));
+    },
   };
   try {
     await simple(conn, pool.timeoutSql(opts.timeoutMs));
