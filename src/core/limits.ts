@@ -150,3 +150,8 @@ export function withDeadline<T>(work: Promise<T>, ms: number, late: (p: Promise<
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
+
+/** Waits for `work` (none: nothing to wait for) at most `ms`; its failure or lateness is not the caller's. */
+export async function waitAtMost(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (work) await withDeadline(work, ms, () => undefined, () => new Error('not done in time')).catch(() => undefined);
+}

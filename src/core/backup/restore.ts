@@ -210,14 +210,14 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   if (sql.exactLoad) for (const tp of plan.tables) if (await sql.exactLoad(s, tp.table, t.flavor)) exact.add(tp);
   const before = new Map<TablePlan, number>();
   if (mode === 'append') for (const tp of existing) if (!exact.has(tp)) before.set(tp, await count(s, t, tp));
-  if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !t.module.backup.portable.commitsBatches)) await s.begin();
+  if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !sql.commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
     // Columns the target computes: PostgreSQL's from its own DDL (asked), MySQL's named in the backup (tp.skip).
-    const computed = plan.native && t.module.backup.portable.computedColumns ? new Set(await t.module.backup.portable.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
+    const computed = plan.native && sql.computedColumns ? new Set(await sql.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
     const loaded = tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k));
     const target = { table: qualified(tp.table, t.flavor), columns: loaded.map((c) => t.flavor.quote(c.name)), exact: exact.has(tp), kinds: loaded.map((c) => specOf(c).kind) };
     const all = batches(records, i, tp, m, p, tally);

@@ -8,13 +8,22 @@ import type { PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
 import { jsonLineFields, type JsonLineForm } from '../../backup/json-lines.js';
+import { waitAtMost } from '../../limits.js';
 import { fromMysqlError } from './errors.js';
 import { closedWhy } from './socket.js';
 import { serverLine, type MysqlRowLines } from './lines.js';
 
 const BATCH_ROWS = 2000;
-/** How long a failed stream waits for its KILL QUERY to be done before it answers. */
+/** How long a stream or load waits for its KILL QUERY to be done before it answers. */
 const KILL_WAIT_MS = 5000;
+
+/**
+ * Waits for a KILL QUERY on its way (none: nothing to wait for): one that reached the
+ * server after its statement had ended interrupted whatever ran next on the connection (the
+ * next call's backup, once: backup-enospc). Bounded: a server that does not answer the
+ * control connection does not hold the call.
+ */
+const killDone = (killing: Promise<void> | undefined): Promise<void> => waitAtMost(killing, KILL_WAIT_MS);
 /**
  * The largest INSERT we build; a smaller max_allowed_packet lowers it. 1 MiB loads as
  * fast as 4 MiB, and its tuples die young: at 4 MiB they (and the statement's string
@@ -70,7 +79,7 @@ function streamCommand(conn: PoolConnection, text: string, install: (cmd: MysqlQ
     let handing: Promise<void> = Promise.resolve();
     let pending = 0;
     /** The KILL QUERY sent, if any: waited for before the connection runs anything else. */
-    let killing: Promise<void> = Promise.resolve();
+    let killing: Promise<void> | undefined;
     const fail = (err: unknown): void => {
       if (failure) return;
       failure = err;
@@ -108,10 +117,7 @@ function streamCommand(conn: PoolConnection, text: string, install: (cmd: MysqlQ
       signal?.removeEventListener('abort', onAbort);
       void handing.then(async () => {
         if (!err && !failure) await flush().catch(fail);
-        // A KILL that reached the server after the statement had ended interrupted whatever
-        // ran next on the connection (the next call's backup, once: backup-enospc). Bounded:
-        // a server that does not answer the control connection does not hold the call.
-        await Promise.race([killing, new Promise<void>((r) => setTimeout(r, KILL_WAIT_MS).unref())]);
+        await killDone(killing);
         const e = failure ?? err;
         if (e) reject(e instanceof DbError ? e : fromMysqlError(e));
         else resolve(sink.count);
@@ -268,7 +274,7 @@ export async function insertRows(conn: PoolConnection, target: LoadTarget, batch
   /** The statement the server runs; it never rejects (its error is kept), and `outcome` is undefined until it settles. */
   let running: Promise<unknown> = Promise.resolve();
   let outcome: { err: unknown } | null | undefined = null;
-  let killing: Promise<void> = Promise.resolve();
+  let killing: Promise<void> | undefined;
   const onAbort = (): void => {
     if (outcome === undefined && kill) killing = kill().catch(() => undefined);
   };
@@ -310,8 +316,7 @@ export async function insertRows(conn: PoolConnection, target: LoadTarget, batch
     throw before ? (signal?.aborted ? cancelled() : before.err) : err;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    // A KILL still on its way would stop whatever runs next on the connection.
-    await Promise.race([killing, new Promise<void>((r) => setTimeout(r, KILL_WAIT_MS).unref())]);
+    await killDone(killing);
   }
   return count;
 }

@@ -11,7 +11,7 @@ import type { ReservedSql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
 import { jsonLineFields, type JsonLineForm } from '../../backup/json-lines.js';
-import { withDeadline } from '../../limits.js';
+import { waitAtMost } from '../../limits.js';
 import { fromPgError } from './errors.js';
 
 /** Rows handed to the caller at a time. */
@@ -89,9 +89,7 @@ const CANCEL_TAKEN_MS = 2000;
  * backend idle is discarded). Without this, the session's ROLLBACK took the cancel and the
  * connection was thrown away ("could not reset a session").
  */
-async function cancelTaken(cancelling: Promise<void> | undefined): Promise<void> {
-  if (cancelling) await withDeadline(cancelling, CANCEL_TAKEN_MS, () => undefined, () => new Error('the cancel request is not done')).catch(() => undefined);
-}
+const cancelTaken = (cancelling: Promise<void> | undefined): Promise<void> => waitAtMost(cancelling, CANCEL_TAKEN_MS);
 
 function cancelled(err: unknown, signal?: AbortSignal): DbError {
   return signal?.aborted ? new DbError('CANCELLED', 'cancelled by the client') : fromPgError(err);
