@@ -48,4 +48,7 @@ export function pickTables(all: Table[], names: string[] | undefined, connection
   return all.filter((t) => key(t).some((k) => names.includes(k)));
 }
 
-export const countSql = (t: Table, f: SchemaFlavor): string => `SELECT count(*) AS n FROM ${qualified(t, f)}`;
+export const countSql = (t: Table, f: SchemaFlavor): string => {
+  const name = qualified(t, f);
+  return `SELECT count(*) AS n FROM ${name}${f.ownRows ? ` WHERE ${f.ownRows(name)}` : ''}`;
+};

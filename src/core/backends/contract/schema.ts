@@ -56,6 +56,12 @@ export interface SchemaFlavor {
   uniqueKey(name: string, column: string): string;
   /** Text after CREATE TABLE's closing parenthesis (MySQL: the engine and character set); '' for none. */
   tableSuffix: string;
+  /**
+   * A condition that keeps the table's own rows only (`qualified`: its quoted name), where a
+   * plain FROM also reads other tables' rows (PostgreSQL: an inheritance parent reads its
+   * children's); absent: every row FROM gives is the table's.
+   */
+  ownRows?(qualified: string): string;
 }
 
 export interface ReadFilter {

@@ -6,6 +6,7 @@ import type { PortableSql, Quoting } from '../contract/backup.js';
 import { finishBytesFor, finishMarked, orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
 import type { Column, Table } from '../../schema/model.js';
+import { ownRowsOf } from './ddl.js';
 
 /** The table's name, with its schema when it has one. */
 const qualified = (t: Table, f: Quoting): string => (t.schema ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
@@ -35,12 +36,16 @@ function canonical(c: Column, f: Quoting): string {
     case 'binary': return `'"' || translate(encode(${q}, 'base64'), E'\\n', '') || '"'`;
     // jsonb prints the canonical spelling already (see canonicalJson).
     case 'json': return `to_json(${q}::jsonb::text)::text`;
-    default: return `to_json(${q}::text)::text`;
+    default:
+      // bpchar without a length keeps the spaces it was given, and a cast to text drops them: format() prints it as it is.
+      if (spec.kind === 'native' && /^(bpchar|character)$/i.test((spec.native ?? '').trim())) return `CASE WHEN ${q} IS NOT NULL THEN to_json(format('%s', ${q}))::text END`;
+      return `to_json(${q}::text)::text`;
   }
 }
 
 export const portable: PortableSql = {
-  select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${canonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)}${orderBy(t, f)}`,
+  // Its own rows only: an inheritance parent's FROM also reads its children's (ddl.ts ownRowsOf).
+  select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${canonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)} WHERE ${ownRowsOf(qualified(t, f))}${orderBy(t, f)}`,
   finishLine: () => finishMarked,
   // Only real and double are marked (canonical).
   finishBytes: (t) => finishBytesFor(t.columns.some((c) => ['real', 'double'].includes(specOf(c).kind))),

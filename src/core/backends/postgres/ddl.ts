@@ -18,5 +18,17 @@ export function postgresFlavor(): SchemaFlavor {
     jsonCheck: false, comments: 'statement', inlineIndexes: false,
     uniqueKey: (name, column) => `CONSTRAINT ${name} UNIQUE (${column})`,
     tableSuffix: '',
+    ownRows: ownRowsOf,
   };
+}
+
+/**
+ * The rows of the table and, when it is partitioned, of its partitions: an inheritance
+ * child's rows also show in its parent's FROM, and are the child's (a backup of both had
+ * them twice, the parent's copy restored as the parent's own rows). pg_partition_tree gives
+ * nothing for a table that is not partitioned; both lists are computed once a statement.
+ */
+export function ownRowsOf(qualified: string): string {
+  const name = `'${qualified.replace(/'/g, "''")}'`;
+  return `tableoid = ANY (ARRAY(SELECT ${name}::regclass UNION ALL SELECT relid FROM pg_partition_tree(${name}::regclass)))`;
 }

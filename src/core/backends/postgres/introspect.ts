@@ -45,7 +45,9 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
     'comment', obj_description(c.oid, 'pg_class'), 'options', c.reloptions, 'rls', c.relrowsecurity, 'force_rls', c.relforcerowsecurity,
     'policies', (SELECT json_agg(p.polname ORDER BY p.polname) FROM pg_policy p WHERE p.polrelid = c.oid),
     'triggers', (SELECT json_agg(tg.tgname ORDER BY tg.tgname) FROM pg_trigger tg WHERE tg.tgrelid = c.oid AND NOT tg.tgisinternal),
-    'unlogged', c.relpersistence = 'u', 'replica_identity', c.relreplident)::text AS extra
+    'unlogged', c.relpersistence = 'u', 'replica_identity', c.relreplident,
+    'inherits', (SELECT json_agg(i.inhparent::regclass::text ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = c.oid),
+    'children', CASE WHEN c.relkind = 'r' THEN (SELECT json_agg(i.inhrelid::regclass::text ORDER BY 1) FROM pg_inherits i WHERE i.inhparent = c.oid) END)::text AS extra
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
@@ -145,6 +147,9 @@ function columnFeatures(a: Record<string, any>, keyNotAuto: boolean, read: Colum
 function tableFeatures(x: Record<string, any>, constraints: Array<Record<string, any>>, keyInColumnOrder: string[]): string[] {
   const out: string[] = [];
   if (x.partition_by) out.push(`partition by ${x.partition_by}${x.partitions?.length ? ` (partitions ${x.partitions.join(', ')})` : ''}`);
+  // Table inheritance: each table's own rows are its own (backup-sql.ts), but the link between them is PostgreSQL's.
+  if (x.inherits?.length) out.push(`inherits ${x.inherits.join(', ')}`);
+  if (x.children?.length) out.push(`inherited by ${x.children.join(', ')}`);
   const key = constraints.find((k) => k.type === 'p');
   if (key && key.columns.join('\u0000') !== keyInColumnOrder.join('\u0000')) out.push(`primary key (${key.columns.join(', ')}) in that order`);
   for (const k of constraints) {
