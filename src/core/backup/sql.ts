@@ -5,7 +5,7 @@
  */
 import type { Quoting } from '../backends/contract/backup.js';
 import type { Table } from '../schema/model.js';
-import { canonicalJson, readFloatText } from './values.js';
+import { canonicalJson, readFloat32, readFloatText } from './values.js';
 
 /** ` ORDER BY` the table's primary key, or '' when it has none (the source's scan order). */
 export const orderBy = (t: Table, f: Quoting): string => {
@@ -24,7 +24,7 @@ const unchanged = (bytes: Buffer): Buffer => bytes;
 
 /** finishMarked over a batch of lines as bytes; the bytes untouched when nothing is marked. */
 export function finishMarkedBytes(bytes: Buffer): Buffer {
-  if (!bytes.includes('"\\F') && !bytes.includes('"\\J') && !bytes.includes('\\u')) return bytes;
+  if (!bytes.includes('"\\F') && !bytes.includes('"\\S') && !bytes.includes('"\\J') && !bytes.includes('\\u')) return bytes;
   const lines = bytes.toString('utf8').split('\n');
   lines.pop(); // after the last \n
   let out = '';
@@ -36,13 +36,14 @@ export function finishMarkedBytes(bytes: Buffer): Buffer {
 const ESCAPE = /(\\+)u([0-9A-Fa-f]{4})/g;
 
 /**
- * Marked values finished in JavaScript: floats (`"\F…"`) respelt, JSON documents
+ * Marked values finished in JavaScript: floats (`"\F…"`, 4-byte ones `"\S…"`) respelt, JSON documents
  * (`"\J…"`) put in canonical form. JSON text never holds \F or \J. And `\u` escapes in
  * lower case, as JSON.stringify writes them (MariaDB's JSON_QUOTE writes `\u001F`).
  */
 export function finishMarked(line: string): string {
   let out = line;
   if (out.includes('"\\F')) out = out.replace(/"\\F([^"]*)"/g, (_, t: string) => readFloatText(t));
+  if (out.includes('"\\S')) out = out.replace(/"\\S([^"]*)"/g, (_, t: string) => readFloat32(t));
   if (out.includes('"\\J')) out = out.replace(/"\\J((?:[^"\\]|\\.)*)"/g, (_, t: string) => JSON.stringify(canonicalJson(JSON.parse(`"${t}"`) as string)));
   if (out.includes('\\u')) out = out.replace(ESCAPE, (m, slashes: string, hex: string) => (slashes.length % 2 ? `${slashes}u${hex.toLowerCase()}` : m));
   return out;

@@ -209,6 +209,22 @@ export function readInteger(v: unknown): string {
 /** A float as PostgreSQL printed it, in the canonical (JavaScript) spelling. */
 export const readFloatText = (t: string): string => readFloat(t);
 
+/**
+ * A 4-byte float's value (given exactly, as a double or its text) in the fewest digits that
+ * read back as the same 4-byte float, as PostgreSQL prints real: MySQL's FLOAT widened to
+ * DOUBLE gives 123456.78125, this 123456.78. The server's own print of a FLOAT keeps 6
+ * digits (123457), which is another float.
+ */
+export function readFloat32(v: unknown): string {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n === 0 || Math.fround(n) !== n) return readFloat(v);
+  for (let digits = 1; digits < 9; digits++) {
+    const shorter = Number(n.toPrecision(digits));
+    if (Math.fround(shorter) === n) return String(shorter);
+  }
+  return String(Number(n.toPrecision(9)));
+}
+
 function readFloat(v: unknown): string {
   const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : NaN;
   if (typeof v === 'string' && Number.isNaN(n) && v !== 'NaN') return quote(v);

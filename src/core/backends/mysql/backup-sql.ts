@@ -11,6 +11,9 @@ import { specOf } from '../../backup/values.js';
 import { unportableOf, type Column, type Table } from '../../schema/model.js';
 import { isVersioned } from './introspect.js';
 import { rowLines } from './lines.js';
+import { isFloat32Spec } from './values.js';
+
+const isFloat32 = (c: Column): boolean => isFloat32Spec(specOf(c));
 
 const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
 
@@ -35,7 +38,8 @@ function canonical(c: Column, f: Quoting): string {
     case 'decimal': case 'date': return `CONCAT('"', ${q}, '"')`;
     // DOUBLE prints the shortest round-trip digits, positional in this range, as JavaScript does; FLOAT does not.
     case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"')))`;
-    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
+    // FLOAT prints 6 digits (123456.78 as 123457): its exact value as DOUBLE, respelt as a 4-byte float (readFloat32).
+    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\S', CAST(${q} AS DOUBLE), '"'))`;
     case 'boolean': return `IF(${q} = 1, 'true', IF(${q} = 0, 'false', CAST(${q} AS CHAR)))`;
     case 'text': case 'varchar': return `JSON_QUOTE(${q})`;
     // A server in PAD_CHAR_TO_FULL_LENGTH mode pads CHAR values; the canonical form has no padding.
@@ -86,7 +90,8 @@ export function nativeForm(c: Column, q: string): string | null {
     case 'bigint': { const x = zerofill ? `(${q} + 0)` : q; return `IF(${x} ${SAFE}, CAST(${x} AS CHAR), CONCAT('"', ${q}, '"'))`; }
     case 'year': return `CAST(${q} + 0 AS CHAR)`;
     case 'decimal': case 'numeric': case 'dec': case 'fixed': return `CONCAT('"', ${q}, '"')`;
-    case 'float': case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
+    case 'float': return `IF(${q} = 0, '0', CONCAT('"\\\\S', CAST(${q} AS DOUBLE), '"'))`;
+    case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
     // In the binary character set mysql2 gives their bytes (readNative: {"base64"}).
     case 'enum': case 'set': return unportableOf(c).includes('character set binary') ? bytes(q) : `JSON_QUOTE(${q})`;
     case 'bit': case 'binary': case 'varbinary': return bytes(q);
@@ -103,6 +108,8 @@ const plainSelect = (t: Table, f: Quoting): string => {
   const column = (c: Column): string => {
     const q = f.quote(c.name);
     if (specOf(c).kind === 'json') return `CAST(${q} AS CHAR CHARACTER SET utf8mb4) AS ${q}`;
+    // FLOAT is sent with 6 digits: its exact value instead, which the reader respells (values.ts).
+    if (isFloat32(c)) return `CAST(${q} AS DOUBLE) AS ${q}`;
     // mysql2 parses spatial values into objects that do not load back: their bytes instead.
     return SPATIAL.test(c.native ?? '') ? `CAST(${q} AS BINARY) AS ${q}` : q;
   };

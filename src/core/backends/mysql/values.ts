@@ -3,13 +3,26 @@
  * mysql2 gives numbers, strings (DECIMAL, dates, integers past 2^53), Buffers and JSON
  * as text: the shared readers take them as they are. Loads bind bigints and Buffers.
  */
-import { binaryBound, integerBound, nativeBound, portableReader, type Read } from '../../backup/values.js';
+import { binaryBound, integerBound, nativeBound, portableReader, readFloat32, type Read } from '../../backup/values.js';
 import type { TypeSpec } from '../../schema/model.js';
 
+/** FLOAT (portable `real`, or native FLOAT(M,D), FLOAT UNSIGNED): 4 bytes, read as DOUBLE (backup-sql.ts) and respelt. */
+export const isFloat32Spec = (spec: TypeSpec): boolean => spec.kind === 'real' || (spec.kind === 'native' && /^float\b/i.test((spec.native ?? '').trim()));
+
 /** A JSON document as the server keeps it (MariaDB: the text as written), not respelt (§17.2). */
-export const reader = (spec: TypeSpec): Read => (spec.kind === 'json' ? (v) => JSON.stringify(String(v)) : portableReader(spec));
+export const reader = (spec: TypeSpec): Read => (spec.kind === 'json' ? (v) => JSON.stringify(String(v)) : isFloat32Spec(spec) ? readFloat32 : portableReader(spec));
+
+/** The largest 4-byte float: its shortest spelling (3.4028235e38) is past it, and MySQL refuses that as out of range. */
+const FLT_MAX = 3.4028234663852886e38;
+
+/** A 4-byte float's shortest spelling, written as the float it stands for where MySQL would call it out of range. */
+const float32Bound = (v: unknown): unknown => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+  return Number.isFinite(n) && Math.abs(n) > FLT_MAX && Math.abs(Math.fround(n)) === FLT_MAX ? Math.fround(n) : nativeBound(v);
+};
 
 export function writer(spec: TypeSpec): (v: unknown) => unknown {
+  if (isFloat32Spec(spec)) return float32Bound;
   switch (spec.kind) {
     case 'smallint': case 'integer': case 'bigint': return integerBound;
     case 'binary': return (v) => { const b = binaryBound(v); return typeof b === 'string' ? Buffer.from(b) : b; };
@@ -25,4 +38,4 @@ export function writer(spec: TypeSpec): (v: unknown) => unknown {
  * string of digits quoted, which MySQL converts to the integer exactly; a timestamp's Z
  * dropped) and gives up on objects. A binary column's strings are base64.
  */
-export const jsonLines = (spec: TypeSpec): boolean => spec.kind !== 'binary';
+export const jsonLines = (spec: TypeSpec): boolean => spec.kind !== 'binary' && !isFloat32Spec(spec);
