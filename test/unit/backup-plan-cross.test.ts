@@ -100,7 +100,7 @@ describe('cross-backend restore plans', () => {
   it('a column holding values its declared type does not (SQLite) becomes text across backends, listed; the same backend keeps it', () => {
     const e = entry({ table: 'item', columns: [{ name: 'qty', type: 'integer' }, { name: 'n', type: 'integer' }] }, { mixed: ['qty'] });
     const p = plan('sqlite', 'postgres', [e]);
-    expect(p.lossy).toEqual([{ table: 'item', column: 'qty', what: 'integer column holds values its type does not (text or bytes, too large or too long): restored as text' }]);
+    expect(p.lossy).toEqual([{ table: 'item', column: 'qty', what: 'integer column holds values its type does not (text or bytes, too large or too long, more decimals than its scale, dates not written YYYY-MM-DD…): restored as text (bytes as base64)' }]);
     expect(p.tables[0].table.columns.map((c) => c.type)).toEqual(['text', 'integer']);
     expect(p.tables[0].writers[0]?.(7)).toBe('7');
     expect(plan('sqlite', 'sqlite', [e]).lossy).toEqual([]);

@@ -76,7 +76,7 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     if (c.type === 'native' && !c.native && !cross) c.native = 'BLOB';
     // Values the declared type does not hold (SQLite keeps text in a numeric column, 1e308 in a decimal(10,2)): text on the target.
     const mixed = cross && Boolean(e.mixed?.includes(c.name));
-    if (mixed) lossy.push({ table: e.name, column: c.name, what: `${c.native ?? c.type} column holds values its type does not (text or bytes, too large or too long): restored as text` });
+    if (mixed) lossy.push({ table: e.name, column: c.name, what: `${c.native ?? c.type} column holds values its type does not (text or bytes, too large or too long, more decimals than its scale, dates not written YYYY-MM-DD…): restored as text (bytes as base64)` });
     const stand = c.type === 'native' && cross && !mixed ? from.backup.crossType(c.native ?? '') : undefined;
     if (stand) {
       if (stand.lossy) lossy.push({ table: e.name, column: c.name, what: `${c.native} ${stand.lossy}` });
@@ -101,6 +101,8 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
       // A literal default holds on text; an expression goes through the check below.
     }
     if (cross) keepIdentity(e.name, c, lossy);
+    // SQLite's CHAR(5) holds 'ab' and 'ab   ' apart: a target's CHAR would pad or strip them.
+    if (cross && from.backup.charUnpadded && c.type !== 'native' && specOf(c).kind === 'char') c.type = c.type.replace(/^\s*char(acter)?\b/i, 'varchar');
     const spec = specOf(c);
     if (spec.kind === 'decimal' && cross && digits !== null && spec.precision > digits) {
       lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${digits} significant digits on ${into.label}` });

@@ -39,6 +39,12 @@ export interface BackupSupport {
   readonly namesPerSchema: { readonly indexes: boolean; readonly foreignKeys: boolean };
   /** Whether text here cannot hold a NUL character (PostgreSQL): such text from another backend comes as binary. Absent: it can. */
   readonly textRefusesNul?: boolean;
+  /**
+   * CHAR(n) keeps a value as given, trailing spaces and all, with no padding (SQLite): across
+   * backends such a column is VARCHAR(n), since a target's CHAR pads (PostgreSQL) or strips
+   * (MySQL) them.
+   */
+  readonly charUnpadded?: boolean;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
   /**

@@ -11,6 +11,7 @@ import type { ReservedSql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import type { LoadBatch, LoadTarget } from '../../dialect.js';
 import { jsonLineFields, type JsonLineForm } from '../../backup/json-lines.js';
+import { isIntObject, isTextObject } from '../../backup/values.js';
 import { waitAtMost } from '../../limits.js';
 import { fromPgError } from './errors.js';
 
@@ -220,14 +221,25 @@ export async function copyOutLines(conn: ReservedSql, select: string, onBytes: (
   return count;
 }
 
-/** A value as COPY text input: backslash, newline, carriage return and tab escaped; null as \N. */
+/**
+ * A value as COPY text input: backslash, newline, carriage return and tab escaped; null as \N.
+ * A tagged value of a backup line (an integer past 2^53, text kept as such) as its text;
+ * bytes, in a column whose writer left them (no binary column's), are refused: their String()
+ * was "[object Object]".
+ */
 function copyText(v: unknown): string {
   if (v === null || v === undefined) return '\\N';
-  const s = typeof v === 'string' ? v : String(v);
+  const s = typeof v === 'string' ? v : typeof v === 'object' && !Buffer.isBuffer(v) ? taggedText(v) : String(v);
   if (!/[\\\n\r\t]/.test(s)) return s;
   // JSON text is full of backslashes and has no raw control characters: split and join is native.
   if (!/[\n\r\t]/.test(s)) return s.split('\\').join('\\\\');
   return s.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+function taggedText(v: object): string {
+  if (isIntObject(v)) return v.int;
+  if (isTextObject(v)) return v.text;
+  throw new DbError('DATA_ERROR', `a value of the form {${Object.keys(v).map((k) => JSON.stringify(k)).join(', ')}} cannot be loaded into this column`);
 }
 
 /**

@@ -8,7 +8,8 @@
 import type { PortableSql, Quoting } from '../contract/backup.js';
 import { orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
-import type { Column, Table } from '../../schema/model.js';
+import { parseType, type Column, type Table } from '../../schema/model.js';
+import { crossType } from './cross.js';
 import { reader } from './values.js';
 
 const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
@@ -42,17 +43,60 @@ function finisher(t: Table): (line: string) => string {
 /** Portable kinds of numeric affinity: a value stored as text or bytes in one is not of its type. */
 const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'boolean', 'decimal', 'real', 'double']);
 
+/** Four digits, a dash, two, a dash, two: the start of every date form both PostgreSQL and MySQL read alike. */
+const YMD = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
+
+/**
+ * SQL true for text that is not a date (or time, timestamp) in the ISO form the targets read
+ * as the same value: PostgreSQL also reads 'now', 'today', 'epoch' and 'infinity' (as the
+ * restore's clock, or its own infinity), MySQL neither; an integer is seconds to nobody.
+ * A timestamp may be a date alone (midnight); only timestamptz takes a zone (Z, +hh:mm).
+ */
+function notIso(kind: string, q: string): string | null {
+  const text = (test: string): string => `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT (${test})))`;
+  const clock = (from: number, extra: string): string => `substr(${q}, ${from}) GLOB '[0-9][0-9]:[0-9][0-9]*' AND NOT substr(${q}, ${from}) GLOB '*[^0-9:.${extra}]*'`;
+  switch (kind) {
+    case 'date': return text(`${q} GLOB '${YMD}' AND date(${q}) = ${q}`);
+    case 'time': return text(`${clock(1, '')} AND time(${q}) IS NOT NULL`);
+    case 'timestamp': case 'timestamptz': {
+      const zone = kind === 'timestamptz' ? '+Z-' : '';
+      return text(`${q} GLOB '${YMD}*' AND date(substr(${q}, 1, 10)) = substr(${q}, 1, 10) AND julianday(${q}) IS NOT NULL
+        AND (length(${q}) = 10 OR (substr(${q}, 11, 1) IN (' ', 'T') AND ${clock(12, zone)}))`);
+    }
+    default: return null;
+  }
+}
+
+/**
+ * The portable type a column stands for in another backend: its own, or for a declared type
+ * with no portable form (UNSIGNED BIG INT, NVARCHAR(20)) the one its affinity gives (cross.ts).
+ */
+function crossSpec(c: Column): ReturnType<typeof specOf> {
+  const spec = specOf(c);
+  if (spec.kind !== 'native') return spec;
+  const stand = crossType(spec.native);
+  return stand ? parseType(stand.type, undefined) : spec;
+}
+
 /** SQL true for a value the column's declared type does not hold (SQLite enforces neither types nor sizes); null when it holds any. */
 function outside(c: Column, f: Quoting): string | null {
   const q = f.quote(c.name);
-  const spec = specOf(c);
-  if (spec.kind === 'varchar' || spec.kind === 'char') return `length(${q}) > ${spec.length}`;
+  const spec = crossSpec(c);
+  // Bytes in a text column are no text (a target's text would get "[object Object]" or refuse them).
+  const bytes = `typeof(${q}) = 'blob'`;
+  if (spec.kind === 'varchar' || spec.kind === 'char') return `(${bytes} OR length(${q}) > ${spec.length})`;
+  if (spec.kind === 'text') return bytes;
+  // A uuid as its 36 characters (SQLite applications also keep uuids as 16 bytes).
+  if (spec.kind === 'uuid') return `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT ${q} GLOB '${'[0-9a-fA-F]'.repeat(8)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(12)}'))`;
   const range = RANGE[spec.kind];
   // An integer column keeps reals and anything past the portable type's range (INTEGER is 64 bits here, `integer` 32).
   if (range) return `(typeof(${q}) NOT IN ('integer', 'null') OR ${q} NOT BETWEEN ${range})`;
+  const dates = notIso(spec.kind, q);
+  if (dates) return dates;
   if (!NUMERIC.has(spec.kind)) return null;
   const wrong = `typeof(${q}) IN ('text', 'blob')`;
-  return spec.kind === 'decimal' ? `(${wrong} OR abs(${q}) >= 1e${spec.precision - spec.scale})` : wrong;
+  // A decimal(p,s) holds no more than s decimals: 12.345 in a decimal(10,2) would come back 12.35.
+  return spec.kind === 'decimal' ? `(${wrong} OR abs(${q}) >= 1e${spec.precision - spec.scale} OR round(${q}, ${spec.scale}) <> ${q})` : wrong;
 }
 
 const RANGE: Record<string, string> = { smallint: '-32768 AND 32767', integer: '-2147483648 AND 2147483647', bigint: '-9223372036854775808 AND 9223372036854775807', boolean: '0 AND 1' };

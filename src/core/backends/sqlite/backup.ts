@@ -15,6 +15,7 @@ export const backup: BackupSupport = {
   reader,
   writer,
   decimalDigits: DECIMAL_DIGITS,
+  charUnpadded: true,
   native,
   crossType,
   namesPerSchema: { indexes: true, foreignKeys: false },
