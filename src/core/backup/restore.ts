@@ -216,8 +216,10 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
-    // Columns the target computes: PostgreSQL's from its own DDL (asked), MySQL's named in the backup (tp.skip).
-    const computed = plan.native && sql.computedColumns ? new Set(await sql.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
+    // Columns the target computes: PostgreSQL's asked of the table as it is now (made from the
+    // backup's DDL, or already there for append and replace: COPY refuses a value for them),
+    // MySQL's named in the backup (tp.skip).
+    const computed = sql.computedColumns ? new Set(await sql.computedColumns(s, tp.table, t.flavor)) : new Set<string>();
     const loaded = tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k));
     const target = { table: qualified(tp.table, t.flavor), columns: loaded.map((c) => t.flavor.quote(c.name)), exact: exact.has(tp), kinds: loaded.map((c) => specOf(c).kind) };
     const all = batches(records, i, tp, m, p, tally);

@@ -104,7 +104,9 @@ async function copyTables(job: NativeRestore): Promise<void> {
         if (!exists || mode === 'replace') {
           await s.run([String(x.sql), ...schema.filter((y) => y.type !== 'table' && y.type !== 'view' && y.tbl_name === x.name).map((y) => String(y.sql))]);
         }
-        await s.run([`INSERT INTO main.${q} SELECT * FROM cmx_restore_src.${q}`], undefined, job.signal);
+        // The stored columns by name: SELECT * also gives generated columns, which INSERT takes no value for.
+        const stored = (await s.query('SELECT name FROM pragma_table_xinfo(?, \'cmx_restore_src\') WHERE hidden = 0 ORDER BY cid', [x.name])).map((c) => names.quote(String(c.name))).join(', ');
+        await s.run([`INSERT INTO main.${q} (${stored}) SELECT ${stored} FROM cmx_restore_src.${q}`], undefined, job.signal);
       }
       const seq = await s.query("SELECT 1 FROM cmx_restore_src.sqlite_schema WHERE name = 'sqlite_sequence'");
       if (seq.length && mode !== 'append') {
