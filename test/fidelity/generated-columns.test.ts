@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { BACKENDS } from '../support/backends.js';
-import { LITE, PG, callTool, outcome, pair, psql, type RoundTrip } from '../review15/harness.js';
+import { LITE, PG, callTool, outcome, pair, psql, type Json, type RoundTrip } from '../review15/harness.js';
 
 const have = (n: string): boolean => BACKENDS.some((b) => b.name === n);
 
@@ -25,7 +25,7 @@ describe.runIf(have('postgres'))('PostgreSQL append into a table with a stored g
 
   it('restores, then appends into the emptied table, values computed by the target', async () => {
     expect(outcome(rt.backup)).toBe('ok');
-    const path = (rt.backup as { data: { backup: string } }).data.backup;
+    const path = (rt.backup as Json).data.backup;
     expect(outcome(await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: path }))).toBe('ok');
     psql(rt.dst.url, 'TRUNCATE g');
     expect(outcome(await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: path, mode: 'append', allow_lossy: true }))).toBe('ok');
@@ -59,7 +59,7 @@ describe.runIf(have('sqlite'))('SQLite native restore over a database that holds
 
   it('append adds the source\'s rows beside the old one, then replace gives back the source\'s rows, generated columns computed', async () => {
     expect(outcome(rt.backup)).toBe('ok');
-    const path = (rt.backup as { data: { backup: string } }).data.backup;
+    const path = (rt.backup as Json).data.backup;
     expect(outcome(await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: path, mode: 'append' }))).toBe('ok');
     expect(content(rt.dst.url)).toBe(`${content(rt.src.url)} 9:old:Dr old:3`);
     expect(outcome(await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: path, mode: 'replace' }))).toBe('ok');

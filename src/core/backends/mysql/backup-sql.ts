@@ -142,10 +142,11 @@ export const portable: PortableSql = {
   },
   drop: (tables, f) => (tables.length ? [`DROP TABLE ${tables.map((t) => qualified(t, f)).join(', ')}`] : []),
   // NO_AUTO_VALUE_ON_ZERO: a key of 0 is a value to keep, not a request for the next one (as mariadb-dump loads).
+  // ALLOW_INVALID_DATES: a source in that mode keeps '2024-02-30', which strict mode refuses (the restore failed).
   // MariaDB 10.11+: history rows of system-versioned tables load with their own row start and end (as mariadb-dump --dump-history).
   beforeLoad: [
     'SET foreign_key_checks = 0, unique_checks = 0, @cmx_load_mode = @@SESSION.sql_mode /*M!101100 , SESSION system_versioning_insert_history = 1 */',
-    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')",
+    "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO', 'ALLOW_INVALID_DATES')",
   ],
   afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1, SESSION sql_mode = @cmx_load_mode /*M!101100 , SESSION system_versioning_insert_history = 0 */'],
   async count(s, t, f) {

@@ -53,3 +53,37 @@ export function unqualifySequences(database: string): Transform {
     },
   });
 }
+
+/** The session mode a mariadb-dump file sets for its rows (its header, line 16 or so). */
+const DUMP_MODE = "SQL_MODE='NO_AUTO_VALUE_ON_ZERO'";
+/** Where the header must have set it by, or the file was not written by mariadb-dump as we know it. */
+const HEADER_BYTES = 16 * 1024;
+
+/**
+ * A dump on its way to the client, its session mode also allowing invalid dates: a source in
+ * ALLOW_INVALID_DATES mode (Northwind's script runs in it) keeps '2024-02-30', which the
+ * dump's own mode stores as 0000-00-00 with only a warning nobody reads. Nothing else
+ * changes: the mode stays non-strict, as the dump asks (an ENUM's '' error value loads as
+ * itself). Only the header's own SET is changed, once.
+ */
+export function allowInvalidDates(): Transform {
+  let head: Buffer | null = Buffer.alloc(0);
+  const needle = Buffer.from(DUMP_MODE);
+  const release = (buffered: Buffer): Buffer => {
+    const at = buffered.indexOf(needle);
+    return at === -1 ? buffered : Buffer.concat([buffered.subarray(0, at), Buffer.from("SQL_MODE='NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES'"), buffered.subarray(at + needle.length)]);
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      if (head === null) return done(null, chunk);
+      head = Buffer.concat([head, chunk]);
+      if (head.length < HEADER_BYTES && !head.includes(needle)) return done();
+      const out = release(head);
+      head = null;
+      done(null, out);
+    },
+    flush(done: TransformCallback) {
+      done(null, head?.length ? release(head) : undefined);
+    },
+  });
+}

@@ -73,6 +73,19 @@ const GALERA: Record<number, { code?: ErrorCode; say: (message: string) => strin
   },
 };
 
+/**
+ * InnoDB checks the unique keys of rows loaded into an empty table at COMMIT (MariaDB's bulk
+ * insert), and a duplicate there says only "Got error 1 "Operation not permitted" during
+ * COMMIT" (1180): what it means, and the usual cause in a restore from another backend.
+ */
+function bulkDuplicate(e: MysqlLikeError, message: string): { code: ErrorCode; message: string } | null {
+  if (e.errno !== 1180 || !/Got error 1 "Operation not permitted"/.test(message)) return null;
+  return {
+    code: 'CONSTRAINT_VIOLATION',
+    message: `${message}: a primary or unique key got one value twice, as this server compares it (its default collations ignore case and trailing spaces, so 'b' and 'B', or 'x' and 'x ', are one key); rows loaded into an empty table are checked when they are committed`,
+  };
+}
+
 function galeraError(e: MysqlLikeError, message: string): { code?: ErrorCode; message: string } | null {
   const g = e.errno === undefined ? undefined : GALERA[e.errno];
   if (!g || (e.errno === 1047 && !/WSREP/i.test(message))) return null;
@@ -85,7 +98,7 @@ export function fromMysqlError(err: unknown): DbError {
   if (fsError) return fsError;
   const e = (err ?? {}) as MysqlLikeError;
   const raw = e.sqlMessage || e.message || String(err);
-  const galera = galeraError(e, raw);
+  const galera = galeraError(e, raw) ?? bulkDuplicate(e, raw);
   const message = galera?.message ?? raw;
   const code: ErrorCode = galera?.code ?? (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
     ?? (e.code ? BY_DRIVER_CODE[e.code] : undefined)

@@ -9,7 +9,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { DbError } from '../../../errors.js';
 import { firstTool, runTool } from '../../backup/tool.js';
 import { mysqlUrlParams } from './url.js';
-import { unqualifySequences } from './dump-filter.js';
+import { allowInvalidDates, unqualifySequences } from './dump-filter.js';
 import type { Session } from '../../dialect.js';
 import type { NativeBackup, NativeDump, Quoting } from '../contract/backup.js';
 import { mysqlOptionsFromUrl } from './dialect.js';
@@ -97,7 +97,7 @@ export const native: NativeBackup = {
     const m = clientArgs(job.url, command);
     const before = await job.session((s) => objectsOf(s), { readsOnly: true, catalog: true });
     try {
-      await runTool({ command, args: [...m.args, m.database], env: m.env, clientEnv: CLIENT_ENV, stdin: createReadStream(job.path).pipe(createGunzip()) }, job.signal);
+      await runTool({ command, args: [...m.args, m.database], env: m.env, clientEnv: CLIENT_ENV, stdin: createReadStream(job.path).pipe(createGunzip()).pipe(allowInvalidDates()) }, job.signal);
     } catch (err) {
       // The client commits statement by statement: what this restore created goes again.
       await job.session((s) => dropNew(s, before, job.names), { readsOnly: false, catalog: true }).catch(() => undefined);

@@ -1,0 +1,55 @@
+/**
+ * MariaDB data written under a permissive sql_mode (Northwind's script runs with
+ * ALLOW_INVALID_DATES): a native restore stored '2024-02-30' as 0000-00-00 with only a
+ * warning, and a portable one failed (strict mode). And keys one value apart only in case:
+ * restored from SQLite into MariaDB, whose collation makes them one, the failure said only
+ * `Got error 1 "Operation not permitted" during COMMIT`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { BACKENDS } from '../support/backends.js';
+import { LITE, MY, callTool, mariadb, outcome, pair, type Json, type RoundTrip } from '../review15/harness.js';
+
+const have = (n: string): boolean => BACKENDS.some((b) => b.name === n);
+const DATES = "SELECT GROUP_CONCAT(id, ':', d, ':', dt ORDER BY id SEPARATOR ' ') FROM inv";
+
+describe.runIf(have('mysql')).each(['portable', 'native'] as const)('MariaDB dates kept under ALLOW_INVALID_DATES, %s', (format) => {
+  let rt: RoundTrip;
+  beforeAll(async () => {
+    rt = await pair(MY, MY, `md${format[0]}`);
+    mariadb(rt.src.url, `SET SESSION sql_mode = 'ALLOW_INVALID_DATES';
+      CREATE TABLE inv (id INT PRIMARY KEY, d DATE, dt DATETIME);
+      INSERT INTO inv VALUES (1, '2024-02-30', '2024-04-31 10:00:00'), (2, '2024-01-01', '2024-01-01 00:00:00'), (3, NULL, NULL);`);
+    rt.backup = await callTool(rt.h.client, 'create_backup', { connection: 'src', format });
+    if (rt.backup.ok) rt.restore = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: rt.backup.data.backup });
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('restores the dates the source holds, as they are', () => {
+    expect([outcome(rt.backup), outcome(rt.restore)]).toEqual(['ok', 'ok']);
+    expect(mariadb(rt.dst.url, DATES).trim()).toBe(mariadb(rt.src.url, DATES).trim());
+    expect(mariadb(rt.dst.url, DATES)).toContain('2024-02-30');
+  });
+});
+
+describe.runIf(have('mysql') && have('sqlite'))('SQLite keys that MariaDB\'s collation makes one', () => {
+  let rt: RoundTrip;
+  beforeAll(async () => {
+    rt = await pair(LITE, MY, 'mdk');
+    const db = new Database(rt.src.url.replace(/^sqlite:\/\//, ''));
+    db.exec("CREATE TABLE t (k VARCHAR(10) PRIMARY KEY, v INTEGER); INSERT INTO t VALUES ('b', 1), ('B', 2);");
+    db.close();
+    rt.backup = await callTool(rt.h.client, 'create_backup', { connection: 'src' });
+    if (rt.backup.ok) rt.restore = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: rt.backup.data.backup, allow_lossy: true });
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('fails as a key violation that says why, leaving no table', () => {
+    expect(outcome(rt.backup)).toBe('ok');
+    expect(rt.restore?.ok).toBe(false);
+    const e = (rt.restore as Json).error;
+    expect(e.code, e.message).toBe('CONSTRAINT_VIOLATION');
+    expect(e.message).toMatch(/ignore case/);
+    expect(mariadb(rt.dst.url, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'").trim()).toBe('0');
+  });
+});
