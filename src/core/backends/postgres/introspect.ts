@@ -155,6 +155,8 @@ function tableFeatures(x: Record<string, any>, constraints: Array<Record<string,
   for (const k of constraints) {
     if (k.type === 'f' && k.deferrable) out.push(`foreign key ${k.name} deferrable${k.deferred ? ' initially deferred' : ''}`);
     if (k.type === 'u' && k.columns.length > 1) out.push(`unique constraint ${k.name} (${k.columns.join(', ')}), restored as a unique index`);
+    // The portable `unique` lets NULLs repeat; NULLS NOT DISTINCT (PostgreSQL 15) does not.
+    if (k.type === 'u' && /\bNULLS NOT DISTINCT\b/i.test(String(k.definition ?? ''))) out.push(`unique constraint ${k.name} NULLS NOT DISTINCT`);
     if (k.type === 'x') out.push(`exclusion constraint ${k.name}: ${k.definition}`);
     if (k.valid === false) out.push(`constraint ${k.name} not valid`);
   }
