@@ -165,3 +165,29 @@ export function dropUnkeyable(tables: Table[], f: SchemaFlavor, lossy: Lossy[]):
     });
   }
 }
+
+/**
+ * Names the target cuts short (PostgreSQL keeps 63 bytes of a MySQL table's 64 characters,
+ * with only a notice): listed, each with the name it becomes, so nothing is renamed unsaid.
+ */
+export function cutNames(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
+  const max = into.backup.maxNameBytes;
+  if (max === undefined) return;
+  const cut = (name: string): string => {
+    let out = '';
+    for (const ch of name) {
+      if (Buffer.byteLength(out + ch) > max) break;
+      out += ch;
+    }
+    return out;
+  };
+  const check = (t: Table, kind: string, name: string | undefined): void => {
+    if (name !== undefined && Buffer.byteLength(name) > max) lossy.push({ table: t.table, what: `${kind} name ${name} is longer than ${max} bytes: ${into.label} keeps ${cut(name)}` });
+  };
+  for (const t of tables) {
+    check(t, 'table', t.table);
+    for (const c of t.columns) check(t, 'column', c.name);
+    for (const ix of t.indexes) check(t, 'index', ix.name);
+    for (const fk of allForeignKeys(t)) check(t, 'foreign key', fk.name ?? undefined);
+  }
+}

@@ -45,6 +45,8 @@ export interface BackupSupport {
    * (MySQL) them.
    */
   readonly charUnpadded?: boolean;
+  /** Names longer than this many bytes are cut to it by the server, with only a notice (PostgreSQL: 63). Absent: none is cut. */
+  readonly maxNameBytes?: number;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
   /**

@@ -20,4 +20,5 @@ export const backup: BackupSupport = {
   checkNativeDdl,
   namesPerSchema: { indexes: true, foreignKeys: false },
   textRefusesNul: true,
+  maxNameBytes: 63,
 };
