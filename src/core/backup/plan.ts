@@ -170,7 +170,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice });
+  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice.startsWith('.') ? twice.slice(1) : twice });
   const objects = same && into.backup.portable.objectSql !== undefined;
   // The source's SQL runs as it is: each statement must create what the header names (check-ddl.ts).
   if (same) checkNativeSql(h.tables.filter((e) => e.ddl?.length), objects ? h.objects ?? [] : [], into.sql);
