@@ -128,8 +128,15 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
         await s.run([plan.native.before_data]);
         created.push(...plan.tables);
       } else {
+        // Tables of the source's schemas made from their portable definitions (replace or append into a database without them): the schemas first.
+        const schemas = new Set<string>();
         for (const tp of plan.tables) {
           if (mode === 'append' && existing.has(tp)) continue;
+          const schema = tp.table.schema;
+          if (schema !== undefined && t.flavor.namespaces && !schemas.has(schema)) {
+            schemas.add(schema);
+            await s.run([`CREATE SCHEMA IF NOT EXISTS ${t.flavor.quote(schema)}`]);
+          }
           await s.run([tp.create]);
           created.push(tp);
         }
