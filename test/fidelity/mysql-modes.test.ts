@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { BACKENDS } from '../support/backends.js';
-import { LITE, MY, callTool, mariadb, outcome, pair, type Json, type RoundTrip } from '../review15/harness.js';
+import { LITE, MY, PG, callTool, mariadb, outcome, pair, type Json, type RoundTrip } from '../review15/harness.js';
 
 const have = (n: string): boolean => BACKENDS.some((b) => b.name === n);
 const DATES = "SELECT GROUP_CONCAT(id, ':', d, ':', dt ORDER BY id SEPARATOR ' ') FROM inv";
@@ -51,5 +51,28 @@ describe.runIf(have('mysql') && have('sqlite'))('SQLite keys that MariaDB\'s col
     expect(e.code, e.message).toBe('CONSTRAINT_VIOLATION');
     expect(e.message).toMatch(/ignore case/);
     expect(mariadb(rt.dst.url, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'").trim()).toBe('0');
+  });
+});
+
+describe.runIf(have('mysql') && have('postgres'))('a MariaDB table comment and partitioning, into PostgreSQL', () => {
+  let rt: RoundTrip;
+  beforeAll(async () => {
+    rt = await pair(MY, PG, 'mdp');
+    mariadb(rt.src.url, `CREATE TABLE t (id INT, d DATE, PRIMARY KEY (id, d)) COMMENT='table ''c'' ü'
+      PARTITION BY RANGE (YEAR(d)) (PARTITION p0 VALUES LESS THAN (2000), PARTITION p1 VALUES LESS THAN MAXVALUE);
+      CREATE TABLE plain (id INT PRIMARY KEY);
+      INSERT INTO t VALUES (1, '1999-01-01'), (2, '2024-01-01');`);
+    rt.backup = await callTool(rt.h.client, 'create_backup', { connection: 'src' });
+    if (rt.backup.ok) rt.restore = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: rt.backup.data.backup, allow_lossy: true });
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('are listed as lost (they were dropped unsaid), and get_schema reports them', async () => {
+    expect([outcome(rt.backup), outcome(rt.restore)]).toEqual(['ok', 'ok']);
+    const lossy = (rt.restore as Json).data.lossy as Array<{ table: string; what: string }>;
+    expect(lossy.filter((l) => l.table === 't').map((l) => l.what).join(' | ')).toMatch(/partitioned.*comment|comment.*partitioned/);
+    expect(lossy.filter((l) => l.table === 'plain')).toEqual([]);
+    const schema = await callTool(rt.h.client, 'get_schema', { connection: 'src', table: 't' });
+    expect(JSON.stringify(schema.ok ? schema.data : schema)).toMatch(/"unportable":\["partitioned","a comment on the table"\]/);
   });
 });

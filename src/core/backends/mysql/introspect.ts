@@ -5,7 +5,7 @@
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { ServerInfo, Session } from '../../dialect.js';
-import { constraintName, parseType, UNPORTABLE, unportableOf, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
+import { constraintName, markUnportable, parseType, UNPORTABLE, unportableOf, type Check, type Column, type ForeignKey, type Index, type Table, type TypeSpec } from '../../schema/model.js';
 import {
   byName, byTableName, fkAction, groupRows, makeColumn, nativeType, readDefaultText, tryPortable, typedLiteral, type DefaultRead, type Grouped, type Json,
 } from '../../schema/read-values.js';
@@ -16,7 +16,8 @@ function sql(mariadb: boolean): string {
 SELECT 'c' AS kind, c.TABLE_NAME AS tbl, JSON_OBJECT('name', c.COLUMN_NAME, 'pos', c.ORDINAL_POSITION, 'data_type', c.DATA_TYPE,
     'column_type', c.COLUMN_TYPE, 'nullable', c.IS_NULLABLE, 'default', c.COLUMN_DEFAULT, 'extra', c.EXTRA, 'comment', c.COLUMN_COMMENT,
     'charset', c.CHARACTER_SET_NAME, 'collation', c.COLLATION_NAME, 'table_collation', t.TABLE_COLLATION,
-    'versioned', t.TABLE_TYPE = 'SYSTEM VERSIONED', 'period', IF(c.GENERATION_EXPRESSION IN ('ROW START', 'ROW END'), c.GENERATION_EXPRESSION, NULL)) AS j
+    'versioned', t.TABLE_TYPE = 'SYSTEM VERSIONED', 'period', IF(c.GENERATION_EXPRESSION IN ('ROW START', 'ROW END'), c.GENERATION_EXPRESSION, NULL),
+    'table_comment', IF(c.ORDINAL_POSITION = 1, t.TABLE_COMMENT, NULL), 'partitioned', c.ORDINAL_POSITION = 1 AND t.CREATE_OPTIONS LIKE '%partitioned%') AS j
   FROM information_schema.COLUMNS c JOIN information_schema.TABLES t
     ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
   WHERE ${where('c')}
@@ -157,7 +158,11 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
     on_delete: fkAction(parts[0].on_delete), on_update: fkAction(parts[0].on_update),
   }));
   const checks = g.k.filter((k) => !jsonCols.has(k.name)).map((k): Check => ({ name: k.name, expression: k.clause }));
-  return { table: name, columns, indexes: out, foreign_keys, checks };
+  const table: Table = { table: name, columns, indexes: out, foreign_keys, checks };
+  // What the portable table does not say, as PostgreSQL's reader lists it: another backend's restore lists it in lossy.
+  const first = g.c.find((c) => c.pos === 1);
+  markUnportable(table, [...(first?.partitioned ? ['partitioned'] : []), ...(first?.table_comment ? ['a comment on the table'] : [])]);
+  return table;
 }
 
 /**
