@@ -54,8 +54,8 @@ describe('catalog types', () => {
     expect(sqliteType('VARCHAR (20)', false, false)).toEqual(P('varchar(20)'));
     expect(sqliteType('decimal(10, 2)', false, false)).toEqual(P('decimal(10,2)'));
     expect(sqliteType('double  precision', false, false)).toEqual(P('double'));
-    // Every SQLite float is 8 bytes: REAL and FLOAT are double; FLOAT4 (what `real` is declared as) is real.
-    expect(['REAL', 'real', 'FLOAT', 'FLOAT4'].map((d) => sqliteType(d, false, false))).toEqual([P('double'), P('double'), P('double'), P('real')]);
+    // Every SQLite float is 8 bytes, whatever its declared type.
+    expect(['REAL', 'real', 'FLOAT', 'FLOAT4'].map((d) => sqliteType(d, false, false))).toEqual([P('double'), P('double'), P('double'), P('double')]);
     expect(sqliteType('datetime', false, false)).toEqual(P('timestamp'));
     expect(sqliteType('BLOB', false, false)).toEqual(P('binary'));
     expect(sqliteType('varchar(99999)', false, false)).toEqual(native('varchar(99999)'));
@@ -130,7 +130,7 @@ describe('schemaFlavor', () => {
       'varchar(20)', 'char(3)', 'date', 'time', 'timestamp', 'timestamptz', 'uuid', 'jsonb', 'bytea']);
     expect(specs.map((s) => my.type(s, false))).toEqual(['INT', 'BIGINT', 'SMALLINT', 'DECIMAL(10,2)', 'FLOAT', 'DOUBLE', 'TINYINT(1)', 'LONGTEXT',
       'VARCHAR(20)', 'CHAR(3)', 'DATE', 'TIME(6)', 'DATETIME(6)', 'TIMESTAMP(6)', 'UUID', 'JSON', 'LONGBLOB']);
-    expect(specs.map((s) => lite.type(s, false))).toEqual(['INT', 'BIGINT', 'SMALLINT', 'DECIMAL(10,2)', 'FLOAT4', 'DOUBLE', 'BOOLEAN', 'TEXT',
+    expect(specs.map((s) => lite.type(s, false))).toEqual(['INT', 'BIGINT', 'SMALLINT', 'DECIMAL(10,2)', 'REAL', 'DOUBLE', 'BOOLEAN', 'TEXT',
       'VARCHAR(20)', 'CHAR(3)', 'DATE', 'TIME', 'TIMESTAMP', 'TIMESTAMPTZ', 'UUID', 'TEXT', 'BLOB']);
     expect([pg.type(P('bigint'), true), my.type(P('bigint'), true), lite.type(P('bigint'), true), lite.type(P('smallint'), true)]).toEqual(['bigint', 'BIGINT', 'INTEGER', 'INTEGER']);
     expect([pg, my, lite].map((f) => f.type(native('tsvector'), false))).toEqual(['tsvector', 'tsvector', 'tsvector']);

@@ -3,12 +3,9 @@ import type { SchemaFlavor } from '../contract/schema.js';
 import { doubled, sized } from '../../schema/sql-text.js';
 import { sqliteLexer } from './lexer.js';
 
-/**
- * `real` (4 bytes elsewhere) is declared FLOAT4: SQLite's own REAL is its 8-byte float, and
- * reads back as `double` (introspect.ts); FLOAT4 has the same REAL affinity and reads back as `real`.
- */
+/** `real` is declared REAL, SQLite's one float, 8 bytes: it reads back as `double` (introspect.ts). */
 const TYPES: Record<string, string> = {
-  integer: 'INT', bigint: 'BIGINT', smallint: 'SMALLINT', real: 'FLOAT4', double: 'DOUBLE', boolean: 'BOOLEAN',
+  integer: 'INT', bigint: 'BIGINT', smallint: 'SMALLINT', real: 'REAL', double: 'DOUBLE', boolean: 'BOOLEAN',
   text: 'TEXT', date: 'DATE', time: 'TIME', timestamp: 'TIMESTAMP', timestamptz: 'TIMESTAMPTZ', uuid: 'UUID', json: 'TEXT', binary: 'BLOB',
 };
 

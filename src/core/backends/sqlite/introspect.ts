@@ -28,12 +28,12 @@ SELECT 'f', m.name, json_object('id', f.id, 'seq', f.seq, 'table', f."table", 'f
   FROM m JOIN pragma_foreign_key_list(m.name) f`;
 
 /**
- * Declared types read as portable ones. Every float SQLite stores is 8 bytes: REAL, FLOAT and
- * DOUBLE are `double` (as `real`, 4 bytes on PostgreSQL and MySQL, a copy would round
- * 3.141592653589793 to 3.14159 and say nothing); FLOAT4 is what ddl.ts declares for `real`.
+ * Declared types read as portable ones. Every float SQLite stores is 8 bytes, whatever its
+ * declared type: REAL, FLOAT, FLOAT4 and DOUBLE are `double` (as `real`, 4 bytes on
+ * PostgreSQL and MySQL, a copy would round 3.141592653589793 to 3.14159 and say nothing).
  */
 const SIMPLE: Record<string, string> = {
-  INT: 'integer', INTEGER: 'integer', BIGINT: 'bigint', SMALLINT: 'smallint', REAL: 'double', FLOAT: 'double', FLOAT4: 'real', DOUBLE: 'double', 'DOUBLE PRECISION': 'double',
+  INT: 'integer', INTEGER: 'integer', BIGINT: 'bigint', SMALLINT: 'smallint', REAL: 'double', FLOAT: 'double', FLOAT4: 'double', DOUBLE: 'double', 'DOUBLE PRECISION': 'double',
   BOOLEAN: 'boolean', TEXT: 'text', DATE: 'date', TIME: 'time', TIMESTAMP: 'timestamp', DATETIME: 'timestamp', TIMESTAMPTZ: 'timestamptz',
   UUID: 'uuid', JSON: 'json', BLOB: 'binary',
 };
