@@ -96,3 +96,21 @@ describe.each([['mysql', MY], ['sqlite', LITE]] as const)('PostgreSQL inheritanc
   });
 
 });
+
+describe.runIf(have('postgres'))('PostgreSQL inheritance, backups of named tables', () => {
+  let rt: RoundTrip;
+  beforeAll(async () => {
+    rt = await pair(PG, PG, 'prn');
+    psql(rt.src.url, SCHEMA);
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('a parent\'s backup carries the parent only: no empty child appears on the target', async () => {
+    const b = await callTool(rt.h.client, 'create_backup', { connection: 'src', tables: ['animal'] });
+    expect(outcome(b)).toBe('ok');
+    const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: (b as Json).data.backup });
+    expect(outcome(r)).toBe('ok');
+    expect(psql(rt.dst.url, "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace").trim()).toBe('animal');
+    expect(psql(rt.dst.url, 'SELECT string_agg(id || name, \',\') FROM animal').trim()).toBe('1cat');
+  });
+});

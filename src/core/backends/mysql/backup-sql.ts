@@ -38,8 +38,8 @@ function canonical(c: Column, f: Quoting): string {
     case 'decimal': case 'date': return `CONCAT('"', ${q}, '"')`;
     // DOUBLE prints the shortest round-trip digits, positional in this range, as JavaScript does; FLOAT does not.
     case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"')))`;
-    // FLOAT prints 6 digits (123456.78 as 123457): its exact value as DOUBLE, respelt as a 4-byte float (readFloat32).
-    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\S', CAST(${q} AS DOUBLE), '"'))`;
+    // FLOAT prints 6 digits (123456.78 as 123457): its exact value as a DOUBLE (+ 0e0: CAST AS DOUBLE needs MySQL 8.0.17), respelt as a 4-byte float (readFloat32).
+    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\S', (${q} + 0e0), '"'))`;
     case 'boolean': return `IF(${q} = 1, 'true', IF(${q} = 0, 'false', CAST(${q} AS CHAR)))`;
     case 'text': case 'varchar': return `JSON_QUOTE(${q})`;
     // A server in PAD_CHAR_TO_FULL_LENGTH mode pads CHAR values; the canonical form has no padding.
@@ -90,7 +90,7 @@ export function nativeForm(c: Column, q: string): string | null {
     case 'bigint': { const x = zerofill ? `(${q} + 0)` : q; return `IF(${x} ${SAFE}, CAST(${x} AS CHAR), CONCAT('"', ${q}, '"'))`; }
     case 'year': return `CAST(${q} + 0 AS CHAR)`;
     case 'decimal': case 'numeric': case 'dec': case 'fixed': return `CONCAT('"', ${q}, '"')`;
-    case 'float': return `IF(${q} = 0, '0', CONCAT('"\\\\S', CAST(${q} AS DOUBLE), '"'))`;
+    case 'float': return `IF(${q} = 0, '0', CONCAT('"\\\\S', (${q} + 0e0), '"'))`;
     case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
     // In the binary character set mysql2 gives their bytes (readNative: {"base64"}).
     case 'enum': case 'set': return unportableOf(c).includes('character set binary') ? bytes(q) : `JSON_QUOTE(${q})`;
@@ -109,7 +109,7 @@ const plainSelect = (t: Table, f: Quoting): string => {
     const q = f.quote(c.name);
     if (specOf(c).kind === 'json') return `CAST(${q} AS CHAR CHARACTER SET utf8mb4) AS ${q}`;
     // FLOAT is sent with 6 digits: its exact value instead, which the reader respells (values.ts).
-    if (isFloat32(c)) return `CAST(${q} AS DOUBLE) AS ${q}`;
+    if (isFloat32(c)) return `(${q} + 0e0) AS ${q}`;
     // mysql2 parses spatial values into objects that do not load back: their bytes instead.
     return SPATIAL.test(c.native ?? '') ? `CAST(${q} AS BINARY) AS ${q}` : q;
   };

@@ -12,6 +12,7 @@ import { waitAtMost } from '../../limits.js';
 import { fromMysqlError } from './errors.js';
 import { closedWhy } from './socket.js';
 import { serverLine, type MysqlRowLines } from './lines.js';
+import { inUtc } from './values.js';
 
 const BATCH_ROWS = 2000;
 /** How long a stream or load waits for its KILL QUERY to be done before it answers. */
@@ -223,12 +224,12 @@ const quoted = (body: string): string => `'${body.includes("'") ? body.replaceAl
 /**
  * INSERT fields of JSON lines (jsonLineFields): MySQL reads \" \\ \/ \b \n \r \t as
  * JSON does (a backslash before another character is dropped), but \f as f and \u not
- * at all, so strings with those are parsed. `zoned` columns (timestamptz) lose a final
- * Z, as their writer (values.ts) drops it: MariaDB reads no zone designator.
+ * at all, so strings with those are parsed. `zoned` columns (timestamptz) are written in
+ * UTC without a zone, as their writer (values.ts inUtc) writes them: MariaDB reads no zone designator.
  */
 export function insertForm(kinds: readonly string[] | undefined): JsonLineForm {
   const zoned = (kinds ?? []).map((k) => k === 'timestamptz');
-  const unzoned = (v: string, k: number): string => (zoned[k] && v.endsWith('Z') ? v.slice(0, -1) : v);
+  const unzoned = (v: string, k: number): string => (zoned[k] ? inUtc(v) : v);
   return {
     null: 'NULL',
     separator: ',',

@@ -21,13 +21,35 @@ const float32Bound = (v: unknown): unknown => {
   return Number.isFinite(n) && Math.abs(n) > FLT_MAX && Math.abs(Math.fround(n)) === FLT_MAX ? Math.fround(n) : nativeBound(v);
 };
 
+/** A timestamp with a zone (Z, or an offset as SQLite may keep it: +05:30, -0800, +05). */
+const ZONED = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/** The same instant in UTC, without a zone (what MariaDB reads in our sessions), its fraction as written. */
+export function inUtc(v: string): string {
+  // Every timestamptz another backend writes ends in Z; an offset comes only from SQLite's text.
+  if (v.endsWith('Z')) return v.slice(0, -1);
+  if (v.length < 17 || !/[+-]\d\d(:?\d\d)?$/.test(v)) return v;
+  const m = ZONED.exec(v);
+  if (!m) return v;
+  const [, y, mo, d, h, mi, s = '00', frac = '', zone] = m;
+  if (zone === 'Z') return v.slice(0, -1);
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const offset = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
+  // setUTCFullYear, not Date.UTC: that reads years 0-99 as 1900-1999.
+  const t = new Date(0);
+  t.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  t.setUTCHours(Number(h), Number(mi), Number(s), 0);
+  return `${new Date(t.getTime() - offset * 60_000).toISOString().slice(0, 19).replace('T', ' ')}${frac}`;
+}
+
 export function writer(spec: TypeSpec): (v: unknown) => unknown {
   if (isFloat32Spec(spec)) return float32Bound;
   switch (spec.kind) {
     case 'smallint': case 'integer': case 'bigint': return integerBound;
     case 'binary': return (v) => { const b = binaryBound(v); return typeof b === 'string' ? Buffer.from(b) : b; };
     // MariaDB reads no zone designator; our sessions run in UTC.
-    case 'timestamptz': return (v) => (typeof v === 'string' ? v.replace(/Z$/, '') : v);
+    case 'timestamptz': return (v) => (typeof v === 'string' ? inUtc(v) : v);
     default: return nativeBound;
   }
 }

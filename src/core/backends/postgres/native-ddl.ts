@@ -86,14 +86,14 @@ const pattern = (schema: string, name: string): string => `"${schema.replaceAll(
 
 /**
  * The relations a backup of named tables dumps: the tables, their partitions (at any
- * depth), and the sequences their defaults take values from that they do not own (a
+ * depth; not their inheritance children, which are tables of their own, named or not), and the sequences their defaults take values from that they do not own (a
  * sequence shared by two tables, Pagila's); owned ones (serial, identity) come with them.
  */
 async function namedRelations(s: Session, tables: Table[]): Promise<{ patterns: string[]; oids: string[] }> {
   const names = tables.map((t) => pattern(t.schema ?? 'public', t.table));
   const rows = await s.query(`WITH RECURSIVE named AS (
       SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN unnest($1::text[], $2::text[]) AS x(s, t) ON n.nspname = x.s AND c.relname = x.t
-      UNION SELECT i.inhrelid FROM pg_inherits i JOIN named ON i.inhparent = named.oid),
+      UNION SELECT i.inhrelid FROM pg_inherits i JOIN named ON i.inhparent = named.oid JOIN pg_class pc ON pc.oid = i.inhrelid WHERE pc.relispartition),
     used AS (SELECT DISTINCT d.refobjid AS oid FROM pg_attrdef ad JOIN named ON ad.adrelid = named.oid
       JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid AND d.refclassid = 'pg_class'::regclass
       JOIN pg_class sc ON sc.oid = d.refobjid AND sc.relkind = 'S')

@@ -54,13 +54,17 @@ const YMD = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
  */
 function notIso(kind: string, q: string): string | null {
   const text = (test: string): string => `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT (${test})))`;
-  const clock = (from: number, extra: string): string => `substr(${q}, ${from}) GLOB '[0-9][0-9]:[0-9][0-9]*' AND NOT substr(${q}, ${from}) GLOB '*[^0-9:.${extra}]*'`;
+  // Hours 00-23 (MySQL refuses 24, PostgreSQL makes it the next day); at most 6 fraction digits (both round or cut the 7th).
+  const clock = (from: number, extra: string): string => `((substr(${q}, ${from}) GLOB '[0-1][0-9]:[0-5][0-9]*' OR substr(${q}, ${from}) GLOB '2[0-3]:[0-5][0-9]*')
+    AND NOT substr(${q}, ${from}) GLOB '*[^0-9:.${extra}]*' AND NOT substr(${q}, ${from}) GLOB '*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*')`;
+  // Year 0000 is no year to PostgreSQL (it refuses it), though SQLite's date() takes it.
+  const year = `substr(${q}, 1, 4) <> '0000'`;
   switch (kind) {
-    case 'date': return text(`${q} GLOB '${YMD}' AND date(${q}) = ${q}`);
+    case 'date': return text(`${q} GLOB '${YMD}' AND ${year} AND date(${q}) = ${q}`);
     case 'time': return text(`${clock(1, '')} AND time(${q}) IS NOT NULL`);
     case 'timestamp': case 'timestamptz': {
       const zone = kind === 'timestamptz' ? '+Z-' : '';
-      return text(`${q} GLOB '${YMD}*' AND date(substr(${q}, 1, 10)) = substr(${q}, 1, 10) AND julianday(${q}) IS NOT NULL
+      return text(`${q} GLOB '${YMD}*' AND ${year} AND date(substr(${q}, 1, 10)) = substr(${q}, 1, 10) AND julianday(${q}) IS NOT NULL
         AND (length(${q}) = 10 OR (substr(${q}, 11, 1) IN (' ', 'T') AND ${clock(12, zone)}))`);
     }
     default: return null;
@@ -86,6 +90,10 @@ function outside(c: Column, f: Quoting): string | null {
   const bytes = `typeof(${q}) = 'blob'`;
   if (spec.kind === 'varchar' || spec.kind === 'char') return `(${bytes} OR length(${q}) > ${spec.length})`;
   if (spec.kind === 'text') return bytes;
+  // Text or numbers in a BLOB column: a target's binary column would get their text's bytes.
+  if (spec.kind === 'binary') return `typeof(${q}) NOT IN ('blob', 'null')`;
+  // A json column's CHECK holds only for rows written since it was added, and never for bytes.
+  if (spec.kind === 'json') return `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT json_valid(${q})))`;
   // A uuid as its 36 characters (SQLite applications also keep uuids as 16 bytes).
   if (spec.kind === 'uuid') return `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT ${q} GLOB '${'[0-9a-fA-F]'.repeat(8)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(12)}'))`;
   const range = RANGE[spec.kind];

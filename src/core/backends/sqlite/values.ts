@@ -9,7 +9,13 @@ import type { TypeSpec } from '../../schema/model.js';
 
 const VERBATIM = new Set(['char', 'uuid', 'time', 'timestamp', 'timestamptz', 'json']);
 
-export const reader = (spec: TypeSpec): Read => (VERBATIM.has(spec.kind) ? readText : portableReader(spec));
+/**
+ * Text in a BLOB column is tagged as text: the shared binary reader takes a string starting
+ * `\x` for PostgreSQL's hex form, which turned SQLite's text '\x41' into the byte 0x41.
+ */
+const readBinaryHere = (read: Read): Read => (v) => (typeof v === 'string' ? `{"text":${JSON.stringify(v)}}` : read(v));
+
+export const reader = (spec: TypeSpec): Read => (VERBATIM.has(spec.kind) ? readText : spec.kind === 'binary' ? readBinaryHere(portableReader(spec)) : portableReader(spec));
 
 export function writer(spec: TypeSpec): (v: unknown) => unknown {
   switch (spec.kind) {
