@@ -26,6 +26,8 @@ CREATE TABLE m_b1 PARTITION OF m_b FOR VALUES IN (1);
 CREATE TABLE pad (id int PRIMARY KEY, b bpchar, c char(5), bs bpchar[]);
 -- NULLS NOT DISTINCT: the portable unique lets NULLs repeat.
 CREATE TABLE q (id int PRIMARY KEY, c int, CONSTRAINT q_c_key UNIQUE NULLS NOT DISTINCT (c));
+-- A primary key of its own name (Northwind's pk_categories): a table made from the portable definition names it q2_pkey.
+CREATE TABLE q2 (id int CONSTRAINT pk_q2 PRIMARY KEY);
 INSERT INTO animal VALUES (1, 'cat');
 INSERT INTO dog VALUES (2, 'rex', 'woof');
 INSERT INTO puppy VALUES (3, 'pup', 'yip');
@@ -78,7 +80,7 @@ describe.each([['mysql', MY], ['sqlite', LITE]] as const)('PostgreSQL inheritanc
     if (!have('postgres') || !have(name)) return;
     rt = await pair(PG, backend, `pr${name[0]}`);
     psql(rt.src.url, SCHEMA);
-    rt.backup = await callTool(rt.h.client, 'create_backup', { connection: 'src', tables: ['animal', 'dog', 'puppy', 'parent', 'achild', 'pad', 'q'] });
+    rt.backup = await callTool(rt.h.client, 'create_backup', { connection: 'src', tables: ['animal', 'dog', 'puppy', 'parent', 'achild', 'pad', 'q', 'q2'] });
     if (rt.backup.ok) rt.restore = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: rt.backup.data.backup, allow_lossy: true });
   }, 60_000);
   afterAll(async () => { await rt?.close(); });
@@ -90,6 +92,7 @@ describe.each([['mysql', MY], ['sqlite', LITE]] as const)('PostgreSQL inheritanc
     const lossy = (rt.restore as Json).data.lossy as Array<{ table: string; what: string }>;
     for (const t of ['animal', 'dog', 'puppy', 'parent', 'achild']) expect(lossy.some((l) => l.table.endsWith(t) && /inherit/.test(l.what)), `${t}: ${JSON.stringify(lossy)}`).toBe(true);
     expect(lossy.some((l) => l.table.endsWith('q') && /NULLS NOT DISTINCT/.test(l.what)), JSON.stringify(lossy)).toBe(true);
+    expect(lossy.some((l) => l.table.endsWith('q2') && /primary key named pk_q2/.test(l.what)), JSON.stringify(lossy)).toBe(true);
     // bpchar's spaces arrive as text: 'ab  ' keeps its 4 bytes.
     const pad = (await callTool(rt.h.client, 'execute_query', { connection: 'dst', query: 'SELECT b FROM pad ORDER BY id' })) as Json;
     expect(pad.data.rows.map((r: unknown[]) => r[0])).toEqual(['ab  ', ' ', '', null]);

@@ -141,7 +141,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
           created.push(tp);
         }
       }
-      const loaded = await loadAll(s, t, plan, records, mode, existing, created, m, p);
+      const loaded = await loadAll(s, t, plan, records, mode, created, m, p);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
       if (transactional) await createObjects(s, t, plan, mode, objects, false);
       // A cancel that came while the last statement ran (a COPY's end) is not answered with a commit.
@@ -206,17 +206,15 @@ async function createObjects(s: Session, t: BackupTarget, plan: RestorePlan, mod
 async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number> {
   const own = t.module.backup.portable.count;
   if (own) return own.call(t.module.backup.portable, s, tp.table, t.flavor);
-  const [row] = await s.query(countSql(tp.table, t.flavor));
+  const [row] = await s.query(countSql(tp.table, t.flavor, false));
   return Number(row?.n ?? 0);
 }
 
-async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, existing: Set<TablePlan>, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
+async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
   const sql = t.module.backup.portable;
   // Tables whose load the database counts exactly itself (exactLoad) are not counted again.
   const exact = new Set<TablePlan>();
   if (sql.exactLoad) for (const tp of plan.tables) if (await sql.exactLoad(s, tp.table, t.flavor)) exact.add(tp);
-  const before = new Map<TablePlan, number>();
-  if (mode === 'append') for (const tp of existing) if (!exact.has(tp)) before.set(tp, await count(s, t, tp));
   if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !sql.commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
@@ -230,9 +228,11 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     const loaded = tp.table.columns.filter((c, k) => !computed.has(c.name) && !tp.skip.includes(k));
     const target = { table: qualified(tp.table, t.flavor), columns: loaded.map((c) => t.flavor.quote(c.name)), exact: exact.has(tp), kinds: loaded.map((c) => specOf(c).kind) };
     const all = batches(records, i, tp, m, p, tally);
+    // Counted just before its load: an inheritance parent's count takes in the rows of the children loaded before it.
+    const before = exact.has(tp) ? 0 : await count(s, t, tp);
     const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
     if (!exact.has(tp)) {
-      const expected = (before.get(tp) ?? 0) + rows;
+      const expected = before + rows;
       const actual = await count(s, t, tp);
       if (actual !== expected) throw new DbError('INTERNAL', `table ${tp.entry.name} holds ${actual} rows after the restore, ${expected} were expected; nothing was restored`, { table: tp.entry.name, expected, actual });
     }

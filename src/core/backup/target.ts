@@ -48,7 +48,11 @@ export function pickTables(all: Table[], names: string[] | undefined, connection
   return all.filter((t) => key(t).some((k) => names.includes(k)));
 }
 
-export const countSql = (t: Table, f: SchemaFlavor): string => {
+/**
+ * The table's rows: its own (`own`, as a backup reads them), or every row its FROM gives
+ * (a restore's check: rows a trigger on an inheritance parent routes into a child are stored).
+ */
+export const countSql = (t: Table, f: SchemaFlavor, own = true): string => {
   const name = qualified(t, f);
-  return `SELECT count(*) AS n FROM ${name}${f.ownRows ? ` WHERE ${f.ownRows(name)}` : ''}`;
+  return `SELECT count(*) AS n FROM ${name}${own && f.ownRows ? ` WHERE ${f.ownRows(name)}` : ''}`;
 };

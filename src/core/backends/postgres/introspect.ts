@@ -122,7 +122,7 @@ function pgTable(row: Row): Table {
   }));
   const checks = constraints.filter((k) => k.type === 'c').map((k): Check => ({ name: k.name, expression: String(k.definition).replace(/^CHECK \((.*)\)( NOT VALID)?$/s, '$1') }));
   const table: Table = { table: String(row.table_name), schema, columns, indexes, foreign_keys, checks };
-  markUnportable(table, tableFeatures(parseJson(`[${String(row.extra)}]`)[0] ?? {}, constraints, columns.filter((c) => c.primary_key).map((c) => c.name)));
+  markUnportable(table, tableFeatures(String(row.table_name), parseJson(`[${String(row.extra)}]`)[0] ?? {}, constraints, columns.filter((c) => c.primary_key).map((c) => c.name)));
   return table;
 }
 
@@ -144,7 +144,7 @@ function columnFeatures(a: Record<string, any>, keyNotAuto: boolean, read: Colum
 }
 
 /** What a table has that its portable form does not say: partitioning, the key's order, constraint kinds and options, RLS, triggers, comment. */
-function tableFeatures(x: Record<string, any>, constraints: Array<Record<string, any>>, keyInColumnOrder: string[]): string[] {
+function tableFeatures(name: string, x: Record<string, any>, constraints: Array<Record<string, any>>, keyInColumnOrder: string[]): string[] {
   const out: string[] = [];
   if (x.partition_by) out.push(`partition by ${x.partition_by}${x.partitions?.length ? ` (partitions ${x.partitions.join(', ')})` : ''}`);
   // Table inheritance: each table's own rows are its own (backup-sql.ts), but the link between them is PostgreSQL's.
@@ -152,6 +152,8 @@ function tableFeatures(x: Record<string, any>, constraints: Array<Record<string,
   if (x.children?.length) out.push(`inherited by ${x.children.join(', ')}`);
   const key = constraints.find((k) => k.type === 'p');
   if (key && key.columns.join('\u0000') !== keyInColumnOrder.join('\u0000')) out.push(`primary key (${key.columns.join(', ')}) in that order`);
+  // The portable table names no primary key: one made from it gets <table>_pkey (Northwind's pk_categories did).
+  if (key && key.name !== constraintName(name, [], 'pkey')) out.push(`primary key named ${key.name}`);
   for (const k of constraints) {
     if (k.type === 'f' && k.deferrable) out.push(`foreign key ${k.name} deferrable${k.deferred ? ' initially deferred' : ''}`);
     if (k.type === 'u' && k.columns.length > 1) out.push(`unique constraint ${k.name} (${k.columns.join(', ')}), restored as a unique index`);
