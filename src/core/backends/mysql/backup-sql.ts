@@ -15,6 +15,9 @@ import { isFloat32Spec } from './values.js';
 
 const isFloat32 = (c: Column): boolean => isFloat32Spec(specOf(c));
 
+/** A float column's value marked for finishMarked (zero as it is): `F` a DOUBLE as the server prints it; `S` a FLOAT's exact value (+ 0e0, a DOUBLE: CAST AS DOUBLE needs MySQL 8.0.17), respelt as a 4-byte float. */
+const markedFloat = (q: string, tag: 'F' | 'S'): string => `IF(${q} = 0, '0', CONCAT('"\\\\${tag}', ${tag === 'S' ? `(${q} + 0e0)` : q}, '"'))`;
+
 const qualified = (t: Table, f: Quoting): string => f.quote(t.table);
 
 /** What a backup reads of a table: a system-versioned one with its history rows. */
@@ -37,9 +40,9 @@ function canonical(c: Column, f: Quoting): string {
     case 'bigint': return `IF(${q} BETWEEN -9007199254740991 AND 9007199254740991, CAST(${q} AS CHAR), CONCAT('"', ${q}, '"'))`;
     case 'decimal': case 'date': return `CONCAT('"', ${q}, '"')`;
     // DOUBLE prints the shortest round-trip digits, positional in this range, as JavaScript does; FLOAT does not.
-    case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"')))`;
-    // FLOAT prints 6 digits (123456.78 as 123457): its exact value as a DOUBLE (+ 0e0: CAST AS DOUBLE needs MySQL 8.0.17), respelt as a 4-byte float (readFloat32).
-    case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\S', (${q} + 0e0), '"'))`;
+    case 'double': return `IF(ABS(${q}) >= 1e-4 AND ABS(${q}) < 1e15, CAST(${q} AS CHAR), ${markedFloat(q, 'F')})`;
+    // FLOAT prints 6 digits (123456.78 as 123457): its exact value instead, respelt as a 4-byte float (readFloat32).
+    case 'real': return markedFloat(q, 'S');
     case 'boolean': return `IF(${q} = 1, 'true', IF(${q} = 0, 'false', CAST(${q} AS CHAR)))`;
     case 'text': case 'varchar': return `JSON_QUOTE(${q})`;
     // A server in PAD_CHAR_TO_FULL_LENGTH mode pads CHAR values; the canonical form has no padding.
@@ -90,8 +93,8 @@ export function nativeForm(c: Column, q: string): string | null {
     case 'bigint': { const x = zerofill ? `(${q} + 0)` : q; return `IF(${x} ${SAFE}, CAST(${x} AS CHAR), CONCAT('"', ${q}, '"'))`; }
     case 'year': return `CAST(${q} + 0 AS CHAR)`;
     case 'decimal': case 'numeric': case 'dec': case 'fixed': return `CONCAT('"', ${q}, '"')`;
-    case 'float': return `IF(${q} = 0, '0', CONCAT('"\\\\S', (${q} + 0e0), '"'))`;
-    case 'double': case 'real': return `IF(${q} = 0, '0', CONCAT('"\\\\F', ${q}, '"'))`;
+    case 'float': return markedFloat(q, 'S');
+    case 'double': case 'real': return markedFloat(q, 'F');
     // In the binary character set mysql2 gives their bytes (readNative: {"base64"}).
     case 'enum': case 'set': return unportableOf(c).includes('character set binary') ? bytes(q) : `JSON_QUOTE(${q})`;
     case 'bit': case 'binary': case 'varbinary': return bytes(q);

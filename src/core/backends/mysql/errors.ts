@@ -98,9 +98,10 @@ export function fromMysqlError(err: unknown): DbError {
   if (fsError) return fsError;
   const e = (err ?? {}) as MysqlLikeError;
   const raw = e.sqlMessage || e.message || String(err);
-  const galera = galeraError(e, raw) ?? bulkDuplicate(e, raw);
-  const message = galera?.message ?? raw;
-  const code: ErrorCode = galera?.code ?? (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
+  // Errors whose text says little by itself, explained.
+  const explained = galeraError(e, raw) ?? bulkDuplicate(e, raw);
+  const message = explained?.message ?? raw;
+  const code: ErrorCode = explained?.code ?? (e.errno !== undefined ? BY_ERRNO[e.errno] : undefined)
     ?? (e.code ? BY_DRIVER_CODE[e.code] : undefined)
     ?? (closedConnection(e, raw) ? 'CONNECTION_LOST' : undefined)
     ?? (e.sqlState?.startsWith('23') ? 'CONSTRAINT_VIOLATION' : e.sqlState?.startsWith('22') ? 'DATA_ERROR' : 'INTERNAL');
@@ -108,6 +109,6 @@ export function fromMysqlError(err: unknown): DbError {
   if (e.errno !== undefined) details.errno = e.errno;
   if (e.sqlState) details.sqlstate = e.sqlState;
   if (e.code) details.driver_code = e.code;
-  if (e.errno === 1047 && galera) details.cause = 'node_not_ready';
+  if (e.errno === 1047 && explained) details.cause = 'node_not_ready';
   return new DbError(code, message, details, { cause: err });
 }

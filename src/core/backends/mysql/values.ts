@@ -32,7 +32,6 @@ export function inUtc(v: string): string {
   const m = ZONED.exec(v);
   if (!m) return v;
   const [, y, mo, d, h, mi, s = '00', frac = '', zone] = m;
-  if (zone === 'Z') return v.slice(0, -1);
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');
   const offset = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));

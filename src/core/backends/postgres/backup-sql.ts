@@ -45,7 +45,10 @@ function canonical(c: Column, f: Quoting): string {
 
 export const portable: PortableSql = {
   // Its own rows only: an inheritance parent's FROM also reads its children's (ddl.ts ownRowsOf).
-  select: (t, f) => `SELECT '[' || ${t.columns.map((c) => `coalesce(${canonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${qualified(t, f)} WHERE ${ownRowsOf(qualified(t, f))}${orderBy(t, f)}`,
+  select: (t, f) => {
+    const name = qualified(t, f);
+    return `SELECT '[' || ${t.columns.map((c) => `coalesce(${canonical(c, f)}, 'null')`).join(` || ',' || `)} || ']' FROM ${name} WHERE ${ownRowsOf(name)}${orderBy(t, f)}`;
+  },
   finishLine: () => finishMarked,
   // Only real and double are marked (canonical).
   finishBytes: (t) => finishBytesFor(t.columns.some((c) => ['real', 'double'].includes(specOf(c).kind))),

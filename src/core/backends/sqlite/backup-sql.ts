@@ -46,6 +46,12 @@ const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'boolean', 'decimal', 
 /** Four digits, a dash, two, a dash, two: the start of every date form both PostgreSQL and MySQL read alike. */
 const YMD = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
 
+/** A uuid in its 36 characters. */
+const UUID = ['[0-9a-fA-F]'.repeat(8), ...[4, 4, 4].map((n) => '[0-9a-fA-F]'.repeat(n)), '[0-9a-fA-F]'.repeat(12)].join('-');
+
+/** SQL true for a value that is neither null nor text passing `test` (a column whose values must be text of a form). */
+const notTextLike = (q: string, test: string): string => `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT (${test})))`;
+
 /**
  * SQL true for text that is not a date (or time, timestamp) in the ISO form the targets read
  * as the same value: PostgreSQL also reads 'now', 'today', 'epoch' and 'infinity' (as the
@@ -53,7 +59,7 @@ const YMD = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
  * A timestamp may be a date alone (midnight); only timestamptz takes a zone (Z, +hh:mm).
  */
 function notIso(kind: string, q: string): string | null {
-  const text = (test: string): string => `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT (${test})))`;
+  const text = (test: string): string => notTextLike(q, test);
   // Hours 00-23 (MySQL refuses 24, PostgreSQL makes it the next day); at most 6 fraction digits (both round or cut the 7th).
   const clock = (from: number, extra: string): string => `((substr(${q}, ${from}) GLOB '[0-1][0-9]:[0-5][0-9]*' OR substr(${q}, ${from}) GLOB '2[0-3]:[0-5][0-9]*')
     AND NOT substr(${q}, ${from}) GLOB '*[^0-9:.${extra}]*' AND NOT substr(${q}, ${from}) GLOB '*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9]*')`;
@@ -93,9 +99,9 @@ function outside(c: Column, f: Quoting): string | null {
   // Text or numbers in a BLOB column: a target's binary column would get their text's bytes.
   if (spec.kind === 'binary') return `typeof(${q}) NOT IN ('blob', 'null')`;
   // A json column's CHECK holds only for rows written since it was added, and never for bytes.
-  if (spec.kind === 'json') return `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT json_valid(${q})))`;
+  if (spec.kind === 'json') return notTextLike(q, `json_valid(${q})`);
   // A uuid as its 36 characters (SQLite applications also keep uuids as 16 bytes).
-  if (spec.kind === 'uuid') return `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT ${q} GLOB '${'[0-9a-fA-F]'.repeat(8)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(4)}-${'[0-9a-fA-F]'.repeat(12)}'))`;
+  if (spec.kind === 'uuid') return notTextLike(q, `${q} GLOB '${UUID}'`);
   const range = RANGE[spec.kind];
   // An integer column keeps reals and anything past the portable type's range (INTEGER is 64 bits here, `integer` 32).
   if (range) return `(typeof(${q}) NOT IN ('integer', 'null') OR ${q} NOT BETWEEN ${range})`;
