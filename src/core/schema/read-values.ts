@@ -18,15 +18,15 @@ export const byName = (a: { name: string }, b: { name: string }): number => (a.n
 /** Tables sorted by name, as every reader returns them. */
 export const byTableName = (a: { table: string }, b: { table: string }): number => byName({ name: a.table }, { name: b.table });
 
-/** Rows of one catalog query that unions several kinds (`kind`: t table, c column, i index, f foreign key, k check) per table (`tbl`). */
-export interface Grouped { c: Json[]; i: Json[]; f: Json[]; k: Json[]; t: Json[] }
+/** Rows of one catalog query that unions several kinds (`kind`: t table, c column, i index, f foreign key, r a foreign key's rules, k check) per table (`tbl`). */
+export interface Grouped { c: Json[]; i: Json[]; f: Json[]; r: Json[]; k: Json[]; t: Json[] }
 
 export function groupRows(rows: Row[]): Map<string, Grouped> {
   const out = new Map<string, Grouped>();
   for (const r of rows) {
     const name = String(r.tbl);
     let g = out.get(name);
-    if (!g) out.set(name, (g = { c: [], i: [], f: [], k: [], t: [] }));
+    if (!g) out.set(name, (g = { c: [], i: [], f: [], r: [], k: [], t: [] }));
     g[r.kind as keyof Grouped].push(typeof r.j === 'string' ? JSON.parse(r.j) : (r.j as Json));
   }
   return out;
