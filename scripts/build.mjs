@@ -73,7 +73,7 @@ rmSync('dist', { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: {
-    server: 'src/server.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/backends/sqlite/host.ts', 'sql-worker': 'src/core/offload/worker.ts', 'listing-gen': 'src/tools/listing-gen.ts',
+    server: 'src/start.ts', embed: 'src/embed.ts', 'sqlite-host': 'src/core/backends/sqlite/host.ts', 'sql-worker': 'src/core/offload/worker.ts', 'listing-gen': 'src/tools/listing-gen.ts',
   },
   outdir: 'dist',
   splitting: true,
@@ -83,6 +83,54 @@ await build({
 });
 chmodSync('dist/server.js', 0o755);
 
+// The server itself: one CommonJS file, which dist/server.js (src/start.ts) runs with V8's
+// code cache. import.meta.url is the bundle's own URL (it sits in dist/ beside the SQLite
+// host, the SQL worker and the tool listing); the drivers' dynamic imports become require()
+// (a script run through node:vm has no loader for import()).
+await build({
+  ...common,
+  entryPoints: { 'server-main': 'src/server.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  supported: { 'dynamic-import': false },
+  banner: { js: 'var __cmxMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { ...common.define, 'import.meta.url': '__cmxMetaUrl' },
+});
+
 // tools/list as JSON beside the bundle (src/tools/listing-precomputed.ts), from the code just built.
 const { writeListings } = await import(new URL('../dist/listing-gen.js', import.meta.url).href);
 await writeListings('dist');
+
+// The code cache of the server bundle (src/start.ts): one start-up to tools/list, whose
+// compiled functions the cache keeps, written when the process exits.
+await writeCodeCache();
+
+async function writeCodeCache() {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const home = mkdtempSync(join(tmpdir(), 'cmx-build-'));
+  const child = spawn(process.execPath, ['dist/server.js', '--connection', `warm=sqlite://${join(home, 'warm.db')}`], {
+    env: { ...process.env, CMX_WRITE_CODE_CACHE: '1', XDG_DATA_HOME: home, XDG_CONFIG_HOME: home },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (d) => { log += d; });
+  const message = (m) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`);
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      const { id } = JSON.parse(out.slice(0, nl));
+      out = out.slice(nl + 1);
+      if (id === 1) { message({ method: 'notifications/initialized' }); message({ id: 2, method: 'tools/list' }); }
+      if (id === 2) child.stdin.end();
+    }
+  });
+  message({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'build', version: '0' } } });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  rmSync(home, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`the code-cache run of dist/server.js exited with ${code}:\n${log}`);
+}

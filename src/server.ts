@@ -118,7 +118,7 @@ async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
   // A line that is not a message (garbage, over 10 MiB) is dropped and logged; reading goes on.
   server.server.onerror = (err) => ctx.logger.warn({ err: err.message.slice(0, 500) }, 'stdio: message dropped');
   await server.connect(new LineTransport());
-  ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
+  ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache() }, 'ready');
   if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);
 }
 
@@ -134,11 +134,17 @@ async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Logged once signals are handled: from here a stop is always clean (tests wait for this line).
   ctx.logger.info({ endpoint: http.url, stateless: config.http.stateless, token: config.http.token ? 'required' : 'none' }, 'listening');
-  ctx.logger.info({ connections: config.connections.size, config: config.source }, 'ready');
+  ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache() }, 'ready');
   if (servesStateless(config) && config.allow_runtime_connections) {
     ctx.logger.warn('--allow-runtime-connections has no effect with --stateless: get_connection refuses URLs (UNSUPPORTED), since another instance may serve the next request');
   }
   if (process.stderr.isTTY) process.stderr.write(`codomyrmex-db ${VERSION} is serving MCP at ${http.url}. Press Ctrl+C to stop.\n`);
+}
+
+/** Whether dist/server.js ran this bundle from V8's code cache (src/start.ts); nothing when run otherwise. */
+function codeCache(): { code_cache?: unknown } {
+  const state = (globalThis as Record<symbol, unknown>)[Symbol.for('codomyrmex-db.code-cache')];
+  return state === undefined ? {} : { code_cache: state };
 }
 
 async function main(): Promise<void> {
