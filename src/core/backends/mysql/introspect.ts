@@ -139,8 +139,8 @@ function ownCollation(c: Json, tableCollation: unknown, json: boolean): boolean 
 }
 
 function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
-  // MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) named after the column.
-  const jsonCols = new Set(g.k.filter((k) => new RegExp(`^json_valid\\(\`${k.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\)$`).test(k.clause)).map((k) => k.name as string));
+  // MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) named after the column (its backticks doubled in the clause).
+  const jsonCols = new Set(g.k.filter((k) => new RegExp(`^json_valid\\(\`${k.name.replaceAll('`', '``').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\)$`).test(k.clause)).map((k) => k.name as string));
   const own = g.t[0] ?? {};
   const rules = new Map(g.r.map((r) => [r.name as string, r]));
   const fks = groupByName(g.f.map((f) => ({ ...f, on_delete: rules.get(f.name)?.on_delete, on_update: rules.get(f.name)?.on_update })), 'pos');
@@ -211,5 +211,35 @@ export async function readMysqlTables(s: Session, f: ReadFilter, info: ServerInf
   const t = f.table ?? null;
   const rows = await s.query(sql(mariadb), Array<string | null>(PARTS * 2).fill(t));
   // A table's own row (`t`) says it is a base table: COLUMNS lists views' columns too.
-  return [...groupRows(rows)].filter(([, g]) => g.c.length > 0 && g.t.length > 0).map(([name, g]) => mysqlTable(name, g, mariadb)).sort(byTableName);
+  const tables = [...groupRows(rows)].filter(([, g]) => g.c.length > 0 && g.t.length > 0);
+  for (const [name, g] of tables) {
+    if (g.f.some((f) => !g.r.some((r) => r.name === f.name))) g.r.push(...rulesFromDdl(await showCreate(s, name), mariadb));
+  }
+  return tables.map(([name, g]) => mysqlTable(name, g, mariadb)).sort(byTableName);
+}
+
+async function showCreate(s: Session, table: string): Promise<string> {
+  const [row] = await s.query(`SHOW CREATE TABLE \`${table.replaceAll('`', '``')}\``);
+  return String(row?.['Create Table'] ?? '');
+}
+
+/**
+ * Foreign-key rules from SHOW CREATE TABLE, for an account that information_schema does
+ * not show REFERENTIAL_CONSTRAINTS (MariaDB 10.11 hides it from one with only SELECT on
+ * the tables, which still sees KEY_COLUMN_USAGE): each constraint is a line of its own,
+ * `CONSTRAINT `name` FOREIGN KEY (…) REFERENCES `t` (…) ON DELETE … ON UPDATE …`, and a
+ * rule left out is the default (RESTRICT on MariaDB; NO ACTION, the same check, on MySQL).
+ */
+export function rulesFromDdl(ddl: string, mariadb: boolean): Json[] {
+  const out: Json[] = [];
+  const byDefault = mariadb ? 'RESTRICT' : 'NO ACTION';
+  for (const line of ddl.split('\n')) {
+    const m = /^\s*CONSTRAINT `((?:[^`]|``)+)` FOREIGN KEY /.exec(line);
+    if (!m) continue;
+    // The rules follow the referenced columns' closing parenthesis.
+    const tail = line.slice(line.lastIndexOf('`)') + 2);
+    const rule = (on: string): string => new RegExp(` ON ${on} (RESTRICT|CASCADE|SET NULL|SET DEFAULT|NO ACTION)\\b`).exec(tail)?.[1] ?? byDefault;
+    out.push({ name: m[1]!.replaceAll('``', '`'), on_delete: rule('DELETE'), on_update: rule('UPDATE') });
+  }
+  return out;
 }
