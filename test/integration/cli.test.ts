@@ -75,7 +75,7 @@ describe('cli', () => {
     expect(json.length).toBeGreaterThan(1);
     for (const line of json) expect(JSON.parse(line)).toHaveProperty('msg');
     const asked = run(['-c', db], { CODOMYRMEX_DB_LOG_FORMAT: 'pretty' }).stderr;
-    expect(asked).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  ready connections=1 config=defaults$/m);
+    expect(asked).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  ready connections=1 config=defaults code_cache=used$/m);
     expect(run(['-c', db], { CODOMYRMEX_DB_LOG_FORMAT: 'yaml' })).toMatchObject({ status: 2, stderr: expect.stringContaining('CODOMYRMEX_DB_LOG_FORMAT') });
     // A real terminal (script(1) gives the server a pty): pretty without being asked; JSON when forced.
     const tty = (env: string): string => execFileSync('script', ['-qec', `${env} ${process.execPath} ${SERVER_JS} -c ${db} </dev/null`, '/dev/null'], { encoding: 'utf8', timeout: 30_000 });
