@@ -2,9 +2,10 @@
  * sqlite: native backups (contract/backup.ts NativeBackup). A byte copy of the database
  * file frozen in our snapshot, else the online backup API in one step inside it
  * (Session.file); restored by writing the file over an empty database (./backup-file.ts),
- * else by copying tables from the attached file.
+ * else by copying tables (and views and the header's numbers) from the attached file.
  */
 import { DbError } from '../../../errors.js';
+import type { Session } from '../../dialect.js';
 import type { Counted, Dumped, NativeBackup, NativeDump, NativeRestore } from '../contract/backup.js';
 import { copyImage, writeOverEmpty } from './backup-file.js';
 
@@ -108,6 +109,7 @@ async function copyTables(job: NativeRestore): Promise<void> {
         const stored = (await s.query('SELECT name FROM pragma_table_xinfo(?, \'cmx_restore_src\') WHERE hidden = 0 ORDER BY cid', [x.name])).map((c) => names.quote(String(c.name))).join(', ');
         await s.run([`INSERT INTO main.${q} (${stored}) SELECT ${stored} FROM cmx_restore_src.${q}`], undefined, job.signal);
       }
+      if (mode !== 'append') await copyViewsAndHeader(s, job, schema);
       const seq = await s.query("SELECT 1 FROM cmx_restore_src.sqlite_schema WHERE name = 'sqlite_sequence'");
       if (seq.length && mode !== 'append') {
         await s.run([
@@ -122,6 +124,25 @@ async function copyTables(job: NativeRestore): Promise<void> {
       await s.run(['DETACH DATABASE cmx_restore_src']).catch(() => undefined);
     }
   }, { readsOnly: false });
+}
+
+/**
+ * What a table copy leaves out and the file carries: the views (each after every table,
+ * in the order the source made them, a view of the same name replaced in mode replace;
+ * SQLite resolves a view's tables when it is read), the triggers on them, and the two
+ * numbers of the file's header an application keeps there (`user_version`, read by
+ * migration tools, and `application_id`).
+ */
+async function copyViewsAndHeader(s: Session, job: NativeRestore, schema: Array<Record<string, unknown>>): Promise<void> {
+  for (const v of schema.filter((y) => y.type === 'view')) {
+    const [had] = await s.query('SELECT type FROM main.sqlite_schema WHERE name = ?', [v.name]);
+    if (had?.type === 'view' && job.mode === 'replace') await s.run([`DROP VIEW main.${job.names.quote(String(v.name))}`]);
+    await s.run([String(v.sql), ...schema.filter((y) => y.type === 'trigger' && y.tbl_name === v.name).map((y) => String(y.sql))]);
+  }
+  for (const pragma of ['user_version', 'application_id']) {
+    const [row] = await s.query(`PRAGMA cmx_restore_src.${pragma}`);
+    await s.run([`PRAGMA main.${pragma} = ${Math.trunc(Number(Object.values(row ?? {})[0] ?? 0))}`]);
+  }
 }
 
 export const native: NativeBackup = {
