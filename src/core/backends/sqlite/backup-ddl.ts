@@ -4,7 +4,8 @@
  * object exactly when run again (declared types as written, AUTOINCREMENT, WITHOUT
  * ROWID, STRICT, checks, collations, the order of keys and foreign keys, partial and
  * expression indexes). A restore into SQLite creates the tables from them, adds their
- * indexes after the rows, then the views and triggers.
+ * indexes after the rows, then the views and triggers. A whole database's backup also
+ * carries the header's `user_version` and `application_id` (kind `setting`).
  */
 import { DbError } from '../../../errors.js';
 import type { Session } from '../../dialect.js';
@@ -30,12 +31,34 @@ export async function readDdl(s: Session, tables: Table[], whole: boolean): Prom
   // A backup of named tables carries their triggers; a whole one every trigger (INSTEAD OF triggers of views too).
   const triggers = rows.filter((r) => r.type === 'trigger' && (whole || named.has(r.tbl_name.toLowerCase())))
     .map((r): NativeObject => ({ kind: 'trigger', name: r.name, table: r.tbl_name, sql: r.sql }));
-  return { tables: out, objects: [...views, ...triggers] };
+  return { tables: out, objects: [...views, ...triggers, ...(whole ? await header(s) : [])] };
 }
+
+/** The two numbers an application keeps in the file's header, each as a `setting` when it is set. */
+const HEADER_FIELDS = ['user_version', 'application_id'];
+const SETTING = new RegExp(`^PRAGMA (${HEADER_FIELDS.join('|')}) = (-?\\d{1,10})$`);
+
+async function header(s: Session): Promise<NativeObject[]> {
+  const out: NativeObject[] = [];
+  for (const name of HEADER_FIELDS) {
+    const [row] = await s.query(`PRAGMA ${name}`);
+    const value = Number(Object.values(row ?? {})[0] ?? 0);
+    if (value) out.push({ kind: 'setting', name, sql: `PRAGMA ${name} = ${value}` });
+  }
+  return out;
+}
+
+/** A backup's `setting` object is one of those two PRAGMAs with a whole number, nothing else (a backup file's SQL runs as it is). */
+export const isHeaderSetting = (o: NativeObject): boolean => o.kind === 'setting' && SETTING.exec(o.sql)?.[1] === o.name;
 
 const DROP: Record<string, string> = { view: 'VIEW', trigger: 'TRIGGER' };
 
 export function objectSql(o: NativeObject, f: Quoting): { create: string[]; drop: string[] } {
+  if (o.kind === 'setting') {
+    if (!isHeaderSetting(o)) throw new DbError('BACKUP_CORRUPT', `the backup's setting ${o.name} is not what its header says (${o.sql.slice(0, 80)}); a backup file's SQL runs as it is, so nothing was restored`, { kind: o.kind, name: o.name });
+    // Nothing to drop: the restore's transaction takes it back.
+    return { create: [o.sql], drop: [] };
+  }
   const kind = DROP[o.kind];
   if (!kind) throw new DbError('UNSUPPORTED', `a backed-up ${o.kind} "${o.name}" cannot be created on SQLite`, { kind: o.kind, name: o.name });
   return { create: [o.sql], drop: [`DROP ${kind} IF EXISTS ${f.quote(o.name)}`] };
