@@ -53,15 +53,17 @@ const SETS: Array<{ set: string; backend: Name; load(url: string): void | Promis
  * that main stays green meanwhile.
  */
 const FORMATS = (process.env.FIDELITY_FORMATS ?? 'portable,native').split(',');
-const cases = SETS.flatMap((s) => FORMATS.map((format) => ({ ...s, format })))
+const selected = SETS.flatMap((s) => FORMATS.map((format) => ({ ...s, format, mode: 'create' })))
   .filter((c) => c.format !== 'portable' || c.portableExact || process.env.FIDELITY_PENDING)
   .filter((c) => BACKENDS.some((b) => b.name === c.backend) && (process.env.FIDELITY_SETS ?? c.set).split(',').includes(c.set));
+// Mode replace into an empty PostgreSQL database runs the backup's DDL too, as create does: the same result.
+const cases = [...selected, ...selected.filter((c) => c.backend === 'postgres' && c.format === 'portable').map((c) => ({ ...c, mode: 'replace' }))];
 
 describe.runIf(haveDatasets)('same-backend restores are exact', () => {
   const drops: Array<() => Promise<void>> = [];
   afterAll(async () => { for (const d of drops) await d(); });
 
-  it.each(cases)('$set on $backend, $format', async ({ backend, load, format, probes }) => {
+  it.each(cases)('$set on $backend, $format, mode $mode', async ({ backend, load, format, mode, probes }) => {
     const b = BACKENDS.find((x) => x.name === backend)!;
     const src = await freshDatabase(b, 'fid_src');
     const dst = await freshDatabase(b, 'fid_dst');
@@ -72,7 +74,7 @@ describe.runIf(haveDatasets)('same-backend restores are exact', () => {
       const before = await snapshotOf(backend, src.url);
       const bk = await callTool(h.client, 'create_backup', { database: 'src', format });
       if (!bk.ok) throw new Error(`create_backup: ${bk.error.code} ${bk.error.message}`);
-      const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: (bk.data as Json).backup });
+      const r = await callTool(h.client, 'restore_backup', { database: 'dst', backup_path: (bk.data as Json).backup, mode });
       if (!r.ok) throw new Error(`restore_backup: ${r.error.code} ${r.error.message}`);
       expect((r.data as Json).lossy ?? []).toEqual([]);
       const after = await snapshotOf(backend, dst.url);

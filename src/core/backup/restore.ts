@@ -71,7 +71,8 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const native = withNativeDdl(portable, header, t.module);
   // The source's DDL makes new tables: in mode create, and in mode replace of named tables none of which exists yet
   // (a whole database's DDL also makes schemas and types, which such a target may have).
-  const choose = (existing: number): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0 && native.native?.tables_only) ? native : portable);
+  // Mode replace into a database that holds nothing of the kind (`empty`) does the same for a whole database's DDL.
+  const choose = (existing: number, empty = false): RestorePlan => (mode === 'create' || (mode === 'replace' && existing === 0 && (native.native?.tables_only || empty)) ? native : portable);
   let plan = choose(0);
   // The backup's own SQL is checked before it runs; what the chosen plan loses is refused unless accepted.
   const vet = async (chosen: RestorePlan): Promise<void> => {
@@ -79,10 +80,14 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
     if (!chosen.lossy.length || args.allow_lossy) return;
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
   };
-  if (mode !== 'replace' || !native.native?.tables_only) await vet(plan);
+  // Mode replace with native DDL: the target decides (inside the session) which plan runs.
+  const targetDecides = mode === 'replace' && Boolean(native.native);
+  if (!targetDecides) await vet(plan);
   const tables = await t.dialect.withSession(async (s) => {
-    if (mode === 'replace' && native.native?.tables_only) {
-      plan = choose((await existingTables(s, t, portable)).size);
+    if (targetDecides) {
+      const existing = (await existingTables(s, t, portable)).size;
+      const empty = !native.native?.tables_only && existing === 0 && (await t.module.backup.emptyForNativeDdl?.(s)) === true;
+      plan = choose(existing, empty);
       await vet(plan);
     }
     return restoreInto(s, t, plan, records, mode, b.manifest, p);

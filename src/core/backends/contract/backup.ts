@@ -68,6 +68,13 @@ export interface BackupSupport {
    * the schema it carries. Present wherever nativeDdl is.
    */
   readonly checkNativeDdl?: (ddl: NativeDdl) => Promise<void>;
+  /**
+   * Whether the database holds nothing a whole database's native DDL would make (no
+   * schema but the default one, nothing of the user's in it): mode replace into such a
+   * database runs that DDL, as mode create does, and gives back the same. Present
+   * wherever nativeDdl is.
+   */
+  readonly emptyForNativeDdl?: (s: Session) => Promise<boolean>;
 }
 
 /** What reading the native DDL borrows from the backup. */

@@ -187,3 +187,24 @@ export function nativeDdlObjects(ddl: NativeDdl): Array<{ kind: string; name: st
   }
   return [...out.values()];
 }
+
+/**
+ * No schema but `public` (and our bookkeeping schema, which the DDL leaves out), and
+ * nothing in `public` that a user or an extension made:
+ * relations, types of their own (not a relation's row type or an array), routines,
+ * operators, collations, text-search objects, conversions. An empty database made from
+ * template1 answers true; one where an extension or anything else was created, false.
+ */
+export async function emptyForNativeDdl(s: Session): Promise<boolean> {
+  const [row] = await s.query(`SELECT NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema', $1) AND nspname !~ '^pg_')
+    AND NOT EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_type t WHERE typnamespace = 'public'::regnamespace AND typrelid = 0 AND typelem = 0)
+    AND NOT EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprnamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_collation WHERE collnamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgnamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictnamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_conversion WHERE connamespace = 'public'::regnamespace)
+    AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname <> 'plpgsql') AS empty`, [BOOKKEEPING_SCHEMA]);
+  return row?.empty === true;
+}
