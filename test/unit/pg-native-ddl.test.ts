@@ -77,4 +77,26 @@ describe('objects of a native DDL that no table carries (listed by a restore tha
       { kind: 'sequence', name: 'app.shared' }, { kind: 'view', name: 'app.v' }, { kind: 'materialized view', name: 'app.mv' },
     ]);
   });
+
+  it('given the backup\'s tables: the tables of the DDL that are not among them (partitions) and the indexes made on those, quoted names read', async () => {
+    const { nativeDdlObjects } = await import('../../src/core/backends/postgres/native-ddl.js');
+    const before = [
+      section('pay', 'TABLE', 'app', 'CREATE TABLE app.pay (id bigint NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);'),
+      section('pay_2022', 'TABLE', 'app', 'CREATE TABLE app.pay_2022 (id bigint NOT NULL, at date NOT NULL);'),
+      section('Odd Part', 'TABLE', 'app', 'CREATE TABLE app."Odd Part" (id bigint NOT NULL, at date NOT NULL);'),
+    ].join('');
+    const after = [
+      section('pay_2022 pay_2022_pkey', 'CONSTRAINT', 'app', 'ALTER TABLE ONLY app.pay_2022 ADD CONSTRAINT pay_2022_pkey PRIMARY KEY (id);'),
+      section('pay_at', 'INDEX', 'app', 'CREATE INDEX pay_at ON ONLY app.pay USING btree (at);'),
+      section('pay_2022_id', 'INDEX', 'app', 'CREATE INDEX pay_2022_id ON app.pay_2022 USING btree (id);'),
+      section('odd_id', 'INDEX', 'app', 'CREATE UNIQUE INDEX odd_id ON app."Odd Part" USING btree (id);'),
+    ].join('');
+    const ddl = { backend: 'postgres', producer: 'pg_dump 15', before_data: before, after_data: after };
+    expect(nativeDdlObjects(ddl, new Set(['app.pay']))).toEqual([
+      { kind: 'table', name: 'app.pay_2022' }, { kind: 'table', name: 'app.Odd Part' },
+      { kind: 'index', name: 'app.pay_2022_id on app.pay_2022' }, { kind: 'index', name: 'app.odd_id on app.Odd Part' },
+    ]);
+    // Without the tables (as before): only what stands on its own.
+    expect(nativeDdlObjects(ddl)).toEqual([]);
+  });
 });

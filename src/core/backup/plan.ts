@@ -180,7 +180,8 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });
   // The objects of the source's native DDL (PostgreSQL's views, routines, types …), which this plan does not run (withNativeDdl may).
   if (h.native_ddl) {
-    for (const o of from.backup.nativeDdlObjects?.(h.native_ddl) ?? []) lossy.push({ table: o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored ${cross ? `on ${into.label}` : 'without the backup\'s own DDL (which mode create runs)'}` });
+    const own = new Set(h.tables.map((e) => `${e.schema ?? 'public'}.${e.name}`));
+    for (const o of from.backup.nativeDdlObjects?.(h.native_ddl, own) ?? []) lossy.push({ table: o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored ${cross ? `on ${into.label}` : 'without the backup\'s own DDL (which mode create runs)'}` });
   }
   return { tables, lossy, cross: from.name !== into.name, objects: objects ? h.objects ?? [] : [] };
 }

@@ -58,10 +58,12 @@ export interface BackupSupport {
   readonly nativeDdl?: (s: Session, job: NativeDdlJob) => Promise<NativeDdl | null>;
   /**
    * The objects a backup's native DDL creates that no table of the portable schema
-   * carries (views, routines, types, extensions …): a restore that does not run that DDL
-   * (another backend, or mode replace and append) lists each in `lossy`.
+   * carries (views, routines, types, extensions …), and, given the backup's tables
+   * (`schema.name`), the tables and indexes of the DDL that are not theirs (partitions): a
+   * restore that does not run that DDL (another backend, or mode replace and append) lists
+   * each in `lossy`.
    */
-  nativeDdlObjects?(ddl: NativeDdl): Array<{ kind: string; name: string }>;
+  nativeDdlObjects?(ddl: NativeDdl, tables?: ReadonlySet<string>): Array<{ kind: string; name: string }>;
   /**
    * Checks a backup's native DDL before a restore runs it (the file is code anyone who can
    * write backup_dir can edit): BACKUP_CORRUPT for a statement that is not part of creating

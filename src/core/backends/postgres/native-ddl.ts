@@ -172,13 +172,27 @@ export async function readNativeDdl(s: Session, job: NativeDdlJob): Promise<Nati
  */
 const STANDALONE = /^(VIEW|MATERIALIZED VIEW|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|COLLATION|EXTENSION|RULE|EVENT TRIGGER|CAST|OPERATOR.*|TEXT SEARCH .*|FOREIGN TABLE|SERVER|USER MAPPING|CONVERSION|STATISTICS|SEQUENCE)$/;
 
-/** The standalone objects of a backup's native DDL (its `-- Name: …; Type: …` headers), each once. */
-export function nativeDdlObjects(ddl: NativeDdl): Array<{ kind: string; name: string }> {
+/** `schema.table` after CREATE INDEX … ON [ONLY] (pg_dump's spelling: each part quoted only where it must be). */
+const INDEX_ON = /^CREATE (?:UNIQUE )?INDEX \S+ ON (?:ONLY )?((?:"(?:[^"]|"")+"|[^\s".]+)\.(?:"(?:[^"]|"")+"|[^\s"(]+))/;
+const unquoted = (qualified: string): string => qualified.replace(/"((?:[^"]|"")+)"/g, (_, x: string) => x.replaceAll('""', '"'));
+
+/**
+ * The standalone objects of a backup's native DDL (its `-- Name: …; Type: …` headers), each
+ * once; with `tables` (the backup's, as `schema.name`), also the tables that are not among
+ * them (a partitioned table's partitions, whose rows the parent's carry) and the indexes
+ * made on those (Pagila's `idx_fk_payment_p2022_01_customer_id`).
+ */
+export function nativeDdlObjects(ddl: NativeDdl, tables?: ReadonlySet<string>): Array<{ kind: string; name: string }> {
   const text = `${ddl.before_data}\n${ddl.after_data}`;
   const owned = new Set([...text.matchAll(/^-- Name: (.+?); Type: SEQUENCE OWNED BY;/gm)].map((m) => m[1]));
   const out = new Map<string, { kind: string; name: string }>();
   for (const m of text.matchAll(/^-- Name: (.+?); Type: (.+?); Schema: (.+?); Owner: .*\n(?:--\n)*\n?(.*)$/gm)) {
     const [, name, kind, schema, first] = m;
+    if (tables && (kind === 'TABLE' || kind === 'INDEX')) {
+      const on = kind === 'TABLE' ? `${schema}.${name}` : unquoted(INDEX_ON.exec(first)?.[1] ?? '');
+      if (on && !tables.has(on)) out.set(`${kind} ${schema}.${name}`, { kind: kind.toLowerCase(), name: kind === 'TABLE' ? on : `${schema}.${name} on ${on}` });
+      continue;
+    }
     if (!STANDALONE.test(kind)) continue;
     // Identity and owned sequences come with their columns (ALTER TABLE … ADD GENERATED, OWNED BY).
     if (kind === 'SEQUENCE' && (owned.has(name) || /^ALTER TABLE/.test(first))) continue;
