@@ -210,7 +210,7 @@ async function sqliteDb(file: string): Promise<PortableDb> {
     const named = all(`PRAGMA index_list(${quote(t)})`).filter((ix) => ix.origin !== 'pk').map((ix) => {
       const xs = all(`PRAGMA index_xinfo(${quote(String(ix.name))})`).filter((c) => Number(c.key) === 1).sort((a, b) => Number(a.seqno) - Number(b.seqno));
       const cs = xs.map((c) => (c.name === null ? '(expression)' : String(c.name)));
-      return { name: String(ix.name), unique: Boolean(Number(ix.unique)), columns: cs, plain: !Number(ix.partial) && xs.every((c) => c.name !== null) };
+      return { name: String(ix.name), unique: Boolean(Number(ix.unique)), columns: cs, plain: !Number(ix.partial) && xs.every((c) => c.name !== null && !Number(c.desc) && c.coll === 'BINARY') };
     });
     const indexes = named.map((ix) => `${ix.unique ? 'unique ' : ''}(${ix.columns.join(',')})`);
     tables.set(t, {

@@ -5,7 +5,7 @@
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { Session } from '../../dialect.js';
-import { markHiddenUnportable, parseType, UNPORTABLE, type ForeignKey, type Index, type Table, type TypeSpec, type Column } from '../../schema/model.js';
+import { markHiddenUnportable, markUnportable, parseType, UNPORTABLE, type ForeignKey, type Index, type Table, type TypeSpec, type Column } from '../../schema/model.js';
 import {
   byName, byTableName, fkAction, groupRows, isNullDefault, makeColumn, nativeType, readDefaultText, tryPortable, type DefaultRead, type Grouped, type Json,
 } from '../../schema/read-values.js';
@@ -20,6 +20,8 @@ SELECT 'c', m.name, json_object('name', p.name, 'cid', p.cid, 'type', p.type, 'n
 UNION ALL
 SELECT 'i', m.name, json_object('name', il.name, 'unique', il."unique", 'origin', il.origin, 'partial', il.partial,
     'columns', (SELECT json_group_array(ii.name) FROM pragma_index_info(il.name) ii),
+    'ordered', (SELECT json_group_array(json_object('name', x.name, 'desc', x."desc", 'coll', x.coll)) FROM pragma_index_xinfo(il.name) x
+      WHERE x.key = 1 AND (x."desc" = 1 OR x.coll <> 'BINARY')),
     'sql', (SELECT s.sql FROM sqlite_schema s WHERE s.type = 'index' AND s.name = il.name))
   FROM m JOIN pragma_index_list(m.name) il
 UNION ALL
@@ -56,14 +58,26 @@ export function sqliteDefault(raw: string | null, spec: TypeSpec): DefaultRead {
   return readDefaultText(text, spec, false);
 }
 
+/** A UNIQUE table constraint's index (SQLite keeps no SQL for it) as the constraint would be written. */
+function uniqueConstraint(columns: Array<string | null>, ordered: Array<{ name: string | null; desc: number; coll: string }>): string {
+  const part = (c: string | null): string => {
+    const o = ordered.find((x) => x.name === c);
+    return `"${String(c).replaceAll('"', '""')}"${o && o.coll !== 'BINARY' ? ` COLLATE ${o.coll}` : ''}${o?.desc ? ' DESC' : ''}`;
+  };
+  return `UNIQUE (${columns.map(part).join(', ')})`;
+}
+
 function sqliteIndexes(g: Grouped, uniqueCols: Set<string>): Index[] {
   const indexes: Index[] = [];
   for (const ix of g.i) {
     const columns = (Array.isArray(ix.columns) ? ix.columns : JSON.parse(ix.columns)) as Array<string | null>;
+    // The parts a column list does not say: descending, or compared under a collation of their own.
+    const ordered = (Array.isArray(ix.ordered) ? ix.ordered : JSON.parse(ix.ordered ?? '[]')) as Array<{ name: string | null; desc: number; coll: string }>;
     if (ix.origin === 'pk') continue;
-    if (ix.origin === 'u' && columns.length === 1 && columns[0] !== null) { uniqueCols.add(columns[0]); continue; }
+    if (ix.origin === 'u' && columns.length === 1 && columns[0] !== null && !ordered.length) { uniqueCols.add(columns[0]); continue; }
     const out: Index = { name: ix.name, columns: columns.filter((c): c is string => c !== null), unique: ix.unique === 1 };
-    if (ix.partial === 1 || columns.includes(null)) out.native = ix.sql ?? '';
+    // What a column list does not say: a predicate, an expression, a descending part or a collation of its own.
+    if (ix.partial === 1 || columns.includes(null) || ordered.length) out.native = ix.sql ?? uniqueConstraint(columns, ordered);
     indexes.push(out);
   }
   return indexes.sort(byName);
@@ -96,6 +110,8 @@ function sqliteTable(name: string, g: Grouped): Table {
     on_delete: fkAction(p[0].on_delete), on_update: fkAction(p[0].on_update),
   }));
   const table: Table = { table: name, columns, indexes, foreign_keys, checks: parsed.checks };
+  // Behaviour the table's SQL gives that no column carries: deferred foreign-key checks, a conflict clause.
+  markUnportable(table, parsed.unportable.filter((f) => f.startsWith('DEFERRABLE') || f.startsWith('ON CONFLICT')));
   // Generated columns are hidden from the portable table: what they were is kept for a restore elsewhere to list.
   const hidden = g.c.filter((c) => c.hidden !== 0).map((c) => [c.name as string, parsed.columnFeatures.get(String(c.name).toLowerCase()) ?? ['a generated column']] as const);
   markHiddenUnportable(table, Object.fromEntries(hidden));

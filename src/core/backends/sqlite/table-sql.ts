@@ -64,7 +64,8 @@ export function sqliteTableSql(sql: string): SqliteTableSql {
     if (isPunct(t, ')')) depth--;
     if (isWord(t, 'COLLATE')) feature(`COLLATE ${tokens[i + 1]?.text ?? ''}`);
     if (isWord(t, 'GENERATED') || (isWord(t, 'AS') && isPunct(tokens[i + 1], '('))) feature('a generated column');
-    if (isWord(t, 'DEFERRABLE')) out.unportable.push('DEFERRABLE');
+    // Only a deferred check differs from the default (NOT DEFERRABLE and INITIALLY IMMEDIATE check at once, as it does).
+    if (isWord(t, 'DEFERRABLE') && !isWord(tokens[i - 1], 'NOT') && isWord(tokens[i + 1], 'INITIALLY') && isWord(tokens[i + 2], 'DEFERRED')) out.unportable.push('DEFERRABLE INITIALLY DEFERRED');
     if (isWord(t, 'CONFLICT')) out.unportable.push(`ON CONFLICT ${tokens[i + 1]?.text ?? ''}`);
     if (!isWord(t, 'CHECK') || !isPunct(tokens[i + 1], '(')) continue;
     const end = closing(tokens, i + 1);
