@@ -8,7 +8,8 @@
  * - a DECIMAL(10,2) holding 12.345 came back 12.35;
  * - CHAR(5) 'ab' came back 'ab   ' on PostgreSQL, and 'ab   ' came back 'ab' on MariaDB;
  * - an UNSIGNED BIG INT past 2^53 failed on PostgreSQL ("[object Object]");
- * - a uuid kept as 16 bytes.
+ * - a uuid kept as 16 bytes;
+ * - a uuid in upper case came back lowered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
@@ -19,17 +20,17 @@ const SQL = `
 CREATE TABLE v (
   id INTEGER PRIMARY KEY, s TEXT, vc VARCHAR(10), at DATETIME, d DATE, t TIME, tz TIMESTAMPTZ,
   dec DECIMAL(10,2), c CHAR(5), big UNSIGNED BIG INT, u UUID, plain_at DATETIME, plain_dec DECIMAL(10,2),
-  frac DATETIME, y0 DATE, h24 DATETIME, tzo TIMESTAMPTZ, j JSON, b BLOB
+  frac DATETIME, y0 DATE, h24 DATETIME, tzo TIMESTAMPTZ, j JSON, b BLOB, uu UUID
 );
 INSERT INTO v VALUES
   (1, X'E29C93', X'41', 'now', 'today', '25:99', '2024-01-01 10:00:00+02:00', 12.345, 'ab', 9223372036854775807, X'00112233445566778899AABBCCDDEEFF', '2024-01-02 03:04:05', 1.5,
-   '2024-01-01 10:00:00.1234567', '0000-01-01', '2024-01-01 24:00:00', '2024-01-01 10:00:00+05:30', '{"a": 1}', X'00FF'),
+   '2024-01-01 10:00:00.1234567', '0000-01-01', '2024-01-01 24:00:00', '2024-01-01 10:00:00+05:30', '{"a": 1}', X'00FF', 'F47AC10B-58CC-4372-A567-0E02B2C3D479'),
   (2, 'plain', 'x', 'epoch', 'tomorrow', 'noon', 'infinity', 0.005, 'ab   ', 1, '0f8fad5b-d9cb-469f-a165-70867728950e', '2024-01-02T03:04:05.25', 2,
-   '2024-01-01 10:00:00.9999999', '2024-01-01', '2024-01-01 23:59:59', '2024-01-01 10:00:00-08:00', 'not json', '\\x41'),
+   '2024-01-01 10:00:00.9999999', '2024-01-01', '2024-01-01 23:59:59', '2024-01-01 10:00:00-08:00', 'not json', '\\x41', '0f8fad5b-d9cb-469f-a165-70867728950e'),
   (3, NULL, NULL, 1704103200, '2016-02-30', '12:30', '2024-01-01T10:00:00Z', '1.999', '', -5, NULL, '2016-07-04', NULL,
-   '2024-01-01 10:00:00.5', NULL, NULL, '2024-06-01T00:00:00Z', X'00FF', 42),
+   '2024-01-01 10:00:00.5', NULL, NULL, '2024-06-01T00:00:00Z', X'00FF', 42, NULL),
   (4, '', '', 'infinity', 'yesterday', NULL, NULL, NULL, ' ', NULL, 'not-a-uuid', NULL, 10.25,
-   NULL, NULL, NULL, NULL, NULL, NULL);
+   NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 `;
 
 /** Columns every value of which is of its declared type in a form both targets read alike: they must not be listed. */

@@ -46,8 +46,8 @@ const NUMERIC = new Set(['smallint', 'integer', 'bigint', 'boolean', 'decimal', 
 /** Four digits, a dash, two, a dash, two: the start of every date form both PostgreSQL and MySQL read alike. */
 const YMD = '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
 
-/** A uuid in its 36 characters. */
-const UUID = ['[0-9a-fA-F]'.repeat(8), ...[4, 4, 4].map((n) => '[0-9a-fA-F]'.repeat(n)), '[0-9a-fA-F]'.repeat(12)].join('-');
+/** A uuid in its 36 characters, lower case: PostgreSQL's and MariaDB's uuid types give back upper-case letters lowered. */
+const UUID = ['[0-9a-f]'.repeat(8), ...[4, 4, 4].map((n) => '[0-9a-f]'.repeat(n)), '[0-9a-f]'.repeat(12)].join('-');
 
 /** SQL true for a value that is neither null nor text passing `test` (a column whose values must be text of a form). */
 const notTextLike = (q: string, test: string): string => `(typeof(${q}) NOT IN ('text', 'null') OR (typeof(${q}) = 'text' AND NOT (${test})))`;
@@ -100,7 +100,7 @@ function outside(c: Column, f: Quoting): string | null {
   if (spec.kind === 'binary') return `typeof(${q}) NOT IN ('blob', 'null')`;
   // A json column's CHECK holds only for rows written since it was added, and never for bytes.
   if (spec.kind === 'json') return notTextLike(q, `json_valid(${q})`);
-  // A uuid as its 36 characters (SQLite applications also keep uuids as 16 bytes).
+  // A uuid as its 36 lower-case characters (SQLite applications also keep uuids as 16 bytes, or in upper case).
   if (spec.kind === 'uuid') return notTextLike(q, `${q} GLOB '${UUID}'`);
   const range = RANGE[spec.kind];
   // An integer column keeps reals and anything past the portable type's range (INTEGER is 64 bits here, `integer` 32).
