@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ServerContext } from '../../context.js';
-import { DbError } from '../../errors.js';
+import { asDbError, DbError } from '../../errors.js';
 import type { LoadBatch, Session } from '../dialect.js';
 import { qualified } from '../schema/ddl.js';
 import { readTable, refuseReadOnly } from '../schema/manager.js';
@@ -90,7 +90,7 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
       plan = choose(existing, empty);
       await vet(plan);
     }
-    return restoreInto(s, t, plan, records, mode, b.manifest, p);
+    return restoreInto(s, t, plan, records, mode, b.manifest, p, Boolean(native.native && !native.native.tables_only));
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
   ctx.logger.info({ connection: t.config.name, backup: b.name, mode, rows: b.manifest.rows }, 'backup restored');
   return {
@@ -100,13 +100,25 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   };
 }
 
+/**
+ * The backup's own DDL makes every object of the database (schemas, types, functions …):
+ * one that exists already on the target (an empty schema of the same name, a type) says
+ * so, and what to do instead.
+ */
+function alreadyThere(err: unknown, t: BackupTarget): unknown {
+  const e = asDbError(err);
+  if (e.code !== 'DUPLICATE_OBJECT') return err;
+  return new DbError('DUPLICATE_OBJECT', `${e.message}: the backup's own DDL creates every object of the database, and "${t.config.name}" has this one already; nothing was restored. Restore into an empty database, or use mode "replace" (which then loads the tables from the portable schema and lists in lossy what that cannot carry)`, e.details);
+}
+
 async function existingTables(s: Session, t: BackupTarget, plan: RestorePlan): Promise<Set<TablePlan>> {
   const out = new Set<TablePlan>();
   for (const tp of plan.tables) if (await readTable(t, s, tp.table.table, tp.table.schema)) out.add(tp);
   return out;
 }
 
-async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress): Promise<Loaded[]> {
+/** `wholeDdl`: the backup carries the DDL of its whole database (which this plan may not run). */
+async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress, wholeDdl = false): Promise<Loaded[]> {
   const sql = t.module.backup.portable;
   const transactional = t.dialect.capabilities.transactionalDdl;
   const existing = await existingTables(s, t, plan);
@@ -116,7 +128,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
   }
   // The DDL of named tables does not make the types their columns use (the target must have
   // them); it does make the sequences their defaults take from.
-  if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan, !plan.native);
+  if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan, !plan.native, wholeDdl);
   await refuseKeylessTables(s, t, plan, mode, existing);
   if (mode === 'replace' && existing.size) await refuseDependents(s, t, [...existing].map((tp) => tp.table));
   const created: TablePlan[] = [];
@@ -130,7 +142,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
       await createObjects(s, t, plan, mode, objects, true);
       if (plan.native) {
         // The backup's own DDL makes every table (and what goes with them) at once.
-        await s.run([plan.native.before_data]);
+        await s.run([plan.native.before_data]).catch((err: unknown) => { throw alreadyThere(err, t); });
         created.push(...plan.tables);
       } else {
         // Tables of the source's schemas made from their portable definitions (replace or append into a database without them): the schemas first.
@@ -268,7 +280,7 @@ async function refuseDependents(s: Session, t: BackupTarget, tables: TablePlan['
  * (an enum or domain of the source), and, without native DDL, sequences a column default
  * takes from (PostgreSQL's nextval of a sequence no column owns). Refused before anything is touched.
  */
-async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan, sequencesToo: boolean): Promise<void> {
+async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan, sequencesToo: boolean, wholeDdl: boolean): Promise<void> {
   const sql = t.module.backup.portable;
   const types = new Map<string, string[]>();
   const defaults = new Map<string, string[]>();
@@ -287,7 +299,9 @@ async function refuseMissingTypes(s: Session, t: BackupTarget, plan: RestorePlan
     ...(missing.length ? [`type(s) ${missing.map((m) => `"${m}" (${types.get(m)!.join(', ')})`).join(', ')}`] : []),
     ...(sequences.length ? [`sequence(s) ${sequences.map((q) => `"${q.sequence}" (${defaults.get(q.expression)!.join(', ')})`).join(', ')}`] : []),
   ];
-  throw new DbError('UNDEFINED_OBJECT', `${parts.join(' and ')} do not exist on "${t.config.name}": create them first, or restore a backup of the whole database (it carries them); nothing was restored`, { types: missing, sequences: sequences.map((q) => q.sequence) });
+  // A whole database's backup carries them, but only its own DDL makes them: mode create, or replace into an empty database.
+  const instead = wholeDdl ? 'restore into an empty database (the backup\'s own DDL makes them there)' : 'restore a backup of the whole database (it carries them)';
+  throw new DbError('UNDEFINED_OBJECT', `${parts.join(' and ')} do not exist on "${t.config.name}": create them first, or ${instead}; nothing was restored`, { types: missing, sequences: sequences.map((q) => q.sequence) });
 }
 
 /**

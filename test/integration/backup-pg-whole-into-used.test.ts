@@ -1,0 +1,60 @@
+/**
+ * A PostgreSQL backup of a whole database restored into a database that is not empty: the
+ * backup's own DDL makes every object, so mode create meets the one the target already has
+ * (a type, an empty schema), and mode replace loads from the portable schema, which needs
+ * the types the target lacks. Each refusal says what to do instead, and touches nothing;
+ * mode replace into an empty database runs the DDL, as create does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, freshDatabase, tempDir } from '../support/backends.js';
+import { callTool, mustCall, rowsOf, startInProcess, type Harness } from '../support/mcp.js';
+
+const pgBackend = BACKENDS.find((b) => b.name === 'postgres');
+
+describe.runIf(pgBackend)('a whole PostgreSQL database restored where something is already', () => {
+  const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
+  let h: Harness;
+  const run = async (c: string, sql: string): Promise<void> => void (await mustCall(h.client, 'execute_transaction', { connection: c, queries: sql.split('; ').map((query) => ({ query })) }));
+  const count = async (c: string, query: string): Promise<number> => Number(Object.values(rowsOf(await mustCall(h.client, 'execute_query', { connection: c, query }))[0]!)[0]);
+
+  beforeAll(async () => {
+    for (const n of ['src', 'typed', 'schema', 'other', 'empty']) dbs[n] = await freshDatabase(pgBackend!, `pgwhole_${n}`);
+    h = await startInProcess(Object.fromEntries(Object.entries(dbs).map(([n, d]) => [n, { url: d.url }])), { backup_dir: tempDir('cmx-pgwhole-') });
+    await run('src', "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('calm', 'busy'); CREATE TABLE app.day (id serial PRIMARY KEY, mood app.mood NOT NULL)");
+    await run('src', "INSERT INTO app.day (mood) VALUES ('calm'), ('busy')");
+    await run('typed', "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('calm', 'busy')");
+    await run('schema', 'CREATE SCHEMA app');
+    await run('other', 'CREATE TYPE public.unrelated AS ENUM (\'x\')');
+    await mustCall(h.client, 'create_backup', { database: 'src', output_path: 'whole.cmx.gz' });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    for (const d of Object.values(dbs)) await d.drop();
+  });
+
+  it.each(['typed', 'schema'])('mode create into a database whose %s exists: DUPLICATE_OBJECT, what to do instead, nothing restored', async (target) => {
+    const r = await callTool(h.client, 'restore_backup', { database: target, backup_path: 'whole.cmx.gz' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('DUPLICATE_OBJECT');
+    if (!r.ok) expect(r.error.message).toMatch(/already exists: the backup's own DDL creates every object .* Restore into an empty database, or use mode "replace"/);
+    expect(await count(target, "SELECT count(*) FROM pg_class WHERE relnamespace = 'app'::regnamespace")).toBe(0);
+  });
+
+  it('mode replace where the type is missing and the database is not empty: UNDEFINED_OBJECT, pointing at an empty database', async () => {
+    const r = await callTool(h.client, 'restore_backup', { database: 'other', backup_path: 'whole.cmx.gz', mode: 'replace', allow_lossy: true });
+    expect(r.ok ? 'ok' : r.error.code).toBe('UNDEFINED_OBJECT');
+    if (!r.ok) expect(r.error.message).toMatch(/"app\.mood" .* restore into an empty database \(the backup's own DDL makes them there\)/);
+  });
+
+  it('mode replace where the type exists: the tables load from the portable schema', async () => {
+    const r = await mustCall(h.client, 'restore_backup', { database: 'typed', backup_path: 'whole.cmx.gz', mode: 'replace', allow_lossy: true });
+    expect(r.rows).toBe(2);
+  });
+
+  it('mode replace into an empty database: the backup\'s DDL, nothing lost', async () => {
+    const r = await mustCall(h.client, 'restore_backup', { database: 'empty', backup_path: 'whole.cmx.gz', mode: 'replace' });
+    expect(r.lossy).toEqual([]);
+    await run('empty', "INSERT INTO app.day (mood) VALUES ('busy')");
+    expect(await count('empty', 'SELECT max(id) FROM app.day')).toBe(3);
+  });
+});
