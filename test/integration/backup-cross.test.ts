@@ -41,8 +41,10 @@ describe.runIf(all)('backups across backends', () => {
     const sums = [await backup('lite', 'hop0.cmx.gz')];
     const hops: Array<[string, string]> = [['pg', 'postgres'], ['my', 'mysql'], ['lite2', 'sqlite']];
     for (const [i, [db]] of hops.entries()) {
-      const r = await mustCall(h.client, 'restore_backup', { database: db, backup_path: `hop${i}.cmx.gz` });
-      expect(r.lossy).toEqual([]);
+      const r = await mustCall(h.client, 'restore_backup', { database: db, backup_path: `hop${i}.cmx.gz`, allow_lossy: db === 'pg' });
+      // Only into PostgreSQL, and only the json documents' text: SQLite keeps it as written, jsonb its own
+      // (these documents are already in jsonb's form, so the checksums still agree below).
+      expect((r.lossy as Json[]).map((l) => l.column)).toEqual(db === 'pg' ? ['doc'] : []);
       sums.push(await backup(db, `hop${i + 1}.cmx.gz`));
     }
     expect(new Set(sums).size).toBe(1);

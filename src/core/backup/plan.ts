@@ -60,9 +60,12 @@ const asBytes = (w: ((v: unknown) => unknown) | null) => (v: unknown): unknown =
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[], exact = false): { table: Table; textual: boolean[]; bytes: boolean[] } {
+function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[], exact = false, flavors: { from: string | null; into: string | null } = { from: null, into: null }): { table: Table; textual: boolean[]; bytes: boolean[] } {
   const source = from.name;
   const cross = source !== into.name;
+  // JSON documents kept as written, going where the server keeps them parsed (jsonb, MySQL 8's JSON).
+  const keepsText = (m: BackendModule, flavor: string | null): boolean => m.backup.jsonKeepsText?.(flavor) ?? true;
+  const jsonReparsed = keepsText(from, flavors.from) && !keepsText(into, flavors.into);
   const digits = into.backup.decimalDigits;
   const def: Table = structuredClone(e.definition);
   if (!into.schema.namespaces || cross) delete def.schema;
@@ -104,6 +107,9 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     // SQLite's CHAR(5) holds 'ab' and 'ab   ' apart: a target's CHAR would pad or strip them.
     if (cross && from.backup.charUnpadded && c.type !== 'native' && specOf(c).kind === 'char') c.type = c.type.replace(/^\s*char(acter)?\b/i, 'varchar');
     const spec = specOf(c);
+    if (spec.kind === 'json' && jsonReparsed) {
+      lossy.push({ table: e.name, column: c.name, what: `json documents are kept as ${into.label} parses them: their text (spacing, key order, and of a key given twice all but the last) is not, their values are` });
+    }
     if (spec.kind === 'decimal' && cross && digits !== null && spec.precision > digits) {
       lossy.push({ table: e.name, column: c.name, what: `decimal(${spec.precision},${spec.scale}) keeps ${digits} significant digits on ${into.label}` });
     }
@@ -138,7 +144,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const from = backendModule(h.source.backend);
   const same = from.name === into.name && (h.source.flavor ?? null) === (serverFlavor ?? null);
   const cross = from.name !== into.name;
-  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy, same && Boolean(e.ddl?.length)) }));
+  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy, same && Boolean(e.ddl?.length), { from: h.source.flavor ?? null, into: serverFlavor ?? null }) }));
   if (cross) {
     alignForeignKeys(mapped.map((m) => m.table));
     dropUnkeyable(mapped.map((m) => m.table), f, lossy);

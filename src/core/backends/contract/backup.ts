@@ -45,6 +45,14 @@ export interface BackupSupport {
    * (MySQL) them.
    */
   readonly charUnpadded?: boolean;
+  /**
+   * Whether a `json` column here keeps each document's text as written (SQLite's text,
+   * MariaDB's LONGTEXT), by the server's flavour; false where the server keeps a parsed
+   * form of its own (PostgreSQL's jsonb, MySQL 8's JSON: spacing and key order its own,
+   * of duplicate keys one kept). A copy from the first kind into the second is listed.
+   * Absent: the text is kept.
+   */
+  jsonKeepsText?(flavor: string | null): boolean;
   /** Names longer than this many bytes are cut to it by the server, with only a notice (PostgreSQL: 63). Absent: none is cut. */
   readonly maxNameBytes?: number;
   /** The backend's own backup format (format "native"): its tool, or its database file. */

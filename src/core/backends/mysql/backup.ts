@@ -15,5 +15,6 @@ export const backup: BackupSupport = {
   decimalDigits: null,
   native,
   crossType,
+  jsonKeepsText: (flavor) => flavor === 'mariadb',
   namesPerSchema: { indexes: false, foreignKeys: true },
 };

@@ -19,6 +19,7 @@ export const backup: BackupSupport = {
   crossType: (native) => (native === 'json' ? { type: 'json', lossy: 'becomes the target\'s JSON: the document\'s own text (key order, duplicate keys, spacing, \\u escapes) is not kept, its value is' } : undefined),
   checkNativeDdl,
   emptyForNativeDdl,
+  jsonKeepsText: () => false,
   namesPerSchema: { indexes: true, foreignKeys: false },
   textRefusesNul: true,
   maxNameBytes: 63,

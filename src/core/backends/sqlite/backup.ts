@@ -18,5 +18,6 @@ export const backup: BackupSupport = {
   charUnpadded: true,
   native,
   crossType,
+  jsonKeepsText: () => true,
   namesPerSchema: { indexes: true, foreignKeys: false },
 };
