@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { ServerContext } from '../../context.js';
 import { asDbError, DbError } from '../../errors.js';
 import type { LoadBatch, Session } from '../dialect.js';
-import { qualified } from '../schema/ddl.js';
+import { allForeignKeys, qualified } from '../schema/ddl.js';
 import { readTable, refuseReadOnly } from '../schema/manager.js';
 import { corrupt, openBackup, type BackupRecord } from './format.js';
 import { requireVerified, type Manifest } from './manifest.js';
@@ -131,6 +131,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
   if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan, !plan.native, wholeDdl);
   await refuseKeylessTables(s, t, plan, mode, existing);
   if (mode === 'replace' && existing.size) await refuseDependents(s, t, [...existing].map((tp) => tp.table));
+  if (mode !== 'append' && !t.module.backup.danglingForeignKeys) await refuseMissingReferences(s, t, plan);
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
@@ -265,6 +266,34 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/**
+ * Tables the backup's foreign keys reference that are neither in the backup (a backup of
+ * named tables) nor on the target: the target would refuse the key halfway through
+ * (PostgreSQL: `relation "customer" does not exist`). Refused before anything is touched,
+ * naming them.
+ */
+async function refuseMissingReferences(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
+  // Schemas count only within PostgreSQL: across backends every table lands in the target's one namespace.
+  const schemas = !plan.cross && Boolean(t.module.schema.namespaces);
+  const key = (table: string, schema?: string): string => `${schemas ? schema ?? '' : ''}\u0000${table}`;
+  const own = new Set(plan.tables.map((tp) => key(tp.table.table, tp.table.schema)));
+  const wanted = new Map<string, { table: string; schema?: string; by: string[] }>();
+  for (const tp of plan.tables) {
+    for (const fk of allForeignKeys(tp.table)) {
+      const k = key(fk.references.table, fk.references.schema);
+      if (own.has(k)) continue;
+      const w = wanted.get(k) ?? { table: fk.references.table, ...(schemas && fk.references.schema ? { schema: fk.references.schema } : {}), by: [] };
+      w.by.push(`${tp.table.table} (${fk.columns.join(', ')})`);
+      wanted.set(k, w);
+    }
+  }
+  const missing: Array<{ table: string; schema?: string; by: string[] }> = [];
+  for (const w of wanted.values()) if (!(await readTable(t, s, w.table, w.schema))) missing.push(w);
+  if (!missing.length) return;
+  const named = (w: { table: string; schema?: string }): string => `"${w.schema ? `${w.schema}.` : ''}${w.table}"`;
+  throw new DbError('UNDEFINED_OBJECT', `the backup's foreign keys reference ${missing.map((w) => `${named(w)} (from ${w.by.join(', ')})`).join('; ')}, which neither the backup nor "${t.config.name}" has: back up those tables with these, or create them first; nothing was restored`, { referenced: missing.map((w) => ({ table: w.table, ...(w.schema ? { schema: w.schema } : {}) })) });
 }
 
 /** Objects outside the backup that the replaced tables cannot be dropped without (views on them): refused before anything is touched. */

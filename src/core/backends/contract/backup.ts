@@ -53,6 +53,14 @@ export interface BackupSupport {
    * Absent: the text is kept.
    */
   jsonKeepsText?(flavor: string | null): boolean;
+  /**
+   * Whether a table can be made, and loaded, with a foreign key to a table that does not
+   * exist (MySQL/MariaDB with foreign_key_checks off, as a restore runs): a backup of named
+   * tables restores there as mariadb-dump's does. Absent: it cannot (PostgreSQL refuses the
+   * key, SQLite's check after the load the rows), and such a restore is refused first,
+   * naming the tables.
+   */
+  readonly danglingForeignKeys?: boolean;
   /** Names longer than this many bytes are cut to it by the server, with only a notice (PostgreSQL: 63). Absent: none is cut. */
   readonly maxNameBytes?: number;
   /** The backend's own backup format (format "native"): its tool, or its database file. */

@@ -16,5 +16,6 @@ export const backup: BackupSupport = {
   native,
   crossType,
   jsonKeepsText: (flavor) => flavor === 'mariadb',
+  danglingForeignKeys: true,
   namesPerSchema: { indexes: false, foreignKeys: true },
 };
