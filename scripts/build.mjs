@@ -94,7 +94,8 @@ await build({
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
   supported: { 'dynamic-import': false },
-  banner: { js: 'var __cmxMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // "use strict" first: esbuild's own comes after the banner, where it is no longer a directive.
+  banner: { js: '"use strict";var __cmxMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   define: { ...common.define, 'import.meta.url': '__cmxMetaUrl' },
 });
 
@@ -111,11 +112,13 @@ async function writeCodeCache() {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
+  const cache = 'dist/server-main.cjs.cache';
   const home = mkdtempSync(join(tmpdir(), 'cmx-build-'));
-  const child = spawn(process.execPath, ['dist/server.js', '--connection', `warm=sqlite://${join(home, 'warm.db')}`], {
-    env: { ...process.env, CMX_WRITE_CODE_CACHE: '1', XDG_DATA_HOME: home, XDG_CONFIG_HOME: home },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  // A clean start: none of the builder's server settings (CODOMYRMEX_DB_*: a transport, a
+  // config, a query log), nor NODE_OPTIONS, whose V8 flags would make a cache that plain
+  // `node` refuses.
+  const env = { PATH: process.env.PATH ?? '', HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home, CMX_WRITE_CODE_CACHE: '1' };
+  const child = spawn(process.execPath, ['dist/server.js', '--connection', `warm=sqlite://${join(home, 'warm.db')}`], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let log = '';
   child.stderr.on('data', (d) => { log += d; });
   const message = (m) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`);
@@ -130,7 +133,12 @@ async function writeCodeCache() {
     }
   });
   message({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'build', version: '0' } } });
-  const code = await new Promise((resolve) => child.on('exit', resolve));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(signal ?? c)));
+  clearTimeout(timer);
   rmSync(home, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`the code-cache run of dist/server.js exited with ${code}:\n${log}`);
+  if (code !== 0) {
+    rmSync(cache, { force: true });
+    throw new Error(`the code-cache run of dist/server.js ended with ${code}:\n${log}`);
+  }
 }

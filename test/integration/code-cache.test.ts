@@ -6,7 +6,7 @@
  * started. A release V8 checks no checksum of a code cache, so a changed byte that passed
  * would run other bytecode: the digest check in start.ts is what stops that.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -86,11 +86,34 @@ describe('the server bundle run with its code cache', () => {
       writeFileSync(file, readFileSync(file, 'utf8').replace(/sourceMappingURL=server-main/, 'sourceMappingURL=server-mainx').replace(/\.cjs\.map\s*$/, 'cjs.map\n'));
     }],
     ['empty', (dir: string) => writeFileSync(cache(dir), '')],
+    // Reading a FIFO would wait for a writer forever: only a regular file is read.
+    ['that is a FIFO', (dir: string) => { rmSync(cache(dir)); execFileSync('mkfifo', [cache(dir)]); }],
   ])('a cache %s is not used: the server compiles its source', async (_, change) => {
     const started = await start(copy(change));
     expect(started.codeCache).toBe('none');
     expect(started.tools).toBeGreaterThan(15);
     expect(started.answer).toMatchObject({ rows: [[42, 'ok']] });
+  }, 60_000);
+
+  it('with source maps on, the bundle is required as a CommonJS file (Node maps its frames), and works', async () => {
+    const started = await start(DIST, { NODE_OPTIONS: '--enable-source-maps' });
+    expect(started.codeCache).toBe('none');
+    expect(started.answer).toMatchObject({ rows: [[42, 'ok']] });
+  }, 60_000);
+
+  it('the cache does not carry the directory it was built in (a code cache keeps its script\'s name for stack traces)', () => {
+    expect(readFileSync(join(DIST, 'server-main.cjs.cache')).includes(Buffer.from(resolve(DIST, '..')))).toBe(false);
+  });
+
+  it('the bundle runs in strict mode, as the ES modules it is made of did', () => {
+    expect(readFileSync(join(DIST, 'server-main.cjs'), 'utf8')).toMatch(/^"use strict";/);
+  });
+
+  it('CMX_WRITE_CODE_CACHE other than 1 writes nothing', async () => {
+    const dir = copy(() => undefined);
+    const before = readFileSync(cache(dir));
+    await start(dir, { CMX_WRITE_CODE_CACHE: '0' });
+    expect(readFileSync(cache(dir)).equals(before)).toBe(true);
   }, 60_000);
 
   it('a cache V8 refuses (a V8 flag the build did not run with) is said, and the server works', async () => {
