@@ -54,3 +54,30 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('named tables whose key
     expect(r.rows).toBe(1);
   });
 });
+
+describe.runIf(BACKENDS.some((b) => b.name === 'sqlite'))('SQLite keys that spell their table in another case', () => {
+  const dir = tempDir('cmx-nref-case-');
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startInProcess({ src: { url: `sqlite://${dir}/src.db` }, tgt: { url: `sqlite://${dir}/tgt.db` }, one: { url: `sqlite://${dir}/one.db` }, app: { url: `sqlite://${dir}/app.db` } }, { backup_dir: tempDir('cmx-nref-case-bk-') });
+    for (const query of ['CREATE TABLE parent (id INTEGER PRIMARY KEY)', 'CREATE TABLE child (id INTEGER PRIMARY KEY, p INT REFERENCES Parent (id))',
+      'CREATE TABLE selfr (id INTEGER PRIMARY KEY, up INT REFERENCES SELFR (id))', 'INSERT INTO parent VALUES (1)', 'INSERT INTO child VALUES (1, 1)', 'INSERT INTO selfr VALUES (1, NULL), (2, 1)']) {
+      await mustCall(h.client, 'execute_query', { connection: 'src', query });
+    }
+    await mustCall(h.client, 'create_backup', { database: 'src', output_path: 'whole.cmx.gz' });
+    await mustCall(h.client, 'create_backup', { database: 'src', tables: ['selfr'], output_path: 'selfr.cmx.gz' });
+    await mustCall(h.client, 'create_backup', { database: 'src', tables: ['child'], output_path: 'child.cmx.gz' });
+  });
+  afterAll(async () => { await h?.close(); });
+
+  it('a whole database and a self-reference restore as before', async () => {
+    expect((await mustCall(h.client, 'restore_backup', { database: 'tgt', backup_path: 'whole.cmx.gz' })).rows).toBe(4);
+    expect((await mustCall(h.client, 'restore_backup', { database: 'one', backup_path: 'selfr.cmx.gz' })).rows).toBe(2);
+  });
+
+  it('mode append that makes the table is refused the same way, naming what it needs', async () => {
+    const r = await callTool(h.client, 'restore_backup', { database: 'app', backup_path: 'child.cmx.gz', mode: 'append' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('UNDEFINED_OBJECT');
+    if (!r.ok) expect(r.error.details.referenced).toEqual([{ table: 'Parent' }]);
+  });
+});

@@ -18,13 +18,15 @@ describe.runIf(pgBackend)('a whole PostgreSQL database restored where something 
   const count = async (c: string, query: string): Promise<number> => Number(Object.values(rowsOf(await mustCall(h.client, 'execute_query', { connection: c, query }))[0]!)[0]);
 
   beforeAll(async () => {
-    for (const n of ['src', 'typed', 'schema', 'other', 'empty']) dbs[n] = await freshDatabase(pgBackend!, `pgwhole_${n}`);
+    for (const n of ['src', 'typed', 'schema', 'other', 'empty', 'plainsrc', 'nopublic', 'nopublic2']) dbs[n] = await freshDatabase(pgBackend!, `pgwhole_${n}`);
     h = await startInProcess(Object.fromEntries(Object.entries(dbs).map(([n, d]) => [n, { url: d.url }])), { backup_dir: tempDir('cmx-pgwhole-') });
     await run('src', "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('calm', 'busy'); CREATE TABLE app.day (id serial PRIMARY KEY, mood app.mood NOT NULL)");
     await run('src', "INSERT INTO app.day (mood) VALUES ('calm'), ('busy')");
     await run('typed', "CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('calm', 'busy')");
     await run('schema', 'CREATE SCHEMA app');
     await run('other', 'CREATE TYPE public.unrelated AS ENUM (\'x\')');
+    await run('nopublic', 'DROP SCHEMA public');
+    await run('nopublic2', 'DROP SCHEMA public');
     await mustCall(h.client, 'create_backup', { database: 'src', output_path: 'whole.cmx.gz' });
   });
 
@@ -49,6 +51,16 @@ describe.runIf(pgBackend)('a whole PostgreSQL database restored where something 
   it('mode replace where the type exists: the tables load from the portable schema', async () => {
     const r = await mustCall(h.client, 'restore_backup', { database: 'typed', backup_path: 'whole.cmx.gz', mode: 'replace', allow_lossy: true });
     expect(r.rows).toBe(2);
+  });
+
+  it('a database without the public schema: replace loads from the portable schema, create says what is missing', async () => {
+    await run('plainsrc', 'CREATE TABLE public.plain (i int PRIMARY KEY); INSERT INTO public.plain VALUES (1)');
+    await mustCall(h.client, 'create_backup', { database: 'plainsrc', output_path: 'with-public.cmx.gz' });
+    const r = await mustCall(h.client, 'restore_backup', { database: 'nopublic', backup_path: 'with-public.cmx.gz', mode: 'replace', allow_lossy: true });
+    expect(r.rows).toBe(1);
+    const c = await callTool(h.client, 'restore_backup', { database: 'nopublic2', backup_path: 'with-public.cmx.gz' });
+    expect(c.ok ? 'ok' : c.error.code).toBe('UNDEFINED_OBJECT');
+    if (!c.ok) expect(c.error.message).toMatch(/schema "public" does not exist: the backup's own DDL .* use mode "replace"/);
   });
 
   it('mode replace into an empty database: the backup\'s DDL, nothing lost', async () => {

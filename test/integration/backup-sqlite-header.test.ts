@@ -76,6 +76,7 @@ describe('the SQLite header numbers in portable backups', () => {
     ['two statements', (o: Array<Record<string, unknown>>) => o.push({ kind: 'setting', name: 'user_version', sql: 'PRAGMA user_version = 1; DROP TABLE note' })],
     ['a name other than its PRAGMA', (o: Array<Record<string, unknown>>) => o.push({ kind: 'setting', name: 'application_id', sql: 'PRAGMA user_version = 1' })],
     ['not a number', (o: Array<Record<string, unknown>>) => o.push({ kind: 'setting', name: 'user_version', sql: "PRAGMA user_version = 'x'" })],
+    ['past 32 bits (SQLite would set 0)', (o: Array<Record<string, unknown>>) => o.push({ kind: 'setting', name: 'user_version', sql: 'PRAGMA user_version = 9999999999' })],
   ])('a backup whose setting is %s is refused, nothing restored', async (what, edit) => {
     const name = `forged-${what.replaceAll(' ', '-')}.cmx.gz`;
     forged('whole.cmx.gz', name, edit);

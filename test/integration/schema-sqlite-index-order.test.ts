@@ -19,6 +19,9 @@ CREATE INDEX p_mixed ON p (a, b DESC);
 CREATE INDEX p_b_nocase ON p (b COLLATE NOCASE);
 CREATE INDEX p_plain ON p (a, b);
 CREATE INDEX p_binary ON p (b COLLATE BINARY ASC);
+CREATE TABLE q (id INTEGER PRIMARY KEY, c TEXT COLLATE NOCASE UNIQUE, d TEXT COLLATE "NoCase");
+CREATE INDEX q_d ON q (d);
+CREATE INDEX q_d_binary ON q (d COLLATE BINARY);
 CREATE TABLE deferred (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);
 CREATE TABLE immediate (id INTEGER PRIMARY KEY, pid INT REFERENCES p (id) NOT DEFERRABLE, qid INT REFERENCES p (id) DEFERRABLE INITIALLY IMMEDIATE);
 INSERT INTO p VALUES (1, 1, 'x', 'A1'), (2, 2, 'y', 'b2');
@@ -58,6 +61,10 @@ describe('SQLite index order and collation, deferred foreign keys', () => {
     });
     expect(Object.values(native)).toContain('UNIQUE ("code" COLLATE NOCASE)');
     expect(p.columns.find((c: Json) => c.name === 'code').unique).toBe(false);
+    // On a column declared NOCASE, an index is NOCASE without saying so: only one that says BINARY is its own.
+    const q = tables.find((t) => t.table === 'q')!;
+    expect(Object.fromEntries((q.indexes as Json[]).map((ix) => [ix.name, ix.native ?? null]))).toEqual({ q_d: null, q_d_binary: 'CREATE INDEX q_d_binary ON q (d COLLATE BINARY)' });
+    expect(q.columns.find((c: Json) => c.name === 'c').unique).toBe(true);
     expect(tables.find((t) => t.table === 'deferred')!.unportable).toEqual(['DEFERRABLE INITIALLY DEFERRED']);
     expect(tables.find((t) => t.table === 'immediate')!.unportable).toBeUndefined();
   });

@@ -107,6 +107,10 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
  */
 function alreadyThere(err: unknown, t: BackupTarget): unknown {
   const e = asDbError(err);
+  // The DDL makes its objects in the schemas the source had; one it does not make itself (public) must be there.
+  if (e.code === 'UNDEFINED_OBJECT' && e.details.sqlstate === '3F000') {
+    return new DbError('UNDEFINED_OBJECT', `${e.message}: the backup's own DDL creates its objects in the schemas the source had and expects this one on "${t.config.name}"; nothing was restored. Create it, or use mode "replace" (which creates the schemas its tables need)`, e.details);
+  }
   if (e.code !== 'DUPLICATE_OBJECT') return err;
   return new DbError('DUPLICATE_OBJECT', `${e.message}: the backup's own DDL creates every object of the database, and "${t.config.name}" has this one already; nothing was restored. Restore into an empty database, or use mode "replace" (which then loads the tables from the portable schema and lists in lossy what that cannot carry)`, e.details);
 }
@@ -131,7 +135,8 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
   if (!plan.native || plan.native.tables_only) await refuseMissingTypes(s, t, plan, !plan.native, wholeDdl);
   await refuseKeylessTables(s, t, plan, mode, existing);
   if (mode === 'replace' && existing.size) await refuseDependents(s, t, [...existing].map((tp) => tp.table));
-  if (mode !== 'append' && !t.module.backup.danglingForeignKeys) await refuseMissingReferences(s, t, plan);
+  // The keys of the tables this restore makes (in mode append, those the target lacks).
+  if (!t.module.backup.danglingForeignKeys) await refuseMissingReferences(s, t, plan, mode === 'append' ? plan.tables.filter((tp) => !existing.has(tp)) : plan.tables);
   const created: TablePlan[] = [];
   const objects: Array<{ drop: string[] }> = [];
   const fkWas = await s.setForeignKeys(false);
@@ -274,13 +279,15 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
  * (PostgreSQL: `relation "customer" does not exist`). Refused before anything is touched,
  * naming them.
  */
-async function refuseMissingReferences(s: Session, t: BackupTarget, plan: RestorePlan): Promise<void> {
+async function refuseMissingReferences(s: Session, t: BackupTarget, plan: RestorePlan, made: TablePlan[]): Promise<void> {
   // Schemas count only within PostgreSQL: across backends every table lands in the target's one namespace.
   const schemas = !plan.cross && Boolean(t.module.schema.namespaces);
-  const key = (table: string, schema?: string): string => `${schemas ? schema ?? '' : ''}\u0000${table}`;
+  // Case aside: SQLite and MySQL name a table in any case; a PostgreSQL name that only this lets
+  // through fails at its key, as it did before this check.
+  const key = (table: string, schema?: string): string => `${schemas ? schema ?? '' : ''}\u0000${table.toLowerCase()}`;
   const own = new Set(plan.tables.map((tp) => key(tp.table.table, tp.table.schema)));
   const wanted = new Map<string, { table: string; schema?: string; by: string[] }>();
-  for (const tp of plan.tables) {
+  for (const tp of made) {
     for (const fk of allForeignKeys(tp.table)) {
       const k = key(fk.references.table, fk.references.schema);
       if (own.has(k)) continue;

@@ -210,15 +210,17 @@ export function nativeDdlObjects(ddl: NativeDdl, tables?: ReadonlySet<string>): 
  * template1 answers true; one where an extension or anything else was created, false.
  */
 export async function emptyForNativeDdl(s: Session): Promise<boolean> {
-  const [row] = await s.query(`SELECT NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema', $1) AND nspname !~ '^pg_')
-    AND NOT EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = 'public'::regnamespace)
-    AND NOT EXISTS (SELECT 1 FROM pg_type t WHERE typnamespace = 'public'::regnamespace AND typrelid = 0 AND typelem = 0)
-    AND NOT EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = 'public'::regnamespace)
-    AND NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprnamespace = 'public'::regnamespace)
-    AND NOT EXISTS (SELECT 1 FROM pg_collation WHERE collnamespace = 'public'::regnamespace)
-    AND NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgnamespace = 'public'::regnamespace)
-    AND NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictnamespace = 'public'::regnamespace)
-    AND NOT EXISTS (SELECT 1 FROM pg_conversion WHERE connamespace = 'public'::regnamespace)
+  // Without public (dropped), the DDL, which does not make it, could not run: not empty for this.
+  const [row] = await s.query(`SELECT to_regnamespace('public') IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname NOT IN ('public', 'information_schema', $1) AND nspname !~ '^pg_')
+    AND NOT EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = to_regnamespace('public'))
+    AND NOT EXISTS (SELECT 1 FROM pg_type t WHERE typnamespace = to_regnamespace('public') AND typrelid = 0 AND typelem = 0)
+    AND NOT EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = to_regnamespace('public'))
+    AND NOT EXISTS (SELECT 1 FROM pg_operator WHERE oprnamespace = to_regnamespace('public'))
+    AND NOT EXISTS (SELECT 1 FROM pg_collation WHERE collnamespace = to_regnamespace('public'))
+    AND NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgnamespace = to_regnamespace('public'))
+    AND NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictnamespace = to_regnamespace('public'))
+    AND NOT EXISTS (SELECT 1 FROM pg_conversion WHERE connamespace = to_regnamespace('public'))
     AND NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname <> 'plpgsql') AS empty`, [BOOKKEEPING_SCHEMA]);
   return row?.empty === true;
 }

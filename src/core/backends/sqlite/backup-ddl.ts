@@ -48,8 +48,14 @@ async function header(s: Session): Promise<NativeObject[]> {
   return out;
 }
 
-/** A backup's `setting` object is one of those two PRAGMAs with a whole number, nothing else (a backup file's SQL runs as it is). */
-export const isHeaderSetting = (o: NativeObject): boolean => o.kind === 'setting' && SETTING.exec(o.sql)?.[1] === o.name;
+/**
+ * A backup's `setting` object is one of those two PRAGMAs with a 32-bit number (what the
+ * header holds; SQLite sets 0 for any other), nothing else: a backup file's SQL runs as it is.
+ */
+export function isHeaderSetting(o: NativeObject): boolean {
+  const m = o.kind === 'setting' ? SETTING.exec(o.sql) : null;
+  return m !== null && m[1] === o.name && Number(m[2]) >= -(2 ** 31) && Number(m[2]) < 2 ** 31;
+}
 
 const DROP: Record<string, string> = { view: 'VIEW', trigger: 'TRIGGER' };
 

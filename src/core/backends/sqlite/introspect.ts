@@ -20,8 +20,7 @@ SELECT 'c', m.name, json_object('name', p.name, 'cid', p.cid, 'type', p.type, 'n
 UNION ALL
 SELECT 'i', m.name, json_object('name', il.name, 'unique', il."unique", 'origin', il.origin, 'partial', il.partial,
     'columns', (SELECT json_group_array(ii.name) FROM pragma_index_info(il.name) ii),
-    'ordered', (SELECT json_group_array(json_object('name', x.name, 'desc', x."desc", 'coll', x.coll)) FROM pragma_index_xinfo(il.name) x
-      WHERE x.key = 1 AND (x."desc" = 1 OR x.coll <> 'BINARY')),
+    'parts', (SELECT json_group_array(json_object('name', x.name, 'desc', x."desc", 'coll', x.coll)) FROM pragma_index_xinfo(il.name) x WHERE x.key = 1),
     'sql', (SELECT s.sql FROM sqlite_schema s WHERE s.type = 'index' AND s.name = il.name))
   FROM m JOIN pragma_index_list(m.name) il
 UNION ALL
@@ -59,20 +58,28 @@ export function sqliteDefault(raw: string | null, spec: TypeSpec): DefaultRead {
 }
 
 /** A UNIQUE table constraint's index (SQLite keeps no SQL for it) as the constraint would be written. */
-function uniqueConstraint(columns: Array<string | null>, ordered: Array<{ name: string | null; desc: number; coll: string }>): string {
+function uniqueConstraint(columns: Array<string | null>, ordered: Array<{ name: string | null; desc: number; coll: string | null }>): string {
   const part = (c: string | null): string => {
     const o = ordered.find((x) => x.name === c);
-    return `"${String(c).replaceAll('"', '""')}"${o && o.coll !== 'BINARY' ? ` COLLATE ${o.coll}` : ''}${o?.desc ? ' DESC' : ''}`;
+    return `"${String(c).replaceAll('"', '""')}"${o?.coll ? ` COLLATE ${o.coll}` : ''}${o?.desc ? ' DESC' : ''}`;
   };
   return `UNIQUE (${columns.map(part).join(', ')})`;
 }
 
-function sqliteIndexes(g: Grouped, uniqueCols: Set<string>): Index[] {
+/** A collation's name as SQLite compares them: unquoted, any case. */
+const collationName = (name: string): string => name.replace(/^["'`[]|["'`\]]$/g, '').toUpperCase();
+
+/**
+ * `collation(column)`: the collation a column was declared with (BINARY when none). `parts`
+ * whose order is descending, or whose collation is not their column's, are what a column
+ * list does not say (an index on a NOCASE column is NOCASE without saying so).
+ */
+function sqliteIndexes(g: Grouped, uniqueCols: Set<string>, collation: (column: string) => string): Index[] {
   const indexes: Index[] = [];
   for (const ix of g.i) {
     const columns = (Array.isArray(ix.columns) ? ix.columns : JSON.parse(ix.columns)) as Array<string | null>;
-    // The parts a column list does not say: descending, or compared under a collation of their own.
-    const ordered = (Array.isArray(ix.ordered) ? ix.ordered : JSON.parse(ix.ordered ?? '[]')) as Array<{ name: string | null; desc: number; coll: string }>;
+    const parts = (Array.isArray(ix.parts) ? ix.parts : JSON.parse(ix.parts ?? '[]')) as Array<{ name: string | null; desc: number; coll: string | null }>;
+    const ordered = parts.filter((p) => p.name !== null && (p.desc === 1 || collationName(p.coll ?? 'BINARY') !== collation(p.name)));
     if (ix.origin === 'pk') continue;
     if (ix.origin === 'u' && columns.length === 1 && columns[0] !== null && !ordered.length) { uniqueCols.add(columns[0]); continue; }
     const out: Index = { name: ix.name, columns: columns.filter((c): c is string => c !== null), unique: ix.unique === 1 };
@@ -88,7 +95,11 @@ function sqliteTable(name: string, g: Grouped): Table {
   const cols = g.c.filter((c) => c.hidden === 0).sort((a, b) => a.cid - b.cid);
   const pkCols = cols.filter((c) => c.pk > 0);
   const uniqueCols = new Set<string>();
-  const indexes = sqliteIndexes(g, uniqueCols);
+  const declared = (column: string): string => {
+    const f = parsed.columnFeatures.get(column.toLowerCase())?.find((x) => x.startsWith('COLLATE '));
+    return f ? collationName(f.slice('COLLATE '.length)) : 'BINARY';
+  };
+  const indexes = sqliteIndexes(g, uniqueCols, declared);
   const fks = new Map<number, Json[]>();
   for (const f of [...g.f].sort((a, b) => a.seq - b.seq)) fks.set(f.id, [...(fks.get(f.id) ?? []), f]);
   const single = new Map([...fks.values()].filter((p) => p.length === 1).map((p) => [p[0].from as string, p[0]]));

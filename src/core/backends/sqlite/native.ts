@@ -103,7 +103,7 @@ async function copyTables(job: NativeRestore): Promise<void> {
         const exists = (await s.query('SELECT 1 FROM main.sqlite_schema WHERE type = \'table\' AND name = ?', [x.name])).length > 0;
         if (exists && mode === 'replace') await s.run([`DROP TABLE main.${q}`]);
         if (!exists || mode === 'replace') {
-          await s.run([String(x.sql), ...schema.filter((y) => y.type !== 'table' && y.type !== 'view' && y.tbl_name === x.name).map((y) => String(y.sql))]);
+          await s.run([String(x.sql), ...schema.filter((y) => y.type !== 'table' && y.type !== 'view' && String(y.tbl_name).toLowerCase() === String(x.name).toLowerCase()).map((y) => String(y.sql))]);
         }
         // The stored columns by name: SELECT * also gives generated columns, which INSERT takes no value for.
         const stored = (await s.query('SELECT name FROM pragma_table_xinfo(?, \'cmx_restore_src\') WHERE hidden = 0 ORDER BY cid', [x.name])).map((c) => names.quote(String(c.name))).join(', ');
@@ -137,7 +137,8 @@ async function copyViewsAndHeader(s: Session, job: NativeRestore, schema: Array<
   for (const v of schema.filter((y) => y.type === 'view')) {
     const [had] = await s.query('SELECT type FROM main.sqlite_schema WHERE name = ?', [v.name]);
     if (had?.type === 'view' && job.mode === 'replace') await s.run([`DROP VIEW main.${job.names.quote(String(v.name))}`]);
-    await s.run([String(v.sql), ...schema.filter((y) => y.type === 'trigger' && y.tbl_name === v.name).map((y) => String(y.sql))]);
+    // A trigger may name its view in another case (SQLite keeps tbl_name as the trigger wrote it).
+    await s.run([String(v.sql), ...schema.filter((y) => y.type === 'trigger' && String(y.tbl_name).toLowerCase() === String(v.name).toLowerCase()).map((y) => String(y.sql))]);
   }
   for (const pragma of ['user_version', 'application_id']) {
     const [row] = await s.query(`PRAGMA cmx_restore_src.${pragma}`);
