@@ -37,7 +37,8 @@ SELECT 'i', s.TABLE_NAME, JSON_OBJECT('name', s.INDEX_NAME, 'non_unique', s.NON_
   FROM information_schema.STATISTICS s WHERE ${where('s')}
 UNION ALL
 SELECT 'f', k.TABLE_NAME, JSON_OBJECT('name', k.CONSTRAINT_NAME, 'column', k.COLUMN_NAME, 'pos', k.ORDINAL_POSITION,
-    'ref_schema', k.REFERENCED_TABLE_SCHEMA, 'ref_table', k.REFERENCED_TABLE_NAME, 'ref_column', k.REFERENCED_COLUMN_NAME)
+    'ref_schema', k.REFERENCED_TABLE_SCHEMA, 'ref_table', k.REFERENCED_TABLE_NAME, 'ref_column', k.REFERENCED_COLUMN_NAME,
+    'other_db', k.REFERENCED_TABLE_SCHEMA <> DATABASE())
   FROM information_schema.KEY_COLUMN_USAGE k WHERE k.REFERENCED_TABLE_NAME IS NOT NULL AND ${where('k')}
 UNION ALL
 SELECT 'r', r.TABLE_NAME, JSON_OBJECT('name', r.CONSTRAINT_NAME, 'on_delete', r.DELETE_RULE, 'on_update', r.UPDATE_RULE)
@@ -148,6 +149,10 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
   const pk = new Set((indexes.get('PRIMARY') ?? []).map((x) => x.column as string));
   const uniqueCols = new Set<string>();
   const out = userIndexes(name, indexes, fks, uniqueCols);
+  // A key to a table of another database is not one the portable table can name (its
+  // `references` are this database's tables): said in the table's unportable, and left out.
+  const elsewhere = [...fks].filter(([, parts]) => Number(parts[0].other_db) === 1);
+  for (const [fkName] of elsewhere) fks.delete(fkName);
   const single = new Map([...fks].filter(([, parts]) => parts.length === 1).map(([, parts]) => [parts[0].column as string, parts[0]]));
   const columns = [...g.c].sort((a, b) => a.pos - b.pos).map((c): Column => {
     const spec = mysqlType(c.data_type, c.column_type, jsonCols.has(c.name));
@@ -178,7 +183,10 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
   const checks = g.k.filter((k) => !jsonCols.has(k.name)).map((k): Check => ({ name: k.name, expression: k.clause }));
   const table: Table = { table: name, columns, indexes: out, foreign_keys, checks };
   // What the portable table does not say, as PostgreSQL's reader lists it: another backend's restore lists it in lossy.
-  markUnportable(table, [...(own.partitioned ? ['partitioned'] : []), ...(own.comment ? ['a comment on the table'] : [])]);
+  markUnportable(table, [
+    ...(own.partitioned ? ['partitioned'] : []), ...(own.comment ? ['a comment on the table'] : []),
+    ...elsewhere.map(([fkName, parts]) => `foreign key ${fkName} (${parts.map((p) => p.column).join(', ')}) to ${parts[0].ref_schema}.${parts[0].ref_table}, another database`),
+  ]);
   return table;
 }
 
