@@ -81,3 +81,29 @@ describe.runIf(BACKENDS.some((b) => b.name === 'sqlite'))('SQLite keys that spel
     if (!r.ok) expect(r.error.details.referenced).toEqual([{ table: 'Parent' }]);
   });
 });
+
+describe.runIf(BACKENDS.some((b) => b.name === 'postgres'))('a PostgreSQL inheritance child backed up without its parent', () => {
+  const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
+  let h: Harness;
+  beforeAll(async () => {
+    const pg = BACKENDS.find((b) => b.name === 'postgres')!;
+    for (const n of ['src', 'empty']) dbs[n] = await freshDatabase(pg, `ninh_${n}`);
+    h = await startInProcess({ src: { url: dbs.src.url }, empty: { url: dbs.empty.url } }, { backup_dir: tempDir('cmx-ninh-bk-') });
+    await mustCall(h.client, 'execute_transaction', { connection: 'src', queries: [
+      { query: 'CREATE TABLE base (id int PRIMARY KEY, at date)' }, { query: 'CREATE TABLE kid (note text) INHERITS (base)' }, { query: "INSERT INTO kid VALUES (1, '2024-01-01', 'x')" },
+    ] });
+    await mustCall(h.client, 'create_backup', { database: 'src', tables: ['kid'], output_path: 'kid.cmx.gz' });
+  });
+  afterAll(async () => {
+    await h?.close();
+    for (const d of Object.values(dbs)) await d.drop();
+  });
+
+  it('is refused saying what it needs, nothing restored', async () => {
+    const r = await callTool(h.client, 'restore_backup', { database: 'empty', backup_path: 'kid.cmx.gz' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('UNDEFINED_OBJECT');
+    if (!r.ok) expect(r.error.message).toMatch(/"public\.base" does not exist: the backup's own DDL of its tables needs it .* Back it up with them, or create it first/);
+    const left = await callTool(h.client, 'execute_query', { connection: 'empty', query: 'SELECT 1 FROM kid' });
+    expect(left.ok ? 'ok' : left.error.code).toBe('UNDEFINED_OBJECT');
+  });
+});

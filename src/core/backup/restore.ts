@@ -108,6 +108,10 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
 function alreadyThere(err: unknown, t: BackupTarget): unknown {
   const e = asDbError(err);
   // The DDL makes its objects in the schemas the source had; one it does not make itself (public) must be there.
+  // A relation the DDL of named tables needs besides them: an inheritance parent, a partitioned table's parent.
+  if (e.code === 'UNDEFINED_OBJECT' && e.details.sqlstate === '42P01') {
+    return new DbError('UNDEFINED_OBJECT', `${e.message}: the backup's own DDL of its tables needs it (a parent table they inherit from, or the like), and neither the backup nor "${t.config.name}" has it; nothing was restored. Back it up with them, or create it first`, e.details);
+  }
   if (e.code === 'UNDEFINED_OBJECT' && e.details.sqlstate === '3F000') {
     return new DbError('UNDEFINED_OBJECT', `${e.message}: the backup's own DDL creates its objects in the schemas the source had and expects this one on "${t.config.name}"; nothing was restored. Create it, or use mode "replace" (which creates the schemas its tables need)`, e.details);
   }
