@@ -3,6 +3,7 @@
  * or Streamable HTTP (src/http.ts). On stdio, stdout carries MCP messages only;
  * everything else goes to stderr.
  */
+import { CODE_CACHE_STATE } from './code-cache-state.js';
 import { backendLabels, loadConfig, parseCli, safeUrl, servesStateless, urlForms, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
@@ -143,7 +144,7 @@ async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
 
 /** Whether dist/server.js ran this bundle from V8's code cache (src/start.ts); nothing when run otherwise. */
 function codeCache(): { code_cache?: unknown } {
-  const state = (globalThis as Record<symbol, unknown>)[Symbol.for('codomyrmex-db.code-cache')];
+  const state = (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE];
   return state === undefined ? {} : { code_cache: state };
 }
 

@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
+import { CODE_CACHE_STATE } from './code-cache-state.js';
 
 const bundle = fileURLToPath(new URL('./server-main.cjs', import.meta.url));
 const cacheFile = `${bundle}.cache`;
@@ -33,10 +34,9 @@ const writing = process.env.CMX_WRITE_CODE_CACHE === '1';
 const SCRIPT_NAME = 'codomyrmex-db/dist/server-main.cjs';
 /** Larger than any cache of this bundle (about 1 MB): anything else there is not read. */
 const MAX_CACHE_BYTES = 64 * 1024 * 1024;
-const state = Symbol.for('codomyrmex-db.code-cache');
 
 if (process.sourceMapsEnabled) {
-  (globalThis as Record<symbol, unknown>)[state] = 'none';
+  (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE] = 'none';
   createRequire(import.meta.url)(bundle);
 } else {
   const bytes = readFileSync(bundle);
@@ -65,7 +65,7 @@ if (process.sourceMapsEnabled) {
   // The wrapper Node gives a CommonJS module, so the bundle sees the usual five names.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: SCRIPT_NAME, cachedData });
   // What the server's 'ready' log says of it (server.ts).
-  (globalThis as Record<symbol, unknown>)[state] = !cachedData ? 'none' : script.cachedDataRejected ? 'refused' : 'used';
+  (globalThis as Record<symbol, unknown>)[CODE_CACHE_STATE] = !cachedData ? 'none' : script.cachedDataRejected ? 'refused' : 'used';
   if (writing) {
     // At exit, so the functions the run compiled are in the cache too.
     process.once('exit', (code) => {

@@ -1,7 +1,8 @@
 /**
- * mysql: the catalog reader for MySQL and MariaDB. One information_schema query (columns,
- * index parts, foreign key parts and checks, UNION ALL), grouped per table in code and
- * mapped back to the portable schema; what has no portable form comes back as `native`.
+ * mysql: the catalog reader for MySQL and MariaDB. One information_schema query (tables,
+ * columns, index parts, foreign key parts and their rules, checks, UNION ALL), grouped per
+ * table in code and mapped back to the portable schema (rules a SELECT-only account cannot
+ * see there come from SHOW CREATE TABLE); what has no portable form comes back as `native`.
  */
 import type { ReadFilter } from '../contract/schema.js';
 import type { ServerInfo, Session } from '../../dialect.js';
@@ -9,6 +10,9 @@ import { constraintName, markUnportable, parseType, UNPORTABLE, unportableOf, ty
 import {
   byName, byTableName, fkAction, groupRows, makeColumn, nativeType, readDefaultText, tryPortable, typedLiteral, type DefaultRead, type Grouped, type Json,
 } from '../../schema/read-values.js';
+import { doubled } from '../../schema/sql-text.js';
+
+const quoted = doubled('`');
 
 /**
  * One catalog query, a part per kind and no joins: MariaDB fills each information_schema
@@ -141,7 +145,7 @@ function ownCollation(c: Json, tableCollation: unknown, json: boolean): boolean 
 
 function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
   // MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) named after the column (its backticks doubled in the clause).
-  const jsonCols = new Set(g.k.filter((k) => new RegExp(`^json_valid\\(\`${k.name.replaceAll('`', '``').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`\\)$`).test(k.clause)).map((k) => k.name as string));
+  const jsonCols = new Set(g.k.filter((k) => new RegExp(`^json_valid\\(${quoted(k.name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`).test(k.clause)).map((k) => k.name as string));
   const own = g.t[0] ?? {};
   const rules = new Map(g.r.map((r) => [r.name as string, r]));
   const fks = groupByName(g.f.map((f) => ({ ...f, on_delete: rules.get(f.name)?.on_delete, on_update: rules.get(f.name)?.on_update })), 'pos');
@@ -227,7 +231,7 @@ export async function readMysqlTables(s: Session, f: ReadFilter, info: ServerInf
 }
 
 async function showCreate(s: Session, table: string): Promise<string> {
-  const [row] = await s.query(`SHOW CREATE TABLE \`${table.replaceAll('`', '``')}\``);
+  const [row] = await s.query(`SHOW CREATE TABLE ${quoted(table)}`);
   return String(row?.['Create Table'] ?? '');
 }
 

@@ -35,7 +35,7 @@ export async function readDdl(s: Session, tables: Table[], whole: boolean): Prom
 }
 
 /** The two numbers an application keeps in the file's header, each as a `setting` when it is set. */
-const HEADER_FIELDS = ['user_version', 'application_id'];
+export const HEADER_FIELDS = ['user_version', 'application_id'] as const;
 const SETTING = new RegExp(`^PRAGMA (${HEADER_FIELDS.join('|')}) = (-?\\d{1,10})$`);
 
 async function header(s: Session): Promise<NativeObject[]> {

@@ -19,7 +19,6 @@ SELECT 'c', m.name, json_object('name', p.name, 'cid', p.cid, 'type', p.type, 'n
   FROM m JOIN pragma_table_xinfo(m.name) p
 UNION ALL
 SELECT 'i', m.name, json_object('name', il.name, 'unique', il."unique", 'origin', il.origin, 'partial', il.partial,
-    'columns', (SELECT json_group_array(ii.name) FROM pragma_index_info(il.name) ii),
     'parts', (SELECT json_group_array(json_object('name', x.name, 'desc', x."desc", 'coll', x.coll)) FROM pragma_index_xinfo(il.name) x WHERE x.key = 1),
     'sql', (SELECT s.sql FROM sqlite_schema s WHERE s.type = 'index' AND s.name = il.name))
   FROM m JOIN pragma_index_list(m.name) il
@@ -77,8 +76,9 @@ const collationName = (name: string): string => name.replace(/^["'`[]|["'`\]]$/g
 function sqliteIndexes(g: Grouped, uniqueCols: Set<string>, collation: (column: string) => string): Index[] {
   const indexes: Index[] = [];
   for (const ix of g.i) {
-    const columns = (Array.isArray(ix.columns) ? ix.columns : JSON.parse(ix.columns)) as Array<string | null>;
+    // The key's parts in order (an expression's name is null), with their order and collation.
     const parts = (Array.isArray(ix.parts) ? ix.parts : JSON.parse(ix.parts ?? '[]')) as Array<{ name: string | null; desc: number; coll: string | null }>;
+    const columns = parts.map((p) => p.name);
     const ordered = parts.filter((p) => p.name !== null && (p.desc === 1 || collationName(p.coll ?? 'BINARY') !== collation(p.name)));
     if (ix.origin === 'pk') continue;
     if (ix.origin === 'u' && columns.length === 1 && columns[0] !== null && !ordered.length) { uniqueCols.add(columns[0]); continue; }

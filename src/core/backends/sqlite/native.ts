@@ -7,6 +7,7 @@
 import { DbError } from '../../../errors.js';
 import type { Session } from '../../dialect.js';
 import type { Counted, Dumped, NativeBackup, NativeDump, NativeRestore } from '../contract/backup.js';
+import { HEADER_FIELDS } from './backup-ddl.js';
 import { copyImage, writeOverEmpty } from './backup-file.js';
 
 /** Large enough to map a whole database (SQLite's mmap_size ceiling here). */
@@ -140,7 +141,7 @@ async function copyViewsAndHeader(s: Session, job: NativeRestore, schema: Array<
     // A trigger may name its view in another case (SQLite keeps tbl_name as the trigger wrote it).
     await s.run([String(v.sql), ...schema.filter((y) => y.type === 'trigger' && String(y.tbl_name).toLowerCase() === String(v.name).toLowerCase()).map((y) => String(y.sql))]);
   }
-  for (const pragma of ['user_version', 'application_id']) {
+  for (const pragma of HEADER_FIELDS) {
     const [row] = await s.query(`PRAGMA cmx_restore_src.${pragma}`);
     await s.run([`PRAGMA main.${pragma} = ${Math.trunc(Number(Object.values(row ?? {})[0] ?? 0))}`]);
   }
