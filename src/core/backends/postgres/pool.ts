@@ -11,7 +11,7 @@ import { DbError } from '../../../errors.js';
 import type { DialectConfig, PoolState } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES, withDeadline } from '../../limits.js';
 import { fromPgError } from './errors.js';
-import { SESSION_RESET } from './settings.js';
+import { resetsSession } from './settings.js';
 import { pgSocketGuard, type PgSocketGuard } from './socket.js';
 import { PG_TYPE_PARSERS } from './types.js';
 
@@ -230,7 +230,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
  * Housekeeping statements (BEGIN, ROLLBACK, SET, DISCARD) on a leased connection.
  * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
  * a socket callback and leave the query pending forever), and always bounded. A message
- * that ends its transaction with SESSION_RESET (settings.ts commitWith, ROLLBACK_RESET)
+ * that ends its transaction with the session reset (settings.ts commitWith, ROLLBACK_RESET)
  * leaves the lease clean once it succeeded; any other message, or one that failed, does not.
  */
 export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
@@ -248,7 +248,7 @@ export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TI
     if (e.code === 'CONNECTION_LOST' || e.code === 'CONNECTION_FAILED') lease.broken = true;
     throw e;
   }
-  lease.clean = text.includes(SESSION_RESET);
+  lease.clean = resetsSession(text);
 }
 
 /** Marks the lease broken when the work failed because the connection died. */

@@ -26,8 +26,12 @@ const millis = (ms: number): string => String(Math.max(1, Math.floor(ms)));
  * the read-only guard's role) until the end of the current transaction.
  */
 export function localSettings(timeoutMs: number, extra: ReadonlyArray<readonly [string, string]> = []): string {
+  return `select ${localSettingCalls(timeoutMs, extra)}`;
+}
+
+function localSettingCalls(timeoutMs: number, extra: ReadonlyArray<readonly [string, string]> = []): string {
   const pairs: Array<readonly [string, string]> = [...extra, ['statement_timeout', millis(timeoutMs)], ['IntervalStyle', INTERVAL_STYLE]];
-  return `select ${pairs.map(([name, value]) => `set_config(${literal(name)}, ${literal(value)}, true)`).join(', ')}`;
+  return pairs.map(([name, value]) => `set_config(${literal(name)}, ${literal(value)}, true)`).join(', ');
 }
 
 /** `begin` (or `begin read only`, `begin isolation level …`) and the call's settings, in one round trip (simple protocol). */
@@ -54,15 +58,24 @@ export function sessionSettings(timeoutMs: number): string {
  * call could not do this: through a transaction pooler it is just the next query, run on
  * whichever server connection is free, after the pooler's next client got ours.
  */
-export const SESSION_RESET = 'close all; set session authorization default; reset all; deallocate all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences';
+const RESET_STATEMENTS = 'close all; set session authorization default; reset all; deallocate all; unlisten *; discard plans; discard temp; discard sequences';
+/** The one part that is a SELECT, which costs the server more than the others together: COMMIT's settings join it. */
+const UNLOCK_ALL = 'select pg_advisory_unlock_all()';
+export const SESSION_RESET = `${RESET_STATEMENTS}; ${UNLOCK_ALL}`;
+
+/** The message resets the session as SESSION_RESET does (also commitWith, whose SELECT carries more). */
+export function resetsSession(text: string): boolean {
+  return text.includes(RESET_STATEMENTS) && text.includes(UNLOCK_ALL);
+}
 
 /**
  * COMMIT with the reset before it, in the transaction (if COMMIT then fails, a deferred
  * check, nothing is left either), and the statement timeout set again for COMMIT's
- * deferred triggers (RESET ALL removed it).
+ * deferred triggers (RESET ALL removed it), in the reset's SELECT: a second SELECT cost
+ * about 40 µs a call (bench/RESULTS.md).
  */
 export function commitWith(timeoutMs: number): string {
-  return `${SESSION_RESET}; ${localSettings(timeoutMs)}; commit`;
+  return `${RESET_STATEMENTS}; ${UNLOCK_ALL}, ${localSettingCalls(timeoutMs)}; commit`;
 }
 
 /**
