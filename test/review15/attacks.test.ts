@@ -5,44 +5,11 @@
  * outside the backup's own tables is touched, errors carry stable codes, and nothing is left
  * half-restored.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craft, editHeader } from '../support/backup-file.js';
 import { MY, PG, callTool, mariadb, outcome, pair, psql, type Json, type RoundTrip } from './harness.js';
-
-const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-
-/** A copy of a portable backup with its lines edited, under a new name, with a manifest that matches it. */
-function craft(dir: string, from: string, to: string, edit: (lines: string[]) => string[]): string {
-  const lines = gunzipSync(readFileSync(join(dir, from))).toString('utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  const out = edit(lines);
-  // Per-table checksums (the row lines exactly as written) and the trailer, recomputed.
-  const header = JSON.parse(out[0]);
-  const sums: Array<{ name: string; schema?: string; rows: number; sha256: string }> = [];
-  let cur: { i: number; h: ReturnType<typeof createHash>; n: number } | undefined;
-  for (let k = 1; k < out.length; k++) {
-    const l = out[k];
-    if (l.startsWith('[')) { cur!.h.update(`${l}\n`); cur!.n++; continue; }
-    const o = JSON.parse(l);
-    if ('table' in o && typeof o.table === 'number') cur = { i: o.table, h: createHash('sha256'), n: 0 };
-    else if ('end' in o) {
-      const s = cur!.h.digest('hex');
-      out[k] = JSON.stringify({ ...o, rows: cur!.n, sha256: s });
-      const t = header.tables[cur!.i];
-      sums.push({ name: t.name, ...(t.schema ? { schema: t.schema } : {}), rows: cur!.n, sha256: s });
-    } else if (o.trailer) out[k] = JSON.stringify({ ...o, tables: sums, rows: sums.reduce((a, b) => a + b.rows, 0) });
-  }
-  const data = gzipSync(`${out.join('\n')}\n`);
-  writeFileSync(join(dir, to), data);
-  const manifest = JSON.parse(readFileSync(join(dir, `${from}.manifest.json`), 'utf8'));
-  writeFileSync(join(dir, `${to}.manifest.json`), JSON.stringify({ ...manifest, file: to, size: data.length, sha256: sha(data), tables: sums, rows: sums.reduce((a, b) => a + b.rows, 0) }));
-  return to;
-}
-
-const editHeader = (f: (h: Json) => void) => (lines: string[]): string[] => { const h = JSON.parse(lines[0]); f(h); return [JSON.stringify(h), ...lines.slice(1)]; };
 
 describe('names and paths', () => {
   let rt: RoundTrip;

@@ -7,7 +7,8 @@ import { mysql } from '../../src/core/backends/mysql/index.js';
 import { sqlite } from '../../src/core/backends/sqlite/index.js';
 import type { NativeObject } from '../../src/core/backends/contract/backup.js';
 import type { TableEntry } from '../../src/core/backup/format.js';
-import { checkNativeSql } from '../../src/core/backup/check-ddl.js';
+import { checkBuiltSql, checkNativeSql } from '../../src/core/backup/check-ddl.js';
+import { postgres } from '../../src/core/backends/postgres/index.js';
 
 const entry = (name: string, ddl: string[]): TableEntry => ({ name, definition: { table: name, columns: [], indexes: [], foreign_keys: [], checks: [] }, columns: [], order_by: [], sequence: null, ddl } as unknown as TableEntry);
 const code = (f: () => void): string => { try { f(); return 'ok'; } catch (e) { return (e as { code?: string }).code ?? 'thrown'; } };
@@ -43,5 +44,19 @@ describe('checkNativeSql', () => {
     const f = { quote: (n: string) => `\`${n}\``, string: (v: string) => `'${v}'` };
     expect(code(() => mysql.backup.portable.objectSql!(o, f))).toBe('BACKUP_CORRUPT');
     expect(code(() => mysql.backup.portable.objectSql!({ ...o, then: ['SELECT SETVAL(`s`, 12000, 0)'] }, f))).toBe('ok');
+  });
+});
+
+describe('checkBuiltSql: DDL made from a header definition is one statement each', () => {
+  it.each([
+    [postgres.sql, 'CREATE TABLE "t" ("a" integer DEFAULT 1) ; DROP TABLE victim', 'BACKUP_CORRUPT'],
+    [postgres.sql, 'ALTER TABLE "t" ADD CONSTRAINT "c" CHECK (true); DROP TABLE victim; --)', 'BACKUP_CORRUPT'],
+    [postgres.sql, 'CREATE TABLE "t" ("a" text DEFAULT \'x; DROP TABLE victim\')', 'ok'],
+    [mysql.sql, 'CREATE TABLE `t` (`a` int) ; DROP TABLE victim', 'BACKUP_CORRUPT'],
+    [mysql.sql, 'CREATE TABLE `t` (`a;b` int COMMENT \'x; y\')', 'ok'],
+    [sqlite.sql, 'CREATE TABLE "t" ("a" int); DROP TABLE victim', 'BACKUP_CORRUPT'],
+    [sqlite.sql, 'CREATE TABLE "t" ("a" int CHECK ("a" <> \';\'))', 'ok'],
+  ])('%#: %s', (flavor, sql, expected) => {
+    expect(code(() => checkBuiltSql('t', [sql], flavor))).toBe(expected);
   });
 });

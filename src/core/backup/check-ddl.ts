@@ -91,3 +91,16 @@ export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], f
     if (o.kind === 'trigger' && !(o.table !== undefined && tables.some((t) => same(t, o.table!)) && same(onTable(tokens, c.at), o.table))) refuse(what, o.sql);
   }
 }
+
+/**
+ * DDL this server built from a header's definition: the parts it copies as written (a
+ * check's expression, a default's SQL) must not end the statement, whatever the header's
+ * checks let through. Each must be one statement by the target's lexer, or BACKUP_CORRUPT.
+ */
+export function checkBuiltSql(table: string, statements: string[], flavor: SqlSupport): void {
+  for (const sql of statements) {
+    if (countStatementsIn(flavor.lexer.tokenize(sql)) !== 1) {
+      throw new DbError('BACKUP_CORRUPT', `the DDL made from the backup's definition of table ${table} is not one statement (${sql.slice(0, 80)}…): the definition holds SQL that ends it; nothing was restored`, { table });
+    }
+  }
+}

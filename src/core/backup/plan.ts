@@ -12,7 +12,7 @@ import type { BackendModule } from '../backends/types.js';
 import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../schema/ddl.js';
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
-import { checkNativeSql } from './check-ddl.js';
+import { checkBuiltSql, checkNativeSql } from './check-ddl.js';
 import { alignForeignKeys, cutNames, dropUnkeyable, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
@@ -172,6 +172,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
       if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
       throw err;
     }
+    checkBuiltSql(e.name, [...ddl, ...keys, ...foreignKeys], into.sql);
     return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, skip: [], jsonLines };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());

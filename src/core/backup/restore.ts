@@ -13,6 +13,7 @@ import type { LoadBatch, Session } from '../dialect.js';
 import { allForeignKeys, qualified } from '../schema/ddl.js';
 import { readTable, refuseReadOnly } from '../schema/manager.js';
 import { corrupt, openBackup, type BackupRecord } from './format.js';
+import { checkHeader } from './header.js';
 import { requireVerified, type Manifest } from './manifest.js';
 import { restoreNative } from './native.js';
 import { backupName, existingFile, realBackupDir } from './paths.js';
@@ -65,6 +66,7 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   if (b.manifest.format === 'native') return restoreNative(t, b, mode, p);
   await b.verify();
   const { header, records } = await openBackup(b.path, b.name, p.signal);
+  checkHeader(header, b.name);
   const names = (x: Array<{ name: string }>): string => x.map((y) => y.name).join('\u0000');
   if (names(header.tables) !== names(b.manifest.tables)) throw corrupt(b.name, 'its tables differ from the manifest\'s');
   const portable = planRestore(header, t.flavor, t.module, t.info.flavor);

@@ -1,0 +1,92 @@
+/**
+ * A portable backup's header is input (anyone who can write backup_dir can edit it and
+ * recompute the checksums), and its table definitions become DDL on the target. The review
+ * of issue 15 found a foreign key's `on_update` of `restrict; drop table victim; --` run as
+ * a second statement on PostgreSQL (MariaDB refused it only because it runs one statement).
+ * The class: every field of a table entry, forged, is refused as BACKUP_CORRUPT before
+ * anything is touched, on a restore into the same backend and into another one; the
+ * target's own table is intact and nothing of the backup was made. SQL text the DDL copies
+ * (a default's, a check's) is refused by the DDL builder (INVALID_INPUT) or, across
+ * backends, not carried and listed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craft, editHeader } from '../support/backup-file.js';
+import { BACKENDS } from '../support/backends.js';
+import { MY, PG, callTool, mariadb, pair, psql, type Json, type RoundTrip } from '../review15/harness.js';
+
+const EVIL = 'restrict; DROP TABLE victim; --';
+
+/** `sql`: SQL text the DDL copies, which the DDL builder refuses itself (INVALID_INPUT) and a restore into another backend drops, listed in lossy. */
+type Forgery = [string, (h: Json) => void, 'sql'?];
+/** Each edits the header of a backup of parent (id serial key, code) and child (id key, parent_id → parent ON DELETE CASCADE, a, b → parent2 (a, b)). */
+const FORGERIES: Forgery[] = [
+  ['references.on_update', (h) => { col(h, 'child', 'parent_id').references.on_update = EVIL; }],
+  ['references.on_delete', (h) => { col(h, 'child', 'parent_id').references.on_delete = EVIL; }],
+  ['foreign_keys[].on_delete', (h) => { table(h, 'child').definition.foreign_keys[0].on_delete = EVIL; }],
+  ['sequence.next', (h) => { table(h, 'parent').sequence.next = '1); DROP TABLE victim; --'; }],
+  ['sequence.column not a column', (h) => { table(h, 'parent').sequence.column = 'nope'; }],
+  ['columns[].encoding', (h) => { table(h, 'child').columns[1].encoding = 'evil'; }],
+  ['columns[] longer than the definition', (h) => { table(h, 'child').columns.push({ name: 'extra', encoding: 'integer' }); }],
+  ['columns[] in another order', (h) => { table(h, 'child').columns.reverse(); }],
+  ['order_by naming no column', (h) => { table(h, 'child').order_by = ['nope']; }],
+  ['an unknown key on a column', (h) => { col(h, 'child', 'a').evil = 'x'; }],
+  ['a column without its flags', (h) => { delete col(h, 'child', 'a').nullable; }],
+  ['definition.table other than the entry', (h) => { table(h, 'child').definition.table = 'victim'; }],
+  ['a NUL in a column name', (h) => { col(h, 'child', 'a').name = 'a\u0000'; table(h, 'child').columns[2].name = 'a\u0000'; }],
+  ['a type that is no type', (h) => { col(h, 'child', 'a').type = 'integer); DROP TABLE victim; --'; table(h, 'child').columns[2].encoding = 'integer'; }],
+  ['a default expression that ends the statement', (h) => { col(h, 'child', 'a').default = { sql: '1); DROP TABLE victim; --' }; }, 'sql'],
+  ['a check expression that ends the statement', (h) => { table(h, 'child').definition.checks = [{ name: 'c', expression: 'true); DROP TABLE victim; --' }]; }, 'sql'],
+];
+
+function table(h: Json, name: string): Json {
+  return h.tables.find((t: Json) => t.name === name);
+}
+function col(h: Json, t: string, name: string): Json {
+  return table(h, t).definition.columns.find((c: Json) => c.name === name);
+}
+
+const SOURCE = `CREATE TABLE parent (id serial PRIMARY KEY, code int NOT NULL);
+CREATE TABLE parent2 (a int, b int, PRIMARY KEY (a, b));
+CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent (id) ON DELETE CASCADE, a int, b int, FOREIGN KEY (a, b) REFERENCES parent2 (a, b));
+INSERT INTO parent (code) VALUES (1), (2); INSERT INTO parent2 VALUES (1, 1); INSERT INTO child VALUES (1, 1, 1, 1);`;
+
+const targets = [PG, MY].filter((b) => BACKENDS.some((x) => x.name === b.name));
+
+describe.each(targets)('forged portable PostgreSQL backup headers restored into $name', (target) => {
+  let rt: RoundTrip;
+  let backup: string;
+  const sql = (script: string): string => (target.name === 'postgres' ? psql(rt.dst.url, script) : mariadb(rt.dst.url, script));
+  beforeAll(async () => {
+    rt = await pair(PG, target, `hf${target.name.slice(0, 2)}`);
+    psql(rt.src.url, SOURCE);
+    sql('CREATE TABLE victim (id int); INSERT INTO victim VALUES (42);');
+    const made = await callTool(rt.h.client, 'create_backup', { connection: 'src' });
+    if (!made.ok) throw new Error(made.error.message);
+    backup = String(made.data.backup);
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('restores the untouched backup (the forgeries below are what make it fail)', async () => {
+    const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: backup, mode: 'replace', allow_lossy: true });
+    expect(r.ok ? 'ok' : r.error.message).toBe('ok');
+    expect(sql('SELECT count(*) FROM child').trim()).toBe('1');
+    sql('DROP TABLE child; DROP TABLE parent; DROP TABLE parent2;');
+  });
+
+  const tablesMade = (): string => (target.name === 'postgres'
+    ? psql(rt.dst.url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'victim'")
+    : mariadb(rt.dst.url, "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> 'victim'")).trim();
+
+  it.each(FORGERIES)('%s: refused before anything is touched (or, SQL text across backends, dropped and listed)', async (what, edit, kind) => {
+    const f = craft(rt.dir, backup, `forged-${what.replace(/\W+/g, '-')}.cmx.gz`, editHeader(edit));
+    const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: f, mode: 'replace', allow_lossy: true });
+    expect(sql('SELECT id FROM victim').trim()).toBe('42');
+    if (kind === 'sql' && target.name !== 'postgres') {
+      expect(r.ok && JSON.stringify(r.data.lossy)).toMatch(/check constraint|default expression/);
+      sql('DROP TABLE child; DROP TABLE parent; DROP TABLE parent2;');
+      return;
+    }
+    expect(r.ok ? 'ok' : r.error.code).toBe(kind === 'sql' ? 'INVALID_INPUT' : 'BACKUP_CORRUPT');
+    expect(tablesMade()).toBe('0');
+  });
+});
