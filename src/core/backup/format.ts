@@ -180,20 +180,31 @@ async function* lineBatches(path: string, file: string, signal?: AbortSignal): A
   // chunk and makes a batch of its own.
   const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   const input = createReadStream(path, { signal, highWaterMark: 1 << 20 }).pipe(gunzip);
-  let rest: Buffer | null = null;
+  // The start of a line not yet ended, in pieces: each chunk is searched for a newline once
+  // and joined once (joining and searching the whole pending line at each chunk made a
+  // 40 MB value take 9 s).
+  let rest: Buffer[] = [];
+  let restBytes = 0;
   try {
     for await (const chunk of input) {
-      const buf: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : chunk as Buffer;
-      const end = buf.lastIndexOf(10);
-      if (end < 0) { rest = buf; continue; }
-      rest = end === buf.length - 1 ? null : buf.subarray(end + 1);
-      yield { text: buf.toString('utf8', 0, end), bytes: buf.subarray(0, end + 1) };
+      const c = chunk as Buffer;
+      const end = c.lastIndexOf(10);
+      if (end < 0) {
+        rest.push(c);
+        restBytes += c.length;
+        continue;
+      }
+      const buf = restBytes ? Buffer.concat([...rest, c], restBytes + c.length) : c;
+      const cut = restBytes + end;
+      rest = end === c.length - 1 ? [] : [c.subarray(end + 1)];
+      restBytes = c.length - end - 1;
+      yield { text: buf.toString('utf8', 0, cut), bytes: buf.subarray(0, cut + 1) };
     }
   } catch (err) {
     if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled by the client');
     throw corrupt(file, `the compressed data does not read back (${(err as Error).message})`);
   }
-  if (rest) throw corrupt(file, 'the last line is cut short');
+  if (restBytes) throw corrupt(file, 'the last line is cut short');
 }
 
 /**
