@@ -32,6 +32,35 @@ describe.runIf(have('mysql')).each(['portable', 'native'] as const)('MariaDB dat
   });
 });
 
+const ENUMS = "SELECT GROUP_CONCAT(id, ':', e, ':', e + 0, ':', s, ':', s + 0 ORDER BY id SEPARATOR ' ') FROM en";
+
+describe.runIf(have('mysql')).each(['portable', 'native'] as const)('MariaDB ENUM error value (\'\', stored by a non-strict source), %s', (format) => {
+  let rt: RoundTrip;
+  beforeAll(async () => {
+    rt = await pair(MY, MY, `me${format[0]}`);
+    mariadb(rt.src.url, `SET SESSION sql_mode = '';
+      CREATE TABLE en (id INT PRIMARY KEY, e ENUM('a', 'b'), s SET('x', 'y'), d DATE);
+      INSERT INTO en VALUES (1, 'zzz', 'x,q', '2024-01-01'), (2, 'b', 'y', NULL), (3, NULL, '', NULL);`);
+    rt.backup = await callTool(rt.h.client, 'create_backup', { connection: 'src', format });
+    if (rt.backup.ok) rt.restore = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: rt.backup.data.backup });
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('restores it as the error value (index 0), the other rows as they are', () => {
+    expect([outcome(rt.backup), outcome(rt.restore)]).toEqual(['ok', 'ok']);
+    expect(mariadb(rt.dst.url, ENUMS).trim()).toBe(mariadb(rt.src.url, ENUMS).trim());
+    expect(mariadb(rt.dst.url, ENUMS)).toContain('1::0:x:1');
+  });
+
+  it('keeps strict mode for a table the restore did not make from the source\'s DDL (append into one of the target\'s)', async () => {
+    if (format === 'native') return;
+    mariadb(rt.dst.url, "DROP TABLE en; CREATE TABLE en (id INT PRIMARY KEY, e ENUM('a', 'b'), s SET('x', 'y'), d DATE)");
+    const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: rt.backup!.ok ? rt.backup!.data.backup : '', mode: 'append' });
+    expect(r.ok ? 'ok' : r.error.code).toBe('DATA_ERROR');
+    expect(mariadb(rt.dst.url, 'SELECT count(*) FROM en').trim()).toBe('0');
+  });
+});
+
 describe.runIf(have('mysql') && have('sqlite'))('SQLite keys that MariaDB\'s collation makes one', () => {
   let rt: RoundTrip;
   beforeAll(async () => {

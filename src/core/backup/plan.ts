@@ -169,7 +169,8 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
     try {
       ddl = createTableSql(bare, f);
     } catch (err) {
-      if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}`, { ...err.details, table: e.name });
+      // The advice of create_table (use varchar(n) …) is about a definition the caller writes: a backup's is fixed.
+      if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}. A restore takes the backup's column types as they are: change the column on the source (or leave the table out of a backup of named tables, create_backup tables) and back it up again; nothing was restored`, { ...err.details, table: e.name });
       throw err;
     }
     checkBuiltSql(e.name, [...ddl, ...keys, ...foreignKeys], into.sql);
@@ -177,7 +178,7 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}`, { table: twice.startsWith('.') ? twice.slice(1) : twice });
+  if (twice) throw new DbError('UNSUPPORTED', `two backed-up tables would both become "${twice.slice(twice.indexOf('.') + 1)}" on ${into.name}, which has no schemas to keep them apart (or folds their names' case); nothing was restored. Back them up apart (create_backup tables) and restore each into its own database or file`, { table: twice.startsWith('.') ? twice.slice(1) : twice });
   const objects = same && into.backup.portable.objectSql !== undefined;
   // The source's SQL runs as it is: each statement must create what the header names (check-ddl.ts).
   if (same) checkNativeSql(h.tables.filter((e) => e.ddl?.length), objects ? h.objects ?? [] : [], into.sql);

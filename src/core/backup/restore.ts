@@ -259,7 +259,11 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     const all = batches(records, i, tp, m, p, tally);
     // Counted just before its load: an inheritance parent's count takes in the rows of the children loaded before it.
     const before = exact.has(tp) ? 0 : await count(s, t, tp);
-    const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal);
+    const own = sql.sourceTypesLoad && created.includes(tp) && tp.entry.ddl?.length && tp.create === tp.entry.ddl[0] ? sql.sourceTypesLoad : null;
+    if (own) await s.run(own.before);
+    const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal)
+      .catch((err: unknown) => { throw inTable(err, tp.entry.name); });
+    if (own) await s.run(own.after);
     if (!exact.has(tp)) {
       const expected = before + rows;
       const actual = await count(s, t, tp);
@@ -277,6 +281,13 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/** A load's failure names its table (a driver's message names a column and a row of one batch at most). */
+function inTable(err: unknown, table: string): unknown {
+  if (!(err instanceof DbError) || ['CANCELLED', 'CONNECTION_LOST', 'TIMEOUT', 'BACKUP_CORRUPT'].includes(err.code) || err.details.table !== undefined) return err;
+  const batch = /\bat row \d+/.test(err.message) ? ' (the row is counted within one batch of the load)' : '';
+  return new DbError(err.code, `loading table ${table}: ${err.message}${batch}`, { ...err.details, table });
 }
 
 /**

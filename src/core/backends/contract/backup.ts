@@ -223,6 +223,14 @@ export interface PortableSql {
   /** Session statements after a bulk load, whatever its outcome (MySQL: key checks back on). */
   afterLoad: string[];
   /**
+   * Around the load of one table made from the source's own DDL (the same backend and
+   * flavour: its values are of the very types they were read from), statements that load it
+   * as the source's own dump would, and those that end that. MySQL: without strict mode, as
+   * mariadb-dump's script runs, so an ENUM's error value '' (stored by a non-strict source)
+   * loads as itself. afterLoad puts the session back whatever happens. Absent: nothing.
+   */
+  sourceTypesLoad?: { before: string[]; after: string[] };
+  /**
    * Keys are added after the data (PostgreSQL, as pg_restore does: an index built once
    * by sorting beats one maintained row by row, and ALTER TABLE ADD CONSTRAINT checks a
    * foreign key once). MySQL and SQLite create them with the table, checks off.

@@ -152,6 +152,13 @@ export const portable: PortableSql = {
     "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO', 'ALLOW_INVALID_DATES')",
   ],
   afterLoad: ['SET foreign_key_checks = 1, unique_checks = 1, SESSION sql_mode = @cmx_load_mode /*M!101100 , SESSION system_versioning_insert_history = 0 */'],
+  // Strict mode refuses '' in an ENUM that lacks it, which a non-strict source stores (its error value).
+  sourceTypesLoad: {
+    before: [
+      "SET @cmx_table_mode = @@SESSION.sql_mode, SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',STRICT_TRANS_TABLES,', ','), ',STRICT_ALL_TABLES,', ','))",
+    ],
+    after: ['SET SESSION sql_mode = @cmx_table_mode'],
+  },
   async count(s, t, f) {
     const [row] = await s.query("SELECT TABLE_TYPE AS k FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", [t.table]);
     const [n] = await s.query(`SELECT count(*) AS n FROM ${qualified(t, f)}${row?.k === 'SYSTEM VERSIONED' ? ' FOR SYSTEM_TIME ALL' : ''}`);
