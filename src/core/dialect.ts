@@ -232,6 +232,13 @@ export interface Session {
    * non-transactional migration is worse than a late stop).
    */
   run(statements: string[], onApplied?: (index: number) => Promise<void>, signal?: AbortSignal): Promise<void>;
+  /**
+   * Statements built from input this server does not trust whole (a backup header's table
+   * definitions), each run where the database itself refuses a second statement in one text
+   * (PostgreSQL's extended protocol). Absent where run() already does (MySQL without
+   * multiple statements, SQLite's prepare).
+   */
+  runSingle?(statements: string[]): Promise<void>;
   /** One statement with the backend's own placeholders; returns its rows (uncapped: for small catalog reads). */
   query(text: string, params?: unknown[]): Promise<Row[]>;
   /**

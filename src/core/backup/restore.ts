@@ -166,7 +166,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
             schemas.add(schema);
             await s.run([`CREATE SCHEMA IF NOT EXISTS ${t.flavor.quote(schema)}`]);
           }
-          await s.run([tp.create]);
+          await built(s, [tp.create]);
           created.push(tp);
         }
       }
@@ -277,10 +277,15 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     await s.run([plan.native.after_data]);
     return out;
   }
-  for (const tp of created) if (tp.after.length) await s.run(tp.after);
-  for (const tp of created) if (tp.foreignKeys.length) await s.run(tp.foreignKeys);
+  for (const tp of created) if (tp.after.length) await built(s, tp.after);
+  for (const tp of created) if (tp.foreignKeys.length) await built(s, tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/** DDL the plan built from the header's definitions: one statement per message where the database can hold it to that (Session.runSingle). */
+function built(s: Session, statements: string[]): Promise<void> {
+  return s.runSingle ? s.runSingle(statements) : s.run(statements);
 }
 
 /** A load's failure names its table (a driver's message names a column and a row of one batch at most). */

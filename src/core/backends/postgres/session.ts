@@ -116,6 +116,10 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
         await onApplied?.(i);
       }
     },
+    runSingle: async (statements) => {
+      await settled();
+      for (const text of statements) await watch(lease, extended(lease, text, []));
+    },
     query: async (text, params = []) => {
       await settled();
       // After trusted SQL (a migration's own BEGIN without COMMIT) the server may be in a
