@@ -125,6 +125,21 @@ describe('cross-backend restore plans', () => {
     ]);
     expect(plan('postgres', 'postgres', [e]).lossy.map((l) => l.column ?? '*')).toEqual(['id', '*']);
   });
+
+  it('PostgreSQL identity options: carried by a same-backend restore from the portable schema, listed across backends; a serial only on the same backend', () => {
+    const serial = 'serial (sequence a_id_seq owned by the column behind its nextval default, not an identity)';
+    const e = entry({ table: 'a', columns: [{ name: 'id', type: 'integer', primary_key: true, auto_increment: true }] },
+      { unportable: { id: [serial, 'sequence START WITH 10001 INCREMENT BY 3'] } });
+    const same = plan('postgres', 'postgres', [e]);
+    expect(same.lossy.map((l) => l.what)).toEqual([`${serial} is not carried by the portable schema (this backup carries no DDL of its own for it)`]);
+    expect(same.tables[0].after).toContain('ALTER TABLE "a" ALTER COLUMN "id" SET INCREMENT BY 3 SET MINVALUE 1 SET MAXVALUE 2147483647 SET START WITH 10001 SET CACHE 1 SET NO CYCLE RESTART');
+    // Another backend's auto-increment is the same for a serial and an identity: only the options are lost.
+    expect(plan('postgres', 'mysql', [e]).lossy.map((l) => l.what)).toEqual(['sequence START WITH 10001 INCREMENT BY 3 is not carried across backends']);
+    // A column the target does not make an identity (not the only key) keeps the options listed, with nothing to set.
+    const plain = entry({ table: 'b', columns: [{ name: 'id', type: 'integer' }] }, { unportable: { id: ['sequence INCREMENT BY 3'] } });
+    expect(plan('postgres', 'postgres', [plain]).lossy.map((l) => l.what)).toEqual(['sequence INCREMENT BY 3 is not carried by the portable schema (this backup carries no DDL of its own for it)']);
+    expect(plan('postgres', 'postgres', [plain]).tables[0].after.join('\n')).not.toMatch(/INCREMENT/);
+  });
 });
 
 describe('keys the target cannot index', () => {

@@ -25,12 +25,13 @@ export interface Lossy {
  * same-backend restore made from the portable schema alone: listed. Across backends a
  * column's character set is not listed: its text is read as Unicode, which every target
  * stores, so every value comes across as it was (the target only accepts characters the
- * source refused).
+ * source refused). `kept`: a column's features the target has anyway (the source's
+ * sameBackendOnly across backends, the target's carryUnportable on the same one).
  */
-export function unportableLost(e: TableEntry, lossy: Lossy[], cross = true): void {
+export function unportableLost(e: TableEntry, lossy: Lossy[], cross = true, kept: (column: string, feature: string) => boolean = () => false): void {
   const where = cross ? 'across backends' : 'by the portable schema (this backup carries no DDL of its own for it)';
   for (const [column, features] of Object.entries(e.unportable ?? {})) {
-    const lost = cross ? features.filter((f) => !/^character set /i.test(f)) : features;
+    const lost = (cross ? features.filter((f) => !/^character set /i.test(f)) : features).filter((f) => !kept(column, f));
     if (lost.length) lossy.push({ table: e.name, column, what: `${lost.join(', ')} ${lost.length > 1 ? 'are' : 'is'} not carried ${where}` });
   }
   for (const f of e.table_unportable ?? []) lossy.push({ table: e.name, what: `${f}: not carried ${where}` });

@@ -23,7 +23,7 @@ export interface TablePlan {
   entry: TableEntry;
   /** The table as it is created on the target. */
   table: Table;
-  /** CREATE TABLE first; then what follows the data (keys, indexes, comments) ... */
+  /** CREATE TABLE first; then what follows the data (keys, indexes, comments, what carryUnportable gives back) ... */
   create: string;
   after: string[];
   /** ... and last, once every table has its keys, the foreign keys (PostgreSQL; elsewhere they come with the table). */
@@ -60,7 +60,7 @@ const asBytes = (w: ((v: unknown) => unknown) | null) => (v: unknown): unknown =
 };
 
 /** The target's table for one entry; what it had to leave out goes to `lossy`. */
-function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy: Lossy[], exact = false, flavors: { from: string | null; into: string | null } = { from: null, into: null }): { table: Table; textual: boolean[]; bytes: boolean[] } {
+function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, f: SchemaFlavor, lossy: Lossy[], exact = false, flavors: { from: string | null; into: string | null } = { from: null, into: null }): { table: Table; textual: boolean[]; bytes: boolean[]; carry: string[] } {
   const source = from.name;
   const cross = source !== into.name;
   // JSON documents kept as written, going where the server keeps them parsed (jsonb, MySQL 8's JSON).
@@ -118,9 +118,21 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
       c.default = null;
     }
   }
-  if (cross) unportableLost(e, lossy);
-  // The same backend without the source's DDL for the table (PostgreSQL named tables without pg_dump, modes replace and append).
-  else if (!e.ddl?.length) unportableLost(e, lossy, false);
+  if (cross) unportableLost(e, lossy, true, (_, feature) => from.backup.sameBackendOnly?.(feature) ?? false);
+  // The same backend without the source's DDL for the table (PostgreSQL named tables without pg_dump, modes replace and append):
+  // what the target gives back after the load (carry, run with the table's `after`) is not lost.
+  const carry: string[] = [];
+  if (!cross && !e.ddl?.length) {
+    const carried = new Map<string, string[]>();
+    for (const c of def.columns) {
+      const features = e.unportable?.[c.name];
+      const back = features?.length && into.backup.portable.carryUnportable?.(def, c, features, f);
+      if (!back) continue;
+      carried.set(c.name, back.carried);
+      carry.push(...back.statements);
+    }
+    unportableLost(e, lossy, false, (column, feature) => carried.get(column)?.includes(feature) ?? false);
+  }
   if (cross && def.checks.length) {
     lossy.push({ table: e.name, what: `${def.checks.length} check constraint(s) in ${source} SQL are not carried across backends` });
     def.checks = [];
@@ -131,7 +143,7 @@ function mapTable(e: TableEntry, from: BackendModule, into: BackendModule, lossy
     for (const ix of def.indexes.filter((x) => x.native !== undefined)) lossy.push({ table: e.name, what: `index ${ix.name} (an expression, partial, descending or non-btree index) is not restored` });
     def.indexes = plain;
   }
-  return { table: def, textual, bytes };
+  return { table: def, textual, bytes, carry };
 }
 
 /**
@@ -144,14 +156,14 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const from = backendModule(h.source.backend);
   const same = from.name === into.name && (h.source.flavor ?? null) === (serverFlavor ?? null);
   const cross = from.name !== into.name;
-  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, lossy, same && Boolean(e.ddl?.length), { from: h.source.flavor ?? null, into: serverFlavor ?? null }) }));
+  const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, f, lossy, same && Boolean(e.ddl?.length), { from: h.source.flavor ?? null, into: serverFlavor ?? null }) }));
   if (cross) {
     alignForeignKeys(mapped.map((m) => m.table));
     dropUnkeyable(mapped.map((m) => m.table), f, lossy);
   }
   uniqueNames(mapped.map((m) => m.table), into, lossy);
   if (cross) cutNames(mapped.map((m) => m.table), into, lossy);
-  const tables = mapped.map(({ e, table, textual, bytes }): TablePlan => {
+  const tables = mapped.map(({ e, table, textual, bytes, carry }): TablePlan => {
     const specs = table.columns.map(specOf);
     const writers = specs.map((spec, i) => (bytes[i] ? asBytes(into.backup.writer(spec)) : textual[i] ? asText : into.backup.writer(spec)));
     const jsonLines = writers.every((w, i) => w === null || (!textual[i] && !bytes[i] && (into.backup.jsonLines?.(specs[i]) ?? false)));
@@ -173,8 +185,8 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
       if (err instanceof DbError) throw new DbError(err.code, `table "${e.name}" cannot be created on ${into.name}: ${err.message}. A restore takes the backup's column types as they are: change the column on the source (or leave the table out of a backup of named tables, create_backup tables) and back it up again; nothing was restored`, { ...err.details, table: e.name });
       throw err;
     }
-    checkBuiltSql(e.name, [...ddl, ...keys, ...foreignKeys], into.sql);
-    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1)], foreignKeys, writers, skip: [], jsonLines };
+    checkBuiltSql(e.name, [...ddl, ...keys, ...foreignKeys, ...carry], into.sql);
+    return { entry: e, table, create: ddl[0], after: [...keys, ...ddl.slice(1), ...carry], foreignKeys, writers, skip: [], jsonLines };
   });
   const names = tables.map((t) => `${t.table.schema ?? ''}.${t.table.table}`.toLowerCase());
   const twice = names.find((n, i) => names.indexOf(n) !== i);

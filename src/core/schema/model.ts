@@ -56,7 +56,8 @@ export interface Column {
 /**
  * What a column has that the portable schema cannot carry (MySQL ON UPDATE, a generated
  * expression, another character set): a symbol key, so it follows copies of the column
- * but never reaches JSON. Changing such a column is refused rather than losing it.
+ * but never reaches JSON. MySQL's and SQLite's alter_table refuse to change such a column
+ * rather than lose it; PostgreSQL's ALTERs keep it (a serial column stays one).
  */
 export const UNPORTABLE = Symbol('unportable');
 

@@ -8,7 +8,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { RowLines, Session } from '../../dialect.js';
-import type { Table, TypeSpec } from '../../schema/model.js';
+import type { Column, Table, TypeSpec } from '../../schema/model.js';
 
 export interface BackupSupport {
   /** The SQL of a portable backup read from this backend and restored into it. */
@@ -32,6 +32,14 @@ export interface BackupSupport {
    * only ever text); undefined when there is none (restored as text, listed in lossy).
    */
   crossType(native: string): CrossType | undefined;
+  /**
+   * Whether a feature of a column's `unportable` (as this backend's catalog reader says it)
+   * tells apart only what this backend has two ways of making, which every other backend
+   * makes one way from the portable definition (PostgreSQL's serial beside an identity:
+   * both are another backend's auto-increment): listed by a restore into this backend made
+   * from the portable definition, not across backends. Absent: none is.
+   */
+  sameBackendOnly?(feature: string): boolean;
   /**
    * Which names are unique per schema or database here rather than per table: index
    * names on PostgreSQL (with its tables) and SQLite, foreign key names on MySQL.
@@ -175,6 +183,14 @@ export interface PortableSql {
   readSequence(s: Session, t: Table, column: string, f: Quoting): Promise<string | null>;
   /** Statements that make `column` hand out `next` next. MySQL's is DDL (it commits). */
   writeSequence(t: Table, column: string, next: string, f: Quoting): Array<{ text: string; params: unknown[] }>;
+  /**
+   * Of a column's `unportable` features in a backup of this same backend, those a table
+   * made here from the portable definition gets back anyway, with the statements that give
+   * them back (run after the load, before the column's sequence position is set); the rest
+   * is listed in lossy. PostgreSQL: an identity's sequence options (increment, start,
+   * bounds, cache, cycle). Absent: nothing is given back.
+   */
+  carryUnportable?(t: Table, column: Column, features: string[], f: Quoting): { carried: string[]; statements: string[] };
   /**
    * Columns of a table made by the backup's native DDL that take no value (PostgreSQL's
    * stored generated columns): the restore leaves their values out of the load, and the

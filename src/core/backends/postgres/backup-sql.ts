@@ -7,6 +7,7 @@ import { finishBytesFor, finishMarked, orderBy } from '../../backup/sql.js';
 import { specOf } from '../../backup/values.js';
 import type { Column, Table } from '../../schema/model.js';
 import { ownRowsOf } from './ddl.js';
+import { identityOptionsSql } from './sequence-options.js';
 
 /** The table's name, with its schema when it has one. */
 const qualified = (t: Table, f: Quoting): string => (t.schema ? `${f.quote(t.schema)}.` : '') + f.quote(t.table);
@@ -60,10 +61,17 @@ export const portable: PortableSql = {
         WHERE ad.adrelid = $1::regclass AND ad.adnum = (SELECT attnum FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2) LIMIT 1)) AS seq`, [qualified(t, f), column]);
     if (!row?.seq) return null;
     // The sequence name comes back quoted and qualified by the server.
-    const [v] = await s.query(`SELECT last_value::text AS v, is_called FROM ${String(row.seq)}`);
-    return v ? (v.is_called ? (BigInt(String(v.v)) + 1n).toString() : String(v.v)) : null;
+    // Past the last value by the sequence's own step (INCREMENT BY 3 hands out 10001, 10004 …).
+    const [v] = await s.query(`SELECT last_value::text AS v, is_called, (SELECT seqincrement::text FROM pg_sequence WHERE seqrelid = $1::regclass) AS step FROM ${String(row.seq)}`, [String(row.seq)]);
+    return v ? (v.is_called ? (BigInt(String(v.v)) + BigInt(String(v.step ?? '1'))).toString() : String(v.v)) : null;
   },
   writeSequence: (t, column, value, f) => [{ text: 'SELECT setval(pg_get_serial_sequence($1, $2), $3::bigint, false)', params: [qualified(t, f), column, value] }],
+  // The restore made the column an identity with every option at its default: the source's options, set on it.
+  carryUnportable(t, c, features, f) {
+    const at = features.map((x) => [x, c.auto_increment ? identityOptionsSql(x, c.type) : null] as const).find(([, clauses]) => clauses !== null);
+    if (!at) return { carried: [], statements: [] };
+    return { carried: [at[0]], statements: [`ALTER TABLE ${qualified(t, f)} ALTER COLUMN ${f.quote(c.name)} ${at[1]}`] };
+  },
   async computedColumns(s, t, f) {
     const rows = await s.query("SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated <> ''", [qualified(t, f)]);
     return rows.map((r) => String(r.attname));

@@ -9,6 +9,7 @@ import { constraintName, markUnportable, parseType, type Check, type Column, typ
 import {
   byName, fkAction, isNullDefault, makeColumn, nativeType, parseJson, readDefaultText, tryPortable, type DefaultRead,
 } from '../../schema/read-values.js';
+import { sequencePhrase, serialPhrase } from './sequence-options.js';
 
 const SQL = `
 SELECT n.nspname AS schema_name, c.relname AS table_name,
@@ -17,7 +18,13 @@ SELECT n.nspname AS schema_name, c.relname AS table_name,
       'generated', a.attgenerated, 'comment', col_description(c.oid, a.attnum),
       'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> (SELECT ty.typcollation FROM pg_type ty WHERE ty.oid = a.atttypid) THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN '' ELSE quote_ident(cn.nspname) || '.' END || quote_ident(co.collname)
         FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END,
-      'owned_seq', CASE WHEN a.attidentity = '' AND left(pg_get_expr(d.adbin, d.adrelid), 8) = 'nextval(' THEN pg_get_serial_sequence(c.oid::regclass::text, a.attname) IS NOT NULL END) ORDER BY a.attnum)
+      'owned_seq', CASE WHEN a.attidentity = '' AND left(pg_get_expr(d.adbin, d.adrelid), 8) = 'nextval(' THEN pg_get_serial_sequence(c.oid::regclass::text, a.attname) IS NOT NULL END,
+      -- The sequence of an identity, or the one a serial column owns (OWNED BY): its options, as text (bigint).
+      'seq', CASE WHEN a.attidentity <> '' OR left(pg_get_expr(d.adbin, d.adrelid), 8) = 'nextval(' THEN (SELECT json_build_object('name', sq.seqrelid::regclass::text,
+          'type', format_type(sq.seqtypid, NULL), 'start', sq.seqstart::text, 'increment', sq.seqincrement::text, 'min', sq.seqmin::text,
+          'max', sq.seqmax::text, 'cache', sq.seqcache::text, 'cycle', sq.seqcycle)
+        FROM pg_depend dp JOIN pg_sequence sq ON sq.seqrelid = dp.objid
+        WHERE dp.classid = 'pg_class'::regclass AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = c.oid AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i') LIMIT 1) END) ORDER BY a.attnum)
     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]')::text AS columns,
   coalesce((SELECT json_agg(json_build_object('name', con.conname, 'type', con.contype, 'index', con.conindid,
@@ -129,7 +136,8 @@ function pgTable(row: Row): Table {
 /**
  * What a column has that its portable form does not say (SPEC §11.3 `unportable`): the
  * kind of identity, a key taken from a sequence it does not own (shared with another
- * table), a generated expression, a collation, a default spelt otherwise.
+ * table), a serial (an owned sequence, not an identity), options of its sequence other
+ * than an identity's defaults, a generated expression, a collation, a default spelt otherwise.
  */
 function columnFeatures(a: Record<string, any>, keyNotAuto: boolean, read: Column['default']): string[] {
   const out: string[] = [];
@@ -137,6 +145,10 @@ function columnFeatures(a: Record<string, any>, keyNotAuto: boolean, read: Colum
   if (a.identity === 'a' && !keyNotAuto) out.push('generated always as identity');
   if (keyNotAuto) out.push(a.identity ? `generated ${a.identity === 'a' ? 'always' : 'by default'} as identity (not the table's only key column)` : `default ${raw}`);
   else if (a.owned_seq === false) out.push(`default ${raw} (a sequence it does not own, which other columns may share)`);
+  // A table made from the portable definition has an identity with every option at its default.
+  else if (a.owned_seq === true && a.seq) out.push(serialPhrase(a.seq.name));
+  const options = a.seq ? sequencePhrase(a.seq, a.type) : null;
+  if (options) out.push(options);
   if (a.generated === 's') out.push(`generated always as (${raw}) stored`);
   if (a.collation) out.push(`collate ${a.collation}`);
   if (!a.generated && !a.identity && raw !== null && !/^nextval\(/i.test(raw) && typeof read === 'object' && read !== null && read.sql !== raw) out.push(`default ${raw}`);
