@@ -92,4 +92,15 @@ describe.runIf(pgBackend)('PostgreSQL identity options and serial columns, porta
     expect(differences(before, await snapshotOf('postgres', dbs.empty.url))).toEqual([]);
     expect(rowsOf(await mustCall(h.client, 'execute_query', { connection: 'empty', query: "INSERT INTO emp (name) VALUES ('m') RETURNING emp_no" }))).toEqual([{ emp_no: 10013 }]);
   });
+
+  it('mode append into the tables the target has needs no allow_lossy (none of their DDL is made); into tables it makes, the serial is listed', async () => {
+    const named = await mustCall(h.client, 'create_backup', { database: 'src', tables: ['audit'], output_path: 'audit.cmx.gz' });
+    expect(named.backup).toBeTruthy();
+    psql(dbs.empty.url, 'DELETE FROM audit');
+    const into = await mustCall(h.client, 'restore_backup', { database: 'empty', backup_path: 'audit.cmx.gz', mode: 'append' });
+    expect([into.lossy, psql(dbs.empty.url, 'SELECT count(*) FROM audit').trim()]).toEqual([[], psql(dbs.src.url, 'SELECT count(*) FROM audit').trim()]);
+    psql(dbs.empty.url, 'DROP TABLE audit');
+    const made = await h.client.callTool({ name: 'restore_backup', arguments: { database: 'empty', backup_path: 'audit.cmx.gz', mode: 'append' } });
+    expect(JSON.stringify(made.structuredContent ?? made.content)).toMatch(/UNSUPPORTED[\s\S]*serial/);
+  });
 });

@@ -83,10 +83,18 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
   };
   // Mode replace with native DDL: the target decides (inside the session) which plan runs.
-  const targetDecides = mode === 'replace' && Boolean(native.native);
+  // Mode append from the same backend: what the plan lists of a table the target already has is
+  // of the table it would have made (its DDL, its identity), which the rows do not need.
+  // (Another flavour may read values otherwise: MariaDB's JSON text into MySQL 8's.)
+  const appendSame = mode === 'append' && !portable.cross && (header.source.flavor ?? null) === (t.info.flavor ?? null);
+  const targetDecides = (mode === 'replace' && Boolean(native.native)) || appendSame;
   if (!targetDecides) await vet(plan);
   const tables = await t.dialect.withSession(async (s) => {
-    if (targetDecides) {
+    if (appendSame) {
+      const there = new Set([...await existingTables(s, t, plan)].map((tp) => tp.entry.name));
+      plan = { ...plan, lossy: plan.lossy.filter((l) => !there.has(l.table)) };
+      await vet(plan);
+    } else if (targetDecides) {
       const existing = (await existingTables(s, t, portable)).size;
       const empty = !native.native?.tables_only && existing === 0 && (await t.module.backup.emptyForNativeDdl?.(s)) === true;
       plan = choose(existing, empty);
