@@ -186,7 +186,8 @@ export async function sqliteSnapshot(file: string): Promise<Snapshot> {
       out.content.push(`${o.name} ${rows.length} ${digest(rows)}`);
     }
     const hasSeq = db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'").get();
-    if (hasSeq) out.sequences = (db.prepare('SELECT name, seq FROM sqlite_sequence').all() as Array<{ name: string; seq: bigint }>).map((r) => `${r.name} ${r.seq}`);
+    // A counter stored as text ('200') still counts, but is not the source's integer: its storage class is compared too.
+    if (hasSeq) out.sequences = (db.prepare('SELECT name, CAST(seq AS TEXT) AS seq, typeof(seq) AS t FROM sqlite_sequence').all() as Array<{ name: string; seq: string; t: string }>).map((r) => `${r.name} ${r.seq}${r.t === 'integer' ? '' : ` (${r.t})`}`);
     for (const k of Object.keys(out)) out[k] = sorted(out[k]);
     return out;
   } finally {

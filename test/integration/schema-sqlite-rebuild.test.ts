@@ -2,7 +2,8 @@
  * SQLite's table rebuild under alter_table: a column's type changed and a column
  * dropped on a 10,000-row table with an index, a trigger, a view and a foreign key
  * pointing at it. Every row, the index, the trigger, the view and the foreign key
- * survive; a rebuild that would break a foreign key is rolled back whole.
+ * survive; a rebuild that would break a foreign key is rolled back whole; a composite
+ * primary key keeps its own column order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, freshDatabase } from '../support/backends.js';
@@ -77,6 +78,21 @@ describe.each(sqlite)('SQLite table rebuild', (backend) => {
     const owners = (await mustCall(h.client, 'get_schema', { connection: 'db', table: 'owners' })).table as Json;
     expect(owners.columns.map((c: Json) => c.name)).toEqual(['code', 'n']);
     expect(await rows('SELECT * FROM pets')).toEqual([{ id: 1, owner: 'a' }]);
+  });
+
+  it('keeps a primary key in its own column order, less a dropped key column', async () => {
+    await run('CREATE TABLE pairs (a int, b int, note text, legacy text, PRIMARY KEY (b, a))');
+    await run("INSERT INTO pairs VALUES (1, 2, 'x', 'y'), (3, 1, 'z', 'w')");
+    const keyOf = async (table: string): Promise<string> => (await rows(`SELECT name FROM pragma_table_info('${table}') WHERE pk > 0 ORDER BY pk`)).map((r) => r.name).join(', ');
+    const r = await mustCall(h.client, 'alter_table', { connection: 'db', table: 'pairs', allow_data_loss: true,
+      changes: { drop_columns: ['legacy'], alter_columns: [{ name: 'note', type: 'varchar(20)' }] } });
+    expect(r.rebuilt).toBe(true);
+    expect(await keyOf('pairs')).toBe('b, a');
+    expect(((await mustCall(h.client, 'get_schema', { connection: 'db', table: 'pairs' })).table as Json).unportable).toEqual(['primary key (b, a) in that order']);
+    expect(await rows('SELECT a, b, note FROM pairs ORDER BY a')).toEqual([{ a: 1, b: 2, note: 'x' }, { a: 3, b: 1, note: 'z' }]);
+    await run('CREATE TABLE triple (a int, b int, c int, PRIMARY KEY (c, a, b))');
+    await mustCall(h.client, 'alter_table', { connection: 'db', table: 'triple', allow_data_loss: true, changes: { drop_columns: ['a'] } });
+    expect(await keyOf('triple')).toBe('c, b');
   });
 
   it('refuses to rebuild a table whose definition has no portable form', async () => {

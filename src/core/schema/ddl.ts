@@ -67,11 +67,18 @@ export function indexDef(t: Table, ix: Index, f: SchemaFlavor): string {
 export const uniqueDef = (table: string, column: string, f: SchemaFlavor): string =>
   f.uniqueKey(f.quote(constraintName(table, [column], 'key')), f.quote(column));
 
-function tableConstraints(t: Table, f: SchemaFlavor): string[] {
+/** The key's columns: in `keyOrder` where it names exactly them, else in the table's order. */
+function keyColumns(t: Table, keyOrder: string[] | undefined): string[] {
+  const pk = t.columns.filter((c) => c.primary_key).map((c) => c.name);
+  const same = keyOrder !== undefined && keyOrder.length === pk.length && keyOrder.every((n) => pk.includes(n));
+  return same ? keyOrder : pk;
+}
+
+function tableConstraints(t: Table, f: SchemaFlavor, keyOrder?: string[]): string[] {
   const out: string[] = [];
   const pk = t.columns.filter((c) => c.primary_key);
   const inlinePk = f.autoIncrementIsKey && pk.length === 1 && pk[0].auto_increment;
-  if (pk.length && !inlinePk) out.push(`CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} PRIMARY KEY (${list(pk.map((c) => c.name), f)})`);
+  if (pk.length && !inlinePk) out.push(`CONSTRAINT ${f.quote(constraintName(t.table, [], 'pkey'))} PRIMARY KEY (${list(keyColumns(t, keyOrder), f)})`);
   for (const c of t.columns.filter((x) => x.unique)) out.push(uniqueDef(t.table, c.name, f));
   for (const fk of allForeignKeys(t)) out.push(foreignKeyDef(t.table, fk, f));
   t.checks.forEach((ck, i) => {
@@ -88,11 +95,18 @@ export function commentSql(t: Table, c: Column, f: SchemaFlavor): string | null 
   return `COMMENT ON COLUMN ${qualified(t, f)}.${f.quote(c.name)} IS ${c.comment === undefined ? 'NULL' : f.string(c.comment)}`;
 }
 
+/** What a rebuild keeps that the portable schema has no field for (SQLite's table rebuild). */
+export interface KeptFromTable {
+  /** Table constraints written after the table's own (SQLite's multi-column UNIQUE). */
+  constraints?: string[];
+  /** The primary key's columns in the key's own order, where it is not the columns' (used only when it names exactly the key's columns). */
+  keyOrder?: string[];
+}
+
 /** CREATE TABLE with its keys, checks and foreign keys, then its indexes and comments where they are statements. */
-/** `extra`: table constraints the portable schema has no field for (SQLite's multi-column UNIQUE, kept by a rebuild). */
-export function createTableSql(t: Table, f: SchemaFlavor, tableName = qualified(t, f), extra: string[] = []): string[] {
+export function createTableSql(t: Table, f: SchemaFlavor, tableName = qualified(t, f), kept: KeptFromTable = {}): string[] {
   checkForBackend(t, f);
-  const body = [...t.columns.map((c, i) => columnDef(c, f, `schema.columns.${i}`)), ...tableConstraints(t, f), ...extra];
+  const body = [...t.columns.map((c, i) => columnDef(c, f, `schema.columns.${i}`)), ...tableConstraints(t, f, kept.keyOrder), ...(kept.constraints ?? [])];
   const out = [`CREATE TABLE ${tableName} (\n  ${body.join(',\n  ')}\n)${f.tableSuffix}`];
   if (!f.inlineIndexes) out.push(...t.indexes.map((ix) => indexDef(t, ix, f)));
   for (const c of t.columns) {

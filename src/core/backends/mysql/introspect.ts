@@ -150,7 +150,8 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
   const rules = new Map(g.r.map((r) => [r.name as string, r]));
   const fks = groupByName(g.f.map((f) => ({ ...f, on_delete: rules.get(f.name)?.on_delete, on_update: rules.get(f.name)?.on_update })), 'pos');
   const indexes = groupByName(g.i, 'seq');
-  const pk = new Set((indexes.get('PRIMARY') ?? []).map((x) => x.column as string));
+  const key = (indexes.get('PRIMARY') ?? []).map((x) => x.column as string);
+  const pk = new Set(key);
   const uniqueCols = new Set<string>();
   const out = userIndexes(name, indexes, fks, uniqueCols);
   // A key to a table of another database is not one the portable table can name (its
@@ -187,7 +188,10 @@ function mysqlTable(name: string, g: Grouped, mariadb: boolean): Table {
   const checks = g.k.filter((k) => !jsonCols.has(k.name)).map((k): Check => ({ name: k.name, expression: k.clause }));
   const table: Table = { table: name, columns, indexes: out, foreign_keys, checks };
   // What the portable table does not say, as PostgreSQL's reader lists it: another backend's restore lists it in lossy.
+  // The portable table lists a key's columns in the table's order: a key of its own order (`dept_emp` keyed (dept_no, emp_no)) is not carried.
+  const keyInColumnOrder = [...g.c].sort((a, b) => a.pos - b.pos).map((c) => c.name as string).filter((c) => pk.has(c));
   markUnportable(table, [
+    ...(key.join('\u0000') !== keyInColumnOrder.join('\u0000') ? [`primary key (${key.join(', ')}) in that order`] : []),
     ...(own.partitioned ? ['partitioned'] : []), ...(own.comment ? ['a comment on the table'] : []),
     ...elsewhere.map(([fkName, parts]) => `foreign key ${fkName} (${parts.map((p) => p.column).join(', ')}) to ${parts[0].ref_schema}.${parts[0].ref_table}, another database`),
   ]);

@@ -134,9 +134,10 @@ export const portable: PortableSql = {
     const rows = await s.query('SELECT seq FROM sqlite_sequence WHERE name = ?', [t.table]).catch(() => []);
     return rows[0] ? (BigInt(String(rows[0].seq)) + 1n).toString() : null;
   },
+  // seq has no declared type: a string would be stored as text ('200'). A bigint binds as a 64-bit integer, exact past 2^53.
   writeSequence: (t, _column, value) => [
     { text: 'DELETE FROM sqlite_sequence WHERE name = ?', params: [t.table] },
-    { text: 'INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', params: [t.table, (BigInt(value) - 1n).toString()] },
+    { text: 'INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)', params: [t.table, BigInt(value) - 1n] },
   ],
   drop: (tables, f) => tables.map((t) => `DROP TABLE ${qualified(t, f)}`),
   beforeLoad: [],

@@ -121,8 +121,11 @@ function sqliteTable(name: string, g: Grouped): Table {
     on_delete: fkAction(p[0].on_delete), on_update: fkAction(p[0].on_update),
   }));
   const table: Table = { table: name, columns, indexes, foreign_keys, checks: parsed.checks };
-  // Behaviour the table's SQL gives that no column carries: deferred foreign-key checks, a conflict clause.
-  markUnportable(table, parsed.unportable.filter((f) => f.startsWith('DEFERRABLE') || f.startsWith('ON CONFLICT')));
+  // The portable table lists a key's columns in the table's order: a key of its own order (`PRIMARY KEY (tag, artist_id)`) is not carried.
+  const key = [...pkCols].sort((a, b) => a.pk - b.pk).map((c) => c.name as string);
+  const keyOrder = key.join('\u0000') !== pkCols.map((c) => c.name).join('\u0000') ? [`primary key (${key.join(', ')}) in that order`] : [];
+  // Behaviour the table's SQL gives that no column carries: deferred foreign-key checks, a conflict clause, the table's options.
+  markUnportable(table, [...keyOrder, ...parsed.unportable.filter((f) => /^(DEFERRABLE|ON CONFLICT|WITHOUT ROWID$|STRICT$)/.test(f))]);
   // Generated columns are hidden from the portable table: what they were is kept for a restore elsewhere to list.
   const hidden = g.c.filter((c) => c.hidden !== 0).map((c) => [c.name as string, parsed.columnFeatures.get(String(c.name).toLowerCase()) ?? ['a generated column']] as const);
   markHiddenUnportable(table, Object.fromEntries(hidden));

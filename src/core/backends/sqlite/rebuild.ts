@@ -43,7 +43,10 @@ async function rebuildStatements(io: AlterSession, mid: Table, ap: Applied): Pro
   // Multi-column UNIQUE constraints exist only as SQLite's autoindexes: carry them as constraints.
   const uniques = mid.indexes.filter((ix) => ix.name.startsWith('sqlite_autoindex_') && ix.columns.every((c) => ap.next.columns.some((x) => x.name === c)))
     .map((ix) => `UNIQUE (${ix.columns.map((c) => f.quote(c)).join(', ')})`);
-  let create = createTableSql({ ...ap.next, indexes: [] }, f, tmp, uniques)[0];
+  // The key keeps its own column order (PRIMARY KEY (tag, artist_id) on columns artist_id, tag), less any key column dropped.
+  const key = (await s.query('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk', [mid.table])).map((r) => String(r.name));
+  const keyOrder = key.filter((n) => ap.next.columns.some((c) => c.primary_key && c.name === n));
+  let create = createTableSql({ ...ap.next, indexes: [] }, f, tmp, { constraints: uniques, keyOrder })[0];
   // A plain INTEGER PRIMARY KEY stays plain: AUTOINCREMENT only where the table had it.
   if (!/\bAUTOINCREMENT\b/i.test(String(row?.sql))) create = create.replace(' PRIMARY KEY AUTOINCREMENT', ' PRIMARY KEY');
   const out = [create, `INSERT INTO ${tmp} (${kept}) SELECT ${kept} FROM ${q}`];
