@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { craft, editHeader } from '../support/backup-file.js';
-import { BACKENDS } from '../support/backends.js';
+import { BACKENDS, freshDatabase } from '../support/backends.js';
 import { MY, PG, callTool, mariadb, pair, psql, type Json, type RoundTrip } from '../review15/harness.js';
 
 const EVIL = 'restrict; DROP TABLE victim; --';
@@ -88,5 +88,84 @@ describe.each(targets)('forged portable PostgreSQL backup headers restored into 
     }
     expect(r.ok ? 'ok' : r.error.code).toBe(kind === 'sql' ? 'INVALID_INPUT' : 'BACKUP_CORRUPT');
     expect(tablesMade()).toBe('0');
+  });
+});
+
+/**
+ * The source's own DDL in a MariaDB header (`ddl`, `objects`) runs as written on a restore
+ * into the same flavour. The second review found it could reach another database: `CREATE
+ * OR REPLACE TABLE other.t` emptied a table there, `CREATE INDEX … ON other.t` and `CREATE OR
+ * REPLACE VIEW other.v` changed objects there, and `CREATE TABLE t … AS SELECT … FROM
+ * other.t` copied rows from there. Each is now BACKUP_CORRUPT before anything runs, and the
+ * other database is as it was.
+ */
+describe.runIf(BACKENDS.some((b) => b.name === 'mysql'))('forged MariaDB table DDL and objects', () => {
+  let rt: RoundTrip;
+  let backup: string;
+  let other: { url: string; drop(): Promise<void> };
+  let db: string;
+  const state = (): string => mariadb(other.url, "SELECT concat((SELECT count(*) FROM t), ':', (SELECT count(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'), ':', (SELECT x FROM v))").trim();
+  beforeAll(async () => {
+    rt = await pair(MY, MY, 'hfmd');
+    other = await freshDatabase(MY, 'hfmo');
+    db = new URL(other.url).pathname.slice(1);
+    mariadb(other.url, 'CREATE TABLE t (id int PRIMARY KEY, v varchar(100)); INSERT INTO t VALUES (1, \'a\'), (2, \'b\'); CREATE VIEW v AS SELECT 1 AS x;');
+    mariadb(rt.src.url, "CREATE TABLE t (id int PRIMARY KEY, v varchar(100)); INSERT INTO t VALUES (7, 'z'); CREATE VIEW v AS SELECT 2 AS x;");
+    const made = await callTool(rt.h.client, 'create_backup', { connection: 'src' });
+    if (!made.ok) throw new Error(made.error.message);
+    backup = String(made.data.backup);
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); await other?.drop(); });
+
+  const forgeries = (): Forgery[] => [
+    ['CREATE OR REPLACE TABLE of another database', (h) => { table(h, 't').ddl[0] = `CREATE OR REPLACE TABLE \`${db}\`.\`t\` (id int PRIMARY KEY, v varchar(100))`; }],
+    ['CREATE TABLE of another database', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`${db}\`.\`t2\` (id int PRIMARY KEY, v varchar(100))`; }],
+    ['OR REPLACE of its own table', (h) => { table(h, 't').ddl[0] = 'CREATE OR REPLACE TABLE `t` (id int PRIMARY KEY, v varchar(100))'; }],
+    ['AS SELECT from another database', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (id int PRIMARY KEY, v varchar(100)) AS SELECT id + 100 AS id, v FROM \`${db}\`.\`t\``; }],
+    ['SELECT without AS', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (id int PRIMARY KEY, v varchar(100)) SELECT id + 100 AS id, v FROM \`${db}\`.t`; }],
+    ['LIKE another database\'s table', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` LIKE \`${db}\`.\`t\``; }],
+    ['an index on another database\'s table', (h) => { table(h, 't').ddl = [...(table(h, 't').ddl as string[]), `CREATE INDEX evil ON \`${db}\`.\`t\` (v)`]; }],
+    ['a view of another database', (h) => { h.objects = (h.objects as Json[]).map((o) => (o.kind === 'view' ? { ...o, sql: `CREATE OR REPLACE VIEW \`${db}\`.\`v\` AS SELECT 666 AS x` } : o)); }],
+    ['a FEDERATED engine', (h) => { table(h, 't').ddl[0] = 'CREATE TABLE `t` (id int PRIMARY KEY, v varchar(100)) ENGINE=FEDERATED CONNECTION=\'mysql://root@127.0.0.1:3306/mysql/user\''; }],
+    ['a MERGE table over another database\'s', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (id int PRIMARY KEY, v varchar(100)) ENGINE=MRG_MyISAM UNION=(\`${db}\`.\`t\`)`; }],
+  ];
+
+  it('the untouched backup restores (the forgeries are what fail)', async () => {
+    const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: backup });
+    expect(r.ok ? 'ok' : r.error.message).toBe('ok');
+    mariadb(rt.dst.url, 'DROP VIEW v; DROP TABLE t;');
+  });
+
+  it('each forgery: BACKUP_CORRUPT, the other database as it was, nothing made', async () => {
+    const before = state();
+    const out: string[] = [];
+    for (const [what, edit] of forgeries()) {
+      const f = craft(rt.dir, backup, `forged-my-${what.replace(/\W+/g, '-')}.cmx.gz`, editHeader(edit));
+      const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: f });
+      const made = mariadb(rt.dst.url, 'SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()').trim();
+      out.push(`${what}: ${r.ok ? 'ok' : r.error.code} ${state() === before ? 'other intact' : `other changed ${state()}`} made ${made}`);
+    }
+    expect(out).toEqual(forgeries().map(([what]) => `${what}: BACKUP_CORRUPT other intact made 0`));
+  });
+});
+
+describe.runIf(BACKENDS.some((b) => b.name === 'postgres'))('forged PostgreSQL table ddl', () => {
+  let rt: RoundTrip;
+  let backup: string;
+  beforeAll(async () => {
+    rt = await pair(PG, PG, 'hfpd');
+    psql(rt.src.url, 'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, \'a\');');
+    psql(rt.dst.url, 'CREATE SCHEMA other; CREATE TABLE other.victim (id int, v text); INSERT INTO other.victim VALUES (5, \'x\');');
+    const made = await callTool(rt.h.client, 'create_backup', { connection: 'src', tables: ['t'] });
+    if (!made.ok) throw new Error(made.error.message);
+    backup = String(made.data.backup);
+  }, 60_000);
+  afterAll(async () => { await rt?.close(); });
+
+  it('a header with ddl, which a PostgreSQL backup never writes, is BACKUP_CORRUPT; nothing read from another table', async () => {
+    const f = craft(rt.dir, backup, 'forged-pg-ddl.cmx.gz', editHeader((h) => { table(h, 't').ddl = ['CREATE TABLE t AS SELECT id + 100 AS id, v FROM other.victim']; }));
+    const r = await callTool(rt.h.client, 'restore_backup', { connection: 'dst', backup_path: f });
+    expect(r.ok ? 'ok' : r.error.code).toBe('BACKUP_CORRUPT');
+    expect(psql(rt.dst.url, "SELECT to_regclass('public.t') IS NULL").trim()).toBe('t');
   });
 });

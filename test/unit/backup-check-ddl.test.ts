@@ -39,6 +39,20 @@ describe('checkNativeSql', () => {
   ] as Array<[string, TableEntry[], NativeObject[]]>)('refuses %s (BACKUP_CORRUPT)', (_what, entries, objects) => {
     expect(code(() => checkNativeSql(entries, objects, mysql.sql))).toBe('BACKUP_CORRUPT');
   });
+  it('takes a key to another database\'s table, LIKE in a check, a trigger on the backup\'s table (what MariaDB prints)', () => {
+    const t = entry('c', ['CREATE TABLE `c` (\n  `id` int(11) NOT NULL,\n  `p` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  KEY `p` (`p`),\n  CONSTRAINT `c_ibfk_1` FOREIGN KEY (`p`) REFERENCES `other`.`parent` (`id`) ON DELETE CASCADE,\n  CONSTRAINT `k` CHECK (`id` like \'1%\')\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci']);
+    expect(code(() => checkNativeSql([t], [], mysql.sql))).toBe('ok');
+  });
+  it.each([
+    ['a qualified table name', 'CREATE TABLE `other`.`t` (id int)'],
+    ['OR REPLACE', 'CREATE OR REPLACE TABLE `t` (id int)'],
+    ['AS SELECT', 'CREATE TABLE `t` (id int) AS SELECT 1 AS id'],
+    ['LIKE', 'CREATE TABLE `t` LIKE `u`'],
+    ['a qualified name in an expression', 'CREATE TABLE `t` (id int DEFAULT (`other`.`f`()))'],
+    ['a CONNECT engine', 'CREATE TABLE `t` (id int) ENGINE=CONNECT TABLE_TYPE=CSV FILE_NAME=\'/etc/passwd\''],
+  ])('refuses a table ddl with %s (BACKUP_CORRUPT)', (_what, sql) => {
+    expect(code(() => checkNativeSql([entry('t', [sql])], [], mysql.sql))).toBe('BACKUP_CORRUPT');
+  });
   it("MySQL objectSql refuses a sequence's follow-up that is not its position", () => {
     const o: NativeObject = { kind: 'sequence', name: 's', sql: 'CREATE SEQUENCE `s`', then: ['DROP TABLE victim'] };
     const f = { quote: (n: string) => `\`${n}\``, string: (v: string) => `'${v}'` };

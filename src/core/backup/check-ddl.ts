@@ -30,32 +30,80 @@ function nameOf(t: Token | undefined): string | null {
 
 const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCase() === b.toLowerCase();
 
-/** The name after the kind's keyword (IF NOT EXISTS skipped; a qualified name gives its last part), and the index past it. */
+/**
+ * The name after the kind's keyword (IF NOT EXISTS skipped), and the index past it. A name
+ * qualified by a schema or database gives null: the source's statements name their objects
+ * plainly (SHOW CREATE, sqlite_schema), and `other_db.t` would make or replace an object
+ * outside the restore's database. Between CREATE and the keyword only options may come
+ * (DEFINER=…, ALGORITHM=…, UNIQUE, TEMP …), not another kind's keyword; OR REPLACE of a
+ * table or an index is refused (it empties what is there; the source never writes it).
+ */
 function created(tokens: Token[], keyword: string): { name: string | null; at: number } | null {
   if (tokens[0]?.kind !== 'word' || tokens[0].text.toUpperCase() !== 'CREATE') return null;
   const k = tokens.findIndex((t) => t.kind === 'word' && t.text.toUpperCase() === keyword);
-  // Only options may come between CREATE and the keyword (OR REPLACE, DEFINER=…, ALGORITHM=…, UNIQUE, TEMP …): no other keyword of a kind.
   if (k < 0 || tokens.slice(1, k).some((t) => t.kind === 'word' && Object.values(KEYWORD).includes(t.text.toUpperCase()))) return null;
+  if ((keyword === 'TABLE' || keyword === 'INDEX') && tokens.slice(1, k).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'REPLACE')) return null;
   let at = k + 1;
   const words = (...w: string[]): boolean => w.every((x, i) => tokens[at + i]?.kind === 'word' && tokens[at + i].text.toUpperCase() === x);
   if (words('IF', 'NOT', 'EXISTS')) at += 3;
-  let name = nameOf(tokens[at]);
-  while (tokens[at + 1]?.kind === 'punct' && tokens[at + 1].text === '.') { at += 2; name = nameOf(tokens[at]); }
+  const name = nameOf(tokens[at]);
+  if (isDot(tokens[at + 1])) return { name: null, at: at + 1 };
   return { name, at: at + 1 };
+}
+
+const isDot = (t: Token | undefined): boolean => t?.kind === 'punct' && t.text === '.';
+
+/** Words a table's own DDL never holds, which would read or write other relations (CREATE … AS SELECT, LIKE, PARTITION OF, INHERITS, a MERGE table's UNION). */
+const FOREIGN_WORDS = new Set(['SELECT', 'LIKE', 'INHERITS', 'UNION', 'OF', 'CONNECTION', 'DIRECTORY']);
+
+/**
+ * A table's DDL: its column list straight after the name, no word that reads another
+ * relation (outside string literals and quoted names, which are tokens of their own),
+ * no qualified name (a column's or a relation's) but a foreign key's REFERENCES (MariaDB
+ * keeps a key to another database's table, ab57cdf), and an engine that keeps its rows in the
+ * database (not CONNECT, FEDERATED, SPIDER …, which read files or other servers).
+ */
+function plainTable(tokens: Token[], at: number): boolean {
+  if (!(tokens[at]?.kind === 'punct' && tokens[at].text === '(')) return false;
+  for (let i = at; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t.kind === 'word' && FOREIGN_WORDS.has(t.text.toUpperCase())) {
+      // LIKE as an operator in a CHECK, generated column or the like is fine: only a clause of the table's is not.
+      if (t.text.toUpperCase() !== 'LIKE' || depth(tokens, i) === 0) return false;
+    }
+    // The source prints names plainly (columns in expressions too); only a key's REFERENCES may name another database's table.
+    if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return false;
+    if (t.kind === 'word' && t.text.toUpperCase() === 'ENGINE') {
+      const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
+      if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return false;
+    }
+  }
+  return true;
+}
+
+/** Engines whose rows live in the server's own data files. */
+const SAFE_ENGINES = new Set(['INNODB', 'MYISAM', 'ARIA', 'MEMORY', 'HEAP', 'ARCHIVE', 'BLACKHOLE', 'CSV', 'MRG_MYISAM', 'MERGE', 'SEQUENCE', 'ROCKSDB']);
+
+/** Parenthesis depth at token i (0: the statement's own level). */
+function depth(tokens: Token[], i: number): number {
+  let d = 0;
+  for (let k = 0; k < i; k++) {
+    if (tokens[k].kind !== 'punct') continue;
+    if (tokens[k].text === '(') d++;
+    else if (tokens[k].text === ')') d--;
+  }
+  return d;
 }
 
 function refuse(what: string, sql: string): never {
   throw new DbError('BACKUP_CORRUPT', `the backup's ${what} is not what its header says (${sql.slice(0, 80)}…); a backup file's SQL runs as it is, so nothing was restored`, { what });
 }
 
-/** The table named right after ON (an index's or a trigger's table). */
+/** The table named right after ON (an index's or a trigger's table); null when it is qualified (another schema or database's). */
 function onTable(tokens: Token[], from: number): string | null {
   const k = tokens.findIndex((t, i) => i >= from && t.kind === 'word' && t.text.toUpperCase() === 'ON');
   if (k < 0) return null;
-  let at = k + 1;
-  let name = nameOf(tokens[at]);
-  while (tokens[at + 1]?.kind === 'punct' && tokens[at + 1].text === '.') { at += 2; name = nameOf(tokens[at]); }
-  return name;
+  return isDot(tokens[k + 2]) ? null : nameOf(tokens[k + 1]);
 }
 
 function statement(sql: string, flavor: SqlSupport, what: string): Token[] {
@@ -76,7 +124,7 @@ export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], f
       const what = `DDL of table ${e.name}`;
       const tokens = statement(sql, flavor, what);
       const c = created(tokens, i === 0 ? 'TABLE' : 'INDEX');
-      if (!c || (i === 0 ? !same(c.name, e.name) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
+      if (!c || (i === 0 ? !same(c.name, e.name) || !plainTable(tokens, c.at) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
     }
   }
   for (const o of objects) {

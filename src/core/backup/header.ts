@@ -10,13 +10,13 @@
  * held to one statement when the plan is made (check-ddl.ts checkBuiltSql).
  */
 import { z } from 'zod';
-import { BACKEND_NAMES } from '../backends/lookup.js';
+import { BACKEND_NAMES, backendModule } from '../backends/lookup.js';
 import { FK_ACTIONS, PORTABLE_KINDS, type Column } from '../schema/model.js';
 import { corrupt, type Header } from './format.js';
 import { specOf } from './values.js';
 
-/** Names as sources give them: MySQL allows 64 characters (a restore into PostgreSQL lists longer ones), never NUL. */
-const name = z.string().min(1).max(256).refine((s) => !s.includes('\u0000'), 'holds a NUL character');
+/** Names as sources give them: SQLite allows any length, the empty name too (a restore elsewhere lists or refuses what its target cannot take); never NUL. */
+const name = z.string().max(1 << 16).refine((s) => !s.includes('\u0000'), 'holds a NUL character');
 const names = z.array(name).max(4096);
 const sql = z.string().min(1).max(1 << 20);
 const action = z.enum(FK_ACTIONS);
@@ -24,14 +24,14 @@ const action = z.enum(FK_ACTIONS);
 const column = z.object({
   name,
   type: z.string().min(1).max(100),
-  native: z.string().max(1 << 16).optional(),
+  native: z.string().max(1 << 20).optional(),
   nullable: z.boolean(),
   primary_key: z.boolean(),
   auto_increment: z.boolean(),
   unique: z.boolean(),
   default: z.union([z.null(), z.string().max(1 << 20), z.number(), z.boolean(), z.object({ sql }).strict()]),
   references: z.object({ table: name, column: name, name: name.optional(), schema: name.optional(), on_delete: action, on_update: action }).strict().optional(),
-  comment: z.string().max(1 << 16).optional(),
+  comment: z.string().max(1 << 24).optional(),
 }).strict();
 
 const definition = z.object({
@@ -57,8 +57,8 @@ const entry = z.object({
   columns: z.array(z.object({ name, encoding: z.enum([...PORTABLE_KINDS, 'native']) }).strict()),
   order_by: names,
   sequence: z.object({ column: name, next: z.string().regex(/^-?\d{1,40}$/, 'is not a whole number') }).strict().nullable(),
-  unportable: z.record(name, z.array(z.string().max(1 << 16))).optional(),
-  table_unportable: z.array(z.string().max(1 << 16)).optional(),
+  unportable: z.record(name, z.array(z.string().max(1 << 20))).optional(),
+  table_unportable: z.array(z.string().max(1 << 20)).optional(),
   mixed: names.optional(),
   nul: names.optional(),
   ddl: z.array(sql).optional(),
@@ -109,7 +109,10 @@ export function checkHeader(h: Header, file: string): void {
     const issue = parsed.error.issues[0];
     throw corrupt(file, `its header's ${where(issue.path) || 'top level'} ${issue.message.replace(/^Invalid input: /, 'is invalid: ')}`);
   }
+  // Only backends whose backups carry a table's own DDL (MySQL's SHOW CREATE TABLE, SQLite's schema SQL) may have it in the header.
+  const carriesDdl = backendModule(parsed.data.source.backend).backup.portable.readDdl !== undefined;
   for (const [i, e] of parsed.data.tables.entries()) {
+    if (e.ddl && !carriesDdl) throw corrupt(file, `its header's tables[${i}] (${e.name}) has ddl, which a ${parsed.data.source.backend} backup never writes`);
     const why = inconsistency(e);
     if (why) throw corrupt(file, `its header's tables[${i}] (${e.name}): ${why}`);
   }
