@@ -11,6 +11,7 @@ import type { ServerContext } from '../../context.js';
 import { asDbError, DbError } from '../../errors.js';
 import type { LoadBatch, Session } from '../dialect.js';
 import { allForeignKeys, qualified } from '../schema/ddl.js';
+import { unportableOf } from '../schema/model.js';
 import { readTable, refuseReadOnly } from '../schema/manager.js';
 import { corrupt, openBackup, type BackupRecord } from './format.js';
 import { checkHeader } from './header.js';
@@ -176,6 +177,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
           }
           await built(s, [tp.create]);
           created.push(tp);
+          if (tp.entry.ddl?.length && tp.create === tp.entry.ddl[0]) await madeAsDefined(s, t, tp, m.file);
         }
       }
       const loaded = await loadAll(s, t, plan, records, mode, created, m, p);
@@ -289,6 +291,26 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.foreignKeys.length) await built(s, tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
   return out;
+}
+
+/**
+ * A table made from the source's own DDL has the columns its definition says, with their
+ * types and what they have beyond them (a character set, ON UPDATE): otherwise the DDL is
+ * not the table's (a forged `varchar(3)` for a `varchar(100)` would cut the values a
+ * non-strict load takes), and the restore stops as BACKUP_CORRUPT, before any row.
+ */
+async function madeAsDefined(s: Session, t: BackupTarget, tp: TablePlan, file: string): Promise<void> {
+  const made = await readTable(t, s, tp.table.table, tp.table.schema);
+  const defined = tp.entry.definition.columns;
+  const shape = (c: { name: string; type: string; native?: string; nullable: boolean }, features: string[]): string =>
+    JSON.stringify([c.name, c.type, c.native ?? null, c.nullable, [...features].sort()]);
+  const want = defined.map((c) => shape(c, tp.entry.unportable?.[c.name] ?? []));
+  const got = made?.columns.map((c) => shape(c, unportableOf(c))) ?? [];
+  const k = want.findIndex((w, i) => w !== got[i]);
+  if (k >= 0 || got.length !== want.length) {
+    const at = k >= 0 ? k : Math.min(want.length, got.length);
+    throw corrupt(file, `the DDL of table ${tp.entry.name} makes another table than its definition (column ${at + 1}: ${got[at] ?? 'none'}, defined ${want[at] ?? 'none'})`);
+  }
 }
 
 /** DDL the plan built from the header's definitions: one statement per message where the database can hold it to that (Session.runSingle). */
