@@ -11,14 +11,14 @@ import type { ServerContext } from '../../context.js';
 import { asDbError, DbError } from '../../errors.js';
 import type { LoadBatch, Session } from '../dialect.js';
 import { allForeignKeys, qualified } from '../schema/ddl.js';
-import { unportableOf } from '../schema/model.js';
+import { unportableOf, type Table } from '../schema/model.js';
 import { readTable, refuseReadOnly } from '../schema/manager.js';
 import { corrupt, openBackup, type BackupRecord } from './format.js';
 import { checkHeader } from './header.js';
 import { requireVerified, type Manifest } from './manifest.js';
 import { restoreNative } from './native.js';
 import { backupName, existingFile, realBackupDir } from './paths.js';
-import { planRestore, withNativeDdl, type RestorePlan, type TablePlan } from './plan.js';
+import { planRestore, withNativeDdl, type Lossy, type RestorePlan, type TablePlan } from './plan.js';
 import { backupTarget, BACKUP_TIMEOUT_MS, countSql, type BackupTarget, type Progress } from './target.js';
 import { specOf } from './values.js';
 
@@ -84,16 +84,23 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
     throw new DbError('UNSUPPORTED', `restoring this ${header.source.backend} backup into ${t.module.name} would lose: ${chosen.lossy.map((l) => `${l.table}${l.column ? `.${l.column}` : ''}: ${l.what}`).join('; ')}. Nothing was restored; pass allow_lossy: true to accept`, { lossy: chosen.lossy });
   };
   // Mode replace with native DDL: the target decides (inside the session) which plan runs.
-  // Mode append from the same backend: what the plan lists of a table the target already has is
-  // of the table it would have made (its DDL, its identity), which the rows do not need.
-  // (Another flavour may read values otherwise: MariaDB's JSON text into MySQL 8's.)
+  // Mode append: the target decides what its tables lose. From the same backend and flavour,
+  // what the plan lists of a table the target already has is of the table it would have made
+  // (its DDL, its identity), which the rows do not need (another flavour may read values
+  // otherwise: MariaDB's JSON text into MySQL 8's). From any backend, a column whose type on
+  // the target is not the one the plan would make is listed: its values are converted there.
   const appendSame = mode === 'append' && !portable.cross && (header.source.flavor ?? null) === (t.info.flavor ?? null);
-  const targetDecides = (mode === 'replace' && Boolean(native.native)) || appendSame;
+  const targetDecides = (mode === 'replace' && Boolean(native.native)) || mode === 'append';
   if (!targetDecides) await vet(plan);
   const tables = await t.dialect.withSession(async (s) => {
-    if (appendSame) {
-      const there = new Set([...await existingTables(s, t, plan)].map((tp) => tp.entry.name));
-      plan = { ...plan, lossy: plan.lossy.filter((l) => !there.has(l.table)) };
+    if (mode === 'append') {
+      const there = new Map<string, Table>();
+      for (const tp of plan.tables) {
+        const found = await readTable(t, s, tp.table.table, tp.table.schema);
+        if (found) there.set(tp.entry.name, found);
+      }
+      const kept = appendSame ? plan.lossy.filter((l) => !there.has(l.table)) : plan.lossy;
+      plan = { ...plan, lossy: [...kept, ...convertedOnAppend(plan, there)] };
       await vet(plan);
     } else if (targetDecides) {
       const existing = (await existingTables(s, t, portable)).size;
@@ -290,6 +297,23 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   for (const tp of created) if (tp.after.length) await built(s, tp.after);
   for (const tp of created) if (tp.foreignKeys.length) await built(s, tp.foreignKeys);
   if (t.dialect.capabilities.transactionalDdl) await setSequences(s, t, plan, created);
+  return out;
+}
+
+/** Columns of tables the target has whose type there is not the one the plan would make (mode append loads into them as they are). */
+function convertedOnAppend(plan: RestorePlan, there: Map<string, Table>): Lossy[] {
+  const out: Lossy[] = [];
+  const typeOf = (c: { type: string; native?: string }): string => (c.type === 'native' ? c.native ?? 'native' : c.type);
+  for (const tp of plan.tables) {
+    const target = there.get(tp.entry.name);
+    if (!target) continue;
+    for (const c of tp.table.columns) {
+      const on = target.columns.find((x) => x.name === c.name);
+      if (on && typeOf(on).toLowerCase() !== typeOf(c).toLowerCase()) {
+        out.push({ table: tp.entry.name, column: c.name, what: `is ${typeOf(on)} on the target, ${typeOf(c)} in the backup: mode append stores the values as that column converts them` });
+      }
+    }
+  }
   return out;
 }
 
