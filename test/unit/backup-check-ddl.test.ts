@@ -43,6 +43,11 @@ describe('checkNativeSql', () => {
     const t = entry('c', ['CREATE TABLE `c` (\n  `id` int(11) NOT NULL,\n  `p` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`),\n  KEY `p` (`p`),\n  CONSTRAINT `c_ibfk_1` FOREIGN KEY (`p`) REFERENCES `other`.`parent` (`id`) ON DELETE CASCADE,\n  CONSTRAINT `k` CHECK (`id` like \'1%\')\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci']);
     expect(code(() => checkNativeSql([t], [], mysql.sql))).toBe('ok');
   });
+  it('takes what SQLite writes for a full-text table and its shadow tables', () => {
+    const entries = [entry('docs', ['CREATE VIRTUAL TABLE docs USING fts5(title, body)']), entry('docs_config', ["CREATE TABLE 'docs_config'(k PRIMARY KEY, v) WITHOUT ROWID"])];
+    expect(code(() => checkNativeSql(entries, [], sqlite.sql))).toBe('ok');
+    expect(code(() => checkNativeSql([entry('f', ["CREATE VIRTUAL TABLE f USING fsdir('/etc')"])], [], sqlite.sql))).toBe('BACKUP_CORRUPT');
+  });
   it.each([
     ['a qualified table name', 'CREATE TABLE `other`.`t` (id int)'],
     ['OR REPLACE', 'CREATE OR REPLACE TABLE `t` (id int)'],

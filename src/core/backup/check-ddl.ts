@@ -21,6 +21,8 @@ const KEYWORD: Record<string, string> = {
 
 /** An identifier token's name: quotes (`"`, `` ` ``, `[]`) taken off, doubled quotes undone. */
 function nameOf(t: Token | undefined): string | null {
+  // SQLite takes a string as a name where a name must be, and writes its full-text tables' shadow tables so ('docs_config').
+  if (t?.kind === 'string' && t.text.startsWith("'")) return t.text.slice(1, -1).replaceAll("''", "'");
   if (!t || (t.kind !== 'word' && t.kind !== 'quoted_ident')) return null;
   if (t.kind === 'word') return t.text;
   const q = t.text[0];
@@ -64,6 +66,12 @@ const FOREIGN_WORDS = new Set(['SELECT', 'LIKE', 'INHERITS', 'UNION', 'OF', 'CON
  * database (not CONNECT, FEDERATED, SPIDER …, which read files or other servers).
  */
 function plainTable(tokens: Token[], at: number): boolean {
+  // SQLite's virtual tables of the modules it is built with that keep their rows in the file (full text, r-trees).
+  if (tokens.slice(1, at).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'VIRTUAL')) {
+    const module = tokens[at + 1];
+    if (!(tokens[at]?.kind === 'word' && tokens[at].text.toUpperCase() === 'USING' && module && VIRTUAL_MODULES.has((nameOf(module) ?? '').toLowerCase()))) return false;
+    at += 2;
+  }
   if (!(tokens[at]?.kind === 'punct' && tokens[at].text === '(')) return false;
   for (let i = at; i < tokens.length; i++) {
     const t = tokens[i];
@@ -80,6 +88,9 @@ function plainTable(tokens: Token[], at: number): boolean {
   }
   return true;
 }
+
+/** SQLite virtual table modules whose rows live in the database file. */
+const VIRTUAL_MODULES = new Set(['fts3', 'fts4', 'fts5', 'rtree', 'rtree_i32', 'geopoly']);
 
 /** Engines whose rows live in the server's own data files. */
 const SAFE_ENGINES = new Set(['INNODB', 'MYISAM', 'ARIA', 'MEMORY', 'HEAP', 'ARCHIVE', 'BLACKHOLE', 'CSV', 'MRG_MYISAM', 'MERGE', 'SEQUENCE', 'ROCKSDB']);
