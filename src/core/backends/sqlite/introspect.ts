@@ -12,7 +12,8 @@ import {
 import { sqliteTableSql } from './table-sql.js';
 
 const SQL = `
-WITH m AS (SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND (? IS NULL OR name = ? COLLATE NOCASE))
+WITH m AS (SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND (? IS NULL OR name = ? COLLATE NOCASE)
+  AND name NOT IN (SELECT l.name FROM pragma_table_list l WHERE l.schema = 'main' AND l.type = 'shadow'))
 SELECT 't' AS kind, m.name AS tbl, json_object('sql', m.sql) AS j FROM m
 UNION ALL
 SELECT 'c', m.name, json_object('name', p.name, 'cid', p.cid, 'type', p.type, 'notnull', p."notnull", 'default', p.dflt_value, 'pk', p.pk, 'hidden', p.hidden)
@@ -125,7 +126,9 @@ function sqliteTable(name: string, g: Grouped): Table {
   const key = [...pkCols].sort((a, b) => a.pk - b.pk).map((c) => c.name as string);
   const keyOrder = key.join('\u0000') !== pkCols.map((c) => c.name).join('\u0000') ? [`primary key (${key.join(', ')}) in that order`] : [];
   // Behaviour the table's SQL gives that no column carries: deferred foreign-key checks, a conflict clause, the table's options.
-  markUnportable(table, [...keyOrder, ...parsed.unportable.filter((f) => /^(DEFERRABLE|ON CONFLICT|WITHOUT ROWID$|STRICT$)/.test(f))]);
+  // A virtual table (full text, r-tree) is an ordinary table anywhere else.
+  const virtual = /^\s*CREATE\s+VIRTUAL\s+TABLE\b[\s\S]*?\bUSING\s+(\w+)/i.exec(String(g.t[0]?.sql ?? ''));
+  markUnportable(table, [...(virtual ? [`virtual table using ${virtual[1]}`] : []), ...keyOrder, ...parsed.unportable.filter((f) => /^(DEFERRABLE|ON CONFLICT|WITHOUT ROWID$|STRICT$)/.test(f))]);
   // Generated columns are hidden from the portable table: what they were is kept for a restore elsewhere to list.
   const hidden = g.c.filter((c) => c.hidden !== 0).map((c) => [c.name as string, parsed.columnFeatures.get(String(c.name).toLowerCase()) ?? ['a generated column']] as const);
   markHiddenUnportable(table, Object.fromEntries(hidden));
