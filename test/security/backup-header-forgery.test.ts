@@ -130,6 +130,8 @@ describe.runIf(BACKENDS.some((b) => b.name === 'mysql'))('forged MariaDB table D
     ['a FEDERATED engine', (h) => { table(h, 't').ddl[0] = 'CREATE TABLE `t` (id int PRIMARY KEY, v varchar(100)) ENGINE=FEDERATED CONNECTION=\'mysql://root@127.0.0.1:3306/mysql/user\''; }],
     ['a narrower column than its definition', (h) => { table(h, 't').ddl[0] = 'CREATE TABLE `t` (`id` int(11) NOT NULL, `v` varchar(3) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB'; }],
     ['another character set than its definition', (h) => { table(h, 't').ddl[0] = 'CREATE TABLE `t` (`id` int(11) NOT NULL, `v` varchar(100) CHARACTER SET ascii DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB'; }],
+    ['rows read from another database inside an executable comment', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (\`id\` int(11) NOT NULL, \`v\` varchar(100) DEFAULT NULL, PRIMARY KEY (\`id\`)) ENGINE=InnoDB /*! SELECT id + 100 AS id, v FROM \`${db}\`.\`t\` */`; }],
+    ['a data directory inside an executable comment', (h) => { table(h, 't').ddl[0] = "CREATE TABLE `t` (`id` int(11) NOT NULL, `v` varchar(100) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB /*! DATA DIRECTORY='/tmp/cmx-forged' */"; }],
     ['a MERGE table over another database\'s', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (id int PRIMARY KEY, v varchar(100)) ENGINE=MRG_MyISAM UNION=(\`${db}\`.\`t\`)`; }],
   ];
 

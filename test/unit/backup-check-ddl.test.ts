@@ -48,6 +48,24 @@ describe('checkNativeSql', () => {
     expect(code(() => checkNativeSql(entries, [], sqlite.sql))).toBe('ok');
     expect(code(() => checkNativeSql([entry('f', ["CREATE VIRTUAL TABLE f USING fsdir('/etc')"])], [], sqlite.sql))).toBe('BACKUP_CORRUPT');
   });
+  it('reads the inside of MariaDB executable comments as the server runs it', () => {
+    for (const sql of [
+      'CREATE TABLE `t` (`a` int) ENGINE=InnoDB /*! SELECT a FROM other.s */',
+      'CREATE TABLE `t` (`a` int) ENGINE=InnoDB /*M!100000 SELECT a FROM other.s */',
+      'CREATE TABLE `t` (`a` int) ENGINE=MRG_MyISAM /*!UNION=(other.m)*/ INSERT_METHOD=LAST',
+      "CREATE TABLE `t` (`a` int) ENGINE=MyISAM /*! DATA DIRECTORY='/tmp/x' */",
+      'CREATE TABLE `t` (`a` int) /*!50100 ENGINE FEDERATED */',
+    ]) expect([sql, code(() => checkNativeSql([entry('t', [sql])], [], mysql.sql))]).toEqual([sql, 'BACKUP_CORRUPT']);
+    // MySQL prints a partitioning clause in one; its inside is plain.
+    const parts = 'CREATE TABLE `t` (`a` int NOT NULL, PRIMARY KEY (`a`)) ENGINE=InnoDB /*!50100 PARTITION BY RANGE (`a`) (PARTITION p0 VALUES LESS THAN (10) ENGINE = InnoDB, PARTITION p1 VALUES LESS THAN MAXVALUE ENGINE = InnoDB) */';
+    expect(code(() => checkNativeSql([entry('t', [parts])], [], mysql.sql))).toBe('ok');
+  });
+  it('takes SQLite columns named like table options, and full-text content from the backup\'s own table only', () => {
+    expect(code(() => checkNativeSql([entry('cars', ['CREATE TABLE cars (id INTEGER PRIMARY KEY, make TEXT, engine TEXT, directory TEXT, connection TEXT, of INTEGER)'])], [], sqlite.sql))).toBe('ok');
+    const fts = (content: string): TableEntry[] => [entry('src_docs', ['CREATE TABLE src_docs (id INTEGER PRIMARY KEY, body TEXT)']), entry('docs', [`CREATE VIRTUAL TABLE docs USING fts5(body, content=${content}, content_rowid='id')`])];
+    expect([code(() => checkNativeSql(fts("'src_docs'"), [], sqlite.sql)), code(() => checkNativeSql(fts("''"), [], sqlite.sql)), code(() => checkNativeSql(fts("'secret'"), [], sqlite.sql))]).toEqual(['ok', 'ok', 'BACKUP_CORRUPT']);
+    expect(code(() => checkNativeSql([entry('t', ['CREATE TABLE `t` (`a` int) ENGINE FEDERATED'])], [], mysql.sql))).toBe('BACKUP_CORRUPT');
+  });
   it.each([
     ['a qualified table name', 'CREATE TABLE `other`.`t` (id int)'],
     ['OR REPLACE', 'CREATE OR REPLACE TABLE `t` (id int)'],

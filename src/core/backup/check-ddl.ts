@@ -65,23 +65,34 @@ const FOREIGN_WORDS = new Set(['SELECT', 'LIKE', 'INHERITS', 'UNION', 'OF', 'CON
  * keeps a key to another database's table, ab57cdf), and an engine that keeps its rows in the
  * database (not CONNECT, FEDERATED, SPIDER …, which read files or other servers).
  */
-function plainTable(tokens: Token[], at: number): boolean {
+function plainTable(tokens: Token[], at: number, tables: string[]): boolean {
   // SQLite's virtual tables of the modules it is built with that keep their rows in the file (full text, r-trees).
   if (tokens.slice(1, at).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'VIRTUAL')) {
     const module = tokens[at + 1];
     if (!(tokens[at]?.kind === 'word' && tokens[at].text.toUpperCase() === 'USING' && module && VIRTUAL_MODULES.has((nameOf(module) ?? '').toLowerCase()))) return false;
+    // A full-text table's rows may come from another table (content=…): only one of the backup's, or none.
+    for (let i = at + 2; i < tokens.length; i++) {
+      if (!(tokens[i].kind === 'word' && tokens[i].text.toLowerCase() === 'content' && tokens[i + 1]?.text === '=')) continue;
+      const v = tokens[i + 2];
+      const source = v?.kind === 'string' ? v.text.slice(1, -1).replaceAll("''", "'") : nameOf(v);
+      if (source === null || (source !== '' && !tables.some((x) => same(source, x)))) return false;
+    }
     at += 2;
   }
   if (!(tokens[at]?.kind === 'punct' && tokens[at].text === '(')) return false;
+  let d = 0;
   for (let i = at; i < tokens.length; i++) {
     const t = tokens[i];
-    if (t.kind === 'word' && FOREIGN_WORDS.has(t.text.toUpperCase())) {
-      // LIKE as an operator in a CHECK, generated column or the like is fine: only a clause of the table's is not.
-      if (t.text.toUpperCase() !== 'LIKE' || depth(tokens, i) === 0) return false;
-    }
+    if (t.kind === 'punct' && t.text === '(') d++;
+    else if (t.kind === 'punct' && t.text === ')') d--;
+    // The table's own clauses and options are at depth 0; inside its parentheses these words are
+    // column names (SQLite keeps `engine TEXT`, `of INTEGER` as written) or operators (LIKE in a CHECK).
+    if (t.kind === 'word' && d === 0 && FOREIGN_WORDS.has(t.text.toUpperCase())) return false;
     // The source prints names plainly (columns in expressions too); only a key's REFERENCES may name another database's table.
     if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return false;
-    if (t.kind === 'word' && t.text.toUpperCase() === 'ENGINE') {
+    // A table's or a partition's ENGINE [=] x; not a column named engine (right after `(` or `,`, as SQLite keeps `engine TEXT`).
+    const before = tokens[i - 1]?.text;
+    if (t.kind === 'word' && t.text.toUpperCase() === 'ENGINE' && !(d > 0 && (before === '(' || before === ','))) {
       const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
       if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return false;
     }
@@ -117,10 +128,18 @@ function onTable(tokens: Token[], from: number): string | null {
   return isDot(tokens[k + 2]) ? null : nameOf(tokens[k + 1]);
 }
 
+/**
+ * The statement's tokens as the server runs it: MySQL runs the inside of `/*! … *\/` and
+ * `/*M! … *\/`, which the plain reading keeps as one comment token (a forged
+ * `/*! SELECT a FROM other_db.s *\/` read rows from another database), so it is read as code,
+ * its markers dropped; a text that reads differently by server version is refused.
+ */
 function statement(sql: string, flavor: SqlSupport, what: string): Token[] {
   const all = flavor.lexer.tokenize(sql);
   if (countStatementsIn(all) !== 1) refuse(what, sql);
-  return significantTokens(all).filter((t) => !(t.kind === 'punct' && t.text === ';'));
+  const run = flavor.executedTokens?.(sql);
+  if (run && (run.ambiguous || countStatementsIn(run.tokens) !== 1)) refuse(what, sql);
+  return significantTokens(run?.tokens ?? all).filter((t) => !(t.kind === 'punct' && t.text === ';') && t.kind !== 'conditional_comment');
 }
 
 /**
@@ -135,7 +154,7 @@ export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], f
       const what = `DDL of table ${e.name}`;
       const tokens = statement(sql, flavor, what);
       const c = created(tokens, i === 0 ? 'TABLE' : 'INDEX');
-      if (!c || (i === 0 ? !same(c.name, e.name) || !plainTable(tokens, c.at) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
+      if (!c || (i === 0 ? !same(c.name, e.name) || !plainTable(tokens, c.at, tables) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
     }
   }
   for (const o of objects) {

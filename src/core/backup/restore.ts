@@ -303,7 +303,8 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
 /** Columns of tables the target has whose type there is not the one the plan would make (mode append loads into them as they are). */
 function convertedOnAppend(plan: RestorePlan, there: Map<string, Table>): Lossy[] {
   const out: Lossy[] = [];
-  const typeOf = (c: { type: string; native?: string }): string => (c.type === 'native' ? c.native ?? 'native' : c.type);
+  // SQLite: a column declared without a type (native '') is what the plan calls BLOB (the same affinity).
+  const typeOf = (c: { type: string; native?: string }): string => (c.type === 'native' ? c.native || 'BLOB' : c.type);
   for (const tp of plan.tables) {
     const target = there.get(tp.entry.name);
     if (!target) continue;

@@ -5,11 +5,18 @@
  * Members are primitives on neutral types; the managers keep the orchestration.
  */
 import type { Classification } from '../../readonly/types.js';
-import type { Lexed, SqlLexer } from '../../sql-lexer.js';
+import type { Lexed, SqlLexer, Token } from '../../sql-lexer.js';
 
 export interface SqlSupport {
   /** How the server reads text into tokens: placeholders, statement splitting, leading keywords and fingerprints all go by it. */
   readonly lexer: SqlLexer;
+  /**
+   * The tokens of a text as the server runs it, where that differs from `lexer`'s reading
+   * (MySQL: the inside of an executable comment `/*! … *\/` is code); `ambiguous` when the
+   * reading depends on the server's version. Used where SQL from a file is checked before
+   * it runs (a backup's own DDL). Absent: `lexer`'s tokens are what runs.
+   */
+  executedTokens?(sql: string): { tokens: Token[]; ambiguous: boolean };
   /** How the agents' `?` and `:name` become the driver's placeholders, and how values bind. */
   readonly placeholders: PlaceholderRules;
   /** Migration scripts may hold `DELIMITER xx` lines (a client command that changes the statement terminator; MySQL). */
