@@ -93,22 +93,19 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
   const targetDecides = (mode === 'replace' && Boolean(native.native)) || mode === 'append';
   if (!targetDecides) await vet(plan);
   const tables = await t.dialect.withSession(async (s) => {
-    if (mode === 'append') {
-      const there = new Map<string, Table>();
-      for (const tp of plan.tables) {
-        const found = await readTable(t, s, tp.table.table, tp.table.schema);
-        if (found) there.set(tp.entry.name, found);
-      }
-      const kept = appendSame ? plan.lossy.filter((l) => !there.has(l.table)) : plan.lossy;
-      plan = { ...plan, lossy: [...kept, ...convertedOnAppend(plan, there)] };
+    // Read once, for the choice here and for the restore (both plans share their tables).
+    const there = targetDecides ? await existingTables(s, t, portable) : undefined;
+    if (mode === 'append' && there) {
+      const names = new Set([...there.keys()].map((tp) => tp.entry.name));
+      const kept = appendSame ? plan.lossy.filter((l) => !names.has(l.table)) : plan.lossy;
+      plan = { ...plan, lossy: [...kept, ...convertedOnAppend(there)] };
       await vet(plan);
-    } else if (targetDecides) {
-      const existing = (await existingTables(s, t, portable)).size;
-      const empty = !native.native?.tables_only && existing === 0 && (await t.module.backup.emptyForNativeDdl?.(s)) === true;
-      plan = choose(existing, empty);
+    } else if (there) {
+      const empty = !native.native?.tables_only && there.size === 0 && (await t.module.backup.emptyForNativeDdl?.(s)) === true;
+      plan = choose(there.size, empty);
       await vet(plan);
     }
-    return restoreInto(s, t, plan, records, mode, b.manifest, p, Boolean(native.native && !native.native.tables_only));
+    return restoreInto(s, t, plan, records, mode, b.manifest, p, Boolean(native.native && !native.native.tables_only), there);
   }, { signal: p.signal, timeoutMs: BACKUP_TIMEOUT_MS });
   ctx.logger.info({ connection: t.config.name, backup: b.name, mode, rows: b.manifest.rows }, 'backup restored');
   return {
@@ -137,17 +134,21 @@ function alreadyThere(err: unknown, t: BackupTarget): unknown {
   return new DbError('DUPLICATE_OBJECT', `${e.message}: the backup's own DDL creates every object of the database, and "${t.config.name}" has this one already; nothing was restored. Restore into an empty database, or use mode "replace" (which then loads the tables from the portable schema and lists in lossy what that cannot carry)`, e.details);
 }
 
-async function existingTables(s: Session, t: BackupTarget, plan: RestorePlan): Promise<Set<TablePlan>> {
-  const out = new Set<TablePlan>();
-  for (const tp of plan.tables) if (await readTable(t, s, tp.table.table, tp.table.schema)) out.add(tp);
+/** The plan's tables the target has already, each as the target has it. */
+async function existingTables(s: Session, t: BackupTarget, plan: RestorePlan): Promise<Map<TablePlan, Table>> {
+  const out = new Map<TablePlan, Table>();
+  for (const tp of plan.tables) {
+    const found = await readTable(t, s, tp.table.table, tp.table.schema);
+    if (found) out.set(tp, found);
+  }
   return out;
 }
 
 /** `wholeDdl`: the backup carries the DDL of its whole database (which this plan may not run). */
-async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress, wholeDdl = false): Promise<Loaded[]> {
+async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, m: Manifest, p: Progress, wholeDdl = false, there?: Map<TablePlan, Table>): Promise<Loaded[]> {
   const sql = t.module.backup.portable;
   const transactional = t.dialect.capabilities.transactionalDdl;
-  const existing = await existingTables(s, t, plan);
+  const existing = new Set((there ?? await existingTables(s, t, plan)).keys());
   if (mode === 'create' && existing.size) {
     const found = [...existing].map((tp) => tp.table.table);
     throw new DbError('DUPLICATE_OBJECT', `table(s) ${found.map((n) => `"${n}"`).join(', ')} already exist on "${t.config.name}"; use mode "replace" or "append", or restore elsewhere`, { tables: found });
@@ -184,7 +185,7 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
           }
           await built(s, [tp.create]);
           created.push(tp);
-          if (tp.entry.ddl?.length && tp.create === tp.entry.ddl[0]) await madeAsDefined(s, t, tp, m.file);
+          if (fromOwnDdl(tp)) await madeAsDefined(s, t, tp, m.file);
         }
       }
       const loaded = await loadAll(s, t, plan, records, mode, created, m, p);
@@ -276,7 +277,7 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     const all = batches(records, i, tp, m, p, tally);
     // Counted just before its load: an inheritance parent's count takes in the rows of the children loaded before it.
     const before = exact.has(tp) ? 0 : await count(s, t, tp);
-    const own = sql.sourceTypesLoad && created.includes(tp) && tp.entry.ddl?.length && tp.create === tp.entry.ddl[0] ? sql.sourceTypesLoad : null;
+    const own = sql.sourceTypesLoad && created.includes(tp) && fromOwnDdl(tp) ? sql.sourceTypesLoad : null;
     if (own) await s.run(own.before);
     const rows = await s.load(target, computed.size ? without(all, tp.table.columns.map((c) => computed.has(c.name))) : all, p.signal)
       .catch((err: unknown) => { throw inTable(err, tp.entry.name); });
@@ -301,13 +302,11 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
 }
 
 /** Columns of tables the target has whose type there is not the one the plan would make (mode append loads into them as they are). */
-function convertedOnAppend(plan: RestorePlan, there: Map<string, Table>): Lossy[] {
+function convertedOnAppend(there: Map<TablePlan, Table>): Lossy[] {
   const out: Lossy[] = [];
   // SQLite: a column declared without a type (native '') is what the plan calls BLOB (the same affinity).
   const typeOf = (c: { type: string; native?: string }): string => (c.type === 'native' ? c.native || 'BLOB' : c.type);
-  for (const tp of plan.tables) {
-    const target = there.get(tp.entry.name);
-    if (!target) continue;
+  for (const [tp, target] of there) {
     for (const c of tp.table.columns) {
       const on = target.columns.find((x) => x.name === c.name);
       if (on && typeOf(on).toLowerCase() !== typeOf(c).toLowerCase()) {
@@ -317,6 +316,9 @@ function convertedOnAppend(plan: RestorePlan, there: Map<string, Table>): Lossy[
   }
   return out;
 }
+
+/** The table is made from the source's own DDL (the same backend and flavour), not from its portable definition. */
+const fromOwnDdl = (tp: TablePlan): boolean => tp.entry.ddl !== undefined && tp.entry.ddl.length > 0 && tp.create === tp.entry.ddl[0];
 
 /**
  * A table made from the source's own DDL has the columns its definition says, with their
