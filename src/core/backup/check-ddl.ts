@@ -73,8 +73,7 @@ function plainTable(tokens: Token[], at: number, tables: string[]): boolean {
     // A full-text table's rows may come from another table (content=…): only one of the backup's, or none.
     for (let i = at + 2; i < tokens.length; i++) {
       if (!(tokens[i].kind === 'word' && tokens[i].text.toLowerCase() === 'content' && tokens[i + 1]?.text === '=')) continue;
-      const v = tokens[i + 2];
-      const source = v?.kind === 'string' ? v.text.slice(1, -1).replaceAll("''", "'") : nameOf(v);
+      const source = nameOf(tokens[i + 2]);
       if (source === null || (source !== '' && !tables.some((x) => same(source, x)))) return false;
     }
     at += 2;
@@ -105,17 +104,6 @@ const VIRTUAL_MODULES = new Set(['fts3', 'fts4', 'fts5', 'rtree', 'rtree_i32', '
 
 /** Engines whose rows live in the server's own data files. */
 const SAFE_ENGINES = new Set(['INNODB', 'MYISAM', 'ARIA', 'MEMORY', 'HEAP', 'ARCHIVE', 'BLACKHOLE', 'CSV', 'MRG_MYISAM', 'MERGE', 'SEQUENCE', 'ROCKSDB']);
-
-/** Parenthesis depth at token i (0: the statement's own level). */
-function depth(tokens: Token[], i: number): number {
-  let d = 0;
-  for (let k = 0; k < i; k++) {
-    if (tokens[k].kind !== 'punct') continue;
-    if (tokens[k].text === '(') d++;
-    else if (tokens[k].text === ')') d--;
-  }
-  return d;
-}
 
 function refuse(what: string, sql: string): never {
   throw new DbError('BACKUP_CORRUPT', `the backup's ${what} is not what its header says (${sql.slice(0, 80)}…); a backup file's SQL runs as it is, so nothing was restored`, { what });
