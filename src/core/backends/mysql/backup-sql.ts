@@ -11,6 +11,7 @@ import { specOf } from '../../backup/values.js';
 import { unportableOf, type Column, type Table } from '../../schema/model.js';
 import { isVersioned } from './introspect.js';
 import { rowLines } from './lines.js';
+import { sqlModeWithout } from './pool.js';
 import { isFloat32Spec } from './values.js';
 
 const isFloat32 = (c: Column): boolean => isFloat32Spec(specOf(c));
@@ -155,7 +156,7 @@ export const portable: PortableSql = {
   // Strict mode refuses '' in an ENUM that lacks it, which a non-strict source stores (its error value).
   sourceTypesLoad: {
     before: [
-      "SET @cmx_table_mode = @@SESSION.sql_mode, SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',STRICT_TRANS_TABLES,', ','), ',STRICT_ALL_TABLES,', ','))",
+      `SET @cmx_table_mode = @@SESSION.sql_mode, SESSION sql_mode = ${sqlModeWithout('STRICT_TRANS_TABLES', 'STRICT_ALL_TABLES')}`,
     ],
     after: ['SET SESSION sql_mode = @cmx_table_mode'],
   },

@@ -68,12 +68,17 @@ export interface MysqlSessionOptions {
  * call on a connection would parse differently from every later one.
  */
 function sessionSql(flavor: Flavor, timeoutMs: number, opts: MysqlSessionOptions): string {
-  const strip = (expr: string, flag: string): string => `REPLACE(${expr}, ',${flag},', ',')`;
-  const mode = `TRIM(BOTH ',' FROM ${strip(strip(strip(`CONCAT(',', @@SESSION.sql_mode, ',')`, 'ANSI_QUOTES'), 'NO_BACKSLASH_ESCAPES'), 'IGNORE_SPACE')})`;
+  const mode = sqlModeWithout('ANSI_QUOTES', 'NO_BACKSLASH_ESCAPES', 'IGNORE_SPACE');
   // NAMES too: the reset may fall back to the server's default character set, and a
   // multi-byte one (gbk, sjis, big5) would read a `\` inside a character the lexer never sees.
   const causal = opts.causalReads ? ', SESSION wsrep_sync_wait = 1' : '';
   return `SET NAMES utf8mb4 COLLATE utf8mb4_general_ci, time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}${causal}`;
+}
+
+/** An expression for the session's sql_mode without `flags` (each taken out between commas, so a longer flag naming one is kept). */
+export function sqlModeWithout(...flags: string[]): string {
+  const stripped = flags.reduce((expr, flag) => `REPLACE(${expr}, ',${flag},', ',')`, `CONCAT(',', @@SESSION.sql_mode, ',')`);
+  return `TRIM(BOTH ',' FROM ${stripped})`;
 }
 
 function timeoutAssignment(flavor: Flavor, ms: number): string {
