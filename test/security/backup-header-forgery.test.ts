@@ -105,12 +105,12 @@ describe.runIf(BACKENDS.some((b) => b.name === 'mysql'))('forged MariaDB table D
   let backup: string;
   let other: { url: string; drop(): Promise<void> };
   let db: string;
-  const state = (): string => mariadb(other.url, "SELECT concat((SELECT count(*) FROM t), ':', (SELECT count(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'), ':', (SELECT x FROM v))").trim();
+  const state = (): string => mariadb(other.url, "SELECT concat((SELECT count(*) FROM t), ':', (SELECT count(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't'), ':', (SELECT x FROM v), ':', (SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()))").trim();
   beforeAll(async () => {
     rt = await pair(MY, MY, 'hfmd');
     other = await freshDatabase(MY, 'hfmo');
     db = new URL(other.url).pathname.slice(1);
-    mariadb(other.url, 'CREATE TABLE t (id int PRIMARY KEY, v varchar(100)); INSERT INTO t VALUES (1, \'a\'), (2, \'b\'); CREATE VIEW v AS SELECT 1 AS x;');
+    mariadb(other.url, 'CREATE TABLE t (id int PRIMARY KEY, v varchar(100)); INSERT INTO t VALUES (1, \'a\'), (2, \'b\'); CREATE VIEW v AS SELECT 1 AS x; CREATE TABLE 1secret (s varchar(40)); INSERT INTO 1secret VALUES (\'top-secret-42\');');
     mariadb(rt.src.url, "CREATE TABLE t (id int PRIMARY KEY, v varchar(100)); INSERT INTO t VALUES (7, 'z'); CREATE VIEW v AS SELECT 2 AS x;");
     const made = await callTool(rt.h.client, 'create_backup', { connection: 'src' });
     if (!made.ok) throw new Error(made.error.message);
@@ -133,6 +133,13 @@ describe.runIf(BACKENDS.some((b) => b.name === 'mysql'))('forged MariaDB table D
     ['rows read from another database inside an executable comment', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (\`id\` int(11) NOT NULL, \`v\` varchar(100) DEFAULT NULL, PRIMARY KEY (\`id\`)) ENGINE=InnoDB /*! SELECT id + 100 AS id, v FROM \`${db}\`.\`t\` */`; }],
     ['a data directory inside an executable comment', (h) => { table(h, 't').ddl[0] = "CREATE TABLE `t` (`id` int(11) NOT NULL, `v` varchar(100) DEFAULT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB /*! DATA DIRECTORY='/tmp/cmx-forged' */"; }],
     ['a MERGE table over another database\'s', (h) => { table(h, 't').ddl[0] = `CREATE TABLE \`t\` (id int PRIMARY KEY, v varchar(100)) ENGINE=MRG_MyISAM UNION=(\`${db}\`.\`t\`)`; }],
+    // From the fourth review: the object's own sql_mode ends the string elsewhere, a query in parentheses, a digit-led table name, a partition's directory.
+    ['a view made in another database under the object\'s own sql_mode', (h) => {
+      h.objects = (h.objects as Json[]).map((o) => (o.kind === 'view' ? { ...o, sql: `CREATE DEFINER='a\\' VIEW \`${db}\`.planted AS SELECT 1 AS x -- ' VIEW v AS SELECT 1 AS x`, settings: { ...o.settings, sql_mode: 'NO_BACKSLASH_ESCAPES' } } : o));
+    }],
+    ['another database\'s rows read into the error by a query in parentheses', (h) => { table(h, 't').ddl[0] += ` (SELECT 1 AS id, EXTRACTVALUE(1, CONCAT(0x7e, (SELECT GROUP_CONCAT(s) FROM ${db}.1secret))) AS v)`; }],
+    ['a server file read into the error by a query in parentheses', (h) => { table(h, 't').ddl[0] += " (SELECT 1 AS id, EXTRACTVALUE(1, CONCAT(0x7e, LOAD_FILE('/etc/hostname'))) AS v)"; }],
+    ['a partition\'s data directory', (h) => { table(h, 't').ddl[0] += " PARTITION BY RANGE (`id`) (PARTITION p0 VALUES LESS THAN MAXVALUE DATA DIRECTORY = '/tmp/cmx-forged' ENGINE = InnoDB)"; }],
   ];
 
   it('the untouched backup restores (the forgeries are what fail)', async () => {

@@ -76,6 +76,40 @@ describe('checkNativeSql', () => {
   ])('refuses a table ddl with %s (BACKUP_CORRUPT)', (_what, sql) => {
     expect(code(() => checkNativeSql([entry('t', [sql])], [], mysql.sql))).toBe('BACKUP_CORRUPT');
   });
+  it.each([
+    ['a query in parentheses after the columns', 'CREATE TABLE `t` (`id` int, `a` text) (SELECT 1 AS id, EXTRACTVALUE(1, CONCAT(0x7e, LOAD_FILE(\'/etc/hostname\'))) AS a)'],
+    ['a query inside the column list', 'CREATE TABLE `t` (`id` int DEFAULT ((SELECT 1)))'],
+    ['a UNION inside parentheses', 'CREATE TABLE `t` (`id` int) ENGINE=MRG_MyISAM (UNION (`m`))'],
+    ['a qualified name whose table starts with digits', 'CREATE TABLE `t` (`id` int DEFAULT (other.1secret))'],
+    ['a backquoted qualified name whose table starts with digits', 'CREATE TABLE `t` (`id` int DEFAULT (`other`.1secret))'],
+    ["a partition's DATA DIRECTORY", "CREATE TABLE `t` (`id` int) PARTITION BY RANGE (`id`) (PARTITION p0 VALUES LESS THAN MAXVALUE DATA DIRECTORY = '/tmp/x' ENGINE = InnoDB)"],
+    ["a partition's INDEX DIRECTORY", "CREATE TABLE `t` (`id` int) PARTITION BY HASH (`id`) (PARTITION p0 INDEX DIRECTORY = '/tmp/x' ENGINE = MyISAM)"],
+    ['TEMPORARY', 'CREATE TEMPORARY TABLE `t` (`id` int)'],
+  ])('refuses a MySQL table ddl with %s (BACKUP_CORRUPT)', (_what, sql) => {
+    expect(code(() => checkNativeSql([entry('t', [sql])], [], mysql.sql))).toBe('BACKUP_CORRUPT');
+  });
+  it('reads an object as the server will, under the sql_mode it is created with', () => {
+    const view = (sql: string, sql_mode?: string): NativeObject => ({ kind: 'view', name: 'v', sql, ...(sql_mode === undefined ? {} : { settings: { sql_mode } }) });
+    const check = (o: NativeObject): string => code(() => checkNativeSql([], [o], mysql.sql));
+    // What the server would run: CREATE DEFINER='a\' VIEW other.planted … (the backslash escapes nothing).
+    expect(check(view("CREATE DEFINER='a\\' VIEW other.planted AS SELECT 1 AS x -- ' VIEW v AS SELECT 1 AS x", 'NO_BACKSLASH_ESCAPES'))).toBe('BACKUP_CORRUPT');
+    expect(check(view('CREATE DEFINER="a\\" VIEW other.planted AS SELECT 1 AS x -- " VIEW v AS SELECT 1 AS x', 'ANSI_QUOTES'))).toBe('BACKUP_CORRUPT');
+    expect(check(view('CREATE DEFINER="a\\" VIEW other.planted AS SELECT 1 AS x -- " VIEW v AS SELECT 1 AS x', 'PIPES_AS_CONCAT,ORACLE'))).toBe('BACKUP_CORRUPT');
+    // An sql_mode that cannot be read (a number, an unknown flag) is refused: how it quotes is unknown.
+    expect(check(view('CREATE VIEW `v` AS SELECT 1 AS `x`', '4'))).toBe('BACKUP_CORRUPT');
+    expect(check(view('CREATE VIEW `v` AS SELECT 1 AS `x`', 'STRICT_TRANS_TABLES,NEW_QUOTING'))).toBe('BACKUP_CORRUPT');
+    // What real sources write under these modes is taken.
+    expect(check(view("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW `v` AS select 'it\\'s' AS `x`", 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION'))).toBe('ok');
+    expect(check(view("CREATE VIEW `v` AS select 'C:\\' AS `x`", 'NO_BACKSLASH_ESCAPES'))).toBe('ok');
+    expect(check(view('CREATE VIEW "v" AS select "a" AS "x" from "t"', 'PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ONLY_FULL_GROUP_BY,ANSI'))).toBe('ok');
+    expect(check(view('CREATE VIEW `v` AS SELECT 1 AS `x`', ''))).toBe('ok');
+  });
+  it('refuses temporary objects (a SQLite TEMP VIEW stands in front of the table of its name)', () => {
+    const users = entry('users', ['CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)']);
+    expect(code(() => checkNativeSql([users], [{ kind: 'view', name: 'users', sql: "CREATE TEMP VIEW users AS SELECT 1 AS id, 'mallory' AS name" }], sqlite.sql))).toBe('BACKUP_CORRUPT');
+    expect(code(() => checkNativeSql([users], [{ kind: 'trigger', name: 'tr', table: 'users', sql: 'CREATE TEMPORARY TRIGGER tr AFTER INSERT ON users BEGIN SELECT 1; END' }], sqlite.sql))).toBe('BACKUP_CORRUPT');
+    expect(code(() => checkNativeSql([entry('t', ['CREATE TEMP TABLE t (id INTEGER)'])], [], sqlite.sql))).toBe('BACKUP_CORRUPT');
+  });
   it("MySQL objectSql refuses a sequence's follow-up that is not its position", () => {
     const o: NativeObject = { kind: 'sequence', name: 's', sql: 'CREATE SEQUENCE `s`', then: ['DROP TABLE victim'] };
     const f = { quote: (n: string) => `\`${n}\``, string: (v: string) => `'${v}'` };

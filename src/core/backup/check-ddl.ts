@@ -45,6 +45,8 @@ function created(tokens: Token[], keyword: string): { name: string | null; at: n
   const k = tokens.findIndex((t) => t.kind === 'word' && t.text.toUpperCase() === keyword);
   if (k < 0 || tokens.slice(1, k).some((t) => t.kind === 'word' && Object.values(KEYWORD).includes(t.text.toUpperCase()))) return null;
   if ((keyword === 'TABLE' || keyword === 'INDEX') && tokens.slice(1, k).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'REPLACE')) return null;
+  // A temporary object is not the database's (SQLite's TEMP VIEW would stand in front of a table of that name for its connection).
+  if (tokens.slice(1, k).some((t) => t.kind === 'word' && ['TEMP', 'TEMPORARY'].includes(t.text.toUpperCase()))) return null;
   let at = k + 1;
   const words = (...w: string[]): boolean => w.every((x, i) => tokens[at + i]?.kind === 'word' && tokens[at + i].text.toUpperCase() === x);
   if (words('IF', 'NOT', 'EXISTS')) at += 3;
@@ -55,8 +57,14 @@ function created(tokens: Token[], keyword: string): { name: string | null; at: n
 
 const isDot = (t: Token | undefined): boolean => t?.kind === 'punct' && t.text === '.';
 
-/** Words a table's own DDL never holds, which would read or write other relations (CREATE … AS SELECT, LIKE, PARTITION OF, INHERITS, a MERGE table's UNION). */
+/**
+ * Words a table's own DDL never holds as its clauses, which would read or write other
+ * relations or files (CREATE … AS SELECT, LIKE, PARTITION OF, INHERITS, a MERGE table's UNION,
+ * a table's or a partition's DATA/INDEX DIRECTORY, CONNECTION).
+ */
 const FOREIGN_WORDS = new Set(['SELECT', 'LIKE', 'INHERITS', 'UNION', 'OF', 'CONNECTION', 'DIRECTORY']);
+/** Never a column name unquoted, and a query wherever they stand (`CREATE TABLE t (…) (SELECT …)`): refused at any depth. */
+const QUERY_WORDS = new Set(['SELECT', 'UNION']);
 
 /**
  * A table's DDL: its column list straight after the name, no word that reads another
@@ -84,14 +92,19 @@ function plainTable(tokens: Token[], at: number, tables: string[]): boolean {
     const t = tokens[i];
     if (t.kind === 'punct' && t.text === '(') d++;
     else if (t.kind === 'punct' && t.text === ')') d--;
-    // The table's own clauses and options are at depth 0; inside its parentheses these words are
-    // column names (SQLite keeps `engine TEXT`, `of INTEGER` as written) or operators (LIKE in a CHECK).
-    if (t.kind === 'word' && d === 0 && FOREIGN_WORDS.has(t.text.toUpperCase())) return false;
+    // A column's name stands right after `(` or `,` inside the parentheses: SQLite keeps
+    // `engine TEXT`, `of INTEGER`, `directory TEXT` as written.
+    const before = tokens[i - 1]?.text;
+    const columnName = d > 0 && (before === '(' || before === ',');
+    const word = t.kind === 'word' ? t.text.toUpperCase() : '';
+    if (QUERY_WORDS.has(word)) return false;
+    // LIKE is an operator inside the parentheses (a CHECK's); the others are clauses wherever they
+    // stand (a partition's DATA DIRECTORY is inside the partition list).
+    if (FOREIGN_WORDS.has(word) && !columnName && (d === 0 || word !== 'LIKE')) return false;
     // The source prints names plainly (columns in expressions too); only a key's REFERENCES may name another database's table.
     if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return false;
-    // A table's or a partition's ENGINE [=] x; not a column named engine (right after `(` or `,`, as SQLite keeps `engine TEXT`).
-    const before = tokens[i - 1]?.text;
-    if (t.kind === 'word' && t.text.toUpperCase() === 'ENGINE' && !(d > 0 && (before === '(' || before === ','))) {
+    // A table's or a partition's ENGINE [=] x; not a column named engine.
+    if (word === 'ENGINE' && !columnName) {
       const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
       if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return false;
     }
@@ -120,12 +133,14 @@ function onTable(tokens: Token[], from: number): string | null {
  * The statement's tokens as the server runs it: MySQL runs the inside of `/*! … *\/` and
  * `/*M! … *\/`, which the plain reading keeps as one comment token (a forged
  * `/*! SELECT a FROM other_db.s *\/` read rows from another database), so it is read as code,
- * its markers dropped; a text that reads differently by server version is refused.
+ * its markers dropped; a text that reads differently by server version is refused. An
+ * object's `settings` are those it runs under (objectSql sets them): MySQL's sql_mode
+ * decides where a string ends (NO_BACKSLASH_ESCAPES, ANSI_QUOTES), and one that cannot be read is refused.
  */
-function statement(sql: string, flavor: SqlSupport, what: string): Token[] {
+function statement(sql: string, flavor: SqlSupport, what: string, settings?: Record<string, string>): Token[] {
   const all = flavor.lexer.tokenize(sql);
   if (countStatementsIn(all) !== 1) refuse(what, sql);
-  const run = flavor.executedTokens?.(sql);
+  const run = flavor.executedTokens?.(sql, settings);
   if (run && (run.ambiguous || countStatementsIn(run.tokens) !== 1)) refuse(what, sql);
   return significantTokens(run?.tokens ?? all).filter((t) => !(t.kind === 'punct' && t.text === ';') && t.kind !== 'conditional_comment');
 }
@@ -151,7 +166,8 @@ export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], f
     if (o.kind === 'setting') continue;
     const keyword = KEYWORD[o.kind];
     if (!keyword || keyword === 'TABLE' || keyword === 'INDEX') refuse(what, o.sql);
-    const tokens = statement(o.sql, flavor, what);
+    // Read as the server reads it under the object's own settings (MySQL's sql_mode changes how quotes end).
+    const tokens = statement(o.sql, flavor, what, o.settings);
     const c = created(tokens, keyword);
     if (!c || !same(c.name, o.name)) refuse(what, o.sql);
     if (o.kind === 'trigger' && !(o.table !== undefined && tables.some((t) => same(t, o.table!)) && same(onTable(tokens, c.at), o.table))) refuse(what, o.sql);

@@ -13,10 +13,12 @@ export interface SqlSupport {
   /**
    * The tokens of a text as the server runs it, where that differs from `lexer`'s reading
    * (MySQL: the inside of an executable comment `/*! … *\/` is code); `ambiguous` when the
-   * reading depends on the server's version. Used where SQL from a file is checked before
-   * it runs (a backup's own DDL). Absent: `lexer`'s tokens are what runs.
+   * reading depends on the server's version, or on settings it cannot read. `settings`: the
+   * session settings the text runs under (a backup object's; MySQL's sql_mode decides how
+   * quotes end). Used where SQL from a file is checked before it runs (a backup's own DDL).
+   * Absent: `lexer`'s tokens are what runs.
    */
-  executedTokens?(sql: string): { tokens: Token[]; ambiguous: boolean };
+  executedTokens?(sql: string, settings?: Record<string, string>): { tokens: Token[]; ambiguous: boolean };
   /** How the agents' `?` and `:name` become the driver's placeholders, and how values bind. */
   readonly placeholders: PlaceholderRules;
   /** Migration scripts may hold `DELIMITER xx` lines (a client command that changes the statement terminator; MySQL). */

@@ -10,6 +10,7 @@ import { DbError } from '../../../errors.js';
 import type { Session } from '../../dialect.js';
 import type { Table } from '../../schema/model.js';
 import type { NativeObject, NativeTableDdl, Quoting } from '../contract/backup.js';
+import { sqlModeQuoting } from './lexer.js';
 
 type Row = Record<string, unknown>;
 
@@ -158,7 +159,7 @@ const DROP: Record<string, string> = { view: 'VIEW', function: 'FUNCTION', proce
  * client character set would misread.
  */
 const SETTABLE: Record<string, (v: string) => boolean> = {
-  sql_mode: () => true, time_zone: () => true, collation_connection: () => true, character_set_client: (v) => /^utf8/i.test(v),
+  sql_mode: (v) => sqlModeQuoting(v) !== null, time_zone: () => true, collation_connection: () => true, character_set_client: (v) => /^utf8/i.test(v),
 };
 const SAVED = Object.keys(SETTABLE);
 

@@ -53,6 +53,9 @@ export function fingerprintMysql(s: string): string | null {
     } else if (c === C_BACKTICK) {
       end = quoteEndCode(s, i + 1, C_BACKTICK, false);
       p.quotedName(s.slice(start, end), false);
+    } else if (c === C_DOT && cls(c1) & DIGIT && i > 0 && nameEnds(s.charCodeAt(i - 1))) {
+      // `t.1x`: a qualified name whose part starts with digits (the lexer's separator rule); rare, left to it.
+      return null;
     } else if ((f & DIGIT) || (c === C_DOT && cls(c1) & DIGIT)) {
       end = numberEnd(s, i, c, c1);
       let dot = false;
@@ -84,6 +87,9 @@ export function fingerprintMysql(s: string): string | null {
   }
   return p.finish();
 }
+
+/** A name's last character: a word's or a quoted name's closing backtick. */
+const nameEnds = (c: number): boolean => c < 128 && ((cls(c) & WORD_REST) !== 0 || c === C_BACKTICK);
 
 /** `@var` characters: a name's, and `.`. */
 const varChar = (c: number): boolean => (cls(c) & WORD_REST) !== 0 || c === C_DOT;

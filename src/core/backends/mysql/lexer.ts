@@ -40,6 +40,28 @@ export interface MysqlQuoting {
 /** The server defaults: backslash escapes on, `"` quotes strings. */
 export const MYSQL_DEFAULT_QUOTING: MysqlQuoting = { backslashEscapes: true, ansiQuotes: false };
 
+/** sql_mode's flags (MariaDB and MySQL 8); the combinations that imply ANSI_QUOTES are marked. */
+const SQL_MODE_FLAGS = new Set([
+  'REAL_AS_FLOAT', 'PIPES_AS_CONCAT', 'ANSI_QUOTES', 'IGNORE_SPACE', 'IGNORE_BAD_TABLE_OPTIONS', 'ONLY_FULL_GROUP_BY',
+  'NO_UNSIGNED_SUBTRACTION', 'NO_DIR_IN_CREATE', 'POSTGRESQL', 'ORACLE', 'MSSQL', 'DB2', 'MAXDB', 'NO_KEY_OPTIONS',
+  'NO_TABLE_OPTIONS', 'NO_FIELD_OPTIONS', 'MYSQL323', 'MYSQL40', 'ANSI', 'NO_AUTO_VALUE_ON_ZERO', 'NO_BACKSLASH_ESCAPES',
+  'STRICT_TRANS_TABLES', 'STRICT_ALL_TABLES', 'NO_ZERO_IN_DATE', 'NO_ZERO_DATE', 'ALLOW_INVALID_DATES',
+  'ERROR_FOR_DIVISION_BY_ZERO', 'TRADITIONAL', 'NO_AUTO_CREATE_USER', 'HIGH_NOT_PRECEDENCE', 'NO_ENGINE_SUBSTITUTION',
+  'PAD_CHAR_TO_FULL_LENGTH', 'EMPTY_STRING_IS_NULL', 'SIMULTANEOUS_ASSIGNMENT', 'TIME_ROUND_FRACTIONAL', 'TIME_TRUNCATE_FRACTIONAL',
+]);
+const ANSI_QUOTING_MODES = new Set(['ANSI_QUOTES', 'ANSI', 'POSTGRESQL', 'ORACLE', 'MSSQL', 'DB2', 'MAXDB']);
+
+/**
+ * How the server reads quotes under an sql_mode value as a session would be SET to it (a
+ * comma list of flag names, any case); null for anything else (a number, an unknown name),
+ * whose reading cannot be known here.
+ */
+export function sqlModeQuoting(mode: string): MysqlQuoting | null {
+  const flags = mode === '' ? [] : mode.split(',').map((f) => f.trim().toUpperCase());
+  if (!flags.every((f) => SQL_MODE_FLAGS.has(f))) return null;
+  return { backslashEscapes: !flags.includes('NO_BACKSLASH_ESCAPES'), ansiQuotes: flags.some((f) => ANSI_QUOTING_MODES.has(f)) };
+}
+
 /**
  * The plain reading (module.sql.lexer: placeholders, statement splitting, keywords,
  * fingerprints), under the default quoting: an executable comment is one
@@ -224,7 +246,20 @@ function scanCode(s: string, i: number, quoting: MysqlQuoting): [Kind, number] {
   if (c === '`') return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
   if (c === '"' && quoting.ansiQuotes) return ['quoted_ident', quoteEnd(s, i + 1, c, false)];
   if (c === "'" || c === '"') return ['string', quoteEnd(s, i + 1, c, quoting.backslashEscapes)];
+  // Right after a name, `.` separates a qualified name's parts and what follows is a name even
+  // if it starts with digits (the server's MY_LEX_IDENT_SEP): `db.1t` is db . 1t, not db and .1 and t.
+  if (c === '.' && afterName(s, i, quoting)) return ['punct', i + 1];
+  if (i > 0 && s[i - 1] === '.' && afterName(s, i - 1, quoting) && IDENT_CHAR.test(c)) {
+    IDENT_REST.lastIndex = i;
+    return ['word', i + IDENT_REST.exec(s)![0].length];
+  }
   return scanNumber(s, i) ?? scanWord(s, i) ?? (c === '?' ? ['placeholder', i + 1] : scanOperator(s, i));
+}
+
+/** The character before `i` ends a name: a word's last character, or a quoted name's closing quote. */
+function afterName(s: string, i: number, quoting: MysqlQuoting): boolean {
+  const p = s[i - 1];
+  return i > 0 && (IDENT_CHAR.test(p) || p === '`' || (quoting.ansiQuotes && p === '"'));
 }
 
 /** `--` is a comment before whitespace or a control character (my_isspace || my_iscntrl), or at the end. */
