@@ -150,6 +150,21 @@ describe('sqlite reads in the server process', () => {
     expect((await d.execute(q('SELECT count(*) AS n FROM t'), opts())).rows).toEqual([{ n: 12 }]);
   });
 
+  it('see the schema as it is now: a statement read before is read again after a change', async () => {
+    const { d } = fileDb();
+    await d.execute(q('CREATE TABLE t (a INTEGER)'), opts());
+    await d.execute(q('INSERT INTO t VALUES (1)'), opts());
+    const star = q('SELECT * FROM t');
+    expect((await d.execute(star, opts())).columns.map((c) => c.name)).toEqual(['a']);
+    await d.execute(q("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'"), opts());
+    expect((await d.execute(star, opts())).rows).toEqual([{ a: 1, b: 'x' }]);
+    await d.transaction([q('DROP TABLE t'), q('CREATE TABLE t (z REAL)'), q('INSERT INTO t VALUES (2.5)')], opts());
+    const after = await d.execute(star, opts());
+    expect([after.columns, after.rows]).toEqual([[{ name: 'z', type: 'real' }], [{ z: 2.5 }]]);
+    await d.execute(q('DROP TABLE t'), opts());
+    expect((await failure(d.execute(star, opts()))).message).toMatch(/no such table: t/);
+  });
+
   it('are not used for in-memory databases, which live in the host', async () => {
     const d = createSqliteDialect({
       backend: 'sqlite', name: 'mem', url: 'sqlite::memory:', readOnly: false, poolSize: 1,

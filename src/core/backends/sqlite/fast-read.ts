@@ -43,6 +43,11 @@ interface Opened {
   key: Buffer;
   /** The host process running when it was opened. */
   host: number | null;
+  begin: Database.Statement;
+  /** `pragma schema_version`: the schema cookie, which every schema change moves. */
+  version: Database.Statement;
+  /** The schema cookie when the connection read the schema. */
+  schema: bigint;
 }
 
 export class FastReads {
@@ -85,13 +90,31 @@ export class FastReads {
       this.cfg.logger.debug({ connection: this.cfg.name, err: (err as Error).message }, 'a read could not open the database in the server process; the host runs it');
       return null;
     }
-    const { conn, arm, key } = this.opened;
+    const o = this.opened;
+    const { conn, arm, key } = o;
     try {
       arm.run(key, Math.max(1, Math.min(FAST_BUDGET_MS, Math.floor(limits.timeoutMs))));
+      // One read transaction, so the schema checked is the one the statement runs on. A
+      // statement is prepared on the schema the connection last read, and a change made on
+      // the host's connection (ALTER TABLE … ADD COLUMN) shows here only once a statement has
+      // run: `SELECT *` came back with the old columns. A changed schema sends this read to the
+      // host and the connection is opened again for the next.
+      o.begin.run();
+      if (o.version.get() !== o.schema) {
+        this.close();
+        return null;
+      }
       return runOne(conn, stmt, limits.maxRows, limits.maxBytes);
     } catch {
       return null;
     } finally {
+      if (conn.db.open && conn.db.inTransaction) {
+        try {
+          conn.db.exec('rollback');
+        } catch {
+          // A failed read transaction has nothing to keep.
+        }
+      }
       try {
         arm.run(key, 0);
       } catch {
@@ -129,7 +152,17 @@ export class FastReads {
       const key = randomBytes(16);
       // The first call sets the key, before any other SQL reaches this connection.
       arm.run(key, 0);
-      return { conn: { db, readOnly: true, busyTimeoutMs: 0 }, arm, key, host };
+      const version = db.prepare('pragma schema_version').pluck().safeIntegers(true);
+      // The schema and its cookie read in one transaction: the same state.
+      db.exec('begin');
+      let schema: bigint;
+      try {
+        db.prepare('select count(*) from sqlite_schema').get();
+        schema = version.get() as bigint;
+      } finally {
+        db.exec('rollback');
+      }
+      return { conn: { db, readOnly: true, busyTimeoutMs: 0 }, arm, key, host, begin: db.prepare('begin'), version, schema };
     } catch (err) {
       db.close();
       throw err;
