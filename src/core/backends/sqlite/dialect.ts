@@ -8,9 +8,7 @@
  *
  * One host per connection, calls queued FIFO: SQLite has one writer anyway, and an
  * in-memory database cannot be shared between processes. The host process is driven
- * from host-process.ts, a manager's session is session.ts. A read on a file database runs
- * in this process first, within a budget of a few milliseconds, and goes to the host only
- * when it does not finish within it (fast-read.ts).
+ * from host-process.ts, a manager's session is session.ts.
  */
 import { DbError } from '../../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
@@ -19,7 +17,6 @@ import { checkStatement, checkTransaction, type StatementChecks } from '../../po
 import { classifySqlite } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, type Analysis } from '../../offload/index.js';
-import { FastReads, fastEligible } from './fast-read.js';
 import { createHostSlot, type HostContext } from './host-process.js';
 import type { HostInfo, HostLimits, RequestBody } from './host-protocol.js';
 import { runSession } from './session.js';
@@ -54,7 +51,6 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   };
   const gate = createGate(1, cfg.acquireTimeoutMs);
   const slot = createHostSlot(ctx);
-  const fast = ctx.lossOnKill ? null : new FastReads(cfg);
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
     classify: boundedClassifier(cfg.backend, sql),
@@ -65,14 +61,11 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   /**
    * One request to the host, in turn. `recycle`: the statement may have changed the
    * session (a PRAGMA, ATTACH, a temp table), so a file database gets a fresh host
-   * before the next call. An in-memory database lives in its host and is kept. `here`: a
-   * read tried in this process first, in the call's turn (fast-read.ts); null sends it on.
+   * before the next call. An in-memory database lives in its host and is kept.
    */
-  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal, recycle = false, here?: () => T | null): Promise<T> {
+  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal, recycle = false): Promise<T> {
     const release = await gate.acquire(signal);
     try {
-      const result = here?.();
-      if (result) return result;
       try {
         return (await (await slot.ensure(signal)).request(body, timeoutMs, signal)) as T;
       } catch (err) {
@@ -94,10 +87,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
-    const body = plain(sent);
-    const limits = limitsOf(opts);
-    const here = fast && fastEligible(c, body.text) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
-    return call({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);
+    return call({ op: 'execute', stmt: plain(sent), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
@@ -118,18 +108,13 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     async withSession(fn, opts) {
       const release = await gate.acquire(opts.signal);
       try {
-        // A session may take the file over (a restore): nothing else may have it open.
-        fast?.close();
         return await runSession(slot, ctx, fn, opts);
       } finally {
         release();
       }
     },
     poolState: () => ({ open: slot.current?.isAlive ? 1 : 0, busy: gate.busy, waiting: gate.waiting, max: 1 }),
-    close: () => {
-      fast?.close();
-      return slot.close();
-    },
+    close: () => slot.close(),
     hostPid: () => slot.current?.pid ?? null,
   };
 }
