@@ -24,7 +24,7 @@ import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease, type Pipelined } from './pool.js';
 import { runSession } from './session.js';
-import { beginWith, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
+import { beginPlain, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
 
 const CAPABILITIES: Capabilities = {
@@ -135,7 +135,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
 
   /** BEGIN of a call with its settings: read-only calls under the guard's role (learned first if connect() has not run: the registry always runs it). */
   async function beginText(opts: ExecOptions): Promise<string> {
-    if (!cfg.readOnly) return beginWith('begin', opts.timeoutMs);
+    if (!cfg.readOnly) return beginPlain(opts.timeoutMs);
     if (!guard) await connect();
     return beginReadOnly((guard as GuardPlan).role, opts.timeoutMs);
   }

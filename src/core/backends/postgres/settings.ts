@@ -40,6 +40,16 @@ export function beginWith(begin: string, timeoutMs: number, extra?: ReadonlyArra
 }
 
 /**
+ * `begin` and the call's settings as utility statements (SET LOCAL), for a call that needs
+ * nothing else in its BEGIN: PostgreSQL runs them without planning, where the SELECT of
+ * beginWith costs the server about 35 µs a call (bench/RESULTS.md). A read-only call keeps
+ * beginWith: its SELECT takes the transaction's first snapshot (guard.ts).
+ */
+export function beginPlain(timeoutMs: number): string {
+  return `begin; set local statement_timeout = ${millis(timeoutMs)}; set local intervalstyle = ${literal(INTERVAL_STYLE)}`;
+}
+
+/**
  * The same settings for a whole session, for a pinned connection no pooler shares (its
  * lease ends with DISCARD ALL, which resets them).
  */
