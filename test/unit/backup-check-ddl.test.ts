@@ -88,6 +88,12 @@ describe('checkNativeSql', () => {
   ])('refuses a MySQL table ddl with %s (BACKUP_CORRUPT)', (_what, sql) => {
     expect(code(() => checkNativeSql([entry('t', [sql])], [], mysql.sql))).toBe('BACKUP_CORRUPT');
   });
+  it('names what it does not run, for a table a real source may have (a MERGE table, a partition in another directory, a FEDERATED table)', () => {
+    const message = (sql: string): string => { try { checkNativeSql([entry('t', [sql])], [], mysql.sql); return 'ok'; } catch (e) { return `${(e as { code: string }).code}: ${(e as Error).message} ${JSON.stringify((e as { details: unknown }).details)}`; } };
+    expect(message('CREATE TABLE `t` (`id` int(11) NOT NULL) ENGINE=MRG_MyISAM DEFAULT CHARSET=latin1 UNION=(`t1`,`t2`)')).toMatch(/^BACKUP_CORRUPT: .*holds UNION \(a MERGE table's list of other tables\), which a restore does not run.*make such a table by hand.*"clause":"UNION/);
+    expect(message("CREATE TABLE `t` (`id` int NOT NULL) ENGINE=InnoDB PARTITION BY HASH (`id`) (PARTITION `p0` DATA DIRECTORY = '/data/x' ENGINE = InnoDB)")).toMatch(/holds DATA or INDEX DIRECTORY \(files outside the data directory\)/);
+    expect(message("CREATE TABLE `t` (`id` int NOT NULL) ENGINE=FEDERATED CONNECTION='mysql://u@h/db/t'")).toMatch(/holds ENGINE=FEDERATED \(its rows are not kept in this database\)/);
+  });
   it('reads an object as the server will, under the sql_mode it is created with', () => {
     const view = (sql: string, sql_mode?: string): NativeObject => ({ kind: 'view', name: 'v', sql, ...(sql_mode === undefined ? {} : { settings: { sql_mode } }) });
     const check = (o: NativeObject): string => code(() => checkNativeSql([], [o], mysql.sql));

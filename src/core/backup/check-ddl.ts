@@ -71,22 +71,25 @@ const QUERY_WORDS = new Set(['SELECT', 'UNION']);
  * relation (outside string literals and quoted names, which are tokens of their own),
  * no qualified name (a column's or a relation's) but a foreign key's REFERENCES (MariaDB
  * keeps a key to another database's table, ab57cdf), and an engine that keeps its rows in the
- * database (not CONNECT, FEDERATED, SPIDER …, which read files or other servers).
+ * database (not CONNECT, FEDERATED, SPIDER …, which read files or other servers). Null when
+ * it is one; otherwise what it holds that a restore does not run, for the message.
  */
-function plainTable(tokens: Token[], at: number, tables: string[]): boolean {
+function plainTable(tokens: Token[], at: number, tables: string[]): string | null {
   // SQLite's virtual tables of the modules it is built with that keep their rows in the file (full text, r-trees).
   if (tokens.slice(1, at).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'VIRTUAL')) {
     const module = tokens[at + 1];
-    if (!(tokens[at]?.kind === 'word' && tokens[at].text.toUpperCase() === 'USING' && module && VIRTUAL_MODULES.has((nameOf(module) ?? '').toLowerCase()))) return false;
+    if (!(tokens[at]?.kind === 'word' && tokens[at].text.toUpperCase() === 'USING' && module && VIRTUAL_MODULES.has((nameOf(module) ?? '').toLowerCase()))) {
+      return `a virtual table of module ${module ? nameOf(module) ?? module.text : '(none)'} (only fts3-5, rtree and geopoly keep their rows in the file)`;
+    }
     // A full-text table's rows may come from another table (content=…): only one of the backup's, or none.
     for (let i = at + 2; i < tokens.length; i++) {
       if (!(tokens[i].kind === 'word' && tokens[i].text.toLowerCase() === 'content' && tokens[i + 1]?.text === '=')) continue;
       const source = nameOf(tokens[i + 2]);
-      if (source === null || (source !== '' && !tables.some((x) => same(source, x)))) return false;
+      if (source === null || (source !== '' && !tables.some((x) => same(source, x)))) return `content=${source ?? '?'} (its rows come from a table outside the backup)`;
     }
     at += 2;
   }
-  if (!(tokens[at]?.kind === 'punct' && tokens[at].text === '(')) return false;
+  if (!(tokens[at]?.kind === 'punct' && tokens[at].text === '(')) return 'no column list after its name (a table made from another: LIKE, AS SELECT …)';
   let d = 0;
   for (let i = at; i < tokens.length; i++) {
     const t = tokens[i];
@@ -97,20 +100,31 @@ function plainTable(tokens: Token[], at: number, tables: string[]): boolean {
     const before = tokens[i - 1]?.text;
     const columnName = d > 0 && (before === '(' || before === ',');
     const word = t.kind === 'word' ? t.text.toUpperCase() : '';
-    if (QUERY_WORDS.has(word)) return false;
+    if (QUERY_WORDS.has(word)) return CLAUSES[word];
     // LIKE is an operator inside the parentheses (a CHECK's); the others are clauses wherever they
     // stand (a partition's DATA DIRECTORY is inside the partition list).
-    if (FOREIGN_WORDS.has(word) && !columnName && (d === 0 || word !== 'LIKE')) return false;
+    if (FOREIGN_WORDS.has(word) && !columnName && (d === 0 || word !== 'LIKE')) return CLAUSES[word];
     // The source prints names plainly (columns in expressions too); only a key's REFERENCES may name another database's table.
-    if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return false;
+    if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return 'a qualified name (an object of another database or schema)';
     // A table's or a partition's ENGINE [=] x; not a column named engine.
     if (word === 'ENGINE' && !columnName) {
       const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
-      if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return false;
+      if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return `ENGINE=${v ? nameOf(v) ?? v.text : '?'} (its rows are not kept in this database)`;
     }
   }
-  return true;
+  return null;
 }
+
+/** What each refused word is, for the message. */
+const CLAUSES: Record<string, string> = {
+  SELECT: 'a query (SELECT)',
+  UNION: "UNION (a MERGE table's list of other tables)",
+  LIKE: 'LIKE (a copy of another table)',
+  INHERITS: 'INHERITS (another table)',
+  OF: 'OF (a partition or a typed table of another object)',
+  CONNECTION: 'CONNECTION (a table on another server)',
+  DIRECTORY: 'DATA or INDEX DIRECTORY (files outside the data directory)',
+};
 
 /** SQLite virtual table modules whose rows live in the database file. */
 const VIRTUAL_MODULES = new Set(['fts3', 'fts4', 'fts5', 'rtree', 'rtree_i32', 'geopoly']);
@@ -118,7 +132,10 @@ const VIRTUAL_MODULES = new Set(['fts3', 'fts4', 'fts5', 'rtree', 'rtree_i32', '
 /** Engines whose rows live in the server's own data files. */
 const SAFE_ENGINES = new Set(['INNODB', 'MYISAM', 'ARIA', 'MEMORY', 'HEAP', 'ARCHIVE', 'BLACKHOLE', 'CSV', 'MRG_MYISAM', 'MERGE', 'SEQUENCE', 'ROCKSDB']);
 
-function refuse(what: string, sql: string): never {
+function refuse(what: string, sql: string, clause?: string): never {
+  if (clause !== undefined) {
+    throw new DbError('BACKUP_CORRUPT', `the backup's ${what} holds ${clause}, which a restore does not run (${sql.slice(0, 80)}…); nothing was restored. A backup file's SQL runs as it is, so a table is made from it only when it keeps its rows in this database and names nothing outside it: make such a table by hand, or back the others up without it (tables)`, { what, clause });
+  }
   throw new DbError('BACKUP_CORRUPT', `the backup's ${what} is not what its header says (${sql.slice(0, 80)}…); a backup file's SQL runs as it is, so nothing was restored`, { what });
 }
 
@@ -157,7 +174,9 @@ export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], f
       const what = `DDL of table ${e.name}`;
       const tokens = statement(sql, flavor, what);
       const c = created(tokens, i === 0 ? 'TABLE' : 'INDEX');
-      if (!c || (i === 0 ? !same(c.name, e.name) || !plainTable(tokens, c.at, tables) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
+      if (!c || (i === 0 ? !same(c.name, e.name) : !same(onTable(tokens, c.at), e.name))) refuse(what, sql);
+      const clause = i === 0 ? plainTable(tokens, c.at, tables) : null;
+      if (clause !== null) refuse(what, sql, clause);
     }
   }
   for (const o of objects) {
