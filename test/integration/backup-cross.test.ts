@@ -80,6 +80,23 @@ describe.runIf(all)('backups across backends', () => {
     expect((tables.tables as Json[]).map((t) => t.table)).not.toContain('future');
   });
 
+  it('a column comment longer than MariaDB takes is cut to its 1,024 characters and listed, not an INTERNAL failure', async () => {
+    const long = `${'ü'.repeat(1020)}🐜日本語${'x'.repeat(3000)}`;
+    await mustCall(h.client, 'create_table', { connection: 'pg', schema: { table: 'noted', columns: [{ name: 'id', type: 'integer', primary_key: true }, { name: 'v', type: 'text' }] } });
+    await mustCall(h.client, 'execute_query', { connection: 'pg', query: `COMMENT ON COLUMN noted.v IS '${long}'` });
+    await mustCall(h.client, 'execute_query', { connection: 'pg', query: "INSERT INTO noted VALUES (1, 'a')" });
+    await backup('pg', 'noted.cmx.gz', 'noted');
+    const refused = await callTool(h.client, 'restore_backup', { database: 'my', backup_path: 'noted.cmx.gz' });
+    expect(refused.ok ? 'ok' : [refused.error.code, refused.error.message]).toEqual(['UNSUPPORTED', expect.stringContaining('noted.v: comment of 4024 characters cut')]);
+    const r = await mustCall(h.client, 'restore_backup', { database: 'my', backup_path: 'noted.cmx.gz', allow_lossy: true });
+    expect(r.lossy).toEqual([
+      { table: 'noted', column: 'v', what: 'comment of 4024 characters cut to the 1024 MySQL/MariaDB keeps' },
+      { table: 'noted', column: 'v', what: "comment characters beyond U+FFFF (emoji and the like) become '?' on MySQL/MariaDB" },
+    ]);
+    const kept = await mustCall(h.client, 'execute_query', { connection: 'my', query: "SELECT CHAR_LENGTH(COLUMN_COMMENT) AS n, COLUMN_COMMENT AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'noted' AND COLUMN_NAME = 'v'" });
+    expect((kept.rows as Json[])[0]).toEqual([1024, [...long].slice(0, 1024).join('').replace('🐜', '?')]);
+  });
+
   it('a native backup restores only into its own backend', async () => {
     await mustCall(h.client, 'create_backup', { database: 'pg', tables: ['wide'], format: 'native', output_path: 'wide.pgdump' });
     const r = await callTool(h.client, 'restore_backup', { database: 'my', backup_path: 'wide.pgdump' });

@@ -168,6 +168,29 @@ export function dropUnkeyable(tables: Table[], f: SchemaFlavor, lossy: Lossy[]):
 }
 
 /**
+ * Column comments the target cannot keep as they are: longer than it takes (a PostgreSQL
+ * comment of 5,000 characters into MariaDB, which refuses more than 1,024: the restore failed
+ * as INTERNAL), cut to the limit; characters it cannot store (MariaDB writes '?' for 🐜).
+ * Each listed.
+ */
+export function cutComments(tables: Table[], into: BackendModule, lossy: Lossy[]): void {
+  const max = into.backup.maxCommentChars;
+  for (const t of tables) {
+    for (const c of t.columns) {
+      if (c.comment === undefined) continue;
+      const chars = [...c.comment];
+      if (max !== undefined && chars.length > max) {
+        c.comment = chars.slice(0, max).join('');
+        lossy.push({ table: t.table, column: c.name, what: `comment of ${chars.length} characters cut to the ${max} ${into.label} keeps` });
+      }
+      if (into.backup.commentsBmpOnly && /[\u{10000}-\u{10FFFF}]/u.test(c.comment)) {
+        lossy.push({ table: t.table, column: c.name, what: `comment characters beyond U+FFFF (emoji and the like) become '?' on ${into.label}` });
+      }
+    }
+  }
+}
+
+/**
  * Names the target cuts short (PostgreSQL keeps 63 bytes of a MySQL table's 64 characters,
  * with only a notice): listed, each with the name it becomes, so nothing is renamed unsaid.
  */

@@ -13,7 +13,7 @@ import { allForeignKeys, createTableSql, foreignKeyDef, qualified } from '../sch
 import { portableExpression, type SchemaFlavor } from '../schema/flavors.js';
 import { constraintName, type Table } from '../schema/model.js';
 import { checkBuiltSql, checkNativeSql } from './check-ddl.js';
-import { alignForeignKeys, cutNames, dropUnkeyable, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
+import { alignForeignKeys, cutComments, cutNames, dropUnkeyable, keepIdentity, uniqueNames, unportableLost, type Lossy } from './plan-cross.js';
 import type { Header, TableEntry } from './format.js';
 import { specOf } from './values.js';
 
@@ -162,7 +162,10 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
     dropUnkeyable(mapped.map((m) => m.table), f, lossy);
   }
   uniqueNames(mapped.map((m) => m.table), into, lossy);
-  if (cross) cutNames(mapped.map((m) => m.table), into, lossy);
+  if (cross) {
+    cutNames(mapped.map((m) => m.table), into, lossy);
+    cutComments(mapped.map((m) => m.table), into, lossy);
+  }
   const tables = mapped.map(({ e, table, textual, bytes, carry }): TablePlan => {
     const specs = table.columns.map(specOf);
     const writers = specs.map((spec, i) => (bytes[i] ? asBytes(into.backup.writer(spec)) : textual[i] ? asText : into.backup.writer(spec)));

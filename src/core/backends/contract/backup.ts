@@ -71,6 +71,10 @@ export interface BackupSupport {
   readonly danglingForeignKeys?: boolean;
   /** Names longer than this many bytes are cut to it by the server, with only a notice (PostgreSQL: 63). Absent: none is cut. */
   readonly maxNameBytes?: number;
+  /** A column's comment may be this many characters at most (MySQL/MariaDB: 1024; longer is an error). Absent: no limit. */
+  readonly maxCommentChars?: number;
+  /** Comments are kept in a 3-byte UTF-8 (MySQL/MariaDB's data dictionary): a character beyond U+FFFF becomes '?'. */
+  readonly commentsBmpOnly?: boolean;
   /** The backend's own backup format (format "native"): its tool, or its database file. */
   readonly native: NativeBackup;
   /**

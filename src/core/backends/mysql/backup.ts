@@ -18,4 +18,6 @@ export const backup: BackupSupport = {
   jsonKeepsText: (flavor) => flavor === 'mariadb',
   danglingForeignKeys: true,
   namesPerSchema: { indexes: false, foreignKeys: true },
+  maxCommentChars: 1024,
+  commentsBmpOnly: true,
 };
