@@ -265,9 +265,19 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !sql.commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
+  /** Statements that make derived tables' rows once every table is loaded (PortableSql.derivedRows). */
+  const derive: string[] = [];
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
+    const made = sql.derivedRows ? await sql.derivedRows(s, tp.table, t.flavor) : null;
+    if (made) {
+      // Read to its end all the same: its rows are checked against the manifest (their count and checksum).
+      for await (const batch of batches(records, i, tp, m, p, tally)) void batch;
+      derive.push(...made);
+      out.push({ name: tp.table.table, ...(tp.table.schema ? { schema: tp.table.schema } : {}), rows: m.tables[i].rows ?? 0, created: created.includes(tp) });
+      continue;
+    }
     // Columns the target computes: PostgreSQL's asked of the table as it is now (made from the
     // backup's DDL, or already there for append and replace: COPY refuses a value for them),
     // MySQL's named in the backup (tp.skip).
@@ -289,6 +299,7 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     }
     out.push({ name: tp.table.table, ...(tp.table.schema ? { schema: tp.table.schema } : {}), rows, created: created.includes(tp) });
   }
+  if (derive.length) await s.run(derive);
   const last = await records.next();
   if (last.done || last.value.kind !== 'trailer') throw corrupt(m.file, 'it has no trailer');
   if (plan.native) {

@@ -281,6 +281,13 @@ export interface PortableSql {
    * before or after it. Absent, or false: the table's rows are counted (count()).
    */
   exactLoad?(s: Session, t: Table, f: Quoting): Promise<boolean>;
+  /**
+   * A table whose rows are made from other tables, not loaded (SQLite: a full-text table over
+   * another table's content, content='posts'): the statements that make them once every table
+   * is loaded (its index rebuilt from the content). Its backed-up rows are read, checked
+   * against the manifest and left. Absent, or null: the table's rows are loaded.
+   */
+  derivedRows?(s: Session, t: Table, f: Quoting): Promise<string[] | null>;
 }
 
 /** A table's own DDL (SPEC §17.1 `ddl`), and the columns the server computes, which a table made from it does not load. */

@@ -144,4 +144,16 @@ export const portable: PortableSql = {
   afterLoad: [],
   keysAfterLoad: false,
   commitsBatches: false,
+  // A full-text table over another table's content (content='posts') holds an index of that
+  // table's rows by their rowids, which its backup does not carry: rebuilt from the content once
+  // every table is loaded, its backed-up rows (the content's, read through it) not loaded.
+  async derivedRows(s, t, f) {
+    const [row] = await s.query("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", [t.table]);
+    if (!(typeof row?.sql === 'string' && EXTERNAL_CONTENT.test(row.sql))) return null;
+    const q = qualified(t, f);
+    return [`INSERT INTO ${q}(${f.quote(t.table)}) VALUES ('rebuild')`];
+  },
 };
+
+/** `CREATE VIRTUAL TABLE … USING fts…(…, content=<a table>, …)`: rows read from another table; content='' keeps none. */
+const EXTERNAL_CONTENT = /^\s*CREATE\s+VIRTUAL\s+TABLE\b[\s\S]*\bUSING\s+fts[345]\s*\([\s\S]*[(,]\s*content\s*=\s*(?:'(?:[^']|'')+'|"(?:[^"]|"")+"|\[[^\]]+\]|[A-Za-z_][\w$]*)/i;
