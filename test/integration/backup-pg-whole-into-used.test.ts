@@ -70,3 +70,28 @@ describe.runIf(pgBackend)('a whole PostgreSQL database restored where something 
     expect(await count('empty', 'SELECT max(id) FROM app.day')).toBe(3);
   });
 });
+
+describe.runIf(pgBackend)('mode append of a whole PostgreSQL database into one of the same schema', () => {
+  const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
+  let h: Harness;
+  const schema = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE DOMAIN posint AS integer CHECK (VALUE > 0); CREATE TABLE t (id serial PRIMARY KEY, m mood, n posint); CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql AS 'select 2 * x'; CREATE VIEW tv AS SELECT id, twice(n) AS n2 FROM t";
+  beforeAll(async () => {
+    for (const n of ['a', 'b']) dbs[n] = await freshDatabase(pgBackend!, `pgappend_${n}`);
+    h = await startInProcess(Object.fromEntries(Object.entries(dbs).map(([n, d]) => [n, { url: d.url }])), { backup_dir: tempDir('cmx-pgappend-') });
+    for (const n of ['a', 'b']) await mustCall(h.client, 'execute_transaction', { connection: n, queries: schema.split('; ').map((query) => ({ query })) });
+    await mustCall(h.client, 'execute_query', { connection: 'a', query: "INSERT INTO t (m, n) VALUES ('ok', 3), ('happy', 5)" });
+  });
+  afterAll(async () => { await h?.close(); for (const d of Object.values(dbs)) await d.drop(); });
+
+  it('loses nothing the target has already (its types, domain, function and view were listed as lost), and lists what it has not', async () => {
+    const b = await mustCall(h.client, 'create_backup', { connection: 'a' });
+    const r = await mustCall(h.client, 'restore_backup', { connection: 'b', backup_path: b.backup, mode: 'append' });
+    expect([r.lossy, r.rows]).toEqual([[], 2]);
+    expect(rowsOf(await mustCall(h.client, 'execute_query', { connection: 'b', query: 'SELECT m::text AS m, n2 FROM t JOIN tv USING (id) ORDER BY id' }))).toEqual([{ m: 'ok', n2: 6 }, { m: 'happy', n2: 10 }]);
+    // One object the target lacks: listed, and the append asks for allow_lossy.
+    await mustCall(h.client, 'execute_query', { connection: 'a', query: 'CREATE VIEW only_a AS SELECT 1 AS one' });
+    const b2 = await mustCall(h.client, 'create_backup', { connection: 'a' });
+    const refused = await callTool(h.client, 'restore_backup', { connection: 'b', backup_path: b2.backup, mode: 'append' });
+    expect(refused.ok ? 'ok' : refused.error.details.lossy).toEqual([{ table: 'public.only_a', what: "view public.only_a (postgres SQL) is not restored without the backup's own DDL (which mode create runs)" }]);
+  });
+});

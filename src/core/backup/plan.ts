@@ -45,6 +45,8 @@ export interface RestorePlan {
   cross?: boolean;
   /** Views, routines, triggers and events to create after the rows: the header's, on the backend they came from (another ignores them; SPEC §17.6). */
   objects: NativeObject[];
+  /** The objects of the backup's native DDL this plan does not make, each with its entry in `lossy`. */
+  notMade?: Array<{ kind: string; name: string; entry: Lossy }>;
 }
 
 const asText = (v: unknown): unknown => {
@@ -202,11 +204,16 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const origin = h.source.flavor ?? h.source.backend;
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });
   // The objects of the source's native DDL (PostgreSQL's views, routines, types …), which this plan does not run (withNativeDdl may).
+  const notMade: NonNullable<RestorePlan['notMade']> = [];
   if (h.native_ddl) {
     const own = new Set(h.tables.map((e) => `${e.schema ?? 'public'}.${e.name}`));
-    for (const o of from.backup.nativeDdlObjects?.(h.native_ddl, own) ?? []) lossy.push({ table: o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored ${cross ? `on ${into.label}` : 'without the backup\'s own DDL (which mode create runs)'}` });
+    for (const o of from.backup.nativeDdlObjects?.(h.native_ddl, own) ?? []) {
+      const entry = { table: o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored ${cross ? `on ${into.label}` : 'without the backup\'s own DDL (which mode create runs)'}` };
+      lossy.push(entry);
+      notMade.push({ ...o, entry });
+    }
   }
-  return { tables, lossy, cross: from.name !== into.name, objects: objects ? h.objects ?? [] : [] };
+  return { tables, lossy, cross: from.name !== into.name, objects: objects ? h.objects ?? [] : [], notMade };
 }
 
 /**

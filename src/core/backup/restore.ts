@@ -97,7 +97,11 @@ export async function restoreBackup(ctx: ServerContext, args: RestoreArgs, p: Pr
     const there = targetDecides ? await existingTables(s, t, portable) : undefined;
     if (mode === 'append' && there) {
       const names = new Set([...there.keys()].map((tp) => tp.entry.name));
-      const kept = appendSame ? plan.lossy.filter((l) => !names.has(l.table)) : plan.lossy;
+      // Objects of the backup's DDL the target has already (an append into a database of the same schema): nothing of theirs is lost.
+      const notMade = appendSame ? plan.notMade ?? [] : [];
+      const present = notMade.length && t.module.backup.objectsPresent ? await t.module.backup.objectsPresent(s, notMade) : [];
+      const onTarget = new Set(notMade.filter((_, i) => present[i]).map((o) => o.entry));
+      const kept = appendSame ? plan.lossy.filter((l) => !names.has(l.table) && !onTarget.has(l)) : plan.lossy;
       plan = { ...plan, lossy: [...kept, ...convertedOnAppend(there)] };
       await vet(plan);
     } else if (there) {

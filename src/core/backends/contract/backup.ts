@@ -93,6 +93,12 @@ export interface BackupSupport {
    */
   nativeDdlObjects?(ddl: NativeDdl, tables?: ReadonlySet<string>): Array<{ kind: string; name: string }>;
   /**
+   * For each object (as nativeDdlObjects names it), whether the target has one of that kind
+   * and name already: a restore in mode append into such a database (its own schema, say)
+   * loses nothing of it. False where that cannot be told (the object stays listed).
+   */
+  objectsPresent?(s: Session, objects: ReadonlyArray<{ kind: string; name: string }>): Promise<boolean[]>;
+  /**
    * Checks a backup's native DDL before a restore runs it (the file is code anyone who can
    * write backup_dir can edit): BACKUP_CORRUPT for a statement that is not part of creating
    * the schema it carries. Present wherever nativeDdl is.

@@ -203,6 +203,35 @@ export function nativeDdlObjects(ddl: NativeDdl, tables?: ReadonlySet<string>): 
 }
 
 /**
+ * For each object of nativeDdlObjects, whether the database has one of that kind and name
+ * (a function by its name, whatever its arguments); false for kinds not looked up (casts,
+ * operators, rules …), which then stay listed. One query.
+ */
+export async function objectsPresent(s: Session, objects: ReadonlyArray<{ kind: string; name: string }>): Promise<boolean[]> {
+  const params: string[] = [];
+  const p = (v: string): string => `$${params.push(v)}::text`;
+  const ns = (schema: string): string => `to_regnamespace(quote_ident(${p(schema)}))`;
+  const tests = objects.map(({ kind, name }) => {
+    const dot = name.indexOf('.');
+    const schema = dot < 0 ? '' : name.slice(0, dot);
+    const rest = dot < 0 ? name : name.slice(dot + 1);
+    const qualified = (n: string): string => `format('%I.%I', ${p(schema)}, ${p(n)})`;
+    switch (kind) {
+      case 'type': case 'domain': return `to_regtype(${qualified(rest)}) IS NOT NULL`;
+      case 'view': case 'materialized view': case 'sequence': case 'table': case 'foreign table': return `to_regclass(${qualified(rest)}) IS NOT NULL`;
+      case 'index': return `to_regclass(${qualified(rest.split(' on ')[0])}) IS NOT NULL`;
+      case 'function': case 'procedure': case 'aggregate': return `EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = ${ns(schema)} AND proname = ${p(rest.split('(')[0])})`;
+      case 'collation': return `EXISTS (SELECT 1 FROM pg_collation WHERE collnamespace = ${ns(schema)} AND collname = ${p(rest)})`;
+      case 'extension': return `EXISTS (SELECT 1 FROM pg_extension WHERE extname = ${p(name)})`;
+      default: return 'false';
+    }
+  });
+  if (tests.length === 0) return [];
+  const [row] = await s.query(`SELECT ARRAY[${tests.map((x) => `coalesce(${x}, false)`).join(', ')}] AS present`, params);
+  return (row?.present as boolean[] | undefined) ?? objects.map(() => false);
+}
+
+/**
  * No schema but `public` (and our bookkeeping schema, which the DDL leaves out), and
  * nothing in `public` that a user or an extension made:
  * relations, types of their own (not a relation's row type or an array), routines,
