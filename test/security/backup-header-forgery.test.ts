@@ -140,6 +140,11 @@ describe.runIf(BACKENDS.some((b) => b.name === 'mysql'))('forged MariaDB table D
     ['another database\'s rows read into the error by a query in parentheses', (h) => { table(h, 't').ddl[0] += ` (SELECT 1 AS id, EXTRACTVALUE(1, CONCAT(0x7e, (SELECT GROUP_CONCAT(s) FROM ${db}.1secret))) AS v)`; }],
     ['a server file read into the error by a query in parentheses', (h) => { table(h, 't').ddl[0] += " (SELECT 1 AS id, EXTRACTVALUE(1, CONCAT(0x7e, LOAD_FILE('/etc/hostname'))) AS v)"; }],
     ['a partition\'s data directory', (h) => { table(h, 't').ddl[0] += " PARTITION BY RANGE (`id`) (PARTITION p0 VALUES LESS THAN MAXVALUE DATA DIRECTORY = '/tmp/cmx-forged' ENGINE = InnoDB)"; }],
+    // From the fifth review: a query made with VALUES, and MSSQL's [names] under the object's own sql_mode.
+    ['a server file read into the error by a query made with VALUES', (h) => { table(h, 't').ddl[0] += " (VALUES (1, EXTRACTVALUE(1, CONCAT(0x7e, LOAD_FILE('/etc/hostname')))))"; }],
+    ['a view made in another database under sql_mode MSSQL', (h) => {
+      h.objects = (h.objects as Json[]).map((o) => (o.kind === 'view' ? { ...o, sql: `CREATE DEFINER=[a'] VIEW [${db}].planted AS SELECT 1 AS x -- ' VIEW v AS SELECT 1 AS x`, settings: { ...o.settings, sql_mode: 'MSSQL' } } : o));
+    }],
   ];
 
   it('the untouched backup restores (the forgeries are what fail)', async () => {

@@ -63,8 +63,8 @@ const isDot = (t: Token | undefined): boolean => t?.kind === 'punct' && t.text =
  * a table's or a partition's DATA/INDEX DIRECTORY, CONNECTION).
  */
 const FOREIGN_WORDS = new Set(['SELECT', 'LIKE', 'INHERITS', 'UNION', 'OF', 'CONNECTION', 'DIRECTORY']);
-/** Never a column name unquoted, and a query wherever they stand (`CREATE TABLE t (…) (SELECT …)`): refused at any depth. */
-const QUERY_WORDS = new Set(['SELECT', 'UNION']);
+/** Never a column name unquoted, and a query wherever they stand (`CREATE TABLE t (…) (SELECT …)`, MySQL 8's `TABLE x`): refused at any depth. */
+const QUERY_WORDS = new Set(['SELECT', 'UNION', 'TABLE']);
 
 /**
  * A table's DDL: its column list straight after the name, no word that reads another
@@ -100,10 +100,19 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
     const before = tokens[i - 1]?.text;
     const columnName = d > 0 && (before === '(' || before === ',');
     const word = t.kind === 'word' ? t.text.toUpperCase() : '';
+    const next = tokens[i + 1]?.kind === 'word' ? tokens[i + 1].text.toUpperCase() : '';
+    const previous = tokens[i - 1]?.kind === 'word' ? tokens[i - 1].text.toUpperCase() : '';
     if (QUERY_WORDS.has(word)) return CLAUSES[word];
-    // LIKE is an operator inside the parentheses (a CHECK's); the others are clauses wherever they
-    // stand (a partition's DATA DIRECTORY is inside the partition list).
-    if (FOREIGN_WORDS.has(word) && !columnName && (d === 0 || word !== 'LIKE')) return CLAUSES[word];
+    // A query without SELECT: MariaDB makes `CREATE TABLE t (…) (VALUES …)` or `… WITH c AS (…) VALUES …`
+    // a CREATE … SELECT (a review read a server file so). A partition's VALUES LESS THAN / IN and
+    // system versioning's WITH SYSTEM VERSIONING are the table's own.
+    if (word === 'VALUES' && next !== 'LESS' && next !== 'IN') return CLAUSES.VALUES;
+    if (word === 'WITH' && next !== 'SYSTEM') return CLAUSES.WITH;
+    // The table's clauses and options stand outside its parentheses. Inside them these words are
+    // names or operators (SQLite keeps `directory TEXT`, `CHECK (page <= of)` as written), but for
+    // a partition's DATA or INDEX DIRECTORY, in the partition list.
+    if (FOREIGN_WORDS.has(word) && d === 0) return CLAUSES[word];
+    if (word === 'DIRECTORY' && (previous === 'DATA' || previous === 'INDEX')) return CLAUSES[word];
     // The source prints names plainly (columns in expressions too); only a key's REFERENCES may name another database's table.
     if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return 'a qualified name (an object of another database or schema)';
     // A table's or a partition's ENGINE [=] x; not a column named engine.
@@ -118,6 +127,9 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
 /** What each refused word is, for the message. */
 const CLAUSES: Record<string, string> = {
   SELECT: 'a query (SELECT)',
+  TABLE: 'a query (TABLE)',
+  VALUES: 'a query (VALUES)',
+  WITH: 'a query (WITH)',
   UNION: "UNION (a MERGE table's list of other tables)",
   LIKE: 'LIKE (a copy of another table)',
   INHERITS: 'INHERITS (another table)',

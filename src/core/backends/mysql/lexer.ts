@@ -53,12 +53,17 @@ const ANSI_QUOTING_MODES = new Set(['ANSI_QUOTES', 'ANSI', 'POSTGRESQL', 'ORACLE
 
 /**
  * How the server reads quotes under an sql_mode value as a session would be SET to it (a
- * comma list of flag names, any case); null for anything else (a number, an unknown name),
- * whose reading cannot be known here.
+ * comma list of flag names, any case, empty items skipped); null for anything else (a
+ * number, an unknown name, a space around a name, which the server refuses) and for MSSQL,
+ * under which the server also reads `[…]` as a name (not modelled here: a `'` inside brackets
+ * would start a string for this lexer only).
  */
 export function sqlModeQuoting(mode: string): MysqlQuoting | null {
-  const flags = mode === '' ? [] : mode.split(',').map((f) => f.trim().toUpperCase());
-  if (!flags.every((f) => SQL_MODE_FLAGS.has(f))) return null;
+  const items = mode.split(',').filter((f) => f !== '');
+  // ASCII only before upper-casing: 'ſ' and 'ı' upper-case to S and I, which the server does not do.
+  if (!items.every((f) => /^[A-Za-z0-9_]+$/.test(f))) return null;
+  const flags = items.map((f) => f.toUpperCase());
+  if (!flags.every((f) => SQL_MODE_FLAGS.has(f)) || flags.includes('MSSQL')) return null;
   return { backslashEscapes: !flags.includes('NO_BACKSLASH_ESCAPES'), ansiQuotes: flags.some((f) => ANSI_QUOTING_MODES.has(f)) };
 }
 

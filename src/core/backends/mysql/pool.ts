@@ -68,11 +68,24 @@ export interface MysqlSessionOptions {
  * call on a connection would parse differently from every later one.
  */
 function sessionSql(flavor: Flavor, timeoutMs: number, opts: MysqlSessionOptions): string {
-  const mode = sqlModeWithout('ANSI_QUOTES', 'NO_BACKSLASH_ESCAPES', 'IGNORE_SPACE');
+  const mode = sessionSqlMode();
   // NAMES too: the reset may fall back to the server's default character set, and a
   // multi-byte one (gbk, sjis, big5) would read a `\` inside a character the lexer never sees.
   const causal = opts.causalReads ? ', SESSION wsrep_sync_wait = 1' : '';
   return `SET NAMES utf8mb4 COLLATE utf8mb4_general_ci, time_zone = '+00:00', SESSION sql_mode = ${mode}, ${timeoutAssignment(flavor, timeoutMs)}${causal}`;
+}
+
+/** sql_mode combinations that set ANSI_QUOTES whenever they are in the mode (MariaDB keeps their names in it). */
+const ANSI_QUOTING_COMBINATIONS = ['ANSI', 'ORACLE', 'MSSQL', 'DB2', 'POSTGRESQL', 'MAXDB'];
+
+/**
+ * Our sessions' sql_mode, as an expression of the session's: without what changes how quotes
+ * read, and without the combinations that bring ANSI_QUOTES back with them (and MSSQL's
+ * [names]): the server expands what is left, so a global ANSI or MSSQL mode kept them on (from
+ * a review).
+ */
+export function sessionSqlMode(): string {
+  return sqlModeWithout('ANSI_QUOTES', 'NO_BACKSLASH_ESCAPES', 'IGNORE_SPACE', ...ANSI_QUOTING_COMBINATIONS);
 }
 
 /** An expression for the session's sql_mode without `flags` (each taken out between commas, so a longer flag naming one is kept). */
