@@ -93,17 +93,19 @@ describe('sqlite reads: availability of the server process', () => {
     for (let k = 1; k <= 14; k++) await d.execute(q(`CREATE VIEW v${k} AS SELECT x FROM v${k - 1} UNION ALL SELECT x FROM v${k - 1}`), opts());
     const r = await longestStall(() => d.execute(q('SELECT count(*) AS n FROM v14'), opts()));
     console.log('prepare of v14: stall', r.stall.toFixed(0), 'ms');
-    expect(r.stall).toBeLessThan(100);
+    // The host prepares it (about 0.3 s when it ran in this process); a loaded machine's own pauses stay well under this.
+    expect(r.stall).toBeLessThan(250);
   });
 
   it('one large value stays in the host (SPEC 7 Values): the server process does not hold it', async () => {
     const { d } = fileDb();
     await d.connect();
     const before = hwmMb();
-    const r = await d.execute(q("SELECT printf('%.*c', 400000000, 'x') AS v"), opts({ maxBytes: 1000 }));
+    // The host builds a 400 MB string: seconds on a loaded machine (CI timed out at 5 s), so the call gets a minute.
+    const r = await d.execute(q("SELECT printf('%.*c', 400000000, 'x') AS v"), opts({ maxBytes: 1000, timeoutMs: 60_000 }));
     console.log('peak RSS before', before.toFixed(0), 'MB, after', hwmMb().toFixed(0), 'MB; truncated', r.truncated);
     expect(hwmMb() - before).toBeLessThan(200);
-  });
+  }, 90_000);
 });
 
 describe('sqlite reads: answers equal to the host\'s', () => {
@@ -159,17 +161,20 @@ describe('sqlite reads: the fast connection next to the host', () => {
     expect(fds()).toBeLessThanOrEqual(f0 + 1);
   });
 
-  it('close while reads are interrupted, over and over, does not crash', async () => {
+  it('close while reads run, over and over: each read answers or fails with a code, and the database serves on', async () => {
     const { d: first, file } = fileDb();
     await first.execute(q('CREATE TABLE t (id INTEGER)'), opts());
+    const outcomes = new Set<string>();
     for (let i = 0; i < 40; i++) {
       const { d } = fileDb(false, file);
-      const p = d.execute(q('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) SELECT count(*) FROM c'), opts()).catch(() => null);
+      const p = d.execute(q('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000) SELECT count(*) AS n FROM c'), opts())
+        .then((r) => `rows ${JSON.stringify(r.rows)}`, (e: unknown) => (e instanceof DbError ? e.code : `not a DbError: ${String(e)}`));
       await new Promise((r) => setTimeout(r, i % 12));
       await d.close();
-      await p;
+      outcomes.add(await p);
     }
-    expect(true).toBe(true);
+    for (const o of outcomes) expect(o).toMatch(/^(rows \[\{"n":100000\}\]|CONNECTION_LOST|CANCELLED)$/);
+    expect((await first.execute(q('SELECT count(*) AS n FROM t'), opts())).rows).toEqual([{ n: 0 }]);
   });
 
   it('the escapes the host refused stay refused on a read-only connection, and create no file', async () => {

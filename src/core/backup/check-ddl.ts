@@ -37,14 +37,15 @@ const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCa
  * qualified by a schema or database gives null: the source's statements name their objects
  * plainly (SHOW CREATE, sqlite_schema), and `other_db.t` would make or replace an object
  * outside the restore's database. Between CREATE and the keyword only options may come
- * (DEFINER=…, ALGORITHM=…, UNIQUE, TEMP …), not another kind's keyword; OR REPLACE of a
- * table or an index is refused (it empties what is there; the source never writes it).
+ * (DEFINER=…, ALGORITHM=…, UNIQUE …), not another kind's keyword; OR REPLACE is refused (it
+ * empties or overwrites what is there; the source never writes it), and so is TEMP.
  */
 function created(tokens: Token[], keyword: string): { name: string | null; at: number } | null {
   if (tokens[0]?.kind !== 'word' || tokens[0].text.toUpperCase() !== 'CREATE') return null;
   const k = tokens.findIndex((t) => t.kind === 'word' && t.text.toUpperCase() === keyword);
   if (k < 0 || tokens.slice(1, k).some((t) => t.kind === 'word' && Object.values(KEYWORD).includes(t.text.toUpperCase()))) return null;
-  if ((keyword === 'TABLE' || keyword === 'INDEX') && tokens.slice(1, k).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'REPLACE')) return null;
+  // OR REPLACE empties or overwrites what the target has (a table, a view, a table made a sequence): no source writes it.
+  if (tokens.slice(1, k).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'REPLACE')) return null;
   // A temporary object is not the database's (SQLite's TEMP VIEW would stand in front of a table of that name for its connection).
   if (tokens.slice(1, k).some((t) => t.kind === 'word' && ['TEMP', 'TEMPORARY'].includes(t.text.toUpperCase()))) return null;
   let at = k + 1;
@@ -104,10 +105,10 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
     const previous = tokens[i - 1]?.kind === 'word' ? tokens[i - 1].text.toUpperCase() : '';
     if (QUERY_WORDS.has(word)) return CLAUSES[word];
     // A query without SELECT: MariaDB makes `CREATE TABLE t (…) (VALUES …)` or `… WITH c AS (…) VALUES …`
-    // a CREATE … SELECT (a review read a server file so). A partition's VALUES LESS THAN / IN and
-    // system versioning's WITH SYSTEM VERSIONING are the table's own.
+    // a CREATE … SELECT (a review read a server file so). A partition's VALUES LESS THAN / IN,
+    // system versioning's WITH SYSTEM VERSIONING and a full-text key's WITH PARSER are the table's own.
     if (word === 'VALUES' && next !== 'LESS' && next !== 'IN') return CLAUSES.VALUES;
-    if (word === 'WITH' && next !== 'SYSTEM') return CLAUSES.WITH;
+    if (word === 'WITH' && next !== 'SYSTEM' && next !== 'PARSER') return CLAUSES.WITH;
     // The table's clauses and options stand outside its parentheses. Inside them these words are
     // names or operators (SQLite keeps `directory TEXT`, `CHECK (page <= of)` as written), but for
     // a partition's DATA or INDEX DIRECTORY, in the partition list.
@@ -117,6 +118,31 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
     if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return 'a qualified name (an object of another database or schema)';
     // A table's or a partition's ENGINE [=] x; not a column named engine.
     if (word === 'ENGINE' && !columnName) {
+      const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
+      if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return `ENGINE=${v ? nameOf(v) ?? v.text : '?'} (its rows are not kept in this database)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * What an object holds that a restore does not run, or null: a function from a shared library
+ * (MariaDB's `CREATE FUNCTION f RETURNS STRING SONAME 'x.so'`, which the whole server loads and
+ * keeps, whatever database it was made from); and, a sequence being a table on MariaDB, the
+ * table options that reach outside the database (DATA or INDEX DIRECTORY, CONNECTION, an engine
+ * that keeps its rows elsewhere, a query).
+ */
+function objectClause(tokens: Token[], at: number, kind: string): string | null {
+  for (let i = at; i < tokens.length; i++) {
+    const t = tokens[i];
+    const word = t.kind === 'word' ? t.text.toUpperCase() : '';
+    if (word === 'SONAME') return 'SONAME (a function from a shared library, which the whole server would load)';
+    if (kind !== 'sequence') continue;
+    // (`start with 10` is the sequence's own WITH.)
+    if (QUERY_WORDS.has(word)) return CLAUSES[word];
+    if (word === 'DIRECTORY' || word === 'CONNECTION') return CLAUSES[word];
+    if (isDot(t)) return 'a qualified name (an object of another database or schema)';
+    if (word === 'ENGINE') {
       const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
       if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return `ENGINE=${v ? nameOf(v) ?? v.text : '?'} (its rows are not kept in this database)`;
     }
@@ -201,6 +227,8 @@ export function checkNativeSql(entries: TableEntry[], objects: NativeObject[], f
     const tokens = statement(o.sql, flavor, what, o.settings);
     const c = created(tokens, keyword);
     if (!c || !same(c.name, o.name)) refuse(what, o.sql);
+    const clause = objectClause(tokens, c.at, o.kind);
+    if (clause !== null) refuse(what, o.sql, clause);
     if (o.kind === 'trigger' && !(o.table !== undefined && tables.some((t) => same(t, o.table!)) && same(onTable(tokens, c.at), o.table))) refuse(what, o.sql);
   }
 }

@@ -204,6 +204,11 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const origin = h.source.flavor ?? h.source.backend;
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });
   // The objects of the source's native DDL (PostgreSQL's views, routines, types …), which this plan does not run (withNativeDdl may).
+  // What the rows of a table never held (a contentless full-text table's text), whatever the target.
+  for (const e of h.tables) {
+    const why = e.ddl?.length ? from.backup.portable.notInRows?.(e.ddl) : null;
+    if (why) lossy.push({ table: e.name, what: why });
+  }
   const notMade: NonNullable<RestorePlan['notMade']> = [];
   if (h.native_ddl) {
     const own = new Set(h.tables.map((e) => `${e.schema ?? 'public'}.${e.name}`));

@@ -192,14 +192,22 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
           if (fromOwnDdl(tp)) await madeAsDefined(s, t, tp, m.file);
         }
       }
-      const loaded = await loadAll(s, t, plan, records, mode, created, m, p);
+      // Rows made from other tables and objects (a full-text index over a view), made once both are there.
+      const derive: string[] = [];
+      const loaded = await loadAll(s, t, plan, records, mode, created, m, p, derive);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
-      if (transactional) await createObjects(s, t, plan, mode, objects, false);
+      if (transactional) {
+        await createObjects(s, t, plan, mode, objects, false);
+        if (derive.length) await s.run(derive);
+      }
       // A cancel that came while the last statement ran (a COPY's end) is not answered with a commit.
       if (p.signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client; nothing was restored');
       await s.commit();
       if (!transactional && !plan.native) await setSequences(s, t, plan, created);
-      if (!transactional) await createObjects(s, t, plan, mode, objects, false);
+      if (!transactional) {
+        await createObjects(s, t, plan, mode, objects, false);
+        if (derive.length) await s.run(derive);
+      }
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
@@ -261,7 +269,7 @@ async function count(s: Session, t: BackupTarget, tp: TablePlan): Promise<number
   return Number(row?.n ?? 0);
 }
 
-async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, created: TablePlan[], m: Manifest, p: Progress): Promise<Loaded[]> {
+async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: AsyncGenerator<BackupRecord>, mode: RestoreMode, created: TablePlan[], m: Manifest, p: Progress, derive: string[]): Promise<Loaded[]> {
   const sql = t.module.backup.portable;
   // Tables whose load the database counts exactly itself (exactLoad) are not counted again.
   const exact = new Set<TablePlan>();
@@ -269,8 +277,6 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
   if (!t.dialect.capabilities.transactionalDdl && (mode === 'append' || !sql.commitsBatches)) await s.begin();
   const tally = { rows: 0, last: Date.now() };
   const out: Loaded[] = [];
-  /** Statements that make derived tables' rows once every table is loaded (PortableSql.derivedRows). */
-  const derive: string[] = [];
   for (const [i, tp] of plan.tables.entries()) {
     const start = await records.next();
     if (start.done || start.value.kind !== 'start' || start.value.table !== i) throw corrupt(m.file, `table ${tp.entry.name} does not start where expected`);
@@ -303,7 +309,6 @@ async function loadAll(s: Session, t: BackupTarget, plan: RestorePlan, records: 
     }
     out.push({ name: tp.table.table, ...(tp.table.schema ? { schema: tp.table.schema } : {}), rows, created: created.includes(tp) });
   }
-  if (derive.length) await s.run(derive);
   const last = await records.next();
   if (last.done || last.value.kind !== 'trailer') throw corrupt(m.file, 'it has no trailer');
   if (plan.native) {

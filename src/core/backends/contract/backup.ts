@@ -290,10 +290,16 @@ export interface PortableSql {
   /**
    * A table whose rows are made from other tables, not loaded (SQLite: a full-text table over
    * another table's content, content='posts'): the statements that make them once every table
-   * is loaded (its index rebuilt from the content). Its backed-up rows are read, checked
-   * against the manifest and left. Absent, or null: the table's rows are loaded.
+   * is loaded and the backup's objects made (the content may be a view). Its backed-up rows
+   * are read, checked against the manifest and left. Absent, or null: the table's rows are loaded.
    */
   derivedRows?(s: Session, t: Table, f: Quoting): Promise<string[] | null>;
+  /**
+   * What a backed-up table of this backend does not carry in its rows, whatever the target,
+   * from the table's own DDL in the backup (SQLite: a contentless full-text table, content='',
+   * keeps no text to read back): listed in every restore's `lossy`. Null: its rows are whole.
+   */
+  notInRows?(ddl: readonly string[]): string | null;
 }
 
 /** A table's own DDL (SPEC §17.1 `ddl`), and the columns the server computes, which a table made from it does not load. */

@@ -204,7 +204,7 @@ export function nativeDdlObjects(ddl: NativeDdl, tables?: ReadonlySet<string>): 
 
 /**
  * For each object of nativeDdlObjects, whether the database has one of that kind and name
- * (a function by its name, whatever its arguments); false for kinds not looked up (casts,
+ * (a routine with the same arguments); false for kinds not looked up (casts,
  * operators, rules …), which then stay listed. One query.
  */
 export async function objectsPresent(s: Session, objects: ReadonlyArray<{ kind: string; name: string }>): Promise<boolean[]> {
@@ -220,7 +220,12 @@ export async function objectsPresent(s: Session, objects: ReadonlyArray<{ kind: 
       case 'type': case 'domain': return `to_regtype(${qualified(rest)}) IS NOT NULL`;
       case 'view': case 'materialized view': case 'sequence': case 'table': case 'foreign table': return `to_regclass(${qualified(rest)}) IS NOT NULL`;
       case 'index': return `to_regclass(${qualified(rest.split(' on ')[0])}) IS NOT NULL`;
-      case 'function': case 'procedure': case 'aggregate': return `EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = ${ns(schema)} AND proname = ${p(rest.split('(')[0])})`;
+      // A routine by name and arguments (bump(integer) is not bump(text)), as pg_dump names it: types
+      // only (15), or with names and OUT arguments (older dumps: film_in_stock(p_film_id integer, …)).
+      case 'function': case 'procedure': case 'aggregate': {
+        const sig = p(rest);
+        return `EXISTS (SELECT 1 FROM pg_proc WHERE pronamespace = ${ns(schema)} AND ${sig} IN (format('%s(%s)', proname, oidvectortypes(proargtypes)), format('%s(%s)', proname, pg_get_function_arguments(oid)), format('%s(%s)', proname, pg_get_function_identity_arguments(oid))))`;
+      }
       case 'collation': return `EXISTS (SELECT 1 FROM pg_collation WHERE collnamespace = ${ns(schema)} AND collname = ${p(rest)})`;
       case 'extension': return `EXISTS (SELECT 1 FROM pg_extension WHERE extname = ${p(name)})`;
       default: return 'false';

@@ -155,5 +155,15 @@ export const portable: PortableSql = {
   },
 };
 
+/** `CREATE VIRTUAL TABLE … USING fts…(…, content='', …)`: a contentless full-text table, which keeps only its index. */
+const CONTENTLESS = /^\s*CREATE\s+VIRTUAL\s+TABLE\b[\s\S]*\bUSING\s+fts[345]\s*\([\s\S]*[(,]\s*content\s*=\s*(?:''|"")\s*[,)]/i;
+
+/** What a contentless full-text table's backup cannot hold: its text. */
+export function notInRows(ddl: readonly string[]): string | null {
+  return ddl[0] !== undefined && CONTENTLESS.test(ddl[0])
+    ? "a contentless full-text table (content='') keeps no text to read back: its rows are restored without it, and its search finds none of them"
+    : null;
+}
+
 /** `CREATE VIRTUAL TABLE … USING fts…(…, content=<a table>, …)`: rows read from another table; content='' keeps none. */
 const EXTERNAL_CONTENT = /^\s*CREATE\s+VIRTUAL\s+TABLE\b[\s\S]*\bUSING\s+fts[345]\s*\([\s\S]*[(,]\s*content\s*=\s*(?:'(?:[^']|'')+'|"(?:[^"]|"")+"|\[[^\]]+\]|[A-Za-z_][\w$]*)/i;
