@@ -36,18 +36,16 @@ const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCa
  * The name after the kind's keyword (IF NOT EXISTS skipped), and the index past it. A name
  * qualified by a schema or database gives null: the source's statements name their objects
  * plainly (SHOW CREATE, sqlite_schema), and `other_db.t` would make or replace an object
- * outside the restore's database. Between CREATE and the keyword only options may come
- * (DEFINER=…, ALGORITHM=…, UNIQUE …), not another kind's keyword; OR REPLACE is refused (it
- * empties or overwrites what is there; the source never writes it), and so is TEMP.
+ * outside the restore's database. Between CREATE and the keyword only the options the sources
+ * print may come (optionsEnd): not OR REPLACE (it empties or overwrites what is there), not
+ * TEMP, and not another statement whose name happens to be the keyword (`CREATE SERVER view …`,
+ * `CREATE USER event …`: VIEW and EVENT are not reserved words, a review made a server and a
+ * login so).
  */
 function created(tokens: Token[], keyword: string): { name: string | null; at: number } | null {
-  if (tokens[0]?.kind !== 'word' || tokens[0].text.toUpperCase() !== 'CREATE') return null;
-  const k = tokens.findIndex((t) => t.kind === 'word' && t.text.toUpperCase() === keyword);
-  if (k < 0 || tokens.slice(1, k).some((t) => t.kind === 'word' && Object.values(KEYWORD).includes(t.text.toUpperCase()))) return null;
-  // OR REPLACE empties or overwrites what the target has (a table, a view, a table made a sequence): no source writes it.
-  if (tokens.slice(1, k).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'REPLACE')) return null;
-  // A temporary object is not the database's (SQLite's TEMP VIEW would stand in front of a table of that name for its connection).
-  if (tokens.slice(1, k).some((t) => t.kind === 'word' && ['TEMP', 'TEMPORARY'].includes(t.text.toUpperCase()))) return null;
+  if (upper(tokens[0]) !== 'CREATE') return null;
+  const k = optionsEnd(tokens, 1);
+  if (k === null || upper(tokens[k]) !== keyword || tokens[k].kind !== 'word') return null;
   let at = k + 1;
   const words = (...w: string[]): boolean => w.every((x, i) => tokens[at + i]?.kind === 'word' && tokens[at + i].text.toUpperCase() === x);
   if (words('IF', 'NOT', 'EXISTS')) at += 3;
@@ -57,6 +55,64 @@ function created(tokens: Token[], keyword: string): { name: string | null; at: n
 }
 
 const isDot = (t: Token | undefined): boolean => t?.kind === 'punct' && t.text === '.';
+
+/** A word token's text in upper case; '' for any other token. */
+const upper = (t: Token | undefined): string => (t?.kind === 'word' ? t.text.toUpperCase() : '');
+
+/**
+ * The index past CREATE's options as MariaDB's SHOW CREATE and sqlite_schema print them:
+ * ALGORITHM = x, DEFINER = user, SQL SECURITY DEFINER|INVOKER, AGGREGATE, UNIQUE, FULLTEXT,
+ * SPATIAL, VIRTUAL. Anything else is the next token, which must be the kind's keyword.
+ */
+function optionsEnd(tokens: Token[], from: number): number | null {
+  let i = from;
+  for (;;) {
+    const w = upper(tokens[i]);
+    if (w === 'ALGORITHM' && tokens[i + 1]?.text === '=' && tokens[i + 2]?.kind === 'word') i += 3;
+    else if (w === 'SQL' && upper(tokens[i + 1]) === 'SECURITY' && ['DEFINER', 'INVOKER'].includes(upper(tokens[i + 2]))) i += 3;
+    else if (w === 'DEFINER' && tokens[i + 1]?.text === '=') {
+      const end = userEnd(tokens, i + 2);
+      if (end === null) return null;
+      i = end;
+    } else if (['AGGREGATE', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'VIRTUAL'].includes(w)) i += 1;
+    else return i;
+  }
+}
+
+const NAME_KINDS = new Set(['word', 'quoted_ident', 'string']);
+
+/** Past an account: CURRENT_USER[()], CURRENT_ROLE, or user[@host] (`root`@`%`, 'a'@'h', root@localhost). */
+function userEnd(tokens: Token[], i: number): number | null {
+  const t = tokens[i];
+  if (!t) return null;
+  if (upper(t) === 'CURRENT_USER' || upper(t) === 'CURRENT_ROLE') return tokens[i + 1]?.text === '(' && tokens[i + 2]?.text === ')' ? i + 3 : i + 1;
+  if (!NAME_KINDS.has(t.kind)) return null;
+  const at = tokens[i + 1];
+  if (at?.text === '@' && NAME_KINDS.has(tokens[i + 2]?.kind ?? '')) return i + 3;
+  if (at?.kind === 'word' && at.text.startsWith('@') && at.start === t.end) return i + 2;
+  return i + 1;
+}
+
+/** What an event's schedule may hold: times, intervals and their units (it is computed as the event is made, in the restore's session). */
+const SCHEDULE_WORDS = new Set([
+  'AT', 'EVERY', 'STARTS', 'ENDS', 'INTERVAL', 'CURRENT_TIMESTAMP', 'NOW', 'LOCALTIMESTAMP', 'LOCALTIME',
+  'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'HOUR', 'MINUTE', 'SECOND', 'MICROSECOND', 'YEAR_MONTH', 'DAY_HOUR',
+  'DAY_MINUTE', 'DAY_SECOND', 'HOUR_MINUTE', 'HOUR_SECOND', 'MINUTE_SECOND', 'DAY_MICROSECOND', 'HOUR_MICROSECOND',
+  'MINUTE_MICROSECOND', 'SECOND_MICROSECOND', 'ON', 'COMPLETION', 'NOT', 'PRESERVE', 'ENABLE', 'DISABLE', 'SLAVE', 'COMMENT',
+]);
+
+/** The first word of an event's schedule that is not a time, an interval or a unit (`LOAD_FILE` read a server file into the error); null when none. */
+function scheduleCall(tokens: Token[], at: number): string | null {
+  const from = tokens.findIndex((t, i) => i >= at && upper(t) === 'SCHEDULE');
+  if (from < 0) return null;
+  for (let i = from + 1; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (upper(t) === 'DO') return null;
+    if (t.kind === 'word' && !SCHEDULE_WORDS.has(upper(t))) return t.text;
+    if (t.kind === 'quoted_ident' || t.kind === 'placeholder') return t.text;
+  }
+  return null;
+}
 
 /**
  * Words a table's own DDL never holds as its clauses, which would read or write other
@@ -137,6 +193,10 @@ function objectClause(tokens: Token[], at: number, kind: string): string | null 
     const t = tokens[i];
     const word = t.kind === 'word' ? t.text.toUpperCase() : '';
     if (word === 'SONAME') return 'SONAME (a function from a shared library, which the whole server would load)';
+    if (kind === 'event' && word === 'SCHEDULE') {
+      const call = scheduleCall(tokens, i);
+      if (call !== null) return `${call} in its schedule (a schedule is computed as the event is made: only times, intervals and CURRENT_TIMESTAMP)`;
+    }
     if (kind !== 'sequence') continue;
     // (`start with 10` is the sequence's own WITH.)
     if (QUERY_WORDS.has(word)) return CLAUSES[word];
