@@ -116,6 +116,14 @@ describe('checkNativeSql', () => {
     expect(code(() => checkNativeSql([users], [{ kind: 'trigger', name: 'tr', table: 'users', sql: 'CREATE TEMPORARY TRIGGER tr AFTER INSERT ON users BEGIN SELECT 1; END' }], sqlite.sql))).toBe('BACKUP_CORRUPT');
     expect(code(() => checkNativeSql([entry('t', ['CREATE TEMP TABLE t (id INTEGER)'])], [], sqlite.sql))).toBe('BACKUP_CORRUPT');
   });
+  it('takes the events MariaDB prints (SHOW CREATE EVENT) and refuses a schedule that calls anything', () => {
+    const event = (sql: string): string => code(() => checkNativeSql([], [{ kind: 'event', name: 'e1', sql }], mysql.sql));
+    expect(event("CREATE DEFINER=`root`@`127.0.0.1` EVENT `e1` ON SCHEDULE EVERY 1 DAY STARTS '2024-01-01 00:00:00' ENDS '2027-12-07 10:21:00' ON COMPLETION PRESERVE DISABLE ON SLAVE COMMENT 'nightly' DO SELECT 1")).toBe('ok');
+    expect(event("CREATE DEFINER=`root`@`127.0.0.1` EVENT `e1` ON SCHEDULE AT '2030-01-01 00:00:00' ON COMPLETION NOT PRESERVE ENABLE DO DELETE FROM t WHERE at < now()")).toBe('ok');
+    expect(event('CREATE DEFINER=root@localhost EVENT e1 ON SCHEDULE AT CURRENT_TIMESTAMP + INTERVAL 1 HOUR DO SELECT 1')).toBe('ok');
+    expect(event("CREATE EVENT e1 ON SCHEDULE AT '2030-01-01' + INTERVAL LENGTH(LOAD_FILE('/etc/passwd')) SECOND DO SELECT 1")).toBe('BACKUP_CORRUPT');
+    expect(event('CREATE EVENT e1 ON SCHEDULE EVERY (SELECT 1) DAY DO SELECT 1')).toBe('BACKUP_CORRUPT');
+  });
   it("MySQL objectSql refuses a sequence's follow-up that is not its position", () => {
     const o: NativeObject = { kind: 'sequence', name: 's', sql: 'CREATE SEQUENCE `s`', then: ['DROP TABLE victim'] };
     const f = { quote: (n: string) => `\`${n}\``, string: (v: string) => `'${v}'` };
