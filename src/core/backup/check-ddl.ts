@@ -45,9 +45,9 @@ const same = (a: string | null, b: string): boolean => a !== null && a.toLowerCa
 function created(tokens: Token[], keyword: string): { name: string | null; at: number } | null {
   if (upper(tokens[0]) !== 'CREATE') return null;
   const k = optionsEnd(tokens, 1);
-  if (k === null || upper(tokens[k]) !== keyword || tokens[k].kind !== 'word') return null;
+  if (k === null || upper(tokens[k]) !== keyword) return null;
   let at = k + 1;
-  const words = (...w: string[]): boolean => w.every((x, i) => tokens[at + i]?.kind === 'word' && tokens[at + i].text.toUpperCase() === x);
+  const words = (...w: string[]): boolean => w.every((x, i) => upper(tokens[at + i]) === x);
   if (words('IF', 'NOT', 'EXISTS')) at += 3;
   const name = nameOf(tokens[at]);
   if (isDot(tokens[at + 1])) return { name: null, at: at + 1 };
@@ -133,9 +133,9 @@ const QUERY_WORDS = new Set(['SELECT', 'UNION', 'TABLE']);
  */
 function plainTable(tokens: Token[], at: number, tables: string[]): string | null {
   // SQLite's virtual tables of the modules it is built with that keep their rows in the file (full text, r-trees).
-  if (tokens.slice(1, at).some((t) => t.kind === 'word' && t.text.toUpperCase() === 'VIRTUAL')) {
+  if (tokens.slice(1, at).some((t) => upper(t) === 'VIRTUAL')) {
     const module = tokens[at + 1];
-    if (!(tokens[at]?.kind === 'word' && tokens[at].text.toUpperCase() === 'USING' && module && VIRTUAL_MODULES.has((nameOf(module) ?? '').toLowerCase()))) {
+    if (!(upper(tokens[at]) === 'USING' && module && VIRTUAL_MODULES.has((nameOf(module) ?? '').toLowerCase()))) {
       return `a virtual table of module ${module ? nameOf(module) ?? module.text : '(none)'} (only fts3-5, rtree and geopoly keep their rows in the file)`;
     }
     // A full-text table's rows may come from another table (content=…): only one of the backup's, or none.
@@ -156,9 +156,9 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
     // `engine TEXT`, `of INTEGER`, `directory TEXT` as written.
     const before = tokens[i - 1]?.text;
     const columnName = d > 0 && (before === '(' || before === ',');
-    const word = t.kind === 'word' ? t.text.toUpperCase() : '';
-    const next = tokens[i + 1]?.kind === 'word' ? tokens[i + 1].text.toUpperCase() : '';
-    const previous = tokens[i - 1]?.kind === 'word' ? tokens[i - 1].text.toUpperCase() : '';
+    const word = upper(t);
+    const next = upper(tokens[i + 1]);
+    const previous = upper(tokens[i - 1]);
     if (QUERY_WORDS.has(word)) return CLAUSES[word];
     // A query without SELECT: MariaDB makes `CREATE TABLE t (…) (VALUES …)` or `… WITH c AS (…) VALUES …`
     // a CREATE … SELECT (a review read a server file so). A partition's VALUES LESS THAN / IN,
@@ -171,14 +171,20 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
     if (FOREIGN_WORDS.has(word) && d === 0) return CLAUSES[word];
     if (word === 'DIRECTORY' && (previous === 'DATA' || previous === 'INDEX')) return CLAUSES[word];
     // The source prints names plainly (columns in expressions too); only a key's REFERENCES may name another database's table.
-    if (isDot(t) && !(tokens[i - 2]?.kind === 'word' && tokens[i - 2].text.toUpperCase() === 'REFERENCES')) return 'a qualified name (an object of another database or schema)';
+    if (isDot(t) && upper(tokens[i - 2]) !== 'REFERENCES') return QUALIFIED;
     // A table's or a partition's ENGINE [=] x; not a column named engine.
     if (word === 'ENGINE' && !columnName) {
-      const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
-      if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return `ENGINE=${v ? nameOf(v) ?? v.text : '?'} (its rows are not kept in this database)`;
+      const engine = engineElsewhere(tokens, i);
+      if (engine !== null) return engine;
     }
   }
   return null;
+}
+
+/** The ENGINE [=] x at `i`, when x keeps its rows outside this database (CONNECT, FEDERATED, SPIDER …): what to say; null for a safe one. */
+function engineElsewhere(tokens: Token[], i: number): string | null {
+  const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
+  return v && SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase()) ? null : `ENGINE=${v ? nameOf(v) ?? v.text : '?'} (its rows are not kept in this database)`;
 }
 
 /**
@@ -191,7 +197,7 @@ function plainTable(tokens: Token[], at: number, tables: string[]): string | nul
 function objectClause(tokens: Token[], at: number, kind: string): string | null {
   for (let i = at; i < tokens.length; i++) {
     const t = tokens[i];
-    const word = t.kind === 'word' ? t.text.toUpperCase() : '';
+    const word = upper(t);
     if (word === 'SONAME') return 'SONAME (a function from a shared library, which the whole server would load)';
     if (kind === 'event' && word === 'SCHEDULE') {
       const call = scheduleCall(tokens, i);
@@ -201,14 +207,16 @@ function objectClause(tokens: Token[], at: number, kind: string): string | null 
     // (`start with 10` is the sequence's own WITH.)
     if (QUERY_WORDS.has(word)) return CLAUSES[word];
     if (word === 'DIRECTORY' || word === 'CONNECTION') return CLAUSES[word];
-    if (isDot(t)) return 'a qualified name (an object of another database or schema)';
+    if (isDot(t)) return QUALIFIED;
     if (word === 'ENGINE') {
-      const v = tokens[i + 1]?.text === '=' ? tokens[i + 2] : tokens[i + 1];
-      if (!v || !SAFE_ENGINES.has((nameOf(v) ?? v.text).toUpperCase())) return `ENGINE=${v ? nameOf(v) ?? v.text : '?'} (its rows are not kept in this database)`;
+      const engine = engineElsewhere(tokens, i);
+      if (engine !== null) return engine;
     }
   }
   return null;
 }
+
+const QUALIFIED = 'a qualified name (an object of another database or schema)';
 
 /** What each refused word is, for the message. */
 const CLAUSES: Record<string, string> = {
@@ -239,7 +247,7 @@ function refuse(what: string, sql: string, clause?: string): never {
 
 /** The table named right after ON (an index's or a trigger's table); null when it is qualified (another schema or database's). */
 function onTable(tokens: Token[], from: number): string | null {
-  const k = tokens.findIndex((t, i) => i >= from && t.kind === 'word' && t.text.toUpperCase() === 'ON');
+  const k = tokens.findIndex((t, i) => i >= from && upper(t) === 'ON');
   if (k < 0) return null;
   return isDot(tokens[k + 2]) ? null : nameOf(tokens[k + 1]);
 }

@@ -159,14 +159,15 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   const same = from.name === into.name && (h.source.flavor ?? null) === (serverFlavor ?? null);
   const cross = from.name !== into.name;
   const mapped = h.tables.map((e) => ({ e, ...mapTable(e, from, into, f, lossy, same && Boolean(e.ddl?.length), { from: h.source.flavor ?? null, into: serverFlavor ?? null }) }));
+  const made = mapped.map((m) => m.table);
   if (cross) {
-    alignForeignKeys(mapped.map((m) => m.table));
-    dropUnkeyable(mapped.map((m) => m.table), f, lossy);
+    alignForeignKeys(made);
+    dropUnkeyable(made, f, lossy);
   }
-  uniqueNames(mapped.map((m) => m.table), into, lossy);
+  uniqueNames(made, into, lossy);
   if (cross) {
-    cutNames(mapped.map((m) => m.table), into, lossy);
-    cutComments(mapped.map((m) => m.table), into, lossy);
+    cutNames(made, into, lossy);
+    cutComments(made, into, lossy);
   }
   const tables = mapped.map(({ e, table, textual, bytes, carry }): TablePlan => {
     const specs = table.columns.map(specOf);
@@ -203,12 +204,12 @@ export function planRestore(h: Header, f: SchemaFlavor, into: BackendModule, ser
   // Another backend (or flavour) cannot be trusted to run the source's SQL: each object is listed, never dropped unsaid.
   const origin = h.source.flavor ?? h.source.backend;
   if (!objects) for (const o of h.objects ?? []) lossy.push({ table: o.table ?? o.name, what: `${o.kind} ${o.name} (${origin} SQL) is not restored on ${serverFlavor ?? into.label}` });
-  // The objects of the source's native DDL (PostgreSQL's views, routines, types …), which this plan does not run (withNativeDdl may).
   // What the rows of a table never held (a contentless full-text table's text), whatever the target.
   for (const e of h.tables) {
     const why = e.ddl?.length ? from.backup.portable.notInRows?.(e.ddl) : null;
     if (why) lossy.push({ table: e.name, what: why });
   }
+  // The objects of the source's native DDL (PostgreSQL's views, routines, types …), which this plan does not run (withNativeDdl may).
   const notMade: NonNullable<RestorePlan['notMade']> = [];
   if (h.native_ddl) {
     const own = new Set(h.tables.map((e) => `${e.schema ?? 'public'}.${e.name}`));

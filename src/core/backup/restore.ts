@@ -196,18 +196,16 @@ async function restoreInto(s: Session, t: BackupTarget, plan: RestorePlan, recor
       const derive: string[] = [];
       const loaded = await loadAll(s, t, plan, records, mode, created, m, p, derive);
       if (await s.foreignKeyViolations()) throw new DbError('CONSTRAINT_VIOLATION', 'the restored rows break a foreign key; nothing was restored');
-      if (transactional) {
+      const objectsThenDerived = async (): Promise<void> => {
         await createObjects(s, t, plan, mode, objects, false);
         if (derive.length) await s.run(derive);
-      }
+      };
+      if (transactional) await objectsThenDerived();
       // A cancel that came while the last statement ran (a COPY's end) is not answered with a commit.
       if (p.signal.aborted) throw new DbError('CANCELLED', 'cancelled by the client; nothing was restored');
       await s.commit();
       if (!transactional && !plan.native) await setSequences(s, t, plan, created);
-      if (!transactional) {
-        await createObjects(s, t, plan, mode, objects, false);
-        if (derive.length) await s.run(derive);
-      }
+      if (!transactional) await objectsThenDerived();
       return loaded;
     } catch (err) {
       await s.rollback().catch(() => undefined);
