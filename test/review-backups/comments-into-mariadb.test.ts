@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { callTool, type Harness } from '../support/mcp.js';
 import { mariadb, psql } from '../review15/harness.js';
-import { rv6Database, server } from './harness.js';
+import { mustCall, reviewDatabase, server } from './harness.js';
 
 let h: Harness; let backup = '';
 const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
@@ -12,16 +12,14 @@ const late = `${'a'.repeat(1030)}🐜`;
 const quoted = "it's a \\back\\slash\nnew line -- not a comment */ '' \u0000x".replace('\u0000', '');
 const cjk = '漢字'.repeat(600);
 beforeAll(async () => {
-  dbs.src = await rv6Database('postgres', 'cms'); dbs.dst = await rv6Database('mysql', 'cmd');
+  dbs.src = await reviewDatabase('postgres', 'cms'); dbs.dst = await reviewDatabase('mysql', 'cmd');
   const lit = (s: string) => `'${s.replaceAll("'", "''")}'`;
   psql(dbs.src.url, `CREATE TABLE c (id int PRIMARY KEY, a text, b text, d text, e text, f text);
     COMMENT ON COLUMN c.a IS ${lit(emoji1024)}; COMMENT ON COLUMN c.b IS ${lit(e2000)}; COMMENT ON COLUMN c.d IS ${lit(late)};
     COMMENT ON COLUMN c.e IS ${lit(quoted)}; COMMENT ON COLUMN c.f IS ${lit(cjk)}; COMMENT ON TABLE c IS 'the table''s own comment';
     INSERT INTO c VALUES (1, 'x', 'y', 'z', 'w', 'v');`);
   ({ h } = await server({ src: dbs.src.url, dst: dbs.dst.url }));
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { await h?.close(); for (const d of Object.values(dbs)) await d.drop(); });
 

@@ -9,17 +9,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { craft, editHeader } from '../support/backup-file.js';
-import { callTool, mariadb, rv7Database, server, type Harness } from './harness7.js';
+import { callTool, mariadb, mustCall, reviewDatabase, server, type Harness } from './harness.js';
 
 let h: Harness; let dir: string; let backup: string;
 let src: { url: string; drop(): Promise<void> }; let dst: { url: string; drop(): Promise<void> };
 beforeAll(async () => {
-  src = await rv7Database('evs'); dst = await rv7Database('evd');
+  src = await reviewDatabase('mysql', 'evs'); dst = await reviewDatabase('mysql', 'evd');
   ({ h, dir } = await server({ src: src.url, dst: dst.url }));
   mariadb(src.url, "CREATE TABLE t (id int PRIMARY KEY, v varchar(20)); INSERT INTO t VALUES (1,'a');");
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { await h?.close(); await src?.drop(); await dst?.drop(); });
 

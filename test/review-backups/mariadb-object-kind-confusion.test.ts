@@ -10,19 +10,17 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { craft, editHeader } from '../support/backup-file.js';
-import { callTool, mariadb, root, rv7Database, server, type Harness, type Json } from './harness7.js';
+import { callTool, mariadb, mustCall, reviewDatabase, root, server, type Harness, type Json } from './harness.js';
 
 let h: Harness; let dir: string; let backup: string;
 let src: { url: string; drop(): Promise<void> }; let dst: { url: string; drop(): Promise<void> };
 
 const cleanGlobal = () => root("DROP SERVER IF EXISTS view; DROP USER IF EXISTS event; DROP DATABASE IF EXISTS `view`; DROP ROLE IF EXISTS `function`;");
 beforeAll(async () => {
-  src = await rv7Database('kcs'); dst = await rv7Database('kcd');
+  src = await reviewDatabase('mysql', 'kcs'); dst = await reviewDatabase('mysql', 'kcd');
   ({ h, dir } = await server({ src: src.url, dst: dst.url }));
   mariadb(src.url, "CREATE TABLE t (id int PRIMARY KEY, v varchar(20)); INSERT INTO t VALUES (1,'a'); CREATE VIEW v AS SELECT 1 AS x;");
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
   cleanGlobal();
 }, 60_000);
 afterAll(async () => { cleanGlobal(); await h?.close(); await src?.drop(); await dst?.drop(); });

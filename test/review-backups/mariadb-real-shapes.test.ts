@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { callTool, type Harness } from '../support/mcp.js';
 import { mariadb } from '../review15/harness.js';
-import { rv6Database, server } from './harness.js';
+import { mustCall, reviewDatabase, server } from './harness.js';
 
 let h: Harness; let backup = '';
 const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
@@ -17,7 +17,7 @@ CREATE TABLE hashed (id int PRIMARY KEY, v varchar(10)) PARTITION BY HASH (id) P
 CREATE TABLE periods (id int, s date, e date, PERIOD FOR valid(s, e), PRIMARY KEY (id, valid WITHOUT OVERLAPS));
 `;
 beforeAll(async () => {
-  for (const k of ['src', 'dst']) dbs[k] = await rv6Database('mysql', `rs${k}`);
+  for (const k of ['src', 'dst']) dbs[k] = await reviewDatabase('mysql', `rs${k}`);
   mariadb(dbs.src.url, `${SCHEMA}
     INSERT INTO sales VALUES (1, '2023-05-01', 'eu', 10), (2, '2024-06-01', 'us', 20), (3, '2030-01-01', 'eu', 30);
     INSERT INTO regions VALUES (1, 'fr'), (2, 'us');
@@ -26,9 +26,7 @@ beforeAll(async () => {
     INSERT INTO hashed VALUES (1,'a'),(2,'b'),(3,'c');
     INSERT INTO periods VALUES (1, '2024-01-01', '2024-06-01'), (1, '2024-06-01', '2025-01-01');`);
   ({ h } = await server({ src: dbs.src.url, dst: dbs.dst.url }));
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { await h?.close(); for (const d of Object.values(dbs)) await d.drop(); });
 

@@ -8,18 +8,16 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { craft, editHeader } from '../support/backup-file.js';
 import { callTool, type Harness } from '../support/mcp.js';
 import { mariadb, type Json } from '../review15/harness.js';
-import { rv6Database, server } from './harness.js';
+import { mustCall, reviewDatabase, server } from './harness.js';
 
 let h: Harness; let dir: string; let backup: string;
 let src: { url: string; drop(): Promise<void> }; let dst: { url: string; drop(): Promise<void> };
 const outside = `/tmp/cmx-rv-forged-${process.pid}`;
 beforeAll(async () => {
-  src = await rv6Database('mysql', 'seqs'); dst = await rv6Database('mysql', 'seqd');
+  src = await reviewDatabase('mysql', 'seqs'); dst = await reviewDatabase('mysql', 'seqd');
   ({ h, dir } = await server({ src: src.url, dst: dst.url }));
   mariadb(src.url, "CREATE TABLE t (id int PRIMARY KEY, v varchar(20)); INSERT INTO t VALUES (1,'a'); CREATE SEQUENCE sq START WITH 10; CREATE FUNCTION f(x int) RETURNS int DETERMINISTIC RETURN x + 1; CREATE VIEW v AS SELECT 1 AS x;");
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { try { mariadb(dst.url, 'DROP FUNCTION IF EXISTS sphinx_snippets'); } catch { /* none */ } await h?.close(); await src?.drop(); await dst?.drop(); rmSync(outside, { recursive: true, force: true }); });
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { callTool, type Harness } from '../support/mcp.js';
 import { psql } from '../review15/harness.js';
-import { rv6Database, server } from './harness.js';
+import { mustCall, reviewDatabase, server } from './harness.js';
 
 let h: Harness; let backup = '';
 const dbs: Record<string, { url: string; drop(): Promise<void> }> = {};
@@ -17,15 +17,13 @@ const SCHEMA = `
   CREATE TABLE people (id int PRIMARY KEY, m mood, s score);
   CREATE VIEW happy AS SELECT id FROM people WHERE m = 'happy';`;
 beforeAll(async () => {
-  for (const k of ['src', 'copy', 'other']) dbs[k] = await rv6Database('postgres', `pa${k}`);
+  for (const k of ['src', 'copy', 'other']) dbs[k] = await reviewDatabase('postgres', `pa${k}`);
   psql(dbs.src.url, `${SCHEMA} INSERT INTO people VALUES (1, 'happy', 3), (2, 'sad', 9);`);
   psql(dbs.copy.url, SCHEMA);
   // Same names, other things: labels, a function of another signature, no view.
   psql(dbs.other.url, "CREATE TYPE mood AS ENUM ('x', 'y'); CREATE DOMAIN score AS int; CREATE FUNCTION bump(t text) RETURNS text LANGUAGE sql AS 'SELECT t';");
   ({ h } = await server({ src: dbs.src.url, copy: dbs.copy.url, other: dbs.other.url }));
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { await h?.close(); for (const d of Object.values(dbs)) await d.drop(); });
 

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tempDir } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
 
 const dir = tempDir('cmx-rv-fts-');
 const src = join(dir, 'src.db');
@@ -29,9 +29,7 @@ beforeAll(async () => {
   `);
   db.close();
   h = await startInProcess({ src: { url: `sqlite://${src}` }, a: { url: `sqlite://${join(dir, 'a.db')}` }, b: { url: `sqlite://${join(dir, 'b.db')}` } }, { backup_dir: dir });
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { await h?.close(); });
 

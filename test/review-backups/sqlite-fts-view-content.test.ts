@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tempDir } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callTool, mustCall, startInProcess, type Harness } from '../support/mcp.js';
 
 const dir = tempDir('cmx-rv-ftsv-');
 let h: Harness; let backup = '';
@@ -16,9 +16,7 @@ beforeAll(async () => {
     INSERT INTO live_fts(live_fts) VALUES ('rebuild');`);
   db.close();
   h = await startInProcess({ src: { url: `sqlite://${join(dir, 'src.db')}` }, dst: { url: `sqlite://${join(dir, 'dst.db')}` } }, { backup_dir: dir });
-  const b = await callTool(h.client, 'create_backup', { connection: 'src' });
-  if (!b.ok) throw new Error(b.error.message);
-  backup = String(b.data.backup);
+  backup = String((await mustCall(h.client, 'create_backup', { connection: 'src' })).backup);
 }, 60_000);
 afterAll(async () => { await h?.close(); });
 
