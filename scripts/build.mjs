@@ -6,6 +6,7 @@
 // import reaches, the SDK and zod included, in lazy initialisers (+20 ms measured).
 import { build } from 'esbuild';
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, rmSync } from 'node:fs';
 
 /**
@@ -100,12 +101,30 @@ await build({
 });
 
 // tools/list as JSON beside the bundle (src/tools/listing-precomputed.ts), from the code just built.
+buildSqliteBudget();
+
 const { writeListings } = await import(new URL('../dist/listing-gen.js', import.meta.url).href);
 await writeListings('dist');
 
 // The code cache of the server bundle (src/start.ts): one start-up to tools/list, whose
 // compiled functions the cache keeps, written when the process exits.
 await writeCodeCache();
+
+/**
+ * native/sqlite-budget.c, the SQLite extension that lets the server run short reads in its own
+ * process (src/core/backends/sqlite/fast-read.ts), compiled against the sqlite3ext.h that
+ * better-sqlite3 ships. Without a C compiler the server runs every SQLite statement in its
+ * host process, as before: said here, not fatal.
+ */
+function buildSqliteBudget() {
+  const include = 'node_modules/better-sqlite3/deps/sqlite3';
+  const cc = process.env.CC || 'cc';
+  const args = ['-O2', '-fPIC', '-shared', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', include, 'native/sqlite-budget.c', '-o', 'dist/sqlite-budget.so'];
+  const r = spawnSync(cc, args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`warning: ${cc} could not build dist/sqlite-budget.so (${r.error?.message ?? r.stderr.trim()}); SQLite reads will all run in the host process\n`);
+  }
+}
 
 async function writeCodeCache() {
   const { spawn } = await import('node:child_process');

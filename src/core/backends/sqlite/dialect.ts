@@ -8,7 +8,9 @@
  *
  * One host per connection, calls queued FIFO: SQLite has one writer anyway, and an
  * in-memory database cannot be shared between processes. The host process is driven
- * from host-process.ts, a manager's session is session.ts.
+ * from host-process.ts, a manager's session is session.ts. A read on a file database runs
+ * in this process first, within a budget of a few milliseconds, and goes to the host only
+ * when it does not finish within it (fast-read.ts).
  */
 import { DbError } from '../../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
@@ -17,6 +19,7 @@ import { checkStatement, checkTransaction, type StatementChecks } from '../../po
 import { classifySqlite } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, type Analysis } from '../../offload/index.js';
+import { FastReads, fastEligible } from './fast-read.js';
 import { createHostSlot, type HostContext } from './host-process.js';
 import type { HostInfo, HostLimits, RequestBody } from './host-protocol.js';
 import { runSession } from './session.js';
@@ -51,6 +54,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   };
   const gate = createGate(1, cfg.acquireTimeoutMs);
   const slot = createHostSlot(ctx);
+  const fast = ctx.lossOnKill ? null : new FastReads(cfg);
   const checks: StatementChecks<Analysis> = {
     // Long texts are classified off the main thread, with a deadline (offload/index.ts).
     classify: boundedClassifier(cfg.backend, sql),
@@ -61,11 +65,14 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   /**
    * One request to the host, in turn. `recycle`: the statement may have changed the
    * session (a PRAGMA, ATTACH, a temp table), so a file database gets a fresh host
-   * before the next call. An in-memory database lives in its host and is kept.
+   * before the next call. An in-memory database lives in its host and is kept. `here`: a
+   * read tried in this process first, in the call's turn (fast-read.ts); null sends it on.
    */
-  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal, recycle = false): Promise<T> {
+  async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal, recycle = false, here?: () => T | null): Promise<T> {
     const release = await gate.acquire(signal);
     try {
+      const result = here?.();
+      if (result) return result;
       try {
         return (await (await slot.ensure(signal)).request(body, timeoutMs, signal)) as T;
       } catch (err) {
@@ -87,7 +94,12 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
 
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
-    return call({ op: 'execute', stmt: plain(sent), limits: limitsOf(opts) }, opts.timeoutMs, opts.signal, c.altersSession);
+    const body = plain(sent);
+    const limits = limitsOf(opts);
+    const here = fast && fastEligible(c, body.text) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
+    // A statement that may change the session (PRAGMA journal_mode, say) may need the file to itself.
+    if (c.altersSession) fast?.close();
+    return call({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
@@ -95,6 +107,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const checked = await checkTransaction(checks, stmts, opts);
     if (stmts.length === 0) return [];
     const recycle = checked.some((s) => s.c.altersSession);
+    if (recycle) fast?.close();
     return call({ op: 'transaction', stmts: checked.map((s) => plain(s.sent)), limits: limitsOf(opts), rollback }, opts.timeoutMs, opts.signal, recycle);
   }
 
@@ -108,13 +121,18 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     async withSession(fn, opts) {
       const release = await gate.acquire(opts.signal);
       try {
+        // A session may take the file over (a restore): nothing else may have it open.
+        fast?.close();
         return await runSession(slot, ctx, fn, opts);
       } finally {
         release();
       }
     },
     poolState: () => ({ open: slot.current?.isAlive ? 1 : 0, busy: gate.busy, waiting: gate.waiting, max: 1 }),
-    close: () => slot.close(),
+    close: () => {
+      fast?.close();
+      return slot.close();
+    },
     hostPid: () => slot.current?.pid ?? null,
   };
 }

@@ -132,13 +132,18 @@ function findProjectRoot(start: string): string | null {
   }
 }
 
-/** Beside this module in the bundle (dist/); from the TS sources (tests), the project's dist/. */
-function resolveHostPath(): string {
-  const beside = fileURLToPath(new URL('./sqlite-host.js', import.meta.url));
+/** A file the build writes into dist/: beside this module in the bundle, or the project's dist/ from the TS sources (tests); null when not built. */
+export function builtFile(name: string): string | null {
+  const beside = fileURLToPath(new URL(`./${name}`, import.meta.url));
   if (existsSync(beside)) return beside;
   const root = findProjectRoot(dirname(fileURLToPath(import.meta.url)));
-  const built = root ? join(root, 'dist', 'sqlite-host.js') : null;
-  if (built && existsSync(built)) return built;
+  const built = root ? join(root, 'dist', name) : null;
+  return built && existsSync(built) ? built : null;
+}
+
+function resolveHostPath(): string {
+  const path = builtFile('sqlite-host.js');
+  if (path) return path;
   throw new DbError('CONNECTION_FAILED', 'the SQLite host (dist/sqlite-host.js) is not built; run `npm run build`');
 }
 

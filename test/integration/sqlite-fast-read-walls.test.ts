@@ -1,0 +1,177 @@
+/**
+ * The walls around SQLite reads run in the server's own process (fast-read.ts and
+ * native/sqlite-budget.c): what could hold the event loop in one opcode or one prepare, read
+ * this connection's own state instead of the host's, or read another file than the host's,
+ * is declined there and answered by the host. A declined read is seen as such by stopping
+ * the host (SIGSTOP): only the server's own process can then answer, so a declined read
+ * times out, an accepted one answers.
+ */
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DbError } from '../../src/errors.js';
+import type { ExecOptions, Statement, StatementResult } from '../../src/core/dialect.js';
+import { createSqliteDialect, type SqliteDialect } from '../../src/core/backends/sqlite/dialect.js';
+
+const logger = pino({ level: 'silent' });
+const dialects: SqliteDialect[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(dialects.splice(0).map((d) => d.close()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function newFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cmx-walls-'));
+  dirs.push(dir);
+  return join(dir, 'db.sqlite');
+}
+
+function open(file: string): SqliteDialect {
+  const d = createSqliteDialect({
+    backend: 'sqlite', name: 'walls', url: `sqlite:${file}`, readOnly: false, poolSize: 1,
+    statementTimeoutMs: 5000, acquireTimeoutMs: 30_000, logger, file,
+  });
+  dialects.push(d);
+  return d;
+}
+
+const opts = (over: Partial<ExecOptions> = {}): ExecOptions => ({ maxRows: 1000, maxBytes: 4_000_000, timeoutMs: 5000, ...over });
+const q = (text: string, params: unknown[] = []): Statement => ({ text, params });
+
+/** The answer with the host stopped: a result (the server's own process ran it) or the error code (it went to the stopped host). */
+async function withHostStopped(d: SqliteDialect, text: string): Promise<StatementResult | string> {
+  // A host that is running and has answered once: the reader beside it is open.
+  await d.execute(q('SELECT 1'), opts());
+  const pid = d.hostPid();
+  expect(pid).not.toBeNull();
+  process.kill(pid!, 'SIGSTOP');
+  try {
+    return await d.execute(q(text), opts({ timeoutMs: 400 })).catch((e: unknown) => (e instanceof DbError ? e.code : String(e)));
+  } finally {
+    try {
+      process.kill(pid!, 'SIGCONT');
+    } catch {
+      // Killed at the timeout already.
+    }
+  }
+}
+
+/** Longest gap between 5 ms ticks while fn runs. */
+async function longestStall(fn: () => Promise<unknown>): Promise<number> {
+  let last = performance.now();
+  let longest = 0;
+  const tick = setInterval(() => { const now = performance.now(); longest = Math.max(longest, now - last); last = now; }, 5);
+  try {
+    await fn().catch(() => undefined);
+    return Math.max(longest, performance.now() - last);
+  } finally {
+    clearInterval(tick);
+  }
+}
+
+describe('sqlite reads in the server process: what they decline', () => {
+  it('functions that cost more than linear time, values over 64 KiB, connection state, WITH: the host answers, as it would have', async () => {
+    const file = newFile();
+    const d = open(file);
+    await d.execute(q("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, big TEXT, j TEXT)"), opts());
+    await d.execute(q("INSERT INTO t VALUES (1, 'alpha beta', printf('%.*c', 70000, 'x'), '{\"a\":1,\"b\":[1,2]}')"), opts());
+    await d.execute(q('CREATE VIEW state AS SELECT changes() AS n, last_insert_rowid() AS id'), opts());
+    await d.execute(q('CREATE VIEW liked AS SELECT id FROM t WHERE s LIKE \'%beta\''), opts());
+    const declined = [
+      "SELECT id FROM t WHERE s LIKE '%beta'",
+      "SELECT id FROM t WHERE s GLOB '*beta'",
+      "SELECT instr(s, 'beta') AS i FROM t",
+      "SELECT replace(s, 'a', 'b') AS r FROM t",
+      "SELECT trim(s, 'a') AS r FROM t",
+      "SELECT json_patch(j, '{\"c\":2}') AS p FROM t",
+      'SELECT length(big) AS n FROM t',
+      'SELECT * FROM state',
+      'SELECT * FROM liked',
+      'SELECT timeout FROM pragma_busy_timeout',
+      'SELECT * FROM pragma_table_info(\'t\')',
+      'SELECT name FROM temp.sqlite_schema',
+      "SELECT sqlite_log(1, 'x') AS l",
+      'WITH x AS (SELECT 1 AS one) SELECT one FROM x',
+    ];
+    for (const text of declined) {
+      const answer = await d.execute(q(text), opts());
+      expect(answer.rows.length, text).toBeGreaterThanOrEqual(0);
+      expect(await withHostStopped(d, text), text).toBe('TIMEOUT');
+    }
+    // The same table's other reads are answered in this process.
+    const here = await withHostStopped(d, "SELECT id, s, length(s) AS n, upper(s) AS u, j ->> '$.b[1]' AS b FROM t");
+    expect(here).toMatchObject({ rows: [{ id: 1, s: 'alpha beta', n: 10, u: 'ALPHA BETA', b: 2 }] });
+  }, 60_000);
+
+  it('a view that expands to few SELECTs is read here; one that expands to many, or names an unmatchable view, goes to the host', async () => {
+    const file = newFile();
+    const d = open(file);
+    await d.execute(q('CREATE TABLE t (x)'), opts());
+    await d.execute(q('INSERT INTO t VALUES (1)'), opts());
+    await d.execute(q('CREATE VIEW v0 AS SELECT x FROM t'), opts());
+    for (let k = 1; k <= 9; k++) await d.execute(q(`CREATE VIEW v${k} AS SELECT x FROM v${k - 1} UNION ALL SELECT x FROM "V${k - 1}"`), opts());
+    // v7 expands to 255 SELECTs, v8 to 511.
+    expect(await withHostStopped(d, 'SELECT count(*) AS n FROM v7')).toMatchObject({ rows: [{ n: 128 }] });
+    expect(await withHostStopped(d, 'SELECT count(*) AS n FROM v8')).toBe('TIMEOUT');
+    expect(await withHostStopped(d, 'SELECT (SELECT count(*) FROM v7) + (SELECT count(*) FROM main.v7) AS n')).toBe('TIMEOUT');
+    expect((await d.execute(q('SELECT count(*) AS n FROM v8'), opts())).rows).toEqual([{ n: 256 }]);
+    // A name the text check cannot find in every spelling: no read of this schema runs here.
+    await d.execute(q('CREATE VIEW "odd ""name""" AS SELECT x FROM v6 UNION ALL SELECT x FROM v6'), opts());
+    expect(await withHostStopped(d, 'SELECT count(*) AS n FROM t')).toBe('TIMEOUT');
+    expect((await d.execute(q('SELECT count(*) AS n FROM "odd ""name"""'), opts())).rows).toEqual([{ n: 128 }]);
+  }, 60_000);
+
+  it('a WITH chain or a view tree that takes long to prepare holds the event loop for no more than a few budgets', async () => {
+    const file = newFile();
+    const d = open(file);
+    await d.execute(q('CREATE TABLE t (x)'), opts());
+    await d.execute(q('CREATE VIEW w0 AS SELECT x FROM t'), opts());
+    for (let k = 1; k <= 15; k++) await d.execute(q(`CREATE VIEW w${k} AS SELECT x FROM w${k - 1} UNION ALL SELECT x FROM w${k - 1}`), opts());
+    let cte = 'WITH c0 AS (SELECT x FROM t)';
+    for (let k = 1; k <= 15; k++) cte += `, c${k} AS (SELECT x FROM c${k - 1} UNION ALL SELECT x FROM c${k - 1})`;
+    await d.execute(q('SELECT 1'), opts());
+    for (const text of [`${cte} SELECT count(*) FROM c15`, 'SELECT count(*) FROM w15', 'SELECT count(*) FROM (SELECT * FROM w15)']) {
+      const stall = await longestStall(() => d.execute(q(text), opts({ timeoutMs: 3000 })));
+      // The host takes 0.3-0.6 s for each; in this process it would hold every other call as long.
+      expect(stall, text).toBeLessThan(150);
+    }
+  }, 60_000);
+
+  it('a schema too large to read within the budget leaves reads to the host, the event loop free', async () => {
+    const file = newFile();
+    const made = new Database(file);
+    made.exec('BEGIN');
+    for (let i = 0; i < 20_000; i++) made.exec(`CREATE TABLE t${i} (id INTEGER PRIMARY KEY, a TEXT, b REAL, c BLOB)`);
+    made.exec('COMMIT');
+    made.close();
+    const d = open(file);
+    await d.execute(q('SELECT 1'), opts());
+    const stall = await longestStall(async () => {
+      for (let i = 0; i < 5; i++) await d.execute(q('SELECT count(*) FROM t1'), opts());
+    });
+    expect(stall).toBeLessThan(150);
+    expect((await d.execute(q('SELECT count(*) AS n FROM t19999'), opts())).rows).toEqual([{ n: 0 }]);
+  }, 60_000);
+
+  it('a file put at the path after the host opened its own is never read here', async () => {
+    const file = newFile();
+    const d = open(file);
+    await d.execute(q('CREATE TABLE t (id INTEGER)'), opts());
+    await d.execute(q('INSERT INTO t VALUES (1)'), opts());
+    expect((await d.execute(q('SELECT count(*) AS n FROM t'), opts())).rows).toEqual([{ n: 1 }]);
+    // Another database renamed over the path: the host keeps the file it opened.
+    const other = join(file, '..', 'other.sqlite');
+    const o = new Database(other);
+    o.exec('CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1), (2), (3)');
+    o.close();
+    renameSync(other, file);
+    // A schema change on the host's file makes the reader open again, by path.
+    await d.execute(q('CREATE TABLE u (x)'), opts());
+    for (let i = 0; i < 3; i++) expect((await d.execute(q('SELECT count(*) AS n FROM t'), opts())).rows).toEqual([{ n: 1 }]);
+  }, 30_000);
+});
