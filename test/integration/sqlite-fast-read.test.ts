@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { DbError } from '../../src/errors.js';
 import type { ExecOptions, Statement } from '../../src/core/dialect.js';
 import { createSqliteDialect, type SqliteDialect } from '../../src/core/backends/sqlite/dialect.js';
@@ -62,6 +62,9 @@ async function hostStopped<T>(d: SqliteDialect, fn: () => Promise<T>): Promise<T
 
 describe('sqlite reads in the server process', () => {
   it('answer reads of every shape without the host, with the host\'s types and caps', async () => {
+    // Widened (fast-read.ts budgetMs): a loaded machine's own pauses must not send these reads to the stopped host.
+    process.env.CODOMYRMEX_SQLITE_BUDGET_MS = '250';
+    onTestFinished(() => { delete process.env.CODOMYRMEX_SQLITE_BUDGET_MS; });
     const { d } = fileDb();
     await d.execute(q("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB, big INTEGER)"), opts());
     await d.execute(q("INSERT INTO t VALUES (1, 'a', 1.5, x'00ff', 9007199254740993), (2, 'b', NULL, NULL, -1), (3, 'c', 2.0, x'', 0)"), opts());

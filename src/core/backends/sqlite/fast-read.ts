@@ -34,18 +34,30 @@ import { fileOf, runOne, type OpenDb } from './statements.js';
 /** How long a read may run in the server's process before it is stopped and sent to the host. */
 export const FAST_BUDGET_MS = 5;
 
-/** How long opening the connection may take to read the schema. */
-const OPEN_BUDGET_MS = 20;
+/** The schema's views and virtual tables (SQLite keeps a virtual table's CREATE as written). */
+const EXPANDING = "select name, sql, type = 'table' as virtual from sqlite_schema where type = 'view' or (type = 'table' and upper(substr(sql, 1, 20)) = 'CREATE VIRTUAL TABLE')";
+
 /** After an open failed, reads go to the host for this long before another is tried. */
 const REOPEN_AFTER_MS = 2000;
 
 /**
- * The most SELECTs a read here may expand to. SQLite copies a view's (or a WITH table's)
- * SELECT into the statement at each place that names it, before any check the budget can
- * make: a chain of views that each name the one below twice expands to 2^depth SELECTs, and
- * 2^14 took 0.2-0.5 s to prepare. Such reads run in the host.
+ * The most SQL text a read here may expand to, its own and that of the views it names.
+ * SQLite copies a view's (or a WITH table's) SELECT into the statement at each place that
+ * names it, before any check the budget can make: a chain of views that each name the one
+ * below twice expands to 2^depth SELECTs (2^14 took 0.2-0.5 s to prepare), and one large
+ * view named 250 times took 6.8 s. Copies cost about 170 ms a megabyte of their text: 32 KiB, about 5 ms.
  */
-const MAX_EXPANSION = 256;
+const MAX_EXPANDED_CHARS = 32 * 1024;
+
+/**
+ * The read budget. Tests that expect a read to run here widen it on a loaded machine, whose
+ * own pauses would stop it (CODOMYRMEX_SQLITE_BUDGET_MS, up to 1,000; the extension reads it
+ * too, for the open). Not a setting for operators: a wider budget holds other calls longer.
+ */
+function budgetMs(): number {
+  const ms = Number(process.env.CODOMYRMEX_SQLITE_BUDGET_MS);
+  return ms > 0 && ms <= 1000 ? ms : FAST_BUDGET_MS;
+}
 
 /** PRAGMA reads settings the host's connection has its own values of; the functions read its last statement. */
 const CONNECTION_STATE = /\b(?:pragma|last_insert_rowid|changes|total_changes)\b/i;
@@ -61,49 +73,53 @@ const WITH = /(?<![\w$])with(?![\w$])/i;
 /** Names the check can find in a text (the word, in any case, in any quotes): others make every read go to the host. */
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
-export interface ViewSizes {
-  /** Matches any view's name as a word. */
+/** What a read that names a schema object expands to, when it is a view or a virtual table. */
+export interface Expansions {
+  /** Matches the name of any view or virtual table as a word. */
   names: RegExp;
-  /** By lower-case name: how many SELECTs a read of the view expands to (Infinity: too many to count, a cycle, or a WITH). */
-  size: Map<string, number>;
+  /** By lower-case name: the characters of SQL a read of it expands to (Infinity: too many, a cycle, a WITH, a virtual table). */
+  chars: Map<string, number>;
 }
 
 /**
- * How many SELECTs each view expands to: one, plus those of every view its text names, once
- * per place (a name inside a string or a column of the same name counts too, which only
- * errs toward the host); null when the schema has no views. A view whose text holds WITH
- * counts as too many.
+ * How much SQL each view expands to: its own text, plus that of every view its text names,
+ * once per place (a name inside a string or a column of the same name counts too, which only
+ * errs toward the host). A view whose text holds WITH, and a virtual table (a full-text table
+ * prepares its content= view itself, as it runs), count as too much. null: the schema has
+ * neither; 'unknown': a name the text check cannot find in every spelling.
  */
-export function viewSizes(rows: Array<[string, string | null]>): ViewSizes | 'unknown' | null {
+export function expansions(rows: Array<{ name: string; sql: string | null; virtual: boolean }>): Expansions | 'unknown' | null {
   if (rows.length === 0) return null;
-  if (rows.some(([name]) => !PLAIN_NAME.test(name))) return 'unknown';
-  const bodies = new Map(rows.map(([name, text]) => [name.toLowerCase(), text ?? '']));
-  const names = new RegExp(`(?<![\\w$])(?:${rows.map(([n]) => n).join('|')})(?![\\w$])`, 'gi');
-  const size = new Map<string, number>();
+  if (rows.some((r) => !PLAIN_NAME.test(r.name))) return 'unknown';
+  const objects = new Map(rows.map((r) => [r.name.toLowerCase(), r]));
+  // PLAIN_NAME's one pattern character, `$`, escaped.
+  const names = new RegExp(`(?<![\\w$])(?:${rows.map((r) => r.name.replaceAll('$', '\\$')).join('|')})(?![\\w$])`, 'gi');
+  const chars = new Map<string, number>();
   const visiting = new Set<string>();
-  const sizeOf = (name: string): number => {
-    const known = size.get(name);
+  const charsOf = (name: string): number => {
+    const known = chars.get(name);
     if (known !== undefined) return known;
     if (visiting.has(name)) return Infinity; // a cycle: SQLite refuses it, this path leaves it to the host
     visiting.add(name);
-    const body = bodies.get(name)!;
-    let n = WITH.test(body) ? Infinity : 1;
+    const { sql, virtual } = objects.get(name)!;
+    const body = sql ?? '';
+    let n = virtual || WITH.test(body) ? Infinity : body.length;
     let own = false; // the first place its own name appears is its CREATE VIEW
     for (const m of body.matchAll(names)) {
+      if (n > MAX_EXPANDED_CHARS) break;
       const ref = m[0].toLowerCase();
       if (ref === name && !own) {
         own = true;
         continue;
       }
-      n += sizeOf(ref);
-      if (n > MAX_EXPANSION) n = Infinity;
+      n += charsOf(ref);
     }
     visiting.delete(name);
-    size.set(name, n);
-    return n;
+    chars.set(name, n > MAX_EXPANDED_CHARS ? Infinity : n);
+    return chars.get(name)!;
   };
-  for (const name of bodies.keys()) sizeOf(name);
-  return { names, size };
+  for (const name of objects.keys()) charsOf(name);
+  return { names, chars };
 }
 
 /**
@@ -123,14 +139,15 @@ function hostHasOpen(pid: number, file: { dev: number; ino: number }): boolean {
   });
 }
 
-/** Whether a read of `text` expands to few enough SELECTs to prepare here. */
-function expandsLittle(views: ViewSizes | 'unknown' | null, text: string): boolean {
-  if (views === null) return true;
-  if (views === 'unknown') return false;
-  let n = 1;
-  for (const m of text.matchAll(views.names)) {
-    n += views.size.get(m[0].toLowerCase()) ?? 0;
-    if (n > MAX_EXPANSION) return false;
+/** Whether a read of `text` expands to little enough SQL to prepare here. */
+function expandsLittle(objects: Expansions | 'unknown' | null, text: string): boolean {
+  if (text.length > MAX_EXPANDED_CHARS) return false;
+  if (objects === null) return true;
+  if (objects === 'unknown') return false;
+  let n = text.length;
+  for (const m of text.matchAll(objects.names)) {
+    n += objects.chars.get(m[0].toLowerCase()) ?? 0;
+    if (n > MAX_EXPANDED_CHARS) return false;
   }
   return true;
 }
@@ -149,8 +166,8 @@ interface Opened {
   version: Database.Statement;
   /** The schema cookie when the connection read the schema. */
   schema: bigint;
-  /** What a read of each view expands to; 'unknown': a view's name cannot be found in a text, so no read runs here. */
-  views: ViewSizes | 'unknown' | null;
+  /** What a read of each view or virtual table expands to; 'unknown': a name cannot be found in a text, so no read runs here. */
+  objects: Expansions | 'unknown' | null;
 }
 
 export class FastReads {
@@ -202,26 +219,34 @@ export class FastReads {
       }
     }
     const o = this.opened;
-    const { conn, arm, key } = o;
+    if (!expandsLittle(o.objects, stmt.text)) return null;
     let armed = false;
     try {
-      // One read transaction, so the schema checked is the one the statement runs on. A
-      // statement is prepared on the schema the connection last read, and a change made on
-      // the host's connection (ALTER TABLE … ADD COLUMN) shows here only once a statement has
-      // run: `SELECT *` came back with the old columns. A changed schema sends this read to the
-      // host and the connection is opened again for the next. Begun before the budget is armed:
-      // the authorizer refuses everything but reads while it is.
-      o.begin.run();
-      if (o.version.get() !== o.schema) {
-        this.close();
+      try {
+        // One read transaction, so the schema checked is the one the statement runs on. A
+        // statement is prepared on the schema the connection last read, and a change made on
+        // the host's connection (ALTER TABLE … ADD COLUMN) shows here only once a statement
+        // has run: `SELECT *` came back with the old columns. A changed schema sends this read
+        // to the host and the connection is opened again for the next (its schema is read
+        // under the open's limits, not the reads'). Begun before the budget is armed: the
+        // authorizer refuses everything but reads while it is.
+        o.begin.run();
+        if (o.version.get() !== o.schema) {
+          this.close();
+          return null;
+        }
+        o.arm.run(o.key, Math.max(1, Math.min(budgetMs(), Math.floor(limits.timeoutMs))));
+        armed = true;
+      } catch (err) {
+        // A writer's lock: the host waits for it. Anything else in the connection's own steps: opened again for a later read.
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') this.close();
         return null;
       }
-      if (!expandsLittle(o.views, stmt.text)) return null;
-      arm.run(key, Math.max(1, Math.min(FAST_BUDGET_MS, Math.floor(limits.timeoutMs))));
-      armed = true;
-      return runOne(conn, stmt, limits.maxRows, limits.maxBytes);
-    } catch {
-      return null;
+      try {
+        return runOne(o.conn, stmt, limits.maxRows, limits.maxBytes);
+      } catch {
+        return null;
+      }
     } finally {
       this.finish(o, armed);
     }
@@ -234,6 +259,7 @@ export class FastReads {
    * then the connection is closed.
    */
   private finish(o: Opened, armed: boolean): void {
+    if (!o.conn.db.open) return;
     for (let i = 0; armed && i < 2; i++) {
       try {
         o.arm.run(o.key, 0);
@@ -247,7 +273,7 @@ export class FastReads {
     } catch {
       // Handled below.
     }
-    if (armed || o.conn.db.inTransaction) this.close();
+    if ((armed || o.conn.db.inTransaction) && this.opened === o) this.close();
   }
 
   /** Closes the connection, if open; the next read opens it again. */
@@ -279,32 +305,28 @@ export class FastReads {
         this.cfg.logger.warn({ connection: this.cfg.name, err: (err as Error).message }, 'dist/sqlite-budget.so does not load: every SQLite statement runs in the host process');
         throw err;
       }
-      // The extension starts armed (20 ms): this first prepare reads the schema, which takes
-      // long for a large one; interrupted, the open fails and reads go to the host.
-      const arm = db.prepare('select cmx_budget(?, ?)');
-      const key = randomBytes(16);
-      // The first call sets the key, before any other SQL reaches this connection, and disarms.
-      arm.run(key, 0);
-      const version = db.prepare('pragma schema_version').pluck().safeIntegers(true);
+      // The extension starts armed (20 ms, native/sqlite-budget.c): these statements read the schema, which
+      // takes long for a large one; interrupted, the open fails and reads go to the host. The
+      // cookie, the schema and its views are read in one transaction: the same state.
       const begin = db.prepare('begin');
       const rollback = db.prepare('rollback');
-      // The cookie, the schema and its views read in one transaction: the same state. Reading a
-      // large schema takes time, so it is read within a budget too.
+      const version = db.prepare('pragma schema_version').pluck().safeIntegers(true);
+      const arm = db.prepare('select cmx_budget(?, ?)');
       begin.run();
       let schema: bigint;
-      let views: ViewSizes | 'unknown' | null;
+      let objects: Expansions | 'unknown' | null;
       try {
         schema = version.get() as bigint;
-        arm.run(key, OPEN_BUDGET_MS);
-        try {
-          views = viewSizes(db.prepare("select name, sql from sqlite_schema where type = 'view'").raw(true).all() as Array<[string, string | null]>);
-        } finally {
-          arm.run(key, 0);
-        }
+        const rows = db.prepare(EXPANDING).all() as Array<{ name: string; sql: string | null; virtual: number }>;
+        objects = expansions(rows.map((r) => ({ ...r, virtual: r.virtual === 1 })));
       } finally {
         rollback.run();
       }
-      return { conn: { db, readOnly: true, busyTimeoutMs: 0 }, arm, key, host, begin, rollback, version, schema, views };
+      // The first call sets the key (before any agent's SQL reaches this connection), the read
+      // limits (values, columns, arguments, opcodes: the schema is read) and disarms.
+      const key = randomBytes(16);
+      arm.run(key, 0);
+      return { conn: { db, readOnly: true, busyTimeoutMs: 0 }, arm, key, host, begin, rollback, version, schema, objects };
     } catch (err) {
       db.close();
       throw err;
