@@ -230,7 +230,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
  * Housekeeping statements (BEGIN, ROLLBACK, SET, DISCARD) on a leased connection.
  * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
  * a socket callback and leave the query pending forever), and always bounded. A message
- * that ends its transaction with the session reset (settings.ts commitWith, ROLLBACK_RESET)
+ * that ends its transaction with the session reset (settings.ts COMMIT_RESET, ROLLBACK_RESET)
  * leaves the lease clean once it succeeded; any other message, or one that failed, does not.
  */
 export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {
