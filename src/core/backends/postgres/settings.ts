@@ -80,11 +80,13 @@ export function resetsSession(text: string): boolean {
 
 /**
  * COMMIT with the reset before it, in the transaction (if COMMIT then fails, a deferred
- * check, nothing is left either). No settings after RESET ALL: PostgreSQL never runs
- * COMMIT (its deferred triggers included) under statement_timeout (finish_xact_command
- * disables the timer before committing), so setting it again there did nothing.
+ * check, nothing is left either). PostgreSQL runs COMMIT itself without statement_timeout
+ * (finish_xact_command disables the timer first), deferred triggers and constraint checks
+ * included: SET CONSTRAINTS ALL IMMEDIATE runs them first, as a statement, under the call's
+ * timeout (set by its BEGIN; RESET ALL comes after). Nothing runs between it and COMMIT
+ * that could queue more.
  */
-export const COMMIT_RESET = `${SESSION_RESET}; commit`;
+export const COMMIT_RESET = `set constraints all immediate; ${SESSION_RESET}; commit`;
 
 /**
  * ROLLBACK, then the reset in the same message (an implicit transaction on the same
