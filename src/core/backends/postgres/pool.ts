@@ -200,6 +200,8 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   function endLeaseLater(lease: Lease, first: Array<string | Pipelined>): void {
     // A dead connection's pool is retired at once, so a retry never draws from it.
     if (lease.broken) retire(lease.pool);
+    // Nothing to send (a call whose COMMIT carried the reset): back at once, as endLease would.
+    else if (first.length === 0 && (reset === 'none' || lease.clean)) return lease.release();
     void (async () => {
       for (const step of first) {
         // Sent already (pipelined): sent again if it failed (a late cancel may have landed on it).
