@@ -107,6 +107,20 @@ describe.skipIf(!pg)('PostgreSQL calls pipelined in one round trip', () => {
     }
   });
 
+  it("deferred triggers run under the call's timeout (PostgreSQL runs COMMIT itself without statement_timeout)", async () => {
+    await mustCall(h.client, 'execute_query', { connection: 'a', query: 'CREATE TABLE slow_commit (id int)' });
+    await mustCall(h.client, 'execute_query', { connection: 'a', query: 'CREATE FUNCTION slow_check() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN NULL; END $$' });
+    await mustCall(h.client, 'execute_query', { connection: 'a', query: 'CREATE CONSTRAINT TRIGGER slow_commit_check AFTER INSERT ON slow_commit DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_check()' });
+    for (const c of WRITERS) {
+      const started = Date.now();
+      const r = await callTool(h.client, 'execute_query', { connection: c, query: 'INSERT INTO slow_commit VALUES (1)', timeout_ms: 300 });
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(r.ok ? 'ok' : `${r.error.code} ${String(r.error.details.sqlstate)}`).toBe(c === 'none' ? 'TIMEOUT 57014' : 'TRANSACTION_FAILED 57014');
+      const n = await mustCall(h.client, 'execute_query', { connection: c, query: 'SELECT count(*)::int FROM slow_commit' });
+      expect(n.rows).toEqual([[0]]);
+    }
+  });
+
   it('session state a statement leaves behind does not reach the next call', async () => {
     for (const c of WRITERS) {
       await mustCall(h.client, 'execute_query', { connection: c, query: "SELECT set_config('search_path', 'pg_catalog', false)" });

@@ -24,7 +24,7 @@ import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
 import { control, CONTROL_TIMEOUT_MS, createPgPool, pipelined, watch, type Lease, type Pipelined } from './pool.js';
 import { runSession } from './session.js';
-import { beginPlain, commitWith, ROLLBACK_RESET, sessionSettings } from './settings.js';
+import { beginPlain, COMMIT_RESET, ROLLBACK_RESET, sessionSettings } from './settings.js';
 import { STANDBY_SQL, standbyRefusal, standbyState } from './standby.js';
 
 const CAPABILITIES: Capabilities = {
@@ -193,7 +193,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       let committed: Pipelined | undefined;
       try {
         const result = await inTransaction(lease, begin, run, opts, () => {
-          committed = pipelined(lease, commitWith(opts.timeoutMs), statementBoundMs(opts.timeoutMs) + opts.timeoutMs + CONTROL_TIMEOUT_MS);
+          committed = pipelined(lease, COMMIT_RESET, statementBoundMs(opts.timeoutMs) + opts.timeoutMs + CONTROL_TIMEOUT_MS);
         });
         const failed = await (committed as Pipelined).then(() => null, (err: DbError) => err);
         if (failed === null) {
@@ -281,7 +281,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
       if (rolledBack) await control(lease, ROLLBACK_RESET);
       else {
         // Deferred constraints and triggers run at COMMIT: it gets the statement timeout, not the housekeeping bound.
-        await control(lease, commitWith(opts.timeoutMs), opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
+        await control(lease, COMMIT_RESET, opts.timeoutMs + CONTROL_TIMEOUT_MS).catch((err: DbError) => { throw commitError(err); });
       }
       return results;
     } catch (err) {

@@ -92,16 +92,17 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   };
   const onAbort = (): void => cancel('CANCELLED');
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const clientTimer = setTimeout(() => cancel('TIMEOUT'), opts.timeoutMs + CLIENT_CANCEL_GRACE_MS);
-  let hardTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait for the statement (the hard deadline); set once the statement is sent. */
+  let abandon: ((err: DbError) => void) | undefined;
+  // One timer per statement: the client's cancel, then, re-armed, the hard deadline.
+  const cancelAt = opts.timeoutMs + CLIENT_CANCEL_GRACE_MS;
+  let timer = setTimeout(() => {
+    cancel('TIMEOUT');
+    const bound = statementBoundMs(opts.timeoutMs);
+    timer = setTimeout(() => abandon?.(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: bound })), bound - cancelAt);
+  }, cancelAt);
   let capTimer: NodeJS.Timeout | undefined;
   let past = 0;
-  const hardDeadline = new Promise<never>((_, reject) => {
-    hardTimer = setTimeout(
-      () => reject(new DbError('CONNECTION_LOST', 'the database stopped answering; the statement was abandoned', { waited_ms: statementBoundMs(opts.timeoutMs) })),
-      statementBoundMs(opts.timeoutMs),
-    );
-  });
   try {
     if (opts.signal?.aborted) throw new DbError('CANCELLED', 'cancelled before the statement started');
     const close = (lease.pool as unknown as { CLOSE: unknown }).CLOSE;
@@ -114,7 +115,10 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
       });
     let res: { count?: number; command?: string } | null;
     try {
-      res = (await Promise.race([work, hardDeadline])) as { count?: number; command?: string } | null;
+      res = await new Promise<{ count?: number; command?: string } | null>((resolve, reject) => {
+        abandon = reject;
+        (work as Promise<{ count?: number; command?: string } | null>).then(resolve, reject);
+      });
     } catch (err) {
       state.consumed = state.cancelledFor !== undefined && isCancelOfOurs(err);
       if (state.cancelledFor !== 'CAP' || !state.consumed) throw err;
@@ -123,7 +127,9 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
     clearTimeout(capTimer);
     const columns = described();
     const affected = res && res.command !== 'SELECT' && columns.length === 0 ? Number(res.count ?? 0) : null;
-    const result = await finish(lease.conn, columns, collector, affected, start, typeNames, state.consumed === true);
+    const unknown = unknownOids(columns, typeNames);
+    if (unknown.length > 0) await learnTypeNames(lease.conn, unknown, typeNames, state.consumed === true);
+    const result = resultOf(columns, collector, affected, start, typeNames);
     if (past > 0) stoppedAtCap.add(result);
     if (res === null) stoppedByCancel.add(result);
     return result;
@@ -133,8 +139,7 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
     if (e.code === 'CONNECTION_LOST' || e.details.connection_dropped === true) lease.broken = true;
     throw e;
   } finally {
-    clearTimeout(clientTimer);
-    clearTimeout(hardTimer);
+    clearTimeout(timer);
     clearTimeout(capTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     // A cancel request may land after its statement ended: wait until the server has
@@ -156,23 +161,36 @@ function isCancelOfOurs(err: unknown): boolean {
   return e.code === '57014' && classifyPgCode(e.code, e.message ?? '') === 'CANCELLED';
 }
 
-async function finish(
-  conn: ReservedSql,
+/** The oids of the result's columns whose type names are not known yet (user types: enums, domains …). */
+function unknownOids(columns: Array<{ type: number }>, typeNames: TypeNames): number[] {
+  const unknown: number[] = [];
+  for (const c of columns) if (!isKnownOid(c.type) && !typeNames.has(c.type) && !unknown.includes(c.type)) unknown.push(c.type);
+  return unknown;
+}
+
+/** Asks pg_type for these oids' names; a failure only leaves them unnamed. */
+async function learnTypeNames(conn: ReservedSql, oids: number[], typeNames: TypeNames, aborted: boolean): Promise<void> {
+  await askTypeNames(conn, oids, typeNames).catch(async (err: { code?: string }) => {
+    // Our cancel aborted the transaction, and the names are asked behind the COMMIT pipelined
+    // after the statement, which failed too: end the transaction (it keeps nothing) and ask again.
+    if (!aborted || err.code !== '25P02') return;
+    await conn.unsafe('rollback');
+    await askTypeNames(conn, oids, typeNames);
+  }).catch(() => undefined);
+}
+
+async function askTypeNames(conn: ReservedSql, oids: number[], typeNames: TypeNames): Promise<void> {
+  const rows = await conn.unsafe('select oid::int4 as oid, typname from pg_type where oid = any($1::oid[])', [oids as never], { simple: false } as never);
+  for (const r of rows) typeNames.set(Number(r.oid), String(r.typname));
+}
+
+function resultOf(
   columns: Array<{ name: string; type: number }>,
   collector: RowCollector,
   affected: number | null,
   start: number,
   typeNames: TypeNames,
-  aborted = false,
-): Promise<StatementResult> {
-  const oids = columns.map((c) => c.type);
-  await learnTypeNames(conn, oids, typeNames).catch(async (err: { code?: string }) => {
-    // Our cancel aborted the transaction, and the names are asked behind the COMMIT pipelined
-    // after the statement, which failed too: end the transaction (it keeps nothing) and ask again.
-    if (!aborted || err.code !== '25P02') return;
-    await conn.unsafe('rollback');
-    await learnTypeNames(conn, oids, typeNames);
-  }).catch(() => undefined);
+): StatementResult {
   const rows = collector.rows;
   const keys = collector.hasColumns ? collector.setColumns(columns.map((c) => c.name)) : columns.map((c) => c.name);
   return {
@@ -183,13 +201,6 @@ async function finish(
     truncated: collector.truncated,
     elapsed_ms: elapsedSince(start),
   };
-}
-
-async function learnTypeNames(conn: ReservedSql, oids: number[], typeNames: TypeNames): Promise<void> {
-  const unknown = oids.filter((o) => !isKnownOid(o) && !typeNames.has(o));
-  if (unknown.length === 0) return;
-  const rows = await conn.unsafe('select oid::int4 as oid, typname from pg_type where oid = any($1::oid[])', [unknown as never], { simple: false } as never);
-  for (const r of rows) typeNames.set(Number(r.oid), String(r.typname));
 }
 
 function errorFor(err: unknown, state: RunState, opts: ExecOptions): DbError {

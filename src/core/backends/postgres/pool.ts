@@ -200,6 +200,8 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   function endLeaseLater(lease: Lease, first: Array<string | Pipelined>): void {
     // A dead connection's pool is retired at once, so a retry never draws from it.
     if (lease.broken) retire(lease.pool);
+    // Nothing to send (a call whose COMMIT carried the reset): back at once, as endLease would.
+    else if (first.length === 0 && (reset === 'none' || lease.clean)) return lease.release();
     void (async () => {
       for (const step of first) {
         // Sent already (pipelined): sent again if it failed (a late cancel may have landed on it).
@@ -230,7 +232,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
  * Housekeeping statements (BEGIN, ROLLBACK, SET, DISCARD) on a leased connection.
  * Never written to a connection known dead (postgres.js 3.4.9 can then throw from
  * a socket callback and leave the query pending forever), and always bounded. A message
- * that ends its transaction with the session reset (settings.ts commitWith, ROLLBACK_RESET)
+ * that ends its transaction with the session reset (settings.ts COMMIT_RESET, ROLLBACK_RESET)
  * leaves the lease clean once it succeeded; any other message, or one that failed, does not.
  */
 export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<void> {

@@ -69,24 +69,24 @@ export function sessionSettings(timeoutMs: number): string {
  * whichever server connection is free, after the pooler's next client got ours.
  */
 const RESET_STATEMENTS = 'close all; set session authorization default; reset all; deallocate all; unlisten *; discard plans; discard temp; discard sequences';
-/** The one part that is a SELECT, which costs the server more than the others together: COMMIT's settings join it. */
+/** The one part that is a SELECT, which costs the server more than the others together. */
 const UNLOCK_ALL = 'select pg_advisory_unlock_all()';
 export const SESSION_RESET = `${RESET_STATEMENTS}; ${UNLOCK_ALL}`;
 
-/** The message resets the session as SESSION_RESET does (also commitWith, whose SELECT carries more). */
+/** The message resets the session as SESSION_RESET does (also COMMIT_RESET). */
 export function resetsSession(text: string): boolean {
   return text.includes(RESET_STATEMENTS) && text.includes(UNLOCK_ALL);
 }
 
 /**
  * COMMIT with the reset before it, in the transaction (if COMMIT then fails, a deferred
- * check, nothing is left either), and the statement timeout set again for COMMIT's
- * deferred triggers (RESET ALL removed it), in the reset's SELECT: a second SELECT cost
- * about 40 µs a call (bench/RESULTS.md).
+ * check, nothing is left either). PostgreSQL runs COMMIT itself without statement_timeout
+ * (finish_xact_command disables the timer first), deferred triggers and constraint checks
+ * included: SET CONSTRAINTS ALL IMMEDIATE runs them first, as a statement, under the call's
+ * timeout (set by its BEGIN; RESET ALL comes after). Nothing runs between it and COMMIT
+ * that could queue more.
  */
-export function commitWith(timeoutMs: number): string {
-  return `${RESET_STATEMENTS}; ${UNLOCK_ALL}, ${localSettingCalls(timeoutMs)}; commit`;
-}
+export const COMMIT_RESET = `set constraints all immediate; ${SESSION_RESET}; commit`;
 
 /**
  * ROLLBACK, then the reset in the same message (an implicit transaction on the same
