@@ -26,10 +26,10 @@
  *  - pragma table-valued functions and the temp schema, which hold this connection's own
  *    state, not the host's; so do changes(), total_changes() and last_insert_rowid();
  *  - dbstat, whose aggregate row reads a whole b-tree in one step;
- *  - functions whose cost grows faster than their arguments (instr, replace, like, glob,
- *    trim with a set of characters, json_patch, the JSON functions that take a list of
- *    paths, full-text and geopoly functions), and sqlite_log, which writes to the process's
- *    log.
+ *  - functions whose cost grows faster than their arguments (instr, replace, trim with a
+ *    set of characters, json_patch, full-text and geopoly functions), and sqlite_log, which
+ *    writes to the process's log; like and glob past FAST_MAX_MATCHES calls (their patterns
+ *    are limited to FAST_MAX_PATTERN bytes).
  * And its limits, set once the schema is read (the first call, which sets the key), keep
  * what straight-line code can touch small: values of at most FAST_MAX_LENGTH bytes (a
  * larger one fails SQLITE_TOOBIG and the host reads it), at most FAST_MAX_COLUMNS columns
@@ -59,6 +59,9 @@ SQLITE_EXTENSION_INIT1
 #define FAST_MAX_ARGS 8
 /* Longest program: straight-line code (no jump, so no interrupt) of at most this many opcodes. */
 #define FAST_MAX_OPS 2500
+/* like and glob cost the value's length times the pattern's: a pattern of at most 64 bytes, at most FAST_MAX_MATCHES calls in a statement. */
+#define FAST_MAX_PATTERN 64
+#define FAST_MAX_MATCHES 4
 /* SQLite's own bit for the query flattener in SQLITE_TESTCTRL_OPTIMIZATIONS (sqlite3.c: SQLITE_QueryFlattener). */
 #define QUERY_FLATTENER 0x00000001
 /*
@@ -84,8 +87,9 @@ typedef struct {
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv; /* on CLOCK_MONOTONIC */
-  int64_t deadline_ns; /* 0: no budget (the watchdog clears it when it fires) */
-  int64_t until_ns; /* the armed deadline, kept after the watchdog fired; 0: not armed */
+  int64_t deadline_ns; /* 0: no budget */
+  int64_t until_ns; /* the armed deadline, for the authorizer; 0: not armed */
+  int costly; /* calls of like/glob the statement being prepared makes */
   int64_t sleeping_until; /* the deadline the watchdog waits for; 0: none (waits to be woken) */
   int quit;
   int keyed;
@@ -112,9 +116,18 @@ static void *watch(void *arg) {
       pthread_cond_wait(&b->cv, &b->mu);
       continue;
     }
-    if (now_ns() >= b->deadline_ns) {
-      b->deadline_ns = 0;
+    int64_t now = now_ns();
+    if (now >= b->deadline_ns) {
+      /*
+       * Again every millisecond until disarmed: SQLite clears the flag when a statement starts
+       * while none runs, so one interrupt that lands between a prepare and its first step (the
+       * agent's parameters being bound, a pause of the process) would be lost.
+       */
       sqlite3_interrupt(b->db);
+      int64_t next = now + 1000000;
+      struct timespec until = { (time_t)(next / 1000000000), (long)(next % 1000000000) };
+      b->sleeping_until = next;
+      pthread_cond_timedwait(&b->cv, &b->mu, &until);
       continue;
     }
     b->sleeping_until = b->deadline_ns;
@@ -148,6 +161,7 @@ static void budget_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_limit(db, SQLITE_LIMIT_COLUMN, FAST_MAX_COLUMNS);
     sqlite3_limit(db, SQLITE_LIMIT_FUNCTION_ARG, FAST_MAX_ARGS);
     sqlite3_limit(db, SQLITE_LIMIT_VDBE_OP, FAST_MAX_OPS);
+    sqlite3_limit(db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, FAST_MAX_PATTERN);
     /*
      * No query flattening: it writes a subquery's result expressions into every place that
      * names them, before any check, so nested subqueries that each name the one below twice
@@ -162,6 +176,7 @@ static void budget_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   b->deadline_ns = ms > 0 ? now_ns() + (int64_t)ms * 1000000 : 0;
   b->until_ns = b->deadline_ns;
+  b->costly = 0;
   /* Wake the watchdog only when it would otherwise wake too late. */
   if (b->deadline_ns != 0 && (b->sleeping_until == 0 || b->sleeping_until > b->deadline_ns)) pthread_cond_signal(&b->cv);
   pthread_mutex_unlock(&b->mu);
@@ -172,12 +187,9 @@ static void budget_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 /* Functions refused while armed (lower case): they read this connection's own state, or cost more than linear time in their arguments. */
 static const char *const DENIED_FUNCTIONS[] = {
   "changes", "total_changes", "last_insert_rowid", "load_extension",
-  "instr", "replace", "like", "glob", "trim", "ltrim", "rtrim", "match",
+  "instr", "replace", "trim", "ltrim", "rtrim", "match",
   "highlight", "snippet", "bm25", "fts5", "fts5_source_id", "offsets", "matchinfo", "optimize",
-  "rtreecheck", "rtreenode", "rtreedepth", "json_patch", "jsonb_patch", "sqlite_log",
-  /* A list of paths, each looked up over the whole document. */
-  "json_extract", "jsonb_extract", "json_set", "jsonb_set", "json_insert", "jsonb_insert", "json_replace",
-  "jsonb_replace", "json_remove", "jsonb_remove", "json_array_insert", "jsonb_array_insert", NULL,
+  "rtreecheck", "rtreenode", "rtreedepth", "json_patch", "jsonb_patch", "sqlite_log", NULL,
 };
 
 static int denied_function(const char *name) {
@@ -210,6 +222,12 @@ static int authorize(void *arg, int action, const char *a, const char *b2, const
       /* dbstat's aggregate row walks a whole b-tree in one step. */
       return a != NULL && (strncasecmp(a, "pragma_", 7) == 0 || strcasecmp(a, "dbstat") == 0) ? SQLITE_DENY : SQLITE_OK;
     case SQLITE_FUNCTION:
+      if (b2 != NULL && (strcasecmp(b2, "like") == 0 || strcasecmp(b2, "glob") == 0)) {
+        pthread_mutex_lock(&b->mu);
+        int n = ++b->costly;
+        pthread_mutex_unlock(&b->mu);
+        return n <= FAST_MAX_MATCHES ? SQLITE_OK : SQLITE_DENY;
+      }
       return denied_function(b2) ? SQLITE_DENY : SQLITE_OK;
     default:
       return SQLITE_DENY;

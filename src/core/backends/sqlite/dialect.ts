@@ -96,7 +96,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const { c, sent } = await checkStatement(checks, stmt, opts);
     const body = plain(sent);
     const limits = limitsOf(opts);
-    const here = fast && fastEligible(c, body.text) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
+    const here = fast && fastEligible(c, body) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
     // A statement that may change the session (PRAGMA journal_mode, say) may need the file to itself.
     if (c.altersSession) fast?.close();
     return call({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);

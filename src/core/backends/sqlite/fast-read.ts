@@ -34,20 +34,34 @@ import { fileOf, runOne, type OpenDb } from './statements.js';
 /** How long a read may run in the server's process before it is stopped and sent to the host. */
 export const FAST_BUDGET_MS = 5;
 
-/** The schema's views and virtual tables (SQLite keeps a virtual table's CREATE as written). */
-const EXPANDING = "select name, sql, type = 'table' as virtual from sqlite_schema where type = 'view' or (type = 'table' and upper(substr(sql, 1, 20)) = 'CREATE VIRTUAL TABLE')";
+/**
+ * The schema objects a read of which runs in the host: views, virtual tables and tables
+ * with generated columns. SQLite copies a view's SELECT into the statement at each place
+ * that names it, and may flatten it further, before any check the budget can make (a chain
+ * of views that each name the one below twice expands to 2^depth SELECTs: 2^14 took 0.2-0.5 s
+ * to prepare); the flattener off (the extension), a view read here could come back in
+ * another order than the host's. A full-text table prepares its content= view as it runs. A
+ * generated column's expression was checked when the schema was read, not by the
+ * authorizer: `LIKE` twenty times in one held the server two seconds. SQLite keeps a virtual
+ * table's CREATE as written; `AS (` in a table's is a generated column (or a string or
+ * comment that says so, which only errs toward the host).
+ */
+const SCHEMA_OBJECTS = "select type, name, sql from sqlite_schema where type in ('view', 'table')";
+const GENERATED_OR_VIRTUAL = /^\s*create\s+virtual\s|(?<![\w$])as\s*\(/i;
+
+/** The names of the schema objects whose reads run in the host (as said above). */
+function declinedObjects(rows: Array<{ type: string; name: string; sql: string | null }>): string[] {
+  return rows.filter((r) => r.type === 'view' || GENERATED_OR_VIRTUAL.test(r.sql ?? '')).map((r) => r.name);
+}
 
 /** After an open failed, reads go to the host for this long before another is tried. */
 const REOPEN_AFTER_MS = 2000;
 
-/**
- * The most SQL text a read here may expand to, its own and that of the views it names.
- * SQLite copies a view's (or a WITH table's) SELECT into the statement at each place that
- * names it, before any check the budget can make: a chain of views that each name the one
- * below twice expands to 2^depth SELECTs (2^14 took 0.2-0.5 s to prepare), and one large
- * view named 250 times took 6.8 s. Copies cost about 170 ms a megabyte of their text: 32 KiB, about 5 ms.
- */
-const MAX_EXPANDED_CHARS = 32 * 1024;
+/** The longest statement text read here: 32 KiB of SQL prepares in a few milliseconds. */
+const MAX_TEXT_CHARS = 32 * 1024;
+/** The agent's parameters are bound before the first step: at most this many, this much text or bytes in all. */
+const MAX_PARAMS = 64;
+const MAX_PARAM_CHARS = 64 * 1024;
 
 /**
  * The read budget. Tests that expect a read to run here widen it on a loaded machine, whose
@@ -59,67 +73,46 @@ function budgetMs(): number {
   return ms > 0 && ms <= 1000 ? ms : FAST_BUDGET_MS;
 }
 
-/** PRAGMA reads settings the host's connection has its own values of; the functions read its last statement. */
-const CONNECTION_STATE = /\b(?:pragma|last_insert_rowid|changes|total_changes)\b/i;
-
-/** A single read that leaves the session as it was and reads nothing of the connection's own. */
-export function fastEligible(c: Classification, text: string): boolean {
-  return c.count === 1 && c.readOnlyViolation === null && !c.altersSession && !c.transactionControl && !c.escape && !CONNECTION_STATE.test(text) && !WITH.test(text);
+/**
+ * A single read that leaves the session as it was, with no WITH (its tables are copied at
+ * each place that names them, as views are) and no subquery in parentheses (nested ones can
+ * be flattened into 2^depth copies of their expressions; the extension keeps the flattener
+ * off, so one that slips past, behind a comment, costs no more than it reads). The words
+ * anywhere, strings included, are enough: that only errs toward the host. The extension's
+ * authorizer refuses what reads the connection's own state (PRAGMA, changes() …).
+ */
+export function fastEligible(c: Classification, stmt: Statement): boolean {
+  return c.count === 1 && c.readOnlyViolation === null && !c.altersSession && !c.transactionControl && !c.escape
+    && stmt.text.length <= MAX_TEXT_CHARS && !WITH.test(stmt.text) && !SUBQUERY.test(stmt.text) && smallParams(stmt.params);
 }
 
-/** A WITH table is copied at each place that names it, as a view is: such reads run in the host (the word anywhere, strings included, is enough). */
 const WITH = /(?<![\w$])with(?![\w$])/i;
+const SUBQUERY = /\(\s*(?:select|values)(?![\w$])/i;
+
+function smallParams(params: unknown[] | undefined): boolean {
+  if (!params || params.length === 0) return true;
+  if (params.length > MAX_PARAMS) return false;
+  let chars = 0;
+  for (const v of params) {
+    if (typeof v === 'string') chars += v.length;
+    else if (v instanceof Uint8Array) chars += v.byteLength;
+  }
+  return chars <= MAX_PARAM_CHARS;
+}
 
 /** Names the check can find in a text (the word, in any case, in any quotes): others make every read go to the host. */
 const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
-/** What a read that names a schema object expands to, when it is a view or a virtual table. */
-export interface Expansions {
-  /** Matches the name of any view or virtual table as a word. */
-  names: RegExp;
-  /** By lower-case name: the characters of SQL a read of it expands to (Infinity: too many, a cycle, a WITH, a virtual table). */
-  chars: Map<string, number>;
-}
-
 /**
- * How much SQL each view expands to: its own text, plus that of every view its text names,
- * once per place (a name inside a string or a column of the same name counts too, which only
- * errs toward the host). A view whose text holds WITH, and a virtual table (a full-text table
- * prepares its content= view itself, as it runs), count as too much. null: the schema has
- * neither; 'unknown': a name the text check cannot find in every spelling.
+ * Matches the name of any object of `names` as a word (a name inside a string, or a column of
+ * the same name, matches too, which only errs toward the host); null when there are none;
+ * 'unknown' when a name cannot be found in every spelling.
  */
-export function expansions(rows: Array<{ name: string; sql: string | null; virtual: boolean }>): Expansions | 'unknown' | null {
-  if (rows.length === 0) return null;
-  if (rows.some((r) => !PLAIN_NAME.test(r.name))) return 'unknown';
-  const objects = new Map(rows.map((r) => [r.name.toLowerCase(), r]));
+export function declinedNames(names: string[]): RegExp | 'unknown' | null {
+  if (names.length === 0) return null;
+  if (names.some((n) => !PLAIN_NAME.test(n))) return 'unknown';
   // PLAIN_NAME's one pattern character, `$`, escaped.
-  const names = new RegExp(`(?<![\\w$])(?:${rows.map((r) => r.name.replaceAll('$', '\\$')).join('|')})(?![\\w$])`, 'gi');
-  const chars = new Map<string, number>();
-  const visiting = new Set<string>();
-  const charsOf = (name: string): number => {
-    const known = chars.get(name);
-    if (known !== undefined) return known;
-    if (visiting.has(name)) return Infinity; // a cycle: SQLite refuses it, this path leaves it to the host
-    visiting.add(name);
-    const { sql, virtual } = objects.get(name)!;
-    const body = sql ?? '';
-    let n = virtual || WITH.test(body) ? Infinity : body.length;
-    let own = false; // the first place its own name appears is its CREATE VIEW
-    for (const m of body.matchAll(names)) {
-      if (n > MAX_EXPANDED_CHARS) break;
-      const ref = m[0].toLowerCase();
-      if (ref === name && !own) {
-        own = true;
-        continue;
-      }
-      n += charsOf(ref);
-    }
-    visiting.delete(name);
-    chars.set(name, n > MAX_EXPANDED_CHARS ? Infinity : n);
-    return chars.get(name)!;
-  };
-  for (const name of objects.keys()) charsOf(name);
-  return { names, chars };
+  return new RegExp(`(?<![\\w$])(?:${names.map((n) => n.replaceAll('$', '\\$')).join('|')})(?![\\w$])`, 'i');
 }
 
 /**
@@ -139,17 +132,10 @@ function hostHasOpen(pid: number, file: { dev: number; ino: number }): boolean {
   });
 }
 
-/** Whether a read of `text` expands to little enough SQL to prepare here. */
-function expandsLittle(objects: Expansions | 'unknown' | null, text: string): boolean {
-  if (text.length > MAX_EXPANDED_CHARS) return false;
-  if (objects === null) return true;
-  if (objects === 'unknown') return false;
-  let n = text.length;
-  for (const m of text.matchAll(objects.names)) {
-    n += objects.chars.get(m[0].toLowerCase()) ?? 0;
-    if (n > MAX_EXPANDED_CHARS) return false;
-  }
-  return true;
+/** Whether `text` names no object whose reads run in the host. */
+function namesNone(declined: RegExp | 'unknown' | null, text: string): boolean {
+  if (declined === null) return true;
+  return declined !== 'unknown' && !declined.test(text);
 }
 
 interface Opened {
@@ -166,8 +152,8 @@ interface Opened {
   version: Database.Statement;
   /** The schema cookie when the connection read the schema. */
   schema: bigint;
-  /** What a read of each view or virtual table expands to; 'unknown': a name cannot be found in a text, so no read runs here. */
-  objects: Expansions | 'unknown' | null;
+  /** The views, virtual tables and tables with generated columns, whose reads run in the host; 'unknown': a name cannot be found in a text, so no read runs here. */
+  declined: RegExp | 'unknown' | null;
 }
 
 export class FastReads {
@@ -219,7 +205,7 @@ export class FastReads {
       }
     }
     const o = this.opened;
-    if (!expandsLittle(o.objects, stmt.text)) return null;
+    if (!namesNone(o.declined, stmt.text)) return null;
     let armed = false;
     try {
       try {
@@ -254,13 +240,13 @@ export class FastReads {
 
   /**
    * Disarms the budget and ends the read transaction. The disarm may itself be interrupted
-   * as the budget runs out (SQLite clears the flag when the next statement starts): it is
-   * tried twice. A transaction that cannot be ended would keep the host from the file, so
+   * (past the deadline the watchdog interrupts every millisecond; SQLite clears the flag when
+   * the next statement starts): it is tried three times. A transaction that cannot be ended would keep the host from the file, so
    * then the connection is closed.
    */
   private finish(o: Opened, armed: boolean): void {
     if (!o.conn.db.open) return;
-    for (let i = 0; armed && i < 2; i++) {
+    for (let i = 0; armed && i < 3; i++) {
       try {
         o.arm.run(o.key, 0);
         armed = false;
@@ -314,11 +300,10 @@ export class FastReads {
       const arm = db.prepare('select cmx_budget(?, ?)');
       begin.run();
       let schema: bigint;
-      let objects: Expansions | 'unknown' | null;
+      let declined: RegExp | 'unknown' | null;
       try {
         schema = version.get() as bigint;
-        const rows = db.prepare(EXPANDING).all() as Array<{ name: string; sql: string | null; virtual: number }>;
-        objects = expansions(rows.map((r) => ({ ...r, virtual: r.virtual === 1 })));
+        declined = declinedNames(declinedObjects(db.prepare(SCHEMA_OBJECTS).all() as Array<{ type: string; name: string; sql: string | null }>));
       } finally {
         rollback.run();
       }
@@ -326,7 +311,7 @@ export class FastReads {
       // limits (values, columns, arguments, opcodes: the schema is read) and disarms.
       const key = randomBytes(16);
       arm.run(key, 0);
-      return { conn: { db, readOnly: true, busyTimeoutMs: 0 }, arm, key, host, begin, rollback, version, schema, objects };
+      return { conn: { db, readOnly: true, busyTimeoutMs: 0 }, arm, key, host, begin, rollback, version, schema, declined };
     } catch (err) {
       db.close();
       throw err;
