@@ -6,87 +6,16 @@
  * the host (SIGSTOP): only the server's own process can then answer, so a declined read
  * times out, an accepted one answers.
  */
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DbError } from '../../src/errors.js';
-import type { ExecOptions, Statement, StatementResult } from '../../src/core/dialect.js';
-import { createSqliteDialect, type SqliteDialect } from '../../src/core/backends/sqlite/dialect.js';
+import { describe, expect, it } from 'vitest';
+import type { DbError } from '../../src/errors.js';
+import type { ExecOptions } from '../../src/core/dialect.js';
+import { longestStall, q, sqliteFiles, widened, withHostStopped } from '../support/sqlite-files.js';
 
-const logger = pino({ level: 'silent' });
-const dialects: SqliteDialect[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(dialects.splice(0).map((d) => d.close()));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-function newFile(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cmx-walls-'));
-  dirs.push(dir);
-  return join(dir, 'db.sqlite');
-}
-
-function open(file: string): SqliteDialect {
-  const d = createSqliteDialect({
-    backend: 'sqlite', name: 'walls', url: `sqlite:${file}`, readOnly: false, poolSize: 1,
-    statementTimeoutMs: 5000, acquireTimeoutMs: 30_000, logger, file,
-  });
-  dialects.push(d);
-  return d;
-}
-
+const { newFile, open } = sqliteFiles('cmx-walls-');
 const opts = (over: Partial<ExecOptions> = {}): ExecOptions => ({ maxRows: 1000, maxBytes: 4_000_000, timeoutMs: 5000, ...over });
-const q = (text: string, params: unknown[] = []): Statement => ({ text, params });
-
-/** The answer with the host stopped: a result (the server's own process ran it) or the error code (it went to the stopped host). */
-async function withHostStopped(d: SqliteDialect, text: string, params: unknown[] = []): Promise<StatementResult | string> {
-  // A host that is running and has answered once: the reader beside it is open.
-  await d.execute(q('SELECT 1'), opts());
-  const pid = d.hostPid();
-  expect(pid).not.toBeNull();
-  process.kill(pid!, 'SIGSTOP');
-  try {
-    return await d.execute(q(text, params), opts({ timeoutMs: 400 })).catch((e: unknown) => (e instanceof DbError ? e.code : String(e)));
-  } finally {
-    try {
-      process.kill(pid!, 'SIGCONT');
-    } catch {
-      // Killed at the timeout already.
-    }
-  }
-}
-
-/**
- * Runs fn with the fast path's budgets widened (fast-read.ts budgetMs): a read these tests
- * expect to run in this process must not be stopped by a loaded machine's own pauses. The
- * tests of stalls keep the real budgets.
- */
-async function widened<T>(fn: () => Promise<T>): Promise<T> {
-  process.env.CODOMYRMEX_SQLITE_BUDGET_MS = '250';
-  try {
-    return await fn();
-  } finally {
-    delete process.env.CODOMYRMEX_SQLITE_BUDGET_MS;
-  }
-}
-
-/** Longest gap between 5 ms ticks while fn runs. */
-async function longestStall(fn: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const tick = setInterval(() => { const now = performance.now(); longest = Math.max(longest, now - last); last = now; }, 5);
-  try {
-    await fn().catch(() => undefined);
-    return Math.max(longest, performance.now() - last);
-  } finally {
-    clearInterval(tick);
-  }
-}
 
 describe('sqlite reads in the server process: what they decline', () => {
   it('functions that cost more than linear time, values over 16 KiB, connection state, WITH, subqueries, many parameters: the host answers, as it would have', () => widened(async () => {
@@ -118,11 +47,11 @@ describe('sqlite reads in the server process: what they decline', () => {
     for (const [text, params] of declined) {
       const answer = await d.execute(q(text, params), opts()).catch((e: DbError) => e);
       expect(answer, text).toBeDefined();
-      const stopped = await withHostStopped(d, text, params);
+      const stopped = await withHostStopped(d, text, { params });
       expect(stopped, text).toBe('TIMEOUT');
     }
     // The same table's other reads are answered in this process, like and glob among them.
-    const here = await withHostStopped(d, "SELECT id, s, length(s) AS n, upper(s) AS u, j ->> '$.b[1]' AS b, json_extract(j, '$.a', '$.b[0]') AS e FROM t WHERE s LIKE '%beta' AND s GLOB 'alpha*' AND id IN (?, ?)", [1, 2]);
+    const here = await withHostStopped(d, "SELECT id, s, length(s) AS n, upper(s) AS u, j ->> '$.b[1]' AS b, json_extract(j, '$.a', '$.b[0]') AS e FROM t WHERE s LIKE '%beta' AND s GLOB 'alpha*' AND id IN (?, ?)", { params: [1, 2] });
     expect(here).toMatchObject({ rows: [{ id: 1, s: 'alpha beta', n: 10, u: 'ALPHA BETA', b: 2, e: '[1,1]' }] });
   }), 60_000);
 

@@ -4,43 +4,27 @@
  * host, a read past the budget is stopped and goes to the host, and nothing a read could
  * see differs from what the host would have answered.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { DbError } from '../../src/errors.js';
-import type { ExecOptions, Statement } from '../../src/core/dialect.js';
+import type { ExecOptions } from '../../src/core/dialect.js';
 import { createSqliteDialect, type SqliteDialect } from '../../src/core/backends/sqlite/dialect.js';
+import { q, sqliteFiles } from '../support/sqlite-files.js';
 
-const logger = pino({ level: 'silent' });
 const RUNAWAY = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c';
-
+const files = sqliteFiles('cmx-fast-');
+/** In-memory dialects, which no file holds. */
 const dialects: SqliteDialect[] = [];
-const dirs: string[] = [];
-
 afterEach(async () => {
   await Promise.all(dialects.splice(0).map((d) => d.close()));
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 function fileDb(readOnly = false, file?: string): { d: SqliteDialect; file: string } {
-  let path = file;
-  if (!path) {
-    const dir = mkdtempSync(join(tmpdir(), 'cmx-fast-'));
-    dirs.push(dir);
-    path = join(dir, 'db.sqlite');
-  }
-  const d = createSqliteDialect({
-    backend: 'sqlite', name: 'test', url: `sqlite:${path}`, readOnly, poolSize: 1,
-    statementTimeoutMs: 5000, acquireTimeoutMs: 10_000, logger, file: path,
-  });
-  dialects.push(d);
-  return { d, file: path };
+  const path = file ?? files.newFile();
+  return { d: files.open(path, readOnly), file: path };
 }
 
 const opts = (over: Partial<ExecOptions> = {}): ExecOptions => ({ maxRows: 1000, maxBytes: 1_000_000, timeoutMs: 5000, ...over });
-const q = (text: string, params: unknown[] = []): Statement => ({ text, params });
 
 async function failure(p: Promise<unknown>): Promise<DbError> {
   const err = await p.then(() => new Error('expected the call to fail'), (e: unknown) => e);
@@ -171,7 +155,7 @@ describe('sqlite reads in the server process', () => {
   it('are not used for in-memory databases, which live in the host', async () => {
     const d = createSqliteDialect({
       backend: 'sqlite', name: 'mem', url: 'sqlite::memory:', readOnly: false, poolSize: 1,
-      statementTimeoutMs: 5000, acquireTimeoutMs: 10_000, logger, file: ':memory:',
+      statementTimeoutMs: 5000, acquireTimeoutMs: 10_000, logger: pino({ level: 'silent' }), file: ':memory:',
     });
     dialects.push(d);
     await d.execute(q('CREATE TABLE t (id INTEGER)'), opts());
