@@ -7,8 +7,9 @@
  * (src/core/backends/sqlite/fast-read.ts) when they can be stopped after a few
  * milliseconds. better-sqlite3 is built without SQLite's progress callback, so this
  * extension gives a connection a watchdog thread that calls sqlite3_interrupt() (safe from
- * any thread) once the connection's deadline has passed, and one SQL function to set that
- * deadline. The statement then fails with SQLITE_INTERRUPT.
+ * any thread) once the connection's deadline has passed, and every millisecond after until
+ * it is disarmed, and one SQL function to set that deadline. The statement then fails with
+ * SQLITE_INTERRUPT.
  *
  *   cmx_budget(key BLOB(16), ms INTEGER)
  *
@@ -35,7 +36,7 @@
  * larger one fails SQLITE_TOOBIG and the host reads it), at most FAST_MAX_COLUMNS columns
  * (a row is converted to JavaScript in one step), FAST_MAX_ARGS arguments to a function,
  * and programs of at most FAST_MAX_OPS opcodes: about 40 MB of linear work at most, some
- * tens of milliseconds.
+ * tens of milliseconds. The query flattener is off (see where the limits are set).
  *
  * Built by scripts/build.mjs into dist/sqlite-budget.so against the sqlite3ext.h that
  * better-sqlite3 ships; where no C compiler is found the server runs every statement in

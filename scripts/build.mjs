@@ -100,9 +100,9 @@ await build({
   define: { ...common.define, 'import.meta.url': '__cmxMetaUrl' },
 });
 
-// tools/list as JSON beside the bundle (src/tools/listing-precomputed.ts), from the code just built.
 buildSqliteBudget();
 
+// tools/list as JSON beside the bundle (src/tools/listing-precomputed.ts), from the code just built.
 const { writeListings } = await import(new URL('../dist/listing-gen.js', import.meta.url).href);
 await writeListings('dist');
 

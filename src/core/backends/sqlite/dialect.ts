@@ -65,12 +65,15 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
   /**
    * One request to the host, in turn. `recycle`: the statement may have changed the
    * session (a PRAGMA, ATTACH, a temp table), so a file database gets a fresh host
-   * before the next call. An in-memory database lives in its host and is kept. `here`: a
-   * read tried in this process first, in the call's turn (fast-read.ts); null sends it on.
+   * before the next call, and the reader in this process is closed first (PRAGMA
+   * journal_mode, say, may need the file to itself). An in-memory database lives in its
+   * host and is kept. `here`: a read tried in this process first, in the call's turn
+   * (fast-read.ts); null sends it on.
    */
   async function call<T>(body: RequestBody, timeoutMs: number, signal?: AbortSignal, recycle = false, here?: () => T | null): Promise<T> {
     const release = await gate.acquire(signal);
     try {
+      if (recycle) fast?.close();
       const result = here?.();
       if (result) return result;
       try {
@@ -97,8 +100,6 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const body = plain(sent);
     const limits = limitsOf(opts);
     const here = fast && fastEligible(c, body) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
-    // A statement that may change the session (PRAGMA journal_mode, say) may need the file to itself.
-    if (c.altersSession) fast?.close();
     return call({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);
   }
 
@@ -107,7 +108,6 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const checked = await checkTransaction(checks, stmts, opts);
     if (stmts.length === 0) return [];
     const recycle = checked.some((s) => s.c.altersSession);
-    if (recycle) fast?.close();
     return call({ op: 'transaction', stmts: checked.map((s) => plain(s.sent)), limits: limitsOf(opts), rollback }, opts.timeoutMs, opts.signal, recycle);
   }
 

@@ -7,10 +7,11 @@
  * read-only connection of its own, within a budget of FAST_BUDGET_MS. The extension
  * native/sqlite-budget.c keeps the budget (better-sqlite3 itself cannot be stopped,
  * PITFALLS): a watchdog thread interrupts the statement between opcodes, and while armed an
- * authorizer and limits keep any one opcode short (values of at most 64 KiB, programs of at
- * most 5,000 opcodes, no function that costs more than linear time, a prepare refused once
- * the budget is spent) and keep out what would read this connection's own state rather than
- * the host's (pragma tables, the temp schema, changes(), last_insert_rowid()). Whatever does
+ * authorizer and limits keep any one opcode short (small values and programs, no function
+ * that costs more than linear time, a prepare refused once the budget is spent: the numbers
+ * are the extension's) and keep out what would read this connection's own state rather than
+ * the host's (pragma tables, the temp schema, changes(), last_insert_rowid()). What this
+ * module declines before trying is below (fastEligible, the schema's objects). Whatever does
  * not succeed here (stopped, refused, a lock, an error of any kind) goes to the host as
  * before, which gives the answer, errors included: this path only returns results, the same
  * ones the host would have returned. The server's event loop waits at most about the budget.
@@ -144,7 +145,7 @@ interface Opened {
   arm: Database.Statement;
   key: Buffer;
   /** The host process running when it was opened. */
-  host: number | null;
+  host: number;
   begin: Database.Statement;
   /** Prepared while the budget is not armed: the authorizer refuses a ROLLBACK prepared while it is. */
   rollback: Database.Statement;
@@ -241,8 +242,8 @@ export class FastReads {
   /**
    * Disarms the budget and ends the read transaction. The disarm may itself be interrupted
    * (past the deadline the watchdog interrupts every millisecond; SQLite clears the flag when
-   * the next statement starts): it is tried three times. A transaction that cannot be ended would keep the host from the file, so
-   * then the connection is closed.
+   * the next statement starts): it is tried three times. A transaction that cannot be ended
+   * would keep the host from the file, so then the connection is closed.
    */
   private finish(o: Opened, armed: boolean): void {
     if (!o.conn.db.open) return;
