@@ -6,8 +6,9 @@
  * (which drops codes and forwards raw messages) never speaks for us.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { Protocol } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
-  CallToolRequestSchema, ErrorCode as RpcErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool,
+  ErrorCode as RpcErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { asDbError, DbError } from '../errors.js';
@@ -135,6 +136,34 @@ function chartOf(def: ToolDef, value: unknown, ctx: ServerContext): string {
   }
 }
 
+/**
+ * tools/call as the SDK's Protocol hands it to our handler: its method only; the handler
+ * reads `params` itself (callParams). The handler is registered on the Protocol, beneath
+ * the SDK Server's own tools/call wrapper: that wrapper parsed each request twice against
+ * CallToolRequestSchema and copied each result through CallToolResultSchema, for task
+ * support this server does not offer. Our results are made in two places (okResult,
+ * errorResult), in the shape that schema checks.
+ */
+const ToolCallRequest = z.looseObject({ method: z.literal('tools/call') });
+
+interface CallParams {
+  name: string;
+  arguments: unknown;
+  progressToken: string | number | undefined;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A request's params as tools/call defines them, or the protocol error (-32602) the SDK gave for others. */
+function callParams(request: unknown): CallParams {
+  const params = (request as { params?: unknown }).params;
+  if (!isRecord(params) || typeof params.name !== 'string') throw new McpError(RpcErrorCode.InvalidParams, 'tools/call needs params.name, the name of a tool');
+  if (params.arguments !== undefined && !isRecord(params.arguments)) throw new McpError(RpcErrorCode.InvalidParams, 'tools/call params.arguments must be an object');
+  const meta = params._meta;
+  const token = isRecord(meta) ? meta.progressToken : undefined;
+  return { name: params.name, arguments: params.arguments ?? {}, progressToken: typeof token === 'string' || typeof token === 'number' ? token : undefined };
+}
+
 /** The server must declare the `tools` capability itself (mcp.ts does). */
 export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolDef[]): void {
   // Unknown top-level keys are refused on every tool (nested objects declare .strict() themselves).
@@ -144,16 +173,17 @@ export function registerTools(server: McpServer, ctx: ServerContext, defs: ToolD
     const built = precomputedListings();
     return { tools: (listed ??= defs.map((d) => built.get(listingKey(d)) ?? listing(d))) };
   });
-  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const entry = byName.get(request.params.name);
-    if (!entry) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+  Protocol.prototype.setRequestHandler.call(server.server, ToolCallRequest, async (request, extra) => {
+    const params = callParams(request);
+    const entry = byName.get(params.name);
+    if (!entry) throw new McpError(RpcErrorCode.InvalidParams, `Tool ${params.name} not found`);
     const { def, input } = entry;
-    const parsed = input.safeParse(request.params.arguments ?? {});
+    const parsed = input.safeParse(params.arguments);
     if (!parsed.success) {
       const { message, details } = describeIssue(parsed.error, input);
       return errorResult(new DbError('INVALID_INPUT', message, details), ctx);
     }
-    const token = request.params._meta?.progressToken;
+    const token = params.progressToken;
     const progress: CallContext['progress'] = async (done, total, message) => {
       if (token === undefined) return;
       await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message } }).catch(() => undefined);
