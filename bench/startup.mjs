@@ -20,8 +20,11 @@ export function coldStart(args, env, command = process.execPath) {
         if (msg.id === 1) child.stdin.write(`${JSON.stringify(INITIALIZED)}\n${JSON.stringify(LIST)}\n`);
         if (msg.id === 2) {
           const ms = performance.now() - t0;
+          // Resolved once the process is gone: a run that starts while the last one still
+          // tears down (DBHub frees a heap of over 100 MB) would pay for it.
+          child.removeAllListeners('exit');
+          child.once('exit', () => resolve(ms));
           child.kill();
-          resolve(ms);
         }
       }
     });
