@@ -9,24 +9,24 @@ import { fmt, median, MYSQL_URL, PG_URL, startInProcess, startServer, tempDir, t
 const N = 500;
 const WARM = 50;
 
-export async function bareTimes(backend, url, file) {
+export async function bareTimes(backend, url, file, warm = WARM) {
   if (backend === 'postgres') {
     const sql = postgres(url, { max: 1 });
-    await timeEach(WARM, () => sql`SELECT 1`);
+    await timeEach(warm, () => sql`SELECT 1`);
     const t = await timeEach(N, () => sql`SELECT 1`);
     await sql.end();
     return t;
   }
   if (backend === 'mysql') {
     const c = await mysql.createConnection(url);
-    await timeEach(WARM, () => c.query('SELECT 1'));
+    await timeEach(warm, () => c.query('SELECT 1'));
     const t = await timeEach(N, () => c.query('SELECT 1'));
     await c.end();
     return t;
   }
   const db = new Database(file);
   const stmt = db.prepare('SELECT 1');
-  await timeEach(WARM, async () => stmt.get());
+  await timeEach(warm, async () => stmt.get());
   const t = await timeEach(N, async () => stmt.get());
   db.close();
   return t;
@@ -43,10 +43,10 @@ async function stdioTimes(url) {
 }
 
 /** In this process over a linked in-memory transport: the server's own cost plus the SDK client's. */
-export async function inProcessTimes(url) {
+export async function inProcessTimes(url, warm = WARM) {
   const s = await startInProcess({ b: url });
   const call = () => s.client.callTool({ name: 'execute_query', arguments: { connection: 'b', query: 'SELECT 1' } });
-  await timeEach(WARM, call);
+  await timeEach(warm, call);
   const t = await timeEach(N, call);
   await s.close();
   return t;
