@@ -148,6 +148,11 @@ export function createServer(ctx: ServerContext): McpServer {
   registerTools(server, ctx, tools);
   // The SDK declares listChanged: true when it installs its tool and prompt handlers; these lists never change.
   server.server.registerCapabilities({ tools: { listChanged: false }, prompts: { listChanged: false } });
+  // Tasks (MCP 2025-11-25): a receiver that does not declare the tasks capability for a request
+  // type MUST process such requests normally, ignoring the task metadata. The SDK refused a
+  // well-formed `params.task` (-32603) on a server without the capability; this one declares
+  // none and runs such a request as any other.
+  (server.server as unknown as { assertTaskHandlerCapability(method: string): void }).assertTaskHandlerCapability = () => undefined;
   const off = ctx.events.on((event) => relay(server, subscriptions, logging, event, ctx));
   const previous = server.server.onclose;
   server.server.onclose = () => {

@@ -9,7 +9,7 @@ import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
 import { createServer, selectTools } from './mcp.js';
 import { logDestination } from './log-pretty.js';
-import { LineTransport } from './stdio.js';
+import { InvalidRequest, LineTransport } from './stdio.js';
 import { VERSION } from './version.js';
 
 /** After aborting running calls, how long shutdown waits for their cleanup (rollback, removing a partial file). */
@@ -116,8 +116,10 @@ async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.stdin.on('end', () => stop('stdin closed'));
-  // A line that is not a message (garbage, over 10 MiB) is dropped and logged; reading goes on.
-  server.server.onerror = (err) => ctx.logger.warn({ err: err.message.slice(0, 500) }, 'stdio: message dropped');
+  // A line that is not a message (garbage, over 10 MiB) is dropped and logged, an invalid
+  // request answered (stdio.ts); reading goes on. Redacted before it is cut: a cut through a
+  // password would leave a prefix no redactor knows.
+  server.server.onerror = (err) => ctx.logger.warn({ err: ctx.redact(err.message).slice(0, 500) }, err instanceof InvalidRequest ? 'stdio: invalid request answered' : 'stdio: message dropped');
   await server.connect(new LineTransport());
   ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache() }, 'ready');
   if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);

@@ -10,24 +10,66 @@ import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** The SDK's limit, kept: results are capped well below it (§7). */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
 
+/** A line that is a request the SDK would drop (its id can be read): answered with -32600. */
+export class InvalidRequest extends Error {
+  constructor(readonly id: string | number, message: string) {
+    super(message);
+  }
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A request id or progress token as the SDK's schemas take them: a string or a safe integer. */
+const isId = (v: unknown): v is string | number => typeof v === 'string' || Number.isSafeInteger(v);
+
 /**
- * A line as a JSON-RPC message: JSON, an object, `jsonrpc: "2.0"`. Which kind of message it
- * is, and whether its fields are right, the SDK's Protocol decides: it checks every message
- * against the response, request and notification schemas itself (an unknown kind goes to
- * onerror), so the SDK's deserializeMessage, which first parses the line against their
- * union, did that work twice on every call.
+ * A request or notification in the shape every call of ours has, which the SDK's schemas
+ * accept: no key but jsonrpc, id, method and params; params an object whose `_meta`, if
+ * any, holds only a progress token. Checked here in a few property reads; anything else
+ * goes through the SDK's own message schema.
+ */
+function plainlyValid(m: Record<string, unknown>): boolean {
+  for (const key in m) if (key !== 'jsonrpc' && key !== 'id' && key !== 'method' && key !== 'params') return false;
+  if (typeof m.method !== 'string' || ('id' in m && !isId(m.id))) return false;
+  const params = m.params;
+  if (params === undefined) return true;
+  if (!isRecord(params)) return false;
+  const meta = params._meta;
+  if (meta === undefined) return true;
+  if (!isRecord(meta)) return false;
+  for (const key in meta) if (key !== 'progressToken') return false;
+  return meta.progressToken === undefined || isId(meta.progressToken);
+}
+
+/**
+ * A line as a JSON-RPC message. The SDK's dispatch checks each message's kind against the
+ * request, notification and response schemas itself and drops, unanswered, whatever none of
+ * them takes; so a line in the common shape (plainlyValid) goes to it unparsed, and only
+ * another line is parsed against the union of those schemas here. One that fails is a
+ * request answered with -32600 when its id can be read (InvalidRequest), else dropped. The
+ * errors say where the message is wrong and never quote it: they reach the log, and a line
+ * may hold a password.
  */
 export function readMessage(line: string): JSONRPCMessage {
-  const value: unknown = JSON.parse(line);
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || (value as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
-    throw new Error('a stdin line is not a JSON-RPC 2.0 message (an object with "jsonrpc": "2.0")');
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new Error('a stdin line is not JSON');
   }
-  return value as JSONRPCMessage;
+  if (!isRecord(value) || value.jsonrpc !== '2.0') throw new Error('a stdin line is not a JSON-RPC 2.0 message (an object with "jsonrpc": "2.0")');
+  if (plainlyValid(value)) return value as JSONRPCMessage;
+  const parsed = JSONRPCMessageSchema.safeParse(value);
+  if (parsed.success) return value as JSONRPCMessage;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.map(String).join('.').slice(0, 200) : '(message)';
+  const why = `${where}: ${(issue?.message ?? 'not a request, notification or response').slice(0, 200)}`;
+  if (typeof value.method === 'string' && isId(value.id)) throw new InvalidRequest(value.id, `Invalid Request: ${why}`);
+  throw new Error(`a stdin line is not a JSON-RPC request, notification or response (${why})`);
 }
 
 export class LineTransport implements Transport {
@@ -92,6 +134,8 @@ export class LineTransport implements Transport {
     try {
       message = readMessage(line);
     } catch (err) {
+      // JSON-RPC 2.0: an invalid request whose id can be read gets an error, not silence.
+      if (err instanceof InvalidRequest) void this.send({ jsonrpc: '2.0', id: err.id, error: { code: ErrorCode.InvalidRequest, message: err.message } });
       this.onerror?.(err as Error);
       return;
     }
