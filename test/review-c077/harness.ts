@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { tempDir } from '../support/backends.js';
+import { afterAll, beforeAll } from 'vitest';
 import { SERVER_JS, startStdio } from '../support/mcp.js';
 
 export type Json = Record<string, any>;
@@ -71,6 +72,17 @@ export class Raw {
   async stop(): Promise<void> {
     if (this.alive()) { const gone = new Promise((r) => this.child.once('exit', r)); this.child.kill('SIGKILL'); await gone; }
   }
+}
+
+/** One initialised raw stdio server on an in-memory SQLite database for the describe block around it. */
+export function rawServerPerSuite(): () => Raw {
+  let s: Raw | undefined;
+  beforeAll(async () => {
+    s = new Raw(['-c', 'db=sqlite::memory:']);
+    await s.initialize();
+  }, 30_000);
+  afterAll(async () => { await s?.stop(); });
+  return () => s as Raw;
 }
 
 export const stdioClient = (args: string[]) => startStdio(args, {}, SERVER);

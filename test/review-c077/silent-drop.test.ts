@@ -8,8 +8,8 @@
  * JSON-RPC 2.0: a request that is not valid gets an Invalid Request error (-32600),
  * with its id when the id can be read.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpServer, Raw, type Json } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { httpServer, rawServerPerSuite, type Json } from './harness.js';
 
 const args = { connection: 'db', query: 'SELECT 1 AS one' };
 const BAD: Array<[string, (id: number) => Json]> = [
@@ -22,14 +22,10 @@ const BAD: Array<[string, (id: number) => Json]> = [
 ];
 
 describe('F3: a tools/call with a readable id is answered, never dropped in silence', () => {
-  let s: Raw;
-  beforeAll(async () => {
-    s = new Raw(['-c', 'db=sqlite::memory:']);
-    await s.initialize();
-  }, 30_000);
-  afterAll(async () => { await s.stop(); });
+  const server = rawServerPerSuite();
 
   it.each(BAD.map(([label, make], i) => [label, make, 9000 + i] as const))('stdio: %s gets a JSON-RPC error with its id', async (_label, make, id) => {
+    const s = server();
     await s.line(make(id));
     const a = await s.answer(id, 2_000);
     expect(a?.error?.code, JSON.stringify(a)).toBe(-32600);

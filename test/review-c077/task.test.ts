@@ -8,26 +8,23 @@
  * that do not declare the task capability for a request type MUST process requests of
  * that type normally, ignoring any task-augmentation metadata.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Raw, type Json } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { rawServerPerSuite, type Json } from './harness.js';
 
 const call = (task: unknown): Json => ({ name: 'execute_query', arguments: { connection: 'db', query: 'SELECT 1 AS one' }, task });
 const SHAPES: Array<[string, unknown]> = [['5', 5], ['null', null], ['"later"', 'later'], ['{ttl:"x"}', { ttl: 'x' }], ['{}', {}], ['{ttl:1000}', { ttl: 1000 }]];
 
 describe('F2: tools/call with params.task (no tasks capability declared)', () => {
-  let s: Raw;
-  beforeAll(async () => {
-    s = new Raw(['-c', 'db=sqlite::memory:']);
-    await s.initialize();
-  }, 30_000);
-  afterAll(async () => { await s.stop(); });
+  const server = rawServerPerSuite();
 
   it('the server declares no tasks capability', async () => {
+    const s = server();
     const r = await s.request('initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '0' } });
     expect(r?.result?.capabilities?.tasks).toBeUndefined();
   });
 
   it('answers every shape of params.task alike (all run, or all refused with the same code)', async () => {
+    const s = server();
     const kinds: Record<string, string> = {};
     for (const [label, task] of SHAPES) {
       const r = await s.request('tools/call', call(task));
@@ -37,6 +34,7 @@ describe('F2: tools/call with params.task (no tasks capability declared)', () =>
   });
 
   it('processes a task-augmented call normally, as the tasks spec requires of a server without the capability', async () => {
+    const s = server();
     for (const [label, task] of SHAPES) {
       const r = await s.request('tools/call', call(task));
       expect(r?.result?.structuredContent?.rows, `task ${label}: ${JSON.stringify(r)}`).toEqual([[1]]);
