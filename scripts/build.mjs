@@ -7,7 +7,7 @@
 import { build } from 'esbuild';
 import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 
 /**
  * zod re-exports its 64 locales as a namespace (`z.locales`), and the SDK uses zod as a
@@ -100,6 +100,8 @@ await build({
   define: { ...common.define, 'import.meta.url': '__cmxMetaUrl' },
 });
 
+assertAscii('dist/server-main.cjs');
+
 buildSqliteBudget();
 
 // tools/list as JSON beside the bundle (src/tools/listing-precomputed.ts), from the code just built.
@@ -109,6 +111,20 @@ await writeListings('dist');
 // The code cache of the server bundle (src/start.ts): one start-up to tools/list, whose
 // compiled functions the cache keeps, written when the process exits.
 await writeCodeCache();
+
+/**
+ * The server bundle must be ASCII: one character above U+007F anywhere (a regular expression
+ * literal, which esbuild does not escape) makes V8 hold the whole 1 MB source as a two-byte
+ * string, and a cold start paid about 10 ms for it (bench/RESULTS.md). Write such characters
+ * as \u escapes in the source.
+ */
+function assertAscii(file) {
+  const bytes = readFileSync(file);
+  const at = bytes.findIndex((b) => b > 0x7f);
+  if (at === -1) return;
+  const line = bytes.subarray(0, at).toString('latin1').split('\n').length;
+  throw new Error(`${file} holds a character above U+007F at byte ${at} (line ${line}: ${JSON.stringify(bytes.subarray(Math.max(0, at - 40), at + 20).toString('utf8'))}); write it as a \\u escape in the source`);
+}
 
 /**
  * native/sqlite-budget.c, the SQLite extension that lets the server run short reads in its own

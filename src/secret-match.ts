@@ -108,7 +108,7 @@ class Folder {
 }
 
 /** Σ lower-cases to ς at the end of a word only: one form, whatever the context. */
-const finalSigma = (s: string): string => (s.includes('ς') ? s.replace(/ς/g, 'σ') : s);
+const finalSigma = (s: string): string => (s.includes('\u03c2') ? s.replace(/\u03c2/g, '\u03c3') : s);
 
 /** Lower-cases and decodes %XX runs (as UTF-8), keeping the offset of every unit. */
 export function fold(text: string, decodePercent = true): Folded {

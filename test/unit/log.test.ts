@@ -40,6 +40,12 @@ describe('redaction', () => {
     expect(known('x hunter22 y')).toBe('x *** y');
   });
 
+  it('finds a known secret whatever the case of its sigmas (Σ, σ and the final ς are one letter)', () => {
+    const known = createSecretRedactor(() => ['ΣΟΦΟΣ-pw']);
+    for (const form of ['ΣΟΦΟΣ-pw', 'σοφος-PW', 'σοφοσ-pw', 'ςοφος-pw']) expect(known(`x ${form} y`), form).toBe('x *** y');
+    expect(known('x σοφ-pw y')).toBe('x σοφ-pw y');
+  });
+
   it('redacts every string a log record carries', () => {
     const { stream, records } = sink();
     const logger = createLogger('info', redact, stream);
