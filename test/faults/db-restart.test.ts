@@ -180,6 +180,7 @@ async function cancelStops(r: Rep): Promise<void> {
  */
 async function judgeInFlight(r: Rep, w: { r: ToolOutcome; at: number }, reads: Array<{ r: ToolOutcome; at: number }>, stoppedAt: number, upAt: number): Promise<void> {
   if (!w.r.ok && w.r.error.code !== 'CONNECTION_LOST') r.fail(`write in flight: expected CONNECTION_LOST, got ${describeOutcome(w.r)}`);
+  else if (!w.r.ok && (w.r.error.details.outcome !== 'unknown' || !/may or may not have been applied/.test(w.r.error.message))) r.fail(`write in flight: CONNECTION_LOST that does not say its outcome is unknown: ${describeOutcome(w.r)}`);
   if (w.r.ok || w.r.error.code === 'CONNECTION_LOST') {
     // An answer may come after the stop began (the statement finished while the server was
     // shutting down), or be lost to it: what tells a re-run is the row itself, written by the

@@ -17,7 +17,7 @@ import { loadPostgresParser, sessionStateLeft } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as postgresSql } from './sql.js';
-import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
+import { checkStatement, checkTransaction, commitError, lostWriteError, runInOrder, type StatementChecks } from '../../policy.js';
 import { retryLostRead } from '../../recovery.js';
 import { runStatement, statementBoundMs, stoppedAtCap, stoppedByCancel, type CapStop, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
@@ -252,7 +252,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
     await refuseOnStandby(c.readOnlyViolation !== null, opts);
-    return executeChecked(stmt, c, sent, opts).catch(standbyError);
+    return executeChecked(stmt, c, sent, opts).catch(standbyError).catch((err: unknown) => { throw c.readOnlyViolation === null ? err : lostWriteError(err); });
   }
 
   async function executeChecked(stmt: Statement, c: Analysis, sent: Statement, opts: ExecOptions): Promise<StatementResult> {

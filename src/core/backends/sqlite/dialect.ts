@@ -15,7 +15,7 @@
 import { DbError } from '../../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { createGate } from '../../limits.js';
-import { checkStatement, checkTransaction, type StatementChecks } from '../../policy.js';
+import { checkStatement, checkTransaction, lostWriteError, type StatementChecks } from '../../policy.js';
 import { classifySqlite } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, type Analysis } from '../../offload/index.js';
@@ -100,7 +100,8 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const body = plain(sent);
     const limits = limitsOf(opts);
     const here = fast && fastEligible(c, body) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
-    return call({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);
+    const run = call<StatementResult>({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);
+    return c.readOnlyViolation === null ? run : run.catch((err: unknown) => { throw lostWriteError(err); });
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
