@@ -157,18 +157,6 @@ export async function runInOrder(
   return results;
 }
 
-/**
- * A statement that may write, whose connection died under it: nobody knows whether it was
- * applied. A commit's answer can be lost to a database stop (test/faults/db-restart.test.ts:
- * a MariaDB stop as the statement ends commits it and closes the connection unanswered),
- * and it is never run again by us (SPEC §7). Reads are retried instead (recovery.ts).
- */
-export function lostWriteError(err: unknown): unknown {
-  // `delivered: false` (SQLite): the statement never reached a host, so it was not applied.
-  if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST' || err.details.outcome !== undefined || err.details.delivered === false) return err;
-  return new DbError('CONNECTION_LOST', `${err.message}; the statement may or may not have been applied: check before running it again`, { ...err.details, outcome: 'unknown' });
-}
-
 /** A failed COMMIT: when the connection died during it, nobody knows whether it committed. */
 export function commitError(err: DbError): DbError {
   if (err.code === 'CONNECTION_LOST') {

@@ -1,8 +1,8 @@
 /**
  * Reads that lose their connection (a database restart, a killed session) are run
- * again on a fresh connection; writes never are, since they may have committed. The
- * dialects decide what counts as a read (the read-only allow-list of §6) and call
- * this only from execute_query, never inside a transaction.
+ * again on a fresh connection; writes never are, since they may have committed, and
+ * their error says so. The dialects decide what counts as a read (the read-only
+ * allow-list of §6) and call this only from execute_query, never inside a transaction.
  */
 import type { Logger } from 'pino';
 import { DbError } from '../errors.js';
@@ -76,4 +76,25 @@ export async function retryLostRead<T>(read: () => Promise<T>, logger: Logger, s
       if (signal?.aborted) throw new DbError('CANCELLED', 'cancelled while waiting for the database to come back');
     }
   }
+}
+
+/**
+ * A statement that may write, whose connection died under it: nobody knows whether it was
+ * applied. A commit's answer can be lost to a database stop (test/faults/db-restart.test.ts:
+ * a MariaDB stop as the statement ends commits it and closes the connection unanswered),
+ * and it is never run again by us (SPEC §7). Reads are retried instead (retryLostRead).
+ */
+export function lostWriteError(err: unknown): unknown {
+  // `delivered: false` (SQLite): the statement never reached a host, so it was not applied.
+  if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST' || err.details.outcome !== undefined || err.details.delivered === false) return err;
+  return new DbError('CONNECTION_LOST', `${err.message}; the statement may or may not have been applied: check before running it again`, { ...err.details, outcome: 'unknown' });
+}
+
+/**
+ * One agent statement by its classification: a write runs once and, its connection lost,
+ * says its outcome is unknown (lostWriteError); a read is retried (retryLostRead).
+ */
+export function runClassified<T>(writes: boolean, run: () => Promise<T>, logger: Logger, signal?: AbortSignal): Promise<T> {
+  if (writes) return run().catch((err: unknown) => { throw lostWriteError(err); });
+  return retryLostRead(run, logger, signal);
 }

@@ -8,13 +8,13 @@ import type { PoolConnection } from 'mysql2';
 import { DbError } from '../../../errors.js';
 import { mysqlCausalReads, mysqlUrlOptions, type MysqlUrlOptions } from './url.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, Statement, StatementResult } from '../../dialect.js';
-import { checkStatement, checkTransaction, commitError, lostWriteError, runInOrder, type StatementChecks } from '../../policy.js';
+import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
 import { classifyMysql } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, hasConditionalComment, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as mysqlSql } from './sql.js';
 import type { Classification } from '../../readonly/types.js';
-import { retryLostRead } from '../../recovery.js';
+import { runClassified } from '../../recovery.js';
 import { runStatement } from './execute.js';
 import { createMysqlPool, simple } from './pool.js';
 import { runSession } from './session.js';
@@ -96,8 +96,7 @@ export function createMysqlDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
     // A read that lost its connection (a restart, a killed session) is safe to repeat; a write never is.
-    if (c.readOnlyViolation !== null) return executeOnce(sent, opts).catch((err: unknown) => { throw lostWriteError(err); });
-    return retryLostRead(() => executeOnce(sent, opts), cfg.logger, opts.signal);
+    return runClassified(c.readOnlyViolation !== null, () => executeOnce(sent, opts), cfg.logger, opts.signal);
   }
 
   async function executeOnce(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {

@@ -17,8 +17,8 @@ import { loadPostgresParser, sessionStateLeft } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, leadingKeywordOf, type Analysis } from '../../offload/index.js';
 import { sql as postgresSql } from './sql.js';
-import { checkStatement, checkTransaction, commitError, lostWriteError, runInOrder, type StatementChecks } from '../../policy.js';
-import { retryLostRead } from '../../recovery.js';
+import { checkStatement, checkTransaction, commitError, runInOrder, type StatementChecks } from '../../policy.js';
+import { runClassified } from '../../recovery.js';
 import { runStatement, statementBoundMs, stoppedAtCap, stoppedByCancel, type CapStop, type TypeNames } from './execute.js';
 import { fromPgError } from './errors.js';
 import { beginReadOnly, CONNECT_SQL, planGuard, type GuardPlan } from './guard.js';
@@ -252,7 +252,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
   async function execute(stmt: Statement, opts: ExecOptions): Promise<StatementResult> {
     const { c, sent } = await checkStatement(checks, stmt, opts);
     await refuseOnStandby(c.readOnlyViolation !== null, opts);
-    return executeChecked(stmt, c, sent, opts).catch(standbyError).catch((err: unknown) => { throw c.readOnlyViolation === null ? err : lostWriteError(err); });
+    return executeChecked(stmt, c, sent, opts).catch(standbyError);
   }
 
   async function executeChecked(stmt: Statement, c: Analysis, sent: Statement, opts: ExecOptions): Promise<StatementResult> {
@@ -260,8 +260,7 @@ export function createPostgresDialect(cfg: DialectConfig): Dialect {
     // event loop. An EXPLAIN (the wrapper) is read whole.
     const pureRead = sent === stmt && readsThroughPortal(leadingKeywordOf(c, stmt.text, postgresSql, stmt.lexed));
     // A read that lost its connection (a restart, a killed backend) is safe to repeat; a write never is.
-    if (c.readOnlyViolation !== null) return executeOnce(sent, opts, c, pureRead);
-    return retryLostRead(() => executeOnce(sent, opts, c, pureRead), cfg.logger, opts.signal);
+    return runClassified(c.readOnlyViolation !== null, () => executeOnce(sent, opts, c, pureRead), cfg.logger, opts.signal);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {

@@ -15,7 +15,8 @@
 import { DbError } from '../../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { createGate } from '../../limits.js';
-import { checkStatement, checkTransaction, lostWriteError, type StatementChecks } from '../../policy.js';
+import { checkStatement, checkTransaction, type StatementChecks } from '../../policy.js';
+import { lostWriteError } from '../../recovery.js';
 import { classifySqlite } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, type Analysis } from '../../offload/index.js';
