@@ -11,6 +11,7 @@ import type { Readable, Writable } from 'node:stream';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { isRecord } from './core/sql.js';
 
 /** The SDK's limit, kept: results are capped well below it (§7). */
 export const MAX_LINE_BYTES = 10 * 1024 * 1024;
@@ -22,7 +23,6 @@ export class InvalidRequest extends Error {
   }
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A request id or progress token as the SDK's schemas take them: a string or a safe integer. */
 const isId = (v: unknown): v is string | number => typeof v === 'string' || Number.isSafeInteger(v);
 

@@ -227,7 +227,8 @@ function invalid(message: string, details: Record<string, unknown> = {}): DbErro
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

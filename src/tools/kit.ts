@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { asDbError, DbError } from '../errors.js';
+import { isRecord } from '../core/sql.js';
 import type { ServerContext } from '../context.js';
 import { redactValue } from '../log.js';
 import { listing, type ListedTool } from './listing.js';
@@ -152,7 +153,6 @@ interface CallParams {
   progressToken: string | number | undefined;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A request's params as tools/call defines them, or the protocol error (-32602) the SDK gave for others. */
 function callParams(request: unknown): CallParams {

@@ -3,6 +3,9 @@
  * read-only allow-list (classify.ts) and its every-connection escape checks
  * (escapes.ts).
  */
+import { isRecord } from '../../sql.js';
+
+export { isRecord };
 
 /** A parse-tree node as libpg-query emits it: `{ SelectStmt: { ... } }`. */
 export type PgNode = Record<string, unknown>;
@@ -29,10 +32,6 @@ export function walk<T>(root: unknown, visit: (key: string, value: unknown) => T
     for (let i = entries.length - 1; i >= 0; i--) stack.push(entries[i]![1]);
   }
   return undefined;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `{ SelectStmt: {...} }` -> 'SelectStmt'; '' for anything else. */
