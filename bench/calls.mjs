@@ -44,7 +44,9 @@ async function perCall(start, call, warm = WARM) {
 const oursCall = (c) => c.callTool({ name: 'execute_query', arguments: { connection: 'b', query: 'SELECT 1' } });
 const hubCall = (c) => c.callTool({ name: 'execute_sql', arguments: { sql: 'SELECT 1' } });
 
-async function perCallRows(hub, label, url, warm = WARM, rounds = ROUNDS) {
+/** `steady`: after STEADY_WARM calls, in STEADY_ROUNDS rounds, as information (no target). */
+async function perCallRows(hub, label, url, steady = false) {
+  const [warm, rounds] = steady ? [STEADY_WARM, STEADY_ROUNDS] : [WARM, ROUNDS];
   const ours = [];
   const theirs = [];
   for (let i = 0; i < rounds; i++) {
@@ -54,7 +56,6 @@ async function perCallRows(hub, label, url, warm = WARM, rounds = ROUNDS) {
   }
   const o = median(ours);
   const t = hub.error ? undefined : median(theirs);
-  const steady = warm !== WARM;
   return {
     metric: `${label}: execute_query SELECT 1 over stdio (ms), median of ${rounds} x ${CALLS}${steady ? `, after ${warm} calls (steady state, information)` : ''}`,
     ours: fmt(o), baseline: t === undefined ? 'n/a' : `${fmt(t)} (DBHub)`, ratio: t === undefined ? '' : fmt(o / t, 2),
@@ -78,7 +79,9 @@ async function coldStartRow(hub, url) {
   };
 }
 
-async function overheadRow(backend, url, file, warm) {
+/** `steady`: after STEADY_WARM calls, as information (no target). */
+async function overheadRow(backend, url, file, steady = false) {
+  const warm = steady ? STEADY_WARM : undefined;
   const bare = [];
   const inProcess = [];
   for (let i = 0; i < 3; i++) {
@@ -87,7 +90,6 @@ async function overheadRow(backend, url, file, warm) {
   }
   const b = median(bare);
   const o = median(inProcess);
-  const steady = warm !== undefined;
   return {
     metric: `${backend}: in-process overhead over the bare driver (ms), median of 3 x 500${steady ? `, after ${warm} calls (steady state, information)` : ''}`,
     ours: fmt(o - b), baseline: `${fmt(b)} bare, ${fmt(o)} ours`, ratio: '',
@@ -106,15 +108,13 @@ export async function benchCalls() {
     rows.push(await perCallRows(hub, 'SQLite', sqliteUrl));
     rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL));
     rows.push(await coldStartRow(hub, sqliteUrl));
-    rows.push(await perCallRows(hub, 'SQLite', sqliteUrl, STEADY_WARM, STEADY_ROUNDS));
-    rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL, STEADY_WARM, STEADY_ROUNDS));
+    rows.push(await perCallRows(hub, 'SQLite', sqliteUrl, true));
+    rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL, true));
   } finally {
     hub.remove?.();
   }
-  rows.push(await overheadRow('postgres', PG_URL));
-  rows.push(await overheadRow('mysql', MYSQL_URL));
-  rows.push(await overheadRow('sqlite', sqliteUrl, file));
-  for (const [backend, url] of [['postgres', PG_URL], ['mysql', MYSQL_URL], ['sqlite', sqliteUrl]]) rows.push(await overheadRow(backend, url, file, STEADY_WARM));
+  const backends = [['postgres', PG_URL], ['mysql', MYSQL_URL], ['sqlite', sqliteUrl]];
+  for (const steady of [false, true]) for (const [backend, url] of backends) rows.push(await overheadRow(backend, url, file, steady));
   rows.push(info(`load average at the end (1, 5, 15 min): ${loadavg().map((x) => x.toFixed(2)).join(', ')}`));
   return rows;
 }
