@@ -40,7 +40,7 @@ describe.runIf(mysqlBackend && process.getuid?.() === 0)('a MariaDB Galera clust
       src: { url: source.url },
       srcCausal: { url: `${source.url}?causal_reads=true` },
     }, { backup_dir: backups });
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await h?.close();
