@@ -5,7 +5,7 @@
  * stdio builds one, HTTP one per session (all sharing the context's registry).
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { LoggingLevelSchema, SetLevelRequestSchema, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingLevelSchema, SetLevelRequestSchema, type JSONRPCRequest, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { createRequire } from 'node:module';
 import type { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation';
@@ -160,4 +160,15 @@ export function createServer(ctx: ServerContext): McpServer {
     previous?.();
   };
   return server;
+}
+
+/**
+ * The SDK's handling of one request, after its dispatch has decided the message is one:
+ * for a transport that knows that already (stdio.ts onrequest). Undefined when this SDK
+ * has no such method (a version whose internals differ): its dispatch is then used for all.
+ */
+export function requestDispatch(server: McpServer): ((request: JSONRPCRequest) => void) | undefined {
+  const protocol = server.server as unknown as { _onrequest?: (request: JSONRPCRequest) => void };
+  const onRequest = protocol._onrequest;
+  return typeof onRequest === 'function' ? (request) => onRequest.call(protocol, request) : undefined;
 }
