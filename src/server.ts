@@ -7,7 +7,7 @@ import { CODE_CACHE_STATE } from './code-cache-state.js';
 import { backendLabels, loadConfig, parseCli, safeUrl, servesStateless, urlForms, type Config } from './config.js';
 import { createContext, type ServerContext } from './context.js';
 import { DbError } from './errors.js';
-import { createServer, requestDispatch, selectTools } from './mcp.js';
+import { createServer, selectTools } from './mcp.js';
 import { logDestination } from './log-pretty.js';
 import { InvalidRequest, LineTransport } from './stdio.js';
 import { VERSION } from './version.js';
@@ -120,9 +120,7 @@ async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
   // request answered (stdio.ts); reading goes on. Redacted before it is cut: a cut through a
   // password would leave a prefix no redactor knows.
   server.server.onerror = (err) => ctx.logger.warn({ err: ctx.redact(err.message).slice(0, 500) }, err instanceof InvalidRequest ? 'stdio: invalid request answered' : 'stdio: message dropped');
-  const transport = new LineTransport();
-  await server.connect(transport);
-  transport.onrequest = requestDispatch(server);
+  await server.connect(new LineTransport());
   ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache() }, 'ready');
   if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);
 }

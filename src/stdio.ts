@@ -46,6 +46,14 @@ function plainlyValid(m: Record<string, unknown>): boolean {
 }
 
 /**
+ * A request in the common shape (plainlyValid, with an id): one the SDK's request schema
+ * takes and its response and notification schemas refuse.
+ */
+export function isPlainRequest(m: unknown): m is JSONRPCRequest {
+  return isRecord(m) && 'id' in m && m.jsonrpc === '2.0' && plainlyValid(m);
+}
+
+/**
  * A line as a JSON-RPC message. The SDK's dispatch checks each message's kind against the
  * request, notification and response schemas itself and drops, unanswered, whatever none of
  * them takes; so a line in the common shape (plainlyValid) goes to it unparsed, and only
@@ -55,14 +63,6 @@ function plainlyValid(m: Record<string, unknown>): boolean {
  * may hold a password.
  */
 export function readMessage(line: string): JSONRPCMessage {
-  return readLine(line).message;
-}
-
-/**
- * readMessage, and whether the message is a request in the common shape (plainlyValid, with
- * an id): one the SDK's request schema takes and its response schemas refuse.
- */
-function readLine(line: string): { message: JSONRPCMessage; plainRequest: boolean } {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -70,9 +70,9 @@ function readLine(line: string): { message: JSONRPCMessage; plainRequest: boolea
     throw new Error('a stdin line is not JSON');
   }
   if (!isRecord(value) || value.jsonrpc !== '2.0') throw new Error('a stdin line is not a JSON-RPC 2.0 message (an object with "jsonrpc": "2.0")');
-  if (plainlyValid(value)) return { message: value as JSONRPCMessage, plainRequest: 'id' in value };
+  if (plainlyValid(value)) return value as JSONRPCMessage;
   const parsed = JSONRPCMessageSchema.safeParse(value);
-  if (parsed.success) return { message: value as JSONRPCMessage, plainRequest: false };
+  if (parsed.success) return value as JSONRPCMessage;
   const issue = parsed.error.issues[0];
   const where = issue?.path.length ? issue.path.map(String).join('.').slice(0, 200) : '(message)';
   const why = `${where}: ${(issue?.message ?? 'not a request, notification or response').slice(0, 200)}`;
@@ -84,13 +84,6 @@ export class LineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
-  /**
-   * When set (server.ts, once the SDK is connected), a request in the common shape goes here
-   * instead of onmessage: the SDK's dispatch would check it against the response, error and
-   * request schemas in turn, and each check that fails builds a ZodError (about a tenth of
-   * the CPU of a small call before V8 has optimised it).
-   */
-  onrequest?: (request: JSONRPCRequest) => void;
 
   private parts: Buffer[] = [];
   private size = 0;
@@ -149,9 +142,9 @@ export class LineTransport implements Transport {
     if (!kept || parts.length === 0) return;
     const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts);
     const line = bytes.toString('utf8').replace(/\r$/, '');
-    let read: ReturnType<typeof readLine>;
+    let message: JSONRPCMessage;
     try {
-      read = readLine(line);
+      message = readMessage(line);
     } catch (err) {
       // JSON-RPC 2.0: an invalid request whose id can be read gets an error, not silence.
       if (err instanceof InvalidRequest) void this.send({ jsonrpc: '2.0', id: err.id, error: { code: ErrorCode.InvalidRequest, message: err.message } });
@@ -159,8 +152,7 @@ export class LineTransport implements Transport {
       return;
     }
     try {
-      if (read.plainRequest && this.onrequest) this.onrequest(read.message as JSONRPCRequest);
-      else this.onmessage?.(read.message);
+      this.onmessage?.(message);
     } catch (err) {
       this.onerror?.(err as Error);
     }
