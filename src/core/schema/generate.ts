@@ -60,6 +60,7 @@
  */
 import { DbError } from '../../errors.js';
 import { formatType, identifier, parseType, type ColumnInput, type TableInput } from './model.js';
+import { isRecord } from '../sql.js';
 
 type Json = Record<string, unknown>;
 
@@ -80,13 +81,12 @@ const TYPE_KEYWORDS = ['type', 'enum', 'const', 'format', '$ref', 'anyOf', 'oneO
 const FORMS = 'a model is a JSON Schema object (with "properties" or "type": "object") or a field map of names to portable types, e.g. {"email": "varchar(320)", "age": "integer?"}';
 
 const bad = (field: string, message: string): DbError => new DbError('INVALID_INPUT', message, { field });
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const codePoints = (s: string): number => [...s].length;
 
 /** Turns a JSON Schema or a field map into a portable table (see the rules above). Throws INVALID_INPUT. */
 export function generateTable(model: unknown, table?: string): TableInput {
-  if (isObject(model) && (isObject(model.properties) || model.type === 'object')) return fromJsonSchema(model, table);
-  if (isObject(model) && Object.values(model).every((v) => typeof v === 'string')) return fromFieldMap(model as Record<string, string>, table);
+  if (isRecord(model) && (isRecord(model.properties) || model.type === 'object')) return fromJsonSchema(model, table);
+  if (isRecord(model) && Object.values(model).every((v) => typeof v === 'string')) return fromFieldMap(model as Record<string, string>, table);
   throw bad('model', FORMS);
 }
 
@@ -118,7 +118,7 @@ function checkNames(names: string[], prefix: string): void {
 function fromJsonSchema(schema: Json, table?: string): TableInput {
   const name = tableName(table, schema.title, 'name the table: pass `table` or give the schema a "title"');
   const props = schema.properties ?? {};
-  if (!isObject(props)) throw bad('model.properties', '"properties" must be an object mapping names to property schemas');
+  if (!isRecord(props)) throw bad('model.properties', '"properties" must be an object mapping names to property schemas');
   const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === 'string') : []);
   checkNames(Object.keys(props), 'model.properties');
   const fields = Object.entries(props).map(([n, p]) => schemaField(n, p, required.has(n)));
@@ -126,8 +126,8 @@ function fromJsonSchema(schema: Json, table?: string): TableInput {
 }
 
 function schemaField(name: string, raw: unknown, required: boolean): Field {
-  if (!isObject(raw) && typeof raw !== 'boolean') throw bad(`model.properties.${name}`, `property "${name}" must be a JSON Schema object`);
-  const { schema, nullable } = unwrapNullable(isObject(raw) ? raw : {});
+  if (!isRecord(raw) && typeof raw !== 'boolean') throw bad(`model.properties.${name}`, `property "${name}" must be a JSON Schema object`);
+  const { schema, nullable } = unwrapNullable(isRecord(raw) ? raw : {});
   const type = mapType(schema);
   const column: ColumnInput = { name, type, nullable: nullable || !required };
   if (schema['x-unique'] === true) Object.assign(column, keyable(column), { unique: true });
@@ -148,10 +148,10 @@ function unwrapNullable(raw: Json): { schema: Json; nullable: boolean } {
   const union = Array.isArray(raw.anyOf) ? 'anyOf' : Array.isArray(raw.oneOf) ? 'oneOf' : undefined;
   if (union) {
     const branches = raw[union] as unknown[];
-    const rest = branches.filter((b) => !(isObject(b) && b.type === 'null'));
+    const rest = branches.filter((b) => !(isRecord(b) && b.type === 'null'));
     if (rest.length < branches.length) {
       nullable = true;
-      if (rest.length === 1 && isObject(rest[0])) {
+      if (rest.length === 1 && isRecord(rest[0])) {
         const { [union]: _, ...outer } = raw;
         schema = { ...rest[0], ...outer };
       }

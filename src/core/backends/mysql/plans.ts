@@ -7,11 +7,10 @@ import { DbError } from '../../../errors.js';
 import type { Row } from '../../dialect.js';
 import { conditionColumns, tableAliases } from '../../performance/conditions.js';
 import { mysqlLexer } from './lexer.js';
+import { isRecord } from '../../sql.js';
 import { emptyNode, MAX_PLAN_NODES, num, type PlanNode, type PlanReader, type PlanSummary, type TableRef } from '../../performance/plans/types.js';
 
 type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** MariaDB prints times to the nanosecond: kept to the microsecond, like every other time here. */
 function ms(v: unknown): number | null {
@@ -65,8 +64,8 @@ function read(rows: Row[], query: string): PlanSummary {
   const text = row.ANALYZE ?? row.EXPLAIN;
   if (typeof text !== 'string') throw new DbError('INTERNAL', 'EXPLAIN returned no JSON plan');
   const doc = JSON.parse(text) as Json;
-  const block = isObject(doc.query_block) ? doc.query_block : {};
-  const optimization = isObject(doc.query_optimization) ? doc.query_optimization : {};
+  const block = isRecord(doc.query_block) ? doc.query_block : {};
+  const optimization = isRecord(doc.query_optimization) ? doc.query_optimization : {};
   const plan: PlanSummary = {
     source: analyzed ? 'ANALYZE FORMAT=JSON' : 'EXPLAIN FORMAT=JSON',
     analyzed, planning_ms: ms(optimization.r_total_time_ms), execution_ms: analyzed ? ms(block.r_total_time_ms) : null, nodes: [], refs: [],
@@ -76,13 +75,13 @@ function read(rows: Row[], query: string): PlanSummary {
   const visit = (v: unknown, depth: number): void => {
     if (plan.nodes.length >= MAX_PLAN_NODES) return;
     if (Array.isArray(v)) return v.forEach((x) => visit(x, depth));
-    if (!isObject(v)) return;
+    if (!isRecord(v)) return;
     for (const [key, value] of Object.entries(v)) {
-      if (key === 'table' && isObject(value) && 'table_name' in value) {
+      if (key === 'table' && isRecord(value) && 'table_name' in value) {
         const { node, ref } = tableNode(value, depth, aliases);
         plan.nodes.push(node);
         plan.refs.push(ref);
-      } else if (key === 'filesort' && isObject(value)) {
+      } else if (key === 'filesort' && isRecord(value)) {
         plan.nodes.push(sortNode(value, depth));
         plan.refs.push(null);
       } else if (key === 'using_filesort' && value === true) {
