@@ -179,12 +179,15 @@ function directRequests(server: McpServer): void {
   if (typeof onRequest !== 'function') return;
   const connect = server.connect.bind(server);
   server.connect = async (transport: Transport): Promise<void> => {
+    // A handler the transport had before connecting sees every message first, as the SDK's dispatch calls it.
+    const before = transport.onmessage;
     await connect(transport);
     const dispatch = transport.onmessage;
     if (!dispatch) return;
     transport.onmessage = (message, extra) => {
-      if (isPlainRequest(message)) onRequest.call(protocol, message, extra);
-      else dispatch(message, extra);
+      if (!isPlainRequest(message)) return dispatch(message, extra);
+      before?.(message, extra);
+      onRequest.call(protocol, message, extra);
     };
   };
 }
