@@ -90,7 +90,7 @@ describe('held: isPlainRequest only takes what the SDK dispatch takes as a reque
 });
 
 /** A server on its own in-memory SQLite context whose stdin/stdout are streams here. */
-async function lineServer(direct: boolean): Promise<{ input: PassThrough; out: () => string; close(): Promise<void> }> {
+async function lineServer(direct: boolean): Promise<{ input: PassThrough; out: () => string; busy: () => number; close(): Promise<void> }> {
   const ctx = createContext(testConfig({ db: { url: 'sqlite::memory:' } }), { logger: pino({ level: 'silent' }) });
   const server = createServer(ctx);
   const input = new PassThrough();
@@ -103,6 +103,7 @@ async function lineServer(direct: boolean): Promise<{ input: PassThrough; out: (
   return {
     input,
     out: () => out,
+    busy: () => ctx.calls.running(),
     async close() { await server.close(); await ctx.registry.closeAll(); await ctx.queryLog.close(); },
   };
 }
@@ -112,12 +113,15 @@ const normalised = (s: string): string[] => s.split('\n').filter(Boolean)
   .map((l) => l.replace(/\(\d+(\.\d+)? ms\)/g, '(X ms)').replace(/"elapsed_ms":[0-9.e-]+/g, '"elapsed_ms":0'))
   .sort();
 
-async function settle(out: () => string): Promise<void> {
-  // Until the sentinel is answered and nothing more arrived for 300 ms (each call ends well within that).
+async function settle(out: () => string, busy: () => number): Promise<void> {
+  // Until the sentinel is answered, no tool call is still running, and nothing more arrived for
+  // 300 ms. The sentinel (a ping) is answered at once, and every request before it has started
+  // its handler by then; the tool calls may take longer on a loaded machine (the SQLite host's
+  // first start), so the quiet alone is not enough.
   for (let last = -1, quiet = 0; quiet < 3;) {
     await new Promise((r) => setTimeout(r, 100));
     const n = out().length;
-    quiet = n === last && out().includes('"id":"__end__"') ? quiet + 1 : 0;
+    quiet = n === last && busy() === 0 && out().includes('"id":"__end__"') ? quiet + 1 : 0;
     last = n;
   }
 }
@@ -141,7 +145,7 @@ describe('held: stdout for the same stdin bytes, directRequests against the SDK 
               i += n;
             }
           }
-          await settle(s.out);
+          await settle(s.out, s.busy);
           outs.push(normalised(s.out()));
         } finally { await s.close(); }
       }
