@@ -90,11 +90,15 @@ export function lostWriteError(err: unknown): unknown {
   return new DbError('CONNECTION_LOST', `${err.message}; the statement may or may not have been applied: check before running it again`, { ...err.details, outcome: 'unknown' });
 }
 
+/** A statement that may write, run once: its connection lost, it says its outcome is unknown (lostWriteError). */
+export function writeOnce<T>(running: Promise<T>): Promise<T> {
+  return running.catch((err: unknown) => { throw lostWriteError(err); });
+}
+
 /**
- * One agent statement by its classification: a write runs once and, its connection lost,
- * says its outcome is unknown (lostWriteError); a read is retried (retryLostRead).
+ * One agent statement by its classification: a write runs once (writeOnce); a read is
+ * retried (retryLostRead).
  */
 export function runClassified<T>(writes: boolean, run: () => Promise<T>, logger: Logger, signal?: AbortSignal): Promise<T> {
-  if (writes) return run().catch((err: unknown) => { throw lostWriteError(err); });
-  return retryLostRead(run, logger, signal);
+  return writes ? writeOnce(run()) : retryLostRead(run, logger, signal);
 }

@@ -16,7 +16,7 @@ import { DbError } from '../../../errors.js';
 import type { Capabilities, Dialect, DialectConfig, ExecOptions, ServerInfo, Statement, StatementResult } from '../../dialect.js';
 import { createGate } from '../../limits.js';
 import { checkStatement, checkTransaction, type StatementChecks } from '../../policy.js';
-import { lostWriteError } from '../../recovery.js';
+import { writeOnce } from '../../recovery.js';
 import { classifySqlite } from './classify.js';
 import { sql } from './sql.js';
 import { boundedClassifier, type Analysis } from '../../offload/index.js';
@@ -102,7 +102,7 @@ export function createSqliteDialect(config: DialectConfig): SqliteDialect {
     const limits = limitsOf(opts);
     const here = fast && fastEligible(c, body) && (await fast.ready()) ? () => fast.run(body, limits, slot.current?.pid ?? null) : undefined;
     const run = call<StatementResult>({ op: 'execute', stmt: body, limits }, opts.timeoutMs, opts.signal, c.altersSession, here);
-    return c.readOnlyViolation === null ? run : run.catch((err: unknown) => { throw lostWriteError(err); });
+    return c.readOnlyViolation === null ? run : writeOnce(run);
   }
 
   async function transaction(stmts: Statement[], opts: ExecOptions): Promise<StatementResult[]> {
