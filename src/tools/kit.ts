@@ -153,7 +153,6 @@ interface CallParams {
   progressToken: string | number | undefined;
 }
 
-
 /** A request's params as tools/call defines them, or the protocol error (-32602) the SDK gave for others. */
 function callParams(request: unknown): CallParams {
   const params = (request as { params?: unknown }).params;

@@ -16,7 +16,8 @@ import type { Classification } from '../../readonly/types.js';
 import { denyGroupOf } from './deny.js';
 import { isBookkeeping } from '../../bookkeeping.js';
 import { escapeOf } from './escapes.js';
-import { bodyOf, firstName, isRecord, lastName, nodeType, stringNode, walk, type PgNode } from './tree.js';
+import { isRecord } from '../../sql.js';
+import { bodyOf, firstName, lastName, nodeType, stringNode, walk, type PgNode } from './tree.js';
 
 interface ParseResult {
   stmts: Array<{ stmt: PgNode }>;

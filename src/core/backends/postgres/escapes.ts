@@ -6,7 +6,8 @@
  * catalogs, the string settings, the role). SPEC §6 lists the families.
  */
 import { denyGroupOf, PROTECTED_SETTINGS, RUNS_SQL_TEXT, sqlArguments } from './deny.js';
-import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './tree.js';
+import { isRecord } from '../../sql.js';
+import { bodyOf, constantText, lastName, nodeType, qualifiedName, stringNode, walk, type PgNode } from './tree.js';
 
 /** Classifies SQL found inside a string constant (query_to_xml's query, an SQL function's body): its escape, if any. */
 export type InnerEscape = (sql: string) => string | undefined;

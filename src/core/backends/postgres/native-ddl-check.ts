@@ -14,7 +14,8 @@
 import { DbError } from '../../../errors.js';
 import type { NativeDdl } from '../contract/backup.js';
 import { loadPostgresParser, parseStatements } from './classify.js';
-import { bodyOf, constantText, isRecord, lastName, nodeType, qualifiedName as anyCase, stringNode, walk, type PgNode } from './tree.js';
+import { isRecord } from '../../sql.js';
+import { bodyOf, constantText, lastName, nodeType, qualifiedName as anyCase, stringNode, walk, type PgNode } from './tree.js';
 
 /** Names as the parser gives them (unquoted ones already folded): a script's "T" is not the target's t. */
 const qualifiedName = (node: unknown): [string | undefined, string] | undefined => anyCase(node, true);

@@ -5,8 +5,6 @@
  */
 import { isRecord } from '../../sql.js';
 
-export { isRecord };
-
 /** A parse-tree node as libpg-query emits it: `{ SelectStmt: { ... } }`. */
 export type PgNode = Record<string, unknown>;
 
