@@ -22,7 +22,8 @@ export const PGBOUNCER_BIN = '/usr/sbin/pgbouncer';
 export type PoolMode = 'session' | 'transaction';
 
 export interface PgBouncerOptions {
-  mode: PoolMode;
+  /** statement: only for the test that shows it refused (pgbouncer-statement.test.ts). */
+  mode: PoolMode | 'statement';
   /** The PostgreSQL server behind it. Default: the shared one, 127.0.0.1:5432. */
   target?: { host: string; port: number };
   /** Roles allowed in (trust, no password). Default: ['postgres']. */
@@ -33,7 +34,7 @@ export interface PgBouncerOptions {
 
 export interface PgBouncer {
   port: number;
-  mode: PoolMode;
+  mode: PoolMode | 'statement';
   /** A postgres:// URL to `db` through the pooler (user postgres unless given). */
   url(db: string, user?: string): string;
   /** PgBouncer's own log (for failure messages). */

@@ -59,7 +59,13 @@ export function pgLeaseSql(io: PgLockIo, name: string, at: LockAt): LeaseSql {
       return rows.length === 1;
     },
     async release(token) {
-      await io.query(`DELETE FROM ${t} WHERE name = $1 AND token = $2`, [name, token]);
+      const text = `DELETE FROM ${t} WHERE name = $1 AND token = $2`;
+      // The session's connection may be what failed (a pooler that ended it): then the
+      // renewal connection releases, rather than leave the lock to its lease's expiry.
+      await io.query(text, [name, token]).catch(async (err) => {
+        if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') throw err;
+        await io.side().unsafe(text, [name, token], { prepare: false } as never).catch((sideErr) => { throw fromPgError(sideErr); });
+      });
     },
     async holder() {
       const rows = await io.query(

@@ -247,7 +247,7 @@ export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TI
     // Pipelined messages end in order: the last one to end says whether the lease is clean.
     lease.clean = false;
     const e = fromPgError(err);
-    if (e.code === 'CONNECTION_LOST' || e.code === 'CONNECTION_FAILED') lease.broken = true;
+    if (connectionGone(e)) lease.broken = true;
     throw e;
   }
   lease.clean = resetsSession(text);
@@ -258,10 +258,14 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    // connection_dropped: the socket guard closed it (a message over the bound, socket.ts).
-    if (err instanceof DbError && (err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true)) lease.broken = true;
+    if (err instanceof DbError && connectionGone(err)) lease.broken = true;
     throw err;
   }
+}
+
+/** The error says the lease's connection is gone; connection_dropped: the socket guard closed it (socket.ts). */
+function connectionGone(err: DbError): boolean {
+  return err.code === 'CONNECTION_LOST' || err.code === 'CONNECTION_FAILED' || err.details.connection_dropped === true;
 }
 
 /**

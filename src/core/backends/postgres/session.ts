@@ -48,8 +48,13 @@ async function trusted(lease: Lease, text: string, signal?: AbortSignal, limitMs
   }
 }
 
-/** One statement with parameters over the extended protocol, its driver error mapped. */
-function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]> {
+/**
+ * One statement with parameters over the extended protocol, its driver error mapped. Never
+ * on a connection known dead: postgres.js then throws from a socket callback and the query
+ * stays pending for ever (a lock release after a failed migration waited so).
+ */
+async function extended(lease: Lease, text: string, params: unknown[]): Promise<Row[]> {
+  if (lease.broken) throw new DbError('CONNECTION_LOST', LOST);
   return lease.conn.unsafe(text, params as never[], { prepare: false, simple: false } as never).then((rows) => [...rows] as Row[], (err) => { throw fromPgError(err); });
 }
 

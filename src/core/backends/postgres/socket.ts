@@ -125,23 +125,82 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
     socket.destroy(err);
     return null;
   };
+  // The last ErrorResponse of a session not yet followed by a ReadyForQuery: if the peer then
+  // closes, it is why (a server's FATAL, a pooler's refusal), which postgres.js would drop
+  // for a bare CONNECTION_CLOSED.
+  let unanswered: ServerError | undefined;
   watchFrames(socket, 5, (header) => {
     const type = String.fromCharCode(header[0]!);
     const bytes = header.readUInt32BE(1) - 4;
     if (!ready && (!STARTUP_TYPES.has(type) || bytes < 0 || bytes > STARTUP_MAX_BYTES)) return refuse(notPostgres(where));
     if (bytes > maxMessageBytes) return refuse(tooLarge(bytes, maxMessageBytes));
     spoke = true;
-    if (type === 'Z') ready = true;
+    if (type === 'Z') {
+      ready = true;
+      unanswered = undefined;
+    }
     return bytes;
   }, {
-    // BackendKeyData: the session's pid and secret, which a cancel request names.
-    wanted: (header) => !ready && header[0] === 0x4b && header.readUInt32BE(1) === 12,
-    read: (_header, body) => onBackend(body.toString('hex')),
+    // BackendKeyData: the session's pid and secret, which a cancel request names; and, once
+    // the session is up, ErrorResponses short enough to be a reason (their fields, not rows).
+    wanted: (header) => (!ready && header[0] === 0x4b && header.readUInt32BE(1) === 12) || (ready && header[0] === 0x45 && header.readUInt32BE(1) <= ERROR_READ_BYTES),
+    read: (header, body) => {
+      if (header[0] === 0x4b) onBackend(body.toString('hex'));
+      else unanswered = serverError(body);
+    },
+  });
+  // Before postgres.js' own close handling: its query gets the reason, not CONNECTION_CLOSED.
+  socket.once('end', () => {
+    if (unanswered && !socket.destroyed) socket.destroy(closedWith(unanswered));
   });
   socket.once('close', () => {
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
     // connection or a server that answered with an error (shutting down) is not "another service".
     if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where, peer_closed: true }));
+  });
+}
+
+/** An ErrorResponse longer than this is not read as a close reason (it is still passed on). */
+const ERROR_READ_BYTES = 8192;
+
+interface ServerError {
+  severity: string;
+  sqlstate: string;
+  message: string;
+}
+
+/** The S (severity), C (SQLSTATE) and M (message) fields of an ErrorResponse body. */
+function serverError(body: Buffer): ServerError {
+  const fields = new Map<string, string>();
+  let at = 0;
+  while (at < body.length && body[at] !== 0) {
+    const end = body.indexOf(0, at + 1);
+    if (end < 0) break;
+    fields.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, end));
+    at = end + 1;
+  }
+  return { severity: fields.get('V') ?? fields.get('S') ?? '', sqlstate: fields.get('C') ?? '', message: fields.get('M') ?? '' };
+}
+
+/** PgBouncer's refusal, in statement pooling mode, of a message that leaves a transaction open. */
+const STATEMENT_POOLING = /transaction blocks not allowed in statement pool/i;
+
+/**
+ * The error a session's statements get when the peer closed it right after an ErrorResponse.
+ * PgBouncer in statement pooling mode ends the session of any message that leaves a transaction
+ * open, and every call of this server runs in one: UNSUPPORTED, which no retry mends.
+ */
+function closedWith(e: ServerError): DbError {
+  const said = e.message.slice(0, 300);
+  if (STATEMENT_POOLING.test(e.message)) {
+    return new DbError(
+      'UNSUPPORTED',
+      `the pooler in front of the database refuses transactions ("${said}": PgBouncer's pool_mode = statement); this server runs every call in a transaction: connect through a transaction or session pool, or to the database directly`,
+      { pooler_message: said, connection_dropped: true },
+    );
+  }
+  return new DbError('CONNECTION_LOST', `the connection to the database was lost (CONNECTION_CLOSED): the server closed it after "${said}"`, {
+    driver_code: 'CONNECTION_CLOSED', server_message: said, ...(e.sqlstate ? { server_sqlstate: e.sqlstate } : {}),
   });
 }
 
