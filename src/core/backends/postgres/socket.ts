@@ -14,8 +14,10 @@
  * - postgres.js sends a cancel request on a connection of its own from this factory; with a
  *   host list in the URL it goes to the host of the session it names (by the pid and secret of
  *   the session's BackendKeyData), not to the next host in turn.
+ * - An ErrorResponse after which the peer closes the session (a FATAL, a pooler's refusal)
+ *   fails the session's statements with its words, not a bare CONNECTION_CLOSED.
  *
- * All three read the plain protocol; over TLS the bytes seen here are encrypted, so only the
+ * All four read the plain protocol; over TLS the bytes seen here are encrypted, so only the
  * stop and the connect deadline apply there (SPEC §7).
  */
 import { Socket } from 'node:net';
