@@ -1,10 +1,12 @@
 /**
  * PgBouncer in statement pooling mode ends the session of any message that leaves a
- * transaction open, and every call of this server runs in one. Before, every tool answered a
- * bare CONNECTION_LOST ("CONNECTION_CLOSED") that said nothing of why, and with `pooler=none`
+ * transaction open, and most calls of this server run in one. Before, every such call answered
+ * a bare CONNECTION_LOST ("CONNECTION_CLOSED") that said nothing of why, and with `pooler=none`
  * or `session` run_migration never answered: its lock release was written to the dead
- * connection, where postgres.js leaves a query pending for ever. Now each tool answers at
- * once, UNSUPPORTED with the pooler's words and what to do, and the server goes on serving.
+ * connection, where postgres.js leaves a query pending for ever. Now each answers at once,
+ * CONNECTION_LOST with the pooler's words and what to do (a write: its outcome unknown, since
+ * PgBouncer ends the session after the server has run the whole message), and the server goes
+ * on serving.
  *
  * Also: a session the server itself ends (pg_terminate_backend) gives CONNECTION_LOST with
  * the server's reason, not the bare driver code.
@@ -52,7 +54,7 @@ describe.skipIf(process.getuid?.() !== 0)('through PgBouncer in statement poolin
 
   const call = (tool: string, args: Record<string, unknown>) => callTool(h.client, tool, args, { timeout: ANSWER_MS });
 
-  it.each(POOLERS.map((q, i) => [q || '(no pooler option)', i] as const))('%s: every call that needs a transaction answers UNSUPPORTED with the reason, at once', async (_q, i) => {
+  it.each(POOLERS.map((q, i) => [q || '(no pooler option)', i] as const))("%s: every call that needs a transaction answers at once, CONNECTION_LOST with the pooler's reason", async (_q, i) => {
     const calls: Array<[string, Record<string, unknown>]> = [
       ['execute_query', { connection: `ro${i}`, query: 'SELECT 1 AS one' }],
       ['execute_transaction', { connection: `rw${i}`, queries: [{ query: 'SELECT 1' }] }],
@@ -63,16 +65,26 @@ describe.skipIf(process.getuid?.() !== 0)('through PgBouncer in statement poolin
       const r = await call(tool, args);
       expect(r.ok, `${tool} on ${String(args.connection)}`).toBe(false);
       if (r.ok) continue;
-      expect(r.error.code, `${tool}: ${r.error.message}`).toBe('UNSUPPORTED');
+      expect(r.error.code, `${tool}: ${r.error.message}`).toBe('CONNECTION_LOST');
       expect(r.error.message).toMatch(/statement pooling mode/);
       expect(r.error.message).toMatch(/pool_mode = statement/);
+      expect(r.error.details).toMatchObject({ driver_code: 'CONNECTION_CLOSED', server_sqlstate: '08P01', pooler_mode: 'statement' });
     }
     // Nothing was applied, and the server still answers on the same connections.
     const status = await call('get_migration_status', { connection: `rw${i}` });
     if (status.ok) expect((status.data as { counts: { applied: number } }).counts.applied).toBe(0);
-    else expect(status.error.code).toBe('UNSUPPORTED');
+    else expect(status.error.details.pooler_mode).toBe('statement');
     expect((await call('list_connections', {})).ok).toBe(true);
   }, 120_000);
+
+  it('a write the pooler ended after its COMMIT says its outcome is unknown', async () => {
+    const r = await call('execute_query', { connection: 'rw0', query: 'CREATE TABLE IF NOT EXISTS maybe_applied (id int)' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe('CONNECTION_LOST');
+    expect(r.error.details).toMatchObject({ pooler_mode: 'statement', outcome: 'unknown' });
+    expect(r.error.message).toMatch(/may or may not have been applied/);
+  });
 
   it('no migration ran and no lock row was left behind', async () => {
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });

@@ -9,7 +9,8 @@ import type { Sql } from 'postgres';
 import { DbError } from '../../../errors.js';
 import { lockTableSql } from '../../bookkeeping.js';
 import type { LockAt, Row } from '../../dialect.js';
-import { LEASE_HOLDER, LEASE_MS, type LeaseSql } from '../../lease.js';
+import { LEASE_HOLDER, LEASE_MS, RENEW_DEADLINE_MS, type LeaseSql } from '../../lease.js';
+import { withDeadline } from '../../limits.js';
 import { doubled } from '../../schema/sql-text.js';
 import { fromPgError } from './errors.js';
 
@@ -62,9 +63,12 @@ export function pgLeaseSql(io: PgLockIo, name: string, at: LockAt): LeaseSql {
       const text = `DELETE FROM ${t} WHERE name = $1 AND token = $2`;
       // The session's connection may be what failed (a pooler that ended it): then the
       // renewal connection releases, rather than leave the lock to its lease's expiry.
+      // Bounded as a renewal is: a pooler may queue it until a server connection is free, and
+      // the row that stays expires with its lease.
       await io.query(text, [name, token]).catch(async (err) => {
         if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') throw err;
-        await io.side().unsafe(text, [name, token], { prepare: false } as never).catch((sideErr) => { throw fromPgError(sideErr); });
+        const q = io.side().unsafe(text, [name, token], { prepare: false } as never);
+        await withDeadline(q.then(() => undefined, (sideErr) => { throw fromPgError(sideErr); }), RENEW_DEADLINE_MS, () => { q.cancel(); }, () => new DbError('CONNECTION_LOST', 'the lock release got no answer; the lock expires with its lease'));
       });
     },
     async holder() {

@@ -12,7 +12,7 @@ import type { DialectConfig, PoolState } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES, withDeadline } from '../../limits.js';
 import { fromPgError } from './errors.js';
 import { resetsSession } from './settings.js';
-import { pgSocketGuard, type PgSocketGuard } from './socket.js';
+import { pgSocketGuard, type ClosedAfterError, type PgSocketGuard } from './socket.js';
 import { PG_TYPE_PARSERS } from './types.js';
 
 /** Bound on BEGIN/ROLLBACK/DISCARD: a healthy server answers these in microseconds. */
@@ -34,6 +34,8 @@ export interface Lease {
    */
   clean: boolean;
   release(): void;
+  /** Why the peer last closed one of the pool's sessions, if it said so (socket.ts lastClose). */
+  closeReason(): ClosedAfterError | undefined;
 }
 
 /** What the driver takes from the connection's URL, already checked (the URL without its query, TLS and the like). */
@@ -147,7 +149,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
         if (!own) throw new DbError('CONNECTION_LOST', 'the connection pool was replaced after a connection died');
         return own.sql;
       };
-      return { conn, pool: from, side, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); } };
+      return { conn, pool: from, side, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); }, closeReason: () => sockets.get(of)?.lastClose() };
     } catch (err) {
       releaseSlot();
       const e = fromPgError(err);
@@ -246,7 +248,7 @@ export async function control(lease: Lease, text: string, timeoutMs = CONTROL_TI
   } catch (err) {
     // Pipelined messages end in order: the last one to end says whether the lease is clean.
     lease.clean = false;
-    const e = fromPgError(err);
+    const e = withCloseReason(lease, fromPgError(err));
     if (connectionGone(e)) lease.broken = true;
     throw e;
   }
@@ -258,9 +260,35 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
-    if (err instanceof DbError && connectionGone(err)) lease.broken = true;
-    throw err;
+    if (!(err instanceof DbError)) throw err;
+    if (connectionGone(err)) lease.broken = true;
+    throw withCloseReason(lease, err);
   }
+}
+
+/** A close reason this recent is the one of the session a CONNECTION_CLOSED came from. */
+const CLOSE_REASON_MS = 1000;
+/** PgBouncer's refusal, in statement pooling mode, of a message that leaves a transaction open. */
+const STATEMENT_POOLING = /transaction blocks not allowed in statement pool/i;
+
+/**
+ * postgres.js reports a session the peer closed as a bare CONNECTION_CLOSED; the socket guard
+ * (socket.ts) read why, when the peer said so first: its words go into the error. Behind
+ * PgBouncer's statement pooling, which ends any session whose message leaves a transaction
+ * open, the error says so and what to do. The code stays CONNECTION_LOST: a write's outcome is
+ * still unknown (its COMMIT may have run before the pooler ended the session), a read is retried.
+ */
+export function withCloseReason(lease: Lease, err: DbError): DbError {
+  if (err.code !== 'CONNECTION_LOST' || err.details.driver_code !== 'CONNECTION_CLOSED' || err.details.server_message !== undefined) return err;
+  const why = lease.closeReason();
+  if (!why || Date.now() - why.at > CLOSE_REASON_MS) return err;
+  const pooling = STATEMENT_POOLING.test(why.message);
+  const message = pooling
+    ? `${err.message}: the pooler in front of the database ended the session after "${why.message}" (PgBouncer's pool_mode = statement, which refuses the transaction a call runs in: connect through a transaction or session pool, or to the database directly)`
+    : `${err.message}: the server closed it after "${why.message}"`;
+  return new DbError('CONNECTION_LOST', message, {
+    ...err.details, server_message: why.message, ...(why.sqlstate ? { server_sqlstate: why.sqlstate } : {}), ...(pooling ? { pooler_mode: 'statement' } : {}),
+  }, { cause: err });
 }
 
 /** The error says the lease's connection is gone; connection_dropped: the socket guard closed it (socket.ts). */

@@ -171,7 +171,10 @@ export async function runSession<T>(pool: PgPool, logger: Logger, fn: (s: Sessio
       // A backup reads every row or fails (as pg_dump does): row-level security that would
       // filter a table (FORCE ROW LEVEL SECURITY on its owner, a role without BYPASSRLS)
       // makes the read fail with 42501 instead of returning the rows one tenant sees.
-      await control(lease, 'set local row_security = off');
+      // The snapshot's session sits idle in its transaction while pg_dump reads through it: a
+      // database's idle_in_transaction_session_timeout would end it (and the backup) there, so
+      // it is off for this transaction, as pg_dump turns it off for its own sessions.
+      await control(lease, 'set local row_security = off; set local idle_in_transaction_session_timeout = 0');
     },
     stream: async (text, onRows, signal) => {
       await ready();

@@ -15,7 +15,8 @@
  *   host list in the URL it goes to the host of the session it names (by the pid and secret of
  *   the session's BackendKeyData), not to the next host in turn.
  * - An ErrorResponse after which the peer closes the session (a FATAL, a pooler's refusal)
- *   fails the session's statements with its words, not a bare CONNECTION_CLOSED.
+ *   is kept as the reason (lastClose), which pool.ts adds to the CONNECTION_CLOSED that
+ *   postgres.js gives the session's statements.
  *
  * All four read the plain protocol; over TLS the bytes seen here are encrypted, so only the
  * stop and the connect deadline apply there (SPEC §7).
@@ -38,6 +39,19 @@ export interface PgSocketGuard {
   socket(options: PgSocketOptions): Socket;
   /** No socket is opened any more (the pool is retired or closed). */
   stop(): void;
+  /**
+   * Why the peer last closed one of this guard's sessions, if it said so first (an
+   * ErrorResponse no ReadyForQuery followed: a FATAL, a pooler's refusal), and when.
+   */
+  lastClose(): ClosedAfterError | undefined;
+}
+
+export interface ClosedAfterError {
+  severity: string;
+  sqlstate: string;
+  message: string;
+  /** Date.now() at the close. */
+  at: number;
 }
 
 /** Message types a server may send before its first ReadyForQuery. */
@@ -56,7 +70,9 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
    * Known for sessions without TLS only (the bytes are read here).
    */
   const hostOfKey = new Map<string, number>();
+  let lastClose: ClosedAfterError | undefined;
   return {
+    lastClose: () => lastClose,
     // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
     // driver_code POOL_RETIRED: nothing ran on the server, so a retry does not count it as a lost execution.
     stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed', { driver_code: 'POOL_RETIRED' })),
@@ -95,7 +111,7 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
           watchMessages(socket, maxMessageBytes, where, stop, (backendKey) => {
             hostOfKey.set(backendKey, at);
             socket.once('close', () => { hostOfKey.delete(backendKey); });
-          });
+          }, (e) => { lastClose = { ...e, at: Date.now() }; });
         }
         return write(...args);
       }) as Socket['write'];
@@ -117,7 +133,7 @@ function tlsRequested(ssl: unknown): boolean {
  * Reads message headers ahead of postgres.js (a listener prepended to its own) and
  * destroys the socket when a message is over the bound or the peer is not PostgreSQL.
  */
-function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (backendKey: string) => void): void {
+function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (backendKey: string) => void, onClosedAfterError: (e: ServerError) => void): void {
   let ready = false;
   let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
   let connected = false;
@@ -128,8 +144,8 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
     return null;
   };
   // The last ErrorResponse of a session not yet followed by a ReadyForQuery: if the peer then
-  // closes, it is why (a server's FATAL, a pooler's refusal), which postgres.js would drop
-  // for a bare CONNECTION_CLOSED.
+  // closes, it is why (a server's FATAL, a pooler's refusal), which postgres.js drops for a
+  // bare CONNECTION_CLOSED. Only noted: the socket's close takes postgres.js' own path.
   let unanswered: ServerError | undefined;
   watchFrames(socket, 5, (header) => {
     const type = String.fromCharCode(header[0]!);
@@ -151,11 +167,8 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
       else unanswered = serverError(body);
     },
   });
-  // Before postgres.js' own close handling: its query gets the reason, not CONNECTION_CLOSED.
-  socket.once('end', () => {
-    if (unanswered && !socket.destroyed) socket.destroy(closedWith(unanswered));
-  });
   socket.once('close', () => {
+    if (ready && unanswered) onClosedAfterError(unanswered);
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
     // connection or a server that answered with an error (shutting down) is not "another service".
     if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where, peer_closed: true }));
@@ -165,11 +178,7 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
 /** An ErrorResponse longer than this is not read as a close reason (it is still passed on). */
 const ERROR_READ_BYTES = 8192;
 
-interface ServerError {
-  severity: string;
-  sqlstate: string;
-  message: string;
-}
+type ServerError = Omit<ClosedAfterError, 'at'>;
 
 /** The S (severity), C (SQLSTATE) and M (message) fields of an ErrorResponse body. */
 function serverError(body: Buffer): ServerError {
@@ -181,29 +190,8 @@ function serverError(body: Buffer): ServerError {
     fields.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, end));
     at = end + 1;
   }
-  return { severity: fields.get('V') ?? fields.get('S') ?? '', sqlstate: fields.get('C') ?? '', message: fields.get('M') ?? '' };
-}
-
-/** PgBouncer's refusal, in statement pooling mode, of a message that leaves a transaction open. */
-const STATEMENT_POOLING = /transaction blocks not allowed in statement pool/i;
-
-/**
- * The error a session's statements get when the peer closed it right after an ErrorResponse.
- * PgBouncer in statement pooling mode ends the session of any message that leaves a transaction
- * open, and every call of this server runs in one: UNSUPPORTED, which no retry mends.
- */
-function closedWith(e: ServerError): DbError {
-  const said = e.message.slice(0, 300);
-  if (STATEMENT_POOLING.test(e.message)) {
-    return new DbError(
-      'UNSUPPORTED',
-      `the pooler in front of the database refuses transactions ("${said}": PgBouncer's pool_mode = statement); this server runs every call in a transaction: connect through a transaction or session pool, or to the database directly`,
-      { pooler_message: said, connection_dropped: true },
-    );
-  }
-  return new DbError('CONNECTION_LOST', `the connection to the database was lost (CONNECTION_CLOSED): the server closed it after "${said}"`, {
-    driver_code: 'CONNECTION_CLOSED', server_message: said, ...(e.sqlstate ? { server_sqlstate: e.sqlstate } : {}),
-  });
+  // Bounded: a hostile peer's fields reach answers (pool.ts closedReason).
+  return { severity: (fields.get('V') ?? fields.get('S') ?? '').slice(0, 16), sqlstate: (fields.get('C') ?? '').slice(0, 5), message: fields.get('M') ?? '' };
 }
 
 function notPostgres(where: string): DbError {
