@@ -12,7 +12,7 @@ import type { DialectConfig, PoolState } from '../../dialect.js';
 import { CONNECT_TIMEOUT_MS, createGate, MAX_MESSAGE_BYTES, withDeadline } from '../../limits.js';
 import { fromPgError } from './errors.js';
 import { resetsSession } from './settings.js';
-import { pgSocketGuard, type ClosedAfterError, type PgSocketGuard } from './socket.js';
+import { pgSocketGuard, type PgSocketGuard, type SessionClose } from './socket.js';
 import { PG_TYPE_PARSERS } from './types.js';
 
 /** Bound on BEGIN/ROLLBACK/DISCARD: a healthy server answers these in microseconds. */
@@ -34,8 +34,8 @@ export interface Lease {
    */
   clean: boolean;
   release(): void;
-  /** Why the peer last closed one of the pool's sessions, if it said so (socket.ts lastClose). */
-  closeReason(): ClosedAfterError | undefined;
+  /** The pool's sessions that closed lately, and why where the peer said so (socket.ts recentCloses). */
+  recentCloses(): readonly SessionClose[];
 }
 
 /** What the driver takes from the connection's URL, already checked (the URL without its query, TLS and the like). */
@@ -149,7 +149,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
         if (!own) throw new DbError('CONNECTION_LOST', 'the connection pool was replaced after a connection died');
         return own.sql;
       };
-      return { conn, pool: from, side, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); }, closeReason: () => sockets.get(of)?.lastClose() };
+      return { conn, pool: from, side, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); }, recentCloses: () => sockets.get(of)?.recentCloses() ?? [] };
     } catch (err) {
       releaseSlot();
       const e = fromPgError(err);
@@ -266,7 +266,11 @@ export async function watch<T>(lease: Lease, work: Promise<T>): Promise<T> {
   }
 }
 
-/** A close reason this recent is the one of the session a CONNECTION_CLOSED came from. */
+/**
+ * A CONNECTION_CLOSED comes from the pool's session that closed last, as the driver reports it
+ * in the same turn of the event loop; the guard cannot say which session a lease holds, so a
+ * reason is added only when that session is the pool's one close within this window.
+ */
 const CLOSE_REASON_MS = 1000;
 /** PgBouncer's refusal, in statement pooling mode, of a message that leaves a transaction open. */
 const STATEMENT_POOLING = /transaction blocks not allowed in statement pool/i;
@@ -280,8 +284,10 @@ const STATEMENT_POOLING = /transaction blocks not allowed in statement pool/i;
  */
 export function withCloseReason(lease: Lease, err: DbError): DbError {
   if (err.code !== 'CONNECTION_LOST' || err.details.driver_code !== 'CONNECTION_CLOSED' || err.details.server_message !== undefined) return err;
-  const why = lease.closeReason();
-  if (!why || Date.now() - why.at > CLOSE_REASON_MS) return err;
+  const now = Date.now();
+  const recent = lease.recentCloses().filter((c) => now - c.at <= CLOSE_REASON_MS);
+  const why = recent.length === 1 ? recent[0]!.reason : undefined;
+  if (!why) return err;
   const pooling = STATEMENT_POOLING.test(why.message);
   const message = pooling
     ? `${err.message}: the pooler in front of the database ended the session after "${why.message}" (PgBouncer's pool_mode = statement, which refuses the transaction a call runs in: connect through a transaction or session pool, or to the database directly)`

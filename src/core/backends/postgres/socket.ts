@@ -15,8 +15,8 @@
  *   host list in the URL it goes to the host of the session it names (by the pid and secret of
  *   the session's BackendKeyData), not to the next host in turn.
  * - An ErrorResponse after which the peer closes the session (a FATAL, a pooler's refusal)
- *   is kept as the reason (lastClose), which pool.ts adds to the CONNECTION_CLOSED that
- *   postgres.js gives the session's statements.
+ *   is kept as the reason (recentCloses), which pool.ts adds to the CONNECTION_CLOSED that
+ *   postgres.js gives the session's statements when no other session closed near it.
  *
  * All four read the plain protocol; over TLS the bytes seen here are encrypted, so only the
  * stop and the connect deadline apply there (SPEC §7).
@@ -40,19 +40,26 @@ export interface PgSocketGuard {
   /** No socket is opened any more (the pool is retired or closed). */
   stop(): void;
   /**
-   * Why the peer last closed one of this guard's sessions, if it said so first (an
-   * ErrorResponse no ReadyForQuery followed: a FATAL, a pooler's refusal), and when.
+   * The last sessions of this guard that closed once up (at most RECENT_CLOSES), newest
+   * last: when, and why if the peer said so first (an ErrorResponse no ReadyForQuery
+   * followed: a FATAL, a pooler's refusal).
    */
-  lastClose(): ClosedAfterError | undefined;
+  recentCloses(): readonly SessionClose[];
 }
 
-export interface ClosedAfterError {
+export interface ServerError {
   severity: string;
   sqlstate: string;
   message: string;
+}
+
+export interface SessionClose {
   /** Date.now() at the close. */
   at: number;
+  reason?: ServerError;
 }
+
+const RECENT_CLOSES = 8;
 
 /** Message types a server may send before its first ReadyForQuery. */
 const STARTUP_TYPES = new Set(['R', 'E', 'S', 'K', 'Z', 'N', 'v']);
@@ -70,9 +77,9 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
    * Known for sessions without TLS only (the bytes are read here).
    */
   const hostOfKey = new Map<string, number>();
-  let lastClose: ClosedAfterError | undefined;
+  const closes: SessionClose[] = [];
   return {
-    lastClose: () => lastClose,
+    recentCloses: () => closes,
     // A retired pool's sessions count as lost (a read is retried on the fresh pool, recovery.ts).
     // driver_code POOL_RETIRED: nothing ran on the server, so a retry does not count it as a lost execution.
     stop: () => stop(new DbError('CONNECTION_LOST', 'the connection to the database was lost; its pool was replaced or closed', { driver_code: 'POOL_RETIRED' })),
@@ -111,7 +118,10 @@ export function pgSocketGuard(maxMessageBytes: number): PgSocketGuard {
           watchMessages(socket, maxMessageBytes, where, stop, (backendKey) => {
             hostOfKey.set(backendKey, at);
             socket.once('close', () => { hostOfKey.delete(backendKey); });
-          }, (e) => { lastClose = { ...e, at: Date.now() }; });
+          }, (reason) => {
+            closes.push(reason ? { at: Date.now(), reason } : { at: Date.now() });
+            if (closes.length > RECENT_CLOSES) closes.shift();
+          });
         }
         return write(...args);
       }) as Socket['write'];
@@ -133,7 +143,7 @@ function tlsRequested(ssl: unknown): boolean {
  * Reads message headers ahead of postgres.js (a listener prepended to its own) and
  * destroys the socket when a message is over the bound or the peer is not PostgreSQL.
  */
-function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (backendKey: string) => void, onClosedAfterError: (e: ServerError) => void): void {
+function watchMessages(socket: Socket, maxMessageBytes: number, where: string, stop: (e: DbError) => void, onBackend: (backendKey: string) => void, onSessionClose: (reason: ServerError | undefined) => void): void {
   let ready = false;
   let spoke = false; // the peer sent at least one well-formed startup message (an ErrorResponse during a restart, say)
   let connected = false;
@@ -168,7 +178,7 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
     },
   });
   socket.once('close', () => {
-    if (ready && unanswered) onClosedAfterError(unanswered);
+    if (ready) onSessionClose(unanswered);
     // Only a peer that took the connection and said nothing PostgreSQL-like: a refused
     // connection or a server that answered with an error (shutting down) is not "another service".
     if (!ready && connected && !spoke) stop(new DbError('CONNECTION_FAILED', `${where} closed the connection before completing the PostgreSQL startup; is it a PostgreSQL server?`, { endpoint: where, peer_closed: true }));
@@ -177,8 +187,6 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
 
 /** An ErrorResponse longer than this is not read as a close reason (it is still passed on). */
 const ERROR_READ_BYTES = 8192;
-
-type ServerError = Omit<ClosedAfterError, 'at'>;
 
 /** The S (severity), C (SQLSTATE) and M (message) fields of an ErrorResponse body. */
 function serverError(body: Buffer): ServerError {
