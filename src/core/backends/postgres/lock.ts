@@ -28,6 +28,11 @@ const missing = (err: unknown): boolean => err instanceof DbError && err.code ==
 
 export function pgLeaseSql(io: PgLockIo, name: string, at: LockAt): LeaseSql {
   const t = at.table;
+  /** On the renewal connection, not the session's own. */
+  const onSide = (text: string, params: unknown[]) => {
+    const q = io.side().unsafe(text, params as never[], { prepare: false } as never);
+    return { q, rows: q.then((x) => [...x] as Row[], (err) => { throw fromPgError(err); }) };
+  };
   return {
     async ensure() {
       const [r] = await io.query('SELECT to_regclass($1) IS NOT NULL AS here, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2) AS schema', [t, at.schema ?? '']);
@@ -55,7 +60,7 @@ export function pgLeaseSql(io: PgLockIo, name: string, at: LockAt): LeaseSql {
       const text = `UPDATE ${t} SET expires_at = ${until} WHERE name = $1 AND token = $2 RETURNING token`;
       const params = [name, token, String(LEASE_MS)];
       const rows = side
-        ? await io.side().unsafe(text, params, { prepare: false } as never).then((x) => [...x], (err) => { throw fromPgError(err); })
+        ? await onSide(text, params).rows
         : await io.query(text, params);
       return rows.length === 1;
     },
@@ -67,8 +72,8 @@ export function pgLeaseSql(io: PgLockIo, name: string, at: LockAt): LeaseSql {
       // the row that stays expires with its lease.
       await io.query(text, [name, token]).catch(async (err) => {
         if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') throw err;
-        const q = io.side().unsafe(text, [name, token], { prepare: false } as never);
-        await withDeadline(q.then(() => undefined, (sideErr) => { throw fromPgError(sideErr); }), RENEW_DEADLINE_MS, () => { q.cancel(); }, () => new DbError('CONNECTION_LOST', 'the lock release got no answer; the lock expires with its lease'));
+        const { q, rows } = onSide(text, [name, token]);
+        await withDeadline(rows, RENEW_DEADLINE_MS, () => { q.cancel(); }, () => new DbError('CONNECTION_LOST', 'the lock release got no answer; the lock expires with its lease'));
       });
     },
     async holder() {

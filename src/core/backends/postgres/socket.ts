@@ -48,7 +48,6 @@ export interface PgSocketGuard {
 }
 
 export interface ServerError {
-  severity: string;
   sqlstate: string;
   message: string;
 }
@@ -188,7 +187,7 @@ function watchMessages(socket: Socket, maxMessageBytes: number, where: string, s
 /** An ErrorResponse longer than this is not read as a close reason (it is still passed on). */
 const ERROR_READ_BYTES = 8192;
 
-/** The S (severity), C (SQLSTATE) and M (message) fields of an ErrorResponse body. */
+/** The C (SQLSTATE) and M (message) fields of an ErrorResponse body. */
 function serverError(body: Buffer): ServerError {
   const fields = new Map<string, string>();
   let at = 0;
@@ -199,7 +198,7 @@ function serverError(body: Buffer): ServerError {
     at = end + 1;
   }
   // Bounded: a hostile peer's fields reach answers (pool.ts closedReason).
-  return { severity: (fields.get('V') ?? fields.get('S') ?? '').slice(0, 16), sqlstate: (fields.get('C') ?? '').slice(0, 5), message: fields.get('M') ?? '' };
+  return { sqlstate: (fields.get('C') ?? '').slice(0, 5), message: fields.get('M') ?? '' };
 }
 
 function notPostgres(where: string): DbError {
