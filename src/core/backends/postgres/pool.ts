@@ -81,6 +81,10 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   const sockets = new WeakMap<Sql, PgSocketGuard>();
   /** Each pool's renewal connection, retired and closed with it. */
   const sides = new WeakMap<Sql, { sql: Sql; socket: PgSocketGuard }>();
+  /** Each pool's reservations not yet answered (reserveOn), asked again when one of its connections closes. */
+  const pending = new WeakMap<Sql, Set<() => void>>();
+  /** The pool each socket guard serves (postgres.js' onclose names no pool). */
+  const owners = new WeakMap<PgSocketGuard, Sql>();
 
   async function current(): Promise<Sql> {
     if (sql) return sql;
@@ -113,7 +117,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       types: PG_TYPE_PARSERS,
       // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
       onnotice: (notice: Notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
-      onclose: () => cfg.logger.debug({}, 'connection closed'),
+      onclose: () => onDriverClose(guard),
       // Only startup parameters a stock PgBouncer accepts (it tracks these itself); the
       // statement timeout and IntervalStyle are set inside each transaction (settings.ts).
       connection: {
@@ -124,8 +128,11 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
         DateStyle: 'ISO',
       },
     });
-    sql = postgres(fromUrl.url, { ...options(socket), max: cfg.poolSize } as Parameters<typeof postgres>[1]);
-    sockets.set(sql, socket);
+    const pool = postgres(fromUrl.url, { ...options(socket), max: cfg.poolSize } as Parameters<typeof postgres>[1]);
+    sql = pool;
+    sockets.set(pool, socket);
+    pending.set(pool, new Set());
+    owners.set(socket, pool);
     // The migration lock's renewals (lease.ts) run outside any lease and must not wait behind
     // pool_size busy calls: one connection of their own. Without fetch_types: a renewal reads
     // one text column, and postgres.js' type query on a connection that dies while it waits
@@ -140,16 +147,30 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     const releaseSlot = await gate.acquire(signal);
     let from: Sql | undefined;
     try {
-      from = await current();
-      const conn = await from.reserve();
-      const of = from;
+      const { conn, of } = await reserveOn(await current(), (asked) => { from = asked; });
       // The pool may be retired (a connection died) while a lease is out: its renewal connection is then closed too.
       const side = (): Sql => {
         const own = sides.get(of);
         if (!own) throw new DbError('CONNECTION_LOST', 'the connection pool was replaced after a connection died');
         return own.sql;
       };
-      return { conn, pool: from, side, broken: false, clean: false, release: () => { conn.release(); releaseSlot(); }, recentCloses: () => sockets.get(of)?.recentCloses() ?? [] };
+      const watched = watchClose(conn, () => lease);
+      const lease: Lease = {
+        conn: watched.conn,
+        pool: of,
+        side,
+        broken: false,
+        clean: false,
+        // A connection that closed goes back to postgres.js by its own close path: handed back
+        // here as well, the driver would give the dead connection to the next reservation.
+        release: () => {
+          watched.forget();
+          if (!lease.broken) conn.release();
+          releaseSlot();
+        },
+        recentCloses: () => sockets.get(of)?.recentCloses() ?? [],
+      };
+      return lease;
     } catch (err) {
       releaseSlot();
       const e = fromPgError(err);
@@ -158,6 +179,65 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       if (from && (e.code === 'CONNECTION_FAILED' || e.code === 'CONNECTION_LOST')) retire(from);
       throw e;
     }
+  }
+
+  /**
+   * A connection of the pool, reserved. postgres.js 3.4.9 drops a reservation when a
+   * connection closes while it waits: the closing connection reconnects for the oldest waiting
+   * reservation but never hands itself over (connection.js ReadyForQuery), and the call waited
+   * for ever. So each waiting reservation is asked again when one of its pool's connections
+   * closes (onDriverClose), on the current pool if its own was retired meanwhile; the first
+   * answer wins and any later one goes straight back.
+   */
+  function reserveOn(first: Sql, asking: (of: Sql) => void): Promise<{ conn: ReservedSql; of: Sql }> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let on = first;
+      const done = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        pending.get(on)?.delete(ask);
+        return true;
+      };
+      const request = (from: Sql): void => {
+        asking(from);
+        from.reserve().then((conn) => {
+          if (from === on && done()) resolve({ conn, of: from });
+          else conn.release();
+        }, (err: unknown) => {
+          if (from === on && done()) reject(err);
+        });
+      };
+      function ask(): void {
+        if (settled) return;
+        if (on === sql) return request(on);
+        // Retired: it opens nothing more, and what waits there is destroyed when it closes.
+        pending.get(on)?.delete(ask);
+        current().then((now) => {
+          if (settled) return;
+          on = now;
+          pending.get(now)!.add(ask);
+          request(now);
+        }, (err: unknown) => { if (done()) reject(err); });
+      }
+      pending.get(on)!.add(ask);
+      request(on);
+    });
+  }
+
+  /** Asks a pool's waiting reservations again, on the next turn (once the driver is done with the event). */
+  function askAgain(of: Sql): void {
+    const waiting = pending.get(of);
+    if (!waiting?.size) return;
+    const again = [...waiting];
+    setImmediate(() => { for (const ask of again) ask(); });
+  }
+
+  /** One of a pool's connections closed (postgres.js' onclose, just before it reconnects for a waiting reservation). */
+  function onDriverClose(guard: PgSocketGuard): void {
+    cfg.logger.debug({}, 'connection closed');
+    const of = owners.get(guard);
+    if (of) askAgain(of);
   }
 
   /**
@@ -170,6 +250,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     sql = undefined;
     sockets.get(old)?.stop();
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
+    askAgain(old);
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
     endSide(old, 1);
   }
@@ -228,6 +309,40 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       cfg.logger.debug({ open_ms: opened ? Date.now() - opened : 0 }, 'pool closed');
     },
   };
+}
+
+/** What postgres.js hands a query's `onexecute` option: the connection it was written to. */
+interface DriverConnection {
+  /** Called once when the connection closes (postgres.js index.js onclose). */
+  onclose: ((err: unknown) => void) | null;
+}
+
+/**
+ * The reserved connection, with every query written through it watched: the first one that
+ * reaches the wire (postgres.js calls its `onexecute` with the connection) hooks the
+ * connection's close, which marks the lease broken the moment the driver sees the close,
+ * whether or not a query of ours was pending then. Nothing is written to a broken lease: a
+ * query on a closed postgres.js connection is never sent and never settles, or is written
+ * into the session it reconnects for someone else.
+ */
+function watchClose(conn: ReservedSql, leaseOf: () => Lease): { conn: ReservedSql; forget(): void } {
+  const unsafe = conn.unsafe.bind(conn);
+  let hooked: DriverConnection | undefined;
+  const onclose = (): void => { leaseOf().broken = true; };
+  const onexecute = (c: DriverConnection): true => {
+    if (!hooked) {
+      hooked = c;
+      c.onclose = onclose;
+    }
+    // postgres.js reads this as "the connection takes more": what it would be without the option.
+    return true;
+  };
+  conn.unsafe = ((text: string, params?: unknown[], options?: Record<string, unknown>) => {
+    if (leaseOf().broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
+    return unsafe(text, params as never[], { ...options, onexecute } as never);
+  }) as ReservedSql['unsafe'];
+  // The next lease of the connection hooks it again: this one's hook must not outlive it.
+  return { conn, forget: () => { if (hooked?.onclose === onclose) hooked.onclose = null; } };
 }
 
 /**
