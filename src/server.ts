@@ -68,7 +68,20 @@ function banner(config: Config): string {
 /** The process must outlive driver bugs (postgres.js can throw from a socket callback when a connection dies). */
 function guardProcess(ctx: ServerContext): void {
   process.on('uncaughtException', (err) => ctx.logger.error({ err: err.message, stack: err.stack }, 'uncaught exception (the server keeps running)'));
-  process.on('unhandledRejection', (reason) => ctx.logger.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection (the server keeps running)'));
+  process.on('unhandledRejection', (reason) => {
+    if (driverTypeLookup(reason)) ctx.logger.warn({ err: (reason as Error).message }, 'a new PostgreSQL session closed while the driver read its array types; no call was affected');
+    else ctx.logger.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection (the server keeps running)');
+  });
+}
+
+/**
+ * postgres.js reads the server's array types on each new session, in a query nobody awaits: a
+ * session closed while that runs (killed, dropped) leaves its rejection unhandled. No call waits
+ * on it; the next session reads the types again.
+ */
+function driverTypeLookup(reason: unknown): boolean {
+  const query = reason instanceof Error ? (reason as Error & { query?: unknown }).query : undefined;
+  return typeof query === 'string' && query.includes('pg_catalog.pg_type') && query.includes('typarray');
 }
 
 /** How a transport stops: first no new requests, then (after running calls ended) everything else. */

@@ -18,7 +18,8 @@ import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness, type ToolOutcome } from '../support/mcp.js';
+import { callTool, startInProcess, startStdio, type Harness, type ToolOutcome } from '../support/mcp.js';
+import { configFile } from './process.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,6 +61,28 @@ function holdingProxy(): Promise<{ server: Server; port: number; opened: () => n
     hold: () => { holding = true; },
     letGo: () => { holding = false; held.splice(0).forEach((f) => f()); },
   })));
+}
+
+/** A proxy to PostgreSQL that drops the first `drops` sessions when the driver sends its array-type lookup. */
+function typeLookupDropper(drops: number): Promise<{ server: Server; port: number; dropped: () => number }> {
+  let dropped = 0;
+  const server = createServer((client) => {
+    const up = new Socket();
+    up.connect(5432, '127.0.0.1');
+    client.on('data', (chunk: Buffer) => {
+      if (dropped < drops && chunk.includes('typarray')) {
+        dropped++;
+        client.destroy();
+        up.destroy();
+        return;
+      }
+      up.write(chunk);
+    });
+    up.pipe(client);
+    client.on('error', () => up.destroy()); up.on('error', () => client.destroy());
+    client.on('close', () => up.destroy()); up.on('close', () => client.destroy());
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ server, port: (server.address() as { port: number }).port, dropped: () => dropped })));
 }
 
 describe('PostgreSQL: sessions killed while calls wait for a connection', () => {
@@ -146,4 +169,24 @@ describe('PostgreSQL: sessions killed while calls wait for a connection', () => 
       await h.close();
     }
   }, 120_000);
+
+  it('the first sessions dropped while the driver reads the array types (stdio): the call answers, the log says no call was affected', async () => {
+    const px = await typeLookupDropper(2);
+    const u = new URL(db.url);
+    u.port = String(px.port);
+    const server = await startStdio(['--config', configFile({ db: { url: u.toString() } })]);
+    let log = '';
+    server.transport.stderr?.on('data', (chunk: Buffer) => { log += chunk.toString('utf8'); });
+    try {
+      const first = await timedCall({ client: server.client } as Harness, 'SELECT 1 AS first');
+      expect(px.dropped(), 'the proxy dropped sessions at the type lookup').toBe(2);
+      expect(first.r.ok, `${show(first)}\n${log.slice(-2000)}`).toBe(true);
+      expect(log).toMatch(/closed while the driver read its array types; no call was affected/);
+      expect(log).not.toMatch(/unhandled rejection/);
+      expect((await timedCall({ client: server.client } as Harness, 'SELECT 2 AS second')).r.ok).toBe(true);
+    } finally {
+      await server.close();
+      px.server.close();
+    }
+  }, 60_000);
 });

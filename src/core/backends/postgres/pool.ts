@@ -85,6 +85,8 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   const pending = new WeakMap<Sql, Set<() => void>>();
   /** The pool each socket guard serves (postgres.js' onclose names no pool). */
   const owners = new WeakMap<PgSocketGuard, Sql>();
+  /** Retired pools whose waiting reservations move to the current pool (retire). */
+  const moving = new WeakSet<Sql>();
 
   async function current(): Promise<Sql> {
     if (sql) return sql;
@@ -176,7 +178,8 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       const e = fromPgError(err);
       // postgres.js backs off a slot whose connect failed (0.2 s, 0.5 s, then 6 s ...) even
       // after the database is back, and a restart fails several: start over with a fresh pool.
-      if (from && (e.code === 'CONNECTION_FAILED' || e.code === 'CONNECTION_LOST')) retire(from);
+      // A session the database dropped as it opened (it answered): the others waiting move on.
+      if (from && (e.code === 'CONNECTION_FAILED' || e.code === 'CONNECTION_LOST')) retire(from, e.code === 'CONNECTION_LOST');
       throw e;
     }
   }
@@ -186,8 +189,8 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
    * connection closes while it waits: the closing connection reconnects for the oldest waiting
    * reservation but never hands itself over (connection.js ReadyForQuery), and the call waited
    * for ever. So each waiting reservation is asked again when one of its pool's connections
-   * closes (onDriverClose), on the current pool if its own was retired meanwhile; the first
-   * answer wins and any later one goes straight back.
+   * closes (onDriverClose), on the current pool if its own was retired after a lost session
+   * (retire); the first answer wins and any later one goes straight back.
    */
   function reserveOn(first: Sql, asking: (of: Sql) => void): Promise<{ conn: ReservedSql; of: Sql }> {
     return new Promise((resolve, reject) => {
@@ -210,8 +213,10 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       };
       function ask(): void {
         if (settled) return;
-        if (on === sql) return request(on);
-        // Retired: it opens nothing more, and what waits there is destroyed when it closes.
+        // A pool retired because it could not connect opens nothing more: asked there, the
+        // reservation fails at once (socket.ts stop) and nothing reconnects.
+        if (on === sql || !moving.has(on)) return request(on);
+        // Retired after a lost session: what waits there would be destroyed when it closes.
         pending.get(on)?.delete(ask);
         current().then((now) => {
           if (settled) return;
@@ -244,13 +249,19 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
    * A connection that died under postgres.js 3.4.9 can leave the pool's internal
    * state inconsistent (later queries on it hang), so the whole pool is retired:
    * new calls get a fresh pool, the old one drains and closes in the background.
+   * `moveWaiting`: a session was lost (the database answered), so the calls waiting for a
+   * connection of the old pool ask the fresh one; after a failed connect they stay, and
+   * fail at once, so that nothing reconnects to a peer that is not the database (SPEC §7).
    */
-  function retire(old: Sql): void {
+  function retire(old: Sql, moveWaiting: boolean): void {
     if (sql !== old) return; // already retired
     sql = undefined;
     sockets.get(old)?.stop();
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
-    askAgain(old);
+    if (moveWaiting) {
+      moving.add(old);
+      askAgain(old);
+    }
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
     endSide(old, 1);
   }
@@ -276,13 +287,13 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
         lease.broken = true;
       });
     }
-    if (lease.broken) retire(lease.pool);
+    if (lease.broken) retire(lease.pool, true);
     lease.release();
   }
 
   function endLeaseLater(lease: Lease, first: Array<string | Pipelined>): void {
     // A dead connection's pool is retired at once, so a retry never draws from it.
-    if (lease.broken) retire(lease.pool);
+    if (lease.broken) retire(lease.pool, true);
     // Nothing to send (a call whose COMMIT carried the reset): back at once, as endLease would.
     else if (first.length === 0 && (reset === 'none' || lease.clean)) return lease.release();
     void (async () => {
@@ -297,7 +308,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
 
   return {
     reserve,
-    retireCurrent: () => { if (sql) retire(sql); },
+    retireCurrent: () => { if (sql) retire(sql, false); },
     endLease,
     endLeaseLater,
     state: () => ({ open: null, busy: gate.busy, waiting: gate.waiting, max: cfg.poolSize }),
