@@ -328,18 +328,37 @@ interface DriverConnection {
   onclose: ((err: unknown) => void) | null;
 }
 
+/** A postgres.js query as the lease sees it: settled from outside when its connection closed. */
+interface DriverQuery {
+  /** Set once the query was handed to the connection (postgres.js Query.handle). */
+  executed?: boolean;
+  reject(err: unknown): void;
+}
+
+/** The lease's last queries that may still be pending when its connection closes (pipelined ones are a few). */
+const RECENT_QUERIES = 16;
+
 /**
  * The reserved connection, with every query written through it watched: the first one that
  * reaches the wire (postgres.js calls its `onexecute` with the connection) hooks the
  * connection's close, which marks the lease broken the moment the driver sees the close,
  * whether or not a query of ours was pending then. Nothing is written to a broken lease: a
  * query on a closed postgres.js connection is never sent and never settles, or is written
- * into the session it reconnects for someone else.
+ * into the session it reconnects for someone else. Queries still waiting in postgres.js'
+ * queue of the reserved connection when it closes are dropped there without an answer; they
+ * fail here as the ones on the wire do (CONNECTION_CLOSED).
  */
 function watchClose(conn: ReservedSql, leaseOf: () => Lease): { conn: ReservedSql; forget(): void } {
   const unsafe = conn.unsafe.bind(conn);
   let hooked: DriverConnection | undefined;
-  const onclose = (): void => { leaseOf().broken = true; };
+  let recent: DriverQuery[] = [];
+  const onclose = (): void => {
+    leaseOf().broken = true;
+    const closed = Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED', errno: 'CONNECTION_CLOSED' });
+    // The ones the driver answered already keep their answer (a settled promise ignores this).
+    for (const q of recent) if (q.executed) q.reject(closed);
+    recent = [];
+  };
   const onexecute = (c: DriverConnection): true => {
     if (!hooked) {
       hooked = c;
@@ -350,10 +369,13 @@ function watchClose(conn: ReservedSql, leaseOf: () => Lease): { conn: ReservedSq
   };
   conn.unsafe = ((text: string, params?: unknown[], options?: Record<string, unknown>) => {
     if (leaseOf().broken) throw new DbError('CONNECTION_LOST', 'the connection to the database was lost');
-    return unsafe(text, params as never[], { ...options, onexecute } as never);
+    const q = unsafe(text, params as never[], { ...options, onexecute } as never);
+    recent.push(q as unknown as DriverQuery);
+    if (recent.length > RECENT_QUERIES) recent.shift();
+    return q;
   }) as ReservedSql['unsafe'];
   // The next lease of the connection hooks it again: this one's hook must not outlive it.
-  return { conn, forget: () => { if (hooked?.onclose === onclose) hooked.onclose = null; } };
+  return { conn, forget: () => { recent = []; if (hooked?.onclose === onclose) hooked.onclose = null; } };
 }
 
 /**
