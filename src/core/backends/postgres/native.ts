@@ -29,7 +29,9 @@ export function libpqEnv(url: string): Record<string, string> {
 }
 
 /** What a refusal of the server, as pg_dump or pg_restore print it (`ERROR:  …`), means: our code for it. */
-const REFUSALS: Array<[RegExp, 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED']> = [
+const REFUSALS: Array<[RegExp, 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED' | 'CONNECTION_LOST']> = [
+  // The tool's session ended under it (pg_terminate_backend, a restart, the network).
+  [/terminating connection due to|server closed the connection unexpectedly|connection to server was lost|no connection to the server/i, 'CONNECTION_LOST'],
   [/permission denied|row-level security|must be owner|must be superuser/i, 'PERMISSION_DENIED'],
   [/server version mismatch|unsupported version|unsupported server version/i, 'UNSUPPORTED'],
   [/connection to server .* failed|could not connect|could not translate host name/i, 'CONNECTION_FAILED'],
