@@ -160,7 +160,7 @@ export async function runInOrder(
 /** A failed COMMIT: when the connection died during it, nobody knows whether it committed. */
 export function commitError(err: DbError): DbError {
   if (err.code === 'CONNECTION_LOST') {
-    return new DbError('CONNECTION_LOST', 'the connection was lost during COMMIT: the transaction may or may not have been committed; check before retrying', err.details);
+    return new DbError('CONNECTION_LOST', 'the connection was lost during COMMIT: the transaction may or may not have been committed; check before retrying', { ...err.details, outcome: 'unknown' });
   }
   return new DbError('TRANSACTION_FAILED', `COMMIT failed and nothing was committed: ${err.message}`, err.details);
 }

@@ -30,8 +30,10 @@ export function libpqEnv(url: string): Record<string, string> {
 
 /** What a refusal of the server, as pg_dump or pg_restore print it (`ERROR:  …`), means: our code for it. */
 const REFUSALS: Array<[RegExp, 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED' | 'CONNECTION_LOST']> = [
-  // The tool's session ended under it (pg_terminate_backend, a restart, the network).
-  [/terminating connection due to|server closed the connection unexpectedly|connection to server was lost|no connection to the server/i, 'CONNECTION_LOST'],
+  // The tool's session ended under it (pg_terminate_backend, a restart, the network): libpq's
+  // own words at the start of a line, after the tool's prefix, never inside a server ERROR or
+  // DETAIL line, which may quote the user's data or names.
+  [/^(?:pg_(?:dump|restore): (?:error: )?)?(?:(?:query failed|could not execute query|Error message from server): )?(?:FATAL: +terminating connection due to|server closed the connection unexpectedly|no connection to the server|connection to server was lost)/m, 'CONNECTION_LOST'],
   [/permission denied|row-level security|must be owner|must be superuser/i, 'PERMISSION_DENIED'],
   [/server version mismatch|unsupported version|unsupported server version/i, 'UNSUPPORTED'],
   [/connection to server .* failed|could not connect|could not translate host name/i, 'CONNECTION_FAILED'],
@@ -85,7 +87,11 @@ export const native: NativeBackup = {
     refuseThroughTransactionPooler(job.url);
     const byMode = { create: [], replace: ['--clean', '--if-exists'], append: ['--data-only'] }[job.mode];
     const env = libpqEnv(job.url);
-    await runPgTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env, clientEnv: CLIENT_ENV }, job.signal);
+    await runPgTool({ command: 'pg_restore', args: ['--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', ...byMode, '-d', env.PGDATABASE, job.path], env, clientEnv: CLIENT_ENV }, job.signal).catch((err: unknown) => {
+      if (!(err instanceof DbError) || err.code !== 'CONNECTION_LOST') throw err;
+      // One transaction: nothing was applied, unless the session was lost during its COMMIT.
+      throw new DbError('CONNECTION_LOST', `${err.message}; pg_restore runs in one transaction, so nothing was restored unless the connection was lost during its COMMIT: check the target before running it again`, { ...err.details, outcome: 'unknown' }, { cause: err });
+    });
     return null;
   },
 };
