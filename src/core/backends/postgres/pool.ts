@@ -83,8 +83,6 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   const sides = new WeakMap<Sql, { sql: Sql; socket: PgSocketGuard }>();
   /** Each pool's reservations not yet answered (reserveOn), asked again when one of its connections closes. */
   const pending = new WeakMap<Sql, Set<() => void>>();
-  /** The pool each socket guard serves (postgres.js' onclose names no pool). */
-  const owners = new WeakMap<PgSocketGuard, Sql>();
   /** Retired pools whose waiting reservations move to the current pool (retire). */
   const moving = new WeakSet<Sql>();
 
@@ -97,7 +95,9 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     // checked parameters; every other option postgres.js would read from PG* variables is given.
     const fromUrl = urlOptions();
     const socket = pgSocketGuard(MAX_MESSAGE_BYTES);
-    const options = (guard: PgSocketGuard) => ({
+    // `waiting`: the pool's unanswered reservations, asked again when one of its connections
+    // closes (postgres.js' onclose, just before it reconnects for one of them; reserveOn).
+    const options = (guard: PgSocketGuard, waiting?: Set<() => void>) => ({
       prepare: false,
       idle_timeout: 60,
       max_lifetime: 60 * 30,
@@ -119,7 +119,10 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
       types: PG_TYPE_PARSERS,
       // Server NOTICEs go to the log: postgres.js would print them to stdout, our protocol channel.
       onnotice: (notice: Notice) => cfg.logger.debug({ notice: notice.message }, 'server notice'),
-      onclose: () => onDriverClose(guard),
+      onclose: () => {
+        cfg.logger.debug({}, 'connection closed');
+        if (waiting) askAgain(waiting);
+      },
       // Only startup parameters a stock PgBouncer accepts (it tracks these itself); the
       // statement timeout and IntervalStyle are set inside each transaction (settings.ts).
       connection: {
@@ -130,11 +133,11 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
         DateStyle: 'ISO',
       },
     });
-    const pool = postgres(fromUrl.url, { ...options(socket), max: cfg.poolSize } as Parameters<typeof postgres>[1]);
+    const waiting = new Set<() => void>();
+    const pool = postgres(fromUrl.url, { ...options(socket, waiting), max: cfg.poolSize } as Parameters<typeof postgres>[1]);
     sql = pool;
     sockets.set(pool, socket);
-    pending.set(pool, new Set());
-    owners.set(socket, pool);
+    pending.set(pool, waiting);
     // The migration lock's renewals (lease.ts) run outside any lease and must not wait behind
     // pool_size busy calls: one connection of their own. Without fetch_types: a renewal reads
     // one text column, and postgres.js' type query on a connection that dies while it waits
@@ -189,7 +192,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
    * connection closes while it waits: the closing connection reconnects for the oldest waiting
    * reservation but never hands itself over (connection.js ReadyForQuery), and the call waited
    * for ever. So each waiting reservation is asked again when one of its pool's connections
-   * closes (onDriverClose), on the current pool if its own was retired after a lost session
+   * closes (askAgain), on the current pool if its own was retired after a lost session
    * (retire); the first answer wins and any later one goes straight back.
    */
   function reserveOn(first: Sql, asking: (of: Sql) => void): Promise<{ conn: ReservedSql; of: Sql }> {
@@ -231,18 +234,10 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
   }
 
   /** Asks a pool's waiting reservations again, on the next turn (once the driver is done with the event). */
-  function askAgain(of: Sql): void {
-    const waiting = pending.get(of);
-    if (!waiting?.size) return;
+  function askAgain(waiting: Set<() => void>): void {
+    if (!waiting.size) return;
     const again = [...waiting];
     setImmediate(() => { for (const ask of again) ask(); });
-  }
-
-  /** One of a pool's connections closed (postgres.js' onclose, just before it reconnects for a waiting reservation). */
-  function onDriverClose(guard: PgSocketGuard): void {
-    cfg.logger.debug({}, 'connection closed');
-    const of = owners.get(guard);
-    if (of) askAgain(of);
   }
 
   /**
@@ -260,7 +255,7 @@ export function createPgPool(cfg: DialectConfig, urlOptions: () => PgDriverUrl, 
     cfg.logger.warn({}, 'a connection died; opening a fresh pool');
     if (moveWaiting) {
       moving.add(old);
-      askAgain(old);
+      askAgain(pending.get(old)!);
     }
     old.end({ timeout: Math.ceil(cfg.statementTimeoutMs / 1000) + 1 }).catch(() => undefined);
     endSide(old, 1);
