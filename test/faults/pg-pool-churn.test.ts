@@ -18,21 +18,19 @@ import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, startStdio, type Harness, type ToolOutcome } from '../support/mcp.js';
+import { callWithin, startInProcess, startStdio, type BoundedOutcome, type Harness } from '../support/mcp.js';
 import { configFile } from './process.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NO_ANSWER_MS = 20_000;
 
-type Timed = { ms: number; r: ToolOutcome | { ok: false; error: { code: 'NO_ANSWER'; message: string; details: Record<string, unknown> } } };
+type Timed = { ms: number; r: BoundedOutcome };
 
-function timedCall(h: Harness, query: string): Promise<Timed> {
+async function timedCall(h: Harness, query: string): Promise<Timed> {
   const t = Date.now();
-  return callTool(h.client, 'execute_query', { connection: 'db', query }, { timeout: NO_ANSWER_MS }).then(
-    (r) => ({ ms: Date.now() - t, r }),
-    (e: Error) => ({ ms: Date.now() - t, r: { ok: false as const, error: { code: 'NO_ANSWER' as const, message: e.message, details: {} } } }),
-  );
+  const r = await callWithin(h.client, 'execute_query', { connection: 'db', query }, NO_ANSWER_MS);
+  return { ms: Date.now() - t, r };
 }
 
 const show = ({ ms, r }: Timed): string => `${ms} ms ${r.ok ? 'ok' : `${r.error.code} ${r.error.message.slice(0, 120)}`}`;

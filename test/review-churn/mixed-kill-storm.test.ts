@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { appendFileSync } from 'node:fs';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callWithin, startInProcess, type Harness } from '../support/mcp.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,12 +27,8 @@ const ROUNDS = Number(process.env.STORM_ROUNDS ?? 4);
 type Answer = { kind: string; ok: boolean; code?: string; outcome?: unknown; message?: string };
 
 async function call(h: Harness, kind: string, tool: string, args: Record<string, unknown>): Promise<Answer> {
-  try {
-    const r = await callTool(h.client, tool, args, { timeout: NO_ANSWER_MS });
-    return r.ok ? { kind, ok: true } : { kind, ok: false, code: r.error.code, outcome: r.error.details.outcome, message: r.error.message.slice(0, 160) };
-  } catch (e) {
-    return { kind, ok: false, code: 'NO_ANSWER', message: (e as Error).message.slice(0, 160) };
-  }
+  const r = await callWithin(h.client, tool, args, NO_ANSWER_MS);
+  return r.ok ? { kind, ok: true } : { kind, ok: false, code: r.error.code, outcome: r.error.details.outcome, message: r.error.message.slice(0, 160) };
 }
 
 describe('PostgreSQL: kill storm over a mixed workload', () => {

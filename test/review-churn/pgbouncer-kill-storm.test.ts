@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callWithin, startInProcess, type Harness } from '../support/mcp.js';
 import { startPgBouncer, type PgBouncer } from '../topology/pgbouncer.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
@@ -19,12 +19,8 @@ const NO_ANSWER_MS = 20_000;
 
 type Answer = { kind: string; ok: boolean; code?: string; outcome?: unknown; message?: string };
 async function call(h: Harness, kind: string, tool: string, args: Record<string, unknown>): Promise<Answer> {
-  try {
-    const r = await callTool(h.client, tool, args, { timeout: NO_ANSWER_MS });
-    return r.ok ? { kind, ok: true } : { kind, ok: false, code: r.error.code, outcome: r.error.details.outcome, message: r.error.message.slice(0, 160) };
-  } catch (e) {
-    return { kind, ok: false, code: 'NO_ANSWER', message: (e as Error).message.slice(0, 160) };
-  }
+  const r = await callWithin(h.client, tool, args, NO_ANSWER_MS);
+  return r.ok ? { kind, ok: true } : { kind, ok: false, code: r.error.code, outcome: r.error.details.outcome, message: r.error.message.slice(0, 160) };
 }
 
 for (const mode of ['session', 'transaction'] as const) {

@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callWithin, startInProcess, type Harness } from '../support/mcp.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,12 +22,8 @@ const NO_ANSWER_MS = 20_000;
 
 async function call(h: Harness, query: string, params?: unknown[]): Promise<{ ms: number; a: string }> {
   const t = Date.now();
-  try {
-    const r = await callTool(h.client, 'execute_query', { connection: 'db', query, ...(params ? { params } : {}) }, { timeout: NO_ANSWER_MS });
-    return { ms: Date.now() - t, a: r.ok ? 'ok' : `${r.error.code} ${r.error.message.slice(0, 140)}` };
-  } catch (e) {
-    return { ms: Date.now() - t, a: `NO_ANSWER ${(e as Error).message.slice(0, 80)}` };
-  }
+  const r = await callWithin(h.client, 'execute_query', { connection: 'db', query, ...(params ? { params } : {}) }, NO_ANSWER_MS);
+  return { ms: Date.now() - t, a: r.ok ? 'ok' : `${r.error.code} ${r.error.message.slice(0, 140)}` };
 }
 
 describe('PostgreSQL read-only pool_size 1: a parameterised read killed', () => {

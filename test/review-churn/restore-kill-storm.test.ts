@@ -11,19 +11,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callWithin, startInProcess, type Harness } from '../support/mcp.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROWS = 300_000;
 
 async function call(h: Harness, tool: string, args: Record<string, unknown>, timeout: number): Promise<string> {
-  try {
-    const r = await callTool(h.client, tool, args, { timeout });
-    return r.ok ? 'ok' : `${r.error.code} ${r.error.message.slice(0, 140)}`;
-  } catch (e) {
-    return `NO_ANSWER ${(e as Error).message.slice(0, 80)}`;
-  }
+  const r = await callWithin(h.client, tool, args, timeout);
+  return r.ok ? 'ok' : `${r.error.code} ${r.error.message.slice(0, 140)}`;
 }
 
 describe('PostgreSQL: restore_backup under a kill storm', () => {

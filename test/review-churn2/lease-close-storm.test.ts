@@ -17,19 +17,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, tempDir, type TestBackend } from '../support/backends.js';
-import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { callWithin, startInProcess, type Harness } from '../support/mcp.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Said = { a: string; outcome?: unknown };
 async function call(h: Harness, tool: string, args: Record<string, unknown>, timeout = 20_000): Promise<Said> {
-  try {
-    const r = await callTool(h.client, tool, args, { timeout });
-    return r.ok ? { a: 'ok' } : { a: `${r.error.code} ${r.error.message.replace(/\s+/g, ' ').slice(0, 140)}`, outcome: r.error.details?.outcome };
-  } catch (e) {
-    return { a: `NO_ANSWER ${(e as Error).message.slice(0, 80)}` };
-  }
+  const r = await callWithin(h.client, tool, args, timeout);
+  return r.ok ? { a: 'ok' } : { a: `${r.error.code} ${r.error.message.replace(/\s+/g, ' ').slice(0, 140)}`, outcome: r.error.details.outcome };
 }
 
 describe('PostgreSQL: leases closed under cursor, COPY, transactions, read_only', () => {

@@ -5,11 +5,11 @@
  * idle session and closes it; another session of the pool is then dropped plainly, which is
  * where withCloseReason adds server_message (see reason-other-session.test.ts).
  */
-import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { freshDatabase, type TestBackend } from '../support/backends.js';
 import { callTool, startInProcess, type Harness } from '../support/mcp.js';
+import { pgProxy, type PgProxy } from '../support/pg-proxy.js';
 
 const PG = { name: 'postgres', url: () => 'postgres://postgres@127.0.0.1:5432/test' } as TestBackend;
 const SECRET = 'Zq7SecretPw42';
@@ -24,28 +24,16 @@ function errorResponse(message: string): Buffer {
   return Buffer.concat([head, body]);
 }
 
-function proxy(): Promise<{ server: Server; port: number; byUpstreamPort: Map<number, Socket> }> {
-  const byUpstreamPort = new Map<number, Socket>();
-  const server = createServer((client) => {
-    const up = new Socket();
-    up.connect(5432, '127.0.0.1', () => { byUpstreamPort.set(up.localPort!, client); });
-    client.pipe(up); up.pipe(client);
-    client.on('error', () => up.destroy()); up.on('error', () => client.destroy());
-    client.on('close', () => up.destroy()); up.on('close', () => client.destroy());
-  });
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ server, port: (server.address() as { port: number }).port, byUpstreamPort })));
-}
-
 describe('a close reason that carries the password', () => {
   let h: Harness;
   let db: { url: string; drop(): Promise<void> };
   let admin: postgres.Sql;
-  let px: Awaited<ReturnType<typeof proxy>>;
+  let px: PgProxy;
   beforeAll(async () => {
     db = await freshDatabase(PG, 'rv2s');
     admin = postgres(db.url, { max: 1, onnotice: () => {} });
     await admin`CREATE TABLE t (id int)`;
-    px = await proxy();
+    px = await pgProxy();
     const u = new URL(db.url);
     u.port = String(px.port);
     u.password = SECRET;

@@ -85,6 +85,17 @@ export async function callTool(client: Client, name: string, args: Record<string
   return { ok: true, data: raw.structuredContent as Record<string, unknown>, raw };
 }
 
+/** A tool's outcome, or NO_ANSWER when none came within the bound of callWithin. */
+export type BoundedOutcome = ToolOutcome | { ok: false; error: { code: 'NO_ANSWER'; message: string; details: Record<string, unknown> } };
+
+/**
+ * A call that must answer within `timeoutMs`: no answer (the client gave up) is an outcome
+ * of its own, not a throw, so a test under faults can report every call it made.
+ */
+export function callWithin(client: Client, name: string, args: Record<string, unknown>, timeoutMs: number): Promise<BoundedOutcome> {
+  return callTool(client, name, args, { timeout: timeoutMs }).catch((e: Error) => ({ ok: false as const, error: { code: 'NO_ANSWER' as const, message: e.message, details: {} } }));
+}
+
 /**
  * The rows of an execute_query result (or of one statement in execute_transaction's
  * `results`) as objects keyed by column name: the one place tests read the result
