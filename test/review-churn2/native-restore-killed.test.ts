@@ -60,6 +60,8 @@ describe('PostgreSQL native restore killed mid-way', () => {
       log.push(`round ${round}: killed=${killed} ${Date.now() - t} ms ${said} details=${JSON.stringify(details)} | table rows=${n} old=${old}`);
       expect(said, log.join('\n')).not.toMatch(/^NO_ANSWER/);
       expect([1000, ROWS], log.join('\n')).toContain(n);
+      // A killed session is said as such, in whichever words pg_restore printed it (it was INTERNAL for PQputCopyData's).
+      if (killed > 0 && said !== 'ok') expect(said, log.join('\n')).toMatch(/^CONNECTION_LOST /);
       if (/^CONNECTION_LOST/.test(said)) {
         const tells = (details as { outcome?: string } | undefined)?.outcome !== undefined || /nothing was restored|rolled back|may or may not|partial/i.test(said);
         expect(tells, log.join('\n')).toBe(true);

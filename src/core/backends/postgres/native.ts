@@ -31,14 +31,23 @@ export function libpqEnv(url: string): Record<string, string> {
 /** What a refusal of the server, as pg_dump or pg_restore print it (`ERROR:  …`), means: our code for it. */
 const REFUSALS: Array<[RegExp, 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED' | 'CONNECTION_LOST']> = [
   // The tool's session ended under it (pg_terminate_backend, a restart, the network): libpq's
-  // own words at the start of a line, after the tool's prefix, never inside a server ERROR or
-  // DETAIL line, which may quote the user's data or names.
-  [/^(?:pg_(?:dump|restore): (?:error: )?)?(?:(?:query failed|could not execute query|Error message from server): )?(?:FATAL: +terminating connection due to|server closed the connection unexpectedly|no connection to the server|connection to server was lost)/m, 'CONNECTION_LOST'],
+  // own words on a line of the tool's ("pg_dump: error: ", "pg_dump: detail: "), after its
+  // context for them ("query failed: ", "error returned by PQputCopyData: " …), never inside a
+  // server ERROR or DETAIL line, which may quote the user's data or names.
+  [/^pg_(?:dump|restore): (?:(?:error|detail): )?(?:(?:query failed|could not execute query|Error message from server|error returned by PQ[A-Za-z]+): )?(?:FATAL: +terminating connection due to|server closed the connection unexpectedly|no connection to the server|connection to server was lost)/m, 'CONNECTION_LOST'],
   [/permission denied|row-level security|must be owner|must be superuser/i, 'PERMISSION_DENIED'],
   [/server version mismatch|unsupported version|unsupported server version/i, 'UNSUPPORTED'],
   [/connection to server .* failed|could not connect|could not translate host name/i, 'CONNECTION_FAILED'],
   [/does not exist|no matching (tables|schemas)/i, 'UNDEFINED_OBJECT'],
 ];
+
+/**
+ * Our code for what pg_dump or pg_restore printed (`stderr`, as the tool wrote it), or none:
+ * INTERNAL stays.
+ */
+export function pgToolRefusal(stderr: string): (typeof REFUSALS)[number][1] | undefined {
+  return REFUSALS.find(([re]) => re.test(stderr))?.[1];
+}
 
 /** Runs pg_dump or pg_restore; a refusal it reports keeps its meaning (PERMISSION_DENIED …) rather than INTERNAL. */
 export async function runPgTool(tool: Tool, signal: AbortSignal): Promise<void> {
@@ -46,7 +55,8 @@ export async function runPgTool(tool: Tool, signal: AbortSignal): Promise<void> 
     await runTool(tool, signal);
   } catch (err) {
     if (!(err instanceof DbError) || err.code !== 'INTERNAL') throw err;
-    const code = REFUSALS.find(([re]) => re.test(err.message))?.[1];
+    // What the tool printed starts after runTool's "pg_dump failed (exit 1): ", on that line.
+    const code = pgToolRefusal(err.message.replace(/^.*? failed \(exit [^)]*\): /, ''));
     throw code ? new DbError(code, err.message, err.details, { cause: err }) : err;
   }
 }
