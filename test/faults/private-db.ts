@@ -33,7 +33,23 @@ export interface PrivateDb {
   destroy(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
+/** Ports freePort gave this process: the kernel may hand the same free port out twice in a row. */
+const given = new Set<number>();
+
+/**
+ * A port nothing listens on now, and one this process was not given before: a Galera test
+ * asks for twelve at once, and two nodes got the same one (the third failed to bind).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (given.has(port)) continue;
+    given.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
