@@ -44,22 +44,28 @@ async function perCall(start, call, warm = WARM) {
 const oursCall = (c) => c.callTool({ name: 'execute_query', arguments: { connection: 'b', query: 'SELECT 1' } });
 const hubCall = (c) => c.callTool({ name: 'execute_sql', arguments: { sql: 'SELECT 1' } });
 
-/** `steady`: after STEADY_WARM calls, in STEADY_ROUNDS rounds, as information (no target). */
-async function perCallRows(hub, label, url, steady = false) {
+/**
+ * `steady`: after STEADY_WARM calls, in STEADY_ROUNDS rounds, as information (no target).
+ * `node`: ours on this node instead of the bench's own (DBHub's runtime), as information.
+ */
+async function perCallRows(hub, label, url, steady = false, node = undefined) {
   const [warm, rounds] = steady ? [STEADY_WARM, STEADY_ROUNDS] : [WARM, ROUNDS];
   const ours = [];
   const theirs = [];
+  const args = ['--connection', `b=${url}`, '--log-level', 'silent'];
   for (let i = 0; i < rounds; i++) {
-    ours.push(await perCall(() => startServer(['--connection', `b=${url}`, '--log-level', 'silent']), oursCall, warm));
+    ours.push(await perCall(() => (node ? startStdio(node, [SERVER_JS, ...args]) : startServer(args)), oursCall, warm));
     if (hub.error) continue;
     theirs.push(await perCall(() => startStdio(hub.node, dbhubArgs(hub, dbhubDsn(url))), hubCall, warm));
   }
   const o = median(ours);
   const t = hub.error ? undefined : median(theirs);
+  const extra = steady ? `, after ${warm} calls (steady state, information)` : node ? `, ours on DBHub's node too (information)` : '';
+  const target = !steady && !node;
   return {
-    metric: `${label}: execute_query SELECT 1 over stdio (ms), median of ${rounds} x ${CALLS}${steady ? `, after ${warm} calls (steady state, information)` : ''}`,
+    metric: `${label}: execute_query SELECT 1 over stdio (ms), median of ${rounds} x ${CALLS}${extra}`,
     ours: fmt(o), baseline: t === undefined ? 'n/a' : `${fmt(t)} (DBHub)`, ratio: t === undefined ? '' : fmt(o / t, 2),
-    target: steady ? '' : '≤ 1.0x DBHub', ok: t === undefined || steady ? '' : o <= t ? 'yes' : 'NO',
+    target: target ? '≤ 1.0x DBHub' : '', ok: t === undefined || !target ? '' : o <= t ? 'yes' : 'NO',
   };
 }
 
@@ -107,6 +113,9 @@ export async function benchCalls() {
   try {
     rows.push(await perCallRows(hub, 'SQLite', sqliteUrl));
     rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL));
+    // Same runtime for both: how much of the difference is Node's (PostgreSQL only: our
+    // better-sqlite3 is built for the node that installed it).
+    if (!hub.error && hub.node !== process.execPath) rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL, false, hub.node));
     rows.push(await coldStartRow(hub, sqliteUrl));
     rows.push(await perCallRows(hub, 'SQLite', sqliteUrl, true));
     rows.push(await perCallRows(hub, 'PostgreSQL', PG_URL, true));
