@@ -10,7 +10,6 @@ import { DbError } from './errors.js';
 import { createServer, selectTools } from './mcp.js';
 import { logDestination } from './log-pretty.js';
 import { InvalidRequest, LineTransport } from './stdio.js';
-import { tierEarlier } from './tiering.js';
 import { VERSION } from './version.js';
 
 /** After aborting running calls, how long shutdown waits for their cleanup (rollback, removing a partial file). */
@@ -135,8 +134,7 @@ async function serveStdio(ctx: ServerContext, config: Config): Promise<void> {
   // password would leave a prefix no redactor knows.
   server.server.onerror = (err) => ctx.logger.warn({ err: ctx.redact(err.message).slice(0, 500) }, err instanceof InvalidRequest ? 'stdio: invalid request answered' : 'stdio: message dropped');
   await server.connect(new LineTransport());
-  const tiering = tierEarlier();
-  ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache(), ...(tiering.length > 0 ? { v8_tiering: tiering.join(' ') } : {}) }, 'ready');
+  ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache() }, 'ready');
   if (process.stdin.isTTY) process.stderr.write(`${banner(config)}\n`);
 }
 
@@ -152,8 +150,7 @@ async function serveHttp(ctx: ServerContext, config: Config): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Logged once signals are handled: from here a stop is always clean (tests wait for this line).
   ctx.logger.info({ endpoint: http.url, stateless: config.http.stateless, token: config.http.token ? 'required' : 'none' }, 'listening');
-  const tiering = tierEarlier();
-  ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache(), ...(tiering.length > 0 ? { v8_tiering: tiering.join(' ') } : {}) }, 'ready');
+  ctx.logger.info({ connections: config.connections.size, config: config.source, ...codeCache() }, 'ready');
   if (servesStateless(config) && config.allow_runtime_connections) {
     ctx.logger.warn('--allow-runtime-connections has no effect with --stateless: get_connection refuses URLs (UNSUPPORTED), since another instance may serve the next request');
   }

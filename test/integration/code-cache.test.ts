@@ -10,16 +10,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tieringFlags } from '../../src/tiering.js';
 
 const DIST = resolve(import.meta.dirname, '../../dist');
 
-interface Started { codeCache: unknown; tiering?: unknown; tools: number; answer: unknown }
+interface Started { codeCache: unknown; tools: number; answer: unknown }
 
 /** Starts `dir`/server.js, asks for tools/list and one query, and reads its 'ready' log line. */
-function start(dir: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Started> {
+function start(dir: string, env: Record<string, string> = {}): Promise<Started> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...nodeArgs, join(dir, 'server.js'), '--connection', 'x=sqlite::memory:'], {
+    const child = spawn(process.execPath, [join(dir, 'server.js'), '--connection', 'x=sqlite::memory:'], {
       env: { PATH: process.env.PATH ?? '', HOME: dir, XDG_DATA_HOME: dir, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -43,8 +42,8 @@ function start(dir: string, env: Record<string, string> = {}, nodeArgs: string[]
           const { elapsed_ms: _, ...answer } = m.result.structuredContent as Record<string, unknown>;
           child.stdin.end();
           child.once('exit', () => {
-            const ready = err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; code_cache?: unknown; v8_tiering?: unknown }).find((l) => l.msg === 'ready');
-            done({ codeCache: ready?.code_cache, ...(ready?.v8_tiering !== undefined ? { tiering: ready.v8_tiering } : {}), tools, answer });
+            const ready = err.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; code_cache?: unknown }).find((l) => l.msg === 'ready');
+            done({ codeCache: ready?.code_cache, tools, answer });
           });
         }
       }
@@ -115,29 +114,6 @@ describe('the server bundle run with its code cache', () => {
     const before = readFileSync(cache(dir));
     await start(dir, { CMX_WRITE_CODE_CACHE: '0' });
     expect(readFileSync(cache(dir)).equals(before)).toBe(true);
-  }, 60_000);
-
-  // src/tiering.ts: set once the server is ready, after the bundle was compiled from the cache.
-  it('the lower V8 thresholds are set once the server is ready, and the cache is still used', async () => {
-    const started = await start(DIST);
-    expect(started.codeCache).toBe('used');
-    const major = Number(process.versions.v8.split('.')[0]);
-    if (major === 11 || major === 12) expect(started.tiering).toBe(tieringFlags(process.versions.v8).join(' '));
-    else expect(started.tiering).toBeUndefined();
-  }, 60_000);
-
-  it('CODOMYRMEX_DB_V8_TIERING=default sets none; a threshold given to node is left as given', async () => {
-    const plain = await start(DIST, { CODOMYRMEX_DB_V8_TIERING: 'default' });
-    expect(plain.codeCache).toBe('used');
-    expect(plain.tiering).toBeUndefined();
-    expect(plain.answer).toMatchObject({ rows: [[42, 'ok']] });
-    const own = tieringFlags(process.versions.v8)[0];
-    if (own === undefined) return;
-    // Node takes V8's tiering flags as its own arguments only (not in NODE_OPTIONS); V8 then refuses the cache.
-    const given = await start(DIST, {}, [`${own.split('=')[0]}=2000`]);
-    expect(given.codeCache).toBe('refused');
-    expect(given.tiering).toBeUndefined();
-    expect(given.answer).toMatchObject({ rows: [[42, 'ok']] });
   }, 60_000);
 
   it('a cache V8 refuses (a V8 flag the build did not run with) is said, and the server works', async () => {
