@@ -28,25 +28,51 @@ export function libpqEnv(url: string): Record<string, string> {
   return env;
 }
 
-/** What a refusal of the server, as pg_dump or pg_restore print it (`ERROR:  …`), means: our code for it. */
-const REFUSALS: Array<[RegExp, 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED' | 'CONNECTION_LOST']> = [
-  // The tool's session ended under it (pg_terminate_backend, a restart, the network): libpq's
-  // own words on a line of the tool's ("pg_dump: error: ", "pg_dump: detail: "), after its
-  // context for them ("query failed: ", "error returned by PQputCopyData: " …), never inside a
-  // server ERROR or DETAIL line, which may quote the user's data or names.
-  [/^pg_(?:dump|restore): (?:(?:error|detail): )?(?:(?:query failed|could not execute query|Error message from server|error returned by PQ[A-Za-z]+): )?(?:FATAL: +terminating connection due to|server closed the connection unexpectedly|no connection to the server|connection to server was lost)/m, 'CONNECTION_LOST'],
-  [/permission denied|row-level security|must be owner|must be superuser/i, 'PERMISSION_DENIED'],
+type ToolRefusal = 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED' | 'CONNECTION_LOST';
+
+/** The tool's first error line: pg_dump and pg_restore (--exit-on-error) stop at their first error. */
+const FIRST_ERROR = /^pg_(?:dump|restore): error: (.*)$/m;
+/**
+ * The tool's context before what libpq or the server said. A table's name is data: the
+ * quoted one runs to the line's last `": `, so a name holding `": ` (or libpq's words) is
+ * read as part of it.
+ */
+const CONTEXT = /^(?:query failed|could not execute query|error returned by PQ[A-Za-z]+|COPY failed for table ".*"): /;
+/** pg_dump's failed COPY: libpq's or the server's words are on the next line, after this. */
+const DUMP_DETAIL = /^pg_dump: detail: Error message from server: (.*)$/m;
+/** libpq's words for a session that ended under the tool (pg_terminate_backend, a restart, the network), the whole of what it said. */
+const LOST = /^(?:FATAL: +terminating connection due to [a-z ]+|server closed the connection unexpectedly|no connection to the server|connection to server was lost)\s*$/;
+/** The server refused: the start of its ERROR message (a value it quotes comes later, or inside a name). */
+const SERVER_REFUSALS: Array<[RegExp, ToolRefusal]> = [
+  [/^ERROR: +(?:permission denied|must be owner|must be superuser|must be a superuser|query would be affected by row-level security|new row violates row-level security)/, 'PERMISSION_DENIED'],
+  [/^ERROR: +[a-z][a-z ]* "[^"]*" does not exist\s*$/, 'UNDEFINED_OBJECT'],
+];
+/** The tool's own words (no server ERROR on the line). */
+const TOOL_REFUSALS: Array<[RegExp, ToolRefusal]> = [
   [/server version mismatch|unsupported version|unsupported server version/i, 'UNSUPPORTED'],
-  [/connection to server .* failed|could not connect|could not translate host name/i, 'CONNECTION_FAILED'],
-  [/does not exist|no matching (tables|schemas)/i, 'UNDEFINED_OBJECT'],
+  [/^connection to server .* failed|could not connect|could not translate host name/i, 'CONNECTION_FAILED'],
+  [/^no matching (?:tables|schemas)/, 'UNDEFINED_OBJECT'],
 ];
 
 /**
  * Our code for what pg_dump or pg_restore printed (`stderr`, as the tool wrote it), or none:
- * INTERNAL stays.
+ * INTERNAL stays. Only the tool's first error line is read (and, for pg_dump's failed COPY,
+ * the detail line after it), and only up to a server ERROR, whose message and DETAIL lines
+ * may quote the user's values raw, newlines included: a value holding
+ * "\npg_restore: error: connection to server was lost" must not pass for the tool's line.
  */
-export function pgToolRefusal(stderr: string): (typeof REFUSALS)[number][1] | undefined {
-  return REFUSALS.find(([re]) => re.test(stderr))?.[1];
+export function pgToolRefusal(stderr: string): ToolRefusal | undefined {
+  const first = FIRST_ERROR.exec(stderr);
+  if (!first) return undefined;
+  let said = first[1]!.replace(CONTEXT, '');
+  if (/^Dumping the contents of table .* failed: PQget[A-Za-z]+\(\) failed\.\s*$/.test(said)) {
+    const detail = DUMP_DETAIL.exec(stderr.slice(first.index + first[0].length + 1, first.index + first[0].length + 1 + 2000).split('\n')[0]!);
+    if (!detail) return undefined;
+    said = detail[1]!;
+  }
+  if (LOST.test(said)) return 'CONNECTION_LOST';
+  if (said.startsWith('ERROR:')) return SERVER_REFUSALS.find(([re]) => re.test(said))?.[1];
+  return TOOL_REFUSALS.find(([re]) => re.test(said))?.[1];
 }
 
 /** Runs pg_dump or pg_restore; a refusal it reports keeps its meaning (PERMISSION_DENIED …) rather than INTERNAL. */
