@@ -60,14 +60,36 @@ export const stoppedByCancel = new WeakSet<StatementResult>();
  * idle, or reading its next message, is discarded there: nothing later can be hit.
  */
 function requestCancel(q: unknown): Promise<void> {
-  const query = q as { canceller?: ((q: unknown) => Promise<void>) | null; cancel(): unknown };
+  const query = q as { canceller?: ((q: unknown) => Promise<void>) | null; cancel(): unknown; active?: boolean };
   const canceller = query.canceller;
   if (typeof canceller !== 'function') {
     query.cancel();
     return Promise.reject(new Error('no canceller'));
   }
   query.canceller = null;
-  return Promise.resolve(canceller(q));
+  // postgres.js 3.4.9 cancels a query that is not yet its connection's current one (written
+  // behind the lease's BEGIN, or still in the reserved connection's queue) by marking it: the
+  // marked query is then skipped in the order of answers, its answer goes to the query behind
+  // it (the COMMIT) and its own promise never settles. The call held its connection until the
+  // statement timeout (test/faults/pg-cancel-early). So the request is sent once it is current.
+  if (query.active === true) return Promise.resolve(canceller(q));
+  return whenCurrent(query).then((current) => (current ? canceller(q) : Promise.reject(new Error('the statement was never sent'))));
+}
+
+/** Longest wait for a statement to become its connection's current one (only BEGIN and its settings run before it). */
+const CURRENT_WAIT_MS = 10_000;
+
+/** True once postgres.js made `query` its connection's current query; false after CURRENT_WAIT_MS. */
+function whenCurrent(query: { active?: boolean }): Promise<boolean> {
+  const until = performance.now() + CURRENT_WAIT_MS;
+  return new Promise((resolve) => {
+    const look = (): void => {
+      if (query.active === true) resolve(true);
+      else if (performance.now() > until) resolve(false);
+      else setTimeout(look, 1);
+    };
+    look();
+  });
 }
 
 /**
