@@ -6,6 +6,7 @@
  * the COMMIT behind it and its own promise never settled, so the call held its connection, idle
  * in an aborted transaction, until the statement timeout. Five of those and every other call
  * waited 10 s for a connection and got BUSY.
+ * The fix sends the cancel request when the driver makes the statement current (execute.ts).
  * Measured before the fix (a stdio server, 4,000 calls, every tenth cancelled 0-5 ms in):
  * 6 BUSY after 10 s each, the run 73.5 s; after it 0, 6.3 s. This test failed 3 of 3 runs on
  * the code before (BUSY or a call over its bound), in about 28 s each.

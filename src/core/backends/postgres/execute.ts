@@ -59,7 +59,7 @@ export const stoppedByCancel = new WeakSet<StatementResult>();
  * request's connection it has signalled the backend, and a signal that finds the backend
  * idle, or reading its next message, is discarded there: nothing later can be hit.
  */
-function requestCancel(q: unknown): Promise<void> {
+function requestCancel(q: unknown, settled: Promise<unknown>): Promise<void> {
   const query = q as { canceller?: ((q: unknown) => Promise<void>) | null; cancel(): unknown; active?: boolean };
   const canceller = query.canceller;
   if (typeof canceller !== 'function') {
@@ -67,28 +67,34 @@ function requestCancel(q: unknown): Promise<void> {
     return Promise.reject(new Error('no canceller'));
   }
   query.canceller = null;
+  if (query.active === true) return Promise.resolve(canceller(q));
   // postgres.js 3.4.9 cancels a query that is not yet its connection's current one (written
   // behind the lease's BEGIN, or still in the reserved connection's queue) by marking it: the
   // marked query is then skipped in the order of answers, its answer goes to the query behind
   // it (the COMMIT) and its own promise never settles. The call held its connection until the
-  // statement timeout (test/faults/pg-cancel-early). So the request is sent once it is current.
-  if (query.active === true) return Promise.resolve(canceller(q));
-  return whenCurrent(query).then((current) => (current ? canceller(q) : Promise.reject(new Error('the statement was never sent'))));
-}
-
-/** Longest wait for a statement to become its connection's current one (only BEGIN and its settings run before it). */
-const CURRENT_WAIT_MS = 10_000;
-
-/** True once postgres.js made `query` its connection's current query; false after CURRENT_WAIT_MS. */
-function whenCurrent(query: { active?: boolean }): Promise<boolean> {
-  const until = performance.now() + CURRENT_WAIT_MS;
-  return new Promise((resolve) => {
-    const look = (): void => {
-      if (query.active === true) resolve(true);
-      else if (performance.now() > until) resolve(false);
-      else setTimeout(look, 1);
+  // statement timeout (test/faults/pg-cancel-early). So the request is sent at the moment the
+  // driver makes it the current query (it sets `active`), as the driver does for a current
+  // one; nothing is sent if it settles first.
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let active = false;
+    Object.defineProperty(query, 'active', {
+      configurable: true,
+      enumerable: true,
+      get: () => active,
+      set: (value: boolean) => {
+        active = value;
+        if (value !== true || done) return;
+        done = true;
+        Promise.resolve(canceller(q)).then(resolve, reject);
+      },
+    });
+    const ended = (): void => {
+      if (done) return;
+      done = true;
+      resolve();
     };
-    look();
+    settled.then(ended, ended);
   });
 }
 
@@ -100,6 +106,9 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   const start = performance.now();
   const collector = new RowCollector(opts.maxRows, opts.maxBytes);
   const state: RunState = {};
+  /** Resolved once the statement settled, or this call stopped waiting for it: a cancel not sent by then is not sent. */
+  let ended!: () => void;
+  const settled = new Promise<void>((resolve) => { ended = resolve; });
   const q = lease.conn.unsafe(stmt.text, stmt.params as never[], { prepare: false, simple: false } as never).values();
   const described = (): Array<{ name: string; type: number }> => (q as unknown as { statement?: { columns?: Array<{ name: string; type: number }> } }).statement?.columns ?? [];
   const take = (row: unknown[]): boolean => {
@@ -109,7 +118,7 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
   const cancel = (why: NonNullable<RunState['cancelledFor']>): void => {
     if (state.cancelledFor) return;
     state.cancelledFor = why;
-    state.cancelSent = requestCancel(q);
+    state.cancelSent = requestCancel(q, settled);
     state.cancelSent.catch(() => undefined);
   };
   const onAbort = (): void => cancel('CANCELLED');
@@ -140,6 +149,7 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
       res = await new Promise<{ count?: number; command?: string } | null>((resolve, reject) => {
         abandon = reject;
         (work as Promise<{ count?: number; command?: string } | null>).then(resolve, reject);
+        (work as Promise<unknown>).then(ended, ended);
       });
     } catch (err) {
       state.consumed = state.cancelledFor !== undefined && isCancelOfOurs(err);
@@ -161,6 +171,7 @@ export async function runStatement(lease: Lease, stmt: Statement, opts: ExecOpti
     if (e.code === 'CONNECTION_LOST' || e.details.connection_dropped === true) lease.broken = true;
     throw e;
   } finally {
+    ended();
     clearTimeout(timer);
     clearTimeout(capTimer);
     opts.signal?.removeEventListener('abort', onAbort);
