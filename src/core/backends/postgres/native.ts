@@ -30,16 +30,17 @@ export function libpqEnv(url: string): Record<string, string> {
 
 type ToolRefusal = 'PERMISSION_DENIED' | 'UNDEFINED_OBJECT' | 'UNSUPPORTED' | 'CONNECTION_FAILED' | 'CONNECTION_LOST';
 
-/** The tool's first error line: pg_dump and pg_restore (--exit-on-error) stop at their first error. */
-const FIRST_ERROR = /^pg_(?:dump|restore): error: (.*)$/m;
+/** The tool's first error line, and the line after it: pg_dump and pg_restore (--exit-on-error) stop at their first error. */
+const FIRST_ERROR = /^pg_(?:dump|restore): error: (.*)$(?:\n(.*))?/m;
 /**
  * The tool's context before what libpq or the server said. A table's name is data: the
  * quoted one runs to the line's last `": `, so a name holding `": ` (or libpq's words) is
  * read as part of it.
  */
 const CONTEXT = /^(?:query failed|could not execute query|error returned by PQ[A-Za-z]+|COPY failed for table ".*"): /;
-/** pg_dump's failed COPY: libpq's or the server's words are on the next line, after this. */
-const DUMP_DETAIL = /^pg_dump: detail: Error message from server: (.*)$/m;
+/** pg_dump's failed COPY, whose words (libpq's or the server's) are on the next line, DUMP_DETAIL. */
+const DUMP_FAILED = /^Dumping the contents of table .* failed: PQget[A-Za-z]+\(\) failed\.\s*$/;
+const DUMP_DETAIL = /^pg_dump: detail: Error message from server: (.*)$/;
 /** libpq's words for a session that ended under the tool (pg_terminate_backend, a restart, the network), the whole of what it said. */
 const LOST = /^(?:FATAL: +terminating connection due to [a-z ]+|server closed the connection unexpectedly|no connection to the server|connection to server was lost)\s*$/;
 /** The server refused: the start of its ERROR message (a value it quotes comes later, or inside a name). */
@@ -65,8 +66,8 @@ export function pgToolRefusal(stderr: string): ToolRefusal | undefined {
   const first = FIRST_ERROR.exec(stderr);
   if (!first) return undefined;
   let said = first[1]!.replace(CONTEXT, '');
-  if (/^Dumping the contents of table .* failed: PQget[A-Za-z]+\(\) failed\.\s*$/.test(said)) {
-    const detail = DUMP_DETAIL.exec(stderr.slice(first.index + first[0].length + 1, first.index + first[0].length + 1 + 2000).split('\n')[0]!);
+  if (DUMP_FAILED.test(said)) {
+    const detail = DUMP_DETAIL.exec(first[2] ?? '');
     if (!detail) return undefined;
     said = detail[1]!;
   }
